@@ -1,0 +1,20 @@
+//! kesher's domain model: ids, money, customer identifiers and the records a business keeps.
+//!
+//! Pure: no I/O, no clock, no randomness. Values are parsed at the edge ("parse, don't
+//! validate"): a `Phone`, `Email` or `Money` that exists is valid.
+
+pub mod error;
+pub mod identity;
+pub mod ids;
+pub mod model;
+pub mod money;
+pub mod name;
+pub mod phone;
+
+pub use error::DomainError;
+pub use identity::{DuplicateCandidate, DuplicatePair, Email, find_duplicates};
+pub use ids::{BranchId, CustomerId, EmployeeId, InteractionId, ProductId, TransactionId};
+pub use model::*;
+pub use money::{Currency, Money};
+pub use name::{name_key, name_similarity, normalize_name};
+pub use phone::{Country, Phone};

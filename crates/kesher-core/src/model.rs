@@ -1,0 +1,484 @@
+//! The records a business keeps: customers, branches, employees, products, transactions,
+//! interactions and consent. Constructors check the invariants that the store relies on.
+
+use crate::{
+    BranchId, Currency, CustomerId, DomainError, Email, EmployeeId, InteractionId, Money, Phone,
+    ProductId, TransactionId,
+};
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+macro_rules! str_enum {
+    ($(#[$m:meta])* $name:ident, $field:literal { $($var:ident = $s:literal),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($var),* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$var),*];
+
+            pub fn as_str(&self) -> &'static str {
+                match self { $($name::$var => $s),* }
+            }
+
+            pub fn parse(s: &str) -> Result<Self, DomainError> {
+                let t = s.trim().to_ascii_lowercase();
+                match t.as_str() {
+                    $($s => Ok($name::$var),)*
+                    _ => Err(DomainError::new($field, format!(
+                        "invalid value {:?}: expected one of {}", s.trim(),
+                        [$($s),*].join(", ")))),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.as_str()) }
+        }
+    };
+}
+
+str_enum!(
+    /// Who the customer is to the business.
+    CustomerKind, "kind" { Consumer = "consumer", Intermediary = "intermediary", Internal = "internal" });
+str_enum!(Gender, "gender" { Female = "female", Male = "male", Other = "other" });
+str_enum!(
+    /// A channel through which the business may contact a customer.
+    ConsentChannel, "channel" { Email = "email", Sms = "sms", Phone = "phone" });
+str_enum!(ConsentState, "consent" { Granted = "granted", Withdrawn = "withdrawn" });
+str_enum!(
+    /// Where a contact with the customer happened.
+    Channel, "channel" { Store = "store", Phone = "phone", Email = "email", Sms = "sms", Web = "web", Social = "social" });
+str_enum!(InteractionKind, "kind" {
+    Visit = "visit", Call = "call", Inquiry = "inquiry", Complaint = "complaint", Compliment = "compliment", Note = "note" });
+str_enum!(InteractionStatus, "status" { Open = "open", Resolved = "resolved" });
+
+/// A language tag such as `he`, `fa`, `en` or `pt-BR`.
+pub fn parse_language(s: &str) -> Result<String, DomainError> {
+    let t = s.trim();
+    let mut parts = t.split('-');
+    let primary = parts.next().unwrap_or("");
+    let ok_primary =
+        (2..=3).contains(&primary.len()) && primary.bytes().all(|c| c.is_ascii_alphabetic());
+    let ok_rest =
+        parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_alphanumeric()));
+    if ok_primary && ok_rest {
+        Ok(t.to_ascii_lowercase())
+    } else {
+        Err(DomainError::new(
+            "language",
+            format!("invalid language tag {t:?}: expected a code such as he, fa or en"),
+        ))
+    }
+}
+
+/// A consent decision for one channel: the current state, when and where it was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    pub channel: ConsentChannel,
+    pub state: ConsentState,
+    pub at: Timestamp,
+    /// Where it was given: "import", "pos:B1", "web", ...
+    pub source: String,
+}
+
+/// Optional facts about a person, all of which may be unknown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Demographics {
+    pub birth_date: Option<Date>,
+    pub gender: Option<Gender>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub household_size: Option<u16>,
+    pub income_band: Option<String>,
+}
+
+/// One real person or account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Customer {
+    pub id: CustomerId,
+    /// The business's own member number (external id).
+    pub member_no: Option<String>,
+    pub kind: CustomerKind,
+    /// The intermediary account this customer buys through.
+    pub parent_id: Option<CustomerId>,
+    pub name: Option<String>,
+    pub phone: Option<Phone>,
+    pub email: Option<Email>,
+    pub card: Option<String>,
+    pub language: Option<String>,
+    pub demographics: Demographics,
+    /// Needs, expectations, lifestyle, estimated category spend: a JSON object.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    pub created_at: Timestamp,
+    pub source_branch: Option<BranchId>,
+    pub source_employee: Option<EmployeeId>,
+    /// Current consent per channel (history is kept by the store).
+    pub consents: Vec<Consent>,
+}
+
+impl Customer {
+    /// A bare record: only an id, a member number and a creation time.
+    pub fn bare(id: CustomerId, member_no: Option<String>, created_at: Timestamp) -> Customer {
+        Customer {
+            id,
+            member_no,
+            kind: CustomerKind::Consumer,
+            parent_id: None,
+            name: None,
+            phone: None,
+            email: None,
+            card: None,
+            language: None,
+            demographics: Demographics::default(),
+            attributes: serde_json::Map::new(),
+            created_at,
+            source_branch: None,
+            source_employee: None,
+            consents: Vec::new(),
+        }
+    }
+
+    pub fn consent(&self, channel: ConsentChannel) -> Option<&Consent> {
+        self.consents.iter().find(|c| c.channel == channel)
+    }
+}
+
+/// Checks a member number, card number or other external id.
+pub fn parse_external_id(s: &str, field: &'static str) -> Result<String, DomainError> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(DomainError::new(field, "must not be empty"));
+    }
+    if t.len() > 64 {
+        return Err(DomainError::new(
+            field,
+            format!("longer than 64 characters: {t:?}"),
+        ));
+    }
+    if t.chars().any(char::is_control) {
+        return Err(DomainError::new(
+            field,
+            format!("contains control characters: {t:?}"),
+        ));
+    }
+    Ok(t.to_string())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Branch {
+    pub id: BranchId,
+    pub external_id: String,
+    pub name: String,
+    pub region: Option<String>,
+    /// IANA time zone of the branch, for "local day" rules.
+    pub time_zone: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Employee {
+    pub id: EmployeeId,
+    pub external_id: String,
+    pub name: String,
+    pub branch_id: Option<BranchId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub id: ProductId,
+    pub sku: String,
+    pub name: String,
+    pub category: Option<String>,
+    pub list_price: Money,
+    /// Unit cost in the list price's currency, when known (gives the margin).
+    pub unit_cost: Option<i64>,
+}
+
+/// One line of a basket. `sku` is empty on an amount-only transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub product_id: Option<ProductId>,
+    pub sku: Option<String>,
+    pub quantity: i64,
+    /// Minor units per unit.
+    pub unit_price: i64,
+    /// Minor units off the whole line.
+    pub discount: i64,
+}
+
+impl Line {
+    /// quantity × unit price − discount, in minor units.
+    pub fn total(&self) -> Option<i64> {
+        let gross = self.quantity.checked_mul(self.unit_price)?;
+        if self.quantity < 0 {
+            gross.checked_add(self.discount)
+        } else {
+            gross.checked_sub(self.discount)
+        }
+    }
+}
+
+/// A sale (positive quantities) or a refund (negative quantities, naming the original).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transaction {
+    pub id: TransactionId,
+    pub external_id: String,
+    /// `None` for an anonymous sale.
+    pub customer_id: Option<CustomerId>,
+    pub branch_id: BranchId,
+    pub employee_id: Option<EmployeeId>,
+    pub occurred_at: Timestamp,
+    pub currency: Currency,
+    pub lines: Vec<Line>,
+    pub refund_of: Option<TransactionId>,
+}
+
+impl Transaction {
+    /// Check the invariants of a basket: at least one line, no zero quantity, prices and
+    /// discounts not negative, amount-only lines of quantity ±1, all lines of a sale positive
+    /// and of a refund negative, a discount no larger than the line, totals that fit in i64.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if self.lines.is_empty() {
+            return Err(DomainError::new(
+                "lines",
+                "a transaction needs at least one line",
+            ));
+        }
+        let refund = self.refund_of.is_some();
+        for line in &self.lines {
+            if line.quantity == 0 {
+                return Err(DomainError::new("quantity", "must not be zero"));
+            }
+            if line.quantity < 0 && !refund {
+                return Err(DomainError::new(
+                    "quantity",
+                    format!(
+                        "negative quantity {} is only allowed on a refund (refund_of)",
+                        line.quantity
+                    ),
+                ));
+            }
+            if line.quantity > 0 && refund {
+                return Err(DomainError::new(
+                    "quantity",
+                    format!(
+                        "a refund's quantities must be negative, found {}",
+                        line.quantity
+                    ),
+                ));
+            }
+            if line.unit_price < 0 {
+                return Err(DomainError::new("unit_price", "must not be negative"));
+            }
+            if line.discount < 0 {
+                return Err(DomainError::new("discount", "must not be negative"));
+            }
+            if line.sku.is_none() && line.quantity.abs() != 1 {
+                return Err(DomainError::new(
+                    "quantity",
+                    "an amount-only line (no sku) must have quantity 1",
+                ));
+            }
+            let gross = line
+                .quantity
+                .checked_mul(line.unit_price)
+                .ok_or_else(|| DomainError::new("quantity", "line total overflows"))?;
+            if line.discount > gross.abs() {
+                return Err(DomainError::new("discount", "larger than the line's price"));
+            }
+        }
+        self.total()
+            .ok_or_else(|| DomainError::new("lines", "transaction total overflows"))?;
+        Ok(())
+    }
+
+    /// Sum of line totals in minor units (negative for a refund).
+    pub fn total(&self) -> Option<i64> {
+        self.lines
+            .iter()
+            .try_fold(0i64, |acc, l| acc.checked_add(l.total()?))
+    }
+}
+
+/// A contact with the customer: a visit, call, inquiry, complaint, compliment or note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interaction {
+    pub id: InteractionId,
+    pub external_id: Option<String>,
+    pub customer_id: CustomerId,
+    pub channel: Channel,
+    pub kind: InteractionKind,
+    pub occurred_at: Timestamp,
+    pub text: Option<String>,
+    pub employee_id: Option<EmployeeId>,
+    /// 1–5 when asked.
+    pub satisfaction: Option<u8>,
+    /// Complaints only.
+    pub status: Option<InteractionStatus>,
+}
+
+impl Interaction {
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if let Some(s) = self.satisfaction
+            && !(1..=5).contains(&s)
+        {
+            return Err(DomainError::new(
+                "satisfaction",
+                format!("must be 1 to 5, found {s}"),
+            ));
+        }
+        if self.status.is_some() && self.kind != InteractionKind::Complaint {
+            return Err(DomainError::new("status", "only a complaint has a status"));
+        }
+        Ok(())
+    }
+}
+
+/// Parse a satisfaction score.
+pub fn parse_satisfaction(s: &str) -> Result<u8, DomainError> {
+    match s.trim().parse::<u8>() {
+        Ok(v @ 1..=5) => Ok(v),
+        _ => Err(DomainError::new(
+            "satisfaction",
+            format!("must be a whole number from 1 to 5, found {:?}", s.trim()),
+        )),
+    }
+}
+
+/// Parse an instant: RFC 3339 with an offset, or a plain date read as midnight UTC.
+pub fn parse_instant(s: &str, field: &'static str) -> Result<Timestamp, DomainError> {
+    let t = s.trim();
+    if let Ok(ts) = t.parse::<Timestamp>() {
+        return Ok(ts);
+    }
+    if let Ok(d) = t.parse::<Date>()
+        && t.len() == 10
+    {
+        return d
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .map_err(|e| DomainError::new(field, format!("invalid date {t:?}: {e}")));
+    }
+    Err(DomainError::new(
+        field,
+        format!(
+            "invalid time {t:?}: expected RFC 3339 such as 2025-03-01T10:15:00Z or a date 2025-03-01"
+        ),
+    ))
+}
+
+/// Parse a calendar date `YYYY-MM-DD`.
+pub fn parse_date(s: &str, field: &'static str) -> Result<Date, DomainError> {
+    let t = s.trim();
+    match t.parse::<Date>() {
+        Ok(d) if t.len() == 10 => Ok(d),
+        _ => Err(DomainError::new(
+            field,
+            format!("invalid date {t:?}: expected YYYY-MM-DD"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tx(lines: Vec<Line>, refund: bool) -> Transaction {
+        Transaction {
+            id: TransactionId::from_bytes([1; 16]),
+            external_id: "T1".into(),
+            customer_id: None,
+            branch_id: BranchId::from_bytes([2; 16]),
+            employee_id: None,
+            occurred_at: Timestamp::UNIX_EPOCH,
+            currency: Currency::parse("ILS").unwrap(),
+            lines,
+            refund_of: refund.then(|| TransactionId::from_bytes([3; 16])),
+        }
+    }
+    fn line(q: i64, p: i64, d: i64) -> Line {
+        Line {
+            product_id: None,
+            sku: Some("P1".into()),
+            quantity: q,
+            unit_price: p,
+            discount: d,
+        }
+    }
+
+    #[test]
+    fn totals_are_derived() {
+        let t = tx(vec![line(2, 8990, 1000), line(1, 1200, 0)], false);
+        t.validate().unwrap();
+        assert_eq!(t.total(), Some(2 * 8990 - 1000 + 1200));
+        let r = tx(vec![line(-1, 8990, 500)], true);
+        r.validate().unwrap();
+        assert_eq!(r.total(), Some(-8490));
+    }
+
+    #[test]
+    fn rejects_bad_baskets() {
+        assert_eq!(tx(vec![], false).validate().unwrap_err().field, "lines");
+        assert_eq!(
+            tx(vec![line(0, 1, 0)], false).validate().unwrap_err().field,
+            "quantity"
+        );
+        let e = tx(vec![line(-2, 1, 0)], false).validate().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "quantity: negative quantity -2 is only allowed on a refund (refund_of)"
+        );
+        assert_eq!(
+            tx(vec![line(1, -1, 0)], false)
+                .validate()
+                .unwrap_err()
+                .field,
+            "unit_price"
+        );
+        assert_eq!(
+            tx(vec![line(1, 10, 11)], false)
+                .validate()
+                .unwrap_err()
+                .field,
+            "discount"
+        );
+        let amount_only = Line {
+            sku: None,
+            ..line(2, 10, 0)
+        };
+        assert_eq!(
+            tx(vec![amount_only], false).validate().unwrap_err().field,
+            "quantity"
+        );
+        assert!(tx(vec![line(i64::MAX, 2, 0)], false).validate().is_err());
+    }
+
+    #[test]
+    fn parses_enums_and_times() {
+        assert_eq!(
+            CustomerKind::parse(" Intermediary ").unwrap(),
+            CustomerKind::Intermediary
+        );
+        let e = CustomerKind::parse("vip").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "kind: invalid value \"vip\": expected one of consumer, intermediary, internal"
+        );
+        assert_eq!(
+            parse_instant("2025-03-01", "t").unwrap().to_string(),
+            "2025-03-01T00:00:00Z"
+        );
+        assert_eq!(
+            parse_instant("2025-03-01T12:15:00+02:00", "t")
+                .unwrap()
+                .to_string(),
+            "2025-03-01T10:15:00Z"
+        );
+        assert!(parse_instant("2025-13-01", "t").is_err());
+        assert!(parse_date("1985-4-1", "d").is_err());
+        assert_eq!(parse_language("HE").unwrap(), "he");
+        assert!(parse_language("hebrew language").is_err());
+        assert_eq!(parse_satisfaction("5").unwrap(), 5);
+        assert!(parse_satisfaction("6").is_err());
+    }
+}

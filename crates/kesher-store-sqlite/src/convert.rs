@@ -1,0 +1,703 @@
+//! Rows to domain values and back, plus the single-row statements the store and the importer share.
+
+use crate::{from_ts, ts};
+use kesher_core::{
+    Branch, BranchId, Channel, Consent, ConsentChannel, ConsentState, Currency, Customer,
+    CustomerId, CustomerKind, Demographics, Email, Employee, EmployeeId, Gender, Interaction,
+    InteractionId, InteractionKind, InteractionStatus, Line, Money, Phone, Product, ProductId,
+    Transaction, TransactionId,
+};
+use kesher_store::{Inserted, Result, StoreError};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+/// `.be()`: a rusqlite failure becomes a backend error; unique-constraint failures a conflict.
+pub(crate) trait Ctx<T> {
+    fn be(self) -> Result<T>;
+}
+
+impl<T> Ctx<T> for rusqlite::Result<T> {
+    fn be(self) -> Result<T> {
+        self.map_err(|e| match &e {
+            rusqlite::Error::SqliteFailure(f, Some(msg))
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                StoreError::conflict("id", msg.clone())
+            }
+            _ => StoreError::Backend(e.to_string()),
+        })
+    }
+}
+
+pub(crate) fn blob16(b: &[u8]) -> Result<[u8; 16]> {
+    b.try_into()
+        .map_err(|_| StoreError::Backend(format!("stored id has {} bytes, expected 16", b.len())))
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("stored {what} is invalid: {e}"))
+}
+
+fn id16(r: &Row, i: usize) -> rusqlite::Result<[u8; 16]> {
+    let v: Vec<u8> = r.get(i)?;
+    v.as_slice()
+        .try_into()
+        .map_err(|_| rusqlite::Error::IntegralValueOutOfRange(i, v.len() as i64))
+}
+
+fn opt_id16(r: &Row, i: usize) -> rusqlite::Result<Option<[u8; 16]>> {
+    let v: Option<Vec<u8>> = r.get(i)?;
+    v.map(|v| {
+        v.as_slice()
+            .try_into()
+            .map_err(|_| rusqlite::Error::IntegralValueOutOfRange(i, v.len() as i64))
+    })
+    .transpose()
+}
+
+pub(crate) const BRANCH_SELECT: &str =
+    "SELECT id, external_id, name, region, time_zone FROM branches";
+pub(crate) fn branch_row(r: &Row) -> rusqlite::Result<Branch> {
+    Ok(Branch {
+        id: BranchId::from_bytes(id16(r, 0)?),
+        external_id: r.get(1)?,
+        name: r.get(2)?,
+        region: r.get(3)?,
+        time_zone: r.get(4)?,
+    })
+}
+
+pub(crate) const EMPLOYEE_SELECT: &str = "SELECT id, external_id, name, branch_id FROM employees";
+pub(crate) fn employee_row(r: &Row) -> rusqlite::Result<Employee> {
+    Ok(Employee {
+        id: EmployeeId::from_bytes(id16(r, 0)?),
+        external_id: r.get(1)?,
+        name: r.get(2)?,
+        branch_id: opt_id16(r, 3)?.map(BranchId::from_bytes),
+    })
+}
+
+pub(crate) const PRODUCT_SELECT: &str =
+    "SELECT id, sku, name, category, list_price, currency, unit_cost FROM products";
+pub(crate) struct ProductRow(
+    ProductId,
+    String,
+    String,
+    Option<String>,
+    i64,
+    String,
+    Option<i64>,
+);
+pub(crate) fn product_row(r: &Row) -> rusqlite::Result<ProductRow> {
+    Ok(ProductRow(
+        ProductId::from_bytes(id16(r, 0)?),
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+impl ProductRow {
+    pub(crate) fn into_domain(self) -> Result<Product> {
+        let cur = Currency::parse(&self.5).map_err(|e| corrupt("currency", e))?;
+        Ok(Product {
+            id: self.0,
+            sku: self.1,
+            name: self.2,
+            category: self.3,
+            list_price: Money::new(self.4, cur),
+            unit_cost: self.6,
+        })
+    }
+}
+
+pub(crate) fn insert_branch(c: &Connection, b: &Branch) -> Result<Inserted> {
+    let n = c
+        .prepare_cached("INSERT INTO branches (id, external_id, name, region, time_zone) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (external_id) DO NOTHING")
+        .be()?
+        .execute(params![b.id.as_bytes(), b.external_id, b.name, b.region, b.time_zone])
+        .be()?;
+    Ok(if n == 1 {
+        Inserted::New
+    } else {
+        Inserted::AlreadyPresent
+    })
+}
+
+pub(crate) fn insert_employee(c: &Connection, e: &Employee) -> Result<Inserted> {
+    let n = c
+        .prepare_cached("INSERT INTO employees (id, external_id, name, branch_id) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (external_id) DO NOTHING")
+        .be()?
+        .execute(params![e.id.as_bytes(), e.external_id, e.name, e.branch_id.map(|b| b.0.into_bytes())])
+        .be()?;
+    Ok(if n == 1 {
+        Inserted::New
+    } else {
+        Inserted::AlreadyPresent
+    })
+}
+
+pub(crate) fn insert_product(c: &Connection, p: &Product) -> Result<Inserted> {
+    let n = c
+        .prepare_cached(
+            "INSERT INTO products (id, sku, name, category, list_price, currency, unit_cost) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (sku) DO NOTHING",
+        )
+        .be()?
+        .execute(params![p.id.as_bytes(), p.sku, p.name, p.category, p.list_price.minor, p.list_price.currency.as_str(), p.unit_cost])
+        .be()?;
+    Ok(if n == 1 {
+        Inserted::New
+    } else {
+        Inserted::AlreadyPresent
+    })
+}
+
+const CUSTOMER_SELECT: &str = "SELECT id, member_no, kind, parent_id, name, phone, email, card, language, birth_date, gender,
+    city, region, household_size, income_band, attributes, created_at, source_branch, source_employee FROM customers";
+
+type CustomerTuple = (
+    [u8; 16],
+    Option<String>,
+    String,
+    Option<[u8; 16]>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    String,
+    i64,
+    Option<[u8; 16]>,
+    Option<[u8; 16]>,
+);
+
+fn customer_tuple(r: &Row) -> rusqlite::Result<CustomerTuple> {
+    Ok((
+        id16(r, 0)?,
+        r.get(1)?,
+        r.get(2)?,
+        opt_id16(r, 3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+        r.get(11)?,
+        r.get(12)?,
+        r.get(13)?,
+        r.get(14)?,
+        r.get(15)?,
+        r.get(16)?,
+        opt_id16(r, 17)?,
+        opt_id16(r, 18)?,
+    ))
+}
+
+pub(crate) fn load_customer(c: &Connection, id: CustomerId) -> Result<Option<Customer>> {
+    let Some(t) = c
+        .prepare_cached(&format!("{CUSTOMER_SELECT} WHERE id = ?1"))
+        .be()?
+        .query_row([id.as_bytes()], customer_tuple)
+        .optional()
+        .be()?
+    else {
+        return Ok(None);
+    };
+    let attributes = match serde_json::from_str::<serde_json::Value>(&t.15)
+        .map_err(|e| corrupt("attributes", e))?
+    {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    let mut consents = Vec::new();
+    let mut st = c.prepare_cached("SELECT channel, state, at, source FROM consents WHERE customer_id = ?1 ORDER BY channel").be()?;
+    let rows = st
+        .query_map([id.as_bytes()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .be()?;
+    for row in rows {
+        let (ch, state, at, source) = row.be()?;
+        consents.push(consent_from_parts(&ch, &state, at, source)?);
+    }
+    Ok(Some(Customer {
+        id: CustomerId::from_bytes(t.0),
+        member_no: t.1,
+        kind: CustomerKind::parse(&t.2).map_err(|e| corrupt("kind", e))?,
+        parent_id: t.3.map(CustomerId::from_bytes),
+        name: t.4,
+        phone: t
+            .5
+            .map(|p| Phone::from_e164(&p))
+            .transpose()
+            .map_err(|e| corrupt("phone", e))?,
+        email: t
+            .6
+            .map(|e| Email::parse(&e))
+            .transpose()
+            .map_err(|e| corrupt("email", e))?,
+        card: t.7,
+        language: t.8,
+        demographics: Demographics {
+            birth_date: t
+                .9
+                .map(|d| d.parse())
+                .transpose()
+                .map_err(|e| corrupt("birth_date", e))?,
+            gender: t
+                .10
+                .map(|g| Gender::parse(&g))
+                .transpose()
+                .map_err(|e| corrupt("gender", e))?,
+            city: t.11,
+            region: t.12,
+            household_size: t.13.map(|h| h.clamp(0, i64::from(u16::MAX)) as u16),
+            income_band: t.14,
+        },
+        attributes,
+        created_at: from_ts(t.16)?,
+        source_branch: t.17.map(BranchId::from_bytes),
+        source_employee: t.18.map(EmployeeId::from_bytes),
+        consents,
+    }))
+}
+
+pub(crate) fn consent_from_parts(
+    ch: &str,
+    state: &str,
+    at: i64,
+    source: String,
+) -> Result<Consent> {
+    Ok(Consent {
+        channel: ConsentChannel::parse(ch).map_err(|e| corrupt("consent channel", e))?,
+        state: ConsentState::parse(state).map_err(|e| corrupt("consent state", e))?,
+        at: from_ts(at)?,
+        source,
+    })
+}
+
+/// The customer as JSON, for the audit log.
+pub(crate) fn customer_json(c: &Customer) -> serde_json::Value {
+    let d = &c.demographics;
+    serde_json::json!({
+        "id": c.id.to_string(),
+        "member_no": c.member_no,
+        "kind": c.kind.as_str(),
+        "parent_id": c.parent_id.map(|p| p.to_string()),
+        "name": c.name,
+        "phone": c.phone.as_ref().map(|p| p.as_str()),
+        "email": c.email.as_ref().map(|e| e.as_str()),
+        "card": c.card,
+        "language": c.language,
+        "birth_date": d.birth_date.map(|b| b.to_string()),
+        "gender": d.gender.map(|g| g.as_str()),
+        "city": d.city, "region": d.region, "household_size": d.household_size, "income_band": d.income_band,
+        "attributes": c.attributes,
+        "consents": c.consents.iter().map(|k| serde_json::json!({
+            "channel": k.channel.as_str(), "state": k.state.as_str(), "at": k.at.to_string(), "source": k.source })).collect::<Vec<_>>(),
+    })
+}
+
+/// The customer holding an identifier, directly or as an alias left by a merge.
+pub(crate) fn find_by_identifier(
+    c: &Connection,
+    kind: &str,
+    value: &str,
+) -> Result<Option<CustomerId>> {
+    let col = match kind {
+        "phone" => "phone",
+        "email" => "email",
+        "card" => "card",
+        _ => "member_no",
+    };
+    let direct: Option<[u8; 16]> = c
+        .prepare_cached(&format!("SELECT id FROM customers WHERE {col} = ?1"))
+        .be()?
+        .query_row([value], |r| id16(r, 0))
+        .optional()
+        .be()?;
+    if let Some(id) = direct {
+        return Ok(Some(CustomerId::from_bytes(id)));
+    }
+    let alias: Option<[u8; 16]> = c
+        .prepare_cached("SELECT customer_id FROM customer_aliases WHERE kind = ?1 AND value = ?2")
+        .be()?
+        .query_row([kind, value], |r| id16(r, 0))
+        .optional()
+        .be()?;
+    Ok(alias.map(CustomerId::from_bytes))
+}
+
+/// Each of the customer's identifiers must be free or already theirs.
+pub(crate) fn check_identifiers_free(c: &Connection, cust: &Customer) -> Result<()> {
+    let checks: [(&'static str, &'static str, Option<&str>); 4] = [
+        ("member_no", "member", cust.member_no.as_deref()),
+        ("phone", "phone", cust.phone.as_ref().map(|p| p.as_str())),
+        ("email", "email", cust.email.as_ref().map(|e| e.as_str())),
+        ("card", "card", cust.card.as_deref()),
+    ];
+    for (field, kind, value) in checks {
+        if let Some(v) = value
+            && let Some(owner) = find_by_identifier(c, kind, v)?
+            && owner != cust.id
+        {
+            let who: Option<String> = c
+                .query_row(
+                    "SELECT member_no FROM customers WHERE id = ?1",
+                    [owner.as_bytes()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .be()?
+                .flatten();
+            return Err(StoreError::conflict(
+                field,
+                format!(
+                    "{v} already belongs to customer {}",
+                    who.unwrap_or_else(|| owner.to_string())
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn customer_params(c: &Customer) -> [Box<dyn rusqlite::ToSql + '_>; 18] {
+    let d = &c.demographics;
+    [
+        Box::new(c.id.as_bytes().to_vec()),
+        Box::new(c.member_no.as_deref()),
+        Box::new(c.kind.as_str()),
+        Box::new(c.parent_id.map(|p| p.as_bytes().to_vec())),
+        Box::new(c.name.as_deref()),
+        Box::new(c.name.as_deref().map(kesher_core::normalize_name)),
+        Box::new(c.phone.as_ref().map(|p| p.as_str())),
+        Box::new(c.email.as_ref().map(|e| e.as_str())),
+        Box::new(c.card.as_deref()),
+        Box::new(c.language.as_deref()),
+        Box::new(d.birth_date.map(|b| b.to_string())),
+        Box::new(d.gender.map(|g| g.as_str())),
+        Box::new(d.city.as_deref()),
+        Box::new(d.region.as_deref()),
+        Box::new(d.household_size.map(i64::from)),
+        Box::new(d.income_band.as_deref()),
+        Box::new(serde_json::Value::Object(c.attributes.clone()).to_string()),
+        Box::new(ts(c.created_at)),
+    ]
+}
+
+/// Insert the customer row and its consents; `AlreadyPresent` when the member number exists.
+pub(crate) fn insert_customer_row(c: &Connection, cust: &Customer) -> Result<Inserted> {
+    let p = customer_params(cust);
+    let (sb, se) = (
+        cust.source_branch.map(|b| b.as_bytes().to_vec()),
+        cust.source_employee.map(|e| e.as_bytes().to_vec()),
+    );
+    let n = c
+        .prepare_cached(
+            "INSERT INTO customers (id, member_no, kind, parent_id, name, name_norm, phone, email, card, language, birth_date,
+                gender, city, region, household_size, income_band, attributes, created_at, source_branch, source_employee)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+             ON CONFLICT (member_no) DO NOTHING",
+        )
+        .be()?
+        .execute(params![&*p[0], &*p[1], &*p[2], &*p[3], &*p[4], &*p[5], &*p[6], &*p[7], &*p[8], &*p[9], &*p[10], &*p[11], &*p[12],
+            &*p[13], &*p[14], &*p[15], &*p[16], &*p[17], sb, se])
+        .be()?;
+    if n == 0 {
+        return Ok(Inserted::AlreadyPresent);
+    }
+    write_consents(c, cust.id, &cust.consents, None)?;
+    Ok(Inserted::New)
+}
+
+pub(crate) fn update_customer_row(c: &Connection, cust: &Customer) -> Result<()> {
+    let p = customer_params(cust);
+    let (sb, se) = (
+        cust.source_branch.map(|b| b.as_bytes().to_vec()),
+        cust.source_employee.map(|e| e.as_bytes().to_vec()),
+    );
+    c.prepare_cached(
+        "UPDATE customers SET member_no = ?2, kind = ?3, parent_id = ?4, name = ?5, name_norm = ?6, phone = ?7, email = ?8,
+            card = ?9, language = ?10, birth_date = ?11, gender = ?12, city = ?13, region = ?14, household_size = ?15,
+            income_band = ?16, attributes = ?17, created_at = ?18, source_branch = ?19, source_employee = ?20 WHERE id = ?1",
+    )
+    .be()?
+    .execute(params![&*p[0], &*p[1], &*p[2], &*p[3], &*p[4], &*p[5], &*p[6], &*p[7], &*p[8], &*p[9], &*p[10], &*p[11], &*p[12],
+        &*p[13], &*p[14], &*p[15], &*p[16], &*p[17], sb, se])
+    .be()?;
+    Ok(())
+}
+
+/// Make `now` the current consents; every change against `before` goes to the history.
+pub(crate) fn write_consents(
+    c: &Connection,
+    id: CustomerId,
+    now: &[Consent],
+    before: Option<&[Consent]>,
+) -> Result<()> {
+    for k in now {
+        let unchanged = before
+            .and_then(|b| b.iter().find(|o| o.channel == k.channel))
+            .is_some_and(|o| o.state == k.state);
+        if unchanged {
+            continue;
+        }
+        c.prepare_cached("INSERT OR REPLACE INTO consents (customer_id, channel, state, at, source) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .be()?
+            .execute(params![id.as_bytes(), k.channel.as_str(), k.state.as_str(), ts(k.at), k.source])
+            .be()?;
+        c.prepare_cached("INSERT INTO consent_history (customer_id, channel, state, at, source) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .be()?
+            .execute(params![id.as_bytes(), k.channel.as_str(), k.state.as_str(), ts(k.at), k.source])
+            .be()?;
+    }
+    Ok(())
+}
+
+const TX_SELECT: &str = "SELECT id, external_id, customer_id, branch_id, employee_id, occurred_at, currency, refund_of FROM transactions";
+
+pub(crate) fn load_transaction(
+    c: &Connection,
+    cond: &str,
+    key: &dyn rusqlite::ToSql,
+) -> Result<Option<Transaction>> {
+    let head = c
+        .prepare_cached(&format!("{TX_SELECT} WHERE {cond}"))
+        .be()?
+        .query_row([key], |r| {
+            Ok((
+                id16(r, 0)?,
+                r.get::<_, String>(1)?,
+                opt_id16(r, 2)?,
+                id16(r, 3)?,
+                opt_id16(r, 4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, String>(6)?,
+                opt_id16(r, 7)?,
+            ))
+        })
+        .optional()
+        .be()?;
+    let Some((id, ext, cust, branch, emp, at, cur, refund_of)) = head else {
+        return Ok(None);
+    };
+    let mut st = c
+        .prepare_cached(
+            "SELECT l.product_id, p.sku, l.quantity, l.unit_price, l.discount FROM transaction_lines l
+             LEFT JOIN products p ON p.id = l.product_id WHERE l.transaction_id = ?1 ORDER BY l.line_no",
+        )
+        .be()?;
+    let lines = st
+        .query_map([&id[..]], |r| {
+            Ok(Line {
+                product_id: opt_id16(r, 0)?.map(ProductId::from_bytes),
+                sku: r.get(1)?,
+                quantity: r.get(2)?,
+                unit_price: r.get(3)?,
+                discount: r.get(4)?,
+            })
+        })
+        .be()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .be()?;
+    Ok(Some(Transaction {
+        id: TransactionId::from_bytes(id),
+        external_id: ext,
+        customer_id: cust.map(CustomerId::from_bytes),
+        branch_id: BranchId::from_bytes(branch),
+        employee_id: emp.map(EmployeeId::from_bytes),
+        occurred_at: from_ts(at)?,
+        currency: Currency::parse(&cur).map_err(|e| corrupt("currency", e))?,
+        lines,
+        refund_of: refund_of.map(TransactionId::from_bytes),
+    }))
+}
+
+pub(crate) fn load_transaction_by_external(
+    c: &Connection,
+    ext: &str,
+) -> Result<Option<Transaction>> {
+    load_transaction(c, "external_id = ?1", &ext)
+}
+
+/// Every id a transaction references must exist (an API caller gets a 4xx, not a 500).
+pub(crate) fn check_transaction_refs(c: &Connection, t: &Transaction) -> Result<()> {
+    let exists =
+        |sql: &str, id: &[u8]| -> Result<bool> { c.prepare_cached(sql).be()?.exists([id]).be() };
+    if let Some(cid) = t.customer_id
+        && !exists("SELECT 1 FROM customers WHERE id = ?1", cid.as_bytes())?
+    {
+        return Err(StoreError::Invalid {
+            field: "customer_id",
+            reason: format!("no customer {cid}"),
+        });
+    }
+    if !exists(
+        "SELECT 1 FROM branches WHERE id = ?1",
+        t.branch_id.as_bytes(),
+    )? {
+        return Err(StoreError::Invalid {
+            field: "branch_id",
+            reason: format!("no branch {}", t.branch_id),
+        });
+    }
+    if let Some(e) = t.employee_id
+        && !exists("SELECT 1 FROM employees WHERE id = ?1", e.as_bytes())?
+    {
+        return Err(StoreError::Invalid {
+            field: "employee_id",
+            reason: format!("no employee {e}"),
+        });
+    }
+    if let Some(r) = t.refund_of
+        && !exists("SELECT 1 FROM transactions WHERE id = ?1", r.as_bytes())?
+    {
+        return Err(StoreError::Invalid {
+            field: "refund_of",
+            reason: format!("no transaction {r}"),
+        });
+    }
+    for l in &t.lines {
+        if let Some(p) = l.product_id
+            && !exists("SELECT 1 FROM products WHERE id = ?1", p.as_bytes())?
+        {
+            return Err(StoreError::Invalid {
+                field: "sku",
+                reason: format!("no product {p}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Insert a transaction and its lines (the caller has checked the external id is new).
+pub(crate) fn insert_transaction_rows(c: &Connection, t: &Transaction) -> Result<()> {
+    let total = t.total().ok_or_else(|| StoreError::Invalid {
+        field: "lines",
+        reason: "transaction total overflows".into(),
+    })?;
+    c.prepare_cached(
+        "INSERT INTO transactions (id, external_id, customer_id, branch_id, employee_id, occurred_at, currency, total, refund_of)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .be()?
+    .execute(params![
+        t.id.as_bytes(),
+        t.external_id,
+        t.customer_id.map(|c| c.0.into_bytes()),
+        t.branch_id.as_bytes(),
+        t.employee_id.map(|e| e.0.into_bytes()),
+        ts(t.occurred_at),
+        t.currency.as_str(),
+        total,
+        t.refund_of.map(|r| r.0.into_bytes())
+    ])
+    .be()?;
+    let mut st = c
+        .prepare_cached("INSERT INTO transaction_lines (transaction_id, line_no, product_id, quantity, unit_price, discount) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .be()?;
+    for (n, l) in t.lines.iter().enumerate() {
+        st.execute(params![
+            t.id.as_bytes(),
+            n as i64,
+            l.product_id.map(|p| p.0.into_bytes()),
+            l.quantity,
+            l.unit_price,
+            l.discount
+        ])
+        .be()?;
+    }
+    Ok(())
+}
+
+pub(crate) const INTERACTION_SELECT: &str = "SELECT id, external_id, customer_id, channel, kind, occurred_at, text, employee_id, satisfaction, status FROM interactions";
+pub(crate) struct InteractionRow(
+    [u8; 16],
+    Option<String>,
+    [u8; 16],
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<[u8; 16]>,
+    Option<i64>,
+    Option<String>,
+);
+pub(crate) fn interaction_row(r: &Row) -> rusqlite::Result<InteractionRow> {
+    Ok(InteractionRow(
+        id16(r, 0)?,
+        r.get(1)?,
+        id16(r, 2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        opt_id16(r, 7)?,
+        r.get(8)?,
+        r.get(9)?,
+    ))
+}
+impl InteractionRow {
+    pub(crate) fn into_domain(self) -> Result<Interaction> {
+        Ok(Interaction {
+            id: InteractionId::from_bytes(self.0),
+            external_id: self.1,
+            customer_id: CustomerId::from_bytes(self.2),
+            channel: Channel::parse(&self.3).map_err(|e| corrupt("channel", e))?,
+            kind: InteractionKind::parse(&self.4).map_err(|e| corrupt("kind", e))?,
+            occurred_at: from_ts(self.5)?,
+            text: self.6,
+            employee_id: self.7.map(EmployeeId::from_bytes),
+            satisfaction: self.8.map(|s| s.clamp(0, 255) as u8),
+            status: self
+                .9
+                .map(|s| InteractionStatus::parse(&s))
+                .transpose()
+                .map_err(|e| corrupt("status", e))?,
+        })
+    }
+}
+
+/// Insert an interaction; `AlreadyPresent` when its external id exists.
+pub(crate) fn insert_interaction_row(c: &Connection, i: &Interaction) -> Result<Inserted> {
+    let n = c
+        .prepare_cached(
+            "INSERT INTO interactions (id, external_id, customer_id, channel, kind, occurred_at, text, employee_id, satisfaction, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (external_id) DO NOTHING",
+        )
+        .be()?
+        .execute(params![
+            i.id.as_bytes(),
+            i.external_id,
+            i.customer_id.as_bytes(),
+            i.channel.as_str(),
+            i.kind.as_str(),
+            ts(i.occurred_at),
+            i.text,
+            i.employee_id.map(|e| e.0.into_bytes()),
+            i.satisfaction.map(i64::from),
+            i.status.map(|s| s.as_str())
+        ])
+        .be()?;
+    Ok(if n == 1 {
+        Inserted::New
+    } else {
+        Inserted::AlreadyPresent
+    })
+}

@@ -1,0 +1,164 @@
+//! The bulk-import unit of work on SQLite: one `BEGIN IMMEDIATE` transaction on the writer
+//! connection, prepared statements reused for every row, rolled back unless committed.
+
+use crate::convert::*;
+use kesher_core::{
+    Branch, BranchId, Customer, CustomerId, Employee, EmployeeId, Interaction, Product, ProductId,
+    Transaction, TransactionId,
+};
+use kesher_store::{ImportTx, Inserted, Result};
+use rusqlite::{Connection, OptionalExtension};
+use std::collections::HashMap;
+use std::sync::MutexGuard;
+
+/// Positive lookups are cached; the cache is cleared when it grows past this many entries so
+/// that memory stays bounded whatever the size of the file.
+const CACHE_LIMIT: usize = 200_000;
+
+pub(crate) struct SqliteImport<'a> {
+    conn: MutexGuard<'a, Connection>,
+    done: bool,
+    customers: HashMap<String, CustomerId>,
+    branches: HashMap<String, BranchId>,
+    employees: HashMap<String, EmployeeId>,
+    products: HashMap<String, ProductId>,
+}
+
+impl<'a> SqliteImport<'a> {
+    pub(crate) fn begin(conn: MutexGuard<'a, Connection>) -> Result<Self> {
+        conn.execute_batch("BEGIN IMMEDIATE").be()?;
+        Ok(SqliteImport {
+            conn,
+            done: false,
+            customers: HashMap::new(),
+            branches: HashMap::new(),
+            employees: HashMap::new(),
+            products: HashMap::new(),
+        })
+    }
+
+    fn id_by(&self, sql: &str, key: &str) -> Result<Option<[u8; 16]>> {
+        let v: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached(sql)
+            .be()?
+            .query_row([key], |r| r.get(0))
+            .optional()
+            .be()?;
+        v.map(|v| blob16(&v)).transpose()
+    }
+}
+
+fn cached<K: Clone + Into<String> + AsRef<str>, V: Copy>(
+    cache: &mut HashMap<String, V>,
+    key: K,
+    load: impl FnOnce() -> Result<Option<V>>,
+) -> Result<Option<V>> {
+    if let Some(v) = cache.get(key.as_ref()) {
+        return Ok(Some(*v));
+    }
+    let v = load()?;
+    if let Some(v) = v {
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(key.into(), v);
+    }
+    Ok(v)
+}
+
+impl ImportTx for SqliteImport<'_> {
+    fn branch_ref(&mut self, ext: &str) -> Result<Option<BranchId>> {
+        if let Some(v) = self.branches.get(ext) {
+            return Ok(Some(*v));
+        }
+        let v = self
+            .id_by("SELECT id FROM branches WHERE external_id = ?1", ext)?
+            .map(BranchId::from_bytes);
+        cached(&mut self.branches, ext, || Ok(v))
+    }
+
+    fn employee_ref(&mut self, ext: &str) -> Result<Option<EmployeeId>> {
+        if let Some(v) = self.employees.get(ext) {
+            return Ok(Some(*v));
+        }
+        let v = self
+            .id_by("SELECT id FROM employees WHERE external_id = ?1", ext)?
+            .map(EmployeeId::from_bytes);
+        cached(&mut self.employees, ext, || Ok(v))
+    }
+
+    fn customer_ref(&mut self, member_no: &str) -> Result<Option<CustomerId>> {
+        if let Some(v) = self.customers.get(member_no) {
+            return Ok(Some(*v));
+        }
+        let v = find_by_identifier(&self.conn, "member", member_no)?;
+        cached(&mut self.customers, member_no, || Ok(v))
+    }
+
+    fn product_ref(&mut self, sku: &str) -> Result<Option<ProductId>> {
+        if let Some(v) = self.products.get(sku) {
+            return Ok(Some(*v));
+        }
+        let v = self
+            .id_by("SELECT id FROM products WHERE sku = ?1", sku)?
+            .map(ProductId::from_bytes);
+        cached(&mut self.products, sku, || Ok(v))
+    }
+
+    fn transaction_ref(&mut self, ext: &str) -> Result<Option<TransactionId>> {
+        Ok(self
+            .id_by("SELECT id FROM transactions WHERE external_id = ?1", ext)?
+            .map(TransactionId::from_bytes))
+    }
+
+    fn insert_branch(&mut self, b: &Branch) -> Result<Inserted> {
+        insert_branch(&self.conn, b)
+    }
+
+    fn insert_employee(&mut self, e: &Employee) -> Result<Inserted> {
+        insert_employee(&self.conn, e)
+    }
+
+    fn insert_product(&mut self, p: &Product) -> Result<Inserted> {
+        insert_product(&self.conn, p)
+    }
+
+    fn insert_customer(&mut self, c: &Customer) -> Result<Inserted> {
+        if let Some(m) = &c.member_no
+            && find_by_identifier(&self.conn, "member", m)?.is_some()
+        {
+            return Ok(Inserted::AlreadyPresent);
+        }
+        check_identifiers_free(&self.conn, c)?;
+        insert_customer_row(&self.conn, c)
+    }
+
+    fn insert_transaction(&mut self, t: &Transaction) -> Result<Inserted> {
+        if self.transaction_ref(&t.external_id)?.is_some() {
+            return Ok(Inserted::AlreadyPresent);
+        }
+        insert_transaction_rows(&self.conn, t)?;
+        Ok(Inserted::New)
+    }
+
+    fn insert_interaction(&mut self, i: &Interaction) -> Result<Inserted> {
+        insert_interaction_row(&self.conn, i)
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<()> {
+        self.conn.execute_batch("COMMIT").be()?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for SqliteImport<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            // Nothing of an unfinished import may land; a failed rollback leaves the
+            // transaction open, which SQLite discards when the connection is next used.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}

@@ -1,0 +1,856 @@
+//! kesher's embedded store: the `Store` trait on one SQLite file (WAL, versioned migrations).
+//!
+//! One writer connection and a few reader connections share the file; WAL lets readers run
+//! beside the writer. Every multi-row write runs in one transaction.
+
+mod convert;
+mod import;
+mod migrate;
+
+use convert::*;
+use jiff::Timestamp;
+use kesher_core::{
+    Branch, BranchId, Customer, CustomerId, DuplicateCandidate, Employee, EmployeeId, Interaction,
+    InteractionId, Product, ProductId, Transaction, TransactionId,
+};
+use kesher_store::{
+    Actor, AuditEntry, ConsentEvent, Counts, CustomerQuery, Identifier, ImportTx, Inserted,
+    MergeReport, Page, Recorded, Result, Store, StoreError,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+const READERS: usize = 4;
+
+/// The SQLite implementation of `Store`.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) the database file and bring its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
+        let path = path.as_ref().to_path_buf();
+        let mut writer = open_conn(&path)?;
+        migrate::migrate(&mut writer)?;
+        let readers = (0..READERS)
+            .map(|_| open_conn(&path).map(Mutex::new))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SqliteStore {
+            path,
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version the file is at.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.read()?
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .be()
+    }
+
+    fn write(&self) -> Result<MutexGuard<'_, Connection>> {
+        self.writer
+            .lock()
+            .map_err(|_| StoreError::Backend("writer connection poisoned".into()))
+    }
+
+    fn read(&self) -> Result<MutexGuard<'_, Connection>> {
+        let n = self.readers.len();
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for k in 0..n {
+            if let Ok(g) = self.readers[(start + k) % n].try_lock() {
+                return Ok(g);
+            }
+        }
+        self.readers[start % n]
+            .lock()
+            .map_err(|_| StoreError::Backend("reader connection poisoned".into()))
+    }
+}
+
+fn open_conn(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)
+        .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+    conn.busy_timeout(std::time::Duration::from_secs(30)).be()?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -65536;",
+    )
+    .be()?;
+    Ok(conn)
+}
+
+fn audit(
+    conn: &Connection,
+    actor: &Actor,
+    action: &str,
+    entity: &str,
+    id: &str,
+    before: Option<&serde_json::Value>,
+    after: Option<&serde_json::Value>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .be()?
+    .execute(params![ts(actor.at), actor.who, action, entity, id, before.map(|v| v.to_string()), after.map(|v| v.to_string())])
+    .be()?;
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn counts(&self) -> Result<Counts> {
+        let c = self.read()?;
+        let n = |t: &str| -> Result<u64> {
+            c.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .be()
+            .map(|v| v as u64)
+        };
+        Ok(Counts {
+            branches: n("branches")?,
+            employees: n("employees")?,
+            products: n("products")?,
+            customers: n("customers")?,
+            transactions: n("transactions")?,
+            transaction_lines: n("transaction_lines")?,
+            interactions: n("interactions")?,
+        })
+    }
+
+    fn insert_branch(&self, b: &Branch) -> Result<Inserted> {
+        insert_branch(&*self.write()?, b)
+    }
+    fn get_branch(&self, id: BranchId) -> Result<Option<Branch>> {
+        self.read()?
+            .query_row(
+                &format!("{BRANCH_SELECT} WHERE id = ?1"),
+                [id.as_bytes()],
+                branch_row,
+            )
+            .optional()
+            .be()
+    }
+    fn list_branches(&self) -> Result<Vec<Branch>> {
+        let c = self.read()?;
+        let mut st = c
+            .prepare(&format!("{BRANCH_SELECT} ORDER BY external_id"))
+            .be()?;
+        st.query_map([], branch_row)
+            .be()?
+            .collect::<rusqlite::Result<_>>()
+            .be()
+    }
+    fn branch_by_external(&self, ext: &str) -> Result<Option<Branch>> {
+        self.read()?
+            .query_row(
+                &format!("{BRANCH_SELECT} WHERE external_id = ?1"),
+                [ext],
+                branch_row,
+            )
+            .optional()
+            .be()
+    }
+    fn insert_employee(&self, e: &Employee) -> Result<Inserted> {
+        insert_employee(&*self.write()?, e)
+    }
+    fn get_employee(&self, id: EmployeeId) -> Result<Option<Employee>> {
+        self.read()?
+            .query_row(
+                &format!("{EMPLOYEE_SELECT} WHERE id = ?1"),
+                [id.as_bytes()],
+                employee_row,
+            )
+            .optional()
+            .be()
+    }
+    fn employee_by_external(&self, ext: &str) -> Result<Option<Employee>> {
+        self.read()?
+            .query_row(
+                &format!("{EMPLOYEE_SELECT} WHERE external_id = ?1"),
+                [ext],
+                employee_row,
+            )
+            .optional()
+            .be()
+    }
+    fn list_employees(&self) -> Result<Vec<Employee>> {
+        let c = self.read()?;
+        let mut st = c
+            .prepare(&format!("{EMPLOYEE_SELECT} ORDER BY external_id"))
+            .be()?;
+        st.query_map([], employee_row)
+            .be()?
+            .collect::<rusqlite::Result<_>>()
+            .be()
+    }
+    fn insert_product(&self, p: &Product) -> Result<Inserted> {
+        insert_product(&*self.write()?, p)
+    }
+    fn get_product(&self, id: ProductId) -> Result<Option<Product>> {
+        let c = self.read()?;
+        let row = c
+            .query_row(
+                &format!("{PRODUCT_SELECT} WHERE id = ?1"),
+                [id.as_bytes()],
+                product_row,
+            )
+            .optional()
+            .be()?;
+        row.map(ProductRow::into_domain).transpose()
+    }
+    fn product_by_sku(&self, sku: &str) -> Result<Option<Product>> {
+        let c = self.read()?;
+        let row = c
+            .query_row(
+                &format!("{PRODUCT_SELECT} WHERE sku = ?1"),
+                [sku],
+                product_row,
+            )
+            .optional()
+            .be()?;
+        row.map(ProductRow::into_domain).transpose()
+    }
+    fn list_products(&self, limit: u32, offset: u64) -> Result<Page<Product>> {
+        let c = self.read()?;
+        let total: i64 = c
+            .query_row("SELECT count(*) FROM products", [], |r| r.get(0))
+            .be()?;
+        let mut st = c
+            .prepare(&format!("{PRODUCT_SELECT} ORDER BY sku LIMIT ?1 OFFSET ?2"))
+            .be()?;
+        let rows: Vec<ProductRow> = st
+            .query_map(params![limit, offset as i64], product_row)
+            .be()?
+            .collect::<rusqlite::Result<_>>()
+            .be()?;
+        let items = rows
+            .into_iter()
+            .map(ProductRow::into_domain)
+            .collect::<Result<_>>()?;
+        Ok(Page {
+            items,
+            total: total as u64,
+            limit,
+            offset,
+        })
+    }
+
+    fn insert_customer(&self, c: &Customer, actor: &Actor) -> Result<()> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction().be()?;
+        check_identifiers_free(&tx, c)?;
+        match insert_customer_row(&tx, c)? {
+            Inserted::New => {}
+            Inserted::AlreadyPresent => {
+                return Err(StoreError::conflict(
+                    "member_no",
+                    format!(
+                        "member number {:?} already belongs to another customer",
+                        c.member_no.as_deref().unwrap_or("")
+                    ),
+                ));
+            }
+        }
+        audit(
+            &tx,
+            actor,
+            "customer.create",
+            "customer",
+            &c.id.to_string(),
+            None,
+            Some(&customer_json(c)),
+        )?;
+        tx.commit().be()
+    }
+
+    fn get_customer(&self, id: CustomerId) -> Result<Option<Customer>> {
+        load_customer(&*self.read()?, id)
+    }
+
+    fn update_customer(&self, c: &Customer, actor: &Actor) -> Result<()> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction().be()?;
+        let before =
+            load_customer(&tx, c.id)?.ok_or_else(|| StoreError::not_found("customer", c.id))?;
+        check_identifiers_free(&tx, c)?;
+        if let Some(p) = c.parent_id {
+            if p == c.id {
+                return Err(StoreError::Invalid {
+                    field: "parent_id",
+                    reason: "a customer cannot be its own parent".into(),
+                });
+            }
+            if load_customer(&tx, p)?.is_none() {
+                return Err(StoreError::Invalid {
+                    field: "parent_id",
+                    reason: format!("no customer {p}"),
+                });
+            }
+        }
+        update_customer_row(&tx, c)?;
+        write_consents(&tx, c.id, &c.consents, Some(&before.consents))?;
+        audit(
+            &tx,
+            actor,
+            "customer.update",
+            "customer",
+            &c.id.to_string(),
+            Some(&customer_json(&before)),
+            Some(&customer_json(c)),
+        )?;
+        tx.commit().be()
+    }
+
+    fn delete_customer(&self, id: CustomerId, actor: &Actor) -> Result<()> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction().be()?;
+        let before =
+            load_customer(&tx, id)?.ok_or_else(|| StoreError::not_found("customer", id))?;
+        let n_tx: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM transactions WHERE customer_id = ?1",
+                [id.as_bytes()],
+                |r| r.get(0),
+            )
+            .be()?;
+        if n_tx > 0 {
+            return Err(StoreError::conflict(
+                "id",
+                format!("customer has {n_tx} transactions; merge or anonymise instead of deleting"),
+            ));
+        }
+        let n_children: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM customers WHERE parent_id = ?1",
+                [id.as_bytes()],
+                |r| r.get(0),
+            )
+            .be()?;
+        if n_children > 0 {
+            return Err(StoreError::conflict(
+                "id",
+                format!("customer is the parent account of {n_children} customers"),
+            ));
+        }
+        for sql in [
+            "DELETE FROM interactions WHERE customer_id = ?1",
+            "DELETE FROM consents WHERE customer_id = ?1",
+            "DELETE FROM customer_aliases WHERE customer_id = ?1",
+            "DELETE FROM customers WHERE id = ?1",
+        ] {
+            tx.execute(sql, [id.as_bytes()]).be()?;
+        }
+        audit(
+            &tx,
+            actor,
+            "customer.delete",
+            "customer",
+            &id.to_string(),
+            Some(&customer_json(&before)),
+            None,
+        )?;
+        tx.commit().be()
+    }
+
+    fn lookup_customer(&self, ident: &Identifier) -> Result<Option<Customer>> {
+        let c = self.read()?;
+        match find_by_identifier(&c, ident.kind(), ident.value())? {
+            Some(id) => load_customer(&c, id),
+            None => Ok(None),
+        }
+    }
+
+    fn search_customers(&self, q: &CustomerQuery) -> Result<Page<Customer>> {
+        let c = self.read()?;
+        let limit = q.limit.clamp(1, 500);
+        let text = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        let name_pat = text.map(|t| format!("%{}%", like_escape(&kesher_core::normalize_name(t))));
+        let raw_pat = text.map(|t| format!("{}%", like_escape(&t.to_lowercase())));
+        let phone = q.phone.as_ref().map(|p| p.as_str().to_string());
+        let filter = "(?1 IS NULL OR name_norm LIKE ?1 ESCAPE '\\' OR email LIKE ?2 ESCAPE '\\' OR member_no LIKE ?2 ESCAPE '\\'
+                       OR card LIKE ?2 ESCAPE '\\' OR phone = ?3 OR phone LIKE ?2 ESCAPE '\\')";
+        let total: i64 = c
+            .query_row(
+                &format!("SELECT count(*) FROM customers WHERE {filter}"),
+                params![name_pat, raw_pat, phone],
+                |r| r.get(0),
+            )
+            .be()?;
+        let mut st = c
+            .prepare(&format!("SELECT id FROM customers WHERE {filter} ORDER BY name_norm, member_no, id LIMIT ?4 OFFSET ?5"))
+            .be()?;
+        let ids: Vec<Vec<u8>> = st
+            .query_map(
+                params![name_pat, raw_pat, phone, limit, q.offset as i64],
+                |r| r.get(0),
+            )
+            .be()?
+            .collect::<rusqlite::Result<_>>()
+            .be()?;
+        let mut items = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(cust) = load_customer(&c, CustomerId::from_bytes(blob16(&id)?))? {
+                items.push(cust);
+            }
+        }
+        Ok(Page {
+            items,
+            total: total as u64,
+            limit,
+            offset: q.offset,
+        })
+    }
+
+    fn duplicate_candidates(&self) -> Result<Vec<DuplicateCandidate>> {
+        let c = self.read()?;
+        let mut st = c
+            .prepare("SELECT id, name, birth_date, phone, email, city FROM customers")
+            .be()?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .be()?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, name, birth, phone, email, city) = row.be()?;
+            out.push(DuplicateCandidate {
+                id: CustomerId::from_bytes(blob16(&id)?),
+                name,
+                birth_date: birth.and_then(|b| b.parse().ok()),
+                phone,
+                email,
+                city,
+            });
+        }
+        Ok(out)
+    }
+
+    fn merge_customers(
+        &self,
+        keep: CustomerId,
+        drop: CustomerId,
+        actor: &Actor,
+    ) -> Result<MergeReport> {
+        if keep == drop {
+            return Err(StoreError::Invalid {
+                field: "drop",
+                reason: "cannot merge a customer into itself".into(),
+            });
+        }
+        let mut conn = self.write()?;
+        let tx = conn.transaction().be()?;
+        let kept_before =
+            load_customer(&tx, keep)?.ok_or_else(|| StoreError::not_found("customer", keep))?;
+        let dropped =
+            load_customer(&tx, drop)?.ok_or_else(|| StoreError::not_found("customer", drop))?;
+        if kept_before.parent_id == Some(drop) {
+            return Err(StoreError::Invalid {
+                field: "drop",
+                reason: "the kept customer is attached to the dropped one as its parent".into(),
+            });
+        }
+        let mut kept = kept_before.clone();
+        let mut moved = Vec::new();
+        // Identifiers: fill the kept record's empty slots; the rest become aliases.
+        macro_rules! take {
+            ($slot:ident, $kind:literal, $val:expr) => {
+                if let Some(v) = dropped.$slot.clone() {
+                    if kept.$slot.is_none() {
+                        kept.$slot = Some(v);
+                    } else {
+                        moved.push(format!("{}:{}", $kind, $val(&v)));
+                    }
+                }
+            };
+        }
+        take!(member_no, "member", |v: &String| v.clone());
+        take!(phone, "phone", |v: &kesher_core::Phone| v
+            .as_str()
+            .to_string());
+        take!(email, "email", |v: &kesher_core::Email| v
+            .as_str()
+            .to_string());
+        take!(card, "card", |v: &String| v.clone());
+        if kept.name.is_none() {
+            kept.name = dropped.name.clone();
+        }
+        if kept.language.is_none() {
+            kept.language = dropped.language.clone();
+        }
+        let (d, k) = (&dropped.demographics, &mut kept.demographics);
+        k.birth_date = k.birth_date.or(d.birth_date);
+        k.gender = k.gender.or(d.gender);
+        k.city = k.city.take().or_else(|| d.city.clone());
+        k.region = k.region.take().or_else(|| d.region.clone());
+        k.household_size = k.household_size.or(d.household_size);
+        k.income_band = k.income_band.take().or_else(|| d.income_band.clone());
+        for (key, v) in &dropped.attributes {
+            kept.attributes
+                .entry(key.clone())
+                .or_insert_with(|| v.clone());
+        }
+        if kept.parent_id.is_none() && dropped.parent_id != Some(keep) {
+            kept.parent_id = dropped.parent_id;
+        }
+        kept.created_at = kept.created_at.min(dropped.created_at);
+        kept.source_branch = kept.source_branch.or(dropped.source_branch);
+        kept.source_employee = kept.source_employee.or(dropped.source_employee);
+        for dc in &dropped.consents {
+            match kept.consents.iter_mut().find(|c| c.channel == dc.channel) {
+                Some(kc) if kc.at >= dc.at => {}
+                Some(kc) => *kc = dc.clone(),
+                None => kept.consents.push(dc.clone()),
+            }
+        }
+        let (kb, db) = (keep.as_bytes(), drop.as_bytes());
+        let transactions_moved = tx
+            .execute(
+                "UPDATE transactions SET customer_id = ?1 WHERE customer_id = ?2",
+                [kb, db],
+            )
+            .be()? as u64;
+        let interactions_moved = tx
+            .execute(
+                "UPDATE interactions SET customer_id = ?1 WHERE customer_id = ?2",
+                [kb, db],
+            )
+            .be()? as u64;
+        let children_moved = tx
+            .execute(
+                "UPDATE customers SET parent_id = ?1 WHERE parent_id = ?2",
+                [kb, db],
+            )
+            .be()? as u64;
+        tx.execute(
+            "UPDATE customer_aliases SET customer_id = ?1 WHERE customer_id = ?2",
+            [kb, db],
+        )
+        .be()?;
+        tx.execute(
+            "UPDATE consent_history SET customer_id = ?1 WHERE customer_id = ?2",
+            [kb, db],
+        )
+        .be()?;
+        tx.execute(
+            "UPDATE merges SET kept_id = ?1 WHERE kept_id = ?2",
+            [kb, db],
+        )
+        .be()?;
+        tx.execute("DELETE FROM consents WHERE customer_id = ?1", [db])
+            .be()?;
+        tx.execute("DELETE FROM customers WHERE id = ?1", [db])
+            .be()?;
+        for m in &moved {
+            let (kind, value) = m.split_once(':').unwrap_or(("member", m));
+            tx.execute("INSERT OR REPLACE INTO customer_aliases (kind, value, customer_id) VALUES (?1, ?2, ?3)", params![kind, value, kb]).be()?;
+        }
+        update_customer_row(&tx, &kept)?;
+        write_consents(&tx, keep, &kept.consents, Some(&kept_before.consents))?;
+        tx.execute(
+            "INSERT OR REPLACE INTO merges (dropped_id, kept_id, at) VALUES (?1, ?2, ?3)",
+            params![db, kb, ts(actor.at)],
+        )
+        .be()?;
+        let after = serde_json::json!({
+            "kept": customer_json(&kept),
+            "transactions_moved": transactions_moved,
+            "interactions_moved": interactions_moved,
+            "children_moved": children_moved,
+            "identifiers_moved": moved,
+        });
+        let before = serde_json::json!({ "kept": customer_json(&kept_before), "dropped": customer_json(&dropped) });
+        audit(
+            &tx,
+            actor,
+            "customer.merge",
+            "customer",
+            &keep.to_string(),
+            Some(&before),
+            Some(&after),
+        )?;
+        tx.commit().be()?;
+        Ok(MergeReport {
+            kept,
+            dropped_id: drop,
+            transactions_moved,
+            interactions_moved,
+            children_moved,
+            identifiers_moved: moved,
+        })
+    }
+
+    fn consent_history(&self, id: CustomerId) -> Result<Vec<ConsentEvent>> {
+        let c = self.read()?;
+        let mut st = c.prepare("SELECT channel, state, at, source FROM consent_history WHERE customer_id = ?1 ORDER BY seq").be()?;
+        let rows = st
+            .query_map([id.as_bytes()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .be()?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (ch, st, at, source) = row.be()?;
+            out.push(ConsentEvent {
+                customer_id: id,
+                consent: consent_from_parts(&ch, &st, at, source)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn merged_into(&self, dropped: CustomerId) -> Result<Option<CustomerId>> {
+        let c = self.read()?;
+        let kept: Option<Vec<u8>> = c
+            .query_row(
+                "SELECT kept_id FROM merges WHERE dropped_id = ?1",
+                [dropped.as_bytes()],
+                |r| r.get(0),
+            )
+            .optional()
+            .be()?;
+        kept.map(|k| blob16(&k).map(CustomerId::from_bytes))
+            .transpose()
+    }
+
+    fn record_transaction(&self, t: &Transaction) -> Result<Recorded<Transaction>> {
+        t.validate().map_err(|e| StoreError::Invalid {
+            field: e.field,
+            reason: e.reason,
+        })?;
+        let mut conn = self.write()?;
+        let tx = conn.transaction().be()?;
+        if let Some(existing) = load_transaction_by_external(&tx, &t.external_id)? {
+            return Ok(Recorded {
+                value: existing,
+                created: false,
+            });
+        }
+        check_transaction_refs(&tx, t)?;
+        insert_transaction_rows(&tx, t)?;
+        tx.commit().be()?;
+        Ok(Recorded {
+            value: t.clone(),
+            created: true,
+        })
+    }
+
+    fn get_transaction(&self, id: TransactionId) -> Result<Option<Transaction>> {
+        load_transaction(&*self.read()?, "id = ?1", &id.as_bytes().as_slice())
+    }
+
+    fn transaction_by_external(&self, ext: &str) -> Result<Option<Transaction>> {
+        load_transaction_by_external(&*self.read()?, ext)
+    }
+
+    fn list_transactions(
+        &self,
+        customer: Option<CustomerId>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Page<Transaction>> {
+        let c = self.read()?;
+        let cid = customer.map(|c| c.as_bytes().to_vec());
+        let total: i64 = c
+            .query_row(
+                "SELECT count(*) FROM transactions WHERE (?1 IS NULL OR customer_id = ?1)",
+                [&cid],
+                |r| r.get(0),
+            )
+            .be()?;
+        let mut st = c
+            .prepare("SELECT id FROM transactions WHERE (?1 IS NULL OR customer_id = ?1) ORDER BY occurred_at DESC, id DESC LIMIT ?2 OFFSET ?3")
+            .be()?;
+        let ids: Vec<Vec<u8>> = st
+            .query_map(params![cid, limit, offset as i64], |r| r.get(0))
+            .be()?
+            .collect::<rusqlite::Result<_>>()
+            .be()?;
+        let mut items = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(t) = load_transaction(&c, "id = ?1", &id.as_slice())? {
+                items.push(t);
+            }
+        }
+        Ok(Page {
+            items,
+            total: total as u64,
+            limit,
+            offset,
+        })
+    }
+
+    fn record_interaction(&self, i: &Interaction) -> Result<Recorded<Interaction>> {
+        i.validate().map_err(|e| StoreError::Invalid {
+            field: e.field,
+            reason: e.reason,
+        })?;
+        let mut conn = self.write()?;
+        let tx = conn.transaction().be()?;
+        if let Some(ext) = &i.external_id {
+            let existing = tx
+                .query_row(
+                    &format!("{INTERACTION_SELECT} WHERE external_id = ?1"),
+                    [ext],
+                    interaction_row,
+                )
+                .optional()
+                .be()?;
+            if let Some(row) = existing {
+                return Ok(Recorded {
+                    value: row.into_domain()?,
+                    created: false,
+                });
+            }
+        }
+        if load_customer(&tx, i.customer_id)?.is_none() {
+            return Err(StoreError::Invalid {
+                field: "customer_id",
+                reason: format!("no customer {}", i.customer_id),
+            });
+        }
+        insert_interaction_row(&tx, i)?;
+        tx.commit().be()?;
+        Ok(Recorded {
+            value: i.clone(),
+            created: true,
+        })
+    }
+
+    fn get_interaction(&self, id: InteractionId) -> Result<Option<Interaction>> {
+        let c = self.read()?;
+        let row = c
+            .query_row(
+                &format!("{INTERACTION_SELECT} WHERE id = ?1"),
+                [id.as_bytes()],
+                interaction_row,
+            )
+            .optional()
+            .be()?;
+        row.map(InteractionRow::into_domain).transpose()
+    }
+
+    fn list_interactions(
+        &self,
+        customer: Option<CustomerId>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Page<Interaction>> {
+        let c = self.read()?;
+        let cid = customer.map(|c| c.as_bytes().to_vec());
+        let total: i64 = c
+            .query_row(
+                "SELECT count(*) FROM interactions WHERE (?1 IS NULL OR customer_id = ?1)",
+                [&cid],
+                |r| r.get(0),
+            )
+            .be()?;
+        let mut st = c
+            .prepare(&format!("{INTERACTION_SELECT} WHERE (?1 IS NULL OR customer_id = ?1) ORDER BY occurred_at DESC, id DESC LIMIT ?2 OFFSET ?3"))
+            .be()?;
+        let rows: Vec<InteractionRow> = st
+            .query_map(params![cid, limit, offset as i64], interaction_row)
+            .be()?
+            .collect::<rusqlite::Result<_>>()
+            .be()?;
+        let items = rows
+            .into_iter()
+            .map(InteractionRow::into_domain)
+            .collect::<Result<_>>()?;
+        Ok(Page {
+            items,
+            total: total as u64,
+            limit,
+            offset,
+        })
+    }
+
+    fn audit_log(&self, limit: u32, offset: u64) -> Result<Vec<AuditEntry>> {
+        let c = self.read()?;
+        let mut st = c
+            .prepare("SELECT seq, at, actor, action, entity, entity_id, before, after FROM audit_log ORDER BY seq DESC LIMIT ?1 OFFSET ?2")
+            .be()?;
+        let rows = st
+            .query_map(params![limit, offset as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                ))
+            })
+            .be()?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, at, actor, action, entity, entity_id, before, after) = row.be()?;
+            let json = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+            out.push(AuditEntry {
+                seq,
+                at: from_ts(at)?,
+                actor,
+                action,
+                entity,
+                entity_id,
+                before: json(before),
+                after: json(after),
+            });
+        }
+        Ok(out)
+    }
+
+    fn begin_import(&self) -> Result<Box<dyn ImportTx + '_>> {
+        Ok(Box::new(import::SqliteImport::begin(self.write()?)?))
+    }
+}
+
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// Timestamp → stored microseconds.
+fn ts(t: Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+fn from_ts(v: i64) -> Result<Timestamp> {
+    Timestamp::from_microsecond(v)
+        .map_err(|e| StoreError::Backend(format!("stored instant {v} out of range: {e}")))
+}
+
+#[cfg(test)]
+mod tests;

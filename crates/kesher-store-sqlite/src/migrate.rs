@@ -1,0 +1,28 @@
+//! Versioned schema migrations, applied in order on open; the version lives in `PRAGMA user_version`.
+
+use crate::convert::Ctx;
+use kesher_store::{Result, StoreError};
+use rusqlite::Connection;
+
+/// Every migration, in order. Never edit one that has shipped: add the next.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .be()?;
+    let latest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+    if current > latest {
+        return Err(StoreError::Backend(format!(
+            "database schema version {current} is newer than this kesher ({latest}); upgrade kesher"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        let tx = conn.transaction().be()?;
+        tx.execute_batch(sql)
+            .map_err(|e| StoreError::Backend(format!("migration {version} failed: {e}")))?;
+        tx.pragma_update(None, "user_version", version).be()?;
+        tx.commit().be()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,647 @@
+//! The backend contract suite: every `Store` implementation runs these checks in its tests.
+//!
+//! `run_all` takes a factory that makes a fresh, empty store (and a guard that keeps its
+//! resources, such as a temporary directory or database, alive until dropped).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use crate::*;
+use kesher_core::*;
+use std::any::Any;
+
+pub type Factory<'a> = &'a dyn Fn() -> (Box<dyn Any>, Box<dyn Store>);
+type Check = (&'static str, fn(&dyn Store));
+
+/// Run every contract check, each on a fresh store.
+pub fn run_all(make: Factory<'_>) {
+    let checks: &[Check] = &[
+        ("reference data is idempotent", reference_data_is_idempotent),
+        (
+            "customers round-trip and identifiers are unique",
+            customers_round_trip,
+        ),
+        (
+            "updates keep consent history and an audit trail",
+            updates_are_audited,
+        ),
+        (
+            "lookup finds a customer by any identifier",
+            lookup_by_identifier,
+        ),
+        (
+            "search is by normalised name, phone, e-mail",
+            search_customers,
+        ),
+        (
+            "transactions are idempotent on their external id",
+            transactions_idempotent,
+        ),
+        (
+            "interactions are recorded and listed",
+            interactions_recorded,
+        ),
+        ("merge moves everything in one step", merge_moves_everything),
+        ("imports are all-or-nothing", import_all_or_nothing),
+        (
+            "delete refuses a customer with transactions",
+            delete_guarded,
+        ),
+    ];
+    for (name, check) in checks {
+        let (_guard, store) = make();
+        eprintln!("contract: {name}");
+        check(store.as_ref());
+    }
+}
+
+fn uid(n: u128) -> uuid::Uuid {
+    uuid::Uuid::from_u128(n)
+}
+fn at(s: &str) -> jiff::Timestamp {
+    s.parse().unwrap()
+}
+fn actor() -> Actor {
+    Actor {
+        who: "test".into(),
+        at: at("2025-01-01T00:00:00Z"),
+    }
+}
+fn ils() -> Currency {
+    Currency::parse("ILS").unwrap()
+}
+
+/// One branch B1, one employee E1, one product P1; returns their ids.
+pub fn seed_reference(s: &dyn Store) -> (BranchId, EmployeeId, ProductId) {
+    let b = Branch {
+        id: BranchId(uid(1)),
+        external_id: "B1".into(),
+        name: "Tel Aviv".into(),
+        region: Some("Center".into()),
+        time_zone: "Asia/Jerusalem".into(),
+    };
+    let e = Employee {
+        id: EmployeeId(uid(2)),
+        external_id: "E1".into(),
+        name: "Noa".into(),
+        branch_id: Some(b.id),
+    };
+    let p = Product {
+        id: ProductId(uid(3)),
+        sku: "P1".into(),
+        name: "Beans".into(),
+        category: Some("Coffee".into()),
+        list_price: Money::new(8990, ils()),
+        unit_cost: Some(4100),
+    };
+    s.insert_branch(&b).unwrap();
+    s.insert_employee(&e).unwrap();
+    s.insert_product(&p).unwrap();
+    (b.id, e.id, p.id)
+}
+
+pub fn customer(n: u128, member: &str, name: &str) -> Customer {
+    let mut c = Customer::bare(
+        CustomerId(uid(1000 + n)),
+        Some(member.into()),
+        at("2024-06-01T10:00:00Z"),
+    );
+    c.name = Some(name.into());
+    c
+}
+
+fn reference_data_is_idempotent(s: &dyn Store) {
+    let (b, e, p) = seed_reference(s);
+    let again = Branch {
+        id: BranchId(uid(99)),
+        external_id: "B1".into(),
+        name: "x".into(),
+        region: None,
+        time_zone: "UTC".into(),
+    };
+    assert_eq!(s.insert_branch(&again).unwrap(), Inserted::AlreadyPresent);
+    assert_eq!(s.get_branch(b).unwrap().unwrap().name, "Tel Aviv");
+    assert_eq!(s.branch_by_external("B1").unwrap().unwrap().id, b);
+    assert_eq!(s.list_branches().unwrap().len(), 1);
+    assert_eq!(s.get_employee(e).unwrap().unwrap().branch_id, Some(b));
+    assert_eq!(s.employee_by_external("E1").unwrap().unwrap().id, e);
+    assert_eq!(s.list_employees().unwrap().len(), 1);
+    let prod = s.product_by_sku("P1").unwrap().unwrap();
+    assert_eq!(
+        (prod.id, prod.list_price.minor, prod.unit_cost),
+        (p, 8990, Some(4100))
+    );
+    assert_eq!(s.get_product(p).unwrap().unwrap().sku, "P1");
+    assert_eq!(s.list_products(10, 0).unwrap().total, 1);
+    let c = s.counts().unwrap();
+    assert_eq!((c.branches, c.employees, c.products), (1, 1, 1));
+}
+
+fn customers_round_trip(s: &dyn Store) {
+    let (b, e, _) = seed_reference(s);
+    let mut c = customer(1, "M1", "דנה כהן");
+    c.kind = CustomerKind::Consumer;
+    c.phone = Some(Phone::parse("050-1234567", Country::israel()).unwrap());
+    c.email = Some(Email::parse("Dana@Example.com").unwrap());
+    c.card = Some("CARD-1".into());
+    c.language = Some("he".into());
+    c.demographics = Demographics {
+        birth_date: Some("1985-04-12".parse().unwrap()),
+        gender: Some(Gender::Female),
+        city: Some("Tel Aviv".into()),
+        region: Some("Center".into()),
+        household_size: Some(3),
+        income_band: Some("middle".into()),
+    };
+    c.attributes
+        .insert("lifestyle".into(), serde_json::json!("runner"));
+    c.source_branch = Some(b);
+    c.source_employee = Some(e);
+    c.consents = vec![Consent {
+        channel: ConsentChannel::Email,
+        state: ConsentState::Granted,
+        at: at("2024-06-01T10:00:00Z"),
+        source: "pos:B1".into(),
+    }];
+    s.insert_customer(&c, &actor()).unwrap();
+    assert_eq!(s.get_customer(c.id).unwrap().unwrap(), c);
+
+    let mut dup = customer(2, "M2", "Other");
+    dup.phone = c.phone.clone();
+    match s.insert_customer(&dup, &actor()) {
+        Err(StoreError::Conflict {
+            field: "phone",
+            reason,
+        }) => assert!(
+            reason.contains("already belongs to customer M1"),
+            "{reason}"
+        ),
+        other => panic!("expected phone conflict, got {other:?}"),
+    }
+    dup.phone = None;
+    dup.email = c.email.clone();
+    assert!(matches!(
+        s.insert_customer(&dup, &actor()),
+        Err(StoreError::Conflict { field: "email", .. })
+    ));
+    dup.email = None;
+    dup.card = Some("CARD-1".into());
+    assert!(matches!(
+        s.insert_customer(&dup, &actor()),
+        Err(StoreError::Conflict { field: "card", .. })
+    ));
+    let same_member = customer(3, "M1", "x");
+    assert!(matches!(
+        s.insert_customer(&same_member, &actor()),
+        Err(StoreError::Conflict {
+            field: "member_no",
+            ..
+        })
+    ));
+    assert_eq!(s.counts().unwrap().customers, 1);
+}
+
+fn updates_are_audited(s: &dyn Store) {
+    let mut c = customer(1, "M1", "Dana");
+    s.insert_customer(&c, &actor()).unwrap();
+    c.consents = vec![Consent {
+        channel: ConsentChannel::Sms,
+        state: ConsentState::Granted,
+        at: at("2025-01-01T00:00:00Z"),
+        source: "web".into(),
+    }];
+    s.update_customer(&c, &actor()).unwrap();
+    c.consents[0] = Consent {
+        channel: ConsentChannel::Sms,
+        state: ConsentState::Withdrawn,
+        at: at("2025-02-01T00:00:00Z"),
+        source: "sms-stop".into(),
+    };
+    c.name = Some("Dana Cohen".into());
+    s.update_customer(&c, &actor()).unwrap();
+    let got = s.get_customer(c.id).unwrap().unwrap();
+    assert_eq!(got.name.as_deref(), Some("Dana Cohen"));
+    assert_eq!(
+        got.consent(ConsentChannel::Sms).unwrap().state,
+        ConsentState::Withdrawn
+    );
+    let hist = s.consent_history(c.id).unwrap();
+    assert_eq!(
+        hist.iter().map(|h| h.consent.state).collect::<Vec<_>>(),
+        vec![ConsentState::Granted, ConsentState::Withdrawn]
+    );
+    let log = s.audit_log(10, 0).unwrap();
+    assert_eq!(
+        log.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(),
+        vec!["customer.update", "customer.update", "customer.create"]
+    );
+    assert_eq!(log[0].before.as_ref().unwrap()["name"], "Dana");
+    assert_eq!(log[0].after.as_ref().unwrap()["name"], "Dana Cohen");
+    let mut ghost = customer(9, "M9", "x");
+    ghost.id = CustomerId(uid(5555));
+    assert!(matches!(
+        s.update_customer(&ghost, &actor()),
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+fn lookup_by_identifier(s: &dyn Store) {
+    let mut c = customer(1, "M1", "Dana");
+    c.phone = Some(Phone::parse("+972 50 123 4567", Country::israel()).unwrap());
+    c.email = Some(Email::parse("dana@example.com").unwrap());
+    c.card = Some("C77".into());
+    s.insert_customer(&c, &actor()).unwrap();
+    for ident in [
+        Identifier::Phone(Phone::parse("050-1234567", Country::israel()).unwrap()),
+        Identifier::Email(Email::parse("DANA@example.com ").unwrap()),
+        Identifier::Member("M1".into()),
+        Identifier::Card("C77".into()),
+    ] {
+        assert_eq!(
+            s.lookup_customer(&ident).unwrap().map(|c| c.id),
+            Some(c.id),
+            "{ident:?}"
+        );
+    }
+    assert_eq!(
+        s.lookup_customer(&Identifier::Member("nope".into()))
+            .unwrap(),
+        None
+    );
+}
+
+fn search_customers(s: &dyn Store) {
+    let names = ["علی کریمی", "Dana Cohen", "Dan Levi", "דנה כהן", "Zoe Dan"];
+    for (i, n) in names.iter().enumerate() {
+        let mut c = customer(i as u128, &format!("M{i}"), n);
+        c.email = Some(Email::parse(&format!("user{i}@example.com")).unwrap());
+        s.insert_customer(&c, &actor()).unwrap();
+    }
+    let q = |t: &str| CustomerQuery {
+        text: Some(t.into()),
+        phone: None,
+        limit: 2,
+        offset: 0,
+    };
+    let p = s.search_customers(&q("dan")).unwrap();
+    assert_eq!(p.total, 3);
+    assert_eq!(p.items.len(), 2);
+    let p2 = s
+        .search_customers(&CustomerQuery {
+            offset: 2,
+            ..q("dan")
+        })
+        .unwrap();
+    assert_eq!(p2.items.len(), 1);
+    // Arabic kaf and yeh find the Persian spelling.
+    assert_eq!(s.search_customers(&q("علي كريمي")).unwrap().total, 1);
+    assert_eq!(
+        s.search_customers(&q("user3@")).unwrap().items[0]
+            .name
+            .as_deref(),
+        Some("דנה כהן")
+    );
+    assert_eq!(s.search_customers(&q("M4")).unwrap().total, 1);
+    assert_eq!(
+        s.search_customers(&CustomerQuery {
+            limit: 50,
+            ..Default::default()
+        })
+        .unwrap()
+        .total,
+        5
+    );
+}
+
+fn sale(
+    n: u128,
+    ext: &str,
+    cust: Option<CustomerId>,
+    b: BranchId,
+    p: ProductId,
+    when: &str,
+) -> Transaction {
+    Transaction {
+        id: TransactionId(uid(5000 + n)),
+        external_id: ext.into(),
+        customer_id: cust,
+        branch_id: b,
+        employee_id: None,
+        occurred_at: at(when),
+        currency: ils(),
+        lines: vec![
+            Line {
+                product_id: Some(p),
+                sku: Some("P1".into()),
+                quantity: 2,
+                unit_price: 8990,
+                discount: 1000,
+            },
+            Line {
+                product_id: None,
+                sku: None,
+                quantity: 1,
+                unit_price: 500,
+                discount: 0,
+            },
+        ],
+        refund_of: None,
+    }
+}
+
+fn transactions_idempotent(s: &dyn Store) {
+    let (b, _, p) = seed_reference(s);
+    let c = customer(1, "M1", "Dana");
+    s.insert_customer(&c, &actor()).unwrap();
+    let t = sale(1, "T1", Some(c.id), b, p, "2025-03-01T10:00:00Z");
+    let first = s.record_transaction(&t).unwrap();
+    assert!(first.created);
+    assert_eq!(first.value.total(), Some(2 * 8990 - 1000 + 500));
+    let retry = Transaction {
+        id: TransactionId(uid(7777)),
+        ..t.clone()
+    };
+    let second = s.record_transaction(&retry).unwrap();
+    assert!(!second.created);
+    assert_eq!(second.value.id, t.id);
+    assert_eq!(s.counts().unwrap().transactions, 1);
+    assert_eq!(s.get_transaction(t.id).unwrap().unwrap(), t);
+    assert_eq!(s.transaction_by_external("T1").unwrap().unwrap().id, t.id);
+    s.record_transaction(&sale(2, "T2", None, b, p, "2025-03-02T10:00:00Z"))
+        .unwrap();
+    s.record_transaction(&sale(3, "T3", Some(c.id), b, p, "2025-03-03T10:00:00Z"))
+        .unwrap();
+    let mine = s.list_transactions(Some(c.id), 10, 0).unwrap();
+    assert_eq!(
+        mine.items
+            .iter()
+            .map(|t| t.external_id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["T3", "T1"]
+    );
+    assert_eq!(s.list_transactions(None, 10, 0).unwrap().total, 3);
+    let refund = Transaction {
+        id: TransactionId(uid(6000)),
+        external_id: "R1".into(),
+        refund_of: Some(t.id),
+        lines: vec![Line {
+            product_id: Some(p),
+            sku: Some("P1".into()),
+            quantity: -1,
+            unit_price: 8990,
+            discount: 0,
+        }],
+        ..t.clone()
+    };
+    assert_eq!(
+        s.record_transaction(&refund).unwrap().value.total(),
+        Some(-8990)
+    );
+    let bad_ref = Transaction {
+        id: TransactionId(uid(6001)),
+        external_id: "T9".into(),
+        customer_id: Some(CustomerId(uid(4242))),
+        ..t.clone()
+    };
+    assert!(matches!(
+        s.record_transaction(&bad_ref),
+        Err(StoreError::Invalid {
+            field: "customer_id",
+            ..
+        })
+    ));
+    let bad_qty = Transaction {
+        id: TransactionId(uid(6002)),
+        external_id: "T10".into(),
+        lines: vec![Line {
+            quantity: -1,
+            ..t.lines[0].clone()
+        }],
+        ..t
+    };
+    assert!(matches!(
+        s.record_transaction(&bad_qty),
+        Err(StoreError::Invalid {
+            field: "quantity",
+            ..
+        })
+    ));
+    assert_eq!(s.counts().unwrap().transactions, 4);
+}
+
+fn interactions_recorded(s: &dyn Store) {
+    let c = customer(1, "M1", "Dana");
+    s.insert_customer(&c, &actor()).unwrap();
+    let i = Interaction {
+        id: InteractionId(uid(8000)),
+        external_id: Some("I1".into()),
+        customer_id: c.id,
+        channel: Channel::Store,
+        kind: InteractionKind::Complaint,
+        occurred_at: at("2025-03-02T08:00:00Z"),
+        text: Some("Beans were stale".into()),
+        employee_id: None,
+        satisfaction: Some(2),
+        status: Some(InteractionStatus::Open),
+    };
+    assert!(s.record_interaction(&i).unwrap().created);
+    let again = Interaction {
+        id: InteractionId(uid(8001)),
+        ..i.clone()
+    };
+    let r = s.record_interaction(&again).unwrap();
+    assert!(!r.created);
+    assert_eq!(r.value, i);
+    assert_eq!(s.get_interaction(i.id).unwrap().unwrap(), i);
+    assert_eq!(
+        s.list_interactions(Some(c.id), 10, 0).unwrap().items,
+        vec![i.clone()]
+    );
+    let bad = Interaction {
+        id: InteractionId(uid(8002)),
+        external_id: None,
+        satisfaction: Some(9),
+        ..i
+    };
+    assert!(matches!(
+        s.record_interaction(&bad),
+        Err(StoreError::Invalid {
+            field: "satisfaction",
+            ..
+        })
+    ));
+}
+
+fn merge_moves_everything(s: &dyn Store) {
+    let (b, _, p) = seed_reference(s);
+    let mut keep = customer(1, "M1", "Dana Cohen");
+    keep.phone = Some(Phone::parse("050-1111111", Country::israel()).unwrap());
+    let mut drop = customer(2, "M2", "dana cohen");
+    drop.phone = Some(Phone::parse("050-2222222", Country::israel()).unwrap());
+    drop.email = Some(Email::parse("dana@example.com").unwrap());
+    drop.demographics.city = Some("Haifa".into());
+    s.insert_customer(&keep, &actor()).unwrap();
+    s.insert_customer(&drop, &actor()).unwrap();
+    let mut child = customer(3, "M3", "Child");
+    child.parent_id = Some(drop.id);
+    s.insert_customer(&child, &actor()).unwrap();
+    s.record_transaction(&sale(1, "T1", Some(drop.id), b, p, "2025-03-01T10:00:00Z"))
+        .unwrap();
+    s.record_transaction(&sale(2, "T2", Some(keep.id), b, p, "2025-03-02T10:00:00Z"))
+        .unwrap();
+    s.record_interaction(&Interaction {
+        id: InteractionId(uid(8000)),
+        external_id: None,
+        customer_id: drop.id,
+        channel: Channel::Phone,
+        kind: InteractionKind::Call,
+        occurred_at: at("2025-03-02T08:00:00Z"),
+        text: None,
+        employee_id: None,
+        satisfaction: None,
+        status: None,
+    })
+    .unwrap();
+
+    let r = s.merge_customers(keep.id, drop.id, &actor()).unwrap();
+    assert_eq!(
+        (r.transactions_moved, r.interactions_moved, r.children_moved),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        r.identifiers_moved,
+        vec!["member:M2".to_string(), "phone:+972502222222".to_string()]
+    );
+    assert_eq!(s.get_customer(drop.id).unwrap(), None);
+    assert_eq!(s.merged_into(drop.id).unwrap(), Some(keep.id));
+    let kept = s.get_customer(keep.id).unwrap().unwrap();
+    assert_eq!(
+        kept.email.as_ref().map(|e| e.as_str()),
+        Some("dana@example.com")
+    );
+    assert_eq!(kept.demographics.city.as_deref(), Some("Haifa"));
+    assert_eq!(s.list_transactions(Some(keep.id), 10, 0).unwrap().total, 2);
+    assert_eq!(s.list_interactions(Some(keep.id), 10, 0).unwrap().total, 1);
+    assert_eq!(
+        s.get_customer(child.id).unwrap().unwrap().parent_id,
+        Some(keep.id)
+    );
+    // The dropped record's identifiers still recognise the customer.
+    assert_eq!(
+        s.lookup_customer(&Identifier::Member("M2".into()))
+            .unwrap()
+            .map(|c| c.id),
+        Some(keep.id)
+    );
+    let old_phone = Identifier::Phone(Phone::parse("050-2222222", Country::israel()).unwrap());
+    assert_eq!(
+        s.lookup_customer(&old_phone).unwrap().map(|c| c.id),
+        Some(keep.id)
+    );
+    let mut imp = s.begin_import().unwrap();
+    assert_eq!(imp.customer_ref("M2").unwrap(), Some(keep.id));
+    drop_import(imp);
+    // Nobody can take a merged-away identifier.
+    let mut thief = customer(4, "M4", "x");
+    thief.phone = Some(Phone::parse("050-2222222", Country::israel()).unwrap());
+    assert!(matches!(
+        s.insert_customer(&thief, &actor()),
+        Err(StoreError::Conflict { field: "phone", .. })
+    ));
+    let log = s.audit_log(1, 0).unwrap();
+    assert_eq!(log[0].action, "customer.merge");
+    assert_eq!(
+        log[0].before.as_ref().unwrap()["dropped"]["member_no"],
+        "M2"
+    );
+    assert!(matches!(
+        s.merge_customers(keep.id, keep.id, &actor()),
+        Err(StoreError::Invalid { .. })
+    ));
+    assert!(matches!(
+        s.merge_customers(keep.id, drop.id, &actor()),
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(s.counts().unwrap().customers, 2);
+}
+
+fn drop_import(i: Box<dyn ImportTx + '_>) {
+    drop(i);
+}
+
+fn import_all_or_nothing(s: &dyn Store) {
+    let (b, _, p) = seed_reference(s);
+    {
+        let mut imp = s.begin_import().unwrap();
+        assert_eq!(
+            imp.insert_customer(&customer(1, "M1", "Dana")).unwrap(),
+            Inserted::New
+        );
+        assert_eq!(imp.customer_ref("M1").unwrap(), Some(CustomerId(uid(1001))));
+        assert_eq!(
+            imp.insert_transaction(&sale(
+                1,
+                "T1",
+                Some(CustomerId(uid(1001))),
+                b,
+                p,
+                "2025-03-01T10:00:00Z"
+            ))
+            .unwrap(),
+            Inserted::New
+        );
+        // Dropped without commit: nothing lands.
+    }
+    assert_eq!(s.counts().unwrap().customers, 0);
+    assert_eq!(s.counts().unwrap().transactions, 0);
+    let mut imp = s.begin_import().unwrap();
+    assert_eq!(imp.branch_ref("B1").unwrap(), Some(b));
+    assert_eq!(imp.product_ref("P1").unwrap(), Some(p));
+    assert_eq!(imp.product_ref("nope").unwrap(), None);
+    assert_eq!(
+        imp.insert_customer(&customer(1, "M1", "Dana")).unwrap(),
+        Inserted::New
+    );
+    assert_eq!(
+        imp.insert_customer(&customer(2, "M1", "Again")).unwrap(),
+        Inserted::AlreadyPresent
+    );
+    let t = sale(
+        1,
+        "T1",
+        Some(CustomerId(uid(1001))),
+        b,
+        p,
+        "2025-03-01T10:00:00Z",
+    );
+    assert_eq!(imp.insert_transaction(&t).unwrap(), Inserted::New);
+    assert_eq!(
+        imp.insert_transaction(&t).unwrap(),
+        Inserted::AlreadyPresent
+    );
+    imp.commit().unwrap();
+    let c = s.counts().unwrap();
+    assert_eq!(
+        (c.customers, c.transactions, c.transaction_lines),
+        (1, 1, 2)
+    );
+}
+
+fn delete_guarded(s: &dyn Store) {
+    let (b, _, p) = seed_reference(s);
+    let c = customer(1, "M1", "Dana");
+    let d = customer(2, "M2", "Dan");
+    s.insert_customer(&c, &actor()).unwrap();
+    s.insert_customer(&d, &actor()).unwrap();
+    s.record_transaction(&sale(1, "T1", Some(c.id), b, p, "2025-03-01T10:00:00Z"))
+        .unwrap();
+    assert!(matches!(
+        s.delete_customer(c.id, &actor()),
+        Err(StoreError::Conflict { .. })
+    ));
+    s.delete_customer(d.id, &actor()).unwrap();
+    assert_eq!(s.get_customer(d.id).unwrap(), None);
+    assert!(matches!(
+        s.delete_customer(d.id, &actor()),
+        Err(StoreError::NotFound { .. })
+    ));
+}

@@ -1,0 +1,250 @@
+//! The storage contract: one `Store` trait that the SQLite and PostgreSQL backends implement.
+//!
+//! The trait speaks in domain types only; no SQL crosses it. Every method that writes more
+//! than one row does so in one database transaction. Imports run inside an `ImportTx`, a
+//! unit of work that is committed whole or not at all.
+
+#[cfg(feature = "testing")]
+pub mod contract;
+
+use jiff::Timestamp;
+use kesher_core::{
+    Branch, BranchId, Customer, CustomerId, DuplicateCandidate, Email, Employee, EmployeeId,
+    Interaction, InteractionId, Phone, Product, ProductId, Transaction, TransactionId,
+};
+
+/// What can go wrong in a store, in terms a caller can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{entity} not found: {key}")]
+    NotFound { entity: &'static str, key: String },
+    /// A unique value is already taken, or the change conflicts with existing data.
+    #[error("{field}: {reason}")]
+    Conflict { field: &'static str, reason: String },
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    /// The backend failed (I/O, corruption, connection): not the caller's fault.
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl StoreError {
+    pub fn not_found(entity: &'static str, key: impl ToString) -> Self {
+        StoreError::NotFound {
+            entity,
+            key: key.to_string(),
+        }
+    }
+    pub fn conflict(field: &'static str, reason: impl Into<String>) -> Self {
+        StoreError::Conflict {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// An identifier a customer is recognised by at the point of sale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identifier {
+    Phone(Phone),
+    Email(Email),
+    Member(String),
+    Card(String),
+}
+
+impl Identifier {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Identifier::Phone(_) => "phone",
+            Identifier::Email(_) => "email",
+            Identifier::Member(_) => "member",
+            Identifier::Card(_) => "card",
+        }
+    }
+    pub fn value(&self) -> &str {
+        match self {
+            Identifier::Phone(p) => p.as_str(),
+            Identifier::Email(e) => e.as_str(),
+            Identifier::Member(s) | Identifier::Card(s) => s,
+        }
+    }
+}
+
+/// Whether a write created something or found it already there (idempotency).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    New,
+    AlreadyPresent,
+}
+
+/// A record together with whether this call created it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded<T> {
+    pub value: T,
+    pub created: bool,
+}
+
+/// A page of results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+/// Free-text customer search over name (normalised), phone, e-mail, member and card numbers.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerQuery {
+    pub text: Option<String>,
+    /// Tried as an E.164 phone when the text parses as one.
+    pub phone: Option<Phone>,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+/// Who did something and when: recorded in the audit log.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub who: String,
+    pub at: Timestamp,
+}
+
+/// What a merge moved from the dropped record to the kept one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeReport {
+    pub kept: Customer,
+    pub dropped_id: CustomerId,
+    pub transactions_moved: u64,
+    pub interactions_moved: u64,
+    pub children_moved: u64,
+    /// Identifiers of the dropped record kept as aliases of the kept one (`kind:value`).
+    pub identifiers_moved: Vec<String>,
+}
+
+/// One line of the append-only audit log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+/// One change of consent, as kept in the history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsentEvent {
+    pub customer_id: CustomerId,
+    pub consent: kesher_core::Consent,
+}
+
+/// Row counts of the main tables.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub branches: u64,
+    pub employees: u64,
+    pub products: u64,
+    pub customers: u64,
+    pub transactions: u64,
+    pub transaction_lines: u64,
+    pub interactions: u64,
+}
+
+/// The storage contract of kesher. Implementations are safe to share between threads.
+pub trait Store: Send + Sync {
+    fn counts(&self) -> Result<Counts>;
+
+    // Branches, employees, products.
+    fn insert_branch(&self, b: &Branch) -> Result<Inserted>;
+    fn get_branch(&self, id: BranchId) -> Result<Option<Branch>>;
+    fn list_branches(&self) -> Result<Vec<Branch>>;
+    fn insert_employee(&self, e: &Employee) -> Result<Inserted>;
+    fn get_employee(&self, id: EmployeeId) -> Result<Option<Employee>>;
+    fn list_employees(&self) -> Result<Vec<Employee>>;
+    fn insert_product(&self, p: &Product) -> Result<Inserted>;
+    fn get_product(&self, id: ProductId) -> Result<Option<Product>>;
+    fn product_by_sku(&self, sku: &str) -> Result<Option<Product>>;
+    fn list_products(&self, limit: u32, offset: u64) -> Result<Page<Product>>;
+    fn branch_by_external(&self, ext: &str) -> Result<Option<Branch>>;
+    fn employee_by_external(&self, ext: &str) -> Result<Option<Employee>>;
+
+    // Customers.
+    /// Insert a new customer. A member number, phone, e-mail or card already held by another
+    /// customer (or by one merged into another) is a `Conflict` naming the field.
+    fn insert_customer(&self, c: &Customer, actor: &Actor) -> Result<()>;
+    fn get_customer(&self, id: CustomerId) -> Result<Option<Customer>>;
+    /// Replace a customer's record; consent changes are appended to the history; audited.
+    fn update_customer(&self, c: &Customer, actor: &Actor) -> Result<()>;
+    /// Delete a customer who has no transactions; audited.
+    fn delete_customer(&self, id: CustomerId, actor: &Actor) -> Result<()>;
+    fn lookup_customer(&self, ident: &Identifier) -> Result<Option<Customer>>;
+    fn search_customers(&self, q: &CustomerQuery) -> Result<Page<Customer>>;
+    fn duplicate_candidates(&self) -> Result<Vec<DuplicateCandidate>>;
+    /// Move every transaction, interaction, child account and identifier of `drop` to `keep`,
+    /// delete `drop`, and write an audit record — all in one transaction.
+    fn merge_customers(
+        &self,
+        keep: CustomerId,
+        drop: CustomerId,
+        actor: &Actor,
+    ) -> Result<MergeReport>;
+    fn consent_history(&self, id: CustomerId) -> Result<Vec<ConsentEvent>>;
+    /// The customer a dropped id was merged into, if it was.
+    fn merged_into(&self, dropped: CustomerId) -> Result<Option<CustomerId>>;
+
+    // Transactions and interactions.
+    /// Record a transaction; idempotent on its external id: a second call with the same
+    /// external id returns the first transaction and writes nothing.
+    fn record_transaction(&self, t: &Transaction) -> Result<Recorded<Transaction>>;
+    fn get_transaction(&self, id: TransactionId) -> Result<Option<Transaction>>;
+    fn transaction_by_external(&self, ext: &str) -> Result<Option<Transaction>>;
+    /// Newest first.
+    fn list_transactions(
+        &self,
+        customer: Option<CustomerId>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Page<Transaction>>;
+    /// Idempotent on the external id when it has one.
+    fn record_interaction(&self, i: &Interaction) -> Result<Recorded<Interaction>>;
+    fn get_interaction(&self, id: InteractionId) -> Result<Option<Interaction>>;
+    /// Newest first.
+    fn list_interactions(
+        &self,
+        customer: Option<CustomerId>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Page<Interaction>>;
+
+    fn audit_log(&self, limit: u32, offset: u64) -> Result<Vec<AuditEntry>>;
+
+    /// Open a unit of work for a bulk import: everything written through it lands on
+    /// `commit`, nothing if it is dropped.
+    fn begin_import(&self) -> Result<Box<dyn ImportTx + '_>>;
+}
+
+/// A bulk-import unit of work. A failed insert leaves the unit usable (the row is simply not
+/// written), so that `--skip-invalid` can go on; lookups see the unit's own earlier writes.
+pub trait ImportTx {
+    fn branch_ref(&mut self, external_id: &str) -> Result<Option<BranchId>>;
+    fn employee_ref(&mut self, external_id: &str) -> Result<Option<EmployeeId>>;
+    /// By member number, including member numbers of customers merged into another.
+    fn customer_ref(&mut self, member_no: &str) -> Result<Option<CustomerId>>;
+    fn product_ref(&mut self, sku: &str) -> Result<Option<ProductId>>;
+    fn transaction_ref(&mut self, external_id: &str) -> Result<Option<TransactionId>>;
+    fn insert_branch(&mut self, b: &Branch) -> Result<Inserted>;
+    fn insert_employee(&mut self, e: &Employee) -> Result<Inserted>;
+    fn insert_product(&mut self, p: &Product) -> Result<Inserted>;
+    /// `AlreadyPresent` when the member number exists; `Conflict` when another customer holds
+    /// the phone, e-mail or card.
+    fn insert_customer(&mut self, c: &Customer) -> Result<Inserted>;
+    fn insert_transaction(&mut self, t: &Transaction) -> Result<Inserted>;
+    fn insert_interaction(&mut self, i: &Interaction) -> Result<Inserted>;
+    fn commit(self: Box<Self>) -> Result<()>;
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every kesher test on a fresh machine: installs what the tests need, then format check,
+# clippy with warnings as errors, and the whole workspace's tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+export RUST_BACKTRACE=1
+
+echo "== toolchain"
+cargo --version
+rustup component list --installed 2>/dev/null | grep -E '^(rustfmt|clippy)' || true
+command -v cargo-clippy >/dev/null || rustup component add clippy
+command -v rustfmt >/dev/null || rustup component add rustfmt
+
+echo "== format"
+cargo fmt --all -- --check
+
+echo "== clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+echo "== tests"
+cargo test --workspace 2>&1 | tee target/test-output.txt
+# One closing line for the whole run, counted over every test binary.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' target/test-output.txt

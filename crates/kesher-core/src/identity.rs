@@ -11,12 +11,7 @@ pub struct Email(String);
 impl Email {
     pub fn parse(input: &str) -> Result<Email, DomainError> {
         let s = input.trim().to_lowercase();
-        let bad = |why: &str| {
-            DomainError::new(
-                "email",
-                format!("invalid e-mail address {:?}: {why}", input.trim()),
-            )
-        };
+        let bad = |why: &str| DomainError::new("email", format!("invalid e-mail address {:?}: {why}", input.trim()));
         let (local, domain) = s.split_once('@').ok_or_else(|| bad("no @"))?;
         if local.is_empty() || domain.is_empty() {
             return Err(bad("empty part before or after @"));
@@ -24,16 +19,12 @@ impl Email {
         if domain.contains('@') {
             return Err(bad("more than one @"));
         }
-        if s.chars().any(|c| {
-            c.is_whitespace() || c.is_control() || matches!(c, ',' | ';' | '<' | '>' | '"')
-        }) {
+        if s.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, ',' | ';' | '<' | '>' | '"'))
+        {
             return Err(bad("contains spaces or separators"));
         }
-        if !domain.contains('.')
-            || domain.starts_with('.')
-            || domain.ends_with('.')
-            || domain.contains("..")
-        {
+        if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") {
             return Err(bad("the domain needs a dot, as in example.com"));
         }
         if s.len() > 254 {
@@ -123,20 +114,13 @@ pub fn find_duplicates(cands: &[DuplicateCandidate], min_score: f64) -> Vec<Dupl
                 if seen.insert(pair, ()).is_some() {
                     continue;
                 }
-                if let Some(p) =
-                    score_pair(&cands[pair.0], &cands[pair.1]).filter(|p| p.score >= min_score)
-                {
+                if let Some(p) = score_pair(&cands[pair.0], &cands[pair.1]).filter(|p| p.score >= min_score) {
                     out.push(p);
                 }
             }
         }
     }
-    out.sort_by(|x, y| {
-        y.score
-            .total_cmp(&x.score)
-            .then(x.a.cmp(&y.a))
-            .then(x.b.cmp(&y.b))
-    });
+    out.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.a.cmp(&y.a)).then(x.b.cmp(&y.b)));
     out
 }
 
@@ -172,7 +156,8 @@ fn score_pair(x: &DuplicateCandidate, y: &DuplicateCandidate) -> Option<Duplicat
         reasons.push(format!("similar name ({sim:.2}) and same birth date"));
         score = score.max(0.75 + (sim - 0.9) * 1.5);
     }
-    let same_city = matches!((&x.city, &y.city), (Some(a), Some(b)) if crate::normalize_name(a) == crate::normalize_name(b));
+    let same_city =
+        matches!((&x.city, &y.city), (Some(a), Some(b)) if crate::normalize_name(a) == crate::normalize_name(b));
     if !same_birth && sim >= 0.999 && same_city {
         reasons.push("same name and city".to_string());
         score = score.max(0.6);
@@ -187,11 +172,7 @@ fn score_pair(x: &DuplicateCandidate, y: &DuplicateCandidate) -> Option<Duplicat
     if reasons.is_empty() {
         return None;
     }
-    let (a, b) = if x.id <= y.id {
-        (x.id, y.id)
-    } else {
-        (y.id, x.id)
-    };
+    let (a, b) = if x.id <= y.id { (x.id, y.id) } else { (y.id, x.id) };
     Some(DuplicatePair {
         a,
         b,
@@ -204,13 +185,7 @@ fn score_pair(x: &DuplicateCandidate, y: &DuplicateCandidate) -> Option<Duplicat
 mod tests {
     use super::*;
 
-    fn cand(
-        n: u8,
-        name: &str,
-        birth: Option<&str>,
-        phone: Option<&str>,
-        email: Option<&str>,
-    ) -> DuplicateCandidate {
+    fn cand(n: u8, name: &str, birth: Option<&str>, phone: Option<&str>, email: Option<&str>) -> DuplicateCandidate {
         DuplicateCandidate {
             id: CustomerId::from_bytes([n; 16]),
             name: Some(name.to_string()),
@@ -240,20 +215,8 @@ mod tests {
     #[test]
     fn finds_duplicates_with_reasons() {
         let cs = vec![
-            cand(
-                1,
-                "Dana Cohen",
-                Some("1985-04-12"),
-                Some("+972501234567"),
-                None,
-            ),
-            cand(
-                2,
-                "dana  cohen",
-                Some("1985-04-12"),
-                Some("+972501234568"),
-                None,
-            ),
+            cand(1, "Dana Cohen", Some("1985-04-12"), Some("+972501234567"), None),
+            cand(2, "dana  cohen", Some("1985-04-12"), Some("+972501234568"), None),
             cand(3, "علي كريمي", Some("1990-01-01"), None, None),
             cand(4, "علی کریمی", Some("1990-01-01"), None, None),
             cand(
@@ -270,17 +233,12 @@ mod tests {
         let find = |a: u8, b: u8| {
             pairs
                 .iter()
-                .find(|p| {
-                    p.a == CustomerId::from_bytes([a; 16]) && p.b == CustomerId::from_bytes([b; 16])
-                })
+                .find(|p| p.a == CustomerId::from_bytes([a; 16]) && p.b == CustomerId::from_bytes([b; 16]))
                 .cloned()
         };
         let p12 = find(1, 2).expect("1-2");
         assert_eq!(p12.reasons, vec!["same name and birth date"]);
-        assert_eq!(
-            find(3, 4).expect("3-4").reasons,
-            vec!["same name and birth date"]
-        );
+        assert_eq!(find(3, 4).expect("3-4").reasons, vec!["same name and birth date"]);
         assert!(find(5, 6).expect("5-6").reasons[0].starts_with("same mailbox"));
         let p17 = find(1, 7).expect("1-7");
         assert!(p17.reasons[0].starts_with("similar name"), "{p17:?}");

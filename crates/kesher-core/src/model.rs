@@ -2,8 +2,8 @@
 //! interactions and consent. Constructors check the invariants that the store relies on.
 
 use crate::{
-    BranchId, Currency, CustomerId, DomainError, Email, EmployeeId, InteractionId, Money, Phone,
-    ProductId, TransactionId,
+    BranchId, Currency, CustomerId, DomainError, Email, EmployeeId, InteractionId, Money, Phone, ProductId,
+    TransactionId,
 };
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -58,10 +58,8 @@ pub fn parse_language(s: &str) -> Result<String, DomainError> {
     let t = s.trim();
     let mut parts = t.split('-');
     let primary = parts.next().unwrap_or("");
-    let ok_primary =
-        (2..=3).contains(&primary.len()) && primary.bytes().all(|c| c.is_ascii_alphabetic());
-    let ok_rest =
-        parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_alphanumeric()));
+    let ok_primary = (2..=3).contains(&primary.len()) && primary.bytes().all(|c| c.is_ascii_alphabetic());
+    let ok_rest = parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_alphanumeric()));
     if ok_primary && ok_rest {
         Ok(t.to_ascii_lowercase())
     } else {
@@ -151,16 +149,10 @@ pub fn parse_external_id(s: &str, field: &'static str) -> Result<String, DomainE
         return Err(DomainError::new(field, "must not be empty"));
     }
     if t.len() > 64 {
-        return Err(DomainError::new(
-            field,
-            format!("longer than 64 characters: {t:?}"),
-        ));
+        return Err(DomainError::new(field, format!("longer than 64 characters: {t:?}")));
     }
     if t.chars().any(char::is_control) {
-        return Err(DomainError::new(
-            field,
-            format!("contains control characters: {t:?}"),
-        ));
+        return Err(DomainError::new(field, format!("contains control characters: {t:?}")));
     }
     Ok(t.to_string())
 }
@@ -239,10 +231,7 @@ impl Transaction {
     /// and of a refund negative, a discount no larger than the line, totals that fit in i64.
     pub fn validate(&self) -> Result<(), DomainError> {
         if self.lines.is_empty() {
-            return Err(DomainError::new(
-                "lines",
-                "a transaction needs at least one line",
-            ));
+            return Err(DomainError::new("lines", "a transaction needs at least one line"));
         }
         let refund = self.refund_of.is_some();
         for line in &self.lines {
@@ -261,10 +250,7 @@ impl Transaction {
             if line.quantity > 0 && refund {
                 return Err(DomainError::new(
                     "quantity",
-                    format!(
-                        "a refund's quantities must be negative, found {}",
-                        line.quantity
-                    ),
+                    format!("a refund's quantities must be negative, found {}", line.quantity),
                 ));
             }
             if line.unit_price < 0 {
@@ -294,9 +280,7 @@ impl Transaction {
 
     /// Sum of line totals in minor units (negative for a refund).
     pub fn total(&self) -> Option<i64> {
-        self.lines
-            .iter()
-            .try_fold(0i64, |acc, l| acc.checked_add(l.total()?))
+        self.lines.iter().try_fold(0i64, |acc, l| acc.checked_add(l.total()?))
     }
 }
 
@@ -322,10 +306,7 @@ impl Interaction {
         if let Some(s) = self.satisfaction
             && !(1..=5).contains(&s)
         {
-            return Err(DomainError::new(
-                "satisfaction",
-                format!("must be 1 to 5, found {s}"),
-            ));
+            return Err(DomainError::new("satisfaction", format!("must be 1 to 5, found {s}")));
         }
         if self.status.is_some() && self.kind != InteractionKind::Complaint {
             return Err(DomainError::new("status", "only a complaint has a status"));
@@ -361,9 +342,7 @@ pub fn parse_instant(s: &str, field: &'static str) -> Result<Timestamp, DomainEr
     }
     Err(DomainError::new(
         field,
-        format!(
-            "invalid time {t:?}: expected RFC 3339 such as 2025-03-01T10:15:00Z or a date 2025-03-01"
-        ),
+        format!("invalid time {t:?}: expected RFC 3339 such as 2025-03-01T10:15:00Z or a date 2025-03-01"),
     ))
 }
 
@@ -419,37 +398,25 @@ mod tests {
     #[test]
     fn rejects_bad_baskets() {
         assert_eq!(tx(vec![], false).validate().unwrap_err().field, "lines");
-        assert_eq!(
-            tx(vec![line(0, 1, 0)], false).validate().unwrap_err().field,
-            "quantity"
-        );
+        assert_eq!(tx(vec![line(0, 1, 0)], false).validate().unwrap_err().field, "quantity");
         let e = tx(vec![line(-2, 1, 0)], false).validate().unwrap_err();
         assert_eq!(
             e.to_string(),
             "quantity: negative quantity -2 is only allowed on a refund (refund_of)"
         );
         assert_eq!(
-            tx(vec![line(1, -1, 0)], false)
-                .validate()
-                .unwrap_err()
-                .field,
+            tx(vec![line(1, -1, 0)], false).validate().unwrap_err().field,
             "unit_price"
         );
         assert_eq!(
-            tx(vec![line(1, 10, 11)], false)
-                .validate()
-                .unwrap_err()
-                .field,
+            tx(vec![line(1, 10, 11)], false).validate().unwrap_err().field,
             "discount"
         );
         let amount_only = Line {
             sku: None,
             ..line(2, 10, 0)
         };
-        assert_eq!(
-            tx(vec![amount_only], false).validate().unwrap_err().field,
-            "quantity"
-        );
+        assert_eq!(tx(vec![amount_only], false).validate().unwrap_err().field, "quantity");
         assert!(tx(vec![line(i64::MAX, 2, 0)], false).validate().is_err());
     }
 
@@ -469,9 +436,7 @@ mod tests {
             "2025-03-01T00:00:00Z"
         );
         assert_eq!(
-            parse_instant("2025-03-01T12:15:00+02:00", "t")
-                .unwrap()
-                .to_string(),
+            parse_instant("2025-03-01T12:15:00+02:00", "t").unwrap().to_string(),
             "2025-03-01T10:15:00Z"
         );
         assert!(parse_instant("2025-13-01", "t").is_err());

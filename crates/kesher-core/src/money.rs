@@ -33,8 +33,8 @@ impl Currency {
     pub fn exponent(&self) -> u32 {
         match self.as_str() {
             "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
-            "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF"
-            | "UGX" | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+            "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI" | "VND"
+            | "VUV" | "XAF" | "XOF" | "XPF" => 0,
             // The Iranian rial has a minor unit on paper but none in practice.
             "IRR" => 0,
             _ => 2,
@@ -60,18 +60,13 @@ impl Currency {
         if int_part.is_empty() && frac_part.is_empty() {
             return Err(bad("no digits"));
         }
-        if !int_part.bytes().all(|c| c.is_ascii_digit())
-            || !frac_part.bytes().all(|c| c.is_ascii_digit())
-        {
+        if !int_part.bytes().all(|c| c.is_ascii_digit()) || !frac_part.bytes().all(|c| c.is_ascii_digit()) {
             return Err(bad("not a decimal number"));
         }
         let exp = self.exponent();
         let frac_trimmed = frac_part.trim_end_matches('0');
         if frac_trimmed.len() > exp as usize {
-            return Err(bad(&format!(
-                "{} allows at most {exp} decimals",
-                self.as_str()
-            )));
+            return Err(bad(&format!("{} allows at most {exp} decimals", self.as_str())));
         }
         let mut minor: i64 = 0;
         for c in int_part.bytes() {
@@ -99,12 +94,7 @@ impl Currency {
         let scale = 10u64.pow(exp);
         let abs = minor.unsigned_abs();
         let sign = if minor < 0 { "-" } else { "" };
-        format!(
-            "{sign}{}.{:0width$}",
-            abs / scale,
-            abs % scale,
-            width = exp as usize
-        )
+        format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = exp as usize)
     }
 }
 
@@ -128,10 +118,7 @@ impl Money {
 
     pub fn checked_add(self, other: Money) -> Option<Money> {
         (self.currency == other.currency).then_some(())?;
-        Some(Money::new(
-            self.minor.checked_add(other.minor)?,
-            self.currency,
-        ))
+        Some(Money::new(self.minor.checked_add(other.minor)?, self.currency))
     }
 
     pub fn checked_mul(self, n: i64) -> Option<Money> {
@@ -141,12 +128,7 @@ impl Money {
 
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {}",
-            self.currency.format_amount(self.minor),
-            self.currency
-        )
+        write!(f, "{} {}", self.currency.format_amount(self.minor), self.currency)
     }
 }
 

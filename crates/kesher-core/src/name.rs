@@ -99,8 +99,7 @@ fn jaro_winkler(a: &str, b: &str) -> f64 {
         }
     }
     let m = matches as f64;
-    let jaro =
-        (m / a.len() as f64 + m / b.len() as f64 + (m - transpositions as f64 / 2.0) / m) / 3.0;
+    let jaro = (m / a.len() as f64 + m / b.len() as f64 + (m - transpositions as f64 / 2.0) / m) / 3.0;
     let prefix = a.iter().zip(&b).take(4).take_while(|(x, y)| x == y).count() as f64;
     jaro + prefix * 0.1 * (1.0 - jaro)
 }
@@ -125,10 +124,7 @@ mod tests {
 
     #[test]
     fn folds_case_accents_and_spacing() {
-        assert_eq!(
-            normalize_name("  José   Álvarez-Ruiz "),
-            "jose alvarez ruiz"
-        );
+        assert_eq!(normalize_name("  José   Álvarez-Ruiz "), "jose alvarez ruiz");
         assert_eq!(name_key("Cohen, Dana"), name_key("dana cohen"));
     }
 

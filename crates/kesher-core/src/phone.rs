@@ -77,17 +77,13 @@ impl Country {
     /// Look a country up by its ISO 3166 alpha-2 code (case-insensitive).
     pub fn parse(code: &str) -> Result<Country, DomainError> {
         let c = code.trim().to_ascii_uppercase();
-        COUNTRIES
-            .iter()
-            .find(|k| k.code == c)
-            .copied()
-            .ok_or_else(|| {
-                let known: Vec<&str> = COUNTRIES.iter().map(|k| k.code).collect();
-                DomainError::new(
-                    "country",
-                    format!("unknown country {code:?}; known: {}", known.join(", ")),
-                )
-            })
+        COUNTRIES.iter().find(|k| k.code == c).copied().ok_or_else(|| {
+            let known: Vec<&str> = COUNTRIES.iter().map(|k| k.code).collect();
+            DomainError::new(
+                "country",
+                format!("unknown country {code:?}; known: {}", known.join(", ")),
+            )
+        })
     }
 
     pub fn israel() -> Country {
@@ -112,12 +108,7 @@ impl Phone {
     /// Parse any common notation: `050-1234567`, `+972 50 123 4567`, `00972501234567`,
     /// `0912 345 6789` (with an Iranian default), `+98 912 345 6789`, Persian or Arabic digits.
     pub fn parse(input: &str, default_country: Country) -> Result<Phone, DomainError> {
-        let bad = |why: &str| {
-            DomainError::new(
-                "phone",
-                format!("invalid phone number {:?}: {why}", input.trim()),
-            )
-        };
+        let bad = |why: &str| DomainError::new("phone", format!("invalid phone number {:?}: {why}", input.trim()));
         let mut digits = String::with_capacity(16);
         let mut plus = false;
         let mut seen_digit = false;
@@ -204,17 +195,11 @@ impl Phone {
 
     /// Wrap a string already in E.164 form (as stored), checking its shape.
     pub fn from_e164(s: &str) -> Result<Phone, DomainError> {
-        let ok = s.len() >= 9
-            && s.len() <= 16
-            && s.starts_with('+')
-            && s[1..].bytes().all(|c| c.is_ascii_digit());
+        let ok = s.len() >= 9 && s.len() <= 16 && s.starts_with('+') && s[1..].bytes().all(|c| c.is_ascii_digit());
         if ok {
             Ok(Phone(s.to_string()))
         } else {
-            Err(DomainError::new(
-                "phone",
-                format!("not an E.164 number: {s:?}"),
-            ))
+            Err(DomainError::new("phone", format!("not an E.164 number: {s:?}")))
         }
     }
 
@@ -237,9 +222,7 @@ mod tests {
         Phone::parse(s, Country::israel()).unwrap().to_string()
     }
     fn ir(s: &str) -> String {
-        Phone::parse(s, Country::parse("IR").unwrap())
-            .unwrap()
-            .to_string()
+        Phone::parse(s, Country::parse("IR").unwrap()).unwrap().to_string()
     }
 
     #[test]

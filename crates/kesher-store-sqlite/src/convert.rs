@@ -2,10 +2,9 @@
 
 use crate::{from_ts, ts};
 use kesher_core::{
-    Branch, BranchId, Channel, Consent, ConsentChannel, ConsentState, Currency, Customer,
-    CustomerId, CustomerKind, Demographics, Email, Employee, EmployeeId, Gender, Interaction,
-    InteractionId, InteractionKind, InteractionStatus, Line, Money, Phone, Product, ProductId,
-    Transaction, TransactionId,
+    Branch, BranchId, Channel, Consent, ConsentChannel, ConsentState, Currency, Customer, CustomerId, CustomerKind,
+    Demographics, Email, Employee, EmployeeId, Gender, Interaction, InteractionId, InteractionKind, InteractionStatus,
+    Line, Money, Phone, Product, ProductId, Transaction, TransactionId,
 };
 use kesher_store::{Inserted, Result, StoreError};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -18,9 +17,7 @@ pub(crate) trait Ctx<T> {
 impl<T> Ctx<T> for rusqlite::Result<T> {
     fn be(self) -> Result<T> {
         self.map_err(|e| match &e {
-            rusqlite::Error::SqliteFailure(f, Some(msg))
-                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
+            rusqlite::Error::SqliteFailure(f, Some(msg)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
                 StoreError::conflict("id", msg.clone())
             }
             _ => StoreError::Backend(e.to_string()),
@@ -54,8 +51,7 @@ fn opt_id16(r: &Row, i: usize) -> rusqlite::Result<Option<[u8; 16]>> {
     .transpose()
 }
 
-pub(crate) const BRANCH_SELECT: &str =
-    "SELECT id, external_id, name, region, time_zone FROM branches";
+pub(crate) const BRANCH_SELECT: &str = "SELECT id, external_id, name, region, time_zone FROM branches";
 pub(crate) fn branch_row(r: &Row) -> rusqlite::Result<Branch> {
     Ok(Branch {
         id: BranchId::from_bytes(id16(r, 0)?),
@@ -76,17 +72,8 @@ pub(crate) fn employee_row(r: &Row) -> rusqlite::Result<Employee> {
     })
 }
 
-pub(crate) const PRODUCT_SELECT: &str =
-    "SELECT id, sku, name, category, list_price, currency, unit_cost FROM products";
-pub(crate) struct ProductRow(
-    ProductId,
-    String,
-    String,
-    Option<String>,
-    i64,
-    String,
-    Option<i64>,
-);
+pub(crate) const PRODUCT_SELECT: &str = "SELECT id, sku, name, category, list_price, currency, unit_cost FROM products";
+pub(crate) struct ProductRow(ProductId, String, String, Option<String>, i64, String, Option<i64>);
 pub(crate) fn product_row(r: &Row) -> rusqlite::Result<ProductRow> {
     Ok(ProductRow(
         ProductId::from_bytes(id16(r, 0)?),
@@ -154,7 +141,8 @@ pub(crate) fn insert_product(c: &Connection, p: &Product) -> Result<Inserted> {
     })
 }
 
-const CUSTOMER_SELECT: &str = "SELECT id, member_no, kind, parent_id, name, phone, email, card, language, birth_date, gender,
+const CUSTOMER_SELECT: &str =
+    "SELECT id, member_no, kind, parent_id, name, phone, email, card, language, birth_date, gender,
     city, region, household_size, income_band, attributes, created_at, source_branch, source_employee FROM customers";
 
 type CustomerTuple = (
@@ -213,14 +201,14 @@ pub(crate) fn load_customer(c: &Connection, id: CustomerId) -> Result<Option<Cus
     else {
         return Ok(None);
     };
-    let attributes = match serde_json::from_str::<serde_json::Value>(&t.15)
-        .map_err(|e| corrupt("attributes", e))?
-    {
+    let attributes = match serde_json::from_str::<serde_json::Value>(&t.15).map_err(|e| corrupt("attributes", e))? {
         serde_json::Value::Object(m) => m,
         _ => serde_json::Map::new(),
     };
     let mut consents = Vec::new();
-    let mut st = c.prepare_cached("SELECT channel, state, at, source FROM consents WHERE customer_id = ?1 ORDER BY channel").be()?;
+    let mut st = c
+        .prepare_cached("SELECT channel, state, at, source FROM consents WHERE customer_id = ?1 ORDER BY channel")
+        .be()?;
     let rows = st
         .query_map([id.as_bytes()], |r| {
             Ok((
@@ -277,12 +265,7 @@ pub(crate) fn load_customer(c: &Connection, id: CustomerId) -> Result<Option<Cus
     }))
 }
 
-pub(crate) fn consent_from_parts(
-    ch: &str,
-    state: &str,
-    at: i64,
-    source: String,
-) -> Result<Consent> {
+pub(crate) fn consent_from_parts(ch: &str, state: &str, at: i64, source: String) -> Result<Consent> {
     Ok(Consent {
         channel: ConsentChannel::parse(ch).map_err(|e| corrupt("consent channel", e))?,
         state: ConsentState::parse(state).map_err(|e| corrupt("consent state", e))?,
@@ -314,11 +297,7 @@ pub(crate) fn customer_json(c: &Customer) -> serde_json::Value {
 }
 
 /// The customer holding an identifier, directly or as an alias left by a merge.
-pub(crate) fn find_by_identifier(
-    c: &Connection,
-    kind: &str,
-    value: &str,
-) -> Result<Option<CustomerId>> {
+pub(crate) fn find_by_identifier(c: &Connection, kind: &str, value: &str) -> Result<Option<CustomerId>> {
     let col = match kind {
         "phone" => "phone",
         "email" => "email",
@@ -458,25 +437,38 @@ pub(crate) fn write_consents(
         if unchanged {
             continue;
         }
-        c.prepare_cached("INSERT OR REPLACE INTO consents (customer_id, channel, state, at, source) VALUES (?1, ?2, ?3, ?4, ?5)")
-            .be()?
-            .execute(params![id.as_bytes(), k.channel.as_str(), k.state.as_str(), ts(k.at), k.source])
-            .be()?;
-        c.prepare_cached("INSERT INTO consent_history (customer_id, channel, state, at, source) VALUES (?1, ?2, ?3, ?4, ?5)")
-            .be()?
-            .execute(params![id.as_bytes(), k.channel.as_str(), k.state.as_str(), ts(k.at), k.source])
-            .be()?;
+        c.prepare_cached(
+            "INSERT OR REPLACE INTO consents (customer_id, channel, state, at, source) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .be()?
+        .execute(params![
+            id.as_bytes(),
+            k.channel.as_str(),
+            k.state.as_str(),
+            ts(k.at),
+            k.source
+        ])
+        .be()?;
+        c.prepare_cached(
+            "INSERT INTO consent_history (customer_id, channel, state, at, source) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .be()?
+        .execute(params![
+            id.as_bytes(),
+            k.channel.as_str(),
+            k.state.as_str(),
+            ts(k.at),
+            k.source
+        ])
+        .be()?;
     }
     Ok(())
 }
 
-const TX_SELECT: &str = "SELECT id, external_id, customer_id, branch_id, employee_id, occurred_at, currency, refund_of FROM transactions";
+const TX_SELECT: &str =
+    "SELECT id, external_id, customer_id, branch_id, employee_id, occurred_at, currency, refund_of FROM transactions";
 
-pub(crate) fn load_transaction(
-    c: &Connection,
-    cond: &str,
-    key: &dyn rusqlite::ToSql,
-) -> Result<Option<Transaction>> {
+pub(crate) fn load_transaction(c: &Connection, cond: &str, key: &dyn rusqlite::ToSql) -> Result<Option<Transaction>> {
     let head = c
         .prepare_cached(&format!("{TX_SELECT} WHERE {cond}"))
         .be()?
@@ -529,17 +521,13 @@ pub(crate) fn load_transaction(
     }))
 }
 
-pub(crate) fn load_transaction_by_external(
-    c: &Connection,
-    ext: &str,
-) -> Result<Option<Transaction>> {
+pub(crate) fn load_transaction_by_external(c: &Connection, ext: &str) -> Result<Option<Transaction>> {
     load_transaction(c, "external_id = ?1", &ext)
 }
 
 /// Every id a transaction references must exist (an API caller gets a 4xx, not a 500).
 pub(crate) fn check_transaction_refs(c: &Connection, t: &Transaction) -> Result<()> {
-    let exists =
-        |sql: &str, id: &[u8]| -> Result<bool> { c.prepare_cached(sql).be()?.exists([id]).be() };
+    let exists = |sql: &str, id: &[u8]| -> Result<bool> { c.prepare_cached(sql).be()?.exists([id]).be() };
     if let Some(cid) = t.customer_id
         && !exists("SELECT 1 FROM customers WHERE id = ?1", cid.as_bytes())?
     {
@@ -548,10 +536,7 @@ pub(crate) fn check_transaction_refs(c: &Connection, t: &Transaction) -> Result<
             reason: format!("no customer {cid}"),
         });
     }
-    if !exists(
-        "SELECT 1 FROM branches WHERE id = ?1",
-        t.branch_id.as_bytes(),
-    )? {
+    if !exists("SELECT 1 FROM branches WHERE id = ?1", t.branch_id.as_bytes())? {
         return Err(StoreError::Invalid {
             field: "branch_id",
             reason: format!("no branch {}", t.branch_id),

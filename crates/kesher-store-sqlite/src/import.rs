@@ -3,8 +3,8 @@
 
 use crate::convert::*;
 use kesher_core::{
-    Branch, BranchId, Customer, CustomerId, Employee, EmployeeId, Interaction, Product, ProductId,
-    Transaction, TransactionId,
+    Branch, BranchId, Customer, CustomerId, Employee, EmployeeId, Interaction, Product, ProductId, Transaction,
+    TransactionId,
 };
 use kesher_store::{ImportTx, Inserted, Result};
 use rusqlite::{Connection, OptionalExtension};
@@ -22,12 +22,32 @@ pub(crate) struct SqliteImport<'a> {
     branches: HashMap<String, BranchId>,
     employees: HashMap<String, EmployeeId>,
     products: HashMap<String, ProductId>,
+    /// Highest rowid of each table when the unit began: rows above it are this import's.
+    marks: [i64; 6],
 }
+
+const TABLES: [(&str, &str); 6] = [
+    ("branches", "external_id"),
+    ("employees", "external_id"),
+    ("products", "sku"),
+    ("customers", "member_no"),
+    ("transactions", "external_id"),
+    ("interactions", "external_id"),
+];
 
 impl<'a> SqliteImport<'a> {
     pub(crate) fn begin(conn: MutexGuard<'a, Connection>) -> Result<Self> {
         conn.execute_batch("BEGIN IMMEDIATE").be()?;
+        let mut marks = [0i64; 6];
+        for (m, (table, _)) in marks.iter_mut().zip(TABLES) {
+            *m = conn
+                .query_row(&format!("SELECT coalesce(max(rowid), 0) FROM {table}"), [], |r| {
+                    r.get(0)
+                })
+                .be()?;
+        }
         Ok(SqliteImport {
+            marks,
             conn,
             done: false,
             customers: HashMap::new(),
@@ -35,6 +55,31 @@ impl<'a> SqliteImport<'a> {
             employees: HashMap::new(),
             products: HashMap::new(),
         })
+    }
+
+    /// `AlreadyPresent` or `Repeated`, for a key that exists in table number `t`.
+    fn present(&self, t: usize, key: &str) -> Result<Inserted> {
+        let (table, col) = TABLES[t];
+        let rowid: Option<i64> = self
+            .conn
+            .prepare_cached(&format!("SELECT rowid FROM {table} WHERE {col} = ?1"))
+            .be()?
+            .query_row([key], |r| r.get(0))
+            .optional()
+            .be()?;
+        Ok(if rowid.is_some_and(|r| r > self.marks[t]) {
+            Inserted::Repeated
+        } else {
+            Inserted::AlreadyPresent
+        })
+    }
+
+    fn settle(&self, t: usize, key: &str, r: Inserted) -> Result<Inserted> {
+        if r == Inserted::New {
+            Ok(r)
+        } else {
+            self.present(t, key)
+        }
     }
 
     fn id_by(&self, sql: &str, key: &str) -> Result<Option<[u8; 16]>> {
@@ -113,22 +158,29 @@ impl ImportTx for SqliteImport<'_> {
     }
 
     fn insert_branch(&mut self, b: &Branch) -> Result<Inserted> {
-        insert_branch(&self.conn, b)
+        let r = insert_branch(&self.conn, b)?;
+        self.settle(0, &b.external_id, r)
     }
 
     fn insert_employee(&mut self, e: &Employee) -> Result<Inserted> {
-        insert_employee(&self.conn, e)
+        let r = insert_employee(&self.conn, e)?;
+        self.settle(1, &e.external_id, r)
     }
 
     fn insert_product(&mut self, p: &Product) -> Result<Inserted> {
-        insert_product(&self.conn, p)
+        let r = insert_product(&self.conn, p)?;
+        self.settle(2, &p.sku, r)
     }
 
     fn insert_customer(&mut self, c: &Customer) -> Result<Inserted> {
         if let Some(m) = &c.member_no
             && find_by_identifier(&self.conn, "member", m)?.is_some()
         {
-            return Ok(Inserted::AlreadyPresent);
+            // A member number kept as an alias after a merge counts as present.
+            return Ok(match self.present(3, m)? {
+                Inserted::Repeated => Inserted::Repeated,
+                _ => Inserted::AlreadyPresent,
+            });
         }
         check_identifiers_free(&self.conn, c)?;
         insert_customer_row(&self.conn, c)
@@ -136,14 +188,18 @@ impl ImportTx for SqliteImport<'_> {
 
     fn insert_transaction(&mut self, t: &Transaction) -> Result<Inserted> {
         if self.transaction_ref(&t.external_id)?.is_some() {
-            return Ok(Inserted::AlreadyPresent);
+            return self.present(4, &t.external_id);
         }
         insert_transaction_rows(&self.conn, t)?;
         Ok(Inserted::New)
     }
 
     fn insert_interaction(&mut self, i: &Interaction) -> Result<Inserted> {
-        insert_interaction_row(&self.conn, i)
+        let r = insert_interaction_row(&self.conn, i)?;
+        match &i.external_id {
+            Some(ext) => self.settle(5, ext, r),
+            None => Ok(r),
+        }
     }
 
     fn commit(mut self: Box<Self>) -> Result<()> {

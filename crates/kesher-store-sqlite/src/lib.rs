@@ -10,12 +10,12 @@ mod migrate;
 use convert::*;
 use jiff::Timestamp;
 use kesher_core::{
-    Branch, BranchId, Customer, CustomerId, DuplicateCandidate, Employee, EmployeeId, Interaction,
-    InteractionId, Product, ProductId, Transaction, TransactionId,
+    Branch, BranchId, Customer, CustomerId, DuplicateCandidate, Employee, EmployeeId, Interaction, InteractionId,
+    Product, ProductId, Transaction, TransactionId,
 };
 use kesher_store::{
-    Actor, AuditEntry, ConsentEvent, Counts, CustomerQuery, Identifier, ImportTx, Inserted,
-    MergeReport, Page, Recorded, Result, Store, StoreError,
+    Actor, AuditEntry, ConsentEvent, Counts, CustomerQuery, Identifier, ImportTx, Inserted, MergeReport, Page,
+    Recorded, Result, Store, StoreError,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
@@ -55,9 +55,7 @@ impl SqliteStore {
 
     /// The schema version the file is at.
     pub fn schema_version(&self) -> Result<i64> {
-        self.read()?
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .be()
+        self.read()?.query_row("PRAGMA user_version", [], |r| r.get(0)).be()
     }
 
     fn write(&self) -> Result<MutexGuard<'_, Connection>> {
@@ -81,8 +79,8 @@ impl SqliteStore {
 }
 
 fn open_conn(path: &Path) -> Result<Connection> {
-    let conn = Connection::open(path)
-        .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+    let conn =
+        Connection::open(path).map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
     conn.busy_timeout(std::time::Duration::from_secs(30)).be()?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
@@ -117,11 +115,9 @@ impl Store for SqliteStore {
     fn counts(&self) -> Result<Counts> {
         let c = self.read()?;
         let n = |t: &str| -> Result<u64> {
-            c.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .be()
-            .map(|v| v as u64)
+            c.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get::<_, i64>(0))
+                .be()
+                .map(|v| v as u64)
         };
         Ok(Counts {
             branches: n("branches")?,
@@ -139,31 +135,18 @@ impl Store for SqliteStore {
     }
     fn get_branch(&self, id: BranchId) -> Result<Option<Branch>> {
         self.read()?
-            .query_row(
-                &format!("{BRANCH_SELECT} WHERE id = ?1"),
-                [id.as_bytes()],
-                branch_row,
-            )
+            .query_row(&format!("{BRANCH_SELECT} WHERE id = ?1"), [id.as_bytes()], branch_row)
             .optional()
             .be()
     }
     fn list_branches(&self) -> Result<Vec<Branch>> {
         let c = self.read()?;
-        let mut st = c
-            .prepare(&format!("{BRANCH_SELECT} ORDER BY external_id"))
-            .be()?;
-        st.query_map([], branch_row)
-            .be()?
-            .collect::<rusqlite::Result<_>>()
-            .be()
+        let mut st = c.prepare(&format!("{BRANCH_SELECT} ORDER BY external_id")).be()?;
+        st.query_map([], branch_row).be()?.collect::<rusqlite::Result<_>>().be()
     }
     fn branch_by_external(&self, ext: &str) -> Result<Option<Branch>> {
         self.read()?
-            .query_row(
-                &format!("{BRANCH_SELECT} WHERE external_id = ?1"),
-                [ext],
-                branch_row,
-            )
+            .query_row(&format!("{BRANCH_SELECT} WHERE external_id = ?1"), [ext], branch_row)
             .optional()
             .be()
     }
@@ -192,9 +175,7 @@ impl Store for SqliteStore {
     }
     fn list_employees(&self) -> Result<Vec<Employee>> {
         let c = self.read()?;
-        let mut st = c
-            .prepare(&format!("{EMPLOYEE_SELECT} ORDER BY external_id"))
-            .be()?;
+        let mut st = c.prepare(&format!("{EMPLOYEE_SELECT} ORDER BY external_id")).be()?;
         st.query_map([], employee_row)
             .be()?
             .collect::<rusqlite::Result<_>>()
@@ -206,11 +187,7 @@ impl Store for SqliteStore {
     fn get_product(&self, id: ProductId) -> Result<Option<Product>> {
         let c = self.read()?;
         let row = c
-            .query_row(
-                &format!("{PRODUCT_SELECT} WHERE id = ?1"),
-                [id.as_bytes()],
-                product_row,
-            )
+            .query_row(&format!("{PRODUCT_SELECT} WHERE id = ?1"), [id.as_bytes()], product_row)
             .optional()
             .be()?;
         row.map(ProductRow::into_domain).transpose()
@@ -218,20 +195,14 @@ impl Store for SqliteStore {
     fn product_by_sku(&self, sku: &str) -> Result<Option<Product>> {
         let c = self.read()?;
         let row = c
-            .query_row(
-                &format!("{PRODUCT_SELECT} WHERE sku = ?1"),
-                [sku],
-                product_row,
-            )
+            .query_row(&format!("{PRODUCT_SELECT} WHERE sku = ?1"), [sku], product_row)
             .optional()
             .be()?;
         row.map(ProductRow::into_domain).transpose()
     }
     fn list_products(&self, limit: u32, offset: u64) -> Result<Page<Product>> {
         let c = self.read()?;
-        let total: i64 = c
-            .query_row("SELECT count(*) FROM products", [], |r| r.get(0))
-            .be()?;
+        let total: i64 = c.query_row("SELECT count(*) FROM products", [], |r| r.get(0)).be()?;
         let mut st = c
             .prepare(&format!("{PRODUCT_SELECT} ORDER BY sku LIMIT ?1 OFFSET ?2"))
             .be()?;
@@ -240,10 +211,7 @@ impl Store for SqliteStore {
             .be()?
             .collect::<rusqlite::Result<_>>()
             .be()?;
-        let items = rows
-            .into_iter()
-            .map(ProductRow::into_domain)
-            .collect::<Result<_>>()?;
+        let items = rows.into_iter().map(ProductRow::into_domain).collect::<Result<_>>()?;
         Ok(Page {
             items,
             total: total as u64,
@@ -258,7 +226,7 @@ impl Store for SqliteStore {
         check_identifiers_free(&tx, c)?;
         match insert_customer_row(&tx, c)? {
             Inserted::New => {}
-            Inserted::AlreadyPresent => {
+            Inserted::AlreadyPresent | Inserted::Repeated => {
                 return Err(StoreError::conflict(
                     "member_no",
                     format!(
@@ -287,8 +255,7 @@ impl Store for SqliteStore {
     fn update_customer(&self, c: &Customer, actor: &Actor) -> Result<()> {
         let mut conn = self.write()?;
         let tx = conn.transaction().be()?;
-        let before =
-            load_customer(&tx, c.id)?.ok_or_else(|| StoreError::not_found("customer", c.id))?;
+        let before = load_customer(&tx, c.id)?.ok_or_else(|| StoreError::not_found("customer", c.id))?;
         check_identifiers_free(&tx, c)?;
         if let Some(p) = c.parent_id {
             if p == c.id {
@@ -321,8 +288,7 @@ impl Store for SqliteStore {
     fn delete_customer(&self, id: CustomerId, actor: &Actor) -> Result<()> {
         let mut conn = self.write()?;
         let tx = conn.transaction().be()?;
-        let before =
-            load_customer(&tx, id)?.ok_or_else(|| StoreError::not_found("customer", id))?;
+        let before = load_customer(&tx, id)?.ok_or_else(|| StoreError::not_found("customer", id))?;
         let n_tx: i64 = tx
             .query_row(
                 "SELECT count(*) FROM transactions WHERE customer_id = ?1",
@@ -384,7 +350,8 @@ impl Store for SqliteStore {
         let name_pat = text.map(|t| format!("%{}%", like_escape(&kesher_core::normalize_name(t))));
         let raw_pat = text.map(|t| format!("{}%", like_escape(&t.to_lowercase())));
         let phone = q.phone.as_ref().map(|p| p.as_str().to_string());
-        let filter = "(?1 IS NULL OR name_norm LIKE ?1 ESCAPE '\\' OR email LIKE ?2 ESCAPE '\\' OR member_no LIKE ?2 ESCAPE '\\'
+        let filter =
+            "(?1 IS NULL OR name_norm LIKE ?1 ESCAPE '\\' OR email LIKE ?2 ESCAPE '\\' OR member_no LIKE ?2 ESCAPE '\\'
                        OR card LIKE ?2 ESCAPE '\\' OR phone = ?3 OR phone LIKE ?2 ESCAPE '\\')";
         let total: i64 = c
             .query_row(
@@ -394,13 +361,12 @@ impl Store for SqliteStore {
             )
             .be()?;
         let mut st = c
-            .prepare(&format!("SELECT id FROM customers WHERE {filter} ORDER BY name_norm, member_no, id LIMIT ?4 OFFSET ?5"))
+            .prepare(&format!(
+                "SELECT id FROM customers WHERE {filter} ORDER BY name_norm, member_no, id LIMIT ?4 OFFSET ?5"
+            ))
             .be()?;
         let ids: Vec<Vec<u8>> = st
-            .query_map(
-                params![name_pat, raw_pat, phone, limit, q.offset as i64],
-                |r| r.get(0),
-            )
+            .query_map(params![name_pat, raw_pat, phone, limit, q.offset as i64], |r| r.get(0))
             .be()?
             .collect::<rusqlite::Result<_>>()
             .be()?;
@@ -450,12 +416,7 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
-    fn merge_customers(
-        &self,
-        keep: CustomerId,
-        drop: CustomerId,
-        actor: &Actor,
-    ) -> Result<MergeReport> {
+    fn merge_customers(&self, keep: CustomerId, drop: CustomerId, actor: &Actor) -> Result<MergeReport> {
         if keep == drop {
             return Err(StoreError::Invalid {
                 field: "drop",
@@ -464,10 +425,8 @@ impl Store for SqliteStore {
         }
         let mut conn = self.write()?;
         let tx = conn.transaction().be()?;
-        let kept_before =
-            load_customer(&tx, keep)?.ok_or_else(|| StoreError::not_found("customer", keep))?;
-        let dropped =
-            load_customer(&tx, drop)?.ok_or_else(|| StoreError::not_found("customer", drop))?;
+        let kept_before = load_customer(&tx, keep)?.ok_or_else(|| StoreError::not_found("customer", keep))?;
+        let dropped = load_customer(&tx, drop)?.ok_or_else(|| StoreError::not_found("customer", drop))?;
         if kept_before.parent_id == Some(drop) {
             return Err(StoreError::Invalid {
                 field: "drop",
@@ -489,12 +448,8 @@ impl Store for SqliteStore {
             };
         }
         take!(member_no, "member", |v: &String| v.clone());
-        take!(phone, "phone", |v: &kesher_core::Phone| v
-            .as_str()
-            .to_string());
-        take!(email, "email", |v: &kesher_core::Email| v
-            .as_str()
-            .to_string());
+        take!(phone, "phone", |v: &kesher_core::Phone| v.as_str().to_string());
+        take!(email, "email", |v: &kesher_core::Email| v.as_str().to_string());
         take!(card, "card", |v: &String| v.clone());
         if kept.name.is_none() {
             kept.name = dropped.name.clone();
@@ -510,9 +465,7 @@ impl Store for SqliteStore {
         k.household_size = k.household_size.or(d.household_size);
         k.income_band = k.income_band.take().or_else(|| d.income_band.clone());
         for (key, v) in &dropped.attributes {
-            kept.attributes
-                .entry(key.clone())
-                .or_insert_with(|| v.clone());
+            kept.attributes.entry(key.clone()).or_insert_with(|| v.clone());
         }
         if kept.parent_id.is_none() && dropped.parent_id != Some(keep) {
             kept.parent_id = dropped.parent_id;
@@ -541,10 +494,7 @@ impl Store for SqliteStore {
             )
             .be()? as u64;
         let children_moved = tx
-            .execute(
-                "UPDATE customers SET parent_id = ?1 WHERE parent_id = ?2",
-                [kb, db],
-            )
+            .execute("UPDATE customers SET parent_id = ?1 WHERE parent_id = ?2", [kb, db])
             .be()? as u64;
         tx.execute(
             "UPDATE customer_aliases SET customer_id = ?1 WHERE customer_id = ?2",
@@ -556,18 +506,17 @@ impl Store for SqliteStore {
             [kb, db],
         )
         .be()?;
-        tx.execute(
-            "UPDATE merges SET kept_id = ?1 WHERE kept_id = ?2",
-            [kb, db],
-        )
-        .be()?;
-        tx.execute("DELETE FROM consents WHERE customer_id = ?1", [db])
+        tx.execute("UPDATE merges SET kept_id = ?1 WHERE kept_id = ?2", [kb, db])
             .be()?;
-        tx.execute("DELETE FROM customers WHERE id = ?1", [db])
-            .be()?;
+        tx.execute("DELETE FROM consents WHERE customer_id = ?1", [db]).be()?;
+        tx.execute("DELETE FROM customers WHERE id = ?1", [db]).be()?;
         for m in &moved {
             let (kind, value) = m.split_once(':').unwrap_or(("member", m));
-            tx.execute("INSERT OR REPLACE INTO customer_aliases (kind, value, customer_id) VALUES (?1, ?2, ?3)", params![kind, value, kb]).be()?;
+            tx.execute(
+                "INSERT OR REPLACE INTO customer_aliases (kind, value, customer_id) VALUES (?1, ?2, ?3)",
+                params![kind, value, kb],
+            )
+            .be()?;
         }
         update_customer_row(&tx, &kept)?;
         write_consents(&tx, keep, &kept.consents, Some(&kept_before.consents))?;
@@ -606,7 +555,9 @@ impl Store for SqliteStore {
 
     fn consent_history(&self, id: CustomerId) -> Result<Vec<ConsentEvent>> {
         let c = self.read()?;
-        let mut st = c.prepare("SELECT channel, state, at, source FROM consent_history WHERE customer_id = ?1 ORDER BY seq").be()?;
+        let mut st = c
+            .prepare("SELECT channel, state, at, source FROM consent_history WHERE customer_id = ?1 ORDER BY seq")
+            .be()?;
         let rows = st
             .query_map([id.as_bytes()], |r| {
                 Ok((
@@ -638,8 +589,7 @@ impl Store for SqliteStore {
             )
             .optional()
             .be()?;
-        kept.map(|k| blob16(&k).map(CustomerId::from_bytes))
-            .transpose()
+        kept.map(|k| blob16(&k).map(CustomerId::from_bytes)).transpose()
     }
 
     fn record_transaction(&self, t: &Transaction) -> Result<Recorded<Transaction>> {
@@ -672,12 +622,7 @@ impl Store for SqliteStore {
         load_transaction_by_external(&*self.read()?, ext)
     }
 
-    fn list_transactions(
-        &self,
-        customer: Option<CustomerId>,
-        limit: u32,
-        offset: u64,
-    ) -> Result<Page<Transaction>> {
+    fn list_transactions(&self, customer: Option<CustomerId>, limit: u32, offset: u64) -> Result<Page<Transaction>> {
         let c = self.read()?;
         let cid = customer.map(|c| c.as_bytes().to_vec());
         let total: i64 = c
@@ -759,12 +704,7 @@ impl Store for SqliteStore {
         row.map(InteractionRow::into_domain).transpose()
     }
 
-    fn list_interactions(
-        &self,
-        customer: Option<CustomerId>,
-        limit: u32,
-        offset: u64,
-    ) -> Result<Page<Interaction>> {
+    fn list_interactions(&self, customer: Option<CustomerId>, limit: u32, offset: u64) -> Result<Page<Interaction>> {
         let c = self.read()?;
         let cid = customer.map(|c| c.as_bytes().to_vec());
         let total: i64 = c
@@ -831,15 +771,32 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    fn append_audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        entity: &str,
+        entity_id: &str,
+        after: Option<&serde_json::Value>,
+    ) -> Result<()> {
+        audit(&*self.write()?, actor, action, entity, entity_id, None, after)
+    }
+
+    fn has_audit_action(&self, action: &str) -> Result<bool> {
+        self.read()?
+            .prepare_cached("SELECT 1 FROM audit_log WHERE action = ?1 LIMIT 1")
+            .be()?
+            .exists([action])
+            .be()
+    }
+
     fn begin_import(&self) -> Result<Box<dyn ImportTx + '_>> {
         Ok(Box::new(import::SqliteImport::begin(self.write()?)?))
     }
 }
 
 fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// Timestamp → stored microseconds.
@@ -848,8 +805,7 @@ fn ts(t: Timestamp) -> i64 {
 }
 
 fn from_ts(v: i64) -> Result<Timestamp> {
-    Timestamp::from_microsecond(v)
-        .map_err(|e| StoreError::Backend(format!("stored instant {v} out of range: {e}")))
+    Timestamp::from_microsecond(v).map_err(|e| StoreError::Backend(format!("stored instant {v} out of range: {e}")))
 }
 
 #[cfg(test)]

@@ -32,7 +32,11 @@ fn migrations_are_versioned_and_reopen_cleanly() {
 fn audit_log_is_append_only() {
     let (_dir, store) = fresh();
     let c = store.write().unwrap();
-    c.execute("INSERT INTO audit_log (at, actor, action, entity, entity_id) VALUES (0, 'a', 'x', 'e', '1')", []).unwrap();
+    c.execute(
+        "INSERT INTO audit_log (at, actor, action, entity, entity_id) VALUES (0, 'a', 'x', 'e', '1')",
+        [],
+    )
+    .unwrap();
     assert!(c.execute("UPDATE audit_log SET actor = 'b'", []).is_err());
     assert!(c.execute("DELETE FROM audit_log", []).is_err());
 }

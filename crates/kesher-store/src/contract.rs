@@ -16,36 +16,18 @@ type Check = (&'static str, fn(&dyn Store));
 pub fn run_all(make: Factory<'_>) {
     let checks: &[Check] = &[
         ("reference data is idempotent", reference_data_is_idempotent),
-        (
-            "customers round-trip and identifiers are unique",
-            customers_round_trip,
-        ),
-        (
-            "updates keep consent history and an audit trail",
-            updates_are_audited,
-        ),
-        (
-            "lookup finds a customer by any identifier",
-            lookup_by_identifier,
-        ),
-        (
-            "search is by normalised name, phone, e-mail",
-            search_customers,
-        ),
+        ("customers round-trip and identifiers are unique", customers_round_trip),
+        ("updates keep consent history and an audit trail", updates_are_audited),
+        ("lookup finds a customer by any identifier", lookup_by_identifier),
+        ("search is by normalised name, phone, e-mail", search_customers),
         (
             "transactions are idempotent on their external id",
             transactions_idempotent,
         ),
-        (
-            "interactions are recorded and listed",
-            interactions_recorded,
-        ),
+        ("interactions are recorded and listed", interactions_recorded),
         ("merge moves everything in one step", merge_moves_everything),
         ("imports are all-or-nothing", import_all_or_nothing),
-        (
-            "delete refuses a customer with transactions",
-            delete_guarded,
-        ),
+        ("delete refuses a customer with transactions", delete_guarded),
     ];
     for (name, check) in checks {
         let (_guard, store) = make();
@@ -126,10 +108,7 @@ fn reference_data_is_idempotent(s: &dyn Store) {
     assert_eq!(s.employee_by_external("E1").unwrap().unwrap().id, e);
     assert_eq!(s.list_employees().unwrap().len(), 1);
     let prod = s.product_by_sku("P1").unwrap().unwrap();
-    assert_eq!(
-        (prod.id, prod.list_price.minor, prod.unit_cost),
-        (p, 8990, Some(4100))
-    );
+    assert_eq!((prod.id, prod.list_price.minor, prod.unit_cost), (p, 8990, Some(4100)));
     assert_eq!(s.get_product(p).unwrap().unwrap().sku, "P1");
     assert_eq!(s.list_products(10, 0).unwrap().total, 1);
     let c = s.counts().unwrap();
@@ -152,8 +131,7 @@ fn customers_round_trip(s: &dyn Store) {
         household_size: Some(3),
         income_band: Some("middle".into()),
     };
-    c.attributes
-        .insert("lifestyle".into(), serde_json::json!("runner"));
+    c.attributes.insert("lifestyle".into(), serde_json::json!("runner"));
     c.source_branch = Some(b);
     c.source_employee = Some(e);
     c.consents = vec![Consent {
@@ -168,13 +146,9 @@ fn customers_round_trip(s: &dyn Store) {
     let mut dup = customer(2, "M2", "Other");
     dup.phone = c.phone.clone();
     match s.insert_customer(&dup, &actor()) {
-        Err(StoreError::Conflict {
-            field: "phone",
-            reason,
-        }) => assert!(
-            reason.contains("already belongs to customer M1"),
-            "{reason}"
-        ),
+        Err(StoreError::Conflict { field: "phone", reason }) => {
+            assert!(reason.contains("already belongs to customer M1"), "{reason}")
+        }
         other => panic!("expected phone conflict, got {other:?}"),
     }
     dup.phone = None;
@@ -192,10 +166,7 @@ fn customers_round_trip(s: &dyn Store) {
     let same_member = customer(3, "M1", "x");
     assert!(matches!(
         s.insert_customer(&same_member, &actor()),
-        Err(StoreError::Conflict {
-            field: "member_no",
-            ..
-        })
+        Err(StoreError::Conflict { field: "member_no", .. })
     ));
     assert_eq!(s.counts().unwrap().customers, 1);
 }
@@ -220,10 +191,7 @@ fn updates_are_audited(s: &dyn Store) {
     s.update_customer(&c, &actor()).unwrap();
     let got = s.get_customer(c.id).unwrap().unwrap();
     assert_eq!(got.name.as_deref(), Some("Dana Cohen"));
-    assert_eq!(
-        got.consent(ConsentChannel::Sms).unwrap().state,
-        ConsentState::Withdrawn
-    );
+    assert_eq!(got.consent(ConsentChannel::Sms).unwrap().state, ConsentState::Withdrawn);
     let hist = s.consent_history(c.id).unwrap();
     assert_eq!(
         hist.iter().map(|h| h.consent.state).collect::<Vec<_>>(),
@@ -235,6 +203,17 @@ fn updates_are_audited(s: &dyn Store) {
         vec!["customer.update", "customer.update", "customer.create"]
     );
     assert_eq!(log[0].before.as_ref().unwrap()["name"], "Dana");
+    assert!(!s.has_audit_action("demo.generate").unwrap());
+    s.append_audit(
+        &actor(),
+        "demo.generate",
+        "database",
+        "-",
+        Some(&serde_json::json!({"seed": 1})),
+    )
+    .unwrap();
+    assert!(s.has_audit_action("demo.generate").unwrap());
+    assert_eq!(s.audit_log(1, 0).unwrap()[0].after.as_ref().unwrap()["seed"], 1);
     assert_eq!(log[0].after.as_ref().unwrap()["name"], "Dana Cohen");
     let mut ghost = customer(9, "M9", "x");
     ghost.id = CustomerId(uid(5555));
@@ -262,11 +241,7 @@ fn lookup_by_identifier(s: &dyn Store) {
             "{ident:?}"
         );
     }
-    assert_eq!(
-        s.lookup_customer(&Identifier::Member("nope".into()))
-            .unwrap(),
-        None
-    );
+    assert_eq!(s.lookup_customer(&Identifier::Member("nope".into())).unwrap(), None);
 }
 
 fn search_customers(s: &dyn Store) {
@@ -285,19 +260,12 @@ fn search_customers(s: &dyn Store) {
     let p = s.search_customers(&q("dan")).unwrap();
     assert_eq!(p.total, 3);
     assert_eq!(p.items.len(), 2);
-    let p2 = s
-        .search_customers(&CustomerQuery {
-            offset: 2,
-            ..q("dan")
-        })
-        .unwrap();
+    let p2 = s.search_customers(&CustomerQuery { offset: 2, ..q("dan") }).unwrap();
     assert_eq!(p2.items.len(), 1);
     // Arabic kaf and yeh find the Persian spelling.
     assert_eq!(s.search_customers(&q("علي كريمي")).unwrap().total, 1);
     assert_eq!(
-        s.search_customers(&q("user3@")).unwrap().items[0]
-            .name
-            .as_deref(),
+        s.search_customers(&q("user3@")).unwrap().items[0].name.as_deref(),
         Some("דנה כהן")
     );
     assert_eq!(s.search_customers(&q("M4")).unwrap().total, 1);
@@ -312,14 +280,7 @@ fn search_customers(s: &dyn Store) {
     );
 }
 
-fn sale(
-    n: u128,
-    ext: &str,
-    cust: Option<CustomerId>,
-    b: BranchId,
-    p: ProductId,
-    when: &str,
-) -> Transaction {
+fn sale(n: u128, ext: &str, cust: Option<CustomerId>, b: BranchId, p: ProductId, when: &str) -> Transaction {
     Transaction {
         id: TransactionId(uid(5000 + n)),
         external_id: ext.into(),
@@ -372,10 +333,7 @@ fn transactions_idempotent(s: &dyn Store) {
         .unwrap();
     let mine = s.list_transactions(Some(c.id), 10, 0).unwrap();
     assert_eq!(
-        mine.items
-            .iter()
-            .map(|t| t.external_id.as_str())
-            .collect::<Vec<_>>(),
+        mine.items.iter().map(|t| t.external_id.as_str()).collect::<Vec<_>>(),
         vec!["T3", "T1"]
     );
     assert_eq!(s.list_transactions(None, 10, 0).unwrap().total, 3);
@@ -392,10 +350,7 @@ fn transactions_idempotent(s: &dyn Store) {
         }],
         ..t.clone()
     };
-    assert_eq!(
-        s.record_transaction(&refund).unwrap().value.total(),
-        Some(-8990)
-    );
+    assert_eq!(s.record_transaction(&refund).unwrap().value.total(), Some(-8990));
     let bad_ref = Transaction {
         id: TransactionId(uid(6001)),
         external_id: "T9".into(),
@@ -420,10 +375,7 @@ fn transactions_idempotent(s: &dyn Store) {
     };
     assert!(matches!(
         s.record_transaction(&bad_qty),
-        Err(StoreError::Invalid {
-            field: "quantity",
-            ..
-        })
+        Err(StoreError::Invalid { field: "quantity", .. })
     ));
     assert_eq!(s.counts().unwrap().transactions, 4);
 }
@@ -452,10 +404,7 @@ fn interactions_recorded(s: &dyn Store) {
     assert!(!r.created);
     assert_eq!(r.value, i);
     assert_eq!(s.get_interaction(i.id).unwrap().unwrap(), i);
-    assert_eq!(
-        s.list_interactions(Some(c.id), 10, 0).unwrap().items,
-        vec![i.clone()]
-    );
+    assert_eq!(s.list_interactions(Some(c.id), 10, 0).unwrap().items, vec![i.clone()]);
     let bad = Interaction {
         id: InteractionId(uid(8002)),
         external_id: None,
@@ -514,17 +463,11 @@ fn merge_moves_everything(s: &dyn Store) {
     assert_eq!(s.get_customer(drop.id).unwrap(), None);
     assert_eq!(s.merged_into(drop.id).unwrap(), Some(keep.id));
     let kept = s.get_customer(keep.id).unwrap().unwrap();
-    assert_eq!(
-        kept.email.as_ref().map(|e| e.as_str()),
-        Some("dana@example.com")
-    );
+    assert_eq!(kept.email.as_ref().map(|e| e.as_str()), Some("dana@example.com"));
     assert_eq!(kept.demographics.city.as_deref(), Some("Haifa"));
     assert_eq!(s.list_transactions(Some(keep.id), 10, 0).unwrap().total, 2);
     assert_eq!(s.list_interactions(Some(keep.id), 10, 0).unwrap().total, 1);
-    assert_eq!(
-        s.get_customer(child.id).unwrap().unwrap().parent_id,
-        Some(keep.id)
-    );
+    assert_eq!(s.get_customer(child.id).unwrap().unwrap().parent_id, Some(keep.id));
     // The dropped record's identifiers still recognise the customer.
     assert_eq!(
         s.lookup_customer(&Identifier::Member("M2".into()))
@@ -533,10 +476,7 @@ fn merge_moves_everything(s: &dyn Store) {
         Some(keep.id)
     );
     let old_phone = Identifier::Phone(Phone::parse("050-2222222", Country::israel()).unwrap());
-    assert_eq!(
-        s.lookup_customer(&old_phone).unwrap().map(|c| c.id),
-        Some(keep.id)
-    );
+    assert_eq!(s.lookup_customer(&old_phone).unwrap().map(|c| c.id), Some(keep.id));
     let mut imp = s.begin_import().unwrap();
     assert_eq!(imp.customer_ref("M2").unwrap(), Some(keep.id));
     drop_import(imp);
@@ -549,10 +489,7 @@ fn merge_moves_everything(s: &dyn Store) {
     ));
     let log = s.audit_log(1, 0).unwrap();
     assert_eq!(log[0].action, "customer.merge");
-    assert_eq!(
-        log[0].before.as_ref().unwrap()["dropped"]["member_no"],
-        "M2"
-    );
+    assert_eq!(log[0].before.as_ref().unwrap()["dropped"]["member_no"], "M2");
     assert!(matches!(
         s.merge_customers(keep.id, keep.id, &actor()),
         Err(StoreError::Invalid { .. })
@@ -572,10 +509,7 @@ fn import_all_or_nothing(s: &dyn Store) {
     let (b, _, p) = seed_reference(s);
     {
         let mut imp = s.begin_import().unwrap();
-        assert_eq!(
-            imp.insert_customer(&customer(1, "M1", "Dana")).unwrap(),
-            Inserted::New
-        );
+        assert_eq!(imp.insert_customer(&customer(1, "M1", "Dana")).unwrap(), Inserted::New);
         assert_eq!(imp.customer_ref("M1").unwrap(), Some(CustomerId(uid(1001))));
         assert_eq!(
             imp.insert_transaction(&sale(
@@ -597,33 +531,33 @@ fn import_all_or_nothing(s: &dyn Store) {
     assert_eq!(imp.branch_ref("B1").unwrap(), Some(b));
     assert_eq!(imp.product_ref("P1").unwrap(), Some(p));
     assert_eq!(imp.product_ref("nope").unwrap(), None);
-    assert_eq!(
-        imp.insert_customer(&customer(1, "M1", "Dana")).unwrap(),
-        Inserted::New
-    );
+    assert_eq!(imp.insert_customer(&customer(1, "M1", "Dana")).unwrap(), Inserted::New);
     assert_eq!(
         imp.insert_customer(&customer(2, "M1", "Again")).unwrap(),
-        Inserted::AlreadyPresent
+        Inserted::Repeated
     );
-    let t = sale(
-        1,
-        "T1",
-        Some(CustomerId(uid(1001))),
-        b,
-        p,
-        "2025-03-01T10:00:00Z",
-    );
+    let t = sale(1, "T1", Some(CustomerId(uid(1001))), b, p, "2025-03-01T10:00:00Z");
     assert_eq!(imp.insert_transaction(&t).unwrap(), Inserted::New);
+    assert_eq!(imp.insert_transaction(&t).unwrap(), Inserted::Repeated);
+    imp.commit().unwrap();
+    // A second unit of work sees the same rows as present before it began.
+    let mut again = s.begin_import().unwrap();
     assert_eq!(
-        imp.insert_transaction(&t).unwrap(),
+        again.insert_customer(&customer(2, "M1", "Again")).unwrap(),
         Inserted::AlreadyPresent
     );
-    imp.commit().unwrap();
+    assert_eq!(again.insert_transaction(&t).unwrap(), Inserted::AlreadyPresent);
+    let b2 = Branch {
+        id: BranchId(uid(77)),
+        external_id: "B1".into(),
+        name: "x".into(),
+        region: None,
+        time_zone: "UTC".into(),
+    };
+    assert_eq!(again.insert_branch(&b2).unwrap(), Inserted::AlreadyPresent);
+    again.commit().unwrap();
     let c = s.counts().unwrap();
-    assert_eq!(
-        (c.customers, c.transactions, c.transaction_lines),
-        (1, 1, 2)
-    );
+    assert_eq!((c.customers, c.transactions, c.transaction_lines), (1, 1, 2));
 }
 
 fn delete_guarded(s: &dyn Store) {

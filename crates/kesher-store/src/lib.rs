@@ -9,8 +9,8 @@ pub mod contract;
 
 use jiff::Timestamp;
 use kesher_core::{
-    Branch, BranchId, Customer, CustomerId, DuplicateCandidate, Email, Employee, EmployeeId,
-    Interaction, InteractionId, Phone, Product, ProductId, Transaction, TransactionId,
+    Branch, BranchId, Customer, CustomerId, DuplicateCandidate, Email, Employee, EmployeeId, Interaction,
+    InteractionId, Phone, Product, ProductId, Transaction, TransactionId,
 };
 
 /// What can go wrong in a store, in terms a caller can act on.
@@ -76,7 +76,10 @@ impl Identifier {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inserted {
     New,
+    /// Present before this unit of work began (a re-import).
     AlreadyPresent,
+    /// Written earlier by this same import unit of work: the file names the id twice.
+    Repeated,
 }
 
 /// A record together with whether this call created it.
@@ -188,12 +191,7 @@ pub trait Store: Send + Sync {
     fn duplicate_candidates(&self) -> Result<Vec<DuplicateCandidate>>;
     /// Move every transaction, interaction, child account and identifier of `drop` to `keep`,
     /// delete `drop`, and write an audit record — all in one transaction.
-    fn merge_customers(
-        &self,
-        keep: CustomerId,
-        drop: CustomerId,
-        actor: &Actor,
-    ) -> Result<MergeReport>;
+    fn merge_customers(&self, keep: CustomerId, drop: CustomerId, actor: &Actor) -> Result<MergeReport>;
     fn consent_history(&self, id: CustomerId) -> Result<Vec<ConsentEvent>>;
     /// The customer a dropped id was merged into, if it was.
     fn merged_into(&self, dropped: CustomerId) -> Result<Option<CustomerId>>;
@@ -205,24 +203,25 @@ pub trait Store: Send + Sync {
     fn get_transaction(&self, id: TransactionId) -> Result<Option<Transaction>>;
     fn transaction_by_external(&self, ext: &str) -> Result<Option<Transaction>>;
     /// Newest first.
-    fn list_transactions(
-        &self,
-        customer: Option<CustomerId>,
-        limit: u32,
-        offset: u64,
-    ) -> Result<Page<Transaction>>;
+    fn list_transactions(&self, customer: Option<CustomerId>, limit: u32, offset: u64) -> Result<Page<Transaction>>;
     /// Idempotent on the external id when it has one.
     fn record_interaction(&self, i: &Interaction) -> Result<Recorded<Interaction>>;
     fn get_interaction(&self, id: InteractionId) -> Result<Option<Interaction>>;
     /// Newest first.
-    fn list_interactions(
-        &self,
-        customer: Option<CustomerId>,
-        limit: u32,
-        offset: u64,
-    ) -> Result<Page<Interaction>>;
+    fn list_interactions(&self, customer: Option<CustomerId>, limit: u32, offset: u64) -> Result<Page<Interaction>>;
 
     fn audit_log(&self, limit: u32, offset: u64) -> Result<Vec<AuditEntry>>;
+    /// Append an entry to the audit log (for changes made outside the store's own methods).
+    fn append_audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        entity: &str,
+        entity_id: &str,
+        after: Option<&serde_json::Value>,
+    ) -> Result<()>;
+    /// Whether any audit entry has this action (e.g. "demo.generate").
+    fn has_audit_action(&self, action: &str) -> Result<bool>;
 
     /// Open a unit of work for a bulk import: everything written through it lands on
     /// `commit`, nothing if it is dropped.

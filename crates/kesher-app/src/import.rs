@@ -1,0 +1,1047 @@
+//! CSV import of branches, employees, products, customers, transactions and interactions.
+//!
+//! Streaming (one record in memory at a time, plus one basket for transactions), inside one
+//! store unit of work: by default the first invalid row rejects the whole file and nothing is
+//! written; with `skip_invalid` the valid rows land and each rejected row goes to `on_reject`
+//! with its line, column and reason. Re-importing a file changes nothing (ids already present
+//! are counted, not written). Formats: docs/import-formats.md.
+
+use crate::{App, ids};
+use kesher_core::{
+    Branch, BranchId, Channel, Consent, ConsentChannel, ConsentState, Currency, Customer, CustomerId, CustomerKind,
+    DomainError, Email, Employee, EmployeeId, Gender, Interaction, InteractionKind, InteractionStatus, Line, Money,
+    Phone, Product, Transaction, TransactionId, parse_date, parse_external_id, parse_instant, parse_language,
+    parse_satisfaction,
+};
+use kesher_store::{ImportTx, Inserted, StoreError};
+use std::fmt;
+use std::io::Read;
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportKind {
+    Branches,
+    Employees,
+    Products,
+    Customers,
+    Transactions,
+    Interactions,
+}
+
+impl ImportKind {
+    pub const ALL: [ImportKind; 6] = [
+        ImportKind::Branches,
+        ImportKind::Employees,
+        ImportKind::Products,
+        ImportKind::Customers,
+        ImportKind::Transactions,
+        ImportKind::Interactions,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ImportKind::Branches => "branches",
+            ImportKind::Employees => "employees",
+            ImportKind::Products => "products",
+            ImportKind::Customers => "customers",
+            ImportKind::Transactions => "transactions",
+            ImportKind::Interactions => "interactions",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ImportKind> {
+        ImportKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// (column, required) in documented order.
+    pub fn columns(&self) -> &'static [(&'static str, bool)] {
+        match self {
+            ImportKind::Branches => &[
+                ("branch_id", true),
+                ("name", true),
+                ("region", false),
+                ("time_zone", false),
+            ],
+            ImportKind::Employees => &[("employee_id", true), ("name", true), ("branch_id", false)],
+            ImportKind::Products => &[
+                ("sku", true),
+                ("name", true),
+                ("category", false),
+                ("list_price", true),
+                ("unit_cost", false),
+                ("currency", true),
+            ],
+            ImportKind::Customers => &[
+                ("customer_id", true),
+                ("kind", false),
+                ("parent_id", false),
+                ("name", false),
+                ("phone", false),
+                ("email", false),
+                ("card", false),
+                ("language", false),
+                ("birth_date", false),
+                ("gender", false),
+                ("city", false),
+                ("region", false),
+                ("household_size", false),
+                ("income_band", false),
+                ("created_at", false),
+                ("branch_id", false),
+                ("employee_id", false),
+                ("consent_email", false),
+                ("consent_sms", false),
+                ("consent_phone", false),
+                ("attributes", false),
+            ],
+            ImportKind::Transactions => &[
+                ("transaction_id", true),
+                ("customer_id", false),
+                ("branch_id", true),
+                ("employee_id", false),
+                ("occurred_at", true),
+                ("sku", false),
+                ("quantity", true),
+                ("unit_price", true),
+                ("discount", false),
+                ("currency", true),
+                ("refund_of", false),
+            ],
+            ImportKind::Interactions => &[
+                ("interaction_id", true),
+                ("customer_id", true),
+                ("channel", true),
+                ("kind", true),
+                ("occurred_at", true),
+                ("text", false),
+                ("employee_id", false),
+                ("satisfaction", false),
+                ("status", false),
+            ],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions {
+    /// Import the valid rows and report the rest instead of rejecting the whole file.
+    pub skip_invalid: bool,
+    /// Create bare customers, branches and employees that a file names but the store lacks.
+    pub create_missing: bool,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub rows_read: u64,
+    pub inserted: u64,
+    pub already_present: u64,
+    pub rejected: u64,
+    pub created_customers: u64,
+    pub created_branches: u64,
+    pub created_employees: u64,
+}
+
+/// A row left out with `skip_invalid`, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    pub line: u64,
+    pub column: Option<String>,
+    pub reason: String,
+    pub record: Vec<String>,
+}
+
+/// Why a file was not imported. Displays as `file:line: column X: reason`.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{}", fmt_row(file, *line, column.as_deref(), reason))]
+    Row {
+        file: String,
+        line: u64,
+        column: Option<String>,
+        reason: String,
+    },
+    #[error("{file}: {reason}")]
+    File { file: String, reason: String },
+    #[error("{file}: {source}")]
+    Store { file: String, source: StoreError },
+}
+
+fn fmt_row(file: &str, line: u64, column: Option<&str>, reason: &str) -> String {
+    match column {
+        Some(c) => format!("{file}:{line}: column {c}: {reason}"),
+        None => format!("{file}:{line}: {reason}"),
+    }
+}
+
+/// A problem with one row: the column and the reason.
+#[derive(Debug, Clone)]
+struct RowError {
+    column: Option<String>,
+    reason: String,
+}
+
+impl RowError {
+    fn col(column: &str, reason: impl Into<String>) -> Self {
+        RowError {
+            column: Some(column.to_string()),
+            reason: reason.into(),
+        }
+    }
+    fn line(reason: impl Into<String>) -> Self {
+        RowError {
+            column: None,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Domain errors name their field; in a file the column may be called differently.
+fn dom(column: &str) -> impl Fn(DomainError) -> RowError + '_ {
+    move |e| RowError::col(column, e.reason)
+}
+
+/// Either a row-level problem (reject the row) or a fatal one (stop the import).
+enum Failure {
+    Row(RowError),
+    Fatal(StoreError),
+}
+
+impl From<RowError> for Failure {
+    fn from(e: RowError) -> Self {
+        Failure::Row(e)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict { field, reason } | StoreError::Invalid { field, reason } => {
+                let column = match field {
+                    "member_no" => "customer_id",
+                    f => f,
+                };
+                Failure::Row(RowError::col(column, reason))
+            }
+            other => Failure::Fatal(other),
+        }
+    }
+}
+
+/// Column positions of one file, checked against its kind.
+struct Header {
+    idx: Vec<Option<usize>>,
+    names: &'static [(&'static str, bool)],
+    width: usize,
+}
+
+impl Header {
+    fn parse(kind: ImportKind, fields: &[String]) -> Result<Header, RowError> {
+        let names = kind.columns();
+        if fields.len() == 1 {
+            for (sep, name) in [(';', "';'"), ('\t', "a tab"), ('|', "'|'")] {
+                if fields[0].contains(sep) {
+                    return Err(RowError::line(format!(
+                        "the header has a single column; the file seems to use {name} as delimiter, expected ','"
+                    )));
+                }
+            }
+        }
+        let mut idx = vec![None; names.len()];
+        for (pos, f) in fields.iter().enumerate() {
+            let name = f.trim().to_ascii_lowercase();
+            match names.iter().position(|(n, _)| *n == name) {
+                Some(i) if idx[i].is_some() => return Err(RowError::line(format!("column {name:?} appears twice"))),
+                Some(i) => idx[i] = Some(pos),
+                None => {
+                    let known: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
+                    return Err(RowError::line(format!(
+                        "unknown column {:?}; the columns are: {}",
+                        f.trim(),
+                        known.join(",")
+                    )));
+                }
+            }
+        }
+        for (i, (n, required)) in names.iter().enumerate() {
+            if *required && idx[i].is_none() {
+                return Err(RowError::line(format!("missing column {n:?}")));
+            }
+        }
+        Ok(Header {
+            idx,
+            names,
+            width: fields.len(),
+        })
+    }
+
+    /// The trimmed value of `column`, `None` when absent or empty.
+    fn get<'r>(&self, rec: &'r [String], column: &str) -> Option<&'r str> {
+        let i = self.names.iter().position(|(n, _)| *n == column)?;
+        let v = rec.get(self.idx[i]?)?.trim();
+        (!v.is_empty()).then_some(v)
+    }
+
+    fn req<'r>(&self, rec: &'r [String], column: &str) -> Result<&'r str, RowError> {
+        self.get(rec, column)
+            .ok_or_else(|| RowError::col(column, "required, found an empty value"))
+    }
+
+    fn column_at(&self, pos: usize) -> Option<&'static str> {
+        self.idx.iter().position(|i| *i == Some(pos)).map(|i| self.names[i].0)
+    }
+}
+
+/// One record's fields, or why the record cannot be read.
+type RowResult = Result<Vec<String>, RowError>;
+
+/// Reads records as UTF-8 strings, naming the column of any invalid byte.
+struct Records<R: Read> {
+    rdr: csv::Reader<R>,
+    rec: csv::ByteRecord,
+}
+
+impl<R: Read> Records<R> {
+    fn new(input: R) -> Self {
+        let rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(input);
+        Records {
+            rdr,
+            rec: csv::ByteRecord::new(),
+        }
+    }
+
+    /// Next record: its line and fields, or the line and the problem.
+    fn next(&mut self, header: Option<&Header>) -> Result<Option<(u64, RowResult)>, (u64, String)> {
+        match self.rdr.read_byte_record(&mut self.rec) {
+            Ok(false) => return Ok(None),
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                return Err((line, format!("cannot read the file: {e}")));
+            }
+        }
+        let line = self.rec.position().map(|p| p.line()).unwrap_or(0);
+        let mut out = Vec::with_capacity(self.rec.len());
+        for (pos, raw) in self.rec.iter().enumerate() {
+            let raw = if line == 1 && pos == 0 {
+                raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw)
+            } else {
+                raw
+            };
+            match std::str::from_utf8(raw) {
+                Ok(s) => out.push(s.to_string()),
+                Err(e) => {
+                    let col = header
+                        .and_then(|h| h.column_at(pos))
+                        .map(str::to_string)
+                        .unwrap_or(format!("{}", pos + 1));
+                    let bad = raw.get(e.valid_up_to()).copied().unwrap_or(0);
+                    return Ok(Some((
+                        line,
+                        Err(RowError::col(
+                            &col,
+                            format!(
+                                "invalid UTF-8 (byte 0x{bad:02X} at position {}); save the file as UTF-8",
+                                e.valid_up_to() + 1
+                            ),
+                        )),
+                    )));
+                }
+            }
+        }
+        if let Some(h) = header
+            && out.len() != h.width
+        {
+            if out.len() == 1 && out[0].trim().is_empty() {
+                return Ok(Some((line, Ok(Vec::new()))));
+            }
+            return Ok(Some((
+                line,
+                Err(RowError::line(format!(
+                    "expected {} fields, found {}",
+                    h.width,
+                    out.len()
+                ))),
+            )));
+        }
+        Ok(Some((line, Ok(out))))
+    }
+}
+
+/// One basket being gathered from consecutive rows that share a transaction_id.
+struct Basket {
+    ext: String,
+    first_line: u64,
+    /// The raw values of the columns every row of a basket must agree on.
+    key: Vec<Option<String>>,
+    tx: Option<Transaction>,
+    rows: Vec<(u64, Vec<String>)>,
+    error: Option<(u64, RowError)>,
+}
+
+const BASKET_KEY: [&str; 6] = [
+    "customer_id",
+    "branch_id",
+    "employee_id",
+    "occurred_at",
+    "currency",
+    "refund_of",
+];
+
+struct Importer<'a> {
+    app: &'a App,
+    file: String,
+    opts: ImportOptions,
+    tx: Box<dyn ImportTx + 'a>,
+    summary: ImportSummary,
+    on_reject: &'a mut dyn FnMut(Rejected),
+    now: jiff::Timestamp,
+}
+
+impl App {
+    /// Import one CSV file of `kind` read from `input`; `file` names it in messages.
+    pub fn import_csv(
+        &self,
+        kind: ImportKind,
+        input: impl Read,
+        file: &str,
+        opts: ImportOptions,
+        on_reject: &mut dyn FnMut(Rejected),
+    ) -> Result<ImportSummary, ImportError> {
+        let store_err = |source| ImportError::Store {
+            file: file.to_string(),
+            source,
+        };
+        let tx = self.store.begin_import().map_err(store_err)?;
+        let mut imp = Importer {
+            app: self,
+            file: file.to_string(),
+            opts,
+            tx,
+            summary: ImportSummary::default(),
+            on_reject,
+            now: self.now(),
+        };
+        let mut records = Records::new(input);
+        let header_fields = match records.next(None) {
+            Ok(Some((_, Ok(f)))) => f,
+            Ok(Some((line, Err(e)))) => return Err(imp.row_error(line, e)),
+            Ok(None) => {
+                return Err(ImportError::File {
+                    file: file.into(),
+                    reason: "the file is empty (expected a header row)".into(),
+                });
+            }
+            Err((line, reason)) => {
+                return Err(ImportError::Row {
+                    file: file.into(),
+                    line,
+                    column: None,
+                    reason,
+                });
+            }
+        };
+        if header_fields.iter().all(|f| f.trim().is_empty()) {
+            return Err(ImportError::File {
+                file: file.into(),
+                reason: "the file is empty (expected a header row)".into(),
+            });
+        }
+        let header = Header::parse(kind, &header_fields).map_err(|e| imp.row_error(1, e))?;
+        let mut basket: Option<Basket> = None;
+        loop {
+            let (line, rec) = match records.next(Some(&header)) {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err((line, reason)) => {
+                    return Err(ImportError::Row {
+                        file: file.into(),
+                        line,
+                        column: None,
+                        reason,
+                    });
+                }
+            };
+            if matches!(&rec, Ok(f) if f.is_empty()) {
+                continue; // a blank line
+            }
+            imp.summary.rows_read += 1;
+            if kind == ImportKind::Transactions {
+                imp.transaction_row(&header, line, rec, &mut basket)?;
+                continue;
+            }
+            let outcome = match &rec {
+                Ok(fields) => imp.row(kind, &header, fields),
+                Err(e) => Err(Failure::Row(e.clone())),
+            };
+            match outcome {
+                Ok(Inserted::New) => imp.summary.inserted += 1,
+                Ok(Inserted::AlreadyPresent) => imp.summary.already_present += 1,
+                Ok(Inserted::Repeated) => {
+                    let id_col = kind.columns()[0].0;
+                    let e = RowError::col(id_col, "duplicate id: it appears more than once in this file");
+                    imp.reject(line, e, rec.unwrap_or_default())?;
+                }
+                Err(Failure::Row(e)) => imp.reject(line, e, rec.unwrap_or_default())?,
+                Err(Failure::Fatal(e)) => return Err(store_err(e)),
+            }
+        }
+        if let Some(b) = basket.take() {
+            imp.flush(b)?;
+        }
+        let summary = imp.summary.clone();
+        imp.tx.commit().map_err(store_err)?;
+        Ok(summary)
+    }
+}
+
+impl Importer<'_> {
+    fn row_error(&self, line: u64, e: RowError) -> ImportError {
+        ImportError::Row {
+            file: self.file.clone(),
+            line,
+            column: e.column,
+            reason: e.reason,
+        }
+    }
+
+    /// Reject a row: an error for the whole file, or a report and go on with `skip_invalid`.
+    fn reject(&mut self, line: u64, e: RowError, record: Vec<String>) -> Result<(), ImportError> {
+        if !self.opts.skip_invalid {
+            return Err(self.row_error(line, e));
+        }
+        self.summary.rejected += 1;
+        (self.on_reject)(Rejected {
+            line,
+            column: e.column,
+            reason: e.reason,
+            record,
+        });
+        Ok(())
+    }
+
+    fn row(&mut self, kind: ImportKind, h: &Header, r: &[String]) -> Result<Inserted, Failure> {
+        match kind {
+            ImportKind::Branches => {
+                let tz = h.get(r, "time_zone").unwrap_or("UTC");
+                jiff::tz::TimeZone::get(tz).map_err(|_| {
+                    RowError::col(
+                        "time_zone",
+                        format!("unknown time zone {tz:?}: expected an IANA name such as Asia/Jerusalem"),
+                    )
+                })?;
+                let b = Branch {
+                    id: ids::branch(),
+                    external_id: parse_external_id(h.req(r, "branch_id")?, "branch_id").map_err(dom("branch_id"))?,
+                    name: h.req(r, "name")?.to_string(),
+                    region: h.get(r, "region").map(str::to_string),
+                    time_zone: tz.to_string(),
+                };
+                Ok(self.tx.insert_branch(&b)?)
+            }
+            ImportKind::Employees => {
+                let branch_id = h.get(r, "branch_id").map(|b| self.branch(b)).transpose()?;
+                let e = Employee {
+                    id: ids::employee(),
+                    external_id: parse_external_id(h.req(r, "employee_id")?, "employee_id")
+                        .map_err(dom("employee_id"))?,
+                    name: h.req(r, "name")?.to_string(),
+                    branch_id,
+                };
+                Ok(self.tx.insert_employee(&e)?)
+            }
+            ImportKind::Products => {
+                let currency = Currency::parse(h.req(r, "currency")?).map_err(dom("currency"))?;
+                let list_price = currency
+                    .parse_amount(h.req(r, "list_price")?, "list_price")
+                    .map_err(dom("list_price"))?;
+                if list_price < 0 {
+                    return Err(RowError::col("list_price", "must not be negative").into());
+                }
+                let unit_cost = h
+                    .get(r, "unit_cost")
+                    .map(|c| currency.parse_amount(c, "unit_cost").map_err(dom("unit_cost")))
+                    .transpose()?;
+                if unit_cost.is_some_and(|c| c < 0) {
+                    return Err(RowError::col("unit_cost", "must not be negative").into());
+                }
+                let p = Product {
+                    id: ids::product(),
+                    sku: parse_external_id(h.req(r, "sku")?, "sku").map_err(dom("sku"))?,
+                    name: h.req(r, "name")?.to_string(),
+                    category: h.get(r, "category").map(str::to_string),
+                    list_price: Money::new(list_price, currency),
+                    unit_cost,
+                };
+                Ok(self.tx.insert_product(&p)?)
+            }
+            ImportKind::Customers => {
+                let c = self.customer(h, r)?;
+                Ok(self.tx.insert_customer(&c)?)
+            }
+            ImportKind::Interactions => {
+                let customer_id = self.customer_ref(h.req(r, "customer_id")?)?;
+                let kind = InteractionKind::parse(h.req(r, "kind")?).map_err(dom("kind"))?;
+                let status = h
+                    .get(r, "status")
+                    .map(|s| InteractionStatus::parse(s).map_err(dom("status")))
+                    .transpose()?;
+                if status.is_some() && kind != InteractionKind::Complaint {
+                    return Err(RowError::col("status", "only a complaint has a status").into());
+                }
+                let i = Interaction {
+                    id: ids::interaction(),
+                    external_id: Some(
+                        parse_external_id(h.req(r, "interaction_id")?, "interaction_id")
+                            .map_err(dom("interaction_id"))?,
+                    ),
+                    customer_id,
+                    channel: Channel::parse(h.req(r, "channel")?).map_err(dom("channel"))?,
+                    kind,
+                    occurred_at: parse_instant(h.req(r, "occurred_at")?, "occurred_at").map_err(dom("occurred_at"))?,
+                    text: h.get(r, "text").map(str::to_string),
+                    employee_id: h.get(r, "employee_id").map(|e| self.employee(e, None)).transpose()?,
+                    satisfaction: h
+                        .get(r, "satisfaction")
+                        .map(parse_satisfaction)
+                        .transpose()
+                        .map_err(dom("satisfaction"))?,
+                    status: status.or((kind == InteractionKind::Complaint).then_some(InteractionStatus::Open)),
+                };
+                Ok(self.tx.insert_interaction(&i)?)
+            }
+            ImportKind::Transactions => Err(RowError::line("transactions are read basket by basket").into()),
+        }
+    }
+
+    fn customer(&mut self, h: &Header, r: &[String]) -> Result<Customer, Failure> {
+        let member = parse_external_id(h.req(r, "customer_id")?, "customer_id").map_err(dom("customer_id"))?;
+        let created_at = h
+            .get(r, "created_at")
+            .map(|t| parse_instant(t, "created_at").map_err(dom("created_at")))
+            .transpose()?
+            .unwrap_or(self.now);
+        let mut c = Customer::bare(ids::customer(), Some(member), created_at);
+        c.kind = h
+            .get(r, "kind")
+            .map(CustomerKind::parse)
+            .transpose()
+            .map_err(dom("kind"))?
+            .unwrap_or(CustomerKind::Consumer);
+        if let Some(p) = h.get(r, "parent_id") {
+            let parent = self.tx.customer_ref(p)?.ok_or_else(|| {
+                RowError::col(
+                    "parent_id",
+                    format!("unknown customer {p:?} (a parent must come first)"),
+                )
+            })?;
+            c.parent_id = Some(parent);
+        }
+        c.name = h.get(r, "name").map(str::to_string);
+        let country = self.app.settings.default_country;
+        c.phone = h
+            .get(r, "phone")
+            .map(|p| Phone::parse(p, country))
+            .transpose()
+            .map_err(dom("phone"))?;
+        c.email = h.get(r, "email").map(Email::parse).transpose().map_err(dom("email"))?;
+        c.card = h
+            .get(r, "card")
+            .map(|v| parse_external_id(v, "card"))
+            .transpose()
+            .map_err(dom("card"))?;
+        c.language = h
+            .get(r, "language")
+            .map(parse_language)
+            .transpose()
+            .map_err(dom("language"))?;
+        let d = &mut c.demographics;
+        d.birth_date = h
+            .get(r, "birth_date")
+            .map(|v| parse_date(v, "birth_date"))
+            .transpose()
+            .map_err(dom("birth_date"))?;
+        d.gender = h
+            .get(r, "gender")
+            .map(Gender::parse)
+            .transpose()
+            .map_err(dom("gender"))?;
+        d.city = h.get(r, "city").map(str::to_string);
+        d.region = h.get(r, "region").map(str::to_string);
+        d.household_size = h
+            .get(r, "household_size")
+            .map(|v| match v.parse::<u16>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(RowError::col(
+                    "household_size",
+                    format!("must be a positive whole number, found {v:?}"),
+                )),
+            })
+            .transpose()?;
+        d.income_band = h.get(r, "income_band").map(str::to_string);
+        c.source_branch = h.get(r, "branch_id").map(|b| self.branch(b)).transpose()?;
+        c.source_employee = h
+            .get(r, "employee_id")
+            .map(|e| self.employee(e, c.source_branch))
+            .transpose()?;
+        for (col, channel) in [
+            ("consent_email", ConsentChannel::Email),
+            ("consent_sms", ConsentChannel::Sms),
+            ("consent_phone", ConsentChannel::Phone),
+        ] {
+            if let Some(v) = h.get(r, col) {
+                let state = ConsentState::parse(v).map_err(dom(col))?;
+                c.consents.push(Consent {
+                    channel,
+                    state,
+                    at: created_at,
+                    source: "import".into(),
+                });
+            }
+        }
+        if let Some(a) = h.get(r, "attributes") {
+            match serde_json::from_str::<serde_json::Value>(a) {
+                Ok(serde_json::Value::Object(m)) => c.attributes = m,
+                Ok(_) => {
+                    return Err(
+                        RowError::col("attributes", "must be a JSON object such as {\"lifestyle\":\"runner\"}").into(),
+                    );
+                }
+                Err(e) => return Err(RowError::col("attributes", format!("invalid JSON: {e}")).into()),
+            }
+        }
+        Ok(c)
+    }
+
+    fn branch(&mut self, ext: &str) -> Result<BranchId, Failure> {
+        if let Some(id) = self.tx.branch_ref(ext)? {
+            return Ok(id);
+        }
+        if !self.opts.create_missing {
+            return Err(RowError::col(
+                "branch_id",
+                format!("unknown branch {ext:?} (import branches first, or use --create-missing)"),
+            )
+            .into());
+        }
+        let b = Branch {
+            id: ids::branch(),
+            external_id: ext.to_string(),
+            name: ext.to_string(),
+            region: None,
+            time_zone: "UTC".into(),
+        };
+        self.tx.insert_branch(&b)?;
+        self.summary.created_branches += 1;
+        Ok(b.id)
+    }
+
+    fn employee(&mut self, ext: &str, branch: Option<BranchId>) -> Result<EmployeeId, Failure> {
+        if let Some(id) = self.tx.employee_ref(ext)? {
+            return Ok(id);
+        }
+        if !self.opts.create_missing {
+            return Err(RowError::col(
+                "employee_id",
+                format!("unknown employee {ext:?} (import employees first, or use --create-missing)"),
+            )
+            .into());
+        }
+        let e = Employee {
+            id: ids::employee(),
+            external_id: ext.to_string(),
+            name: ext.to_string(),
+            branch_id: branch,
+        };
+        self.tx.insert_employee(&e)?;
+        self.summary.created_employees += 1;
+        Ok(e.id)
+    }
+
+    fn customer_ref(&mut self, member: &str) -> Result<CustomerId, Failure> {
+        if let Some(id) = self.tx.customer_ref(member)? {
+            return Ok(id);
+        }
+        if !self.opts.create_missing {
+            return Err(RowError::col(
+                "customer_id",
+                format!("unknown customer {member:?} (import customers first, or use --create-missing)"),
+            )
+            .into());
+        }
+        let member = parse_external_id(member, "customer_id").map_err(dom("customer_id"))?;
+        let c = Customer::bare(ids::customer(), Some(member), self.now);
+        self.tx.insert_customer(&c)?;
+        self.summary.created_customers += 1;
+        Ok(c.id)
+    }
+
+    /// Add one transactions row to the current basket, flushing the previous basket when the
+    /// transaction_id changes.
+    fn transaction_row(
+        &mut self,
+        h: &Header,
+        line: u64,
+        rec: Result<Vec<String>, RowError>,
+        current: &mut Option<Basket>,
+    ) -> Result<(), ImportError> {
+        let fields = match rec {
+            Ok(f) => f,
+            Err(e) => {
+                // An unreadable row cannot be placed in a basket: reject it on its own.
+                if let Some(b) = current.take() {
+                    self.flush(b)?;
+                }
+                return self.reject(line, e, Vec::new());
+            }
+        };
+        let ext = match h
+            .req(&fields, "transaction_id")
+            .and_then(|v| parse_external_id(v, "transaction_id").map_err(dom("transaction_id")))
+        {
+            Ok(e) => e,
+            Err(e) => {
+                if let Some(b) = current.take() {
+                    self.flush(b)?;
+                }
+                return self.reject(line, e, fields);
+            }
+        };
+        if current.as_ref().is_some_and(|b| b.ext != ext)
+            && let Some(b) = current.take()
+        {
+            self.flush(b)?;
+        }
+        match current {
+            Some(b) => {
+                let key: Vec<Option<String>> = BASKET_KEY
+                    .iter()
+                    .map(|c| h.get(&fields, c).map(str::to_string))
+                    .collect();
+                if b.error.is_none() {
+                    if let Some(i) = (0..BASKET_KEY.len()).find(|&i| key[i] != b.key[i]) {
+                        let e = RowError::col(
+                            BASKET_KEY[i],
+                            format!("differs from line {} of the same transaction {:?}", b.first_line, b.ext),
+                        );
+                        b.error = Some((line, e));
+                    } else {
+                        match self.parse_line(h, &fields) {
+                            Ok(l) => {
+                                if let Some(t) = b.tx.as_mut() {
+                                    t.lines.push(l);
+                                }
+                            }
+                            Err(Failure::Row(e)) => b.error = Some((line, e)),
+                            Err(Failure::Fatal(e)) => {
+                                return Err(ImportError::Store {
+                                    file: self.file.clone(),
+                                    source: e,
+                                });
+                            }
+                        }
+                    }
+                }
+                b.rows.push((line, fields));
+            }
+            None => {
+                let key: Vec<Option<String>> = BASKET_KEY
+                    .iter()
+                    .map(|c| h.get(&fields, c).map(str::to_string))
+                    .collect();
+                let mut b = Basket {
+                    ext: ext.clone(),
+                    first_line: line,
+                    key,
+                    tx: None,
+                    rows: Vec::new(),
+                    error: None,
+                };
+                match self.parse_head(h, &fields, ext).and_then(|mut t| {
+                    t.lines.push(self.parse_line(h, &fields)?);
+                    Ok(t)
+                }) {
+                    Ok(t) => b.tx = Some(t),
+                    Err(Failure::Row(e)) => b.error = Some((line, e)),
+                    Err(Failure::Fatal(e)) => {
+                        return Err(ImportError::Store {
+                            file: self.file.clone(),
+                            source: e,
+                        });
+                    }
+                }
+                b.rows.push((line, fields));
+                *current = Some(b);
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_head(&mut self, h: &Header, r: &[String], ext: String) -> Result<Transaction, Failure> {
+        let occurred_at = parse_instant(h.req(r, "occurred_at")?, "occurred_at").map_err(dom("occurred_at"))?;
+        let currency = Currency::parse(h.req(r, "currency")?).map_err(dom("currency"))?;
+        let branch_id = self.branch(h.req(r, "branch_id")?)?;
+        let employee_id = h
+            .get(r, "employee_id")
+            .map(|e| self.employee(e, Some(branch_id)))
+            .transpose()?;
+        let customer_id = h.get(r, "customer_id").map(|c| self.customer_ref(c)).transpose()?;
+        let refund_of = match h.get(r, "refund_of") {
+            Some(orig) => Some(
+                self.tx
+                    .transaction_ref(orig)?
+                    .ok_or_else(|| RowError::col("refund_of", format!("unknown transaction {orig:?}")))?,
+            ),
+            None => None,
+        };
+        Ok(Transaction {
+            id: ids::transaction(),
+            external_id: ext,
+            customer_id,
+            branch_id,
+            employee_id,
+            occurred_at,
+            currency,
+            lines: Vec::new(),
+            refund_of,
+        })
+    }
+
+    fn parse_line(&mut self, h: &Header, r: &[String]) -> Result<Line, Failure> {
+        let currency = Currency::parse(h.req(r, "currency")?).map_err(dom("currency"))?;
+        let qty_raw = h.req(r, "quantity")?;
+        let quantity: i64 = qty_raw
+            .parse()
+            .map_err(|_| RowError::col("quantity", format!("must be a whole number, found {qty_raw:?}")))?;
+        let unit_price = currency
+            .parse_amount(h.req(r, "unit_price")?, "unit_price")
+            .map_err(dom("unit_price"))?;
+        let discount = h
+            .get(r, "discount")
+            .map(|d| currency.parse_amount(d, "discount").map_err(dom("discount")))
+            .transpose()?
+            .unwrap_or(0);
+        let (product_id, sku) = match h.get(r, "sku") {
+            Some(sku) => {
+                let p = self
+                    .tx
+                    .product_ref(sku)?
+                    .ok_or_else(|| RowError::col("sku", format!("unknown product {sku:?}")))?;
+                (Some(p), Some(sku.to_string()))
+            }
+            None => (None, None),
+        };
+        let line = Line {
+            product_id,
+            sku,
+            quantity,
+            unit_price,
+            discount,
+        };
+        // The domain's basket rules, checked on this row alone so that the error names its line.
+        let probe = Transaction {
+            id: TransactionId(uuid::Uuid::nil()),
+            external_id: String::new(),
+            customer_id: None,
+            branch_id: BranchId(uuid::Uuid::nil()),
+            employee_id: None,
+            occurred_at: jiff::Timestamp::UNIX_EPOCH,
+            currency,
+            lines: vec![line],
+            refund_of: h.get(r, "refund_of").map(|_| TransactionId(uuid::Uuid::nil())),
+        };
+        probe.validate().map_err(|e| RowError::col(e.field, e.reason))?;
+        Ok(probe.lines.into_iter().next().unwrap_or(Line {
+            product_id,
+            sku: None,
+            quantity,
+            unit_price,
+            discount,
+        }))
+    }
+
+    fn flush(&mut self, b: Basket) -> Result<(), ImportError> {
+        let n = b.rows.len() as u64;
+        if let Some((bad_line, e)) = b.error {
+            if !self.opts.skip_invalid {
+                return Err(self.row_error(bad_line, e));
+            }
+            for (line, rec) in b.rows {
+                let e = if line == bad_line {
+                    e.clone()
+                } else {
+                    RowError::line(format!(
+                        "rejected with line {bad_line} of the same transaction {:?}",
+                        b.ext
+                    ))
+                };
+                self.reject(line, e, rec)?;
+            }
+            return Ok(());
+        }
+        let Some(t) = b.tx else { return Ok(()) };
+        match self.tx.insert_transaction(&t) {
+            Ok(Inserted::New) => self.summary.inserted += n,
+            Ok(Inserted::AlreadyPresent) => self.summary.already_present += n,
+            Ok(Inserted::Repeated) => {
+                let e = RowError::col(
+                    "transaction_id",
+                    format!(
+                        "duplicate transaction {:?}: its rows must be consecutive and it appears again here",
+                        b.ext
+                    ),
+                );
+                if !self.opts.skip_invalid {
+                    return Err(self.row_error(b.first_line, e));
+                }
+                for (line, rec) in b.rows {
+                    self.reject(line, e.clone(), rec)?;
+                }
+            }
+            Err(err) => match Failure::from(err) {
+                Failure::Row(e) => {
+                    for (line, rec) in b.rows {
+                        self.reject(line, e.clone(), rec)?;
+                    }
+                }
+                Failure::Fatal(e) => {
+                    return Err(ImportError::Store {
+                        file: self.file.clone(),
+                        source: e,
+                    });
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "rows read: {}, inserted: {}, already present: {}, rejected: {}",
+            self.rows_read, self.inserted, self.already_present, self.rejected
+        )?;
+        let created = [
+            (self.created_customers, "customers"),
+            (self.created_branches, "branches"),
+            (self.created_employees, "employees"),
+        ];
+        let parts: Vec<String> = created
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, w)| format!("{n} {w}"))
+            .collect();
+        if !parts.is_empty() {
+            write!(f, ", created: {}", parts.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,119 @@
+//! `kesher demo`: generate a realistic business, import it through the normal importer, serve it.
+
+use crate::import::import_file;
+use anyhow::{Context, bail};
+use clap::Args;
+use kesher_app::Settings;
+use kesher_app::import::{ImportKind, ImportOptions};
+use std::path::{Path, PathBuf};
+
+/// The audit action that marks a database as a demo's (so that a re-run may replace it).
+const DEMO_ACTION: &str = "demo.generate";
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Number of customers (prospects included).
+    #[arg(long, default_value_t = 20_000)]
+    customers: usize,
+    /// Seed: the same seed gives the same business.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Generate and import only; do not serve.
+    #[arg(long)]
+    no_serve: bool,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    bind: std::net::SocketAddr,
+}
+
+pub fn run(a: DemoArgs, db: &Path, settings: Settings) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    if db.exists() {
+        // Only a database that a demo made may be replaced: never a business's real data.
+        let existing = crate::open(db, settings.clone())?;
+        let made_by_demo = existing.store.has_audit_action(DEMO_ACTION)?;
+        let empty = existing.store.counts()?.customers == 0;
+        drop(existing);
+        if !made_by_demo && !empty {
+            bail!(
+                "{} holds data that a demo did not make; choose another --db for the demo",
+                db.display()
+            );
+        }
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        let p = PathBuf::from(p);
+        if p.exists() {
+            std::fs::remove_file(&p).with_context(|| format!("replacing {}", p.display()))?;
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("kesher-demo-{}-{}", std::process::id(), a.seed));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let result = generate_and_import(&a, db, settings, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let app = result?;
+    let c = app.store.counts()?;
+    println!(
+        "demo business ready in {:.1} s: {} branches, {} employees, {} products, {} customers, {} transactions ({} lines), {} interactions -> {}",
+        started.elapsed().as_secs_f64(),
+        c.branches,
+        c.employees,
+        c.products,
+        c.customers,
+        c.transactions,
+        c.transaction_lines,
+        c.interactions,
+        db.display()
+    );
+    if !a.no_serve {
+        crate::serve(app, a.bind)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn generate_and_import(a: &DemoArgs, db: &Path, settings: Settings, dir: &Path) -> anyhow::Result<kesher_app::App> {
+    let t = Instant::now();
+    let end = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Jerusalem").unwrap_or(jiff::tz::TimeZone::UTC))
+        .date();
+    let cfg = kesher_demo::DemoConfig {
+        customers: a.customers,
+        seed: a.seed,
+        end,
+    };
+    let mut sinks = kesher_demo::DemoSinks::try_new(|name| std::fs::File::create(dir.join(name)))
+        .with_context(|| format!("creating files in {}", dir.display()))?;
+    let stats = kesher_demo::generate(&cfg, &mut sinks).context("generating the demo business")?;
+    drop(sinks);
+    eprintln!(
+        "generated {} customers, {} transactions ({} lines) in {:.1} s; importing",
+        stats.customers,
+        stats.transactions,
+        stats.transaction_lines,
+        t.elapsed().as_secs_f64()
+    );
+    let app = crate::open(db, settings)?;
+    let actor = kesher_store::Actor {
+        who: "demo".into(),
+        at: app.now(),
+    };
+    let note = serde_json::json!({"customers": a.customers, "seed": a.seed, "end": end.to_string()});
+    app.store
+        .append_audit(&actor, DEMO_ACTION, "database", "-", Some(&note))?;
+    for (name, kind) in kesher_demo::FILES.iter().zip([
+        ImportKind::Branches,
+        ImportKind::Employees,
+        ImportKind::Products,
+        ImportKind::Customers,
+        ImportKind::Transactions,
+        ImportKind::Interactions,
+    ]) {
+        let t = Instant::now();
+        let s = import_file(&app, kind, &dir.join(name), ImportOptions::default(), true)?;
+        eprintln!("  {name}: {} rows in {:.1} s", s.inserted, t.elapsed().as_secs_f64());
+    }
+    Ok(app)
+}

@@ -1,0 +1,101 @@
+//! The `kesher` binary: a thin clap shell over `kesher_app` and `kesher_http`.
+
+mod customers;
+mod demo;
+mod import;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use kesher_app::{App, Settings};
+use kesher_core::Country;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "kesher",
+    version,
+    about = "Customer relationship and customer-centric marketing engine"
+)]
+struct Cli {
+    /// The database: a SQLite file path [default: kesher.db; kesher-demo.db for `demo`].
+    #[arg(long, global = true, env = "KESHER_DB")]
+    db: Option<PathBuf>,
+    /// Country for phone numbers written without a country code (ISO 3166 code).
+    #[arg(long, global = true, env = "KESHER_COUNTRY", default_value = "IL")]
+    country: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import a CSV file (formats: docs/import-formats.md).
+    Import(import::ImportArgs),
+    /// Serve the JSON API.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: std::net::SocketAddr,
+    },
+    /// Generate a realistic demo business, import it and serve it.
+    Demo(demo::DemoArgs),
+    /// Customers: duplicates, merge, show.
+    #[command(subcommand)]
+    Customers(customers::CustomersCommand),
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    let country = Country::parse(&cli.country).map_err(|e| anyhow::anyhow!("--country: {}", e.reason))?;
+    let settings = Settings {
+        default_country: country,
+    };
+    let db = cli.db.unwrap_or_else(|| {
+        PathBuf::from(if matches!(cli.command, Command::Demo(_)) {
+            "kesher-demo.db"
+        } else {
+            "kesher.db"
+        })
+    });
+    match cli.command {
+        Command::Import(args) => import::run(&open(&db, settings)?, args),
+        Command::Serve { bind } => {
+            let app = open(&db, settings)?;
+            serve(app, bind)?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => demo::run(args, &db, settings),
+        Command::Customers(c) => customers::run(&open(&db, settings)?, c),
+    }
+}
+
+fn open(db: &Path, settings: Settings) -> anyhow::Result<App> {
+    let store =
+        kesher_store_sqlite::SqliteStore::open(db).with_context(|| format!("opening database {}", db.display()))?;
+    Ok(App::new(Arc::new(store), settings))
+}
+
+fn serve(app: App, bind: std::net::SocketAddr) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(kesher_http::serve(app, bind, |addr| {
+        println!("kesher is serving on http://{addr}/ (API under /api, Ctrl-C to stop)");
+    }))
+    .with_context(|| format!("serving on {bind}"))
+}

@@ -1,0 +1,220 @@
+//! Drives the real `kesher` binary: import, error exits, rejects files, duplicates and merge, demo.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Dir(PathBuf);
+impl Dir {
+    fn new() -> Dir {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "kesher-cli-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        Dir(p)
+    }
+    fn file(&self, name: &str, body: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, body).unwrap();
+        p
+    }
+    fn db(&self) -> PathBuf {
+        self.0.join("k.db")
+    }
+}
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn kesher(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kesher"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("KESHER_DB")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn seed(d: &Dir) {
+    let db = d.db();
+    for (kind, body) in [
+        (
+            "branches",
+            "branch_id,name,region,time_zone\nB1,Tel Aviv,Center,Asia/Jerusalem\n",
+        ),
+        ("employees", "employee_id,name,branch_id\nE1,Noa,B1\n"),
+        (
+            "products",
+            "sku,name,category,list_price,unit_cost,currency\nP1,Beans,Coffee,89.90,41.00,ILS\n",
+        ),
+        (
+            "customers",
+            "customer_id,name,phone,birth_date\nM1,Dana Cohen,050-1234567,1985-04-12\nM2,dana cohen,050-7654321,1985-04-12\nM3,Moshe Levi,,\n",
+        ),
+    ] {
+        let f = d.file(&format!("{kind}.csv"), body);
+        let o = kesher(&db, &["import", kind, f.to_str().unwrap()]);
+        assert!(o.status.success(), "{kind}: {:?}", text(&o));
+    }
+}
+
+const TX: &str =
+    "transaction_id,customer_id,branch_id,employee_id,occurred_at,sku,quantity,unit_price,discount,currency\n";
+
+#[test]
+fn import_summary_and_idempotent_reimport() {
+    let d = Dir::new();
+    seed(&d);
+    let f = d.file("tx.csv", &format!("{TX}T1,M1,B1,E1,2025-03-01,P1,1,89.90,0,ILS\nT1,M1,B1,E1,2025-03-01,,1,5.00,0,ILS\nT2,,B1,,2025-03-02,P1,2,89.90,0,ILS\n"));
+    let o = kesher(&d.db(), &["import", "transactions", f.to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.ends_with("tx.csv: rows read: 3, inserted: 3, already present: 0, rejected: 0\n"),
+        "{out}"
+    );
+    let o = kesher(&d.db(), &["import", "transactions", f.to_str().unwrap()]);
+    assert!(
+        text(&o)
+            .0
+            .ends_with("rows read: 3, inserted: 0, already present: 3, rejected: 0\n"),
+        "{:?}",
+        text(&o)
+    );
+}
+
+#[test]
+fn a_bad_row_fails_the_file_with_its_line_and_column() {
+    let d = Dir::new();
+    seed(&d);
+    let f = d.file(
+        "tx.csv",
+        &format!("{TX}T1,M1,B1,E1,2025-03-01,P1,1,89.90,0,ILS\nT2,M1,B1,E1,2025-03-01,P1,-2,89.90,0,ILS\n"),
+    );
+    let o = kesher(&d.db(), &["import", "transactions", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o).1;
+    assert!(
+        err.contains(&format!(
+            "{}:3: column quantity: negative quantity -2 is only allowed on a refund (refund_of)",
+            f.display()
+        )),
+        "{err}"
+    );
+    let o = kesher(
+        &d.db(),
+        &["import", "transactions", d.file("empty.csv", "").to_str().unwrap()],
+    );
+    assert!(
+        text(&o)
+            .1
+            .contains("empty.csv: the file is empty (expected a header row)"),
+        "{:?}",
+        text(&o)
+    );
+    assert!(!o.status.success());
+    // Nothing of the failed file landed.
+    let ok = d.file("ok.csv", &format!("{TX}T1,M1,B1,E1,2025-03-01,P1,1,89.90,0,ILS\n"));
+    let o = kesher(&d.db(), &["import", "transactions", ok.to_str().unwrap()]);
+    assert!(text(&o).0.contains("inserted: 1"), "{:?}", text(&o));
+}
+
+#[test]
+fn skip_invalid_writes_a_rejects_file() {
+    let d = Dir::new();
+    seed(&d);
+    let f = d.file(
+        "tx.csv",
+        &format!("{TX}T1,M1,B1,E1,2025-03-01,P1,1,89.90,0,ILS\nT2,M9,B1,E1,2025-03-01,P1,1,89.90,0,ILS\n"),
+    );
+    let o = kesher(
+        &d.db(),
+        &["import", "transactions", f.to_str().unwrap(), "--skip-invalid"],
+    );
+    assert_eq!(o.status.code(), Some(3), "{:?}", text(&o));
+    assert!(text(&o).0.contains("inserted: 1, already present: 0, rejected: 1"));
+    let rejects = std::fs::read_to_string(d.0.join("tx.csv.rejects.csv")).unwrap();
+    assert_eq!(
+        rejects,
+        "line,column,reason,record\n3,customer_id,\"unknown customer \"\"M9\"\" (import customers first, or use --create-missing)\",\"T2,M9,B1,E1,2025-03-01,P1,1,89.90,0,ILS\"\n"
+    );
+    let o = kesher(
+        &d.db(),
+        &["import", "transactions", f.to_str().unwrap(), "--create-missing"],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(
+        text(&o)
+            .0
+            .contains("inserted: 1, already present: 1, rejected: 0, created: 1 customers"),
+        "{:?}",
+        text(&o)
+    );
+}
+
+#[test]
+fn duplicates_and_merge() {
+    let d = Dir::new();
+    seed(&d);
+    let o = kesher(&d.db(), &["customers", "duplicates", "--json"]);
+    let out = text(&o).0;
+    assert!(o.status.success());
+    let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(first["reasons"][0], "same name and birth date");
+    assert_eq!(first["score"], 0.9);
+    let o = kesher(&d.db(), &["customers", "merge", "M1", "M2"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(
+        text(&o)
+            .0
+            .contains("identifiers kept as aliases: member:M2, phone:+972507654321"),
+        "{:?}",
+        text(&o)
+    );
+    let o = kesher(&d.db(), &["customers", "show", "050-7654321"]);
+    let shown: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    assert_eq!(shown["member_no"], "M1", "the merged-away phone finds the kept record");
+    let o = kesher(&d.db(), &["customers", "duplicates"]);
+    assert!(text(&o).1.contains("0 likely duplicate pairs"), "{:?}", text(&o));
+    let o = kesher(&d.db(), &["customers", "merge", "M1", "nobody"]);
+    assert!(!o.status.success());
+}
+
+#[test]
+fn demo_generates_a_business() {
+    let d = Dir::new();
+    let o = kesher(&d.db(), &["demo", "--customers", "400", "--no-serve", "--seed", "3"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.contains("3 branches, 20 employees, 200 products, 400 customers"),
+        "{out}"
+    );
+    // A re-run replaces its own database.
+    let o = kesher(&d.db(), &["demo", "--customers", "300", "--no-serve"]);
+    assert!(text(&o).0.contains("300 customers"), "{:?}", text(&o));
+    // But never a business's own data.
+    let other = Dir::new();
+    seed(&other);
+    let o = kesher(&other.db(), &["demo", "--customers", "300", "--no-serve"]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).1.contains("holds data that a demo did not make"),
+        "{:?}",
+        text(&o)
+    );
+}

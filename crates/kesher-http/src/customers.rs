@@ -1,0 +1,434 @@
+//! Customer routes: CRUD, search, point-of-sale lookup, duplicates, merge, the one-page overview.
+
+use crate::dto::*;
+use crate::error::{AppError, Json, Query};
+use crate::{AppState, blocking};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use kesher_app::App;
+use kesher_core::{
+    Consent, ConsentChannel, ConsentState, Customer, CustomerId, CustomerKind, Email, Gender, Phone, parse_date,
+    parse_external_id, parse_language,
+};
+use kesher_store::{Actor, CustomerQuery, Identifier};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Deserialize, IntoParams)]
+pub struct SearchParams {
+    /// Name (any script, normalised), phone, e-mail, member or card number prefix.
+    pub q: Option<String>,
+    /// 1 to 500, default 50.
+    pub limit: Option<u32>,
+    pub offset: Option<u64>,
+}
+
+#[utoipa::path(get, path = "/api/customers", tag = "customers", params(SearchParams),
+    responses((status = 200, description = "A page of customers", body = PageDto<CustomerDto>)))]
+pub async fn search(
+    State(st): State<AppState>,
+    Query(p): Query<SearchParams>,
+) -> Result<Json<PageDto<CustomerDto>>, AppError> {
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::bad_request(Some("limit".into()), "limit must be 1 to 500"));
+    }
+    blocking(st, move |app| {
+        let phone =
+            p.q.as_deref()
+                .and_then(|q| Phone::parse(q, app.settings.default_country).ok());
+        let page = app.store.search_customers(&CustomerQuery {
+            text: p.q,
+            phone,
+            limit,
+            offset: p.offset.unwrap_or(0),
+        })?;
+        Ok(Json(PageDto::from_page(page)))
+    })
+    .await
+}
+
+fn apply_input(app: &App, c: &mut Customer, i: CustomerInput) -> Result<(), AppError> {
+    let country = app.settings.default_country;
+    let now = app.now();
+    c.member_no = i
+        .member_no
+        .as_deref()
+        .map(|m| parse_external_id(m, "member_no"))
+        .transpose()?;
+    c.kind = i
+        .kind
+        .as_deref()
+        .map(CustomerKind::parse)
+        .transpose()?
+        .unwrap_or(CustomerKind::Consumer);
+    c.parent_id = i
+        .parent_id
+        .as_deref()
+        .map(|p| parse_id::<CustomerId>(p, "parent_id"))
+        .transpose()?;
+    c.name = i.name.filter(|n| !n.trim().is_empty());
+    c.phone = i
+        .phone
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| Phone::parse(p, country))
+        .transpose()?;
+    c.email = i
+        .email
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+        .map(Email::parse)
+        .transpose()?;
+    c.card = i.card.as_deref().map(|v| parse_external_id(v, "card")).transpose()?;
+    c.language = i.language.as_deref().map(parse_language).transpose()?;
+    let d = &mut c.demographics;
+    d.birth_date = i
+        .birth_date
+        .as_deref()
+        .map(|b| parse_date(b, "birth_date"))
+        .transpose()?;
+    d.gender = i.gender.as_deref().map(Gender::parse).transpose()?;
+    d.city = i.city;
+    d.region = i.region;
+    if i.household_size == Some(0) {
+        return Err(AppError::invalid("household_size", "must be at least 1"));
+    }
+    d.household_size = i.household_size;
+    d.income_band = i.income_band;
+    c.attributes = match i.attributes {
+        None => serde_json::Map::new(),
+        Some(serde_json::Value::Object(m)) => m,
+        Some(_) => return Err(AppError::invalid("attributes", "must be a JSON object")),
+    };
+    c.source_branch = match i.branch {
+        Some(b) => Some(
+            app.store
+                .branch_by_external(&b)?
+                .ok_or_else(|| AppError::invalid("branch", format!("unknown branch {b:?}")))?
+                .id,
+        ),
+        None => None,
+    };
+    c.source_employee = match i.employee {
+        Some(e) => Some(
+            app.store
+                .employee_by_external(&e)?
+                .ok_or_else(|| AppError::invalid("employee", format!("unknown employee {e:?}")))?
+                .id,
+        ),
+        None => None,
+    };
+    for (ch, state) in i.consents.unwrap_or_default() {
+        let channel = ConsentChannel::parse(&ch).map_err(|e| AppError::invalid("consents", e.reason))?;
+        let state = ConsentState::parse(&state).map_err(|e| AppError::invalid("consents", e.reason))?;
+        match c.consents.iter_mut().find(|k| k.channel == channel) {
+            Some(k) if k.state == state => {}
+            Some(k) => {
+                *k = Consent {
+                    channel,
+                    state,
+                    at: now,
+                    source: "api".into(),
+                }
+            }
+            None => c.consents.push(Consent {
+                channel,
+                state,
+                at: now,
+                source: "api".into(),
+            }),
+        }
+    }
+    Ok(())
+}
+
+fn actor(app: &App) -> Actor {
+    Actor {
+        who: "api".into(),
+        at: app.now(),
+    }
+}
+
+#[utoipa::path(post, path = "/api/customers", tag = "customers", request_body = CustomerInput,
+    responses((status = 201, description = "Created", body = CustomerDto),
+              (status = 409, description = "An identifier is taken", body = crate::error::ErrorBody),
+              (status = 422, description = "Invalid field", body = crate::error::ErrorBody)))]
+pub async fn create(
+    State(st): State<AppState>,
+    Json(input): Json<CustomerInput>,
+) -> Result<(StatusCode, Json<CustomerDto>), AppError> {
+    blocking(st, move |app| {
+        let mut c = Customer::bare(kesher_app::ids::customer(), None, app.now());
+        apply_input(app, &mut c, input)?;
+        if let Some(p) = c.parent_id
+            && app.store.get_customer(p)?.is_none()
+        {
+            return Err(AppError::invalid("parent_id", format!("no customer {p}")));
+        }
+        app.store.insert_customer(&c, &actor(app))?;
+        Ok((StatusCode::CREATED, Json(CustomerDto::from(&c))))
+    })
+    .await
+}
+
+fn load(app: &App, id: &str) -> Result<Customer, AppError> {
+    let id: CustomerId = parse_id(id, "id")?;
+    match app.store.get_customer(id)? {
+        Some(c) => Ok(c),
+        None => match app.store.merged_into(id)? {
+            Some(k) => Err(AppError::not_found(format!("customer {id} was merged into {k}"))),
+            None => Err(AppError::not_found(format!("customer not found: {id}"))),
+        },
+    }
+}
+
+#[utoipa::path(get, path = "/api/customers/{id}", tag = "customers", params(("id" = String, Path, description = "Customer id")),
+    responses((status = 200, description = "The customer", body = CustomerDto), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
+pub async fn get(State(st): State<AppState>, Path(id): Path<String>) -> Result<Json<CustomerDto>, AppError> {
+    blocking(st, move |app| Ok(Json(CustomerDto::from(&load(app, &id)?)))).await
+}
+
+#[utoipa::path(put, path = "/api/customers/{id}", tag = "customers", params(("id" = String, Path, description = "Customer id")),
+    request_body = CustomerInput,
+    responses((status = 200, description = "Replaced", body = CustomerDto), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
+pub async fn replace(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Json(input): Json<CustomerInput>,
+) -> Result<Json<CustomerDto>, AppError> {
+    blocking(st, move |app| {
+        let mut c = load(app, &id)?;
+        apply_input(app, &mut c, input)?;
+        app.store.update_customer(&c, &actor(app))?;
+        Ok(Json(CustomerDto::from(&c)))
+    })
+    .await
+}
+
+#[utoipa::path(delete, path = "/api/customers/{id}", tag = "customers", params(("id" = String, Path, description = "Customer id")),
+    responses((status = 204, description = "Deleted"), (status = 409, description = "The customer has transactions", body = crate::error::ErrorBody)))]
+pub async fn delete(State(st): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+    blocking(st, move |app| {
+        let id: CustomerId = parse_id(&id, "id")?;
+        app.store.delete_customer(id, &actor(app))?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct LookupParams {
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub member: Option<String>,
+    pub card: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/customers/lookup", tag = "customers", params(LookupParams),
+    responses((status = 200, description = "The customer", body = CustomerDto), (status = 404, description = "No customer has it", body = crate::error::ErrorBody)))]
+pub async fn lookup(State(st): State<AppState>, Query(p): Query<LookupParams>) -> Result<Json<CustomerDto>, AppError> {
+    blocking(st, move |app| {
+        let given = [
+            p.phone.is_some(),
+            p.email.is_some(),
+            p.member.is_some(),
+            p.card.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if given != 1 {
+            return Err(AppError::bad_request(
+                None,
+                "give exactly one of phone, email, member, card",
+            ));
+        }
+        let ident = if let Some(ph) = p.phone {
+            Identifier::Phone(Phone::parse(&ph, app.settings.default_country)?)
+        } else if let Some(e) = p.email {
+            Identifier::Email(Email::parse(&e)?)
+        } else if let Some(m) = p.member {
+            Identifier::Member(m.trim().to_string())
+        } else {
+            Identifier::Card(p.card.unwrap_or_default().trim().to_string())
+        };
+        match app.store.lookup_customer(&ident)? {
+            Some(c) => Ok(Json(CustomerDto::from(&c))),
+            None => Err(AppError::not_found(format!(
+                "no customer with {} {}",
+                ident.kind(),
+                ident.value()
+            ))),
+        }
+    })
+    .await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeInput {
+    /// The record that stays.
+    pub keep: String,
+    /// The record merged into it and removed.
+    pub drop: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MergeDto {
+    pub kept: CustomerDto,
+    pub dropped_id: String,
+    pub transactions_moved: u64,
+    pub interactions_moved: u64,
+    pub children_moved: u64,
+    pub identifiers_moved: Vec<String>,
+}
+
+#[utoipa::path(post, path = "/api/customers/merge", tag = "customers", request_body = MergeInput,
+    responses((status = 200, description = "Merged", body = MergeDto), (status = 404, description = "A customer is missing", body = crate::error::ErrorBody)))]
+pub async fn merge(State(st): State<AppState>, Json(m): Json<MergeInput>) -> Result<Json<MergeDto>, AppError> {
+    blocking(st, move |app| {
+        let keep: CustomerId = parse_id(&m.keep, "keep")?;
+        let drop: CustomerId = parse_id(&m.drop, "drop")?;
+        let r = app.merge(keep, drop, "api")?;
+        Ok(Json(MergeDto {
+            kept: CustomerDto::from(&r.kept),
+            dropped_id: r.dropped_id.to_string(),
+            transactions_moved: r.transactions_moved,
+            interactions_moved: r.interactions_moved,
+            children_moved: r.children_moved,
+            identifiers_moved: r.identifiers_moved,
+        }))
+    })
+    .await
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct DuplicatesParams {
+    /// 0 to 1, default 0.6.
+    pub min_score: Option<f64>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DuplicateDto {
+    pub a: CustomerDto,
+    pub b: CustomerDto,
+    pub score: f64,
+    pub reasons: Vec<String>,
+}
+
+#[utoipa::path(get, path = "/api/customers/duplicates", tag = "customers", params(DuplicatesParams),
+    responses((status = 200, description = "Likely duplicate pairs, best first", body = Vec<DuplicateDto>)))]
+pub async fn duplicates(
+    State(st): State<AppState>,
+    Query(p): Query<DuplicatesParams>,
+) -> Result<Json<Vec<DuplicateDto>>, AppError> {
+    blocking(st, move |app| {
+        let min = p.min_score.unwrap_or(0.6);
+        if !(0.0..=1.0).contains(&min) {
+            return Err(AppError::bad_request(
+                Some("min_score".into()),
+                "min_score must be 0 to 1",
+            ));
+        }
+        let mut out = Vec::new();
+        for pair in app.duplicates(min)?.into_iter().take(p.limit.unwrap_or(100)) {
+            let (Some(a), Some(b)) = (app.store.get_customer(pair.a)?, app.store.get_customer(pair.b)?) else {
+                continue;
+            };
+            out.push(DuplicateDto {
+                a: CustomerDto::from(&a),
+                b: CustomerDto::from(&b),
+                score: pair.score,
+                reasons: pair.reasons,
+            });
+        }
+        Ok(Json(out))
+    })
+    .await
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SpendDto {
+    pub currency: String,
+    pub minor: i64,
+    pub amount: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OverviewStats {
+    pub transactions: u64,
+    pub interactions: u64,
+    pub first_purchase: Option<String>,
+    pub last_purchase: Option<String>,
+    /// Net spend (sales minus refunds) over the transactions shown, per currency.
+    pub spend_shown: Vec<SpendDto>,
+    pub open_complaints: u64,
+    pub mean_satisfaction: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OverviewDto {
+    pub customer: CustomerDto,
+    pub parent: Option<CustomerDto>,
+    pub stats: OverviewStats,
+    pub transactions: Vec<TransactionDto>,
+    pub interactions: Vec<InteractionDto>,
+    pub consent_history: Vec<ConsentDto>,
+}
+
+#[utoipa::path(get, path = "/api/customers/{id}/overview", tag = "customers", params(("id" = String, Path, description = "Customer id")),
+    responses((status = 200, description = "The one-page view of a customer", body = OverviewDto), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
+pub async fn overview(State(st): State<AppState>, Path(id): Path<String>) -> Result<Json<OverviewDto>, AppError> {
+    blocking(st, move |app| {
+        let c = load(app, &id)?;
+        let txs = app.store.list_transactions(Some(c.id), 1000, 0)?;
+        let ints = app.store.list_interactions(Some(c.id), 200, 0)?;
+        let mut spend: std::collections::BTreeMap<String, (kesher_core::Currency, i64)> = Default::default();
+        for t in &txs.items {
+            let e = spend.entry(t.currency.to_string()).or_insert((t.currency, 0));
+            e.1 = e.1.saturating_add(t.total().unwrap_or(0));
+        }
+        let sats: Vec<f64> = ints
+            .items
+            .iter()
+            .filter_map(|i| i.satisfaction.map(f64::from))
+            .collect();
+        let sales = txs.items.iter().filter(|t| t.refund_of.is_none());
+        let stats = OverviewStats {
+            transactions: txs.total,
+            interactions: ints.total,
+            first_purchase: sales.clone().map(|t| t.occurred_at).min().map(|t| t.to_string()),
+            last_purchase: sales.map(|t| t.occurred_at).max().map(|t| t.to_string()),
+            spend_shown: spend
+                .into_values()
+                .map(|(cur, minor)| SpendDto {
+                    currency: cur.to_string(),
+                    minor,
+                    amount: cur.format_amount(minor),
+                })
+                .collect(),
+            open_complaints: ints
+                .items
+                .iter()
+                .filter(|i| i.status == Some(kesher_core::InteractionStatus::Open))
+                .count() as u64,
+            mean_satisfaction: (!sats.is_empty()).then(|| sats.iter().sum::<f64>() / sats.len() as f64),
+        };
+        let parent = match c.parent_id {
+            Some(p) => app.store.get_customer(p)?.as_ref().map(CustomerDto::from),
+            None => None,
+        };
+        let history = app.store.consent_history(c.id)?;
+        Ok(Json(OverviewDto {
+            customer: CustomerDto::from(&c),
+            parent,
+            stats,
+            transactions: txs.items.iter().take(50).map(TransactionDto::from).collect(),
+            interactions: ints.items.iter().take(50).map(InteractionDto::from).collect(),
+            consent_history: history.iter().map(|h| ConsentDto::from(&h.consent)).collect(),
+        }))
+    })
+    .await
+}

@@ -1,0 +1,227 @@
+//! Transactions (idempotent on their external id) and interactions.
+
+use crate::dto::*;
+use crate::error::{AppError, Json, Query};
+use crate::{AppState, blocking};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use kesher_app::ids;
+use kesher_core::{
+    Channel, Currency, CustomerId, Interaction, InteractionKind, InteractionStatus, Line, Transaction, TransactionId,
+    parse_external_id, parse_instant,
+};
+use kesher_store::Identifier;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListParams {
+    /// Only this customer's records.
+    pub customer_id: Option<String>,
+    /// 1 to 500, default 50.
+    pub limit: Option<u32>,
+    pub offset: Option<u64>,
+}
+
+fn list_args(p: &ListParams) -> Result<(Option<CustomerId>, u32, u64), AppError> {
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::bad_request(Some("limit".into()), "limit must be 1 to 500"));
+    }
+    let c = p
+        .customer_id
+        .as_deref()
+        .map(|c| parse_id::<CustomerId>(c, "customer_id"))
+        .transpose()?;
+    Ok((c, limit, p.offset.unwrap_or(0)))
+}
+
+#[utoipa::path(post, path = "/api/transactions", tag = "transactions", request_body = TransactionInput,
+    responses((status = 201, description = "Recorded", body = TransactionDto),
+              (status = 200, description = "Already recorded under this external_id: the first result, nothing created", body = TransactionDto),
+              (status = 422, description = "Invalid field", body = crate::error::ErrorBody)))]
+pub async fn create_transaction(
+    State(st): State<AppState>,
+    Json(i): Json<TransactionInput>,
+) -> Result<(StatusCode, Json<TransactionDto>), AppError> {
+    blocking(st, move |app| {
+        let external_id = parse_external_id(&i.external_id, "external_id")?;
+        // A retry returns the first result before anything else is checked.
+        if let Some(t) = app.store.transaction_by_external(&external_id)? {
+            return Ok((StatusCode::OK, Json(TransactionDto::from(&t))));
+        }
+        let currency = Currency::parse(&i.currency)?;
+        let customer_id = match (&i.customer_id, &i.member_no) {
+            (Some(_), Some(_)) => {
+                return Err(AppError::invalid(
+                    "member_no",
+                    "give customer_id or member_no, not both",
+                ));
+            }
+            (Some(id), None) => Some(parse_id::<CustomerId>(id, "customer_id")?),
+            (None, Some(m)) => Some(
+                app.store
+                    .lookup_customer(&Identifier::Member(m.trim().to_string()))?
+                    .ok_or_else(|| AppError::invalid("member_no", format!("unknown member {m:?}")))?
+                    .id,
+            ),
+            (None, None) => None,
+        };
+        let branch = app
+            .store
+            .branch_by_external(&i.branch)?
+            .ok_or_else(|| AppError::invalid("branch", format!("unknown branch {:?}", i.branch)))?;
+        let employee_id = match &i.employee {
+            Some(e) => Some(
+                app.store
+                    .employee_by_external(e)?
+                    .ok_or_else(|| AppError::invalid("employee", format!("unknown employee {e:?}")))?
+                    .id,
+            ),
+            None => None,
+        };
+        let refund_of = match &i.refund_of {
+            Some(r) => Some(
+                app.store
+                    .transaction_by_external(r)?
+                    .ok_or_else(|| AppError::invalid("refund_of", format!("unknown transaction {r:?}")))?
+                    .id,
+            ),
+            None => None,
+        };
+        let mut lines = Vec::with_capacity(i.lines.len());
+        for (n, l) in i.lines.iter().enumerate() {
+            let field = |f: &str| format!("lines[{n}].{f}");
+            let unit_price = currency
+                .parse_amount(&l.unit_price, "unit_price")
+                .map_err(|e| AppError::invalid(field("unit_price"), e.reason))?;
+            let discount = match &l.discount {
+                Some(d) => currency
+                    .parse_amount(d, "discount")
+                    .map_err(|e| AppError::invalid(field("discount"), e.reason))?,
+                None => 0,
+            };
+            let (product_id, sku) = match l.sku.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                Some(sku) => {
+                    let p = app
+                        .store
+                        .product_by_sku(sku)?
+                        .ok_or_else(|| AppError::invalid(field("sku"), format!("unknown product {sku:?}")))?;
+                    (Some(p.id), Some(sku.to_string()))
+                }
+                None => (None, None),
+            };
+            lines.push(Line {
+                product_id,
+                sku,
+                quantity: l.quantity,
+                unit_price,
+                discount,
+            });
+        }
+        let t = Transaction {
+            id: ids::transaction(),
+            external_id,
+            customer_id,
+            branch_id: branch.id,
+            employee_id,
+            occurred_at: parse_instant(&i.occurred_at, "occurred_at")?,
+            currency,
+            lines,
+            refund_of,
+        };
+        let r = app.store.record_transaction(&t)?;
+        let status = if r.created { StatusCode::CREATED } else { StatusCode::OK };
+        Ok((status, Json(TransactionDto::from(&r.value))))
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/api/transactions", tag = "transactions", params(ListParams),
+    responses((status = 200, description = "Newest first", body = PageDto<TransactionDto>)))]
+pub async fn list_transactions(
+    State(st): State<AppState>,
+    Query(p): Query<ListParams>,
+) -> Result<Json<PageDto<TransactionDto>>, AppError> {
+    blocking(st, move |app| {
+        let (c, limit, offset) = list_args(&p)?;
+        Ok(Json(PageDto::from_page(app.store.list_transactions(c, limit, offset)?)))
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/api/transactions/{id}", tag = "transactions", params(("id" = String, Path, description = "Transaction id")),
+    responses((status = 200, description = "The transaction", body = TransactionDto), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
+pub async fn get_transaction(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<TransactionDto>, AppError> {
+    blocking(st, move |app| {
+        let id: TransactionId = parse_id(&id, "id")?;
+        let t = app
+            .store
+            .get_transaction(id)?
+            .ok_or_else(|| AppError::not_found(format!("transaction not found: {id}")))?;
+        Ok(Json(TransactionDto::from(&t)))
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/api/interactions", tag = "interactions", request_body = InteractionInput,
+    responses((status = 201, description = "Recorded", body = InteractionDto),
+              (status = 200, description = "Already recorded under this external_id", body = InteractionDto),
+              (status = 422, description = "Invalid field", body = crate::error::ErrorBody)))]
+pub async fn create_interaction(
+    State(st): State<AppState>,
+    Json(i): Json<InteractionInput>,
+) -> Result<(StatusCode, Json<InteractionDto>), AppError> {
+    blocking(st, move |app| {
+        let kind = InteractionKind::parse(&i.kind)?;
+        let status = i.status.as_deref().map(InteractionStatus::parse).transpose()?;
+        let employee_id = match &i.employee {
+            Some(e) => Some(
+                app.store
+                    .employee_by_external(e)?
+                    .ok_or_else(|| AppError::invalid("employee", format!("unknown employee {e:?}")))?
+                    .id,
+            ),
+            None => None,
+        };
+        let it = Interaction {
+            id: ids::interaction(),
+            external_id: i
+                .external_id
+                .as_deref()
+                .map(|e| parse_external_id(e, "external_id"))
+                .transpose()?,
+            customer_id: parse_id(&i.customer_id, "customer_id")?,
+            channel: Channel::parse(&i.channel)?,
+            kind,
+            occurred_at: match &i.occurred_at {
+                Some(t) => parse_instant(t, "occurred_at")?,
+                None => app.now(),
+            },
+            text: i.text,
+            employee_id,
+            satisfaction: i.satisfaction,
+            status: status.or((kind == InteractionKind::Complaint).then_some(InteractionStatus::Open)),
+        };
+        let r = app.store.record_interaction(&it)?;
+        let code = if r.created { StatusCode::CREATED } else { StatusCode::OK };
+        Ok((code, Json(InteractionDto::from(&r.value))))
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/api/interactions", tag = "interactions", params(ListParams),
+    responses((status = 200, description = "Newest first", body = PageDto<InteractionDto>)))]
+pub async fn list_interactions(
+    State(st): State<AppState>,
+    Query(p): Query<ListParams>,
+) -> Result<Json<PageDto<InteractionDto>>, AppError> {
+    blocking(st, move |app| {
+        let (c, limit, offset) = list_args(&p)?;
+        Ok(Json(PageDto::from_page(app.store.list_interactions(c, limit, offset)?)))
+    })
+    .await
+}

@@ -1,0 +1,285 @@
+use crate::support::spawn_app;
+use serde_json::json;
+
+fn error_field(v: &serde_json::Value) -> Option<&str> {
+    v["error"]["field"].as_str()
+}
+
+#[test]
+fn health_and_openapi() {
+    let app = spawn_app();
+    let (s, v) = app.get("/api/health");
+    assert_eq!(s, 200);
+    assert_eq!(v["status"], "ok");
+    let (s, doc) = app.get("/api/openapi.json");
+    assert_eq!(s, 200);
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/api/customers",
+        "/api/customers/{id}/overview",
+        "/api/customers/lookup",
+        "/api/customers/merge",
+        "/api/transactions",
+        "/api/import/{kind}",
+    ] {
+        assert!(paths.contains_key(p), "openapi lacks {p}");
+    }
+    assert!(doc["components"]["schemas"]["CustomerInput"].is_object());
+    let (s, v) = app.get("/api/nope");
+    assert_eq!((s, v["error"]["code"].as_str()), (404, Some("not_found")));
+}
+
+#[test]
+fn customers_crud_and_errors() {
+    let app = spawn_app();
+    app.seed();
+    let (s, c) = app.post(
+        "/api/customers",
+        json!({"member_no": "M1", "name": "דנה כהן", "phone": "050-1234567", "email": " Dana@Example.com", "language": "he",
+               "birth_date": "1985-04-12", "branch": "B1", "consents": {"email": "granted"}, "attributes": {"lifestyle": "runner"}}),
+    );
+    assert_eq!(s, 201, "{c}");
+    assert_eq!(c["phone"], "+972501234567");
+    assert_eq!(c["email"], "dana@example.com");
+    assert_eq!(c["consents"][0]["channel"], "email");
+    let id = c["id"].as_str().unwrap().to_string();
+
+    let (s, v) = app.post(
+        "/api/customers",
+        json!({"member_no": "M2", "phone": "+972 50 123 4567"}),
+    );
+    assert_eq!((s, error_field(&v)), (409, Some("phone")), "{v}");
+    assert_eq!(v["error"]["message"], "+972501234567 already belongs to customer M1");
+    let (s, v) = app.post("/api/customers", json!({"member_no": "M2", "phone": "05O"}));
+    assert_eq!((s, error_field(&v)), (422, Some("phone")), "{v}");
+    let (s, v) = app.post("/api/customers", json!({"member_no": "M2", "birth_date": "12/04/1985"}));
+    assert_eq!((s, error_field(&v)), (422, Some("birth_date")), "{v}");
+    let (s, v) = app.post("/api/customers", json!({"member_no": "M2", "colour": "red"}));
+    assert_eq!((s, error_field(&v)), (422, Some("colour")), "{v}");
+    let (s, v) = app.post("/api/customers", json!({"member_no": "M2", "household_size": "three"}));
+    assert_eq!(s, 422, "{v}");
+    let (s, v) = app.post_raw("/api/customers", "application/json", b"{\"member_no\": ");
+    assert_eq!((s, v["error"]["code"].as_str()), (400, Some("bad_json")), "{v}");
+    let (s, v) = app.post_raw("/api/customers", "text/plain", b"{}");
+    assert_eq!(s, 415, "{v}");
+
+    let (s, v) = app.get(&format!("/api/customers/{id}"));
+    assert_eq!((s, v["name"].as_str()), (200, Some("דנה כהן")));
+    let (s, v) = app.get("/api/customers/not-a-uuid");
+    assert_eq!((s, error_field(&v)), (422, Some("id")));
+    let (s, _) = app.get("/api/customers/0190c8a0-0000-7000-8000-000000000000");
+    assert_eq!(s, 404);
+
+    let (s, v) = app.call(
+        "PUT",
+        &format!("/api/customers/{id}"),
+        Some(json!({"member_no": "M1", "name": "Dana Cohen", "consents": {"email": "withdrawn"}})),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["phone"], serde_json::Value::Null, "replace clears absent fields");
+    assert_eq!(v["consents"][0]["state"], "withdrawn");
+
+    let (s, p) = app.get("/api/customers?q=dana&limit=10");
+    assert_eq!((s, p["total"].as_u64()), (200, Some(1)));
+    let (s, v) = app.get("/api/customers?limit=0");
+    assert_eq!((s, error_field(&v)), (400, Some("limit")));
+    let (s, v) = app.get("/api/customers?limit=abc");
+    assert_eq!(s, 400, "{v}");
+
+    let (s, _) = app.call("DELETE", &format!("/api/customers/{id}"), None);
+    assert_eq!(s, 204);
+    let (s, _) = app.get(&format!("/api/customers/{id}"));
+    assert_eq!(s, 404);
+    let (s, audit) = app.get("/api/audit?limit=10");
+    assert_eq!(s, 200);
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, vec!["customer.delete", "customer.update", "customer.create"]);
+}
+
+#[test]
+fn lookup_by_any_identifier() {
+    let app = spawn_app();
+    let (_, c) = app.post(
+        "/api/customers",
+        json!({"member_no": "M1", "phone": "0912 345 6789", "email": "a@b.co", "card": "K-9"}),
+    );
+    // The default country is Israel; an Iranian number needs its country code.
+    assert_eq!(c["error"]["field"], "phone");
+    let (s, c) = app.post(
+        "/api/customers",
+        json!({"member_no": "M1", "phone": "+98 912 345 6789", "email": "a@b.co", "card": "K-9"}),
+    );
+    assert_eq!(s, 201, "{c}");
+    for q in [
+        "phone=%2B989123456789",
+        "phone=0098%20912%20345%206789",
+        "email=A@B.CO",
+        "member=M1",
+        "card=K-9",
+    ] {
+        let (s, v) = app.get(&format!("/api/customers/lookup?{q}"));
+        assert_eq!((s, &v["id"]), (200, &c["id"]), "{q}");
+    }
+    let (s, v) = app.get("/api/customers/lookup?member=nobody");
+    assert_eq!((s, v["error"]["code"].as_str()), (404, Some("not_found")));
+    let (s, _) = app.get("/api/customers/lookup");
+    assert_eq!(s, 400);
+    let (s, v) = app.get("/api/customers/lookup?phone=abc");
+    assert_eq!((s, error_field(&v)), (422, Some("phone")));
+}
+
+#[test]
+fn transactions_are_idempotent_and_validated() {
+    let app = spawn_app();
+    app.seed();
+    let (_, c) = app.post("/api/customers", json!({"member_no": "M1", "name": "Dana"}));
+    let sale = json!({"external_id": "POS-1", "member_no": "M1", "branch": "B1", "employee": "E1", "occurred_at": "2025-03-01T10:15:00+02:00",
+        "currency": "ILS", "lines": [{"sku": "P1", "quantity": 2, "unit_price": "89.90", "discount": "10.00"}, {"quantity": 1, "unit_price": "5"}]});
+    let (s, t) = app.post("/api/transactions", sale.clone());
+    assert_eq!(s, 201, "{t}");
+    assert_eq!(t["total"]["minor"], 2 * 8990 - 1000 + 500);
+    assert_eq!(t["total"]["amount"], "174.80");
+    assert_eq!(t["occurred_at"], "2025-03-01T08:15:00Z");
+    assert_eq!(t["customer_id"], c["id"]);
+    let (s, again) = app.post("/api/transactions", sale.clone());
+    assert_eq!((s, &again["id"]), (200, &t["id"]), "a retry returns the first result");
+    let (_, list) = app.get(&format!("/api/transactions?customer_id={}", c["id"].as_str().unwrap()));
+    assert_eq!(list["total"], 1);
+
+    let mut bad = sale.clone();
+    bad["external_id"] = json!("POS-2");
+    bad["lines"][0]["sku"] = json!("NOPE");
+    let (s, v) = app.post("/api/transactions", bad);
+    assert_eq!((s, error_field(&v)), (422, Some("lines[0].sku")), "{v}");
+    let mut bad = sale.clone();
+    bad["external_id"] = json!("POS-3");
+    bad["lines"][0]["quantity"] = json!(-1);
+    let (s, v) = app.post("/api/transactions", bad);
+    assert_eq!((s, error_field(&v)), (422, Some("quantity")), "{v}");
+    let mut bad = sale.clone();
+    bad["external_id"] = json!("POS-4");
+    bad["lines"][0]["unit_price"] = json!("1.234");
+    let (s, v) = app.post("/api/transactions", bad);
+    assert_eq!((s, error_field(&v)), (422, Some("lines[0].unit_price")), "{v}");
+    let mut bad = sale.clone();
+    bad["external_id"] = json!("POS-5");
+    bad["branch"] = json!("B404");
+    let (s, v) = app.post("/api/transactions", bad);
+    assert_eq!((s, error_field(&v)), (422, Some("branch")), "{v}");
+    let mut bad = sale.clone();
+    bad["external_id"] = json!("POS-6");
+    bad["lines"][0]["quantity"] = json!("two");
+    let (s, v) = app.post("/api/transactions", bad);
+    assert_eq!(s, 422, "{v}");
+    let refund = json!({"external_id": "POS-R1", "member_no": "M1", "branch": "B1", "occurred_at": "2025-03-02T10:00:00Z",
+        "currency": "ILS", "refund_of": "POS-1", "lines": [{"sku": "P1", "quantity": -1, "unit_price": "89.90"}]});
+    let (s, r) = app.post("/api/transactions", refund);
+    assert_eq!((s, r["total"]["minor"].as_i64()), (201, Some(-8990)), "{r}");
+    let (_, all) = app.get("/api/transactions");
+    assert_eq!(all["total"], 2, "no failed request wrote anything");
+    let (s, one) = app.get(&format!("/api/transactions/{}", t["id"].as_str().unwrap()));
+    assert_eq!((s, &one["external_id"]), (200, &json!("POS-1")));
+}
+
+#[test]
+fn overview_interactions_and_merge() {
+    let app = spawn_app();
+    app.seed();
+    let (_, a) = app.post(
+        "/api/customers",
+        json!({"member_no": "M1", "name": "Dana Cohen", "birth_date": "1985-04-12", "phone": "050-1111111"}),
+    );
+    let (_, b) = app.post(
+        "/api/customers",
+        json!({"member_no": "M2", "name": "dana  cohen", "birth_date": "1985-04-12", "email": "dana@x.com"}),
+    );
+    let (aid, bid) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+    for (n, m) in [(1, "M1"), (2, "M2")] {
+        let (s, v) = app.post(
+            "/api/transactions",
+            json!({"external_id": format!("T{n}"), "member_no": m, "branch": "B1", "occurred_at": format!("2025-03-0{n}T10:00:00Z"),
+                   "currency": "ILS", "lines": [{"sku": "P2", "quantity": 1, "unit_price": "6.50"}]}),
+        );
+        assert_eq!(s, 201, "{v}");
+    }
+    let (s, i) = app.post(
+        "/api/interactions",
+        json!({"external_id": "I1", "customer_id": bid, "channel": "store", "kind": "complaint", "text": "stale", "satisfaction": 2}),
+    );
+    assert_eq!((s, i["status"].as_str()), (201, Some("open")), "{i}");
+    let (s, again) = app.post(
+        "/api/interactions",
+        json!({"external_id": "I1", "customer_id": bid, "channel": "store", "kind": "complaint"}),
+    );
+    assert_eq!((s, &again["id"]), (200, &i["id"]));
+    let (s, v) = app.post(
+        "/api/interactions",
+        json!({"customer_id": bid, "channel": "store", "kind": "visit", "satisfaction": 9}),
+    );
+    assert_eq!((s, error_field(&v)), (422, Some("satisfaction")));
+    let (s, v) = app.post(
+        "/api/interactions",
+        json!({"customer_id": bid, "channel": "pigeon", "kind": "visit"}),
+    );
+    assert_eq!((s, error_field(&v)), (422, Some("channel")));
+
+    let (s, dups) = app.get("/api/customers/duplicates");
+    assert_eq!(s, 200);
+    assert_eq!(dups[0]["reasons"][0], "same name and birth date");
+
+    let (s, m) = app.post("/api/customers/merge", json!({"keep": aid, "drop": bid}));
+    assert_eq!(s, 200, "{m}");
+    assert_eq!(
+        (m["transactions_moved"].as_u64(), m["interactions_moved"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(m["kept"]["email"], "dana@x.com");
+    let (s, v) = app.get(&format!("/api/customers/{bid}"));
+    assert_eq!(s, 404);
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("was merged into"),
+        "{v}"
+    );
+    let (s, v) = app.get("/api/customers/lookup?member=M2");
+    assert_eq!(
+        (s, v["id"].as_str()),
+        (200, Some(aid)),
+        "the dropped member number still finds the customer"
+    );
+
+    let (s, o) = app.get(&format!("/api/customers/{aid}/overview"));
+    assert_eq!(s, 200, "{o}");
+    assert_eq!(o["stats"]["transactions"], 2);
+    assert_eq!(o["stats"]["open_complaints"], 1);
+    assert_eq!(o["stats"]["spend_shown"][0]["amount"], "13.00");
+    assert_eq!(o["transactions"][0]["external_id"], "T2", "newest first");
+    assert_eq!(o["interactions"][0]["text"], "stale");
+    let (s, v) = app.post("/api/customers/merge", json!({"keep": aid, "drop": aid}));
+    assert_eq!(s, 422, "{v}");
+}
+
+#[test]
+fn import_over_http_is_all_or_nothing() {
+    let app = spawn_app();
+    app.seed();
+    let bad = "customer_id,name,phone\nM1,Dana,050-1234567\nM2,Eve,not a phone\n";
+    let (s, v) = app.post_raw("/api/import/customers", "text/csv", bad.as_bytes());
+    assert_eq!((s, error_field(&v)), (422, Some("phone")), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().starts_with("line 3: "), "{v}");
+    let (_, h) = app.get("/api/health");
+    assert_eq!(h["customers"], 0, "nothing written");
+    let (s, v) = app.post_raw("/api/import/customers?skip_invalid=true", "text/csv", bad.as_bytes());
+    assert_eq!(s, 200, "{v}");
+    assert_eq!((v["inserted"].as_u64(), v["rejected"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(v["rejects"][0]["line"], 3);
+    let (s, _) = app.post_raw("/api/import/planets", "text/csv", b"x\n");
+    assert_eq!(s, 404);
+    let big = vec![b'x'; 2 * 1024 * 1024];
+    let (s, v) = app.post_raw("/api/customers", "application/json", &big);
+    assert_eq!(s, 413, "{v}");
+}

@@ -1,0 +1,6 @@
+//! kesher-http integration tests: the real server on a loopback port, driven over HTTP.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod api;
+mod support;

@@ -10,8 +10,7 @@ use crate::{App, ids};
 use kesher_core::{
     Branch, BranchId, Channel, Consent, ConsentChannel, ConsentState, Currency, Customer, CustomerId, CustomerKind,
     DomainError, Email, Employee, EmployeeId, Gender, Interaction, InteractionKind, InteractionStatus, Line, Money,
-    Phone, Product, Transaction, TransactionId, parse_date, parse_external_id, parse_instant, parse_language,
-    parse_satisfaction,
+    Phone, Product, Transaction, parse_date, parse_external_id, parse_instant, parse_language, parse_satisfaction,
 };
 use kesher_store::{ImportTx, Inserted, StoreError};
 use std::fmt;
@@ -706,9 +705,11 @@ impl Importer<'_> {
             match serde_json::from_str::<serde_json::Value>(a) {
                 Ok(serde_json::Value::Object(m)) => c.attributes = m,
                 Ok(_) => {
-                    return Err(
-                        RowError::col("attributes", "must be a JSON object such as {\"lifestyle\":\"runner\"}").into(),
-                    );
+                    return Err(RowError::col(
+                        "attributes",
+                        "must be a JSON object such as {\"lifestyle\":\"runner\"}",
+                    )
+                    .into());
                 }
                 Err(e) => return Err(RowError::col("attributes", format!("invalid JSON: {e}")).into()),
             }
@@ -941,26 +942,9 @@ impl Importer<'_> {
             unit_price,
             discount,
         };
-        // The domain's basket rules, checked on this row alone so that the error names its line.
-        let probe = Transaction {
-            id: TransactionId(uuid::Uuid::nil()),
-            external_id: String::new(),
-            customer_id: None,
-            branch_id: BranchId(uuid::Uuid::nil()),
-            employee_id: None,
-            occurred_at: jiff::Timestamp::UNIX_EPOCH,
-            currency,
-            lines: vec![line],
-            refund_of: h.get(r, "refund_of").map(|_| TransactionId(uuid::Uuid::nil())),
-        };
-        probe.validate().map_err(|e| RowError::col(e.field, e.reason))?;
-        Ok(probe.lines.into_iter().next().unwrap_or(Line {
-            product_id,
-            sku: None,
-            quantity,
-            unit_price,
-            discount,
-        }))
+        line.validate(h.get(r, "refund_of").is_some())
+            .map_err(|e| RowError::col(e.field, e.reason))?;
+        Ok(line)
     }
 
     fn flush(&mut self, b: Basket) -> Result<(), ImportError> {

@@ -199,6 +199,51 @@ pub struct Line {
 }
 
 impl Line {
+    /// The rules of one line: no zero quantity, negative only on a refund (and then all
+    /// negative), price and discount not negative, amount-only lines of quantity ±1, a discount
+    /// no larger than the line, a total that fits in i64.
+    pub fn validate(&self, refund: bool) -> Result<(), DomainError> {
+        let line = self;
+        if line.quantity == 0 {
+            return Err(DomainError::new("quantity", "must not be zero"));
+        }
+        if line.quantity < 0 && !refund {
+            return Err(DomainError::new(
+                "quantity",
+                format!(
+                    "negative quantity {} is only allowed on a refund (refund_of)",
+                    line.quantity
+                ),
+            ));
+        }
+        if line.quantity > 0 && refund {
+            return Err(DomainError::new(
+                "quantity",
+                format!("a refund's quantities must be negative, found {}", line.quantity),
+            ));
+        }
+        if line.unit_price < 0 {
+            return Err(DomainError::new("unit_price", "must not be negative"));
+        }
+        if line.discount < 0 {
+            return Err(DomainError::new("discount", "must not be negative"));
+        }
+        if line.sku.is_none() && line.quantity.abs() != 1 {
+            return Err(DomainError::new(
+                "quantity",
+                "an amount-only line (no sku) must have quantity 1",
+            ));
+        }
+        let gross = line
+            .quantity
+            .checked_mul(line.unit_price)
+            .ok_or_else(|| DomainError::new("quantity", "line total overflows"))?;
+        if line.discount > gross.abs() {
+            return Err(DomainError::new("discount", "larger than the line's price"));
+        }
+        Ok(())
+    }
+
     /// quantity × unit price − discount, in minor units.
     pub fn total(&self) -> Option<i64> {
         let gross = self.quantity.checked_mul(self.unit_price)?;
@@ -235,43 +280,7 @@ impl Transaction {
         }
         let refund = self.refund_of.is_some();
         for line in &self.lines {
-            if line.quantity == 0 {
-                return Err(DomainError::new("quantity", "must not be zero"));
-            }
-            if line.quantity < 0 && !refund {
-                return Err(DomainError::new(
-                    "quantity",
-                    format!(
-                        "negative quantity {} is only allowed on a refund (refund_of)",
-                        line.quantity
-                    ),
-                ));
-            }
-            if line.quantity > 0 && refund {
-                return Err(DomainError::new(
-                    "quantity",
-                    format!("a refund's quantities must be negative, found {}", line.quantity),
-                ));
-            }
-            if line.unit_price < 0 {
-                return Err(DomainError::new("unit_price", "must not be negative"));
-            }
-            if line.discount < 0 {
-                return Err(DomainError::new("discount", "must not be negative"));
-            }
-            if line.sku.is_none() && line.quantity.abs() != 1 {
-                return Err(DomainError::new(
-                    "quantity",
-                    "an amount-only line (no sku) must have quantity 1",
-                ));
-            }
-            let gross = line
-                .quantity
-                .checked_mul(line.unit_price)
-                .ok_or_else(|| DomainError::new("quantity", "line total overflows"))?;
-            if line.discount > gross.abs() {
-                return Err(DomainError::new("discount", "larger than the line's price"));
-            }
+            line.validate(refund)?;
         }
         self.total()
             .ok_or_else(|| DomainError::new("lines", "transaction total overflows"))?;

@@ -571,15 +571,15 @@ pub(crate) fn check_transaction_refs(c: &Connection, t: &Transaction) -> Result<
     Ok(())
 }
 
-/// Insert a transaction and its lines (the caller has checked the external id is new).
-pub(crate) fn insert_transaction_rows(c: &Connection, t: &Transaction) -> Result<()> {
+/// Insert a transaction and its lines; `AlreadyPresent` (nothing written) when its external id exists.
+pub(crate) fn insert_transaction_rows(c: &Connection, t: &Transaction) -> Result<Inserted> {
     let total = t.total().ok_or_else(|| StoreError::Invalid {
         field: "lines",
         reason: "transaction total overflows".into(),
     })?;
-    c.prepare_cached(
+    let n = c.prepare_cached(
         "INSERT INTO transactions (id, external_id, customer_id, branch_id, employee_id, occurred_at, currency, total, refund_of)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (external_id) DO NOTHING",
     )
     .be()?
     .execute(params![
@@ -594,6 +594,9 @@ pub(crate) fn insert_transaction_rows(c: &Connection, t: &Transaction) -> Result
         t.refund_of.map(|r| r.0.into_bytes())
     ])
     .be()?;
+    if n == 0 {
+        return Ok(Inserted::AlreadyPresent);
+    }
     let mut st = c
         .prepare_cached("INSERT INTO transaction_lines (transaction_id, line_no, product_id, quantity, unit_price, discount) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         .be()?;
@@ -608,7 +611,7 @@ pub(crate) fn insert_transaction_rows(c: &Connection, t: &Transaction) -> Result
         ])
         .be()?;
     }
-    Ok(())
+    Ok(Inserted::New)
 }
 
 pub(crate) const INTERACTION_SELECT: &str = "SELECT id, external_id, customer_id, channel, kind, occurred_at, text, employee_id, satisfaction, status FROM interactions";

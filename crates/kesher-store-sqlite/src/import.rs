@@ -37,7 +37,9 @@ const TABLES: [(&str, &str); 6] = [
 
 impl<'a> SqliteImport<'a> {
     pub(crate) fn begin(conn: MutexGuard<'a, Connection>) -> Result<Self> {
-        conn.execute_batch("BEGIN IMMEDIATE").be()?;
+        // The importer resolves every reference itself, so foreign-key checks are switched off
+        // for the unit (SQLite only allows that outside a transaction) and on again after it.
+        conn.execute_batch("PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE").be()?;
         let mut marks = [0i64; 6];
         for (m, (table, _)) in marks.iter_mut().zip(TABLES) {
             *m = conn
@@ -187,11 +189,10 @@ impl ImportTx for SqliteImport<'_> {
     }
 
     fn insert_transaction(&mut self, t: &Transaction) -> Result<Inserted> {
-        if self.transaction_ref(&t.external_id)?.is_some() {
-            return self.present(4, &t.external_id);
+        match insert_transaction_rows(&self.conn, t)? {
+            Inserted::New => Ok(Inserted::New),
+            _ => self.present(4, &t.external_id),
         }
-        insert_transaction_rows(&self.conn, t)?;
-        Ok(Inserted::New)
     }
 
     fn insert_interaction(&mut self, i: &Interaction) -> Result<Inserted> {
@@ -205,6 +206,7 @@ impl ImportTx for SqliteImport<'_> {
     fn commit(mut self: Box<Self>) -> Result<()> {
         self.conn.execute_batch("COMMIT").be()?;
         self.done = true;
+        self.conn.execute_batch("PRAGMA foreign_keys = ON").be()?;
         Ok(())
     }
 }
@@ -215,6 +217,7 @@ impl Drop for SqliteImport<'_> {
             // Nothing of an unfinished import may land; a failed rollback leaves the
             // transaction open, which SQLite discards when the connection is next used.
             let _ = self.conn.execute_batch("ROLLBACK");
+            let _ = self.conn.execute_batch("PRAGMA foreign_keys = ON");
         }
     }
 }

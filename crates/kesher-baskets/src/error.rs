@@ -1,0 +1,24 @@
+//! The crate's one error type: parse errors name the 1-based line, parameter errors the field
+
+use thiserror::Error;
+
+/// Everything that can go wrong in kesher-baskets.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum BasketError {
+    /// A line of the input could not be read as a basket or a line item.
+    #[error("line {line}: {reason}")]
+    Parse { line: usize, reason: String },
+    /// A CSV cell is missing or invalid.
+    #[error("line {line}: column {column}: {reason}")]
+    Column {
+        line: usize,
+        column: String,
+        reason: String,
+    },
+    /// The reader failed (I/O or invalid UTF-8) at this line.
+    #[error("line {line}: read error: {reason}")]
+    Read { line: usize, reason: String },
+    /// A mining or scoring parameter is out of range.
+    #[error("parameter {name}: {reason}")]
+    InvalidParameter { name: &'static str, reason: String },
+}

@@ -1,5 +1,6 @@
 //! The `kesher` binary: a thin clap shell over `kesher_app` and `kesher_http`.
 
+mod baskets;
 mod customers;
 mod demo;
 mod import;
@@ -39,6 +40,9 @@ enum Command {
     },
     /// Generate a realistic demo business, import it and serve it.
     Demo(demo::DemoArgs),
+    /// Basket analysis: frequent itemsets and association rules.
+    #[command(subcommand)]
+    Baskets(baskets::BasketsCommand),
     /// Customers: duplicates, merge, show.
     #[command(subcommand)]
     Customers(customers::CustomersCommand),
@@ -80,6 +84,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Demo(args) => demo::run(args, &db, settings),
         Command::Customers(c) => customers::run(&open(&db, settings)?, c),
+        Command::Baskets(b) => baskets::run(&db, settings, b),
     }
 }
 

@@ -5,6 +5,7 @@
 //! `{ "error": { "code", "message", "field" } }` with the right 4xx status. The OpenAPI
 //! document at `/api/openapi.json` is generated from the handlers' annotations.
 
+pub mod baskets;
 pub mod customers;
 pub mod dto;
 pub mod error;
@@ -43,9 +44,10 @@ pub async fn blocking<T: Send + 'static>(
         sales::create_interaction, sales::list_interactions,
         reference::list_branches, reference::create_branch, reference::list_employees, reference::create_employee,
         reference::list_products, reference::get_product, reference::create_product, reference::import,
+        baskets::rules,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
-    tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "system"))
+    tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "system"))
 )]
 pub struct ApiDoc;
 
@@ -94,6 +96,7 @@ pub fn router(app: App) -> Router {
             get(reference::list_products).post(reference::create_product),
         )
         .route("/api/products/{sku}", get(reference::get_product))
+        .route("/api/baskets/rules", get(baskets::rules))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(import)
         .route("/", get(index))

@@ -14,8 +14,8 @@ use kesher_core::{
     Product, ProductId, Transaction, TransactionId,
 };
 use kesher_store::{
-    Actor, AuditEntry, ConsentEvent, Counts, CustomerQuery, Identifier, ImportTx, Inserted, MergeReport, Page,
-    Recorded, Result, Store, StoreError,
+    Actor, AuditEntry, BasketRow, ConsentEvent, Counts, CustomerQuery, Identifier, ImportTx, Inserted, MergeReport,
+    Page, Recorded, Result, Store, StoreError,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
@@ -769,6 +769,58 @@ impl Store for SqliteStore {
             });
         }
         Ok(out)
+    }
+
+    fn for_each_basket(&self, branch: Option<&str>, f: &mut dyn FnMut(&BasketRow<'_>)) -> Result<()> {
+        let c = self.read()?;
+        let mut st = c
+            .prepare(
+                "SELECT t.id, t.external_id, t.customer_id, b.external_id, t.occurred_at, p.sku, p.category
+                 FROM transactions t JOIN branches b ON b.id = t.branch_id
+                 JOIN transaction_lines l ON l.transaction_id = t.id JOIN products p ON p.id = l.product_id
+                 WHERE t.refund_of IS NULL AND (?1 IS NULL OR b.external_id = ?1)
+                 ORDER BY t.id, l.line_no",
+            )
+            .be()?;
+        let mut rows = st.query([branch]).be()?;
+        let mut cur: Option<(Vec<u8>, String, Option<CustomerId>, String, i64)> = None;
+        let mut items: Vec<(String, Option<String>)> = Vec::new();
+        let mut emit = |head: &(Vec<u8>, String, Option<CustomerId>, String, i64),
+                        items: &[(String, Option<String>)]|
+         -> Result<()> {
+            f(&BasketRow {
+                transaction: &head.1,
+                customer_id: head.2,
+                branch: &head.3,
+                occurred_at: from_ts(head.4)?,
+                items,
+            });
+            Ok(())
+        };
+        while let Some(r) = rows.next().be()? {
+            let id: Vec<u8> = r.get(0).be()?;
+            if cur.as_ref().is_some_and(|h| h.0 != id) {
+                if let Some(h) = cur.take() {
+                    emit(&h, &items)?;
+                }
+                items.clear();
+            }
+            if cur.is_none() {
+                let cust: Option<Vec<u8>> = r.get(2).be()?;
+                cur = Some((
+                    id,
+                    r.get(1).be()?,
+                    cust.map(|c| blob16(&c).map(CustomerId::from_bytes)).transpose()?,
+                    r.get(3).be()?,
+                    r.get(4).be()?,
+                ));
+            }
+            items.push((r.get(5).be()?, r.get(6).be()?));
+        }
+        if let Some(h) = cur.take() {
+            emit(&h, &items)?;
+        }
+        Ok(())
     }
 
     fn append_audit(

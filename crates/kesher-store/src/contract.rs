@@ -337,6 +337,20 @@ fn transactions_idempotent(s: &dyn Store) {
         vec!["T3", "T1"]
     );
     assert_eq!(s.list_transactions(None, 10, 0).unwrap().total, 3);
+    let mut seen = Vec::new();
+    s.for_each_basket(None, &mut |b| {
+        seen.push((b.transaction.to_string(), b.branch.to_string(), b.items.to_vec()))
+    })
+    .unwrap();
+    // Amount-only lines are left out; every sale has one product line here.
+    assert_eq!(seen.len(), 3);
+    assert!(
+        seen.iter()
+            .all(|(_, br, items)| br == "B1" && items == &vec![("P1".to_string(), Some("Coffee".to_string()))])
+    );
+    let mut none = 0;
+    s.for_each_basket(Some("B9"), &mut |_| none += 1).unwrap();
+    assert_eq!(none, 0);
     let refund = Transaction {
         id: TransactionId(uid(6000)),
         external_id: "R1".into(),

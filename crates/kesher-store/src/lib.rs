@@ -147,6 +147,17 @@ pub struct ConsentEvent {
     pub consent: kesher_core::Consent,
 }
 
+/// One basket for basket analysis: its products with their categories.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BasketRow<'a> {
+    pub transaction: &'a str,
+    pub customer_id: Option<CustomerId>,
+    pub branch: &'a str,
+    pub occurred_at: Timestamp,
+    /// (sku, category) per line.
+    pub items: &'a [(String, Option<String>)],
+}
+
 /// Row counts of the main tables.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -209,6 +220,10 @@ pub trait Store: Send + Sync {
     fn get_interaction(&self, id: InteractionId) -> Result<Option<Interaction>>;
     /// Newest first.
     fn list_interactions(&self, customer: Option<CustomerId>, limit: u32, offset: u64) -> Result<Page<Interaction>>;
+
+    /// Stream every sale's products, basket by basket (refunds and amount-only lines left out),
+    /// optionally for one branch (external id) only. `f` is called once per basket.
+    fn for_each_basket(&self, branch: Option<&str>, f: &mut dyn FnMut(&BasketRow<'_>)) -> Result<()>;
 
     fn audit_log(&self, limit: u32, offset: u64) -> Result<Vec<AuditEntry>>;
     /// Append an entry to the audit log (for changes made outside the store's own methods).

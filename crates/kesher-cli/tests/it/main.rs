@@ -218,3 +218,56 @@ fn demo_generates_a_business() {
         text(&o)
     );
 }
+
+#[test]
+fn baskets_mine_a_file_and_the_database() {
+    let d = Dir::new();
+    let f = d.file("b.dat", "1 2 3\n1 2\n1 2 4\n3 4\n");
+    let o = kesher(
+        &d.db(),
+        &[
+            "baskets",
+            "mine",
+            "--input",
+            f.to_str().unwrap(),
+            "--min-support",
+            "0.5",
+            "--min-confidence",
+            "0.9",
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let v: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    assert_eq!(v["itemsets"][0], serde_json::json!({"items": ["1"], "support": 0.75}));
+    assert_eq!(v["rules"].as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(v["rules"][0]["conviction"], "inf");
+    let o = kesher(
+        &d.db(),
+        &["baskets", "mine", "--input", "/nonexistent", "--min-support", "0.5"],
+    );
+    assert!(!o.status.success());
+    // The demo business has planted bundles that the rules find.
+    let o = kesher(&d.db(), &["demo", "--customers", "1500", "--no-serve"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let o = kesher(
+        &d.db(),
+        &[
+            "baskets",
+            "rules",
+            "--min-support",
+            "0.01",
+            "--min-confidence",
+            "0.5",
+            "--json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    let strong = v["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["lift"].as_f64().unwrap() > 3.0)
+        .count();
+    assert!(strong >= 5, "{strong} strong rules: {v}");
+}

@@ -283,3 +283,32 @@ fn import_over_http_is_all_or_nothing() {
     let (s, v) = app.post_raw("/api/customers", "application/json", &big);
     assert_eq!(s, 413, "{v}");
 }
+
+#[test]
+fn basket_rules_over_http() {
+    let app = spawn_app();
+    app.seed();
+    let mut csv = String::from(
+        "transaction_id,customer_id,branch_id,employee_id,occurred_at,sku,quantity,unit_price,discount,currency\n",
+    );
+    for t in 0..10 {
+        csv.push_str(&format!("T{t},,B1,,2025-03-01,P1,1,89.90,0,ILS\n"));
+        if t < 8 {
+            csv.push_str(&format!("T{t},,B1,,2025-03-01,P2,1,6.50,0,ILS\n"));
+        }
+    }
+    let (s, v) = app.post_raw("/api/import/transactions", "text/csv", csv.as_bytes());
+    assert_eq!(s, 200, "{v}");
+    let (s, r) = app.get("/api/baskets/rules?min_support=0.5&min_confidence=0.5");
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["baskets"], 10);
+    assert_eq!(r["rules"][0]["antecedents"], json!(["P2"]));
+    assert_eq!(r["rules"][0]["confidence"], 1.0);
+    assert_eq!(r["rules"][0]["conviction"], serde_json::Value::Null);
+    let (s, r) = app.get("/api/baskets/rules?level=category&min_support=0.5&min_confidence=0.5");
+    assert_eq!((s, &r["rules"][0]["antecedents"]), (200, &json!(["Dairy"])), "{r}");
+    let (s, v) = app.get("/api/baskets/rules?level=aisle");
+    assert_eq!((s, v["error"]["field"].as_str()), (400, Some("level")));
+    let (s, v) = app.get("/api/baskets/rules?min_support=7");
+    assert_eq!(s, 400, "{v}");
+}

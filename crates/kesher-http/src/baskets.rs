@@ -1,0 +1,91 @@
+//! Basket analysis over HTTP: association rules over the store's sales.
+
+use crate::error::{AppError, Json, Query};
+use crate::{AppState, blocking};
+use axum::extract::State;
+use kesher_app::baskets::{BasketsError, Level};
+use kesher_baskets::MineParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Deserialize, IntoParams)]
+pub struct RulesParams {
+    /// Minimum support (share of baskets), default 0.01.
+    pub min_support: Option<f64>,
+    /// Minimum confidence, default 0.3.
+    pub min_confidence: Option<f64>,
+    pub min_lift: Option<f64>,
+    /// Longest itemset, default 3.
+    pub max_len: Option<usize>,
+    /// product (default) or category.
+    pub level: Option<String>,
+    /// External id of one branch.
+    pub branch: Option<String>,
+    /// Rules returned, default 100.
+    pub limit: Option<usize>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RuleDto {
+    pub antecedents: Vec<String>,
+    pub consequents: Vec<String>,
+    pub support: f64,
+    pub confidence: f64,
+    pub lift: f64,
+    pub leverage: f64,
+    /// null when confidence is 1 (infinite conviction).
+    pub conviction: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RulesDto {
+    pub baskets: usize,
+    pub itemsets: usize,
+    pub rules_total: usize,
+    pub rules: Vec<RuleDto>,
+}
+
+#[utoipa::path(get, path = "/api/baskets/rules", tag = "baskets", params(RulesParams),
+    responses((status = 200, description = "Rules, strongest confidence first", body = RulesDto),
+              (status = 400, description = "Bad parameter", body = crate::error::ErrorBody)))]
+pub async fn rules(State(st): State<AppState>, Query(p): Query<RulesParams>) -> Result<Json<RulesDto>, AppError> {
+    let level = match p.level.as_deref() {
+        None => Level::Product,
+        Some(l) => Level::parse(l)
+            .ok_or_else(|| AppError::bad_request(Some("level".into()), "level must be product or category"))?,
+    };
+    let mut params = MineParams::new(p.min_support.unwrap_or(0.01));
+    params.min_confidence = p.min_confidence.unwrap_or(0.3);
+    params.min_lift = p.min_lift;
+    params.max_len = Some(p.max_len.unwrap_or(3));
+    let limit = p.limit.unwrap_or(100);
+    blocking(st, move |app| {
+        let r = app
+            .basket_rules(level, p.branch.as_deref(), &params)
+            .map_err(|e| match e {
+                BasketsError::Store(s) => AppError::from(s),
+                BasketsError::Mining(m) => AppError::bad_request(None, m.to_string()),
+            })?;
+        let names = |ids: &[u32]| ids.iter().map(|i| r.item_name(*i).to_string()).collect::<Vec<_>>();
+        Ok(Json(RulesDto {
+            baskets: r.baskets,
+            itemsets: r.itemsets.len(),
+            rules_total: r.rules.len(),
+            rules: r
+                .rules
+                .iter()
+                .take(limit)
+                .map(|x| RuleDto {
+                    antecedents: names(&x.antecedents),
+                    consequents: names(&x.consequents),
+                    support: x.support,
+                    confidence: x.confidence,
+                    lift: x.lift,
+                    leverage: x.leverage,
+                    conviction: x.conviction.is_finite().then_some(x.conviction),
+                })
+                .collect(),
+        }))
+    })
+    .await
+}

@@ -235,7 +235,7 @@ struct Header {
 }
 
 impl Header {
-    fn parse(kind: ImportKind, fields: &[String]) -> Result<Header, RowError> {
+    fn parse(kind: ImportKind, fields: &csv::StringRecord) -> Result<Header, RowError> {
         let names = kind.columns();
         if fields.len() == 1 {
             for (sep, name) in [(';', "';'"), ('\t', "a tab"), ('|', "'|'")] {
@@ -275,13 +275,13 @@ impl Header {
     }
 
     /// The trimmed value of `column`, `None` when absent or empty.
-    fn get<'r>(&self, rec: &'r [String], column: &str) -> Option<&'r str> {
+    fn get<'r>(&self, rec: &'r csv::StringRecord, column: &str) -> Option<&'r str> {
         let i = self.names.iter().position(|(n, _)| *n == column)?;
         let v = rec.get(self.idx[i]?)?.trim();
         (!v.is_empty()).then_some(v)
     }
 
-    fn req<'r>(&self, rec: &'r [String], column: &str) -> Result<&'r str, RowError> {
+    fn req<'r>(&self, rec: &'r csv::StringRecord, column: &str) -> Result<&'r str, RowError> {
         self.get(rec, column)
             .ok_or_else(|| RowError::col(column, "required, found an empty value"))
     }
@@ -292,7 +292,7 @@ impl Header {
 }
 
 /// One record's fields, or why the record cannot be read.
-type RowResult = Result<Vec<String>, RowError>;
+type RowResult = Result<csv::StringRecord, RowError>;
 
 /// Reads records as UTF-8 strings, naming the column of any invalid byte.
 struct Records<R: Read> {
@@ -323,51 +323,56 @@ impl<R: Read> Records<R> {
             }
         }
         let line = self.rec.position().map(|p| p.line()).unwrap_or(0);
-        let mut out = Vec::with_capacity(self.rec.len());
-        for (pos, raw) in self.rec.iter().enumerate() {
-            let raw = if line == 1 && pos == 0 {
-                raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw)
-            } else {
-                raw
-            };
-            match std::str::from_utf8(raw) {
-                Ok(s) => out.push(s.to_string()),
-                Err(e) => {
-                    let col = header
-                        .and_then(|h| h.column_at(pos))
-                        .map(str::to_string)
-                        .unwrap_or(format!("{}", pos + 1));
-                    let bad = raw.get(e.valid_up_to()).copied().unwrap_or(0);
-                    return Ok(Some((
-                        line,
-                        Err(RowError::col(
-                            &col,
-                            format!(
-                                "invalid UTF-8 (byte 0x{bad:02X} at position {}); save the file as UTF-8",
-                                e.valid_up_to() + 1
-                            ),
-                        )),
-                    )));
-                }
-            }
+        if line == 1 && self.rec.get(0).is_some_and(|f| f.starts_with(b"\xEF\xBB\xBF")) {
+            let fields: Vec<Vec<u8>> = self
+                .rec
+                .iter()
+                .enumerate()
+                .map(|(i, f)| if i == 0 { f[3..].to_vec() } else { f.to_vec() })
+                .collect();
+            self.rec = csv::ByteRecord::from(fields);
         }
+        // Validated in place; the record's buffers are reused for the next row (`recycle`).
+        let rec = match csv::StringRecord::from_byte_record(std::mem::take(&mut self.rec)) {
+            Ok(r) => r,
+            Err(e) => {
+                let pos = e.utf8_error().field();
+                let valid = e.utf8_error().valid_up_to();
+                let bytes = e.into_byte_record();
+                let bad = bytes.get(pos).and_then(|f| f.get(valid)).copied().unwrap_or(0);
+                self.rec = bytes;
+                let col = header
+                    .and_then(|h| h.column_at(pos))
+                    .map(str::to_string)
+                    .unwrap_or(format!("{}", pos + 1));
+                let reason = format!(
+                    "invalid UTF-8 (byte 0x{bad:02X} at position {}); save the file as UTF-8",
+                    valid + 1
+                );
+                return Ok(Some((line, Err(RowError::col(&col, reason)))));
+            }
+        };
         if let Some(h) = header
-            && out.len() != h.width
+            && rec.len() != h.width
         {
-            if out.len() == 1 && out[0].trim().is_empty() {
-                return Ok(Some((line, Ok(Vec::new()))));
+            if rec.len() == 1 && rec.get(0).is_some_and(|f| f.trim().is_empty()) {
+                return Ok(Some((line, Ok(csv::StringRecord::new()))));
             }
-            return Ok(Some((
-                line,
-                Err(RowError::line(format!(
-                    "expected {} fields, found {}",
-                    h.width,
-                    out.len()
-                ))),
-            )));
+            let e = RowError::line(format!("expected {} fields, found {}", h.width, rec.len()));
+            self.recycle(rec);
+            return Ok(Some((line, Err(e))));
         }
-        Ok(Some((line, Ok(out))))
+        Ok(Some((line, Ok(rec))))
     }
+
+    /// Give a record's buffers back for the next row.
+    fn recycle(&mut self, rec: csv::StringRecord) {
+        self.rec = rec.into_byte_record();
+    }
+}
+
+fn to_vec(r: &csv::StringRecord) -> Vec<String> {
+    r.iter().map(str::to_string).collect()
 }
 
 /// One basket being gathered from consecutive rows that share a transaction_id.
@@ -377,6 +382,7 @@ struct Basket {
     /// The raw values of the columns every row of a basket must agree on.
     key: Vec<Option<String>>,
     tx: Option<Transaction>,
+    /// Each row's line, and its fields when rejects are reported (`skip_invalid`).
     rows: Vec<(u64, Vec<String>)>,
     error: Option<(u64, RowError)>,
 }
@@ -469,7 +475,10 @@ impl App {
             }
             imp.summary.rows_read += 1;
             if kind == ImportKind::Transactions {
-                imp.transaction_row(&header, line, rec, &mut basket)?;
+                imp.transaction_row(&header, line, rec.as_ref(), &mut basket)?;
+                if let Ok(r) = rec {
+                    records.recycle(r);
+                }
                 continue;
             }
             let outcome = match &rec {
@@ -482,10 +491,13 @@ impl App {
                 Ok(Inserted::Repeated) => {
                     let id_col = kind.columns()[0].0;
                     let e = RowError::col(id_col, "duplicate id: it appears more than once in this file");
-                    imp.reject(line, e, rec.unwrap_or_default())?;
+                    imp.reject(line, e, rec.as_ref().map(to_vec).unwrap_or_default())?;
                 }
-                Err(Failure::Row(e)) => imp.reject(line, e, rec.unwrap_or_default())?,
+                Err(Failure::Row(e)) => imp.reject(line, e, rec.as_ref().map(to_vec).unwrap_or_default())?,
                 Err(Failure::Fatal(e)) => return Err(store_err(e)),
+            }
+            if let Ok(r) = rec {
+                records.recycle(r);
             }
         }
         if let Some(b) = basket.take() {
@@ -522,7 +534,7 @@ impl Importer<'_> {
         Ok(())
     }
 
-    fn row(&mut self, kind: ImportKind, h: &Header, r: &[String]) -> Result<Inserted, Failure> {
+    fn row(&mut self, kind: ImportKind, h: &Header, r: &csv::StringRecord) -> Result<Inserted, Failure> {
         match kind {
             ImportKind::Branches => {
                 let tz = h.get(r, "time_zone").unwrap_or("UTC");
@@ -616,7 +628,7 @@ impl Importer<'_> {
         }
     }
 
-    fn customer(&mut self, h: &Header, r: &[String]) -> Result<Customer, Failure> {
+    fn customer(&mut self, h: &Header, r: &csv::StringRecord) -> Result<Customer, Failure> {
         let member = parse_external_id(h.req(r, "customer_id")?, "customer_id").map_err(dom("customer_id"))?;
         let created_at = h
             .get(r, "created_at")
@@ -786,7 +798,7 @@ impl Importer<'_> {
         &mut self,
         h: &Header,
         line: u64,
-        rec: Result<Vec<String>, RowError>,
+        rec: Result<&csv::StringRecord, &RowError>,
         current: &mut Option<Basket>,
     ) -> Result<(), ImportError> {
         let fields = match rec {
@@ -796,11 +808,14 @@ impl Importer<'_> {
                 if let Some(b) = current.take() {
                     self.flush(b)?;
                 }
-                return self.reject(line, e, Vec::new());
+                return self.reject(line, e.clone(), Vec::new());
             }
         };
+        // Rows are kept for the rejects report only when there is one.
+        let skip = self.opts.skip_invalid;
+        let keep = |f: &csv::StringRecord| if skip { to_vec(f) } else { Vec::new() };
         let ext = match h
-            .req(&fields, "transaction_id")
+            .req(fields, "transaction_id")
             .and_then(|v| parse_external_id(v, "transaction_id").map_err(dom("transaction_id")))
         {
             Ok(e) => e,
@@ -808,7 +823,7 @@ impl Importer<'_> {
                 if let Some(b) = current.take() {
                     self.flush(b)?;
                 }
-                return self.reject(line, e, fields);
+                return self.reject(line, e, to_vec(fields));
             }
         };
         if current.as_ref().is_some_and(|b| b.ext != ext)
@@ -818,19 +833,17 @@ impl Importer<'_> {
         }
         match current {
             Some(b) => {
-                let key: Vec<Option<String>> = BASKET_KEY
-                    .iter()
-                    .map(|c| h.get(&fields, c).map(str::to_string))
-                    .collect();
                 if b.error.is_none() {
-                    if let Some(i) = (0..BASKET_KEY.len()).find(|&i| key[i] != b.key[i]) {
+                    if let Some(i) =
+                        (0..BASKET_KEY.len()).find(|&i| h.get(fields, BASKET_KEY[i]) != b.key[i].as_deref())
+                    {
                         let e = RowError::col(
                             BASKET_KEY[i],
                             format!("differs from line {} of the same transaction {:?}", b.first_line, b.ext),
                         );
                         b.error = Some((line, e));
                     } else {
-                        match self.parse_line(h, &fields) {
+                        match self.parse_line(h, fields) {
                             Ok(l) => {
                                 if let Some(t) = b.tx.as_mut() {
                                     t.lines.push(l);
@@ -846,12 +859,12 @@ impl Importer<'_> {
                         }
                     }
                 }
-                b.rows.push((line, fields));
+                b.rows.push((line, keep(fields)));
             }
             None => {
                 let key: Vec<Option<String>> = BASKET_KEY
                     .iter()
-                    .map(|c| h.get(&fields, c).map(str::to_string))
+                    .map(|c| h.get(fields, c).map(str::to_string))
                     .collect();
                 let mut b = Basket {
                     ext: ext.clone(),
@@ -861,8 +874,8 @@ impl Importer<'_> {
                     rows: Vec::new(),
                     error: None,
                 };
-                match self.parse_head(h, &fields, ext).and_then(|mut t| {
-                    t.lines.push(self.parse_line(h, &fields)?);
+                match self.parse_head(h, fields, ext).and_then(|mut t| {
+                    t.lines.push(self.parse_line(h, fields)?);
                     Ok(t)
                 }) {
                     Ok(t) => b.tx = Some(t),
@@ -874,14 +887,14 @@ impl Importer<'_> {
                         });
                     }
                 }
-                b.rows.push((line, fields));
+                b.rows.push((line, keep(fields)));
                 *current = Some(b);
             }
         }
         Ok(())
     }
 
-    fn parse_head(&mut self, h: &Header, r: &[String], ext: String) -> Result<Transaction, Failure> {
+    fn parse_head(&mut self, h: &Header, r: &csv::StringRecord, ext: String) -> Result<Transaction, Failure> {
         let occurred_at = parse_instant(h.req(r, "occurred_at")?, "occurred_at").map_err(dom("occurred_at"))?;
         let currency = Currency::parse(h.req(r, "currency")?).map_err(dom("currency"))?;
         let branch_id = self.branch(h.req(r, "branch_id")?)?;
@@ -911,7 +924,7 @@ impl Importer<'_> {
         })
     }
 
-    fn parse_line(&mut self, h: &Header, r: &[String]) -> Result<Line, Failure> {
+    fn parse_line(&mut self, h: &Header, r: &csv::StringRecord) -> Result<Line, Failure> {
         let currency = Currency::parse(h.req(r, "currency")?).map_err(dom("currency"))?;
         let qty_raw = h.req(r, "quantity")?;
         let quantity: i64 = qty_raw

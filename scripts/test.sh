@@ -19,7 +19,16 @@ cargo fmt --all -- --check
 echo "== clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
-echo "== tests"
+echo "== tests (SQLite and everything else)"
 cargo test --workspace 2>&1 | tee target/test-output.txt
+test "${PIPESTATUS[0]}" -eq 0
+
+echo "== tests on PostgreSQL (a throw-away cluster on loopback)"
+pg_env="$(scripts/postgres.sh start)"   # an assignment, so that a failed start stops the run
+eval "$pg_env"
+trap 'scripts/postgres.sh stop' EXIT
+cargo clippy -p kesher-store-postgres --all-targets --features pg-tests -- -D warnings
+cargo test -p kesher-store-postgres --features pg-tests 2>&1 | tee -a target/test-output.txt
+test "${PIPESTATUS[0]}" -eq 0
 # One closing line for the whole run, counted over every test binary.
 awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' target/test-output.txt

@@ -1,9 +1,12 @@
 //! Basket analysis over the store's sales: frequent itemsets and association rules at the
-//! product or category level, for all branches or one.
+//! product or category level, for all branches or one; each customer's next best offers.
 
 use crate::App;
-use kesher_baskets::{Baskets, MineParams, MineResult, mine};
+use kesher_baskets::{Baskets, MineParams, MineResult, OfferParams, Purchase, mine, next_best_offers};
+use kesher_core::CustomerId;
 use kesher_store::StoreError;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Mine at the product (sku) or the category level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,5 +57,138 @@ impl App {
     ) -> Result<MineResult, BasketsError> {
         let baskets = self.baskets(level, branch)?;
         Ok(mine(&baskets, params)?)
+    }
+}
+
+/// Rules mined for next best offers, kept for `OFFER_RULES_TTL` so that a customer page does
+/// not mine every basket on each request.
+#[derive(Default)]
+pub(crate) struct Caches {
+    offer_rules: std::sync::Mutex<Option<(jiff::Timestamp, Arc<OfferModel>)>>,
+}
+
+/// How long mined offer rules are reused before they are mined again.
+pub const OFFER_RULES_TTL: jiff::SignedDuration = jiff::SignedDuration::from_mins(15);
+
+/// Rules over product baskets plus each product's unit margin (major units).
+pub struct OfferModel {
+    pub rules: MineResult,
+    pub margins: HashMap<String, f64>,
+    pub names: HashMap<String, String>,
+}
+
+/// A product a customer has not bought (or not lately) that their own purchases point to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfferView {
+    pub sku: String,
+    pub name: Option<String>,
+    pub score: f64,
+    /// The strongest rule behind it: "P1 + P2 → P3".
+    pub because: Vec<String>,
+    pub confidence: f64,
+    pub lift: f64,
+}
+
+/// Thresholds for the offer rules: frequent enough to trust, strong enough to act on.
+fn offer_params() -> MineParams {
+    let mut p = MineParams::new(0.002);
+    p.min_confidence = 0.2;
+    p.min_lift = Some(1.2);
+    p.max_len = Some(3);
+    p
+}
+
+impl App {
+    /// The mined offer model, from the cache when fresh.
+    pub fn offer_model(&self) -> Result<Arc<OfferModel>, BasketsError> {
+        let now = self.now();
+        if let Ok(guard) = self.caches.offer_rules.lock()
+            && let Some((at, m)) = guard.as_ref()
+            && now.duration_since(*at) < OFFER_RULES_TTL
+        {
+            return Ok(m.clone());
+        }
+        let rules = self.basket_rules(Level::Product, None, &offer_params())?;
+        let mut margins = HashMap::new();
+        let mut names = HashMap::new();
+        let mut offset = 0;
+        loop {
+            let page = self.store.list_products(1000, offset)?;
+            for p in &page.items {
+                let margin = p
+                    .unit_cost
+                    .map(|c| p.list_price.minor - c)
+                    .unwrap_or(p.list_price.minor);
+                let scale = 10f64.powi(p.list_price.currency.exponent() as i32);
+                margins.insert(p.sku.clone(), (margin.max(0) as f64) / scale);
+                names.insert(p.sku.clone(), p.name.clone());
+            }
+            offset += page.items.len() as u64;
+            if page.items.is_empty() || offset >= page.total {
+                break;
+            }
+        }
+        let m = Arc::new(OfferModel { rules, margins, names });
+        if let Ok(mut guard) = self.caches.offer_rules.lock() {
+            *guard = Some((now, m.clone()));
+        }
+        Ok(m)
+    }
+
+    /// The customer's next best offers: products their purchase history points to by the
+    /// mined rules, weighted by margin; products bought within `repurchase_after_days` are not
+    /// offered again.
+    pub fn next_best_offers(&self, customer: CustomerId, top_k: usize) -> Result<Vec<OfferView>, BasketsError> {
+        let model = self.offer_model()?;
+        let now = self.now();
+        let mut last: HashMap<String, jiff::Timestamp> = HashMap::new();
+        let mut offset = 0;
+        loop {
+            let page = self.store.list_transactions(Some(customer), 500, offset)?;
+            for t in page.items.iter().filter(|t| t.refund_of.is_none()) {
+                for l in &t.lines {
+                    if let Some(sku) = &l.sku {
+                        let e = last.entry(sku.clone()).or_insert(t.occurred_at);
+                        *e = (*e).max(t.occurred_at);
+                    }
+                }
+            }
+            offset += page.items.len() as u64;
+            if page.items.is_empty() || offset >= page.total || offset >= 5000 {
+                break;
+            }
+        }
+        let purchases: Vec<Purchase<'_>> = last
+            .iter()
+            .map(|(sku, at)| Purchase {
+                item: sku.as_str(),
+                days_since_last: u32::try_from(now.duration_since(*at).as_secs().max(0) / 86_400).ok(),
+            })
+            .collect();
+        let params = OfferParams {
+            top_k,
+            repurchase_after_days: Some(120),
+            ..OfferParams::default()
+        };
+        let offers = next_best_offers(&model.rules, &purchases, &model.margins, &params);
+        let names = |ids: &[u32]| {
+            ids.iter()
+                .map(|i| model.rules.item_name(*i).to_string())
+                .collect::<Vec<_>>()
+        };
+        Ok(offers
+            .into_iter()
+            .map(|o| {
+                let rule = model.rules.rules.get(o.rule);
+                OfferView {
+                    name: model.names.get(&o.item).cloned(),
+                    sku: o.item,
+                    score: o.score,
+                    because: rule.map(|r| names(&r.antecedents)).unwrap_or_default(),
+                    confidence: rule.map(|r| r.confidence).unwrap_or(0.0),
+                    lift: rule.map(|r| r.lift).unwrap_or(0.0),
+                }
+            })
+            .collect())
     }
 }

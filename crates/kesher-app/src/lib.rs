@@ -25,16 +25,22 @@ impl Default for Settings {
     }
 }
 
-/// The application: a store, the business's settings, and the clock.
+/// The application: a store, the business's settings, the clock, and caches of derived
+/// results (mined rules) shared by every clone.
 #[derive(Clone)]
 pub struct App {
     pub store: Arc<dyn Store>,
     pub settings: Settings,
+    pub(crate) caches: Arc<baskets::Caches>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> App {
-        App { store, settings }
+        App {
+            store,
+            settings,
+            caches: Arc::default(),
+        }
     }
 
     pub fn now(&self) -> jiff::Timestamp {

@@ -19,8 +19,8 @@ use std::sync::Arc;
     about = "Customer relationship and customer-centric marketing engine"
 )]
 struct Cli {
-    /// The database: a SQLite file path [default: kesher.db; kesher-demo.db for `demo`].
-    #[arg(long, global = true, env = "KESHER_DB")]
+    /// The database: a SQLite file path (or sqlite:PATH) or a postgres:// URL [default: kesher.db; kesher-demo.db for `demo`].
+    #[arg(long, global = true, env = "KESHER_DATABASE_URL")]
     db: Option<PathBuf>,
     /// Country for phone numbers written without a country code (ISO 3166 code).
     #[arg(long, global = true, env = "KESHER_COUNTRY", default_value = "IL")]
@@ -88,10 +88,17 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     }
 }
 
+/// The store named by `--db`: a `postgres://` URL selects PostgreSQL, anything else is a
+/// SQLite file path (`sqlite:` prefix optional).
 fn open(db: &Path, settings: Settings) -> anyhow::Result<App> {
-    let store =
-        kesher_store_sqlite::SqliteStore::open(db).with_context(|| format!("opening database {}", db.display()))?;
-    Ok(App::new(Arc::new(store), settings))
+    let name = db.to_string_lossy();
+    let store: Arc<dyn kesher_store::Store> = if name.starts_with("postgres://") || name.starts_with("postgresql://") {
+        Arc::new(kesher_store_postgres::PgStore::open(&name).context("opening the PostgreSQL database")?)
+    } else {
+        let path = name.strip_prefix("sqlite:").unwrap_or(&name);
+        Arc::new(kesher_store_sqlite::SqliteStore::open(path).with_context(|| format!("opening database {path}"))?)
+    };
+    Ok(App::new(store, settings))
 }
 
 fn serve(app: App, bind: std::net::SocketAddr) -> anyhow::Result<()> {

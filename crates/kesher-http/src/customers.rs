@@ -369,6 +369,63 @@ pub struct OverviewStats {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct OfferDto {
+    pub sku: String,
+    pub name: Option<String>,
+    /// Rule strength (confidence × lift, summed over the rules that fire) × unit margin.
+    pub score: f64,
+    /// The products whose purchase fires the strongest rule.
+    pub because: Vec<String>,
+    pub confidence: f64,
+    pub lift: f64,
+}
+
+impl From<kesher_app::baskets::OfferView> for OfferDto {
+    fn from(o: kesher_app::baskets::OfferView) -> Self {
+        OfferDto {
+            sku: o.sku,
+            name: o.name,
+            score: o.score,
+            because: o.because,
+            confidence: o.confidence,
+            lift: o.lift,
+        }
+    }
+}
+
+fn offers(app: &App, id: CustomerId, k: usize) -> Result<Vec<OfferDto>, AppError> {
+    let o = app.next_best_offers(id, k).map_err(|e| match e {
+        kesher_app::baskets::BasketsError::Store(s) => AppError::from(s),
+        kesher_app::baskets::BasketsError::Mining(m) => AppError::internal(m.to_string()),
+    })?;
+    Ok(o.into_iter().map(OfferDto::from).collect())
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct OffersParams {
+    /// How many offers, 1 to 50, default 5.
+    pub k: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/api/customers/{id}/offers", tag = "customers", params(("id" = String, Path, description = "Customer id"), OffersParams),
+    responses((status = 200, description = "Next best offers, best first", body = Vec<OfferDto>), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
+pub async fn next_offers(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(p): Query<OffersParams>,
+) -> Result<Json<Vec<OfferDto>>, AppError> {
+    let k = p.k.unwrap_or(5);
+    if !(1..=50).contains(&k) {
+        return Err(AppError::bad_request(Some("k".into()), "k must be 1 to 50"));
+    }
+    blocking(st, move |app| {
+        let c = load(app, &id)?;
+        Ok(Json(offers(app, c.id, k)?))
+    })
+    .await
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct OverviewDto {
     pub customer: CustomerDto,
     pub parent: Option<CustomerDto>,
@@ -376,6 +433,8 @@ pub struct OverviewDto {
     pub transactions: Vec<TransactionDto>,
     pub interactions: Vec<InteractionDto>,
     pub consent_history: Vec<ConsentDto>,
+    /// Products to offer next, from the rules the customer's own purchases fire.
+    pub next_best_offers: Vec<OfferDto>,
 }
 
 #[utoipa::path(get, path = "/api/customers/{id}/overview", tag = "customers", params(("id" = String, Path, description = "Customer id")),
@@ -428,6 +487,7 @@ pub async fn overview(State(st): State<AppState>, Path(id): Path<String>) -> Res
             transactions: txs.items.iter().take(50).map(TransactionDto::from).collect(),
             interactions: ints.items.iter().take(50).map(InteractionDto::from).collect(),
             consent_history: history.iter().map(|h| ConsentDto::from(&h.consent)).collect(),
+            next_best_offers: offers(app, c.id, 3)?,
         }))
     })
     .await

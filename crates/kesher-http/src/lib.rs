@@ -39,7 +39,7 @@ pub async fn blocking<T: Send + 'static>(
     paths(
         reference::health, reference::audit,
         customers::search, customers::create, customers::get, customers::replace, customers::delete,
-        customers::lookup, customers::merge, customers::duplicates, customers::overview,
+        customers::lookup, customers::merge, customers::duplicates, customers::overview, customers::next_offers,
         sales::create_transaction, sales::list_transactions, sales::get_transaction,
         sales::create_interaction, sales::list_interactions,
         reference::list_branches, reference::create_branch, reference::list_employees, reference::create_employee,
@@ -74,6 +74,7 @@ pub fn router(app: App) -> Router {
             get(customers::get).put(customers::replace).delete(customers::delete),
         )
         .route("/api/customers/{id}/overview", get(customers::overview))
+        .route("/api/customers/{id}/offers", get(customers::next_offers))
         .route(
             "/api/transactions",
             get(sales::list_transactions).post(sales::create_transaction),
@@ -101,7 +102,34 @@ pub fn router(app: App) -> Router {
         .merge(import)
         .route("/", get(index))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(refuse_oversized))
         .with_state(state)
+}
+
+/// Refuse a body whose declared length is over the route's limit at once, with a JSON 413,
+/// before any of it is read.
+async fn refuse_oversized(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let limit = if req.uri().path().starts_with("/api/import/") {
+        IMPORT_BODY_LIMIT
+    } else {
+        JSON_BODY_LIMIT
+    };
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return AppError {
+            status: axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            code: "payload_too_large",
+            message: format!("the body is larger than the limit of {limit} bytes"),
+            field: None,
+        }
+        .into_response();
+    }
+    next.run(req).await
 }
 
 async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {

@@ -37,7 +37,7 @@ fn kesher(db: &Path, args: &[&str]) -> Output {
         .arg("--db")
         .arg(db)
         .args(args)
-        .env_remove("KESHER_DB")
+        .env_remove("KESHER_DATABASE_URL")
         .output()
         .unwrap()
 }

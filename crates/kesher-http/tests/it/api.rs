@@ -259,6 +259,7 @@ fn overview_interactions_and_merge() {
     assert_eq!(o["stats"]["spend_shown"][0]["amount"], "13.00");
     assert_eq!(o["transactions"][0]["external_id"], "T2", "newest first");
     assert_eq!(o["interactions"][0]["text"], "stale");
+    assert!(o["next_best_offers"].is_array());
     let (s, v) = app.post("/api/customers/merge", json!({"keep": aid, "drop": aid}));
     assert_eq!(s, 422, "{v}");
 }
@@ -279,9 +280,19 @@ fn import_over_http_is_all_or_nothing() {
     assert_eq!(v["rejects"][0]["line"], 3);
     let (s, _) = app.post_raw("/api/import/planets", "text/csv", b"x\n");
     assert_eq!(s, 404);
-    let big = vec![b'x'; 2 * 1024 * 1024];
-    let (s, v) = app.post_raw("/api/customers", "application/json", &big);
-    assert_eq!(s, 413, "{v}");
+    // A body over the limit is refused from its Content-Length, before it is read (raw HTTP:
+    // a client still sending would race the server's early answer).
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(app.base.trim_start_matches("http://")).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let head =
+        "POST /api/customers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2097152\r\n\r\n";
+    tcp.write_all(head.as_bytes()).unwrap();
+    let mut buf = [0u8; 512];
+    let n = tcp.read(&mut buf).unwrap();
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("payload_too_large"), "{answer}");
 }
 
 #[test]
@@ -311,4 +322,41 @@ fn basket_rules_over_http() {
     assert_eq!((s, v["error"]["field"].as_str()), (400, Some("level")));
     let (s, v) = app.get("/api/baskets/rules?min_support=7");
     assert_eq!(s, 400, "{v}");
+}
+
+#[test]
+fn next_best_offers_follow_the_rules() {
+    let app = spawn_app();
+    app.seed();
+    let (_, c) = app.post("/api/customers", json!({"member_no": "M1"}));
+    let mut csv = String::from(
+        "transaction_id,customer_id,branch_id,employee_id,occurred_at,sku,quantity,unit_price,discount,currency\n",
+    );
+    let (s, v) = app.post_raw(
+        "/api/import/products",
+        "text/csv",
+        b"sku,name,category,list_price,unit_cost,currency\nP3,Tea,Tea,20.00,8.00,ILS\n",
+    );
+    assert_eq!(s, 200, "{v}");
+    // Nine of ten beans buyers also take milk, which the tea buyers never do; M1 bought beans only.
+    for t in 10..30 {
+        csv.push_str(&format!("T{t},,B1,,2025-03-01,P3,1,20.00,0,ILS\n"));
+    }
+    for t in 0..10 {
+        csv.push_str(&format!("T{t},,B1,,2025-03-01,P1,1,89.90,0,ILS\n"));
+        if t < 9 {
+            csv.push_str(&format!("T{t},,B1,,2025-03-01,P2,1,6.50,0,ILS\n"));
+        }
+    }
+    csv.push_str("T99,M1,B1,,2025-03-02,P1,1,89.90,0,ILS\n");
+    let (s, v) = app.post_raw("/api/import/transactions", "text/csv", csv.as_bytes());
+    assert_eq!(s, 200, "{v}");
+    let id = c["id"].as_str().unwrap();
+    let (s, offers) = app.get(&format!("/api/customers/{id}/offers?k=3"));
+    assert_eq!(s, 200, "{offers}");
+    assert_eq!(offers[0]["sku"], "P2", "{offers}");
+    assert_eq!(offers[0]["name"], "Milk");
+    assert_eq!(offers[0]["because"], json!(["P1"]));
+    let (s, _) = app.get(&format!("/api/customers/{id}/offers?k=0"));
+    assert_eq!(s, 400);
 }

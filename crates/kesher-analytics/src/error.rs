@@ -1,0 +1,36 @@
+//! The crate's error type: one enum whose variants a caller can match.
+
+/// Everything that can go wrong in kesher's analytics.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AnalyticsError {
+    /// A value in an input table is unusable; `line` is 1-based (the header is line 1),
+    /// `column` is 1-based, `field` is the column's header name.
+    #[error("line {line}, column {column} ({field}): {reason}")]
+    Invalid {
+        line: usize,
+        column: usize,
+        field: String,
+        reason: String,
+    },
+    /// A required column is absent from the header.
+    #[error("missing column {0}")]
+    MissingColumn(String),
+    /// An argument (not a table cell) is unusable.
+    #[error("invalid argument {name}: {reason}")]
+    InvalidArgument { name: &'static str, reason: String },
+    /// Transactions must arrive grouped by customer in ascending key order.
+    #[error("transactions not sorted by customer at position {position}")]
+    Unsorted { position: usize },
+    /// Nothing to work on (no rows, or no rows usable by the model).
+    #[error("no data")]
+    NoData,
+    /// The optimiser stopped without meeting its convergence test.
+    #[error("optimiser did not converge after {iterations} iterations (gradient norm {gradient_norm:e})")]
+    DidNotConverge { iterations: usize, gradient_norm: f64 },
+    /// A computation produced a non-finite number; `what` names it.
+    #[error("numerical failure in {what}")]
+    Numerical { what: &'static str },
+}
+
+/// Shorthand used throughout the crate.
+pub type Result<T, E = AnalyticsError> = std::result::Result<T, E>;

@@ -1,0 +1,236 @@
+//! Shared maximum-likelihood machinery: prepared data tables, the fit driver (BFGS on log
+//! parameters with exact gradients from dual numbers) and standard errors from the Hessian.
+
+use rayon::prelude::*;
+
+use crate::error::{AnalyticsError, Result};
+use crate::optim;
+use crate::special::{Dual, Real};
+use crate::summary::CompressedRow;
+
+/// A fitted model: parameters, standard errors, log-likelihood and fit statistics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fit<P> {
+    pub params: P,
+    /// Asymptotic standard errors from the inverse Hessian of the log-likelihood
+    /// (natural scale); `None` when the Hessian is not positive definite.
+    pub std_errors: Option<P>,
+    /// Total log-likelihood over all customers.
+    pub log_likelihood: f64,
+    /// Number of customers (sum of row counts) the fit used.
+    pub customers: u64,
+    /// Number of distinct rows the fit ran on.
+    pub rows: usize,
+    pub iterations: usize,
+}
+
+impl<P> Fit<P> {
+    /// Akaike information criterion, 2k − 2 LL.
+    pub fn aic(&self, k: usize) -> f64 {
+        2.0 * k as f64 - 2.0 * self.log_likelihood
+    }
+    /// Bayesian information criterion, k ln n − 2 LL.
+    pub fn bic(&self, k: usize) -> f64 {
+        k as f64 * (self.customers.max(1) as f64).ln() - 2.0 * self.log_likelihood
+    }
+}
+
+/// A fitted BG/NBD model.
+pub type FittedBgNbd = Fit<crate::BgNbd>;
+/// A fitted Pareto/NBD model.
+pub type FittedParetoNbd = Fit<crate::ParetoNbd>;
+/// A fitted MBG/NBD model.
+pub type FittedMbgNbd = Fit<crate::ModifiedBgNbd>;
+/// A fitted Gamma-Gamma model.
+pub type FittedGammaGamma = Fit<crate::GammaGamma>;
+
+/// A compressed row with indices into the tables of distinct values.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PRow {
+    pub xi: u32,
+    pub ri: u32,
+    pub ti: u32,
+    pub x: f64,
+    pub tx: f64,
+    pub t: f64,
+    pub w: f64,
+}
+
+/// Rows plus their distinct frequencies, recencies and ages, so that terms depending on one
+/// of them are computed once per distinct value.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    pub xs: Vec<f64>,
+    pub recencies: Vec<f64>,
+    pub ages: Vec<f64>,
+    pub rows: Vec<PRow>,
+    pub total: f64,
+}
+
+fn distinct(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(f64::total_cmp);
+    v.dedup();
+    v
+}
+
+fn index_of(table: &[f64], v: f64) -> u32 {
+    table.partition_point(|&x| x < v) as u32
+}
+
+impl Prepared {
+    pub fn new(rows: &[CompressedRow]) -> Result<Self> {
+        if rows.is_empty() {
+            return Err(AnalyticsError::NoData);
+        }
+        for (i, r) in rows.iter().enumerate() {
+            crate::summary::SummaryRecord {
+                frequency: r.frequency,
+                recency: r.recency,
+                t: r.t,
+                monetary_value: None,
+            }
+            .validate(i + 1)?;
+        }
+        let xs = distinct(rows.iter().map(|r| f64::from(r.frequency)).collect());
+        let recencies = distinct(rows.iter().map(|r| r.recency + 0.0).collect());
+        let ages = distinct(rows.iter().map(|r| r.t + 0.0).collect());
+        let prows: Vec<PRow> = rows
+            .iter()
+            .filter(|r| r.count > 0)
+            .map(|r| {
+                let x = f64::from(r.frequency);
+                PRow {
+                    xi: index_of(&xs, x),
+                    ri: index_of(&recencies, r.recency + 0.0),
+                    ti: index_of(&ages, r.t + 0.0),
+                    x,
+                    tx: r.recency,
+                    t: r.t,
+                    w: r.count as f64,
+                }
+            })
+            .collect();
+        let total: f64 = prows.iter().map(|r| r.w).sum();
+        if prows.is_empty() {
+            return Err(AnalyticsError::NoData);
+        }
+        Ok(Prepared {
+            xs,
+            recencies,
+            ages,
+            rows: prows,
+            total,
+        })
+    }
+}
+
+/// Sums `f(row)` over rows, in parallel when there are many; `None` if any row fails.
+pub(crate) fn sum_rows<T, R, F>(rows: &[R], f: F) -> Option<T>
+where
+    T: Real,
+    R: Sync,
+    F: Fn(&R) -> Option<T> + Sync,
+{
+    const CHUNK: usize = 4096;
+    let chunk_sum = |c: &[R]| -> Option<T> {
+        let mut acc = T::zero();
+        for r in c {
+            acc = acc + f(r)?;
+        }
+        Some(acc)
+    };
+    if rows.len() <= 2 * CHUNK {
+        return chunk_sum(rows);
+    }
+    let parts: Option<Vec<T>> = rows.par_chunks(CHUNK).map(chunk_sum).collect();
+    Some(parts?.into_iter().fold(T::zero(), |a, b| a + b))
+}
+
+/// Total log-likelihood and its gradient with respect to the natural parameters.
+pub(crate) fn value_and_grad<const N: usize, F>(theta: &[f64; N], ll: &F) -> Result<(f64, [f64; N])>
+where
+    F: Fn([Dual<N>; N]) -> Option<Dual<N>>,
+{
+    let p: [Dual<N>; N] = std::array::from_fn(|i| Dual::var(theta[i], i));
+    let v = ll(p).ok_or(AnalyticsError::Numerical { what: "log-likelihood" })?;
+    if !v.v.is_finite() || v.d.iter().any(|g| !g.is_finite()) {
+        return Err(AnalyticsError::Numerical { what: "log-likelihood" });
+    }
+    Ok((v.v, v.d))
+}
+
+/// The raw outcome of [`fit_ml`]: natural parameters, log-likelihood, standard errors and
+/// iterations.
+pub(crate) type MlFit<const N: usize> = ([f64; N], f64, Option<[f64; N]>, usize);
+
+/// Fits by maximum likelihood: BFGS on log parameters starting at `start` (log scale).
+/// `ll` is the total log-likelihood at natural parameters; `total` the customer count.
+pub(crate) fn fit_ml<const N: usize, F>(ll: F, total: f64, start: [f64; N]) -> Result<MlFit<N>>
+where
+    F: Fn([Dual<N>; N]) -> Option<Dual<N>>,
+{
+    let objective = |phi: &[f64; N]| -> Result<(f64, [f64; N])> {
+        if phi.iter().any(|v| v.abs() > 50.0) {
+            return Err(AnalyticsError::Numerical {
+                what: "parameters out of range",
+            });
+        }
+        let theta = phi.map(f64::exp);
+        let (v, g) = value_and_grad(&theta, &ll)?;
+        let grad: [f64; N] = std::array::from_fn(|i| -g[i] * theta[i] / total);
+        Ok((-v / total, grad))
+    };
+    let m = optim::minimize(objective, start)?;
+    let theta = m.x.map(f64::exp);
+    let (loglik, _) = value_and_grad(&theta, &ll)?;
+    let neg_grad = |th: &[f64; N]| -> Result<[f64; N]> {
+        let (_, g) = value_and_grad(th, &ll)?;
+        Ok(g.map(|v| -v))
+    };
+    let se = optim::hessian_from_gradient(neg_grad, &theta)
+        .ok()
+        .and_then(|h| optim::spd_inverse(&h))
+        .map(|inv| std::array::from_fn(|i| inv[i][i].sqrt()))
+        .filter(|se: &[f64; N]| se.iter().all(|v| v.is_finite()));
+    Ok((theta, loglik, se, m.iterations))
+}
+
+/// Validates a parameter: finite and > 0.
+pub(crate) fn positive(name: &'static str, v: f64) -> Result<()> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(AnalyticsError::InvalidArgument {
+            name,
+            reason: format!("must be a positive finite number, got {v}"),
+        })
+    }
+}
+
+/// Validates prediction inputs.
+pub(crate) fn check_inputs(x: f64, t_x: f64, t: f64) -> Result<()> {
+    let ok = x.is_finite()
+        && x >= 0.0
+        && t_x.is_finite()
+        && t_x >= 0.0
+        && t.is_finite()
+        && t >= t_x
+        && (x > 0.0 || t_x == 0.0);
+    if ok {
+        Ok(())
+    } else {
+        Err(AnalyticsError::InvalidArgument {
+            name: "frequency, recency, T",
+            reason: format!("need 0 ≤ recency ≤ T and recency = 0 when frequency = 0, got ({x}, {t_x}, {t})"),
+        })
+    }
+}
+
+/// Returns `v` if finite, else a numerical error naming `what`.
+pub(crate) fn finite(what: &'static str, v: f64) -> Result<f64> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(AnalyticsError::Numerical { what })
+    }
+}

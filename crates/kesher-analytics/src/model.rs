@@ -1,0 +1,225 @@
+//! The transaction (purchase-count) models behind one trait, and a `Model` switch for callers.
+
+use rayon::prelude::*;
+
+use crate::bgnbd::BgNbd;
+use crate::error::{AnalyticsError, Result};
+use crate::fit::Fit;
+use crate::mbgnbd::ModifiedBgNbd;
+use crate::pareto_nbd::ParetoNbd;
+use crate::summary::CompressedRow;
+
+/// Which purchase-count model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Model {
+    /// Fader, Hardie & Lee (2005).
+    BgNbd,
+    /// Schmittlein, Morrison & Colombo (1987).
+    ParetoNbd,
+    /// Batislam, Denizel & Filiztekin (2007).
+    ModifiedBgNbd,
+}
+
+impl Model {
+    pub const ALL: [Model; 3] = [Model::BgNbd, Model::ParetoNbd, Model::ModifiedBgNbd];
+
+    /// The CLI spelling: `bgnbd`, `pareto-nbd`, `mbgnbd`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::BgNbd => "bgnbd",
+            Model::ParetoNbd => "pareto-nbd",
+            Model::ModifiedBgNbd => "mbgnbd",
+        }
+    }
+
+    /// Parses the CLI spelling.
+    pub fn parse(s: &str) -> Option<Model> {
+        Model::ALL.into_iter().find(|m| m.name() == s)
+    }
+
+    /// Fits this model on compressed rows.
+    pub fn fit(self, rows: &[CompressedRow]) -> Result<FittedModel> {
+        Ok(match self {
+            Model::BgNbd => FittedModel::BgNbd(crate::bgnbd::fit_bgnbd(rows)?),
+            Model::ParetoNbd => FittedModel::ParetoNbd(crate::pareto_nbd::fit_pareto_nbd(rows)?),
+            Model::ModifiedBgNbd => FittedModel::ModifiedBgNbd(crate::mbgnbd::fit_mbgnbd(rows)?),
+        })
+    }
+}
+
+/// Predictions of a purchase-count model for one customer with `x` repeat purchases, last at
+/// `t_x`, observed for `t` (model time units). Every method returns a finite number or an error.
+pub trait TransactionModel: Send + Sync {
+    fn model(&self) -> Model;
+    /// Parameter names and values, in the literature's order.
+    fn params(&self) -> Vec<(&'static str, f64)>;
+    /// Expected repeat purchases in the next `horizon` given the customer's history.
+    fn expected_purchases(&self, horizon: f64, x: f64, t_x: f64, t: f64) -> Result<f64>;
+    /// Probability the customer is still active.
+    fn probability_alive(&self, x: f64, t_x: f64, t: f64) -> Result<f64>;
+    /// Expected repeat purchases of a new customer over `horizon`.
+    fn expected_purchases_new(&self, horizon: f64) -> Result<f64>;
+    /// Log-likelihood of one customer's history.
+    fn log_likelihood(&self, x: f64, t_x: f64, t: f64) -> Result<f64>;
+}
+
+impl<P: TransactionModel> TransactionModel for Fit<P> {
+    fn model(&self) -> Model {
+        self.params.model()
+    }
+    fn params(&self) -> Vec<(&'static str, f64)> {
+        self.params.params()
+    }
+    fn expected_purchases(&self, horizon: f64, x: f64, t_x: f64, t: f64) -> Result<f64> {
+        self.params.expected_purchases(horizon, x, t_x, t)
+    }
+    fn probability_alive(&self, x: f64, t_x: f64, t: f64) -> Result<f64> {
+        self.params.probability_alive(x, t_x, t)
+    }
+    fn expected_purchases_new(&self, horizon: f64) -> Result<f64> {
+        self.params.expected_purchases_new(horizon)
+    }
+    fn log_likelihood(&self, x: f64, t_x: f64, t: f64) -> Result<f64> {
+        self.params.log_likelihood(x, t_x, t)
+    }
+}
+
+/// Any fitted purchase-count model.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FittedModel {
+    BgNbd(Fit<BgNbd>),
+    ParetoNbd(Fit<ParetoNbd>),
+    ModifiedBgNbd(Fit<ModifiedBgNbd>),
+}
+
+impl FittedModel {
+    fn inner(&self) -> &dyn TransactionModel {
+        match self {
+            FittedModel::BgNbd(f) => f,
+            FittedModel::ParetoNbd(f) => f,
+            FittedModel::ModifiedBgNbd(f) => f,
+        }
+    }
+    /// Total log-likelihood of the fit.
+    pub fn fit_log_likelihood(&self) -> f64 {
+        match self {
+            FittedModel::BgNbd(f) => f.log_likelihood,
+            FittedModel::ParetoNbd(f) => f.log_likelihood,
+            FittedModel::ModifiedBgNbd(f) => f.log_likelihood,
+        }
+    }
+    /// Standard errors in the order of `params()`, when available.
+    pub fn std_errors(&self) -> Option<Vec<(&'static str, f64)>> {
+        match self {
+            FittedModel::BgNbd(f) => f.std_errors.map(|p| p.params()),
+            FittedModel::ParetoNbd(f) => f.std_errors.map(|p| p.params()),
+            FittedModel::ModifiedBgNbd(f) => f.std_errors.map(|p| p.params()),
+        }
+    }
+    /// Customers the fit used.
+    pub fn customers(&self) -> u64 {
+        match self {
+            FittedModel::BgNbd(f) => f.customers,
+            FittedModel::ParetoNbd(f) => f.customers,
+            FittedModel::ModifiedBgNbd(f) => f.customers,
+        }
+    }
+    /// AIC (all three models have four parameters).
+    pub fn aic(&self) -> f64 {
+        8.0 - 2.0 * self.fit_log_likelihood()
+    }
+    /// BIC.
+    pub fn bic(&self) -> f64 {
+        4.0 * (self.customers().max(1) as f64).ln() - 2.0 * self.fit_log_likelihood()
+    }
+}
+
+impl TransactionModel for FittedModel {
+    fn model(&self) -> Model {
+        self.inner().model()
+    }
+    fn params(&self) -> Vec<(&'static str, f64)> {
+        self.inner().params()
+    }
+    fn expected_purchases(&self, horizon: f64, x: f64, t_x: f64, t: f64) -> Result<f64> {
+        self.inner().expected_purchases(horizon, x, t_x, t)
+    }
+    fn probability_alive(&self, x: f64, t_x: f64, t: f64) -> Result<f64> {
+        self.inner().probability_alive(x, t_x, t)
+    }
+    fn expected_purchases_new(&self, horizon: f64) -> Result<f64> {
+        self.inner().expected_purchases_new(horizon)
+    }
+    fn log_likelihood(&self, x: f64, t_x: f64, t: f64) -> Result<f64> {
+        self.inner().log_likelihood(x, t_x, t)
+    }
+}
+
+/// One compressed row's predictions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RowPrediction {
+    pub expected_purchases: f64,
+    pub probability_alive: f64,
+}
+
+/// Expected purchases over `horizon` and P(alive) for every row, in parallel.
+pub fn predict_rows(model: &dyn TransactionModel, rows: &[CompressedRow], horizon: f64) -> Result<Vec<RowPrediction>> {
+    if !(horizon.is_finite() && horizon >= 0.0) {
+        return Err(AnalyticsError::InvalidArgument {
+            name: "horizon",
+            reason: "must be a finite number ≥ 0".into(),
+        });
+    }
+    rows.par_iter()
+        .map(|r| {
+            let x = f64::from(r.frequency);
+            Ok(RowPrediction {
+                expected_purchases: model.expected_purchases(horizon, x, r.recency, r.t)?,
+                probability_alive: model.probability_alive(x, r.recency, r.t)?,
+            })
+        })
+        .collect()
+}
+
+/// A fit as the CLI prints it: `kesher models fit --model NAME --summary FILE.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitReport {
+    /// `bgnbd`, `pareto-nbd`, `mbgnbd` or `gamma-gamma`.
+    pub model: &'static str,
+    pub params: Vec<(&'static str, f64)>,
+    pub std_errors: Option<Vec<(&'static str, f64)>>,
+    pub log_likelihood: f64,
+    /// Customers the fit used (for gamma-gamma, those with repeat purchases).
+    pub customers: u64,
+}
+
+/// Model names accepted by [`fit_report`].
+pub const MODEL_NAMES: [&str; 4] = ["bgnbd", "pareto-nbd", "mbgnbd", "gamma-gamma"];
+
+/// Fits the model named `model` (one of [`MODEL_NAMES`]) on summary records, e.g. from
+/// [`crate::parse_summary_csv`].
+pub fn fit_report(model: &str, records: &[crate::SummaryRecord]) -> Result<FitReport> {
+    if model == "gamma-gamma" {
+        let f = crate::gamma_gamma::fit_gamma_gamma(records)?;
+        return Ok(FitReport {
+            model: "gamma-gamma",
+            params: f.params.params(),
+            std_errors: f.std_errors.map(|p| p.params()),
+            log_likelihood: f.log_likelihood,
+            customers: f.customers,
+        });
+    }
+    let m = Model::parse(model).ok_or_else(|| AnalyticsError::InvalidArgument {
+        name: "model",
+        reason: format!("unknown model {model:?}; expected one of {}", MODEL_NAMES.join(", ")),
+    })?;
+    let rows = crate::summary::compress(records)?.rows;
+    let f = m.fit(&rows)?;
+    Ok(FitReport {
+        model: m.name(),
+        params: f.params(),
+        std_errors: f.std_errors(),
+        log_likelihood: f.fit_log_likelihood(),
+        customers: f.customers(),
+    })
+}

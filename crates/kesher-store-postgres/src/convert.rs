@@ -1,0 +1,663 @@
+//! Rows to domain values and back, plus the single-row statements the store and the importer share.
+
+use jiff::Timestamp;
+use kesher_core::{
+    Branch, BranchId, Channel, Consent, ConsentChannel, ConsentState, Currency, Customer, CustomerId, CustomerKind,
+    Demographics, Email, Employee, EmployeeId, Gender, Interaction, InteractionId, InteractionKind, InteractionStatus,
+    Line, Money, Phone, Product, ProductId, Transaction, TransactionId,
+};
+use kesher_store::{Inserted, Result, StoreError};
+use postgres::error::SqlState;
+use postgres::types::{FromSql, ToSql};
+use postgres::{GenericClient, Row};
+use uuid::Uuid;
+
+/// Statement parameters as the `postgres` crate takes them.
+pub(crate) type Params<'a> = [&'a (dyn ToSql + Sync)];
+
+/// `.be()`: a PostgreSQL failure becomes a store error; integrity-constraint failures a conflict.
+pub(crate) trait Ctx<T> {
+    fn be(self) -> Result<T>;
+}
+
+impl<T> Ctx<T> for std::result::Result<T, postgres::Error> {
+    fn be(self) -> Result<T> {
+        self.map_err(pg_error)
+    }
+}
+
+pub(crate) fn pg_error(e: postgres::Error) -> StoreError {
+    let Some(db) = e.as_db_error() else {
+        return StoreError::Backend(describe(&e));
+    };
+    // A reference to a row that does not exist: name the field, as the store's own checks do.
+    if *db.code() == SqlState::FOREIGN_KEY_VIOLATION {
+        let constraint = db.constraint().unwrap_or("");
+        let field = [
+            ("customer_id", "customer_id"),
+            ("branch_id", "branch_id"),
+            ("employee_id", "employee_id"),
+            ("product_id", "sku"),
+            ("refund_of", "refund_of"),
+            ("parent_id", "parent_id"),
+            ("source_branch", "source_branch"),
+            ("source_employee", "source_employee"),
+        ]
+        .into_iter()
+        .find(|(column, _)| constraint.ends_with(&format!("_{column}_fkey")))
+        .map_or("id", |(_, field)| field);
+        return StoreError::Invalid {
+            field,
+            reason: db.detail().unwrap_or(db.message()).to_string(),
+        };
+    }
+    // Class 22: the data itself cannot be stored (a NUL in text, a number out of range): the
+    // caller's input, not the backend's failure.
+    if db.code().code().starts_with("22") {
+        return StoreError::Invalid {
+            field: "value",
+            reason: db.message().to_string(),
+        };
+    }
+    // Class 23: integrity constraint violation (unique, not null, check).
+    if db.code().code().starts_with("23") {
+        let field = match (db.code(), db.constraint()) {
+            (c, Some("customers_member_no_key")) if *c == SqlState::UNIQUE_VIOLATION => "member_no",
+            (c, Some("customers_phone_key")) if *c == SqlState::UNIQUE_VIOLATION => "phone",
+            (c, Some("customers_email_key")) if *c == SqlState::UNIQUE_VIOLATION => "email",
+            (c, Some("customers_card_key")) if *c == SqlState::UNIQUE_VIOLATION => "card",
+            _ => "id",
+        };
+        return StoreError::conflict(field, db.message().to_string());
+    }
+    StoreError::Backend(describe(&e))
+}
+
+/// The error with its causes: `postgres::Error` alone often shows only its kind ("db error").
+pub(crate) fn describe(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {}", db.code().code(), db.message());
+    }
+    let mut out = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let s = c.to_string();
+        if !out.contains(&s) {
+            out = format!("{out}: {s}");
+        }
+        cause = c.source();
+    }
+    out
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("stored {what} is invalid: {e}"))
+}
+
+/// Column `i` of a row, typed.
+pub(crate) fn col<'a, T: FromSql<'a>>(r: &'a Row, i: usize) -> Result<T> {
+    r.try_get(i).be()
+}
+
+pub(crate) fn query_opt<C: GenericClient>(c: &mut C, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
+    c.query_opt(sql, params).be()
+}
+
+pub(crate) fn exists<C: GenericClient>(c: &mut C, sql: &str, params: &Params<'_>) -> Result<bool> {
+    Ok(query_opt(c, sql, params)?.is_some())
+}
+
+pub(crate) fn count<C: GenericClient>(c: &mut C, sql: &str, params: &Params<'_>) -> Result<u64> {
+    let row = c.query_one(sql, params).be()?;
+    let n: i64 = col(&row, 0)?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+pub(crate) fn inserted(n: u64) -> Inserted {
+    if n == 1 {
+        Inserted::New
+    } else {
+        Inserted::AlreadyPresent
+    }
+}
+
+pub(crate) const BRANCH_SELECT: &str = "SELECT id, external_id, name, region, time_zone FROM branches";
+pub(crate) fn branch_row(r: &Row) -> Result<Branch> {
+    Ok(Branch {
+        id: BranchId(col(r, 0)?),
+        external_id: col(r, 1)?,
+        name: col(r, 2)?,
+        region: col(r, 3)?,
+        time_zone: col(r, 4)?,
+    })
+}
+
+pub(crate) const EMPLOYEE_SELECT: &str = "SELECT id, external_id, name, branch_id FROM employees";
+pub(crate) fn employee_row(r: &Row) -> Result<Employee> {
+    Ok(Employee {
+        id: EmployeeId(col(r, 0)?),
+        external_id: col(r, 1)?,
+        name: col(r, 2)?,
+        branch_id: col::<Option<Uuid>>(r, 3)?.map(BranchId),
+    })
+}
+
+pub(crate) const PRODUCT_SELECT: &str = "SELECT id, sku, name, category, list_price, currency, unit_cost FROM products";
+pub(crate) fn product_row(r: &Row) -> Result<Product> {
+    let cur: String = col(r, 5)?;
+    let cur = Currency::parse(&cur).map_err(|e| corrupt("currency", e))?;
+    Ok(Product {
+        id: ProductId(col(r, 0)?),
+        sku: col(r, 1)?,
+        name: col(r, 2)?,
+        category: col(r, 3)?,
+        list_price: Money::new(col(r, 4)?, cur),
+        unit_cost: col(r, 6)?,
+    })
+}
+
+/// Each `insert_*` below takes the import unit's id (`import_xact`), `None` outside an import.
+pub(crate) fn insert_branch<C: GenericClient>(c: &mut C, b: &Branch, xact: Option<i64>) -> Result<Inserted> {
+    let n = c
+        .execute(
+            "INSERT INTO branches (id, external_id, name, region, time_zone, import_xact) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (external_id) DO NOTHING",
+            &[&b.id.0, &b.external_id, &b.name, &b.region, &b.time_zone, &xact],
+        )
+        .be()?;
+    Ok(inserted(n))
+}
+
+pub(crate) fn insert_employee<C: GenericClient>(c: &mut C, e: &Employee, xact: Option<i64>) -> Result<Inserted> {
+    let n = c
+        .execute(
+            "INSERT INTO employees (id, external_id, name, branch_id, import_xact) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (external_id) DO NOTHING",
+            &[&e.id.0, &e.external_id, &e.name, &e.branch_id.map(|b| b.0), &xact],
+        )
+        .be()?;
+    Ok(inserted(n))
+}
+
+pub(crate) fn insert_product<C: GenericClient>(c: &mut C, p: &Product, xact: Option<i64>) -> Result<Inserted> {
+    let n = c
+        .execute(
+            "INSERT INTO products (id, sku, name, category, list_price, currency, unit_cost, import_xact)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (sku) DO NOTHING",
+            &[
+                &p.id.0,
+                &p.sku,
+                &p.name,
+                &p.category,
+                &p.list_price.minor,
+                &p.list_price.currency.as_str(),
+                &p.unit_cost,
+                &xact,
+            ],
+        )
+        .be()?;
+    Ok(inserted(n))
+}
+
+const CUSTOMER_SELECT: &str =
+    "SELECT id, member_no, kind, parent_id, name, phone, email, card, language, birth_date, gender,
+    city, region, household_size, income_band, attributes, created_at, source_branch, source_employee FROM customers";
+
+fn customer_row(r: &Row) -> Result<Customer> {
+    let kind: String = col(r, 2)?;
+    let attributes = match col::<serde_json::Value>(r, 15)? {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    Ok(Customer {
+        id: CustomerId(col(r, 0)?),
+        member_no: col(r, 1)?,
+        kind: CustomerKind::parse(&kind).map_err(|e| corrupt("kind", e))?,
+        parent_id: col::<Option<Uuid>>(r, 3)?.map(CustomerId),
+        name: col(r, 4)?,
+        phone: col::<Option<String>>(r, 5)?
+            .map(|p| Phone::from_e164(&p))
+            .transpose()
+            .map_err(|e| corrupt("phone", e))?,
+        email: col::<Option<String>>(r, 6)?
+            .map(|e| Email::parse(&e))
+            .transpose()
+            .map_err(|e| corrupt("email", e))?,
+        card: col(r, 7)?,
+        language: col(r, 8)?,
+        demographics: Demographics {
+            birth_date: col(r, 9)?,
+            gender: col::<Option<String>>(r, 10)?
+                .map(|g| Gender::parse(&g))
+                .transpose()
+                .map_err(|e| corrupt("gender", e))?,
+            city: col(r, 11)?,
+            region: col(r, 12)?,
+            household_size: col::<Option<i32>>(r, 13)?.map(|h| h.clamp(0, i32::from(u16::MAX)) as u16),
+            income_band: col(r, 14)?,
+        },
+        attributes,
+        created_at: col(r, 16)?,
+        source_branch: col::<Option<Uuid>>(r, 17)?.map(BranchId),
+        source_employee: col::<Option<Uuid>>(r, 18)?.map(EmployeeId),
+        consents: Vec::new(),
+    })
+}
+
+pub(crate) fn load_customer<C: GenericClient>(c: &mut C, id: CustomerId) -> Result<Option<Customer>> {
+    let Some(row) = query_opt(c, &format!("{CUSTOMER_SELECT} WHERE id = $1"), &[&id.0])? else {
+        return Ok(None);
+    };
+    let mut cust = customer_row(&row)?;
+    let rows = c
+        .query(
+            "SELECT channel, state, at, source FROM consents WHERE customer_id = $1 ORDER BY channel COLLATE \"C\"",
+            &[&id.0],
+        )
+        .be()?;
+    for r in &rows {
+        cust.consents.push(consent_row(r)?);
+    }
+    Ok(Some(cust))
+}
+
+/// A consent from the columns channel, state, at, source.
+pub(crate) fn consent_row(r: &Row) -> Result<Consent> {
+    let (ch, state): (String, String) = (col(r, 0)?, col(r, 1)?);
+    Ok(Consent {
+        channel: ConsentChannel::parse(&ch).map_err(|e| corrupt("consent channel", e))?,
+        state: ConsentState::parse(&state).map_err(|e| corrupt("consent state", e))?,
+        at: col(r, 2)?,
+        source: col(r, 3)?,
+    })
+}
+
+/// The customer as JSON, for the audit log.
+pub(crate) fn customer_json(c: &Customer) -> serde_json::Value {
+    let d = &c.demographics;
+    serde_json::json!({
+        "id": c.id.to_string(),
+        "member_no": c.member_no,
+        "kind": c.kind.as_str(),
+        "parent_id": c.parent_id.map(|p| p.to_string()),
+        "name": c.name,
+        "phone": c.phone.as_ref().map(|p| p.as_str()),
+        "email": c.email.as_ref().map(|e| e.as_str()),
+        "card": c.card,
+        "language": c.language,
+        "birth_date": d.birth_date.map(|b| b.to_string()),
+        "gender": d.gender.map(|g| g.as_str()),
+        "city": d.city, "region": d.region, "household_size": d.household_size, "income_band": d.income_band,
+        "attributes": c.attributes,
+        "consents": c.consents.iter().map(|k| serde_json::json!({
+            "channel": k.channel.as_str(), "state": k.state.as_str(), "at": k.at.to_string(), "source": k.source })).collect::<Vec<_>>(),
+    })
+}
+
+/// The customer holding an identifier, directly or as an alias left by a merge.
+pub(crate) fn find_by_identifier<C: GenericClient>(c: &mut C, kind: &str, value: &str) -> Result<Option<CustomerId>> {
+    let col_name = match kind {
+        "phone" => "phone",
+        "email" => "email",
+        "card" => "card",
+        _ => "member_no",
+    };
+    let sql = format!(
+        "SELECT id FROM customers WHERE {col_name} = $2
+         UNION ALL SELECT customer_id FROM customer_aliases WHERE kind = $1 AND value = $2 LIMIT 1"
+    );
+    match query_opt(c, &sql, &[&kind, &value])? {
+        Some(r) => Ok(Some(CustomerId(col(&r, 0)?))),
+        None => Ok(None),
+    }
+}
+
+/// Each of the customer's identifiers must be free or already theirs.
+pub(crate) fn check_identifiers_free<C: GenericClient>(c: &mut C, cust: &Customer) -> Result<()> {
+    let checks: [(&'static str, &'static str, Option<&str>); 4] = [
+        ("member_no", "member", cust.member_no.as_deref()),
+        ("phone", "phone", cust.phone.as_ref().map(|p| p.as_str())),
+        ("email", "email", cust.email.as_ref().map(|e| e.as_str())),
+        ("card", "card", cust.card.as_deref()),
+    ];
+    for (field, kind, value) in checks {
+        if let Some(v) = value
+            && let Some(owner) = find_by_identifier(c, kind, v)?
+            && owner != cust.id
+        {
+            let who: Option<String> = match query_opt(c, "SELECT member_no FROM customers WHERE id = $1", &[&owner.0])?
+            {
+                Some(r) => col(&r, 0)?,
+                None => None,
+            };
+            return Err(StoreError::conflict(
+                field,
+                format!(
+                    "{v} already belongs to customer {}",
+                    who.unwrap_or_else(|| owner.to_string())
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Serialise the customer writes that check identifiers before writing them, as SQLite's single
+/// writer does: two sessions cannot both find a phone free and both take it (aliases have no
+/// unique constraint across the two tables). Held until the transaction ends.
+pub(crate) fn lock_identifiers<C: GenericClient>(c: &mut C) -> Result<()> {
+    c.execute("SELECT pg_advisory_xact_lock(7306264851)", &[]).be()?;
+    Ok(())
+}
+
+/// Insert the customer row and its consents; `AlreadyPresent` when the member number exists.
+pub(crate) fn insert_customer_row<C: GenericClient>(c: &mut C, cust: &Customer, xact: Option<i64>) -> Result<Inserted> {
+    let d = &cust.demographics;
+    let n = c
+        .execute(
+            "INSERT INTO customers (id, member_no, kind, parent_id, name, name_norm, phone, email, card, language, birth_date,
+                gender, city, region, household_size, income_band, attributes, created_at, source_branch, source_employee,
+                import_xact)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+             ON CONFLICT (member_no) DO NOTHING",
+            &[
+                &cust.id.0,
+                &cust.member_no,
+                &cust.kind.as_str(),
+                &cust.parent_id.map(|p| p.0),
+                &cust.name,
+                &cust.name.as_deref().map(kesher_core::normalize_name),
+                &cust.phone.as_ref().map(|p| p.as_str()),
+                &cust.email.as_ref().map(|e| e.as_str()),
+                &cust.card,
+                &cust.language,
+                &d.birth_date,
+                &d.gender.map(|g| g.as_str()),
+                &d.city,
+                &d.region,
+                &d.household_size.map(i32::from),
+                &d.income_band,
+                &serde_json::Value::Object(cust.attributes.clone()),
+                &cust.created_at,
+                &cust.source_branch.map(|b| b.0),
+                &cust.source_employee.map(|e| e.0),
+                &xact,
+            ],
+        )
+        .be()?;
+    if n == 0 {
+        return Ok(Inserted::AlreadyPresent);
+    }
+    write_consents(c, cust.id, &cust.consents, None)?;
+    Ok(Inserted::New)
+}
+
+pub(crate) fn update_customer_row<C: GenericClient>(c: &mut C, cust: &Customer) -> Result<()> {
+    let d = &cust.demographics;
+    c.execute(
+        "UPDATE customers SET member_no = $2, kind = $3, parent_id = $4, name = $5, name_norm = $6, phone = $7, email = $8,
+            card = $9, language = $10, birth_date = $11, gender = $12, city = $13, region = $14, household_size = $15,
+            income_band = $16, attributes = $17, created_at = $18, source_branch = $19, source_employee = $20 WHERE id = $1",
+        &[
+            &cust.id.0,
+            &cust.member_no,
+            &cust.kind.as_str(),
+            &cust.parent_id.map(|p| p.0),
+            &cust.name,
+            &cust.name.as_deref().map(kesher_core::normalize_name),
+            &cust.phone.as_ref().map(|p| p.as_str()),
+            &cust.email.as_ref().map(|e| e.as_str()),
+            &cust.card,
+            &cust.language,
+            &d.birth_date,
+            &d.gender.map(|g| g.as_str()),
+            &d.city,
+            &d.region,
+            &d.household_size.map(i32::from),
+            &d.income_band,
+            &serde_json::Value::Object(cust.attributes.clone()),
+            &cust.created_at,
+            &cust.source_branch.map(|b| b.0),
+            &cust.source_employee.map(|e| e.0),
+        ],
+    )
+    .be()?;
+    Ok(())
+}
+
+/// Make `now` the current consents; every change against `before` goes to the history.
+pub(crate) fn write_consents<C: GenericClient>(
+    c: &mut C,
+    id: CustomerId,
+    now: &[Consent],
+    before: Option<&[Consent]>,
+) -> Result<()> {
+    for k in now {
+        let unchanged = before
+            .and_then(|b| b.iter().find(|o| o.channel == k.channel))
+            .is_some_and(|o| o.state == k.state);
+        if unchanged {
+            continue;
+        }
+        let p: [&(dyn ToSql + Sync); 5] = [&id.0, &k.channel.as_str(), &k.state.as_str(), &k.at, &k.source];
+        c.execute(
+            "INSERT INTO consents (customer_id, channel, state, at, source) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (customer_id, channel) DO UPDATE SET state = EXCLUDED.state, at = EXCLUDED.at, source = EXCLUDED.source",
+            &p,
+        )
+        .be()?;
+        c.execute(
+            "INSERT INTO consent_history (customer_id, channel, state, at, source) VALUES ($1, $2, $3, $4, $5)",
+            &p,
+        )
+        .be()?;
+    }
+    Ok(())
+}
+
+const TX_SELECT: &str =
+    "SELECT id, external_id, customer_id, branch_id, employee_id, occurred_at, currency, refund_of FROM transactions";
+
+/// One transaction with its lines, by `cond` on one parameter (e.g. `id = $1`).
+pub(crate) fn load_transaction<C: GenericClient>(
+    c: &mut C,
+    cond: &str,
+    key: &(dyn ToSql + Sync),
+) -> Result<Option<Transaction>> {
+    let Some(r) = query_opt(c, &format!("{TX_SELECT} WHERE {cond}"), &[key])? else {
+        return Ok(None);
+    };
+    let id: Uuid = col(&r, 0)?;
+    let cur: String = col(&r, 6)?;
+    let rows = c
+        .query(
+            "SELECT l.product_id, p.sku, l.quantity, l.unit_price, l.discount FROM transaction_lines l
+             LEFT JOIN products p ON p.id = l.product_id WHERE l.transaction_id = $1 ORDER BY l.line_no",
+            &[&id],
+        )
+        .be()?;
+    let lines = rows
+        .iter()
+        .map(|l| {
+            Ok(Line {
+                product_id: col::<Option<Uuid>>(l, 0)?.map(ProductId),
+                sku: col(l, 1)?,
+                quantity: col(l, 2)?,
+                unit_price: col(l, 3)?,
+                discount: col(l, 4)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some(Transaction {
+        id: TransactionId(id),
+        external_id: col(&r, 1)?,
+        customer_id: col::<Option<Uuid>>(&r, 2)?.map(CustomerId),
+        branch_id: BranchId(col(&r, 3)?),
+        employee_id: col::<Option<Uuid>>(&r, 4)?.map(EmployeeId),
+        occurred_at: col::<Timestamp>(&r, 5)?,
+        currency: Currency::parse(&cur).map_err(|e| corrupt("currency", e))?,
+        lines,
+        refund_of: col::<Option<Uuid>>(&r, 7)?.map(TransactionId),
+    }))
+}
+
+pub(crate) fn load_transaction_by_external<C: GenericClient>(c: &mut C, ext: &str) -> Result<Option<Transaction>> {
+    load_transaction(c, "external_id = $1", &ext)
+}
+
+/// Every id a transaction references must exist (an API caller gets a 4xx, not a 500).
+pub(crate) fn check_transaction_refs<C: GenericClient>(c: &mut C, t: &Transaction) -> Result<()> {
+    if let Some(cid) = t.customer_id
+        && !exists(c, "SELECT 1 FROM customers WHERE id = $1", &[&cid.0])?
+    {
+        return Err(StoreError::Invalid {
+            field: "customer_id",
+            reason: format!("no customer {cid}"),
+        });
+    }
+    if !exists(c, "SELECT 1 FROM branches WHERE id = $1", &[&t.branch_id.0])? {
+        return Err(StoreError::Invalid {
+            field: "branch_id",
+            reason: format!("no branch {}", t.branch_id),
+        });
+    }
+    if let Some(e) = t.employee_id
+        && !exists(c, "SELECT 1 FROM employees WHERE id = $1", &[&e.0])?
+    {
+        return Err(StoreError::Invalid {
+            field: "employee_id",
+            reason: format!("no employee {e}"),
+        });
+    }
+    if let Some(r) = t.refund_of
+        && !exists(c, "SELECT 1 FROM transactions WHERE id = $1", &[&r.0])?
+    {
+        return Err(StoreError::Invalid {
+            field: "refund_of",
+            reason: format!("no transaction {r}"),
+        });
+    }
+    for l in &t.lines {
+        if let Some(p) = l.product_id
+            && !exists(c, "SELECT 1 FROM products WHERE id = $1", &[&p.0])?
+        {
+            return Err(StoreError::Invalid {
+                field: "sku",
+                reason: format!("no product {p}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Insert a transaction and its lines; `AlreadyPresent` (nothing written) when its external id exists.
+pub(crate) fn insert_transaction_rows<C: GenericClient>(
+    c: &mut C,
+    t: &Transaction,
+    xact: Option<i64>,
+) -> Result<Inserted> {
+    let r = insert_transaction_head(c, t, xact)?;
+    if r != Inserted::New || t.lines.is_empty() {
+        return Ok(r);
+    }
+    // All lines in one statement: one round trip whatever the basket size.
+    let n = t.lines.len();
+    let line_no: Vec<i32> = (0..n).map(line_no).collect();
+    let product: Vec<Option<Uuid>> = t.lines.iter().map(|l| l.product_id.map(|p| p.0)).collect();
+    let qty: Vec<i64> = t.lines.iter().map(|l| l.quantity).collect();
+    let price: Vec<i64> = t.lines.iter().map(|l| l.unit_price).collect();
+    let discount: Vec<i64> = t.lines.iter().map(|l| l.discount).collect();
+    c.execute(
+        "INSERT INTO transaction_lines (transaction_id, line_no, product_id, quantity, unit_price, discount)
+         SELECT $1::uuid, * FROM unnest($2::integer[], $3::uuid[], $4::bigint[], $5::bigint[], $6::bigint[])",
+        &[&t.id.0, &line_no, &product, &qty, &price, &discount],
+    )
+    .be()?;
+    Ok(Inserted::New)
+}
+
+/// A line's number within its transaction, as stored.
+pub(crate) fn line_no(i: usize) -> i32 {
+    i32::try_from(i).unwrap_or(i32::MAX)
+}
+
+/// Insert a transaction's row without its lines; `AlreadyPresent` when its external id exists.
+pub(crate) fn insert_transaction_head<C: GenericClient>(
+    c: &mut C,
+    t: &Transaction,
+    xact: Option<i64>,
+) -> Result<Inserted> {
+    let total = t.total().ok_or_else(|| StoreError::Invalid {
+        field: "lines",
+        reason: "transaction total overflows".into(),
+    })?;
+    let n = c
+        .execute(
+            "INSERT INTO transactions (id, external_id, customer_id, branch_id, employee_id, occurred_at, currency, total,
+                refund_of, import_xact)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (external_id) DO NOTHING",
+            &[
+                &t.id.0,
+                &t.external_id,
+                &t.customer_id.map(|c| c.0),
+                &t.branch_id.0,
+                &t.employee_id.map(|e| e.0),
+                &t.occurred_at,
+                &t.currency.as_str(),
+                &total,
+                &t.refund_of.map(|r| r.0),
+                &xact,
+            ],
+        )
+        .be()?;
+    Ok(inserted(n))
+}
+
+pub(crate) const INTERACTION_SELECT: &str = "SELECT id, external_id, customer_id, channel, kind, occurred_at, text, employee_id, satisfaction, status FROM interactions";
+pub(crate) fn interaction_row(r: &Row) -> Result<Interaction> {
+    let (channel, kind): (String, String) = (col(r, 3)?, col(r, 4)?);
+    Ok(Interaction {
+        id: InteractionId(col(r, 0)?),
+        external_id: col(r, 1)?,
+        customer_id: CustomerId(col(r, 2)?),
+        channel: Channel::parse(&channel).map_err(|e| corrupt("channel", e))?,
+        kind: InteractionKind::parse(&kind).map_err(|e| corrupt("kind", e))?,
+        occurred_at: col(r, 5)?,
+        text: col(r, 6)?,
+        employee_id: col::<Option<Uuid>>(r, 7)?.map(EmployeeId),
+        satisfaction: col::<Option<i32>>(r, 8)?.map(|s| s.clamp(0, 255) as u8),
+        status: col::<Option<String>>(r, 9)?
+            .map(|s| InteractionStatus::parse(&s))
+            .transpose()
+            .map_err(|e| corrupt("status", e))?,
+    })
+}
+
+/// Insert an interaction; `AlreadyPresent` when its external id exists.
+pub(crate) fn insert_interaction_row<C: GenericClient>(
+    c: &mut C,
+    i: &Interaction,
+    xact: Option<i64>,
+) -> Result<Inserted> {
+    let n = c
+        .execute(
+            "INSERT INTO interactions (id, external_id, customer_id, channel, kind, occurred_at, text, employee_id,
+                satisfaction, status, import_xact)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (external_id) DO NOTHING",
+            &[
+                &i.id.0,
+                &i.external_id,
+                &i.customer_id.0,
+                &i.channel.as_str(),
+                &i.kind.as_str(),
+                &i.occurred_at,
+                &i.text,
+                &i.employee_id.map(|e| e.0),
+                &i.satisfaction.map(i32::from),
+                &i.status.map(|s| s.as_str()),
+                &xact,
+            ],
+        )
+        .be()?;
+    Ok(inserted(n))
+}

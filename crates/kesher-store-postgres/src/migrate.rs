@@ -1,0 +1,54 @@
+//! Versioned schema migrations, applied in order on open; applied versions live in `schema_migrations`.
+
+use crate::convert::{Ctx, col, describe};
+use kesher_store::{Result, StoreError};
+use postgres::Client;
+
+/// Every migration, in order. Never edit one that has shipped: add the next.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+
+/// Serialises migrations of one database between processes opening it at the same time.
+const MIGRATION_LOCK: i64 = 7_306_264_850;
+
+/// The latest schema version this build knows.
+pub(crate) fn latest() -> i64 {
+    MIGRATIONS.last().map(|m| m.0).unwrap_or(0)
+}
+
+pub(crate) fn migrate(conn: &mut Client) -> Result<()> {
+    let mut tx = conn.transaction().be()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .be()?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    bigint PRIMARY KEY,
+             applied_at timestamptz NOT NULL DEFAULT now()
+         )",
+    )
+    .be()?;
+    let row = tx
+        .query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])
+        .be()?;
+    let current: i64 = col(&row, 0)?;
+    let latest = latest();
+    if current > latest {
+        return Err(StoreError::Backend(format!(
+            "database schema version {current} is newer than this kesher ({latest}); upgrade kesher"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        tx.batch_execute(sql)
+            .map_err(|e| StoreError::Backend(format!("migration {version} failed: {}", describe(&e))))?;
+        tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[version])
+            .be()?;
+    }
+    tx.commit().be()
+}
+
+/// The highest applied version.
+pub(crate) fn current<C: postgres::GenericClient>(conn: &mut C) -> Result<i64> {
+    let row = conn
+        .query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])
+        .be()?;
+    col(&row, 0)
+}

@@ -1,0 +1,367 @@
+//! The backend contract suite against a real PostgreSQL server, one fresh database per check.
+//!
+//! Needs `KESHER_TEST_POSTGRES_URL` (a superuser URL; `scripts/postgres.sh start` prints one) and
+//! the cargo feature `pg-tests`: `cargo test -p kesher-store-postgres --features pg-tests`.
+//! Without the URL the tests fail: they are never skipped silently.
+#![cfg(feature = "pg-tests")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use kesher_store::Store;
+use kesher_store_postgres::PgStore;
+use postgres::{Client, NoTls};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The server's admin URL, or a failure that says how to get one.
+fn admin_url() -> String {
+    match std::env::var("KESHER_TEST_POSTGRES_URL") {
+        Ok(u) if !u.trim().is_empty() => u,
+        _ => panic!(
+            "KESHER_TEST_POSTGRES_URL is not set: the PostgreSQL tests need a server. \
+             Start one with `pg_env=\"$(scripts/postgres.sh start)\"; eval \"$pg_env\"` and run them again"
+        ),
+    }
+}
+
+/// A database created for one check and dropped with this value.
+struct TestDb {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    fn new() -> TestDb {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let admin = admin_url();
+        let name = format!(
+            "kesher_test_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut c = Client::connect(&admin, NoTls)
+            .unwrap_or_else(|e| panic!("cannot connect to KESHER_TEST_POSTGRES_URL ({admin}): {e}"));
+        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        let url = with_dbname(&admin, &name);
+        TestDb { admin, name, url }
+    }
+
+    fn store(&self) -> PgStore {
+        PgStore::open(&self.url).unwrap()
+    }
+
+    fn client(&self) -> Client {
+        Client::connect(&self.url, NoTls).unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut c) = Client::connect(&self.admin, NoTls) {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+/// The admin URL with its database replaced by `db` (query string kept).
+fn with_dbname(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
+#[test]
+fn contract_suite() {
+    kesher_store::contract::run_all(&|| {
+        let db = TestDb::new();
+        let store = db.store();
+        (
+            Box::new(db) as Box<dyn std::any::Any>,
+            Box::new(store) as Box<dyn Store>,
+        )
+    });
+}
+
+#[test]
+fn migrations_are_versioned_and_reopen_cleanly() {
+    let db = TestDb::new();
+    let store = db.store();
+    assert_eq!(store.schema_version().unwrap(), PgStore::latest_schema_version());
+    drop(store);
+    let again = db.store();
+    assert_eq!(again.schema_version().unwrap(), 1);
+    let n: i64 = db
+        .client()
+        .query_one("SELECT count(*) FROM schema_migrations", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn audit_log_is_append_only() {
+    let db = TestDb::new();
+    let _store = db.store();
+    let mut c = db.client();
+    c.execute(
+        "INSERT INTO audit_log (at, actor, action, entity, entity_id) VALUES (now(), 'a', 'x', 'e', '1')",
+        &[],
+    )
+    .unwrap();
+    let err = c.execute("UPDATE audit_log SET actor = 'b'", &[]).unwrap_err();
+    let msg = err.as_db_error().map(|d| d.message().to_string()).unwrap_or_default();
+    assert!(msg.contains("append-only"), "{err:?}");
+    assert!(c.execute("DELETE FROM audit_log", &[]).is_err());
+    assert!(c.batch_execute("TRUNCATE audit_log").is_err());
+    let n: i64 = c.query_one("SELECT count(*) FROM audit_log", &[]).unwrap().get(0);
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn url_database_is_replaced() {
+    assert_eq!(
+        with_dbname("postgres://postgres@127.0.0.1:54329/postgres", "x"),
+        "postgres://postgres@127.0.0.1:54329/x"
+    );
+    assert_eq!(
+        with_dbname("postgres://u@h:1?sslmode=disable", "x"),
+        "postgres://u@h:1/x?sslmode=disable"
+    );
+}
+
+fn actor() -> kesher_store::Actor {
+    kesher_store::Actor {
+        who: "test".into(),
+        at: "2025-01-01T00:00:00Z".parse().unwrap(),
+    }
+}
+
+#[test]
+fn a_failed_import_row_leaves_the_unit_usable() {
+    use kesher_core::{Country, CustomerId, Phone};
+    use kesher_store::contract::{customer, seed_reference};
+    use kesher_store::{Inserted, StoreError};
+    let db = TestDb::new();
+    let s = db.store();
+    let (b, _, p) = seed_reference(&s);
+    let mut first = customer(1, "M1", "Dana");
+    first.phone = Some(Phone::parse("050-1234567", Country::israel()).unwrap());
+    s.insert_customer(&first, &actor()).unwrap();
+
+    let mut imp = s.begin_import().unwrap();
+    // A reference the database does not know: the row fails, naming the field.
+    let mut t = kesher_core::Transaction {
+        id: kesher_core::TransactionId(uuid::Uuid::from_u128(9001)),
+        external_id: "T1".into(),
+        customer_id: Some(CustomerId(uuid::Uuid::from_u128(4242))),
+        branch_id: b,
+        employee_id: None,
+        occurred_at: "2025-03-01T10:00:00Z".parse().unwrap(),
+        currency: kesher_core::Currency::parse("ILS").unwrap(),
+        lines: vec![kesher_core::Line {
+            product_id: Some(p),
+            sku: Some("P1".into()),
+            quantity: 1,
+            unit_price: 100,
+            discount: 0,
+        }],
+        refund_of: None,
+    };
+    assert!(matches!(
+        imp.insert_transaction(&t),
+        Err(StoreError::Invalid {
+            field: "customer_id",
+            ..
+        })
+    ));
+    // Another customer's phone: a conflict naming the field and the holder.
+    let mut thief = customer(2, "M2", "x");
+    thief.phone = first.phone.clone();
+    match imp.insert_customer(&thief) {
+        Err(StoreError::Conflict { field: "phone", reason }) => {
+            assert!(reason.ends_with("already belongs to customer M1"), "{reason}")
+        }
+        other => panic!("expected a phone conflict, got {other:?}"),
+    }
+    // Text PostgreSQL cannot hold: the row is refused as invalid, not as a backend failure.
+    let nul = customer(3, "M3", "bad\0name");
+    assert!(matches!(imp.insert_customer(&nul), Err(StoreError::Invalid { .. })));
+    // The unit goes on.
+    thief.phone = None;
+    assert_eq!(imp.insert_customer(&thief).unwrap(), Inserted::New);
+    t.customer_id = Some(thief.id);
+    assert_eq!(imp.insert_transaction(&t).unwrap(), Inserted::New);
+    assert_eq!(imp.insert_transaction(&t).unwrap(), Inserted::Repeated);
+    assert_eq!(imp.customer_ref("M2").unwrap(), Some(thief.id));
+    imp.commit().unwrap();
+    let c = s.counts().unwrap();
+    assert_eq!((c.customers, c.transactions, c.transaction_lines), (2, 1, 1));
+    assert_eq!(s.get_transaction(t.id).unwrap().unwrap(), t);
+}
+
+#[test]
+fn parallel_writers_keep_idempotency_and_unique_identifiers() {
+    use kesher_core::{Country, Phone};
+    use kesher_store::StoreError;
+    use kesher_store::contract::{customer, seed_reference};
+    let db = TestDb::new();
+    let s = db.store();
+    let (b, _, p) = seed_reference(&s);
+    let owner = customer(1, "M1", "Dana");
+    s.insert_customer(&owner, &actor()).unwrap();
+    let results: Vec<(bool, uuid::Uuid)> = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..8u128)
+            .map(|n| {
+                let s = &s;
+                sc.spawn(move || {
+                    let t = kesher_core::Transaction {
+                        id: kesher_core::TransactionId(uuid::Uuid::from_u128(7000 + n)),
+                        external_id: "SAME".into(),
+                        customer_id: Some(owner.id),
+                        branch_id: b,
+                        employee_id: None,
+                        occurred_at: "2025-03-01T10:00:00Z".parse().unwrap(),
+                        currency: kesher_core::Currency::parse("ILS").unwrap(),
+                        lines: vec![kesher_core::Line {
+                            product_id: Some(p),
+                            sku: Some("P1".into()),
+                            quantity: 1,
+                            unit_price: 100,
+                            discount: 0,
+                        }],
+                        refund_of: None,
+                    };
+                    let r = s.record_transaction(&t).unwrap();
+                    (r.created, r.value.id.0)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(results.iter().filter(|r| r.0).count(), 1);
+    assert!(results.iter().all(|r| r.1 == results[0].1));
+    assert_eq!(s.counts().unwrap().transactions, 1);
+
+    let outcomes: Vec<Result<(), StoreError>> = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..8u128)
+            .map(|n| {
+                let s = &s;
+                sc.spawn(move || {
+                    let mut c = customer(10 + n, &format!("P{n}"), "x");
+                    c.phone = Some(Phone::parse("050-7654321", Country::israel()).unwrap());
+                    s.insert_customer(&c, &actor())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1);
+    assert!(
+        outcomes
+            .iter()
+            .filter_map(|o| o.as_ref().err())
+            .all(|e| matches!(e, StoreError::Conflict { field: "phone", .. })),
+        "{outcomes:?}"
+    );
+}
+
+/// `n` sales of three lines each at branch `b`, product `p`, numbered from `from`.
+fn sales(from: u128, n: u128, b: kesher_core::BranchId, p: kesher_core::ProductId) -> Vec<kesher_core::Transaction> {
+    (from..from + n)
+        .map(|k| kesher_core::Transaction {
+            id: kesher_core::TransactionId(uuid::Uuid::from_u128(1_000_000 + k)),
+            external_id: format!("S{k}"),
+            customer_id: None,
+            branch_id: b,
+            employee_id: None,
+            occurred_at: jiff::Timestamp::from_second(1_700_000_000 + k as i64).unwrap(),
+            currency: kesher_core::Currency::parse("ILS").unwrap(),
+            lines: (0..3)
+                .map(|i| kesher_core::Line {
+                    product_id: if i == 2 { None } else { Some(p) },
+                    sku: if i == 2 { None } else { Some("P1".into()) },
+                    quantity: 1 + i,
+                    unit_price: 100 * (k as i64 % 7 + 1),
+                    discount: i,
+                })
+                .collect(),
+            refund_of: None,
+        })
+        .collect()
+}
+
+#[test]
+fn bulk_import_copies_lines_in_batches_and_all_or_nothing() {
+    use kesher_store::Inserted;
+    use kesher_store::contract::seed_reference;
+    let db = TestDb::new();
+    let s = db.store();
+    let (b, _, p) = seed_reference(&s);
+    // More lines than one COPY batch, so that a batch is copied before the commit.
+    let batch = sales(0, 20_000, b, p);
+    {
+        let mut imp = s.begin_import().unwrap();
+        for t in &batch {
+            assert_eq!(imp.insert_transaction(t).unwrap(), Inserted::New);
+        }
+        // Dropped: the lines already copied go too.
+    }
+    let c = s.counts().unwrap();
+    assert_eq!((c.transactions, c.transaction_lines), (0, 0));
+
+    let started = std::time::Instant::now();
+    let mut imp = s.begin_import().unwrap();
+    for t in &batch {
+        assert_eq!(imp.insert_transaction(t).unwrap(), Inserted::New);
+    }
+    assert_eq!(imp.insert_transaction(&batch[5]).unwrap(), Inserted::Repeated);
+    // A line naming an unknown product is refused at once; the unit goes on.
+    let mut bad = sales(90_000, 1, b, p).remove(0);
+    bad.lines[0].product_id = Some(kesher_core::ProductId(uuid::Uuid::from_u128(31337)));
+    assert!(matches!(
+        imp.insert_transaction(&bad),
+        Err(kesher_store::StoreError::Invalid { field: "sku", .. })
+    ));
+    imp.commit().unwrap();
+    eprintln!(
+        "imported {} transactions ({} lines) in {:?}",
+        batch.len(),
+        batch.len() * 3,
+        started.elapsed()
+    );
+    let c = s.counts().unwrap();
+    assert_eq!((c.transactions, c.transaction_lines), (20_000, 60_000));
+    assert_eq!(s.get_transaction(batch[12_345].id).unwrap().unwrap(), batch[12_345]);
+    let mut again = s.begin_import().unwrap();
+    assert_eq!(again.insert_transaction(&batch[0]).unwrap(), Inserted::AlreadyPresent);
+    drop(again);
+}
+
+#[test]
+fn an_import_whose_connection_is_lost_does_not_report_a_commit() {
+    use kesher_store::contract::customer;
+    let db = TestDb::new();
+    let s = db.store();
+    let mut imp = s.begin_import().unwrap();
+    imp.insert_customer(&customer(1, "M1", "Dana")).unwrap();
+    // Another session ends this unit's backend: the commit must fail, and nothing lands.
+    let mut admin = db.client();
+    admin
+        .batch_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = 'kesher' AND state LIKE 'idle in transaction%'",
+        )
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(imp.commit().is_err());
+    assert_eq!(s.counts().unwrap().customers, 0);
+}

@@ -4,6 +4,7 @@ mod baskets;
 mod customers;
 mod demo;
 mod import;
+mod models;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -43,6 +44,9 @@ enum Command {
     /// Basket analysis: frequent itemsets and association rules.
     #[command(subcommand)]
     Baskets(baskets::BasketsCommand),
+    /// Fit a customer-base model (BG/NBD, Pareto/NBD, MBG/NBD, Gamma-Gamma) on a summary CSV.
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
     /// Customers: duplicates, merge, show.
     #[command(subcommand)]
     Customers(customers::CustomersCommand),
@@ -85,6 +89,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Demo(args) => demo::run(args, &db, settings),
         Command::Customers(c) => customers::run(&open(&db, settings)?, c),
         Command::Baskets(b) => baskets::run(&db, settings, b),
+        Command::Models(m) => models::run(m),
     }
 }
 

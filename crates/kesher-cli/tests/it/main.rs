@@ -271,3 +271,45 @@ fn baskets_mine_a_file_and_the_database() {
         .count();
     assert!(strong >= 5, "{strong} strong rules: {v}");
 }
+
+#[test]
+fn models_fit_reproduces_the_published_bgnbd() {
+    let d = Dir::new();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../kesher-analytics/tests/fixtures");
+    let summary = fixtures.join("cdnow_customers_summary.csv");
+    let o = kesher(
+        &d.db(),
+        &[
+            "models",
+            "fit",
+            "--model",
+            "bgnbd",
+            "--summary",
+            summary.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let v: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    let p = |k: &str| v["params"][k].as_f64().unwrap();
+    // Fader, Hardie & Lee (2005): r=0.243, alpha=4.414, a=0.793, b=2.426, LL -9582.4.
+    assert_eq!(
+        format!("{:.3} {:.3} {:.3} {:.3}", p("r"), p("alpha"), p("a"), p("b")),
+        "0.243 4.414 0.793 2.426"
+    );
+    assert_eq!(format!("{:.1}", v["log_likelihood"].as_f64().unwrap()), "-9582.4");
+    let bad = d.file("bad.csv", "frequency,recency,T,monetary_value\n1,2,3,10\n2,3,4,-5\n");
+    let o = kesher(
+        &d.db(),
+        &[
+            "models",
+            "fit",
+            "--model",
+            "gamma-gamma",
+            "--summary",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("line 3"), "{:?}", text(&o));
+}

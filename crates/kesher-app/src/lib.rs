@@ -2,6 +2,7 @@
 //! generation, and ties the pure domain to a `Store`: CSV import, identify and merge, recording
 //! sales and contacts.
 
+pub mod analyze;
 pub mod baskets;
 pub mod identify;
 pub mod import;

@@ -1,5 +1,6 @@
 //! The `kesher` binary: a thin clap shell over `kesher_app` and `kesher_http`.
 
+mod analyze;
 mod baskets;
 mod customers;
 mod demo;
@@ -44,6 +45,8 @@ enum Command {
     /// Basket analysis: frequent itemsets and association rules.
     #[command(subcommand)]
     Baskets(baskets::BasketsCommand),
+    /// Refresh the customer analytics: summary, model fit, P(alive), CLV, RFM, tiers, lifecycle stage.
+    Analyze(analyze::AnalyzeArgs),
     /// Fit a customer-base model (BG/NBD, Pareto/NBD, MBG/NBD, Gamma-Gamma) on a summary CSV.
     #[command(subcommand)]
     Models(models::ModelsCommand),
@@ -90,6 +93,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Customers(c) => customers::run(&open(&db, settings)?, c),
         Command::Baskets(b) => baskets::run(&db, settings, b),
         Command::Models(m) => models::run(m),
+        Command::Analyze(a) => analyze::run(&open(&db, settings)?, a),
     }
 }
 

@@ -5,6 +5,7 @@
 //! `{ "error": { "code", "message", "field" } }` with the right 4xx status. The OpenAPI
 //! document at `/api/openapi.json` is generated from the handlers' annotations.
 
+pub mod analytics;
 pub mod baskets;
 pub mod customers;
 pub mod dto;
@@ -44,10 +45,10 @@ pub async fn blocking<T: Send + 'static>(
         sales::create_interaction, sales::list_interactions,
         reference::list_branches, reference::create_branch, reference::list_employees, reference::create_employee,
         reference::list_products, reference::get_product, reference::create_product, reference::import,
-        baskets::rules,
+        baskets::rules, analytics::run, analytics::score, analytics::ladder, analytics::value,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
-    tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "system"))
+    tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "analytics"), (name = "system"))
 )]
 pub struct ApiDoc;
 
@@ -98,6 +99,10 @@ pub fn router(app: App) -> Router {
         )
         .route("/api/products/{sku}", get(reference::get_product))
         .route("/api/baskets/rules", get(baskets::rules))
+        .route("/api/analytics/run", post(analytics::run))
+        .route("/api/analytics/ladder", get(analytics::ladder))
+        .route("/api/analytics/value", get(analytics::value))
+        .route("/api/customers/{id}/score", get(analytics::score))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(import)
         .route("/", get(index))

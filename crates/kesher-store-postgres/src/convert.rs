@@ -90,7 +90,7 @@ pub(crate) fn describe(e: &postgres::Error) -> String {
     out
 }
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("stored {what} is invalid: {e}"))
 }
 

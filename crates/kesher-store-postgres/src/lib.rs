@@ -9,6 +9,7 @@
 mod convert;
 mod import;
 mod migrate;
+mod scores;
 
 use convert::*;
 use kesher_core::{
@@ -16,8 +17,8 @@ use kesher_core::{
     Product, ProductId, Transaction, TransactionId,
 };
 use kesher_store::{
-    Actor, AuditEntry, BasketRow, ConsentEvent, Counts, CustomerQuery, Identifier, ImportTx, Inserted, MergeReport,
-    Page, Recorded, Result, Store, StoreError,
+    Actor, AuditEntry, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx, Inserted,
+    MergeReport, Page, PurchaseRow, Recorded, Result, Store, StoreError,
 };
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, GenericClient, NoTls};
@@ -354,6 +355,7 @@ impl Store for PgStore {
             ] {
                 tx.execute(sql, &[&id.0]).be()?;
             }
+            scores::forget(tx, id.0)?;
             audit(
                 tx,
                 actor,
@@ -698,6 +700,30 @@ impl Store for PgStore {
         })
     }
 
+    fn for_each_purchase(&self, f: &mut dyn FnMut(&PurchaseRow)) -> Result<()> {
+        self.with(|c| scores::for_each_purchase(c, f))
+    }
+
+    fn replace_customer_scores(&self, as_of: jiff::Timestamp, scores: &[CustomerScore]) -> Result<()> {
+        self.in_tx(|tx| scores::replace(tx, as_of, scores))
+    }
+
+    fn customer_score(&self, id: CustomerId) -> Result<Option<CustomerScore>> {
+        self.with(|c| scores::customer_score(c, id))
+    }
+
+    fn list_customer_scores(&self) -> Result<Vec<CustomerScore>> {
+        self.with(scores::list_customer_scores)
+    }
+
+    fn stage_counts(&self) -> Result<Vec<(String, String, u64)>> {
+        self.with(scores::stage_counts)
+    }
+
+    fn stage_transitions(&self, from_month: &str, to_month: &str) -> Result<Vec<(String, String, u64)>> {
+        self.with(|c| scores::stage_transitions(c, from_month, to_month))
+    }
+
     fn append_audit(
         &self,
         actor: &Actor,
@@ -803,6 +829,7 @@ fn merge(tx: &mut postgres::Transaction<'_>, keep: CustomerId, drop: CustomerId,
     }
     tx.execute("DELETE FROM consents WHERE customer_id = $1", &[&db]).be()?;
     tx.execute("DELETE FROM customers WHERE id = $1", &[&db]).be()?;
+    scores::forget(tx, db)?;
     for m in &moved {
         let (kind, value) = m.split_once(':').unwrap_or(("member", m));
         tx.execute(

@@ -5,7 +5,10 @@ use kesher_store::{Result, StoreError};
 use postgres::Client;
 
 /// Every migration, in order. Never edit one that has shipped: add the next.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_scores.sql")),
+];
 
 /// Serialises migrations of one database between processes opening it at the same time.
 const MIGRATION_LOCK: i64 = 7_306_264_850;

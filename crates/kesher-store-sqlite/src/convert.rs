@@ -689,3 +689,70 @@ pub(crate) fn insert_interaction_row(c: &Connection, i: &Interaction) -> Result<
         Inserted::AlreadyPresent
     })
 }
+
+pub(crate) const SCORE_SELECT: &str =
+    "SELECT customer_id, as_of, model, stage, frequency, recency, t, monetary, revenue, margin,
+    p_alive, expected_purchases, clv, rfm, segment, tier FROM customer_scores";
+
+pub(crate) struct ScoreRow(
+    [u8; 16],
+    i64,
+    String,
+    String,
+    f64,
+    f64,
+    f64,
+    f64,
+    i64,
+    Option<i64>,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+pub(crate) fn score_row(r: &Row) -> rusqlite::Result<ScoreRow> {
+    Ok(ScoreRow(
+        id16(r, 0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+        r.get(11)?,
+        r.get(12)?,
+        r.get(13)?,
+        r.get(14)?,
+        r.get(15)?,
+    ))
+}
+
+impl ScoreRow {
+    pub(crate) fn into_domain(self) -> Result<kesher_store::CustomerScore> {
+        Ok(kesher_store::CustomerScore {
+            customer_id: CustomerId::from_bytes(self.0),
+            as_of: from_ts(self.1)?,
+            model: self.2,
+            stage: self.3,
+            frequency: self.4,
+            recency: self.5,
+            t: self.6,
+            monetary: self.7,
+            revenue: self.8,
+            margin: self.9,
+            p_alive: self.10,
+            expected_purchases: self.11,
+            clv: self.12,
+            rfm: self.13,
+            segment: self.14,
+            tier: self.15,
+        })
+    }
+}

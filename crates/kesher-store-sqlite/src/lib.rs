@@ -14,8 +14,8 @@ use kesher_core::{
     Product, ProductId, Transaction, TransactionId,
 };
 use kesher_store::{
-    Actor, AuditEntry, BasketRow, ConsentEvent, Counts, CustomerQuery, Identifier, ImportTx, Inserted, MergeReport,
-    Page, Recorded, Result, Store, StoreError,
+    Actor, AuditEntry, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx, Inserted,
+    MergeReport, Page, PurchaseRow, Recorded, Result, Store, StoreError,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
@@ -319,6 +319,8 @@ impl Store for SqliteStore {
             "DELETE FROM interactions WHERE customer_id = ?1",
             "DELETE FROM consents WHERE customer_id = ?1",
             "DELETE FROM customer_aliases WHERE customer_id = ?1",
+            "DELETE FROM customer_scores WHERE customer_id = ?1",
+            "DELETE FROM customer_stages WHERE customer_id = ?1",
             "DELETE FROM customers WHERE id = ?1",
         ] {
             tx.execute(sql, [id.as_bytes()]).be()?;
@@ -416,6 +418,17 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    fn customer_ids(&self) -> Result<Vec<CustomerId>> {
+        let c = self.read()?;
+        let mut st = c.prepare("SELECT id FROM customers ORDER BY id").be()?;
+        let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0)).be()?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(CustomerId::from_bytes(blob16(&r.be()?)?));
+        }
+        Ok(out)
+    }
+
     fn merge_customers(&self, keep: CustomerId, drop: CustomerId, actor: &Actor) -> Result<MergeReport> {
         if keep == drop {
             return Err(StoreError::Invalid {
@@ -509,6 +522,11 @@ impl Store for SqliteStore {
         tx.execute("UPDATE merges SET kept_id = ?1 WHERE kept_id = ?2", [kb, db])
             .be()?;
         tx.execute("DELETE FROM consents WHERE customer_id = ?1", [db]).be()?;
+        // The dropped record's analysis is stale: the next refresh scores the merged customer.
+        tx.execute("DELETE FROM customer_scores WHERE customer_id = ?1", [db])
+            .be()?;
+        tx.execute("DELETE FROM customer_stages WHERE customer_id = ?1", [db])
+            .be()?;
         tx.execute("DELETE FROM customers WHERE id = ?1", [db]).be()?;
         for m in &moved {
             let (kind, value) = m.split_once(':').unwrap_or(("member", m));
@@ -821,6 +839,139 @@ impl Store for SqliteStore {
             emit(&h, &items)?;
         }
         Ok(())
+    }
+
+    fn for_each_purchase(&self, f: &mut dyn FnMut(&PurchaseRow)) -> Result<()> {
+        let c = self.read()?;
+        let mut st = c
+            .prepare(
+                "SELECT t.customer_id, t.occurred_at, t.total, t.currency,
+                        CASE WHEN min(p.unit_cost IS NOT NULL) = 1 THEN sum(l.quantity * p.unit_cost) END
+                 FROM transactions t JOIN transaction_lines l ON l.transaction_id = t.id
+                 LEFT JOIN products p ON p.id = l.product_id
+                 WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL
+                 GROUP BY t.id ORDER BY t.customer_id, t.occurred_at, t.id",
+            )
+            .be()?;
+        let mut rows = st.query([]).be()?;
+        let mut currency: Option<(String, kesher_core::Currency)> = None;
+        while let Some(r) = rows.next().be()? {
+            let cid: Vec<u8> = r.get(0).be()?;
+            let code: String = r.get(3).be()?;
+            let cur = match &currency {
+                Some((c, k)) if *c == code => *k,
+                _ => {
+                    let k = kesher_core::Currency::parse(&code)
+                        .map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
+                    currency = Some((code, k));
+                    k
+                }
+            };
+            f(&PurchaseRow {
+                customer_id: CustomerId::from_bytes(blob16(&cid)?),
+                occurred_at: from_ts(r.get(1).be()?)?,
+                amount: r.get(2).be()?,
+                cost: r.get(4).be()?,
+                currency: cur,
+            });
+        }
+        Ok(())
+    }
+
+    fn replace_customer_scores(&self, as_of: Timestamp, scores: &[CustomerScore]) -> Result<()> {
+        let month = as_of.to_zoned(jiff::tz::TimeZone::UTC).strftime("%Y-%m").to_string();
+        let mut conn = self.write()?;
+        let tx = conn.transaction().be()?;
+        tx.execute("DELETE FROM customer_scores", []).be()?;
+        tx.execute("DELETE FROM customer_stages WHERE month = ?1", [&month])
+            .be()?;
+        {
+            let mut ins = tx
+                .prepare(
+                    "INSERT INTO customer_scores (customer_id, as_of, model, stage, frequency, recency, t, monetary, revenue,
+                        margin, p_alive, expected_purchases, clv, rfm, segment, tier)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                )
+                .be()?;
+            let mut stage = tx
+                .prepare("INSERT INTO customer_stages (customer_id, month, stage) VALUES (?1, ?2, ?3)")
+                .be()?;
+            for x in scores {
+                ins.execute(params![
+                    x.customer_id.as_bytes(),
+                    ts(x.as_of),
+                    x.model,
+                    x.stage,
+                    x.frequency,
+                    x.recency,
+                    x.t,
+                    x.monetary,
+                    x.revenue,
+                    x.margin,
+                    x.p_alive,
+                    x.expected_purchases,
+                    x.clv,
+                    x.rfm,
+                    x.segment,
+                    x.tier
+                ])
+                .be()?;
+                stage.execute(params![x.customer_id.as_bytes(), month, x.stage]).be()?;
+            }
+        }
+        tx.commit().be()
+    }
+
+    fn customer_score(&self, id: CustomerId) -> Result<Option<CustomerScore>> {
+        let c = self.read()?;
+        let row = c
+            .query_row(
+                &format!("{SCORE_SELECT} WHERE customer_id = ?1"),
+                [id.as_bytes()],
+                score_row,
+            )
+            .optional()
+            .be()?;
+        row.map(ScoreRow::into_domain).transpose()
+    }
+
+    fn list_customer_scores(&self) -> Result<Vec<CustomerScore>> {
+        let c = self.read()?;
+        let mut st = c.prepare(&format!("{SCORE_SELECT} ORDER BY customer_id")).be()?;
+        let rows: Vec<ScoreRow> = st
+            .query_map([], score_row)
+            .be()?
+            .collect::<rusqlite::Result<_>>()
+            .be()?;
+        rows.into_iter().map(ScoreRow::into_domain).collect()
+    }
+
+    fn stage_counts(&self) -> Result<Vec<(String, String, u64)>> {
+        let c = self.read()?;
+        let mut st = c
+            .prepare("SELECT month, stage, count(*) FROM customer_stages GROUP BY month, stage ORDER BY month, stage")
+            .be()?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))
+            .be()?;
+        rows.collect::<rusqlite::Result<_>>().be()
+    }
+
+    fn stage_transitions(&self, from_month: &str, to_month: &str) -> Result<Vec<(String, String, u64)>> {
+        let c = self.read()?;
+        let mut st = c
+            .prepare(
+                "SELECT coalesce(a.stage, 'new'), b.stage, count(*) FROM customer_stages b
+                 LEFT JOIN customer_stages a ON a.customer_id = b.customer_id AND a.month = ?1
+                 WHERE b.month = ?2 GROUP BY 1, 2 ORDER BY 1, 2",
+            )
+            .be()?;
+        let rows = st
+            .query_map([from_month, to_month], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+            })
+            .be()?;
+        rows.collect::<rusqlite::Result<_>>().be()
     }
 
     fn append_audit(

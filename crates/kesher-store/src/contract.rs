@@ -28,6 +28,7 @@ pub fn run_all(make: Factory<'_>) {
         ("merge moves everything in one step", merge_moves_everything),
         ("imports are all-or-nothing", import_all_or_nothing),
         ("delete refuses a customer with transactions", delete_guarded),
+        ("analysis results and stage history", analysis_results),
     ];
     for (name, check) in checks {
         let (_guard, store) = make();
@@ -592,4 +593,142 @@ fn delete_guarded(s: &dyn Store) {
         s.delete_customer(d.id, &actor()),
         Err(StoreError::NotFound { .. })
     ));
+}
+
+fn score(c: CustomerId, as_of: &str, stage: &str) -> CustomerScore {
+    CustomerScore {
+        customer_id: c,
+        as_of: at(as_of),
+        model: "bgnbd".into(),
+        stage: stage.into(),
+        frequency: 2.0,
+        recency: 30.5,
+        t: 38.9,
+        monetary: 2235.5,
+        revenue: 6700,
+        margin: Some(3100),
+        p_alive: Some(0.71),
+        expected_purchases: Some(1.25),
+        clv: Some(4321.5),
+        rfm: Some("545".into()),
+        segment: Some("champions".into()),
+        tier: Some("top".into()),
+    }
+}
+
+fn analysis_results(s: &dyn Store) {
+    let (b, _, p) = seed_reference(s);
+    let c1 = customer(1, "M1", "Dana");
+    let c2 = customer(2, "M2", "Eve");
+    let c3 = customer(3, "M3", "Noa");
+    for c in [&c1, &c2, &c3] {
+        s.insert_customer(c, &actor()).unwrap();
+    }
+    s.record_transaction(&sale(1, "T1", Some(c2.id), b, p, "2025-03-02T10:00:00Z"))
+        .unwrap();
+    s.record_transaction(&sale(2, "T2", Some(c1.id), b, p, "2025-03-05T10:00:00Z"))
+        .unwrap();
+    s.record_transaction(&sale(3, "T3", Some(c1.id), b, p, "2025-03-01T10:00:00Z"))
+        .unwrap();
+    s.record_transaction(&sale(4, "T4", None, b, p, "2025-03-01T10:00:00Z"))
+        .unwrap();
+    let refund = Transaction {
+        id: TransactionId(uid(6100)),
+        external_id: "R1".into(),
+        refund_of: Some(TransactionId(uid(5002))),
+        lines: vec![Line {
+            product_id: Some(p),
+            sku: Some("P1".into()),
+            quantity: -1,
+            unit_price: 8990,
+            discount: 0,
+        }],
+        ..sale(5, "R1", Some(c1.id), b, p, "2025-03-06T10:00:00Z")
+    };
+    s.record_transaction(&refund).unwrap();
+    let mut ids = s.customer_ids().unwrap();
+    ids.sort();
+    let mut want_ids = vec![c1.id, c2.id, c3.id];
+    want_ids.sort();
+    assert_eq!(ids, want_ids);
+    let mut rows = Vec::new();
+    s.for_each_purchase(&mut |r| rows.push(r.clone())).unwrap();
+    // Identified sales only, by customer then time; the amount-only line has no cost.
+    assert_eq!(rows.len(), 3);
+    let mut expect = [
+        (c1.id, "2025-03-01T10:00:00Z"),
+        (c1.id, "2025-03-05T10:00:00Z"),
+        (c2.id, "2025-03-02T10:00:00Z"),
+    ];
+    expect.sort_by_key(|(c, _)| *c);
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.customer_id, r.occurred_at.to_string()))
+            .collect::<Vec<_>>(),
+        expect.iter().map(|(c, t)| (*c, t.to_string())).collect::<Vec<_>>()
+    );
+    assert_eq!(rows[0].amount, 2 * 8990 - 1000 + 500);
+    assert_eq!(rows[0].cost, None);
+    assert_eq!(rows[0].currency.as_str(), "ILS");
+
+    let march = vec![
+        score(c1.id, "2025-03-31T00:00:00Z", "core"),
+        score(c2.id, "2025-03-31T00:00:00Z", "first_time"),
+    ];
+    s.replace_customer_scores(at("2025-03-31T00:00:00Z"), &march).unwrap();
+    assert_eq!(s.customer_score(c1.id).unwrap().unwrap(), march[0]);
+    assert_eq!(s.customer_score(c3.id).unwrap(), None);
+    let april = vec![
+        score(c1.id, "2025-04-30T00:00:00Z", "at_risk"),
+        score(c2.id, "2025-04-30T00:00:00Z", "first_time"),
+        CustomerScore {
+            p_alive: None,
+            clv: None,
+            rfm: None,
+            segment: None,
+            tier: None,
+            expected_purchases: None,
+            margin: None,
+            ..score(c3.id, "2025-04-30T00:00:00Z", "prospect")
+        },
+    ];
+    s.replace_customer_scores(at("2025-04-30T00:00:00Z"), &april).unwrap();
+    let mut all = s.list_customer_scores().unwrap();
+    all.sort_by_key(|x| x.customer_id);
+    let mut want = april.clone();
+    want.sort_by_key(|x| x.customer_id);
+    assert_eq!(all, want);
+    // A re-run in the same month replaces that month's stages.
+    s.replace_customer_scores(at("2025-04-30T12:00:00Z"), &april).unwrap();
+    let counts = s.stage_counts().unwrap();
+    assert_eq!(
+        counts,
+        vec![
+            ("2025-03".to_string(), "core".to_string(), 1),
+            ("2025-03".to_string(), "first_time".to_string(), 1),
+            ("2025-04".to_string(), "at_risk".to_string(), 1),
+            ("2025-04".to_string(), "first_time".to_string(), 1),
+            ("2025-04".to_string(), "prospect".to_string(), 1),
+        ]
+    );
+    // A merge leaves no analysis behind for the dropped record.
+    s.merge_customers(c1.id, c3.id, &actor()).unwrap();
+    assert_eq!(s.customer_score(c3.id).unwrap(), None);
+    assert_eq!(
+        s.stage_counts()
+            .unwrap()
+            .iter()
+            .filter(|(m, st, _)| m == "2025-04" && st == "prospect")
+            .count(),
+        0
+    );
+    let mut tr = s.stage_transitions("2025-03", "2025-04").unwrap();
+    tr.sort();
+    assert_eq!(
+        tr,
+        vec![
+            ("core".to_string(), "at_risk".to_string(), 1),
+            ("first_time".to_string(), "first_time".to_string(), 1),
+        ]
+    );
 }

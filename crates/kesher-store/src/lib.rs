@@ -158,6 +158,48 @@ pub struct BasketRow<'a> {
     pub items: &'a [(String, Option<String>)],
 }
 
+/// One sale of an identified customer, for the customer summary that feeds the analytics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PurchaseRow {
+    pub customer_id: CustomerId,
+    pub occurred_at: Timestamp,
+    /// The sale's total in minor units.
+    pub amount: i64,
+    /// Its cost (Σ quantity × unit cost) when every product line has a known cost.
+    pub cost: Option<i64>,
+    pub currency: kesher_core::Currency,
+}
+
+/// What `kesher analyze` concluded about one customer at one date.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerScore {
+    pub customer_id: CustomerId,
+    pub as_of: Timestamp,
+    /// The model the predictions come from (`bgnbd`, `pareto-nbd`, `mbgnbd`).
+    pub model: String,
+    /// prospect, first_time, core, at_risk or defected.
+    pub stage: String,
+    /// Repeat purchase periods, time of last purchase and age (periods since first purchase).
+    pub frequency: f64,
+    pub recency: f64,
+    pub t: f64,
+    /// Mean value of repeat purchases, minor units.
+    pub monetary: f64,
+    pub revenue: i64,
+    pub margin: Option<i64>,
+    pub p_alive: Option<f64>,
+    /// Expected purchases in the prediction horizon.
+    pub expected_purchases: Option<f64>,
+    /// Customer lifetime value over the horizon, minor units (margin-weighted, discounted).
+    pub clv: Option<f64>,
+    /// R, F and M quintile scores as "545".
+    pub rfm: Option<String>,
+    /// Named RFM segment (champions, loyal, at risk, ...).
+    pub segment: Option<String>,
+    /// Value tier by CLV: top, middle, rest.
+    pub tier: Option<String>,
+}
+
 /// Row counts of the main tables.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -200,6 +242,10 @@ pub trait Store: Send + Sync {
     fn lookup_customer(&self, ident: &Identifier) -> Result<Option<Customer>>;
     fn search_customers(&self, q: &CustomerQuery) -> Result<Page<Customer>>;
     fn duplicate_candidates(&self) -> Result<Vec<DuplicateCandidate>>;
+    /// Every customer's id (backends override this with a leaner query).
+    fn customer_ids(&self) -> Result<Vec<CustomerId>> {
+        Ok(self.duplicate_candidates()?.into_iter().map(|c| c.id).collect())
+    }
     /// Move every transaction, interaction, child account and identifier of `drop` to `keep`,
     /// delete `drop`, and write an audit record — all in one transaction.
     fn merge_customers(&self, keep: CustomerId, drop: CustomerId, actor: &Actor) -> Result<MergeReport>;
@@ -224,6 +270,21 @@ pub trait Store: Send + Sync {
     /// Stream every sale's products, basket by basket (refunds and amount-only lines left out),
     /// optionally for one branch (external id) only. `f` is called once per basket.
     fn for_each_basket(&self, branch: Option<&str>, f: &mut dyn FnMut(&BasketRow<'_>)) -> Result<()>;
+
+    /// Stream every sale of an identified customer (refunds left out), ordered by customer id,
+    /// then time. A customer merged into another counts under the kept id.
+    fn for_each_purchase(&self, f: &mut dyn FnMut(&PurchaseRow)) -> Result<()>;
+    /// Replace the stored analysis with `scores` (one transaction) and record each customer's
+    /// stage for the month of `as_of` (the stage history; a re-run in the same month replaces it).
+    fn replace_customer_scores(&self, as_of: Timestamp, scores: &[CustomerScore]) -> Result<()>;
+    fn customer_score(&self, id: CustomerId) -> Result<Option<CustomerScore>>;
+    /// Every stored score, by customer id.
+    fn list_customer_scores(&self) -> Result<Vec<CustomerScore>>;
+    /// Customers per stage for every month recorded: (month "YYYY-MM", stage, count), by month then stage.
+    fn stage_counts(&self) -> Result<Vec<(String, String, u64)>>;
+    /// How customers moved between the stages of two recorded months: (from, to, count); a
+    /// customer absent in `from_month` counts as from "new".
+    fn stage_transitions(&self, from_month: &str, to_month: &str) -> Result<Vec<(String, String, u64)>>;
 
     fn audit_log(&self, limit: u32, offset: u64) -> Result<Vec<AuditEntry>>;
     /// Append an entry to the audit log (for changes made outside the store's own methods).

@@ -250,6 +250,33 @@ fn baskets_mine_a_file_and_the_database() {
     // The demo business has planted bundles that the rules find.
     let o = kesher(&d.db(), &["demo", "--customers", "1500", "--no-serve"]);
     assert!(o.status.success(), "{:?}", text(&o));
+    let o = kesher(&d.db(), &["analyze", "--json"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let a: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    assert_eq!(a["customers"], 1500);
+    assert_eq!(
+        a["stages"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum::<u64>(),
+        1500
+    );
+    let o = kesher(
+        &d.db(),
+        &[
+            "analyze",
+            "--model",
+            "pareto-nbd",
+            "--period",
+            "day",
+            "--as-of",
+            "2020-01-01",
+        ],
+    );
+    assert!(!o.status.success(), "nothing was sold before 2020");
+    assert!(text(&o).1.contains("nothing to analyse"), "{:?}", text(&o));
     let o = kesher(
         &d.db(),
         &[

@@ -360,3 +360,92 @@ fn next_best_offers_follow_the_rules() {
     let (s, _) = app.get(&format!("/api/customers/{id}/offers?k=0"));
     assert_eq!(s, 400);
 }
+
+#[test]
+fn analytics_refresh_ladder_and_value() {
+    let app = spawn_app();
+    let (s, v) = app.post("/api/analytics/run", json!({}));
+    assert_eq!((s, error_field(&v)), (422, Some("as_of")), "no sales yet: {v}");
+    // A small demo business, loaded through the import endpoints.
+    let cfg = kesher_demo::DemoConfig {
+        customers: 1500,
+        seed: 11,
+        end: "2025-06-30".parse().unwrap(),
+    };
+    let mut sinks = kesher_demo::DemoSinks::try_new(|_| Ok::<_, std::io::Error>(Vec::new())).unwrap();
+    kesher_demo::generate(&cfg, &mut sinks).unwrap();
+    for (kind, body) in [
+        ("branches", &sinks.branches),
+        ("employees", &sinks.employees),
+        ("products", &sinks.products),
+        ("customers", &sinks.customers),
+        ("transactions", &sinks.transactions),
+    ] {
+        let (s, v) = app.post_raw(&format!("/api/import/{kind}"), "text/csv", body);
+        assert_eq!(s, 200, "{kind}: {v}");
+    }
+    let (s, r) = app.post(
+        "/api/analytics/run",
+        json!({"as_of": "2025-06-30T23:59:59Z", "model": "bgnbd"}),
+    );
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["customers"], 1500);
+    let stages = r["stages"].as_object().unwrap();
+    assert_eq!(stages.values().map(|v| v.as_u64().unwrap()).sum::<u64>(), 1500);
+    assert!(stages["prospect"].as_u64().unwrap() > 50, "{r}");
+    assert!(stages["core"].as_u64().unwrap() > 50, "{r}");
+    assert!(
+        stages["defected"].as_u64().unwrap() > 10,
+        "the demo's customers defect: {r}"
+    );
+    for k in ["r", "alpha", "a", "b"] {
+        assert!(r["params"][k].as_f64().unwrap() > 0.0);
+    }
+    // A second refresh a month later gives the ladder its moves.
+    let (s, _) = app.post("/api/analytics/run", json!({"as_of": "2025-07-31T23:59:59Z"}));
+    assert_eq!(s, 200);
+    let (s, l) = app.get("/api/analytics/ladder?from=2025-06&to=2025-07");
+    assert_eq!(s, 200, "{l}");
+    assert_eq!(l["months"].as_object().unwrap().len(), 2);
+    let moved: u64 = l["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["customers"].as_u64().unwrap())
+        .sum();
+    assert_eq!(moved, 1500);
+    assert!(
+        l["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["stage"] == "defected" && f["inflow"].as_u64().unwrap() > 0),
+        "{l}"
+    );
+    let (s, v) = app.get("/api/analytics/value");
+    assert_eq!(s, 200, "{v}");
+    let grid_total: u64 = v["rfm_grid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|x| x.as_u64().unwrap())
+        .sum();
+    assert_eq!(grid_total, v["buyers"].as_u64().unwrap());
+    assert!(v["segments"]["champions"].as_u64().unwrap() > 0);
+    let top = &v["tiers"][0];
+    assert_eq!(top["tier"], "top");
+    assert!(
+        top["share_of_value"].as_f64().unwrap() > 0.4,
+        "the top 20% hold much of the value: {v}"
+    );
+    let (_, page) = app.get("/api/customers?limit=1");
+    let id = page["items"][0]["id"].as_str().unwrap();
+    let (s, sc) = app.get(&format!("/api/customers/{id}/score"));
+    assert_eq!(s, 200, "{sc}");
+    assert!(["prospect", "first_time", "core", "at_risk", "defected"].contains(&sc["stage"].as_str().unwrap()));
+    let (s, _) = app.get("/api/analytics/ladder?from=2025-06");
+    assert_eq!(s, 400);
+    let (s, v) = app.post("/api/analytics/run", json!({"model": "magic"}));
+    assert_eq!((s, error_field(&v)), (422, Some("model")));
+}

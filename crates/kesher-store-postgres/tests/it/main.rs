@@ -98,13 +98,13 @@ fn migrations_are_versioned_and_reopen_cleanly() {
     assert_eq!(store.schema_version().unwrap(), PgStore::latest_schema_version());
     drop(store);
     let again = db.store();
-    assert_eq!(again.schema_version().unwrap(), 1);
+    assert_eq!(again.schema_version().unwrap(), 2);
     let n: i64 = db
         .client()
         .query_one("SELECT count(*) FROM schema_migrations", &[])
         .unwrap()
         .get(0);
-    assert_eq!(n, 1);
+    assert_eq!(n, 2);
 }
 
 #[test]
@@ -364,4 +364,156 @@ fn an_import_whose_connection_is_lost_does_not_report_a_commit() {
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert!(imp.commit().is_err());
     assert_eq!(s.counts().unwrap().customers, 0);
+}
+
+fn score(n: u128, stage: &str, as_of: &str) -> kesher_store::CustomerScore {
+    kesher_store::CustomerScore {
+        customer_id: kesher_core::CustomerId(uuid::Uuid::from_u128(n)),
+        as_of: as_of.parse().unwrap(),
+        model: "bgnbd".into(),
+        stage: stage.into(),
+        frequency: n as f64 / 3.0,
+        recency: 0.1,
+        t: 1e-300,
+        monetary: f64::MAX,
+        revenue: n as i64,
+        margin: None,
+        p_alive: Some(0.5),
+        expected_purchases: None,
+        clv: Some(-0.0),
+        rfm: None,
+        segment: Some("loyal".into()),
+        tier: None,
+    }
+}
+
+#[test]
+fn a_million_scores_replace_in_one_transaction() {
+    let db = TestDb::new();
+    let s = db.store();
+    let stages = ["prospect", "first_time", "core", "at_risk", "defected"];
+    let many: Vec<_> = (1..=1_000_000u128)
+        .map(|n| score(n, stages[(n % 5) as usize], "2025-05-31T00:00:00Z"))
+        .collect();
+    let started = std::time::Instant::now();
+    s.replace_customer_scores("2025-05-31T00:00:00Z".parse().unwrap(), &many)
+        .unwrap();
+    eprintln!("replaced 1,000,000 scores in {:?}", started.elapsed());
+    let started = std::time::Instant::now();
+    s.replace_customer_scores("2025-05-31T23:59:59Z".parse().unwrap(), &many)
+        .unwrap();
+    eprintln!("replaced them again (same month) in {:?}", started.elapsed());
+    assert_eq!(
+        s.customer_score(many[12_344].customer_id).unwrap().unwrap(),
+        many[12_344]
+    );
+    let counts = s.stage_counts().unwrap();
+    assert_eq!(counts.len(), 5);
+    assert!(counts.iter().all(|(m, _, n)| m == "2025-05" && *n == 200_000));
+
+    // A customer scored twice: nothing of the run lands, the earlier results stay.
+    let june = vec![
+        score(1, "core", "2025-06-30T00:00:00Z"),
+        score(1, "core", "2025-06-30T00:00:00Z"),
+    ];
+    assert!(
+        s.replace_customer_scores("2025-06-30T00:00:00Z".parse().unwrap(), &june)
+            .is_err()
+    );
+    assert_eq!(s.list_customer_scores().unwrap().len(), 1_000_000);
+    assert_eq!(s.stage_counts().unwrap().len(), 5);
+
+    assert_eq!(
+        s.stage_transitions("2025-05", "2025-05").unwrap()[0],
+        ("at_risk".to_string(), "at_risk".to_string(), 200_000)
+    );
+    // The month is the UTC month of as_of: this run (May 31st, 21:30 UTC) replaces May.
+    s.replace_customer_scores("2025-06-01T00:30:00+03:00".parse().unwrap(), &june[..1])
+        .unwrap();
+    assert_eq!(
+        s.stage_counts().unwrap(),
+        vec![("2025-05".to_string(), "core".to_string(), 1)]
+    );
+    s.replace_customer_scores("2025-05-01T00:00:00Z".parse().unwrap(), &many)
+        .unwrap();
+    s.replace_customer_scores("2025-06-30T00:00:00Z".parse().unwrap(), &june[..1])
+        .unwrap();
+    assert_eq!(s.list_customer_scores().unwrap(), june[..1].to_vec());
+    // Customers absent from `to` are not counted; those absent from `from` come from "new".
+    assert_eq!(
+        s.stage_transitions("2025-05", "2025-06").unwrap(),
+        vec![("first_time".to_string(), "core".to_string(), 1)]
+    );
+    assert_eq!(
+        s.stage_transitions("2025-04", "2025-06").unwrap(),
+        vec![("new".to_string(), "core".to_string(), 1)]
+    );
+}
+
+#[test]
+fn purchases_carry_their_cost_when_every_line_has_one_and_follow_merges() {
+    use kesher_core::{Line, Transaction, TransactionId};
+    use kesher_store::contract::{customer, seed_reference};
+    let db = TestDb::new();
+    let s = db.store();
+    let (b, _, p) = seed_reference(&s);
+    let (c1, c2) = (customer(1, "M1", "Dana"), customer(2, "M2", "Eve"));
+    s.insert_customer(&c1, &actor()).unwrap();
+    s.insert_customer(&c2, &actor()).unwrap();
+    let line = |product_id, quantity| Line {
+        product_id,
+        sku: product_id.map(|_| "P1".to_string()),
+        quantity,
+        unit_price: 8990,
+        discount: 0,
+    };
+    let sale = |n: u128, c: &kesher_core::Customer, at: &str, lines: Vec<Line>| Transaction {
+        id: TransactionId(uuid::Uuid::from_u128(n)),
+        external_id: format!("T{n}"),
+        customer_id: Some(c.id),
+        branch_id: b,
+        employee_id: None,
+        occurred_at: at.parse().unwrap(),
+        currency: kesher_core::Currency::parse("ILS").unwrap(),
+        lines,
+        refund_of: None,
+    };
+    s.record_transaction(&sale(
+        1,
+        &c2,
+        "2025-03-01T10:00:00Z",
+        vec![line(Some(p), 2), line(Some(p), 1)],
+    ))
+    .unwrap();
+    s.record_transaction(&sale(
+        2,
+        &c1,
+        "2025-03-02T10:00:00Z",
+        vec![line(Some(p), 1), line(None, 1)],
+    ))
+    .unwrap();
+    s.replace_customer_scores(
+        "2025-03-31T00:00:00Z".parse().unwrap(),
+        &[score(c2.id.0.as_u128(), "core", "2025-03-31T00:00:00Z")],
+    )
+    .unwrap();
+    let mut rows = Vec::new();
+    s.for_each_purchase(&mut |r| rows.push((r.customer_id, r.amount, r.cost)))
+        .unwrap();
+    assert_eq!(rows, vec![(c1.id, 2 * 8990, None), (c2.id, 3 * 8990, Some(3 * 4100))]);
+
+    // Merged away: its sales count under the kept id, its analysis results go.
+    s.merge_customers(c1.id, c2.id, &actor()).unwrap();
+    let mut rows = Vec::new();
+    s.for_each_purchase(&mut |r| rows.push((r.customer_id, r.occurred_at.to_string())))
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (c1.id, "2025-03-01T10:00:00Z".to_string()),
+            (c1.id, "2025-03-02T10:00:00Z".to_string())
+        ]
+    );
+    assert_eq!(s.customer_score(c2.id).unwrap(), None);
+    assert!(s.stage_counts().unwrap().is_empty());
 }

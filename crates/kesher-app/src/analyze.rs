@@ -1,0 +1,261 @@
+//! `analyze`: the customer-analytics refresh. Reads every sale, builds the customer summary,
+//! fits the purchase model (BG/NBD, Pareto/NBD or MBG/NBD) and the Gamma-Gamma spend model,
+//! scores every customer (P(alive), expected purchases, CLV), assigns RFM scores and segments,
+//! value tiers and the lifecycle stage, and stores the results with the month's stage history.
+
+use crate::App;
+use kesher_analytics::{
+    ClvOptions, LadderInput, LadderRules, Model, PeriodUnit, RfmInput, RfmSegment, ScoreOptions, SummaryConfig,
+    SummaryRecord, Transaction as Purchase, TransactionModel, ValueTier, compress, fit_gamma_gamma, rfm_scores,
+    score_compressed, summarize, value_tiers,
+};
+use kesher_core::CustomerId;
+use kesher_store::{CustomerScore, StoreError};
+use std::collections::HashMap;
+use std::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct AnalyzeOptions {
+    pub as_of: jiff::Timestamp,
+    pub unit: PeriodUnit,
+    pub model: Model,
+    /// Horizon of "expected purchases", in periods (default a year: 52 weeks or 365 days).
+    pub horizon: f64,
+    /// CLV: months ahead, monthly discount rate, and the share of spend that is profit.
+    pub clv_months: u32,
+    pub monthly_discount_rate: f64,
+    pub margin: f64,
+    pub ladder: LadderRules,
+}
+
+impl AnalyzeOptions {
+    pub fn new(as_of: jiff::Timestamp, unit: PeriodUnit, model: Model) -> Self {
+        let (horizon, ladder) = match unit {
+            PeriodUnit::Week => (52.0, LadderRules::default()),
+            PeriodUnit::Day => {
+                let w = LadderRules::default();
+                (
+                    365.0,
+                    LadderRules {
+                        one_time_at_risk_after: w.one_time_at_risk_after * 7.0,
+                        one_time_defected_after: 365.0,
+                        ..w
+                    },
+                )
+            }
+        };
+        AnalyzeOptions {
+            as_of,
+            unit,
+            model,
+            horizon,
+            clv_months: 12,
+            monthly_discount_rate: 0.01,
+            margin: 1.0,
+            ladder,
+        }
+    }
+}
+
+/// What a refresh did, for the person who ran it.
+#[derive(Debug, Clone)]
+pub struct AnalyzeReport {
+    pub customers: usize,
+    pub buyers: usize,
+    pub transactions: usize,
+    pub model: &'static str,
+    pub params: Vec<(&'static str, f64)>,
+    pub log_likelihood: f64,
+    /// Gamma-Gamma p, q, v when it could be fitted.
+    pub spend_params: Option<Vec<(&'static str, f64)>>,
+    /// Customers per stage, in ladder order.
+    pub stages: Vec<(&'static str, usize)>,
+    /// (tier, customers, share of total CLV).
+    pub tiers: Vec<(&'static str, usize, f64)>,
+    /// (step, seconds).
+    pub timings: Vec<(&'static str, f64)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("analytics: {0}")]
+    Analytics(#[from] kesher_analytics::AnalyticsError),
+    #[error("no sales by identified customers up to {0}: nothing to analyse")]
+    NoSales(jiff::Timestamp),
+}
+
+fn tier_name(t: ValueTier) -> &'static str {
+    match t {
+        ValueTier::Top => "top",
+        ValueTier::Middle => "middle",
+        ValueTier::Rest => "rest",
+    }
+}
+
+impl App {
+    /// Run the whole refresh and store the results.
+    pub fn analyze(&self, o: &AnalyzeOptions) -> Result<AnalyzeReport, AnalyzeError> {
+        let mut timings = Vec::new();
+        let clock = Instant::now();
+        let end = o.as_of.as_second();
+        let mut txs: Vec<Purchase<CustomerId>> = Vec::new();
+        self.store.for_each_purchase(&mut |p| {
+            let at = p.occurred_at.as_second();
+            if at <= end {
+                txs.push(Purchase {
+                    customer: p.customer_id,
+                    at,
+                    amount_minor: p.amount,
+                    cost_minor: p.cost,
+                });
+            }
+        })?;
+        if txs.is_empty() {
+            return Err(AnalyzeError::NoSales(o.as_of));
+        }
+        timings.push(("read sales", clock.elapsed().as_secs_f64()));
+
+        let t = Instant::now();
+        let cfg = SummaryConfig {
+            unit: o.unit,
+            multiplier: 1.0,
+            observation_end: end,
+            calibration_end: None,
+        };
+        let n_tx = txs.len();
+        let summaries = summarize(txs, &cfg)?;
+        let records: Vec<SummaryRecord> = summaries.iter().map(|s| s.record()).collect();
+        timings.push(("summary", t.elapsed().as_secs_f64()));
+
+        let t = Instant::now();
+        let compressed = compress(&records)?;
+        let fitted = o.model.fit(&compressed.rows)?;
+        // Gamma-Gamma needs repeat buyers with positive spend; without them CLV is unknown.
+        let spend = fit_gamma_gamma(&records).ok();
+        timings.push(("fit", t.elapsed().as_secs_f64()));
+
+        let t = Instant::now();
+        let periods_per_month = match o.unit {
+            PeriodUnit::Week => 4.345,
+            PeriodUnit::Day => 30.0,
+        };
+        let opts = ScoreOptions {
+            horizon: o.horizon,
+            clv: ClvOptions {
+                months: o.clv_months,
+                monthly_discount_rate: o.monthly_discount_rate,
+                margin: o.margin,
+                periods_per_month,
+            },
+        };
+        let spend_model = spend.as_ref().map(|f| &f.params);
+        let scores = score_compressed(&fitted, spend_model, &records, &compressed, &opts)?;
+        let rfm = rfm_scores(
+            &summaries
+                .iter()
+                .map(|s| RfmInput {
+                    since_last: (s.t - s.recency).max(0.0),
+                    frequency: f64::from(s.frequency) + 1.0,
+                    monetary: s.total_revenue_minor.max(0) as f64,
+                })
+                .collect::<Vec<_>>(),
+        )?;
+        let clv: Vec<f64> = scores
+            .iter()
+            .map(|s| s.clv.filter(|v| v.is_finite()).unwrap_or(0.0).max(0.0))
+            .collect();
+        let tiers = value_tiers(&clv)?;
+        timings.push(("score", t.elapsed().as_secs_f64()));
+
+        let t = Instant::now();
+        let model_name = o.model.name();
+        let mut rows = Vec::with_capacity(summaries.len());
+        let mut stage_count: HashMap<&'static str, usize> = HashMap::new();
+        for (i, s) in summaries.iter().enumerate() {
+            let sc = &scores[i];
+            let stage = o
+                .ladder
+                .stage(&LadderInput::from_summary(
+                    s.frequency,
+                    s.recency,
+                    s.t,
+                    Some(sc.probability_alive),
+                ))?
+                .name();
+            *stage_count.entry(stage).or_default() += 1;
+            let r = rfm[i];
+            rows.push(CustomerScore {
+                customer_id: s.customer,
+                as_of: o.as_of,
+                model: model_name.to_string(),
+                stage: stage.to_string(),
+                frequency: f64::from(s.frequency),
+                recency: s.recency,
+                t: s.t,
+                monetary: s.monetary_value,
+                revenue: s.total_revenue_minor,
+                margin: s.total_margin_minor,
+                p_alive: Some(sc.probability_alive),
+                expected_purchases: Some(sc.expected_purchases),
+                clv: sc.clv.filter(|v| v.is_finite()),
+                rfm: Some(format!("{}{}{}", r.r, r.f, r.m)),
+                segment: Some(RfmSegment::of(r).name().to_string()),
+                tier: Some(tier_name(tiers.tiers[i]).to_string()),
+            });
+        }
+        let buyers = rows.len();
+        // Prospects: customers without a sale up to the date.
+        let mut all = self.store.customer_ids()?;
+        all.sort_unstable();
+        let mut bought: Vec<CustomerId> = rows.iter().map(|r| r.customer_id).collect();
+        bought.sort_unstable();
+        for id in all {
+            if bought.binary_search(&id).is_err() {
+                *stage_count.entry("prospect").or_default() += 1;
+                rows.push(CustomerScore {
+                    customer_id: id,
+                    as_of: o.as_of,
+                    model: model_name.to_string(),
+                    stage: "prospect".into(),
+                    frequency: 0.0,
+                    recency: 0.0,
+                    t: 0.0,
+                    monetary: 0.0,
+                    revenue: 0,
+                    margin: None,
+                    p_alive: None,
+                    expected_purchases: None,
+                    clv: None,
+                    rfm: None,
+                    segment: None,
+                    tier: None,
+                });
+            }
+        }
+        self.store.replace_customer_scores(o.as_of, &rows)?;
+        timings.push(("store results", t.elapsed().as_secs_f64()));
+
+        let stages = kesher_analytics::Stage::ALL
+            .iter()
+            .map(|s| (s.name(), stage_count.get(s.name()).copied().unwrap_or(0)))
+            .collect();
+        Ok(AnalyzeReport {
+            customers: rows.len(),
+            buyers,
+            transactions: n_tx,
+            model: model_name,
+            params: fitted.params(),
+            log_likelihood: fitted.fit_log_likelihood(),
+            spend_params: spend.as_ref().map(|f| f.params.params()),
+            stages,
+            tiers: tiers
+                .summary
+                .iter()
+                .map(|(t, n, share)| (tier_name(*t), *n, *share))
+                .collect(),
+            timings,
+        })
+    }
+}

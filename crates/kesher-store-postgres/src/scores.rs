@@ -1,0 +1,209 @@
+//! The results of `kesher analyze`: the purchase stream it reads, and the scores and monthly
+//! stage history it writes back.
+
+use crate::convert::{Ctx, col, corrupt, describe};
+use jiff::Timestamp;
+use kesher_core::{Currency, CustomerId};
+use kesher_store::{CustomerScore, PurchaseRow, Result, StoreError};
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::Type;
+use postgres::{Client, GenericClient, Row};
+use uuid::Uuid;
+
+/// Every sale of an identified customer (refunds left out), by customer then time, streamed.
+/// The cost is known only when every line names a product with a unit cost.
+const PURCHASES: &str = "SELECT t.customer_id, t.occurred_at, t.total, t.currency,
+        CASE WHEN bool_and(l.product_id IS NOT NULL AND p.unit_cost IS NOT NULL)
+             THEN sum(l.quantity * p.unit_cost)::bigint END
+     FROM transactions t
+     LEFT JOIN transaction_lines l ON l.transaction_id = t.id
+     LEFT JOIN products p ON p.id = l.product_id
+     WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL
+     GROUP BY t.id
+     ORDER BY t.customer_id, t.occurred_at, t.id";
+
+pub(crate) fn for_each_purchase(c: &mut Client, f: &mut dyn FnMut(&PurchaseRow)) -> Result<()> {
+    // Row by row: memory stays flat whatever the number of sales.
+    let mut rows = c.query_raw(PURCHASES, std::iter::empty::<i32>()).be()?;
+    // Sales come in one or a few currencies: parse each code once.
+    let mut last_currency: Option<(String, Currency)> = None;
+    while let Some(r) = rows.next().be()? {
+        let code: &str = col(&r, 3)?;
+        let currency = match &last_currency {
+            Some((c, cur)) if c == code => *cur,
+            _ => {
+                let cur = Currency::parse(code).map_err(|e| corrupt("currency", e))?;
+                last_currency = Some((code.to_string(), cur));
+                cur
+            }
+        };
+        f(&PurchaseRow {
+            customer_id: CustomerId(col(&r, 0)?),
+            occurred_at: col(&r, 1)?,
+            amount: col(&r, 2)?,
+            cost: col(&r, 4)?,
+            currency,
+        });
+    }
+    Ok(())
+}
+
+/// "YYYY-MM" of an instant in UTC: the month a run's stages are recorded under.
+fn month_of(as_of: Timestamp) -> String {
+    as_of.strftime("%Y-%m").to_string()
+}
+
+/// The body of `replace_customer_scores`, inside its transaction.
+pub(crate) fn replace(tx: &mut postgres::Transaction<'_>, as_of: Timestamp, scores: &[CustomerScore]) -> Result<()> {
+    // TRUNCATE rather than DELETE: instant whatever the size, and rolled back with the rest.
+    tx.batch_execute("TRUNCATE customer_scores").be()?;
+    let copied = (|| {
+        let w = tx.copy_in(
+            "COPY customer_scores (customer_id, as_of, model, stage, frequency, recency, t, monetary, revenue,
+                 margin, p_alive, expected_purchases, clv, rfm, segment, tier)
+             FROM STDIN (FORMAT binary)",
+        )?;
+        let mut w = BinaryCopyInWriter::new(
+            w,
+            &[
+                Type::UUID,
+                Type::TIMESTAMPTZ,
+                Type::TEXT,
+                Type::TEXT,
+                Type::FLOAT8,
+                Type::FLOAT8,
+                Type::FLOAT8,
+                Type::FLOAT8,
+                Type::INT8,
+                Type::INT8,
+                Type::FLOAT8,
+                Type::FLOAT8,
+                Type::FLOAT8,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+            ],
+        );
+        for s in scores {
+            w.write(&[
+                &s.customer_id.0,
+                &s.as_of,
+                &s.model,
+                &s.stage,
+                &s.frequency,
+                &s.recency,
+                &s.t,
+                &s.monetary,
+                &s.revenue,
+                &s.margin,
+                &s.p_alive,
+                &s.expected_purchases,
+                &s.clv,
+                &s.rfm,
+                &s.segment,
+                &s.tier,
+            ])?;
+        }
+        w.finish()
+    })();
+    copied.map_err(|e| match e.as_db_error() {
+        // A constraint (a customer scored twice) or a value PostgreSQL cannot hold: the caller's data.
+        Some(_) => crate::convert::pg_error(e),
+        None => StoreError::Backend(format!("copying customer scores failed: {}", describe(&e))),
+    })?;
+    let month = month_of(as_of);
+    tx.execute("DELETE FROM customer_stages WHERE month = $1", &[&month])
+        .be()?;
+    tx.execute(
+        "INSERT INTO customer_stages (customer_id, month, stage) SELECT customer_id, $1, stage FROM customer_scores",
+        &[&month],
+    )
+    .be()?;
+    Ok(())
+}
+
+const SCORE_SELECT: &str = "SELECT customer_id, as_of, model, stage, frequency, recency, t, monetary, revenue, margin,
+        p_alive, expected_purchases, clv, rfm, segment, tier
+     FROM customer_scores";
+
+fn score_row(r: &Row) -> Result<CustomerScore> {
+    Ok(CustomerScore {
+        customer_id: CustomerId(col(r, 0)?),
+        as_of: col(r, 1)?,
+        model: col(r, 2)?,
+        stage: col(r, 3)?,
+        frequency: col(r, 4)?,
+        recency: col(r, 5)?,
+        t: col(r, 6)?,
+        monetary: col(r, 7)?,
+        revenue: col(r, 8)?,
+        margin: col(r, 9)?,
+        p_alive: col(r, 10)?,
+        expected_purchases: col(r, 11)?,
+        clv: col(r, 12)?,
+        rfm: col(r, 13)?,
+        segment: col(r, 14)?,
+        tier: col(r, 15)?,
+    })
+}
+
+pub(crate) fn customer_score<C: GenericClient>(c: &mut C, id: CustomerId) -> Result<Option<CustomerScore>> {
+    c.query_opt(&format!("{SCORE_SELECT} WHERE customer_id = $1"), &[&id.0])
+        .be()?
+        .map(|r| score_row(&r))
+        .transpose()
+}
+
+pub(crate) fn list_customer_scores<C: GenericClient>(c: &mut C) -> Result<Vec<CustomerScore>> {
+    c.query(&format!("{SCORE_SELECT} ORDER BY customer_id"), &[])
+        .be()?
+        .iter()
+        .map(score_row)
+        .collect()
+}
+
+fn count_row(r: &Row) -> Result<(String, String, u64)> {
+    let n: i64 = col(r, 2)?;
+    Ok((col(r, 0)?, col(r, 1)?, u64::try_from(n).unwrap_or(0)))
+}
+
+pub(crate) fn stage_counts<C: GenericClient>(c: &mut C) -> Result<Vec<(String, String, u64)>> {
+    c.query(
+        "SELECT month, stage, count(*) FROM customer_stages
+         GROUP BY month, stage ORDER BY month COLLATE \"C\", stage COLLATE \"C\"",
+        &[],
+    )
+    .be()?
+    .iter()
+    .map(count_row)
+    .collect()
+}
+
+pub(crate) fn stage_transitions<C: GenericClient>(
+    c: &mut C,
+    from_month: &str,
+    to_month: &str,
+) -> Result<Vec<(String, String, u64)>> {
+    c.query(
+        "SELECT coalesce(f.stage, 'new') AS from_stage, t.stage AS to_stage, count(*)
+         FROM customer_stages t
+         LEFT JOIN customer_stages f ON f.customer_id = t.customer_id AND f.month = $1
+         WHERE t.month = $2
+         GROUP BY 1, 2 ORDER BY coalesce(f.stage, 'new') COLLATE \"C\", t.stage COLLATE \"C\"",
+        &[&from_month, &to_month],
+    )
+    .be()?
+    .iter()
+    .map(count_row)
+    .collect()
+}
+
+/// Forget a customer's analysis results (it is deleted, or merged into another).
+pub(crate) fn forget<C: GenericClient>(c: &mut C, id: Uuid) -> Result<()> {
+    c.execute("DELETE FROM customer_scores WHERE customer_id = $1", &[&id])
+        .be()?;
+    c.execute("DELETE FROM customer_stages WHERE customer_id = $1", &[&id])
+        .be()?;
+    Ok(())
+}

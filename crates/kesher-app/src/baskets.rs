@@ -2,7 +2,9 @@
 //! product or category level, for all branches or one; each customer's next best offers.
 
 use crate::App;
-use kesher_baskets::{Baskets, MineParams, MineResult, OfferParams, Purchase, mine, next_best_offers};
+use kesher_baskets::{
+    Baskets, MineParams, MineResult, OfferParams, Purchase, cross_sell_report, mine, next_best_offers,
+};
 use kesher_core::CustomerId;
 use kesher_store::StoreError;
 use std::collections::HashMap;
@@ -36,28 +38,126 @@ pub enum BasketsError {
 
 impl App {
     /// The store's baskets at `level` (a product without a category counts as "uncategorised"),
-    /// for one branch (external id) or all.
-    pub fn baskets(&self, level: Level, branch: Option<&str>) -> Result<Baskets, StoreError> {
+    /// for one branch (external id) or all, within the period.
+    pub fn baskets(&self, level: Level, scope: &Scope) -> Result<Baskets, StoreError> {
         let mut baskets = Baskets::new();
-        self.store.for_each_basket(branch, &mut |b| {
-            baskets.push_basket(b.items.iter().map(|(sku, cat)| match level {
-                Level::Product => sku.as_str(),
-                Level::Category => cat.as_deref().unwrap_or("uncategorised"),
-            }));
+        self.store.for_each_basket(scope.branch.as_deref(), &mut |b| {
+            if scope.contains(b.occurred_at) {
+                baskets.push_basket(b.items.iter().map(|(sku, cat)| item_of(level, sku, cat)));
+            }
         })?;
         Ok(baskets)
     }
 
     /// Frequent itemsets and rules over the store's sales.
-    pub fn basket_rules(
-        &self,
-        level: Level,
-        branch: Option<&str>,
-        params: &MineParams,
-    ) -> Result<MineResult, BasketsError> {
-        let baskets = self.baskets(level, branch)?;
+    pub fn basket_rules(&self, level: Level, scope: &Scope, params: &MineParams) -> Result<MineResult, BasketsError> {
+        let baskets = self.baskets(level, scope)?;
         Ok(mine(&baskets, params)?)
     }
+
+    /// For each rule, the customers who bought its antecedents but never its consequents, and the
+    /// revenue expected if the rule's confidence held for them (at list prices), best first.
+    pub fn cross_sell(
+        &self,
+        level: Level,
+        scope: &Scope,
+        params: &MineParams,
+    ) -> Result<Vec<CrossSellView>, BasketsError> {
+        let rules = self.basket_rules(level, scope, params)?;
+        let mut owned: HashMap<CustomerId, Vec<String>> = HashMap::new();
+        self.store.for_each_basket(scope.branch.as_deref(), &mut |b| {
+            if let Some(c) = b.customer_id
+                && scope.contains(b.occurred_at)
+            {
+                let set = owned.entry(c).or_default();
+                for (sku, cat) in b.items {
+                    let item = item_of(level, sku, cat);
+                    if !set.iter().any(|s| s == item) {
+                        set.push(item.to_string());
+                    }
+                }
+            }
+        })?;
+        // The value of one more purchase of an item: its list price, or a category's mean price.
+        let mut prices: HashMap<String, (i64, i64)> = HashMap::new();
+        let mut offset = 0;
+        loop {
+            let page = self.store.list_products(1000, offset)?;
+            for p in &page.items {
+                let key = match level {
+                    Level::Product => p.sku.clone(),
+                    Level::Category => p.category.clone().unwrap_or_else(|| "uncategorised".into()),
+                };
+                let e = prices.entry(key).or_default();
+                e.0 += p.list_price.minor;
+                e.1 += 1;
+            }
+            offset += page.items.len() as u64;
+            if page.items.is_empty() || offset >= page.total {
+                break;
+            }
+        }
+        let value = |item: &str| prices.get(item).map(|(sum, n)| sum / (*n).max(1)).unwrap_or(0);
+        let customers: Vec<Vec<String>> = owned.into_values().collect();
+        let report = cross_sell_report(&rules, &customers, |r| {
+            r.consequents.iter().map(|i| value(rules.item_name(*i))).sum()
+        });
+        let names = |ids: &[u32]| ids.iter().map(|i| rules.item_name(*i).to_string()).collect::<Vec<_>>();
+        Ok(report
+            .into_iter()
+            .filter_map(|row| {
+                let r = rules.rules.get(row.rule)?;
+                Some(CrossSellView {
+                    antecedents: names(&r.antecedents),
+                    consequents: names(&r.consequents),
+                    confidence: r.confidence,
+                    lift: r.lift,
+                    with_antecedents: row.with_antecedents,
+                    missing_consequents: row.missing_consequents,
+                    expected_incremental_minor: row.expected_incremental_minor,
+                })
+            })
+            .collect())
+    }
+}
+
+fn item_of<'a>(level: Level, sku: &'a str, cat: &'a Option<String>) -> &'a str {
+    match level {
+        Level::Product => sku,
+        Level::Category => cat.as_deref().unwrap_or("uncategorised"),
+    }
+}
+
+/// Which sales to mine: one branch or all, and a period.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// External id of the branch.
+    pub branch: Option<String>,
+    /// Sales at or after this instant.
+    pub since: Option<jiff::Timestamp>,
+    /// Sales before this instant.
+    pub until: Option<jiff::Timestamp>,
+}
+
+impl Scope {
+    pub fn contains(&self, at: jiff::Timestamp) -> bool {
+        self.since.is_none_or(|s| at >= s) && self.until.is_none_or(|u| at < u)
+    }
+}
+
+/// One line of the cross-sell report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrossSellView {
+    pub antecedents: Vec<String>,
+    pub consequents: Vec<String>,
+    pub confidence: f64,
+    pub lift: f64,
+    /// Customers who bought every antecedent.
+    pub with_antecedents: usize,
+    /// Of those, customers who never bought a consequent.
+    pub missing_consequents: usize,
+    /// missing × confidence × the consequents' list price, minor units.
+    pub expected_incremental_minor: i64,
 }
 
 /// Rules mined for next best offers, kept for `OFFER_RULES_TTL` so that a customer page does
@@ -108,7 +208,7 @@ impl App {
         {
             return Ok(m.clone());
         }
-        let rules = self.basket_rules(Level::Product, None, &offer_params())?;
+        let rules = self.basket_rules(Level::Product, &Scope::default(), &offer_params())?;
         let mut margins = HashMap::new();
         let mut names = HashMap::new();
         let mut offset = 0;

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use kesher_app::Settings;
-use kesher_app::baskets::Level;
+use kesher_app::baskets::{Level, Scope};
 use kesher_baskets::{InputFormat, MineParams, MineResult};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -61,12 +61,49 @@ pub enum BasketsCommand {
         /// External id of one branch.
         #[arg(long)]
         branch: Option<String>,
+        #[command(flatten)]
+        period: Period,
         /// Show this many rules (without --json).
         #[arg(long, default_value_t = 30)]
         top: usize,
         #[command(flatten)]
         t: Thresholds,
     },
+    /// Cross-sell report: per rule, the customers with its antecedents but not its consequents,
+    /// and the revenue expected if its confidence held for them.
+    CrossSell {
+        #[arg(long, default_value = "product", value_parser = ["product", "category"])]
+        level: String,
+        /// External id of one branch.
+        #[arg(long)]
+        branch: Option<String>,
+        #[command(flatten)]
+        period: Period,
+        #[arg(long, default_value_t = 30)]
+        top: usize,
+        #[command(flatten)]
+        t: Thresholds,
+    },
+}
+
+/// The period of sales to mine.
+#[derive(Args)]
+pub struct Period {
+    /// Sales on or after this date (YYYY-MM-DD, UTC).
+    #[arg(long)]
+    since: Option<jiff::civil::Date>,
+    /// Sales before this date.
+    #[arg(long)]
+    until: Option<jiff::civil::Date>,
+}
+
+fn scope(branch: Option<String>, p: &Period) -> anyhow::Result<Scope> {
+    let at = |d: jiff::civil::Date| d.to_zoned(jiff::tz::TimeZone::UTC).map(|z| z.timestamp());
+    Ok(Scope {
+        branch,
+        since: p.since.map(at).transpose()?,
+        until: p.until.map(at).transpose()?,
+    })
 }
 
 pub fn run(db: &Path, settings: Settings, c: BasketsCommand) -> anyhow::Result<ExitCode> {
@@ -79,11 +116,61 @@ pub fn run(db: &Path, settings: Settings, c: BasketsCommand) -> anyhow::Result<E
             let result = kesher_baskets::mine(&baskets, &t.params())?;
             print(&result, t.json, 30);
         }
-        BasketsCommand::Rules { level, branch, top, t } => {
+        BasketsCommand::Rules {
+            level,
+            branch,
+            period,
+            top,
+            t,
+        } => {
             let app = crate::open(db, settings)?;
             let level = Level::parse(&level).context("level")?;
-            let result = app.basket_rules(level, branch.as_deref(), &t.params())?;
+            let result = app.basket_rules(level, &scope(branch, &period)?, &t.params())?;
             print(&result, t.json, top);
+        }
+        BasketsCommand::CrossSell {
+            level,
+            branch,
+            period,
+            top,
+            t,
+        } => {
+            let app = crate::open(db, settings)?;
+            let level = Level::parse(&level).context("level")?;
+            let rows = app.cross_sell(level, &scope(branch, &period)?, &t.params())?;
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            if t.json {
+                let doc: Vec<serde_json::Value> = rows
+                    .iter()
+                    .take(top)
+                    .map(|r| {
+                        serde_json::json!({"antecedents": r.antecedents, "consequents": r.consequents, "confidence": r.confidence,
+                            "lift": r.lift, "with_antecedents": r.with_antecedents, "missing_consequents": r.missing_consequents,
+                            "expected_incremental_minor": r.expected_incremental_minor})
+                    })
+                    .collect();
+                let _ = writeln!(out, "{}", serde_json::Value::Array(doc));
+            } else {
+                let _ = writeln!(
+                    out,
+                    "{:<36} {:<20} {:>6} {:>6} {:>9} {:>9} {:>14}",
+                    "if bought", "offer", "conf", "lift", "have it", "lack it", "expected (minor)"
+                );
+                for r in rows.iter().take(top) {
+                    let _ = writeln!(
+                        out,
+                        "{:<36} {:<20} {:>6.3} {:>6.2} {:>9} {:>9} {:>14}",
+                        r.antecedents.join(" + "),
+                        r.consequents.join(" + "),
+                        r.confidence,
+                        r.lift,
+                        r.with_antecedents,
+                        r.missing_consequents,
+                        r.expected_incremental_minor
+                    );
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

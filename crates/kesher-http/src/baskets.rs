@@ -3,7 +3,7 @@
 use crate::error::{AppError, Json, Query};
 use crate::{AppState, blocking};
 use axum::extract::State;
-use kesher_app::baskets::{BasketsError, Level};
+use kesher_app::baskets::{BasketsError, Level, Scope};
 use kesher_baskets::MineParams;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -21,6 +21,10 @@ pub struct RulesParams {
     pub level: Option<String>,
     /// External id of one branch.
     pub branch: Option<String>,
+    /// Sales at or after this instant (RFC 3339 or a date).
+    pub since: Option<String>,
+    /// Sales before this instant.
+    pub until: Option<String>,
     /// Rules returned, default 100.
     pub limit: Option<usize>,
 }
@@ -49,23 +53,14 @@ pub struct RulesDto {
     responses((status = 200, description = "Rules, strongest confidence first", body = RulesDto),
               (status = 400, description = "Bad parameter", body = crate::error::ErrorBody)))]
 pub async fn rules(State(st): State<AppState>, Query(p): Query<RulesParams>) -> Result<Json<RulesDto>, AppError> {
-    let level = match p.level.as_deref() {
-        None => Level::Product,
-        Some(l) => Level::parse(l)
-            .ok_or_else(|| AppError::bad_request(Some("level".into()), "level must be product or category"))?,
-    };
-    let mut params = MineParams::new(p.min_support.unwrap_or(0.01));
-    params.min_confidence = p.min_confidence.unwrap_or(0.3);
-    params.min_lift = p.min_lift;
-    params.max_len = Some(p.max_len.unwrap_or(3));
+    let (level, params) = params_of(&p)?;
     let limit = p.limit.unwrap_or(100);
+    let scope = scope(&p)?;
     blocking(st, move |app| {
-        let r = app
-            .basket_rules(level, p.branch.as_deref(), &params)
-            .map_err(|e| match e {
-                BasketsError::Store(s) => AppError::from(s),
-                BasketsError::Mining(m) => AppError::bad_request(None, m.to_string()),
-            })?;
+        let r = app.basket_rules(level, &scope, &params).map_err(|e| match e {
+            BasketsError::Store(s) => AppError::from(s),
+            BasketsError::Mining(m) => AppError::bad_request(None, m.to_string()),
+        })?;
         let names = |ids: &[u32]| ids.iter().map(|i| r.item_name(*i).to_string()).collect::<Vec<_>>();
         Ok(Json(RulesDto {
             baskets: r.baskets,
@@ -86,6 +81,75 @@ pub async fn rules(State(st): State<AppState>, Query(p): Query<RulesParams>) -> 
                 })
                 .collect(),
         }))
+    })
+    .await
+}
+
+fn scope(p: &RulesParams) -> Result<Scope, AppError> {
+    let at = |v: &Option<String>, f: &'static str| v.as_deref().map(|t| kesher_core::parse_instant(t, f)).transpose();
+    Ok(Scope {
+        branch: p.branch.clone(),
+        since: at(&p.since, "since")?,
+        until: at(&p.until, "until")?,
+    })
+}
+
+fn params_of(p: &RulesParams) -> Result<(Level, MineParams), AppError> {
+    let level = match p.level.as_deref() {
+        None => Level::Product,
+        Some(l) => Level::parse(l)
+            .ok_or_else(|| AppError::bad_request(Some("level".into()), "level must be product or category"))?,
+    };
+    let mut params = MineParams::new(p.min_support.unwrap_or(0.01));
+    params.min_confidence = p.min_confidence.unwrap_or(0.3);
+    params.min_lift = p.min_lift;
+    params.max_len = Some(p.max_len.unwrap_or(3));
+    Ok((level, params))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CrossSellDto {
+    pub antecedents: Vec<String>,
+    pub consequents: Vec<String>,
+    pub confidence: f64,
+    pub lift: f64,
+    /// Customers who bought every antecedent.
+    pub with_antecedents: usize,
+    /// Of those, customers who never bought a consequent.
+    pub missing_consequents: usize,
+    /// missing × confidence × the consequents' list price, minor units.
+    pub expected_incremental_minor: i64,
+}
+
+#[utoipa::path(get, path = "/api/baskets/cross-sell", tag = "baskets", params(RulesParams),
+    responses((status = 200, description = "Rules by expected incremental revenue", body = Vec<CrossSellDto>),
+              (status = 400, description = "Bad parameter", body = crate::error::ErrorBody)))]
+pub async fn cross_sell(
+    State(st): State<AppState>,
+    Query(p): Query<RulesParams>,
+) -> Result<Json<Vec<CrossSellDto>>, AppError> {
+    let (level, params) = params_of(&p)?;
+    let scope = scope(&p)?;
+    let limit = p.limit.unwrap_or(100);
+    blocking(st, move |app| {
+        let rows = app.cross_sell(level, &scope, &params).map_err(|e| match e {
+            BasketsError::Store(s) => AppError::from(s),
+            BasketsError::Mining(m) => AppError::bad_request(None, m.to_string()),
+        })?;
+        Ok(Json(
+            rows.into_iter()
+                .take(limit)
+                .map(|r| CrossSellDto {
+                    antecedents: r.antecedents,
+                    consequents: r.consequents,
+                    confidence: r.confidence,
+                    lift: r.lift,
+                    with_antecedents: r.with_antecedents,
+                    missing_consequents: r.missing_consequents,
+                    expected_incremental_minor: r.expected_incremental_minor,
+                })
+                .collect(),
+        ))
     })
     .await
 }

@@ -318,6 +318,13 @@ fn basket_rules_over_http() {
     assert_eq!(r["rules"][0]["conviction"], serde_json::Value::Null);
     let (s, r) = app.get("/api/baskets/rules?level=category&min_support=0.5&min_confidence=0.5");
     assert_eq!((s, &r["rules"][0]["antecedents"]), (200, &json!(["Dairy"])), "{r}");
+    // The period filter: nothing was sold in 2024.
+    let (s, r) = app.get("/api/baskets/rules?min_support=0.5&until=2025-01-01");
+    assert_eq!((s, r["baskets"].as_u64()), (200, Some(0)), "{r}");
+    let (s, r) = app.get("/api/baskets/rules?min_support=0.5&min_confidence=0.5&since=2025-03-01");
+    assert_eq!((s, r["baskets"].as_u64()), (200, Some(10)), "{r}");
+    let (s, v) = app.get("/api/baskets/rules?since=yesterday");
+    assert_eq!((s, error_field(&v)), (422, Some("since")), "{v}");
     let (s, v) = app.get("/api/baskets/rules?level=aisle");
     assert_eq!((s, v["error"]["field"].as_str()), (400, Some("level")));
     let (s, v) = app.get("/api/baskets/rules?min_support=7");
@@ -352,6 +359,25 @@ fn next_best_offers_follow_the_rules() {
     let (s, v) = app.post_raw("/api/import/transactions", "text/csv", csv.as_bytes());
     assert_eq!(s, 200, "{v}");
     let id = c["id"].as_str().unwrap();
+    // Cross-sell: M1 is the one beans buyer known by name who never took milk.
+    let (s, x) = app.get("/api/baskets/cross-sell?min_support=0.2&min_confidence=0.5");
+    assert_eq!(s, 200, "{x}");
+    let row = x
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["antecedents"] == json!(["P1"]) && r["consequents"] == json!(["P2"]))
+        .unwrap();
+    assert_eq!(
+        (row["with_antecedents"].as_u64(), row["missing_consequents"].as_u64()),
+        (Some(1), Some(1)),
+        "{x}"
+    );
+    let conf = row["confidence"].as_f64().unwrap();
+    assert_eq!(
+        row["expected_incremental_minor"].as_i64().unwrap(),
+        (conf * 650.0).round() as i64
+    );
     let (s, offers) = app.get(&format!("/api/customers/{id}/offers?k=3"));
     assert_eq!(s, 200, "{offers}");
     assert_eq!(offers[0]["sku"], "P2", "{offers}");

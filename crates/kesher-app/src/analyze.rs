@@ -259,3 +259,128 @@ impl App {
         })
     }
 }
+
+/// Calibration vs holdout, as a marketer reads it: actual against model-expected repeat
+/// purchases in the holdout by calibration frequency, the cumulative repeat-purchase curve,
+/// and every model's fit and holdout error.
+#[derive(Debug, Clone)]
+pub struct CalibrationReport {
+    pub model: &'static str,
+    /// (calibration frequency, customers, mean actual holdout purchases, mean expected).
+    pub table: Vec<(u32, u64, f64, f64)>,
+    /// (periods since the first first purchase, actual cumulative repeats, expected).
+    pub cumulative: Vec<(f64, f64, f64)>,
+    /// (model, log-likelihood, AIC, BIC, holdout mean absolute error), best AIC first.
+    pub models: Vec<(&'static str, f64, f64, f64, f64)>,
+    pub customers: usize,
+}
+
+impl App {
+    /// Fit on the sales up to `calibration_end`, compare with what customers did up to `end`.
+    pub fn calibration(
+        &self,
+        calibration_end: jiff::Timestamp,
+        end: jiff::Timestamp,
+        unit: PeriodUnit,
+        model: Model,
+    ) -> Result<CalibrationReport, AnalyzeError> {
+        let (cal, obs) = (calibration_end.as_second(), end.as_second());
+        if cal >= obs {
+            return Err(AnalyzeError::Analytics(
+                kesher_analytics::AnalyticsError::InvalidArgument {
+                    name: "calibration_end",
+                    reason: "must be before the end of the observation".into(),
+                },
+            ));
+        }
+        let mut txs: Vec<Purchase<CustomerId>> = Vec::new();
+        self.store.for_each_purchase(&mut |p| {
+            let at = p.occurred_at.as_second();
+            if at <= obs {
+                txs.push(Purchase {
+                    customer: p.customer_id,
+                    at,
+                    amount_minor: p.amount,
+                    cost_minor: p.cost,
+                });
+            }
+        })?;
+        if txs.is_empty() {
+            return Err(AnalyzeError::NoSales(end));
+        }
+        // Repeat-purchase times and first purchases of the calibration cohort, in periods.
+        let mut firsts: Vec<i64> = Vec::new();
+        let mut repeats: Vec<i64> = Vec::new();
+        let mut i = 0;
+        while i < txs.len() {
+            let c = txs[i].customer;
+            let first = unit.period_of(txs[i].at);
+            let mut last = first;
+            let cohort = txs[i].at <= cal;
+            while i < txs.len() && txs[i].customer == c {
+                let p = unit.period_of(txs[i].at);
+                if cohort && p != last && p != first {
+                    repeats.push(p);
+                }
+                last = p;
+                i += 1;
+            }
+            if cohort {
+                firsts.push(first);
+            }
+        }
+        let origin = firsts.iter().copied().min().unwrap_or(0);
+        let cfg = SummaryConfig {
+            unit,
+            multiplier: 1.0,
+            observation_end: obs,
+            calibration_end: Some(cal),
+        };
+        let summaries = summarize(txs, &cfg)?;
+        let pairs: Vec<(SummaryRecord, kesher_analytics::HoldoutSummary)> = summaries
+            .iter()
+            .filter_map(|s| s.holdout.map(|h| (s.record(), h)))
+            .collect();
+        let records: Vec<SummaryRecord> = pairs.iter().map(|p| p.0).collect();
+        let compressed = compress(&records)?;
+        let mut fits = Vec::new();
+        for m in [Model::BgNbd, Model::ParetoNbd, Model::ModifiedBgNbd] {
+            if let Ok(f) = m.fit(&compressed.rows) {
+                fits.push(f);
+            }
+        }
+        let chosen = fits
+            .iter()
+            .find(|f| f.model() == model)
+            .cloned()
+            .map_or_else(|| model.fit(&compressed.rows), Ok)?;
+        let table = kesher_analytics::holdout_table(&chosen, &pairs, 7)?
+            .into_iter()
+            .map(|r| (r.frequency, r.customers, r.actual, r.expected))
+            .collect();
+        let span = (unit.period_of(obs) - origin).max(1);
+        let step = (span / 40).max(1);
+        let at: Vec<f64> = (0..=span).step_by(step as usize).map(|t| t as f64).collect();
+        let first_f: Vec<f64> = firsts.iter().map(|f| (f - origin) as f64).collect();
+        let rep_f: Vec<f64> = repeats.iter().map(|r| (r - origin) as f64).collect();
+        let expected = kesher_analytics::expected_cumulative_repeats(&chosen, &first_f, &at)?;
+        let actual = kesher_analytics::actual_cumulative_repeats(&rep_f, &at);
+        let cumulative = at
+            .iter()
+            .zip(actual)
+            .zip(expected)
+            .map(|((t, a), e)| (*t, a, e))
+            .collect();
+        let models = kesher_analytics::assess_models(&fits, &pairs)?
+            .into_iter()
+            .map(|a| (a.model.name(), a.log_likelihood, a.aic, a.bic, a.holdout_mae))
+            .collect();
+        Ok(CalibrationReport {
+            model: model.name(),
+            table,
+            cumulative,
+            models,
+            customers: pairs.len(),
+        })
+    }
+}

@@ -309,3 +309,119 @@ pub async fn value(State(st): State<AppState>) -> Result<Json<ValueDto>, AppErro
     })
     .await
 }
+
+#[derive(Deserialize, IntoParams)]
+pub struct CalibrationParams {
+    /// End of the calibration window (RFC 3339 or a date).
+    pub calibration_end: String,
+    /// End of the holdout window; default now.
+    pub end: Option<String>,
+    /// week (default) or day.
+    pub period: Option<String>,
+    /// bgnbd (default), pareto-nbd or mbgnbd: the model the table and curve show.
+    pub model: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HoldoutRowDto {
+    /// Repeat purchases in the calibration window (the last row: this many or more).
+    pub frequency: u32,
+    pub customers: u64,
+    /// Mean repeat purchases in the holdout: actual and model-expected.
+    pub actual: f64,
+    pub expected: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CurvePointDto {
+    pub period: f64,
+    pub actual: f64,
+    pub expected: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ModelFitDto {
+    pub model: String,
+    pub log_likelihood: f64,
+    pub aic: f64,
+    pub bic: f64,
+    /// Mean absolute error of holdout purchases per customer.
+    pub holdout_mae: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CalibrationDto {
+    pub model: String,
+    pub customers: usize,
+    pub table: Vec<HoldoutRowDto>,
+    pub cumulative: Vec<CurvePointDto>,
+    /// Best AIC first.
+    pub models: Vec<ModelFitDto>,
+}
+
+#[utoipa::path(get, path = "/api/analytics/calibration", tag = "analytics", params(CalibrationParams),
+    responses((status = 200, description = "Calibration vs holdout report", body = CalibrationDto),
+              (status = 422, description = "Bad parameter or no sales", body = crate::error::ErrorBody)))]
+pub async fn calibration(
+    State(st): State<AppState>,
+    Query(p): Query<CalibrationParams>,
+) -> Result<Json<CalibrationDto>, AppError> {
+    blocking(st, move |app| {
+        let cal = kesher_core::parse_instant(&p.calibration_end, "calibration_end")?;
+        let end = match &p.end {
+            Some(e) => kesher_core::parse_instant(e, "end")?,
+            None => app.now(),
+        };
+        let unit = match p.period.as_deref() {
+            None | Some("week") => PeriodUnit::Week,
+            Some("day") => PeriodUnit::Day,
+            Some(_) => return Err(AppError::invalid("period", "must be week or day")),
+        };
+        let model = match p.model.as_deref() {
+            None => Model::BgNbd,
+            Some(m) => {
+                Model::parse(m).ok_or_else(|| AppError::invalid("model", "must be bgnbd, pareto-nbd or mbgnbd"))?
+            }
+        };
+        let r = app.calibration(cal, end, unit, model).map_err(|e| match e {
+            AnalyzeError::Store(s) => AppError::from(s),
+            AnalyzeError::NoSales(_) => AppError::invalid("end", e.to_string()),
+            AnalyzeError::Analytics(a) => AppError::invalid("calibration_end", a.to_string()),
+        })?;
+        Ok(Json(CalibrationDto {
+            model: r.model.to_string(),
+            customers: r.customers,
+            table: r
+                .table
+                .into_iter()
+                .map(|(frequency, customers, actual, expected)| HoldoutRowDto {
+                    frequency,
+                    customers,
+                    actual,
+                    expected,
+                })
+                .collect(),
+            cumulative: r
+                .cumulative
+                .into_iter()
+                .map(|(period, actual, expected)| CurvePointDto {
+                    period,
+                    actual,
+                    expected,
+                })
+                .collect(),
+            models: r
+                .models
+                .into_iter()
+                .map(|(m, ll, aic, bic, mae)| ModelFitDto {
+                    model: m.to_string(),
+                    log_likelihood: ll,
+                    aic,
+                    bic,
+                    holdout_mae: mae,
+                })
+                .collect(),
+        }))
+    })
+    .await
+}

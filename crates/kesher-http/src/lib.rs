@@ -45,7 +45,7 @@ pub async fn blocking<T: Send + 'static>(
         sales::create_interaction, sales::list_interactions,
         reference::list_branches, reference::create_branch, reference::list_employees, reference::create_employee,
         reference::list_products, reference::get_product, reference::create_product, reference::import,
-        baskets::rules, baskets::cross_sell, analytics::run, analytics::score, analytics::ladder, analytics::value,
+        baskets::rules, baskets::cross_sell, analytics::run, analytics::score, analytics::ladder, analytics::value, analytics::calibration,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "analytics"), (name = "system"))
@@ -103,6 +103,7 @@ pub fn router(app: App) -> Router {
         .route("/api/analytics/run", post(analytics::run))
         .route("/api/analytics/ladder", get(analytics::ladder))
         .route("/api/analytics/value", get(analytics::value))
+        .route("/api/analytics/calibration", get(analytics::calibration))
         .route("/api/customers/{id}/score", get(analytics::score))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(import)

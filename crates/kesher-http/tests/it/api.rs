@@ -470,6 +470,30 @@ fn analytics_refresh_ladder_and_value() {
     let (s, sc) = app.get(&format!("/api/customers/{id}/score"));
     assert_eq!(s, 200, "{sc}");
     assert!(["prospect", "first_time", "core", "at_risk", "defected"].contains(&sc["stage"].as_str().unwrap()));
+    let (s, c) = app.get("/api/analytics/calibration?calibration_end=2025-03-31&end=2025-06-30T23:59:59Z");
+    assert_eq!(s, 200, "{c}");
+    let table = c["table"].as_array().unwrap();
+    assert_eq!(table[0]["frequency"], 0);
+    let (act, exp): (f64, f64) = table.iter().fold((0.0, 0.0), |(a, e), r| {
+        let n = r["customers"].as_f64().unwrap();
+        (
+            a + n * r["actual"].as_f64().unwrap(),
+            e + n * r["expected"].as_f64().unwrap(),
+        )
+    });
+    assert!(
+        act > 0.0 && (exp / act - 1.0).abs() < 0.5,
+        "holdout actual {act} vs expected {exp}"
+    );
+    assert_eq!(c["models"].as_array().unwrap().len(), 3, "{c}");
+    let curve = c["cumulative"].as_array().unwrap();
+    assert!(
+        curve
+            .windows(2)
+            .all(|w| w[1]["actual"].as_f64() >= w[0]["actual"].as_f64())
+    );
+    let (s, v) = app.get("/api/analytics/calibration?calibration_end=2025-07-01&end=2025-06-30");
+    assert_eq!((s, error_field(&v)), (422, Some("calibration_end")), "{v}");
     let (s, _) = app.get("/api/analytics/ladder?from=2025-06");
     assert_eq!(s, 400);
     let (s, v) = app.post("/api/analytics/run", json!({"model": "magic"}));

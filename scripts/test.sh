@@ -30,5 +30,8 @@ trap 'scripts/postgres.sh stop' EXIT
 cargo clippy -p kesher-store-postgres --all-targets --features pg-tests -- -D warnings
 cargo test -p kesher-store-postgres --features pg-tests 2>&1 | tee -a target/test-output.txt
 test "${PIPESTATUS[0]}" -eq 0
+echo "== HTTP API tests on PostgreSQL"
+KESHER_TEST_BACKEND=postgres cargo test -p kesher-http 2>&1 | tee -a target/test-output.txt
+test "${PIPESTATUS[0]}" -eq 0
 # One closing line for the whole run, counted over every test binary.
 awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' target/test-output.txt

@@ -276,7 +276,10 @@ impl Header {
 
     /// The trimmed value of `column`, `None` when absent or empty.
     fn get<'r>(&self, rec: &'r csv::StringRecord, column: &str) -> Option<&'r str> {
-        let i = self.names.iter().position(|(n, _)| *n == column)?;
+        // Pointer equality first: callers pass the same static names the header was built from.
+        let i = self.names.iter().position(|(n, _)| {
+            n.len() == column.len() && (std::ptr::eq(n.as_ptr(), column.as_ptr()) || *n == column)
+        })?;
         let v = rec.get(self.idx[i]?)?.trim();
         (!v.is_empty()).then_some(v)
     }

@@ -7,25 +7,58 @@ use std::sync::Arc;
 pub struct TestApp {
     pub base: String,
     dir: std::path::PathBuf,
+    /// (admin URL, database) of the PostgreSQL database made for this test.
+    pg: Option<(String, String)>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some((admin, db)) = &self.pg
+            && let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls)
+        {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+        }
     }
+}
+
+/// The backend under test: SQLite, or PostgreSQL when `KESHER_TEST_BACKEND=postgres` (then
+/// `KESHER_TEST_POSTGRES_URL` must name a server: the tests fail rather than skip).
+fn store(dir: &std::path::Path, n: u64) -> (Arc<dyn kesher_store::Store>, Option<(String, String)>) {
+    if std::env::var("KESHER_TEST_BACKEND").as_deref() != Ok("postgres") {
+        return (
+            Arc::new(kesher_store_sqlite::SqliteStore::open(dir.join("k.db")).unwrap()),
+            None,
+        );
+    }
+    let admin = std::env::var("KESHER_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!("KESHER_TEST_BACKEND=postgres needs KESHER_TEST_POSTGRES_URL (scripts/postgres.sh start)")
+    });
+    let db = format!("kesher_http_{}_{n}", std::process::id());
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+    c.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
+    let (base, query) = admin
+        .split_once('?')
+        .map_or((admin.as_str(), None), |(b, q)| (b, Some(q)));
+    let root = base.rfind('/').map_or(base, |i| &base[..i]);
+    let url = match query {
+        Some(q) => format!("{root}/{db}?{q}"),
+        None => format!("{root}/{db}"),
+    };
+    (
+        Arc::new(kesher_store_postgres::PgStore::open(&url).unwrap()),
+        Some((admin, db)),
+    )
 }
 
 pub fn spawn_app() -> TestApp {
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "kesher-http-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("kesher-http-test-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let store = kesher_store_sqlite::SqliteStore::open(dir.join("k.db")).unwrap();
-    let app = App::new(Arc::new(store), Settings::default());
+    let (store, pg) = store(&dir, n);
+    let app = App::new(store, Settings::default());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -49,6 +82,7 @@ pub fn spawn_app() -> TestApp {
     TestApp {
         base: format!("http://{addr}"),
         dir,
+        pg,
         _shutdown: tx,
     }
 }

@@ -23,6 +23,27 @@ pub struct AnalyzeArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Lifecycle ladder: purchase periods needed to be core [default: 2].
+    #[arg(long)]
+    core_min_purchases: Option<u32>,
+    /// Ladder: at risk beyond this many of the customer's own mean gaps since the last purchase [default: 2].
+    #[arg(long)]
+    at_risk_gaps: Option<f64>,
+    /// Ladder: defected beyond this many own mean gaps [default: 4].
+    #[arg(long)]
+    defected_gaps: Option<f64>,
+    /// Ladder: at risk below this P(alive) [default: 0.5].
+    #[arg(long)]
+    p_alive_at_risk: Option<f64>,
+    /// Ladder: defected below this P(alive) [default: 0.1].
+    #[arg(long)]
+    p_alive_defected: Option<f64>,
+    /// Ladder: a one-time buyer is at risk after this many periods [default: 13 weeks / 91 days].
+    #[arg(long)]
+    one_time_at_risk_after: Option<f64>,
+    /// Ladder: a one-time buyer is defected after this many periods [default: 52 weeks / 365 days].
+    #[arg(long)]
+    one_time_defected_after: Option<f64>,
 }
 
 pub fn run(app: &App, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
@@ -53,6 +74,14 @@ pub fn run(app: &App, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let model = Model::parse(&a.model).context("--model")?;
     let mut opts = AnalyzeOptions::new(as_of, unit, model);
     opts.margin = a.margin;
+    let l = &mut opts.ladder;
+    l.core_min_purchases = a.core_min_purchases.unwrap_or(l.core_min_purchases);
+    l.at_risk_gaps = a.at_risk_gaps.unwrap_or(l.at_risk_gaps);
+    l.defected_gaps = a.defected_gaps.unwrap_or(l.defected_gaps);
+    l.p_alive_at_risk = a.p_alive_at_risk.unwrap_or(l.p_alive_at_risk);
+    l.p_alive_defected = a.p_alive_defected.unwrap_or(l.p_alive_defected);
+    l.one_time_at_risk_after = a.one_time_at_risk_after.unwrap_or(l.one_time_at_risk_after);
+    l.one_time_defected_after = a.one_time_defected_after.unwrap_or(l.one_time_defected_after);
     let r = app.analyze(&opts)?;
     let total = started.elapsed().as_secs_f64();
     if a.json {

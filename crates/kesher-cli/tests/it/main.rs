@@ -263,6 +263,28 @@ fn baskets_mine_a_file_and_the_database() {
             .sum::<u64>(),
         1500
     );
+    // Stricter ladder rules put more customers on the lower rungs.
+    let o = kesher(
+        &d.db(),
+        &[
+            "analyze",
+            "--json",
+            "--at-risk-gaps",
+            "1",
+            "--defected-gaps",
+            "1.5",
+            "--p-alive-defected",
+            "0.3",
+        ],
+    );
+    let strict: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    assert!(
+        strict["stages"]["defected"].as_u64() > a["stages"]["defected"].as_u64(),
+        "{strict} vs {a}"
+    );
+    let o = kesher(&d.db(), &["analyze", "--at-risk-gaps", "3", "--defected-gaps", "2"]);
+    assert!(!o.status.success(), "at-risk must come before defected");
+    assert!(text(&o).1.contains("ladder rules"), "{:?}", text(&o));
     let o = kesher(
         &d.db(),
         &[

@@ -140,6 +140,62 @@ impl Customer {
     pub fn consent(&self, channel: ConsentChannel) -> Option<&Consent> {
         self.consents.iter().find(|c| c.channel == channel)
     }
+
+    /// Take in what a duplicate record knows (the merge policy, the same on every backend):
+    /// identifiers fill this record's empty slots and the rest are returned as `kind:value`
+    /// aliases (member, phone, email, card); other facts fill empty fields only; attributes
+    /// are added where this record lacks the key; the newer consent per channel wins; the
+    /// earlier creation time is kept.
+    pub fn absorb(&mut self, dropped: &Customer) -> Vec<String> {
+        let mut aliases = Vec::new();
+        fn fill<T: Clone>(
+            slot: &mut Option<T>,
+            other: &Option<T>,
+            alias: impl FnOnce(&T) -> String,
+            out: &mut Vec<String>,
+        ) {
+            match (slot.as_ref(), other) {
+                (None, Some(v)) => *slot = Some(v.clone()),
+                (Some(_), Some(v)) => out.push(alias(v)),
+                _ => {}
+            }
+        }
+        fill(
+            &mut self.member_no,
+            &dropped.member_no,
+            |v| format!("member:{v}"),
+            &mut aliases,
+        );
+        fill(&mut self.phone, &dropped.phone, |v| format!("phone:{v}"), &mut aliases);
+        fill(&mut self.email, &dropped.email, |v| format!("email:{v}"), &mut aliases);
+        fill(&mut self.card, &dropped.card, |v| format!("card:{v}"), &mut aliases);
+        self.name = self.name.take().or_else(|| dropped.name.clone());
+        self.language = self.language.take().or_else(|| dropped.language.clone());
+        let (d, k) = (&dropped.demographics, &mut self.demographics);
+        k.birth_date = k.birth_date.or(d.birth_date);
+        k.gender = k.gender.or(d.gender);
+        k.city = k.city.take().or_else(|| d.city.clone());
+        k.region = k.region.take().or_else(|| d.region.clone());
+        k.household_size = k.household_size.or(d.household_size);
+        k.income_band = k.income_band.take().or_else(|| d.income_band.clone());
+        for (key, v) in &dropped.attributes {
+            self.attributes.entry(key.clone()).or_insert_with(|| v.clone());
+        }
+        if self.parent_id.is_none() && dropped.parent_id != Some(self.id) {
+            self.parent_id = dropped.parent_id;
+        }
+        self.created_at = self.created_at.min(dropped.created_at);
+        self.source_branch = self.source_branch.or(dropped.source_branch);
+        self.source_employee = self.source_employee.or(dropped.source_employee);
+        for dc in &dropped.consents {
+            match self.consents.iter_mut().find(|c| c.channel == dc.channel) {
+                Some(kc) if kc.at >= dc.at => {}
+                Some(kc) => *kc = dc.clone(),
+                None => self.consents.push(dc.clone()),
+            }
+        }
+        aliases
+    }
 }
 
 /// Checks a member number, card number or other external id.

@@ -758,52 +758,7 @@ fn merge(tx: &mut postgres::Transaction<'_>, keep: CustomerId, drop: CustomerId,
         });
     }
     let mut kept = kept_before.clone();
-    let mut moved = Vec::new();
-    // Identifiers: fill the kept record's empty slots; the rest become aliases.
-    macro_rules! take {
-        ($slot:ident, $kind:literal, $val:expr) => {
-            if let Some(v) = dropped.$slot.clone() {
-                if kept.$slot.is_none() {
-                    kept.$slot = Some(v);
-                } else {
-                    moved.push(format!("{}:{}", $kind, $val(&v)));
-                }
-            }
-        };
-    }
-    take!(member_no, "member", |v: &String| v.clone());
-    take!(phone, "phone", |v: &kesher_core::Phone| v.as_str().to_string());
-    take!(email, "email", |v: &kesher_core::Email| v.as_str().to_string());
-    take!(card, "card", |v: &String| v.clone());
-    if kept.name.is_none() {
-        kept.name = dropped.name.clone();
-    }
-    if kept.language.is_none() {
-        kept.language = dropped.language.clone();
-    }
-    let (d, k) = (&dropped.demographics, &mut kept.demographics);
-    k.birth_date = k.birth_date.or(d.birth_date);
-    k.gender = k.gender.or(d.gender);
-    k.city = k.city.take().or_else(|| d.city.clone());
-    k.region = k.region.take().or_else(|| d.region.clone());
-    k.household_size = k.household_size.or(d.household_size);
-    k.income_band = k.income_band.take().or_else(|| d.income_band.clone());
-    for (key, v) in &dropped.attributes {
-        kept.attributes.entry(key.clone()).or_insert_with(|| v.clone());
-    }
-    if kept.parent_id.is_none() && dropped.parent_id != Some(keep) {
-        kept.parent_id = dropped.parent_id;
-    }
-    kept.created_at = kept.created_at.min(dropped.created_at);
-    kept.source_branch = kept.source_branch.or(dropped.source_branch);
-    kept.source_employee = kept.source_employee.or(dropped.source_employee);
-    for dc in &dropped.consents {
-        match kept.consents.iter_mut().find(|c| c.channel == dc.channel) {
-            Some(kc) if kc.at >= dc.at => {}
-            Some(kc) => *kc = dc.clone(),
-            None => kept.consents.push(dc.clone()),
-        }
-    }
+    let moved = kept.absorb(&dropped);
     let (kb, db) = (keep.0, drop.0);
     let transactions_moved = tx
         .execute(

@@ -259,8 +259,12 @@ impl Baskets {
                 return Err(column_error(number, "transaction_id", "required"));
             }
             let sku = fields[h.sku].trim();
-            if sku.is_empty() {
-                return Err(column_error(number, "sku", "required"));
+            // An amount-only line (no sku) names no item, and a refund returns items rather
+            // than buying them: neither belongs in a basket.
+            let refund = h.refund_of.is_some_and(|c| !fields[c].trim().is_empty())
+                || h.quantity.is_some_and(|c| fields[c].trim().starts_with('-'));
+            if sku.is_empty() || refund {
+                continue;
             }
             let key = match options.group_by {
                 Grouping::Transaction => tid,
@@ -357,7 +361,8 @@ pub enum Grouping {
     Customer,
 }
 
-const CSV_COLUMNS: [&str; 10] = [
+const CSV_COLUMNS: [&str; 11] = [
+    "refund_of",
     "transaction_id",
     "customer_id",
     "branch_id",
@@ -376,6 +381,8 @@ struct CsvHeader {
     sku: usize,
     branch_id: Option<usize>,
     customer_id: Option<usize>,
+    quantity: Option<usize>,
+    refund_of: Option<usize>,
 }
 
 impl CsvHeader {
@@ -384,6 +391,8 @@ impl CsvHeader {
         let mut sku = None;
         let mut branch_id = None;
         let mut customer_id = None;
+        let mut quantity = None;
+        let mut refund_of = None;
         for (i, name) in fields.iter().enumerate() {
             let name = name.trim();
             if !CSV_COLUMNS.contains(&name) {
@@ -394,6 +403,8 @@ impl CsvHeader {
                 "sku" => sku = Some(i),
                 "branch_id" => branch_id = Some(i),
                 "customer_id" => customer_id = Some(i),
+                "quantity" => quantity = Some(i),
+                "refund_of" => refund_of = Some(i),
                 _ => {}
             }
         }
@@ -405,6 +416,8 @@ impl CsvHeader {
             sku,
             branch_id,
             customer_id,
+            quantity,
+            refund_of,
         })
     }
 }
@@ -549,10 +562,25 @@ mod tests {
     }
 
     #[test]
+    fn csv_leaves_out_refunds_and_amount_only_lines() {
+        // kesher's own export: an amount-only line, and a refund naming its sale.
+        let csv = "transaction_id,customer_id,branch_id,employee_id,occurred_at,sku,quantity,unit_price,discount,currency,refund_of\n\
+            T1,M1,B1,,2025-03-01,P1,1,1.00,0,ILS,\n\
+            T1,M1,B1,,2025-03-01,P2,2,1.00,0,ILS,\n\
+            T2,M1,B1,,2025-03-02,,1,5.00,0,ILS,\n\
+            R1,M1,B1,,2025-03-03,P2,-1,1.00,0,ILS,T1\n\
+            T3,M2,B1,,2025-03-04,P3,1,1.00,0,ILS,\n";
+        let b = Baskets::from_kesher_csv_str(csv, &CsvOptions::default()).unwrap();
+        assert_eq!(b.len(), 2);
+        assert_eq!(names(&b, 0), ["P1", "P2"]);
+        assert_eq!(names(&b, 1), ["P3"]);
+    }
+
+    #[test]
     fn csv_errors_name_the_line() {
-        let bad = "transaction_id,sku\nK1,P1\nK2,\n";
+        let bad = "transaction_id,sku\nK1,P1\n,P2\n";
         let err = Baskets::from_kesher_csv_str(bad, &CsvOptions::default()).unwrap_err();
-        assert_eq!(err.to_string(), "line 3: column sku: required");
+        assert_eq!(err.to_string(), "line 3: column transaction_id: required");
         let bad = "transaction_id,sku,colour\n";
         let err = Baskets::from_kesher_csv_str(bad, &CsvOptions::default()).unwrap_err();
         assert_eq!(err.to_string(), "line 1: column colour: unknown column");

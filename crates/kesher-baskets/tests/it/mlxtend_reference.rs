@@ -178,3 +178,13 @@ fn cli_json_carries_the_reference_numbers() {
         }
     }
 }
+
+#[test]
+fn kesher_demo_business_equals_mlxtend() {
+    // kesher's own demo business, exported as kesher writes it: refunds and amount-only lines
+    // are in the file and must stay out of the baskets, on both sides.
+    let text = read("kesher_demo_800.csv");
+    let baskets = Baskets::from_kesher_csv_str(&text, &CsvOptions::default()).unwrap();
+    assert!(baskets.len() > 4000, "{} baskets", baskets.len());
+    compare("kesherdemo", &baskets, 2);
+}

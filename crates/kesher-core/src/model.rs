@@ -486,6 +486,58 @@ mod tests {
     }
 
     #[test]
+    fn absorb_fills_gaps_and_keeps_the_rest_as_aliases() {
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        let mut keep = Customer::bare(
+            CustomerId::from_bytes([1; 16]),
+            Some("M1".into()),
+            at("2025-02-01T00:00:00Z"),
+        );
+        keep.phone = Some(Phone::parse("050-1111111", crate::Country::israel()).unwrap());
+        keep.consents = vec![Consent {
+            channel: ConsentChannel::Sms,
+            state: ConsentState::Granted,
+            at: at("2025-01-01T00:00:00Z"),
+            source: "pos".into(),
+        }];
+        keep.attributes.insert("lifestyle".into(), serde_json::json!("runner"));
+        let mut drop = Customer::bare(
+            CustomerId::from_bytes([2; 16]),
+            Some("M2".into()),
+            at("2024-06-01T00:00:00Z"),
+        );
+        drop.name = Some("Dana".into());
+        drop.phone = Some(Phone::parse("050-2222222", crate::Country::israel()).unwrap());
+        drop.email = Some(Email::parse("dana@example.com").unwrap());
+        drop.demographics.city = Some("Haifa".into());
+        drop.attributes.insert("lifestyle".into(), serde_json::json!("reader"));
+        drop.attributes.insert("pets".into(), serde_json::json!(2));
+        drop.consents = vec![Consent {
+            channel: ConsentChannel::Sms,
+            state: ConsentState::Withdrawn,
+            at: at("2025-03-01T00:00:00Z"),
+            source: "sms-stop".into(),
+        }];
+        let aliases = keep.absorb(&drop);
+        assert_eq!(aliases, vec!["member:M2", "phone:+972502222222"]);
+        assert_eq!(keep.member_no.as_deref(), Some("M1"));
+        assert_eq!(keep.email.as_ref().map(|e| e.as_str()), Some("dana@example.com"));
+        assert_eq!(keep.name.as_deref(), Some("Dana"));
+        assert_eq!(keep.demographics.city.as_deref(), Some("Haifa"));
+        assert_eq!(
+            keep.attributes["lifestyle"], "runner",
+            "the kept record's own facts win"
+        );
+        assert_eq!(keep.attributes["pets"], 2);
+        assert_eq!(
+            keep.consents[0].state,
+            ConsentState::Withdrawn,
+            "the newer consent wins"
+        );
+        assert_eq!(keep.created_at, at("2024-06-01T00:00:00Z"));
+    }
+
+    #[test]
     fn parses_enums_and_times() {
         assert_eq!(
             CustomerKind::parse(" Intermediary ").unwrap(),

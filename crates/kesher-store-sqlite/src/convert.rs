@@ -572,14 +572,28 @@ pub(crate) fn check_transaction_refs(c: &Connection, t: &Transaction) -> Result<
 }
 
 /// Insert a transaction and its lines; `AlreadyPresent` (nothing written) when its external id exists.
-pub(crate) fn insert_transaction_rows(c: &Connection, t: &Transaction) -> Result<Inserted> {
+/// `unit_cost` gives a product's unit cost (the importer caches it); the sale's cost is kept on
+/// its row, `None` when a line has no product or no known cost.
+pub(crate) fn insert_transaction_rows(
+    c: &Connection,
+    t: &Transaction,
+    unit_cost: &mut dyn FnMut(ProductId) -> Result<Option<i64>>,
+) -> Result<Inserted> {
     let total = t.total().ok_or_else(|| StoreError::Invalid {
         field: "lines",
         reason: "transaction total overflows".into(),
     })?;
+    let mut cost = Some(0i64);
+    for l in &t.lines {
+        let line_cost = match l.product_id {
+            Some(p) => unit_cost(p)?.and_then(|u| u.checked_mul(l.quantity)),
+            None => None,
+        };
+        cost = cost.zip(line_cost).and_then(|(a, b)| a.checked_add(b));
+    }
     let n = c.prepare_cached(
-        "INSERT INTO transactions (id, external_id, customer_id, branch_id, employee_id, occurred_at, currency, total, refund_of)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (external_id) DO NOTHING",
+        "INSERT INTO transactions (id, external_id, customer_id, branch_id, employee_id, occurred_at, currency, total, refund_of, cost)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (external_id) DO NOTHING",
     )
     .be()?
     .execute(params![
@@ -591,7 +605,8 @@ pub(crate) fn insert_transaction_rows(c: &Connection, t: &Transaction) -> Result
         ts(t.occurred_at),
         t.currency.as_str(),
         total,
-        t.refund_of.map(|r| r.0.into_bytes())
+        t.refund_of.map(|r| r.0.into_bytes()),
+        cost
     ])
     .be()?;
     if n == 0 {
@@ -755,4 +770,15 @@ impl ScoreRow {
             tier: self.15,
         })
     }
+}
+
+/// A product's unit cost, when known.
+pub(crate) fn product_cost(c: &Connection, id: ProductId) -> Result<Option<i64>> {
+    let v: Option<Option<i64>> = c
+        .prepare_cached("SELECT unit_cost FROM products WHERE id = ?1")
+        .be()?
+        .query_row([id.as_bytes()], |r| r.get(0))
+        .optional()
+        .be()?;
+    Ok(v.flatten())
 }

@@ -22,6 +22,8 @@ pub(crate) struct SqliteImport<'a> {
     branches: HashMap<String, BranchId>,
     employees: HashMap<String, EmployeeId>,
     products: HashMap<String, ProductId>,
+    /// Unit costs of the products this unit has sold.
+    costs: HashMap<ProductId, Option<i64>>,
     /// Highest rowid of each table when the unit began: rows above it are this import's.
     marks: [i64; 6],
     /// Whether any customer holds aliases left by a merge (read when the unit begins).
@@ -67,6 +69,7 @@ impl<'a> SqliteImport<'a> {
             branches: HashMap::new(),
             employees: HashMap::new(),
             products: HashMap::new(),
+            costs: HashMap::new(),
         })
     }
 
@@ -215,7 +218,16 @@ impl ImportTx for SqliteImport<'_> {
     }
 
     fn insert_transaction(&mut self, t: &Transaction) -> Result<Inserted> {
-        match insert_transaction_rows(&self.conn, t)? {
+        let (conn, costs) = (&self.conn, &mut self.costs);
+        let mut unit_cost = |p: ProductId| -> Result<Option<i64>> {
+            if let Some(c) = costs.get(&p) {
+                return Ok(*c);
+            }
+            let c = product_cost(conn, p)?;
+            costs.insert(p, c);
+            Ok(c)
+        };
+        match insert_transaction_rows(conn, t, &mut unit_cost)? {
             Inserted::New => Ok(Inserted::New),
             _ => self.present(4, &t.external_id),
         }

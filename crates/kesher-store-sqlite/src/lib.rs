@@ -579,7 +579,7 @@ impl Store for SqliteStore {
             });
         }
         check_transaction_refs(&tx, t)?;
-        insert_transaction_rows(&tx, t)?;
+        insert_transaction_rows(&tx, t, &mut |p| product_cost(&tx, p))?;
         tx.commit().be()?;
         Ok(Recorded {
             value: t.clone(),
@@ -798,14 +798,11 @@ impl Store for SqliteStore {
 
     fn for_each_purchase(&self, f: &mut dyn FnMut(&PurchaseRow)) -> Result<()> {
         let c = self.read()?;
+        // The (customer, time) index gives the order; each sale carries its own cost.
         let mut st = c
             .prepare(
-                "SELECT t.customer_id, t.occurred_at, t.total, t.currency,
-                        CASE WHEN min(p.unit_cost IS NOT NULL) = 1 THEN sum(l.quantity * p.unit_cost) END
-                 FROM transactions t JOIN transaction_lines l ON l.transaction_id = t.id
-                 LEFT JOIN products p ON p.id = l.product_id
-                 WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL
-                 GROUP BY t.id ORDER BY t.customer_id, t.occurred_at, t.id",
+                "SELECT t.customer_id, t.occurred_at, t.total, t.currency, t.cost FROM transactions t
+                 WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL ORDER BY t.customer_id, t.occurred_at, t.id",
             )
             .be()?;
         let mut rows = st.query([]).be()?;

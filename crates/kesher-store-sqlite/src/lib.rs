@@ -802,25 +802,35 @@ impl Store for SqliteStore {
         let mut st = c
             .prepare(
                 "SELECT t.customer_id, t.occurred_at, t.total, t.currency, t.cost FROM transactions t
-                 WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL ORDER BY t.customer_id, t.occurred_at, t.id",
+                 WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL ORDER BY t.customer_id, t.occurred_at",
             )
             .be()?;
         let mut rows = st.query([]).be()?;
-        let mut currency: Option<(String, kesher_core::Currency)> = None;
+        let mut currency: Option<kesher_core::Currency> = None;
         while let Some(r) = rows.next().be()? {
-            let cid: Vec<u8> = r.get(0).be()?;
-            let code: String = r.get(3).be()?;
-            let cur = match &currency {
-                Some((c, k)) if *c == code => *k,
+            // Borrowed, not copied: this loop runs once per sale.
+            let cid = blob16(
+                r.get_ref(0)
+                    .be()?
+                    .as_blob()
+                    .map_err(|e| StoreError::Backend(e.to_string()))?,
+            )?;
+            let code = r
+                .get_ref(3)
+                .be()?
+                .as_str()
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            let cur = match currency {
+                Some(k) if k.as_str() == code => k,
                 _ => {
-                    let k = kesher_core::Currency::parse(&code)
+                    let k = kesher_core::Currency::parse(code)
                         .map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
-                    currency = Some((code, k));
+                    currency = Some(k);
                     k
                 }
             };
             f(&PurchaseRow {
-                customer_id: CustomerId::from_bytes(blob16(&cid)?),
+                customer_id: CustomerId::from_bytes(cid),
                 occurred_at: from_ts(r.get(1).be()?)?,
                 amount: r.get(2).be()?,
                 cost: r.get(4).be()?,
@@ -845,9 +855,6 @@ impl Store for SqliteStore {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                 )
                 .be()?;
-            let mut stage = tx
-                .prepare("INSERT INTO customer_stages (customer_id, month, stage) VALUES (?1, ?2, ?3)")
-                .be()?;
             for x in scores {
                 ins.execute(params![
                     x.customer_id.as_bytes(),
@@ -868,9 +875,14 @@ impl Store for SqliteStore {
                     x.tier
                 ])
                 .be()?;
-                stage.execute(params![x.customer_id.as_bytes(), month, x.stage]).be()?;
             }
         }
+        // The month's stages in one set-based statement from the scores just written.
+        tx.execute(
+            "INSERT INTO customer_stages (customer_id, month, stage) SELECT customer_id, ?1, stage FROM customer_scores",
+            [&month],
+        )
+        .be()?;
         tx.commit().be()
     }
 

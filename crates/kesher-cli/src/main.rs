@@ -35,6 +35,8 @@ struct Cli {
 enum Command {
     /// Import a CSV file (formats: docs/import-formats.md).
     Import(import::ImportArgs),
+    /// Create the database if needed and bring its schema up to date (SQLite path or postgres:// URL).
+    Migrate,
     /// Serve the JSON API.
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -84,6 +86,11 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     });
     match cli.command {
         Command::Import(args) => import::run(&open(&db, settings)?, args),
+        Command::Migrate => {
+            let version = schema_version(&db)?;
+            println!("{}: schema at version {version}", db.display());
+            Ok(std::process::ExitCode::SUCCESS)
+        }
         Command::Serve { bind } => {
             let app = open(&db, settings)?;
             serve(app, bind)?;
@@ -108,6 +115,19 @@ fn open(db: &Path, settings: Settings) -> anyhow::Result<App> {
         Arc::new(kesher_store_sqlite::SqliteStore::open(path).with_context(|| format!("opening database {path}"))?)
     };
     Ok(App::new(store, settings))
+}
+
+/// Open the database (which applies any pending migration) and report its schema version.
+fn schema_version(db: &Path) -> anyhow::Result<i64> {
+    let name = db.to_string_lossy();
+    if name.starts_with("postgres://") || name.starts_with("postgresql://") {
+        let store = kesher_store_postgres::PgStore::open(&name).context("opening the PostgreSQL database")?;
+        Ok(store.schema_version()?)
+    } else {
+        let path = name.strip_prefix("sqlite:").unwrap_or(&name);
+        let store = kesher_store_sqlite::SqliteStore::open(path).with_context(|| format!("opening database {path}"))?;
+        Ok(store.schema_version()?)
+    }
 }
 
 fn serve(app: App, bind: std::net::SocketAddr) -> anyhow::Result<()> {

@@ -362,3 +362,14 @@ fn models_fit_reproduces_the_published_bgnbd() {
     assert!(!o.status.success());
     assert!(text(&o).1.contains("line 3"), "{:?}", text(&o));
 }
+
+#[test]
+fn migrate_creates_and_upgrades_the_schema() {
+    let d = Dir::new();
+    let o = kesher(&d.db(), &["migrate"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(text(&o).0.ends_with("schema at version 3\n"), "{:?}", text(&o));
+    // Idempotent.
+    let o = kesher(&d.db(), &["migrate"]);
+    assert!(text(&o).0.ends_with("schema at version 3\n"), "{:?}", text(&o));
+}

@@ -234,3 +234,52 @@ pub(crate) fn finite(what: &'static str, v: f64) -> Result<f64> {
         Err(AnalyticsError::Numerical { what })
     }
 }
+
+/// Test helpers shared by the model modules.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// A small CDNOW-like set of compressed rows, extremes included.
+    pub(crate) fn sample_rows() -> Vec<CompressedRow> {
+        [
+            (0, 0.0, 38.86, 1400),
+            (1, 1.71, 38.86, 30),
+            (2, 30.43, 38.86, 12),
+            (7, 30.0, 32.0, 3),
+            (30, 38.0, 38.0, 1),
+        ]
+        .iter()
+        .map(|&(frequency, recency, t, count)| CompressedRow {
+            frequency,
+            recency,
+            t,
+            count,
+        })
+        .collect()
+    }
+
+    /// The analytic value and gradient of a log-likelihood at `theta` equal the plain
+    /// evaluation and central finite differences.
+    pub(crate) fn assert_gradient_matches(
+        theta: [f64; 4],
+        ll: impl Fn([Dual<4>; 4]) -> Option<Dual<4>>,
+        f: impl Fn([f64; 4]) -> Option<f64>,
+    ) {
+        let f = |t: [f64; 4]| f(t).unwrap();
+        let (v, g) = value_and_grad(&theta, &ll).unwrap();
+        assert!((v - f(theta)).abs() < 1e-9 * v.abs());
+        for i in 0..4 {
+            let h = 1e-6 * theta[i];
+            let (mut up, mut dn) = (theta, theta);
+            up[i] += h;
+            dn[i] -= h;
+            let num = (f(up) - f(dn)) / (2.0 * h);
+            assert!(
+                (g[i] - num).abs() < 1e-5 * num.abs().max(1.0),
+                "param {i}: {} vs {num}",
+                g[i]
+            );
+        }
+    }
+}

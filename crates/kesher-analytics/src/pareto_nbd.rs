@@ -243,44 +243,11 @@ mod tests {
         }
     }
 
-    fn rows() -> Vec<CompressedRow> {
-        [
-            (0, 0.0, 38.86, 1400),
-            (1, 1.71, 38.86, 30),
-            (2, 30.43, 38.86, 12),
-            (7, 30.0, 32.0, 3),
-            (30, 38.0, 38.0, 1),
-        ]
-        .iter()
-        .map(|&(frequency, recency, t, count)| CompressedRow {
-            frequency,
-            recency,
-            t,
-            count,
-        })
-        .collect()
-    }
-
     #[test]
     fn gradient_matches_finite_differences() {
-        let data = Prepared::new(&rows()).unwrap();
+        let data = Prepared::new(&fit::testing::sample_rows()).unwrap();
         for theta in [[0.553, 10.578, 0.606, 11.669], [0.553, 14.0, 1.6, 3.0]] {
-            let ll = |p: [Dual<4>; 4]| total_ll(p, &data);
-            let (v, g) = fit::value_and_grad(&theta, &ll).unwrap();
-            let f = |t: [f64; 4]| total_ll(t, &data).unwrap();
-            assert!((v - f(theta)).abs() < 1e-9 * v.abs());
-            for i in 0..4 {
-                let h = 1e-6 * theta[i];
-                let (mut up, mut dn) = (theta, theta);
-                up[i] += h;
-                dn[i] -= h;
-                let num = (f(up) - f(dn)) / (2.0 * h);
-                assert!(
-                    (g[i] - num).abs() < 1e-5 * num.abs().max(1.0),
-                    "param {i}: {} vs {num}",
-                    g[i]
-                );
-            }
+            fit::testing::assert_gradient_matches(theta, |p| total_ll(p, &data), |t| total_ll(t, &data));
         }
     }
 }

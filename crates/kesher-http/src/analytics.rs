@@ -93,17 +93,7 @@ pub async fn run(State(st): State<AppState>, Json(i): Json<AnalyzeInput>) -> Res
             Some(t) => kesher_core::parse_instant(t, "as_of")?,
             None => app.now(),
         };
-        let unit = match i.period.as_deref() {
-            None | Some("week") => PeriodUnit::Week,
-            Some("day") => PeriodUnit::Day,
-            Some(_) => return Err(AppError::invalid("period", "must be week or day")),
-        };
-        let model = match i.model.as_deref() {
-            None => Model::BgNbd,
-            Some(m) => {
-                Model::parse(m).ok_or_else(|| AppError::invalid("model", "must be bgnbd, pareto-nbd or mbgnbd"))?
-            }
-        };
+        let (unit, model) = unit_and_model(i.period.as_deref(), i.model.as_deref())?;
         let mut o = AnalyzeOptions::new(as_of, unit, model);
         if let Some(m) = i.margin {
             if !(0.0..=1.0).contains(&m) {
@@ -372,17 +362,7 @@ pub async fn calibration(
             Some(e) => kesher_core::parse_instant(e, "end")?,
             None => app.now(),
         };
-        let unit = match p.period.as_deref() {
-            None | Some("week") => PeriodUnit::Week,
-            Some("day") => PeriodUnit::Day,
-            Some(_) => return Err(AppError::invalid("period", "must be week or day")),
-        };
-        let model = match p.model.as_deref() {
-            None => Model::BgNbd,
-            Some(m) => {
-                Model::parse(m).ok_or_else(|| AppError::invalid("model", "must be bgnbd, pareto-nbd or mbgnbd"))?
-            }
-        };
+        let (unit, model) = unit_and_model(p.period.as_deref(), p.model.as_deref())?;
         let r = app.calibration(cal, end, unit, model).map_err(|e| match e {
             AnalyzeError::Store(s) => AppError::from(s),
             AnalyzeError::NoSales(_) => AppError::invalid("end", e.to_string()),
@@ -424,4 +404,18 @@ pub async fn calibration(
         }))
     })
     .await
+}
+
+/// The period unit (week by default) and purchase model (BG/NBD by default) a request names.
+fn unit_and_model(period: Option<&str>, model: Option<&str>) -> Result<(PeriodUnit, Model), AppError> {
+    let unit = match period {
+        None | Some("week") => PeriodUnit::Week,
+        Some("day") => PeriodUnit::Day,
+        Some(_) => return Err(AppError::invalid("period", "must be week or day")),
+    };
+    let model = match model {
+        None => Model::BgNbd,
+        Some(m) => Model::parse(m).ok_or_else(|| AppError::invalid("model", "must be bgnbd, pareto-nbd or mbgnbd"))?,
+    };
+    Ok((unit, model))
 }

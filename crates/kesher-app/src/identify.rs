@@ -13,13 +13,7 @@ impl App {
 
     /// Merge `drop` into `keep` (one transaction, audited).
     pub fn merge(&self, keep: CustomerId, drop: CustomerId, who: &str) -> Result<MergeReport> {
-        self.store.merge_customers(
-            keep,
-            drop,
-            &Actor {
-                who: who.to_string(),
-                at: self.now(),
-            },
-        )
+        self.store
+            .merge_customers(keep, drop, &Actor::new(who, self.now()).from("cli"))
     }
 }

@@ -3,9 +3,11 @@
 //! sales and contacts.
 
 pub mod analyze;
+pub mod auth;
 pub mod baskets;
 pub mod identify;
 pub mod import;
+pub mod privacy;
 
 use kesher_core::{BranchId, Country, CustomerId, EmployeeId, InteractionId, ProductId, TransactionId};
 use kesher_store::Store;

@@ -29,6 +29,20 @@ pub enum CustomersCommand {
     },
     /// Show one customer (id, member number, phone, e-mail or card) as JSON.
     Show { who: String },
+    /// Everything held about one customer, as JSON (the right of access); audited.
+    Export {
+        who: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Erase one customer's personal data (the right to be forgotten); transactions stay, anonymised.
+    Erase {
+        who: String,
+        /// Confirm: erasure cannot be undone.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 pub fn run(app: &App, c: CustomersCommand) -> anyhow::Result<ExitCode> {
@@ -77,7 +91,7 @@ pub fn run(app: &App, c: CustomersCommand) -> anyhow::Result<ExitCode> {
         CustomersCommand::Merge { keep, drop } => {
             let k = resolve(app, &keep)?;
             let d = resolve(app, &drop)?;
-            let r = app.merge(k, d, "cli")?;
+            let r = app.store.merge_customers(k, d, &crate::accounts::cli_actor(app))?;
             println!(
                 "merged {} into {}: {} transactions, {} interactions, {} child accounts moved; identifiers kept as aliases: {}",
                 r.dropped_id,
@@ -90,6 +104,31 @@ pub fn run(app: &App, c: CustomersCommand) -> anyhow::Result<ExitCode> {
                 } else {
                     r.identifiers_moved.join(", ")
                 }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        CustomersCommand::Export { who, out } => {
+            let id = resolve(app, &who)?;
+            let doc = app.export_customer(id, &crate::accounts::cli_actor(app))?;
+            let text = serde_json::to_string_pretty(&doc)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!("exported customer {id} to {}", path.display());
+                }
+                None => println!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        CustomersCommand::Erase { who, yes } => {
+            if !yes {
+                bail!("erasure cannot be undone: add --yes to erase {who}");
+            }
+            let id = resolve(app, &who)?;
+            let r = app.erase_customer(id, &crate::accounts::cli_actor(app))?;
+            println!(
+                "erased customer {id}: identifiers and free text removed ({} contact notes cleared, {} aliases, {} consent events, {} audit entries redacted); transactions kept anonymised",
+                r.interactions_cleared, r.aliases_removed, r.consent_events_removed, r.audit_entries_redacted
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -96,10 +96,7 @@ fn generate_and_import(a: &DemoArgs, db: &Path, settings: Settings, dir: &Path) 
         t.elapsed().as_secs_f64()
     );
     let app = crate::open(db, settings)?;
-    let actor = kesher_store::Actor {
-        who: "demo".into(),
-        at: app.now(),
-    };
+    let actor = kesher_store::Actor::new("demo", app.now()).from("cli");
     let note = serde_json::json!({"customers": a.customers, "seed": a.seed, "end": end.to_string()});
     app.store
         .append_audit(&actor, DEMO_ACTION, "database", "-", Some(&note))?;

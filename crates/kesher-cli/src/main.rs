@@ -1,5 +1,6 @@
 //! The `kesher` binary: a thin clap shell over `kesher_app` and `kesher_http`.
 
+mod accounts;
 mod analyze;
 mod baskets;
 mod customers;
@@ -52,9 +53,18 @@ enum Command {
     /// Fit a customer-base model (BG/NBD, Pareto/NBD, MBG/NBD, Gamma-Gamma) on a summary CSV.
     #[command(subcommand)]
     Models(models::ModelsCommand),
-    /// Customers: duplicates, merge, show.
+    /// Customers: duplicates, merge, show, export (right of access), erase (right to be forgotten).
     #[command(subcommand)]
     Customers(customers::CustomersCommand),
+    /// User accounts: add, list, disable, enable, passwd, role.
+    #[command(subcommand)]
+    Users(accounts::UsersCommand),
+    /// API tokens for integrations and point-of-sale devices: create, list, revoke.
+    #[command(subcommand)]
+    Tokens(accounts::TokensCommand),
+    /// Privacy: the retention period and applying it.
+    #[command(subcommand)]
+    Privacy(accounts::PrivacyCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -101,6 +111,9 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Baskets(b) => baskets::run(&db, settings, b),
         Command::Models(m) => models::run(m),
         Command::Analyze(a) => analyze::run(&open(&db, settings)?, a),
+        Command::Users(u) => accounts::users(&open(&db, settings)?, u),
+        Command::Tokens(t) => accounts::tokens(&open(&db, settings)?, t),
+        Command::Privacy(p) => accounts::privacy(&open(&db, settings)?, p),
     }
 }
 
@@ -130,7 +143,30 @@ fn schema_version(db: &Path) -> anyhow::Result<i64> {
     }
 }
 
+/// Serve the API: first make sure an admin exists (its password from KESHER_ADMIN_PASSWORD, or
+/// generated and printed once), and apply the retention rule now and once a day.
 fn serve(app: App, bind: std::net::SocketAddr) -> anyhow::Result<()> {
+    let password = std::env::var("KESHER_ADMIN_PASSWORD").ok();
+    if let Some((user, generated)) = app.ensure_first_admin(password.as_deref())? {
+        match generated {
+            Some(p) => println!(
+                "first start: created user {user:?} with password {p:?} (shown once; change it with kesher users passwd {user})"
+            ),
+            None => println!("first start: created user {user:?} with the password in KESHER_ADMIN_PASSWORD"),
+        }
+    }
+    let keeper = app.clone();
+    std::thread::spawn(move || {
+        loop {
+            let actor = kesher_store::Actor::new("system:retention", keeper.now()).from("scheduler");
+            match keeper.apply_retention(None, false, &actor) {
+                Ok(r) if r.erased > 0 => tracing::info!(erased = r.erased, "retention: customers anonymised"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "retention run failed"),
+            }
+            std::thread::sleep(std::time::Duration::from_secs(24 * 3600));
+        }
+    });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

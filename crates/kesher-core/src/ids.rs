@@ -33,5 +33,7 @@ id_type!(
     EmployeeId,
     ProductId,
     TransactionId,
-    InteractionId
+    InteractionId,
+    UserId,
+    TokenId
 );

@@ -133,9 +133,19 @@ pub async fn run(State(st): State<AppState>, Json(i): Json<AnalyzeInput>) -> Res
 #[utoipa::path(get, path = "/api/customers/{id}/score", tag = "analytics", params(("id" = String, Path, description = "Customer id")),
     responses((status = 200, description = "The customer's latest analysis", body = ScoreDto),
               (status = 404, description = "Not analysed yet (run kesher analyze)", body = crate::error::ErrorBody)))]
-pub async fn score(State(st): State<AppState>, Path(id): Path<String>) -> Result<Json<ScoreDto>, AppError> {
+pub async fn score(
+    State(st): State<AppState>,
+    caller: crate::auth::Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ScoreDto>, AppError> {
     blocking(st, move |app| {
         let id: CustomerId = crate::dto::parse_id(&id, "id")?;
+        let home = app
+            .store
+            .get_customer(id)?
+            .ok_or_else(|| AppError::not_found(format!("customer not found: {id}")))?
+            .source_branch;
+        caller.check(kesher_auth::Action::CustomersRead, home)?;
         let s = app
             .store
             .customer_score(id)?

@@ -1,16 +1,18 @@
 //! Customer routes: CRUD, search, point-of-sale lookup, duplicates, merge, the one-page overview.
 
+use crate::auth::Caller;
 use crate::dto::*;
 use crate::error::{AppError, Json, Query};
 use crate::{AppState, blocking};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kesher_app::App;
+use kesher_auth::{Access, Action};
 use kesher_core::{
     Consent, ConsentChannel, ConsentState, Customer, CustomerId, CustomerKind, Email, Gender, Phone, parse_date,
     parse_external_id, parse_language,
 };
-use kesher_store::{Actor, CustomerQuery, Identifier};
+use kesher_store::{CustomerQuery, Identifier};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -27,6 +29,7 @@ pub struct SearchParams {
     responses((status = 200, description = "A page of customers", body = PageDto<CustomerDto>)))]
 pub async fn search(
     State(st): State<AppState>,
+    caller: Caller,
     Query(p): Query<SearchParams>,
 ) -> Result<Json<PageDto<CustomerDto>>, AppError> {
     let limit = p.limit.unwrap_or(50);
@@ -40,10 +43,15 @@ pub async fn search(
         let page = app.store.search_customers(&CustomerQuery {
             text: p.q,
             phone,
+            branch: caller.branch_filter(Action::CustomersRead)?,
             limit,
             offset: p.offset.unwrap_or(0),
         })?;
-        Ok(Json(PageDto::from_page(page)))
+        let mut page = PageDto::<CustomerDto>::from_page(page);
+        if caller.anonymised(Action::CustomersRead) {
+            page.items = page.items.into_iter().map(CustomerDto::anonymised).collect();
+        }
+        Ok(Json(page))
     })
     .await
 }
@@ -143,30 +151,29 @@ fn apply_input(app: &App, c: &mut Customer, i: CustomerInput) -> Result<(), AppE
     Ok(())
 }
 
-fn actor(app: &App) -> Actor {
-    Actor {
-        who: "api".into(),
-        at: app.now(),
-    }
-}
-
 #[utoipa::path(post, path = "/api/customers", tag = "customers", request_body = CustomerInput,
     responses((status = 201, description = "Created", body = CustomerDto),
               (status = 409, description = "An identifier is taken", body = crate::error::ErrorBody),
               (status = 422, description = "Invalid field", body = crate::error::ErrorBody)))]
 pub async fn create(
     State(st): State<AppState>,
+    caller: Caller,
     Json(input): Json<CustomerInput>,
 ) -> Result<(StatusCode, Json<CustomerDto>), AppError> {
     blocking(st, move |app| {
         let mut c = Customer::bare(kesher_app::ids::customer(), None, app.now());
         apply_input(app, &mut c, input)?;
+        // Enrolment at the front desk or a till registers the customer at that branch.
+        if c.source_branch.is_none() && caller.branch_filter(Action::CustomersEnrol)?.is_some() {
+            c.source_branch = caller.principal.branch;
+        }
+        caller.check(Action::CustomersEnrol, c.source_branch)?;
         if let Some(p) = c.parent_id
             && app.store.get_customer(p)?.is_none()
         {
             return Err(AppError::invalid("parent_id", format!("no customer {p}")));
         }
-        app.store.insert_customer(&c, &actor(app))?;
+        app.store.insert_customer(&c, &caller.actor(app))?;
         Ok((StatusCode::CREATED, Json(CustomerDto::from(&c))))
     })
     .await
@@ -185,8 +192,17 @@ fn load(app: &App, id: &str) -> Result<Customer, AppError> {
 
 #[utoipa::path(get, path = "/api/customers/{id}", tag = "customers", params(("id" = String, Path, description = "Customer id")),
     responses((status = 200, description = "The customer", body = CustomerDto), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
-pub async fn get(State(st): State<AppState>, Path(id): Path<String>) -> Result<Json<CustomerDto>, AppError> {
-    blocking(st, move |app| Ok(Json(CustomerDto::from(&load(app, &id)?)))).await
+pub async fn get(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<CustomerDto>, AppError> {
+    blocking(st, move |app| {
+        let c = load(app, &id)?;
+        let access = caller.check(Action::CustomersRead, c.source_branch)?;
+        Ok(Json(CustomerDto::from(&c).anonymised_if(access == Access::Anonymised)))
+    })
+    .await
 }
 
 #[utoipa::path(put, path = "/api/customers/{id}", tag = "customers", params(("id" = String, Path, description = "Customer id")),
@@ -194,13 +210,16 @@ pub async fn get(State(st): State<AppState>, Path(id): Path<String>) -> Result<J
     responses((status = 200, description = "Replaced", body = CustomerDto), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
 pub async fn replace(
     State(st): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Json(input): Json<CustomerInput>,
 ) -> Result<Json<CustomerDto>, AppError> {
     blocking(st, move |app| {
         let mut c = load(app, &id)?;
+        caller.check(Action::CustomersUpdate, c.source_branch)?;
         apply_input(app, &mut c, input)?;
-        app.store.update_customer(&c, &actor(app))?;
+        caller.check(Action::CustomersUpdate, c.source_branch)?;
+        app.store.update_customer(&c, &caller.actor(app))?;
         Ok(Json(CustomerDto::from(&c)))
     })
     .await
@@ -208,10 +227,15 @@ pub async fn replace(
 
 #[utoipa::path(delete, path = "/api/customers/{id}", tag = "customers", params(("id" = String, Path, description = "Customer id")),
     responses((status = 204, description = "Deleted"), (status = 409, description = "The customer has transactions", body = crate::error::ErrorBody)))]
-pub async fn delete(State(st): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+pub async fn delete(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
     blocking(st, move |app| {
-        let id: CustomerId = parse_id(&id, "id")?;
-        app.store.delete_customer(id, &actor(app))?;
+        let c = load(app, &id)?;
+        caller.check(Action::CustomersDelete, c.source_branch)?;
+        app.store.delete_customer(c.id, &caller.actor(app))?;
         Ok(StatusCode::NO_CONTENT)
     })
     .await
@@ -286,11 +310,20 @@ pub struct MergeDto {
 
 #[utoipa::path(post, path = "/api/customers/merge", tag = "customers", request_body = MergeInput,
     responses((status = 200, description = "Merged", body = MergeDto), (status = 404, description = "A customer is missing", body = crate::error::ErrorBody)))]
-pub async fn merge(State(st): State<AppState>, Json(m): Json<MergeInput>) -> Result<Json<MergeDto>, AppError> {
+pub async fn merge(
+    State(st): State<AppState>,
+    caller: Caller,
+    Json(m): Json<MergeInput>,
+) -> Result<Json<MergeDto>, AppError> {
     blocking(st, move |app| {
         let keep: CustomerId = parse_id(&m.keep, "keep")?;
         let drop: CustomerId = parse_id(&m.drop, "drop")?;
-        let r = app.merge(keep, drop, "api")?;
+        for id in [keep, drop] {
+            if let Some(c) = app.store.get_customer(id)? {
+                caller.check(Action::CustomersMerge, c.source_branch)?;
+            }
+        }
+        let r = app.store.merge_customers(keep, drop, &caller.actor(app))?;
         Ok(Json(MergeDto {
             kept: CustomerDto::from(&r.kept),
             dropped_id: r.dropped_id.to_string(),
@@ -322,6 +355,7 @@ pub struct DuplicateDto {
     responses((status = 200, description = "Likely duplicate pairs, best first", body = Vec<DuplicateDto>)))]
 pub async fn duplicates(
     State(st): State<AppState>,
+    caller: Caller,
     Query(p): Query<DuplicatesParams>,
 ) -> Result<Json<Vec<DuplicateDto>>, AppError> {
     blocking(st, move |app| {
@@ -333,10 +367,18 @@ pub async fn duplicates(
             ));
         }
         let mut out = Vec::new();
-        for pair in app.duplicates(min)?.into_iter().take(p.limit.unwrap_or(100)) {
+        let only = caller.branch_filter(Action::CustomersMerge)?;
+        let limit = p.limit.unwrap_or(100);
+        for pair in app.duplicates(min)? {
+            if out.len() >= limit {
+                break;
+            }
             let (Some(a), Some(b)) = (app.store.get_customer(pair.a)?, app.store.get_customer(pair.b)?) else {
                 continue;
             };
+            if only.is_some() && (a.source_branch != only || b.source_branch != only) {
+                continue;
+            }
             out.push(DuplicateDto {
                 a: CustomerDto::from(&a),
                 b: CustomerDto::from(&b),
@@ -411,6 +453,7 @@ pub struct OffersParams {
     responses((status = 200, description = "Next best offers, best first", body = Vec<OfferDto>), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
 pub async fn next_offers(
     State(st): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Query(p): Query<OffersParams>,
 ) -> Result<Json<Vec<OfferDto>>, AppError> {
@@ -420,6 +463,7 @@ pub async fn next_offers(
     }
     blocking(st, move |app| {
         let c = load(app, &id)?;
+        caller.check(Action::CustomersRead, c.source_branch)?;
         Ok(Json(offers(app, c.id, k)?))
     })
     .await
@@ -439,9 +483,14 @@ pub struct OverviewDto {
 
 #[utoipa::path(get, path = "/api/customers/{id}/overview", tag = "customers", params(("id" = String, Path, description = "Customer id")),
     responses((status = 200, description = "The one-page view of a customer", body = OverviewDto), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
-pub async fn overview(State(st): State<AppState>, Path(id): Path<String>) -> Result<Json<OverviewDto>, AppError> {
+pub async fn overview(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<OverviewDto>, AppError> {
     blocking(st, move |app| {
         let c = load(app, &id)?;
+        let anon = caller.check(Action::CustomersRead, c.source_branch)? == Access::Anonymised;
         let txs = app.store.list_transactions(Some(c.id), 1000, 0)?;
         let ints = app.store.list_interactions(Some(c.id), 200, 0)?;
         let mut spend: std::collections::BTreeMap<String, (kesher_core::Currency, i64)> = Default::default();
@@ -476,17 +525,41 @@ pub async fn overview(State(st): State<AppState>, Path(id): Path<String>) -> Res
             mean_satisfaction: (!sats.is_empty()).then(|| sats.iter().sum::<f64>() / sats.len() as f64),
         };
         let parent = match c.parent_id {
-            Some(p) => app.store.get_customer(p)?.as_ref().map(CustomerDto::from),
+            Some(p) => app
+                .store
+                .get_customer(p)?
+                .as_ref()
+                .map(|p| CustomerDto::from(p).anonymised_if(anon)),
             None => None,
         };
         let history = app.store.consent_history(c.id)?;
         Ok(Json(OverviewDto {
-            customer: CustomerDto::from(&c),
+            customer: CustomerDto::from(&c).anonymised_if(anon),
             parent,
             stats,
             transactions: txs.items.iter().take(50).map(TransactionDto::from).collect(),
-            interactions: ints.items.iter().take(50).map(InteractionDto::from).collect(),
-            consent_history: history.iter().map(|h| ConsentDto::from(&h.consent)).collect(),
+            interactions: ints
+                .items
+                .iter()
+                .take(50)
+                .map(|i| {
+                    let mut d = InteractionDto::from(i);
+                    if anon {
+                        d.text = None;
+                    }
+                    d
+                })
+                .collect(),
+            consent_history: history
+                .iter()
+                .map(|h| {
+                    let mut d = ConsentDto::from(&h.consent);
+                    if anon {
+                        d.source = String::new();
+                    }
+                    d
+                })
+                .collect(),
             next_best_offers: offers(app, c.id, 3)?,
         }))
     })

@@ -54,6 +54,30 @@ pub struct CustomerDto {
     pub consents: Vec<ConsentDto>,
 }
 
+impl CustomerDto {
+    /// Without personal identifiers or free text: what an analyst sees. Kept: the id (a
+    /// pseudonym), kind, language, gender, city and region, household size, income band, the
+    /// dates and the consent states.
+    pub fn anonymised(mut self) -> CustomerDto {
+        self.member_no = None;
+        self.name = None;
+        self.phone = None;
+        self.email = None;
+        self.card = None;
+        self.birth_date = None;
+        self.attributes = serde_json::Value::Object(Default::default());
+        for k in &mut self.consents {
+            k.source = String::new();
+        }
+        self
+    }
+
+    /// Anonymised when `yes`.
+    pub fn anonymised_if(self, yes: bool) -> CustomerDto {
+        if yes { self.anonymised() } else { self }
+    }
+}
+
 impl From<&Customer> for CustomerDto {
     fn from(c: &Customer) -> Self {
         let d = &c.demographics;

@@ -5,19 +5,24 @@
 //! `{ "error": { "code", "message", "field" } }` with the right 4xx status. The OpenAPI
 //! document at `/api/openapi.json` is generated from the handlers' annotations.
 
+pub mod accounts;
 pub mod analytics;
+pub mod auth;
 pub mod baskets;
 pub mod customers;
 pub mod dto;
 pub mod error;
+pub mod privacy;
 pub mod reference;
 pub mod sales;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::http::Method;
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use error::AppError;
 use kesher_app::App;
+use kesher_auth::Action;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use utoipa::OpenApi;
@@ -46,9 +51,13 @@ pub async fn blocking<T: Send + 'static>(
         reference::list_branches, reference::create_branch, reference::list_employees, reference::create_employee,
         reference::list_products, reference::get_product, reference::create_product, reference::import,
         baskets::rules, baskets::cross_sell, analytics::run, analytics::score, analytics::ladder, analytics::value, analytics::calibration,
+        accounts::login, accounts::logout, accounts::me, accounts::list_users, accounts::create_user, accounts::update_user,
+        accounts::list_tokens, accounts::create_token, accounts::revoke_token,
+        privacy::export, privacy::erase, privacy::get_retention, privacy::put_retention, privacy::run_retention, privacy::export_audit,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
-    tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "analytics"), (name = "system"))
+    tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "analytics"), (name = "auth"), (name = "accounts"), (name = "privacy"), (name = "system")),
+    modifiers(&Security)
 )]
 pub struct ApiDoc;
 
@@ -57,60 +66,324 @@ pub const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
 /// Largest JSON body elsewhere.
 pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 
+/// The route table and the router built from it, entry by entry: a route cannot be added
+/// without naming the action it performs.
+struct Api {
+    router: Router<AppState>,
+    rules: Vec<auth::RouteRule>,
+}
+
+impl Api {
+    fn at(mut self, method: Method, path: &'static str, action: Action, route: MethodRouter<AppState>) -> Api {
+        self.router = self.router.route(path, route);
+        self.rules.push(auth::RouteRule { method, path, action });
+        self
+    }
+}
+
+fn api() -> Api {
+    use Action as A;
+    let (get_, post_, put_, patch_, delete_) = (Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE);
+    Api {
+        router: Router::new(),
+        rules: Vec::new(),
+    }
+    .at(get_.clone(), "/", A::Public, get(index))
+    .at(get_.clone(), "/api/health", A::Public, get(reference::health))
+    .at(get_.clone(), "/api/openapi.json", A::Public, get(openapi))
+    .at(post_.clone(), "/api/auth/login", A::Public, post(accounts::login))
+    .at(post_.clone(), "/api/auth/logout", A::Session, post(accounts::logout))
+    .at(get_.clone(), "/api/auth/me", A::Session, get(accounts::me))
+    .at(get_.clone(), "/api/users", A::UsersManage, get(accounts::list_users))
+    .at(post_.clone(), "/api/users", A::UsersManage, post(accounts::create_user))
+    .at(
+        patch_.clone(),
+        "/api/users/{id}",
+        A::UsersManage,
+        patch(accounts::update_user),
+    )
+    .at(get_.clone(), "/api/tokens", A::TokensManage, get(accounts::list_tokens))
+    .at(
+        post_.clone(),
+        "/api/tokens",
+        A::TokensManage,
+        post(accounts::create_token),
+    )
+    .at(
+        delete_.clone(),
+        "/api/tokens/{id}",
+        A::TokensManage,
+        delete(accounts::revoke_token),
+    )
+    .at(get_.clone(), "/api/audit", A::AuditRead, get(reference::audit))
+    .at(
+        get_.clone(),
+        "/api/audit/export",
+        A::AuditRead,
+        get(privacy::export_audit),
+    )
+    .at(
+        get_.clone(),
+        "/api/privacy/retention",
+        A::PrivacyManage,
+        get(privacy::get_retention),
+    )
+    .at(
+        put_.clone(),
+        "/api/privacy/retention",
+        A::PrivacyManage,
+        put(privacy::put_retention),
+    )
+    .at(
+        post_.clone(),
+        "/api/privacy/retention/run",
+        A::PrivacyManage,
+        post(privacy::run_retention),
+    )
+    .at(get_.clone(), "/api/customers", A::CustomersRead, get(customers::search))
+    .at(
+        post_.clone(),
+        "/api/customers",
+        A::CustomersEnrol,
+        post(customers::create),
+    )
+    .at(
+        get_.clone(),
+        "/api/customers/lookup",
+        A::CustomersLookup,
+        get(customers::lookup),
+    )
+    .at(
+        post_.clone(),
+        "/api/customers/merge",
+        A::CustomersMerge,
+        post(customers::merge),
+    )
+    .at(
+        get_.clone(),
+        "/api/customers/duplicates",
+        A::CustomersMerge,
+        get(customers::duplicates),
+    )
+    .at(
+        get_.clone(),
+        "/api/customers/{id}",
+        A::CustomersRead,
+        get(customers::get),
+    )
+    .at(
+        put_.clone(),
+        "/api/customers/{id}",
+        A::CustomersUpdate,
+        put(customers::replace),
+    )
+    .at(
+        delete_.clone(),
+        "/api/customers/{id}",
+        A::CustomersDelete,
+        delete(customers::delete),
+    )
+    .at(
+        get_.clone(),
+        "/api/customers/{id}/overview",
+        A::CustomersRead,
+        get(customers::overview),
+    )
+    .at(
+        get_.clone(),
+        "/api/customers/{id}/offers",
+        A::CustomersRead,
+        get(customers::next_offers),
+    )
+    .at(
+        get_.clone(),
+        "/api/customers/{id}/score",
+        A::CustomersRead,
+        get(analytics::score),
+    )
+    .at(
+        get_.clone(),
+        "/api/customers/{id}/export",
+        A::CustomersExport,
+        get(privacy::export),
+    )
+    .at(
+        post_.clone(),
+        "/api/customers/{id}/erase",
+        A::CustomersErase,
+        post(privacy::erase),
+    )
+    .at(
+        get_.clone(),
+        "/api/transactions",
+        A::TransactionsRead,
+        get(sales::list_transactions),
+    )
+    .at(
+        post_.clone(),
+        "/api/transactions",
+        A::TransactionsRecord,
+        post(sales::create_transaction),
+    )
+    .at(
+        get_.clone(),
+        "/api/transactions/{id}",
+        A::TransactionsRead,
+        get(sales::get_transaction),
+    )
+    .at(
+        get_.clone(),
+        "/api/interactions",
+        A::InteractionsRead,
+        get(sales::list_interactions),
+    )
+    .at(
+        post_.clone(),
+        "/api/interactions",
+        A::InteractionsRecord,
+        post(sales::create_interaction),
+    )
+    .at(
+        get_.clone(),
+        "/api/branches",
+        A::ReferenceRead,
+        get(reference::list_branches),
+    )
+    .at(
+        post_.clone(),
+        "/api/branches",
+        A::ReferenceWrite,
+        post(reference::create_branch),
+    )
+    .at(
+        get_.clone(),
+        "/api/employees",
+        A::ReferenceRead,
+        get(reference::list_employees),
+    )
+    .at(
+        post_.clone(),
+        "/api/employees",
+        A::ReferenceWrite,
+        post(reference::create_employee),
+    )
+    .at(
+        get_.clone(),
+        "/api/products",
+        A::ReferenceRead,
+        get(reference::list_products),
+    )
+    .at(
+        post_.clone(),
+        "/api/products",
+        A::ReferenceWrite,
+        post(reference::create_product),
+    )
+    .at(
+        get_.clone(),
+        "/api/products/{sku}",
+        A::ReferenceRead,
+        get(reference::get_product),
+    )
+    .at(
+        get_.clone(),
+        "/api/baskets/rules",
+        A::AnalyticsRead,
+        get(baskets::rules),
+    )
+    .at(
+        get_.clone(),
+        "/api/baskets/cross-sell",
+        A::AnalyticsRead,
+        get(baskets::cross_sell),
+    )
+    .at(
+        post_.clone(),
+        "/api/analytics/run",
+        A::AnalyticsRun,
+        post(analytics::run),
+    )
+    .at(
+        get_.clone(),
+        "/api/analytics/ladder",
+        A::AnalyticsRead,
+        get(analytics::ladder),
+    )
+    .at(
+        get_.clone(),
+        "/api/analytics/value",
+        A::AnalyticsRead,
+        get(analytics::value),
+    )
+    .at(
+        get_,
+        "/api/analytics/calibration",
+        A::AnalyticsRead,
+        get(analytics::calibration),
+    )
+    .at(
+        post_,
+        "/api/import/{kind}",
+        A::Import,
+        post(reference::import).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)),
+    )
+}
+
+/// Every route with the action it performs: the other half of the permission matrix.
+pub fn route_table() -> Vec<auth::RouteRule> {
+    api().rules
+}
+
+/// The route table as a Markdown table (docs/permissions.md embeds it; a test keeps them equal).
+pub fn route_table_markdown() -> String {
+    let mut s = String::from("| method | path | action |\n|---|---|---|\n");
+    for r in route_table() {
+        s.push_str(&format!("| {} | `{}` | `{}` |\n", r.method, r.path, r.action));
+    }
+    s
+}
+
 pub fn router(app: App) -> Router {
+    router_with_limits(app, auth::Limits::default())
+}
+
+pub fn router_with_limits(app: App, limits: auth::Limits) -> Router {
     let state: AppState = Arc::new(app);
-    let import = Router::new()
-        .route("/api/import/{kind}", post(reference::import))
-        .layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT));
-    Router::new()
-        .route("/api/health", get(reference::health))
-        .route("/api/openapi.json", get(openapi))
-        .route("/api/audit", get(reference::audit))
-        .route("/api/customers", get(customers::search).post(customers::create))
-        .route("/api/customers/lookup", get(customers::lookup))
-        .route("/api/customers/merge", post(customers::merge))
-        .route("/api/customers/duplicates", get(customers::duplicates))
-        .route(
-            "/api/customers/{id}",
-            get(customers::get).put(customers::replace).delete(customers::delete),
-        )
-        .route("/api/customers/{id}/overview", get(customers::overview))
-        .route("/api/customers/{id}/offers", get(customers::next_offers))
-        .route(
-            "/api/transactions",
-            get(sales::list_transactions).post(sales::create_transaction),
-        )
-        .route("/api/transactions/{id}", get(sales::get_transaction))
-        .route(
-            "/api/interactions",
-            get(sales::list_interactions).post(sales::create_interaction),
-        )
-        .route(
-            "/api/branches",
-            get(reference::list_branches).post(reference::create_branch),
-        )
-        .route(
-            "/api/employees",
-            get(reference::list_employees).post(reference::create_employee),
-        )
-        .route(
-            "/api/products",
-            get(reference::list_products).post(reference::create_product),
-        )
-        .route("/api/products/{sku}", get(reference::get_product))
-        .route("/api/baskets/rules", get(baskets::rules))
-        .route("/api/baskets/cross-sell", get(baskets::cross_sell))
-        .route("/api/analytics/run", post(analytics::run))
-        .route("/api/analytics/ladder", get(analytics::ladder))
-        .route("/api/analytics/value", get(analytics::value))
-        .route("/api/analytics/calibration", get(analytics::calibration))
-        .route("/api/customers/{id}/score", get(analytics::score))
+    let Api { router, rules } = api();
+    let guard = Arc::new(auth::Guard {
+        app: state.clone(),
+        rules: rules.into_iter().map(|r| ((r.method, r.path), r.action)).collect(),
+        limits,
+    });
+    router
+        .layer(axum::middleware::from_fn_with_state(guard.clone(), auth::authenticate))
+        .layer(axum::Extension(guard))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
-        .merge(import)
-        .route("/", get(index))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(refuse_oversized))
         .with_state(state)
+}
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let c = doc.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("ksr_…")
+                    .build(),
+            ),
+        );
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::SESSION_COOKIE))),
+        );
+    }
 }
 
 /// Refuse a body whose declared length is over the route's limit at once, with a JSON 413,
@@ -155,9 +428,12 @@ async fn index() -> axum::response::Html<&'static str> {
 pub async fn serve(app: App, addr: SocketAddr, on_bound: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     on_bound(listener.local_addr()?);
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
 }

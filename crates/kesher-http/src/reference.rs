@@ -288,6 +288,8 @@ pub struct AuditDto {
     pub seq: i64,
     pub at: String,
     pub actor: String,
+    /// Where from: the client's address, "cli", ...
+    pub origin: Option<String>,
     pub action: String,
     pub entity: String,
     pub entity_id: String,
@@ -309,6 +311,7 @@ pub async fn audit(State(st): State<AppState>, Query(p): Query<PageParams>) -> R
                     seq: a.seq,
                     at: a.at.to_string(),
                     actor: a.actor,
+                    origin: a.origin,
                     action: a.action,
                     entity: a.entity,
                     entity_id: a.entity_id,

@@ -1,11 +1,13 @@
 //! Transactions (idempotent on their external id) and interactions.
 
+use crate::auth::Caller;
 use crate::dto::*;
 use crate::error::{AppError, Json, Query};
 use crate::{AppState, blocking};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kesher_app::ids;
+use kesher_auth::Action;
 use kesher_core::{
     Channel, Currency, CustomerId, Interaction, InteractionKind, InteractionStatus, Line, Transaction, TransactionId,
     parse_external_id, parse_instant,
@@ -42,12 +44,14 @@ fn list_args(p: &ListParams) -> Result<(Option<CustomerId>, u32, u64), AppError>
               (status = 422, description = "Invalid field", body = crate::error::ErrorBody)))]
 pub async fn create_transaction(
     State(st): State<AppState>,
+    caller: Caller,
     Json(i): Json<TransactionInput>,
 ) -> Result<(StatusCode, Json<TransactionDto>), AppError> {
     blocking(st, move |app| {
         let external_id = parse_external_id(&i.external_id, "external_id")?;
         // A retry returns the first result before anything else is checked.
         if let Some(t) = app.store.transaction_by_external(&external_id)? {
+            caller.check(Action::TransactionsRecord, Some(t.branch_id))?;
             return Ok((StatusCode::OK, Json(TransactionDto::from(&t))));
         }
         let currency = Currency::parse(&i.currency)?;
@@ -130,6 +134,7 @@ pub async fn create_transaction(
             lines,
             refund_of,
         };
+        caller.check(Action::TransactionsRecord, Some(t.branch_id))?;
         let r = app.store.record_transaction(&t)?;
         let status = if r.created { StatusCode::CREATED } else { StatusCode::OK };
         Ok((status, Json(TransactionDto::from(&r.value))))
@@ -141,10 +146,12 @@ pub async fn create_transaction(
     responses((status = 200, description = "Newest first", body = PageDto<TransactionDto>)))]
 pub async fn list_transactions(
     State(st): State<AppState>,
+    caller: Caller,
     Query(p): Query<ListParams>,
 ) -> Result<Json<PageDto<TransactionDto>>, AppError> {
     blocking(st, move |app| {
         let (c, limit, offset) = list_args(&p)?;
+        scope_list(app, &caller, Action::TransactionsRead, c)?;
         Ok(Json(PageDto::from_page(app.store.list_transactions(c, limit, offset)?)))
     })
     .await
@@ -154,6 +161,7 @@ pub async fn list_transactions(
     responses((status = 200, description = "The transaction", body = TransactionDto), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
 pub async fn get_transaction(
     State(st): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<TransactionDto>, AppError> {
     blocking(st, move |app| {
@@ -162,6 +170,7 @@ pub async fn get_transaction(
             .store
             .get_transaction(id)?
             .ok_or_else(|| AppError::not_found(format!("transaction not found: {id}")))?;
+        caller.check(Action::TransactionsRead, Some(t.branch_id))?;
         Ok(Json(TransactionDto::from(&t)))
     })
     .await
@@ -173,9 +182,17 @@ pub async fn get_transaction(
               (status = 422, description = "Invalid field", body = crate::error::ErrorBody)))]
 pub async fn create_interaction(
     State(st): State<AppState>,
+    caller: Caller,
     Json(i): Json<InteractionInput>,
 ) -> Result<(StatusCode, Json<InteractionDto>), AppError> {
     blocking(st, move |app| {
+        let customer_id: CustomerId = parse_id(&i.customer_id, "customer_id")?;
+        let home = app
+            .store
+            .get_customer(customer_id)?
+            .ok_or_else(|| AppError::invalid("customer_id", format!("no customer {customer_id}")))?
+            .source_branch;
+        caller.check(Action::InteractionsRecord, home)?;
         let kind = InteractionKind::parse(&i.kind)?;
         let status = i.status.as_deref().map(InteractionStatus::parse).transpose()?;
         let employee_id = match &i.employee {
@@ -194,7 +211,7 @@ pub async fn create_interaction(
                 .as_deref()
                 .map(|e| parse_external_id(e, "external_id"))
                 .transpose()?,
-            customer_id: parse_id(&i.customer_id, "customer_id")?,
+            customer_id,
             channel: Channel::parse(&i.channel)?,
             kind,
             occurred_at: match &i.occurred_at {
@@ -217,11 +234,40 @@ pub async fn create_interaction(
     responses((status = 200, description = "Newest first", body = PageDto<InteractionDto>)))]
 pub async fn list_interactions(
     State(st): State<AppState>,
+    caller: Caller,
     Query(p): Query<ListParams>,
 ) -> Result<Json<PageDto<InteractionDto>>, AppError> {
     blocking(st, move |app| {
         let (c, limit, offset) = list_args(&p)?;
-        Ok(Json(PageDto::from_page(app.store.list_interactions(c, limit, offset)?)))
+        scope_list(app, &caller, Action::InteractionsRead, c)?;
+        let mut page = PageDto::<InteractionDto>::from_page(app.store.list_interactions(c, limit, offset)?);
+        if caller.anonymised(Action::InteractionsRead) {
+            for i in &mut page.items {
+                i.text = None;
+            }
+        }
+        Ok(Json(page))
     })
     .await
+}
+
+/// Own-branch roles list one customer's records at a time, of a customer of their branch.
+fn scope_list(app: &kesher_app::App, caller: &Caller, action: Action, c: Option<CustomerId>) -> Result<(), AppError> {
+    if caller.branch_filter(action)?.is_none() {
+        return Ok(());
+    }
+    let Some(id) = c else {
+        return Err(AppError {
+            status: StatusCode::FORBIDDEN,
+            code: "out_of_branch",
+            message: format!("{action} is limited to your own branch: give a customer_id of your branch"),
+            field: Some("customer_id".into()),
+        });
+    };
+    let home = app
+        .store
+        .get_customer(id)?
+        .ok_or_else(|| AppError::not_found(format!("customer not found: {id}")))?
+        .source_branch;
+    caller.check(action, home).map(|_| ())
 }

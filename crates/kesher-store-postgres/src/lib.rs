@@ -6,6 +6,7 @@
 //! transaction; customer writes that check identifiers first are serialised by an advisory lock
 //! so that two sessions cannot take the same identifier (SQLite gets this from its single writer).
 
+mod accounts;
 mod convert;
 mod import;
 mod migrate;
@@ -127,8 +128,18 @@ fn audit<C: GenericClient>(
     after: Option<&serde_json::Value>,
 ) -> Result<()> {
     c.execute(
-        "INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &[&actor.at, &actor.who, &action, &entity, &id, &before, &after],
+        "INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after, origin)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &actor.at,
+            &actor.who,
+            &action,
+            &entity,
+            &id,
+            &before,
+            &after,
+            &actor.origin,
+        ],
     )
     .be()?;
     Ok(())
@@ -384,22 +395,23 @@ impl Store for PgStore {
         // ILIKE: SQLite's LIKE ignores ASCII case, and the results must be the same.
         let filter = "($1::text IS NULL OR name_norm ILIKE $1 ESCAPE '\\' OR email ILIKE $2::text ESCAPE '\\'
                 OR member_no ILIKE $2 ESCAPE '\\' OR card ILIKE $2 ESCAPE '\\' OR phone = $3::text
-                OR phone ILIKE $2 ESCAPE '\\')";
+                OR phone ILIKE $2 ESCAPE '\\') AND ($4::uuid IS NULL OR source_branch = $4)";
+        let branch = q.branch.map(|b| b.0);
         let (l, o) = limit_offset(limit, q.offset);
         self.with(|c| {
             let total = count(
                 c,
                 &format!("SELECT count(*) FROM customers WHERE {filter}"),
-                &[&name_pat, &raw_pat, &phone],
+                &[&name_pat, &raw_pat, &phone, &branch],
             )?;
             let ids = c
                 .query(
                     &format!(
                         "SELECT id FROM customers WHERE {filter}
                          ORDER BY name_norm COLLATE \"C\" NULLS FIRST, member_no COLLATE \"C\" NULLS FIRST, id
-                         LIMIT $4 OFFSET $5"
+                         LIMIT $5 OFFSET $6"
                     ),
-                    &[&name_pat, &raw_pat, &phone, &l, &o],
+                    &[&name_pat, &raw_pat, &phone, &branch, &l, &o],
                 )
                 .be()?;
             let mut items = Vec::with_capacity(ids.len());
@@ -625,28 +637,7 @@ impl Store for PgStore {
 
     fn audit_log(&self, limit: u32, offset: u64) -> Result<Vec<AuditEntry>> {
         let (l, o) = limit_offset(limit, offset);
-        self.with(|c| {
-            c.query(
-                "SELECT seq, at, actor, action, entity, entity_id, before, after FROM audit_log
-                 ORDER BY seq DESC LIMIT $1 OFFSET $2",
-                &[&l, &o],
-            )
-            .be()?
-            .iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    seq: col(r, 0)?,
-                    at: col(r, 1)?,
-                    actor: col(r, 2)?,
-                    action: col(r, 3)?,
-                    entity: col(r, 4)?,
-                    entity_id: col(r, 5)?,
-                    before: col(r, 6)?,
-                    after: col(r, 7)?,
-                })
-            })
-            .collect()
-        })
+        self.with(|c| accounts::read_audit(c, "ORDER BY seq DESC LIMIT $1 OFFSET $2", &[&l, &o]))
     }
 
     fn for_each_basket(&self, branch: Option<&str>, f: &mut dyn FnMut(&BasketRow<'_>)) -> Result<()> {

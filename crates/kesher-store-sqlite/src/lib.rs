@@ -3,6 +3,7 @@
 //! One writer connection and a few reader connections share the file; WAL lets readers run
 //! beside the writer. Every multi-row write runs in one transaction.
 
+mod accounts;
 mod convert;
 mod import;
 mod migrate;
@@ -103,10 +104,10 @@ fn audit(
     after: Option<&serde_json::Value>,
 ) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after, origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )
     .be()?
-    .execute(params![ts(actor.at), actor.who, action, entity, id, before.map(|v| v.to_string()), after.map(|v| v.to_string())])
+    .execute(params![ts(actor.at), actor.who, action, entity, id, before.map(|v| v.to_string()), after.map(|v| v.to_string()), actor.origin])
     .be()?;
     Ok(())
 }
@@ -354,21 +355,25 @@ impl Store for SqliteStore {
         let phone = q.phone.as_ref().map(|p| p.as_str().to_string());
         let filter =
             "(?1 IS NULL OR name_norm LIKE ?1 ESCAPE '\\' OR email LIKE ?2 ESCAPE '\\' OR member_no LIKE ?2 ESCAPE '\\'
-                       OR card LIKE ?2 ESCAPE '\\' OR phone = ?3 OR phone LIKE ?2 ESCAPE '\\')";
+                       OR card LIKE ?2 ESCAPE '\\' OR phone = ?3 OR phone LIKE ?2 ESCAPE '\\')
+             AND (?4 IS NULL OR source_branch = ?4)";
+        let branch = q.branch.map(|b| b.as_bytes().to_vec());
         let total: i64 = c
             .query_row(
                 &format!("SELECT count(*) FROM customers WHERE {filter}"),
-                params![name_pat, raw_pat, phone],
+                params![name_pat, raw_pat, phone, branch],
                 |r| r.get(0),
             )
             .be()?;
         let mut st = c
             .prepare(&format!(
-                "SELECT id FROM customers WHERE {filter} ORDER BY name_norm, member_no, id LIMIT ?4 OFFSET ?5"
+                "SELECT id FROM customers WHERE {filter} ORDER BY name_norm, member_no, id LIMIT ?5 OFFSET ?6"
             ))
             .be()?;
         let ids: Vec<Vec<u8>> = st
-            .query_map(params![name_pat, raw_pat, phone, limit, q.offset as i64], |r| r.get(0))
+            .query_map(params![name_pat, raw_pat, phone, branch, limit, q.offset as i64], |r| {
+                r.get(0)
+            })
             .be()?
             .collect::<rusqlite::Result<_>>()
             .be()?;
@@ -708,40 +713,11 @@ impl Store for SqliteStore {
     }
 
     fn audit_log(&self, limit: u32, offset: u64) -> Result<Vec<AuditEntry>> {
-        let c = self.read()?;
-        let mut st = c
-            .prepare("SELECT seq, at, actor, action, entity, entity_id, before, after FROM audit_log ORDER BY seq DESC LIMIT ?1 OFFSET ?2")
-            .be()?;
-        let rows = st
-            .query_map(params![limit, offset as i64], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                    r.get::<_, Option<String>>(7)?,
-                ))
-            })
-            .be()?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, at, actor, action, entity, entity_id, before, after) = row.be()?;
-            let json = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
-            out.push(AuditEntry {
-                seq,
-                at: from_ts(at)?,
-                actor,
-                action,
-                entity,
-                entity_id,
-                before: json(before),
-                after: json(after),
-            });
-        }
-        Ok(out)
+        accounts::read_audit(
+            &*self.read()?,
+            "ORDER BY seq DESC LIMIT ?1 OFFSET ?2",
+            params![limit, offset as i64],
+        )
     }
 
     fn for_each_basket(&self, branch: Option<&str>, f: &mut dyn FnMut(&BasketRow<'_>)) -> Result<()> {

@@ -22,10 +22,10 @@ fn contract_suite() {
 #[test]
 fn migrations_are_versioned_and_reopen_cleanly() {
     let (dir, store) = fresh();
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(store.schema_version().unwrap(), 4);
     drop(store);
     let again = SqliteStore::open(dir.path().join("k.db")).unwrap();
-    assert_eq!(again.schema_version().unwrap(), 3);
+    assert_eq!(again.schema_version().unwrap(), 4);
 }
 
 #[test]
@@ -39,6 +39,17 @@ fn audit_log_is_append_only() {
     .unwrap();
     assert!(c.execute("UPDATE audit_log SET actor = 'b'", []).is_err());
     assert!(c.execute("DELETE FROM audit_log", []).is_err());
+    // The one change allowed: redacting before/after to the erasure marker, nothing else.
+    assert!(c.execute("UPDATE audit_log SET after = '{\"x\":1}'", []).is_err());
+    assert!(
+        c.execute("UPDATE audit_log SET after = '{\"erased\":true}', actor = 'b'", [])
+            .is_err()
+    );
+    assert_eq!(
+        c.execute("UPDATE audit_log SET after = '{\"erased\":true}'", [])
+            .unwrap(),
+        1
+    );
 }
 
 mod tempdir {

@@ -29,6 +29,10 @@ pub fn run_all(make: Factory<'_>) {
         ("imports are all-or-nothing", import_all_or_nothing),
         ("delete refuses a customer with transactions", delete_guarded),
         ("analysis results and stage history", analysis_results),
+        ("search narrows to one branch", search_by_branch),
+        ("users, tokens and sessions", accounts),
+        ("erasure keeps totals and removes identifiers", erasure),
+        ("retention finds inactive customers; settings", retention_and_settings),
     ];
     for (name, check) in checks {
         let (_guard, store) = make();
@@ -44,10 +48,7 @@ fn at(s: &str) -> jiff::Timestamp {
     s.parse().unwrap()
 }
 fn actor() -> Actor {
-    Actor {
-        who: "test".into(),
-        at: at("2025-01-01T00:00:00Z"),
-    }
+    Actor::new("test", at("2025-01-01T00:00:00Z")).from("127.0.0.1")
 }
 fn ils() -> Currency {
     Currency::parse("ILS").unwrap()
@@ -254,9 +255,8 @@ fn search_customers(s: &dyn Store) {
     }
     let q = |t: &str| CustomerQuery {
         text: Some(t.into()),
-        phone: None,
         limit: 2,
-        offset: 0,
+        ..Default::default()
     };
     let p = s.search_customers(&q("dan")).unwrap();
     assert_eq!(p.total, 3);
@@ -731,4 +731,308 @@ fn analysis_results(s: &dyn Store) {
             ("first_time".to_string(), "first_time".to_string(), 1),
         ]
     );
+}
+
+fn search_by_branch(s: &dyn Store) {
+    let (b, _, _) = seed_reference(s);
+    let b2 = Branch {
+        id: BranchId(uid(11)),
+        external_id: "B2".into(),
+        name: "Haifa".into(),
+        region: None,
+        time_zone: "Asia/Jerusalem".into(),
+    };
+    s.insert_branch(&b2).unwrap();
+    for (i, branch) in [Some(b), Some(b2.id), Some(b), None].into_iter().enumerate() {
+        let mut c = customer(i as u128, &format!("M{i}"), "Dana");
+        c.source_branch = branch;
+        s.insert_customer(&c, &actor()).unwrap();
+    }
+    let q = |branch| CustomerQuery {
+        text: Some("dana".into()),
+        branch,
+        limit: 50,
+        ..Default::default()
+    };
+    assert_eq!(s.search_customers(&q(None)).unwrap().total, 4);
+    let p = s.search_customers(&q(Some(b))).unwrap();
+    assert_eq!(p.total, 2);
+    assert!(p.items.iter().all(|c| c.source_branch == Some(b)));
+    assert_eq!(s.search_customers(&q(Some(b2.id))).unwrap().total, 1);
+}
+
+fn accounts(s: &dyn Store) {
+    use crate::{ApiToken, Session, User};
+    use kesher_auth::{Action, Role};
+    let (b, _, _) = seed_reference(s);
+    assert_eq!(s.count_users().unwrap(), 0);
+    let mut u = User {
+        id: kesher_core::UserId(uid(70)),
+        username: "dana".into(),
+        display_name: Some("Dana".into()),
+        role: Role::Clerk,
+        branch: Some(b),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        disabled: false,
+        created_at: at("2025-01-01T00:00:00Z"),
+    };
+    s.insert_user(&u, &actor()).unwrap();
+    let again = User {
+        id: kesher_core::UserId(uid(71)),
+        ..u.clone()
+    };
+    match s.insert_user(&again, &actor()) {
+        Err(StoreError::Conflict { field, .. }) => assert_eq!(field, "username"),
+        other => panic!("expected a username conflict, got {other:?}"),
+    }
+    assert_eq!(s.get_user(u.id).unwrap().as_ref(), Some(&u));
+    assert_eq!(s.user_by_name("dana").unwrap().as_ref(), Some(&u));
+    assert_eq!(s.user_by_name("nobody").unwrap(), None);
+    u.role = Role::BranchManager;
+    u.disabled = true;
+    u.password_hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdDI$aGFzaDI".into();
+    s.update_user(&u, &actor()).unwrap();
+    assert_eq!(s.list_users().unwrap(), vec![u.clone()]);
+    assert_eq!(s.count_users().unwrap(), 1);
+    let log = s.audit_for_entity(&u.id.to_string()).unwrap();
+    assert_eq!(
+        log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["user.create", "user.update"]
+    );
+    let upd = &log[1];
+    assert_eq!(upd.before.as_ref().unwrap()["role"], "clerk");
+    assert_eq!(upd.after.as_ref().unwrap()["role"], "branch_manager");
+    assert_eq!(upd.after.as_ref().unwrap()["password_changed"], true);
+    assert_eq!(upd.origin.as_deref(), Some("127.0.0.1"));
+    assert!(
+        !upd.after.as_ref().unwrap().to_string().contains("argon2"),
+        "no hash in the log"
+    );
+
+    let t = ApiToken {
+        id: kesher_core::TokenId(uid(80)),
+        name: "pos-1".into(),
+        role: Role::PosDevice,
+        branch: Some(b),
+        scopes: vec![Action::CustomersLookup, Action::TransactionsRecord],
+        digest: "d".repeat(64),
+        hint: "ksr_abcdef".into(),
+        created_at: at("2025-01-01T00:00:00Z"),
+        created_by: "user:admin".into(),
+        expires_at: Some(at("2026-01-01T00:00:00Z")),
+        revoked_at: None,
+    };
+    s.insert_token(&t, &actor()).unwrap();
+    assert_eq!(s.token_by_digest(&t.digest).unwrap().as_ref(), Some(&t));
+    assert_eq!(s.token_by_digest("nope").unwrap(), None);
+    let later = Actor::new("admin", at("2025-02-01T00:00:00Z"));
+    let revoked = s.revoke_token(t.id, &later).unwrap();
+    assert_eq!(revoked.revoked_at, Some(at("2025-02-01T00:00:00Z")));
+    let twice = s
+        .revoke_token(t.id, &Actor::new("admin", at("2025-03-01T00:00:00Z")))
+        .unwrap();
+    assert_eq!(
+        twice.revoked_at, revoked.revoked_at,
+        "revoking again keeps the first time"
+    );
+    assert_eq!(s.list_tokens().unwrap(), vec![revoked]);
+    assert!(matches!(
+        s.revoke_token(kesher_core::TokenId(uid(81)), &later),
+        Err(StoreError::NotFound { .. })
+    ));
+
+    let sess = Session {
+        digest: "a".repeat(64),
+        user_id: u.id,
+        csrf_digest: "c".repeat(64),
+        created_at: at("2025-01-01T00:00:00Z"),
+        expires_at: at("2025-01-01T12:00:00Z"),
+    };
+    s.insert_session(&sess).unwrap();
+    assert_eq!(
+        s.session_by_digest(&sess.digest, at("2025-01-01T11:59:59Z")).unwrap(),
+        Some(sess.clone())
+    );
+    assert_eq!(
+        s.session_by_digest(&sess.digest, at("2025-01-01T12:00:00Z")).unwrap(),
+        None,
+        "expired"
+    );
+    s.delete_session(&sess.digest).unwrap();
+    assert_eq!(
+        s.session_by_digest(&sess.digest, at("2025-01-01T01:00:00Z")).unwrap(),
+        None
+    );
+    for k in ["1", "2"] {
+        s.insert_session(&Session {
+            digest: k.repeat(64),
+            ..sess.clone()
+        })
+        .unwrap();
+    }
+    assert_eq!(s.delete_user_sessions(u.id).unwrap(), 2);
+}
+
+fn erasure(s: &dyn Store) {
+    let (b, _, p) = seed_reference(s);
+    let mut c = customer(1, "M1", "דנה כהן");
+    c.phone = Some(Phone::parse("050-1234567", Country::israel()).unwrap());
+    c.email = Some(Email::parse("dana@example.com").unwrap());
+    c.card = Some("CARD-1".into());
+    c.demographics.birth_date = Some("1985-04-12".parse().unwrap());
+    c.demographics.city = Some("Tel Aviv".into());
+    c.attributes.insert("needs".into(), serde_json::json!("gluten free"));
+    c.source_branch = Some(b);
+    c.consents = vec![Consent {
+        channel: ConsentChannel::Email,
+        state: ConsentState::Granted,
+        at: at("2024-06-01T10:00:00Z"),
+        source: "branch B1".into(),
+    }];
+    s.insert_customer(&c, &actor()).unwrap();
+    // A duplicate merged into it: its card becomes an alias, its create entry names its PII.
+    let mut d = customer(2, "M2", "Dana Cohen");
+    d.phone = Some(Phone::parse("052-7654321", Country::israel()).unwrap());
+    s.insert_customer(&d, &actor()).unwrap();
+    s.merge_customers(c.id, d.id, &actor()).unwrap();
+    s.record_transaction(&sale(1, "T1", Some(c.id), b, p, "2024-07-01T10:00:00Z"))
+        .unwrap();
+    s.record_transaction(&sale(2, "T2", None, b, p, "2024-07-02T10:00:00Z"))
+        .unwrap();
+    s.record_interaction(&Interaction {
+        id: InteractionId(uid(9001)),
+        external_id: None,
+        customer_id: c.id,
+        channel: Channel::Phone,
+        kind: InteractionKind::Complaint,
+        occurred_at: at("2024-07-03T10:00:00Z"),
+        text: Some("Dana called from 050-1234567 about her order".into()),
+        employee_id: None,
+        satisfaction: Some(2),
+        status: Some(InteractionStatus::Open),
+    })
+    .unwrap();
+    let totals = |s: &dyn Store| {
+        let mut n = 0;
+        let mut sum = 0;
+        s.for_each_purchase(&mut |r| {
+            n += 1;
+            sum += r.amount;
+        })
+        .unwrap();
+        let c = s.counts().unwrap();
+        (n, sum, c.customers, c.transactions, c.transaction_lines, c.interactions)
+    };
+    let before = totals(s);
+    let report = s.erase_customer(c.id, &actor()).unwrap();
+    assert_eq!(report.interactions_cleared, 1);
+    assert!(report.aliases_removed >= 1, "{report:?}");
+    assert!(report.consent_events_removed >= 1);
+    assert!(report.audit_entries_redacted >= 2, "{report:?}");
+    assert_eq!(totals(s), before, "the business's totals do not change");
+    let e = s.get_customer(c.id).unwrap().unwrap();
+    assert_eq!(
+        (e.name, e.member_no, e.phone, e.email, e.card),
+        (None, None, None, None, None)
+    );
+    assert_eq!(e.demographics, Demographics::default());
+    assert!(e.attributes.is_empty());
+    assert_eq!(
+        e.source_branch,
+        Some(b),
+        "the branch is not personal and keeps the totals per branch"
+    );
+    assert!(e.consents.iter().all(|k| k.state == ConsentState::Withdrawn));
+    assert!(s.erased_at(c.id).unwrap().is_some());
+    assert_eq!(s.erased_at(d.id).unwrap(), None);
+    for ident in [
+        Identifier::Phone(Phone::parse("050-1234567", Country::israel()).unwrap()),
+        Identifier::Phone(Phone::parse("052-7654321", Country::israel()).unwrap()),
+        Identifier::Card("CARD-1".into()),
+        Identifier::Member("M2".into()),
+    ] {
+        assert_eq!(s.lookup_customer(&ident).unwrap(), None, "{ident:?} still finds them");
+    }
+    let i = s.list_interactions(Some(c.id), 10, 0).unwrap();
+    assert_eq!(i.items[0].text, None);
+    assert_eq!(i.items[0].satisfaction, Some(2));
+    assert_eq!(s.list_transactions(Some(c.id), 10, 0).unwrap().total, 1);
+    // No personal data left in the audit log, and the erasure itself is recorded.
+    let whole: String = s
+        .audit_log(1000, 0)
+        .unwrap()
+        .iter()
+        .map(|e| format!("{:?} {:?}", e.before, e.after))
+        .collect();
+    for pii in [
+        "דנה",
+        "Dana Cohen",
+        "1234567",
+        "7654321",
+        "CARD-1",
+        "gluten",
+        "dana@example.com",
+    ] {
+        assert!(!whole.contains(pii), "{pii} is still in the audit log");
+    }
+    assert!(s.has_audit_action("customer.erase").unwrap());
+    // Erasing twice changes nothing.
+    assert_eq!(
+        s.erase_customer(c.id, &actor()).unwrap(),
+        crate::ErasureReport::default()
+    );
+    assert!(matches!(
+        s.erase_customer(CustomerId(uid(424242)), &actor()),
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+fn retention_and_settings(s: &dyn Store) {
+    let (b, _, p) = seed_reference(s);
+    let mut ids = Vec::new();
+    for i in 0..4u128 {
+        let c = customer(i, &format!("M{i}"), "X");
+        s.insert_customer(&c, &actor()).unwrap();
+        ids.push(c.id);
+    }
+    // 0: bought in 2020 only; 1: bought in 2024; 2: a contact in 2024; 3: nothing since 2024-06.
+    s.record_transaction(&sale(1, "T1", Some(ids[0]), b, p, "2020-01-01T10:00:00Z"))
+        .unwrap();
+    s.record_transaction(&sale(2, "T2", Some(ids[1]), b, p, "2024-01-01T10:00:00Z"))
+        .unwrap();
+    s.record_interaction(&Interaction {
+        id: InteractionId(uid(9002)),
+        external_id: None,
+        customer_id: ids[2],
+        channel: Channel::Phone,
+        kind: InteractionKind::Call,
+        occurred_at: at("2024-01-01T10:00:00Z"),
+        text: None,
+        employee_id: None,
+        satisfaction: None,
+        status: None,
+    })
+    .unwrap();
+    // customer() registers everyone on 2024-06-01.
+    assert_eq!(
+        s.inactive_customers(at("2024-01-01T00:00:00Z")).unwrap(),
+        Vec::<CustomerId>::new()
+    );
+    let mut expect = vec![ids[0], ids[1], ids[2], ids[3]];
+    expect.sort();
+    assert_eq!(s.inactive_customers(at("2024-07-01T00:00:00Z")).unwrap(), expect);
+    s.erase_customer(ids[3], &actor()).unwrap();
+    assert!(
+        !s.inactive_customers(at("2024-07-01T00:00:00Z"))
+            .unwrap()
+            .contains(&ids[3])
+    );
+
+    assert_eq!(s.get_setting("privacy.retention_years").unwrap(), None);
+    s.put_setting("privacy.retention_years", "3", &actor()).unwrap();
+    s.put_setting("privacy.retention_years", "5", &actor()).unwrap();
+    assert_eq!(s.get_setting("privacy.retention_years").unwrap().as_deref(), Some("5"));
+    let log = s.audit_for_entity("privacy.retention_years").unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[1].before.as_ref().unwrap()["value"], "3");
 }

@@ -4,8 +4,11 @@
 //! than one row does so in one database transaction. Imports run inside an `ImportTx`, a
 //! unit of work that is committed whole or not at all.
 
+pub mod accounts;
 #[cfg(feature = "testing")]
 pub mod contract;
+
+pub use accounts::{Accounts, ApiToken, ERASED_MARKER, ErasureReport, Privacy, Session, User};
 
 use jiff::Timestamp;
 use kesher_core::{
@@ -104,6 +107,8 @@ pub struct CustomerQuery {
     pub text: Option<String>,
     /// Tried as an E.164 phone when the text parses as one.
     pub phone: Option<Phone>,
+    /// Only customers registered at this branch (own-branch roles).
+    pub branch: Option<kesher_core::BranchId>,
     pub limit: u32,
     pub offset: u64,
 }
@@ -113,6 +118,22 @@ pub struct CustomerQuery {
 pub struct Actor {
     pub who: String,
     pub at: Timestamp,
+    /// Where from: the client's address, "cli", "demo".
+    pub origin: Option<String>,
+}
+
+impl Actor {
+    pub fn new(who: impl Into<String>, at: Timestamp) -> Actor {
+        Actor {
+            who: who.into(),
+            at,
+            origin: None,
+        }
+    }
+    pub fn from(mut self, origin: impl Into<String>) -> Actor {
+        self.origin = Some(origin.into());
+        self
+    }
 }
 
 /// What a merge moved from the dropped record to the kept one.
@@ -133,6 +154,7 @@ pub struct AuditEntry {
     pub seq: i64,
     pub at: Timestamp,
     pub actor: String,
+    pub origin: Option<String>,
     pub action: String,
     pub entity: String,
     pub entity_id: String,
@@ -213,7 +235,7 @@ pub struct Counts {
 }
 
 /// The storage contract of kesher. Implementations are safe to share between threads.
-pub trait Store: Send + Sync {
+pub trait Store: Accounts + Privacy + Send + Sync {
     fn counts(&self) -> Result<Counts>;
 
     // Branches, employees, products.

@@ -98,7 +98,14 @@ fn customers_crud_and_errors() {
         .iter()
         .map(|a| a["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, vec!["customer.delete", "customer.update", "customer.create"]);
+    assert_eq!(
+        actions,
+        vec!["customer.delete", "customer.update", "customer.create", "token.create"]
+    );
+    // Who, from where: the token's name and the client's address.
+    let first = &audit[0];
+    assert_eq!(first["actor"], "token:test-admin");
+    assert_eq!(first["origin"], "127.0.0.1");
 }
 
 #[test]

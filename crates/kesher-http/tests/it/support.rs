@@ -6,6 +6,10 @@ use std::sync::Arc;
 
 pub struct TestApp {
     pub base: String,
+    /// The app behind the server (same store), to make users and tokens directly.
+    pub app: App,
+    /// Sent as `Authorization: Bearer` unless a call says otherwise: an admin's token.
+    pub token: String,
     dir: std::path::PathBuf,
     /// (admin URL, database) of the PostgreSQL database made for this test.
     pg: Option<(String, String)>,
@@ -53,12 +57,17 @@ fn store(dir: &std::path::Path, n: u64) -> (Arc<dyn kesher_store::Store>, Option
 }
 
 pub fn spawn_app() -> TestApp {
+    spawn_app_with(kesher_http::auth::Limits::default())
+}
+
+pub fn spawn_app_with(limits: kesher_http::auth::Limits) -> TestApp {
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("kesher-http-test-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (store, pg) = store(&dir, n);
     let app = App::new(store, Settings::default());
+    let server_app = app.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -70,7 +79,9 @@ pub fn spawn_app() -> TestApp {
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             addr_tx.send(listener.local_addr().unwrap()).unwrap();
-            axum::serve(listener, kesher_http::router(app))
+            let svc = kesher_http::router_with_limits(server_app, limits)
+                .into_make_service_with_connect_info::<std::net::SocketAddr>();
+            axum::serve(listener, svc)
                 .with_graceful_shutdown(async {
                     let _ = rx.await;
                 })
@@ -79,18 +90,77 @@ pub fn spawn_app() -> TestApp {
         });
     });
     let addr = addr_rx.recv().unwrap();
+    let token = make_token(&app, "test-admin", kesher_auth::Role::Admin, None);
     TestApp {
         base: format!("http://{addr}"),
+        app,
+        token,
         dir,
         pg,
         _shutdown: tx,
     }
 }
 
+/// An API token for `role` (at branch external id `branch`), made through the app.
+pub fn make_token(app: &App, name: &str, role: kesher_auth::Role, branch: Option<&str>) -> String {
+    let actor = kesher_store::Actor::new("test", app.now());
+    let (_, secret) = app
+        .create_token(
+            kesher_app::auth::NewToken {
+                name: name.into(),
+                role,
+                branch: branch.map(str::to_owned),
+                scopes: vec![],
+                expires_in_days: None,
+            },
+            &actor,
+        )
+        .unwrap();
+    secret.0
+}
+
+/// The status and JSON body of a response (Null when empty).
+pub fn reply(res: Result<ureq::Response, ureq::Error>, what: &str) -> (u16, Value) {
+    let resp = match res {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{what}: {e}"),
+    };
+    let status = resp.status();
+    let text = resp.into_string().unwrap();
+    let json = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, json)
+}
+
 impl TestApp {
-    /// Send a request; returns the status and the JSON body (Null when empty).
+    /// A token for `role` at branch `branch` (external id).
+    pub fn token_for(&self, role: kesher_auth::Role, branch: Option<&str>) -> String {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        make_token(&self.app, &format!("{role}-{n}"), role, branch)
+    }
+
+    /// Send a request with `token` (None: no credential at all).
+    pub fn call_as(&self, token: Option<&str>, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = ureq::request(method, &format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.set("Authorization", &format!("Bearer {t}"));
+        }
+        let res = match body {
+            Some(b) => req.send_json(b),
+            None => req.call(),
+        };
+        reply(res, &format!("{method} {path}"))
+    }
+
+    /// Send a request as the admin; returns the status and the JSON body (Null when empty).
     pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let req = ureq::request(method, &format!("{}{path}", self.base));
+        let req = ureq::request(method, &format!("{}{path}", self.base))
+            .set("Authorization", &format!("Bearer {}", self.token));
         let res = match body {
             Some(b) => req.send_json(b),
             None => req.call(),
@@ -120,6 +190,7 @@ impl TestApp {
 
     pub fn post_raw(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
         let res = ureq::post(&format!("{}{path}", self.base))
+            .set("Authorization", &format!("Bearer {}", self.token))
             .set("Content-Type", content_type)
             .send_bytes(body);
         let resp = match res {

@@ -98,13 +98,13 @@ fn migrations_are_versioned_and_reopen_cleanly() {
     assert_eq!(store.schema_version().unwrap(), PgStore::latest_schema_version());
     drop(store);
     let again = db.store();
-    assert_eq!(again.schema_version().unwrap(), 2);
+    assert_eq!(again.schema_version().unwrap(), PgStore::latest_schema_version());
     let n: i64 = db
         .client()
         .query_one("SELECT count(*) FROM schema_migrations", &[])
         .unwrap()
         .get(0);
-    assert_eq!(n, 2);
+    assert_eq!(n, PgStore::latest_schema_version());
 }
 
 #[test]
@@ -122,6 +122,17 @@ fn audit_log_is_append_only() {
     assert!(msg.contains("append-only"), "{err:?}");
     assert!(c.execute("DELETE FROM audit_log", &[]).is_err());
     assert!(c.batch_execute("TRUNCATE audit_log").is_err());
+    // The one change allowed: redacting before/after to the erasure marker, nothing else.
+    assert!(c.execute("UPDATE audit_log SET after = '{\"x\": 1}'", &[]).is_err());
+    assert!(
+        c.execute("UPDATE audit_log SET after = '{\"erased\": true}', actor = 'b'", &[])
+            .is_err()
+    );
+    assert_eq!(
+        c.execute("UPDATE audit_log SET after = '{\"erased\": true}'", &[])
+            .unwrap(),
+        1
+    );
     let n: i64 = c.query_one("SELECT count(*) FROM audit_log", &[]).unwrap().get(0);
     assert_eq!(n, 1);
 }
@@ -139,10 +150,7 @@ fn url_database_is_replaced() {
 }
 
 fn actor() -> kesher_store::Actor {
-    kesher_store::Actor {
-        who: "test".into(),
-        at: "2025-01-01T00:00:00Z".parse().unwrap(),
-    }
+    kesher_store::Actor::new("test", "2025-01-01T00:00:00Z".parse().unwrap())
 }
 
 #[test]

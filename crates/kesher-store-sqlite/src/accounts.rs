@@ -1,0 +1,526 @@
+//! Users, API tokens, sessions, erasure, retention and settings on SQLite.
+
+use crate::convert::*;
+use crate::{SqliteStore, audit, from_ts, ts};
+use jiff::Timestamp;
+use kesher_auth::{Action, Role};
+use kesher_core::{BranchId, CustomerId, TokenId, UserId};
+use kesher_store::{
+    Accounts, Actor, ApiToken, AuditEntry, ERASED_MARKER, ErasureReport, Privacy, Result, Session, StoreError, User,
+};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+/// Audit entries matching `tail` (a WHERE/ORDER/LIMIT clause over `audit_log`).
+pub(crate) fn read_audit(c: &Connection, tail: &str, p: impl rusqlite::Params) -> Result<Vec<AuditEntry>> {
+    let mut st = c
+        .prepare(&format!(
+            "SELECT seq, at, actor, action, entity, entity_id, before, after, origin FROM audit_log {tail}"
+        ))
+        .be()?;
+    let mut rows = st.query(p).be()?;
+    let mut out = Vec::new();
+    let json = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+    while let Some(r) = rows.next().be()? {
+        out.push(AuditEntry {
+            seq: r.get(0).be()?,
+            at: from_ts(r.get(1).be()?)?,
+            actor: r.get(2).be()?,
+            action: r.get(3).be()?,
+            entity: r.get(4).be()?,
+            entity_id: r.get(5).be()?,
+            before: json(r.get(6).be()?),
+            after: json(r.get(7).be()?),
+            origin: r.get(8).be()?,
+        });
+    }
+    Ok(out)
+}
+
+fn role(s: &str) -> Result<Role> {
+    Role::parse(s).map_err(|e| StoreError::Backend(format!("stored role: {e}")))
+}
+
+fn opt_branch(v: Option<Vec<u8>>) -> Result<Option<BranchId>> {
+    v.map(|b| blob16(&b).map(BranchId::from_bytes)).transpose()
+}
+
+fn opt_ts(v: Option<i64>) -> Result<Option<Timestamp>> {
+    v.map(from_ts).transpose()
+}
+
+const USER_SELECT: &str =
+    "SELECT id, username, display_name, role, branch_id, password_hash, disabled, created_at FROM users";
+
+fn user_row(r: &Row) -> Result<User> {
+    Ok(User {
+        id: UserId::from_bytes(blob16(&r.get::<_, Vec<u8>>(0).be()?)?),
+        username: r.get(1).be()?,
+        display_name: r.get(2).be()?,
+        role: role(&r.get::<_, String>(3).be()?)?,
+        branch: opt_branch(r.get(4).be()?)?,
+        password_hash: r.get(5).be()?,
+        disabled: r.get::<_, i64>(6).be()? != 0,
+        created_at: from_ts(r.get(7).be()?)?,
+    })
+}
+
+fn users(c: &Connection, tail: &str, p: impl rusqlite::Params) -> Result<Vec<User>> {
+    let mut st = c.prepare(&format!("{USER_SELECT} {tail}")).be()?;
+    let mut rows = st.query(p).be()?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().be()? {
+        out.push(user_row(r)?);
+    }
+    Ok(out)
+}
+
+const TOKEN_SELECT: &str = "SELECT id, name, role, branch_id, scopes, digest, hint, created_at, created_by, expires_at, revoked_at FROM api_tokens";
+
+fn token_row(r: &Row) -> Result<ApiToken> {
+    let scopes: String = r.get(4).be()?;
+    Ok(ApiToken {
+        id: TokenId::from_bytes(blob16(&r.get::<_, Vec<u8>>(0).be()?)?),
+        name: r.get(1).be()?,
+        role: role(&r.get::<_, String>(2).be()?)?,
+        branch: opt_branch(r.get(3).be()?)?,
+        scopes: scopes
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| Action::parse(s).map_err(|e| StoreError::Backend(format!("stored scope: {e}"))))
+            .collect::<Result<_>>()?,
+        digest: r.get(5).be()?,
+        hint: r.get(6).be()?,
+        created_at: from_ts(r.get(7).be()?)?,
+        created_by: r.get(8).be()?,
+        expires_at: opt_ts(r.get(9).be()?)?,
+        revoked_at: opt_ts(r.get(10).be()?)?,
+    })
+}
+
+fn tokens(c: &Connection, tail: &str, p: impl rusqlite::Params) -> Result<Vec<ApiToken>> {
+    let mut st = c.prepare(&format!("{TOKEN_SELECT} {tail}")).be()?;
+    let mut rows = st.query(p).be()?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().be()? {
+        out.push(token_row(r)?);
+    }
+    Ok(out)
+}
+
+/// A user as written in the audit log: everything but the password hash.
+pub(crate) fn user_json(u: &User) -> serde_json::Value {
+    serde_json::json!({
+        "username": u.username, "display_name": u.display_name, "role": u.role.as_str(),
+        "branch": u.branch.map(|b| b.to_string()), "disabled": u.disabled,
+    })
+}
+
+pub(crate) fn token_json(t: &ApiToken) -> serde_json::Value {
+    serde_json::json!({
+        "name": t.name, "role": t.role.as_str(), "branch": t.branch.map(|b| b.to_string()),
+        "scopes": t.scopes.iter().map(|a| a.as_str()).collect::<Vec<_>>(), "hint": t.hint,
+        "expires_at": t.expires_at.map(|x| x.to_string()), "revoked_at": t.revoked_at.map(|x| x.to_string()),
+    })
+}
+
+fn username_taken(e: StoreError, name: &str) -> StoreError {
+    match e {
+        StoreError::Conflict { .. } => StoreError::conflict("username", format!("the user name {name:?} is taken")),
+        e => e,
+    }
+}
+
+impl Accounts for SqliteStore {
+    fn insert_user(&self, u: &User, actor: &Actor) -> Result<()> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction().be()?;
+        tx.execute(
+            "INSERT INTO users (id, username, display_name, role, branch_id, password_hash, disabled, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                u.id.as_bytes(),
+                u.username,
+                u.display_name,
+                u.role.as_str(),
+                u.branch.map(|b| b.as_bytes().to_vec()),
+                u.password_hash,
+                u.disabled as i64,
+                ts(u.created_at)
+            ],
+        )
+        .be()
+        .map_err(|e| username_taken(e, &u.username))?;
+        audit(
+            &tx,
+            actor,
+            "user.create",
+            "user",
+            &u.id.to_string(),
+            None,
+            Some(&user_json(u)),
+        )?;
+        tx.commit().be()
+    }
+
+    fn get_user(&self, id: UserId) -> Result<Option<User>> {
+        Ok(users(&*self.read()?, "WHERE id = ?1", [id.as_bytes()])?.pop())
+    }
+
+    fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        Ok(users(&*self.read()?, "WHERE username = ?1", [username])?.pop())
+    }
+
+    fn list_users(&self) -> Result<Vec<User>> {
+        users(&*self.read()?, "ORDER BY username", [])
+    }
+
+    fn count_users(&self) -> Result<u64> {
+        let n: i64 = self
+            .read()?
+            .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+            .be()?;
+        Ok(n as u64)
+    }
+
+    fn update_user(&self, u: &User, actor: &Actor) -> Result<()> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction().be()?;
+        let before = users(&tx, "WHERE id = ?1", [u.id.as_bytes()])?
+            .pop()
+            .ok_or_else(|| StoreError::not_found("user", u.id))?;
+        tx.execute(
+            "UPDATE users SET username = ?2, display_name = ?3, role = ?4, branch_id = ?5, password_hash = ?6,
+             disabled = ?7 WHERE id = ?1",
+            params![
+                u.id.as_bytes(),
+                u.username,
+                u.display_name,
+                u.role.as_str(),
+                u.branch.map(|b| b.as_bytes().to_vec()),
+                u.password_hash,
+                u.disabled as i64
+            ],
+        )
+        .be()
+        .map_err(|e| username_taken(e, &u.username))?;
+        let mut after = user_json(u);
+        if before.password_hash != u.password_hash {
+            after["password_changed"] = true.into();
+        }
+        audit(
+            &tx,
+            actor,
+            "user.update",
+            "user",
+            &u.id.to_string(),
+            Some(&user_json(&before)),
+            Some(&after),
+        )?;
+        tx.commit().be()
+    }
+
+    fn insert_token(&self, t: &ApiToken, actor: &Actor) -> Result<()> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction().be()?;
+        let scopes: Vec<&str> = t.scopes.iter().map(|a| a.as_str()).collect();
+        tx.execute(
+            "INSERT INTO api_tokens (id, name, role, branch_id, scopes, digest, hint, created_at, created_by, expires_at, revoked_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                t.id.as_bytes(),
+                t.name,
+                t.role.as_str(),
+                t.branch.map(|b| b.as_bytes().to_vec()),
+                scopes.join(","),
+                t.digest,
+                t.hint,
+                ts(t.created_at),
+                t.created_by,
+                t.expires_at.map(ts),
+                t.revoked_at.map(ts)
+            ],
+        )
+        .be()?;
+        audit(
+            &tx,
+            actor,
+            "token.create",
+            "token",
+            &t.id.to_string(),
+            None,
+            Some(&token_json(t)),
+        )?;
+        tx.commit().be()
+    }
+
+    fn token_by_digest(&self, digest: &str) -> Result<Option<ApiToken>> {
+        Ok(tokens(&*self.read()?, "WHERE digest = ?1", [digest])?.pop())
+    }
+
+    fn list_tokens(&self) -> Result<Vec<ApiToken>> {
+        tokens(&*self.read()?, "ORDER BY created_at, name", [])
+    }
+
+    fn revoke_token(&self, id: TokenId, actor: &Actor) -> Result<ApiToken> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction().be()?;
+        let before = tokens(&tx, "WHERE id = ?1", [id.as_bytes()])?
+            .pop()
+            .ok_or_else(|| StoreError::not_found("token", id))?;
+        if before.revoked_at.is_some() {
+            return Ok(before);
+        }
+        let mut after = before.clone();
+        after.revoked_at = Some(actor.at);
+        tx.execute(
+            "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1",
+            params![id.as_bytes(), ts(actor.at)],
+        )
+        .be()?;
+        audit(
+            &tx,
+            actor,
+            "token.revoke",
+            "token",
+            &id.to_string(),
+            Some(&token_json(&before)),
+            Some(&token_json(&after)),
+        )?;
+        tx.commit().be()?;
+        Ok(after)
+    }
+
+    fn insert_session(&self, s: &Session) -> Result<()> {
+        let conn = self.write()?;
+        conn.execute("DELETE FROM sessions WHERE expires_at < ?1", [ts(s.created_at)])
+            .be()?;
+        conn.execute(
+            "INSERT INTO sessions (digest, user_id, csrf_digest, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                s.digest,
+                s.user_id.as_bytes(),
+                s.csrf_digest,
+                ts(s.created_at),
+                ts(s.expires_at)
+            ],
+        )
+        .be()?;
+        Ok(())
+    }
+
+    fn session_by_digest(&self, digest: &str, now: Timestamp) -> Result<Option<Session>> {
+        let c = self.read()?;
+        let row = c
+            .query_row(
+                "SELECT user_id, csrf_digest, created_at, expires_at FROM sessions WHERE digest = ?1 AND expires_at > ?2",
+                params![digest, ts(now)],
+                |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ))
+                },
+            )
+            .optional()
+            .be()?;
+        row.map(|(u, csrf, created, expires)| {
+            Ok(Session {
+                digest: digest.to_owned(),
+                user_id: UserId::from_bytes(blob16(&u)?),
+                csrf_digest: csrf,
+                created_at: from_ts(created)?,
+                expires_at: from_ts(expires)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn delete_session(&self, digest: &str) -> Result<()> {
+        self.write()?
+            .execute("DELETE FROM sessions WHERE digest = ?1", [digest])
+            .be()?;
+        Ok(())
+    }
+
+    fn delete_user_sessions(&self, user: UserId) -> Result<u64> {
+        let n = self
+            .write()?
+            .execute("DELETE FROM sessions WHERE user_id = ?1", [user.as_bytes()])
+            .be()?;
+        Ok(n as u64)
+    }
+}
+
+impl Privacy for SqliteStore {
+    fn erase_customer(&self, id: CustomerId, actor: &Actor) -> Result<ErasureReport> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction().be()?;
+        let idb = id.as_bytes();
+        let exists: bool = tx
+            .query_row("SELECT 1 FROM customers WHERE id = ?1", [idb], |_| Ok(()))
+            .optional()
+            .be()?
+            .is_some();
+        if !exists {
+            return Err(StoreError::not_found("customer", id));
+        }
+        let already: bool = tx
+            .query_row("SELECT 1 FROM erasures WHERE customer_id = ?1", [idb], |_| Ok(()))
+            .optional()
+            .be()?
+            .is_some();
+        if already {
+            return Ok(ErasureReport::default());
+        }
+        tx.execute(
+            "UPDATE customers SET member_no = NULL, name = NULL, name_norm = NULL, phone = NULL, email = NULL,
+             card = NULL, language = NULL, birth_date = NULL, gender = NULL, city = NULL, region = NULL,
+             household_size = NULL, income_band = NULL, attributes = '{}' WHERE id = ?1",
+            [idb],
+        )
+        .be()?;
+        let mut report = ErasureReport {
+            interactions_cleared: tx
+                .execute(
+                    "UPDATE interactions SET text = NULL WHERE customer_id = ?1 AND text IS NOT NULL",
+                    [idb],
+                )
+                .be()? as u64,
+            aliases_removed: tx
+                .execute("DELETE FROM customer_aliases WHERE customer_id = ?1", [idb])
+                .be()? as u64,
+            consent_events_removed: tx
+                .execute("DELETE FROM consent_history WHERE customer_id = ?1", [idb])
+                .be()? as u64,
+            audit_entries_redacted: 0,
+        };
+        tx.execute(
+            "UPDATE consents SET state = 'withdrawn', at = ?2, source = 'erasure' WHERE customer_id = ?1",
+            params![idb, ts(actor.at)],
+        )
+        .be()?;
+        tx.execute(
+            "INSERT INTO consent_history (customer_id, channel, state, at, source)
+             SELECT customer_id, channel, state, at, source FROM consents WHERE customer_id = ?1",
+            [idb],
+        )
+        .be()?;
+        // Audit entries about this customer, or about records merged into it.
+        let mut ids = vec![id.to_string()];
+        let mut st = tx.prepare("SELECT dropped_id FROM merges WHERE kept_id = ?1").be()?;
+        let mut rows = st.query([idb]).be()?;
+        while let Some(r) = rows.next().be()? {
+            ids.push(CustomerId::from_bytes(blob16(&r.get::<_, Vec<u8>>(0).be()?)?).to_string());
+        }
+        drop(rows);
+        drop(st);
+        for k in &ids {
+            let pat = format!("%{k}%");
+            report.audit_entries_redacted += tx
+                .execute(
+                    "UPDATE audit_log SET
+                        before = CASE WHEN before IS NULL THEN NULL ELSE ?3 END,
+                        after  = CASE WHEN after IS NULL THEN NULL ELSE ?3 END
+                     WHERE (entity_id = ?1 OR before LIKE ?2 OR after LIKE ?2)
+                       AND ((before IS NOT NULL AND before <> ?3) OR (after IS NOT NULL AND after <> ?3))",
+                    params![k, pat, ERASED_MARKER],
+                )
+                .be()? as u64;
+        }
+        tx.execute(
+            "INSERT INTO erasures (customer_id, at) VALUES (?1, ?2)",
+            params![idb, ts(actor.at)],
+        )
+        .be()?;
+        audit(
+            &tx,
+            actor,
+            "customer.erase",
+            "customer",
+            &id.to_string(),
+            None,
+            Some(&erasure_json(&report)),
+        )?;
+        tx.commit().be()?;
+        Ok(report)
+    }
+
+    fn erased_at(&self, id: CustomerId) -> Result<Option<Timestamp>> {
+        let v: Option<i64> = self
+            .read()?
+            .query_row("SELECT at FROM erasures WHERE customer_id = ?1", [id.as_bytes()], |r| {
+                r.get(0)
+            })
+            .optional()
+            .be()?;
+        opt_ts(v)
+    }
+
+    fn inactive_customers(&self, before: Timestamp) -> Result<Vec<CustomerId>> {
+        let c = self.read()?;
+        let mut st = c
+            .prepare(
+                "SELECT c.id FROM customers c
+                 WHERE c.created_at < ?1
+                   AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.customer_id = c.id)
+                   AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.customer_id = c.id AND t.occurred_at >= ?1)
+                   AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.customer_id = c.id AND i.occurred_at >= ?1)
+                 ORDER BY c.id",
+            )
+            .be()?;
+        let mut rows = st.query([ts(before)]).be()?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().be()? {
+            out.push(CustomerId::from_bytes(blob16(&r.get::<_, Vec<u8>>(0).be()?)?));
+        }
+        Ok(out)
+    }
+
+    fn audit_for_entity(&self, entity_id: &str) -> Result<Vec<AuditEntry>> {
+        read_audit(
+            &*self.read()?,
+            "WHERE entity_id = ?1 OR before LIKE ?2 OR after LIKE ?2 ORDER BY seq",
+            params![entity_id, format!("%{entity_id}%")],
+        )
+    }
+
+    fn get_setting(&self, key: &str) -> Result<Option<String>> {
+        self.read()?
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .be()
+    }
+
+    fn put_setting(&self, key: &str, value: &str, actor: &Actor) -> Result<()> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction().be()?;
+        let before: Option<String> = tx
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .be()?;
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )
+        .be()?;
+        audit(
+            &tx,
+            actor,
+            "setting.update",
+            "setting",
+            key,
+            before.map(|b| serde_json::json!({ "value": b })).as_ref(),
+            Some(&serde_json::json!({ "value": value })),
+        )?;
+        tx.commit().be()
+    }
+}
+
+pub(crate) fn erasure_json(r: &ErasureReport) -> serde_json::Value {
+    serde_json::json!({
+        "interactions_cleared": r.interactions_cleared, "aliases_removed": r.aliases_removed,
+        "consent_events_removed": r.consent_events_removed, "audit_entries_redacted": r.audit_entries_redacted,
+    })
+}

@@ -1,0 +1,102 @@
+//! Accounts (users, API tokens, sign-in sessions) and privacy (erasure, retention, settings):
+//! the parts of the storage contract that access control and data protection stand on.
+
+use crate::{Actor, AuditEntry, Result};
+use jiff::Timestamp;
+use kesher_auth::{Action, Role};
+use kesher_core::{BranchId, CustomerId, TokenId, UserId};
+
+/// A person who signs in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: UserId,
+    /// Unique, lower-case.
+    pub username: String,
+    pub display_name: Option<String>,
+    pub role: Role,
+    pub branch: Option<BranchId>,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: Timestamp,
+}
+
+/// An API token for an integration or a point-of-sale device; only its digest is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub name: String,
+    pub role: Role,
+    pub branch: Option<BranchId>,
+    /// Empty: everything the role may do.
+    pub scopes: Vec<Action>,
+    /// SHA-256 of the secret, hex.
+    pub digest: String,
+    /// The secret's first characters, to recognise it in a list.
+    pub hint: String,
+    pub created_at: Timestamp,
+    pub created_by: String,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A signed-in browser session; the cookie's secret and the CSRF token are stored as digests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub digest: String,
+    pub user_id: UserId,
+    pub csrf_digest: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// What an erasure removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErasureReport {
+    pub interactions_cleared: u64,
+    pub aliases_removed: u64,
+    pub consent_events_removed: u64,
+    pub audit_entries_redacted: u64,
+}
+
+/// What an audit entry's before/after become when the customer it is about is erased.
+pub const ERASED_MARKER: &str = r#"{"erased":true}"#;
+
+pub trait Accounts {
+    /// Conflict on `username` when taken.
+    fn insert_user(&self, u: &User, actor: &Actor) -> Result<()>;
+    fn get_user(&self, id: UserId) -> Result<Option<User>>;
+    fn user_by_name(&self, username: &str) -> Result<Option<User>>;
+    fn list_users(&self) -> Result<Vec<User>>;
+    fn count_users(&self) -> Result<u64>;
+    /// Replace a user's record; audited with before and after (never the password hash).
+    fn update_user(&self, u: &User, actor: &Actor) -> Result<()>;
+
+    fn insert_token(&self, t: &ApiToken, actor: &Actor) -> Result<()>;
+    fn token_by_digest(&self, digest: &str) -> Result<Option<ApiToken>>;
+    fn list_tokens(&self) -> Result<Vec<ApiToken>>;
+    /// Revoke a token (idempotent: revoking twice keeps the first time); audited.
+    fn revoke_token(&self, id: TokenId, actor: &Actor) -> Result<ApiToken>;
+
+    fn insert_session(&self, s: &Session) -> Result<()>;
+    /// The session with this digest if it has not expired at `now`.
+    fn session_by_digest(&self, digest: &str, now: Timestamp) -> Result<Option<Session>>;
+    fn delete_session(&self, digest: &str) -> Result<()>;
+    /// End every session of a user (disabled, password changed); returns how many.
+    fn delete_user_sessions(&self, user: UserId) -> Result<u64>;
+}
+
+pub trait Privacy {
+    /// Remove a customer's personal identifiers and free text, keep the anonymised record and
+    /// its transactions (so the business's totals do not change), withdraw every consent,
+    /// redact the audit entries about them; in one transaction, audited.
+    fn erase_customer(&self, id: CustomerId, actor: &Actor) -> Result<ErasureReport>;
+    fn erased_at(&self, id: CustomerId) -> Result<Option<Timestamp>>;
+    /// Customers not yet erased with no purchase, contact or registration since `before`.
+    fn inactive_customers(&self, before: Timestamp) -> Result<Vec<CustomerId>>;
+    /// Audit entries about one entity (its id as entity_id, or named in a merge), oldest first.
+    fn audit_for_entity(&self, entity_id: &str) -> Result<Vec<AuditEntry>>;
+    fn get_setting(&self, key: &str) -> Result<Option<String>>;
+    /// Audited.
+    fn put_setting(&self, key: &str, value: &str, actor: &Actor) -> Result<()>;
+}

@@ -1044,4 +1044,6 @@ impl fmt::Display for ImportSummary {
 }
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod tests;

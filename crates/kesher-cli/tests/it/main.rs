@@ -368,8 +368,165 @@ fn migrate_creates_and_upgrades_the_schema() {
     let d = Dir::new();
     let o = kesher(&d.db(), &["migrate"]);
     assert!(o.status.success(), "{:?}", text(&o));
-    assert!(text(&o).0.ends_with("schema at version 3\n"), "{:?}", text(&o));
+    assert!(text(&o).0.ends_with("schema at version 4\n"), "{:?}", text(&o));
     // Idempotent.
     let o = kesher(&d.db(), &["migrate"]);
-    assert!(text(&o).0.ends_with("schema at version 3\n"), "{:?}", text(&o));
+    assert!(text(&o).0.ends_with("schema at version 4\n"), "{:?}", text(&o));
+}
+
+fn kesher_stdin(db: &Path, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kesher"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("KESHER_DATABASE_URL")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn users_and_tokens_from_the_command_line() {
+    let d = Dir::new();
+    seed(&d);
+    let db = d.db();
+    let o = kesher_stdin(
+        &db,
+        &[
+            "users",
+            "add",
+            "noa",
+            "--role",
+            "clerk",
+            "--branch",
+            "B1",
+            "--password-stdin",
+        ],
+        "a long password\n",
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let o = kesher(&db, &["users", "add", "dan", "--role", "analyst"]);
+    let out = text(&o).0;
+    assert!(out.contains("password (shown once): "), "{out}");
+    let o = kesher(&db, &["users", "add", "x", "--role", "clerk"]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("works at one branch"), "{:?}", text(&o));
+    let o = kesher(&db, &["users", "add", "y", "--role", "root"]);
+    assert!(text(&o).1.contains("unknown role \"root\""), "{:?}", text(&o));
+    let o = kesher(&db, &["users", "disable", "noa"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let o = kesher(&db, &["users", "list", "--json"]);
+    let users: Vec<serde_json::Value> = text(&o).0.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(users.len(), 2);
+    let noa = users.iter().find(|u| u["username"] == "noa").unwrap();
+    assert_eq!(
+        (noa["role"].as_str(), noa["branch"].as_str(), noa["disabled"].as_bool()),
+        (Some("clerk"), Some("B1"), Some(true))
+    );
+
+    let o = kesher(
+        &db,
+        &[
+            "tokens",
+            "create",
+            "--name",
+            "till-1",
+            "--role",
+            "pos_device",
+            "--branch",
+            "B1",
+            "--scope",
+            "customers.lookup",
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let secret = text(&o).0.trim().to_string();
+    assert!(secret.starts_with("ksr_") && secret.len() == 68, "{secret}");
+    let o = kesher(&db, &["tokens", "list"]);
+    let listed = text(&o).0;
+    assert!(
+        listed.contains("till-1") && listed.contains("live") && !listed.contains(&secret),
+        "{listed}"
+    );
+    let o = kesher(&db, &["tokens", "revoke", "till-1"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(text(&kesher(&db, &["tokens", "list"])).0.contains("revoked"));
+}
+
+#[test]
+fn export_and_erase_a_customer() {
+    let d = Dir::new();
+    seed(&d);
+    let db = d.db();
+    let f = d.file(
+        "tx.csv",
+        &format!(
+            "{TX}T1,M1,B1,E1,2025-03-01T10:00:00Z,P1,1,89.90,0,ILS\nT2,,B1,E1,2025-03-01T11:00:00Z,P1,1,89.90,0,ILS\n"
+        ),
+    );
+    assert!(
+        kesher(&db, &["import", "transactions", f.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let out = d.0.join("m1.json");
+    let o = kesher(&db, &["customers", "export", "M1", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(doc["customer"]["name"], "Dana Cohen");
+    assert_eq!(doc["transactions"].as_array().unwrap().len(), 1);
+    let o = kesher(&db, &["customers", "erase", "M1"]);
+    assert!(!o.status.success(), "erasure needs --yes");
+    let o = kesher(&db, &["customers", "erase", "050-1234567", "--yes"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(
+        !kesher(&db, &["customers", "show", "M1"]).status.success(),
+        "M1 no longer finds anyone"
+    );
+    let id = doc["customer"]["id"].as_str().unwrap();
+    let o = kesher(&db, &["customers", "export", id]);
+    let after: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    assert_eq!(after["customer"]["name"], serde_json::Value::Null);
+    assert_eq!(after["transactions"].as_array().unwrap().len(), 1, "the sale stays");
+    assert!(after["erased_at"].is_string());
+    // Retention: set, show, dry run.
+    let o = kesher(&db, &["privacy", "retention", "--years", "3"]);
+    assert!(text(&o).0.contains("more than 3 years"), "{:?}", text(&o));
+    let o = kesher(&db, &["privacy", "apply", "--dry-run", "--years", "1"]);
+    assert!(text(&o).0.contains("would be anonymised"), "{:?}", text(&o));
+}
+
+#[test]
+fn the_first_start_creates_an_admin_and_prints_the_password_once() {
+    use std::io::BufRead;
+    let d = Dir::new();
+    let db = d.db();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kesher"))
+        .arg("--db")
+        .arg(&db)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env_remove("KESHER_DATABASE_URL")
+        .env_remove("KESHER_ADMIN_PASSWORD")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let second = lines.next().unwrap().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        first.starts_with("first start: created user \"admin\" with password \""),
+        "{first}"
+    );
+    assert!(second.contains("serving on http://127.0.0.1:"), "{second}");
+    let password = first.split('"').nth(3).unwrap();
+    assert_eq!(password.len(), 20);
+    let o = kesher(&db, &["users", "list"]);
+    assert!(text(&o).0.starts_with("admin\tadmin"), "{:?}", text(&o));
 }

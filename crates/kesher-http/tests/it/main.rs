@@ -4,4 +4,5 @@
 
 mod access;
 mod api;
+mod fuzz;
 mod support;

@@ -1047,3 +1047,27 @@ impl fmt::Display for ImportSummary {
 mod fuzz_tests;
 #[cfg(test)]
 mod tests;
+
+impl App {
+    /// Write an import run to the audit log: who, from where, which file, what it did.
+    pub fn audit_import(
+        &self,
+        actor: &kesher_store::Actor,
+        kind: ImportKind,
+        file: &str,
+        s: &ImportSummary,
+    ) -> kesher_store::Result<()> {
+        let after = serde_json::json!({
+            "rows_read": s.rows_read, "inserted": s.inserted, "already_present": s.already_present,
+            "rejected": s.rejected, "created_customers": s.created_customers,
+            "created_branches": s.created_branches, "created_employees": s.created_employees,
+        });
+        self.store.append_audit(
+            actor,
+            &format!("import.{}", kind.as_str()),
+            "import",
+            file,
+            Some(&after),
+        )
+    }
+}

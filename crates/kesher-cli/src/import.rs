@@ -34,6 +34,12 @@ pub fn run(app: &App, a: ImportArgs) -> anyhow::Result<ExitCode> {
         create_missing: a.create_missing,
     };
     let s = import_file(app, kind, &a.file, opts, true)?;
+    app.audit_import(
+        &crate::accounts::cli_actor(app),
+        kind,
+        &a.file.display().to_string(),
+        &s,
+    )?;
     println!("{}: {s}", a.file.display());
     if s.rejected > 0 {
         eprintln!("{} rows rejected; see {}", s.rejected, rejects_path(&a.file).display());

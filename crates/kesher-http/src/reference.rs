@@ -231,6 +231,7 @@ pub struct ImportDto {
               (status = 422, description = "The file was rejected; nothing was written", body = crate::error::ErrorBody)))]
 pub async fn import(
     State(st): State<AppState>,
+    caller: crate::auth::Caller,
     Path(kind): Path<String>,
     Query(p): Query<ImportParams>,
     body: axum::body::Bytes,
@@ -269,6 +270,7 @@ pub async fn import(
                 kesher_app::import::ImportError::File { reason, .. } => AppError::invalid("body", reason),
                 kesher_app::import::ImportError::Store { source, .. } => AppError::from(source),
             })?;
+        app.audit_import(&caller.actor(app), kind, &name, &s)?;
         Ok(Json(ImportDto {
             rows_read: s.rows_read,
             inserted: s.inserted,

@@ -100,7 +100,15 @@ fn customers_crud_and_errors() {
         .collect();
     assert_eq!(
         actions,
-        vec!["customer.delete", "customer.update", "customer.create", "token.create"]
+        vec![
+            "customer.delete",
+            "customer.update",
+            "customer.create",
+            "import.products",
+            "import.employees",
+            "import.branches",
+            "token.create"
+        ]
     );
     // Who, from where: the token's name and the client's address.
     let first = &audit[0];

@@ -526,3 +526,25 @@ fn the_documented_route_table_is_the_code() {
         "docs/permissions.md is out of date; paste in:\n{table}"
     );
 }
+
+#[test]
+fn responses_carry_security_headers() {
+    let app = spawn_app();
+    for path in ["/", "/api/health", "/api/customers"] {
+        let r = match ureq::get(&format!("{}{path}", app.base)).call() {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"), "{path}");
+        assert_eq!(r.header("x-frame-options"), Some("DENY"), "{path}");
+        assert!(
+            r.header("content-security-policy")
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
+        if path.starts_with("/api/") {
+            assert_eq!(r.header("cache-control"), Some("no-store"), "{path}");
+        }
+    }
+}

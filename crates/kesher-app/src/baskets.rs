@@ -121,6 +121,91 @@ impl App {
     }
 }
 
+/// The cross-sell report's rows for one branch and one category of offer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrossSellGroup {
+    /// External id of the branch.
+    pub branch: String,
+    pub branch_name: String,
+    /// The category of what the rule offers (the consequent's, "uncategorised" without one).
+    pub category: String,
+    /// Expected incremental revenue of the rows shown, minor units.
+    pub expected_incremental_minor: i64,
+    /// The group's best rules by expected incremental revenue.
+    pub rows: Vec<CrossSellView>,
+}
+
+impl App {
+    /// The cross-sell report for every branch at once, each branch's rules grouped by the
+    /// category of what they offer; `top` rules per group, groups by expected revenue.
+    pub fn cross_sell_by_branch_and_category(
+        &self,
+        level: Level,
+        scope: &Scope,
+        params: &MineParams,
+        top: usize,
+    ) -> Result<Vec<CrossSellGroup>, BasketsError> {
+        let mut category: HashMap<String, String> = HashMap::new();
+        let mut offset = 0;
+        loop {
+            let page = self.store.list_products(1000, offset)?;
+            for p in &page.items {
+                category.insert(
+                    p.sku.clone(),
+                    p.category.clone().unwrap_or_else(|| "uncategorised".into()),
+                );
+            }
+            offset += page.items.len() as u64;
+            if page.items.is_empty() || offset >= page.total {
+                break;
+            }
+        }
+        let mut out = Vec::new();
+        for b in self.store.list_branches()? {
+            let here = Scope {
+                branch: Some(b.external_id.clone()),
+                ..scope.clone()
+            };
+            let rows = match self.cross_sell(level, &here, params) {
+                Ok(r) => r,
+                // A branch without sales in the period has no report, not an error.
+                Err(BasketsError::Mining(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            let mut groups: std::collections::BTreeMap<String, Vec<CrossSellView>> = Default::default();
+            for r in rows {
+                let offer = r.consequents.first().cloned().unwrap_or_default();
+                let cat = match level {
+                    Level::Product => category.get(&offer).cloned().unwrap_or_else(|| "uncategorised".into()),
+                    Level::Category => offer,
+                };
+                groups.entry(cat).or_default().push(r);
+            }
+            let mut these: Vec<CrossSellGroup> = groups
+                .into_iter()
+                .map(|(cat, mut rows)| {
+                    rows.sort_by_key(|r| std::cmp::Reverse(r.expected_incremental_minor));
+                    rows.truncate(top);
+                    CrossSellGroup {
+                        branch: b.external_id.clone(),
+                        branch_name: b.name.clone(),
+                        category: cat,
+                        expected_incremental_minor: rows.iter().map(|r| r.expected_incremental_minor).sum(),
+                        rows,
+                    }
+                })
+                .collect();
+            these.sort_by(|a, b| {
+                b.expected_incremental_minor
+                    .cmp(&a.expected_incremental_minor)
+                    .then_with(|| a.category.cmp(&b.category))
+            });
+            out.extend(these);
+        }
+        Ok(out)
+    }
+}
+
 fn item_of<'a>(level: Level, sku: &'a str, cat: &'a Option<String>) -> &'a str {
     match level {
         Level::Product => sku,

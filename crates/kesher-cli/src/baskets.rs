@@ -81,6 +81,10 @@ pub enum BasketsCommand {
         period: Period,
         #[arg(long, default_value_t = 30)]
         top: usize,
+        /// Every branch at once, each branch's rules grouped by the category of what they offer
+        /// (then --top is the number of rules per group).
+        #[arg(long, conflicts_with = "branch")]
+        by_branch: bool,
         #[command(flatten)]
         t: Thresholds,
     },
@@ -133,13 +137,52 @@ pub fn run(db: &Path, settings: Settings, c: BasketsCommand) -> anyhow::Result<E
             branch,
             period,
             top,
+            by_branch,
             t,
         } => {
             let app = crate::open(db, settings)?;
             let level = Level::parse(&level).context("level")?;
-            let rows = app.cross_sell(level, &scope(branch, &period)?, &t.params())?;
             use std::io::Write;
             let mut out = std::io::stdout().lock();
+            if by_branch {
+                let groups = app.cross_sell_by_branch_and_category(level, &scope(None, &period)?, &t.params(), top)?;
+                if t.json {
+                    let doc: Vec<serde_json::Value> = groups
+                        .iter()
+                        .map(|g| {
+                            serde_json::json!({"branch": g.branch, "branch_name": g.branch_name, "category": g.category,
+                                "expected_incremental_minor": g.expected_incremental_minor,
+                                "rules": g.rows.iter().map(|r| serde_json::json!({"antecedents": r.antecedents,
+                                    "consequents": r.consequents, "confidence": r.confidence, "lift": r.lift,
+                                    "with_antecedents": r.with_antecedents, "missing_consequents": r.missing_consequents,
+                                    "expected_incremental_minor": r.expected_incremental_minor})).collect::<Vec<_>>()})
+                        })
+                        .collect();
+                    let _ = writeln!(out, "{}", serde_json::Value::Array(doc));
+                } else {
+                    for g in &groups {
+                        let _ = writeln!(
+                            out,
+                            "{} ({}) / {}: expected {} (minor units)",
+                            g.branch, g.branch_name, g.category, g.expected_incremental_minor
+                        );
+                        for r in &g.rows {
+                            let _ = writeln!(
+                                out,
+                                "    {:<36} -> {:<20} conf {:.3} lift {:.2} lack it {} expected {}",
+                                r.antecedents.join(" + "),
+                                r.consequents.join(" + "),
+                                r.confidence,
+                                r.lift,
+                                r.missing_consequents,
+                                r.expected_incremental_minor
+                            );
+                        }
+                    }
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let rows = app.cross_sell(level, &scope(branch, &period)?, &t.params())?;
             if t.json {
                 let doc: Vec<serde_json::Value> = rows
                     .iter()

@@ -136,20 +136,70 @@ pub async fn cross_sell(
             BasketsError::Store(s) => AppError::from(s),
             BasketsError::Mining(m) => AppError::bad_request(None, m.to_string()),
         })?;
+        Ok(Json(rows.into_iter().take(limit).map(cross_sell_dto).collect()))
+    })
+    .await
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CrossSellGroupDto {
+    /// The branch's external id.
+    pub branch: String,
+    pub branch_name: String,
+    /// The category of what the rules offer.
+    pub category: String,
+    /// Expected incremental revenue of the rules shown, minor units.
+    pub expected_incremental_minor: i64,
+    pub rules: Vec<CrossSellDto>,
+}
+
+#[utoipa::path(get, path = "/api/baskets/cross-sell/by-branch", tag = "baskets", params(RulesParams),
+    responses((status = 200, description = "For every branch, its rules grouped by the category of what they offer; `limit` rules per group (default 5), groups by expected incremental revenue", body = Vec<CrossSellGroupDto>),
+              (status = 400, description = "Bad parameter", body = crate::error::ErrorBody)))]
+pub async fn cross_sell_by_branch(
+    State(st): State<AppState>,
+    Query(p): Query<RulesParams>,
+) -> Result<Json<Vec<CrossSellGroupDto>>, AppError> {
+    let (level, params) = params_of(&p)?;
+    if p.branch.is_some() {
+        return Err(AppError::bad_request(
+            Some("branch".into()),
+            "this report covers every branch; use /api/baskets/cross-sell for one",
+        ));
+    }
+    let scope = scope(&p)?;
+    let top = p.limit.unwrap_or(5);
+    blocking(st, move |app| {
+        let groups = app
+            .cross_sell_by_branch_and_category(level, &scope, &params, top)
+            .map_err(|e| match e {
+                BasketsError::Store(s) => AppError::from(s),
+                BasketsError::Mining(m) => AppError::bad_request(None, m.to_string()),
+            })?;
         Ok(Json(
-            rows.into_iter()
-                .take(limit)
-                .map(|r| CrossSellDto {
-                    antecedents: r.antecedents,
-                    consequents: r.consequents,
-                    confidence: r.confidence,
-                    lift: r.lift,
-                    with_antecedents: r.with_antecedents,
-                    missing_consequents: r.missing_consequents,
-                    expected_incremental_minor: r.expected_incremental_minor,
+            groups
+                .into_iter()
+                .map(|g| CrossSellGroupDto {
+                    branch: g.branch,
+                    branch_name: g.branch_name,
+                    category: g.category,
+                    expected_incremental_minor: g.expected_incremental_minor,
+                    rules: g.rows.into_iter().map(cross_sell_dto).collect(),
                 })
                 .collect(),
         ))
     })
     .await
+}
+
+fn cross_sell_dto(r: kesher_app::baskets::CrossSellView) -> CrossSellDto {
+    CrossSellDto {
+        antecedents: r.antecedents,
+        consequents: r.consequents,
+        confidence: r.confidence,
+        lift: r.lift,
+        with_antecedents: r.with_antecedents,
+        missing_consequents: r.missing_consequents,
+        expected_incremental_minor: r.expected_incremental_minor,
+    }
 }

@@ -50,7 +50,7 @@ pub async fn blocking<T: Send + 'static>(
         sales::create_interaction, sales::list_interactions,
         reference::list_branches, reference::create_branch, reference::list_employees, reference::create_employee,
         reference::list_products, reference::get_product, reference::create_product, reference::import,
-        baskets::rules, baskets::cross_sell, analytics::run, analytics::score, analytics::ladder, analytics::value, analytics::calibration,
+        baskets::rules, baskets::cross_sell, baskets::cross_sell_by_branch, analytics::run, analytics::score, analytics::ladder, analytics::value, analytics::calibration,
         accounts::login, accounts::logout, accounts::me, accounts::list_users, accounts::create_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,
         privacy::export, privacy::erase, privacy::get_retention, privacy::put_retention, privacy::run_retention, privacy::export_audit,
@@ -296,6 +296,12 @@ fn api() -> Api {
         "/api/baskets/cross-sell",
         A::AnalyticsRead,
         get(baskets::cross_sell),
+    )
+    .at(
+        get_.clone(),
+        "/api/baskets/cross-sell/by-branch",
+        A::AnalyticsRead,
+        get(baskets::cross_sell_by_branch),
     )
     .at(
         post_.clone(),

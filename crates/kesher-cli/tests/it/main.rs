@@ -319,6 +319,35 @@ fn baskets_mine_a_file_and_the_database() {
         .filter(|r| r["lift"].as_f64().unwrap() > 3.0)
         .count();
     assert!(strong >= 5, "{strong} strong rules: {v}");
+    // The cross-sell report for every branch of the demo, grouped by offered category.
+    let o = kesher(
+        &d.db(),
+        &[
+            "baskets",
+            "cross-sell",
+            "--by-branch",
+            "--min-support",
+            "0.01",
+            "--min-confidence",
+            "0.3",
+            "--top",
+            "3",
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let groups: Vec<serde_json::Value> = serde_json::from_str(&text(&o).0).unwrap();
+    let branches: std::collections::BTreeSet<&str> = groups.iter().map(|g| g["branch"].as_str().unwrap()).collect();
+    assert!(branches.len() >= 2, "{branches:?}");
+    for g in &groups {
+        let rules = g["rules"].as_array().unwrap();
+        assert!(!rules.is_empty() && rules.len() <= 3);
+        let sum: i64 = rules
+            .iter()
+            .map(|r| r["expected_incremental_minor"].as_i64().unwrap())
+            .sum();
+        assert_eq!(g["expected_incremental_minor"].as_i64().unwrap(), sum);
+    }
 }
 
 #[test]

@@ -23,6 +23,12 @@ echo "== tests (SQLite and everything else)"
 cargo test --workspace 2>&1 | tee target/test-output.txt
 test "${PIPESTATUS[0]}" -eq 0
 
+echo "== browser tests (headless Chromium over WebDriver)"
+scripts/browser.sh
+cargo clippy -p kesher-http --all-targets --features browser-tests -- -D warnings
+cargo test -p kesher-http --features browser-tests --test it browser:: 2>&1 | tee -a target/test-output.txt
+test "${PIPESTATUS[0]}" -eq 0
+
 echo "== tests on PostgreSQL (a throw-away cluster on loopback)"
 pg_env="$(scripts/postgres.sh start)"   # an assignment, so that a failed start stops the run
 eval "$pg_env"

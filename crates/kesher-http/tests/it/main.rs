@@ -4,5 +4,6 @@
 
 mod access;
 mod api;
+mod browser;
 mod fuzz;
 mod support;

@@ -19,6 +19,7 @@ cargo fmt --all -- --check
 echo "== clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
+mkdir -p target   # the test log is kept there, whatever CARGO_TARGET_DIR says
 echo "== tests (SQLite and everything else)"
 cargo test --workspace 2>&1 | tee target/test-output.txt
 test "${PIPESTATUS[0]}" -eq 0

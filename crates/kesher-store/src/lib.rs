@@ -320,6 +320,11 @@ pub trait ImportTx {
     /// the phone, e-mail or card.
     fn insert_customer(&mut self, c: &Customer) -> Result<Inserted>;
     fn insert_transaction(&mut self, t: &Transaction) -> Result<Inserted>;
+    /// Insert several transactions in order; one result per transaction, as if each had been
+    /// given to `insert_transaction` (backends override this to reuse their statements).
+    fn insert_transactions(&mut self, ts: &[&Transaction]) -> Vec<Result<Inserted>> {
+        ts.iter().map(|t| self.insert_transaction(t)).collect()
+    }
     fn insert_interaction(&mut self, i: &Interaction) -> Result<Inserted>;
     fn commit(self: Box<Self>) -> Result<()>;
 }

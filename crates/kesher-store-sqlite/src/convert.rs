@@ -34,7 +34,7 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("stored {what} is invalid: {e}"))
 }
 
-fn id16(r: &Row, i: usize) -> rusqlite::Result<[u8; 16]> {
+pub(crate) fn id16(r: &Row, i: usize) -> rusqlite::Result<[u8; 16]> {
     let v: Vec<u8> = r.get(i)?;
     v.as_slice()
         .try_into()
@@ -731,7 +731,7 @@ pub(crate) fn insert_interaction_row(c: &Connection, i: &Interaction) -> Result<
 
 pub(crate) const SCORE_SELECT: &str =
     "SELECT customer_id, as_of, model, stage, frequency, recency, t, monetary, revenue, margin,
-    p_alive, expected_purchases, clv, rfm, segment, tier FROM customer_scores";
+    p_alive, expected_purchases, clv, rfm, segment, tier, wallet, share_of_wallet FROM customer_scores";
 
 pub(crate) struct ScoreRow(
     [u8; 16],
@@ -750,6 +750,8 @@ pub(crate) struct ScoreRow(
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<i64>,
+    Option<f64>,
 );
 
 pub(crate) fn score_row(r: &Row) -> rusqlite::Result<ScoreRow> {
@@ -770,6 +772,8 @@ pub(crate) fn score_row(r: &Row) -> rusqlite::Result<ScoreRow> {
         r.get(13)?,
         r.get(14)?,
         r.get(15)?,
+        r.get(16)?,
+        r.get(17)?,
     ))
 }
 
@@ -792,6 +796,8 @@ impl ScoreRow {
             rfm: self.13,
             segment: self.14,
             tier: self.15,
+            wallet: self.16,
+            share_of_wallet: self.17,
         })
     }
 }

@@ -98,13 +98,13 @@ fn migrations_are_versioned_and_reopen_cleanly() {
     assert_eq!(store.schema_version().unwrap(), PgStore::latest_schema_version());
     drop(store);
     let again = db.store();
-    assert_eq!(again.schema_version().unwrap(), 2);
+    assert_eq!(again.schema_version().unwrap(), 5);
     let n: i64 = db
         .client()
         .query_one("SELECT count(*) FROM schema_migrations", &[])
         .unwrap()
         .get(0);
-    assert_eq!(n, 2);
+    assert_eq!(n, 3);
 }
 
 #[test]
@@ -384,6 +384,8 @@ fn score(n: u128, stage: &str, as_of: &str) -> kesher_store::CustomerScore {
         rfm: None,
         segment: Some("loyal".into()),
         tier: None,
+        wallet: Some(n as i64 * 100),
+        share_of_wallet: None,
     }
 }
 

@@ -13,12 +13,13 @@ OUT=bench/out/import
 mkdir -p "$OUT"
 command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null; } || true
 
-cargo build --release -q -p kesher -p kesher-demo --example demo_gen
-K=target/release/kesher
+cargo build --release -q -p kesher
+cargo build --release -q -p kesher-demo --example demo_gen
+K="${CARGO_TARGET_DIR:-target}/release/kesher"
 
 if [ ! -s "$OUT/customers.csv" ] || [ "$(($(wc -l < "$OUT/customers.csv") - 1))" != "$CUSTOMERS" ]; then
   echo "generating $CUSTOMERS customers ..."
-  target/release/examples/demo_gen "$CUSTOMERS" "$OUT" >/dev/null
+  "${CARGO_TARGET_DIR:-target}/release/examples/demo_gen" "$CUSTOMERS" "$OUT" >/dev/null
   head -n $((LINES + 1)) "$OUT/transactions.csv" > "$OUT/tx.csv"
 fi
 lines=$(($(wc -l < "$OUT/tx.csv") - 1))

@@ -7,7 +7,7 @@ use crate::App;
 use kesher_analytics::{
     ClvOptions, LadderInput, LadderRules, Model, PeriodUnit, RfmInput, RfmSegment, ScoreOptions, SummaryConfig,
     SummaryRecord, Transaction as Purchase, TransactionModel, ValueTier, compress, fit_gamma_gamma, rfm_scores,
-    score_compressed, summarize, value_tiers,
+    score_compressed, summarize, summarize_slice, value_tiers,
 };
 use kesher_core::CustomerId;
 use kesher_store::{CustomerScore, StoreError};
@@ -26,7 +26,18 @@ pub struct AnalyzeOptions {
     pub monthly_discount_rate: f64,
     pub margin: f64,
     pub ladder: LadderRules,
+    /// Also compute the stage history of every past month since the first purchase (month-end
+    /// stages, as the rules would have placed customers then) and record it.
+    pub backfill_history: bool,
 }
+
+/// The customer attribute holding the estimated spend per year on what the business sells: a
+/// decimal amount in major units of the sales' currency, as a JSON string ("12000.00") or a
+/// number. Share of wallet = the customer's sales of the year up to `as_of` / this estimate.
+pub const WALLET_ATTRIBUTE: &str = "estimated_annual_spend";
+
+/// The window of actual spend that share of wallet compares with the annual estimate.
+const WALLET_WINDOW_SECONDS: i64 = 365 * 86_400;
 
 impl AnalyzeOptions {
     pub fn new(as_of: jiff::Timestamp, unit: PeriodUnit, model: Model) -> Self {
@@ -53,6 +64,7 @@ impl AnalyzeOptions {
             monthly_discount_rate: 0.01,
             margin: 1.0,
             ladder,
+            backfill_history: false,
         }
     }
 }
@@ -72,6 +84,10 @@ pub struct AnalyzeReport {
     pub stages: Vec<(&'static str, usize)>,
     /// (tier, customers, share of total CLV).
     pub tiers: Vec<(&'static str, usize, f64)>,
+    /// Customers with a usable wallet estimate (share of wallet known).
+    pub wallets: usize,
+    /// Past months whose stage history was computed (`backfill_history`).
+    pub backfilled_months: usize,
     /// (step, seconds).
     pub timings: Vec<(&'static str, f64)>,
 }
@@ -101,9 +117,11 @@ impl App {
         let clock = Instant::now();
         let end = o.as_of.as_second();
         let mut txs: Vec<Purchase<CustomerId>> = Vec::new();
+        let mut currency = None;
         self.store.for_each_purchase(&mut |p| {
             let at = p.occurred_at.as_second();
             if at <= end {
+                currency.get_or_insert(p.currency);
                 txs.push(Purchase {
                     customer: p.customer_id,
                     at,
@@ -125,7 +143,7 @@ impl App {
             calibration_end: None,
         };
         let n_tx = txs.len();
-        let summaries = summarize(txs, &cfg)?;
+        let summaries = summarize_slice(&txs, &cfg)?;
         let records: Vec<SummaryRecord> = summaries.iter().map(|s| s.record()).collect();
         timings.push(("summary", t.elapsed().as_secs_f64()));
 
@@ -137,10 +155,7 @@ impl App {
         timings.push(("fit", t.elapsed().as_secs_f64()));
 
         let t = Instant::now();
-        let periods_per_month = match o.unit {
-            PeriodUnit::Week => 4.345,
-            PeriodUnit::Day => 30.0,
-        };
+        let periods_per_month = periods_per_month(o.unit);
         let opts = ScoreOptions {
             horizon: o.horizon,
             clv: ClvOptions {
@@ -203,9 +218,14 @@ impl App {
                 rfm: Some(format!("{}{}{}", r.r, r.f, r.m)),
                 segment: Some(RfmSegment::of(r).name().to_string()),
                 tier: Some(tier_name(tiers.tiers[i]).to_string()),
+                wallet: None,
+                share_of_wallet: None,
             });
         }
         let buyers = rows.len();
+        // Share of wallet: the year's actual spend against the customer's estimate.
+        let wallets = self.wallets(currency)?;
+        let mut year_spend = window_spend(&txs, end - WALLET_WINDOW_SECONDS);
         // Prospects: customers without a sale up to the date.
         let mut all = self.store.customer_ids()?;
         all.sort_unstable();
@@ -231,11 +251,31 @@ impl App {
                     rfm: None,
                     segment: None,
                     tier: None,
+                    wallet: None,
+                    share_of_wallet: None,
                 });
             }
         }
+        for r in &mut rows {
+            if let Ok(i) = wallets.binary_search_by_key(&r.customer_id, |w| w.0) {
+                let wallet = wallets[i].1;
+                let actual = year_spend
+                    .binary_search_by_key(&r.customer_id, |s| s.0)
+                    .map_or(0, |j| year_spend[j].1);
+                r.wallet = Some(wallet);
+                r.share_of_wallet = Some(actual as f64 / wallet as f64);
+            }
+        }
+        year_spend.clear();
         self.store.replace_customer_scores(o.as_of, &rows)?;
         timings.push(("store results", t.elapsed().as_secs_f64()));
+
+        let mut backfilled_months = 0;
+        if o.backfill_history {
+            let t = Instant::now();
+            backfilled_months = self.backfill_history(o, &txs)?;
+            timings.push(("backfill history", t.elapsed().as_secs_f64()));
+        }
 
         let stages = kesher_analytics::Stage::ALL
             .iter()
@@ -255,9 +295,126 @@ impl App {
                 .iter()
                 .map(|(t, n, share)| (tier_name(*t), *n, *share))
                 .collect(),
+            wallets: wallets.len(),
+            backfilled_months,
             timings,
         })
     }
+
+    /// Usable wallet estimates by customer id: positive amounts in the sales' currency.
+    /// Anything else (not a number, negative, too many decimals) leaves the share unknown.
+    fn wallets(&self, currency: Option<kesher_core::Currency>) -> Result<Vec<(CustomerId, i64)>, AnalyzeError> {
+        let Some(currency) = currency else {
+            return Ok(Vec::new());
+        };
+        let mut out: Vec<(CustomerId, i64)> = self
+            .store
+            .customer_wallets()?
+            .into_iter()
+            .filter_map(|(id, v)| {
+                let minor = currency.parse_amount(&v, WALLET_ATTRIBUTE).ok()?;
+                (minor > 0).then_some((id, minor))
+            })
+            .collect();
+        out.sort_unstable_by_key(|w| w.0);
+        Ok(out)
+    }
+
+    /// Each past month's stages, from the month of the first purchase to the month before
+    /// `as_of`: the summary of the sales up to the month's last second, the purchase model fitted
+    /// on it for P(alive) (left out when it cannot be fitted, e.g. on a first month without
+    /// repeat buyers), and the ladder's rules. Customers who had not bought yet are not recorded
+    /// (prospects enter the history with the runs themselves). Returns the months recorded.
+    fn backfill_history(&self, o: &AnalyzeOptions, txs: &[Purchase<CustomerId>]) -> Result<usize, AnalyzeError> {
+        use jiff::ToSpan;
+        let utc = jiff::tz::TimeZone::UTC;
+        let Some(first) = txs.iter().map(|t| t.at).min() else {
+            return Ok(0);
+        };
+        let first =
+            jiff::Timestamp::from_second(first).map_err(|e| AnalyzeError::Store(StoreError::Backend(e.to_string())))?;
+        let month_start = |t: jiff::Timestamp| t.to_zoned(utc.clone()).date().first_of_month();
+        let stop = month_start(o.as_of);
+        let mut month = month_start(first);
+        let mut n = 0;
+        while month < stop {
+            let next = month
+                .checked_add(1.month())
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            let cutoff = next
+                .to_zoned(utc.clone())
+                .map_err(|e| StoreError::Backend(e.to_string()))?
+                .timestamp()
+                .as_second()
+                - 1;
+            let cfg = SummaryConfig {
+                unit: o.unit,
+                multiplier: 1.0,
+                observation_end: cutoff,
+                calibration_end: None,
+            };
+            let upto: Vec<Purchase<CustomerId>> = txs.iter().filter(|t| t.at <= cutoff).copied().collect();
+            let summaries = summarize_slice(&upto, &cfg)?;
+            let records: Vec<SummaryRecord> = summaries.iter().map(|s| s.record()).collect();
+            let p_alive: Option<Vec<f64>> = compress(&records).ok().and_then(|c| {
+                let fitted = o.model.fit(&c.rows).ok()?;
+                let opts = ScoreOptions {
+                    horizon: o.horizon,
+                    clv: ClvOptions {
+                        months: o.clv_months,
+                        monthly_discount_rate: o.monthly_discount_rate,
+                        margin: o.margin,
+                        periods_per_month: periods_per_month(o.unit),
+                    },
+                };
+                let scores = score_compressed(&fitted, None, &records, &c, &opts).ok()?;
+                Some(scores.iter().map(|s| s.probability_alive).collect())
+            });
+            let mut stages = Vec::with_capacity(summaries.len());
+            for (i, s) in summaries.iter().enumerate() {
+                let p = p_alive.as_ref().and_then(|v| v.get(i).copied());
+                let stage = o
+                    .ladder
+                    .stage(&LadderInput::from_summary(s.frequency, s.recency, s.t, p))?
+                    .name();
+                stages.push((s.customer, stage));
+            }
+            self.store
+                .record_stage_history(&month.strftime("%Y-%m").to_string(), &stages)?;
+            n += 1;
+            month = next;
+        }
+        Ok(n)
+    }
+}
+
+fn periods_per_month(unit: PeriodUnit) -> f64 {
+    match unit {
+        PeriodUnit::Week => 4.345,
+        PeriodUnit::Day => 30.0,
+    }
+}
+
+/// Each customer's spend (sum of sale totals) after `since`, by customer id, from sales grouped
+/// by customer.
+fn window_spend(txs: &[Purchase<CustomerId>], since: i64) -> Vec<(CustomerId, i64)> {
+    let mut out: Vec<(CustomerId, i64)> = Vec::new();
+    for t in txs.iter().filter(|t| t.at > since) {
+        match out.last_mut() {
+            Some((c, sum)) if *c == t.customer => *sum = sum.saturating_add(t.amount_minor),
+            _ => out.push((t.customer, t.amount_minor)),
+        }
+    }
+    out.sort_unstable_by_key(|s| s.0);
+    out.dedup_by(|b, a| {
+        if a.0 == b.0 {
+            a.1 = a.1.saturating_add(b.1);
+            true
+        } else {
+            false
+        }
+    });
+    out
 }
 
 /// Calibration vs holdout, as a marketer reads it: actual against model-expected repeat
@@ -384,3 +541,6 @@ impl App {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -284,6 +284,18 @@ impl Header {
         (!v.is_empty()).then_some(v)
     }
 
+    /// The trimmed value of the column at position `i` of the kind's documented columns (the
+    /// transaction path uses the `tx` constants: no search by name per field).
+    fn at<'r>(&self, rec: &'r csv::StringRecord, i: usize) -> Option<&'r str> {
+        let v = rec.get((*self.idx.get(i)?)?)?.trim();
+        (!v.is_empty()).then_some(v)
+    }
+
+    fn req_at<'r>(&self, rec: &'r csv::StringRecord, i: usize) -> Result<&'r str, RowError> {
+        self.at(rec, i)
+            .ok_or_else(|| RowError::col(self.names[i].0, "required, found an empty value"))
+    }
+
     fn req<'r>(&self, rec: &'r csv::StringRecord, column: &str) -> Result<&'r str, RowError> {
         self.get(rec, column)
             .ok_or_else(|| RowError::col(column, "required, found an empty value"))
@@ -382,22 +394,58 @@ fn to_vec(r: &csv::StringRecord) -> Vec<String> {
 struct Basket {
     ext: String,
     first_line: u64,
-    /// The raw values of the columns every row of a basket must agree on.
-    key: Vec<Option<String>>,
+    /// The raw values of the `BASKET_KEY` columns, one after the other, and each one's length
+    /// (`None` when empty).
+    key: String,
+    key_len: [Option<usize>; 6],
     tx: Option<Transaction>,
     /// Each row's line, and its fields when rejects are reported (`skip_invalid`).
     rows: Vec<(u64, Vec<String>)>,
     error: Option<(u64, RowError)>,
 }
 
-const BASKET_KEY: [&str; 6] = [
-    "customer_id",
-    "branch_id",
-    "employee_id",
-    "occurred_at",
-    "currency",
-    "refund_of",
+/// Positions of the transactions columns in `ImportKind::Transactions.columns()`.
+mod tx {
+    pub const TRANSACTION_ID: usize = 0;
+    pub const CUSTOMER_ID: usize = 1;
+    pub const BRANCH_ID: usize = 2;
+    pub const EMPLOYEE_ID: usize = 3;
+    pub const OCCURRED_AT: usize = 4;
+    pub const SKU: usize = 5;
+    pub const QUANTITY: usize = 6;
+    pub const UNIT_PRICE: usize = 7;
+    pub const DISCOUNT: usize = 8;
+    pub const CURRENCY: usize = 9;
+    pub const REFUND_OF: usize = 10;
+}
+
+/// The columns every row of a basket must agree on.
+const BASKET_KEY: [usize; 6] = [
+    tx::CUSTOMER_ID,
+    tx::BRANCH_ID,
+    tx::EMPLOYEE_ID,
+    tx::OCCURRED_AT,
+    tx::CURRENCY,
+    tx::REFUND_OF,
 ];
+
+impl Basket {
+    /// The first `BASKET_KEY` column in which this row differs from the basket's first row.
+    fn differs(&self, h: &Header, fields: &csv::StringRecord) -> Option<usize> {
+        let mut at = 0;
+        for (i, (&c, len)) in BASKET_KEY.iter().zip(&self.key_len).enumerate() {
+            let mine = len.map(|n| {
+                let v = self.key.get(at..at + n).unwrap_or_default();
+                at += n;
+                v
+            });
+            if h.at(fields, c) != mine {
+                return Some(i);
+            }
+        }
+        None
+    }
+}
 
 struct Importer<'a> {
     app: &'a App,
@@ -407,7 +455,12 @@ struct Importer<'a> {
     summary: ImportSummary,
     on_reject: &'a mut dyn FnMut(Rejected),
     now: jiff::Timestamp,
+    /// Valid baskets not yet written (at most `BATCH`).
+    pending: Vec<(Basket, Transaction)>,
 }
+
+/// Baskets written to the store at a time.
+const BATCH: usize = 256;
 
 impl App {
     /// Import one CSV file of `kind` read from `input`; `file` names it in messages.
@@ -432,6 +485,7 @@ impl App {
             summary: ImportSummary::default(),
             on_reject,
             now: self.now(),
+            pending: Vec::new(),
         };
         let mut records = Records::new(input);
         let header_fields = match records.next(None) {
@@ -465,6 +519,7 @@ impl App {
                 Ok(Some(r)) => r,
                 Ok(None) => break,
                 Err((line, reason)) => {
+                    imp.drain()?;
                     return Err(ImportError::Row {
                         file: file.into(),
                         line,
@@ -506,6 +561,7 @@ impl App {
         if let Some(b) = basket.take() {
             imp.flush(b)?;
         }
+        imp.drain()?;
         let summary = imp.summary.clone();
         imp.tx.commit().map_err(store_err)?;
         Ok(summary)
@@ -523,7 +579,13 @@ impl Importer<'_> {
     }
 
     /// Reject a row: an error for the whole file, or a report and go on with `skip_invalid`.
+    /// Baskets still pending come first (file order).
     fn reject(&mut self, line: u64, e: RowError, record: Vec<String>) -> Result<(), ImportError> {
+        self.drain()?;
+        self.reject_now(line, e, record)
+    }
+
+    fn reject_now(&mut self, line: u64, e: RowError, record: Vec<String>) -> Result<(), ImportError> {
         if !self.opts.skip_invalid {
             return Err(self.row_error(line, e));
         }
@@ -817,19 +879,28 @@ impl Importer<'_> {
         // Rows are kept for the rejects report only when there is one.
         let skip = self.opts.skip_invalid;
         let keep = |f: &csv::StringRecord| if skip { to_vec(f) } else { Vec::new() };
-        let ext = match h
-            .req(fields, "transaction_id")
-            .and_then(|v| parse_external_id(v, "transaction_id").map_err(dom("transaction_id")))
-        {
-            Ok(e) => e,
-            Err(e) => {
-                if let Some(b) = current.take() {
-                    self.flush(b)?;
+        // A row that continues the current basket carries its (already checked) id: no copy.
+        let same = h
+            .at(fields, tx::TRANSACTION_ID)
+            .is_some_and(|v| current.as_ref().is_some_and(|b| b.ext == v));
+        let ext = if same {
+            None
+        } else {
+            match h
+                .req_at(fields, tx::TRANSACTION_ID)
+                .and_then(|v| parse_external_id(v, "transaction_id").map_err(dom("transaction_id")))
+            {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    if let Some(b) = current.take() {
+                        self.flush(b)?;
+                    }
+                    return self.reject(line, e, to_vec(fields));
                 }
-                return self.reject(line, e, to_vec(fields));
             }
         };
-        if current.as_ref().is_some_and(|b| b.ext != ext)
+        if let Some(ext) = &ext
+            && current.as_ref().is_some_and(|b| b.ext != *ext)
             && let Some(b) = current.take()
         {
             self.flush(b)?;
@@ -837,11 +908,9 @@ impl Importer<'_> {
         match current {
             Some(b) => {
                 if b.error.is_none() {
-                    if let Some(i) =
-                        (0..BASKET_KEY.len()).find(|&i| h.get(fields, BASKET_KEY[i]) != b.key[i].as_deref())
-                    {
+                    if let Some(i) = b.differs(h, fields) {
                         let e = RowError::col(
-                            BASKET_KEY[i],
+                            h.names[BASKET_KEY[i]].0,
                             format!("differs from line {} of the same transaction {:?}", b.first_line, b.ext),
                         );
                         b.error = Some((line, e));
@@ -865,14 +934,25 @@ impl Importer<'_> {
                 b.rows.push((line, keep(fields)));
             }
             None => {
-                let key: Vec<Option<String>> = BASKET_KEY
-                    .iter()
-                    .map(|c| h.get(fields, c).map(str::to_string))
-                    .collect();
+                // `ext` is only absent for a row of the current basket, which is not this arm.
+                let ext = ext.unwrap_or_default();
+                let mut key = String::new();
+                let mut key_len = [None; 6];
+                for (len, &c) in key_len.iter_mut().zip(&BASKET_KEY) {
+                    if let Some(v) = h.at(fields, c) {
+                        key.push_str(v);
+                        *len = Some(v.len());
+                    }
+                }
+                if h.at(fields, tx::REFUND_OF).is_some() {
+                    // The original sale may be among the baskets not yet written.
+                    self.drain()?;
+                }
                 let mut b = Basket {
                     ext: ext.clone(),
                     first_line: line,
                     key,
+                    key_len,
                     tx: None,
                     rows: Vec::new(),
                     error: None,
@@ -898,15 +978,15 @@ impl Importer<'_> {
     }
 
     fn parse_head(&mut self, h: &Header, r: &csv::StringRecord, ext: String) -> Result<Transaction, Failure> {
-        let occurred_at = parse_instant(h.req(r, "occurred_at")?, "occurred_at").map_err(dom("occurred_at"))?;
-        let currency = Currency::parse(h.req(r, "currency")?).map_err(dom("currency"))?;
-        let branch_id = self.branch(h.req(r, "branch_id")?)?;
+        let occurred_at = parse_instant(h.req_at(r, tx::OCCURRED_AT)?, "occurred_at").map_err(dom("occurred_at"))?;
+        let currency = Currency::parse(h.req_at(r, tx::CURRENCY)?).map_err(dom("currency"))?;
+        let branch_id = self.branch(h.req_at(r, tx::BRANCH_ID)?)?;
         let employee_id = h
-            .get(r, "employee_id")
+            .at(r, tx::EMPLOYEE_ID)
             .map(|e| self.employee(e, Some(branch_id)))
             .transpose()?;
-        let customer_id = h.get(r, "customer_id").map(|c| self.customer_ref(c)).transpose()?;
-        let refund_of = match h.get(r, "refund_of") {
+        let customer_id = h.at(r, tx::CUSTOMER_ID).map(|c| self.customer_ref(c)).transpose()?;
+        let refund_of = match h.at(r, tx::REFUND_OF) {
             Some(orig) => Some(
                 self.tx
                     .transaction_ref(orig)?
@@ -928,20 +1008,20 @@ impl Importer<'_> {
     }
 
     fn parse_line(&mut self, h: &Header, r: &csv::StringRecord) -> Result<Line, Failure> {
-        let currency = Currency::parse(h.req(r, "currency")?).map_err(dom("currency"))?;
-        let qty_raw = h.req(r, "quantity")?;
+        let currency = Currency::parse(h.req_at(r, tx::CURRENCY)?).map_err(dom("currency"))?;
+        let qty_raw = h.req_at(r, tx::QUANTITY)?;
         let quantity: i64 = qty_raw
             .parse()
             .map_err(|_| RowError::col("quantity", format!("must be a whole number, found {qty_raw:?}")))?;
         let unit_price = currency
-            .parse_amount(h.req(r, "unit_price")?, "unit_price")
+            .parse_amount(h.req_at(r, tx::UNIT_PRICE)?, "unit_price")
             .map_err(dom("unit_price"))?;
         let discount = h
-            .get(r, "discount")
+            .at(r, tx::DISCOUNT)
             .map(|d| currency.parse_amount(d, "discount").map_err(dom("discount")))
             .transpose()?
             .unwrap_or(0);
-        let (product_id, sku) = match h.get(r, "sku") {
+        let (product_id, sku) = match h.at(r, tx::SKU) {
             Some(sku) => {
                 let p = self
                     .tx
@@ -958,62 +1038,85 @@ impl Importer<'_> {
             unit_price,
             discount,
         };
-        line.validate(h.get(r, "refund_of").is_some())
+        line.validate(h.at(r, tx::REFUND_OF).is_some())
             .map_err(|e| RowError::col(e.field, e.reason))?;
         Ok(line)
     }
 
-    fn flush(&mut self, b: Basket) -> Result<(), ImportError> {
-        let n = b.rows.len() as u64;
-        if let Some((bad_line, e)) = b.error {
-            if !self.opts.skip_invalid {
-                return Err(self.row_error(bad_line, e));
-            }
-            for (line, rec) in b.rows {
-                let e = if line == bad_line {
-                    e.clone()
-                } else {
-                    RowError::line(format!(
-                        "rejected with line {bad_line} of the same transaction {:?}",
-                        b.ext
-                    ))
-                };
-                self.reject(line, e, rec)?;
+    fn flush(&mut self, mut b: Basket) -> Result<(), ImportError> {
+        if b.error.is_none()
+            && let Some(t) = b.tx.take()
+        {
+            // Valid baskets go to the store in batches; what the store says about each one is
+            // handled in file order by `drain`, before anything else is reported.
+            self.pending.push((b, t));
+            if self.pending.len() >= BATCH {
+                self.drain()?;
             }
             return Ok(());
         }
-        let Some(t) = b.tx else { return Ok(()) };
-        match self.tx.insert_transaction(&t) {
-            Ok(Inserted::New) => self.summary.inserted += n,
-            Ok(Inserted::AlreadyPresent) => self.summary.already_present += n,
-            Ok(Inserted::Repeated) => {
-                let e = RowError::col(
-                    "transaction_id",
-                    format!(
-                        "duplicate transaction {:?}: its rows must be consecutive and it appears again here",
-                        b.ext
-                    ),
-                );
-                if !self.opts.skip_invalid {
-                    return Err(self.row_error(b.first_line, e));
-                }
-                for (line, rec) in b.rows {
-                    self.reject(line, e.clone(), rec)?;
-                }
-            }
-            Err(err) => match Failure::from(err) {
-                Failure::Row(e) => {
+        self.drain()?;
+        let Some((bad_line, e)) = b.error else { return Ok(()) };
+        if !self.opts.skip_invalid {
+            return Err(self.row_error(bad_line, e));
+        }
+        for (line, rec) in b.rows {
+            let e = if line == bad_line {
+                e.clone()
+            } else {
+                RowError::line(format!(
+                    "rejected with line {bad_line} of the same transaction {:?}",
+                    b.ext
+                ))
+            };
+            self.reject(line, e, rec)?;
+        }
+        Ok(())
+    }
+
+    /// Write the pending baskets and account for each, in file order.
+    fn drain(&mut self) -> Result<(), ImportError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let txs: Vec<&Transaction> = pending.iter().map(|(_, t)| t).collect();
+        let results = self.tx.insert_transactions(&txs);
+        drop(txs);
+        for ((b, _), r) in pending.into_iter().zip(results) {
+            let n = b.rows.len() as u64;
+            match r {
+                Ok(Inserted::New) => self.summary.inserted += n,
+                Ok(Inserted::AlreadyPresent) => self.summary.already_present += n,
+                Ok(Inserted::Repeated) => {
+                    let e = RowError::col(
+                        "transaction_id",
+                        format!(
+                            "duplicate transaction {:?}: its rows must be consecutive and it appears again here",
+                            b.ext
+                        ),
+                    );
+                    if !self.opts.skip_invalid {
+                        return Err(self.row_error(b.first_line, e));
+                    }
                     for (line, rec) in b.rows {
-                        self.reject(line, e.clone(), rec)?;
+                        self.reject_now(line, e.clone(), rec)?;
                     }
                 }
-                Failure::Fatal(e) => {
-                    return Err(ImportError::Store {
-                        file: self.file.clone(),
-                        source: e,
-                    });
-                }
-            },
+                Err(err) => match Failure::from(err) {
+                    Failure::Row(e) => {
+                        for (line, rec) in b.rows {
+                            self.reject_now(line, e.clone(), rec)?;
+                        }
+                    }
+                    Failure::Fatal(e) => {
+                        return Err(ImportError::Store {
+                            file: self.file.clone(),
+                            source: e,
+                        });
+                    }
+                },
+            }
         }
         Ok(())
     }

@@ -23,6 +23,10 @@ pub struct AnalyzeArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Also compute and record the lifecycle stage of every past month since the first purchase
+    /// (the ladder's history, for transitions between past months).
+    #[arg(long)]
+    backfill_history: bool,
     /// Lifecycle ladder: purchase periods needed to be core [default: 2].
     #[arg(long)]
     core_min_purchases: Option<u32>,
@@ -74,6 +78,7 @@ pub fn run(app: &App, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let model = Model::parse(&a.model).context("--model")?;
     let mut opts = AnalyzeOptions::new(as_of, unit, model);
     opts.margin = a.margin;
+    opts.backfill_history = a.backfill_history;
     let l = &mut opts.ladder;
     l.core_min_purchases = a.core_min_purchases.unwrap_or(l.core_min_purchases);
     l.at_risk_gaps = a.at_risk_gaps.unwrap_or(l.at_risk_gaps);
@@ -96,6 +101,7 @@ pub fn run(app: &App, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             "spend_params": r.spend_params.as_deref().map(kv),
             "stages": r.stages.iter().map(|(s, n)| ((*s).to_string(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
             "tiers": r.tiers.iter().map(|(t, n, share)| serde_json::json!({"tier": t, "customers": n, "share_of_value": share})).collect::<Vec<_>>(),
+            "wallets": r.wallets, "backfilled_months": r.backfilled_months,
             "seconds": total,
         });
         println!("{doc}");
@@ -123,6 +129,10 @@ pub fn run(app: &App, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     println!("value tiers by CLV:");
     for (t, n, share) in &r.tiers {
         println!("  {t:<7} {n:>9} customers  {:>5.1}% of value", share * 100.0);
+    }
+    println!("share of wallet known for {} customers", r.wallets);
+    if a.backfill_history {
+        println!("stage history backfilled for {} past months", r.backfilled_months);
     }
     let steps: Vec<String> = r.timings.iter().map(|(s, t)| format!("{s} {t:.2}s")).collect();
     eprintln!("timings: {}", steps.join(", "));

@@ -135,11 +135,20 @@ pub fn run(app: &App, c: CustomersCommand) -> anyhow::Result<ExitCode> {
         CustomersCommand::Show { who } => {
             let id = resolve(app, &who)?;
             let c = app.store.get_customer(id)?.context("customer vanished")?;
-            let v = serde_json::json!({
+            let mut v = serde_json::json!({
                 "id": c.id.to_string(), "member_no": c.member_no, "kind": c.kind.as_str(), "name": c.name,
                 "phone": c.phone.map(|p| p.to_string()), "email": c.email.map(|e| e.to_string()), "card": c.card,
                 "language": c.language, "created_at": c.created_at.to_string(),
             });
+            // The latest analysis, when `kesher analyze` has run.
+            if let Some(s) = app.store.customer_score(id)? {
+                v["score"] = serde_json::json!({
+                    "as_of": s.as_of.to_string(), "stage": s.stage, "p_alive": s.p_alive,
+                    "expected_purchases": s.expected_purchases, "clv_minor": s.clv, "rfm": s.rfm,
+                    "segment": s.segment, "tier": s.tier, "wallet_minor": s.wallet,
+                    "share_of_wallet": s.share_of_wallet,
+                });
+            }
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(ExitCode::SUCCESS)
         }

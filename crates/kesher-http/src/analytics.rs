@@ -32,6 +32,10 @@ pub struct ScoreDto {
     pub rfm: Option<String>,
     pub segment: Option<String>,
     pub tier: Option<String>,
+    /// Estimated annual spend (the `estimated_annual_spend` attribute), minor units; null when unknown.
+    pub wallet_minor: Option<i64>,
+    /// The year's actual spend / `wallet_minor`; null when unknown (no estimate).
+    pub share_of_wallet: Option<f64>,
 }
 
 impl From<&CustomerScore> for ScoreDto {
@@ -53,6 +57,8 @@ impl From<&CustomerScore> for ScoreDto {
             rfm: s.rfm.clone(),
             segment: s.segment.clone(),
             tier: s.tier.clone(),
+            wallet_minor: s.wallet,
+            share_of_wallet: s.share_of_wallet,
         }
     }
 }
@@ -68,6 +74,8 @@ pub struct AnalyzeInput {
     pub model: Option<String>,
     /// Share of spend that is profit, 0 to 1 (default 1).
     pub margin: Option<f64>,
+    /// Also compute and record the stage history of every past month (default false).
+    pub backfill_history: Option<bool>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -101,6 +109,7 @@ pub async fn run(State(st): State<AppState>, Json(i): Json<AnalyzeInput>) -> Res
             }
             o.margin = m;
         }
+        o.backfill_history = i.backfill_history.unwrap_or(false);
         let r = app.analyze(&o).map_err(|e| match e {
             AnalyzeError::Store(s) => AppError::from(s),
             AnalyzeError::NoSales(_) => AppError::invalid("as_of", e.to_string()),

@@ -707,6 +707,14 @@ impl Store for PgStore {
         self.with(scores::list_customer_scores)
     }
 
+    fn customer_wallets(&self) -> Result<Vec<(CustomerId, String)>> {
+        self.with(scores::customer_wallets)
+    }
+
+    fn record_stage_history(&self, month: &str, stages: &[(CustomerId, &str)]) -> Result<()> {
+        self.in_tx(|tx| scores::record_stage_history(tx, month, stages))
+    }
+
     fn stage_counts(&self) -> Result<Vec<(String, String, u64)>> {
         self.with(scores::stage_counts)
     }

@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_scores.sql")),
     (3, include_str!("../migrations/0003_accounts.sql")),
+    (5, include_str!("../migrations/0005_share_of_wallet.sql")),
 ];
 
 /// Serialises migrations of one database between processes opening it at the same time.

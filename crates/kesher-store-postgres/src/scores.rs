@@ -61,7 +61,7 @@ pub(crate) fn replace(tx: &mut postgres::Transaction<'_>, as_of: Timestamp, scor
     let copied = (|| {
         let w = tx.copy_in(
             "COPY customer_scores (customer_id, as_of, model, stage, frequency, recency, t, monetary, revenue,
-                 margin, p_alive, expected_purchases, clv, rfm, segment, tier)
+                 margin, p_alive, expected_purchases, clv, rfm, segment, tier, wallet, share_of_wallet)
              FROM STDIN (FORMAT binary)",
         )?;
         let mut w = BinaryCopyInWriter::new(
@@ -83,6 +83,8 @@ pub(crate) fn replace(tx: &mut postgres::Transaction<'_>, as_of: Timestamp, scor
                 Type::TEXT,
                 Type::TEXT,
                 Type::TEXT,
+                Type::INT8,
+                Type::FLOAT8,
             ],
         );
         for s in scores {
@@ -103,6 +105,8 @@ pub(crate) fn replace(tx: &mut postgres::Transaction<'_>, as_of: Timestamp, scor
                 &s.rfm,
                 &s.segment,
                 &s.tier,
+                &s.wallet,
+                &s.share_of_wallet,
             ])?;
         }
         w.finish()
@@ -124,7 +128,7 @@ pub(crate) fn replace(tx: &mut postgres::Transaction<'_>, as_of: Timestamp, scor
 }
 
 const SCORE_SELECT: &str = "SELECT customer_id, as_of, model, stage, frequency, recency, t, monetary, revenue, margin,
-        p_alive, expected_purchases, clv, rfm, segment, tier
+        p_alive, expected_purchases, clv, rfm, segment, tier, wallet, share_of_wallet
      FROM customer_scores";
 
 fn score_row(r: &Row) -> Result<CustomerScore> {
@@ -145,7 +149,47 @@ fn score_row(r: &Row) -> Result<CustomerScore> {
         rfm: col(r, 13)?,
         segment: col(r, 14)?,
         tier: col(r, 15)?,
+        wallet: col(r, 16)?,
+        share_of_wallet: col(r, 17)?,
     })
+}
+
+/// Customers whose attributes hold `estimated_annual_spend`, the value as text (a JSON string
+/// unquoted, a number as written).
+pub(crate) fn customer_wallets<C: GenericClient>(c: &mut C) -> Result<Vec<(CustomerId, String)>> {
+    c.query(
+        "SELECT id, attributes->>'estimated_annual_spend' FROM customers
+         WHERE attributes ? 'estimated_annual_spend' AND jsonb_typeof(attributes->'estimated_annual_spend') <> 'null'
+         ORDER BY id",
+        &[],
+    )
+    .be()?
+    .iter()
+    .map(|r| Ok((CustomerId(col(r, 0)?), col(r, 1)?)))
+    .collect()
+}
+
+/// Replace one month's stage history with `stages`.
+pub(crate) fn record_stage_history(
+    tx: &mut postgres::Transaction<'_>,
+    month: &str,
+    stages: &[(CustomerId, &str)],
+) -> Result<()> {
+    tx.execute("DELETE FROM customer_stages WHERE month = $1", &[&month])
+        .be()?;
+    let copied = (|| {
+        let w = tx.copy_in("COPY customer_stages (customer_id, month, stage) FROM STDIN (FORMAT binary)")?;
+        let mut w = BinaryCopyInWriter::new(w, &[Type::UUID, Type::TEXT, Type::TEXT]);
+        for (id, stage) in stages {
+            w.write(&[&id.0, &month, stage])?;
+        }
+        w.finish()
+    })();
+    copied.map_err(|e| match e.as_db_error() {
+        Some(_) => crate::convert::pg_error(e),
+        None => StoreError::Backend(format!("copying the stage history failed: {}", describe(&e))),
+    })?;
+    Ok(())
 }
 
 pub(crate) fn customer_score<C: GenericClient>(c: &mut C, id: CustomerId) -> Result<Option<CustomerScore>> {

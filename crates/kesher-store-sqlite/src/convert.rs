@@ -34,7 +34,7 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("stored {what} is invalid: {e}"))
 }
 
-fn id16(r: &Row, i: usize) -> rusqlite::Result<[u8; 16]> {
+pub(crate) fn id16(r: &Row, i: usize) -> rusqlite::Result<[u8; 16]> {
     let v: Vec<u8> = r.get(i)?;
     v.as_slice()
         .try_into()
@@ -571,62 +571,86 @@ pub(crate) fn check_transaction_refs(c: &Connection, t: &Transaction) -> Result<
     Ok(())
 }
 
-/// Insert a transaction and its lines; `AlreadyPresent` (nothing written) when its external id exists.
-/// `unit_cost` gives a product's unit cost (the importer caches it); the sale's cost is kept on
-/// its row, `None` when a line has no product or no known cost.
+const INSERT_TRANSACTION: &str = "INSERT INTO transactions (id, external_id, customer_id, branch_id, employee_id, occurred_at, currency, total, refund_of, cost)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (external_id) DO NOTHING";
+const INSERT_LINE: &str = "INSERT INTO transaction_lines (transaction_id, line_no, product_id, quantity, unit_price, discount) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+/// The two statements that write a sale, prepared once for many sales.
+pub(crate) struct SaleStatements<'c> {
+    head: rusqlite::CachedStatement<'c>,
+    lines: rusqlite::CachedStatement<'c>,
+}
+
+impl<'c> SaleStatements<'c> {
+    pub(crate) fn new(c: &'c Connection) -> Result<Self> {
+        Ok(SaleStatements {
+            head: c.prepare_cached(INSERT_TRANSACTION).be()?,
+            lines: c.prepare_cached(INSERT_LINE).be()?,
+        })
+    }
+
+    /// Insert a transaction and its lines; `AlreadyPresent` (nothing written) when its external
+    /// id exists. `unit_cost` gives a product's unit cost (the importer caches it); the sale's
+    /// cost is kept on its row, `None` when a line has no product or no known cost.
+    pub(crate) fn insert(
+        &mut self,
+        t: &Transaction,
+        unit_cost: &mut dyn FnMut(ProductId) -> Result<Option<i64>>,
+    ) -> Result<Inserted> {
+        let total = t.total().ok_or_else(|| StoreError::Invalid {
+            field: "lines",
+            reason: "transaction total overflows".into(),
+        })?;
+        let mut cost = Some(0i64);
+        for l in &t.lines {
+            let line_cost = match l.product_id {
+                Some(p) => unit_cost(p)?.and_then(|u| u.checked_mul(l.quantity)),
+                None => None,
+            };
+            cost = cost.zip(line_cost).and_then(|(a, b)| a.checked_add(b));
+        }
+        let id = t.id.as_bytes();
+        let n = self
+            .head
+            .execute(params![
+                id,
+                t.external_id,
+                t.customer_id.as_ref().map(|c| c.as_bytes()),
+                t.branch_id.as_bytes(),
+                t.employee_id.as_ref().map(|e| e.as_bytes()),
+                ts(t.occurred_at),
+                t.currency.as_str(),
+                total,
+                t.refund_of.as_ref().map(|r| r.as_bytes()),
+                cost
+            ])
+            .be()?;
+        if n == 0 {
+            return Ok(Inserted::AlreadyPresent);
+        }
+        for (n, l) in t.lines.iter().enumerate() {
+            self.lines
+                .execute(params![
+                    id,
+                    n as i64,
+                    l.product_id.as_ref().map(|p| p.as_bytes()),
+                    l.quantity,
+                    l.unit_price,
+                    l.discount
+                ])
+                .be()?;
+        }
+        Ok(Inserted::New)
+    }
+}
+
+/// Insert one transaction and its lines (see `SaleStatements::insert`).
 pub(crate) fn insert_transaction_rows(
     c: &Connection,
     t: &Transaction,
     unit_cost: &mut dyn FnMut(ProductId) -> Result<Option<i64>>,
 ) -> Result<Inserted> {
-    let total = t.total().ok_or_else(|| StoreError::Invalid {
-        field: "lines",
-        reason: "transaction total overflows".into(),
-    })?;
-    let mut cost = Some(0i64);
-    for l in &t.lines {
-        let line_cost = match l.product_id {
-            Some(p) => unit_cost(p)?.and_then(|u| u.checked_mul(l.quantity)),
-            None => None,
-        };
-        cost = cost.zip(line_cost).and_then(|(a, b)| a.checked_add(b));
-    }
-    let n = c.prepare_cached(
-        "INSERT INTO transactions (id, external_id, customer_id, branch_id, employee_id, occurred_at, currency, total, refund_of, cost)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (external_id) DO NOTHING",
-    )
-    .be()?
-    .execute(params![
-        t.id.as_bytes(),
-        t.external_id,
-        t.customer_id.map(|c| c.0.into_bytes()),
-        t.branch_id.as_bytes(),
-        t.employee_id.map(|e| e.0.into_bytes()),
-        ts(t.occurred_at),
-        t.currency.as_str(),
-        total,
-        t.refund_of.map(|r| r.0.into_bytes()),
-        cost
-    ])
-    .be()?;
-    if n == 0 {
-        return Ok(Inserted::AlreadyPresent);
-    }
-    let mut st = c
-        .prepare_cached("INSERT INTO transaction_lines (transaction_id, line_no, product_id, quantity, unit_price, discount) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-        .be()?;
-    for (n, l) in t.lines.iter().enumerate() {
-        st.execute(params![
-            t.id.as_bytes(),
-            n as i64,
-            l.product_id.map(|p| p.0.into_bytes()),
-            l.quantity,
-            l.unit_price,
-            l.discount
-        ])
-        .be()?;
-    }
-    Ok(Inserted::New)
+    SaleStatements::new(c)?.insert(t, unit_cost)
 }
 
 pub(crate) const INTERACTION_SELECT: &str = "SELECT id, external_id, customer_id, channel, kind, occurred_at, text, employee_id, satisfaction, status FROM interactions";
@@ -707,7 +731,7 @@ pub(crate) fn insert_interaction_row(c: &Connection, i: &Interaction) -> Result<
 
 pub(crate) const SCORE_SELECT: &str =
     "SELECT customer_id, as_of, model, stage, frequency, recency, t, monetary, revenue, margin,
-    p_alive, expected_purchases, clv, rfm, segment, tier FROM customer_scores";
+    p_alive, expected_purchases, clv, rfm, segment, tier, wallet, share_of_wallet FROM customer_scores";
 
 pub(crate) struct ScoreRow(
     [u8; 16],
@@ -726,6 +750,8 @@ pub(crate) struct ScoreRow(
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<i64>,
+    Option<f64>,
 );
 
 pub(crate) fn score_row(r: &Row) -> rusqlite::Result<ScoreRow> {
@@ -746,6 +772,8 @@ pub(crate) fn score_row(r: &Row) -> rusqlite::Result<ScoreRow> {
         r.get(13)?,
         r.get(14)?,
         r.get(15)?,
+        r.get(16)?,
+        r.get(17)?,
     ))
 }
 
@@ -768,6 +796,8 @@ impl ScoreRow {
             rfm: self.13,
             segment: self.14,
             tier: self.15,
+            wallet: self.16,
+            share_of_wallet: self.17,
         })
     }
 }

@@ -818,39 +818,41 @@ impl Store for SqliteStore {
 
     fn replace_customer_scores(&self, as_of: Timestamp, scores: &[CustomerScore]) -> Result<()> {
         let month = as_of.to_zoned(jiff::tz::TimeZone::UTC).strftime("%Y-%m").to_string();
+        // In key order, so that every insert appends to the primary key's b-tree.
+        let mut order: Vec<&CustomerScore> = scores.iter().collect();
+        order.sort_unstable_by_key(|s| s.customer_id);
         let mut conn = self.write()?;
         let tx = conn.transaction().be()?;
         tx.execute("DELETE FROM customer_scores", []).be()?;
         tx.execute("DELETE FROM customer_stages WHERE month = ?1", [&month])
             .be()?;
         {
-            let mut ins = tx
-                .prepare(
+            // Many rows per statement: a million single-row statements cost more in stepping
+            // and resetting than in writing.
+            let sql = |rows: usize| {
+                let mut sql = String::from(
                     "INSERT INTO customer_scores (customer_id, as_of, model, stage, frequency, recency, t, monetary, revenue,
-                        margin, p_alive, expected_purchases, clv, rfm, segment, tier)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-                )
-                .be()?;
-            for x in scores {
-                ins.execute(params![
-                    x.customer_id.as_bytes(),
-                    ts(x.as_of),
-                    x.model,
-                    x.stage,
-                    x.frequency,
-                    x.recency,
-                    x.t,
-                    x.monetary,
-                    x.revenue,
-                    x.margin,
-                    x.p_alive,
-                    x.expected_purchases,
-                    x.clv,
-                    x.rfm,
-                    x.segment,
-                    x.tier
-                ])
-                .be()?;
+                        margin, p_alive, expected_purchases, clv, rfm, segment, tier, wallet, share_of_wallet) VALUES ",
+                );
+                for i in 0..rows {
+                    sql.push_str(if i == 0 { "(" } else { ",(" });
+                    sql.push_str(&vec!["?"; SCORE_COLUMNS].join(","));
+                    sql.push(')');
+                }
+                sql
+            };
+            let full = tx.prepare(&sql(SCORE_ROWS_PER_INSERT)).be()?;
+            let mut full = full;
+            let mut chunks = order.chunks_exact(SCORE_ROWS_PER_INSERT);
+            for chunk in chunks.by_ref() {
+                bind_scores(&mut full, chunk)?;
+                full.raw_execute().be()?;
+            }
+            let rest = chunks.remainder();
+            if !rest.is_empty() {
+                let mut st = tx.prepare(&sql(rest.len())).be()?;
+                bind_scores(&mut st, rest)?;
+                st.raw_execute().be()?;
             }
         }
         // The month's stages in one set-based statement from the scores just written.
@@ -873,6 +875,43 @@ impl Store for SqliteStore {
             .optional()
             .be()?;
         row.map(ScoreRow::into_domain).transpose()
+    }
+
+    fn customer_wallets(&self) -> Result<Vec<(CustomerId, String)>> {
+        let c = self.read()?;
+        // The text test first: most customers have no estimate, and it is cheaper than JSON.
+        let mut st = c
+            .prepare(
+                "SELECT id, CAST(json_extract(attributes, '$.estimated_annual_spend') AS TEXT) FROM customers
+                 WHERE instr(attributes, 'estimated_annual_spend') > 0
+                   AND json_extract(attributes, '$.estimated_annual_spend') IS NOT NULL ORDER BY id",
+            )
+            .be()?;
+        let rows = st.query_map([], |r| Ok((id16(r, 0)?, r.get::<_, String>(1)?))).be()?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, v) = row.be()?;
+            out.push((CustomerId::from_bytes(id), v));
+        }
+        Ok(out)
+    }
+
+    fn record_stage_history(&self, month: &str, stages: &[(CustomerId, &str)]) -> Result<()> {
+        let mut order: Vec<&(CustomerId, &str)> = stages.iter().collect();
+        order.sort_unstable_by_key(|s| s.0);
+        let mut conn = self.write()?;
+        let tx = conn.transaction().be()?;
+        tx.execute("DELETE FROM customer_stages WHERE month = ?1", [month])
+            .be()?;
+        {
+            let mut ins = tx
+                .prepare("INSERT INTO customer_stages (customer_id, month, stage) VALUES (?1, ?2, ?3)")
+                .be()?;
+            for (id, stage) in order {
+                ins.execute(params![id.as_bytes(), month, stage]).be()?;
+            }
+        }
+        tx.commit().be()
     }
 
     fn list_customer_scores(&self) -> Result<Vec<CustomerScore>> {
@@ -936,6 +975,40 @@ impl Store for SqliteStore {
     fn begin_import(&self) -> Result<Box<dyn ImportTx + '_>> {
         Ok(Box::new(import::SqliteImport::begin(self.write()?)?))
     }
+}
+
+const SCORE_COLUMNS: usize = 18;
+const SCORE_ROWS_PER_INSERT: usize = 64;
+
+/// Bind the columns of `rows` to a multi-row insert, row after row.
+fn bind_scores(st: &mut rusqlite::Statement<'_>, rows: &[&CustomerScore]) -> Result<()> {
+    for (i, x) in rows.iter().enumerate() {
+        let at = i * SCORE_COLUMNS;
+        let values: [&dyn rusqlite::ToSql; SCORE_COLUMNS] = [
+            x.customer_id.as_bytes(),
+            &ts(x.as_of),
+            &x.model,
+            &x.stage,
+            &x.frequency,
+            &x.recency,
+            &x.t,
+            &x.monetary,
+            &x.revenue,
+            &x.margin,
+            &x.p_alive,
+            &x.expected_purchases,
+            &x.clv,
+            &x.rfm,
+            &x.segment,
+            &x.tier,
+            &x.wallet,
+            &x.share_of_wallet,
+        ];
+        for (k, v) in values.iter().enumerate() {
+            st.raw_bind_parameter(at + k + 1, v).be()?;
+        }
+    }
+    Ok(())
 }
 
 fn like_escape(s: &str) -> String {

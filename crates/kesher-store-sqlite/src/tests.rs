@@ -22,10 +22,10 @@ fn contract_suite() {
 #[test]
 fn migrations_are_versioned_and_reopen_cleanly() {
     let (dir, store) = fresh();
-    assert_eq!(store.schema_version().unwrap(), 4);
+    assert_eq!(store.schema_version().unwrap(), 5);
     drop(store);
     let again = SqliteStore::open(dir.path().join("k.db")).unwrap();
-    assert_eq!(again.schema_version().unwrap(), 4);
+    assert_eq!(again.schema_version().unwrap(), 5);
 }
 
 #[test]
@@ -77,4 +77,99 @@ mod tempdir {
             let _ = std::fs::remove_dir_all(&self.0);
         }
     }
+}
+
+fn index_exists(store: &SqliteStore, name: &str) -> bool {
+    store
+        .read()
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
+            [name],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap()
+        == 1
+}
+
+fn sales(n: usize, prefix: &str, branch: BranchId, customer: CustomerId) -> Vec<Transaction> {
+    (0..n)
+        .map(|i| Transaction {
+            id: TransactionId(uuid::Uuid::now_v7()),
+            external_id: format!("{prefix}{i}"),
+            customer_id: Some(customer),
+            branch_id: branch,
+            employee_id: None,
+            occurred_at: Timestamp::from_second(1_700_000_000 + i as i64).unwrap(),
+            currency: kesher_core::Currency::parse("ILS").unwrap(),
+            lines: vec![kesher_core::Line {
+                product_id: None,
+                sku: None,
+                quantity: 1,
+                unit_price: 100,
+                discount: 0,
+            }],
+            refund_of: None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_big_import_rebuilds_the_customer_index_at_commit_and_a_rollback_keeps_it() {
+    let (_dir, store) = fresh();
+    let branch = Branch {
+        id: BranchId(uuid::Uuid::now_v7()),
+        external_id: "B1".into(),
+        name: "B1".into(),
+        region: None,
+        time_zone: "UTC".into(),
+    };
+    store.insert_branch(&branch).unwrap();
+    let customer = Customer::bare(
+        CustomerId(uuid::Uuid::now_v7()),
+        Some("M1".into()),
+        Timestamp::UNIX_EPOCH,
+    );
+    let actor = Actor::new("test", Timestamp::UNIX_EPOCH);
+    store.insert_customer(&customer, &actor).unwrap();
+
+    // Rolled back after the index was dropped: everything, the index included, is as before.
+    let txs = sales(60, "R", branch.id, customer.id);
+    let mut unit = store.begin_import().unwrap();
+    let refs: Vec<&Transaction> = txs.iter().collect();
+    assert!(
+        unit.insert_transactions(&refs)
+            .iter()
+            .all(|r| matches!(r, Ok(Inserted::New)))
+    );
+    drop(unit);
+    assert!(index_exists(&store, "transactions_customer"));
+    assert_eq!(store.counts().unwrap().transactions, 0);
+
+    // Committed: the index is back and serves the per-customer listing.
+    let txs = sales(60, "T", branch.id, customer.id);
+    let mut unit = store.begin_import().unwrap();
+    for chunk in txs.chunks(25) {
+        let refs: Vec<&Transaction> = chunk.iter().collect();
+        assert!(
+            unit.insert_transactions(&refs)
+                .iter()
+                .all(|r| matches!(r, Ok(Inserted::New)))
+        );
+    }
+    unit.commit().unwrap();
+    assert!(index_exists(&store, "transactions_customer"));
+    let page = store.list_transactions(Some(customer.id), 5, 0).unwrap();
+    assert_eq!(page.total, 60);
+    assert_eq!(page.items[0].external_id, "T59");
+
+    // A re-import of the same sales counts them as present.
+    let mut unit = store.begin_import().unwrap();
+    let refs: Vec<&Transaction> = txs.iter().collect();
+    assert!(
+        unit.insert_transactions(&refs)
+            .iter()
+            .all(|r| matches!(r, Ok(Inserted::AlreadyPresent)))
+    );
+    unit.commit().unwrap();
 }

@@ -613,6 +613,8 @@ fn score(c: CustomerId, as_of: &str, stage: &str) -> CustomerScore {
         rfm: Some("545".into()),
         segment: Some("champions".into()),
         tier: Some("top".into()),
+        wallet: Some(1_200_000),
+        share_of_wallet: Some(0.25),
     }
 }
 
@@ -689,6 +691,8 @@ fn analysis_results(s: &dyn Store) {
             tier: None,
             expected_purchases: None,
             margin: None,
+            wallet: None,
+            share_of_wallet: None,
             ..score(c3.id, "2025-04-30T00:00:00Z", "prospect")
         },
     ];
@@ -731,6 +735,31 @@ fn analysis_results(s: &dyn Store) {
             ("first_time".to_string(), "first_time".to_string(), 1),
         ]
     );
+
+    // A past month recorded after the fact (backfill), then replaced by a second backfill.
+    s.record_stage_history("2025-02", &[(c1.id, "core"), (c2.id, "at_risk")])
+        .unwrap();
+    s.record_stage_history("2025-02", &[(c1.id, "first_time")]).unwrap();
+    let mut tr = s.stage_transitions("2025-02", "2025-03").unwrap();
+    tr.sort();
+    assert_eq!(
+        tr,
+        vec![
+            ("first_time".to_string(), "core".to_string(), 1),
+            ("new".to_string(), "first_time".to_string(), 1),
+        ]
+    );
+
+    // Wallet estimates: customers with the attribute, the value as written.
+    let mut d = c2.clone();
+    d.attributes
+        .insert("estimated_annual_spend".into(), serde_json::json!("1200.50"));
+    s.update_customer(&d, &actor()).unwrap();
+    assert_eq!(s.customer_wallets().unwrap(), vec![(c2.id, "1200.50".to_string())]);
+    d.attributes
+        .insert("estimated_annual_spend".into(), serde_json::json!(900));
+    s.update_customer(&d, &actor()).unwrap();
+    assert_eq!(s.customer_wallets().unwrap(), vec![(c2.id, "900".to_string())]);
 }
 
 fn search_by_branch(s: &dyn Store) {

@@ -220,6 +220,12 @@ pub struct CustomerScore {
     pub segment: Option<String>,
     /// Value tier by CLV: top, middle, rest.
     pub tier: Option<String>,
+    /// The customer's estimated spend per year on what the business sells (minor units), from
+    /// the `estimated_annual_spend` attribute; `None` when unknown.
+    pub wallet: Option<i64>,
+    /// Actual spend over the year up to `as_of` divided by `wallet`; `None` (unknown) without
+    /// a wallet estimate.
+    pub share_of_wallet: Option<f64>,
 }
 
 /// Row counts of the main tables.
@@ -300,6 +306,12 @@ pub trait Store: Accounts + Privacy + Send + Sync {
     /// stage for the month of `as_of` (the stage history; a re-run in the same month replaces it).
     fn replace_customer_scores(&self, as_of: Timestamp, scores: &[CustomerScore]) -> Result<()>;
     fn customer_score(&self, id: CustomerId) -> Result<Option<CustomerScore>>;
+    /// Customers whose attributes hold `estimated_annual_spend`, with its value as written
+    /// (a JSON string such as "12000.00", or a number as text).
+    fn customer_wallets(&self) -> Result<Vec<(CustomerId, String)>>;
+    /// Record the stage of each customer for one month (the history the ladder's transitions
+    /// read), replacing that month's rows; for past months computed after the fact (backfill).
+    fn record_stage_history(&self, month: &str, stages: &[(CustomerId, &str)]) -> Result<()>;
     /// Every stored score, by customer id.
     fn list_customer_scores(&self) -> Result<Vec<CustomerScore>>;
     /// Customers per stage for every month recorded: (month "YYYY-MM", stage, count), by month then stage.
@@ -342,6 +354,11 @@ pub trait ImportTx {
     /// the phone, e-mail or card.
     fn insert_customer(&mut self, c: &Customer) -> Result<Inserted>;
     fn insert_transaction(&mut self, t: &Transaction) -> Result<Inserted>;
+    /// Insert several transactions in order; one result per transaction, as if each had been
+    /// given to `insert_transaction` (backends override this to reuse their statements).
+    fn insert_transactions(&mut self, ts: &[&Transaction]) -> Vec<Result<Inserted>> {
+        ts.iter().map(|t| self.insert_transaction(t)).collect()
+    }
     fn insert_interaction(&mut self, i: &Interaction) -> Result<Inserted>;
     fn commit(self: Box<Self>) -> Result<()>;
 }

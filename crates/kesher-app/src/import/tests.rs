@@ -431,3 +431,23 @@ fn interactions_import() {
         "interactions.csv:2: column satisfaction: must be a whole number from 1 to 5, found \"7\""
     );
 }
+
+#[test]
+fn transaction_column_positions_match_the_documented_columns() {
+    let cols = ImportKind::Transactions.columns();
+    for (i, name) in [
+        (tx::TRANSACTION_ID, "transaction_id"),
+        (tx::CUSTOMER_ID, "customer_id"),
+        (tx::BRANCH_ID, "branch_id"),
+        (tx::EMPLOYEE_ID, "employee_id"),
+        (tx::OCCURRED_AT, "occurred_at"),
+        (tx::SKU, "sku"),
+        (tx::QUANTITY, "quantity"),
+        (tx::UNIT_PRICE, "unit_price"),
+        (tx::DISCOUNT, "discount"),
+        (tx::CURRENCY, "currency"),
+        (tx::REFUND_OF, "refund_of"),
+    ] {
+        assert_eq!(cols[i].0, name);
+    }
+}

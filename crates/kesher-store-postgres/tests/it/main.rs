@@ -392,6 +392,8 @@ fn score(n: u128, stage: &str, as_of: &str) -> kesher_store::CustomerScore {
         rfm: None,
         segment: Some("loyal".into()),
         tier: None,
+        wallet: Some(n as i64 * 100),
+        share_of_wallet: None,
     }
 }
 

@@ -1,0 +1,162 @@
+use super::*;
+use crate::Settings;
+use crate::import::{ImportKind, ImportOptions};
+use kesher_store::Identifier;
+use kesher_store_sqlite::SqliteStore;
+use std::sync::Arc;
+
+struct TestApp {
+    app: App,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn app() -> TestApp {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "kesher-analyze-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = SqliteStore::open(dir.join("k.db")).unwrap();
+    TestApp {
+        app: App::new(Arc::new(store), Settings::default()),
+        dir,
+    }
+}
+
+fn import(app: &App, kind: ImportKind, text: &str) {
+    let opts = ImportOptions {
+        skip_invalid: false,
+        create_missing: true,
+    };
+    app.import_csv(kind, text.as_bytes(), "test.csv", opts, &mut |_| {})
+        .unwrap();
+}
+
+/// M1..M5 with wallet estimates (or not), and 300 other buyers who start in February 2025.
+fn business(app: &App) {
+    let mut customers = String::from("customer_id,name,attributes\n");
+    customers.push_str("M1,Dana,\"{\"\"estimated_annual_spend\"\":\"\"1000.00\"\"}\"\n");
+    customers.push_str("M2,Eli,\"{\"\"estimated_annual_spend\"\":500}\"\n");
+    customers.push_str("M3,Noa,\n");
+    customers.push_str("M4,Avi,\"{\"\"estimated_annual_spend\"\":\"\"abc\"\"}\"\n");
+    customers.push_str("M5,Rut,\"{\"\"estimated_annual_spend\"\":\"\"200.00\"\"}\"\n");
+    import(app, ImportKind::Customers, &customers);
+    let mut tx = String::from(
+        "transaction_id,customer_id,branch_id,employee_id,occurred_at,sku,quantity,unit_price,discount,currency\n",
+    );
+    for (id, who, at, price) in [
+        // Outside the year before as_of: not in the share of wallet.
+        ("T1", "M1", "2024-05-01T10:00:00Z", "100.00"),
+        ("T2", "M1", "2025-01-10T10:00:00Z", "150.00"),
+        ("T3", "M1", "2025-03-15T10:00:00Z", "50.00"),
+        ("T4", "M2", "2025-02-01T10:00:00Z", "125.00"),
+        ("T5", "M3", "2025-04-01T10:00:00Z", "80.00"),
+        ("T6", "M4", "2025-04-02T10:00:00Z", "10.00"),
+    ] {
+        tx.push_str(&format!("{id},{who},B1,,{at},,1,{price},0,ILS\n"));
+    }
+    let start = jiff::Timestamp::from_second(1_738_400_000).unwrap(); // 2025-02-01
+    // A fixed pseudo-random mix of rhythms, some buyers stopping early (the models need both).
+    let mut seed: u64 = 7;
+    let mut rnd = |n: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((seed >> 33) % n) as i64
+    };
+    for k in 0..300 {
+        let (first, purchases) = (rnd(120), 1 + rnd(8));
+        let mut day = first;
+        for i in 0..purchases {
+            let at = start + jiff::SignedDuration::from_hours(24 * day);
+            tx.push_str(&format!("F{k}-{i},F{k},B1,,{at},,1,{}.00,0,ILS\n", 20 + rnd(50)));
+            day += 3 + rnd(60);
+        }
+    }
+    import(app, ImportKind::Transactions, &tx);
+}
+
+fn score(app: &App, member: &str) -> CustomerScore {
+    let c = app
+        .store
+        .lookup_customer(&Identifier::Member(member.into()))
+        .unwrap()
+        .unwrap();
+    app.store.customer_score(c.id).unwrap().unwrap()
+}
+
+fn as_of() -> jiff::Timestamp {
+    "2025-06-30T23:59:59Z".parse().unwrap()
+}
+
+#[test]
+fn share_of_wallet_is_the_years_spend_over_the_estimate_and_unknown_without_one() {
+    let t = app();
+    business(&t.app);
+    let r = t
+        .app
+        .analyze(&AnalyzeOptions::new(as_of(), PeriodUnit::Week, Model::BgNbd))
+        .unwrap();
+    // M1, M2 and M5 have usable estimates; M4's is not an amount.
+    assert_eq!(r.wallets, 3);
+    let m1 = score(&t.app, "M1");
+    assert_eq!((m1.wallet, m1.share_of_wallet), (Some(100_000), Some(0.2)));
+    let m2 = score(&t.app, "M2");
+    assert_eq!((m2.wallet, m2.share_of_wallet), (Some(50_000), Some(0.25)));
+    let m3 = score(&t.app, "M3");
+    assert_eq!((m3.wallet, m3.share_of_wallet), (None, None));
+    let m4 = score(&t.app, "M4");
+    assert_eq!((m4.wallet, m4.share_of_wallet), (None, None));
+    // A prospect with an estimate has bought nothing of it.
+    let m5 = score(&t.app, "M5");
+    assert_eq!(m5.stage, "prospect");
+    assert_eq!((m5.wallet, m5.share_of_wallet), (Some(20_000), Some(0.0)));
+}
+
+#[test]
+fn backfill_records_every_past_month_so_past_transitions_work_on_a_fresh_database() {
+    let t = app();
+    business(&t.app);
+    let mut o = AnalyzeOptions::new(as_of(), PeriodUnit::Week, Model::BgNbd);
+    // Without the flag only the month of the run is recorded.
+    t.app.analyze(&o).unwrap();
+    let months: std::collections::BTreeSet<String> =
+        t.app.store.stage_counts().unwrap().into_iter().map(|c| c.0).collect();
+    assert_eq!(months.into_iter().collect::<Vec<_>>(), vec!["2025-06".to_string()]);
+
+    o.backfill_history = true;
+    let r = t.app.analyze(&o).unwrap();
+    // 2024-05 (the first purchase) to 2025-05, the month before the run's.
+    assert_eq!(r.backfilled_months, 13);
+    let counts = t.app.store.stage_counts().unwrap();
+    let month =
+        |m: &str| -> Vec<(String, u64)> { counts.iter().filter(|c| c.0 == m).map(|c| (c.1.clone(), c.2)).collect() };
+    // May 2024: M1's first purchase, the only buyer then.
+    assert_eq!(month("2024-05"), vec![("first_time".to_string(), 1)]);
+    // December 2024: 35 weeks without a second purchase (a one-time buyer at risk after 13).
+    assert_eq!(month("2024-12"), vec![("at_risk".to_string(), 1)]);
+    // January 2025: the second purchase makes M1 core.
+    assert_eq!(
+        t.app.store.stage_transitions("2024-12", "2025-01").unwrap(),
+        vec![("at_risk".to_string(), "core".to_string(), 1)]
+    );
+    // February 2025: the other buyers arrive, new to the history.
+    let feb = t.app.store.stage_transitions("2025-01", "2025-02").unwrap();
+    assert!(feb.contains(&("core".to_string(), "core".to_string(), 1)), "{feb:?}");
+    assert_eq!(
+        feb.iter().filter(|x| x.0 == "new").map(|x| x.2).sum::<u64>(),
+        feb.iter().map(|x| x.2).sum::<u64>() - 1
+    );
+    // A second backfill replaces the months, it does not add to them.
+    let before = t.app.store.stage_counts().unwrap();
+    t.app.analyze(&o).unwrap();
+    assert_eq!(t.app.store.stage_counts().unwrap(), before);
+}

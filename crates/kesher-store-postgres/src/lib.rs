@@ -10,6 +10,7 @@ mod convert;
 mod import;
 mod migrate;
 mod scores;
+mod summary;
 
 use convert::*;
 use kesher_core::{
@@ -18,7 +19,7 @@ use kesher_core::{
 };
 use kesher_store::{
     Actor, AuditEntry, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx, Inserted,
-    MergeReport, Page, PurchaseRow, Recorded, Result, Store, StoreError,
+    MergeReport, Page, PurchaseRow, PurchaseSummary, Recorded, Result, Store, StoreError, SummaryRequest,
 };
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, GenericClient, NoTls};
@@ -702,6 +703,11 @@ impl Store for PgStore {
 
     fn for_each_purchase(&self, f: &mut dyn FnMut(&PurchaseRow)) -> Result<()> {
         self.with(|c| scores::for_each_purchase(c, f))
+    }
+
+    fn purchase_summaries(&self, req: &SummaryRequest, f: &mut dyn FnMut(&PurchaseSummary)) -> Result<bool> {
+        self.with(|c| summary::purchase_summaries(c, req, f))?;
+        Ok(true)
     }
 
     fn replace_customer_scores(&self, as_of: jiff::Timestamp, scores: &[CustomerScore]) -> Result<()> {

@@ -8,6 +8,7 @@ use postgres::Client;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_scores.sql")),
+    (4, include_str!("../migrations/0004_sale_cost.sql")),
 ];
 
 /// Serialises migrations of one database between processes opening it at the same time.

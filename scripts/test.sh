@@ -20,7 +20,8 @@ echo "== clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
 echo "== tests (SQLite and everything else)"
-cargo test --workspace 2>&1 | tee target/test-output.txt
+# The CLI's PostgreSQL tests (module `pg::`) run in the PostgreSQL section below, with a server.
+cargo test --workspace -- --skip pg:: 2>&1 | tee target/test-output.txt
 test "${PIPESTATUS[0]}" -eq 0
 
 echo "== tests on PostgreSQL (a throw-away cluster on loopback)"
@@ -29,6 +30,9 @@ eval "$pg_env"
 trap 'scripts/postgres.sh stop' EXIT
 cargo clippy -p kesher-store-postgres --all-targets --features pg-tests -- -D warnings
 cargo test -p kesher-store-postgres --features pg-tests 2>&1 | tee -a target/test-output.txt
+test "${PIPESTATUS[0]}" -eq 0
+echo "== CLI tests on PostgreSQL (kesher copy, analytics pushed down)"
+cargo test -p kesher --test it pg:: 2>&1 | tee -a target/test-output.txt
 test "${PIPESTATUS[0]}" -eq 0
 echo "== HTTP API tests on PostgreSQL"
 KESHER_TEST_BACKEND=postgres cargo test -p kesher-http 2>&1 | tee -a target/test-output.txt

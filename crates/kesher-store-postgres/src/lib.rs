@@ -6,6 +6,7 @@
 //! transaction; customer writes that check identifiers first are serialised by an advisory lock
 //! so that two sessions cannot take the same identifier (SQLite gets this from its single writer).
 
+mod bulk;
 mod convert;
 mod import;
 mod migrate;
@@ -17,6 +18,7 @@ use kesher_core::{
     Branch, BranchId, Customer, CustomerId, DuplicateCandidate, Employee, EmployeeId, Interaction, InteractionId,
     Product, ProductId, Transaction, TransactionId,
 };
+use kesher_store::bulk::{BulkWrite, TableSpec, Value};
 use kesher_store::{
     Actor, AuditEntry, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx, Inserted,
     MergeReport, Page, PurchaseRow, PurchaseSummary, Recorded, Result, Store, StoreError, SummaryRequest,
@@ -743,6 +745,18 @@ impl Store for PgStore {
 
     fn has_audit_action(&self, action: &str) -> Result<bool> {
         self.with(|c| exists(c, "SELECT 1 FROM audit_log WHERE action = $1 LIMIT 1", &[&action]))
+    }
+
+    fn bulk_read(&self, table: &'static TableSpec, f: &mut dyn FnMut(&[Value])) -> Result<()> {
+        self.with(|c| bulk::read(c, table, f))
+    }
+
+    fn bulk_count(&self, table: &'static TableSpec) -> Result<u64> {
+        self.with(|c| count(c, &format!("SELECT count(*) FROM {}", table.name), &[]))
+    }
+
+    fn begin_bulk_write(&self) -> Result<Box<dyn BulkWrite + '_>> {
+        Ok(Box::new(bulk::PgBulkWrite::begin(self)?))
     }
 
     fn begin_import(&self) -> Result<Box<dyn ImportTx + '_>> {

@@ -4,6 +4,7 @@
 //! than one row does so in one database transaction. Imports run inside an `ImportTx`, a
 //! unit of work that is committed whole or not at all.
 
+pub mod bulk;
 #[cfg(feature = "testing")]
 pub mod contract;
 
@@ -351,6 +352,24 @@ pub trait Store: Send + Sync {
     ) -> Result<()>;
     /// Whether any audit entry has this action (e.g. "demo.generate").
     fn has_audit_action(&self, action: &str) -> Result<bool>;
+
+    /// Stream every row of one table (`kesher copy`), in no particular order.
+    fn bulk_read(&self, table: &'static bulk::TableSpec, _f: &mut dyn FnMut(&[bulk::Value])) -> Result<()> {
+        Err(StoreError::Backend(format!(
+            "this store cannot read {} in bulk",
+            table.name
+        )))
+    }
+    /// Rows in one table (`kesher copy` refuses a non-empty target).
+    fn bulk_count(&self, table: &'static bulk::TableSpec) -> Result<u64> {
+        let mut n = 0;
+        self.bulk_read(table, &mut |_| n += 1)?;
+        Ok(n)
+    }
+    /// Open a bulk write (`kesher copy`): rows keep their ids, instants and sequence numbers.
+    fn begin_bulk_write(&self) -> Result<Box<dyn bulk::BulkWrite + '_>> {
+        Err(StoreError::Backend("this store cannot be written in bulk".into()))
+    }
 
     /// Open a unit of work for a bulk import: everything written through it lands on
     /// `commit`, nothing if it is dropped.

@@ -13,6 +13,8 @@ mod migrate;
 mod scores;
 mod summary;
 
+pub use summary::summary_sql;
+
 use convert::*;
 use kesher_core::{
     Branch, BranchId, Customer, CustomerId, DuplicateCandidate, Employee, EmployeeId, Interaction, InteractionId,

@@ -4,31 +4,52 @@
 //! Two levels: sales folded per (customer, period), then per customer. The inner level reads
 //! `transactions` alone (each sale carries its cost since migration 4) and groups by the customer
 //! id, so on a set-up whose tables are partitioned by customer it runs partition by partition,
-//! next to the data (postgres_fdw ships it to each shard: docs/scaling.md). Every expression is
-//! immutable so that postgres_fdw may ship it: the instant is taken from `occurred_at - epoch`
-//! (an interval) rather than `extract(epoch FROM timestamptz)`, which is only stable.
+//! next to the data (postgres_fdw ships it to each shard: docs/scaling.md). For that every
+//! expression in it must be one postgres_fdw agrees to ship: immutable, and with no collatable
+//! argument that does not come from a column. So the day is `occurred_at AT TIME ZONE INTERVAL
+//! '+00:00'` (not `AT TIME ZONE 'UTC'` nor `extract(epoch …)`, whose text argument keeps them
+//! local), and the window bounds arrive as instants.
 
 use crate::convert::{Ctx, col};
+use jiff::Timestamp;
 use kesher_core::CustomerId;
 use kesher_store::{PurchaseSummary, Result, StoreError, SummaryPeriod, SummaryRequest};
 use postgres::GenericClient;
 use postgres::fallible_iterator::FallibleIterator;
 
-/// A sale's instant in whole seconds since the epoch, truncated toward zero as `Timestamp::as_second`.
-const AT: &str = "trunc(extract(epoch FROM (occurred_at - '1970-01-01 00:00:00+00'::timestamptz)))::bigint";
+/// A sale's UTC day since 1970-01-01. For sales since 1970 it is `PeriodUnit::Day.period_of` of the
+/// instant in whole seconds; before 1970 the in-process path truncates toward zero, so a sale in the
+/// last second before a UTC midnight would fall on the next day there.
+const DAY: &str = "((occurred_at AT TIME ZONE INTERVAL '+00:00')::date - DATE '1970-01-01')::bigint";
 
-/// The period index of `at`, as `PeriodUnit::period_of`: UTC days, or weeks from Monday (day -3
-/// was the Monday before 1970-01-01, a Thursday).
-fn period_sql(p: SummaryPeriod) -> &'static str {
+/// The period index of a sale, as `PeriodUnit::period_of`: days, or weeks from Monday (day -3 was
+/// the Monday before 1970-01-01, a Thursday), with integer floor division.
+fn period_sql(p: SummaryPeriod) -> String {
     match p {
-        SummaryPeriod::Day => "floor(at / 86400.0)::bigint",
-        SummaryPeriod::Week => "floor((floor(at / 86400.0) + 3) / 7)::bigint",
+        SummaryPeriod::Day => DAY.to_string(),
+        SummaryPeriod::Week => format!("((({DAY} + 3) - ((({DAY} + 3) % 7) + 7) % 7) / 7)"),
     }
 }
 
-/// The query for one period unit; `$1` the observation end, `$2` the calibration end (or the
-/// observation end), both in seconds.
-pub(crate) fn summary_sql(p: SummaryPeriod) -> String {
+/// The first instant after the sales counted up to `end` (whole seconds): a sale counts when its
+/// instant truncated toward zero is not after `end`.
+fn bound(end: i64) -> Result<Timestamp> {
+    let micros = if end >= 0 {
+        end.checked_add(1).and_then(|s| s.checked_mul(1_000_000))
+    } else {
+        end.checked_mul(1_000_000).and_then(|m| m.checked_add(1))
+    };
+    micros
+        .and_then(|m| Timestamp::from_microsecond(m).ok())
+        .ok_or_else(|| StoreError::Invalid {
+            field: "observation_end",
+            reason: format!("instant {end} out of range"),
+        })
+}
+
+/// The query for one period unit; `$1` ends the observation and `$2` the calibration window
+/// (exclusive bounds from [`bound`]). Public for `EXPLAIN` in tests and for the docs.
+pub fn summary_sql(p: SummaryPeriod) -> String {
     let period = period_sql(p);
     format!(
         "SELECT c,
@@ -46,19 +67,16 @@ pub(crate) fn summary_sql(p: SummaryPeriod) -> String {
             sum(hold_visits)::bigint
          FROM (
             SELECT customer_id AS c, {period} AS period,
-                coalesce(sum(total) FILTER (WHERE at <= $2), 0) AS spend,
-                count(*) FILTER (WHERE at <= $2) AS visits,
-                coalesce(sum(cost) FILTER (WHERE at <= $2), 0) AS cost,
-                count(cost) FILTER (WHERE at <= $2) AS costed,
-                min(at) FILTER (WHERE at <= $2) AS first_at,
-                max(at) FILTER (WHERE at <= $2) AS last_at,
-                count(*) FILTER (WHERE at > $2) AS hold_visits,
-                coalesce(sum(total) FILTER (WHERE at > $2), 0) AS hold_spend
-            FROM (
-                SELECT customer_id, total, cost, {AT} AS at FROM transactions
-                WHERE customer_id IS NOT NULL AND refund_of IS NULL
-            ) sale
-            WHERE at <= $1
+                coalesce(sum(total) FILTER (WHERE occurred_at < $2), 0) AS spend,
+                count(*) FILTER (WHERE occurred_at < $2) AS visits,
+                coalesce(sum(cost) FILTER (WHERE occurred_at < $2), 0) AS cost,
+                count(cost) FILTER (WHERE occurred_at < $2) AS costed,
+                min(occurred_at) FILTER (WHERE occurred_at < $2) AS first_at,
+                max(occurred_at) FILTER (WHERE occurred_at < $2) AS last_at,
+                count(*) FILTER (WHERE occurred_at >= $2) AS hold_visits,
+                coalesce(sum(total) FILTER (WHERE occurred_at >= $2), 0) AS hold_spend
+            FROM transactions
+            WHERE customer_id IS NOT NULL AND refund_of IS NULL AND occurred_at < $1
             GROUP BY 1, 2
          ) per_period
          GROUP BY c
@@ -84,11 +102,10 @@ pub(crate) fn purchase_summaries<C: GenericClient>(
             reason: "must not be after the observation end".into(),
         });
     }
-    let cal = req.calibration_end.unwrap_or(req.observation_end);
+    let obs = bound(req.observation_end)?;
+    let cal = bound(req.calibration_end.unwrap_or(req.observation_end))?;
     // Row by row: memory stays flat whatever the number of customers.
-    let mut rows = c
-        .query_raw(&summary_sql(req.period), [&req.observation_end, &cal])
-        .be()?;
+    let mut rows = c.query_raw(&summary_sql(req.period), [&obs, &cal]).be()?;
     while let Some(r) = rows.next().be()? {
         f(&PurchaseSummary {
             customer_id: CustomerId(col(&r, 0)?),
@@ -99,8 +116,8 @@ pub(crate) fn purchase_summaries<C: GenericClient>(
             revenue: col(&r, 5)?,
             margin: col(&r, 6)?,
             visits: count_u32(col(&r, 7)?, "visits")?,
-            first_purchase: col(&r, 8)?,
-            last_purchase: col(&r, 9)?,
+            first_purchase: col::<Timestamp>(&r, 8)?.as_second(),
+            last_purchase: col::<Timestamp>(&r, 9)?.as_second(),
             holdout_periods: count_u32(col(&r, 10)?, "holdout periods")?,
             holdout_spend: col(&r, 11)?,
             holdout_visits: count_u32(col(&r, 12)?, "holdout visits")?,

@@ -6,6 +6,8 @@
 #![cfg(feature = "pg-tests")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[cfg(feature = "pg-sharded-tests")]
+mod sharded;
 mod summary;
 
 use kesher_store::Store;

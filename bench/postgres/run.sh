@@ -84,6 +84,7 @@ total=$(sqlite3 "$OUT/k.db" "SELECT (SELECT count(*) FROM customers) + (SELECT c
   + (SELECT count(*) FROM transaction_lines) + (SELECT count(*) FROM customer_scores) + (SELECT count(*) FROM customer_stages)
   + (SELECT count(*) FROM consents) + (SELECT count(*) FROM consent_history) + (SELECT count(*) FROM interactions)")
 timed "PostgreSQL: kesher copy from SQLite (all rows)" "$total" $K copy --from "sqlite:$OUT/k.db" --to "$PG"
+grep -E '^(copied|committed)' "$OUT/last.err" | sed 's/^/   /'
 analyze_on PostgreSQL "$PG"
 echo "   checksum $(psql -X -A -t -F'|' -d "$PG" -c "$checksum_sql")"
 

@@ -29,7 +29,12 @@ fn coordinator_url() -> String {
 fn single() -> (TestDb, PgStore) {
     let db = TestDb::new();
     let s = db.store();
-    load_sample(&s, 300);
+    // KESHER_SHARDED_CUSTOMERS enlarges the sample to time the summary (docs/scaling.md).
+    let n = std::env::var("KESHER_SHARDED_CUSTOMERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    load_sample(&s, n);
     let ids = s.customer_ids().unwrap();
     for (n, id) in ids.iter().enumerate().take(120) {
         s.record_interaction(&Interaction {
@@ -113,7 +118,7 @@ fn reads(s: &dyn Store) -> Vec<String> {
     let mut ids = s.customer_ids().unwrap();
     ids.sort();
     out.push(format!("{ids:?}"));
-    for id in ids.iter().step_by(17) {
+    for id in ids.iter().step_by(ids.len() / 20 + 1) {
         out.push(format!("{:?}", s.get_customer(*id).unwrap()));
         out.push(format!("{:?}", s.list_transactions(Some(*id), 50, 0).unwrap()));
         out.push(format!("{:?}", s.list_interactions(Some(*id), 50, 0).unwrap()));
@@ -184,8 +189,16 @@ fn sharded_reads_and_summary_equal_the_single_server() {
         assert_eq!(x, y);
     }
     for (what, cfg) in configs() {
+        let t = std::time::Instant::now();
         let on_single = pushed_down(&single, &cfg);
+        let t_single = t.elapsed();
+        let t = std::time::Instant::now();
         let on_coord = pushed_down(&coord, &cfg);
+        eprintln!(
+            "summary ({what}): {} customers, single server {t_single:?}, sharded {:?}",
+            on_coord.len(),
+            t.elapsed()
+        );
         assert_eq!(on_single, on_coord, "{what}");
         crate::summary::assert_same(&in_process(&coord, &cfg), &on_coord, &what);
     }

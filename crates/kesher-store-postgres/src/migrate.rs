@@ -40,7 +40,15 @@ pub(crate) fn migrate(conn: &mut Client) -> Result<()> {
             "database schema version {current} is newer than this kesher ({latest}); upgrade kesher"
         )));
     }
-    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+    // Every known migration not yet applied, in order: a version numbered below the highest
+    // applied one (migrations written on parallel branches, merged later) is applied too.
+    let applied: Vec<i64> = tx
+        .query("SELECT version FROM schema_migrations", &[])
+        .be()?
+        .iter()
+        .map(|r| col(r, 0))
+        .collect::<Result<_>>()?;
+    for (version, sql) in MIGRATIONS.iter().filter(|m| !applied.contains(&m.0)) {
         tx.batch_execute(sql)
             .map_err(|e| StoreError::Backend(format!("migration {version} failed: {}", describe(&e))))?;
         tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[version])

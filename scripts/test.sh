@@ -21,7 +21,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 mkdir -p target   # the test log is kept there, whatever CARGO_TARGET_DIR says
 echo "== tests (SQLite and everything else)"
-cargo test --workspace 2>&1 | tee target/test-output.txt
+# The CLI's PostgreSQL tests (module `pg::`) run in the PostgreSQL section below, with a server.
+cargo test --workspace -- --skip pg:: 2>&1 | tee target/test-output.txt
 test "${PIPESTATUS[0]}" -eq 0
 
 echo "== browser tests (headless Chromium over WebDriver)"
@@ -33,12 +34,20 @@ test "${PIPESTATUS[0]}" -eq 0
 echo "== tests on PostgreSQL (a throw-away cluster on loopback)"
 pg_env="$(scripts/postgres.sh start)"   # an assignment, so that a failed start stops the run
 eval "$pg_env"
-trap 'scripts/postgres.sh stop' EXIT
-cargo clippy -p kesher-store-postgres --all-targets --features pg-tests -- -D warnings
+trap 'scripts/postgres.sh stop; scripts/postgres-sharded.sh stop' EXIT
+cargo clippy -p kesher-store-postgres --all-targets --features pg-sharded-tests -- -D warnings
 cargo test -p kesher-store-postgres --features pg-tests 2>&1 | tee -a target/test-output.txt
+test "${PIPESTATUS[0]}" -eq 0
+echo "== CLI tests on PostgreSQL (kesher copy, analytics pushed down)"
+cargo test -p kesher --test it pg:: 2>&1 | tee -a target/test-output.txt
 test "${PIPESTATUS[0]}" -eq 0
 echo "== HTTP API tests on PostgreSQL"
 KESHER_TEST_BACKEND=postgres cargo test -p kesher-http 2>&1 | tee -a target/test-output.txt
+test "${PIPESTATUS[0]}" -eq 0
+echo "== the store on a coordinator sharded by customer (postgres_fdw, three throw-away clusters)"
+sharded_env="$(scripts/postgres-sharded.sh start)"
+eval "$sharded_env"
+cargo test -p kesher-store-postgres --features pg-sharded-tests sharded:: 2>&1 | tee -a target/test-output.txt
 test "${PIPESTATUS[0]}" -eq 0
 # One closing line for the whole run, counted over every test binary.
 awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' target/test-output.txt

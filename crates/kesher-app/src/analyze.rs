@@ -5,12 +5,12 @@
 
 use crate::App;
 use kesher_analytics::{
-    ClvOptions, LadderInput, LadderRules, Model, PeriodUnit, RfmInput, RfmSegment, ScoreOptions, SummaryConfig,
-    SummaryRecord, Transaction as Purchase, TransactionModel, ValueTier, compress, fit_gamma_gamma, rfm_scores,
-    score_compressed, summarize, summarize_slice, value_tiers,
+    ClvOptions, CustomerSummary, HoldoutSummary, LadderInput, LadderRules, Model, PeriodUnit, RfmInput, RfmSegment,
+    ScoreOptions, SummaryConfig, SummaryRecord, Transaction as Purchase, TransactionModel, ValueTier, compress,
+    fit_gamma_gamma, rfm_scores, score_compressed, summarize, summarize_slice, value_tiers,
 };
 use kesher_core::CustomerId;
-use kesher_store::{CustomerScore, StoreError};
+use kesher_store::{CustomerScore, PurchaseSummary, StoreError, SummaryPeriod, SummaryRequest};
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -116,36 +116,55 @@ impl App {
         let mut timings = Vec::new();
         let clock = Instant::now();
         let end = o.as_of.as_second();
-        let mut txs: Vec<Purchase<CustomerId>> = Vec::new();
-        let mut currency = None;
-        self.store.for_each_purchase(&mut |p| {
-            let at = p.occurred_at.as_second();
-            if at <= end {
-                currency.get_or_insert(p.currency);
-                txs.push(Purchase {
-                    customer: p.customer_id,
-                    at,
-                    amount_minor: p.amount,
-                    cost_minor: p.cost,
-                });
-            }
-        })?;
-        if txs.is_empty() {
-            return Err(AnalyzeError::NoSales(o.as_of));
-        }
-        timings.push(("read sales", clock.elapsed().as_secs_f64()));
-
-        let t = Instant::now();
         let cfg = SummaryConfig {
             unit: o.unit,
             multiplier: 1.0,
             observation_end: end,
             calibration_end: None,
         };
-        let n_tx = txs.len();
-        let summaries = summarize_slice(&txs, &cfg)?;
+        // The database folds the sales itself when it can (PostgreSQL). Share of wallet and the
+        // history backfill need the sales themselves, so they are read whenever those are wanted.
+        let mut txs: Vec<Purchase<CustomerId>> = Vec::new();
+        let mut currency = None;
+        let pushed = if o.backfill_history {
+            None
+        } else {
+            self.pushed_down_summary(&cfg)?
+        };
+        let pushed = match pushed {
+            Some(s) if self.store.customer_wallets()?.is_empty() => Some(s),
+            _ => None,
+        };
+        let (summaries, n_tx) = match pushed {
+            Some(s) => {
+                timings.push(("summary in the database", clock.elapsed().as_secs_f64()));
+                let n = s.iter().map(|s| s.visits as usize).sum();
+                (s, n)
+            }
+            None => {
+                self.store.for_each_purchase(&mut |p| {
+                    let at = p.occurred_at.as_second();
+                    if at <= end {
+                        currency.get_or_insert(p.currency);
+                        txs.push(Purchase {
+                            customer: p.customer_id,
+                            at,
+                            amount_minor: p.amount,
+                            cost_minor: p.cost,
+                        });
+                    }
+                })?;
+                timings.push(("read sales", clock.elapsed().as_secs_f64()));
+                let t = Instant::now();
+                let summaries = summarize_slice(&txs, &cfg)?;
+                timings.push(("summary", t.elapsed().as_secs_f64()));
+                (summaries, txs.len())
+            }
+        };
+        if summaries.is_empty() {
+            return Err(AnalyzeError::NoSales(o.as_of));
+        }
         let records: Vec<SummaryRecord> = summaries.iter().map(|s| s.record()).collect();
-        timings.push(("summary", t.elapsed().as_secs_f64()));
 
         let t = Instant::now();
         let compressed = compress(&records)?;
@@ -415,6 +434,61 @@ fn window_spend(txs: &[Purchase<CustomerId>], since: i64) -> Vec<(CustomerId, i6
         }
     });
     out
+}
+
+impl App {
+    /// The customer summary computed by the store (`Store::purchase_summaries`), equal to
+    /// `summarize` over the sales at or before the observation end; `None` when the store cannot.
+    pub fn pushed_down_summary(
+        &self,
+        cfg: &SummaryConfig,
+    ) -> Result<Option<Vec<CustomerSummary<CustomerId>>>, AnalyzeError> {
+        let req = SummaryRequest {
+            period: match cfg.unit {
+                PeriodUnit::Day => SummaryPeriod::Day,
+                PeriodUnit::Week => SummaryPeriod::Week,
+            },
+            observation_end: cfg.observation_end,
+            calibration_end: cfg.calibration_end,
+        };
+        let mut out = Vec::new();
+        let supported = self
+            .store
+            .purchase_summaries(&req, &mut |p| out.push(summary_from_store(p, cfg)))?;
+        Ok(supported.then_some(out))
+    }
+}
+
+/// One customer's summary from the parts the store folded, with `summarize`'s arithmetic.
+pub fn summary_from_store(p: &PurchaseSummary, cfg: &SummaryConfig) -> CustomerSummary<CustomerId> {
+    let obs_period = cfg.unit.period_of(cfg.observation_end);
+    let end_period = cfg.calibration_end.map_or(obs_period, |c| cfg.unit.period_of(c));
+    let frequency = p.periods.saturating_sub(1);
+    CustomerSummary {
+        customer: p.customer_id,
+        frequency,
+        recency: (p.last_period - p.first_period) as f64 / cfg.multiplier,
+        t: (end_period - p.first_period) as f64 / cfg.multiplier,
+        monetary_value: if frequency > 0 {
+            p.repeat_spend as f64 / f64::from(frequency)
+        } else {
+            0.0
+        },
+        total_revenue_minor: p.revenue,
+        total_margin_minor: p.margin,
+        visits: p.visits,
+        first_purchase: p.first_purchase,
+        last_purchase: p.last_purchase,
+        holdout: cfg.calibration_end.map(|_| HoldoutSummary {
+            frequency: p.holdout_periods,
+            monetary_value: if p.holdout_visits > 0 {
+                p.holdout_spend as f64 / f64::from(p.holdout_visits)
+            } else {
+                0.0
+            },
+            duration: (obs_period - end_period) as f64 / cfg.multiplier,
+        }),
+    }
 }
 
 /// Calibration vs holdout, as a marketer reads it: actual against model-expected repeat

@@ -3,6 +3,7 @@
 mod accounts;
 mod analyze;
 mod baskets;
+mod copy;
 mod customers;
 mod demo;
 mod import;
@@ -38,6 +39,9 @@ enum Command {
     Import(import::ImportArgs),
     /// Create the database if needed and bring its schema up to date (SQLite path or postgres:// URL).
     Migrate,
+    /// Copy every table from one database to another (e.g. SQLite to PostgreSQL), then compare
+    /// row counts and checksums table by table.
+    Copy(copy::CopyArgs),
     /// Serve the JSON API.
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -114,20 +118,26 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Users(u) => accounts::users(&open(&db, settings)?, u),
         Command::Tokens(t) => accounts::tokens(&open(&db, settings)?, t),
         Command::Privacy(p) => accounts::privacy(&open(&db, settings)?, p),
+        Command::Copy(c) => copy::run(c),
     }
 }
 
 /// The store named by `--db`: a `postgres://` URL selects PostgreSQL, anything else is a
 /// SQLite file path (`sqlite:` prefix optional).
 fn open(db: &Path, settings: Settings) -> anyhow::Result<App> {
-    let name = db.to_string_lossy();
-    let store: Arc<dyn kesher_store::Store> = if name.starts_with("postgres://") || name.starts_with("postgresql://") {
-        Arc::new(kesher_store_postgres::PgStore::open(&name).context("opening the PostgreSQL database")?)
-    } else {
-        let path = name.strip_prefix("sqlite:").unwrap_or(&name);
-        Arc::new(kesher_store_sqlite::SqliteStore::open(path).with_context(|| format!("opening database {path}"))?)
-    };
-    Ok(App::new(store, settings))
+    Ok(App::new(open_store(&db.to_string_lossy())?, settings))
+}
+
+/// A store by name: a `postgres://` URL or a SQLite file path (`sqlite:` prefix optional).
+fn open_store(name: &str) -> anyhow::Result<Arc<dyn kesher_store::Store>> {
+    Ok(
+        if name.starts_with("postgres://") || name.starts_with("postgresql://") {
+            Arc::new(kesher_store_postgres::PgStore::open(name).context("opening the PostgreSQL database")?)
+        } else {
+            let path = name.strip_prefix("sqlite:").unwrap_or(name);
+            Arc::new(kesher_store_sqlite::SqliteStore::open(path).with_context(|| format!("opening database {path}"))?)
+        },
+    )
 }
 
 /// Open the database (which applies any pending migration) and report its schema version.

@@ -591,11 +591,18 @@ pub(crate) fn insert_transaction_head<C: GenericClient>(
         field: "lines",
         reason: "transaction total overflows".into(),
     })?;
+    // The sale's cost is worked out by the server from the products' unit costs (see migration 4).
+    let products: Vec<Option<Uuid>> = t.lines.iter().map(|l| l.product_id.map(|p| p.0)).collect();
+    let quantities: Vec<i64> = t.lines.iter().map(|l| l.quantity).collect();
     let n = c
         .execute(
             "INSERT INTO transactions (id, external_id, customer_id, branch_id, employee_id, occurred_at, currency, total,
-                refund_of, import_xact)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (external_id) DO NOTHING",
+                refund_of, import_xact, cost)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, (
+                 SELECT CASE WHEN bool_and(p.unit_cost IS NOT NULL) AND sum(l.q::numeric * p.unit_cost) BETWEEN -9223372036854775808 AND 9223372036854775807
+                             THEN sum(l.q::numeric * p.unit_cost)::bigint END
+                 FROM unnest($11::uuid[], $12::bigint[]) AS l(product, q) LEFT JOIN products p ON p.id = l.product))
+             ON CONFLICT (external_id) DO NOTHING",
             &[
                 &t.id.0,
                 &t.external_id,
@@ -607,6 +614,8 @@ pub(crate) fn insert_transaction_head<C: GenericClient>(
                 &total,
                 &t.refund_of.map(|r| r.0),
                 &xact,
+                &products,
+                &quantities,
             ],
         )
         .be()?;

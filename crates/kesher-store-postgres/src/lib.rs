@@ -7,19 +7,24 @@
 //! so that two sessions cannot take the same identifier (SQLite gets this from its single writer).
 
 mod accounts;
+mod bulk;
 mod convert;
 mod import;
 mod migrate;
 mod scores;
+mod summary;
+
+pub use summary::summary_sql;
 
 use convert::*;
 use kesher_core::{
     Branch, BranchId, Customer, CustomerId, DuplicateCandidate, Employee, EmployeeId, Interaction, InteractionId,
     Product, ProductId, Transaction, TransactionId,
 };
+use kesher_store::bulk::{BulkWrite, TableSpec, Value};
 use kesher_store::{
     Actor, AuditEntry, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx, Inserted,
-    MergeReport, Page, PurchaseRow, Recorded, Result, Store, StoreError,
+    MergeReport, Page, PurchaseRow, PurchaseSummary, Recorded, Result, Store, StoreError, SummaryRequest,
 };
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, GenericClient, NoTls};
@@ -695,6 +700,11 @@ impl Store for PgStore {
         self.with(|c| scores::for_each_purchase(c, f))
     }
 
+    fn purchase_summaries(&self, req: &SummaryRequest, f: &mut dyn FnMut(&PurchaseSummary)) -> Result<bool> {
+        self.with(|c| summary::purchase_summaries(c, req, f))?;
+        Ok(true)
+    }
+
     fn replace_customer_scores(&self, as_of: jiff::Timestamp, scores: &[CustomerScore]) -> Result<()> {
         self.in_tx(|tx| scores::replace(tx, as_of, scores))
     }
@@ -736,6 +746,18 @@ impl Store for PgStore {
 
     fn has_audit_action(&self, action: &str) -> Result<bool> {
         self.with(|c| exists(c, "SELECT 1 FROM audit_log WHERE action = $1 LIMIT 1", &[&action]))
+    }
+
+    fn bulk_read(&self, table: &'static TableSpec, f: &mut dyn FnMut(&[Value])) -> Result<()> {
+        self.with(|c| bulk::read(c, table, f))
+    }
+
+    fn bulk_count(&self, table: &'static TableSpec) -> Result<u64> {
+        self.with(|c| count(c, &format!("SELECT count(*) FROM {}", table.name), &[]))
+    }
+
+    fn begin_bulk_write(&self) -> Result<Box<dyn BulkWrite + '_>> {
+        Ok(Box::new(bulk::PgBulkWrite::begin(self)?))
     }
 
     fn begin_import(&self) -> Result<Box<dyn ImportTx + '_>> {

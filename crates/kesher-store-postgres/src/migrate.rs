@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_scores.sql")),
     (3, include_str!("../migrations/0003_accounts.sql")),
+    (4, include_str!("../migrations/0004_sale_cost.sql")),
     (5, include_str!("../migrations/0005_share_of_wallet.sql")),
 ];
 
@@ -41,7 +42,15 @@ pub(crate) fn migrate(conn: &mut Client) -> Result<()> {
             "database schema version {current} is newer than this kesher ({latest}); upgrade kesher"
         )));
     }
-    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+    // Every known migration not yet applied, in order: a version numbered below the highest
+    // applied one (migrations written on parallel branches, merged later) is applied too.
+    let applied: Vec<i64> = tx
+        .query("SELECT version FROM schema_migrations", &[])
+        .be()?
+        .iter()
+        .map(|r| col(r, 0))
+        .collect::<Result<_>>()?;
+    for (version, sql) in MIGRATIONS.iter().filter(|m| !applied.contains(&m.0)) {
         tx.batch_execute(sql)
             .map_err(|e| StoreError::Backend(format!("migration {version} failed: {}", describe(&e))))?;
         tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[version])

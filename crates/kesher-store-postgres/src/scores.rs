@@ -12,16 +12,10 @@ use postgres::{Client, GenericClient, Row};
 use uuid::Uuid;
 
 /// Every sale of an identified customer (refunds left out), by customer then time, streamed.
-/// The cost is known only when every line names a product with a unit cost.
-const PURCHASES: &str = "SELECT t.customer_id, t.occurred_at, t.total, t.currency,
-        CASE WHEN bool_and(l.product_id IS NOT NULL AND p.unit_cost IS NOT NULL)
-             THEN sum(l.quantity * p.unit_cost)::bigint END
-     FROM transactions t
-     LEFT JOIN transaction_lines l ON l.transaction_id = t.id
-     LEFT JOIN products p ON p.id = l.product_id
-     WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL
-     GROUP BY t.id
-     ORDER BY t.customer_id, t.occurred_at, t.id";
+/// Each sale carries its cost (migration 4), known only when every line has a product with a unit cost.
+const PURCHASES: &str = "SELECT customer_id, occurred_at, total, currency, cost FROM transactions
+     WHERE customer_id IS NOT NULL AND refund_of IS NULL
+     ORDER BY customer_id, occurred_at, id";
 
 pub(crate) fn for_each_purchase(c: &mut Client, f: &mut dyn FnMut(&PurchaseRow)) -> Result<()> {
     // Row by row: memory stays flat whatever the number of sales.

@@ -4,6 +4,7 @@
 //! beside the writer. Every multi-row write runs in one transaction.
 
 mod accounts;
+mod bulk;
 mod convert;
 mod import;
 mod migrate;
@@ -14,6 +15,7 @@ use kesher_core::{
     Branch, BranchId, Customer, CustomerId, DuplicateCandidate, Employee, EmployeeId, Interaction, InteractionId,
     Product, ProductId, Transaction, TransactionId,
 };
+use kesher_store::bulk::{BulkWrite, TableSpec, Value};
 use kesher_store::{
     Actor, AuditEntry, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx, Inserted,
     MergeReport, Page, PurchaseRow, Recorded, Result, Store, StoreError,
@@ -970,6 +972,23 @@ impl Store for SqliteStore {
             .be()?
             .exists([action])
             .be()
+    }
+
+    fn bulk_read(&self, table: &'static TableSpec, f: &mut dyn FnMut(&[Value])) -> Result<()> {
+        let c = self.read()?;
+        bulk::read(&c, table, f)
+    }
+
+    fn bulk_count(&self, table: &'static TableSpec) -> Result<u64> {
+        let n: i64 = self
+            .read()?
+            .query_row(&format!("SELECT count(*) FROM {}", table.name), [], |r| r.get(0))
+            .be()?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn begin_bulk_write(&self) -> Result<Box<dyn BulkWrite + '_>> {
+        Ok(Box::new(bulk::SqliteBulkWrite::begin(self)?))
     }
 
     fn begin_import(&self) -> Result<Box<dyn ImportTx + '_>> {

@@ -5,6 +5,7 @@
 //! unit of work that is committed whole or not at all.
 
 pub mod accounts;
+pub mod bulk;
 #[cfg(feature = "testing")]
 pub mod contract;
 
@@ -192,6 +193,52 @@ pub struct PurchaseRow {
     pub currency: kesher_core::Currency,
 }
 
+/// The calendar period purchases are counted in by [`Store::purchase_summaries`]: UTC days, or
+/// weeks running Monday to Sunday (UTC), as `kesher_analytics::PeriodUnit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SummaryPeriod {
+    Day,
+    Week,
+}
+
+/// What [`Store::purchase_summaries`] summarises. Instants are whole seconds since the Unix epoch,
+/// a sale's instant truncated to the second (as `Timestamp::as_second`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SummaryRequest {
+    pub period: SummaryPeriod,
+    /// Sales after this instant are left out.
+    pub observation_end: i64,
+    /// When set, sales at or before it form the calibration window and the later ones (up to
+    /// `observation_end`) the holdout; customers without a calibration sale are left out.
+    pub calibration_end: Option<i64>,
+}
+
+/// One customer's purchases folded by the database: the parts of the analytics' customer
+/// summary, in periods (indexes as `PeriodUnit::period_of`) and minor units. Fields describe the
+/// calibration window (the whole observation without a calibration end).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurchaseSummary {
+    pub customer_id: CustomerId,
+    pub first_period: i64,
+    pub last_period: i64,
+    /// Distinct purchase periods (frequency + 1).
+    pub periods: u32,
+    /// Spend in every period after the first.
+    pub repeat_spend: i64,
+    pub revenue: i64,
+    /// Revenue minus cost; `None` unless every sale's cost is known.
+    pub margin: Option<i64>,
+    /// Sales in the window.
+    pub visits: u32,
+    /// Seconds since the epoch of the first and last sale.
+    pub first_purchase: i64,
+    pub last_purchase: i64,
+    /// Holdout window (zero without a calibration end): distinct periods, spend, sales.
+    pub holdout_periods: u32,
+    pub holdout_spend: i64,
+    pub holdout_visits: u32,
+}
+
 /// What `kesher analyze` concluded about one customer at one date.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CustomerScore {
@@ -302,6 +349,13 @@ pub trait Store: Accounts + Privacy + Send + Sync {
     /// Stream every sale of an identified customer (refunds left out), ordered by customer id,
     /// then time. A customer merged into another counts under the kept id.
     fn for_each_purchase(&self, f: &mut dyn FnMut(&PurchaseRow)) -> Result<()>;
+    /// The per-customer purchase summary computed inside the database (one aggregate query
+    /// grouped by customer), by customer id, when the backend can; `Ok(false)` means "not
+    /// supported: read `for_each_purchase` and summarise in process". Sales are those of
+    /// `for_each_purchase`; the results equal `kesher_analytics::summarize` over them.
+    fn purchase_summaries(&self, _req: &SummaryRequest, _f: &mut dyn FnMut(&PurchaseSummary)) -> Result<bool> {
+        Ok(false)
+    }
     /// Replace the stored analysis with `scores` (one transaction) and record each customer's
     /// stage for the month of `as_of` (the stage history; a re-run in the same month replaces it).
     fn replace_customer_scores(&self, as_of: Timestamp, scores: &[CustomerScore]) -> Result<()>;
@@ -332,6 +386,24 @@ pub trait Store: Accounts + Privacy + Send + Sync {
     ) -> Result<()>;
     /// Whether any audit entry has this action (e.g. "demo.generate").
     fn has_audit_action(&self, action: &str) -> Result<bool>;
+
+    /// Stream every row of one table (`kesher copy`), in no particular order.
+    fn bulk_read(&self, table: &'static bulk::TableSpec, _f: &mut dyn FnMut(&[bulk::Value])) -> Result<()> {
+        Err(StoreError::Backend(format!(
+            "this store cannot read {} in bulk",
+            table.name
+        )))
+    }
+    /// Rows in one table (`kesher copy` refuses a non-empty target).
+    fn bulk_count(&self, table: &'static bulk::TableSpec) -> Result<u64> {
+        let mut n = 0;
+        self.bulk_read(table, &mut |_| n += 1)?;
+        Ok(n)
+    }
+    /// Open a bulk write (`kesher copy`): rows keep their ids, instants and sequence numbers.
+    fn begin_bulk_write(&self) -> Result<Box<dyn bulk::BulkWrite + '_>> {
+        Err(StoreError::Backend("this store cannot be written in bulk".into()))
+    }
 
     /// Open a unit of work for a bulk import: everything written through it lands on
     /// `commit`, nothing if it is dropped.

@@ -6,6 +6,10 @@
 #![cfg(feature = "pg-tests")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[cfg(feature = "pg-sharded-tests")]
+mod sharded;
+mod summary;
+
 use kesher_store::Store;
 use kesher_store_postgres::PgStore;
 use postgres::{Client, NoTls};
@@ -99,12 +103,33 @@ fn migrations_are_versioned_and_reopen_cleanly() {
     drop(store);
     let again = db.store();
     assert_eq!(again.schema_version().unwrap(), PgStore::latest_schema_version());
-    let n: i64 = db
-        .client()
-        .query_one("SELECT count(*) FROM schema_migrations", &[])
+    // One row per migration file (`NNNN_name.sql`), each applied once.
+    let mut files: Vec<i64> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
         .unwrap()
-        .get(0);
-    assert_eq!(n, PgStore::latest_schema_version());
+        .filter_map(|e| e.unwrap().file_name().to_str()?.get(..4)?.parse().ok())
+        .collect();
+    files.sort();
+    let applied: Vec<i64> = db
+        .client()
+        .query("SELECT version FROM schema_migrations ORDER BY version", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(applied, files);
+}
+
+#[test]
+fn a_migration_merged_below_the_applied_ones_is_still_applied() {
+    // A database at version 4 that never saw version 2 (as when two branches each add one).
+    let db = TestDb::new();
+    drop(db.store());
+    let mut c = db.client();
+    c.batch_execute("DROP TABLE customer_stages, customer_scores; DELETE FROM schema_migrations WHERE version = 2")
+        .unwrap();
+    drop(db.store());
+    let n: i64 = c.query_one("SELECT count(*) FROM customer_scores", &[]).unwrap().get(0);
+    assert_eq!(n, 0);
 }
 
 #[test]

@@ -64,14 +64,19 @@ fn user_row(r: &Row) -> Result<User> {
     })
 }
 
-fn users(c: &Connection, tail: &str, p: impl rusqlite::Params) -> Result<Vec<User>> {
-    let mut st = c.prepare(&format!("{USER_SELECT} {tail}")).be()?;
+/// Every row of `sql`, each through `f`.
+fn rows<T>(c: &Connection, sql: &str, p: impl rusqlite::Params, f: fn(&Row) -> Result<T>) -> Result<Vec<T>> {
+    let mut st = c.prepare(sql).be()?;
     let mut rows = st.query(p).be()?;
     let mut out = Vec::new();
     while let Some(r) = rows.next().be()? {
-        out.push(user_row(r)?);
+        out.push(f(r)?);
     }
     Ok(out)
+}
+
+fn users(c: &Connection, tail: &str, p: impl rusqlite::Params) -> Result<Vec<User>> {
+    rows(c, &format!("{USER_SELECT} {tail}"), p, user_row)
 }
 
 const TOKEN_SELECT: &str = "SELECT id, name, role, branch_id, scopes, digest, hint, created_at, created_by, expires_at, revoked_at FROM api_tokens";
@@ -98,13 +103,7 @@ fn token_row(r: &Row) -> Result<ApiToken> {
 }
 
 fn tokens(c: &Connection, tail: &str, p: impl rusqlite::Params) -> Result<Vec<ApiToken>> {
-    let mut st = c.prepare(&format!("{TOKEN_SELECT} {tail}")).be()?;
-    let mut rows = st.query(p).be()?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next().be()? {
-        out.push(token_row(r)?);
-    }
-    Ok(out)
+    rows(c, &format!("{TOKEN_SELECT} {tail}"), p, token_row)
 }
 
 /// A user as written in the audit log: everything but the password hash.

@@ -159,25 +159,7 @@ impl TestApp {
 
     /// Send a request as the admin; returns the status and the JSON body (Null when empty).
     pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let req = ureq::request(method, &format!("{}{path}", self.base))
-            .set("Authorization", &format!("Bearer {}", self.token));
-        let res = match body {
-            Some(b) => req.send_json(b),
-            None => req.call(),
-        };
-        let resp = match res {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {path}: {e}"),
-        };
-        let status = resp.status();
-        let text = resp.into_string().unwrap();
-        let json = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, json)
+        self.call_as(Some(&self.token), method, path, body)
     }
 
     pub fn get(&self, path: &str) -> (u16, Value) {

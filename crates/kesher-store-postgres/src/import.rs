@@ -75,6 +75,9 @@ pub(crate) struct PgImport<'a> {
     branches: HashMap<String, BranchId>,
     employees: HashMap<String, EmployeeId>,
     products: HashMap<String, ProductId>,
+    /// Unit costs of the products sales name, for sales written in batches (whose cost is worked
+    /// out here, as the single-row insert has the server do).
+    unit_costs: HashMap<Uuid, Option<i64>>,
 }
 
 /// PostgreSQL text cannot hold NUL, so no stored key contains one; asking would fail the statement.
@@ -106,6 +109,7 @@ impl<'a> PgImport<'a> {
             branches: HashMap::new(),
             employees: HashMap::new(),
             products: HashMap::new(),
+            unit_costs: HashMap::new(),
         })
     }
 
@@ -196,6 +200,144 @@ impl<'a> PgImport<'a> {
         lines.clear();
         self.lines = lines;
         Ok(())
+    }
+
+    /// A sale's cost: Σ quantity × unit cost when every line has a product with a known cost
+    /// (None otherwise, or when the sum overflows), as migration 4's SQL computes it.
+    fn sale_cost(&mut self, t: &Transaction) -> Result<Option<i64>> {
+        let mut sum: i64 = 0;
+        for l in &t.lines {
+            let Some(p) = l.product_id else { return Ok(None) };
+            let cost = match self.unit_costs.get(&p.0) {
+                Some(c) => *c,
+                None => {
+                    let c = match query_opt(self.client()?, "SELECT unit_cost FROM products WHERE id = $1", &[&p.0])? {
+                        Some(r) => col::<Option<i64>>(&r, 0)?,
+                        None => None,
+                    };
+                    if self.unit_costs.len() >= CACHE_LIMIT {
+                        self.unit_costs.clear();
+                    }
+                    self.unit_costs.insert(p.0, c);
+                    c
+                }
+            };
+            let Some(unit) = cost else { return Ok(None) };
+            match l.quantity.checked_mul(unit).and_then(|v| sum.checked_add(v)) {
+                Some(v) => sum = v,
+                None => return Ok(None),
+            }
+        }
+        Ok((!t.lines.is_empty()).then_some(sum))
+    }
+
+    fn buffer_lines(&mut self, t: &Transaction) {
+        let id = t.id.0;
+        self.lines.extend(t.lines.iter().enumerate().map(|(i, l)| {
+            (
+                id,
+                line_no(i),
+                l.product_id.map(|p| p.0),
+                l.quantity,
+                l.unit_price,
+                l.discount,
+            )
+        }));
+    }
+
+    /// Several sales in one statement inside one savepoint. Any failure (a bad reference, an
+    /// overflowing total) rolls the whole batch back and is reported as `Err`, and the caller
+    /// writes the batch row by row instead, which pins the failure on its row.
+    fn try_batch(&mut self, ts: &[&Transaction]) -> Result<Vec<Result<Inserted>>> {
+        let n = ts.len();
+        let mut ids = Vec::with_capacity(n);
+        let mut exts = Vec::with_capacity(n);
+        let mut customers = Vec::with_capacity(n);
+        let mut branches = Vec::with_capacity(n);
+        let mut employees = Vec::with_capacity(n);
+        let mut times = Vec::with_capacity(n);
+        let mut currencies = Vec::with_capacity(n);
+        let mut totals = Vec::with_capacity(n);
+        let mut refunds = Vec::with_capacity(n);
+        let mut costs = Vec::with_capacity(n);
+        for t in ts {
+            self.check_products(t)?;
+            let total = t.total().ok_or_else(|| StoreError::Invalid {
+                field: "lines",
+                reason: "transaction total overflows".into(),
+            })?;
+            if !storable(&t.external_id) {
+                return Err(StoreError::Invalid {
+                    field: "transaction_id",
+                    reason: "contains a NUL character".into(),
+                });
+            }
+            ids.push(t.id.0);
+            exts.push(t.external_id.as_str());
+            customers.push(t.customer_id.map(|c| c.0));
+            branches.push(t.branch_id.0);
+            employees.push(t.employee_id.map(|e| e.0));
+            times.push(t.occurred_at);
+            currencies.push(t.currency.as_str());
+            totals.push(total);
+            refunds.push(t.refund_of.map(|r| r.0));
+            costs.push(self.sale_cost(t)?);
+        }
+        let written: HashSet<Uuid> = self.row(|c, x| {
+            let rows = c
+                .query(
+                    "INSERT INTO transactions (id, external_id, customer_id, branch_id, employee_id, occurred_at, currency,
+                        total, refund_of, cost, import_xact)
+                     SELECT i, e, c, b, em, o, cu, tt, r, co, $11
+                     FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[], $6::timestamptz[],
+                                 $7::text[], $8::bigint[], $9::uuid[], $10::bigint[])
+                          WITH ORDINALITY AS s(i, e, c, b, em, o, cu, tt, r, co, n)
+                     ORDER BY n
+                     ON CONFLICT (external_id) DO NOTHING
+                     RETURNING id",
+                    &[
+                        &ids, &exts, &customers, &branches, &employees, &times, &currencies, &totals, &refunds, &costs,
+                        &x,
+                    ],
+                )
+                .be()?;
+            rows.iter().map(|r| col::<Uuid>(r, 0)).collect()
+        })?;
+        // What was not written was there before this unit, or earlier in it: one lookup for all.
+        let missing: Vec<&str> = ts
+            .iter()
+            .filter(|t| !written.contains(&t.id.0))
+            .map(|t| t.external_id.as_str())
+            .collect();
+        let mut owner: HashMap<String, Option<i64>> = HashMap::new();
+        if !missing.is_empty() {
+            for r in self
+                .client()?
+                .query(
+                    "SELECT external_id, import_xact FROM transactions WHERE external_id = ANY($1)",
+                    &[&missing],
+                )
+                .be()?
+            {
+                owner.insert(col(&r, 0)?, col(&r, 1)?);
+            }
+        }
+        let xact = self.xact;
+        let mut out = Vec::with_capacity(n);
+        for t in ts {
+            if written.contains(&t.id.0) {
+                self.buffer_lines(t);
+                out.push(Ok(Inserted::New));
+            } else if owner.get(&t.external_id).copied().flatten() == Some(xact) {
+                out.push(Ok(Inserted::Repeated));
+            } else {
+                out.push(Ok(Inserted::AlreadyPresent));
+            }
+        }
+        if self.lines.len() >= FLUSH_LINES {
+            self.flush()?;
+        }
+        Ok(out)
     }
 
     /// `AlreadyPresent` or `Repeated`, for a key that exists in `table`.
@@ -336,17 +478,7 @@ impl ImportTx for PgImport<'_> {
         self.check_products(t)?;
         match self.row(|c, x| insert_transaction_head(c, t, Some(x)))? {
             Inserted::New => {
-                let id = t.id.0;
-                self.lines.extend(t.lines.iter().enumerate().map(|(i, l)| {
-                    (
-                        id,
-                        line_no(i),
-                        l.product_id.map(|p| p.0),
-                        l.quantity,
-                        l.unit_price,
-                        l.discount,
-                    )
-                }));
+                self.buffer_lines(t);
                 if self.lines.len() >= FLUSH_LINES {
                     self.flush()?;
                 }
@@ -354,6 +486,18 @@ impl ImportTx for PgImport<'_> {
             }
             _ => self.present(Table::Transactions, &t.external_id),
         }
+    }
+
+    fn insert_transactions(&mut self, ts: &[&Transaction]) -> Vec<Result<Inserted>> {
+        // On failure the batch was rolled back whole: write it row by row, which names the bad
+        // row (or, when the unit broke, reports that for each).
+        if ts.len() > 1
+            && !self.broken
+            && let Ok(results) = self.try_batch(ts)
+        {
+            return results;
+        }
+        ts.iter().map(|t| self.insert_transaction(t)).collect()
     }
 
     fn insert_interaction(&mut self, i: &Interaction) -> Result<Inserted> {

@@ -590,3 +590,65 @@ fn analytics_refresh_ladder_and_value() {
     let (s, v) = app.post("/api/analytics/run", json!({"model": "magic"}));
     assert_eq!((s, error_field(&v)), (422, Some("model")));
 }
+
+#[test]
+fn a_large_import_is_counted_and_costed_the_same_on_every_backend() {
+    // More sales than one write batch (256), a sale repeated out of order, and a re-import:
+    // run on SQLite and, in CI, on PostgreSQL (whose importer writes sales in batches).
+    let app = spawn_app();
+    app.seed();
+    let mut customers = String::from("customer_id,name\n");
+    for m in 0..10 {
+        customers.push_str(&format!("M{m},Customer {m}\n"));
+    }
+    let (s, v) = app.post_raw("/api/import/customers", "text/csv", customers.as_bytes());
+    assert_eq!(s, 200, "{v}");
+    let mut csv = String::from(
+        "transaction_id,customer_id,branch_id,employee_id,occurred_at,sku,quantity,unit_price,discount,currency\n",
+    );
+    for t in 0..600 {
+        let day = 1 + t % 28;
+        let month = 1 + (t / 28) % 12;
+        for (sku, price) in [("P1", "89.90"), ("P2", "6.50")] {
+            csv.push_str(&format!(
+                "T{t},M{},B1,E1,2024-{month:02}-{day:02}T10:00:00Z,{sku},1,{price},0,ILS\n",
+                t % 10
+            ));
+        }
+    }
+    csv.push_str("T5,M5,B1,E1,2024-01-06T10:00:00Z,P1,1,89.90,0,ILS\n");
+    let (s, v) = app.post_raw("/api/import/transactions?skip_invalid=true", "text/csv", csv.as_bytes());
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["rows_read"].as_u64(), v["inserted"].as_u64(), v["rejected"].as_u64()),
+        (Some(1201), Some(1200), Some(1)),
+        "{v}"
+    );
+    assert!(
+        v["rejects"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("duplicate transaction"),
+        "{v}"
+    );
+    let (s, v) = app.post_raw("/api/import/transactions?skip_invalid=true", "text/csv", csv.as_bytes());
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["inserted"].as_u64(), Some(0), "{v}");
+    assert_eq!(
+        v["already_present"].as_u64().unwrap() + v["rejected"].as_u64().unwrap(),
+        1201,
+        "{v}"
+    );
+    let (_, page) = app.get("/api/transactions?limit=1");
+    assert_eq!(page["total"], 600);
+    // Each sale's cost, kept on the sale: P1 costs 41.00 and P2 3.10.
+    let mut n = 0;
+    app.app
+        .store
+        .for_each_purchase(&mut |p| {
+            assert_eq!((p.amount, p.cost), (9640, Some(4410)));
+            n += 1;
+        })
+        .unwrap();
+    assert_eq!(n, 600);
+}

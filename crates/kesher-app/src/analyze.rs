@@ -131,9 +131,16 @@ impl App {
         } else {
             self.pushed_down_summary(&cfg)?
         };
+        // The customers' wallet estimates, read once: the pushdown is used only without any.
+        let mut raw_wallets = None;
         let pushed = match pushed {
-            Some(s) if self.store.customer_wallets()?.is_empty() => Some(s),
-            _ => None,
+            Some(s) => {
+                let raw = self.store.customer_wallets()?;
+                let none = raw.is_empty();
+                raw_wallets = Some(raw);
+                none.then_some(s)
+            }
+            None => None,
         };
         let (summaries, n_tx) = match pushed {
             Some(s) => {
@@ -243,7 +250,12 @@ impl App {
         }
         let buyers = rows.len();
         // Share of wallet: the year's actual spend against the customer's estimate.
-        let wallets = self.wallets(currency)?;
+        let raw_wallets = match raw_wallets {
+            Some(raw) => raw,
+            None if currency.is_some() => self.store.customer_wallets()?,
+            None => Vec::new(),
+        };
+        let wallets = wallets(currency, raw_wallets);
         let mut year_spend = window_spend(&txs, end - WALLET_WINDOW_SECONDS);
         // Prospects: customers without a sale up to the date.
         let mut all = self.store.customer_ids()?;
@@ -320,25 +332,6 @@ impl App {
         })
     }
 
-    /// Usable wallet estimates by customer id: positive amounts in the sales' currency.
-    /// Anything else (not a number, negative, too many decimals) leaves the share unknown.
-    fn wallets(&self, currency: Option<kesher_core::Currency>) -> Result<Vec<(CustomerId, i64)>, AnalyzeError> {
-        let Some(currency) = currency else {
-            return Ok(Vec::new());
-        };
-        let mut out: Vec<(CustomerId, i64)> = self
-            .store
-            .customer_wallets()?
-            .into_iter()
-            .filter_map(|(id, v)| {
-                let minor = currency.parse_amount(&v, WALLET_ATTRIBUTE).ok()?;
-                (minor > 0).then_some((id, minor))
-            })
-            .collect();
-        out.sort_unstable_by_key(|w| w.0);
-        Ok(out)
-    }
-
     /// Each past month's stages, from the month of the first purchase to the month before
     /// `as_of`: the summary of the sales up to the month's last second, the purchase model fitted
     /// on it for P(alive) (left out when it cannot be fitted, e.g. on a first month without
@@ -412,6 +405,23 @@ fn periods_per_month(unit: PeriodUnit) -> f64 {
         PeriodUnit::Week => 4.345,
         PeriodUnit::Day => 30.0,
     }
+}
+/// Usable wallet estimates by customer id, from the raw attribute values: positive amounts in the
+/// sales' currency. Anything else (not a number, negative, too many decimals) leaves the share
+/// unknown.
+fn wallets(currency: Option<kesher_core::Currency>, raw: Vec<(CustomerId, String)>) -> Vec<(CustomerId, i64)> {
+    let Some(currency) = currency else {
+        return Vec::new();
+    };
+    let mut out: Vec<(CustomerId, i64)> = raw
+        .into_iter()
+        .filter_map(|(id, v)| {
+            let minor = currency.parse_amount(&v, WALLET_ATTRIBUTE).ok()?;
+            (minor > 0).then_some((id, minor))
+        })
+        .collect();
+    out.sort_unstable_by_key(|w| w.0);
+    out
 }
 
 /// Each customer's spend (sum of sale totals) after `since`, by customer id, from sales grouped

@@ -19,6 +19,13 @@ pub fn random32() -> Result<[u8; 32]> {
     Ok(b)
 }
 
+/// A new random password: 20 characters from an alphabet without look-alikes (~115 bits).
+pub fn generate_password() -> Result<String> {
+    const A: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let r = random32()?;
+    Ok(r[..20].iter().map(|b| A[*b as usize % A.len()] as char).collect())
+}
+
 fn salt() -> Result<[u8; 16]> {
     let r = random32()?;
     let mut s = [0u8; 16];
@@ -129,13 +136,7 @@ impl App {
         }
         let (pw, generated) = match password.filter(|p| !p.is_empty()) {
             Some(p) => (p.to_owned(), false),
-            None => {
-                // 20 characters from an unambiguous alphabet (~100 bits).
-                const A: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-                let r = random32()?;
-                let p: String = r[..20].iter().map(|b| A[*b as usize % A.len()] as char).collect();
-                (p, true)
-            }
+            None => (generate_password()?, true),
         };
         let actor = Actor::new("system", self.now()).from("first start");
         self.add_user(

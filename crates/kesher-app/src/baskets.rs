@@ -37,6 +37,11 @@ pub enum BasketsError {
 }
 
 impl App {
+    /// Every product, read page by page.
+    pub fn all_products(&self) -> Result<Vec<kesher_core::Product>, StoreError> {
+        kesher_store::all_pages(|offset| self.store.list_products(1000, offset))
+    }
+
     /// The store's baskets at `level` (a product without a category counts as "uncategorised"),
     /// for one branch (external id) or all, within the period.
     pub fn baskets(&self, level: Level, scope: &Scope) -> Result<Baskets, StoreError> {
@@ -80,22 +85,14 @@ impl App {
         })?;
         // The value of one more purchase of an item: its list price, or a category's mean price.
         let mut prices: HashMap<String, (i64, i64)> = HashMap::new();
-        let mut offset = 0;
-        loop {
-            let page = self.store.list_products(1000, offset)?;
-            for p in &page.items {
-                let key = match level {
-                    Level::Product => p.sku.clone(),
-                    Level::Category => p.category.clone().unwrap_or_else(|| "uncategorised".into()),
-                };
-                let e = prices.entry(key).or_default();
-                e.0 += p.list_price.minor;
-                e.1 += 1;
-            }
-            offset += page.items.len() as u64;
-            if page.items.is_empty() || offset >= page.total {
-                break;
-            }
+        for p in &self.all_products()? {
+            let key = match level {
+                Level::Product => p.sku.clone(),
+                Level::Category => p.category.clone().unwrap_or_else(|| "uncategorised".into()),
+            };
+            let e = prices.entry(key).or_default();
+            e.0 += p.list_price.minor;
+            e.1 += 1;
         }
         let value = |item: &str| prices.get(item).map(|(sum, n)| sum / (*n).max(1)).unwrap_or(0);
         let customers: Vec<Vec<String>> = owned.into_values().collect();
@@ -146,19 +143,11 @@ impl App {
         top: usize,
     ) -> Result<Vec<CrossSellGroup>, BasketsError> {
         let mut category: HashMap<String, String> = HashMap::new();
-        let mut offset = 0;
-        loop {
-            let page = self.store.list_products(1000, offset)?;
-            for p in &page.items {
-                category.insert(
-                    p.sku.clone(),
-                    p.category.clone().unwrap_or_else(|| "uncategorised".into()),
-                );
-            }
-            offset += page.items.len() as u64;
-            if page.items.is_empty() || offset >= page.total {
-                break;
-            }
+        for p in &self.all_products()? {
+            category.insert(
+                p.sku.clone(),
+                p.category.clone().unwrap_or_else(|| "uncategorised".into()),
+            );
         }
         let mut out = Vec::new();
         for b in self.store.list_branches()? {
@@ -296,22 +285,14 @@ impl App {
         let rules = self.basket_rules(Level::Product, &Scope::default(), &offer_params())?;
         let mut margins = HashMap::new();
         let mut names = HashMap::new();
-        let mut offset = 0;
-        loop {
-            let page = self.store.list_products(1000, offset)?;
-            for p in &page.items {
-                let margin = p
-                    .unit_cost
-                    .map(|c| p.list_price.minor - c)
-                    .unwrap_or(p.list_price.minor);
-                let scale = 10f64.powi(p.list_price.currency.exponent() as i32);
-                margins.insert(p.sku.clone(), (margin.max(0) as f64) / scale);
-                names.insert(p.sku.clone(), p.name.clone());
-            }
-            offset += page.items.len() as u64;
-            if page.items.is_empty() || offset >= page.total {
-                break;
-            }
+        for p in &self.all_products()? {
+            let margin = p
+                .unit_cost
+                .map(|c| p.list_price.minor - c)
+                .unwrap_or(p.list_price.minor);
+            let scale = 10f64.powi(p.list_price.currency.exponent() as i32);
+            margins.insert(p.sku.clone(), (margin.max(0) as f64) / scale);
+            names.insert(p.sku.clone(), p.name.clone());
         }
         let m = Arc::new(OfferModel { rules, margins, names });
         if let Ok(mut guard) = self.caches.offer_rules.lock() {

@@ -4,7 +4,7 @@
 use crate::App;
 use jiff::{Timestamp, ToSpan};
 use kesher_core::CustomerId;
-use kesher_store::{Actor, ErasureReport, Result, StoreError};
+use kesher_store::{Actor, ErasureReport, Result, StoreError, all_pages};
 use serde_json::{Value, json};
 
 /// The setting that holds the retention period in years (absent: keep forever).
@@ -27,13 +27,10 @@ impl App {
         let c = s
             .get_customer(id)?
             .ok_or_else(|| StoreError::not_found("customer", id))?;
-        let mut transactions = Vec::new();
-        let mut offset = 0;
-        loop {
-            let page = s.list_transactions(Some(id), 500, offset)?;
-            let n = page.items.len() as u64;
-            for t in page.items {
-                transactions.push(json!({
+        let transactions: Vec<Value> = all_pages(|offset| s.list_transactions(Some(id), 500, offset))?
+            .into_iter()
+            .map(|t| {
+                json!({
                     "id": t.id.to_string(), "external_id": t.external_id, "branch_id": t.branch_id.to_string(),
                     "occurred_at": t.occurred_at.to_string(), "currency": t.currency.as_str(),
                     "total_minor": t.total(),
@@ -42,30 +39,19 @@ impl App {
                         "sku": l.sku, "quantity": l.quantity, "unit_price_minor": l.unit_price,
                         "discount_minor": l.discount,
                     })).collect::<Vec<_>>(),
-                }));
-            }
-            offset += n;
-            if n == 0 || offset >= page.total {
-                break;
-            }
-        }
-        let mut interactions = Vec::new();
-        let mut offset = 0;
-        loop {
-            let page = s.list_interactions(Some(id), 500, offset)?;
-            let n = page.items.len() as u64;
-            for i in page.items {
-                interactions.push(json!({
+                })
+            })
+            .collect();
+        let interactions: Vec<Value> = all_pages(|offset| s.list_interactions(Some(id), 500, offset))?
+            .into_iter()
+            .map(|i| {
+                json!({
                     "id": i.id.to_string(), "channel": i.channel.as_str(), "kind": i.kind.as_str(),
                     "occurred_at": i.occurred_at.to_string(), "text": i.text, "satisfaction": i.satisfaction,
                     "status": i.status.map(|x| x.as_str()),
-                }));
-            }
-            offset += n;
-            if n == 0 || offset >= page.total {
-                break;
-            }
-        }
+                })
+            })
+            .collect();
         let consent_history: Vec<Value> = s
             .consent_history(id)?
             .into_iter()

@@ -117,9 +117,7 @@ fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
         let p = line.trim_end_matches(['\n', '\r']).to_owned();
         return Ok((p, false));
     }
-    const A: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let r = kesher_app::auth::random32()?;
-    Ok((r[..20].iter().map(|b| A[*b as usize % A.len()] as char).collect(), true))
+    Ok((kesher_app::auth::generate_password()?, true))
 }
 
 fn parse_role(s: &str) -> anyhow::Result<Role> {

@@ -68,17 +68,7 @@ pub async fn login(
         (&g.limits.sign_in_per_user, format!("user:{user}")),
     ] {
         if let Err(wait) = limiter.check(&key, now) {
-            let mut r = AppError {
-                status: StatusCode::TOO_MANY_REQUESTS,
-                code: "rate_limited",
-                message: format!("too many sign-in attempts; try again in {wait} s"),
-                field: None,
-            }
-            .into_response();
-            if let Ok(v) = wait.to_string().parse() {
-                r.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            return Ok(r);
+            return Ok(crate::auth::too_many(wait, "sign-in attempts"));
         }
     }
     let origin = ip.clone();

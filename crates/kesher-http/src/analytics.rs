@@ -149,12 +149,10 @@ pub async fn score(
 ) -> Result<Json<ScoreDto>, AppError> {
     blocking(st, move |app| {
         let id: CustomerId = crate::dto::parse_id(&id, "id")?;
-        let home = app
-            .store
-            .get_customer(id)?
-            .ok_or_else(|| AppError::not_found(format!("customer not found: {id}")))?
-            .source_branch;
-        caller.check(kesher_auth::Action::CustomersRead, home)?;
+        caller.check(
+            kesher_auth::Action::CustomersRead,
+            crate::customers::home_branch(app, id)?,
+        )?;
         let s = app
             .store
             .customer_score(id)?

@@ -125,7 +125,8 @@ fn unauthenticated() -> AppError {
     }
 }
 
-fn too_many(wait: u64, what: &str) -> Response {
+/// HTTP 429 with Retry-After: `what` ("sign-in attempts", ...) came too fast.
+pub(crate) fn too_many(wait: u64, what: &str) -> Response {
     let mut r = AppError {
         status: StatusCode::TOO_MANY_REQUESTS,
         code: "rate_limited",

@@ -179,6 +179,15 @@ pub async fn create(
     .await
 }
 
+/// The branch a customer belongs to (registered at), for own-branch checks; 404 when unknown.
+pub(crate) fn home_branch(app: &App, id: CustomerId) -> Result<Option<kesher_core::BranchId>, AppError> {
+    Ok(app
+        .store
+        .get_customer(id)?
+        .ok_or_else(|| AppError::not_found(format!("customer not found: {id}")))?
+        .source_branch)
+}
+
 fn load(app: &App, id: &str) -> Result<Customer, AppError> {
     let id: CustomerId = parse_id(id, "id")?;
     match app.store.get_customer(id)? {

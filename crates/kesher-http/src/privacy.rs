@@ -1,6 +1,7 @@
 //! The customer's rights (export, erasure), the retention rule, and the audit log's export.
 
 use crate::auth::Caller;
+use crate::customers::home_branch;
 use crate::dto::parse_id;
 use crate::error::{AppError, Json};
 use crate::{AppState, blocking};
@@ -12,21 +13,13 @@ use kesher_core::CustomerId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-fn customer_branch(app: &kesher_app::App, id: CustomerId) -> Result<Option<kesher_core::BranchId>, AppError> {
-    Ok(app
-        .store
-        .get_customer(id)?
-        .ok_or_else(|| AppError::not_found(format!("customer not found: {id}")))?
-        .source_branch)
-}
-
 #[utoipa::path(get, path = "/api/customers/{id}/export", tag = "privacy", params(("id" = String, Path, description = "Customer id")),
     responses((status = 200, description = "Everything held about the customer (the right of access), as a JSON download", body = Object),
               (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
 pub async fn export(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> Result<Response, AppError> {
     let doc = blocking(st, move |app| {
         let id: CustomerId = parse_id(&id, "id")?;
-        c.check(Action::CustomersExport, customer_branch(app, id)?)?;
+        c.check(Action::CustomersExport, home_branch(app, id)?)?;
         Ok(app.export_customer(id, &c.actor(app))?)
     })
     .await?;
@@ -58,7 +51,7 @@ pub async fn erase(
 ) -> Result<Json<ErasureDto>, AppError> {
     blocking(st, move |app| {
         let id: CustomerId = parse_id(&id, "id")?;
-        c.check(Action::CustomersErase, customer_branch(app, id)?)?;
+        c.check(Action::CustomersErase, home_branch(app, id)?)?;
         let r = app.erase_customer(id, &c.actor(app))?;
         Ok(Json(ErasureDto {
             customer_id: id.to_string(),

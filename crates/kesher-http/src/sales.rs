@@ -264,10 +264,7 @@ fn scope_list(app: &kesher_app::App, caller: &Caller, action: Action, c: Option<
             field: Some("customer_id".into()),
         });
     };
-    let home = app
-        .store
-        .get_customer(id)?
-        .ok_or_else(|| AppError::not_found(format!("customer not found: {id}")))?
-        .source_branch;
-    caller.check(action, home).map(|_| ())
+    caller
+        .check(action, crate::customers::home_branch(app, id)?)
+        .map(|_| ())
 }

@@ -3,10 +3,12 @@
 use crate::convert::*;
 use crate::{PgStore, audit};
 use jiff::Timestamp;
-use kesher_auth::{Action, Role};
 use kesher_core::{BranchId, CustomerId, TokenId, UserId};
 use kesher_store::{
     Accounts, Actor, ApiToken, AuditEntry, ERASED_MARKER, ErasureReport, Privacy, Result, Session, StoreError, User,
+    accounts::{
+        erasure_audit_json, scopes_text, stored_role, stored_scopes, token_audit_json, user_audit_json, username_taken,
+    },
 };
 use postgres::{GenericClient, Row};
 use uuid::Uuid;
@@ -34,10 +36,6 @@ pub(crate) fn read_audit<C: GenericClient>(c: &mut C, tail: &str, p: &Params<'_>
     .collect()
 }
 
-fn role(s: &str) -> Result<Role> {
-    Role::parse(s).map_err(|e| StoreError::Backend(format!("stored role: {e}")))
-}
-
 const USER_SELECT: &str =
     "SELECT id, username, display_name, role, branch_id, password_hash, disabled, created_at FROM users";
 
@@ -46,7 +44,7 @@ fn user_row(r: &Row) -> Result<User> {
         id: UserId(col(r, 0)?),
         username: col(r, 1)?,
         display_name: col(r, 2)?,
-        role: role(col(r, 3)?)?,
+        role: stored_role(col(r, 3)?)?,
         branch: col::<Option<Uuid>>(r, 4)?.map(BranchId),
         password_hash: col(r, 5)?,
         disabled: col(r, 6)?,
@@ -69,13 +67,9 @@ fn token_row(r: &Row) -> Result<ApiToken> {
     Ok(ApiToken {
         id: TokenId(col(r, 0)?),
         name: col(r, 1)?,
-        role: role(col(r, 2)?)?,
+        role: stored_role(col(r, 2)?)?,
         branch: col::<Option<Uuid>>(r, 3)?.map(BranchId),
-        scopes: scopes
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(|s| Action::parse(s).map_err(|e| StoreError::Backend(format!("stored scope: {e}"))))
-            .collect::<Result<_>>()?,
+        scopes: stored_scopes(scopes)?,
         digest: col(r, 5)?,
         hint: col(r, 6)?,
         created_at: col(r, 7)?,
@@ -91,28 +85,6 @@ fn tokens<C: GenericClient>(c: &mut C, tail: &str, p: &Params<'_>) -> Result<Vec
         .iter()
         .map(token_row)
         .collect()
-}
-
-fn user_json(u: &User) -> serde_json::Value {
-    serde_json::json!({
-        "username": u.username, "display_name": u.display_name, "role": u.role.as_str(),
-        "branch": u.branch.map(|b| b.to_string()), "disabled": u.disabled,
-    })
-}
-
-fn token_json(t: &ApiToken) -> serde_json::Value {
-    serde_json::json!({
-        "name": t.name, "role": t.role.as_str(), "branch": t.branch.map(|b| b.to_string()),
-        "scopes": t.scopes.iter().map(|a| a.as_str()).collect::<Vec<_>>(), "hint": t.hint,
-        "expires_at": t.expires_at.map(|x| x.to_string()), "revoked_at": t.revoked_at.map(|x| x.to_string()),
-    })
-}
-
-fn username_taken(e: StoreError, name: &str) -> StoreError {
-    match e {
-        StoreError::Conflict { .. } => StoreError::conflict("username", format!("the user name {name:?} is taken")),
-        e => e,
-    }
 }
 
 impl Accounts for PgStore {
@@ -141,7 +113,7 @@ impl Accounts for PgStore {
                 "user",
                 &u.id.to_string(),
                 None,
-                Some(&user_json(u)),
+                Some(&user_audit_json(u)),
             )
         })
     }
@@ -182,7 +154,7 @@ impl Accounts for PgStore {
             )
             .be()
             .map_err(|e| username_taken(e, &u.username))?;
-            let mut after = user_json(u);
+            let mut after = user_audit_json(u);
             if before.password_hash != u.password_hash {
                 after["password_changed"] = true.into();
             }
@@ -192,15 +164,14 @@ impl Accounts for PgStore {
                 "user.update",
                 "user",
                 &u.id.to_string(),
-                Some(&user_json(&before)),
+                Some(&user_audit_json(&before)),
                 Some(&after),
             )
         })
     }
 
     fn insert_token(&self, t: &ApiToken, actor: &Actor) -> Result<()> {
-        let scopes: Vec<&str> = t.scopes.iter().map(|a| a.as_str()).collect();
-        let scopes = scopes.join(",");
+        let scopes = scopes_text(&t.scopes);
         self.in_tx(|tx| {
             tx.execute(
                 "INSERT INTO api_tokens (id, name, role, branch_id, scopes, digest, hint, created_at, created_by, expires_at, revoked_at)
@@ -220,7 +191,7 @@ impl Accounts for PgStore {
                 ],
             )
             .be()?;
-            audit(tx, actor, "token.create", "token", &t.id.to_string(), None, Some(&token_json(t)))
+            audit(tx, actor, "token.create", "token", &t.id.to_string(), None, Some(&token_audit_json(t)))
         })
     }
 
@@ -253,8 +224,8 @@ impl Accounts for PgStore {
                 "token.revoke",
                 "token",
                 &id.to_string(),
-                Some(&token_json(&before)),
-                Some(&token_json(&after)),
+                Some(&token_audit_json(&before)),
+                Some(&token_audit_json(&after)),
             )?;
             Ok(after)
         })
@@ -374,12 +345,15 @@ impl Privacy for PgStore {
                 &[&id.0, &actor.at],
             )
             .be()?;
-            let after = serde_json::json!({
-                "interactions_cleared": report.interactions_cleared, "aliases_removed": report.aliases_removed,
-                "consent_events_removed": report.consent_events_removed,
-                "audit_entries_redacted": report.audit_entries_redacted,
-            });
-            audit(tx, actor, "customer.erase", "customer", &id.to_string(), None, Some(&after))?;
+            audit(
+                tx,
+                actor,
+                "customer.erase",
+                "customer",
+                &id.to_string(),
+                None,
+                Some(&erasure_audit_json(&report)),
+            )?;
             Ok(report)
         })
     }

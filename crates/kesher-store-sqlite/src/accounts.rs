@@ -3,10 +3,12 @@
 use crate::convert::*;
 use crate::{SqliteStore, audit, from_ts, ts};
 use jiff::Timestamp;
-use kesher_auth::{Action, Role};
 use kesher_core::{BranchId, CustomerId, TokenId, UserId};
 use kesher_store::{
     Accounts, Actor, ApiToken, AuditEntry, ERASED_MARKER, ErasureReport, Privacy, Result, Session, StoreError, User,
+    accounts::{
+        erasure_audit_json, scopes_text, stored_role, stored_scopes, token_audit_json, user_audit_json, username_taken,
+    },
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -36,10 +38,6 @@ pub(crate) fn read_audit(c: &Connection, tail: &str, p: impl rusqlite::Params) -
     Ok(out)
 }
 
-fn role(s: &str) -> Result<Role> {
-    Role::parse(s).map_err(|e| StoreError::Backend(format!("stored role: {e}")))
-}
-
 fn opt_branch(v: Option<Vec<u8>>) -> Result<Option<BranchId>> {
     v.map(|b| blob16(&b).map(BranchId::from_bytes)).transpose()
 }
@@ -56,7 +54,7 @@ fn user_row(r: &Row) -> Result<User> {
         id: UserId::from_bytes(blob16(&r.get::<_, Vec<u8>>(0).be()?)?),
         username: r.get(1).be()?,
         display_name: r.get(2).be()?,
-        role: role(&r.get::<_, String>(3).be()?)?,
+        role: stored_role(&r.get::<_, String>(3).be()?)?,
         branch: opt_branch(r.get(4).be()?)?,
         password_hash: r.get(5).be()?,
         disabled: r.get::<_, i64>(6).be()? != 0,
@@ -86,13 +84,9 @@ fn token_row(r: &Row) -> Result<ApiToken> {
     Ok(ApiToken {
         id: TokenId::from_bytes(blob16(&r.get::<_, Vec<u8>>(0).be()?)?),
         name: r.get(1).be()?,
-        role: role(&r.get::<_, String>(2).be()?)?,
+        role: stored_role(&r.get::<_, String>(2).be()?)?,
         branch: opt_branch(r.get(3).be()?)?,
-        scopes: scopes
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(|s| Action::parse(s).map_err(|e| StoreError::Backend(format!("stored scope: {e}"))))
-            .collect::<Result<_>>()?,
+        scopes: stored_scopes(&scopes)?,
         digest: r.get(5).be()?,
         hint: r.get(6).be()?,
         created_at: from_ts(r.get(7).be()?)?,
@@ -104,29 +98,6 @@ fn token_row(r: &Row) -> Result<ApiToken> {
 
 fn tokens(c: &Connection, tail: &str, p: impl rusqlite::Params) -> Result<Vec<ApiToken>> {
     rows(c, &format!("{TOKEN_SELECT} {tail}"), p, token_row)
-}
-
-/// A user as written in the audit log: everything but the password hash.
-pub(crate) fn user_json(u: &User) -> serde_json::Value {
-    serde_json::json!({
-        "username": u.username, "display_name": u.display_name, "role": u.role.as_str(),
-        "branch": u.branch.map(|b| b.to_string()), "disabled": u.disabled,
-    })
-}
-
-pub(crate) fn token_json(t: &ApiToken) -> serde_json::Value {
-    serde_json::json!({
-        "name": t.name, "role": t.role.as_str(), "branch": t.branch.map(|b| b.to_string()),
-        "scopes": t.scopes.iter().map(|a| a.as_str()).collect::<Vec<_>>(), "hint": t.hint,
-        "expires_at": t.expires_at.map(|x| x.to_string()), "revoked_at": t.revoked_at.map(|x| x.to_string()),
-    })
-}
-
-fn username_taken(e: StoreError, name: &str) -> StoreError {
-    match e {
-        StoreError::Conflict { .. } => StoreError::conflict("username", format!("the user name {name:?} is taken")),
-        e => e,
-    }
 }
 
 impl Accounts for SqliteStore {
@@ -156,7 +127,7 @@ impl Accounts for SqliteStore {
             "user",
             &u.id.to_string(),
             None,
-            Some(&user_json(u)),
+            Some(&user_audit_json(u)),
         )?;
         tx.commit().be()
     }
@@ -202,7 +173,7 @@ impl Accounts for SqliteStore {
         )
         .be()
         .map_err(|e| username_taken(e, &u.username))?;
-        let mut after = user_json(u);
+        let mut after = user_audit_json(u);
         if before.password_hash != u.password_hash {
             after["password_changed"] = true.into();
         }
@@ -212,7 +183,7 @@ impl Accounts for SqliteStore {
             "user.update",
             "user",
             &u.id.to_string(),
-            Some(&user_json(&before)),
+            Some(&user_audit_json(&before)),
             Some(&after),
         )?;
         tx.commit().be()
@@ -221,7 +192,6 @@ impl Accounts for SqliteStore {
     fn insert_token(&self, t: &ApiToken, actor: &Actor) -> Result<()> {
         let mut conn = self.write()?;
         let tx = conn.transaction().be()?;
-        let scopes: Vec<&str> = t.scopes.iter().map(|a| a.as_str()).collect();
         tx.execute(
             "INSERT INTO api_tokens (id, name, role, branch_id, scopes, digest, hint, created_at, created_by, expires_at, revoked_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -230,7 +200,7 @@ impl Accounts for SqliteStore {
                 t.name,
                 t.role.as_str(),
                 t.branch.map(|b| b.as_bytes().to_vec()),
-                scopes.join(","),
+                scopes_text(&t.scopes),
                 t.digest,
                 t.hint,
                 ts(t.created_at),
@@ -247,7 +217,7 @@ impl Accounts for SqliteStore {
             "token",
             &t.id.to_string(),
             None,
-            Some(&token_json(t)),
+            Some(&token_audit_json(t)),
         )?;
         tx.commit().be()
     }
@@ -282,8 +252,8 @@ impl Accounts for SqliteStore {
             "token.revoke",
             "token",
             &id.to_string(),
-            Some(&token_json(&before)),
-            Some(&token_json(&after)),
+            Some(&token_audit_json(&before)),
+            Some(&token_audit_json(&after)),
         )?;
         tx.commit().be()?;
         Ok(after)
@@ -440,7 +410,7 @@ impl Privacy for SqliteStore {
             "customer",
             &id.to_string(),
             None,
-            Some(&erasure_json(&report)),
+            Some(&erasure_audit_json(&report)),
         )?;
         tx.commit().be()?;
         Ok(report)
@@ -515,11 +485,4 @@ impl Privacy for SqliteStore {
         )?;
         tx.commit().be()
     }
-}
-
-pub(crate) fn erasure_json(r: &ErasureReport) -> serde_json::Value {
-    serde_json::json!({
-        "interactions_cleared": r.interactions_cleared, "aliases_removed": r.aliases_removed,
-        "consent_events_removed": r.consent_events_removed, "audit_entries_redacted": r.audit_entries_redacted,
-    })
 }

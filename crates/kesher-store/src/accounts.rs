@@ -1,7 +1,7 @@
 //! Accounts (users, API tokens, sign-in sessions) and privacy (erasure, retention, settings):
 //! the parts of the storage contract that access control and data protection stand on.
 
-use crate::{Actor, AuditEntry, Result};
+use crate::{Actor, AuditEntry, Result, StoreError};
 use jiff::Timestamp;
 use kesher_auth::{Action, Role};
 use kesher_core::{BranchId, CustomerId, TokenId, UserId};
@@ -99,4 +99,57 @@ pub trait Privacy {
     fn get_setting(&self, key: &str) -> Result<Option<String>>;
     /// Audited.
     fn put_setting(&self, key: &str, value: &str, actor: &Actor) -> Result<()>;
+}
+
+// What both backends write and read the same way.
+
+/// A stored role name back to a `Role`.
+pub fn stored_role(s: &str) -> Result<Role> {
+    Role::parse(s).map_err(|e| StoreError::Backend(format!("stored role: {e}")))
+}
+
+/// A token's scopes as stored: action names joined by commas ("" for every action of the role).
+pub fn scopes_text(scopes: &[Action]) -> String {
+    scopes.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(",")
+}
+
+/// Stored scopes back to actions.
+pub fn stored_scopes(s: &str) -> Result<Vec<Action>> {
+    s.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| Action::parse(s).map_err(|e| StoreError::Backend(format!("stored scope: {e}"))))
+        .collect()
+}
+
+/// A user as written in the audit log: everything but the password hash.
+pub fn user_audit_json(u: &User) -> serde_json::Value {
+    serde_json::json!({
+        "username": u.username, "display_name": u.display_name, "role": u.role.as_str(),
+        "branch": u.branch.map(|b| b.to_string()), "disabled": u.disabled,
+    })
+}
+
+/// A token as written in the audit log: never its digest.
+pub fn token_audit_json(t: &ApiToken) -> serde_json::Value {
+    serde_json::json!({
+        "name": t.name, "role": t.role.as_str(), "branch": t.branch.map(|b| b.to_string()),
+        "scopes": t.scopes.iter().map(|a| a.as_str()).collect::<Vec<_>>(), "hint": t.hint,
+        "expires_at": t.expires_at.map(|x| x.to_string()), "revoked_at": t.revoked_at.map(|x| x.to_string()),
+    })
+}
+
+/// An erasure as written in the audit log: counts only.
+pub fn erasure_audit_json(r: &ErasureReport) -> serde_json::Value {
+    serde_json::json!({
+        "interactions_cleared": r.interactions_cleared, "aliases_removed": r.aliases_removed,
+        "consent_events_removed": r.consent_events_removed, "audit_entries_redacted": r.audit_entries_redacted,
+    })
+}
+
+/// A unique-key conflict on insert or update of a user: the user name is taken.
+pub fn username_taken(e: StoreError, name: &str) -> StoreError {
+    match e {
+        StoreError::Conflict { .. } => StoreError::conflict("username", format!("the user name {name:?} is taken")),
+        e => e,
+    }
 }

@@ -102,6 +102,19 @@ pub struct Page<T> {
     pub offset: u64,
 }
 
+/// Every item of a paged listing: `page(offset)` is asked for pages until the total is read.
+pub fn all_pages<T>(mut page: impl FnMut(u64) -> Result<Page<T>>) -> Result<Vec<T>> {
+    let mut all = Vec::new();
+    loop {
+        let p = page(all.len() as u64)?;
+        let done = p.items.is_empty() || all.len() as u64 + p.items.len() as u64 >= p.total;
+        all.extend(p.items);
+        if done {
+            return Ok(all);
+        }
+    }
+}
+
 /// Free-text customer search over name (normalised), phone, e-mail, member and card numbers.
 #[derive(Debug, Clone, Default)]
 pub struct CustomerQuery {

@@ -7,7 +7,7 @@ use kesher_baskets::{
 };
 use kesher_core::CustomerId;
 use kesher_store::StoreError;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Mine at the product (sku) or the category level.
@@ -47,7 +47,7 @@ impl App {
     pub fn baskets(&self, level: Level, scope: &Scope) -> Result<Baskets, StoreError> {
         let mut baskets = Baskets::new();
         self.store.for_each_basket(scope.branch.as_deref(), &mut |b| {
-            if scope.contains(b.occurred_at) {
+            if scope.admits(b.customer_id, b.occurred_at) {
                 baskets.push_basket(b.items.iter().map(|(sku, cat)| item_of(level, sku, cat)));
             }
         })?;
@@ -72,7 +72,7 @@ impl App {
         let mut owned: HashMap<CustomerId, Vec<String>> = HashMap::new();
         self.store.for_each_basket(scope.branch.as_deref(), &mut |b| {
             if let Some(c) = b.customer_id
-                && scope.contains(b.occurred_at)
+                && scope.admits(b.customer_id, b.occurred_at)
             {
                 let set = owned.entry(c).or_default();
                 for (sku, cat) in b.items {
@@ -211,11 +211,22 @@ pub struct Scope {
     pub since: Option<jiff::Timestamp>,
     /// Sales before this instant.
     pub until: Option<jiff::Timestamp>,
+    /// Only the sales of these customers (a segment's members; anonymous sales left out).
+    pub customers: Option<Arc<HashSet<CustomerId>>>,
 }
 
 impl Scope {
     pub fn contains(&self, at: jiff::Timestamp) -> bool {
         self.since.is_none_or(|s| at >= s) && self.until.is_none_or(|u| at < u)
+    }
+
+    /// Whether a basket of `customer` at `at` is in scope.
+    pub fn admits(&self, customer: Option<CustomerId>, at: jiff::Timestamp) -> bool {
+        self.contains(at)
+            && self
+                .customers
+                .as_ref()
+                .is_none_or(|set| customer.is_some_and(|c| set.contains(&c)))
     }
 }
 
@@ -249,6 +260,7 @@ pub struct OfferModel {
     pub rules: MineResult,
     pub margins: HashMap<String, f64>,
     pub names: HashMap<String, String>,
+    pub categories: HashMap<String, String>,
 }
 
 /// A product a customer has not bought (or not lately) that their own purchases point to.
@@ -256,6 +268,7 @@ pub struct OfferModel {
 pub struct OfferView {
     pub sku: String,
     pub name: Option<String>,
+    pub category: Option<String>,
     pub score: f64,
     /// The strongest rule behind it: "P1 + P2 → P3".
     pub because: Vec<String>,
@@ -285,6 +298,7 @@ impl App {
         let rules = self.basket_rules(Level::Product, &Scope::default(), &offer_params())?;
         let mut margins = HashMap::new();
         let mut names = HashMap::new();
+        let mut categories = HashMap::new();
         for p in &self.all_products()? {
             let margin = p
                 .unit_cost
@@ -293,8 +307,16 @@ impl App {
             let scale = 10f64.powi(p.list_price.currency.exponent() as i32);
             margins.insert(p.sku.clone(), (margin.max(0) as f64) / scale);
             names.insert(p.sku.clone(), p.name.clone());
+            if let Some(c) = &p.category {
+                categories.insert(p.sku.clone(), c.clone());
+            }
         }
-        let m = Arc::new(OfferModel { rules, margins, names });
+        let m = Arc::new(OfferModel {
+            rules,
+            margins,
+            names,
+            categories,
+        });
         if let Ok(mut guard) = self.caches.offer_rules.lock() {
             *guard = Some((now, m.clone()));
         }
@@ -324,37 +346,53 @@ impl App {
                 break;
             }
         }
-        let purchases: Vec<Purchase<'_>> = last
-            .iter()
-            .map(|(sku, at)| Purchase {
-                item: sku.as_str(),
-                days_since_last: u32::try_from(now.duration_since(*at).as_secs().max(0) / 86_400).ok(),
-            })
-            .collect();
-        let params = OfferParams {
+        Ok(offers_for(
+            &model,
+            last.iter().map(|(sku, at)| (sku.as_str(), *at)),
+            now,
             top_k,
-            repurchase_after_days: Some(120),
-            ..OfferParams::default()
-        };
-        let offers = next_best_offers(&model.rules, &purchases, &model.margins, &params);
-        let names = |ids: &[u32]| {
-            ids.iter()
-                .map(|i| model.rules.item_name(*i).to_string())
-                .collect::<Vec<_>>()
-        };
-        Ok(offers
-            .into_iter()
-            .map(|o| {
-                let rule = model.rules.rules.get(o.rule);
-                OfferView {
-                    name: model.names.get(&o.item).cloned(),
-                    sku: o.item,
-                    score: o.score,
-                    because: rule.map(|r| names(&r.antecedents)).unwrap_or_default(),
-                    confidence: rule.map(|r| r.confidence).unwrap_or(0.0),
-                    lift: rule.map(|r| r.lift).unwrap_or(0.0),
-                }
-            })
-            .collect())
+        ))
     }
+}
+
+/// The best `top_k` offers for one customer from the mined model and the customer's own
+/// purchases (each product with the time it was last bought), as of `now`.
+pub(crate) fn offers_for<'a>(
+    model: &OfferModel,
+    last_bought: impl Iterator<Item = (&'a str, jiff::Timestamp)>,
+    now: jiff::Timestamp,
+    top_k: usize,
+) -> Vec<OfferView> {
+    let purchases: Vec<Purchase<'_>> = last_bought
+        .map(|(sku, at)| Purchase {
+            item: sku,
+            days_since_last: u32::try_from(now.duration_since(at).as_secs().max(0) / 86_400).ok(),
+        })
+        .collect();
+    let params = OfferParams {
+        top_k,
+        repurchase_after_days: Some(120),
+        ..OfferParams::default()
+    };
+    let offers = next_best_offers(&model.rules, &purchases, &model.margins, &params);
+    let names = |ids: &[u32]| {
+        ids.iter()
+            .map(|i| model.rules.item_name(*i).to_string())
+            .collect::<Vec<_>>()
+    };
+    offers
+        .into_iter()
+        .map(|o| {
+            let rule = model.rules.rules.get(o.rule);
+            OfferView {
+                name: model.names.get(&o.item).cloned(),
+                category: model.categories.get(&o.item).cloned(),
+                sku: o.item,
+                score: o.score,
+                because: rule.map(|r| names(&r.antecedents)).unwrap_or_default(),
+                confidence: rule.map(|r| r.confidence).unwrap_or(0.0),
+                lift: rule.map(|r| r.lift).unwrap_or(0.0),
+            }
+        })
+        .collect()
 }

@@ -8,6 +8,7 @@ pub mod baskets;
 pub mod identify;
 pub mod import;
 pub mod privacy;
+pub mod segments;
 
 use kesher_core::{BranchId, Country, CustomerId, EmployeeId, InteractionId, ProductId, TransactionId};
 use kesher_store::Store;

@@ -119,10 +119,16 @@ pub enum Action {
     /// Retention and other business-wide privacy settings.
     #[serde(rename = "privacy.manage")]
     PrivacyManage,
+    /// Saved segments, checking an expression, a segment's members and counts.
+    #[serde(rename = "segments.read")]
+    SegmentsRead,
+    /// Save and delete segments; render personalised messages for their members.
+    #[serde(rename = "segments.manage")]
+    SegmentsManage,
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 25] = [
         Action::Public,
         Action::Session,
         Action::CustomersRead,
@@ -146,6 +152,8 @@ impl Action {
         Action::UsersManage,
         Action::TokensManage,
         Action::PrivacyManage,
+        Action::SegmentsRead,
+        Action::SegmentsManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -173,6 +181,8 @@ impl Action {
             Action::UsersManage => "users.manage",
             Action::TokensManage => "tokens.manage",
             Action::PrivacyManage => "privacy.manage",
+            Action::SegmentsRead => "segments.read",
+            Action::SegmentsManage => "segments.manage",
         }
     }
 
@@ -227,6 +237,7 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::CustomersRead | A::CustomersLookup | A::CustomersEnrol | A::CustomersUpdate | A::CustomersMerge => Allow,
             A::TransactionsRead | A::InteractionsRead | A::InteractionsRecord => Allow,
             A::ReferenceRead | A::AnalyticsRead | A::AnalyticsRun => Allow,
+            A::SegmentsRead | A::SegmentsManage => Allow,
             A::CustomersDelete | A::CustomersExport | A::CustomersErase | A::TransactionsRecord => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
             A::Public | A::Session => Allow,
@@ -238,7 +249,8 @@ pub fn grant(role: Role, action: Action) -> Grant {
             }
             A::TransactionsRead | A::TransactionsRecord | A::InteractionsRead | A::InteractionsRecord => OwnBranch,
             A::CustomersLookup | A::ReferenceRead | A::AnalyticsRead => Allow,
-            A::CustomersExport | A::CustomersErase | A::AnalyticsRun => Deny,
+            A::SegmentsRead => OwnBranch,
+            A::CustomersExport | A::CustomersErase | A::AnalyticsRun | A::SegmentsManage => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
             A::Public | A::Session => Allow,
         },
@@ -248,13 +260,14 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::TransactionsRead | A::TransactionsRecord | A::InteractionsRead | A::InteractionsRecord => OwnBranch,
             A::CustomersLookup | A::ReferenceRead => Allow,
             A::CustomersDelete | A::CustomersMerge | A::CustomersExport | A::CustomersErase => Deny,
-            A::AnalyticsRead | A::AnalyticsRun => Deny,
+            A::AnalyticsRead | A::AnalyticsRun | A::SegmentsRead | A::SegmentsManage => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
             A::Public | A::Session => Allow,
         },
 
         (R::Analyst, a) => match a {
-            A::CustomersRead | A::InteractionsRead => Anonymised,
+            A::CustomersRead | A::InteractionsRead | A::SegmentsRead => Anonymised,
+            A::SegmentsManage => Deny,
             A::TransactionsRead | A::ReferenceRead | A::AnalyticsRead | A::AnalyticsRun => Allow,
             A::CustomersLookup | A::CustomersEnrol | A::CustomersUpdate | A::CustomersDelete => Deny,
             A::CustomersMerge | A::CustomersExport | A::CustomersErase => Deny,
@@ -269,7 +282,7 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::CustomersRead | A::CustomersUpdate | A::CustomersDelete | A::CustomersMerge => Deny,
             A::CustomersExport | A::CustomersErase => Deny,
             A::TransactionsRead | A::InteractionsRead | A::InteractionsRecord => Deny,
-            A::AnalyticsRead | A::AnalyticsRun => Deny,
+            A::AnalyticsRead | A::AnalyticsRun | A::SegmentsRead | A::SegmentsManage => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
             A::Public | A::Session => Allow,
         },

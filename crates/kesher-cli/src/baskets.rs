@@ -99,14 +99,23 @@ pub struct Period {
     /// Sales before this date.
     #[arg(long)]
     until: Option<jiff::civil::Date>,
+    /// Only the sales of a segment's members: a saved segment's name or an expression
+    /// (docs/segments.md).
+    #[arg(long)]
+    segment: Option<String>,
 }
 
-fn scope(branch: Option<String>, p: &Period) -> anyhow::Result<Scope> {
+fn scope(app: &kesher_app::App, branch: Option<String>, p: &Period) -> anyhow::Result<Scope> {
     let at = |d: jiff::civil::Date| d.to_zoned(jiff::tz::TimeZone::UTC).map(|z| z.timestamp());
+    let customers = match p.segment.as_deref() {
+        Some(s) => Some(app.segment_members(&app.resolve_segment(s).context("--segment")?)?),
+        None => None,
+    };
     Ok(Scope {
         branch,
         since: p.since.map(at).transpose()?,
         until: p.until.map(at).transpose()?,
+        customers,
     })
 }
 
@@ -129,7 +138,7 @@ pub fn run(db: &Path, settings: Settings, c: BasketsCommand) -> anyhow::Result<E
         } => {
             let app = crate::open(db, settings)?;
             let level = Level::parse(&level).context("level")?;
-            let result = app.basket_rules(level, &scope(branch, &period)?, &t.params())?;
+            let result = app.basket_rules(level, &scope(&app, branch, &period)?, &t.params())?;
             print(&result, t.json, top);
         }
         BasketsCommand::CrossSell {
@@ -145,7 +154,8 @@ pub fn run(db: &Path, settings: Settings, c: BasketsCommand) -> anyhow::Result<E
             use std::io::Write;
             let mut out = std::io::stdout().lock();
             if by_branch {
-                let groups = app.cross_sell_by_branch_and_category(level, &scope(None, &period)?, &t.params(), top)?;
+                let groups =
+                    app.cross_sell_by_branch_and_category(level, &scope(&app, None, &period)?, &t.params(), top)?;
                 if t.json {
                     let doc: Vec<serde_json::Value> = groups
                         .iter()
@@ -182,7 +192,7 @@ pub fn run(db: &Path, settings: Settings, c: BasketsCommand) -> anyhow::Result<E
                 }
                 return Ok(ExitCode::SUCCESS);
             }
-            let rows = app.cross_sell(level, &scope(branch, &period)?, &t.params())?;
+            let rows = app.cross_sell(level, &scope(&app, branch, &period)?, &t.params())?;
             if t.json {
                 let doc: Vec<serde_json::Value> = rows
                     .iter()

@@ -8,6 +8,7 @@ mod customers;
 mod demo;
 mod import;
 mod models;
+mod segments;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -69,6 +70,9 @@ enum Command {
     /// Privacy: the retention period and applying it.
     #[command(subcommand)]
     Privacy(accounts::PrivacyCommand),
+    /// Segments: check, count, members, save, list, delete, render a personalised message.
+    #[command(subcommand)]
+    Segments(segments::SegmentsCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -119,6 +123,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Tokens(t) => accounts::tokens(&open(&db, settings)?, t),
         Command::Privacy(p) => accounts::privacy(&open(&db, settings)?, p),
         Command::Copy(c) => copy::run(c),
+        Command::Segments(c) => segments::run(&open(&db, settings)?, c),
     }
 }
 

@@ -27,6 +27,8 @@ pub struct RulesParams {
     pub until: Option<String>,
     /// Rules returned, default 100.
     pub limit: Option<usize>,
+    /// Only the sales of a segment's members: a saved segment's name or an expression.
+    pub segment: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -57,6 +59,7 @@ pub async fn rules(State(st): State<AppState>, Query(p): Query<RulesParams>) -> 
     let limit = p.limit.unwrap_or(100);
     let scope = scope(&p)?;
     blocking(st, move |app| {
+        let scope = with_segment(app, scope, p.segment.as_deref())?;
         let r = app.basket_rules(level, &scope, &params).map_err(|e| match e {
             BasketsError::Store(s) => AppError::from(s),
             BasketsError::Mining(m) => AppError::bad_request(None, m.to_string()),
@@ -85,12 +88,27 @@ pub async fn rules(State(st): State<AppState>, Query(p): Query<RulesParams>) -> 
     .await
 }
 
+/// Narrow the scope to a segment's members when one is named.
+fn with_segment(app: &kesher_app::App, mut scope: Scope, segment: Option<&str>) -> Result<Scope, AppError> {
+    if let Some(seg) = segment.map(str::trim).filter(|s| !s.is_empty()) {
+        let seg = app
+            .resolve_segment(seg)
+            .map_err(|e| crate::segments::segment_error(e, "segment"))?;
+        scope.customers = Some(
+            app.segment_members(&seg)
+                .map_err(|e| crate::segments::segment_error(e, "segment"))?,
+        );
+    }
+    Ok(scope)
+}
+
 fn scope(p: &RulesParams) -> Result<Scope, AppError> {
     let at = |v: &Option<String>, f: &'static str| v.as_deref().map(|t| kesher_core::parse_instant(t, f)).transpose();
     Ok(Scope {
         branch: p.branch.clone(),
         since: at(&p.since, "since")?,
         until: at(&p.until, "until")?,
+        customers: None,
     })
 }
 
@@ -132,6 +150,7 @@ pub async fn cross_sell(
     let scope = scope(&p)?;
     let limit = p.limit.unwrap_or(100);
     blocking(st, move |app| {
+        let scope = with_segment(app, scope, p.segment.as_deref())?;
         let rows = app.cross_sell(level, &scope, &params).map_err(|e| match e {
             BasketsError::Store(s) => AppError::from(s),
             BasketsError::Mining(m) => AppError::bad_request(None, m.to_string()),
@@ -170,6 +189,7 @@ pub async fn cross_sell_by_branch(
     let scope = scope(&p)?;
     let top = p.limit.unwrap_or(5);
     blocking(st, move |app| {
+        let scope = with_segment(app, scope, p.segment.as_deref())?;
         let groups = app
             .cross_sell_by_branch_and_category(level, &scope, &params, top)
             .map_err(|e| match e {

@@ -15,6 +15,7 @@ pub mod error;
 pub mod privacy;
 pub mod reference;
 pub mod sales;
+pub mod segments;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -54,9 +55,11 @@ pub async fn blocking<T: Send + 'static>(
         accounts::login, accounts::logout, accounts::me, accounts::list_users, accounts::create_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,
         privacy::export, privacy::erase, privacy::get_retention, privacy::put_retention, privacy::run_retention, privacy::export_audit,
+        segments::fields, segments::list, segments::save, segments::get, segments::delete, segments::check,
+        segments::members_adhoc, segments::members, segments::messages,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
-    tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "analytics"), (name = "auth"), (name = "accounts"), (name = "privacy"), (name = "system")),
+    tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "analytics"), (name = "auth"), (name = "accounts"), (name = "privacy"), (name = "segments"), (name = "system")),
     modifiers(&Security)
 )]
 pub struct ApiDoc;
@@ -322,10 +325,54 @@ fn api() -> Api {
         get(analytics::value),
     )
     .at(
-        get_,
+        get_.clone(),
         "/api/analytics/calibration",
         A::AnalyticsRead,
         get(analytics::calibration),
+    )
+    .at(get_.clone(), "/api/segments", A::SegmentsRead, get(segments::list))
+    .at(post_.clone(), "/api/segments", A::SegmentsManage, post(segments::save))
+    .at(
+        get_.clone(),
+        "/api/segments/fields",
+        A::SegmentsRead,
+        get(segments::fields),
+    )
+    .at(
+        post_.clone(),
+        "/api/segments/check",
+        A::SegmentsRead,
+        post(segments::check),
+    )
+    .at(
+        get_.clone(),
+        "/api/segments/members",
+        A::SegmentsRead,
+        get(segments::members_adhoc),
+    )
+    .at(
+        get_.clone(),
+        "/api/segments/{name}",
+        A::SegmentsRead,
+        get(segments::get),
+    )
+    .at(
+        delete_.clone(),
+        "/api/segments/{name}",
+        A::SegmentsManage,
+        delete(segments::delete),
+    )
+    .at(
+        get_.clone(),
+        "/api/segments/{name}/members",
+        A::SegmentsRead,
+        get(segments::members),
+    )
+    .at(
+        post_.clone(),
+        "/api/segments/{name}/messages",
+        A::SegmentsManage,
+        post(segments::messages),
     )
     .at(
         post_,

@@ -424,4 +424,38 @@ impl Privacy for PgStore {
             )
         })
     }
+
+    fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        self.with(|c| {
+            c.query(
+                "SELECT key, value FROM settings WHERE left(key, length($1)) = $1 ORDER BY key COLLATE \"C\"",
+                &[&prefix],
+            )
+            .be()?
+            .iter()
+            .map(|r| Ok((col(r, 0)?, col(r, 1)?)))
+            .collect()
+        })
+    }
+
+    fn delete_setting(&self, key: &str, actor: &Actor) -> Result<bool> {
+        self.in_tx(|tx| {
+            let before: Option<String> =
+                query_opt(tx, "SELECT value FROM settings WHERE key = $1 FOR UPDATE", &[&key])?
+                    .map(|r| col(&r, 0))
+                    .transpose()?;
+            let Some(before) = before else { return Ok(false) };
+            tx.execute("DELETE FROM settings WHERE key = $1", &[&key]).be()?;
+            audit(
+                tx,
+                actor,
+                "setting.delete",
+                "setting",
+                key,
+                Some(&serde_json::json!({ "value": before })),
+                None,
+            )?;
+            Ok(true)
+        })
+    }
 }

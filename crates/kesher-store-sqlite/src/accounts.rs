@@ -485,4 +485,35 @@ impl Privacy for SqliteStore {
         )?;
         tx.commit().be()
     }
+
+    fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        let c = self.read()?;
+        let mut st = c
+            .prepare("SELECT key, value FROM settings WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key")
+            .be()?;
+        let rows = st.query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?))).be()?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().be()
+    }
+
+    fn delete_setting(&self, key: &str, actor: &Actor) -> Result<bool> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction().be()?;
+        let before: Option<String> = tx
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .be()?;
+        let Some(before) = before else { return Ok(false) };
+        tx.execute("DELETE FROM settings WHERE key = ?1", [key]).be()?;
+        audit(
+            &tx,
+            actor,
+            "setting.delete",
+            "setting",
+            key,
+            Some(&serde_json::json!({ "value": before })),
+            None,
+        )?;
+        tx.commit().be()?;
+        Ok(true)
+    }
 }

@@ -141,7 +141,7 @@ pub(crate) fn insert_product(c: &Connection, p: &Product) -> Result<Inserted> {
     })
 }
 
-const CUSTOMER_SELECT: &str =
+pub(crate) const CUSTOMER_SELECT: &str =
     "SELECT id, member_no, kind, parent_id, name, phone, email, card, language, birth_date, gender,
     city, region, household_size, income_band, attributes, created_at, source_branch, source_employee FROM customers";
 
@@ -167,7 +167,7 @@ type CustomerTuple = (
     Option<[u8; 16]>,
 );
 
-fn customer_tuple(r: &Row) -> rusqlite::Result<CustomerTuple> {
+pub(crate) fn customer_tuple(r: &Row) -> rusqlite::Result<CustomerTuple> {
     Ok((
         id16(r, 0)?,
         r.get(1)?,
@@ -201,10 +201,6 @@ pub(crate) fn load_customer(c: &Connection, id: CustomerId) -> Result<Option<Cus
     else {
         return Ok(None);
     };
-    let attributes = match serde_json::from_str::<serde_json::Value>(&t.15).map_err(|e| corrupt("attributes", e))? {
-        serde_json::Value::Object(m) => m,
-        _ => serde_json::Map::new(),
-    };
     let mut consents = Vec::new();
     let mut st = c
         .prepare_cached("SELECT channel, state, at, source FROM consents WHERE customer_id = ?1 ORDER BY channel")
@@ -223,7 +219,16 @@ pub(crate) fn load_customer(c: &Connection, id: CustomerId) -> Result<Option<Cus
         let (ch, state, at, source) = row.be()?;
         consents.push(consent_from_parts(&ch, &state, at, source)?);
     }
-    Ok(Some(Customer {
+    customer_from(t, consents).map(Some)
+}
+
+/// A customer from its row and its current consents.
+pub(crate) fn customer_from(t: CustomerTuple, consents: Vec<Consent>) -> Result<Customer> {
+    let attributes = match serde_json::from_str::<serde_json::Value>(&t.15).map_err(|e| corrupt("attributes", e))? {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    Ok(Customer {
         id: CustomerId::from_bytes(t.0),
         member_no: t.1,
         kind: CustomerKind::parse(&t.2).map_err(|e| corrupt("kind", e))?,
@@ -262,7 +267,7 @@ pub(crate) fn load_customer(c: &Connection, id: CustomerId) -> Result<Option<Cus
         source_branch: t.17.map(BranchId::from_bytes),
         source_employee: t.18.map(EmployeeId::from_bytes),
         consents,
-    }))
+    })
 }
 
 pub(crate) fn consent_from_parts(ch: &str, state: &str, at: i64, source: String) -> Result<Consent> {

@@ -436,6 +436,49 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    fn for_each_customer(&self, f: &mut dyn FnMut(&Customer) -> Result<()>) -> Result<()> {
+        // Customers and consents both in id order, merged as they stream (one read snapshot).
+        let c = self.read()?;
+        let tx = c.unchecked_transaction().be()?;
+        let mut customers = tx.prepare(&format!("{} ORDER BY id", convert::CUSTOMER_SELECT)).be()?;
+        let mut consents = tx
+            .prepare("SELECT customer_id, channel, state, at, source FROM consents ORDER BY customer_id, channel")
+            .be()?;
+        let mut rows = customers.query([]).be()?;
+        let mut cons = consents.query([]).be()?;
+        let next_consent = |cons: &mut rusqlite::Rows<'_>| -> Result<Option<([u8; 16], kesher_core::Consent)>> {
+            let Some(r) = cons.next().be()? else { return Ok(None) };
+            let id = blob16(&r.get::<_, Vec<u8>>(0).be()?)?;
+            let k = convert::consent_from_parts(
+                &r.get::<_, String>(1).be()?,
+                &r.get::<_, String>(2).be()?,
+                r.get::<_, i64>(3).be()?,
+                r.get::<_, String>(4).be()?,
+            )?;
+            Ok(Some((id, k)))
+        };
+        let mut pending = next_consent(&mut cons)?;
+        while let Some(r) = rows.next().be()? {
+            let t = convert::customer_tuple(r).be()?;
+            let id = t.0;
+            let mut mine = Vec::new();
+            // Consents of customers that no longer exist sort before this one: skip them.
+            while let Some((cid, k)) = pending.take() {
+                if cid < id {
+                    pending = next_consent(&mut cons)?;
+                } else if cid == id {
+                    mine.push(k);
+                    pending = next_consent(&mut cons)?;
+                } else {
+                    pending = Some((cid, k));
+                    break;
+                }
+            }
+            f(&convert::customer_from(t, mine)?)?;
+        }
+        Ok(())
+    }
+
     fn merge_customers(&self, keep: CustomerId, drop: CustomerId, actor: &Actor) -> Result<MergeReport> {
         if keep == drop {
             return Err(StoreError::Invalid {

@@ -99,6 +99,11 @@ pub trait Privacy {
     fn get_setting(&self, key: &str) -> Result<Option<String>>;
     /// Audited.
     fn put_setting(&self, key: &str, value: &str, actor: &Actor) -> Result<()>;
+    /// Every setting whose key starts with `prefix`, by key (saved segments live under
+    /// `segment.`).
+    fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>>;
+    /// Remove a setting; `false` when there was none. Audited.
+    fn delete_setting(&self, key: &str, actor: &Actor) -> Result<bool>;
 }
 
 // What both backends write and read the same way.

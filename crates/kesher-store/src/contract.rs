@@ -33,6 +33,7 @@ pub fn run_all(make: Factory<'_>) {
         ("users, tokens and sessions", accounts),
         ("erasure keeps totals and removes identifiers", erasure),
         ("retention finds inactive customers; settings", retention_and_settings),
+        ("every customer streams as it reads one by one", customers_stream),
     ];
     for (name, check) in checks {
         let (_guard, store) = make();
@@ -1064,4 +1065,81 @@ fn retention_and_settings(s: &dyn Store) {
     let log = s.audit_for_entity("privacy.retention_years").unwrap();
     assert_eq!(log.len(), 2);
     assert_eq!(log[1].before.as_ref().unwrap()["value"], "3");
+
+    // Keys under one prefix, in key order; deleting is audited and says whether there was one.
+    s.put_setting("segment.vip", "{\"expression\":\"clv > 1\"}", &actor())
+        .unwrap();
+    s.put_setting("segment.all", "{\"expression\":\"true\"}", &actor())
+        .unwrap();
+    s.put_setting("segmentation", "other", &actor()).unwrap();
+    let under = s.settings_with_prefix("segment.").unwrap();
+    assert_eq!(
+        under.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        ["segment.all", "segment.vip"]
+    );
+    assert_eq!(under[1].1, "{\"expression\":\"clv > 1\"}");
+    assert!(s.delete_setting("segment.vip", &actor()).unwrap());
+    assert!(!s.delete_setting("segment.vip", &actor()).unwrap());
+    assert_eq!(s.settings_with_prefix("segment.").unwrap().len(), 1);
+    let log = s.audit_for_entity("segment.vip").unwrap();
+    assert_eq!(log.last().map(|e| e.action.as_str()), Some("setting.delete"));
+    assert!(log.last().unwrap().after.is_none());
+    // A prefix with LIKE's wildcards in it matches literally.
+    assert!(s.settings_with_prefix("segment%").unwrap().is_empty());
+}
+
+fn customers_stream(s: &dyn Store) {
+    let mut empty = Vec::new();
+    s.for_each_customer(&mut |c| {
+        empty.push(c.id);
+        Ok(())
+    })
+    .unwrap();
+    assert!(empty.is_empty());
+    // Customers with and without consents, inserted out of id order; one deleted.
+    for (n, member, consents) in [
+        (5u128, "M5", 2usize),
+        (2, "M2", 0),
+        (9, "M9", 1),
+        (3, "M3", 3),
+        (7, "M7", 1),
+    ] {
+        let mut c = customer(n, member, member);
+        let channels = [ConsentChannel::Email, ConsentChannel::Sms, ConsentChannel::Phone];
+        c.consents = channels[..consents]
+            .iter()
+            .map(|ch| Consent {
+                channel: *ch,
+                state: ConsentState::Granted,
+                at: at("2025-01-01T00:00:00Z"),
+                source: format!("test-{n}"),
+            })
+            .collect();
+        s.insert_customer(&c, &actor()).unwrap();
+    }
+    s.delete_customer(CustomerId(uid(1009)), &actor()).unwrap();
+    let mut seen = Vec::new();
+    s.for_each_customer(&mut |c| {
+        seen.push(c.clone());
+        Ok(())
+    })
+    .unwrap();
+    let mut ids = s.customer_ids().unwrap();
+    ids.sort();
+    assert_eq!(
+        seen.iter().map(|c| c.id).collect::<Vec<_>>(),
+        ids,
+        "every customer once, in id order"
+    );
+    for c in &seen {
+        assert_eq!(Some(c), s.get_customer(c.id).unwrap().as_ref());
+    }
+    assert_eq!(seen.iter().map(|c| c.consents.len()).sum::<usize>(), 6);
+    // An error from the callback stops the walk and comes back.
+    let mut calls = 0;
+    let r = s.for_each_customer(&mut |_| {
+        calls += 1;
+        Err(StoreError::Backend("stop".into()))
+    });
+    assert!(r.is_err() && calls == 1);
 }

@@ -334,6 +334,16 @@ pub trait Store: Accounts + Privacy + Send + Sync {
     fn customer_ids(&self) -> Result<Vec<CustomerId>> {
         Ok(self.duplicate_candidates()?.into_iter().map(|c| c.id).collect())
     }
+    /// Every customer, one at a time (segments read the whole base). The default reads them one
+    /// by one; backends override it with one streaming query.
+    fn for_each_customer(&self, f: &mut dyn FnMut(&Customer) -> Result<()>) -> Result<()> {
+        for id in self.customer_ids()? {
+            if let Some(c) = self.get_customer(id)? {
+                f(&c)?;
+            }
+        }
+        Ok(())
+    }
     /// Move every transaction, interaction, child account and identifier of `drop` to `keep`,
     /// delete `drop`, and write an audit record — all in one transaction.
     fn merge_customers(&self, keep: CustomerId, drop: CustomerId, actor: &Actor) -> Result<MergeReport>;

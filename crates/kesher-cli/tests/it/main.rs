@@ -561,3 +561,67 @@ fn the_first_start_creates_an_admin_and_prints_the_password_once() {
     let o = kesher(&db, &["users", "list"]);
     assert!(text(&o).0.starts_with("admin\tadmin"), "{:?}", text(&o));
 }
+
+#[test]
+fn segments_from_the_command_line() {
+    let d = Dir::new();
+    seed(&d);
+    let db = d.db();
+    let tx = d.file(
+        "tx.csv",
+        &format!(
+            "{TX}S1,M1,B1,E1,2026-10-01T10:00:00Z,P1,1,89.90,0,ILS\nS2,M3,B1,E1,2026-10-02T10:00:00Z,P1,2,89.90,0,ILS\n"
+        ),
+    );
+    assert!(
+        kesher(&db, &["import", "transactions", tx.to_str().unwrap()])
+            .status
+            .success()
+    );
+    // A wrong expression: non-zero exit, a caret under the column and the reason.
+    let o = kesher(&db, &["segments", "check", "visits > 0 and spnd > 100"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("\n               ^\n"), "{err}");
+    assert!(
+        err.contains("error: column 16: unknown field `spnd` (did you mean `spend`?)"),
+        "{err}"
+    );
+    let o = kesher(&db, &["segments", "check", "visits > 0 AND spend > 100"]);
+    assert_eq!(text(&o).0, "(visits > 0 and spend > 100)\nfields: visits, spend\n");
+    // Save, count, list members, delete.
+    let o = kesher(
+        &db,
+        &[
+            "segments",
+            "save",
+            "big",
+            "spend > 100",
+            "--description",
+            "big spenders",
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let o = kesher(&db, &["segments", "count", "big"]);
+    assert_eq!(
+        text(&o).0,
+        "1 of 3 customers (0 undecided: a value the expression needs is missing)\n"
+    );
+    let o = kesher(&db, &["segments", "members", "visits >= 1", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    assert_eq!(v["count"], 2);
+    let o = kesher(&db, &["segments", "list"]);
+    assert!(text(&o).0.starts_with("big "), "{:?}", text(&o));
+    let tpl = d.file("t.txt", "Shalom {{ customer.first_name }}");
+    let o = kesher(&db, &["segments", "render", "big", "--template", tpl.to_str().unwrap()]);
+    assert!(text(&o).0.contains("Shalom Moshe"), "{:?}", text(&o));
+    let o = kesher(
+        &db,
+        &["baskets", "rules", "--min-support", "0.5", "--segment", "big", "--json"],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(kesher(&db, &["segments", "delete", "big"]).status.success());
+    let o = kesher(&db, &["segments", "delete", "big"]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("no segment named `big`"), "{:?}", text(&o));
+}

@@ -10,6 +10,7 @@ fn fill(path: &str) -> String {
     path.replace("{id}", "0190a0b0-0000-7000-8000-000000000001")
         .replace("{sku}", "NOPE")
         .replace("{kind}", "customers")
+        .replace("{name}", "vip")
 }
 
 #[test]

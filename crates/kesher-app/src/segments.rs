@@ -1,0 +1,601 @@
+//! Segments: who belongs to an expression of the segment language (`kesher_segment`), saved
+//! segments by name, and messages personalised for a segment's members from a template (the
+//! customer's profile, scores and next best offer).
+//!
+//! A segment is evaluated over the whole customer base in one pass per data source it names:
+//! the customer records always; the latest `kesher analyze` scores when it names a score field;
+//! one pass over the sales when it names a purchase field; the mined offer rules plus that pass
+//! when it names `nbo`. Saved segments live in the settings table under `segment.<name>` (each
+//! change audited).
+
+use crate::App;
+use crate::baskets::{BasketsError, OfferModel, OfferView, offers_for};
+use jiff::Timestamp;
+use kesher_core::{BranchId, ConsentChannel, ConsentState, Customer, CustomerId};
+use kesher_segment::{FIELDS, FieldId, Record, Segment, Source, Tri, Value};
+use kesher_store::{Actor, CustomerScore, StoreError};
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// Key prefix of saved segments in the settings table.
+pub const SEGMENT_KEY_PREFIX: &str = "segment.";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SegmentError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Expression(#[from] kesher_segment::Error),
+    #[error(transparent)]
+    Baskets(#[from] BasketsError),
+    #[error("no segment named `{0}`")]
+    NotFound(String),
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("template: {0}")]
+    Template(String),
+}
+
+impl SegmentError {
+    fn invalid(field: &'static str, message: impl Into<String>) -> SegmentError {
+        SegmentError::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// A segment saved under a name.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SavedSegment {
+    pub name: String,
+    pub expression: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub updated_at: Timestamp,
+    pub updated_by: String,
+}
+
+/// Who belongs to a segment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Customers considered (all, or those of one branch).
+    pub considered: u64,
+    /// Members, by id.
+    pub members: Vec<CustomerId>,
+    /// Customers for whom the expression is unknown (a value it needs is missing), not members.
+    pub unknown: u64,
+    /// Date of the scores used, when the segment names a score field.
+    pub scores_as_of: Option<Timestamp>,
+}
+
+/// One member's message rendered from a template.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub customer_id: CustomerId,
+    pub language: Option<String>,
+    pub text: String,
+}
+
+/// Check a segment name: 1-64 characters of letters, digits, `-` and `_`.
+pub fn check_name(name: &str) -> Result<(), SegmentError> {
+    let ok = !name.is_empty()
+        && name.chars().count() <= 64
+        && name.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(SegmentError::invalid(
+            "name",
+            format!("`{name}` is not a segment name: use 1-64 letters, digits, `-` or `_`"),
+        ))
+    }
+}
+
+/// What the template language sees, besides the segment fields: the customer's name.
+const TEMPLATE_ROOTS: &[&str] = &["customer", "nbo", "score", "attributes", "business"];
+
+impl App {
+    pub fn list_segments(&self) -> Result<Vec<SavedSegment>, SegmentError> {
+        let mut out = Vec::new();
+        for (key, value) in self.store.settings_with_prefix(SEGMENT_KEY_PREFIX)? {
+            let s: SavedSegment =
+                serde_json::from_str(&value).map_err(|e| StoreError::Backend(format!("stored segment {key}: {e}")))?;
+            out.push(s);
+        }
+        Ok(out)
+    }
+
+    pub fn get_segment(&self, name: &str) -> Result<SavedSegment, SegmentError> {
+        check_name(name)?;
+        let value = self
+            .store
+            .get_setting(&format!("{SEGMENT_KEY_PREFIX}{name}"))?
+            .ok_or_else(|| SegmentError::NotFound(name.to_string()))?;
+        serde_json::from_str(&value).map_err(|e| StoreError::Backend(format!("stored segment {name}: {e}")).into())
+    }
+
+    /// Save (create or replace) a segment after checking its expression.
+    pub fn save_segment(
+        &self,
+        name: &str,
+        expression: &str,
+        description: Option<&str>,
+        actor: &Actor,
+    ) -> Result<SavedSegment, SegmentError> {
+        check_name(name)?;
+        Segment::parse(expression)?;
+        let saved = SavedSegment {
+            name: name.to_string(),
+            expression: expression.trim().to_string(),
+            description: description.map(str::trim).filter(|d| !d.is_empty()).map(str::to_string),
+            updated_at: actor.at,
+            updated_by: actor.who.clone(),
+        };
+        let json = serde_json::to_string(&saved).map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.store
+            .put_setting(&format!("{SEGMENT_KEY_PREFIX}{name}"), &json, actor)?;
+        Ok(saved)
+    }
+
+    pub fn delete_segment(&self, name: &str, actor: &Actor) -> Result<(), SegmentError> {
+        check_name(name)?;
+        if self
+            .store
+            .delete_setting(&format!("{SEGMENT_KEY_PREFIX}{name}"), actor)?
+        {
+            Ok(())
+        } else {
+            Err(SegmentError::NotFound(name.to_string()))
+        }
+    }
+
+    /// A saved segment's name, or an expression written in place.
+    pub fn resolve_segment(&self, name_or_expression: &str) -> Result<Segment, SegmentError> {
+        if check_name(name_or_expression).is_ok()
+            && let Ok(saved) = self.get_segment(name_or_expression)
+        {
+            return Ok(Segment::parse(&saved.expression)?);
+        }
+        Ok(Segment::parse(name_or_expression)?)
+    }
+
+    /// Who belongs to `segment` (only customers registered at `branch` when given).
+    pub fn evaluate_segment(&self, segment: &Segment, branch: Option<BranchId>) -> Result<Evaluation, SegmentError> {
+        let mut members = Vec::new();
+        let mut considered = 0u64;
+        let mut unknown = 0u64;
+        let data = self.segment_data(segment)?;
+        self.store.for_each_customer(&mut |c| {
+            if branch.is_some_and(|b| c.source_branch != Some(b)) {
+                return Ok(());
+            }
+            considered += 1;
+            match segment.eval(&data.record(c)) {
+                Tri::True => members.push(c.id),
+                Tri::Unknown => unknown += 1,
+                Tri::False => {}
+            }
+            Ok(())
+        })?;
+        members.sort();
+        Ok(Evaluation {
+            considered,
+            members,
+            unknown,
+            scores_as_of: data.scores.values().map(|s| s.as_of).max(),
+        })
+    }
+
+    /// The segment's members as a set, for scoping basket analysis to a segment.
+    pub fn segment_members(&self, segment: &Segment) -> Result<Arc<HashSet<CustomerId>>, SegmentError> {
+        Ok(Arc::new(
+            self.evaluate_segment(segment, None)?.members.into_iter().collect(),
+        ))
+    }
+
+    /// Render `template` (Jinja syntax: `{{ customer.first_name }}`, `{{ nbo.name }}`,
+    /// `{% if nbo %}…{% endif %}`) for up to `limit` members of the segment. Names the template
+    /// uses must exist: a misspelt variable is an error, not an empty string.
+    pub fn render_for_segment(
+        &self,
+        segment: &Segment,
+        template: &str,
+        branch: Option<BranchId>,
+        limit: usize,
+    ) -> Result<Vec<Rendered>, SegmentError> {
+        let mut env = minijinja::Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+        // A value the customer lacks prints as nothing (not "none").
+        env.set_formatter(|out, state, value| {
+            if value.is_none() || value.is_undefined() {
+                Ok(())
+            } else {
+                minijinja::escape_formatter(out, state, value)
+            }
+        });
+        env.add_template("message", template)
+            .map_err(|e| SegmentError::Template(template_error(&e)))?;
+        let tmpl = env
+            .get_template("message")
+            .map_err(|e| SegmentError::Template(template_error(&e)))?;
+        for name in tmpl.undeclared_variables(false) {
+            if !TEMPLATE_ROOTS.contains(&name.as_str()) {
+                return Err(SegmentError::Template(format!(
+                    "unknown variable `{name}`; a template may use {}",
+                    TEMPLATE_ROOTS.join(", ")
+                )));
+            }
+        }
+        // The template sees the offer too, so load it whatever the expression names.
+        let mut data = self.segment_data(segment)?;
+        if data.offers.is_none() {
+            data.load_offers(self)?;
+        }
+        if data.scores.is_empty() {
+            data.scores = self.scores_by_customer()?;
+        }
+        let mut out = Vec::new();
+        let mut failure: Option<SegmentError> = None;
+        self.store.for_each_customer(&mut |c| {
+            if out.len() >= limit || failure.is_some() || branch.is_some_and(|b| c.source_branch != Some(b)) {
+                return Ok(());
+            }
+            let rec = data.record(c);
+            if segment.matches(&rec) {
+                match tmpl.render(rec.template_context()) {
+                    Ok(text) => out.push(Rendered {
+                        customer_id: c.id,
+                        language: c.language.clone(),
+                        text,
+                    }),
+                    Err(e) => failure = Some(SegmentError::Template(template_error(&e))),
+                }
+            }
+            Ok(())
+        })?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    fn scores_by_customer(&self) -> Result<HashMap<CustomerId, CustomerScore>, StoreError> {
+        Ok(self
+            .store
+            .list_customer_scores()?
+            .into_iter()
+            .map(|s| (s.customer_id, s))
+            .collect())
+    }
+
+    /// Everything the segment's fields need, loaded once.
+    fn segment_data(&self, segment: &Segment) -> Result<SegmentData, SegmentError> {
+        let now = self.now();
+        let products = self.all_products()?;
+        let exponent = products.first().map(|p| p.list_price.currency.exponent()).unwrap_or(2);
+        let branches = self
+            .store
+            .list_branches()?
+            .into_iter()
+            .map(|b| (b.id, b.external_id))
+            .collect();
+        let mut data = SegmentData {
+            now,
+            today: now.to_zoned(jiff::tz::TimeZone::UTC).date(),
+            scale: 10f64.powi(exponent as i32),
+            branches,
+            scores: HashMap::new(),
+            buys: None,
+            offers: None,
+        };
+        if segment.needs(Source::Scores) {
+            data.scores = self.scores_by_customer()?;
+        }
+        if segment.needs(Source::Offer) {
+            data.load_offers(self)?;
+        } else if segment.needs(Source::Purchases) {
+            data.load_buys(self)?;
+        }
+        Ok(data)
+    }
+}
+
+fn template_error(e: &minijinja::Error) -> String {
+    match e.line() {
+        Some(line) => format!("line {line}: {}", e.detail().unwrap_or(&e.to_string())),
+        None => e.to_string(),
+    }
+}
+
+/// One customer's purchases, folded from the sales.
+#[derive(Debug, Default)]
+struct Buys {
+    visits: u32,
+    spend: i64,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+    categories: Vec<String>,
+    /// Skus bought, and when each was last bought (same order).
+    products: Vec<String>,
+    product_last: Vec<Timestamp>,
+    branches: Vec<String>,
+}
+
+struct SegmentData {
+    now: Timestamp,
+    today: jiff::civil::Date,
+    /// 10^exponent of the business's currency: minor units to major.
+    scale: f64,
+    branches: HashMap<BranchId, String>,
+    scores: HashMap<CustomerId, CustomerScore>,
+    buys: Option<HashMap<CustomerId, Buys>>,
+    offers: Option<HashMap<CustomerId, OfferView>>,
+}
+
+fn add_once(v: &mut Vec<String>, s: &str) {
+    if !v.iter().any(|x| x == s) {
+        v.push(s.to_string());
+    }
+}
+
+impl SegmentData {
+    fn load_buys(&mut self, app: &App) -> Result<(), StoreError> {
+        let mut buys: HashMap<CustomerId, Buys> = HashMap::new();
+        app.store.for_each_purchase(&mut |p| {
+            let b = buys.entry(p.customer_id).or_default();
+            b.visits += 1;
+            b.spend += p.amount;
+            b.first = Some(b.first.map_or(p.occurred_at, |f| f.min(p.occurred_at)));
+            b.last = Some(b.last.map_or(p.occurred_at, |l| l.max(p.occurred_at)));
+        })?;
+        app.store.for_each_basket(None, &mut |row| {
+            let Some(c) = row.customer_id else { return };
+            let b = buys.entry(c).or_default();
+            add_once(&mut b.branches, row.branch);
+            for (sku, cat) in row.items {
+                add_once(&mut b.categories, cat.as_deref().unwrap_or("uncategorised"));
+                match b.products.iter().position(|s| s == sku) {
+                    Some(i) => {
+                        if let Some(t) = b.product_last.get_mut(i) {
+                            *t = (*t).max(row.occurred_at);
+                        }
+                    }
+                    None => {
+                        b.products.push(sku.clone());
+                        b.product_last.push(row.occurred_at);
+                    }
+                }
+            }
+        })?;
+        self.buys = Some(buys);
+        Ok(())
+    }
+
+    fn load_offers(&mut self, app: &App) -> Result<(), SegmentError> {
+        if self.buys.is_none() {
+            self.load_buys(app)?;
+        }
+        let model: Arc<OfferModel> = app.offer_model()?;
+        let mut offers = HashMap::new();
+        if let Some(buys) = &self.buys {
+            for (c, b) in buys {
+                let last = b
+                    .products
+                    .iter()
+                    .map(String::as_str)
+                    .zip(b.product_last.iter().copied());
+                if let Some(o) = offers_for(&model, last, self.now, 1).into_iter().next() {
+                    offers.insert(*c, o);
+                }
+            }
+        }
+        self.offers = Some(offers);
+        Ok(())
+    }
+
+    fn record<'a>(&'a self, c: &'a Customer) -> CustomerRecord<'a> {
+        CustomerRecord {
+            c,
+            data: self,
+            score: self.scores.get(&c.id),
+            buys: self.buys.as_ref().and_then(|b| b.get(&c.id)),
+            offer: self.offers.as_ref().and_then(|o| o.get(&c.id)),
+        }
+    }
+}
+
+/// One customer's values for the segment fields.
+struct CustomerRecord<'a> {
+    c: &'a Customer,
+    data: &'a SegmentData,
+    score: Option<&'a CustomerScore>,
+    buys: Option<&'a Buys>,
+    offer: Option<&'a OfferView>,
+}
+
+fn text<'a>(s: Option<&'a str>) -> Value<'a> {
+    s.map_or(Value::Missing, |s| Value::Text(Cow::Borrowed(s)))
+}
+
+fn num(n: Option<f64>) -> Value<'static> {
+    n.filter(|x| x.is_finite()).map_or(Value::Missing, Value::Number)
+}
+
+static EMPTY: [String; 0] = [];
+
+impl CustomerRecord<'_> {
+    fn consent(&self, ch: ConsentChannel) -> Value<'static> {
+        Value::Bool(
+            self.c
+                .consents
+                .iter()
+                .any(|k| k.channel == ch && k.state == ConsentState::Granted),
+        )
+    }
+
+    fn major(&self, minor: Option<f64>) -> Value<'static> {
+        num(minor.map(|m| m / self.data.scale))
+    }
+
+    fn age(&self) -> Option<f64> {
+        let born = self.c.demographics.birth_date?;
+        let today = self.data.today;
+        let mut years = i32::from(today.year()) - i32::from(born.year());
+        if (today.month(), today.day()) < (born.month(), born.day()) {
+            years -= 1;
+        }
+        Some(f64::from(years))
+    }
+
+    fn rfm_digit(&self, i: usize) -> Option<f64> {
+        let rfm = self.score?.rfm.as_deref()?;
+        rfm.chars().nth(i)?.to_digit(10).map(f64::from)
+    }
+
+    fn known(&self, name: &str) -> Value<'_> {
+        let c = self.c;
+        let d = &c.demographics;
+        let s = self.score;
+        let b = self.buys;
+        let date_of = |t: Timestamp| Value::Date(t.to_zoned(jiff::tz::TimeZone::UTC).date());
+        match name {
+            "kind" => text(Some(c.kind.as_str())),
+            "language" => text(c.language.as_deref()),
+            "gender" => text(d.gender.as_ref().map(|g| g.as_str())),
+            "city" => text(d.city.as_deref()),
+            "region" => text(d.region.as_deref()),
+            "income_band" => text(d.income_band.as_deref()),
+            "household_size" => num(d.household_size.map(f64::from)),
+            "age" => num(self.age()),
+            "birth_month" => num(d.birth_date.map(|b| f64::from(b.month()))),
+            "birth_day" => num(d.birth_date.map(|b| f64::from(b.day()))),
+            "home_branch" => text(
+                c.source_branch
+                    .and_then(|b| self.data.branches.get(&b))
+                    .map(String::as_str),
+            ),
+            "created" => date_of(c.created_at),
+            "tenure_days" => num(Some(
+                (self.data.now.duration_since(c.created_at).as_secs_f64().max(0.0) / 86_400.0).floor(),
+            )),
+            "member_no" => text(c.member_no.as_deref()),
+            "card" => text(c.card.as_deref()),
+            "phone" => text(c.phone.as_ref().map(|p| p.as_str())),
+            "email" => text(c.email.as_ref().map(|e| e.as_str())),
+            "consent.email" => self.consent(ConsentChannel::Email),
+            "consent.sms" => self.consent(ConsentChannel::Sms),
+            "consent.phone" => self.consent(ConsentChannel::Phone),
+            "stage" => text(s.map(|s| s.stage.as_str())),
+            "segment" => text(s.and_then(|s| s.segment.as_deref())),
+            "rfm" => text(s.and_then(|s| s.rfm.as_deref())),
+            "r" => num(self.rfm_digit(0)),
+            "f" => num(self.rfm_digit(1)),
+            "m" => num(self.rfm_digit(2)),
+            "tier" => text(s.and_then(|s| s.tier.as_deref())),
+            "clv" => self.major(s.and_then(|s| s.clv)),
+            "p_alive" => num(s.and_then(|s| s.p_alive)),
+            "expected_purchases" => num(s.and_then(|s| s.expected_purchases)),
+            "frequency" => num(s.map(|s| s.frequency)),
+            "recency" => num(s.map(|s| s.recency)),
+            "t" => num(s.map(|s| s.t)),
+            "monetary" => self.major(s.map(|s| s.monetary)),
+            "revenue" => self.major(s.map(|s| s.revenue as f64)),
+            "margin" => self.major(s.and_then(|s| s.margin).map(|m| m as f64)),
+            "wallet" => self.major(s.and_then(|s| s.wallet).map(|w| w as f64)),
+            "share_of_wallet" => num(s.and_then(|s| s.share_of_wallet)),
+            // A customer without sales: zero visits and spend, no dates, empty sets.
+            "visits" => num(Some(f64::from(b.map_or(0, |b| b.visits)))),
+            "spend" => self.major(Some(b.map_or(0, |b| b.spend) as f64)),
+            "first_purchase" => b.and_then(|b| b.first).map_or(Value::Missing, date_of),
+            "last_purchase" => b.and_then(|b| b.last).map_or(Value::Missing, date_of),
+            "days_since_last_purchase" => num(b
+                .and_then(|b| b.last)
+                .map(|l| (self.data.now.duration_since(l).as_secs_f64().max(0.0) / 86_400.0).floor())),
+            "categories" => Value::Set(b.map_or(&EMPTY[..], |b| b.categories.as_slice())),
+            "products" => Value::Set(b.map_or(&EMPTY[..], |b| b.products.as_slice())),
+            "branches" => Value::Set(b.map_or(&EMPTY[..], |b| b.branches.as_slice())),
+            "nbo" => text(self.offer.map(|o| o.sku.as_str())),
+            "nbo.name" => text(self.offer.and_then(|o| o.name.as_deref())),
+            "nbo.category" => text(self.offer.and_then(|o| o.category.as_deref())),
+            "nbo.score" => num(self.offer.map(|o| o.score)),
+            _ => Value::Missing,
+        }
+    }
+
+    /// The template's variables: `customer`, `score`, `nbo` (none without an offer),
+    /// `attributes`, `business`.
+    fn template_context(&self) -> minijinja::Value {
+        let c = self.c;
+        let first_name = c
+            .name
+            .as_deref()
+            .and_then(|n| n.split_whitespace().next())
+            .map(str::to_string);
+        let value_of = |name: &str| -> serde_json::Value {
+            match self.known(name) {
+                Value::Missing => serde_json::Value::Null,
+                // Whole numbers print without a decimal point.
+                Value::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => serde_json::json!(n as i64),
+                Value::Number(n) => serde_json::json!(n),
+                Value::Text(t) => serde_json::json!(t),
+                Value::Bool(b) => serde_json::json!(b),
+                Value::Date(d) => serde_json::json!(d.to_string()),
+                Value::Set(s) => serde_json::json!(s),
+            }
+        };
+        let customer = serde_json::json!({
+            "name": c.name,
+            "first_name": first_name,
+            "member_no": c.member_no,
+            "language": c.language,
+            "city": c.demographics.city,
+            "home_branch": value_of("home_branch"),
+            "age": value_of("age"),
+        });
+        let score = serde_json::json!({
+            "stage": value_of("stage"),
+            "segment": value_of("segment"),
+            "tier": value_of("tier"),
+            "clv": value_of("clv"),
+            "p_alive": value_of("p_alive"),
+            "rfm": value_of("rfm"),
+        });
+        let nbo = self.offer.map(|o| {
+            serde_json::json!({
+                "sku": o.sku,
+                "name": o.name,
+                "category": o.category,
+                "score": o.score,
+                "because": o.because,
+            })
+        });
+        minijinja::Value::from_serialize(serde_json::json!({
+            "customer": customer,
+            "score": score,
+            "nbo": nbo,
+            "attributes": c.attributes,
+            "business": { "today": self.data.today.to_string() },
+        }))
+    }
+}
+
+impl Record for CustomerRecord<'_> {
+    fn value(&self, field: &FieldId) -> Value<'_> {
+        match field {
+            FieldId::Known(i) => FIELDS.get(*i).map_or(Value::Missing, |f| self.known(f.name)),
+            FieldId::Attribute(key) => match self.c.attributes.get(key) {
+                None | Some(serde_json::Value::Null) => Value::Missing,
+                Some(serde_json::Value::Bool(b)) => Value::Bool(*b),
+                Some(serde_json::Value::Number(n)) => num(n.as_f64()),
+                Some(serde_json::Value::String(s)) => Value::Text(Cow::Borrowed(s.as_str())),
+                // Lists and objects: compared as their JSON text.
+                Some(other) => Value::Text(Cow::Owned(other.to_string())),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

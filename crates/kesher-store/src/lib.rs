@@ -334,10 +334,12 @@ pub trait Store: Accounts + Privacy + Send + Sync {
     fn customer_ids(&self) -> Result<Vec<CustomerId>> {
         Ok(self.duplicate_candidates()?.into_iter().map(|c| c.id).collect())
     }
-    /// Every customer, one at a time (segments read the whole base). The default reads them one
-    /// by one; backends override it with one streaming query.
+    /// Every customer, one at a time in id order (segments read the whole base). The default
+    /// reads them one by one; SQLite overrides it with one streaming query.
     fn for_each_customer(&self, f: &mut dyn FnMut(&Customer) -> Result<()>) -> Result<()> {
-        for id in self.customer_ids()? {
+        let mut ids = self.customer_ids()?;
+        ids.sort();
+        for id in ids {
             if let Some(c) = self.get_customer(id)? {
                 f(&c)?;
             }

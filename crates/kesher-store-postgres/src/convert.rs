@@ -199,11 +199,11 @@ pub(crate) fn insert_product<C: GenericClient>(c: &mut C, p: &Product, xact: Opt
     Ok(inserted(n))
 }
 
-const CUSTOMER_SELECT: &str =
+pub(crate) const CUSTOMER_SELECT: &str =
     "SELECT id, member_no, kind, parent_id, name, phone, email, card, language, birth_date, gender,
     city, region, household_size, income_band, attributes, created_at, source_branch, source_employee FROM customers";
 
-fn customer_row(r: &Row) -> Result<Customer> {
+pub(crate) fn customer_row(r: &Row) -> Result<Customer> {
     let kind: String = col(r, 2)?;
     let attributes = match col::<serde_json::Value>(r, 15)? {
         serde_json::Value::Object(m) => m,
@@ -263,12 +263,17 @@ pub(crate) fn load_customer<C: GenericClient>(c: &mut C, id: CustomerId) -> Resu
 
 /// A consent from the columns channel, state, at, source.
 pub(crate) fn consent_row(r: &Row) -> Result<Consent> {
-    let (ch, state): (String, String) = (col(r, 0)?, col(r, 1)?);
+    consent_at(r, 0)
+}
+
+/// A consent from the columns channel, state, at, source starting at column `first`.
+pub(crate) fn consent_at(r: &Row, first: usize) -> Result<Consent> {
+    let (ch, state): (String, String) = (col(r, first)?, col(r, first + 1)?);
     Ok(Consent {
         channel: ConsentChannel::parse(&ch).map_err(|e| corrupt("consent channel", e))?,
         state: ConsentState::parse(&state).map_err(|e| corrupt("consent state", e))?,
-        at: col(r, 2)?,
-        source: col(r, 3)?,
+        at: col(r, first + 2)?,
+        source: col(r, first + 3)?,
     })
 }
 

@@ -457,6 +457,35 @@ impl Store for PgStore {
         })
     }
 
+    fn for_each_customer(&self, f: &mut dyn FnMut(&Customer) -> Result<()>) -> Result<()> {
+        // One query (one snapshot), customers joined to their consents in id order, streamed.
+        self.with(|c| {
+            let sql = format!(
+                "SELECT cu.*, k.channel, k.state, k.at, k.source FROM ({CUSTOMER_SELECT}) cu
+                 LEFT JOIN consents k ON k.customer_id = cu.id ORDER BY cu.id, k.channel COLLATE \"C\""
+            );
+            let mut rows = c.query_raw(&sql, std::iter::empty::<i32>()).be()?;
+            let mut cur: Option<Customer> = None;
+            while let Some(r) = rows.next().be()? {
+                let id: Uuid = col(&r, 0)?;
+                if let Some(done) = cur.take_if(|x| x.id.0 != id) {
+                    f(&done)?;
+                }
+                let cust = match cur.as_mut() {
+                    Some(x) => x,
+                    None => cur.insert(customer_row(&r)?),
+                };
+                if col::<Option<String>>(&r, 19)?.is_some() {
+                    cust.consents.push(consent_at(&r, 19)?);
+                }
+            }
+            if let Some(done) = cur {
+                f(&done)?;
+            }
+            Ok(())
+        })
+    }
+
     fn merge_customers(&self, keep: CustomerId, drop: CustomerId, actor: &Actor) -> Result<MergeReport> {
         if keep == drop {
             return Err(StoreError::Invalid {

@@ -12,6 +12,7 @@ pub mod baskets;
 pub mod customers;
 pub mod dto;
 pub mod error;
+pub mod points;
 pub mod privacy;
 pub mod reference;
 pub mod sales;
@@ -54,9 +55,10 @@ pub async fn blocking<T: Send + 'static>(
         accounts::login, accounts::logout, accounts::me, accounts::list_users, accounts::create_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,
         privacy::export, privacy::erase, privacy::get_retention, privacy::put_retention, privacy::run_retention, privacy::export_audit,
+        points::get_points, points::redeem, points::adjust, points::get_rule, points::put_rule, points::totals,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
-    tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "analytics"), (name = "auth"), (name = "accounts"), (name = "privacy"), (name = "system")),
+    tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "analytics"), (name = "auth"), (name = "accounts"), (name = "privacy"), (name = "points"), (name = "system")),
     modifiers(&Security)
 )]
 pub struct ApiDoc;
@@ -201,6 +203,27 @@ fn api() -> Api {
         A::CustomersRead,
         get(analytics::score),
     )
+    .at(
+        get_.clone(),
+        "/api/customers/{id}/points",
+        A::PointsRead,
+        get(points::get_points),
+    )
+    .at(
+        post_.clone(),
+        "/api/customers/{id}/points/redeem",
+        A::PointsRedeem,
+        post(points::redeem),
+    )
+    .at(
+        post_.clone(),
+        "/api/customers/{id}/points/adjust",
+        A::PointsAdjust,
+        post(points::adjust),
+    )
+    .at(get_.clone(), "/api/points/rule", A::ReferenceRead, get(points::get_rule))
+    .at(put_.clone(), "/api/points/rule", A::PointsConfigure, put(points::put_rule))
+    .at(get_.clone(), "/api/points/totals", A::AnalyticsRead, get(points::totals))
     .at(
         get_.clone(),
         "/api/customers/{id}/export",

@@ -6,4 +6,5 @@ mod access;
 mod api;
 mod browser;
 mod fuzz;
+mod points;
 mod support;

@@ -8,6 +8,7 @@ mod customers;
 mod demo;
 mod import;
 mod models;
+mod points;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -69,6 +70,9 @@ enum Command {
     /// Privacy: the retention period and applying it.
     #[command(subcommand)]
     Privacy(accounts::PrivacyCommand),
+    /// Loyalty points: balance, history, adjust, redeem, the earning rule, award.
+    #[command(subcommand)]
+    Points(points::PointsCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -119,6 +123,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Tokens(t) => accounts::tokens(&open(&db, settings)?, t),
         Command::Privacy(p) => accounts::privacy(&open(&db, settings)?, p),
         Command::Copy(c) => copy::run(c),
+        Command::Points(p) => points::run(&open(&db, settings)?, p),
     }
 }
 

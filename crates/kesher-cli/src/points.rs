@@ -72,11 +72,7 @@ fn show_rule(rule: &EarningRule) {
         println!("no earning rule: sales earn no points");
     }
     for (c, r) in rule.rates() {
-        println!(
-            "{c}: {} points per {} {c}",
-            r.points(),
-            c.format_amount(r.per_minor())
-        );
+        println!("{c}: {} points per {} {c}", r.points(), c.format_amount(r.per_minor()));
     }
 }
 
@@ -133,7 +129,11 @@ pub fn run(app: &App, c: PointsCommand) -> anyhow::Result<ExitCode> {
                 branch_id: None,
             };
             let r = app.store.adjust_points(id, &req, &cli_actor(app))?;
-            let done = if r.created { "adjusted" } else { "already adjusted (same key)" };
+            let done = if r.created {
+                "adjusted"
+            } else {
+                "already adjusted (same key)"
+            };
             println!("{id}: {done} {:+}; balance {}", r.value.points, r.value.balance_after);
         }
         PointsCommand::Redeem {
@@ -160,7 +160,11 @@ pub fn run(app: &App, c: PointsCommand) -> anyhow::Result<ExitCode> {
                 branch_id,
             };
             let r = app.store.redeem_points(id, &req, &cli_actor(app))?;
-            let done = if r.created { "redeemed" } else { "already redeemed (same key)" };
+            let done = if r.created {
+                "redeemed"
+            } else {
+                "already redeemed (same key)"
+            };
             println!("{id}: {done} {}; balance {}", -r.value.points, r.value.balance_after);
         }
         PointsCommand::Rule {

@@ -572,7 +572,11 @@ pub async fn overview(
                 })
                 .collect(),
             next_best_offers: offers(app, c.id, 3)?,
-            points_balance: if anon { None } else { Some(app.store.points_balance(c.id)?) },
+            points_balance: if anon {
+                None
+            } else {
+                Some(app.store.points_balance(c.id)?)
+            },
         }))
     })
     .await

@@ -221,9 +221,24 @@ fn api() -> Api {
         A::PointsAdjust,
         post(points::adjust),
     )
-    .at(get_.clone(), "/api/points/rule", A::ReferenceRead, get(points::get_rule))
-    .at(put_.clone(), "/api/points/rule", A::PointsConfigure, put(points::put_rule))
-    .at(get_.clone(), "/api/points/totals", A::AnalyticsRead, get(points::totals))
+    .at(
+        get_.clone(),
+        "/api/points/rule",
+        A::ReferenceRead,
+        get(points::get_rule),
+    )
+    .at(
+        put_.clone(),
+        "/api/points/rule",
+        A::PointsConfigure,
+        put(points::put_rule),
+    )
+    .at(
+        get_.clone(),
+        "/api/points/totals",
+        A::AnalyticsRead,
+        get(points::totals),
+    )
     .at(
         get_.clone(),
         "/api/customers/{id}/export",

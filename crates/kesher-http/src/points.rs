@@ -258,7 +258,10 @@ impl EarningRuleDto {
 #[utoipa::path(get, path = "/api/points/rule", tag = "points",
     responses((status = 200, description = "How sales earn points", body = EarningRuleDto)))]
 pub async fn get_rule(State(st): State<AppState>) -> Result<Json<EarningRuleDto>, AppError> {
-    blocking(st, move |app| Ok(Json(EarningRuleDto::from(&app.store.earning_rule()?)))).await
+    blocking(st, move |app| {
+        Ok(Json(EarningRuleDto::from(&app.store.earning_rule()?)))
+    })
+    .await
 }
 
 #[utoipa::path(put, path = "/api/points/rule", tag = "points", request_body = EarningRuleDto,

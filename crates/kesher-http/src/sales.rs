@@ -53,7 +53,10 @@ pub async fn create_transaction(
         if let Some(t) = app.store.transaction_by_external(&external_id)? {
             caller.check(Action::TransactionsRecord, Some(t.branch_id))?;
             // Recording it again writes nothing and tells what it earned the first time.
-            return Ok((StatusCode::OK, Json(sale_dto(&app.store.record_sale(&t, &caller.actor(app))?))));
+            return Ok((
+                StatusCode::OK,
+                Json(sale_dto(&app.store.record_sale(&t, &caller.actor(app))?)),
+            ));
         }
         let currency = Currency::parse(&i.currency)?;
         let customer_id = match (&i.customer_id, &i.member_no) {
@@ -138,7 +141,11 @@ pub async fn create_transaction(
         caller.check(Action::TransactionsRecord, Some(t.branch_id))?;
         // Points are earned (or taken back by a refund) in the sale's own database transaction.
         let r = app.store.record_sale(&t, &caller.actor(app))?;
-        let status = if r.transaction.created { StatusCode::CREATED } else { StatusCode::OK };
+        let status = if r.transaction.created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
         Ok((status, Json(sale_dto(&r))))
     })
     .await

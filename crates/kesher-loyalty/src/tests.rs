@@ -67,7 +67,12 @@ fn adjustments_need_a_reason_and_stay_above_zero() {
     ));
     let p = adjust(10, -10, Some("goodwill reversed")).unwrap();
     assert_eq!((p.kind, p.points, p.balance_after), (EntryKind::Adjust, -10, 0));
-    assert_eq!(parse_reason(Some(&"x".repeat(MAX_REASON + 1)), true).unwrap_err().field(), "reason");
+    assert_eq!(
+        parse_reason(Some(&"x".repeat(MAX_REASON + 1)), true)
+            .unwrap_err()
+            .field(),
+        "reason"
+    );
 }
 
 #[test]

@@ -25,8 +25,7 @@ use kesher_core::{
 use kesher_store::bulk::{BulkWrite, TableSpec, Value};
 use kesher_store::{
     Actor, AuditEntry, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx, Inserted,
-    MergeReport, Page, PurchaseRow, PurchaseSummary, Recorded, RecordedSale, Result, Store, StoreError,
-    SummaryRequest,
+    MergeReport, Page, PurchaseRow, PurchaseSummary, Recorded, RecordedSale, Result, Store, StoreError, SummaryRequest,
 };
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, GenericClient, NoTls};

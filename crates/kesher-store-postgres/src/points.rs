@@ -64,12 +64,14 @@ pub(crate) fn count_entries<C: GenericClient>(c: &mut C, customer: CustomerId) -
 }
 
 fn balance<C: GenericClient>(c: &mut C, customer: CustomerId) -> Result<i64> {
-    Ok(
-        query_opt(c, "SELECT balance FROM points_balances WHERE customer_id = $1", &[&customer.0])?
-            .map(|r| col(&r, 0))
-            .transpose()?
-            .unwrap_or(0),
-    )
+    Ok(query_opt(
+        c,
+        "SELECT balance FROM points_balances WHERE customer_id = $1",
+        &[&customer.0],
+    )?
+    .map(|r| col(&r, 0))
+    .transpose()?
+    .unwrap_or(0))
 }
 
 /// Lock the customer's balance row (creating it at zero when missing) and read the balance.
@@ -149,7 +151,10 @@ fn write_entry<C: GenericClient>(c: &mut C, e: &NewEntry<'_>) -> Result<LedgerEn
 pub(crate) fn load_rule<C: GenericClient>(c: &mut C) -> Result<EarningRule> {
     let mut rule = EarningRule::new();
     for r in c
-        .query("SELECT currency, points, per_minor FROM points_rules ORDER BY currency", &[])
+        .query(
+            "SELECT currency, points, per_minor FROM points_rules ORDER BY currency",
+            &[],
+        )
         .be()?
     {
         let cur: String = col(&r, 0)?;
@@ -222,8 +227,8 @@ fn reverse<C: GenericClient>(
     let r = c
         .query_one(
             "SELECT o.total, coalesce((SELECT sum(-r.total) FROM transactions r WHERE r.refund_of = o.id AND r.id <> $2), 0)::bigint,
-                coalesce((SELECT sum(-l.points) FROM points_ledger l JOIN transactions r ON r.id = l.transaction_id
-                          WHERE l.kind = 'reverse' AND r.refund_of = o.id), 0)::bigint
+                coalesce((SELECT sum(-l.points) FROM transactions r
+                          JOIN points_ledger l ON l.transaction_id = r.id AND l.kind = 'reverse' WHERE r.refund_of = o.id), 0)::bigint
              FROM transactions o WHERE o.id = $1",
             &[&original.0, &refund.0],
         )
@@ -468,13 +473,13 @@ fn spend_or_adjust<C: GenericClient>(
     require_customer(c, customer)?;
     let bal = lock_balance(c, customer)?;
     if let Some(k) = &key
-        && let Some(existing) = one_entry(
-            c,
-            "customer_id = $1 AND idempotency_key = $2",
-            &[&customer.0, k],
-        )?
+        && let Some(existing) = one_entry(c, "customer_id = $1 AND idempotency_key = $2", &[&customer.0, k])?
     {
-        let points = if kind == EntryKind::Redeem { -req.points } else { req.points };
+        let points = if kind == EntryKind::Redeem {
+            -req.points
+        } else {
+            req.points
+        };
         return retried(existing, kind, points);
     }
     let reason =
@@ -514,7 +519,7 @@ fn spend_or_adjust<C: GenericClient>(
 
 impl kesher_store::Points for PgStore {
     fn earning_rule(&self) -> Result<EarningRule> {
-        self.with(|c| load_rule(c))
+        self.with(load_rule)
     }
 
     fn set_earning_rule(&self, rule: &EarningRule, actor: &Actor) -> Result<()> {

@@ -8,6 +8,8 @@ CREATE TABLE points_rules (
     points    INTEGER NOT NULL CHECK (points >= 0),
     per_minor INTEGER NOT NULL CHECK (per_minor >= 1)
 );
+-- A refund's reversal reads the other refunds of the same sale.
+CREATE INDEX transactions_refund_of ON transactions(refund_of) WHERE refund_of IS NOT NULL;
 -- Append-only, like the audit log: a merge moves entries to the kept customer and erasure clears
 -- the reason text; nothing else changes a row, and no row is deleted.
 CREATE TABLE points_ledger (

@@ -99,12 +99,14 @@ pub(crate) fn count_entries(c: &Connection, customer: CustomerId) -> Result<u64>
 }
 
 pub(crate) fn balance(c: &Connection, customer: CustomerId) -> Result<i64> {
-    Ok(c.prepare_cached("SELECT balance FROM points_balances WHERE customer_id = ?1")
-        .be()?
-        .query_row([customer.as_bytes()], |r| r.get(0))
-        .optional()
-        .be()?
-        .unwrap_or(0))
+    Ok(
+        c.prepare_cached("SELECT balance FROM points_balances WHERE customer_id = ?1")
+            .be()?
+            .query_row([customer.as_bytes()], |r| r.get(0))
+            .optional()
+            .be()?
+            .unwrap_or(0),
+    )
 }
 
 pub(crate) fn entry_by_key(c: &Connection, customer: CustomerId, key: &str) -> Result<Option<LedgerEntry>> {
@@ -117,11 +119,7 @@ pub(crate) fn entry_by_key(c: &Connection, customer: CustomerId, key: &str) -> R
 
 /// The entry a sale earned or a refund reversed, if any.
 pub(crate) fn entry_for_transaction(c: &Connection, t: TransactionId) -> Result<Option<LedgerEntry>> {
-    one_entry(
-        c,
-        "transaction_id = ?1 AND kind IN ('earn', 'reverse')",
-        [t.as_bytes()],
-    )
+    one_entry(c, "transaction_id = ?1 AND kind IN ('earn', 'reverse')", [t.as_bytes()])
 }
 
 /// An entry to write, with the posting a decision made.
@@ -190,7 +188,9 @@ pub(crate) fn load_rule(c: &Connection) -> Result<EarningRule> {
         .prepare_cached("SELECT currency, points, per_minor FROM points_rules ORDER BY currency")
         .be()?;
     let rows = st
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        })
         .be()?;
     let mut rule = EarningRule::new();
     for row in rows {
@@ -215,7 +215,12 @@ pub(crate) fn store_rule(c: &Connection, rule: &EarningRule) -> Result<()> {
 
 /// What a just-recorded sale earns, or a refund takes back: the entry written, if any. Runs in
 /// the sale's own database transaction.
-pub(crate) fn accrue(c: &Connection, rule: &EarningRule, t: &Transaction, actor: &Actor) -> Result<Option<LedgerEntry>> {
+pub(crate) fn accrue(
+    c: &Connection,
+    rule: &EarningRule,
+    t: &Transaction,
+    actor: &Actor,
+) -> Result<Option<LedgerEntry>> {
     let total = t.total().ok_or_else(|| StoreError::Invalid {
         field: "lines",
         reason: "transaction total overflows".into(),
@@ -291,8 +296,8 @@ fn reverse(
         .be()?;
     let reversed_before: i64 = c
         .prepare_cached(
-            "SELECT coalesce(sum(-l.points), 0) FROM points_ledger l JOIN transactions r ON r.id = l.transaction_id
-             WHERE l.kind = 'reverse' AND r.refund_of = ?1",
+            "SELECT coalesce(sum(-l.points), 0) FROM transactions r
+             JOIN points_ledger l ON l.transaction_id = r.id AND l.kind = 'reverse' WHERE r.refund_of = ?1",
         )
         .be()?
         .query_row([original.as_bytes()], |r| r.get(0))
@@ -342,86 +347,71 @@ pub(crate) fn award(c: &Connection, scope: Scope<'_>, actor: &Actor) -> Result<A
     let (filter, since) = match scope {
         Scope::Since(since) => ("(?1 IS NULL OR t.occurred_at >= ?1)", since.map(ts)),
         Scope::Only(ids) => {
-            c.execute_batch("CREATE TEMP TABLE IF NOT EXISTS award_scope (id BLOB PRIMARY KEY); DELETE FROM award_scope")
+            c.execute_batch(
+                "CREATE TEMP TABLE IF NOT EXISTS award_scope (id BLOB PRIMARY KEY); DELETE FROM award_scope",
+            )
+            .be()?;
+            let mut ins = c
+                .prepare_cached("INSERT OR IGNORE INTO award_scope (id) VALUES (?1)")
                 .be()?;
-            let mut ins = c.prepare_cached("INSERT OR IGNORE INTO award_scope (id) VALUES (?1)").be()?;
             for id in ids {
                 ins.execute([id.as_bytes()]).be()?;
             }
             ("(?1 IS NULL AND t.id IN (SELECT id FROM award_scope))", None)
         }
     };
-    {
-        let mut st = c
-            .prepare(&format!(
-                "SELECT t.id, t.customer_id, t.branch_id, t.currency, t.total FROM transactions t
-                 WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL AND {filter}
-                   AND t.currency IN (SELECT currency FROM points_rules)
-                   AND NOT EXISTS (SELECT 1 FROM points_ledger l WHERE l.transaction_id = t.id AND l.kind = 'earn')
-                 ORDER BY t.customer_id, t.occurred_at, t.id"
-            ))
-            .be()?;
-        let mut rows = st.query([since]).be()?;
-        // The current customer, their running balance and whether it changed: the balance row
-        // is written once per customer.
-        let mut current: Option<(CustomerId, i64, bool)> = None;
-        let mut currency: Option<kesher_core::Currency> = None;
-        while let Some(r) = rows.next().be()? {
-            let txn = TransactionId::from_bytes(blob16(&r.get::<_, Vec<u8>>(0).be()?)?);
-            let customer = CustomerId::from_bytes(blob16(&r.get::<_, Vec<u8>>(1).be()?)?);
-            let branch = BranchId::from_bytes(blob16(&r.get::<_, Vec<u8>>(2).be()?)?);
-            let code: String = r.get(3).be()?;
-            let total: i64 = r.get(4).be()?;
-            let cur = match currency {
-                Some(k) if k.as_str() == code => k,
-                _ => {
-                    let k = kesher_core::Currency::parse(&code)
-                        .map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
-                    currency = Some(k);
-                    k
-                }
-            };
-            if let Some((prev, b, dirty)) = current
-                && prev != customer
-            {
-                if dirty {
-                    set_balance(c, prev, b)?;
-                }
-                current = None;
-            }
-            let bal = match current {
-                Some((_, b, _)) => b,
-                None => balance(c, customer)?,
-            };
-            let dirty = current.is_some_and(|x| x.2);
-            let Some(posting) = kesher_loyalty::earn(&rule, cur, total, bal).map_err(loyalty_error)? else {
-                current = Some((customer, bal, dirty));
-                continue;
-            };
-            c.prepare_cached(
+    // Every sale in one statement: the rule's formula (`EarnRate::points_for`: whole `per_minor`
+    // units times `points`) in SQL, each entry's balance a running sum over the customer's sales
+    // in time order from the balance held; entries are numbered in that order. The contract
+    // suite checks that the entries are what the rule gives sale by sale.
+    let before: i64 = c
+        .query_row("SELECT coalesce(max(seq), 0) FROM points_ledger", [], |r| r.get(0))
+        .be()?;
+    let earned = c
+        .execute(
+            &format!(
                 "INSERT INTO points_ledger (customer_id, kind, points, balance_after, transaction_id, branch_id, actor,
-                    origin, at) VALUES (?1, 'earn', ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )
-            .be()?
-            .execute(params![
-                customer.as_bytes(),
-                posting.points,
-                posting.balance_after,
-                txn.as_bytes(),
-                branch.as_bytes(),
-                actor.who,
-                actor.origin,
-                ts(actor.at),
-            ])
-            .be()?;
-            report.earned += 1;
-            report.points = report.points.saturating_add(posting.points);
-            current = Some((customer, posting.balance_after, true));
-        }
-        if let Some((prev, b, true)) = current {
-            set_balance(c, prev, b)?;
-        }
+                    origin, at)
+                 SELECT s.customer_id, 'earn', s.pts, coalesce(b.balance, 0) + sum(s.pts) OVER
+                        (PARTITION BY s.customer_id ORDER BY s.occurred_at, s.id ROWS UNBOUNDED PRECEDING),
+                        s.id, s.branch_id, ?2, ?3, ?4
+                 FROM (SELECT t.id, t.customer_id, t.branch_id, t.occurred_at, (t.total / r.per_minor) * r.points AS pts
+                       FROM transactions t JOIN points_rules r ON r.currency = t.currency
+                       WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL AND {filter}
+                         AND r.points > 0 AND t.total >= r.per_minor
+                         AND NOT EXISTS (SELECT 1 FROM points_ledger l WHERE l.transaction_id = t.id AND l.kind = 'earn')) s
+                 LEFT JOIN points_balances b ON b.customer_id = s.customer_id
+                 ORDER BY s.customer_id, s.occurred_at, s.id"
+            ),
+            params![since, actor.who, actor.origin, ts(actor.at)],
+        )
+        .be()?;
+    // SQLite turns an integer overflow into a float: refuse it rather than store it.
+    let (bad, points): (i64, i64) = c
+        .query_row(
+            "SELECT count(*) FILTER (WHERE typeof(points) <> 'integer' OR typeof(balance_after) <> 'integer'),
+                    coalesce(sum(points), 0) FROM points_ledger WHERE seq > ?1",
+            [before],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .be()?;
+    if bad > 0 {
+        return Err(StoreError::Invalid {
+            field: "points",
+            reason: format!("{bad} sales would earn more points than can be counted"),
+        });
     }
+    // Each customer's balance is the last of their new entries.
+    c.execute(
+        "INSERT INTO points_balances (customer_id, balance)
+         SELECT customer_id, balance_after FROM points_ledger
+         WHERE seq IN (SELECT max(seq) FROM points_ledger WHERE seq > ?1 GROUP BY customer_id)
+         ON CONFLICT (customer_id) DO UPDATE SET balance = excluded.balance",
+        [before],
+    )
+    .be()?;
+    report.earned = earned as u64;
+    report.points = points;
     // Refunds whose sale earned and that have not been reversed yet: few, one at a time.
     let refunds: Vec<(Vec<u8>, Vec<u8>, i64, Vec<u8>)> = {
         let mut st = c
@@ -515,7 +505,11 @@ pub(crate) fn require_customer(c: &Connection, id: CustomerId) -> Result<()> {
         .be()?
         .exists([id.as_bytes()])
         .be()?;
-    if found { Ok(()) } else { Err(StoreError::not_found("customer", id)) }
+    if found {
+        Ok(())
+    } else {
+        Err(StoreError::not_found("customer", id))
+    }
 }
 
 /// A redemption or adjustment, decided and written in the caller's (immediate) transaction,
@@ -533,11 +527,16 @@ pub(crate) fn spend_or_adjust(
     if let Some(k) = &key
         && let Some(existing) = entry_by_key(c, customer, k)?
     {
-        let points = if kind == EntryKind::Redeem { -req.points } else { req.points };
+        let points = if kind == EntryKind::Redeem {
+            -req.points
+        } else {
+            req.points
+        };
         return retried(existing, kind, points);
     }
     let bal = balance(c, customer)?;
-    let reason = kesher_loyalty::parse_reason(req.reason.as_deref(), kind == EntryKind::Adjust).map_err(loyalty_error)?;
+    let reason =
+        kesher_loyalty::parse_reason(req.reason.as_deref(), kind == EntryKind::Adjust).map_err(loyalty_error)?;
     let posting = match kind {
         EntryKind::Redeem => kesher_loyalty::redeem(bal, req.points),
         _ => kesher_loyalty::adjust(bal, req.points, reason.as_deref()),

@@ -35,9 +35,18 @@ pub fn run_all(make: Factory<'_>) {
         ("users, tokens and sessions", accounts),
         ("erasure keeps totals and removes identifiers", erasure),
         ("retention finds inactive customers; settings", retention_and_settings),
-        ("points: one accrual per sale, refunds take back their share", points::earning_and_reversal),
-        ("points: redemptions and adjustments, idempotent and audited", points::redemption_and_adjustment),
-        ("points: merge sums balances, erasure keeps amounts", points::merge_and_erasure),
+        (
+            "points: one accrual per sale, refunds take back their share",
+            points::earning_and_reversal,
+        ),
+        (
+            "points: redemptions and adjustments, idempotent and audited",
+            points::redemption_and_adjustment,
+        ),
+        (
+            "points: merge sums balances, erasure keeps amounts",
+            points::merge_and_erasure,
+        ),
         ("points: the bulk award and the import's", points::bulk_award),
         ("points: parallel redemptions and duplicate sales", points::concurrency),
     ];

@@ -80,7 +80,9 @@ pub fn loyalty_error(e: LoyaltyError) -> StoreError {
 /// The request's idempotency key checked, and required when `required`.
 pub fn request_key(req: &PointsRequest, required: bool) -> Result<Option<String>> {
     match req.idempotency_key.as_deref() {
-        Some(k) => kesher_loyalty::parse_idempotency_key(k).map(Some).map_err(loyalty_error),
+        Some(k) => kesher_loyalty::parse_idempotency_key(k)
+            .map(Some)
+            .map_err(loyalty_error),
         None if required => Err(StoreError::Invalid {
             field: "idempotency_key",
             reason: "required: send the Idempotency-Key header or an idempotency_key field".into(),
@@ -138,7 +140,11 @@ pub fn stored_kind(s: &str) -> Result<EntryKind> {
 }
 
 /// A stored rate back to a rule entry.
-pub fn stored_rate(currency: &str, points: i64, per_minor: i64) -> Result<(kesher_core::Currency, kesher_loyalty::EarnRate)> {
+pub fn stored_rate(
+    currency: &str,
+    points: i64,
+    per_minor: i64,
+) -> Result<(kesher_core::Currency, kesher_loyalty::EarnRate)> {
     let c = kesher_core::Currency::parse(currency).map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
     let r = kesher_loyalty::EarnRate::new(points, per_minor)
         .map_err(|e| StoreError::Backend(format!("stored earning rate: {e}")))?;

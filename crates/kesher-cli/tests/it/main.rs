@@ -583,13 +583,46 @@ fn points_from_the_command_line_and_imports_that_award_them() {
     ok(&["import", "transactions", new.to_str().unwrap(), "--award-points"]);
     assert!(ok(&["points", "balance", "M1"]).ends_with(": 179 points\n"));
     // The sales recorded before are caught up on request.
-    assert_eq!(ok(&["points", "award"]), "1 sales earned, 0 refunds reversed: +89 points\n");
-    assert_eq!(ok(&["points", "award"]), "0 sales earned, 0 refunds reversed: +0 points\n");
-    let out = ok(&["points", "redeem", "M1", "--points", "100", "--idempotency-key", "cli-1"]);
+    assert_eq!(
+        ok(&["points", "award"]),
+        "1 sales earned, 0 refunds reversed: +89 points\n"
+    );
+    assert_eq!(
+        ok(&["points", "award"]),
+        "0 sales earned, 0 refunds reversed: +0 points\n"
+    );
+    let out = ok(&[
+        "points",
+        "redeem",
+        "M1",
+        "--points",
+        "100",
+        "--idempotency-key",
+        "cli-1",
+    ]);
     assert!(out.ends_with("redeemed 100; balance 168\n"), "{out}");
-    let out = ok(&["points", "redeem", "M1", "--points", "100", "--idempotency-key", "cli-1"]);
+    let out = ok(&[
+        "points",
+        "redeem",
+        "M1",
+        "--points",
+        "100",
+        "--idempotency-key",
+        "cli-1",
+    ]);
     assert!(out.contains("already redeemed"), "{out}");
-    let o = kesher(&db, &["points", "redeem", "M1", "--points", "1000", "--idempotency-key", "cli-2"]);
+    let o = kesher(
+        &db,
+        &[
+            "points",
+            "redeem",
+            "M1",
+            "--points",
+            "1000",
+            "--idempotency-key",
+            "cli-2",
+        ],
+    );
     assert!(!o.status.success());
     assert!(text(&o).1.contains("the balance is 168 points"), "{:?}", text(&o));
     let out = ok(&["points", "adjust", "M1", "--points=-68", "--reason", "correction"]);
@@ -597,7 +630,12 @@ fn points_from_the_command_line_and_imports_that_award_them() {
     let history = ok(&["points", "history", "M1", "--json"]);
     let kinds: Vec<String> = history
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(kinds, ["adjust", "redeem", "earn", "earn"]);
 }

@@ -62,7 +62,10 @@ fn sales_earn_and_points_are_redeemed_and_adjusted() {
     // 2 × 89.90 − 10.00 = 169.80: 169 points, in the sale's response.
     let (s, t) = app.post("/api/transactions", sale("POS-1"));
     assert_eq!(s, 201, "{t}");
-    assert_eq!((t["points"]["kind"].as_str(), t["points"]["points"].as_i64()), (Some("earn"), Some(169)));
+    assert_eq!(
+        (t["points"]["kind"].as_str(), t["points"]["points"].as_i64()),
+        (Some("earn"), Some(169))
+    );
     let (s, again) = app.post("/api/transactions", sale("POS-1"));
     assert_eq!((s, &again["points"]["seq"]), (200, &t["points"]["seq"]), "{again}");
     assert_eq!(balance(&app, &id), 169);
@@ -72,7 +75,11 @@ fn sales_earn_and_points_are_redeemed_and_adjusted() {
     let (s, v) = app.post(&points("redeem"), json!({"points": 10}));
     assert_eq!((s, field(&v)), (422, Some("idempotency_key")), "{v}");
     let (s, v) = app.post(&points("redeem"), json!({"points": 170, "idempotency_key": "k1"}));
-    assert_eq!((s, field(&v), v["error"]["code"].as_str()), (409, Some("points"), Some("conflict")), "{v}");
+    assert_eq!(
+        (s, field(&v), v["error"]["code"].as_str()),
+        (409, Some("points"), Some("conflict")),
+        "{v}"
+    );
     let (s, v) = app.post(&points("redeem"), json!({"points": -3, "idempotency_key": "k1"}));
     assert_eq!((s, field(&v)), (422, Some("points")), "{v}");
     let (s, r) = post_keyed(&app, &app.token, &points("redeem"), "k1", json!({"points": 100}));
@@ -110,7 +117,13 @@ fn sales_earn_and_points_are_redeemed_and_adjusted() {
     );
     assert_eq!(s, 403);
     // A clerk redeems at their own branch only.
-    let (s, v) = post_keyed(&app, &clerk, &points("redeem"), "c1", json!({"points": 1, "branch": "B1"}));
+    let (s, v) = post_keyed(
+        &app,
+        &clerk,
+        &points("redeem"),
+        "c1",
+        json!({"points": 1, "branch": "B1"}),
+    );
     assert_eq!((s, v["branch_id"].is_string()), (201, true), "{v}");
     let (s, v) = app.post_raw(
         "/api/import/branches",
@@ -118,7 +131,13 @@ fn sales_earn_and_points_are_redeemed_and_adjusted() {
         b"branch_id,name,region,time_zone\nB2,Haifa,North,Asia/Jerusalem\n",
     );
     assert_eq!(s, 200, "{v}");
-    let (s, v) = post_keyed(&app, &clerk, &points("redeem"), "c2", json!({"points": 1, "branch": "B2"}));
+    let (s, v) = post_keyed(
+        &app,
+        &clerk,
+        &points("redeem"),
+        "c2",
+        json!({"points": 1, "branch": "B2"}),
+    );
     assert_eq!((s, v["error"]["code"].as_str()), (403, Some("out_of_branch")), "{v}");
 
     // A refund takes its share back: a refund of one 89.90 line of the 169.80 sale: 89 points.
@@ -156,7 +175,11 @@ fn sales_earn_and_points_are_redeemed_and_adjusted() {
         "{actions:?}"
     );
     assert!(actions.contains(&"points.adjust") && actions.contains(&"points.rule"));
-    let (s, v) = app.call("PUT", "/api/points/rule", Some(json!({"rates": [{"currency": "ILS", "points": 1, "per_minor": 0}]})));
+    let (s, v) = app.call(
+        "PUT",
+        "/api/points/rule",
+        Some(json!({"rates": [{"currency": "ILS", "points": 1, "per_minor": 0}]})),
+    );
     assert_eq!((s, field(&v)), (422, Some("rates[0].per_minor")), "{v}");
 }
 

@@ -128,7 +128,10 @@ pub(super) fn earning_and_reversal(s: &dyn Store) {
         }],
         ..t5.clone()
     };
-    assert_eq!(s.record_sale(&full, &actor()).unwrap().points.unwrap().balance_after, -174);
+    assert_eq!(
+        s.record_sale(&full, &actor()).unwrap().points.unwrap().balance_after,
+        -174
+    );
     assert_eq!(assert_consistent(s, c.id), -174);
     // No customer, no balance.
     assert!(matches!(
@@ -208,7 +211,10 @@ pub(super) fn redemption_and_adjustment(s: &dyn Store) {
     assert_eq!(redeem.before.as_ref().unwrap()["balance"], 500);
     assert_eq!(redeem.after.as_ref().unwrap()["balance"], 300);
     assert_eq!(redeem.after.as_ref().unwrap()["idempotency_key"], "till-7-0001");
-    assert_eq!((redeem.actor.as_str(), redeem.origin.as_deref()), ("test", Some("127.0.0.1")));
+    assert_eq!(
+        (redeem.actor.as_str(), redeem.origin.as_deref()),
+        ("test", Some("127.0.0.1"))
+    );
     assert!(matches!(
         s.redeem_points(CustomerId(uid(4242)), &request(1, Some("x"), None), &actor()),
         Err(StoreError::NotFound { .. })
@@ -229,8 +235,12 @@ pub(super) fn merge_and_erasure(s: &dyn Store) {
         .unwrap();
     let t2 = sale(2, "T2", Some(d.id), b, p, "2025-03-02T10:00:00Z");
     s.record_sale(&t2, &actor()).unwrap();
-    s.adjust_points(d.id, &request(26, None, Some("Dana asked on the phone 050-1234567")), &actor())
-        .unwrap();
+    s.adjust_points(
+        d.id,
+        &request(26, None, Some("Dana asked on the phone 050-1234567")),
+        &actor(),
+    )
+    .unwrap();
     // A customer with points cannot be deleted.
     assert!(matches!(
         s.delete_customer(d.id, &actor()),
@@ -318,9 +328,7 @@ pub(super) fn bulk_award(s: &dyn Store) {
     s.adjust_points(d.id, &request(10, None, Some("gift")), &actor())
         .unwrap();
     // Since February: T2 and T3 only; the refund's sale did not earn.
-    let feb = s
-        .award_points(Some(at("2025-02-01T00:00:00Z")), &actor())
-        .unwrap();
+    let feb = s.award_points(Some(at("2025-02-01T00:00:00Z")), &actor()).unwrap();
     assert_eq!((feb.earned, feb.reversed, feb.points), (2, 0, 348));
     // Then everything: T1 earns 174 and its half refund takes back 87.
     let all = s.award_points(None, &actor()).unwrap();
@@ -385,7 +393,10 @@ pub(super) fn concurrency(s: &dyn Store) {
         let handles: Vec<_> = (0..THREADS)
             .map(|_| scope.spawn(move || s.redeem_points(c.id, &request(30, Some("same"), None), &actor())))
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap().unwrap().created).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap().unwrap().created)
+            .collect()
     });
     assert_eq!(retried.iter().filter(|c| **c).count(), 1);
     assert_eq!(assert_consistent(s, c.id), 500 % AMOUNT + 70);

@@ -16,13 +16,6 @@ const MAX_ITER: usize = 1000;
 /// Objective evaluations allowed in one minimisation (line searches included).
 const MAX_EVALS: usize = 2000;
 const GTOL: f64 = 1e-9;
-/// A minimum is accepted when the gradient's largest component is below this.
-const ACCEPT_GTOL: f64 = 1e-6;
-/// ... or below this when the search ended because the objective stopped falling (a likelihood
-/// that is flat along a direction in which a parameter runs to its boundary, as small or
-/// one-sided data gives): the best point found is the fit. The objectives are means per
-/// customer, so this is a gradient of 1e-4 per customer.
-const FLAT_GTOL: f64 = 1e-4;
 /// Largest step of any coordinate in one line search (parameters are on log scale).
 const MAX_STEP: f64 = 3.0;
 
@@ -80,7 +73,6 @@ where
     let mut h = identity::<N>();
     let mut stalls = 0;
     let mut iterations = 0;
-    let mut ended_flat = false;
     for iter in 0..MAX_ITER {
         iterations = iter + 1;
         if evals.get() >= MAX_EVALS {
@@ -101,8 +93,10 @@ where
         }
         let Some((t, fnew, gnew)) = line_search(&f, &x, fx, &g, &d) else {
             // Line search failed: restart from steepest descent once, then give up.
-            if stalls > 2 || (norm_inf(&g) < 1e-6 && stalls > 0) {
-                ended_flat = true;
+            if stalls > 2 {
+                break;
+            }
+            if norm_inf(&g) < 1e-6 && stalls > 0 {
                 break;
             }
             stalls += 1;
@@ -133,7 +127,6 @@ where
         if improvement.abs() <= 1e-15 * fx.abs().max(1.0) {
             stalls += 1;
             if stalls > 3 {
-                ended_flat = true;
                 break;
             }
         } else {
@@ -148,7 +141,7 @@ where
         newton_polish(&f, x, fx, g)
     };
     let gn = norm_inf(&g);
-    if gn < ACCEPT_GTOL || (ended_flat && gn < FLAT_GTOL) {
+    if gn < 1e-6 {
         return Ok(Minimum { x, f: fx, iterations });
     }
     Err(AnalyticsError::DidNotConverge {

@@ -127,6 +127,10 @@ pub struct ImportOptions {
     pub skip_invalid: bool,
     /// Create bare customers, branches and employees that a file names but the store lacks.
     pub create_missing: bool,
+    /// Transactions: the sales written earn points by the earning rule (and the refunds take
+    /// back their share), in the import's own unit of work. Off by default: history imported
+    /// from another system earned (or did not earn) under its own rules.
+    pub award_points: bool,
 }
 
 /// What an import did.
@@ -457,6 +461,8 @@ struct Importer<'a> {
     now: jiff::Timestamp,
     /// Valid baskets not yet written (at most `BATCH`).
     pending: Vec<(Basket, Transaction)>,
+    /// With `award_points`: the transactions this unit wrote.
+    written: Vec<kesher_core::TransactionId>,
 }
 
 /// Baskets written to the store at a time.
@@ -486,6 +492,7 @@ impl App {
             on_reject,
             now: self.now(),
             pending: Vec::new(),
+            written: Vec::new(),
         };
         let mut records = Records::new(input);
         let header_fields = match records.next(None) {
@@ -562,6 +569,10 @@ impl App {
             imp.flush(b)?;
         }
         imp.drain()?;
+        if opts.award_points && !imp.written.is_empty() {
+            let actor = kesher_store::Actor::new("import", imp.now).from(file);
+            imp.tx.award_points(&imp.written, &actor).map_err(store_err)?;
+        }
         let summary = imp.summary.clone();
         imp.tx.commit().map_err(store_err)?;
         Ok(summary)
@@ -1083,10 +1094,15 @@ impl Importer<'_> {
         let txs: Vec<&Transaction> = pending.iter().map(|(_, t)| t).collect();
         let results = self.tx.insert_transactions(&txs);
         drop(txs);
-        for ((b, _), r) in pending.into_iter().zip(results) {
+        for ((b, t), r) in pending.into_iter().zip(results) {
             let n = b.rows.len() as u64;
             match r {
-                Ok(Inserted::New) => self.summary.inserted += n,
+                Ok(Inserted::New) => {
+                    self.summary.inserted += n;
+                    if self.opts.award_points {
+                        self.written.push(t.id);
+                    }
+                }
                 Ok(Inserted::AlreadyPresent) => self.summary.already_present += n,
                 Ok(Inserted::Repeated) => {
                     let e = RowError::col(

@@ -125,10 +125,22 @@ pub enum Action {
     /// Save and delete segments; render personalised messages for their members.
     #[serde(rename = "segments.manage")]
     SegmentsManage,
+    /// A customer's points balance and ledger (at the till too, whatever branch they joined at).
+    #[serde(rename = "points.read")]
+    PointsRead,
+    /// Spend a customer's points at the point of sale (own branch: the branch it happens at).
+    #[serde(rename = "points.redeem")]
+    PointsRedeem,
+    /// Correct a customer's points, with a reason.
+    #[serde(rename = "points.adjust")]
+    PointsAdjust,
+    /// Set how sales earn points.
+    #[serde(rename = "points.configure")]
+    PointsConfigure,
 }
 
 impl Action {
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 29] = [
         Action::Public,
         Action::Session,
         Action::CustomersRead,
@@ -154,6 +166,10 @@ impl Action {
         Action::PrivacyManage,
         Action::SegmentsRead,
         Action::SegmentsManage,
+        Action::PointsRead,
+        Action::PointsRedeem,
+        Action::PointsAdjust,
+        Action::PointsConfigure,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -183,6 +199,10 @@ impl Action {
             Action::PrivacyManage => "privacy.manage",
             Action::SegmentsRead => "segments.read",
             Action::SegmentsManage => "segments.manage",
+            Action::PointsRead => "points.read",
+            Action::PointsRedeem => "points.redeem",
+            Action::PointsAdjust => "points.adjust",
+            Action::PointsConfigure => "points.configure",
         }
     }
 
@@ -238,6 +258,9 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::TransactionsRead | A::InteractionsRead | A::InteractionsRecord => Allow,
             A::ReferenceRead | A::AnalyticsRead | A::AnalyticsRun => Allow,
             A::SegmentsRead | A::SegmentsManage => Allow,
+            // The program's policy and its corrections; no sales, so no redemptions.
+            A::PointsRead | A::PointsAdjust | A::PointsConfigure => Allow,
+            A::PointsRedeem => Deny,
             A::CustomersDelete | A::CustomersExport | A::CustomersErase | A::TransactionsRecord => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
             A::Public | A::Session => Allow,
@@ -250,6 +273,10 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::TransactionsRead | A::TransactionsRecord | A::InteractionsRead | A::InteractionsRecord => OwnBranch,
             A::CustomersLookup | A::ReferenceRead | A::AnalyticsRead => Allow,
             A::SegmentsRead => OwnBranch,
+            // Like the lookup, a balance is read for a member of any branch; spent at one's own.
+            A::PointsRead => Allow,
+            A::PointsRedeem => OwnBranch,
+            A::PointsAdjust | A::PointsConfigure => Deny,
             A::CustomersExport | A::CustomersErase | A::AnalyticsRun | A::SegmentsManage => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
             A::Public | A::Session => Allow,
@@ -259,6 +286,9 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::CustomersRead | A::CustomersEnrol | A::CustomersUpdate => OwnBranch,
             A::TransactionsRead | A::TransactionsRecord | A::InteractionsRead | A::InteractionsRecord => OwnBranch,
             A::CustomersLookup | A::ReferenceRead => Allow,
+            A::PointsRead => Allow,
+            A::PointsRedeem => OwnBranch,
+            A::PointsAdjust | A::PointsConfigure => Deny,
             A::CustomersDelete | A::CustomersMerge | A::CustomersExport | A::CustomersErase => Deny,
             A::AnalyticsRead | A::AnalyticsRun | A::SegmentsRead | A::SegmentsManage => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
@@ -272,6 +302,8 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::CustomersLookup | A::CustomersEnrol | A::CustomersUpdate | A::CustomersDelete => Deny,
             A::CustomersMerge | A::CustomersExport | A::CustomersErase => Deny,
             A::TransactionsRecord | A::InteractionsRecord => Deny,
+            // Aggregates only (analytics.read gives the program's totals).
+            A::PointsRead | A::PointsRedeem | A::PointsAdjust | A::PointsConfigure => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
             A::Public | A::Session => Allow,
         },
@@ -279,6 +311,9 @@ pub fn grant(role: Role, action: Action) -> Grant {
         (R::PosDevice, a) => match a {
             A::CustomersLookup | A::ReferenceRead => Allow,
             A::CustomersEnrol | A::TransactionsRecord => OwnBranch,
+            A::PointsRead => Allow,
+            A::PointsRedeem => OwnBranch,
+            A::PointsAdjust | A::PointsConfigure => Deny,
             A::CustomersRead | A::CustomersUpdate | A::CustomersDelete | A::CustomersMerge => Deny,
             A::CustomersExport | A::CustomersErase => Deny,
             A::TransactionsRead | A::InteractionsRead | A::InteractionsRecord => Deny,

@@ -156,7 +156,7 @@ pub fn run(app: &App, c: CustomersCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// A customer by id, or by member number, phone, e-mail or card.
-fn resolve(app: &App, who: &str) -> anyhow::Result<CustomerId> {
+pub fn resolve(app: &App, who: &str) -> anyhow::Result<CustomerId> {
     if let Ok(id) = who.parse::<CustomerId>() {
         if app.store.get_customer(id)?.is_some() {
             return Ok(id);

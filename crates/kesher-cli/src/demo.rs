@@ -112,5 +112,27 @@ fn generate_and_import(a: &DemoArgs, db: &Path, settings: Settings, dir: &Path) 
         let s = import_file(&app, kind, &dir.join(name), ImportOptions::default(), true)?;
         eprintln!("  {name}: {} rows in {:.1} s", s.inserted, t.elapsed().as_secs_f64());
     }
+    // The loyalty program: one point per shekel, launched half a year before the history ends, so
+    // that members carry balances. One bulk pass over the sales, not one write per sale.
+    let t = Instant::now();
+    let ils = kesher_core::Currency::parse("ILS")?;
+    let rule = kesher_loyalty::EarningRule::new().with(
+        ils,
+        kesher_loyalty::EarnRate::per_whole_unit(ils, 1).map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+    app.store.set_earning_rule(&rule, &actor)?;
+    let launch = end
+        .checked_sub(jiff::Span::new().days(182))
+        .context("the program's launch date")?
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .context("the program's launch date")?
+        .timestamp();
+    let r = app.store.award_points(Some(launch), &actor)?;
+    eprintln!(
+        "  points: {} sales earned {} points since {launch} in {:.1} s",
+        r.earned,
+        r.points,
+        t.elapsed().as_secs_f64()
+    );
     Ok(app)
 }

@@ -22,6 +22,11 @@ pub struct ImportArgs {
     /// Create bare customers, branches and employees that the file names but the database lacks.
     #[arg(long)]
     create_missing: bool,
+    /// Transactions: the sales written earn loyalty points by the earning rule (and refunds take
+    /// back their share), in the same unit of work. Off by default: imported history earned, or
+    /// did not, under the rules of its time (docs/import-formats.md).
+    #[arg(long)]
+    award_points: bool,
 }
 
 /// Exit code when `--skip-invalid` left rows out: the valid rows landed, but not all of them.
@@ -32,6 +37,7 @@ pub fn run(app: &App, a: ImportArgs) -> anyhow::Result<ExitCode> {
     let opts = ImportOptions {
         skip_invalid: a.skip_invalid,
         create_missing: a.create_missing,
+        award_points: a.award_points,
     };
     let s = import_file(app, kind, &a.file, opts, true)?;
     app.audit_import(

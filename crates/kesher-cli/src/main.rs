@@ -8,6 +8,7 @@ mod customers;
 mod demo;
 mod import;
 mod models;
+mod points;
 mod segments;
 
 use anyhow::Context;
@@ -73,6 +74,9 @@ enum Command {
     /// Segments: check, count, members, save, list, delete, render a personalised message.
     #[command(subcommand)]
     Segments(segments::SegmentsCommand),
+    /// Loyalty points: balance, history, adjust, redeem, the earning rule, award.
+    #[command(subcommand)]
+    Points(points::PointsCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -124,6 +128,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Privacy(p) => accounts::privacy(&open(&db, settings)?, p),
         Command::Copy(c) => copy::run(c),
         Command::Segments(c) => segments::run(&open(&db, settings)?, c),
+        Command::Points(p) => points::run(&open(&db, settings)?, p),
     }
 }
 

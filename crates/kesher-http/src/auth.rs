@@ -223,8 +223,10 @@ pub async fn authenticate(State(g): State<Arc<Guard>>, mut req: Request, next: N
     if let Err(d) = principal.may(action) {
         return denied(d).into_response();
     }
-    if matches!(action, Action::TransactionsRecord | Action::CustomersLookup)
-        && let Err(wait) = g.limits.pos.check(&principal.name, g.app.now())
+    if matches!(
+        action,
+        Action::TransactionsRecord | Action::CustomersLookup | Action::PointsRedeem
+    ) && let Err(wait) = g.limits.pos.check(&principal.name, g.app.now())
     {
         return too_many(wait, "point-of-sale requests");
     }

@@ -488,6 +488,8 @@ pub struct OverviewDto {
     pub consent_history: Vec<ConsentDto>,
     /// Products to offer next, from the rules the customer's own purchases fire.
     pub next_best_offers: Vec<OfferDto>,
+    /// The loyalty points balance (left out of an anonymised view).
+    pub points_balance: Option<i64>,
 }
 
 #[utoipa::path(get, path = "/api/customers/{id}/overview", tag = "customers", params(("id" = String, Path, description = "Customer id")),
@@ -570,6 +572,11 @@ pub async fn overview(
                 })
                 .collect(),
             next_best_offers: offers(app, c.id, 3)?,
+            points_balance: if anon {
+                None
+            } else {
+                Some(app.store.points_balance(c.id)?)
+            },
         }))
     })
     .await

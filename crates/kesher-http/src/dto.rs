@@ -286,6 +286,9 @@ pub struct TransactionDto {
     pub total: MoneyDto,
     pub lines: Vec<LineDto>,
     pub refund_of: Option<String>,
+    /// On `POST /api/transactions`: the points this sale earned or this refund took back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points: Option<crate::points::LedgerEntryDto>,
 }
 
 impl From<&Transaction> for TransactionDto {
@@ -300,6 +303,7 @@ impl From<&Transaction> for TransactionDto {
             total: MoneyDto::new(t.total().unwrap_or(0), t.currency),
             lines: t.lines.iter().map(LineDto::from).collect(),
             refund_of: t.refund_of.map(|r| r.to_string()),
+            points: None,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod baskets;
 pub mod customers;
 pub mod dto;
 pub mod error;
+pub mod points;
 pub mod privacy;
 pub mod reference;
 pub mod sales;
@@ -57,9 +58,10 @@ pub async fn blocking<T: Send + 'static>(
         privacy::export, privacy::erase, privacy::get_retention, privacy::put_retention, privacy::run_retention, privacy::export_audit,
         segments::fields, segments::list, segments::save, segments::get, segments::delete, segments::check,
         segments::members_adhoc, segments::members, segments::messages,
+        points::get_points, points::redeem, points::adjust, points::get_rule, points::put_rule, points::totals,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
-    tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "analytics"), (name = "auth"), (name = "accounts"), (name = "privacy"), (name = "segments"), (name = "system")),
+    tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "analytics"), (name = "auth"), (name = "accounts"), (name = "privacy"), (name = "segments"), (name = "points"), (name = "system")),
     modifiers(&Security)
 )]
 pub struct ApiDoc;
@@ -203,6 +205,42 @@ fn api() -> Api {
         "/api/customers/{id}/score",
         A::CustomersRead,
         get(analytics::score),
+    )
+    .at(
+        get_.clone(),
+        "/api/customers/{id}/points",
+        A::PointsRead,
+        get(points::get_points),
+    )
+    .at(
+        post_.clone(),
+        "/api/customers/{id}/points/redeem",
+        A::PointsRedeem,
+        post(points::redeem),
+    )
+    .at(
+        post_.clone(),
+        "/api/customers/{id}/points/adjust",
+        A::PointsAdjust,
+        post(points::adjust),
+    )
+    .at(
+        get_.clone(),
+        "/api/points/rule",
+        A::ReferenceRead,
+        get(points::get_rule),
+    )
+    .at(
+        put_.clone(),
+        "/api/points/rule",
+        A::PointsConfigure,
+        put(points::put_rule),
+    )
+    .at(
+        get_.clone(),
+        "/api/points/totals",
+        A::AnalyticsRead,
+        get(points::totals),
     )
     .at(
         get_.clone(),

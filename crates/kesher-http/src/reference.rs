@@ -202,6 +202,8 @@ pub struct ImportParams {
     pub skip_invalid: Option<bool>,
     /// Create bare customers, branches and employees the file names but the store lacks.
     pub create_missing: Option<bool>,
+    /// Transactions: the sales earn loyalty points by the earning rule (default false).
+    pub award_points: Option<bool>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -245,6 +247,7 @@ pub async fn import(
         let opts = ImportOptions {
             skip_invalid: p.skip_invalid.unwrap_or(false),
             create_missing: p.create_missing.unwrap_or(false),
+            award_points: p.award_points.unwrap_or(false),
         };
         let mut rejects = Vec::new();
         let name = format!("{}.csv", kind.as_str());

@@ -52,7 +52,11 @@ pub async fn create_transaction(
         // A retry returns the first result before anything else is checked.
         if let Some(t) = app.store.transaction_by_external(&external_id)? {
             caller.check(Action::TransactionsRecord, Some(t.branch_id))?;
-            return Ok((StatusCode::OK, Json(TransactionDto::from(&t))));
+            // Recording it again writes nothing and tells what it earned the first time.
+            return Ok((
+                StatusCode::OK,
+                Json(sale_dto(&app.store.record_sale(&t, &caller.actor(app))?)),
+            ));
         }
         let currency = Currency::parse(&i.currency)?;
         let customer_id = match (&i.customer_id, &i.member_no) {
@@ -135,11 +139,22 @@ pub async fn create_transaction(
             refund_of,
         };
         caller.check(Action::TransactionsRecord, Some(t.branch_id))?;
-        let r = app.store.record_transaction(&t)?;
-        let status = if r.created { StatusCode::CREATED } else { StatusCode::OK };
-        Ok((status, Json(TransactionDto::from(&r.value))))
+        // Points are earned (or taken back by a refund) in the sale's own database transaction.
+        let r = app.store.record_sale(&t, &caller.actor(app))?;
+        let status = if r.transaction.created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        Ok((status, Json(sale_dto(&r))))
     })
     .await
+}
+
+fn sale_dto(r: &kesher_store::RecordedSale) -> TransactionDto {
+    let mut d = TransactionDto::from(&r.transaction.value);
+    d.points = r.points.as_ref().map(crate::points::LedgerEntryDto::from);
+    d
 }
 
 #[utoipa::path(get, path = "/api/transactions", tag = "transactions", params(ListParams),

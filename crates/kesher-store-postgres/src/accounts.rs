@@ -292,6 +292,13 @@ impl Privacy for PgStore {
                 &[&id.0],
             )
             .be()?;
+            // The points keep their amounts (the balance is the business's liability); reasons
+            // are free text and go.
+            tx.execute(
+                "UPDATE points_ledger SET reason = NULL WHERE customer_id = $1 AND reason IS NOT NULL",
+                &[&id.0],
+            )
+            .be()?;
             let mut report = ErasureReport {
                 interactions_cleared: tx
                     .execute(

@@ -508,6 +508,15 @@ impl ImportTx for PgImport<'_> {
         }
     }
 
+    fn award_points(
+        &mut self,
+        sales: &[kesher_core::TransactionId],
+        actor: &kesher_store::Actor,
+    ) -> Result<kesher_store::AwardReport> {
+        self.flush()?;
+        crate::points::award(self.client()?, crate::points::Scope::Only(sales), actor)
+    }
+
     fn commit(mut self: Box<Self>) -> Result<()> {
         self.flush()?;
         self.client()?;

@@ -11,6 +11,7 @@ mod bulk;
 mod convert;
 mod import;
 mod migrate;
+mod points;
 mod scores;
 mod summary;
 
@@ -24,7 +25,7 @@ use kesher_core::{
 use kesher_store::bulk::{BulkWrite, TableSpec, Value};
 use kesher_store::{
     Actor, AuditEntry, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx, Inserted,
-    MergeReport, Page, PurchaseRow, PurchaseSummary, Recorded, Result, Store, StoreError, SummaryRequest,
+    MergeReport, Page, PurchaseRow, PurchaseSummary, Recorded, RecordedSale, Result, Store, StoreError, SummaryRequest,
 };
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, GenericClient, NoTls};
@@ -356,6 +357,13 @@ impl Store for PgStore {
                     format!("customer has {n_tx} transactions; merge or anonymise instead of deleting"),
                 ));
             }
+            let n_points = points::count_entries(tx, id)?;
+            if n_points > 0 {
+                return Err(StoreError::conflict(
+                    "id",
+                    format!("customer has {n_points} points entries; merge or anonymise instead of deleting"),
+                ));
+            }
             let n_children = count(tx, "SELECT count(*) FROM customers WHERE parent_id = $1", &[&id.0])?;
             if n_children > 0 {
                 return Err(StoreError::conflict(
@@ -367,6 +375,7 @@ impl Store for PgStore {
                 "DELETE FROM interactions WHERE customer_id = $1",
                 "DELETE FROM consents WHERE customer_id = $1",
                 "DELETE FROM customer_aliases WHERE customer_id = $1",
+                "DELETE FROM points_balances WHERE customer_id = $1",
                 "DELETE FROM customers WHERE id = $1",
             ] {
                 tx.execute(sql, &[&id.0]).be()?;
@@ -522,33 +531,39 @@ impl Store for PgStore {
         })
     }
 
-    fn record_transaction(&self, t: &Transaction) -> Result<Recorded<Transaction>> {
+    fn record_sale(&self, t: &Transaction, actor: &Actor) -> Result<RecordedSale> {
         t.validate().map_err(|e| StoreError::Invalid {
             field: e.field,
             reason: e.reason,
         })?;
         self.in_tx(|tx| {
-            if let Some(existing) = load_transaction_by_external(tx, &t.external_id)? {
-                return Ok(Recorded {
-                    value: existing,
-                    created: false,
-                });
+            let existing = |tx: &mut postgres::Transaction<'_>| -> Result<RecordedSale> {
+                let value = load_transaction_by_external(tx, &t.external_id)?
+                    .ok_or_else(|| StoreError::Backend(format!("transaction {} vanished", t.external_id)))?;
+                let points = points::entry_for_transaction(tx, value.id)?;
+                Ok(RecordedSale {
+                    transaction: Recorded { value, created: false },
+                    points,
+                })
+            };
+            if load_transaction_by_external(tx, &t.external_id)?.is_some() {
+                return existing(tx);
             }
             check_transaction_refs(tx, t)?;
             match insert_transaction_rows(tx, t, None)? {
-                Inserted::New => Ok(Recorded {
-                    value: t.clone(),
-                    created: true,
-                }),
-                // A concurrent call with the same external id committed first: return its result.
-                Inserted::AlreadyPresent | Inserted::Repeated => {
-                    let existing = load_transaction_by_external(tx, &t.external_id)?
-                        .ok_or_else(|| StoreError::Backend(format!("transaction {} vanished", t.external_id)))?;
-                    Ok(Recorded {
-                        value: existing,
-                        created: false,
+                // Only the call that inserted the sale accrues (see `points`).
+                Inserted::New => {
+                    let points = points::accrue(tx, t, actor)?;
+                    Ok(RecordedSale {
+                        transaction: Recorded {
+                            value: t.clone(),
+                            created: true,
+                        },
+                        points,
                     })
                 }
+                // A concurrent call with the same external id committed first: return its result.
+                Inserted::AlreadyPresent | Inserted::Repeated => existing(tx),
             }
         })
     }
@@ -833,6 +848,7 @@ fn merge(tx: &mut postgres::Transaction<'_>, keep: CustomerId, drop: CustomerId,
         tx.execute(sql, &[&kb, &db]).be()?;
     }
     tx.execute("DELETE FROM consents WHERE customer_id = $1", &[&db]).be()?;
+    let points_moved = points::merge(tx, keep, drop, actor)?;
     tx.execute("DELETE FROM customers WHERE id = $1", &[&db]).be()?;
     scores::forget(tx, db)?;
     for m in &moved {
@@ -858,6 +874,7 @@ fn merge(tx: &mut postgres::Transaction<'_>, keep: CustomerId, drop: CustomerId,
         "interactions_moved": interactions_moved,
         "children_moved": children_moved,
         "identifiers_moved": moved,
+        "points_moved": points_moved,
     });
     let before = serde_json::json!({ "kept": customer_json(&kept_before), "dropped": customer_json(&dropped) });
     audit(
@@ -876,6 +893,7 @@ fn merge(tx: &mut postgres::Transaction<'_>, keep: CustomerId, drop: CustomerId,
         interactions_moved,
         children_moved,
         identifiers_moved: moved,
+        points_moved,
     })
 }
 

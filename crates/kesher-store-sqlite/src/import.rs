@@ -333,6 +333,14 @@ impl ImportTx for SqliteImport<'_> {
         }
     }
 
+    fn award_points(
+        &mut self,
+        sales: &[kesher_core::TransactionId],
+        actor: &kesher_store::Actor,
+    ) -> Result<kesher_store::AwardReport> {
+        crate::points::award(&self.conn, crate::points::Scope::Only(sales), actor)
+    }
+
     fn commit(mut self: Box<Self>) -> Result<()> {
         for sql in self.deferred.take().unwrap_or_default() {
             self.conn.execute_batch(&sql).be()?;

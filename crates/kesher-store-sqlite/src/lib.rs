@@ -8,6 +8,7 @@ mod bulk;
 mod convert;
 mod import;
 mod migrate;
+mod points;
 
 use convert::*;
 use jiff::Timestamp;
@@ -18,7 +19,7 @@ use kesher_core::{
 use kesher_store::bulk::{BulkWrite, TableSpec, Value};
 use kesher_store::{
     Actor, AuditEntry, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx, Inserted,
-    MergeReport, Page, PurchaseRow, Recorded, Result, Store, StoreError,
+    MergeReport, Page, PurchaseRow, Recorded, RecordedSale, Result, Store, StoreError,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
@@ -305,6 +306,13 @@ impl Store for SqliteStore {
                 format!("customer has {n_tx} transactions; merge or anonymise instead of deleting"),
             ));
         }
+        let n_points = points::count_entries(&tx, id)?;
+        if n_points > 0 {
+            return Err(StoreError::conflict(
+                "id",
+                format!("customer has {n_points} points entries; merge or anonymise instead of deleting"),
+            ));
+        }
         let n_children: i64 = tx
             .query_row(
                 "SELECT count(*) FROM customers WHERE parent_id = ?1",
@@ -324,6 +332,7 @@ impl Store for SqliteStore {
             "DELETE FROM customer_aliases WHERE customer_id = ?1",
             "DELETE FROM customer_scores WHERE customer_id = ?1",
             "DELETE FROM customer_stages WHERE customer_id = ?1",
+            "DELETE FROM points_balances WHERE customer_id = ?1",
             "DELETE FROM customers WHERE id = ?1",
         ] {
             tx.execute(sql, [id.as_bytes()]).be()?;
@@ -532,6 +541,7 @@ impl Store for SqliteStore {
             .be()?;
         tx.execute("DELETE FROM customer_stages WHERE customer_id = ?1", [db])
             .be()?;
+        let points_moved = points::merge(&tx, keep, drop, actor)?;
         tx.execute("DELETE FROM customers WHERE id = ?1", [db]).be()?;
         for m in &moved {
             let (kind, value) = m.split_once(':').unwrap_or(("member", m));
@@ -554,6 +564,7 @@ impl Store for SqliteStore {
             "interactions_moved": interactions_moved,
             "children_moved": children_moved,
             "identifiers_moved": moved,
+            "points_moved": points_moved,
         });
         let before = serde_json::json!({ "kept": customer_json(&kept_before), "dropped": customer_json(&dropped) });
         audit(
@@ -573,6 +584,7 @@ impl Store for SqliteStore {
             interactions_moved,
             children_moved,
             identifiers_moved: moved,
+            points_moved,
         })
     }
 
@@ -615,25 +627,38 @@ impl Store for SqliteStore {
         kept.map(|k| blob16(&k).map(CustomerId::from_bytes)).transpose()
     }
 
-    fn record_transaction(&self, t: &Transaction) -> Result<Recorded<Transaction>> {
+    fn record_sale(&self, t: &Transaction, actor: &Actor) -> Result<RecordedSale> {
         t.validate().map_err(|e| StoreError::Invalid {
             field: e.field,
             reason: e.reason,
         })?;
         let mut conn = self.write()?;
-        let tx = conn.transaction().be()?;
+        // IMMEDIATE: the write lock before the first read, so that the balance the accrual reads
+        // is still the balance when its entry lands, whichever process writes next.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .be()?;
         if let Some(existing) = load_transaction_by_external(&tx, &t.external_id)? {
-            return Ok(Recorded {
-                value: existing,
-                created: false,
+            let points = points::entry_for_transaction(&tx, existing.id)?;
+            return Ok(RecordedSale {
+                transaction: Recorded {
+                    value: existing,
+                    created: false,
+                },
+                points,
             });
         }
         check_transaction_refs(&tx, t)?;
         insert_transaction_rows(&tx, t, &mut |p| product_cost(&tx, p))?;
+        let rule = points::load_rule(&tx)?;
+        let points = points::accrue(&tx, &rule, t, actor)?;
         tx.commit().be()?;
-        Ok(Recorded {
-            value: t.clone(),
-            created: true,
+        Ok(RecordedSale {
+            transaction: Recorded {
+                value: t.clone(),
+                created: true,
+            },
+            points,
         })
     }
 

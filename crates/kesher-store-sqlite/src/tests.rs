@@ -22,10 +22,10 @@ fn contract_suite() {
 #[test]
 fn migrations_are_versioned_and_reopen_cleanly() {
     let (dir, store) = fresh();
-    assert_eq!(store.schema_version().unwrap(), 5);
+    assert_eq!(store.schema_version().unwrap(), 8);
     drop(store);
     let again = SqliteStore::open(dir.path().join("k.db")).unwrap();
-    assert_eq!(again.schema_version().unwrap(), 5);
+    assert_eq!(again.schema_version().unwrap(), 8);
 }
 
 #[test]

@@ -246,6 +246,31 @@ pub const TABLES: &[TableSpec] = &[
             ("revoked_at", Time),
         ],
     },
+    TableSpec {
+        name: "points_rules",
+        columns: &[("currency", Text), ("points", Int), ("per_minor", Int)],
+    },
+    TableSpec {
+        name: "points_ledger",
+        columns: &[
+            ("seq", Int),
+            ("customer_id", Uuid),
+            ("kind", Text),
+            ("points", Int),
+            ("balance_after", Int),
+            ("reason", Text),
+            ("idempotency_key", Text),
+            ("transaction_id", Uuid),
+            ("branch_id", Uuid),
+            ("actor", Text),
+            ("origin", Text),
+            ("at", Time),
+        ],
+    },
+    TableSpec {
+        name: "points_balances",
+        columns: &[("customer_id", Uuid), ("balance", Int)],
+    },
     // Sign-in sessions are not copied: they belong to the server they were opened on.
 ];
 

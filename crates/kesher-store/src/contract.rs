@@ -9,6 +9,8 @@ use crate::*;
 use kesher_core::*;
 use std::any::Any;
 
+pub mod points;
+
 pub type Factory<'a> = &'a dyn Fn() -> (Box<dyn Any>, Box<dyn Store>);
 type Check = (&'static str, fn(&dyn Store));
 
@@ -34,6 +36,20 @@ pub fn run_all(make: Factory<'_>) {
         ("erasure keeps totals and removes identifiers", erasure),
         ("retention finds inactive customers; settings", retention_and_settings),
         ("every customer streams as it reads one by one", customers_stream),
+        (
+            "points: one accrual per sale, refunds take back their share",
+            points::earning_and_reversal,
+        ),
+        (
+            "points: redemptions and adjustments, idempotent and audited",
+            points::redemption_and_adjustment,
+        ),
+        (
+            "points: merge sums balances, erasure keeps amounts",
+            points::merge_and_erasure,
+        ),
+        ("points: the bulk award and the import's", points::bulk_award),
+        ("points: parallel redemptions and duplicate sales", points::concurrency),
     ];
     for (name, check) in checks {
         let (_guard, store) = make();

@@ -8,8 +8,10 @@ pub mod accounts;
 pub mod bulk;
 #[cfg(feature = "testing")]
 pub mod contract;
+pub mod points;
 
 pub use accounts::{Accounts, ApiToken, ERASED_MARKER, ErasureReport, Privacy, Session, User};
+pub use points::{AwardReport, Points, PointsRequest, PointsTotals};
 
 use jiff::Timestamp;
 use kesher_core::{
@@ -160,6 +162,8 @@ pub struct MergeReport {
     pub children_moved: u64,
     /// Identifiers of the dropped record kept as aliases of the kept one (`kind:value`).
     pub identifiers_moved: Vec<String>,
+    /// The dropped record's points balance, added to the kept one's.
+    pub points_moved: i64,
 }
 
 /// One line of the append-only audit log.
@@ -300,8 +304,16 @@ pub struct Counts {
     pub interactions: u64,
 }
 
+/// What recording a sale did: the transaction, and the points entry it earned (a sale) or took
+/// back (a refund) — on a retry, the first call's transaction and entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedSale {
+    pub transaction: Recorded<Transaction>,
+    pub points: Option<kesher_loyalty::LedgerEntry>,
+}
+
 /// The storage contract of kesher. Implementations are safe to share between threads.
-pub trait Store: Accounts + Privacy + Send + Sync {
+pub trait Store: Accounts + Privacy + Points + Send + Sync {
     fn counts(&self) -> Result<Counts>;
 
     // Branches, employees, products.
@@ -355,8 +367,14 @@ pub trait Store: Accounts + Privacy + Send + Sync {
 
     // Transactions and interactions.
     /// Record a transaction; idempotent on its external id: a second call with the same
-    /// external id returns the first transaction and writes nothing.
-    fn record_transaction(&self, t: &Transaction) -> Result<Recorded<Transaction>>;
+    /// external id returns the first transaction and writes nothing. In the same database
+    /// transaction a sale of an identified customer earns points by the earning rule, and a
+    /// refund takes back its share of what the original earned (once per sale or refund, ever).
+    fn record_sale(&self, t: &Transaction, actor: &Actor) -> Result<RecordedSale>;
+    /// `record_sale` by the system (no person to name).
+    fn record_transaction(&self, t: &Transaction) -> Result<Recorded<Transaction>> {
+        Ok(self.record_sale(t, &Actor::new("system", t.occurred_at))?.transaction)
+    }
     fn get_transaction(&self, id: TransactionId) -> Result<Option<Transaction>>;
     fn transaction_by_external(&self, ext: &str) -> Result<Option<Transaction>>;
     /// Newest first.
@@ -457,5 +475,8 @@ pub trait ImportTx {
         ts.iter().map(|t| self.insert_transaction(t)).collect()
     }
     fn insert_interaction(&mut self, i: &Interaction) -> Result<Inserted>;
+    /// Earn points for these sales of the unit (and reverse for these refunds) by the earning
+    /// rule, in the unit's own transaction (`kesher import transactions --award-points`).
+    fn award_points(&mut self, sales: &[TransactionId], actor: &Actor) -> Result<AwardReport>;
     fn commit(self: Box<Self>) -> Result<()>;
 }

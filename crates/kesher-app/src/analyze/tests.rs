@@ -33,8 +33,8 @@ fn app() -> TestApp {
 
 fn import(app: &App, kind: ImportKind, text: &str) {
     let opts = ImportOptions {
-        skip_invalid: false,
         create_missing: true,
+        ..ImportOptions::default()
     };
     app.import_csv(kind, text.as_bytes(), "test.csv", opts, &mut |_| {})
         .unwrap();

@@ -151,7 +151,7 @@ proptest! {
         let mut bytes = text.into_bytes();
         bytes.extend_from_slice(&tail);
         let before = app.store.counts().unwrap();
-        let opts = ImportOptions { skip_invalid: skip, create_missing: false };
+        let opts = ImportOptions { skip_invalid: skip, ..ImportOptions::default() };
         let mut rejected = 0u64;
         let lines = bytes.iter().filter(|b| **b == b'\n').count() as u64 + 1;
         match app.import_csv(kind, &bytes[..], "f.csv", opts, &mut |_| rejected += 1) {

@@ -37,6 +37,7 @@ fn import(app: &App, kind: ImportKind, text: &str) {
     let opts = ImportOptions {
         skip_invalid: false,
         create_missing: true,
+        ..ImportOptions::default()
     };
     app.import_csv(kind, text.as_bytes(), "test.csv", opts, &mut |_| {})
         .unwrap();
@@ -185,18 +186,18 @@ fn score_fields_come_from_the_latest_analysis_and_are_unknown_before_it() {
     assert_eq!(before.unknown, 263, "no analysis yet: every stage is unknown");
     assert_eq!(before.scores_as_of, None);
     let as_of: jiff::Timestamp = "2026-10-31T23:59:59Z".parse().unwrap();
-    app.analyze(&AnalyzeOptions::new(as_of, PeriodUnit::Week, Model::BgNbd))
+    app.analyze(&AnalyzeOptions::new(as_of, PeriodUnit::Week, Model::ParetoNbd))
         .unwrap();
     let after = app.evaluate_segment(&seg, None).unwrap();
     assert_eq!(member_nos(app, &after.members), ["M3"]);
     assert_eq!(after.unknown, 0);
     assert_eq!(after.scores_as_of, Some(as_of));
-    // Noa has no CLV: neither side of a comparison on it selects her.
+    // Noa has no P(alive): neither side of a comparison on it selects her.
     let rich = app
-        .evaluate_segment(&Segment::parse("clv >= 0").unwrap(), None)
+        .evaluate_segment(&Segment::parse("p_alive >= 0.5").unwrap(), None)
         .unwrap();
     let not_rich = app
-        .evaluate_segment(&Segment::parse("not clv >= 0").unwrap(), None)
+        .evaluate_segment(&Segment::parse("not p_alive >= 0.5").unwrap(), None)
         .unwrap();
     let noa = id_of(app, "M3");
     assert!(!rich.members.contains(&noa) && !not_rich.members.contains(&noa));

@@ -399,10 +399,10 @@ fn migrate_creates_and_upgrades_the_schema() {
     let d = Dir::new();
     let o = kesher(&d.db(), &["migrate"]);
     assert!(o.status.success(), "{:?}", text(&o));
-    assert!(text(&o).0.ends_with("schema at version 5\n"), "{:?}", text(&o));
+    assert!(text(&o).0.ends_with("schema at version 8\n"), "{:?}", text(&o));
     // Idempotent.
     let o = kesher(&d.db(), &["migrate"]);
-    assert!(text(&o).0.ends_with("schema at version 5\n"), "{:?}", text(&o));
+    assert!(text(&o).0.ends_with("schema at version 8\n"), "{:?}", text(&o));
 }
 
 fn kesher_stdin(db: &Path, args: &[&str], input: &str) -> Output {
@@ -624,4 +624,82 @@ fn segments_from_the_command_line() {
     let o = kesher(&db, &["segments", "delete", "big"]);
     assert!(!o.status.success());
     assert!(text(&o).1.contains("no segment named `big`"), "{:?}", text(&o));
+}
+
+#[test]
+fn points_from_the_command_line_and_imports_that_award_them() {
+    let d = Dir::new();
+    seed(&d);
+    let db = d.db();
+    let ok = |args: &[&str]| {
+        let o = kesher(&db, args);
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{args:?}: {err}");
+        out
+    };
+    assert!(ok(&["points", "rule"]).contains("no earning rule"));
+    assert_eq!(ok(&["points", "rule", "ILS", "1"]), "ILS: 1 points per 1.00 ILS\n");
+    // History imported without the flag earns nothing; with it, the file's own sales earn.
+    let old = d.file("old.csv", &format!("{TX}T1,M1,B1,E1,2025-03-01,P1,1,89.90,0,ILS\n"));
+    ok(&["import", "transactions", old.to_str().unwrap()]);
+    assert!(ok(&["points", "balance", "M1"]).ends_with(": 0 points\n"));
+    let new = d.file("new.csv", &format!("{TX}T2,M1,B1,E1,2025-03-02,P1,2,89.90,0,ILS\n"));
+    ok(&["import", "transactions", new.to_str().unwrap(), "--award-points"]);
+    assert!(ok(&["points", "balance", "M1"]).ends_with(": 179 points\n"));
+    // The sales recorded before are caught up on request.
+    assert_eq!(
+        ok(&["points", "award"]),
+        "1 sales earned, 0 refunds reversed: +89 points\n"
+    );
+    assert_eq!(
+        ok(&["points", "award"]),
+        "0 sales earned, 0 refunds reversed: +0 points\n"
+    );
+    let out = ok(&[
+        "points",
+        "redeem",
+        "M1",
+        "--points",
+        "100",
+        "--idempotency-key",
+        "cli-1",
+    ]);
+    assert!(out.ends_with("redeemed 100; balance 168\n"), "{out}");
+    let out = ok(&[
+        "points",
+        "redeem",
+        "M1",
+        "--points",
+        "100",
+        "--idempotency-key",
+        "cli-1",
+    ]);
+    assert!(out.contains("already redeemed"), "{out}");
+    let o = kesher(
+        &db,
+        &[
+            "points",
+            "redeem",
+            "M1",
+            "--points",
+            "1000",
+            "--idempotency-key",
+            "cli-2",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("the balance is 168 points"), "{:?}", text(&o));
+    let out = ok(&["points", "adjust", "M1", "--points=-68", "--reason", "correction"]);
+    assert!(out.ends_with("adjusted -68; balance 100\n"), "{out}");
+    let history = ok(&["points", "history", "M1", "--json"]);
+    let kinds: Vec<String> = history
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(kinds, ["adjust", "redeem", "earn", "earn"]);
 }

@@ -164,9 +164,20 @@ fn copy_moves_every_table_from_sqlite_to_postgres() {
         "audit_log",
         "customer_scores",
         "customer_stages",
+        "points_rules",
+        "points_ledger",
+        "points_balances",
     ] {
         assert!(rows(t) > 0, "{t} is empty in the sample: {out}");
     }
+    // Points balances are the same, and the ledger's numbering goes on after the copied entries.
+    let balance = |db: &Path| text(&kesher(db, &["points", "balance", a])).0;
+    assert_eq!(balance(target), balance(&db));
+    let o = kesher(
+        target,
+        &["points", "adjust", a, "--points", "5", "--reason", "after the move"],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
 
     // The copy is the same business: a merged-away identifier still finds the kept customer,
     // and the analytics (computed inside PostgreSQL) come out the same.

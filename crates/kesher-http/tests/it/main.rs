@@ -6,5 +6,6 @@ mod access;
 mod api;
 mod browser;
 mod fuzz;
+mod points;
 mod segments;
 mod support;

@@ -71,6 +71,9 @@ pub fn spawn_app_with(limits: kesher_http::auth::Limits) -> TestApp {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        // Held past the runtime: whichever owner of the store goes last, it does not go inside
+        // the runtime (the PostgreSQL client cannot close its connections there).
+        let keep = server_app.clone();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -88,6 +91,8 @@ pub fn spawn_app_with(limits: kesher_http::auth::Limits) -> TestApp {
                 .await
                 .unwrap();
         });
+        drop(rt);
+        drop(keep);
     });
     let addr = addr_rx.recv().unwrap();
     let token = make_token(&app, "test-admin", kesher_auth::Role::Admin, None);

@@ -1,0 +1,350 @@
+//! Loyalty decisions: the earning rule, refund reversal, redemption and adjustment checks, and the
+//! points ledger's entries. Pure: the store reads the facts (balance, the sale, what a refund's
+//! original earned) inside its own database transaction, asks these functions what to write, and
+//! writes it; nothing here does I/O or reads a clock.
+//!
+//! The rules (docs/loyalty.md says the same for people):
+//! - **Earning**: a sale with a customer earns `points` for every whole `per_minor` minor units of
+//!   its net amount (after discounts), per currency ([`EarningRule`]). A currency without a rate
+//!   earns nothing; so does an anonymous sale. One accrual per sale, ever (the store enforces it).
+//! - **Reversal**: a refund takes back the share of the original sale's points that the refunded
+//!   amount is of the sale's total, cumulatively over every refund of that sale, rounded down, so
+//!   that partial refunds never take back more than the sale earned and a full refund takes back
+//!   exactly what it earned. A reversal may take the balance below zero: points earned on goods
+//!   later returned may already have been redeemed, and the debt is settled by the next earnings.
+//! - **Redemption**: a positive number of points, no more than the balance. Redemption never makes
+//!   a balance negative.
+//! - **Adjustment**: a non-zero number of points with a reason; it may not take the balance below
+//!   zero either (a correction that would is refused: adjust what the customer holds).
+//! - **Merge**: the kept customer's balance becomes the sum of both; the ledger entries move with
+//!   the customer they belong to and one zero-point `merge` entry records the new balance.
+
+use jiff::Timestamp;
+use kesher_core::{BranchId, Currency, CustomerId, TransactionId};
+use std::collections::BTreeMap;
+
+#[cfg(test)]
+mod tests;
+
+/// What a loyalty decision refused, naming the field a caller sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoyaltyError {
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    /// A redemption (or a negative adjustment) larger than the balance.
+    #[error("points: the balance is {balance} points, {requested} were asked for")]
+    InsufficientBalance { balance: i64, requested: i64 },
+}
+
+impl LoyaltyError {
+    fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        LoyaltyError::Invalid {
+            field,
+            reason: reason.into(),
+        }
+    }
+    /// The field the error is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            LoyaltyError::Invalid { field, .. } => field,
+            LoyaltyError::InsufficientBalance { .. } => "points",
+        }
+    }
+}
+
+pub type Result<T, E = LoyaltyError> = std::result::Result<T, E>;
+
+/// The kind of a ledger entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntryKind {
+    /// Points earned by a sale (one per sale).
+    Earn,
+    /// Points spent by the customer.
+    Redeem,
+    /// A correction by staff, with a reason.
+    Adjust,
+    /// Points taken back by a refund (one per refund).
+    Reverse,
+    /// Another customer's record merged into this one: zero points, the new balance.
+    Merge,
+}
+
+impl EntryKind {
+    pub const ALL: [EntryKind; 5] = [
+        EntryKind::Earn,
+        EntryKind::Redeem,
+        EntryKind::Adjust,
+        EntryKind::Reverse,
+        EntryKind::Merge,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Earn => "earn",
+            EntryKind::Redeem => "redeem",
+            EntryKind::Adjust => "adjust",
+            EntryKind::Reverse => "reverse",
+            EntryKind::Merge => "merge",
+        }
+    }
+    pub fn parse(s: &str) -> Result<EntryKind> {
+        EntryKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| LoyaltyError::invalid("kind", format!("unknown ledger entry kind {s:?}")))
+    }
+}
+
+/// Points for every whole `per_minor` minor units of a sale's net amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EarnRate {
+    points: i64,
+    per_minor: i64,
+}
+
+impl EarnRate {
+    /// `points` ≥ 0 (0 switches earning off for the currency) for every `per_minor` ≥ 1.
+    pub fn new(points: i64, per_minor: i64) -> Result<EarnRate> {
+        if points < 0 {
+            return Err(LoyaltyError::invalid("points", "must not be negative"));
+        }
+        if per_minor < 1 {
+            return Err(LoyaltyError::invalid("per_minor", "must be at least 1"));
+        }
+        Ok(EarnRate { points, per_minor })
+    }
+    /// `points` for every whole unit of the currency (every shekel, every dollar).
+    pub fn per_whole_unit(currency: Currency, points: i64) -> Result<EarnRate> {
+        EarnRate::new(points, 10i64.pow(currency.exponent()))
+    }
+    pub fn points(&self) -> i64 {
+        self.points
+    }
+    pub fn per_minor(&self) -> i64 {
+        self.per_minor
+    }
+    /// The points a net amount of `net` minor units earns (0 for nothing or a negative amount).
+    pub fn points_for(&self, net: i64) -> Result<i64> {
+        if net <= 0 {
+            return Ok(0);
+        }
+        (net / self.per_minor)
+            .checked_mul(self.points)
+            .ok_or_else(|| LoyaltyError::invalid("lines", "the sale earns more points than can be counted"))
+    }
+}
+
+/// How sales earn points: one rate per currency; a currency without a rate earns nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EarningRule {
+    rates: BTreeMap<Currency, EarnRate>,
+}
+
+impl EarningRule {
+    pub fn new() -> EarningRule {
+        EarningRule::default()
+    }
+    pub fn with(mut self, currency: Currency, rate: EarnRate) -> EarningRule {
+        self.rates.insert(currency, rate);
+        self
+    }
+    pub fn set(&mut self, currency: Currency, rate: Option<EarnRate>) {
+        match rate {
+            Some(r) => self.rates.insert(currency, r),
+            None => self.rates.remove(&currency),
+        };
+    }
+    pub fn rate(&self, currency: Currency) -> Option<EarnRate> {
+        self.rates.get(&currency).copied()
+    }
+    /// Every currency's rate, by currency code.
+    pub fn rates(&self) -> impl Iterator<Item = (Currency, EarnRate)> + '_ {
+        self.rates.iter().map(|(c, r)| (*c, *r))
+    }
+    pub fn is_empty(&self) -> bool {
+        self.rates.is_empty()
+    }
+    /// The points a sale of `net` minor units in `currency` earns.
+    pub fn points_for(&self, currency: Currency, net: i64) -> Result<i64> {
+        match self.rate(currency) {
+            Some(r) => r.points_for(net),
+            None => Ok(0),
+        }
+    }
+}
+
+/// One entry a decision asks the store to write: its kind, its points (signed) and the balance
+/// after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Posting {
+    pub kind: EntryKind,
+    pub points: i64,
+    pub balance_after: i64,
+}
+
+fn add(balance: i64, points: i64) -> Result<i64> {
+    balance
+        .checked_add(points)
+        .ok_or_else(|| LoyaltyError::invalid("points", "the balance would overflow"))
+}
+
+/// What a sale earns, given the customer's balance; `None` when it earns nothing.
+pub fn earn(rule: &EarningRule, currency: Currency, net: i64, balance: i64) -> Result<Option<Posting>> {
+    let points = rule.points_for(currency, net)?;
+    if points == 0 {
+        return Ok(None);
+    }
+    Ok(Some(Posting {
+        kind: EntryKind::Earn,
+        points,
+        balance_after: add(balance, points)?,
+    }))
+}
+
+/// What one refund of a sale takes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refund {
+    /// The points the original sale earned.
+    pub earned: i64,
+    /// The original sale's total, minor units (positive).
+    pub sale_total: i64,
+    /// The amount of this sale refunded (and reversed) before this refund, minor units (positive).
+    pub refunded_before: i64,
+    /// The points those earlier refunds took back (positive).
+    pub reversed_before: i64,
+    /// This refund's amount, minor units (positive; a refund's total is negative, pass its size).
+    pub amount: i64,
+}
+
+/// The reversal of a refund, given the customer's balance; `None` when there is nothing to take
+/// back. Cumulative and rounded down: the sum over every refund of a sale never exceeds what the
+/// sale earned, and equals it once the whole sale is refunded. May take the balance below zero.
+pub fn reverse(r: &Refund, balance: i64) -> Result<Option<Posting>> {
+    if r.earned <= 0 || r.sale_total <= 0 || r.amount <= 0 {
+        return Ok(None);
+    }
+    let refunded = (i128::from(r.refunded_before) + i128::from(r.amount)).clamp(0, i128::from(r.sale_total));
+    let target = i128::from(r.earned) * refunded / i128::from(r.sale_total);
+    let take = target - i128::from(r.reversed_before.max(0));
+    if take <= 0 {
+        return Ok(None);
+    }
+    // target ≤ earned, so `take` fits in i64.
+    let take = i64::try_from(take).map_err(|_| LoyaltyError::invalid("points", "reversal out of range"))?;
+    Ok(Some(Posting {
+        kind: EntryKind::Reverse,
+        points: -take,
+        balance_after: add(balance, -take)?,
+    }))
+}
+
+/// A redemption of `points` from `balance`: positive, and no more than the balance.
+pub fn redeem(balance: i64, points: i64) -> Result<Posting> {
+    if points <= 0 {
+        return Err(LoyaltyError::invalid("points", "must be a positive number of points"));
+    }
+    if points > balance {
+        return Err(LoyaltyError::InsufficientBalance {
+            balance,
+            requested: points,
+        });
+    }
+    Ok(Posting {
+        kind: EntryKind::Redeem,
+        points: -points,
+        balance_after: balance - points,
+    })
+}
+
+/// A correction of `points` (either sign, not zero) with a reason; never below zero.
+pub fn adjust(balance: i64, points: i64, reason: Option<&str>) -> Result<Posting> {
+    if points == 0 {
+        return Err(LoyaltyError::invalid("points", "must not be zero"));
+    }
+    parse_reason(reason, true)?;
+    let after = add(balance, points)?;
+    if after < 0 {
+        return Err(LoyaltyError::InsufficientBalance {
+            balance,
+            requested: -points,
+        });
+    }
+    Ok(Posting {
+        kind: EntryKind::Adjust,
+        points,
+        balance_after: after,
+    })
+}
+
+/// The merge of a dropped customer's balance into the kept one's: a zero-point entry on the kept
+/// customer with the sum (the dropped customer's entries move with it).
+pub fn merge(kept_balance: i64, dropped_balance: i64) -> Result<Posting> {
+    Ok(Posting {
+        kind: EntryKind::Merge,
+        points: 0,
+        balance_after: add(kept_balance, dropped_balance)?,
+    })
+}
+
+/// Longest reason kept.
+pub const MAX_REASON: usize = 500;
+/// Longest idempotency key accepted.
+pub const MAX_IDEMPOTENCY_KEY: usize = 200;
+
+/// A reason as stored: trimmed, at most [`MAX_REASON`] characters; required when `required`.
+pub fn parse_reason(reason: Option<&str>, required: bool) -> Result<Option<String>> {
+    let r = reason.map(str::trim).filter(|r| !r.is_empty());
+    match r {
+        None if required => Err(LoyaltyError::invalid("reason", "a reason is required")),
+        None => Ok(None),
+        Some(r) if r.chars().count() > MAX_REASON => Err(LoyaltyError::invalid(
+            "reason",
+            format!("at most {MAX_REASON} characters"),
+        )),
+        Some(r) => Ok(Some(r.to_string())),
+    }
+}
+
+/// An idempotency key as stored: 1 to [`MAX_IDEMPOTENCY_KEY`] visible ASCII characters.
+pub fn parse_idempotency_key(key: &str) -> Result<String> {
+    let k = key.trim();
+    if k.is_empty() {
+        return Err(LoyaltyError::invalid("idempotency_key", "must not be empty"));
+    }
+    if k.len() > MAX_IDEMPOTENCY_KEY || !k.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(LoyaltyError::invalid(
+            "idempotency_key",
+            format!("1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"),
+        ));
+    }
+    Ok(k.to_string())
+}
+
+/// One line of a customer's points ledger, as stored. Append-only: entries are never changed
+/// (erasure clears the reason text; a merge moves entries to the kept customer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    /// Order of writing (database sequence).
+    pub seq: i64,
+    pub customer_id: CustomerId,
+    pub kind: EntryKind,
+    /// Signed: positive earns, negative spends.
+    pub points: i64,
+    /// The balance of the record the entry was written to, right after it.
+    pub balance_after: i64,
+    pub reason: Option<String>,
+    /// Unique per customer when set: a retried request returns this entry.
+    pub idempotency_key: Option<String>,
+    /// The sale (earn) or refund (reverse) the entry is for.
+    pub transaction_id: Option<TransactionId>,
+    /// Where it happened: the sale's branch, the branch a redemption was made at.
+    pub branch_id: Option<BranchId>,
+    /// Who (`user:…`, `token:…`, `cli:…`) and from where.
+    pub actor: String,
+    pub origin: Option<String>,
+    pub at: Timestamp,
+}
+
+/// The balance a ledger adds up to: the sum of its points (`None` on overflow).
+pub fn sum_points(entries: &[LedgerEntry]) -> Option<i64> {
+    entries.iter().try_fold(0i64, |acc, e| acc.checked_add(e.points))
+}

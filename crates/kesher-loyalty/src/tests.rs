@@ -1,0 +1,192 @@
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use proptest::prelude::*;
+
+fn ils() -> Currency {
+    Currency::parse("ILS").unwrap()
+}
+
+fn rule() -> EarningRule {
+    EarningRule::new().with(ils(), EarnRate::per_whole_unit(ils(), 1).unwrap())
+}
+
+#[test]
+fn a_sale_earns_per_whole_unit_of_its_net_amount() {
+    assert_eq!(rule().points_for(ils(), 12_399).unwrap(), 123);
+    assert_eq!(rule().points_for(ils(), 99).unwrap(), 0);
+    assert_eq!(rule().points_for(ils(), -500).unwrap(), 0);
+    let usd = Currency::parse("USD").unwrap();
+    assert_eq!(rule().points_for(usd, 10_000).unwrap(), 0, "no rate, no points");
+    let jpy = Currency::parse("JPY").unwrap();
+    let r = EarningRule::new().with(jpy, EarnRate::new(3, 100).unwrap());
+    assert_eq!(r.points_for(jpy, 1_050).unwrap(), 30);
+    assert_eq!(earn(&rule(), ils(), 50, 7).unwrap(), None);
+    assert_eq!(
+        earn(&rule(), ils(), 1_000, 7).unwrap(),
+        Some(Posting {
+            kind: EntryKind::Earn,
+            points: 10,
+            balance_after: 17
+        })
+    );
+    let huge = EarningRule::new().with(ils(), EarnRate::new(i64::MAX, 1).unwrap());
+    assert_eq!(huge.points_for(ils(), 2).unwrap_err().field(), "lines");
+}
+
+#[test]
+fn rates_are_checked() {
+    assert_eq!(EarnRate::new(-1, 100).unwrap_err().field(), "points");
+    assert_eq!(EarnRate::new(1, 0).unwrap_err().field(), "per_minor");
+    assert!(EarnRate::new(0, 1).is_ok());
+}
+
+#[test]
+fn redemption_needs_a_positive_amount_within_the_balance() {
+    assert_eq!(redeem(100, 0).unwrap_err().field(), "points");
+    assert_eq!(redeem(100, -5).unwrap_err().field(), "points");
+    assert_eq!(
+        redeem(100, 101).unwrap_err(),
+        LoyaltyError::InsufficientBalance {
+            balance: 100,
+            requested: 101
+        }
+    );
+    assert_eq!(redeem(100, 100).unwrap().balance_after, 0);
+    assert_eq!(redeem(-4, 1).unwrap_err().field(), "points");
+}
+
+#[test]
+fn adjustments_need_a_reason_and_stay_above_zero() {
+    assert_eq!(adjust(10, 5, None).unwrap_err().field(), "reason");
+    assert_eq!(adjust(10, 5, Some("  ")).unwrap_err().field(), "reason");
+    assert_eq!(adjust(10, 0, Some("x")).unwrap_err().field(), "points");
+    assert!(matches!(
+        adjust(10, -11, Some("x")).unwrap_err(),
+        LoyaltyError::InsufficientBalance { .. }
+    ));
+    let p = adjust(10, -10, Some("goodwill reversed")).unwrap();
+    assert_eq!((p.kind, p.points, p.balance_after), (EntryKind::Adjust, -10, 0));
+    assert_eq!(
+        parse_reason(Some(&"x".repeat(MAX_REASON + 1)), true)
+            .unwrap_err()
+            .field(),
+        "reason"
+    );
+}
+
+#[test]
+fn a_refund_takes_back_its_share_and_never_more() {
+    // A 100.00 sale earned 100 points; refunded 30.00 then 70.00.
+    let first = Refund {
+        earned: 100,
+        sale_total: 10_000,
+        refunded_before: 0,
+        reversed_before: 0,
+        amount: 3_000,
+    };
+    let p = reverse(&first, 100).unwrap().unwrap();
+    assert_eq!((p.kind, p.points, p.balance_after), (EntryKind::Reverse, -30, 70));
+    let second = Refund {
+        refunded_before: 3_000,
+        reversed_before: 30,
+        amount: 7_000,
+        ..first
+    };
+    assert_eq!(reverse(&second, 70).unwrap().unwrap().points, -70);
+    // A refund larger than what is left of the sale takes back only what is left.
+    let third = Refund {
+        refunded_before: 10_000,
+        reversed_before: 100,
+        amount: 500,
+        ..first
+    };
+    assert_eq!(reverse(&third, 0).unwrap(), None);
+    // After a redemption the balance may go below zero.
+    assert_eq!(reverse(&first, 10).unwrap().unwrap().balance_after, -20);
+    // Nothing earned, nothing taken back.
+    assert_eq!(reverse(&Refund { earned: 0, ..first }, 5).unwrap(), None);
+}
+
+#[test]
+fn kinds_round_trip() {
+    for k in EntryKind::ALL {
+        assert_eq!(EntryKind::parse(k.as_str()).unwrap(), k);
+    }
+    assert!(EntryKind::parse("gift").is_err());
+}
+
+#[test]
+fn idempotency_keys_are_checked() {
+    assert_eq!(parse_idempotency_key(" abc-1 ").unwrap(), "abc-1");
+    assert!(parse_idempotency_key("").is_err());
+    assert!(parse_idempotency_key("a b").is_err());
+    assert!(parse_idempotency_key(&"k".repeat(MAX_IDEMPOTENCY_KEY + 1)).is_err());
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Sale(i64),
+    Refund(usize, i64),
+    Redeem(i64),
+    Adjust(i64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (1i64..50_000).prop_map(Op::Sale),
+        (0usize..8, 1i64..50_000).prop_map(|(i, a)| Op::Refund(i, a)),
+        (-5i64..400).prop_map(Op::Redeem),
+        (-300i64..300).prop_map(Op::Adjust),
+    ]
+}
+
+proptest! {
+    /// Whatever happens, the balance is the sum of the postings; only a reversal may take it
+    /// below zero; a sale's reversals never exceed what it earned, and a full refund takes back
+    /// exactly that.
+    #[test]
+    fn the_balance_is_the_sum_of_the_postings(ops in proptest::collection::vec(op(), 0..60)) {
+        let rule = rule();
+        let mut balance = 0i64;
+        let mut sum = 0i64;
+        // Per sale: (total, earned, refunded, reversed).
+        let mut sales: Vec<(i64, i64, i64, i64)> = Vec::new();
+        for o in ops {
+            let before = balance;
+            let posting = match o {
+                Op::Sale(total) => {
+                    let p = earn(&rule, ils(), total, balance).unwrap();
+                    sales.push((total, p.map_or(0, |p| p.points), 0, 0));
+                    p
+                }
+                Op::Refund(i, amount) => {
+                    let Some(s) = sales.get_mut(i) else { continue };
+                    let amount = amount.min(s.0 - s.2);
+                    if amount <= 0 { continue }
+                    let r = Refund { earned: s.1, sale_total: s.0, refunded_before: s.2, reversed_before: s.3, amount };
+                    let p = reverse(&r, balance).unwrap();
+                    s.2 += amount;
+                    s.3 += p.map_or(0, |p| -p.points);
+                    prop_assert!(s.3 <= s.1);
+                    if s.2 == s.0 { prop_assert_eq!(s.3, s.1); }
+                    p
+                }
+                Op::Redeem(n) => redeem(balance, n).ok(),
+                Op::Adjust(n) => adjust(balance, n, Some("correction")).ok(),
+            };
+            if let Some(p) = posting {
+                prop_assert_eq!(p.balance_after, before + p.points);
+                if p.kind != EntryKind::Reverse {
+                    prop_assert!(p.balance_after >= 0 || p.balance_after >= before);
+                }
+                if p.kind == EntryKind::Redeem || p.kind == EntryKind::Adjust {
+                    prop_assert!(p.balance_after >= 0);
+                }
+                balance = p.balance_after;
+                sum += p.points;
+            }
+            prop_assert_eq!(balance, sum);
+        }
+    }
+}

@@ -26,6 +26,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 const READERS: usize = 4;
+/// How long a connection waits for another's lock.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The SQLite implementation of `Store`.
 pub struct SqliteStore {
@@ -67,6 +69,13 @@ impl SqliteStore {
             .map_err(|_| StoreError::Backend("writer connection poisoned".into()))
     }
 
+    /// A reader connection no one else holds, if any.
+    fn try_read(&self) -> Option<MutexGuard<'_, Connection>> {
+        let n = self.readers.len();
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        (0..n).find_map(|k| self.readers[(start + k) % n].try_lock().ok())
+    }
+
     fn read(&self) -> Result<MutexGuard<'_, Connection>> {
         let n = self.readers.len();
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
@@ -84,7 +93,7 @@ impl SqliteStore {
 fn open_conn(path: &Path) -> Result<Connection> {
     let conn =
         Connection::open(path).map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
-    conn.busy_timeout(std::time::Duration::from_secs(30)).be()?;
+    conn.busy_timeout(BUSY_TIMEOUT).be()?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
@@ -323,7 +332,8 @@ impl Store for SqliteStore {
             "DELETE FROM consents WHERE customer_id = ?1",
             "DELETE FROM customer_aliases WHERE customer_id = ?1",
             "DELETE FROM customer_scores WHERE customer_id = ?1",
-            "DELETE FROM customer_stages WHERE customer_id = ?1",
+            // Keyed by month first: one look-up per month of the history.
+            "DELETE FROM customer_stages WHERE month IN (SELECT month FROM stage_months) AND customer_id = ?1",
             "DELETE FROM customers WHERE id = ?1",
         ] {
             tx.execute(sql, [id.as_bytes()]).be()?;
@@ -487,8 +497,11 @@ impl Store for SqliteStore {
         // The dropped record's analysis is stale: the next refresh scores the merged customer.
         tx.execute("DELETE FROM customer_scores WHERE customer_id = ?1", [db])
             .be()?;
-        tx.execute("DELETE FROM customer_stages WHERE customer_id = ?1", [db])
-            .be()?;
+        tx.execute(
+            "DELETE FROM customer_stages WHERE month IN (SELECT month FROM stage_months) AND customer_id = ?1",
+            [db],
+        )
+        .be()?;
         tx.execute("DELETE FROM customers WHERE id = ?1", [db]).be()?;
         for m in &moved {
             let (kind, value) = m.split_once(':').unwrap_or(("member", m));
@@ -775,56 +788,61 @@ impl Store for SqliteStore {
     }
 
     fn for_each_purchase(&self, f: &mut dyn FnMut(&PurchaseRow)) -> Result<()> {
-        let c = self.read()?;
-        // The (customer, time) index gives the order; each sale carries its own cost.
-        let mut st = c
-            .prepare(
-                "SELECT t.customer_id, t.occurred_at, t.total, t.currency, t.cost FROM transactions t
-                 WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL ORDER BY t.customer_id, t.occurred_at",
-            )
-            .be()?;
-        let mut rows = st.query([]).be()?;
-        let mut currency: Option<kesher_core::Currency> = None;
-        while let Some(r) = rows.next().be()? {
-            // Borrowed, not copied: this loop runs once per sale.
-            let cid = blob16(
-                r.get_ref(0)
-                    .be()?
-                    .as_blob()
-                    .map_err(|e| StoreError::Backend(e.to_string()))?,
-            )?;
-            let code = r
-                .get_ref(3)
-                .be()?
-                .as_str()
-                .map_err(|e| StoreError::Backend(e.to_string()))?;
-            let cur = match currency {
-                Some(k) if k.as_str() == code => k,
-                _ => {
-                    let k = kesher_core::Currency::parse(code)
-                        .map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
-                    currency = Some(k);
-                    k
-                }
-            };
-            f(&PurchaseRow {
-                customer_id: CustomerId::from_bytes(cid),
-                occurred_at: from_ts(r.get(1).be()?)?,
-                amount: r.get(2).be()?,
-                cost: r.get(4).be()?,
-                currency: cur,
+        // Two halves of the customer key range read at once on two reader connections (reading
+        // is most of this): the lower half streamed, the upper half buffered meanwhile.
+        let split = {
+            let c = self.read()?;
+            purchase_split(&c)?
+        };
+        let Some(split) = split else {
+            let c = self.read()?;
+            return read_purchases(&c, &[], UPPER_BOUND, f);
+        };
+        let mut lo = self.read()?;
+        let Some(mut hi) = self.try_read() else {
+            return read_purchases(&lo, &[], UPPER_BOUND, f);
+        };
+        // Both snapshots are taken while no one can commit, so that the halves see the same
+        // sales (a merge moves sales between customers); when a writer is busy, read on one
+        // connection.
+        let Ok(w) = self.writer.try_lock() else {
+            return read_purchases(&lo, &[], UPPER_BOUND, f);
+        };
+        let Some(lock) = WriteLock::take(&w)? else {
+            return read_purchases(&lo, &[], UPPER_BOUND, f);
+        };
+        let lo = ReadSnapshot::begin(&mut lo)?;
+        let hi = ReadSnapshot::begin(&mut hi)?;
+        drop(lock);
+        drop(w);
+        std::thread::scope(|scope| {
+            let upper = scope.spawn(move || {
+                let mut rows = Vec::new();
+                read_purchases(&*hi.0, &split, UPPER_BOUND, &mut |r| rows.push(r.clone())).map(|_| rows)
             });
-        }
-        Ok(())
+            let lower = read_purchases(&*lo.0, &[], &split, f);
+            let rows = upper
+                .join()
+                .map_err(|_| StoreError::Backend("reading sales failed on its second thread".into()))??;
+            lower?;
+            for r in &rows {
+                f(r);
+            }
+            Ok(())
+        })
     }
 
-    fn replace_customer_scores(&self, as_of: Timestamp, scores: &[CustomerScore]) -> Result<()> {
+    fn replace_customer_scores(&self, as_of: Timestamp, model: &str, scores: &[CustomerScore]) -> Result<u64> {
         let month = as_of.to_zoned(jiff::tz::TimeZone::UTC).strftime("%Y-%m").to_string();
         // In key order, so that every insert appends to the primary key's b-tree.
         let mut order: Vec<&CustomerScore> = scores.iter().collect();
         order.sort_unstable_by_key(|s| s.customer_id);
         let mut conn = self.write()?;
         let tx = conn.transaction().be()?;
+        let run: i64 = tx
+            .query_row("SELECT coalesce(max(run), 0) + 1 FROM analysis_runs", [], |r| r.get(0))
+            .be()?;
+        // A whole-table DELETE is SQLite's truncation; the month's stages are one key range.
         tx.execute("DELETE FROM customer_scores", []).be()?;
         tx.execute("DELETE FROM customer_stages WHERE month = ?1", [&month])
             .be()?;
@@ -857,13 +875,33 @@ impl Store for SqliteStore {
                 st.raw_execute().be()?;
             }
         }
-        // The month's stages in one set-based statement from the scores just written.
+        // The month's stages in one set-based statement from the scores just written, in key
+        // order (month first): appended at the end of the month's range.
         tx.execute(
-            "INSERT INTO customer_stages (customer_id, month, stage) SELECT customer_id, ?1, stage FROM customer_scores",
+            "INSERT INTO customer_stages (month, customer_id, stage) SELECT ?1, customer_id, stage FROM customer_scores",
             [&month],
         )
         .be()?;
-        tx.commit().be()
+        tx.execute(
+            "INSERT INTO analysis_runs (run, as_of, model) VALUES (?1, ?2, ?3)",
+            params![run, ts(as_of), model],
+        )
+        .be()?;
+        tx.execute(
+            "INSERT INTO stage_months (month, run) VALUES (?1, ?2) ON CONFLICT (month) DO UPDATE SET run = excluded.run",
+            params![&month, run],
+        )
+        .be()?;
+        // Every customer is one of this run's (none was inserted after it yet).
+        let prospects: i64 = tx
+            .query_row(
+                "SELECT (SELECT count(*) FROM customers) - (SELECT count(*) FROM customer_scores)",
+                [],
+                |r| r.get(0),
+            )
+            .be()?;
+        tx.commit().be()?;
+        Ok(u64::try_from(prospects).unwrap_or(0))
     }
 
     fn customer_score(&self, id: CustomerId) -> Result<Option<CustomerScore>> {
@@ -876,7 +914,21 @@ impl Store for SqliteStore {
             )
             .optional()
             .be()?;
-        row.map(ScoreRow::into_domain).transpose()
+        if let Some(row) = row {
+            return row.into_domain().map(Some);
+        }
+        // An implicit prospect of the latest run: a customer that existed when it was stored.
+        let run: Option<(i64, String)> = c
+            .query_row(
+                "SELECT r.as_of, r.model FROM analysis_runs r JOIN customers c ON c.runs_before < r.run
+                 WHERE r.run = (SELECT max(run) FROM analysis_runs) AND c.id = ?1",
+                [id.as_bytes()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .be()?;
+        run.map(|(as_of, model)| Ok(CustomerScore::prospect(id, from_ts(as_of)?, &model)))
+            .transpose()
     }
 
     fn customer_wallets(&self) -> Result<Vec<(CustomerId, String)>> {
@@ -905,12 +957,17 @@ impl Store for SqliteStore {
         let tx = conn.transaction().be()?;
         tx.execute("DELETE FROM customer_stages WHERE month = ?1", [month])
             .be()?;
+        tx.execute(
+            "INSERT INTO stage_months (month, run) VALUES (?1, NULL) ON CONFLICT (month) DO UPDATE SET run = NULL",
+            [month],
+        )
+        .be()?;
         {
             let mut ins = tx
-                .prepare("INSERT INTO customer_stages (customer_id, month, stage) VALUES (?1, ?2, ?3)")
+                .prepare("INSERT INTO customer_stages (month, customer_id, stage) VALUES (?1, ?2, ?3)")
                 .be()?;
             for (id, stage) in order {
-                ins.execute(params![id.as_bytes(), month, stage]).be()?;
+                ins.execute(params![month, id.as_bytes(), stage]).be()?;
             }
         }
         tx.commit().be()
@@ -924,35 +981,115 @@ impl Store for SqliteStore {
             .be()?
             .collect::<rusqlite::Result<_>>()
             .be()?;
-        rows.into_iter().map(ScoreRow::into_domain).collect()
+        let mut out = rows
+            .into_iter()
+            .map(ScoreRow::into_domain)
+            .collect::<Result<Vec<_>>>()?;
+        // The latest run's implicit prospects.
+        let run: Option<(i64, i64, String)> = c
+            .query_row(
+                "SELECT run, as_of, model FROM analysis_runs ORDER BY run DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .be()?;
+        if let Some((run, as_of, model)) = run {
+            let as_of = from_ts(as_of)?;
+            let mut st = c
+                .prepare(
+                    "SELECT c.id FROM customers c WHERE c.runs_before < ?1
+                       AND NOT EXISTS (SELECT 1 FROM customer_scores s WHERE s.customer_id = c.id)",
+                )
+                .be()?;
+            let ids = st.query_map([run], |r| id16(r, 0)).be()?;
+            for id in ids {
+                out.push(CustomerScore::prospect(CustomerId::from_bytes(id.be()?), as_of, &model));
+            }
+            out.sort_unstable_by_key(|s| s.customer_id);
+        }
+        Ok(out)
     }
 
     fn stage_counts(&self) -> Result<Vec<(String, String, u64)>> {
         let c = self.read()?;
         let mut st = c
-            .prepare("SELECT month, stage, count(*) FROM customer_stages GROUP BY month, stage ORDER BY month, stage")
+            .prepare("SELECT month, stage, count(*) FROM customer_stages GROUP BY month, stage")
             .be()?;
-        let rows = st
+        let counts = st
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))
+            .be()?
+            .collect::<rusqlite::Result<Vec<(String, String, u64)>>>()
             .be()?;
-        rows.collect::<rusqlite::Result<_>>().be()
+        // A run's prospects: its customers (inserted before it) less the month's rows, which
+        // all name customers of the run.
+        let mut st = c
+            .prepare(
+                "SELECT m.month, (SELECT count(*) FROM customers WHERE runs_before < m.run)
+                     - (SELECT count(*) FROM customer_stages s WHERE s.month = m.month)
+                 FROM stage_months m WHERE m.run IS NOT NULL",
+            )
+            .be()?;
+        let implicit = st
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))
+            .be()?
+            .collect::<rusqlite::Result<Vec<(String, u64)>>>()
+            .be()?;
+        Ok(kesher_store::merge_stage_counts(counts, implicit))
     }
 
     fn stage_transitions(&self, from_month: &str, to_month: &str) -> Result<Vec<(String, String, u64)>> {
         let c = self.read()?;
+        // The run whose implicit prospects each month holds (0: none).
+        let run_of = |month: &str| -> Result<i64> {
+            let r: Option<Option<i64>> = c
+                .query_row("SELECT run FROM stage_months WHERE month = ?1", [month], |r| r.get(0))
+                .optional()
+                .be()?;
+            Ok(r.flatten().unwrap_or(0))
+        };
+        let (from_run, to_run) = (run_of(from_month)?, run_of(to_month)?);
+        // Customers with a row in the later month; one without a row in the earlier month was
+        // its prospect if it belonged to the earlier month's run, else it is new.
         let mut st = c
             .prepare(
-                "SELECT coalesce(a.stage, 'new'), b.stage, count(*) FROM customer_stages b
-                 LEFT JOIN customer_stages a ON a.customer_id = b.customer_id AND a.month = ?1
-                 WHERE b.month = ?2 GROUP BY 1, 2 ORDER BY 1, 2",
+                "SELECT coalesce(a.stage, CASE WHEN ?3 > 0
+                        AND (SELECT runs_before FROM customers WHERE id = b.customer_id) < ?3
+                        THEN 'prospect' ELSE 'new' END), b.stage, count(*)
+                 FROM customer_stages b
+                 LEFT JOIN customer_stages a ON a.month = ?1 AND a.customer_id = b.customer_id
+                 WHERE b.month = ?2 GROUP BY 1, 2",
             )
             .be()?;
-        let rows = st
-            .query_map([from_month, to_month], |r| {
+        let counts = st
+            .query_map(params![from_month, to_month, from_run], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
             })
+            .be()?
+            .collect::<rusqlite::Result<Vec<(String, String, u64)>>>()
             .be()?;
-        rows.collect::<rusqlite::Result<_>>().be()
+        // The later month's implicit prospects, by where they were in the earlier month.
+        let implicit = if to_run > 0 {
+            let mut st = c
+                .prepare(
+                    "SELECT coalesce(a.stage, CASE WHEN c.runs_before < ?3 THEN 'prospect' ELSE 'new' END), count(*)
+                     FROM customers c
+                     LEFT JOIN customer_stages a ON a.month = ?1 AND a.customer_id = c.id
+                     WHERE c.runs_before < ?4
+                       AND NOT EXISTS (SELECT 1 FROM customer_stages b WHERE b.month = ?2 AND b.customer_id = c.id)
+                     GROUP BY 1",
+                )
+                .be()?;
+            st.query_map(params![from_month, to_month, from_run, to_run], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+            })
+            .be()?
+            .collect::<rusqlite::Result<Vec<(String, u64)>>>()
+            .be()?
+        } else {
+            Vec::new()
+        };
+        Ok(kesher_store::merge_stage_counts(counts, implicit))
     }
 
     fn append_audit(
@@ -993,6 +1130,123 @@ impl Store for SqliteStore {
 
     fn begin_import(&self) -> Result<Box<dyn ImportTx + '_>> {
         Ok(Box::new(import::SqliteImport::begin(self.write()?)?))
+    }
+}
+
+/// Above every 16-byte customer id (a longer blob sorts after its prefix).
+const UPPER_BOUND: &[u8] = &[0xFF; 17];
+
+/// The middle of the customer ids that have sales (ids as 128-bit numbers), when there are two
+/// or more: UUIDv7 ids grow with time, so this halves a business registered at a steady pace.
+fn purchase_split(c: &Connection) -> Result<Option<[u8; 16]>> {
+    let end = |order: &str| -> Result<Option<[u8; 16]>> {
+        c.query_row(
+            &format!(
+                "SELECT customer_id FROM transactions WHERE customer_id IS NOT NULL ORDER BY customer_id {order} LIMIT 1"
+            ),
+            [],
+            |r| id16(r, 0),
+        )
+        .optional()
+        .be()
+    };
+    let (Some(first), Some(last)) = (end("ASC")?, end("DESC")?) else {
+        return Ok(None);
+    };
+    let (a, b) = (u128::from_be_bytes(first), u128::from_be_bytes(last));
+    Ok((b > a).then(|| (a + (b - a) / 2 + 1).to_be_bytes()))
+}
+
+/// Every sale of an identified customer whose id is in `[from, to)` (refunds left out), by
+/// customer then time, to `f`.
+fn read_purchases(c: &Connection, from: &[u8], to: &[u8], f: &mut dyn FnMut(&PurchaseRow)) -> Result<()> {
+    // The (customer, time) index gives the order; each sale carries its own cost.
+    let mut st = c
+        .prepare_cached(
+            "SELECT t.customer_id, t.occurred_at, t.total, t.currency, t.cost FROM transactions t
+             WHERE t.customer_id >= ?1 AND t.customer_id < ?2 AND t.refund_of IS NULL
+             ORDER BY t.customer_id, t.occurred_at",
+        )
+        .be()?;
+    let mut rows = st.query(params![from, to]).be()?;
+    let mut currency: Option<kesher_core::Currency> = None;
+    while let Some(r) = rows.next().be()? {
+        // Borrowed, not copied: this loop runs once per sale.
+        let cid = blob16(
+            r.get_ref(0)
+                .be()?
+                .as_blob()
+                .map_err(|e| StoreError::Backend(e.to_string()))?,
+        )?;
+        let code = r
+            .get_ref(3)
+            .be()?
+            .as_str()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let cur = match currency {
+            Some(k) if k.as_str() == code => k,
+            _ => {
+                let k = kesher_core::Currency::parse(code)
+                    .map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
+                currency = Some(k);
+                k
+            }
+        };
+        f(&PurchaseRow {
+            customer_id: CustomerId::from_bytes(cid),
+            occurred_at: from_ts(r.get(1).be()?)?,
+            amount: r.get(2).be()?,
+            cost: r.get(4).be()?,
+            currency: cur,
+        });
+    }
+    Ok(())
+}
+
+/// The database's write lock, held (`BEGIN IMMEDIATE` on the writer connection) while readers
+/// take their snapshots; released on drop. Taken without waiting.
+struct WriteLock<'a>(&'a Connection);
+
+impl<'a> WriteLock<'a> {
+    /// `None` when another connection holds the lock.
+    fn take(c: &'a Connection) -> Result<Option<WriteLock<'a>>> {
+        c.busy_timeout(std::time::Duration::ZERO).be()?;
+        let begun = c.execute_batch("BEGIN IMMEDIATE");
+        c.busy_timeout(BUSY_TIMEOUT).be()?;
+        match begun {
+            Ok(()) => Ok(Some(WriteLock(c))),
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy => Ok(None),
+            Err(e) => Err(StoreError::Backend(e.to_string())),
+        }
+    }
+}
+
+impl Drop for WriteLock<'_> {
+    fn drop(&mut self) {
+        // Nothing was written: ending the transaction cannot lose anything.
+        let _ = self.0.execute_batch("ROLLBACK");
+    }
+}
+
+/// A read transaction on a reader connection, its snapshot taken; ended on drop.
+struct ReadSnapshot<'a>(&'a mut Connection);
+
+impl<'a> ReadSnapshot<'a> {
+    fn begin(c: &'a mut Connection) -> Result<ReadSnapshot<'a>> {
+        c.execute_batch("BEGIN").be()?;
+        let s = ReadSnapshot(c);
+        // The snapshot is taken by the transaction's first read.
+        s.0.query_row("SELECT count(*) FROM (SELECT 1 FROM transactions LIMIT 1)", [], |_| {
+            Ok(())
+        })
+        .be()?;
+        Ok(s)
+    }
+}
+
+impl Drop for ReadSnapshot<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.execute_batch("ROLLBACK");
     }
 }
 

@@ -164,6 +164,8 @@ fn copy_moves_every_table_from_sqlite_to_postgres() {
         "audit_log",
         "customer_scores",
         "customer_stages",
+        "analysis_runs",
+        "stage_months",
     ] {
         assert!(rows(t) > 0, "{t} is empty in the sample: {out}");
     }

@@ -96,7 +96,8 @@ fn results_stored_before_version_7_read_the_same_after_it() {
     may.as_of = "2025-05-31T00:00:00Z".parse().unwrap();
     may.stage = "core".into();
     assert_eq!(
-        s.replace_customer_scores(may.as_of, "bgnbd", &[may.clone()]).unwrap(),
+        s.replace_customer_scores(may.as_of, "bgnbd", std::slice::from_ref(&may))
+            .unwrap(),
         2
     );
     let mut after = before.clone();

@@ -26,8 +26,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 const READERS: usize = 4;
-/// How long a connection waits for another's lock.
-const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The SQLite implementation of `Store`.
 pub struct SqliteStore {
@@ -69,13 +67,6 @@ impl SqliteStore {
             .map_err(|_| StoreError::Backend("writer connection poisoned".into()))
     }
 
-    /// A reader connection no one else holds, if any.
-    fn try_read(&self) -> Option<MutexGuard<'_, Connection>> {
-        let n = self.readers.len();
-        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        (0..n).find_map(|k| self.readers[(start + k) % n].try_lock().ok())
-    }
-
     fn read(&self) -> Result<MutexGuard<'_, Connection>> {
         let n = self.readers.len();
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
@@ -93,7 +84,7 @@ impl SqliteStore {
 fn open_conn(path: &Path) -> Result<Connection> {
     let conn =
         Connection::open(path).map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
-    conn.busy_timeout(BUSY_TIMEOUT).be()?;
+    conn.busy_timeout(std::time::Duration::from_secs(30)).be()?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
@@ -788,48 +779,47 @@ impl Store for SqliteStore {
     }
 
     fn for_each_purchase(&self, f: &mut dyn FnMut(&PurchaseRow)) -> Result<()> {
-        // Two halves of the customer key range read at once on two reader connections (reading
-        // is most of this): the lower half streamed, the upper half buffered meanwhile.
-        let split = {
-            let c = self.read()?;
-            purchase_split(&c)?
-        };
-        let Some(split) = split else {
-            let c = self.read()?;
-            return read_purchases(&c, &[], UPPER_BOUND, f);
-        };
-        let mut lo = self.read()?;
-        let Some(mut hi) = self.try_read() else {
-            return read_purchases(&lo, &[], UPPER_BOUND, f);
-        };
-        // Both snapshots are taken while no one can commit, so that the halves see the same
-        // sales (a merge moves sales between customers); when a writer is busy, read on one
-        // connection.
-        let Ok(w) = self.writer.try_lock() else {
-            return read_purchases(&lo, &[], UPPER_BOUND, f);
-        };
-        let Some(lock) = WriteLock::take(&w)? else {
-            return read_purchases(&lo, &[], UPPER_BOUND, f);
-        };
-        let lo = ReadSnapshot::begin(&mut lo)?;
-        let hi = ReadSnapshot::begin(&mut hi)?;
-        drop(lock);
-        drop(w);
-        std::thread::scope(|scope| {
-            let upper = scope.spawn(move || {
-                let mut rows = Vec::new();
-                read_purchases(&*hi.0, &split, UPPER_BOUND, &mut |r| rows.push(r.clone())).map(|_| rows)
+        let c = self.read()?;
+        // The (customer, time) index gives the order; each sale carries its own cost.
+        let mut st = c
+            .prepare(
+                "SELECT t.customer_id, t.occurred_at, t.total, t.currency, t.cost FROM transactions t
+                 WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL ORDER BY t.customer_id, t.occurred_at",
+            )
+            .be()?;
+        let mut rows = st.query([]).be()?;
+        let mut currency: Option<kesher_core::Currency> = None;
+        while let Some(r) = rows.next().be()? {
+            // Borrowed, not copied: this loop runs once per sale.
+            let cid = blob16(
+                r.get_ref(0)
+                    .be()?
+                    .as_blob()
+                    .map_err(|e| StoreError::Backend(e.to_string()))?,
+            )?;
+            let code = r
+                .get_ref(3)
+                .be()?
+                .as_str()
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            let cur = match currency {
+                Some(k) if k.as_str() == code => k,
+                _ => {
+                    let k = kesher_core::Currency::parse(code)
+                        .map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
+                    currency = Some(k);
+                    k
+                }
+            };
+            f(&PurchaseRow {
+                customer_id: CustomerId::from_bytes(cid),
+                occurred_at: from_ts(r.get(1).be()?)?,
+                amount: r.get(2).be()?,
+                cost: r.get(4).be()?,
+                currency: cur,
             });
-            let lower = read_purchases(&*lo.0, &[], &split, f);
-            let rows = upper
-                .join()
-                .map_err(|_| StoreError::Backend("reading sales failed on its second thread".into()))??;
-            lower?;
-            for r in &rows {
-                f(r);
-            }
-            Ok(())
-        })
+        }
+        Ok(())
     }
 
     fn replace_customer_scores(&self, as_of: Timestamp, model: &str, scores: &[CustomerScore]) -> Result<u64> {
@@ -1130,123 +1120,6 @@ impl Store for SqliteStore {
 
     fn begin_import(&self) -> Result<Box<dyn ImportTx + '_>> {
         Ok(Box::new(import::SqliteImport::begin(self.write()?)?))
-    }
-}
-
-/// Above every 16-byte customer id (a longer blob sorts after its prefix).
-const UPPER_BOUND: &[u8] = &[0xFF; 17];
-
-/// The middle of the customer ids that have sales (ids as 128-bit numbers), when there are two
-/// or more: UUIDv7 ids grow with time, so this halves a business registered at a steady pace.
-fn purchase_split(c: &Connection) -> Result<Option<[u8; 16]>> {
-    let end = |order: &str| -> Result<Option<[u8; 16]>> {
-        c.query_row(
-            &format!(
-                "SELECT customer_id FROM transactions WHERE customer_id IS NOT NULL ORDER BY customer_id {order} LIMIT 1"
-            ),
-            [],
-            |r| id16(r, 0),
-        )
-        .optional()
-        .be()
-    };
-    let (Some(first), Some(last)) = (end("ASC")?, end("DESC")?) else {
-        return Ok(None);
-    };
-    let (a, b) = (u128::from_be_bytes(first), u128::from_be_bytes(last));
-    Ok((b > a).then(|| (a + (b - a) / 2 + 1).to_be_bytes()))
-}
-
-/// Every sale of an identified customer whose id is in `[from, to)` (refunds left out), by
-/// customer then time, to `f`.
-fn read_purchases(c: &Connection, from: &[u8], to: &[u8], f: &mut dyn FnMut(&PurchaseRow)) -> Result<()> {
-    // The (customer, time) index gives the order; each sale carries its own cost.
-    let mut st = c
-        .prepare_cached(
-            "SELECT t.customer_id, t.occurred_at, t.total, t.currency, t.cost FROM transactions t
-             WHERE t.customer_id >= ?1 AND t.customer_id < ?2 AND t.refund_of IS NULL
-             ORDER BY t.customer_id, t.occurred_at",
-        )
-        .be()?;
-    let mut rows = st.query(params![from, to]).be()?;
-    let mut currency: Option<kesher_core::Currency> = None;
-    while let Some(r) = rows.next().be()? {
-        // Borrowed, not copied: this loop runs once per sale.
-        let cid = blob16(
-            r.get_ref(0)
-                .be()?
-                .as_blob()
-                .map_err(|e| StoreError::Backend(e.to_string()))?,
-        )?;
-        let code = r
-            .get_ref(3)
-            .be()?
-            .as_str()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
-        let cur = match currency {
-            Some(k) if k.as_str() == code => k,
-            _ => {
-                let k = kesher_core::Currency::parse(code)
-                    .map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
-                currency = Some(k);
-                k
-            }
-        };
-        f(&PurchaseRow {
-            customer_id: CustomerId::from_bytes(cid),
-            occurred_at: from_ts(r.get(1).be()?)?,
-            amount: r.get(2).be()?,
-            cost: r.get(4).be()?,
-            currency: cur,
-        });
-    }
-    Ok(())
-}
-
-/// The database's write lock, held (`BEGIN IMMEDIATE` on the writer connection) while readers
-/// take their snapshots; released on drop. Taken without waiting.
-struct WriteLock<'a>(&'a Connection);
-
-impl<'a> WriteLock<'a> {
-    /// `None` when another connection holds the lock.
-    fn take(c: &'a Connection) -> Result<Option<WriteLock<'a>>> {
-        c.busy_timeout(std::time::Duration::ZERO).be()?;
-        let begun = c.execute_batch("BEGIN IMMEDIATE");
-        c.busy_timeout(BUSY_TIMEOUT).be()?;
-        match begun {
-            Ok(()) => Ok(Some(WriteLock(c))),
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy => Ok(None),
-            Err(e) => Err(StoreError::Backend(e.to_string())),
-        }
-    }
-}
-
-impl Drop for WriteLock<'_> {
-    fn drop(&mut self) {
-        // Nothing was written: ending the transaction cannot lose anything.
-        let _ = self.0.execute_batch("ROLLBACK");
-    }
-}
-
-/// A read transaction on a reader connection, its snapshot taken; ended on drop.
-struct ReadSnapshot<'a>(&'a mut Connection);
-
-impl<'a> ReadSnapshot<'a> {
-    fn begin(c: &'a mut Connection) -> Result<ReadSnapshot<'a>> {
-        c.execute_batch("BEGIN").be()?;
-        let s = ReadSnapshot(c);
-        // The snapshot is taken by the transaction's first read.
-        s.0.query_row("SELECT count(*) FROM (SELECT 1 FROM transactions LIMIT 1)", [], |_| {
-            Ok(())
-        })
-        .be()?;
-        Ok(s)
-    }
-}
-
-impl Drop for ReadSnapshot<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.execute_batch("ROLLBACK");
     }
 }
 

@@ -10,7 +10,7 @@ use kesher_analytics::{
     fit_gamma_gamma, rfm_scores, score_compressed, summarize, summarize_slice, value_tiers,
 };
 use kesher_core::CustomerId;
-use kesher_store::{CustomerScore, PurchaseSummary, StoreError, SummaryPeriod, SummaryRequest};
+use kesher_store::{CustomerScore, PROSPECT, PurchaseSummary, StoreError, SummaryPeriod, SummaryRequest};
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -256,37 +256,7 @@ impl App {
             None => Vec::new(),
         };
         let wallets = wallets(currency, raw_wallets);
-        let mut year_spend = window_spend(&txs, end - WALLET_WINDOW_SECONDS);
-        // Prospects: customers without a sale up to the date.
-        let mut all = self.store.customer_ids()?;
-        all.sort_unstable();
-        let mut bought: Vec<CustomerId> = rows.iter().map(|r| r.customer_id).collect();
-        bought.sort_unstable();
-        for id in all {
-            if bought.binary_search(&id).is_err() {
-                *stage_count.entry("prospect").or_default() += 1;
-                rows.push(CustomerScore {
-                    customer_id: id,
-                    as_of: o.as_of,
-                    model: model_name.to_string(),
-                    stage: "prospect".into(),
-                    frequency: 0.0,
-                    recency: 0.0,
-                    t: 0.0,
-                    monetary: 0.0,
-                    revenue: 0,
-                    margin: None,
-                    p_alive: None,
-                    expected_purchases: None,
-                    clv: None,
-                    rfm: None,
-                    segment: None,
-                    tier: None,
-                    wallet: None,
-                    share_of_wallet: None,
-                });
-            }
-        }
+        let year_spend = window_spend(&txs, end - WALLET_WINDOW_SECONDS);
         for r in &mut rows {
             if let Ok(i) = wallets.binary_search_by_key(&r.customer_id, |w| w.0) {
                 let wallet = wallets[i].1;
@@ -297,8 +267,26 @@ impl App {
                 r.share_of_wallet = Some(actual as f64 / wallet as f64);
             }
         }
-        year_spend.clear();
-        self.store.replace_customer_scores(o.as_of, &rows)?;
+        drop(year_spend);
+        // Prospects (customers without a sale up to the date) are implicit: the store reports
+        // every customer without a row as one. Only those with a wallet estimate (a share of 0)
+        // get a row of their own.
+        let mut bought: Vec<CustomerId> = rows.iter().map(|r| r.customer_id).collect();
+        bought.sort_unstable();
+        for &(id, wallet) in &wallets {
+            if bought.binary_search(&id).is_err() {
+                *stage_count.entry(PROSPECT).or_default() += 1;
+                rows.push(CustomerScore {
+                    wallet: Some(wallet),
+                    share_of_wallet: Some(0.0),
+                    ..CustomerScore::prospect(id, o.as_of, model_name)
+                });
+            }
+        }
+        drop(bought);
+        let implicit = self.store.replace_customer_scores(o.as_of, model_name, &rows)?;
+        let implicit = usize::try_from(implicit).unwrap_or(usize::MAX);
+        *stage_count.entry(PROSPECT).or_default() += implicit;
         timings.push(("store results", t.elapsed().as_secs_f64()));
 
         let mut backfilled_months = 0;
@@ -313,7 +301,7 @@ impl App {
             .map(|s| (s.name(), stage_count.get(s.name()).copied().unwrap_or(0)))
             .collect();
         Ok(AnalyzeReport {
-            customers: rows.len(),
+            customers: rows.len().saturating_add(implicit),
             buyers,
             transactions: n_tx,
             model: model_name,

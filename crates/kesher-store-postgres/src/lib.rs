@@ -749,8 +749,8 @@ impl Store for PgStore {
         Ok(true)
     }
 
-    fn replace_customer_scores(&self, as_of: jiff::Timestamp, scores: &[CustomerScore]) -> Result<()> {
-        self.in_tx(|tx| scores::replace(tx, as_of, scores))
+    fn replace_customer_scores(&self, as_of: jiff::Timestamp, model: &str, scores: &[CustomerScore]) -> Result<u64> {
+        self.in_tx(|tx| scores::replace(tx, as_of, model, scores))
     }
 
     fn customer_score(&self, id: CustomerId) -> Result<Option<CustomerScore>> {

@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_accounts.sql")),
     (4, include_str!("../migrations/0004_sale_cost.sql")),
     (5, include_str!("../migrations/0005_share_of_wallet.sql")),
+    (7, include_str!("../migrations/0007_implicit_prospects.sql")),
     (8, include_str!("../migrations/0008_points.sql")),
 ];
 

@@ -395,8 +395,10 @@ pub(crate) fn insert_customer_row(c: &Connection, cust: &Customer) -> Result<Ins
     let n = c
         .prepare_cached(
             "INSERT INTO customers (id, member_no, kind, parent_id, name, name_norm, phone, email, card, language, birth_date,
-                gender, city, region, household_size, income_band, attributes, created_at, source_branch, source_employee)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+                gender, city, region, household_size, income_band, attributes, created_at, source_branch, source_employee,
+                runs_before)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+                (SELECT coalesce(max(run), 0) FROM analysis_runs))
              ON CONFLICT (member_no) DO NOTHING",
         )
         .be()?

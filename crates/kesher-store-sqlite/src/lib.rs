@@ -331,7 +331,8 @@ impl Store for SqliteStore {
             "DELETE FROM consents WHERE customer_id = ?1",
             "DELETE FROM customer_aliases WHERE customer_id = ?1",
             "DELETE FROM customer_scores WHERE customer_id = ?1",
-            "DELETE FROM customer_stages WHERE customer_id = ?1",
+            // Keyed by month first: one look-up per month of the history.
+            "DELETE FROM customer_stages WHERE month IN (SELECT month FROM stage_months) AND customer_id = ?1",
             "DELETE FROM points_balances WHERE customer_id = ?1",
             "DELETE FROM customers WHERE id = ?1",
         ] {
@@ -539,8 +540,11 @@ impl Store for SqliteStore {
         // The dropped record's analysis is stale: the next refresh scores the merged customer.
         tx.execute("DELETE FROM customer_scores WHERE customer_id = ?1", [db])
             .be()?;
-        tx.execute("DELETE FROM customer_stages WHERE customer_id = ?1", [db])
-            .be()?;
+        tx.execute(
+            "DELETE FROM customer_stages WHERE month IN (SELECT month FROM stage_months) AND customer_id = ?1",
+            [db],
+        )
+        .be()?;
         let points_moved = points::merge(&tx, keep, drop, actor)?;
         tx.execute("DELETE FROM customers WHERE id = ?1", [db]).be()?;
         for m in &moved {
@@ -886,13 +890,17 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn replace_customer_scores(&self, as_of: Timestamp, scores: &[CustomerScore]) -> Result<()> {
+    fn replace_customer_scores(&self, as_of: Timestamp, model: &str, scores: &[CustomerScore]) -> Result<u64> {
         let month = as_of.to_zoned(jiff::tz::TimeZone::UTC).strftime("%Y-%m").to_string();
         // In key order, so that every insert appends to the primary key's b-tree.
         let mut order: Vec<&CustomerScore> = scores.iter().collect();
         order.sort_unstable_by_key(|s| s.customer_id);
         let mut conn = self.write()?;
         let tx = conn.transaction().be()?;
+        let run: i64 = tx
+            .query_row("SELECT coalesce(max(run), 0) + 1 FROM analysis_runs", [], |r| r.get(0))
+            .be()?;
+        // A whole-table DELETE is SQLite's truncation; the month's stages are one key range.
         tx.execute("DELETE FROM customer_scores", []).be()?;
         tx.execute("DELETE FROM customer_stages WHERE month = ?1", [&month])
             .be()?;
@@ -925,13 +933,33 @@ impl Store for SqliteStore {
                 st.raw_execute().be()?;
             }
         }
-        // The month's stages in one set-based statement from the scores just written.
+        // The month's stages in one set-based statement from the scores just written, in key
+        // order (month first): appended at the end of the month's range.
         tx.execute(
-            "INSERT INTO customer_stages (customer_id, month, stage) SELECT customer_id, ?1, stage FROM customer_scores",
+            "INSERT INTO customer_stages (month, customer_id, stage) SELECT ?1, customer_id, stage FROM customer_scores",
             [&month],
         )
         .be()?;
-        tx.commit().be()
+        tx.execute(
+            "INSERT INTO analysis_runs (run, as_of, model) VALUES (?1, ?2, ?3)",
+            params![run, ts(as_of), model],
+        )
+        .be()?;
+        tx.execute(
+            "INSERT INTO stage_months (month, run) VALUES (?1, ?2) ON CONFLICT (month) DO UPDATE SET run = excluded.run",
+            params![&month, run],
+        )
+        .be()?;
+        // Every customer is one of this run's (none was inserted after it yet).
+        let prospects: i64 = tx
+            .query_row(
+                "SELECT (SELECT count(*) FROM customers) - (SELECT count(*) FROM customer_scores)",
+                [],
+                |r| r.get(0),
+            )
+            .be()?;
+        tx.commit().be()?;
+        Ok(u64::try_from(prospects).unwrap_or(0))
     }
 
     fn customer_score(&self, id: CustomerId) -> Result<Option<CustomerScore>> {
@@ -944,7 +972,21 @@ impl Store for SqliteStore {
             )
             .optional()
             .be()?;
-        row.map(ScoreRow::into_domain).transpose()
+        if let Some(row) = row {
+            return row.into_domain().map(Some);
+        }
+        // An implicit prospect of the latest run: a customer that existed when it was stored.
+        let run: Option<(i64, String)> = c
+            .query_row(
+                "SELECT r.as_of, r.model FROM analysis_runs r JOIN customers c ON c.runs_before < r.run
+                 WHERE r.run = (SELECT max(run) FROM analysis_runs) AND c.id = ?1",
+                [id.as_bytes()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .be()?;
+        run.map(|(as_of, model)| Ok(CustomerScore::prospect(id, from_ts(as_of)?, &model)))
+            .transpose()
     }
 
     fn customer_wallets(&self) -> Result<Vec<(CustomerId, String)>> {
@@ -973,12 +1015,17 @@ impl Store for SqliteStore {
         let tx = conn.transaction().be()?;
         tx.execute("DELETE FROM customer_stages WHERE month = ?1", [month])
             .be()?;
+        tx.execute(
+            "INSERT INTO stage_months (month, run) VALUES (?1, NULL) ON CONFLICT (month) DO UPDATE SET run = NULL",
+            [month],
+        )
+        .be()?;
         {
             let mut ins = tx
-                .prepare("INSERT INTO customer_stages (customer_id, month, stage) VALUES (?1, ?2, ?3)")
+                .prepare("INSERT INTO customer_stages (month, customer_id, stage) VALUES (?1, ?2, ?3)")
                 .be()?;
             for (id, stage) in order {
-                ins.execute(params![id.as_bytes(), month, stage]).be()?;
+                ins.execute(params![month, id.as_bytes(), stage]).be()?;
             }
         }
         tx.commit().be()
@@ -992,35 +1039,115 @@ impl Store for SqliteStore {
             .be()?
             .collect::<rusqlite::Result<_>>()
             .be()?;
-        rows.into_iter().map(ScoreRow::into_domain).collect()
+        let mut out = rows
+            .into_iter()
+            .map(ScoreRow::into_domain)
+            .collect::<Result<Vec<_>>>()?;
+        // The latest run's implicit prospects.
+        let run: Option<(i64, i64, String)> = c
+            .query_row(
+                "SELECT run, as_of, model FROM analysis_runs ORDER BY run DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .be()?;
+        if let Some((run, as_of, model)) = run {
+            let as_of = from_ts(as_of)?;
+            let mut st = c
+                .prepare(
+                    "SELECT c.id FROM customers c WHERE c.runs_before < ?1
+                       AND NOT EXISTS (SELECT 1 FROM customer_scores s WHERE s.customer_id = c.id)",
+                )
+                .be()?;
+            let ids = st.query_map([run], |r| id16(r, 0)).be()?;
+            for id in ids {
+                out.push(CustomerScore::prospect(CustomerId::from_bytes(id.be()?), as_of, &model));
+            }
+            out.sort_unstable_by_key(|s| s.customer_id);
+        }
+        Ok(out)
     }
 
     fn stage_counts(&self) -> Result<Vec<(String, String, u64)>> {
         let c = self.read()?;
         let mut st = c
-            .prepare("SELECT month, stage, count(*) FROM customer_stages GROUP BY month, stage ORDER BY month, stage")
+            .prepare("SELECT month, stage, count(*) FROM customer_stages GROUP BY month, stage")
             .be()?;
-        let rows = st
+        let counts = st
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))
+            .be()?
+            .collect::<rusqlite::Result<Vec<(String, String, u64)>>>()
             .be()?;
-        rows.collect::<rusqlite::Result<_>>().be()
+        // A run's prospects: its customers (inserted before it) less the month's rows, which
+        // all name customers of the run.
+        let mut st = c
+            .prepare(
+                "SELECT m.month, (SELECT count(*) FROM customers WHERE runs_before < m.run)
+                     - (SELECT count(*) FROM customer_stages s WHERE s.month = m.month)
+                 FROM stage_months m WHERE m.run IS NOT NULL",
+            )
+            .be()?;
+        let implicit = st
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))
+            .be()?
+            .collect::<rusqlite::Result<Vec<(String, u64)>>>()
+            .be()?;
+        Ok(kesher_store::merge_stage_counts(counts, implicit))
     }
 
     fn stage_transitions(&self, from_month: &str, to_month: &str) -> Result<Vec<(String, String, u64)>> {
         let c = self.read()?;
+        // The run whose implicit prospects each month holds (0: none).
+        let run_of = |month: &str| -> Result<i64> {
+            let r: Option<Option<i64>> = c
+                .query_row("SELECT run FROM stage_months WHERE month = ?1", [month], |r| r.get(0))
+                .optional()
+                .be()?;
+            Ok(r.flatten().unwrap_or(0))
+        };
+        let (from_run, to_run) = (run_of(from_month)?, run_of(to_month)?);
+        // Customers with a row in the later month; one without a row in the earlier month was
+        // its prospect if it belonged to the earlier month's run, else it is new.
         let mut st = c
             .prepare(
-                "SELECT coalesce(a.stage, 'new'), b.stage, count(*) FROM customer_stages b
-                 LEFT JOIN customer_stages a ON a.customer_id = b.customer_id AND a.month = ?1
-                 WHERE b.month = ?2 GROUP BY 1, 2 ORDER BY 1, 2",
+                "SELECT coalesce(a.stage, CASE WHEN ?3 > 0
+                        AND (SELECT runs_before FROM customers WHERE id = b.customer_id) < ?3
+                        THEN 'prospect' ELSE 'new' END), b.stage, count(*)
+                 FROM customer_stages b
+                 LEFT JOIN customer_stages a ON a.month = ?1 AND a.customer_id = b.customer_id
+                 WHERE b.month = ?2 GROUP BY 1, 2",
             )
             .be()?;
-        let rows = st
-            .query_map([from_month, to_month], |r| {
+        let counts = st
+            .query_map(params![from_month, to_month, from_run], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
             })
+            .be()?
+            .collect::<rusqlite::Result<Vec<(String, String, u64)>>>()
             .be()?;
-        rows.collect::<rusqlite::Result<_>>().be()
+        // The later month's implicit prospects, by where they were in the earlier month.
+        let implicit = if to_run > 0 {
+            let mut st = c
+                .prepare(
+                    "SELECT coalesce(a.stage, CASE WHEN c.runs_before < ?3 THEN 'prospect' ELSE 'new' END), count(*)
+                     FROM customers c
+                     LEFT JOIN customer_stages a ON a.month = ?1 AND a.customer_id = c.id
+                     WHERE c.runs_before < ?4
+                       AND NOT EXISTS (SELECT 1 FROM customer_stages b WHERE b.month = ?2 AND b.customer_id = c.id)
+                     GROUP BY 1",
+                )
+                .be()?;
+            st.query_map(params![from_month, to_month, from_run, to_run], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+            })
+            .be()?
+            .collect::<rusqlite::Result<Vec<(String, u64)>>>()
+            .be()?
+        } else {
+            Vec::new()
+        };
+        Ok(kesher_store::merge_stage_counts(counts, implicit))
     }
 
     fn append_audit(

@@ -5,12 +5,13 @@ use kesher_store::{Result, StoreError};
 use rusqlite::Connection;
 
 /// Every migration, in order. Never edit one that has shipped: add the next.
-const MIGRATIONS: &[(i64, &str)] = &[
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_scores.sql")),
     (3, include_str!("../migrations/0003_sale_cost.sql")),
     (4, include_str!("../migrations/0004_accounts.sql")),
     (5, include_str!("../migrations/0005_share_of_wallet.sql")),
+    (7, include_str!("../migrations/0007_implicit_prospects.sql")),
     (8, include_str!("../migrations/0008_points.sql")),
 ];
 

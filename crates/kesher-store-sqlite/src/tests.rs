@@ -29,6 +29,95 @@ fn migrations_are_versioned_and_reopen_cleanly() {
 }
 
 #[test]
+fn results_stored_before_version_7_read_the_same_after_it() {
+    // A database at version 5 whose runs stored a row for every customer, prospects included.
+    let dir = tempdir::Dir::new();
+    let path = dir.path().join("k.db");
+    {
+        let c = Connection::open(&path).unwrap();
+        for (version, sql) in migrate::MIGRATIONS.iter().filter(|m| m.0 <= 5) {
+            c.execute_batch(sql).unwrap();
+            c.pragma_update(None, "user_version", version).unwrap();
+        }
+        let id = |n: u8| {
+            let mut b = [0u8; 16];
+            b[15] = n;
+            b
+        };
+        for n in [1, 2] {
+            c.execute(
+                "INSERT INTO customers (id, kind, created_at) VALUES (?1, 'consumer', 0)",
+                [id(n).as_slice()],
+            )
+            .unwrap();
+        }
+        let as_of = "2025-04-30T00:00:00Z".parse::<Timestamp>().unwrap().as_microsecond();
+        c.execute(
+            "INSERT INTO customer_scores (customer_id, as_of, model, stage, frequency, recency, t, monetary, revenue)
+             VALUES (?1, ?3, 'bgnbd', 'at_risk', 1, 2, 3, 4, 5), (?2, ?3, 'bgnbd', 'prospect', 0, 0, 0, 0, 0)",
+            params![id(1).as_slice(), id(2).as_slice(), as_of],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO customer_stages (customer_id, month, stage) VALUES
+             (?1, '2025-03', 'core'), (?2, '2025-03', 'prospect'), (?1, '2025-04', 'at_risk'), (?2, '2025-04', 'prospect')",
+            params![id(1).as_slice(), id(2).as_slice()],
+        )
+        .unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), 8);
+    let (c1, c2) = (
+        CustomerId(uuid::Uuid::from_u128(1)),
+        CustomerId(uuid::Uuid::from_u128(2)),
+    );
+    let row = |m: &str, st: &str, n: u64| (m.to_string(), st.to_string(), n);
+    let before = vec![
+        row("2025-03", "core", 1),
+        row("2025-03", "prospect", 1),
+        row("2025-04", "at_risk", 1),
+        row("2025-04", "prospect", 1),
+    ];
+    assert_eq!(s.stage_counts().unwrap(), before);
+    assert_eq!(
+        s.stage_transitions("2025-03", "2025-04").unwrap(),
+        vec![row("core", "at_risk", 1), row("prospect", "prospect", 1)]
+    );
+    assert_eq!(s.customer_score(c2).unwrap().unwrap().stage, "prospect");
+    assert_eq!(s.list_customer_scores().unwrap().len(), 2);
+    // A customer registered after the migration is in none of the months stored before it.
+    let c3 = kesher_store::contract::customer(3, "M3", "Noa");
+    s.insert_customer(&c3, &Actor::new("test", Timestamp::UNIX_EPOCH))
+        .unwrap();
+    assert_eq!(s.stage_counts().unwrap(), before);
+    assert_eq!(s.customer_score(c3.id).unwrap(), None);
+    // The next run leaves its prospects implicit, the earlier months keep their rows.
+    let mut may = s.customer_score(c1).unwrap().unwrap();
+    may.as_of = "2025-05-31T00:00:00Z".parse().unwrap();
+    may.stage = "core".into();
+    assert_eq!(
+        s.replace_customer_scores(may.as_of, "bgnbd", std::slice::from_ref(&may))
+            .unwrap(),
+        2
+    );
+    let mut after = before.clone();
+    after.extend([row("2025-05", "core", 1), row("2025-05", "prospect", 2)]);
+    assert_eq!(s.stage_counts().unwrap(), after);
+    assert_eq!(
+        s.stage_transitions("2025-04", "2025-05").unwrap(),
+        vec![
+            row("at_risk", "core", 1),
+            row("new", "prospect", 1),
+            row("prospect", "prospect", 1)
+        ]
+    );
+    assert_eq!(
+        s.customer_score(c2).unwrap(),
+        Some(CustomerScore::prospect(c2, may.as_of, "bgnbd"))
+    );
+}
+
+#[test]
 fn audit_log_is_append_only() {
     let (_dir, store) = fresh();
     let c = store.write().unwrap();

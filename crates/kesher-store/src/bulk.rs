@@ -96,6 +96,7 @@ pub const TABLES: &[TableSpec] = &[
             ("created_at", Time),
             ("source_branch", Uuid),
             ("source_employee", Uuid),
+            ("runs_before", Int),
         ],
     },
     TableSpec {
@@ -208,6 +209,14 @@ pub const TABLES: &[TableSpec] = &[
     TableSpec {
         name: "customer_stages",
         columns: &[("customer_id", Uuid), ("month", Text), ("stage", Text)],
+    },
+    TableSpec {
+        name: "analysis_runs",
+        columns: &[("run", Int), ("as_of", Time), ("model", Text)],
+    },
+    TableSpec {
+        name: "stage_months",
+        columns: &[("month", Text), ("run", Int)],
     },
     TableSpec {
         name: "erasures",

@@ -690,68 +690,119 @@ fn analysis_results(s: &dyn Store) {
     assert_eq!(rows[0].cost, None);
     assert_eq!(rows[0].currency.as_str(), "ILS");
 
+    // March: c1 and c2 scored; c3 (no sale) has no row: an implicit prospect of the run.
     let march = vec![
         score(c1.id, "2025-03-31T00:00:00Z", "core"),
         score(c2.id, "2025-03-31T00:00:00Z", "first_time"),
     ];
-    s.replace_customer_scores(at("2025-03-31T00:00:00Z"), &march).unwrap();
+    let implicit = s
+        .replace_customer_scores(at("2025-03-31T00:00:00Z"), "bgnbd", &march)
+        .unwrap();
+    assert_eq!(implicit, 1);
     assert_eq!(s.customer_score(c1.id).unwrap().unwrap(), march[0]);
-    assert_eq!(s.customer_score(c3.id).unwrap(), None);
+    let c3_march = CustomerScore::prospect(c3.id, at("2025-03-31T00:00:00Z"), "bgnbd");
+    assert_eq!(s.customer_score(c3.id).unwrap(), Some(c3_march.clone()));
+    assert_eq!(c3_march.stage, "prospect");
+    assert_eq!(
+        (c3_march.p_alive, c3_march.rfm.as_deref(), c3_march.wallet),
+        (None, None, None)
+    );
+    let mut want = vec![march[0].clone(), march[1].clone(), c3_march];
+    want.sort_by_key(|x| x.customer_id);
+    assert_eq!(s.list_customer_scores().unwrap(), want);
+    // A customer inserted after a run belongs to no run until the next one.
+    let c4 = customer(4, "M4", "Lior");
+    s.insert_customer(&c4, &actor()).unwrap();
+    assert_eq!(s.customer_score(c4.id).unwrap(), None);
+    assert_eq!(s.list_customer_scores().unwrap().len(), 3);
+
+    // April: c3 has a row of its own (a prospect with a wallet estimate), c4 is implicit.
     let april = vec![
         score(c1.id, "2025-04-30T00:00:00Z", "at_risk"),
         score(c2.id, "2025-04-30T00:00:00Z", "first_time"),
         CustomerScore {
-            p_alive: None,
-            clv: None,
-            rfm: None,
-            segment: None,
-            tier: None,
-            expected_purchases: None,
-            margin: None,
-            wallet: None,
-            share_of_wallet: None,
-            ..score(c3.id, "2025-04-30T00:00:00Z", "prospect")
+            wallet: Some(50_000),
+            share_of_wallet: Some(0.0),
+            ..CustomerScore::prospect(c3.id, at("2025-04-30T00:00:00Z"), "bgnbd")
         },
     ];
-    s.replace_customer_scores(at("2025-04-30T00:00:00Z"), &april).unwrap();
+    let implicit = s
+        .replace_customer_scores(at("2025-04-30T00:00:00Z"), "bgnbd", &april)
+        .unwrap();
+    assert_eq!(implicit, 1);
     let mut all = s.list_customer_scores().unwrap();
     all.sort_by_key(|x| x.customer_id);
     let mut want = april.clone();
+    want.push(CustomerScore::prospect(c4.id, at("2025-04-30T00:00:00Z"), "bgnbd"));
     want.sort_by_key(|x| x.customer_id);
     assert_eq!(all, want);
-    // A re-run in the same month replaces that month's stages.
-    s.replace_customer_scores(at("2025-04-30T12:00:00Z"), &april).unwrap();
-    let counts = s.stage_counts().unwrap();
+    // A re-run in the same month replaces that month's stages (and the implicit prospects take
+    // its date and model).
+    s.replace_customer_scores(at("2025-04-30T12:00:00Z"), "pareto-nbd", &april)
+        .unwrap();
     assert_eq!(
-        counts,
+        s.customer_score(c4.id).unwrap(),
+        Some(CustomerScore::prospect(c4.id, at("2025-04-30T12:00:00Z"), "pareto-nbd"))
+    );
+    let row = |m: &str, st: &str, n: u64| (m.to_string(), st.to_string(), n);
+    // March counts c3 (implicit) but not c4 (inserted after the March run); April counts c3
+    // (its own row) and c4 (implicit).
+    assert_eq!(
+        s.stage_counts().unwrap(),
         vec![
-            ("2025-03".to_string(), "core".to_string(), 1),
-            ("2025-03".to_string(), "first_time".to_string(), 1),
-            ("2025-04".to_string(), "at_risk".to_string(), 1),
-            ("2025-04".to_string(), "first_time".to_string(), 1),
-            ("2025-04".to_string(), "prospect".to_string(), 1),
+            row("2025-03", "core", 1),
+            row("2025-03", "first_time", 1),
+            row("2025-03", "prospect", 1),
+            row("2025-04", "at_risk", 1),
+            row("2025-04", "first_time", 1),
+            row("2025-04", "prospect", 2),
+        ]
+    );
+    // c3 stayed a prospect; c4, absent in March, is new.
+    assert_eq!(
+        s.stage_transitions("2025-03", "2025-04").unwrap(),
+        vec![
+            row("core", "at_risk", 1),
+            row("first_time", "first_time", 1),
+            row("new", "prospect", 1),
+            row("prospect", "prospect", 1),
+        ]
+    );
+    // Backwards, an implicit prospect of March is one "to" row like the others.
+    assert_eq!(
+        s.stage_transitions("2025-04", "2025-03").unwrap(),
+        vec![
+            row("at_risk", "core", 1),
+            row("first_time", "first_time", 1),
+            row("prospect", "prospect", 1),
         ]
     );
     // A merge leaves no analysis behind for the dropped record.
     s.merge_customers(c1.id, c3.id, &actor()).unwrap();
     assert_eq!(s.customer_score(c3.id).unwrap(), None);
     assert_eq!(
-        s.stage_counts()
-            .unwrap()
-            .iter()
-            .filter(|(m, st, _)| m == "2025-04" && st == "prospect")
-            .count(),
-        0
-    );
-    let mut tr = s.stage_transitions("2025-03", "2025-04").unwrap();
-    tr.sort();
-    assert_eq!(
-        tr,
+        s.stage_counts().unwrap(),
         vec![
-            ("core".to_string(), "at_risk".to_string(), 1),
-            ("first_time".to_string(), "first_time".to_string(), 1),
+            row("2025-03", "core", 1),
+            row("2025-03", "first_time", 1),
+            row("2025-04", "at_risk", 1),
+            row("2025-04", "first_time", 1),
+            row("2025-04", "prospect", 1),
         ]
     );
+    assert_eq!(
+        s.stage_transitions("2025-03", "2025-04").unwrap(),
+        vec![
+            row("core", "at_risk", 1),
+            row("first_time", "first_time", 1),
+            row("new", "prospect", 1),
+        ]
+    );
+    // Deleting an implicit prospect takes it out of every count.
+    s.delete_customer(c4.id, &actor()).unwrap();
+    assert_eq!(s.customer_score(c4.id).unwrap(), None);
+    assert!(s.stage_counts().unwrap().iter().all(|(_, st, _)| st != "prospect"));
+    assert_eq!(s.list_customer_scores().unwrap().len(), 2);
 
     // A past month recorded after the fact (backfill), then replaced by a second backfill.
     s.record_stage_history("2025-02", &[(c1.id, "core"), (c2.id, "at_risk")])
@@ -765,6 +816,27 @@ fn analysis_results(s: &dyn Store) {
             ("first_time".to_string(), "core".to_string(), 1),
             ("new".to_string(), "first_time".to_string(), 1),
         ]
+    );
+
+    // A month recorded explicitly holds exactly the customers given: no implicit prospects.
+    let c5 = customer(5, "M5", "Tal");
+    s.insert_customer(&c5, &actor()).unwrap();
+    s.replace_customer_scores(at("2025-05-31T00:00:00Z"), "bgnbd", &march[..1])
+        .unwrap();
+    let may = |s: &dyn Store| {
+        s.stage_counts()
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.0 == "2025-05")
+            .map(|r| (r.1, r.2))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(may(s), vec![("core".to_string(), 1), ("prospect".to_string(), 2)]);
+    s.record_stage_history("2025-05", &[(c1.id, "core")]).unwrap();
+    assert_eq!(may(s), vec![("core".to_string(), 1)]);
+    assert_eq!(
+        s.stage_transitions("2025-04", "2025-05").unwrap(),
+        vec![row("at_risk", "core", 1)]
     );
 
     // Wallet estimates: customers with the attribute, the value as written.

@@ -292,6 +292,57 @@ pub struct CustomerScore {
     pub share_of_wallet: Option<f64>,
 }
 
+impl CustomerScore {
+    /// The score of a customer without a purchase up to `as_of`: stage "prospect", zero
+    /// summary, no predictions, no RFM, tier or wallet. What a run reports for the customers it
+    /// leaves implicit.
+    pub fn prospect(customer_id: CustomerId, as_of: Timestamp, model: &str) -> CustomerScore {
+        CustomerScore {
+            customer_id,
+            as_of,
+            model: model.to_string(),
+            stage: PROSPECT.to_string(),
+            frequency: 0.0,
+            recency: 0.0,
+            t: 0.0,
+            monetary: 0.0,
+            revenue: 0,
+            margin: None,
+            p_alive: None,
+            expected_purchases: None,
+            clv: None,
+            rfm: None,
+            segment: None,
+            tier: None,
+            wallet: None,
+            share_of_wallet: None,
+        }
+    }
+}
+
+/// The stage of a customer without a purchase (`kesher_analytics::Stage::Prospect`'s name).
+pub const PROSPECT: &str = "prospect";
+
+/// Add a run's implicit prospects to explicit per-key counts: `counts` holds (key, stage, n)
+/// rows; `implicit` (key, n) rows add n to (key, "prospect"). Zero counts are dropped; the
+/// result is ordered by key then stage, bytewise. Both backends' stage reports end here.
+pub fn merge_stage_counts(
+    counts: impl IntoIterator<Item = (String, String, u64)>,
+    implicit: impl IntoIterator<Item = (String, u64)>,
+) -> Vec<(String, String, u64)> {
+    let mut all: std::collections::BTreeMap<(String, String), u64> = std::collections::BTreeMap::new();
+    for (k, stage, n) in counts {
+        *all.entry((k, stage)).or_default() += n;
+    }
+    for (k, n) in implicit {
+        *all.entry((k, PROSPECT.to_string())).or_default() += n;
+    }
+    all.into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|((k, s), n)| (k, s, n))
+        .collect()
+}
+
 /// Row counts of the main tables.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -399,22 +450,34 @@ pub trait Store: Accounts + Privacy + Points + Send + Sync {
     fn purchase_summaries(&self, _req: &SummaryRequest, _f: &mut dyn FnMut(&PurchaseSummary)) -> Result<bool> {
         Ok(false)
     }
-    /// Replace the stored analysis with `scores` (one transaction) and record each customer's
-    /// stage for the month of `as_of` (the stage history; a re-run in the same month replaces it).
-    fn replace_customer_scores(&self, as_of: Timestamp, scores: &[CustomerScore]) -> Result<()>;
+    /// Store one analysis run (one transaction): `scores` replace the stored scores, and each
+    /// customer's stage is recorded for the month of `as_of` in UTC (the stage history; a re-run
+    /// in the same month replaces that month). Prospects are implicit: every customer that exists
+    /// when the call commits and has no row in `scores` is a prospect of this run, reported by
+    /// `customer_score` and `list_customer_scores` as [`CustomerScore::prospect`] (with this
+    /// `as_of` and `model`) and counted as "prospect" in the month's stage counts and
+    /// transitions. A customer inserted later belongs to no run until the next one. Every score
+    /// must name an existing customer, at most once. Returns the number of implicit prospects.
+    fn replace_customer_scores(&self, as_of: Timestamp, model: &str, scores: &[CustomerScore]) -> Result<u64>;
+    /// The customer's score from the latest run: its stored row, or a prospect's
+    /// ([`CustomerScore::prospect`]) when the run left the customer implicit; `None` when no run
+    /// knew the customer.
     fn customer_score(&self, id: CustomerId) -> Result<Option<CustomerScore>>;
     /// Customers whose attributes hold `estimated_annual_spend`, with its value as written
     /// (a JSON string such as "12000.00", or a number as text).
     fn customer_wallets(&self) -> Result<Vec<(CustomerId, String)>>;
     /// Record the stage of each customer for one month (the history the ladder's transitions
     /// read), replacing that month's rows; for past months computed after the fact (backfill).
+    /// The month then holds exactly these customers: none is an implicit prospect in it.
     fn record_stage_history(&self, month: &str, stages: &[(CustomerId, &str)]) -> Result<()>;
-    /// Every stored score, by customer id.
+    /// Every score of the latest run, implicit prospects included, by customer id.
     fn list_customer_scores(&self) -> Result<Vec<CustomerScore>>;
-    /// Customers per stage for every month recorded: (month "YYYY-MM", stage, count), by month then stage.
+    /// Customers per stage for every month recorded: (month "YYYY-MM", stage, count), by month
+    /// then stage (bytewise); a run's implicit prospects count as "prospect"; no zero counts.
     fn stage_counts(&self) -> Result<Vec<(String, String, u64)>>;
-    /// How customers moved between the stages of two recorded months: (from, to, count); a
-    /// customer absent in `from_month` counts as from "new".
+    /// How customers moved between the stages of two recorded months: (from, to, count), by
+    /// from then to (bytewise); a customer absent in `from_month` (neither a row nor an implicit
+    /// prospect of it) counts as from "new". Implicit prospects count as "prospect".
     fn stage_transitions(&self, from_month: &str, to_month: &str) -> Result<Vec<(String, String, u64)>>;
 
     fn audit_log(&self, limit: u32, offset: u64) -> Result<Vec<AuditEntry>>;

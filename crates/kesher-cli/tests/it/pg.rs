@@ -167,6 +167,8 @@ fn copy_moves_every_table_from_sqlite_to_postgres() {
         "points_rules",
         "points_ledger",
         "points_balances",
+        "analysis_runs",
+        "stage_months",
     ] {
         assert!(rows(t) > 0, "{t} is empty in the sample: {out}");
     }

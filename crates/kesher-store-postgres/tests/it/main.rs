@@ -133,6 +133,83 @@ fn a_migration_merged_below_the_applied_ones_is_still_applied() {
 }
 
 #[test]
+fn results_stored_before_version_7_read_the_same_after_it() {
+    use kesher_store::CustomerScore;
+    // A database at version 5 whose runs stored a row for every customer, prospects included.
+    let db = TestDb::new();
+    drop(db.store());
+    let mut c = db.client();
+    c.batch_execute(
+        "DROP TABLE analysis_runs, stage_months;
+         DROP INDEX customers_runs_before;
+         ALTER TABLE customers DROP COLUMN runs_before;
+         ALTER TABLE customer_stages DROP CONSTRAINT customer_stages_pkey;
+         ALTER TABLE customer_stages ADD PRIMARY KEY (customer_id, month);
+         DELETE FROM schema_migrations WHERE version = 7;
+         INSERT INTO customers (id, kind, created_at) VALUES
+             ('00000000-0000-0000-0000-000000000001', 'consumer', now()),
+             ('00000000-0000-0000-0000-000000000002', 'consumer', now());
+         INSERT INTO customer_scores (customer_id, as_of, model, stage, frequency, recency, t, monetary, revenue) VALUES
+             ('00000000-0000-0000-0000-000000000001', '2025-04-30T00:00:00Z', 'bgnbd', 'at_risk', 1, 2, 3, 4, 5),
+             ('00000000-0000-0000-0000-000000000002', '2025-04-30T00:00:00Z', 'bgnbd', 'prospect', 0, 0, 0, 0, 0);
+         INSERT INTO customer_stages (customer_id, month, stage) VALUES
+             ('00000000-0000-0000-0000-000000000001', '2025-03', 'core'),
+             ('00000000-0000-0000-0000-000000000002', '2025-03', 'prospect'),
+             ('00000000-0000-0000-0000-000000000001', '2025-04', 'at_risk'),
+             ('00000000-0000-0000-0000-000000000002', '2025-04', 'prospect');",
+    )
+    .unwrap();
+    let s = db.store();
+    let (c1, c2) = (
+        kesher_core::CustomerId(uuid::Uuid::from_u128(1)),
+        kesher_core::CustomerId(uuid::Uuid::from_u128(2)),
+    );
+    let row = |m: &str, st: &str, n: u64| (m.to_string(), st.to_string(), n);
+    let before = vec![
+        row("2025-03", "core", 1),
+        row("2025-03", "prospect", 1),
+        row("2025-04", "at_risk", 1),
+        row("2025-04", "prospect", 1),
+    ];
+    assert_eq!(s.stage_counts().unwrap(), before);
+    assert_eq!(
+        s.stage_transitions("2025-03", "2025-04").unwrap(),
+        vec![row("core", "at_risk", 1), row("prospect", "prospect", 1)]
+    );
+    assert_eq!(s.customer_score(c2).unwrap().unwrap().stage, "prospect");
+    assert_eq!(s.list_customer_scores().unwrap().len(), 2);
+    // A customer registered after the migration is in none of the months stored before it.
+    let c3 = kesher_store::contract::customer(3, "M3", "Noa");
+    s.insert_customer(&c3, &actor()).unwrap();
+    assert_eq!(s.stage_counts().unwrap(), before);
+    assert_eq!(s.customer_score(c3.id).unwrap(), None);
+    // The next run leaves its prospects implicit, the earlier months keep their rows.
+    let mut may = s.customer_score(c1).unwrap().unwrap();
+    may.as_of = "2025-05-31T00:00:00Z".parse().unwrap();
+    may.stage = "core".into();
+    assert_eq!(
+        s.replace_customer_scores(may.as_of, "bgnbd", std::slice::from_ref(&may))
+            .unwrap(),
+        2
+    );
+    let mut after = before.clone();
+    after.extend([row("2025-05", "core", 1), row("2025-05", "prospect", 2)]);
+    assert_eq!(s.stage_counts().unwrap(), after);
+    assert_eq!(
+        s.stage_transitions("2025-04", "2025-05").unwrap(),
+        vec![
+            row("at_risk", "core", 1),
+            row("new", "prospect", 1),
+            row("prospect", "prospect", 1)
+        ]
+    );
+    assert_eq!(
+        s.customer_score(c2).unwrap(),
+        Some(CustomerScore::prospect(c2, may.as_of, "bgnbd"))
+    );
+}
+
+#[test]
 fn audit_log_is_append_only() {
     let db = TestDb::new();
     let _store = db.store();
@@ -431,11 +508,11 @@ fn a_million_scores_replace_in_one_transaction() {
         .map(|n| score(n, stages[(n % 5) as usize], "2025-05-31T00:00:00Z"))
         .collect();
     let started = std::time::Instant::now();
-    s.replace_customer_scores("2025-05-31T00:00:00Z".parse().unwrap(), &many)
+    s.replace_customer_scores("2025-05-31T00:00:00Z".parse().unwrap(), "bgnbd", &many)
         .unwrap();
     eprintln!("replaced 1,000,000 scores in {:?}", started.elapsed());
     let started = std::time::Instant::now();
-    s.replace_customer_scores("2025-05-31T23:59:59Z".parse().unwrap(), &many)
+    s.replace_customer_scores("2025-05-31T23:59:59Z".parse().unwrap(), "bgnbd", &many)
         .unwrap();
     eprintln!("replaced them again (same month) in {:?}", started.elapsed());
     assert_eq!(
@@ -452,7 +529,7 @@ fn a_million_scores_replace_in_one_transaction() {
         score(1, "core", "2025-06-30T00:00:00Z"),
     ];
     assert!(
-        s.replace_customer_scores("2025-06-30T00:00:00Z".parse().unwrap(), &june)
+        s.replace_customer_scores("2025-06-30T00:00:00Z".parse().unwrap(), "bgnbd", &june)
             .is_err()
     );
     assert_eq!(s.list_customer_scores().unwrap().len(), 1_000_000);
@@ -463,15 +540,15 @@ fn a_million_scores_replace_in_one_transaction() {
         ("at_risk".to_string(), "at_risk".to_string(), 200_000)
     );
     // The month is the UTC month of as_of: this run (May 31st, 21:30 UTC) replaces May.
-    s.replace_customer_scores("2025-06-01T00:30:00+03:00".parse().unwrap(), &june[..1])
+    s.replace_customer_scores("2025-06-01T00:30:00+03:00".parse().unwrap(), "bgnbd", &june[..1])
         .unwrap();
     assert_eq!(
         s.stage_counts().unwrap(),
         vec![("2025-05".to_string(), "core".to_string(), 1)]
     );
-    s.replace_customer_scores("2025-05-01T00:00:00Z".parse().unwrap(), &many)
+    s.replace_customer_scores("2025-05-01T00:00:00Z".parse().unwrap(), "bgnbd", &many)
         .unwrap();
-    s.replace_customer_scores("2025-06-30T00:00:00Z".parse().unwrap(), &june[..1])
+    s.replace_customer_scores("2025-06-30T00:00:00Z".parse().unwrap(), "bgnbd", &june[..1])
         .unwrap();
     assert_eq!(s.list_customer_scores().unwrap(), june[..1].to_vec());
     // Customers absent from `to` are not counted; those absent from `from` come from "new".
@@ -529,6 +606,7 @@ fn purchases_carry_their_cost_when_every_line_has_one_and_follow_merges() {
     .unwrap();
     s.replace_customer_scores(
         "2025-03-31T00:00:00Z".parse().unwrap(),
+        "bgnbd",
         &[score(c2.id.0.as_u128(), "core", "2025-03-31T00:00:00Z")],
     )
     .unwrap();
@@ -550,5 +628,9 @@ fn purchases_carry_their_cost_when_every_line_has_one_and_follow_merges() {
         ]
     );
     assert_eq!(s.customer_score(c2.id).unwrap(), None);
-    assert!(s.stage_counts().unwrap().is_empty());
+    // The kept customer was an implicit prospect of the run: it still counts as one.
+    assert_eq!(
+        s.stage_counts().unwrap(),
+        vec![("2025-03".to_string(), "prospect".to_string(), 1)]
+    );
 }

@@ -492,7 +492,8 @@ pub(crate) fn load_transaction(c: &Connection, cond: &str, key: &dyn rusqlite::T
     let mut st = c
         .prepare_cached(
             "SELECT l.product_id, p.sku, l.quantity, l.unit_price, l.discount FROM transaction_lines l
-             LEFT JOIN products p ON p.id = l.product_id WHERE l.transaction_id = ?1 ORDER BY l.line_no",
+             LEFT JOIN products p ON p.id = l.product_id
+             WHERE l.sale = (SELECT seq FROM transactions WHERE id = ?1) ORDER BY l.line_no",
         )
         .be()?;
     let lines = st
@@ -573,10 +574,12 @@ pub(crate) fn check_transaction_refs(c: &Connection, t: &Transaction) -> Result<
 
 const INSERT_TRANSACTION: &str = "INSERT INTO transactions (id, external_id, customer_id, branch_id, employee_id, occurred_at, currency, total, refund_of, cost)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (external_id) DO NOTHING";
-const INSERT_LINE: &str = "INSERT INTO transaction_lines (transaction_id, line_no, product_id, quantity, unit_price, discount) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+/// Lines name their sale by its integer key (`transactions.seq`), not by its UUID.
+const INSERT_LINE: &str = "INSERT INTO transaction_lines (sale, line_no, product_id, quantity, unit_price, discount) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 /// The two statements that write a sale, prepared once for many sales.
 pub(crate) struct SaleStatements<'c> {
+    conn: &'c Connection,
     head: rusqlite::CachedStatement<'c>,
     lines: rusqlite::CachedStatement<'c>,
 }
@@ -584,6 +587,7 @@ pub(crate) struct SaleStatements<'c> {
 impl<'c> SaleStatements<'c> {
     pub(crate) fn new(c: &'c Connection) -> Result<Self> {
         Ok(SaleStatements {
+            conn: c,
             head: c.prepare_cached(INSERT_TRANSACTION).be()?,
             lines: c.prepare_cached(INSERT_LINE).be()?,
         })
@@ -628,10 +632,11 @@ impl<'c> SaleStatements<'c> {
         if n == 0 {
             return Ok(Inserted::AlreadyPresent);
         }
+        let sale = self.conn.last_insert_rowid();
         for (n, l) in t.lines.iter().enumerate() {
             self.lines
                 .execute(params![
-                    id,
+                    sale,
                     n as i64,
                     l.product_id.as_ref().map(|p| p.as_bytes()),
                     l.quantity,

@@ -77,6 +77,45 @@ fn lines_keep_their_sale_when_sales_get_integer_keys() {
 }
 
 #[test]
+fn a_sale_with_many_lines_keeps_them_all_in_order() {
+    // More lines than one multi-row INSERT takes: full statements, then the rest one by one.
+    let (_dir, store) = fresh();
+    let b = kesher_core::BranchId(uuid::Uuid::from_u128(1));
+    store
+        .write()
+        .unwrap()
+        .execute(
+            "INSERT INTO branches VALUES (?1, 'B1', 'Main', NULL, 'UTC')",
+            [b.as_bytes()],
+        )
+        .unwrap();
+    let lines: Vec<kesher_core::Line> = (0..70)
+        .map(|i| kesher_core::Line {
+            product_id: None,
+            sku: None,
+            quantity: 1,
+            unit_price: 100 + i,
+            discount: 0,
+        })
+        .collect();
+    let t = kesher_core::Transaction {
+        id: kesher_core::TransactionId(uuid::Uuid::from_u128(2)),
+        external_id: "T1".into(),
+        customer_id: None,
+        branch_id: b,
+        employee_id: None,
+        occurred_at: "2025-03-01T10:00:00Z".parse().unwrap(),
+        currency: kesher_core::Currency::parse("ILS").unwrap(),
+        lines,
+        refund_of: None,
+    };
+    store.record_transaction(&t).unwrap();
+    let back = store.transaction_by_external("T1").unwrap().unwrap();
+    let prices: Vec<i64> = back.lines.iter().map(|l| l.unit_price).collect();
+    assert_eq!(prices, (100..170).collect::<Vec<i64>>());
+}
+
+#[test]
 fn audit_log_is_append_only() {
     let (_dir, store) = fresh();
     let c = store.write().unwrap();

@@ -408,6 +408,8 @@ struct Row {
 }
 
 /// What the reader thread hands over.
+// Nearly every item is a `Row`: boxing it would allocate once per row for nothing.
+#[allow(clippy::large_enum_variant)]
 enum Item {
     Row(Row),
     /// The file cannot be read any further (line, reason): the last item.

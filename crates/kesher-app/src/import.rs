@@ -15,6 +15,7 @@ use kesher_core::{
 use kesher_store::{ImportTx, Inserted, StoreError};
 use std::fmt;
 use std::io::Read;
+use std::sync::mpsc;
 
 /// What a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -388,6 +389,171 @@ impl<R: Read> Records<R> {
     fn recycle(&mut self, rec: csv::StringRecord) {
         self.rec = rec.into_byte_record();
     }
+
+    /// Read the next record into `buf`'s buffers (unless the last record's are still here).
+    fn reuse(&mut self, buf: csv::ByteRecord) {
+        if self.rec.is_empty() {
+            self.rec = buf;
+        }
+    }
+}
+
+/// Rows a chunk carries from the reader thread.
+const CHUNK: usize = 512;
+/// Chunks between the reader thread and the writer at most (each way).
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// One row read ahead: its line, its fields or why they cannot be read, and for a
+/// transactions row the values that need no store.
+struct Row {
+    line: u64,
+    rec: RowResult,
+    fields: Option<TxFields>,
+}
+
+/// What the reader thread hands over.
+// Nearly every item is a `Row`: boxing it would allocate once per row for nothing.
+#[allow(clippy::large_enum_variant)]
+enum Item {
+    Row(Row),
+    /// The file cannot be read any further (line, reason): the last item.
+    Fail(u64, String),
+    /// The end of the file: the last item.
+    End,
+}
+
+/// The values of a transactions row that are parsed without the store, each with the error
+/// its column gives; the writer takes them in the order it always checked them.
+struct TxFields {
+    /// Parsed only when the row may begin a basket (its transaction_id differs from the row
+    /// before); otherwise the writer parses it if it turns out to need it.
+    occurred_at: Option<Result<jiff::Timestamp, RowError>>,
+    currency: Result<Currency, RowError>,
+    quantity: Result<i64, RowError>,
+    unit_price: Result<i64, RowError>,
+    discount: Result<i64, RowError>,
+}
+
+impl TxFields {
+    fn parse(h: &Header, r: &csv::StringRecord, begins: bool) -> TxFields {
+        let currency = h
+            .req_at(r, tx::CURRENCY)
+            .and_then(|c| Currency::parse(c).map_err(dom("currency")));
+        let amount = |i: usize, field: &'static str| match &currency {
+            Ok(c) => h
+                .req_at(r, i)
+                .and_then(|v| c.parse_amount(v, field).map_err(dom(field))),
+            Err(e) => Err(e.clone()),
+        };
+        TxFields {
+            occurred_at: begins.then(|| occurred_at(h, r)),
+            quantity: h.req_at(r, tx::QUANTITY).and_then(|q| {
+                q.parse()
+                    .map_err(|_| RowError::col("quantity", format!("must be a whole number, found {q:?}")))
+            }),
+            unit_price: amount(tx::UNIT_PRICE, "unit_price"),
+            discount: match h.at(r, tx::DISCOUNT) {
+                None => Ok(0),
+                Some(_) => amount(tx::DISCOUNT, "discount"),
+            },
+            currency,
+        }
+    }
+}
+
+fn occurred_at(h: &Header, r: &csv::StringRecord) -> Result<jiff::Timestamp, RowError> {
+    parse_instant(h.req_at(r, tx::OCCURRED_AT)?, "occurred_at").map_err(dom("occurred_at"))
+}
+
+/// The reader thread: reads records in chunks and hands them over until the file ends, the
+/// file cannot be read, or the writer stops listening (it failed or finished early).
+fn read_ahead<R: Read>(
+    mut records: Records<R>,
+    h: &Header,
+    kind: ImportKind,
+    chunks: mpsc::SyncSender<Vec<Item>>,
+    spares: mpsc::Receiver<Vec<csv::StringRecord>>,
+) {
+    let mut pool: Vec<csv::ByteRecord> = Vec::new();
+    let mut last_id = String::new();
+    loop {
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut end = false;
+        while chunk.len() < CHUNK {
+            if pool.is_empty()
+                && let Ok(more) = spares.try_recv()
+            {
+                pool.extend(more.into_iter().map(csv::StringRecord::into_byte_record));
+            }
+            if let Some(buf) = pool.pop() {
+                records.reuse(buf);
+            }
+            match records.next(Some(h)) {
+                Ok(Some((line, rec))) => {
+                    let fields = match (&rec, kind) {
+                        (Ok(r), ImportKind::Transactions) if !r.is_empty() => {
+                            let id = h.at(r, tx::TRANSACTION_ID).unwrap_or_default();
+                            let begins = id != last_id;
+                            if begins {
+                                last_id.clear();
+                                last_id.push_str(id);
+                            }
+                            Some(TxFields::parse(h, r, begins))
+                        }
+                        _ => None,
+                    };
+                    chunk.push(Item::Row(Row { line, rec, fields }));
+                }
+                Ok(None) => {
+                    chunk.push(Item::End);
+                    end = true;
+                    break;
+                }
+                Err((line, reason)) => {
+                    chunk.push(Item::Fail(line, reason));
+                    end = true;
+                    break;
+                }
+            }
+        }
+        if chunks.send(chunk).is_err() || end {
+            return;
+        }
+    }
+}
+
+/// The writer's end of the pipeline: rows in file order, record buffers sent back for reuse.
+struct Rows {
+    chunks: mpsc::Receiver<Vec<Item>>,
+    spares_tx: mpsc::SyncSender<Vec<csv::StringRecord>>,
+    chunk: std::vec::IntoIter<Item>,
+    spares: Vec<csv::StringRecord>,
+}
+
+impl Rows {
+    fn next(&mut self) -> Item {
+        loop {
+            if let Some(item) = self.chunk.next() {
+                return item;
+            }
+            if !self.spares.is_empty() {
+                // A full channel only means the reader has buffers enough: drop these.
+                let _ = self.spares_tx.try_send(std::mem::take(&mut self.spares));
+            }
+            // The reader's last item is `End` or `Fail`: a channel closed before either means
+            // the reader stopped (it panicked), and nothing may be committed.
+            match self.chunks.recv() {
+                Ok(chunk) => self.chunk = chunk.into_iter(),
+                Err(_) => return Item::Fail(0, "the file reader stopped before the end of the file".into()),
+            }
+        }
+    }
+
+    fn recycle(&mut self, rec: csv::StringRecord) {
+        if self.spares.len() < CHUNK {
+            self.spares.push(rec);
+        }
+    }
 }
 
 fn to_vec(r: &csv::StringRecord) -> Vec<String> {
@@ -473,7 +639,7 @@ impl App {
     pub fn import_csv(
         &self,
         kind: ImportKind,
-        input: impl Read,
+        input: impl Read + Send,
         file: &str,
         opts: ImportOptions,
         on_reject: &mut dyn FnMut(Rejected),
@@ -520,56 +686,30 @@ impl App {
             });
         }
         let header = Header::parse(kind, &header_fields).map_err(|e| imp.row_error(1, e))?;
-        let mut basket: Option<Basket> = None;
-        loop {
-            let (line, rec) = match records.next(Some(&header)) {
-                Ok(Some(r)) => r,
-                Ok(None) => break,
-                Err((line, reason)) => {
-                    imp.drain()?;
-                    return Err(ImportError::Row {
-                        file: file.into(),
-                        line,
-                        column: None,
-                        reason,
-                    });
-                }
+        // The file is read, split and checked as UTF-8 (and a transactions row's values parsed)
+        // on a second thread while this one resolves references and writes: a pipeline over
+        // two cores. Chunks in flight are bounded, so memory does not grow with the file.
+        let (chunks_tx, chunks_rx) = mpsc::sync_channel(CHUNKS_IN_FLIGHT);
+        let (spares_tx, spares_rx) = mpsc::sync_channel(CHUNKS_IN_FLIGHT);
+        let h = &header;
+        std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .name("import-reader".into())
+                .spawn_scoped(s, move || read_ahead(records, h, kind, chunks_tx, spares_rx))
+                .map_err(|e| ImportError::File {
+                    file: file.into(),
+                    reason: format!("cannot start the reader thread: {e}"),
+                })?;
+            let mut rows = Rows {
+                chunks: chunks_rx,
+                spares_tx,
+                chunk: Vec::new().into_iter(),
+                spares: Vec::new(),
             };
-            if matches!(&rec, Ok(f) if f.is_empty()) {
-                continue; // a blank line
-            }
-            imp.summary.rows_read += 1;
-            if kind == ImportKind::Transactions {
-                imp.transaction_row(&header, line, rec.as_ref(), &mut basket)?;
-                if let Ok(r) = rec {
-                    records.recycle(r);
-                }
-                continue;
-            }
-            let outcome = match &rec {
-                Ok(fields) => imp.row(kind, &header, fields),
-                Err(e) => Err(Failure::Row(e.clone())),
-            };
-            match outcome {
-                Ok(Inserted::New) => imp.summary.inserted += 1,
-                Ok(Inserted::AlreadyPresent) => imp.summary.already_present += 1,
-                Ok(Inserted::Repeated) => {
-                    let id_col = kind.columns()[0].0;
-                    let e = RowError::col(id_col, "duplicate id: it appears more than once in this file");
-                    imp.reject(line, e, rec.as_ref().map(to_vec).unwrap_or_default())?;
-                }
-                Err(Failure::Row(e)) => imp.reject(line, e, rec.as_ref().map(to_vec).unwrap_or_default())?,
-                Err(Failure::Fatal(e)) => return Err(store_err(e)),
-            }
-            if let Ok(r) = rec {
-                records.recycle(r);
-            }
-        }
-        if let Some(b) = basket.take() {
-            imp.flush(b)?;
-        }
+            imp.rows(kind, h, &mut rows)
+        })?;
         imp.drain()?;
-        if opts.award_points && !imp.written.is_empty() {
+        if imp.opts.award_points && !imp.written.is_empty() {
             let actor = kesher_store::Actor::new("import", imp.now).from(file);
             imp.tx.award_points(&imp.written, &actor).map_err(store_err)?;
         }
@@ -580,6 +720,62 @@ impl App {
 }
 
 impl Importer<'_> {
+    /// Every row after the header, in file order, as the reader thread hands them over.
+    fn rows(&mut self, kind: ImportKind, header: &Header, rows: &mut Rows) -> Result<(), ImportError> {
+        let file = self.file.clone();
+        let mut basket: Option<Basket> = None;
+        loop {
+            let Row { line, rec, fields } = match rows.next() {
+                Item::Row(r) => r,
+                Item::End => break,
+                Item::Fail(line, reason) => {
+                    self.drain()?;
+                    return Err(ImportError::Row {
+                        file,
+                        line,
+                        column: None,
+                        reason,
+                    });
+                }
+            };
+            if matches!(&rec, Ok(f) if f.is_empty()) {
+                continue; // a blank line
+            }
+            self.summary.rows_read += 1;
+            if kind == ImportKind::Transactions {
+                self.transaction_row(header, line, rec.as_ref(), fields, &mut basket)?;
+                if let Ok(r) = rec {
+                    rows.recycle(r);
+                }
+                continue;
+            }
+            let outcome = match &rec {
+                Ok(fields) => self.row(kind, header, fields),
+                Err(e) => Err(Failure::Row(e.clone())),
+            };
+            match outcome {
+                Ok(Inserted::New) => self.summary.inserted += 1,
+                Ok(Inserted::AlreadyPresent) => self.summary.already_present += 1,
+                Ok(Inserted::Repeated) => {
+                    let id_col = kind.columns()[0].0;
+                    let e = RowError::col(id_col, "duplicate id: it appears more than once in this file");
+                    self.reject(line, e, rec.as_ref().map(to_vec).unwrap_or_default())?;
+                }
+                Err(Failure::Row(e)) => self.reject(line, e, rec.as_ref().map(to_vec).unwrap_or_default())?,
+                Err(Failure::Fatal(e)) => {
+                    return Err(ImportError::Store { file, source: e });
+                }
+            }
+            if let Ok(r) = rec {
+                rows.recycle(r);
+            }
+        }
+        if let Some(b) = basket.take() {
+            self.flush(b)?;
+        }
+        Ok(())
+    }
+
     fn row_error(&self, line: u64, e: RowError) -> ImportError {
         ImportError::Row {
             file: self.file.clone(),
@@ -875,8 +1071,14 @@ impl Importer<'_> {
         h: &Header,
         line: u64,
         rec: Result<&csv::StringRecord, &RowError>,
+        fields: Option<TxFields>,
         current: &mut Option<Basket>,
     ) -> Result<(), ImportError> {
+        let (rec, values) = match (rec, fields) {
+            (Ok(r), Some(v)) => (Ok(r), v),
+            (Ok(r), None) => (Ok(r), TxFields::parse(h, r, true)),
+            (Err(e), _) => (Err(e), TxFields::parse(h, &csv::StringRecord::new(), false)),
+        };
         let fields = match rec {
             Ok(f) => f,
             Err(e) => {
@@ -926,7 +1128,7 @@ impl Importer<'_> {
                         );
                         b.error = Some((line, e));
                     } else {
-                        match self.parse_line(h, fields) {
+                        match self.parse_line(h, fields, values) {
                             Ok(l) => {
                                 if let Some(t) = b.tx.as_mut() {
                                     t.lines.push(l);
@@ -968,10 +1170,13 @@ impl Importer<'_> {
                     rows: Vec::new(),
                     error: None,
                 };
-                match self.parse_head(h, fields, ext).and_then(|mut t| {
-                    t.lines.push(self.parse_line(h, fields)?);
-                    Ok(t)
-                }) {
+                let occurred_at = values.occurred_at.clone().unwrap_or_else(|| occurred_at(h, fields));
+                match self
+                    .parse_head(h, fields, ext, occurred_at, values.currency.clone())
+                    .and_then(|mut t| {
+                        t.lines.push(self.parse_line(h, fields, values)?);
+                        Ok(t)
+                    }) {
                     Ok(t) => b.tx = Some(t),
                     Err(Failure::Row(e)) => b.error = Some((line, e)),
                     Err(Failure::Fatal(e)) => {
@@ -988,9 +1193,16 @@ impl Importer<'_> {
         Ok(())
     }
 
-    fn parse_head(&mut self, h: &Header, r: &csv::StringRecord, ext: String) -> Result<Transaction, Failure> {
-        let occurred_at = parse_instant(h.req_at(r, tx::OCCURRED_AT)?, "occurred_at").map_err(dom("occurred_at"))?;
-        let currency = Currency::parse(h.req_at(r, tx::CURRENCY)?).map_err(dom("currency"))?;
+    fn parse_head(
+        &mut self,
+        h: &Header,
+        r: &csv::StringRecord,
+        ext: String,
+        occurred_at: Result<jiff::Timestamp, RowError>,
+        currency: Result<Currency, RowError>,
+    ) -> Result<Transaction, Failure> {
+        let occurred_at = occurred_at?;
+        let currency = currency?;
         let branch_id = self.branch(h.req_at(r, tx::BRANCH_ID)?)?;
         let employee_id = h
             .at(r, tx::EMPLOYEE_ID)
@@ -1018,20 +1230,12 @@ impl Importer<'_> {
         })
     }
 
-    fn parse_line(&mut self, h: &Header, r: &csv::StringRecord) -> Result<Line, Failure> {
-        let currency = Currency::parse(h.req_at(r, tx::CURRENCY)?).map_err(dom("currency"))?;
-        let qty_raw = h.req_at(r, tx::QUANTITY)?;
-        let quantity: i64 = qty_raw
-            .parse()
-            .map_err(|_| RowError::col("quantity", format!("must be a whole number, found {qty_raw:?}")))?;
-        let unit_price = currency
-            .parse_amount(h.req_at(r, tx::UNIT_PRICE)?, "unit_price")
-            .map_err(dom("unit_price"))?;
-        let discount = h
-            .at(r, tx::DISCOUNT)
-            .map(|d| currency.parse_amount(d, "discount").map_err(dom("discount")))
-            .transpose()?
-            .unwrap_or(0);
+    /// One line from its row; `v` holds the row's values parsed beforehand (`TxFields`).
+    fn parse_line(&mut self, h: &Header, r: &csv::StringRecord, v: TxFields) -> Result<Line, Failure> {
+        v.currency?;
+        let quantity = v.quantity?;
+        let unit_price = v.unit_price?;
+        let discount = v.discount?;
         let (product_id, sku) = match h.at(r, tx::SKU) {
             Some(sku) => {
                 let p = self

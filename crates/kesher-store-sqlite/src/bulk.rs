@@ -33,8 +33,33 @@ fn value(t: &TableSpec, i: usize, k: Kind, v: ValueRef<'_>) -> Result<Value> {
     })
 }
 
+/// SQLite keys a sale's lines by the sale's integer key (`transactions.seq`); everywhere else
+/// (the `TableSpec`, PostgreSQL) they name the sale by its id.
+const LINES_OUT: &str = "SELECT t.id, l.line_no, l.product_id, l.quantity, l.unit_price, l.discount
+     FROM transaction_lines l JOIN transactions t ON t.seq = l.sale";
+const LINES_IN: &str = "INSERT INTO transaction_lines (sale, line_no, product_id, quantity, unit_price, discount)
+     VALUES ((SELECT seq FROM transactions WHERE id = ?1), ?2, ?3, ?4, ?5, ?6)";
+
+/// Whether `t` is the lines table in the column order `LINES_OUT` and `LINES_IN` assume.
+fn is_lines(t: &TableSpec) -> bool {
+    t.name == "transaction_lines"
+        && t.columns.iter().map(|c| c.0).eq([
+            "transaction_id",
+            "line_no",
+            "product_id",
+            "quantity",
+            "unit_price",
+            "discount",
+        ])
+}
+
 pub(crate) fn read(c: &Connection, t: &'static TableSpec, f: &mut dyn FnMut(&[Value])) -> Result<()> {
-    let mut st = c.prepare(&format!("SELECT {} FROM {}", t.column_list(), t.name)).be()?;
+    let sql = if is_lines(t) {
+        LINES_OUT.to_string()
+    } else {
+        format!("SELECT {} FROM {}", t.column_list(), t.name)
+    };
+    let mut st = c.prepare(&sql).be()?;
     let mut rows = st.query([]).be()?;
     let mut vals = Vec::with_capacity(t.columns.len());
     while let Some(r) = rows.next().be()? {
@@ -84,13 +109,12 @@ impl BulkWrite for SqliteBulkWrite<'_> {
             .map(|i| format!("?{i}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let mut st = conn
-            .prepare(&format!(
-                "INSERT INTO {} ({}) VALUES ({marks})",
-                t.name,
-                t.column_list()
-            ))
-            .be()?;
+        let sql = if is_lines(t) {
+            LINES_IN.to_string()
+        } else {
+            format!("INSERT INTO {} ({}) VALUES ({marks})", t.name, t.column_list())
+        };
+        let mut st = conn.prepare(&sql).be()?;
         let mut n = 0;
         for row in rows {
             let vals: Vec<ToSqlOutput<'_>> = row.iter().map(to_sql).collect();

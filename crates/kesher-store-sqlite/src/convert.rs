@@ -499,7 +499,8 @@ pub(crate) fn load_transaction(c: &Connection, cond: &str, key: &dyn rusqlite::T
     let mut st = c
         .prepare_cached(
             "SELECT l.product_id, p.sku, l.quantity, l.unit_price, l.discount FROM transaction_lines l
-             LEFT JOIN products p ON p.id = l.product_id WHERE l.transaction_id = ?1 ORDER BY l.line_no",
+             LEFT JOIN products p ON p.id = l.product_id
+             WHERE l.sale = (SELECT seq FROM transactions WHERE id = ?1) ORDER BY l.line_no",
         )
         .be()?;
     let lines = st
@@ -580,20 +581,80 @@ pub(crate) fn check_transaction_refs(c: &Connection, t: &Transaction) -> Result<
 
 const INSERT_TRANSACTION: &str = "INSERT INTO transactions (id, external_id, customer_id, branch_id, employee_id, occurred_at, currency, total, refund_of, cost)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (external_id) DO NOTHING";
-const INSERT_LINE: &str = "INSERT INTO transaction_lines (transaction_id, line_no, product_id, quantity, unit_price, discount) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+/// Lines name their sale by its integer key (`transactions.seq`), not by its UUID.
+const INSERT_LINE: &str = "INSERT INTO transaction_lines (sale, line_no, product_id, quantity, unit_price, discount) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
-/// The two statements that write a sale, prepared once for many sales.
+/// Lines written by one multi-row INSERT: one statement run (and one set of cursors) for many
+/// lines instead of one each.
+const LINES_PER_INSERT: usize = 32;
+
+/// One line waiting for the next multi-row INSERT.
+struct QueuedLine {
+    sale: i64,
+    line_no: i64,
+    product: Option<[u8; 16]>,
+    quantity: i64,
+    unit_price: i64,
+    discount: i64,
+}
+
+/// The statements that write sales, prepared once for many sales. Lines are queued and written
+/// `LINES_PER_INSERT` at a time; `finish` writes the rest (dropping the statements without it
+/// loses them, so every caller ends with it).
 pub(crate) struct SaleStatements<'c> {
+    conn: &'c Connection,
     head: rusqlite::CachedStatement<'c>,
     lines: rusqlite::CachedStatement<'c>,
+    many: Option<rusqlite::CachedStatement<'c>>,
+    queued: Vec<QueuedLine>,
 }
 
 impl<'c> SaleStatements<'c> {
     pub(crate) fn new(c: &'c Connection) -> Result<Self> {
         Ok(SaleStatements {
+            conn: c,
             head: c.prepare_cached(INSERT_TRANSACTION).be()?,
             lines: c.prepare_cached(INSERT_LINE).be()?,
+            many: None,
+            queued: Vec::with_capacity(LINES_PER_INSERT),
         })
+    }
+
+    /// Write the queued lines: a full queue with one statement, fewer one by one. A failure is
+    /// a backend error whatever its cause: the sales' heads are written already, so it must
+    /// stop the unit of work rather than reject one row and go on.
+    fn write_lines(&mut self) -> Result<()> {
+        self.try_write_lines()
+            .map_err(|e| StoreError::Backend(format!("writing sale lines: {e}")))
+    }
+
+    fn try_write_lines(&mut self) -> Result<()> {
+        if self.queued.len() == LINES_PER_INSERT {
+            let st = match &mut self.many {
+                Some(st) => st,
+                None => {
+                    let values = vec!["(?, ?, ?, ?, ?, ?)"; LINES_PER_INSERT].join(", ");
+                    let sql = format!(
+                        "INSERT INTO transaction_lines (sale, line_no, product_id, quantity, unit_price, discount) VALUES {values}"
+                    );
+                    self.many.insert(self.conn.prepare_cached(&sql).be()?)
+                }
+            };
+            bind_lines(st, &self.queued)?;
+            st.raw_execute().be()?;
+        } else {
+            for l in &self.queued {
+                bind_lines(&mut self.lines, std::slice::from_ref(l))?;
+                self.lines.raw_execute().be()?;
+            }
+        }
+        self.queued.clear();
+        Ok(())
+    }
+
+    /// Write whatever lines are still queued.
+    pub(crate) fn finish(mut self) -> Result<()> {
+        self.write_lines()
     }
 
     /// Insert a transaction and its lines; `AlreadyPresent` (nothing written) when its external
@@ -635,20 +696,36 @@ impl<'c> SaleStatements<'c> {
         if n == 0 {
             return Ok(Inserted::AlreadyPresent);
         }
+        let sale = self.conn.last_insert_rowid();
         for (n, l) in t.lines.iter().enumerate() {
-            self.lines
-                .execute(params![
-                    id,
-                    n as i64,
-                    l.product_id.as_ref().map(|p| p.as_bytes()),
-                    l.quantity,
-                    l.unit_price,
-                    l.discount
-                ])
-                .be()?;
+            self.queued.push(QueuedLine {
+                sale,
+                line_no: n as i64,
+                product: l.product_id.map(|p| p.0.into_bytes()),
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                discount: l.discount,
+            });
+            if self.queued.len() == LINES_PER_INSERT {
+                self.write_lines()?;
+            }
         }
         Ok(Inserted::New)
     }
+}
+
+/// Bind `lines` to the first `6 × lines.len()` parameters of `st`.
+fn bind_lines(st: &mut rusqlite::Statement<'_>, lines: &[QueuedLine]) -> Result<()> {
+    for (i, l) in lines.iter().enumerate() {
+        let at = i * 6;
+        st.raw_bind_parameter(at + 1, l.sale).be()?;
+        st.raw_bind_parameter(at + 2, l.line_no).be()?;
+        st.raw_bind_parameter(at + 3, l.product.as_ref().map(|p| &p[..])).be()?;
+        st.raw_bind_parameter(at + 4, l.quantity).be()?;
+        st.raw_bind_parameter(at + 5, l.unit_price).be()?;
+        st.raw_bind_parameter(at + 6, l.discount).be()?;
+    }
+    Ok(())
 }
 
 /// Insert one transaction and its lines (see `SaleStatements::insert`).
@@ -657,7 +734,10 @@ pub(crate) fn insert_transaction_rows(
     t: &Transaction,
     unit_cost: &mut dyn FnMut(ProductId) -> Result<Option<i64>>,
 ) -> Result<Inserted> {
-    SaleStatements::new(c)?.insert(t, unit_cost)
+    let mut st = SaleStatements::new(c)?;
+    let r = st.insert(t, unit_cost)?;
+    st.finish()?;
+    Ok(r)
 }
 
 pub(crate) const INTERACTION_SELECT: &str = "SELECT id, external_id, customer_id, channel, kind, occurred_at, text, employee_id, satisfaction, status FROM interactions";

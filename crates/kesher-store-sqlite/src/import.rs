@@ -314,7 +314,13 @@ impl ImportTx for SqliteImport<'_> {
                 Err(e) => Err(e),
             });
         }
-        drop(st);
+        // The last lines are written now; a failure surfaces on the last sale (it is fatal: the
+        // import stops and rolls back).
+        if let Err(e) = st.finish()
+            && let Some(last) = out.last_mut()
+        {
+            *last = Err(e);
+        }
         self.sales += new;
         if let Err(e) = self.maybe_defer_indexes() {
             // The sales are written; the failure surfaces on the last of them.

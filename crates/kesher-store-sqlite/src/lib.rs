@@ -800,7 +800,7 @@ impl Store for SqliteStore {
             .prepare(
                 "SELECT t.id, t.external_id, t.customer_id, b.external_id, t.occurred_at, p.sku, p.category
                  FROM transactions t JOIN branches b ON b.id = t.branch_id
-                 JOIN transaction_lines l ON l.transaction_id = t.id JOIN products p ON p.id = l.product_id
+                 JOIN transaction_lines l ON l.sale = t.seq JOIN products p ON p.id = l.product_id
                  WHERE t.refund_of IS NULL AND (?1 IS NULL OR b.external_id = ?1)
                  ORDER BY t.id, l.line_no",
             )

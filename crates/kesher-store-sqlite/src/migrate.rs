@@ -2,7 +2,7 @@
 
 use crate::convert::Ctx;
 use kesher_store::{Result, StoreError};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 /// Every migration, in order. Never edit one that has shipped: add the next.
 pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
@@ -11,6 +11,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_sale_cost.sql")),
     (4, include_str!("../migrations/0004_accounts.sql")),
     (5, include_str!("../migrations/0005_share_of_wallet.sql")),
+    (6, include_str!("../migrations/0006_integer_sale_keys.sql")),
     (7, include_str!("../migrations/0007_implicit_prospects.sql")),
     (8, include_str!("../migrations/0008_points.sql")),
 ];
@@ -23,10 +24,35 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
             "database schema version {current} is newer than this kesher ({latest}); upgrade kesher"
         )));
     }
+    if current == latest {
+        return Ok(());
+    }
+    // A migration may rebuild a table that others reference (SQLite's way to change a key):
+    // foreign keys are off while it runs (SQLite only switches them outside a transaction) and
+    // every reference is checked before it commits.
+    let fk: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).be()?;
+    conn.execute_batch("PRAGMA foreign_keys = OFF").be()?;
+    let result = apply(conn, current);
+    if fk {
+        conn.execute_batch("PRAGMA foreign_keys = ON").be()?;
+    }
+    result
+}
+
+fn apply(conn: &mut Connection, current: i64) -> Result<()> {
     for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
         let tx = conn.transaction().be()?;
         tx.execute_batch(sql)
             .map_err(|e| StoreError::Backend(format!("migration {version} failed: {e}")))?;
+        let broken: Option<String> = tx
+            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+            .optional()
+            .be()?;
+        if let Some(table) = broken {
+            return Err(StoreError::Backend(format!(
+                "migration {version} failed: a row of {table} references a missing row"
+            )));
+        }
         tx.pragma_update(None, "user_version", version).be()?;
         tx.commit().be()?;
     }

@@ -118,6 +118,93 @@ fn results_stored_before_version_7_read_the_same_after_it() {
 }
 
 #[test]
+fn lines_keep_their_sale_when_sales_get_integer_keys() {
+    // A version-5 database (lines keyed by the sale's UUID) with a sale, its refund and lines.
+    let dir = tempdir::Dir::new();
+    let path = dir.path().join("k.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        for (v, sql) in migrate::MIGRATIONS.iter().filter(|m| m.0 <= 5) {
+            c.execute_batch(sql).unwrap();
+            c.pragma_update(None, "user_version", v).unwrap();
+        }
+        c.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             INSERT INTO branches VALUES (x'00000000000000000000000000000001', 'B1', 'Main', NULL, 'UTC');
+             INSERT INTO products VALUES (x'00000000000000000000000000000002', 'P1', 'Tea', NULL, 500, 'ILS', 200);
+             INSERT INTO transactions (id, external_id, branch_id, occurred_at, currency, total, cost)
+                 VALUES (x'0000000000000000000000000000000A', 'T1', x'00000000000000000000000000000001', 1000000, 'ILS', 1300, 600);
+             INSERT INTO transactions (id, external_id, branch_id, occurred_at, currency, total, refund_of, cost)
+                 VALUES (x'0000000000000000000000000000000B', 'R1', x'00000000000000000000000000000001', 2000000, 'ILS', -500,
+                         x'0000000000000000000000000000000A', -200);
+             INSERT INTO transaction_lines VALUES (x'0000000000000000000000000000000A', 0, x'00000000000000000000000000000002', 2, 500, 0);
+             INSERT INTO transaction_lines VALUES (x'0000000000000000000000000000000A', 1, NULL, 1, 300, 0);
+             INSERT INTO transaction_lines VALUES (x'0000000000000000000000000000000B', 0, x'00000000000000000000000000000002', -1, 500, 0);",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 8);
+    let t = store.transaction_by_external("T1").unwrap().unwrap();
+    let lines: Vec<_> = t
+        .lines
+        .iter()
+        .map(|l| (l.sku.clone(), l.quantity, l.unit_price))
+        .collect();
+    assert_eq!(lines, [(Some("P1".into()), 2, 500), (None, 1, 300)]);
+    let r = store.transaction_by_external("R1").unwrap().unwrap();
+    assert_eq!((r.refund_of, r.lines.len()), (Some(t.id), 1));
+    let c = store.counts().unwrap();
+    assert_eq!((c.transactions, c.transaction_lines), (2, 3));
+    // Foreign keys are on again after the migration.
+    let fk: bool = store
+        .write()
+        .unwrap()
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
+    assert!(fk);
+}
+
+#[test]
+fn a_sale_with_many_lines_keeps_them_all_in_order() {
+    // More lines than one multi-row INSERT takes: full statements, then the rest one by one.
+    let (_dir, store) = fresh();
+    let b = kesher_core::BranchId(uuid::Uuid::from_u128(1));
+    store
+        .write()
+        .unwrap()
+        .execute(
+            "INSERT INTO branches VALUES (?1, 'B1', 'Main', NULL, 'UTC')",
+            [b.as_bytes()],
+        )
+        .unwrap();
+    let lines: Vec<kesher_core::Line> = (0..70)
+        .map(|i| kesher_core::Line {
+            product_id: None,
+            sku: None,
+            quantity: 1,
+            unit_price: 100 + i,
+            discount: 0,
+        })
+        .collect();
+    let t = kesher_core::Transaction {
+        id: kesher_core::TransactionId(uuid::Uuid::from_u128(2)),
+        external_id: "T1".into(),
+        customer_id: None,
+        branch_id: b,
+        employee_id: None,
+        occurred_at: "2025-03-01T10:00:00Z".parse().unwrap(),
+        currency: kesher_core::Currency::parse("ILS").unwrap(),
+        lines,
+        refund_of: None,
+    };
+    store.record_transaction(&t).unwrap();
+    let back = store.transaction_by_external("T1").unwrap().unwrap();
+    let prices: Vec<i64> = back.lines.iter().map(|l| l.unit_price).collect();
+    assert_eq!(prices, (100..170).collect::<Vec<i64>>());
+}
+
+#[test]
 fn audit_log_is_append_only() {
     let (_dir, store) = fresh();
     let c = store.write().unwrap();

@@ -295,8 +295,8 @@ impl App {
         }
         if segment.needs(Source::Offer) {
             data.load_offers(self)?;
-        } else if segment.needs(Source::Purchases) {
-            data.load_buys(self)?;
+        } else if segment.needs(Source::Purchases) || segment.needs(Source::Baskets) {
+            data.load_buys(self, segment.needs(Source::Purchases), segment.needs(Source::Baskets))?;
         }
         Ok(data)
     }
@@ -341,15 +341,22 @@ fn add_once(v: &mut Vec<String>, s: &str) {
 }
 
 impl SegmentData {
-    fn load_buys(&mut self, app: &App) -> Result<(), StoreError> {
+    /// Fold the sales' totals (`sales`) and their lines (`lines`) per customer.
+    fn load_buys(&mut self, app: &App, sales: bool, lines: bool) -> Result<(), StoreError> {
         let mut buys: HashMap<CustomerId, Buys> = HashMap::new();
-        app.store.for_each_purchase(&mut |p| {
-            let b = buys.entry(p.customer_id).or_default();
-            b.visits += 1;
-            b.spend += p.amount;
-            b.first = Some(b.first.map_or(p.occurred_at, |f| f.min(p.occurred_at)));
-            b.last = Some(b.last.map_or(p.occurred_at, |l| l.max(p.occurred_at)));
-        })?;
+        if sales {
+            app.store.for_each_purchase(&mut |p| {
+                let b = buys.entry(p.customer_id).or_default();
+                b.visits += 1;
+                b.spend += p.amount;
+                b.first = Some(b.first.map_or(p.occurred_at, |f| f.min(p.occurred_at)));
+                b.last = Some(b.last.map_or(p.occurred_at, |l| l.max(p.occurred_at)));
+            })?;
+        }
+        if !lines {
+            self.buys = Some(buys);
+            return Ok(());
+        }
         app.store.for_each_basket(None, &mut |row| {
             let Some(c) = row.customer_id else { return };
             let b = buys.entry(c).or_default();
@@ -375,7 +382,7 @@ impl SegmentData {
 
     fn load_offers(&mut self, app: &App) -> Result<(), SegmentError> {
         if self.buys.is_none() {
-            self.load_buys(app)?;
+            self.load_buys(app, true, true)?;
         }
         let model: Arc<OfferModel> = app.offer_model()?;
         let mut offers = HashMap::new();

@@ -34,7 +34,7 @@ pub struct FieldDto {
     /// number, text, bool, date, set, identifier (only `is set`), attribute.
     #[serde(rename = "type")]
     pub ty: String,
-    /// profile, scores (from the latest analysis), purchases, offer.
+    /// profile, scores (from the latest analysis), purchases, baskets, offer.
     pub source: String,
     pub description: String,
 }
@@ -62,6 +62,7 @@ pub async fn fields() -> Json<Vec<FieldDto>> {
                     Source::Profile => "profile",
                     Source::Scores => "scores",
                     Source::Purchases => "purchases",
+                    Source::Baskets => "baskets",
                     Source::Offer => "offer",
                 }
                 .to_string(),

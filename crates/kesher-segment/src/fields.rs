@@ -39,8 +39,10 @@ pub enum Source {
     Profile,
     /// The latest `kesher analyze` results.
     Scores,
-    /// One pass over the customer's sales (dates, visits, categories, products).
+    /// One pass over the sales' totals (visits, spend, dates).
     Purchases,
+    /// One pass over the sales' lines (categories, products, branches bought at).
+    Baskets,
     /// The next best offer (mined rules plus the customer's own purchases).
     Offer,
 }
@@ -59,7 +61,7 @@ const fn f(name: &'static str, ty: Type, source: Source, doc: &'static str) -> F
     FieldDef { name, ty, source, doc }
 }
 
-use Source::{Offer, Profile, Purchases, Scores};
+use Source::{Baskets, Offer, Profile, Purchases, Scores};
 use Type::{Bool, Date, Number, Presence, Text, TextSet};
 
 /// Every field, in the order the documentation lists them. The index into this table is the
@@ -178,9 +180,9 @@ pub const FIELDS: &[FieldDef] = &[
         Purchases,
         "days from the latest sale to the evaluation date",
     ),
-    f("categories", TextSet, Purchases, "categories of the products bought"),
-    f("products", TextSet, Purchases, "skus bought"),
-    f("branches", TextSet, Purchases, "external ids of the branches bought at"),
+    f("categories", TextSet, Baskets, "categories of the products bought"),
+    f("products", TextSet, Baskets, "skus bought"),
+    f("branches", TextSet, Baskets, "external ids of the branches bought at"),
     f("nbo", Text, Offer, "sku of the next best offer"),
     f("nbo.name", Text, Offer, "product name of the next best offer"),
     f("nbo.category", Text, Offer, "category of the next best offer"),

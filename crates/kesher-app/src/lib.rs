@@ -9,6 +9,8 @@ pub mod identify;
 pub mod import;
 pub mod privacy;
 pub mod segments;
+#[cfg(test)]
+mod test_support;
 
 use kesher_core::{BranchId, Country, CustomerId, EmployeeId, InteractionId, ProductId, TransactionId};
 use kesher_store::Store;

@@ -1,43 +1,10 @@
 use super::*;
-use crate::Settings;
-use crate::import::{ImportKind, ImportOptions};
+use crate::import::ImportKind;
+use crate::test_support::{TestApp, app_named, import};
 use kesher_store::Identifier;
-use kesher_store_sqlite::SqliteStore;
-use std::sync::Arc;
-
-struct TestApp {
-    app: App,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 fn app() -> TestApp {
-    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "kesher-analyze-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = SqliteStore::open(dir.join("k.db")).unwrap();
-    TestApp {
-        app: App::new(Arc::new(store), Settings::default()),
-        dir,
-    }
-}
-
-fn import(app: &App, kind: ImportKind, text: &str) {
-    let opts = ImportOptions {
-        create_missing: true,
-        ..ImportOptions::default()
-    };
-    app.import_csv(kind, text.as_bytes(), "test.csv", opts, &mut |_| {})
-        .unwrap();
+    app_named("analyze")
 }
 
 /// M1..M5 with wallet estimates (or not), and 300 other buyers who start in February 2025.

@@ -1,32 +1,8 @@
 use super::*;
-use crate::Settings;
-use kesher_store_sqlite::SqliteStore;
-use std::sync::Arc;
-
-struct TestApp {
-    app: App,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use crate::test_support::{TestApp, app_named};
 
 fn app() -> TestApp {
-    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "kesher-app-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = SqliteStore::open(dir.join("k.db")).unwrap();
-    TestApp {
-        app: App::new(Arc::new(store), Settings::default()),
-        dir,
-    }
+    app_named("app")
 }
 
 const BRANCHES: &str =

@@ -1,46 +1,13 @@
 use super::*;
-use crate::Settings;
 use crate::analyze::AnalyzeOptions;
 use crate::baskets::{Level, Scope};
-use crate::import::{ImportKind, ImportOptions};
+use crate::import::ImportKind;
+use crate::test_support::{TestApp, app_named, import};
 use kesher_analytics::{Model, PeriodUnit};
 use kesher_store::Identifier;
-use kesher_store_sqlite::SqliteStore;
-
-struct TestApp {
-    app: App,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 fn app() -> TestApp {
-    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "kesher-segments-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = SqliteStore::open(dir.join("k.db")).unwrap();
-    TestApp {
-        app: App::new(Arc::new(store), Settings::default()),
-        dir,
-    }
-}
-
-fn import(app: &App, kind: ImportKind, text: &str) {
-    let opts = ImportOptions {
-        skip_invalid: false,
-        create_missing: true,
-        ..ImportOptions::default()
-    };
-    app.import_csv(kind, text.as_bytes(), "test.csv", opts, &mut |_| {})
-        .unwrap();
+    app_named("segments")
 }
 
 /// Dana (B1, coffee and cake, SMS consent, a dog), Eli (B2, coffee only: cake is his next best

@@ -238,7 +238,7 @@ pub async fn create_interaction(
             satisfaction: i.satisfaction,
             status: status.or((kind == InteractionKind::Complaint).then_some(InteractionStatus::Open)),
         };
-        let r = app.store.record_interaction(&it)?;
+        let r = app.store.record_interaction(&it, &caller.actor(app))?;
         let code = if r.created { StatusCode::CREATED } else { StatusCode::OK };
         Ok((code, Json(InteractionDto::from(&r.value))))
     })

@@ -608,7 +608,7 @@ impl Store for PgStore {
         })
     }
 
-    fn record_interaction(&self, i: &Interaction) -> Result<Recorded<Interaction>> {
+    fn record_interaction(&self, i: &Interaction, actor: &Actor) -> Result<Recorded<Interaction>> {
         i.validate().map_err(|e| StoreError::Invalid {
             field: e.field,
             reason: e.reason,
@@ -638,10 +638,21 @@ impl Store for PgStore {
                     }),
                     None => Err(StoreError::Backend(format!("interaction {ext} vanished"))),
                 },
-                _ => Ok(Recorded {
-                    value: i.clone(),
-                    created: true,
-                }),
+                _ => {
+                    audit(
+                        tx,
+                        actor,
+                        "interaction.record",
+                        "customer",
+                        &i.customer_id.to_string(),
+                        None,
+                        Some(&kesher_store::accounts::interaction_audit_json(i)),
+                    )?;
+                    Ok(Recorded {
+                        value: i.clone(),
+                        created: true,
+                    })
+                }
             }
         })
     }

@@ -706,7 +706,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn record_interaction(&self, i: &Interaction) -> Result<Recorded<Interaction>> {
+    fn record_interaction(&self, i: &Interaction, actor: &Actor) -> Result<Recorded<Interaction>> {
         i.validate().map_err(|e| StoreError::Invalid {
             field: e.field,
             reason: e.reason,
@@ -736,6 +736,15 @@ impl Store for SqliteStore {
             });
         }
         insert_interaction_row(&tx, i)?;
+        audit(
+            &tx,
+            actor,
+            "interaction.record",
+            "customer",
+            &i.customer_id.to_string(),
+            None,
+            Some(&kesher_store::accounts::interaction_audit_json(i)),
+        )?;
         tx.commit().be()?;
         Ok(Recorded {
             value: i.clone(),

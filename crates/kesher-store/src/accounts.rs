@@ -108,6 +108,19 @@ pub trait Privacy {
 
 // What both backends write and read the same way.
 
+/// The audit record of a recorded contact: what, not the free text (erasure clears texts, the
+/// audit log keeps this).
+pub fn interaction_audit_json(i: &kesher_core::Interaction) -> serde_json::Value {
+    serde_json::json!({
+        "interaction_id": i.id.to_string(),
+        "channel": i.channel.as_str(),
+        "kind": i.kind.as_str(),
+        "occurred_at": i.occurred_at.to_string(),
+        "satisfaction": i.satisfaction,
+        "status": i.status.map(|s| s.as_str()),
+    })
+}
+
 /// A stored role name back to a `Role`.
 pub fn stored_role(s: &str) -> Result<Role> {
     Role::parse(s).map_err(|e| StoreError::Backend(format!("stored role: {e}")))

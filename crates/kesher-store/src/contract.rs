@@ -427,16 +427,35 @@ fn interactions_recorded(s: &dyn Store) {
         satisfaction: Some(2),
         status: Some(InteractionStatus::Open),
     };
-    assert!(s.record_interaction(&i).unwrap().created);
+    assert!(s.record_interaction(&i, &actor()).unwrap().created);
     let again = Interaction {
         id: InteractionId(uid(8001)),
         ..i.clone()
     };
-    let r = s.record_interaction(&again).unwrap();
+    let r = s.record_interaction(&again, &actor()).unwrap();
     assert!(!r.created);
     assert_eq!(r.value, i);
     assert_eq!(s.get_interaction(i.id).unwrap().unwrap(), i);
     assert_eq!(s.list_interactions(Some(c.id), 10, 0).unwrap().items, vec![i.clone()]);
+    // Audited once (the retry wrote nothing), on the customer, without the free text.
+    let log: Vec<AuditEntry> = s
+        .audit_for_entity(&c.id.to_string())
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "interaction.record")
+        .collect();
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        (log[0].actor.as_str(), log[0].origin.as_deref()),
+        ("test", Some("127.0.0.1"))
+    );
+    let after = log[0].after.clone().unwrap();
+    assert_eq!(after["interaction_id"], i.id.to_string());
+    assert_eq!(
+        (after["kind"].as_str(), after["satisfaction"].as_i64()),
+        (Some("complaint"), Some(2))
+    );
+    assert!(!after.to_string().contains("stale"));
     let bad = Interaction {
         id: InteractionId(uid(8002)),
         external_id: None,
@@ -444,7 +463,7 @@ fn interactions_recorded(s: &dyn Store) {
         ..i
     };
     assert!(matches!(
-        s.record_interaction(&bad),
+        s.record_interaction(&bad, &actor()),
         Err(StoreError::Invalid {
             field: "satisfaction",
             ..
@@ -469,18 +488,21 @@ fn merge_moves_everything(s: &dyn Store) {
         .unwrap();
     s.record_transaction(&sale(2, "T2", Some(keep.id), b, p, "2025-03-02T10:00:00Z"))
         .unwrap();
-    s.record_interaction(&Interaction {
-        id: InteractionId(uid(8000)),
-        external_id: None,
-        customer_id: drop.id,
-        channel: Channel::Phone,
-        kind: InteractionKind::Call,
-        occurred_at: at("2025-03-02T08:00:00Z"),
-        text: None,
-        employee_id: None,
-        satisfaction: None,
-        status: None,
-    })
+    s.record_interaction(
+        &Interaction {
+            id: InteractionId(uid(8000)),
+            external_id: None,
+            customer_id: drop.id,
+            channel: Channel::Phone,
+            kind: InteractionKind::Call,
+            occurred_at: at("2025-03-02T08:00:00Z"),
+            text: None,
+            employee_id: None,
+            satisfaction: None,
+            status: None,
+        },
+        &actor(),
+    )
     .unwrap();
 
     let r = s.merge_customers(keep.id, drop.id, &actor()).unwrap();
@@ -1017,18 +1039,21 @@ fn erasure(s: &dyn Store) {
         .unwrap();
     s.record_transaction(&sale(2, "T2", None, b, p, "2024-07-02T10:00:00Z"))
         .unwrap();
-    s.record_interaction(&Interaction {
-        id: InteractionId(uid(9001)),
-        external_id: None,
-        customer_id: c.id,
-        channel: Channel::Phone,
-        kind: InteractionKind::Complaint,
-        occurred_at: at("2024-07-03T10:00:00Z"),
-        text: Some("Dana called from 050-1234567 about her order".into()),
-        employee_id: None,
-        satisfaction: Some(2),
-        status: Some(InteractionStatus::Open),
-    })
+    s.record_interaction(
+        &Interaction {
+            id: InteractionId(uid(9001)),
+            external_id: None,
+            customer_id: c.id,
+            channel: Channel::Phone,
+            kind: InteractionKind::Complaint,
+            occurred_at: at("2024-07-03T10:00:00Z"),
+            text: Some("Dana called from 050-1234567 about her order".into()),
+            employee_id: None,
+            satisfaction: Some(2),
+            status: Some(InteractionStatus::Open),
+        },
+        &actor(),
+    )
     .unwrap();
     let totals = |s: &dyn Store| {
         let mut n = 0;
@@ -1118,18 +1143,21 @@ fn retention_and_settings(s: &dyn Store) {
         .unwrap();
     s.record_transaction(&sale(2, "T2", Some(ids[1]), b, p, "2024-01-01T10:00:00Z"))
         .unwrap();
-    s.record_interaction(&Interaction {
-        id: InteractionId(uid(9002)),
-        external_id: None,
-        customer_id: ids[2],
-        channel: Channel::Phone,
-        kind: InteractionKind::Call,
-        occurred_at: at("2024-01-01T10:00:00Z"),
-        text: None,
-        employee_id: None,
-        satisfaction: None,
-        status: None,
-    })
+    s.record_interaction(
+        &Interaction {
+            id: InteractionId(uid(9002)),
+            external_id: None,
+            customer_id: ids[2],
+            channel: Channel::Phone,
+            kind: InteractionKind::Call,
+            occurred_at: at("2024-01-01T10:00:00Z"),
+            text: None,
+            employee_id: None,
+            satisfaction: None,
+            status: None,
+        },
+        &actor(),
+    )
     .unwrap();
     // customer() registers everyone on 2024-06-01.
     assert_eq!(

@@ -431,7 +431,9 @@ pub trait Store: Accounts + Privacy + Points + Send + Sync {
     /// Newest first.
     fn list_transactions(&self, customer: Option<CustomerId>, limit: u32, offset: u64) -> Result<Page<Transaction>>;
     /// Idempotent on the external id when it has one.
-    fn record_interaction(&self, i: &Interaction) -> Result<Recorded<Interaction>>;
+    /// Record a contact; a new one is audited (`interaction.record` on the customer, without its
+    /// text) in the same transaction.
+    fn record_interaction(&self, i: &Interaction, actor: &Actor) -> Result<Recorded<Interaction>>;
     fn get_interaction(&self, id: InteractionId) -> Result<Option<Interaction>>;
     /// Newest first.
     fn list_interactions(&self, customer: Option<CustomerId>, limit: u32, offset: u64) -> Result<Page<Interaction>>;

@@ -37,18 +37,21 @@ fn single() -> (TestDb, PgStore) {
     load_sample(&s, n);
     let ids = s.customer_ids().unwrap();
     for (n, id) in ids.iter().enumerate().take(120) {
-        s.record_interaction(&Interaction {
-            id: InteractionId(Uuid::from_u128(0x1_0000 + n as u128)),
-            external_id: Some(format!("I{n}")),
-            customer_id: *id,
-            channel: if n % 2 == 0 { Channel::Store } else { Channel::Phone },
-            kind: InteractionKind::Complaint,
-            occurred_at: jiff::Timestamp::from_second(1_700_000_000 + n as i64 * 3_600).unwrap(),
-            text: Some(format!("note {n}")),
-            employee_id: None,
-            satisfaction: Some((n % 5) as u8 + 1),
-            status: None,
-        })
+        s.record_interaction(
+            &Interaction {
+                id: InteractionId(Uuid::from_u128(0x1_0000 + n as u128)),
+                external_id: Some(format!("I{n}")),
+                customer_id: *id,
+                channel: if n % 2 == 0 { Channel::Store } else { Channel::Phone },
+                kind: InteractionKind::Complaint,
+                occurred_at: jiff::Timestamp::from_second(1_700_000_000 + n as i64 * 3_600).unwrap(),
+                text: Some(format!("note {n}")),
+                employee_id: None,
+                satisfaction: Some((n % 5) as u8 + 1),
+                status: None,
+            },
+            &actor(),
+        )
         .unwrap();
     }
     let mut c = customer_for(&s, ids[7]);

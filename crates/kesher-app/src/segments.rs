@@ -166,7 +166,7 @@ impl App {
         let mut members = Vec::new();
         let mut considered = 0u64;
         let mut unknown = 0u64;
-        let data = self.segment_data(segment)?;
+        let data = self.segment_data(&|s| segment.needs(s))?;
         self.store.for_each_customer(&mut |c| {
             if branch.is_some_and(|b| c.source_branch != Some(b)) {
                 return Ok(());
@@ -228,14 +228,8 @@ impl App {
                 )));
             }
         }
-        // The template sees the offer too, so load it whatever the expression names.
-        let mut data = self.segment_data(segment)?;
-        if data.offers.is_none() {
-            data.load_offers(self)?;
-        }
-        if data.scores.is_empty() {
-            data.scores = self.scores_by_customer()?;
-        }
+        // The template sees the scores and the offer too, whatever the expression names.
+        let data = self.segment_data(&|s| matches!(s, Source::Scores | Source::Offer) || segment.needs(s))?;
         let mut out = Vec::new();
         let mut failure: Option<SegmentError> = None;
         self.store.for_each_customer(&mut |c| {
@@ -270,11 +264,17 @@ impl App {
             .collect())
     }
 
-    /// Everything the segment's fields need, loaded once.
-    fn segment_data(&self, segment: &Segment) -> Result<SegmentData, SegmentError> {
+    /// The data of every source `needs` names, loaded once.
+    fn segment_data(&self, needs: &dyn Fn(Source) -> bool) -> Result<SegmentData, SegmentError> {
         let now = self.now();
-        let products = self.all_products()?;
-        let exponent = products.first().map(|p| p.list_price.currency.exponent()).unwrap_or(2);
+        // Money fields in major units of the catalogue's currency.
+        let exponent = self
+            .store
+            .list_products(1, 0)?
+            .items
+            .first()
+            .map(|p| p.list_price.currency.exponent())
+            .unwrap_or(2);
         let branches = self
             .store
             .list_branches()?
@@ -290,13 +290,13 @@ impl App {
             buys: None,
             offers: None,
         };
-        if segment.needs(Source::Scores) {
+        if needs(Source::Scores) {
             data.scores = self.scores_by_customer()?;
         }
-        if segment.needs(Source::Offer) {
+        if needs(Source::Offer) {
             data.load_offers(self)?;
-        } else if segment.needs(Source::Purchases) || segment.needs(Source::Baskets) {
-            data.load_buys(self, segment.needs(Source::Purchases), segment.needs(Source::Baskets))?;
+        } else if needs(Source::Purchases) || needs(Source::Baskets) {
+            data.load_buys(self, needs(Source::Purchases), needs(Source::Baskets))?;
         }
         Ok(data)
     }

@@ -275,6 +275,22 @@ pub fn adjust(balance: i64, points: i64, reason: Option<&str>) -> Result<Posting
     })
 }
 
+/// A redemption (`kind` Redeem) or an adjustment (any other kind) of `points` from `balance`,
+/// with its reason as stored (required for an adjustment): what both backends post.
+pub fn spend_or_adjust(
+    kind: EntryKind,
+    balance: i64,
+    points: i64,
+    reason: Option<&str>,
+) -> Result<(Posting, Option<String>)> {
+    let reason = parse_reason(reason, kind == EntryKind::Adjust)?;
+    let posting = match kind {
+        EntryKind::Redeem => redeem(balance, points)?,
+        _ => adjust(balance, points, reason.as_deref())?,
+    };
+    Ok((posting, reason))
+}
+
 /// The merge of a dropped customer's balance into the kept one's: a zero-point entry on the kept
 /// customer with the sum (the dropped customer's entries move with it).
 pub fn merge(kept_balance: i64, dropped_balance: i64) -> Result<Posting> {

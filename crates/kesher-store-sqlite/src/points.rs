@@ -535,13 +535,8 @@ pub(crate) fn spend_or_adjust(
         return retried(existing, kind, points);
     }
     let bal = balance(c, customer)?;
-    let reason =
-        kesher_loyalty::parse_reason(req.reason.as_deref(), kind == EntryKind::Adjust).map_err(loyalty_error)?;
-    let posting = match kind {
-        EntryKind::Redeem => kesher_loyalty::redeem(bal, req.points),
-        _ => kesher_loyalty::adjust(bal, req.points, reason.as_deref()),
-    }
-    .map_err(loyalty_error)?;
+    let (posting, reason) =
+        kesher_loyalty::spend_or_adjust(kind, bal, req.points, req.reason.as_deref()).map_err(loyalty_error)?;
     let e = write_entry(
         c,
         &NewEntry {

@@ -17,13 +17,14 @@
 # analysis results. Anonymous sales (customer_id NULL) hash like a NULL key does in PostgreSQL:
 # to remainder 0, the first shard.
 #
-# KESHER_SHARDED_PORT (default 54360) is the coordinator's port, the shards take the next two;
+# KESHER_SHARDED_PORT (default 25360) is the coordinator's port, the shards take the next two
+# (or the next free ones: scripts/postgres.sh moves on from a taken port and says where it went);
 # KESHER_SHARDED_DIR (default $TMPDIR/kesher-sharded-PORT) holds the three clusters.
 # KESHER_BIN names a built kesher binary (default: `cargo run -q -p kesher --`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PORT="${KESHER_SHARDED_PORT:-54360}"
+PORT="${KESHER_SHARDED_PORT:-25360}"
 DIR="${KESHER_SHARDED_DIR:-${TMPDIR:-/tmp}/kesher-sharded-$PORT}"
 PORTS=("$PORT" "$((PORT + 1))" "$((PORT + 2))")
 NAMES=(coordinator shard0 shard1)
@@ -33,8 +34,18 @@ say() { echo "postgres-sharded.sh: $*" >&2; }
 # The customer-keyed tables and the column each is partitioned by.
 SHARDED=(customers:id transactions:customer_id transaction_lines:customer_id interactions:customer_id)
 
-cluster() { # cluster start|stop INDEX
-    KESHER_PG_PORT="${PORTS[$2]}" KESHER_PG_DIR="$DIR/${NAMES[$2]}" scripts/postgres.sh "$1"
+cluster() { # cluster start|stop INDEX; a start records the port the cluster ended up on
+    if [[ "$1" == start ]]; then
+        local out
+        out="$(KESHER_PG_PORT="${PORTS[$2]}" KESHER_PG_DIR="$DIR/${NAMES[$2]}" scripts/postgres.sh start)" || return 1
+        local url="${out#*=}"
+        url="${url%/postgres}"
+        PORTS[$2]="${url##*:}"
+        # The next cluster starts looking above this one.
+        if (($2 < 2)) && ((PORTS[$2 + 1] <= PORTS[$2])); then PORTS[$2 + 1]=$((PORTS[$2] + 1)); fi
+    else
+        KESHER_PG_PORT="${PORTS[$2]}" KESHER_PG_DIR="$DIR/${NAMES[$2]}" scripts/postgres.sh stop
+    fi
 }
 
 psql_at() { # psql_at PORT [psql args...]
@@ -60,7 +71,7 @@ start() {
     trap 'say "set-up failed; stopping the clusters"; stop || true' ERR
     local i
     for i in 0 1 2; do
-        cluster start "$i" >/dev/null || { say "cannot start the ${NAMES[$i]} cluster"; stop || true; exit 1; }
+        cluster start "$i" || { say "cannot start the ${NAMES[$i]} cluster"; stop || true; exit 1; }
     done
     local coord="${PORTS[0]}"
     # kesher's schema, by kesher itself.

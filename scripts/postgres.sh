@@ -4,17 +4,20 @@
 #   scripts/postgres.sh start   install the server if missing (Debian packages), initdb a fresh
 #                               cluster in a temp dir, start it, wait until it accepts
 #                               connections, and print on stdout:
-#                                 export KESHER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:54329/postgres
+#                                 export KESHER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:25329/postgres
 #   scripts/postgres.sh stop    stop that cluster and remove its directory
 #
 # Typical use (the assignment keeps `set -e` effective; `eval "$(...)"` alone would hide a failure):
 #   pg_env="$(scripts/postgres.sh start)"; eval "$pg_env"; trap 'scripts/postgres.sh stop' EXIT
 #   cargo test -p kesher-store-postgres --features pg-tests
 # Everything but the export line goes to stderr. Any problem exits non-zero with a message.
-# KESHER_PG_PORT (default 54329) and KESHER_PG_DIR (default $TMPDIR/kesher-pg-PORT) override.
+# KESHER_PG_PORT (default 25329) and KESHER_PG_DIR (default $TMPDIR/kesher-pg-PORT) override.
+# The default port lies below Linux's ephemeral range (32768-60999), where an outgoing connection
+# may hold any port; if the port is taken all the same, the next ones are tried (up to 20) and the
+# URL printed names the port the server listens on.
 set -euo pipefail
 
-PORT="${KESHER_PG_PORT:-54329}"
+PORT="${KESHER_PG_PORT:-25329}"
 DIR="${KESHER_PG_DIR:-${TMPDIR:-/tmp}/kesher-pg-$PORT}"
 DATA="$DIR/data"
 LOG="$DIR/server.log"
@@ -127,9 +130,6 @@ start() {
         say "removing a cluster left in $DIR by an earlier run"
         stop_cluster || fail "the earlier cluster in $DIR could not be stopped"
     fi
-    if "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" 2>/dev/null; then
-        fail "another server already listens on 127.0.0.1:$PORT"
-    fi
     mkdir -p "$DIR" || fail "cannot create $DIR"
     chmod 700 "$DIR"
     if [[ "$(id -u)" == 0 ]]; then
@@ -144,9 +144,23 @@ start() {
             fail "initdb failed"
         }
     # A throw-away cluster: durability settings off for speed; loopback and a private socket only.
-    local opts="-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$DIR"
-    opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    as_owner "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -o "$opts" -w -t 60 start >&2 || fail "pg_ctl start failed"
+    local opts attempt
+    for ((attempt = 0; ; attempt++)); do
+        if ! "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" 2>/dev/null; then
+            opts="-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$DIR"
+            opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            if as_owner "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -o "$opts" -w -t 60 start >&2; then
+                break
+            fi
+            # Only a port someone else holds is worth another try; anything else is a failure.
+            grep -q "Address already in use" "$LOG" 2>/dev/null || fail "pg_ctl start failed"
+        fi
+        ((attempt < 20)) || fail "no free port from ${KESHER_PG_PORT:-25329} to $PORT on 127.0.0.1"
+        say "port $PORT on 127.0.0.1 is taken; trying $((PORT + 1))"
+        PORT=$((PORT + 1))
+        URL="postgres://postgres@127.0.0.1:$PORT/postgres"
+        : >"$LOG"
+    done
     local i
     for ((i = 0; i < 60; i++)); do
         if "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" -U postgres; then

@@ -242,8 +242,8 @@ fn audit_log_is_append_only() {
 #[test]
 fn url_database_is_replaced() {
     assert_eq!(
-        with_dbname("postgres://postgres@127.0.0.1:54329/postgres", "x"),
-        "postgres://postgres@127.0.0.1:54329/x"
+        with_dbname("postgres://postgres@127.0.0.1:25329/postgres", "x"),
+        "postgres://postgres@127.0.0.1:25329/x"
     );
     assert_eq!(
         with_dbname("postgres://u@h:1?sslmode=disable", "x"),

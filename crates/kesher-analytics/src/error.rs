@@ -24,6 +24,10 @@ pub enum AnalyticsError {
     /// Nothing to work on (no rows, or no rows usable by the model).
     #[error("no data")]
     NoData,
+    /// The data cannot determine the model's parameters (the likelihood has no finite optimum):
+    /// e.g. nobody made a repeat purchase, so the purchase rate and the dropout are confounded.
+    #[error("these data cannot determine the model: {reason}")]
+    NotIdentifiable { reason: String },
     /// The optimiser stopped without meeting its convergence test.
     #[error("optimiser did not converge after {iterations} iterations (gradient norm {gradient_norm:e})")]
     DidNotConverge { iterations: usize, gradient_norm: f64 },

@@ -114,6 +114,14 @@ impl Prepared {
         if prows.is_empty() {
             return Err(AnalyticsError::NoData);
         }
+        // Without a single repeat purchase the likelihood grows without bound towards "nobody
+        // ever buys again" (r → 0): an optimiser stops somewhere on that slope and predicts
+        // nonsense, so it is refused here.
+        if prows.iter().all(|r| r.x == 0.0) {
+            return Err(AnalyticsError::NotIdentifiable {
+                reason: "no customer has made a repeat purchase yet".into(),
+            });
+        }
         Ok(Prepared {
             xs,
             recencies,

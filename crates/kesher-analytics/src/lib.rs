@@ -71,7 +71,8 @@ pub use gamma_gamma::{GammaGamma, fit_gamma_gamma};
 pub use ladder::{LadderInput, LadderRules, Stage, TransitionMatrix, stages_as_of};
 pub use mbgnbd::{ModifiedBgNbd, fit_mbgnbd};
 pub use model::{
-    FitReport, FittedModel, MODEL_NAMES, Model, RowPrediction, TransactionModel, fit_report, predict_rows,
+    FitReport, FittedModel, MAX_RELATIVE_SE, MODEL_NAMES, Model, RowPrediction, TransactionModel, fit_report,
+    predict_rows,
 };
 pub use pareto_nbd::{ParetoNbd, fit_pareto_nbd};
 pub use rfm::{

@@ -84,6 +84,11 @@ impl<P: TransactionModel> TransactionModel for Fit<P> {
     }
 }
 
+/// The largest standard error, relative to the parameter, of a fit that
+/// [`FittedModel::check_identified`] accepts: beyond it the 95 % interval of the parameter spans
+/// many orders of magnitude.
+pub const MAX_RELATIVE_SE: f64 = 10.0;
+
 /// Any fitted purchase-count model.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FittedModel {
@@ -115,6 +120,26 @@ impl FittedModel {
             FittedModel::ParetoNbd(f) => f.std_errors.map(|p| p.params()),
             FittedModel::ModifiedBgNbd(f) => f.std_errors.map(|p| p.params()),
         }
+    }
+    /// Whether the data determine every parameter: the log-likelihood's Hessian is positive
+    /// definite at the optimum (an interior maximum, not a slope running off to a boundary) and
+    /// no parameter's standard error exceeds [`MAX_RELATIVE_SE`] times its value. A fit that
+    /// fails this (typically a handful of customers, or almost no repeat purchases) still has
+    /// finite numbers, but its predictions are arbitrary.
+    pub fn check_identified(&self) -> Result<()> {
+        let Some(se) = self.std_errors() else {
+            return Err(AnalyticsError::NotIdentifiable {
+                reason: "the likelihood has no proper maximum (its Hessian is not positive definite)".into(),
+            });
+        };
+        for ((name, v), (_, e)) in self.params().iter().zip(&se) {
+            if !e.is_finite() || *e > MAX_RELATIVE_SE * v {
+                return Err(AnalyticsError::NotIdentifiable {
+                    reason: format!("{name} = {v:.4e} has a standard error of {e:.3e}"),
+                });
+            }
+        }
+        Ok(())
     }
     /// Customers the fit used.
     pub fn customers(&self) -> u64 {

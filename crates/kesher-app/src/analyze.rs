@@ -5,9 +5,9 @@
 
 use crate::App;
 use kesher_analytics::{
-    ClvOptions, CustomerSummary, HoldoutSummary, LadderInput, LadderRules, Model, PeriodUnit, RfmInput, RfmSegment,
-    ScoreOptions, SummaryConfig, SummaryRecord, Transaction as Purchase, TransactionModel, ValueTier, compress,
-    fit_gamma_gamma, rfm_scores, score_compressed, summarize, summarize_slice, value_tiers,
+    ClvOptions, CustomerSummary, FittedModel, HoldoutSummary, LadderInput, LadderRules, Model, PeriodUnit, RfmInput,
+    RfmSegment, ScoreOptions, SummaryConfig, SummaryRecord, Transaction as Purchase, TransactionModel, ValueTier,
+    compress, fit_gamma_gamma, rfm_scores, score_compressed, summarize, summarize_slice, value_tiers,
 };
 use kesher_core::CustomerId;
 use kesher_store::{CustomerScore, PROSPECT, PurchaseSummary, StoreError, SummaryPeriod, SummaryRequest};
@@ -75,9 +75,16 @@ pub struct AnalyzeReport {
     pub customers: usize,
     pub buyers: usize,
     pub transactions: usize,
+    /// The purchase model used (`none` when no model could be fitted on these sales).
     pub model: &'static str,
     pub params: Vec<(&'static str, f64)>,
-    pub log_likelihood: f64,
+    /// `None` when no purchase model could be fitted.
+    pub log_likelihood: Option<f64>,
+    /// Why the model asked for was not used (it could not be fitted on these sales: too few
+    /// customers, or no repeat purchases), and what was done instead.
+    pub model_note: Option<String>,
+    /// What the value tiers rank by: `clv`, or `revenue` (past sales) when no CLV is known.
+    pub tiers_by: &'static str,
     /// Gamma-Gamma p, q, v when it could be fitted.
     pub spend_params: Option<Vec<(&'static str, f64)>>,
     /// Customers per stage, in ladder order.
@@ -100,6 +107,40 @@ pub enum AnalyzeError {
     Analytics(#[from] kesher_analytics::AnalyticsError),
     #[error("no sales by identified customers up to {0}: nothing to analyse")]
     NoSales(jiff::Timestamp),
+}
+
+/// Fits `wanted` and hands the fit to `apply` (scoring every customer); when either fails on
+/// these sales (no repeat purchases yet, a handful of customers, a likelihood without a finite
+/// optimum), the other purchase models are tried in [`Model::ALL`]'s order. The note says what
+/// failed and what was done instead; without any model the refresh still runs: P(alive),
+/// expected purchases and CLV stay empty, the ladder follows each customer's purchase rhythm
+/// alone and the value tiers rank past revenue.
+pub fn fit_purchase_model<T>(
+    wanted: Model,
+    rows: &[kesher_analytics::CompressedRow],
+    apply: impl Fn(&FittedModel) -> Result<T, kesher_analytics::AnalyticsError>,
+) -> (Option<(FittedModel, T)>, Option<String>) {
+    let mut failures = Vec::new();
+    for m in std::iter::once(wanted).chain(Model::ALL.into_iter().filter(|m| *m != wanted)) {
+        let done = m.fit(rows).and_then(|f| {
+            f.check_identified()?;
+            apply(&f).map(|t| (f, t))
+        });
+        match done {
+            Ok(done) => {
+                let note =
+                    (!failures.is_empty()).then(|| format!("{}; {} used instead", failures.join("; "), m.name()));
+                return (Some(done), note);
+            }
+            Err(e) => failures.push(format!("{} could not be fitted on these sales ({e})", m.name())),
+        }
+    }
+    let note = format!(
+        "{}; without a purchase model P(alive), expected purchases and CLV are left empty, the \
+         ladder follows each customer's purchase rhythm alone and value tiers rank past revenue",
+        failures.join("; ")
+    );
+    (None, Some(note))
 }
 
 fn tier_name(t: ValueTier) -> &'static str {
@@ -175,12 +216,8 @@ impl App {
 
         let t = Instant::now();
         let compressed = compress(&records)?;
-        let fitted = o.model.fit(&compressed.rows)?;
         // Gamma-Gamma needs repeat buyers with positive spend; without them CLV is unknown.
         let spend = fit_gamma_gamma(&records).ok();
-        timings.push(("fit", t.elapsed().as_secs_f64()));
-
-        let t = Instant::now();
         let periods_per_month = periods_per_month(o.unit);
         let opts = ScoreOptions {
             horizon: o.horizon,
@@ -192,7 +229,20 @@ impl App {
             },
         };
         let spend_model = spend.as_ref().map(|f| &f.params);
-        let scores = score_compressed(&fitted, spend_model, &records, &compressed, &opts)?;
+        // A model counts as fitted once every customer could be scored with it.
+        let scoring = std::cell::Cell::new(0.0);
+        let (fitted, model_note) = fit_purchase_model(o.model, &compressed.rows, |f| {
+            let t = Instant::now();
+            let scores = score_compressed(f, spend_model, &records, &compressed, &opts);
+            scoring.set(scoring.get() + t.elapsed().as_secs_f64());
+            scores
+        });
+        timings.push(("fit", t.elapsed().as_secs_f64() - scoring.get()));
+        let t = Instant::now();
+        let (fitted, scores) = match fitted {
+            Some((f, scores)) => (Some(f), scores),
+            None => (None, Vec::new()),
+        };
         let rfm = rfm_scores(
             &summaries
                 .iter()
@@ -203,26 +253,34 @@ impl App {
                 })
                 .collect::<Vec<_>>(),
         )?;
-        let clv: Vec<f64> = scores
-            .iter()
-            .map(|s| s.clv.filter(|v| v.is_finite()).unwrap_or(0.0).max(0.0))
-            .collect();
-        let tiers = value_tiers(&clv)?;
-        timings.push(("score", t.elapsed().as_secs_f64()));
+        // Value tiers rank by CLV; when nobody's CLV is known (no purchase or no spend model),
+        // by what each customer has spent so far.
+        let clv_known = scores.iter().any(|s| s.clv.is_some_and(f64::is_finite));
+        let value: Vec<f64> = if clv_known {
+            scores
+                .iter()
+                .map(|s| s.clv.filter(|v| v.is_finite()).unwrap_or(0.0).max(0.0))
+                .collect()
+        } else {
+            summaries.iter().map(|s| s.total_revenue_minor.max(0) as f64).collect()
+        };
+        let tiers = value_tiers(&value)?;
+        let tiers_by = if clv_known { "clv" } else { "revenue" };
+        timings.push(("score", t.elapsed().as_secs_f64() + scoring.get()));
 
         let t = Instant::now();
-        let model_name = o.model.name();
+        let model_name = fitted.as_ref().map_or("none", |f| f.model().name());
         let mut rows = Vec::with_capacity(summaries.len());
         let mut stage_count: HashMap<&'static str, usize> = HashMap::new();
         for (i, s) in summaries.iter().enumerate() {
-            let sc = &scores[i];
+            let sc = scores.get(i);
             let stage = o
                 .ladder
                 .stage(&LadderInput::from_summary(
                     s.frequency,
                     s.recency,
                     s.t,
-                    Some(sc.probability_alive),
+                    sc.map(|sc| sc.probability_alive),
                 ))?
                 .name();
             *stage_count.entry(stage).or_default() += 1;
@@ -238,9 +296,9 @@ impl App {
                 monetary: s.monetary_value,
                 revenue: s.total_revenue_minor,
                 margin: s.total_margin_minor,
-                p_alive: Some(sc.probability_alive),
-                expected_purchases: Some(sc.expected_purchases),
-                clv: sc.clv.filter(|v| v.is_finite()),
+                p_alive: sc.map(|sc| sc.probability_alive),
+                expected_purchases: sc.map(|sc| sc.expected_purchases),
+                clv: sc.and_then(|sc| sc.clv.filter(|v| v.is_finite())),
                 rfm: Some(format!("{}{}{}", r.r, r.f, r.m)),
                 segment: Some(RfmSegment::of(r).name().to_string()),
                 tier: Some(tier_name(tiers.tiers[i]).to_string()),
@@ -305,8 +363,10 @@ impl App {
             buyers,
             transactions: n_tx,
             model: model_name,
-            params: fitted.params(),
-            log_likelihood: fitted.fit_log_likelihood(),
+            params: fitted.as_ref().map(|f| f.params()).unwrap_or_default(),
+            log_likelihood: fitted.as_ref().map(|f| f.fit_log_likelihood()),
+            model_note,
+            tiers_by,
             spend_params: spend.as_ref().map(|f| f.params.params()),
             stages,
             tiers: tiers
@@ -357,7 +417,6 @@ impl App {
             let summaries = summarize_slice(&upto, &cfg)?;
             let records: Vec<SummaryRecord> = summaries.iter().map(|s| s.record()).collect();
             let p_alive: Option<Vec<f64>> = compress(&records).ok().and_then(|c| {
-                let fitted = o.model.fit(&c.rows).ok()?;
                 let opts = ScoreOptions {
                     horizon: o.horizon,
                     clv: ClvOptions {
@@ -367,7 +426,8 @@ impl App {
                         periods_per_month: periods_per_month(o.unit),
                     },
                 };
-                let scores = score_compressed(&fitted, None, &records, &c, &opts).ok()?;
+                let (_, scores) =
+                    fit_purchase_model(o.model, &c.rows, |f| score_compressed(f, None, &records, &c, &opts)).0?;
                 Some(scores.iter().map(|s| s.probability_alive).collect())
             });
             let mut stages = Vec::with_capacity(summaries.len());

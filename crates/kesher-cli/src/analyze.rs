@@ -98,6 +98,7 @@ pub fn run(app: &App, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         let doc = serde_json::json!({
             "as_of": as_of.to_string(), "customers": r.customers, "buyers": r.buyers, "transactions": r.transactions,
             "model": r.model, "params": kv(&r.params), "log_likelihood": r.log_likelihood,
+            "model_note": r.model_note, "tiers_by": r.tiers_by,
             "spend_params": r.spend_params.as_deref().map(kv),
             "stages": r.stages.iter().map(|(s, n)| ((*s).to_string(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
             "tiers": r.tiers.iter().map(|(t, n, share)| serde_json::json!({"tier": t, "customers": n, "share_of_value": share})).collect::<Vec<_>>(),
@@ -111,13 +112,14 @@ pub fn run(app: &App, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         "analysed {} customers ({} buyers, {} sales) as of {as_of} in {total:.2} s",
         r.customers, r.buyers, r.transactions
     );
+    if let Some(note) = &r.model_note {
+        eprintln!("warning: {note}");
+    }
     let params: Vec<String> = r.params.iter().map(|(k, v)| format!("{k}={v:.4}")).collect();
-    println!(
-        "{}: {} (log-likelihood {:.1})",
-        r.model,
-        params.join(" "),
-        r.log_likelihood
-    );
+    match r.log_likelihood {
+        Some(ll) => println!("{}: {} (log-likelihood {ll:.1})", r.model, params.join(" ")),
+        None => println!("purchase model: none could be fitted"),
+    }
     if let Some(sp) = &r.spend_params {
         let sp: Vec<String> = sp.iter().map(|(k, v)| format!("{k}={v:.4}")).collect();
         println!("gamma-gamma: {}", sp.join(" "));
@@ -126,7 +128,10 @@ pub fn run(app: &App, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     for (s, n) in &r.stages {
         println!("  {s:<11} {n:>9}");
     }
-    println!("value tiers by CLV:");
+    println!(
+        "value tiers by {}:",
+        if r.tiers_by == "clv" { "CLV" } else { "past revenue" }
+    );
     for (t, n, share) in &r.tiers {
         println!("  {t:<7} {n:>9} customers  {:>5.1}% of value", share * 100.0);
     }

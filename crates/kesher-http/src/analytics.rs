@@ -84,10 +84,17 @@ pub struct AnalyzeDto {
     pub customers: usize,
     pub buyers: usize,
     pub transactions: usize,
+    /// The purchase model used: the one asked for, another when that one could not be fitted
+    /// on these sales (see `model_note`), or `none`.
     pub model: String,
     #[schema(value_type = Object)]
     pub params: serde_json::Value,
-    pub log_likelihood: f64,
+    /// Null when no purchase model could be fitted.
+    pub log_likelihood: Option<f64>,
+    /// Why the model asked for was not used and what was done instead.
+    pub model_note: Option<String>,
+    /// What the value tiers rank: `clv`, or `revenue` when no customer's CLV is known.
+    pub tiers_by: String,
     #[schema(value_type = Object)]
     pub stages: serde_json::Value,
 }
@@ -128,6 +135,8 @@ pub async fn run(State(st): State<AppState>, Json(i): Json<AnalyzeInput>) -> Res
                 .collect::<serde_json::Map<_, _>>()
                 .into(),
             log_likelihood: r.log_likelihood,
+            model_note: r.model_note,
+            tiers_by: r.tiers_by.to_string(),
             stages: r
                 .stages
                 .iter()

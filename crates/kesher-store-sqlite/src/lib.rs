@@ -911,8 +911,6 @@ impl Store for SqliteStore {
             .be()?;
         // A whole-table DELETE is SQLite's truncation; the month's stages are one key range.
         tx.execute("DELETE FROM customer_scores", []).be()?;
-        tx.execute("DELETE FROM customer_stages WHERE month = ?1", [&month])
-            .be()?;
         {
             // Many rows per statement: a million single-row statements cost more in stepping
             // and resetting than in writing.
@@ -942,10 +940,22 @@ impl Store for SqliteStore {
                 st.raw_execute().be()?;
             }
         }
-        // The month's stages in one set-based statement from the scores just written, in key
-        // order (month first): appended at the end of the month's range.
+        // The month's stages from the scores just written, set-based and in key order (month
+        // first). A first run of the month appends its range; a second run of the same month
+        // (the usual daily refresh) rewrites only the rows whose stage changed and drops those of
+        // customers it no longer scores (merged, erased, or now implicit prospects): most pages
+        // are left untouched instead of deleting and re-inserting the whole month.
         tx.execute(
-            "INSERT INTO customer_stages (month, customer_id, stage) SELECT ?1, customer_id, stage FROM customer_scores",
+            "DELETE FROM customer_stages WHERE month = ?1
+               AND NOT EXISTS (SELECT 1 FROM customer_scores s WHERE s.customer_id = customer_stages.customer_id)",
+            [&month],
+        )
+        .be()?;
+        tx.execute(
+            "INSERT INTO customer_stages (month, customer_id, stage)
+             SELECT ?1, customer_id, stage FROM customer_scores WHERE true
+             ON CONFLICT (month, customer_id) DO UPDATE SET stage = excluded.stage
+               WHERE customer_stages.stage <> excluded.stage",
             [&month],
         )
         .be()?;

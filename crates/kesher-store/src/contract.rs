@@ -758,8 +758,31 @@ fn analysis_results(s: &dyn Store) {
     want.push(CustomerScore::prospect(c4.id, at("2025-04-30T00:00:00Z"), "bgnbd"));
     want.sort_by_key(|x| x.customer_id);
     assert_eq!(all, want);
-    // A re-run in the same month replaces that month's stages (and the implicit prospects take
-    // its date and model).
+    // A re-run in the same month whose stages changed: c1 defected, c3 lost its own row (an
+    // implicit prospect now). The month then holds exactly that run's stages.
+    let changed = vec![
+        score(c1.id, "2025-04-30T06:00:00Z", "defected"),
+        score(c2.id, "2025-04-30T06:00:00Z", "first_time"),
+    ];
+    s.replace_customer_scores(at("2025-04-30T06:00:00Z"), "bgnbd", &changed)
+        .unwrap();
+    let april_counts: Vec<_> = s
+        .stage_counts()
+        .unwrap()
+        .into_iter()
+        .filter(|(m, _, _)| m == "2025-04")
+        .collect();
+    let month_row = |st: &str, n: u64| ("2025-04".to_string(), st.to_string(), n);
+    assert_eq!(
+        april_counts,
+        vec![
+            month_row("defected", 1),
+            month_row("first_time", 1),
+            month_row("prospect", 2)
+        ]
+    );
+    // Another re-run replaces that month's stages again (and the implicit prospects take its
+    // date and model).
     s.replace_customer_scores(at("2025-04-30T12:00:00Z"), "pareto-nbd", &april)
         .unwrap();
     assert_eq!(

@@ -82,7 +82,7 @@ proptest! {
                 prop_assert!(f.params().iter().all(|(_, v)| v.is_finite() && *v > 0.0));
             }
             Err(e) => {
-                let expected = matches!(e, AnalyticsError::DidNotConverge { .. } | AnalyticsError::Numerical { .. });
+                let expected = matches!(e, AnalyticsError::DidNotConverge { .. } | AnalyticsError::Numerical { .. } | AnalyticsError::NotIdentifiable { .. });
                 prop_assert!(expected, "unexpected error {}", e);
             }
         }
@@ -113,7 +113,7 @@ proptest! {
                     }
                 }
                 Err(e) => {
-                    let expected = matches!(e, AnalyticsError::DidNotConverge { .. } | AnalyticsError::Numerical { .. });
+                    let expected = matches!(e, AnalyticsError::DidNotConverge { .. } | AnalyticsError::Numerical { .. } | AnalyticsError::NotIdentifiable { .. });
                     prop_assert!(expected, "{:?}: unexpected error {}", model, e);
                 }
             }
@@ -124,7 +124,7 @@ proptest! {
         match fit_gamma_gamma(&records) {
             Ok(f) => prop_assert!(f.log_likelihood.is_finite() && f.params.params().iter().all(|(_, v)| v.is_finite() && *v > 0.0)),
             Err(e) => {
-                let expected = matches!(e, AnalyticsError::DidNotConverge { .. } | AnalyticsError::Numerical { .. } | AnalyticsError::NoData);
+                let expected = matches!(e, AnalyticsError::DidNotConverge { .. } | AnalyticsError::Numerical { .. } | AnalyticsError::NotIdentifiable { .. } | AnalyticsError::NoData);
                 prop_assert!(expected, "gamma-gamma: unexpected error {}", e);
             }
         }
@@ -152,7 +152,7 @@ proptest! {
                 prop_assert!(f.params().iter().all(|(_, v)| v.is_finite() && *v > 0.0));
             }
             Err(e) => {
-                let expected = matches!(e, AnalyticsError::DidNotConverge { .. } | AnalyticsError::Numerical { .. });
+                let expected = matches!(e, AnalyticsError::DidNotConverge { .. } | AnalyticsError::Numerical { .. } | AnalyticsError::NotIdentifiable { .. });
                 prop_assert!(expected, "unexpected error {}", e);
             }
         }

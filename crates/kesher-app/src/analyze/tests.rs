@@ -127,3 +127,118 @@ fn backfill_records_every_past_month_so_past_transitions_work_on_a_fresh_databas
     t.app.analyze(&o).unwrap();
     assert_eq!(t.app.store.stage_counts().unwrap(), before);
 }
+
+/// A shop whose few customers have each bought once: no purchase model has a finite optimum on
+/// such data. The refresh still runs and says so; stages follow the purchase rhythm, value
+/// tiers rank past revenue, and nothing model-made is invented.
+#[test]
+fn a_business_without_repeat_purchases_is_analysed_without_a_purchase_model() {
+    let t = app();
+    let mut customers = String::from("customer_id,name\n");
+    let mut tx = String::from(
+        "transaction_id,customer_id,branch_id,employee_id,occurred_at,sku,quantity,unit_price,discount,currency\n",
+    );
+    for (k, (at, price)) in [
+        ("2025-06-20T10:00:00Z", "300.00"),
+        ("2025-06-01T10:00:00Z", "20.00"),
+        ("2025-01-15T10:00:00Z", "80.00"),
+        ("2024-03-15T10:00:00Z", "50.00"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        customers.push_str(&format!("S{k},Shopper {k}\n"));
+        tx.push_str(&format!("X{k},S{k},B1,,{at},,1,{price},0,ILS\n"));
+    }
+    import(&t.app, ImportKind::Customers, &customers);
+    import(&t.app, ImportKind::Transactions, &tx);
+    let r = t
+        .app
+        .analyze(&AnalyzeOptions::new(as_of(), PeriodUnit::Week, Model::BgNbd))
+        .unwrap();
+    assert_eq!((r.model, r.log_likelihood, r.params.len()), ("none", None, 0));
+    let note = r.model_note.unwrap();
+    for m in Model::ALL {
+        assert!(note.contains(&format!("{} could not be fitted", m.name())), "{note}");
+    }
+    assert_eq!(r.tiers_by, "revenue");
+    assert_eq!(r.buyers, 4);
+    let s0 = score(&t.app, "S0");
+    assert_eq!((s0.p_alive, s0.expected_purchases, s0.clv), (None, None, None));
+    assert_eq!(s0.model, "none");
+    // The biggest spender is the top tier; the rhythm rules place the one-time buyers by age.
+    assert_eq!(s0.tier.as_deref(), Some("top"));
+    assert_eq!(s0.stage, "first_time");
+    assert_eq!(score(&t.app, "S3").stage, "defected");
+    assert_eq!(s0.rfm.as_deref().map(str::len), Some(3));
+}
+
+/// When the model asked for cannot be fitted, the others are tried in order and the note names
+/// what failed.
+#[test]
+fn the_purchase_model_falls_back_in_order_and_says_why() {
+    // Every customer bought once: nothing fits; the note names the three in order.
+    let none = [kesher_analytics::CompressedRow {
+        frequency: 0,
+        recency: 0.0,
+        t: 10.0,
+        count: 5,
+    }];
+    let (f, note) = fit_purchase_model(Model::ParetoNbd, &none, |_| Ok(()));
+    assert!(f.is_none());
+    let note = note.unwrap();
+    let at = |m: Model| note.find(m.name()).unwrap();
+    assert!(
+        at(Model::ParetoNbd) < at(Model::BgNbd) && at(Model::BgNbd) < at(Model::ModifiedBgNbd),
+        "{note}"
+    );
+    // Histories drawn from the BG/NBD process itself (λ ~ Gamma(1, 5), p ~ Beta(1, 3)): every
+    // model fits them; each is used when asked for, without a note.
+    let mut seed: u64 = 11;
+    let mut uniform = || {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((seed >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let rows: Vec<_> = (0..2000u32)
+        .map(|i| {
+            let lambda = -uniform().ln() / 5.0;
+            let p = 1.0 - (1.0 - uniform()).powf(1.0 / 3.0);
+            let t = f64::from(20 + i % 30);
+            let (mut at, mut x, mut last) = (0.0, 0u32, 0.0);
+            loop {
+                at += -uniform().ln() / lambda;
+                if at > t {
+                    break;
+                }
+                (x, last) = (x + 1, at);
+                if uniform() < p {
+                    break;
+                }
+            }
+            // Whole weeks, as the summary has them: few distinct rows.
+            let recency = if x == 0 { 0.0 } else { last.ceil().min(t) };
+            kesher_analytics::CompressedRow {
+                frequency: x,
+                recency,
+                t,
+                count: 1,
+            }
+        })
+        .collect();
+    for m in Model::ALL {
+        let (f, note) = fit_purchase_model(m, &rows, |_| Ok(()));
+        assert_eq!((f.map(|(f, ())| f.model()), note), (Some(m), None));
+    }
+    // A fit whose predictions fail is no fit: the next model is used, and the note says why.
+    let (f, note) = fit_purchase_model(Model::BgNbd, &rows, |f| match f.model() {
+        Model::BgNbd => Err(kesher_analytics::AnalyticsError::Numerical { what: "test" }),
+        _ => Ok(()),
+    });
+    assert_eq!(f.map(|(f, ())| f.model()), Some(Model::ParetoNbd));
+    assert_eq!(
+        note.as_deref(),
+        Some("bgnbd could not be fitted on these sales (numerical failure in test); pareto-nbd used instead")
+    );
+}

@@ -627,11 +627,14 @@ struct Importer<'a> {
     now: jiff::Timestamp,
     /// Valid baskets not yet written (at most `BATCH`).
     pending: Vec<(Basket, Transaction)>,
+    /// Valid customers rows not yet written (at most `BATCH`): line, fields (kept only when
+    /// rejects are reported), customer.
+    pending_customers: Vec<(u64, Vec<String>, Customer)>,
     /// With `award_points`: the transactions this unit wrote.
     written: Vec<kesher_core::TransactionId>,
 }
 
-/// Baskets written to the store at a time.
+/// Baskets (or customers) written to the store at a time.
 const BATCH: usize = 256;
 
 impl App {
@@ -658,6 +661,7 @@ impl App {
             on_reject,
             now: self.now(),
             pending: Vec::new(),
+            pending_customers: Vec::new(),
             written: Vec::new(),
         };
         let mut records = Records::new(input);
@@ -744,6 +748,13 @@ impl Importer<'_> {
             self.summary.rows_read += 1;
             if kind == ImportKind::Transactions {
                 self.transaction_row(header, line, rec.as_ref(), fields, &mut basket)?;
+                if let Ok(r) = rec {
+                    rows.recycle(r);
+                }
+                continue;
+            }
+            if kind == ImportKind::Customers {
+                self.customer_row(header, line, rec.as_ref())?;
                 if let Ok(r) = rec {
                     rows.recycle(r);
                 }
@@ -861,10 +872,7 @@ impl Importer<'_> {
                 };
                 Ok(self.tx.insert_product(&p)?)
             }
-            ImportKind::Customers => {
-                let c = self.customer(h, r)?;
-                Ok(self.tx.insert_customer(&c)?)
-            }
+            ImportKind::Customers => Err(RowError::line("customers are written in batches").into()),
             ImportKind::Interactions => {
                 let customer_id = self.customer_ref(h.req(r, "customer_id")?)?;
                 let kind = InteractionKind::parse(h.req(r, "kind")?).map_err(dom("kind"))?;
@@ -897,6 +905,52 @@ impl Importer<'_> {
                 Ok(self.tx.insert_interaction(&i)?)
             }
             ImportKind::Transactions => Err(RowError::line("transactions are read basket by basket").into()),
+        }
+    }
+
+    /// One customers row: parsed now, written with the rows around it (`drain`), its outcome
+    /// accounted for in file order.
+    fn customer_row(
+        &mut self,
+        h: &Header,
+        line: u64,
+        rec: Result<&csv::StringRecord, &RowError>,
+    ) -> Result<(), ImportError> {
+        let fields = match rec {
+            Ok(f) => f,
+            Err(e) => return self.reject(line, e.clone(), Vec::new()),
+        };
+        // A parent among the rows not yet written is looked up once they are.
+        if let Some(p) = h.get(fields, "parent_id")
+            && self
+                .pending_customers
+                .iter()
+                .any(|(_, _, c)| c.member_no.as_deref() == Some(p))
+        {
+            self.drain()?;
+        }
+        match self.customer(h, fields) {
+            Ok(c) => {
+                let keep = if self.opts.skip_invalid {
+                    to_vec(fields)
+                } else {
+                    Vec::new()
+                };
+                self.pending_customers.push((line, keep, c));
+                if self.pending_customers.len() >= BATCH {
+                    self.drain()?;
+                }
+                Ok(())
+            }
+            Err(Failure::Row(e)) => self.reject(line, e, to_vec(fields)),
+            Err(Failure::Fatal(e)) => {
+                // Rows before this one are accounted for first, as when each was written at once.
+                self.drain()?;
+                Err(ImportError::Store {
+                    file: self.file.clone(),
+                    source: e,
+                })
+            }
         }
     }
 
@@ -1289,8 +1343,9 @@ impl Importer<'_> {
         Ok(())
     }
 
-    /// Write the pending baskets and account for each, in file order.
+    /// Write the pending customers and baskets and account for each, in file order.
     fn drain(&mut self) -> Result<(), ImportError> {
+        self.drain_customers()?;
         if self.pending.is_empty() {
             return Ok(());
         }
@@ -1329,6 +1384,39 @@ impl Importer<'_> {
                             self.reject_now(line, e.clone(), rec)?;
                         }
                     }
+                    Failure::Fatal(e) => {
+                        return Err(ImportError::Store {
+                            file: self.file.clone(),
+                            source: e,
+                        });
+                    }
+                },
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Importer<'_> {
+    /// Write the pending customers and account for each, in file order.
+    fn drain_customers(&mut self) -> Result<(), ImportError> {
+        if self.pending_customers.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending_customers);
+        let cs: Vec<&Customer> = pending.iter().map(|(_, _, c)| c).collect();
+        let results = self.tx.insert_customers(&cs);
+        drop(cs);
+        for ((line, rec, _), r) in pending.into_iter().zip(results) {
+            match r {
+                Ok(Inserted::New) => self.summary.inserted += 1,
+                Ok(Inserted::AlreadyPresent) => self.summary.already_present += 1,
+                Ok(Inserted::Repeated) => {
+                    let e = RowError::col("customer_id", "duplicate id: it appears more than once in this file");
+                    self.reject_now(line, e, rec)?;
+                }
+                Err(err) => match Failure::from(err) {
+                    Failure::Row(e) => self.reject_now(line, e, rec)?,
                     Failure::Fatal(e) => {
                         return Err(ImportError::Store {
                             file: self.file.clone(),

@@ -398,6 +398,129 @@ pub(crate) fn insert_customer_row<C: GenericClient>(c: &mut C, cust: &Customer, 
     Ok(Inserted::New)
 }
 
+/// Insert new customers (none may exist yet) with their consents, in three statements whatever
+/// their number: the rows `insert_customer_row` writes for each, in the same order. Fails when a
+/// member number exists after all.
+pub(crate) fn insert_customer_rows<C: GenericClient>(c: &mut C, cs: &[&Customer], xact: i64) -> Result<()> {
+    if cs.is_empty() {
+        return Ok(());
+    }
+    let n = cs.len();
+    let mut ids = Vec::with_capacity(n);
+    let mut members = Vec::with_capacity(n);
+    let mut kinds = Vec::with_capacity(n);
+    let mut parents = Vec::with_capacity(n);
+    let mut names = Vec::with_capacity(n);
+    let mut norms = Vec::with_capacity(n);
+    let mut phones = Vec::with_capacity(n);
+    let mut emails = Vec::with_capacity(n);
+    let mut cards = Vec::with_capacity(n);
+    let mut languages = Vec::with_capacity(n);
+    let mut births = Vec::with_capacity(n);
+    let mut genders = Vec::with_capacity(n);
+    let mut cities = Vec::with_capacity(n);
+    let mut regions = Vec::with_capacity(n);
+    let mut households = Vec::with_capacity(n);
+    let mut incomes = Vec::with_capacity(n);
+    let mut attributes = Vec::with_capacity(n);
+    let mut created = Vec::with_capacity(n);
+    let mut branches = Vec::with_capacity(n);
+    let mut employees = Vec::with_capacity(n);
+    let (mut k_ids, mut k_channels, mut k_states, mut k_at, mut k_sources) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for cust in cs {
+        let d = &cust.demographics;
+        ids.push(cust.id.0);
+        members.push(cust.member_no.as_deref());
+        kinds.push(cust.kind.as_str());
+        parents.push(cust.parent_id.map(|p| p.0));
+        names.push(cust.name.as_deref());
+        norms.push(cust.name.as_deref().map(kesher_core::normalize_name));
+        phones.push(cust.phone.as_ref().map(|p| p.as_str()));
+        emails.push(cust.email.as_ref().map(|e| e.as_str()));
+        cards.push(cust.card.as_deref());
+        languages.push(cust.language.as_deref());
+        births.push(d.birth_date);
+        genders.push(d.gender.map(|g| g.as_str()));
+        cities.push(d.city.as_deref());
+        regions.push(d.region.as_deref());
+        households.push(d.household_size.map(i32::from));
+        incomes.push(d.income_band.as_deref());
+        attributes.push(serde_json::Value::Object(cust.attributes.clone()));
+        created.push(cust.created_at);
+        branches.push(cust.source_branch.map(|b| b.0));
+        employees.push(cust.source_employee.map(|e| e.0));
+        for k in &cust.consents {
+            k_ids.push(cust.id.0);
+            k_channels.push(k.channel.as_str());
+            k_states.push(k.state.as_str());
+            k_at.push(k.at);
+            k_sources.push(k.source.as_str());
+        }
+    }
+    let written = c
+        .execute(
+            "INSERT INTO customers (id, member_no, kind, parent_id, name, name_norm, phone, email, card, language, birth_date,
+                gender, city, region, household_size, income_band, attributes, created_at, source_branch, source_employee,
+                import_xact, runs_before)
+             SELECT i, m, k, p, n, nn, ph, em, ca, la, bd, g, ci, re, hs, ib, at, cr, sb, se, $21,
+                (SELECT coalesce(max(run), 0) FROM analysis_runs)
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[],
+                         $9::text[], $10::text[], $11::date[], $12::text[], $13::text[], $14::text[], $15::int4[],
+                         $16::text[], $17::jsonb[], $18::timestamptz[], $19::uuid[], $20::uuid[])
+                  WITH ORDINALITY AS s(i, m, k, p, n, nn, ph, em, ca, la, bd, g, ci, re, hs, ib, at, cr, sb, se, o)
+             ORDER BY o
+             ON CONFLICT (member_no) DO NOTHING",
+            &[
+                &ids,
+                &members,
+                &kinds,
+                &parents,
+                &names,
+                &norms,
+                &phones,
+                &emails,
+                &cards,
+                &languages,
+                &births,
+                &genders,
+                &cities,
+                &regions,
+                &households,
+                &incomes,
+                &attributes,
+                &created,
+                &branches,
+                &employees,
+                &xact,
+            ],
+        )
+        .be()?;
+    if written != n as u64 {
+        return Err(StoreError::conflict(
+            "member_no",
+            "a member number of the batch exists already",
+        ));
+    }
+    if k_ids.is_empty() {
+        return Ok(());
+    }
+    c.execute(
+        "WITH k AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
+                         WITH ORDINALITY AS k(customer_id, channel, state, at, source, o)),
+              current AS (
+                  INSERT INTO consents (customer_id, channel, state, at, source)
+                  SELECT customer_id, channel, state, at, source FROM k ORDER BY o
+                  ON CONFLICT (customer_id, channel) DO UPDATE
+                      SET state = EXCLUDED.state, at = EXCLUDED.at, source = EXCLUDED.source)
+         INSERT INTO consent_history (customer_id, channel, state, at, source)
+         SELECT customer_id, channel, state, at, source FROM k ORDER BY o",
+        &[&k_ids, &k_channels, &k_states, &k_at, &k_sources],
+    )
+    .be()?;
+    Ok(())
+}
+
 pub(crate) fn update_customer_row<C: GenericClient>(c: &mut C, cust: &Customer) -> Result<()> {
     let d = &cust.demographics;
     c.execute(

@@ -533,6 +533,11 @@ pub trait ImportTx {
     /// `AlreadyPresent` when the member number exists; `Conflict` when another customer holds
     /// the phone, e-mail or card.
     fn insert_customer(&mut self, c: &Customer) -> Result<Inserted>;
+    /// Insert several customers in order; one result per customer, as if each had been given to
+    /// `insert_customer` in turn (backends override this to check and write them together).
+    fn insert_customers(&mut self, cs: &[&Customer]) -> Vec<Result<Inserted>> {
+        cs.iter().map(|c| self.insert_customer(c)).collect()
+    }
     fn insert_transaction(&mut self, t: &Transaction) -> Result<Inserted>;
     /// Insert several transactions in order; one result per transaction, as if each had been
     /// given to `insert_transaction` (backends override this to reuse their statements).

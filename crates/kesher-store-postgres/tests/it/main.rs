@@ -6,6 +6,7 @@
 #![cfg(feature = "pg-tests")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod customers_import;
 #[cfg(feature = "pg-sharded-tests")]
 mod sharded;
 mod summary;

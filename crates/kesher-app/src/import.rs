@@ -1203,7 +1203,8 @@ impl Importer<'_> {
             None => {
                 // `ext` is only absent for a row of the current basket, which is not this arm.
                 let ext = ext.unwrap_or_default();
-                let mut key = String::new();
+                // Sized for the usual key and basket: no regrowth per row.
+                let mut key = String::with_capacity(64);
                 let mut key_len = [None; 6];
                 for (len, &c) in key_len.iter_mut().zip(&BASKET_KEY) {
                     if let Some(v) = h.at(fields, c) {
@@ -1221,7 +1222,7 @@ impl Importer<'_> {
                     key,
                     key_len,
                     tx: None,
-                    rows: Vec::new(),
+                    rows: Vec::with_capacity(8),
                     error: None,
                 };
                 let occurred_at = values.occurred_at.clone().unwrap_or_else(|| occurred_at(h, fields));
@@ -1279,7 +1280,7 @@ impl Importer<'_> {
             employee_id,
             occurred_at,
             currency,
-            lines: Vec::new(),
+            lines: Vec::with_capacity(8),
             refund_of,
         })
     }

@@ -584,9 +584,26 @@ const INSERT_TRANSACTION: &str = "INSERT INTO transactions (id, external_id, cus
 /// Lines name their sale by its integer key (`transactions.seq`), not by its UUID.
 const INSERT_LINE: &str = "INSERT INTO transaction_lines (sale, line_no, product_id, quantity, unit_price, discount) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
-/// Lines written by one multi-row INSERT: one statement run (and one set of cursors) for many
-/// lines instead of one each.
-const LINES_PER_INSERT: usize = 32;
+/// Lines written by one multi-row INSERT at most: one statement run (and one set of cursors)
+/// for many lines instead of one each. Fewer are written by the largest powers of two that fit
+/// (32, 16, … 1 lines per statement), so a batch needs at most seven statements.
+const LINES_PER_INSERT: usize = 64;
+
+/// Sales written by one multi-row INSERT at most (`SaleStatements::insert_many`; fewer by
+/// powers of two, like lines): the statement's cursors stay on the last pages of the table and
+/// its two unique indexes, where a bulk import appends (sales' keys, ids and, in the usual
+/// file, external ids all grow), so each row skips the descents from the root that a statement
+/// per sale makes.
+const SALES_PER_INSERT: usize = 32;
+
+/// The largest power of two not above `n` (≥ 1) nor above `max`.
+fn pow2_at_most(n: usize, max: usize) -> usize {
+    let n = n.clamp(1, max);
+    1 << (usize::BITS - 1 - n.leading_zeros())
+}
+
+/// The columns of `transactions` a multi-row INSERT binds per sale.
+const SALE_COLUMNS: usize = 11;
 
 /// One line waiting for the next multi-row INSERT.
 struct QueuedLine {
@@ -605,8 +622,33 @@ pub(crate) struct SaleStatements<'c> {
     conn: &'c Connection,
     head: rusqlite::CachedStatement<'c>,
     lines: rusqlite::CachedStatement<'c>,
-    many: Option<rusqlite::CachedStatement<'c>>,
+    /// Multi-row line INSERTs by size: number `i` writes `2^i` lines (0 unused: `lines`).
+    many: [Option<rusqlite::CachedStatement<'c>>; 7],
+    /// Multi-row sale INSERTs by size: number `i` writes `2^i` sales (0 unused: `head`).
+    heads: [Option<rusqlite::CachedStatement<'c>>; 6],
     queued: Vec<QueuedLine>,
+    /// The key the next sale of a multi-row INSERT gets (read from the table when unknown).
+    next_seq: Option<i64>,
+}
+
+/// A sale's total and cost (the cost is `None` when a line has no product or no known cost).
+fn sale_sums(
+    t: &Transaction,
+    unit_cost: &mut dyn FnMut(ProductId) -> Result<Option<i64>>,
+) -> Result<(i64, Option<i64>)> {
+    let total = t.total().ok_or_else(|| StoreError::Invalid {
+        field: "lines",
+        reason: "transaction total overflows".into(),
+    })?;
+    let mut cost = Some(0i64);
+    for l in &t.lines {
+        let line_cost = match l.product_id {
+            Some(p) => unit_cost(p)?.and_then(|u| u.checked_mul(l.quantity)),
+            None => None,
+        };
+        cost = cost.zip(line_cost).and_then(|(a, b)| a.checked_add(b));
+    }
+    Ok((total, cost))
 }
 
 impl<'c> SaleStatements<'c> {
@@ -615,8 +657,10 @@ impl<'c> SaleStatements<'c> {
             conn: c,
             head: c.prepare_cached(INSERT_TRANSACTION).be()?,
             lines: c.prepare_cached(INSERT_LINE).be()?,
-            many: None,
+            many: Default::default(),
+            heads: Default::default(),
             queued: Vec::with_capacity(LINES_PER_INSERT),
+            next_seq: None,
         })
     }
 
@@ -629,24 +673,30 @@ impl<'c> SaleStatements<'c> {
     }
 
     fn try_write_lines(&mut self) -> Result<()> {
-        if self.queued.len() == LINES_PER_INSERT {
-            let st = match &mut self.many {
+        let mut at = 0;
+        while at < self.queued.len() {
+            let n = pow2_at_most(self.queued.len() - at, LINES_PER_INSERT);
+            let chunk = &self.queued[at..at + n];
+            at += n;
+            if n == 1 {
+                bind_lines(&mut self.lines, chunk)?;
+                self.lines.raw_execute().be()?;
+                continue;
+            }
+            let st = match &mut self.many[n.trailing_zeros() as usize] {
                 Some(st) => st,
-                None => {
-                    let values = vec!["(?, ?, ?, ?, ?, ?)"; LINES_PER_INSERT].join(", ");
+                slot @ None => {
+                    let values = vec!["(?, ?, ?, ?, ?, ?)"; n].join(", ");
+                    // OR FAIL: a failure ends the unit of work anyway (see `write_lines`), so
+                    // the statement needs no journal of its own to undo a partial run.
                     let sql = format!(
-                        "INSERT INTO transaction_lines (sale, line_no, product_id, quantity, unit_price, discount) VALUES {values}"
+                        "INSERT OR FAIL INTO transaction_lines (sale, line_no, product_id, quantity, unit_price, discount) VALUES {values}"
                     );
-                    self.many.insert(self.conn.prepare_cached(&sql).be()?)
+                    slot.insert(self.conn.prepare_cached(&sql).be()?)
                 }
             };
-            bind_lines(st, &self.queued)?;
+            bind_lines(st, chunk)?;
             st.raw_execute().be()?;
-        } else {
-            for l in &self.queued {
-                bind_lines(&mut self.lines, std::slice::from_ref(l))?;
-                self.lines.raw_execute().be()?;
-            }
         }
         self.queued.clear();
         Ok(())
@@ -657,6 +707,24 @@ impl<'c> SaleStatements<'c> {
         self.write_lines()
     }
 
+    /// Queue the lines of sale `t`, stored under key `sale`.
+    fn queue_lines(&mut self, sale: i64, t: &Transaction) -> Result<()> {
+        for (n, l) in t.lines.iter().enumerate() {
+            self.queued.push(QueuedLine {
+                sale,
+                line_no: n as i64,
+                product: l.product_id.map(|p| p.0.into_bytes()),
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                discount: l.discount,
+            });
+            if self.queued.len() == LINES_PER_INSERT {
+                self.write_lines()?;
+            }
+        }
+        Ok(())
+    }
+
     /// Insert a transaction and its lines; `AlreadyPresent` (nothing written) when its external
     /// id exists. `unit_cost` gives a product's unit cost (the importer caches it); the sale's
     /// cost is kept on its row, `None` when a line has no product or no known cost.
@@ -665,18 +733,11 @@ impl<'c> SaleStatements<'c> {
         t: &Transaction,
         unit_cost: &mut dyn FnMut(ProductId) -> Result<Option<i64>>,
     ) -> Result<Inserted> {
-        let total = t.total().ok_or_else(|| StoreError::Invalid {
-            field: "lines",
-            reason: "transaction total overflows".into(),
-        })?;
-        let mut cost = Some(0i64);
-        for l in &t.lines {
-            let line_cost = match l.product_id {
-                Some(p) => unit_cost(p)?.and_then(|u| u.checked_mul(l.quantity)),
-                None => None,
-            };
-            cost = cost.zip(line_cost).and_then(|(a, b)| a.checked_add(b));
-        }
+        let (total, cost) = sale_sums(t, unit_cost)?;
+        self.insert_one(t, total, cost)
+    }
+
+    fn insert_one(&mut self, t: &Transaction, total: i64, cost: Option<i64>) -> Result<Inserted> {
         let id = t.id.as_bytes();
         let n = self
             .head
@@ -696,24 +757,140 @@ impl<'c> SaleStatements<'c> {
         if n == 0 {
             return Ok(Inserted::AlreadyPresent);
         }
+        // A sale written one by one takes the next key itself.
+        self.next_seq = None;
         let sale = self.conn.last_insert_rowid();
-        for (n, l) in t.lines.iter().enumerate() {
-            self.queued.push(QueuedLine {
-                sale,
-                line_no: n as i64,
-                product: l.product_id.map(|p| p.0.into_bytes()),
-                quantity: l.quantity,
-                unit_price: l.unit_price,
-                discount: l.discount,
-            });
-            if self.queued.len() == LINES_PER_INSERT {
-                self.write_lines()?;
-            }
-        }
+        self.queue_lines(sale, t)?;
         Ok(Inserted::New)
     }
-}
 
+    /// Insert many sales and their lines, with the same outcome for each as `insert` one after
+    /// the other: `SALES_PER_INSERT` at a time by one multi-row INSERT that gives each sale its
+    /// key (`seq`) itself, so that its lines can name it. A sale that did not land is
+    /// `AlreadyPresent` when the INSERT succeeded (its external id exists: DO NOTHING), and is
+    /// written again on its own when it failed (OR FAIL keeps the rows before the failing one
+    /// and writes nothing after it), so errors belong to the sale that caused them.
+    pub(crate) fn insert_many(
+        &mut self,
+        ts: &[&Transaction],
+        unit_cost: &mut dyn FnMut(ProductId) -> Result<Option<i64>>,
+    ) -> Vec<Result<Inserted>> {
+        let mut out = Vec::with_capacity(ts.len());
+        let mut sums = Vec::with_capacity(SALES_PER_INSERT);
+        let mut rest = ts;
+        while !rest.is_empty() {
+            let (group, tail) = rest.split_at(pow2_at_most(rest.len(), SALES_PER_INSERT));
+            rest = tail;
+            sums.clear();
+            if group.len() > 1 {
+                for t in group {
+                    match sale_sums(t, unit_cost) {
+                        Ok(s) => sums.push(s),
+                        Err(_) => break,
+                    }
+                }
+            }
+            if group.len() > 1 && sums.len() == group.len() {
+                let before = out.len();
+                if let Err(e) = self.insert_group(group, &sums, &mut out) {
+                    // The statement could not run, or what landed cannot be read back: a
+                    // backend failure, which stops the unit of work. It surfaces on every sale
+                    // of the group not yet accounted for.
+                    let reason = e.to_string();
+                    let left = group.len() - (out.len() - before);
+                    out.extend((0..left).map(|_| Err(StoreError::Backend(reason.clone()))));
+                }
+                continue;
+            }
+            // One sale, or a sale whose sums fail (its error is its own): one by one.
+            for t in group {
+                out.push(self.insert(t, unit_cost));
+            }
+        }
+        out
+    }
+
+    /// One group of `insert_many` (a power of two, 2 to `SALES_PER_INSERT` sales): each sale's
+    /// outcome is pushed to `out`, in order.
+    fn insert_group(
+        &mut self,
+        group: &[&Transaction],
+        sums: &[(i64, Option<i64>)],
+        out: &mut Vec<Result<Inserted>>,
+    ) -> Result<()> {
+        let first: i64 = match self.next_seq {
+            Some(s) => s,
+            None => self
+                .conn
+                .prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM transactions")
+                .be()?
+                .query_row([], |r| r.get(0))
+                .be()?,
+        };
+        let st = match &mut self.heads[group.len().trailing_zeros() as usize] {
+            Some(st) => st,
+            slot @ None => {
+                let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; group.len()].join(", ");
+                // OR FAIL instead of the default ABORT: the rows before a failing one stay and
+                // none after it is written (each is then written again on its own), so the
+                // statement needs no journal of its own.
+                let sql = format!(
+                    "INSERT OR FAIL INTO transactions (seq, id, external_id, customer_id, branch_id, employee_id, occurred_at, currency, total, refund_of, cost)
+                     VALUES {values} ON CONFLICT (external_id) DO NOTHING"
+                );
+                slot.insert(self.conn.prepare_cached(&sql).be()?)
+            }
+        };
+        for (k, (t, (total, cost))) in group.iter().zip(sums).enumerate() {
+            let at = k * SALE_COLUMNS;
+            st.raw_bind_parameter(at + 1, first + k as i64).be()?;
+            st.raw_bind_parameter(at + 2, &t.id.as_bytes()[..]).be()?;
+            st.raw_bind_parameter(at + 3, t.external_id.as_str()).be()?;
+            st.raw_bind_parameter(at + 4, t.customer_id.as_ref().map(|c| &c.as_bytes()[..]))
+                .be()?;
+            st.raw_bind_parameter(at + 5, &t.branch_id.as_bytes()[..]).be()?;
+            st.raw_bind_parameter(at + 6, t.employee_id.as_ref().map(|e| &e.as_bytes()[..]))
+                .be()?;
+            st.raw_bind_parameter(at + 7, ts(t.occurred_at)).be()?;
+            st.raw_bind_parameter(at + 8, t.currency.as_str()).be()?;
+            st.raw_bind_parameter(at + 9, *total).be()?;
+            st.raw_bind_parameter(at + 10, t.refund_of.as_ref().map(|r| &r.as_bytes()[..]))
+                .be()?;
+            st.raw_bind_parameter(at + 11, *cost).be()?;
+        }
+        let run = st.raw_execute();
+        let n = group.len();
+        if matches!(run, Ok(c) if c == n) {
+            self.next_seq = Some(first + n as i64);
+            for (k, t) in group.iter().enumerate() {
+                out.push(self.queue_lines(first + k as i64, t).map(|()| Inserted::New));
+            }
+            return Ok(());
+        }
+        // Some sales did not land: their keys tell which did.
+        let landed: Vec<i64> = self
+            .conn
+            .prepare_cached("SELECT seq FROM transactions WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq")
+            .be()?
+            .query_map([first, first + n as i64 - 1], |r| r.get(0))
+            .be()?
+            .collect::<rusqlite::Result<_>>()
+            .be()?;
+        self.next_seq = None;
+        let failed = run.is_err();
+        for (k, (t, &(total, cost))) in group.iter().zip(sums).enumerate() {
+            let seq = first + k as i64;
+            out.push(if landed.binary_search(&seq).is_ok() {
+                self.queue_lines(seq, t).map(|()| Inserted::New)
+            } else if !failed {
+                Ok(Inserted::AlreadyPresent)
+            } else {
+                self.insert_one(t, total, cost)
+            });
+        }
+        Ok(())
+    }
+}
 /// Bind `lines` to the first `6 × lines.len()` parameters of `st`.
 fn bind_lines(st: &mut rusqlite::Statement<'_>, lines: &[QueuedLine]) -> Result<()> {
     for (i, l) in lines.iter().enumerate() {

@@ -304,8 +304,8 @@ impl ImportTx for SqliteImport<'_> {
             }
         };
         let mut new = 0;
-        for t in ts {
-            out.push(match st.insert(t, &mut unit_cost) {
+        for (t, r) in ts.iter().zip(st.insert_many(ts, &mut unit_cost)) {
+            out.push(match r {
                 Ok(Inserted::New) => {
                     new += 1;
                     Ok(Inserted::New)

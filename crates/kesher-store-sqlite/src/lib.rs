@@ -86,6 +86,9 @@ fn open_conn(path: &Path) -> Result<Connection> {
     let conn =
         Connection::open(path).map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
     conn.busy_timeout(std::time::Duration::from_secs(30)).be()?;
+    // Room for every statement an import keeps prepared (the multi-row INSERTs of each size
+    // among them): evicting one would prepare it again for every batch.
+    conn.set_prepared_statement_cache_capacity(64);
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;

@@ -349,3 +349,81 @@ fn a_big_import_rebuilds_the_customer_index_at_commit_and_a_rollback_keeps_it() 
     );
     unit.commit().unwrap();
 }
+
+/// What a sale's outcome is, without the error's text.
+fn outcome(r: &kesher_store::Result<Inserted>) -> String {
+    match r {
+        Ok(i) => format!("{i:?}"),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+#[test]
+fn sales_written_many_per_statement_get_the_outcomes_of_one_by_one() {
+    // More sales than one multi-row INSERT takes, among them: sales already stored, an external
+    // id repeated inside a statement's group and across groups, and a sale whose id collides
+    // (the statement fails there: the rest of its group is written one by one).
+    let setup = || {
+        let (dir, store) = fresh();
+        let branch = Branch {
+            id: BranchId(uuid::Uuid::from_u128(1)),
+            external_id: "B1".into(),
+            name: "B1".into(),
+            region: None,
+            time_zone: "UTC".into(),
+        };
+        store.insert_branch(&branch).unwrap();
+        let mut stored = sales(10, "P", branch.id, CustomerId(uuid::Uuid::from_u128(2)));
+        for t in &mut stored {
+            t.customer_id = None;
+        }
+        let mut unit = store.begin_import().unwrap();
+        let refs: Vec<&Transaction> = stored.iter().collect();
+        assert!(unit.insert_transactions(&refs).iter().all(|r| r.is_ok()));
+        unit.commit().unwrap();
+        (dir, store, branch.id)
+    };
+    let (_d1, many, branch) = setup();
+    let (_d2, single, _) = setup();
+    let mut txs = sales(100, "N", branch, CustomerId(uuid::Uuid::from_u128(2)));
+    for (i, t) in txs.iter_mut().enumerate() {
+        t.customer_id = None;
+        t.lines.push(kesher_core::Line {
+            product_id: None,
+            sku: None,
+            quantity: 1,
+            unit_price: 1000 + i as i64,
+            discount: 0,
+        });
+    }
+    txs[3].external_id = "P3".into();
+    txs[7].external_id = "P7".into();
+    txs[20].external_id = "N5".into();
+    txs[50].external_id = "N1".into();
+    txs[40].id = txs[35].id;
+    let refs: Vec<&Transaction> = txs.iter().collect();
+
+    let mut unit = many.begin_import().unwrap();
+    let got: Vec<String> = unit.insert_transactions(&refs).iter().map(outcome).collect();
+    unit.commit().unwrap();
+    let mut unit = single.begin_import().unwrap();
+    let want: Vec<String> = refs.iter().map(|t| outcome(&unit.insert_transaction(t))).collect();
+    unit.commit().unwrap();
+    assert_eq!(got, want);
+    assert_eq!(got[3], "AlreadyPresent");
+    assert_eq!(got[20], "Repeated");
+    assert_eq!(got[50], "Repeated");
+    assert!(got[40].starts_with("error"));
+    assert_eq!(got[41], "New");
+
+    // Every written sale has its own two lines, in order.
+    for (i, t) in txs.iter().enumerate() {
+        if got[i] != "New" {
+            continue;
+        }
+        let back = many.transaction_by_external(&t.external_id).unwrap().unwrap();
+        let prices: Vec<i64> = back.lines.iter().map(|l| l.unit_price).collect();
+        assert_eq!(prices, vec![100, 1000 + i as i64], "sale {i}");
+    }
+    assert_eq!(many.counts().unwrap(), single.counts().unwrap());
+}

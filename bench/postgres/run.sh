@@ -6,11 +6,11 @@
 # from the same CSV. The three summaries' checksums are printed side by side.
 #
 # PostgreSQL is loaded with `kesher copy` from the SQLite file (binary COPY); `kesher import`'s
-# per-row rate on PostgreSQL is measured on a smaller business (CUSTOMERS / 50, at least 20,000).
+# rate on PostgreSQL (customers in batches of 256, sales and lines through COPY) is measured on a smaller business (CUSTOMERS / 50, at least 20,000).
 #
 # Usage: bench/postgres/run.sh [CUSTOMERS] [LINES]     (defaults 1000000 10000000)
 # The PostgreSQL server is a throw-away cluster from scripts/postgres.sh (KESHER_PG_PORT,
-# default 54349) with fsync off, as in the tests: import figures are those of a server that does
+# default 25349) with fsync off, as in the tests: import figures are those of a server that does
 # not wait for its disk.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,7 +19,7 @@ LINES=${2:-10000000}
 OUT=bench/out/postgres
 AS_OF=2026-06-30
 mkdir -p "$OUT"
-export KESHER_PG_PORT="${KESHER_PG_PORT:-54349}" KESHER_PG_DIR="${KESHER_PG_DIR:-$PWD/$OUT/pg}"
+export KESHER_PG_PORT="${KESHER_PG_PORT:-25349}" KESHER_PG_DIR="${KESHER_PG_DIR:-$PWD/$OUT/pg}"
 
 command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null; } || true
 if [ ! -x "$OUT/venv/bin/python" ] || ! "$OUT/venv/bin/python" -c 'import duckdb' 2>/dev/null; then
@@ -78,7 +78,7 @@ timed "SQLite: kesher import transactions (lines)" "$lines" $K --db "$OUT/k.db" 
 analyze_on SQLite "$OUT/k.db"
 echo "   checksum $(sqlite3 "$OUT/k.db" "$checksum_sql")"
 
-# PostgreSQL gets the same business through `kesher copy` (binary COPY per table); the per-row
+# PostgreSQL gets the same business through `kesher copy` (binary COPY per table); the
 # importer's rate on PostgreSQL is measured below on a smaller business of its own.
 total=$(sqlite3 "$OUT/k.db" "SELECT (SELECT count(*) FROM customers) + (SELECT count(*) FROM transactions)
   + (SELECT count(*) FROM transaction_lines) + (SELECT count(*) FROM customer_scores) + (SELECT count(*) FROM customer_stages)

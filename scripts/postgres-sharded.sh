@@ -10,12 +10,13 @@
 #                                         export KESHER_TEST_SHARDED_URL=postgres://postgres@127.0.0.1:PORT/postgres
 #   scripts/postgres-sharded.sh stop    stop the three clusters and remove their directories
 #
-# Layout (docs/scaling.md): customers (by id), transactions, transaction_lines (which gains a
-# customer_id column to be partitioned by) and interactions (by customer_id) live on the shards,
-# partition i of 2 on shard i. Branches, employees and products stay local to the coordinator
-# (reference tables), as do the identifier aliases, consents, merges, the audit log and the
-# analysis results. Anonymous sales (customer_id NULL) hash like a NULL key does in PostgreSQL:
-# to remainder 0, the first shard.
+# Layout (docs/scaling.md): every table keyed by customer lives on the shards, partition i of 2 on
+# shard i: customers (by id), and by customer_id transactions, transaction_lines (whose
+# customer_id the store fills, migration 9), interactions, consents, consent_history,
+# customer_scores, customer_stages, points_ledger and points_balances. Branches, employees,
+# products and the points rules stay on the coordinator (reference tables), as do the identifier
+# aliases and merges (keyed by identifier), the audit log, accounts and settings. Anonymous sales
+# (customer_id NULL) hash like a NULL key does in PostgreSQL: to remainder 0, the first shard.
 #
 # KESHER_SHARDED_PORT (default 25360) is the coordinator's port, the shards take the next two
 # (or the next free ones: scripts/postgres.sh moves on from a taken port and says where it went);
@@ -32,7 +33,11 @@ url() { echo "postgres://postgres@127.0.0.1:$1/postgres"; }
 say() { echo "postgres-sharded.sh: $*" >&2; }
 
 # The customer-keyed tables and the column each is partitioned by.
-SHARDED=(customers:id transactions:customer_id transaction_lines:customer_id interactions:customer_id)
+SHARDED=(customers:id transactions:customer_id transaction_lines:customer_id interactions:customer_id
+    consents:customer_id consent_history:customer_id customer_scores:customer_id customer_stages:customer_id
+    points_ledger:customer_id points_balances:customer_id)
+# Those of them numbered by an identity column `seq`.
+NUMBERED=(consent_history points_ledger)
 
 cluster() { # cluster start|stop INDEX; a start records the port the cluster ended up on
     if [[ "$1" == start ]]; then
@@ -83,19 +88,29 @@ start() {
     local tables=() t
     for t in "${SHARDED[@]}"; do tables+=(-t "public.${t%%:*}"); done
     # The shards hold the same tables (definitions only: no keys to tables they do not have),
-    # indexed for access by customer.
+    # keyed as on a single server and indexed for access by customer. Sequence numbers come from
+    # the coordinator, so the shards' `seq` columns are plain columns.
     local ddl
     ddl="$(pg_dump -s --section=pre-data --no-owner "${tables[@]}" -d "$(url "$coord")")"
     for i in 1 2; do
         printf '%s\n' "$ddl" | psql_at "${PORTS[$i]}" >/dev/null
         psql_at "${PORTS[$i]}" <<'SQL'
-ALTER TABLE transaction_lines ADD COLUMN customer_id uuid;
+ALTER TABLE consent_history ALTER COLUMN seq DROP IDENTITY;
+ALTER TABLE points_ledger ALTER COLUMN seq DROP IDENTITY;
 ALTER TABLE customers ADD PRIMARY KEY (id);
 ALTER TABLE transactions ADD PRIMARY KEY (id);
 ALTER TABLE transaction_lines ADD PRIMARY KEY (transaction_id, line_no);
 ALTER TABLE interactions ADD PRIMARY KEY (id);
+ALTER TABLE consents ADD PRIMARY KEY (customer_id, channel);
+ALTER TABLE consent_history ADD PRIMARY KEY (seq);
+ALTER TABLE customer_scores ADD PRIMARY KEY (customer_id);
+ALTER TABLE customer_stages ADD PRIMARY KEY (month, customer_id);
+ALTER TABLE points_ledger ADD PRIMARY KEY (seq);
+ALTER TABLE points_balances ADD PRIMARY KEY (customer_id);
 CREATE INDEX ON transactions (customer_id, occurred_at);
 CREATE INDEX ON interactions (customer_id, occurred_at);
+CREATE INDEX ON consent_history (customer_id);
+CREATE INDEX ON points_ledger (customer_id, seq);
 SQL
     done
     # On the coordinator: the shards as foreign servers, and each customer-keyed table replaced by
@@ -115,7 +130,6 @@ SQL
                            async_capable 'true', fdw_tuple_cost '0.2');"
             echo "CREATE USER MAPPING FOR PUBLIC SERVER $s OPTIONS (user 'postgres');"
         done
-        echo "ALTER TABLE transaction_lines ADD COLUMN customer_id uuid;"
         for t in "${SHARDED[@]}"; do
             local name="${t%%:*}" key="${t##*:}"
             echo "ALTER TABLE $name RENAME TO ${name}_unsharded;"
@@ -127,6 +141,12 @@ SQL
             done
         done
         for t in "${SHARDED[@]}"; do echo "DROP TABLE ${t%%:*}_unsharded CASCADE;"; done
+        # The coordinator numbers the rows of the numbered tables (their identity went with the
+        # unsharded tables); a sequence owned by the column is what `kesher copy` moves on.
+        for t in "${NUMBERED[@]}"; do
+            echo "CREATE SEQUENCE ${t}_seq_seq OWNED BY $t.seq;"
+            echo "ALTER TABLE $t ALTER COLUMN seq SET DEFAULT nextval('${t}_seq_seq');"
+        done
         # Plan per partition: aggregates and joins grouped by the customer run on the shards.
         echo "ALTER DATABASE postgres SET enable_partitionwise_aggregate = on;"
         echo "ALTER DATABASE postgres SET enable_partitionwise_join = on;"

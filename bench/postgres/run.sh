@@ -5,8 +5,10 @@
 # summary is one aggregate query inside the database), and DuckDB computing the same summary
 # from the same CSV. The three summaries' checksums are printed side by side.
 #
-# PostgreSQL is loaded with `kesher copy` from the SQLite file (binary COPY); `kesher import`'s
-# rate on PostgreSQL (customers in batches of 256, sales and lines through COPY) is measured on a smaller business (CUSTOMERS / 50, at least 20,000).
+# PostgreSQL is loaded twice: with `kesher copy` from the SQLite file (binary COPY), which the
+# summary is then computed on, and with `kesher import` of the same CSV files into a database of
+# its own (customers in batches of 256, sales in batches with their lines through COPY).
+# PG_IMPORT_CUSTOMERS=N times `kesher import` on PostgreSQL on a smaller demo business instead.
 #
 # Usage: bench/postgres/run.sh [CUSTOMERS] [LINES]     (defaults 1000000 10000000)
 # The PostgreSQL server is a throw-away cluster from scripts/postgres.sh (KESHER_PG_PORT,
@@ -88,19 +90,26 @@ grep -E '^(copied|committed)' "$OUT/last.err" | sed 's/^/   /'
 analyze_on PostgreSQL "$PG"
 echo "   checksum $(psql -X -A -t -F'|' -d "$PG" -c "$checksum_sql")"
 
-small=$((CUSTOMERS / 50 > 20000 ? CUSTOMERS / 50 : 20000))
-mkdir -p "$OUT/small"
-"$T/examples/demo_gen" "$small" "$OUT/small" >/dev/null
-small_lines=$(($(wc -l < "$OUT/small/transactions.csv") - 1))
+small=${PG_IMPORT_CUSTOMERS:-$CUSTOMERS}
+if [ "$small" = "$CUSTOMERS" ]; then
+  SRC="$OUT"; src_tx="$OUT/tx.csv"; small_lines=$lines
+else
+  SRC="$OUT/small"; src_tx="$OUT/small/transactions.csv"
+  mkdir -p "$SRC"
+  "$T/examples/demo_gen" "$small" "$SRC" >/dev/null
+  small_lines=$(($(wc -l < "$src_tx") - 1))
+fi
 psql -X -q -d "$KESHER_TEST_POSTGRES_URL" -c "CREATE DATABASE bench_import"
 PGI="${KESHER_TEST_POSTGRES_URL%/*}/bench_import"
-for k in branches employees products; do $K --db "$PGI" import "$k" "$OUT/small/$k.csv" >/dev/null 2>&1; done
-timed "PostgreSQL: kesher import customers ($small)" "$small" $K --db "$PGI" import customers "$OUT/small/customers.csv"
-timed "PostgreSQL: kesher import transactions (lines)" "$small_lines" $K --db "$PGI" import transactions "$OUT/small/transactions.csv"
-rm -f "$OUT/small.db"*
-for k in branches employees products; do $K --db "$OUT/small.db" import "$k" "$OUT/small/$k.csv" >/dev/null 2>&1; done
-timed "SQLite: kesher import customers ($small)" "$small" $K --db "$OUT/small.db" import customers "$OUT/small/customers.csv"
-timed "SQLite: kesher import transactions (lines)" "$small_lines" $K --db "$OUT/small.db" import transactions "$OUT/small/transactions.csv"
+for k in branches employees products; do $K --db "$PGI" import "$k" "$SRC/$k.csv" >/dev/null 2>&1; done
+timed "PostgreSQL: kesher import customers ($small)" "$small" $K --db "$PGI" import customers "$SRC/customers.csv"
+timed "PostgreSQL: kesher import transactions (lines)" "$small_lines" $K --db "$PGI" import transactions "$src_tx"
+if [ "$SRC" != "$OUT" ]; then
+  rm -f "$OUT/small.db"*
+  for k in branches employees products; do $K --db "$OUT/small.db" import "$k" "$OUT/small/$k.csv" >/dev/null 2>&1; done
+  timed "SQLite: kesher import customers ($small)" "$small" $K --db "$OUT/small.db" import customers "$OUT/small/customers.csv"
+  timed "SQLite: kesher import transactions (lines)" "$small_lines" $K --db "$OUT/small.db" import transactions "$OUT/small/transactions.csv"
+fi
 
 out=$("$OUT/venv/bin/python" bench/postgres/duckdb_summary.py "$OUT/tx.csv" "${AS_OF}T23:59:59Z")
 row "DuckDB: load the CSV (lines)" "$lines" "$(sed -n 's/^load //p' <<<"$out")"

@@ -111,7 +111,22 @@ impl BulkWrite for PgBulkWrite<'_> {
     fn write_table(&mut self, t: &'static TableSpec, rows: &mut dyn Iterator<Item = Vec<Value>>) -> Result<u64> {
         let c = self.client()?;
         let types: Vec<Type> = t.columns.iter().map(|(_, k)| pg_type(*k)).collect();
-        let sql = format!("COPY {} ({}) FROM STDIN (FORMAT binary)", t.name, t.column_list());
+        // A sale's lines also carry the sale's customer (the key that distributes them by
+        // customer, migration 9), which the table's portable form leaves out: they are copied to
+        // a scratch table first and inserted with their sale's customer from there, so that a
+        // partitioned `transaction_lines` routes each line to its customer's partition.
+        let lines = t.name == "transaction_lines";
+        let target = if lines {
+            c.batch_execute(
+                "CREATE TEMP TABLE IF NOT EXISTS kesher_lines_in (LIKE transaction_lines) ON COMMIT DROP;
+                 TRUNCATE kesher_lines_in",
+            )
+            .be()?;
+            "kesher_lines_in"
+        } else {
+            t.name
+        };
+        let sql = format!("COPY {target} ({}) FROM STDIN (FORMAT binary)", t.column_list());
         let mut n = 0u64;
         // One COPY per table: foreign keys between rows of the same table (a refund and its sale,
         // a customer and its parent account) are checked at the end of the statement, whatever
@@ -137,6 +152,37 @@ impl BulkWrite for PgBulkWrite<'_> {
                 },
                 None => StoreError::Backend(format!("copying {} failed: {}", t.name, describe(&e))),
             });
+        }
+        if lines {
+            let cols = t.column_list();
+            let from: Vec<String> = t.columns.iter().map(|(n, _)| format!("l.{n}")).collect();
+            let moved = c.execute(
+                &format!(
+                    "INSERT INTO transaction_lines ({cols}, customer_id)
+                     SELECT {}, t.customer_id FROM kesher_lines_in l LEFT JOIN transactions t ON t.id = l.transaction_id",
+                    from.join(", ")
+                ),
+                &[],
+            );
+            match moved {
+                Ok(m) if m == n => {}
+                Ok(m) => {
+                    self.client = None;
+                    return Err(StoreError::Backend(format!(
+                        "copying transaction_lines: {n} rows read, {m} written"
+                    )));
+                }
+                Err(e) => {
+                    self.client = None;
+                    return Err(match e.as_db_error() {
+                        Some(_) => StoreError::Invalid {
+                            field: t.name,
+                            reason: describe(&e),
+                        },
+                        None => StoreError::Backend(format!("copying {} failed: {}", t.name, describe(&e))),
+                    });
+                }
+            }
         }
         // Sequence numbers were copied as they were: the identity goes on after the highest.
         if t.columns.first().is_some_and(|c| c.0 == "seq") {

@@ -697,9 +697,9 @@ pub(crate) fn insert_transaction_rows<C: GenericClient>(
     let price: Vec<i64> = t.lines.iter().map(|l| l.unit_price).collect();
     let discount: Vec<i64> = t.lines.iter().map(|l| l.discount).collect();
     c.execute(
-        "INSERT INTO transaction_lines (transaction_id, line_no, product_id, quantity, unit_price, discount)
-         SELECT $1::uuid, * FROM unnest($2::integer[], $3::uuid[], $4::bigint[], $5::bigint[], $6::bigint[])",
-        &[&t.id.0, &line_no, &product, &qty, &price, &discount],
+        "INSERT INTO transaction_lines (transaction_id, line_no, product_id, quantity, unit_price, discount, customer_id)
+         SELECT $1::uuid, l.*, $7::uuid FROM unnest($2::integer[], $3::uuid[], $4::bigint[], $5::bigint[], $6::bigint[]) AS l",
+        &[&t.id.0, &line_no, &product, &qty, &price, &discount, &t.customer_id.map(|c| c.0)],
     )
     .be()?;
     Ok(Inserted::New)

@@ -30,8 +30,8 @@ const CACHE_LIMIT: usize = 200_000;
 const FLUSH_LINES: usize = 50_000;
 
 /// One buffered `transaction_lines` row: transaction, line number, product, quantity, unit
-/// price, discount.
-type LineRow = (Uuid, i32, Option<Uuid>, i64, i64, i64);
+/// price, discount, the sale's customer.
+type LineRow = (Uuid, i32, Option<Uuid>, i64, i64, i64, Option<Uuid>);
 
 /// The tables whose rows an import can repeat, with their natural key.
 #[derive(Clone, Copy)]
@@ -208,15 +208,23 @@ impl<'a> PgImport<'a> {
         let c = self.client()?;
         let copied = (|| {
             let w = c.copy_in(
-                "COPY transaction_lines (transaction_id, line_no, product_id, quantity, unit_price, discount)
+                "COPY transaction_lines (transaction_id, line_no, product_id, quantity, unit_price, discount, customer_id)
                  FROM STDIN (FORMAT binary)",
             )?;
             let mut w = BinaryCopyInWriter::new(
                 w,
-                &[Type::UUID, Type::INT4, Type::UUID, Type::INT8, Type::INT8, Type::INT8],
+                &[
+                    Type::UUID,
+                    Type::INT4,
+                    Type::UUID,
+                    Type::INT8,
+                    Type::INT8,
+                    Type::INT8,
+                    Type::UUID,
+                ],
             );
             for l in &lines {
-                w.write(&[&l.0, &l.1, &l.2, &l.3, &l.4, &l.5])?;
+                w.write(&[&l.0, &l.1, &l.2, &l.3, &l.4, &l.5, &l.6])?;
             }
             w.finish()
         })();
@@ -263,6 +271,7 @@ impl<'a> PgImport<'a> {
 
     fn buffer_lines(&mut self, t: &Transaction) {
         let id = t.id.0;
+        let customer = t.customer_id.map(|c| c.0);
         self.lines.extend(t.lines.iter().enumerate().map(|(i, l)| {
             (
                 id,
@@ -271,6 +280,7 @@ impl<'a> PgImport<'a> {
                 l.quantity,
                 l.unit_price,
                 l.discount,
+                customer,
             )
         }));
     }

@@ -842,6 +842,12 @@ fn merge(tx: &mut postgres::Transaction<'_>, keep: CustomerId, drop: CustomerId,
             &[&kb, &db],
         )
         .be()?;
+    // The lines carry their sale's customer (the key that distributes them by customer).
+    tx.execute(
+        "UPDATE transaction_lines SET customer_id = $1 WHERE customer_id = $2",
+        &[&kb, &db],
+    )
+    .be()?;
     let interactions_moved = tx
         .execute(
             "UPDATE interactions SET customer_id = $1 WHERE customer_id = $2",

@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/0005_share_of_wallet.sql")),
     (7, include_str!("../migrations/0007_implicit_prospects.sql")),
     (8, include_str!("../migrations/0008_points.sql")),
+    (9, include_str!("../migrations/0009_sale_lines_customer.sql")),
 ];
 
 /// Serialises migrations of one database between processes opening it at the same time.

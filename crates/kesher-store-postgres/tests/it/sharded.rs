@@ -8,9 +8,12 @@
 
 use crate::summary::{configs, in_process, load_sample, pushed_down};
 use crate::{TestDb, actor};
-use kesher_core::{Channel, CustomerId, Interaction, InteractionId, InteractionKind};
+use kesher_core::{
+    Channel, Consent, ConsentChannel, ConsentState, Currency, CustomerId, Interaction, InteractionId, InteractionKind,
+};
+use kesher_loyalty::{EarnRate, EarningRule};
 use kesher_store::bulk::{TABLES, Value};
-use kesher_store::{CustomerQuery, Identifier, Store, SummaryPeriod};
+use kesher_store::{CustomerQuery, CustomerScore, Identifier, Points, PointsRequest, Store, SummaryPeriod};
 use kesher_store_postgres::{PgStore, summary_sql};
 use postgres::{Client, NoTls};
 use uuid::Uuid;
@@ -57,6 +60,79 @@ fn single() -> (TestDb, PgStore) {
     let mut c = customer_for(&s, ids[7]);
     c.phone = Some(kesher_core::Phone::parse("050-1112233", kesher_core::Country::israel()).unwrap());
     s.update_customer(&c, &actor()).unwrap();
+    // Consents: granted, then some withdrawn (history on the shards).
+    for (n, id) in ids.iter().enumerate().take(40) {
+        let mut c = customer_for(&s, *id);
+        c.consents = vec![Consent {
+            channel: if n % 2 == 0 {
+                ConsentChannel::Sms
+            } else {
+                ConsentChannel::Email
+            },
+            state: ConsentState::Granted,
+            at: jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+            source: "import".into(),
+        }];
+        s.update_customer(&c, &actor()).unwrap();
+        if n % 3 == 0 {
+            c.consents[0].state = ConsentState::Withdrawn;
+            c.consents[0].at = jiff::Timestamp::from_second(1_710_000_000).unwrap();
+            s.update_customer(&c, &actor()).unwrap();
+        }
+    }
+    // Points: every sale earns, some customers redeem and some are adjusted.
+    let ils = Currency::parse("ILS").unwrap();
+    s.set_earning_rule(
+        &EarningRule::new().with(ils, EarnRate::per_whole_unit(ils, 1).unwrap()),
+        &actor(),
+    )
+    .unwrap();
+    s.award_points(None, &actor()).unwrap();
+    for (n, id) in ids.iter().enumerate().skip(2).take(30) {
+        let req = |points: i64, key: Option<String>, reason: Option<&str>| PointsRequest {
+            points,
+            reason: reason.map(str::to_string),
+            idempotency_key: key,
+            branch_id: None,
+        };
+        if s.points_balance(*id).unwrap() >= 5 {
+            s.redeem_points(*id, &req(5, Some(format!("r{n}")), None), &actor())
+                .unwrap();
+        }
+        s.adjust_points(*id, &req(n as i64 + 1, None, Some("goodwill")), &actor())
+            .unwrap();
+    }
+    // Two analysis runs a month apart: scores, and the stage history of both months.
+    let stages = ["first_time", "core", "at_risk", "defected"];
+    for (run, as_of) in ["2025-01-05T00:00:00Z", "2025-02-05T00:00:00Z"].iter().enumerate() {
+        let as_of: jiff::Timestamp = as_of.parse().unwrap();
+        let scores: Vec<CustomerScore> = ids
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| n % 4 != 3)
+            .map(|(n, id)| CustomerScore {
+                customer_id: *id,
+                as_of,
+                model: "bgnbd".into(),
+                stage: stages[(n + run * (n % 3)) % 4].into(),
+                frequency: (n % 7) as f64,
+                recency: (n % 11) as f64,
+                t: 30.0 + (n % 13) as f64,
+                monetary: 1000.0 + n as f64,
+                revenue: 5000 + n as i64,
+                margin: Some(1000 + n as i64),
+                p_alive: Some(0.5 + (n % 5) as f64 / 10.0),
+                expected_purchases: Some((n % 9) as f64 / 3.0),
+                clv: Some(100.0 * n as f64),
+                rfm: Some(format!("{}{}{}", n % 5 + 1, n % 4 + 1, n % 3 + 1)),
+                segment: Some("loyal".into()),
+                tier: Some(["top", "middle", "rest"][n % 3].into()),
+                wallet: (n % 5 == 0).then_some(100_000),
+                share_of_wallet: (n % 5 == 0).then_some(0.25),
+            })
+            .collect();
+        s.replace_customer_scores(as_of, "bgnbd", &scores).unwrap();
+    }
     (db, s)
 }
 
@@ -64,56 +140,45 @@ fn customer_for(s: &dyn Store, id: CustomerId) -> kesher_core::Customer {
     s.get_customer(id).unwrap().unwrap()
 }
 
+/// The tables `scripts/postgres-sharded.sh` partitions by customer across the shards.
+const SHARDED: [&str; 10] = [
+    "customers",
+    "transactions",
+    "transaction_lines",
+    "interactions",
+    "consents",
+    "consent_history",
+    "customer_scores",
+    "customer_stages",
+    "points_ledger",
+    "points_balances",
+];
+
 /// Empty the coordinator's tables (the audit log is append-only and is not copied) and copy the
-/// single server's rows into it; transaction lines get their sale's customer, their partition key.
-fn load_coordinator(single_db: &TestDb, single: &PgStore, url: &str) -> PgStore {
+/// single server's rows into it with the store's bulk writer (`kesher copy`).
+fn load_coordinator(single: &PgStore, url: &str) -> PgStore {
     let mut c = Client::connect(url, NoTls).unwrap();
     let names: Vec<&str> = TABLES.iter().map(|t| t.name).filter(|n| *n != "audit_log").collect();
     // Sessions are not copied (they belong to one server) but reference users.
     c.batch_execute(&format!("TRUNCATE sessions, {}", names.join(", ")))
         .unwrap();
+    // `kesher copy`'s writer: the store itself gives each line its sale's customer, the key that
+    // routes it to the customer's shard.
     let coord = PgStore::open(url).unwrap();
     let mut w = coord.begin_bulk_write().unwrap();
-    for t in TABLES
-        .iter()
-        .filter(|t| !matches!(t.name, "audit_log" | "transaction_lines"))
-    {
+    for t in TABLES.iter().filter(|t| t.name != "audit_log") {
         let mut rows: Vec<Vec<Value>> = Vec::new();
         single.bulk_read(t, &mut |r| rows.push(r.to_vec())).unwrap();
         w.write_table(t, &mut rows.into_iter()).unwrap();
     }
     w.commit().unwrap();
-    let lines = single_db
-        .client()
-        .query(
-            "SELECT array_agg(l.transaction_id), array_agg(l.line_no), array_agg(l.product_id), array_agg(l.quantity),
-                    array_agg(l.unit_price), array_agg(l.discount), array_agg(t.customer_id)
-             FROM transaction_lines l JOIN transactions t ON t.id = l.transaction_id",
-            &[],
-        )
-        .unwrap();
-    let r = &lines[0];
-    let (a, b, p, q, u, d, k): (
-        Vec<Uuid>,
-        Vec<i32>,
-        Vec<Option<Uuid>>,
-        Vec<i64>,
-        Vec<i64>,
-        Vec<i64>,
-        Vec<Option<Uuid>>,
-    ) = (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6));
-    c.execute(
-        "INSERT INTO transaction_lines (transaction_id, line_no, product_id, quantity, unit_price, discount, customer_id)
-         SELECT * FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::bigint[], $5::bigint[], $6::bigint[], $7::uuid[])",
-        &[&a, &b, &p, &q, &u, &d, &k],
-    )
-    .unwrap();
     // Foreign tables are analysed only when named.
-    c.batch_execute(
-        "ANALYZE; ANALYZE customers_p0, customers_p1, transactions_p0, transactions_p1, transaction_lines_p0,
-         transaction_lines_p1, interactions_p0, interactions_p1",
-    )
-    .unwrap();
+    let parts: Vec<String> = SHARDED
+        .iter()
+        .flat_map(|t| [format!("{t}_p0"), format!("{t}_p1")])
+        .collect();
+    c.batch_execute(&format!("ANALYZE; ANALYZE {}", parts.join(", ")))
+        .unwrap();
     coord
 }
 
@@ -128,7 +193,20 @@ fn reads(s: &dyn Store) -> Vec<String> {
         out.push(format!("{:?}", s.list_transactions(Some(*id), 50, 0).unwrap()));
         out.push(format!("{:?}", s.list_interactions(Some(*id), 50, 0).unwrap()));
         out.push(format!("{:?}", s.consent_history(*id).unwrap()));
+        out.push(format!("{:?}", s.points_balance(*id).unwrap()));
+        out.push(format!("{:?}", s.points_ledger(*id, 50, 0).unwrap()));
+        out.push(format!("{:?}", s.customer_score(*id).unwrap()));
     }
+    out.push(format!("{:?}", s.points_totals().unwrap()));
+    let mut scores = s.list_customer_scores().unwrap();
+    scores.sort_by_key(|c| c.customer_id);
+    out.push(format!("{scores:?}"));
+    let mut counts = s.stage_counts().unwrap();
+    counts.sort();
+    out.push(format!("{counts:?}"));
+    let mut moves = s.stage_transitions("2025-01", "2025-02").unwrap();
+    moves.sort();
+    out.push(format!("{moves:?}"));
     out.push(format!("{:?}", s.list_transactions(None, 30, 10).unwrap()));
     out.push(format!("{:?}", s.list_interactions(None, 30, 0).unwrap()));
     out.push(format!(
@@ -185,7 +263,8 @@ fn explain(c: &mut Client, p: SummaryPeriod) -> String {
 fn sharded_reads_and_summary_equal_the_single_server() {
     let url = coordinator_url();
     let (single_db, single) = single();
-    let coord = load_coordinator(&single_db, &single, &url);
+    let coord = load_coordinator(&single, &url);
+    let _keep = single_db;
 
     let (a, b) = (reads(&single), reads(&coord));
     assert_eq!(a.len(), b.len());
@@ -223,6 +302,40 @@ fn sharded_reads_and_summary_equal_the_single_server() {
         .collect();
     assert!(per_shard.iter().all(|s| s.0 > 100 && s.2 > 50), "{per_shard:?}");
     assert!(per_shard[0].1 > 0 && per_shard[1].1 == 0, "{per_shard:?}");
+    // Every customer-keyed table is spread too, each row on its customer's shard: the lines sit
+    // with their sale, the ledger and scores with their customer.
+    for t in SHARDED.iter().filter(|t| **t != "transactions") {
+        let counts: Vec<i64> = ["p0", "p1"]
+            .iter()
+            .map(|p| {
+                c.query_one(&format!("SELECT count(*) FROM {t}_{p}"), &[])
+                    .unwrap()
+                    .get(0)
+            })
+            .collect();
+        assert!(counts.iter().all(|n| *n > 0), "{t}: {counts:?}");
+    }
+    for (child, key) in [
+        ("transaction_lines", "l.transaction_id = p.id"),
+        ("points_ledger", "l.customer_id = p.customer_id"),
+    ] {
+        let parent = if child == "transaction_lines" {
+            "transactions"
+        } else {
+            "points_balances"
+        };
+        for part in ["p0", "p1"] {
+            let other = if part == "p0" { "p1" } else { "p0" };
+            let misplaced: i64 = c
+                .query_one(
+                    &format!("SELECT count(*) FROM {child}_{part} l JOIN {parent}_{other} p ON {key}"),
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            assert_eq!(misplaced, 0, "{child} rows on another shard than their {parent}");
+        }
+    }
 
     // The per-customer aggregate runs on the shards: one remote aggregate per partition.
     for p in [SummaryPeriod::Day, SummaryPeriod::Week] {

@@ -2,7 +2,8 @@
 # kesher-analytics vs Python lifetimes 0.11.3 and DuckDB, same machine, same inputs.
 # Installs the pinned peers into bench/analytics/out/venv, generates the synthetic logs with
 # ../shared/data/gen_bgnbd.py (100,000 and 1,000,000 customers, seed 1) and CDNOW, builds the
-# refresh example in release mode and prints the ratios (also saved to out/results.txt).
+# refresh example in release mode and prints the ratios (also saved to out/results.txt); then
+# imports each log into SQLite and times `kesher analyze` end to end against lifetimes' compute.
 # Usage: bench/analytics/run.sh [--skip-1m]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -30,6 +31,6 @@ if [ "${1:-}" != "--skip-1m" ]; then
 fi
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-analytics}"
-(cd "$repo" && cargo build --release -q -p kesher-analytics --example refresh)
-"$py" "$here/compare.py" "$CARGO_TARGET_DIR/release/examples/refresh" "$py" "${datasets[@]}" \
+(cd "$repo" && cargo build --release -q -p kesher-analytics --example refresh && cargo build --release -q -p kesher)
+KESHER_CLI="$CARGO_TARGET_DIR/release/kesher" "$py" "$here/compare.py" "$CARGO_TARGET_DIR/release/examples/refresh" "$py" "${datasets[@]}" \
     | tee "$out/results.txt"

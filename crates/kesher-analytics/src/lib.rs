@@ -82,5 +82,5 @@ pub use rfm::{
 pub use special::{digamma, ln_gamma};
 pub use summary::{
     Compressed, CompressedRow, CustomerSummary, HoldoutSummary, PeriodUnit, SummaryConfig, SummaryRecord, Transaction,
-    compress, parse_summary_csv, summarize, summarize_slice,
+    compress, group_by_customer, parse_summary_csv, summarize, summarize_slice,
 };

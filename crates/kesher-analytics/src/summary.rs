@@ -161,6 +161,13 @@ impl SummaryRecord {
     }
 }
 
+/// Group transactions read in any order by customer, in ascending key order, as [`summarize`]
+/// and [`summarize_slice`] want them (order within a customer is left as it comes: the summary
+/// does not depend on it). Sorts in parallel.
+pub fn group_by_customer<K: Ord + Send>(transactions: &mut [Transaction<K>]) {
+    transactions.par_sort_unstable_by(|a, b| a.customer.cmp(&b.customer));
+}
+
 /// As [`summarize`] for transactions held in memory, split at customer boundaries and
 /// summarised in parallel; same result.
 pub fn summarize_slice<K>(transactions: &[Transaction<K>], config: &SummaryConfig) -> Result<Vec<CustomerSummary<K>>>

@@ -37,6 +37,45 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Run a query of sales (customer, occurred_at, total, currency, cost) and hand each over.
+    fn purchases(&self, sql: &str, f: &mut dyn FnMut(&PurchaseRow)) -> Result<()> {
+        let c = self.read()?;
+        let mut st = c.prepare(sql).be()?;
+        let mut rows = st.query([]).be()?;
+        let mut currency: Option<kesher_core::Currency> = None;
+        while let Some(r) = rows.next().be()? {
+            // Borrowed, not copied: this loop runs once per sale.
+            let cid = blob16(
+                r.get_ref(0)
+                    .be()?
+                    .as_blob()
+                    .map_err(|e| StoreError::Backend(e.to_string()))?,
+            )?;
+            let code = r
+                .get_ref(3)
+                .be()?
+                .as_str()
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            let cur = match currency {
+                Some(k) if k.as_str() == code => k,
+                _ => {
+                    let k = kesher_core::Currency::parse(code)
+                        .map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
+                    currency = Some(k);
+                    k
+                }
+            };
+            f(&PurchaseRow {
+                customer_id: CustomerId::from_bytes(cid),
+                occurred_at: from_ts(r.get(1).be()?)?,
+                amount: r.get(2).be()?,
+                cost: r.get(4).be()?,
+                currency: cur,
+            });
+        }
+        Ok(())
+    }
+
     /// Open (creating if needed) the database file and bring its schema up to date.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
         let path = path.as_ref().to_path_buf();
@@ -859,49 +898,23 @@ impl Store for SqliteStore {
     }
 
     fn for_each_purchase(&self, f: &mut dyn FnMut(&PurchaseRow)) -> Result<()> {
-        let c = self.read()?;
         // The (customer, time) index gives the order; each sale carries its own cost.
-        let mut st = c
-            .prepare(
-                "SELECT t.customer_id, t.occurred_at, t.total, t.currency, t.cost FROM transactions t
-                 WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL ORDER BY t.customer_id, t.occurred_at",
-            )
-            .be()?;
-        let mut rows = st.query([]).be()?;
-        let mut currency: Option<kesher_core::Currency> = None;
-        while let Some(r) = rows.next().be()? {
-            // Borrowed, not copied: this loop runs once per sale.
-            let cid = blob16(
-                r.get_ref(0)
-                    .be()?
-                    .as_blob()
-                    .map_err(|e| StoreError::Backend(e.to_string()))?,
-            )?;
-            let code = r
-                .get_ref(3)
-                .be()?
-                .as_str()
-                .map_err(|e| StoreError::Backend(e.to_string()))?;
-            let cur = match currency {
-                Some(k) if k.as_str() == code => k,
-                _ => {
-                    let k = kesher_core::Currency::parse(code)
-                        .map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
-                    currency = Some(k);
-                    k
-                }
-            };
-            f(&PurchaseRow {
-                customer_id: CustomerId::from_bytes(cid),
-                occurred_at: from_ts(r.get(1).be()?)?,
-                amount: r.get(2).be()?,
-                cost: r.get(4).be()?,
-                currency: cur,
-            });
-        }
-        Ok(())
+        self.purchases(
+            "SELECT t.customer_id, t.occurred_at, t.total, t.currency, t.cost FROM transactions t
+             WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL ORDER BY t.customer_id, t.occurred_at",
+            f,
+        )
     }
 
+    fn for_each_purchase_any_order(&self, f: &mut dyn FnMut(&PurchaseRow)) -> Result<()> {
+        // The table in storage order: one sequential pass instead of the index walk and a row
+        // lookup per sale, which takes twice as long.
+        self.purchases(
+            "SELECT t.customer_id, t.occurred_at, t.total, t.currency, t.cost FROM transactions t NOT INDEXED
+             WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL",
+            f,
+        )
+    }
     fn replace_customer_scores(&self, as_of: Timestamp, model: &str, scores: &[CustomerScore]) -> Result<u64> {
         let month = as_of.to_zoned(jiff::tz::TimeZone::UTC).strftime("%Y-%m").to_string();
         // In key order, so that every insert appends to the primary key's b-tree.

@@ -711,6 +711,14 @@ fn analysis_results(s: &dyn Store) {
     assert_eq!(rows[0].amount, 2 * 8990 - 1000 + 500);
     assert_eq!(rows[0].cost, None);
     assert_eq!(rows[0].currency.as_str(), "ILS");
+    // The same sales in any order.
+    let mut any = Vec::new();
+    s.for_each_purchase_any_order(&mut |r| any.push(r.clone())).unwrap();
+    let key = |r: &PurchaseRow| (r.customer_id, r.occurred_at, r.amount);
+    any.sort_by_key(key);
+    let mut sorted = rows.clone();
+    sorted.sort_by_key(key);
+    assert_eq!(any, sorted);
 
     // March: c1 and c2 scored; c3 (no sale) has no row: an implicit prospect of the run.
     let march = vec![

@@ -445,6 +445,12 @@ pub trait Store: Accounts + Privacy + Points + Send + Sync {
     /// Stream every sale of an identified customer (refunds left out), ordered by customer id,
     /// then time. A customer merged into another counts under the kept id.
     fn for_each_purchase(&self, f: &mut dyn FnMut(&PurchaseRow)) -> Result<()>;
+
+    /// The sales of `for_each_purchase` in whatever order the store reads them fastest, for a
+    /// caller that groups them itself (the analytics refresh sorts them in memory).
+    fn for_each_purchase_any_order(&self, f: &mut dyn FnMut(&PurchaseRow)) -> Result<()> {
+        self.for_each_purchase(f)
+    }
     /// The per-customer purchase summary computed inside the database (one aggregate query
     /// grouped by customer), by customer id, when the backend can; `Ok(false)` means "not
     /// supported: read `for_each_purchase` and summarise in process". Sales are those of

@@ -20,12 +20,17 @@ proptest! {
         week in any::<bool>(),
         cal in any::<bool>(),
     ) {
-        txs.sort_by_key(|t| t.0);
         let unit = if week { PeriodUnit::Week } else { PeriodUnit::Day };
         let cfg = config(unit, cal);
-        let txs: Vec<Transaction<u32>> = txs.iter().map(|&(c, at, a)| Transaction { customer: c, at, amount_minor: a, cost_minor: (a % 3 != 0).then_some(a / 2) }).collect();
+        let to_tx = |&(c, at, a): &(u32, i64, i64)| Transaction { customer: c, at, amount_minor: a, cost_minor: (a % 3 != 0).then_some(a / 2) };
+        // Read in any order and grouped in memory: the same summary as sorted input.
+        let mut grouped: Vec<Transaction<u32>> = txs.iter().map(to_tx).collect();
+        group_by_customer(&mut grouped);
+        txs.sort_by_key(|t| t.0);
+        let txs: Vec<Transaction<u32>> = txs.iter().map(to_tx).collect();
         let s = summarize(txs.iter().copied(), &cfg).unwrap();
         prop_assert_eq!(&s, &summarize_slice(&txs, &cfg).unwrap());
+        prop_assert_eq!(&s, &summarize_slice(&grouped, &cfg).unwrap());
         for c in &s {
             prop_assert!(c.recency >= 0.0 && c.recency <= c.t);
             prop_assert!(c.frequency < c.visits);

@@ -79,20 +79,36 @@ fn total_ll<T: Real>(th: [T; 3], groups: &[XGroup], rows: &[GgRow]) -> Option<T>
 /// Fits Gamma-Gamma on the records with at least one repeat purchase (their
 /// `monetary_value` is required and must be > 0; others are skipped).
 pub fn fit_gamma_gamma(records: &[SummaryRecord]) -> Result<Fit<GammaGamma>> {
-    let (groups, rows, customers) = prepare(records)?;
+    let (mut groups, mut rows, customers) = prepare(records)?;
     let total = customers as f64;
-    let mean_m = rows.iter().map(|r| r.m * r.w).sum::<f64>() / total;
+    // Spend is fitted in units of the mean spend: p and q do not depend on the unit, γ scales
+    // with it, and each customer's log-likelihood moves by −ln(unit). In minor units (spend in
+    // the thousands) the optimiser needed several times the iterations for the same optimum.
+    let unit = rows.iter().map(|r| r.m * r.w).sum::<f64>() / total;
+    if !(unit.is_finite() && unit > 0.0) {
+        return Err(AnalyticsError::InvalidArgument {
+            name: "monetary_value",
+            reason: "the mean spend of repeat customers must be a positive number".into(),
+        });
+    }
+    let ln_unit = unit.ln();
+    for r in &mut rows {
+        r.m /= unit;
+    }
+    for g in &mut groups {
+        g.w_ln_m -= g.w * ln_unit;
+    }
     let ll = |th: [Dual<3>; 3]| total_ll(th, &groups, &rows);
-    let (th, loglik, se, iterations) = fit::fit_ml(ll, total, [0.0, 0.0, mean_m.ln()])?;
+    let (th, loglik, se, iterations) = fit::fit_ml(ll, total, [0.0, 0.0, 0.0])?;
     let mk = |v: [f64; 3]| GammaGamma {
         p: v[0],
         q: v[1],
-        v: v[2],
+        v: v[2] * unit,
     };
     Ok(Fit {
         params: mk(th),
         std_errors: se.map(mk),
-        log_likelihood: loglik,
+        log_likelihood: loglik - total * ln_unit,
         customers: customers as u64,
         rows: rows.len(),
         iterations,

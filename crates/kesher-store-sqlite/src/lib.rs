@@ -956,36 +956,67 @@ impl Store for SqliteStore {
                 st.raw_execute().be()?;
             }
         }
-        // The month's stages from the scores just written, set-based and in key order (month
-        // first). A first run of the month appends its range; a second run of the same month
-        // (the usual daily refresh) rewrites only the rows whose stage changed and drops those of
-        // customers it no longer scores (merged, erased, or now implicit prospects): most pages
-        // are left untouched instead of deleting and re-inserting the whole month.
-        tx.execute(
-            "INSERT INTO customer_stages (month, customer_id, stage)
-             SELECT ?1, customer_id, stage FROM customer_scores WHERE true
-             ON CONFLICT (month, customer_id) DO UPDATE SET stage = excluded.stage
-               WHERE customer_stages.stage <> excluded.stage",
-            [&month],
-        )
-        .be()?;
-        // Every scored customer now has a row in the month, so the month holds rows of others
-        // exactly when it holds more rows than were scored; only then is it searched for them
-        // (a lookup per row of the month, a third of a second at a million customers).
-        let (in_month, scored): (i64, i64) = tx
-            .query_row(
-                "SELECT (SELECT count(*) FROM customer_stages WHERE month = ?1), (SELECT count(*) FROM customer_scores)",
-                [&month],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .be()?;
-        if in_month > scored {
+        // The month's stages. A first run of the month appends its range, set-based and in key
+        // order (month first). A second run of the same month (the usual daily refresh) reads the
+        // month's stored stages in key order beside the scores (both sorted by customer) and
+        // writes only the rows whose stage changed, adds customers new to the month and drops
+        // those it no longer scores (merged, erased, or now implicit prospects): one sequential
+        // read instead of a lookup per customer, and most pages left untouched.
+        let mut changed: Vec<&CustomerScore> = Vec::new();
+        let mut stale: Vec<[u8; 16]> = Vec::new();
+        let mut stored = 0usize;
+        {
+            let mut st = tx
+                .prepare("SELECT customer_id, stage FROM customer_stages WHERE month = ?1 ORDER BY customer_id")
+                .be()?;
+            let mut rows = st.query([&month]).be()?;
+            let mut next = order.iter().peekable();
+            while let Some(r) = rows.next().be()? {
+                stored += 1;
+                let cid = blob16(
+                    r.get_ref(0)
+                        .be()?
+                        .as_blob()
+                        .map_err(|e| StoreError::Backend(e.to_string()))?,
+                )?;
+                let stage = r
+                    .get_ref(1)
+                    .be()?
+                    .as_str()
+                    .map_err(|e| StoreError::Backend(e.to_string()))?;
+                while let Some(x) = next.next_if(|x| x.customer_id.as_bytes() < &cid) {
+                    changed.push(x);
+                }
+                match next.next_if(|x| x.customer_id.as_bytes() == &cid) {
+                    Some(x) if x.stage != stage => changed.push(x),
+                    Some(_) => {}
+                    None => stale.push(cid),
+                }
+            }
+            changed.extend(next);
+        }
+        if stored == 0 {
             tx.execute(
-                "DELETE FROM customer_stages WHERE month = ?1
-                   AND NOT EXISTS (SELECT 1 FROM customer_scores s WHERE s.customer_id = customer_stages.customer_id)",
+                "INSERT INTO customer_stages (month, customer_id, stage) SELECT ?1, customer_id, stage FROM customer_scores",
                 [&month],
             )
             .be()?;
+        } else {
+            let mut up = tx
+                .prepare(
+                    "INSERT INTO customer_stages (month, customer_id, stage) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (month, customer_id) DO UPDATE SET stage = excluded.stage",
+                )
+                .be()?;
+            for x in changed {
+                up.execute(params![&month, x.customer_id.as_bytes(), &x.stage]).be()?;
+            }
+            let mut del = tx
+                .prepare("DELETE FROM customer_stages WHERE month = ?1 AND customer_id = ?2")
+                .be()?;
+            for cid in &stale {
+                del.execute(params![&month, &cid[..]]).be()?;
+            }
         }
         tx.execute(
             "INSERT INTO analysis_runs (run, as_of, model) VALUES (?1, ?2, ?3)",
@@ -999,7 +1030,7 @@ impl Store for SqliteStore {
         .be()?;
         // Every customer is one of this run's (none was inserted after it yet).
         let customers: i64 = tx.query_row("SELECT count(*) FROM customers", [], |r| r.get(0)).be()?;
-        let prospects = customers - scored;
+        let prospects = customers - i64::try_from(order.len()).unwrap_or(i64::MAX);
         tx.commit().be()?;
         Ok(u64::try_from(prospects).unwrap_or(0))
     }

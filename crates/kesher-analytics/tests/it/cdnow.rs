@@ -95,3 +95,32 @@ fn gamma_gamma_matches_fader_hardie_lee_2005() {
     assert!(rel(p.q, 3.744588) < 1e-4);
     assert!(rel(p.v, 15.447748) < 1e-4);
 }
+
+#[test]
+fn gamma_gamma_does_not_depend_on_the_unit_of_money() {
+    // The same spend in cents (as kesher stores it): p and q unchanged, γ and its standard
+    // error a hundred times larger, each customer's log-likelihood lower by ln 100.
+    let dollars = fit_gamma_gamma(&spend_records()).unwrap();
+    let cents: Vec<SummaryRecord> = spend_records()
+        .into_iter()
+        .map(|r| SummaryRecord {
+            monetary_value: r.monetary_value.map(|m| m * 100.0),
+            ..r
+        })
+        .collect();
+    let cents = fit_gamma_gamma(&cents).unwrap();
+    let (a, b) = (dollars.params, cents.params);
+    assert!(rel(a.p, b.p) < 1e-6 && rel(a.q, b.q) < 1e-6, "{a:?} {b:?}");
+    assert!(rel(a.v * 100.0, b.v) < 1e-6, "{a:?} {b:?}");
+    let want = dollars.log_likelihood - 946.0 * 100f64.ln();
+    assert!(
+        rel(cents.log_likelihood, want) < 1e-9,
+        "{} vs {want}",
+        cents.log_likelihood
+    );
+    let (sa, sb) = (dollars.std_errors.unwrap(), cents.std_errors.unwrap());
+    assert!(
+        rel(sa.p, sb.p) < 1e-4 && rel(sa.v * 100.0, sb.v) < 1e-4,
+        "{sa:?} {sb:?}"
+    );
+}

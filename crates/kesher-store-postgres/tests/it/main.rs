@@ -635,3 +635,80 @@ fn purchases_carry_their_cost_when_every_line_has_one_and_follow_merges() {
         vec![("2025-03".to_string(), "prospect".to_string(), 1)]
     );
 }
+
+#[test]
+fn sale_lines_carry_their_sales_customer_on_every_path() {
+    use kesher_core::{Transaction, TransactionId};
+    use kesher_store::bulk::{TABLES, Value};
+    use kesher_store::contract::{customer, seed_reference};
+    let db = TestDb::new();
+    let s = db.store();
+    let (b, _, p) = seed_reference(&s);
+    let (c1, c2) = (customer(1, "M1", "Dana"), customer(2, "M2", "Eve"));
+    s.insert_customer(&c1, &actor()).unwrap();
+    s.insert_customer(&c2, &actor()).unwrap();
+    let sale = |mut t: Transaction, c: Option<&kesher_core::Customer>| {
+        // An amount-only line is for one unit.
+        t.lines[2].quantity = 1;
+        Transaction {
+            customer_id: c.map(|c| c.id),
+            ..t
+        }
+    };
+    let mut batch = sales(0, 4, b, p).into_iter();
+    // A recorded sale, an anonymous one, and two through an import.
+    s.record_transaction(&sale(batch.next().unwrap(), Some(&c1))).unwrap();
+    s.record_transaction(&sale(batch.next().unwrap(), None)).unwrap();
+    let mut imp = s.begin_import().unwrap();
+    imp.insert_transaction(&sale(batch.next().unwrap(), Some(&c2))).unwrap();
+    imp.insert_transaction(&sale(batch.next().unwrap(), Some(&c1))).unwrap();
+    imp.commit().unwrap();
+    // Each line's customer is its sale's, and none is missing.
+    let mismatched = |c: &mut postgres::Client| -> (i64, i64) {
+        let r = c
+            .query_one(
+                "SELECT count(*) FILTER (WHERE l.customer_id IS DISTINCT FROM t.customer_id), count(*)
+                 FROM transaction_lines l JOIN transactions t ON t.id = l.transaction_id",
+                &[],
+            )
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    let mut c = db.client();
+    assert_eq!(mismatched(&mut c), (0, 12));
+    let of = |c: &mut postgres::Client, id: uuid::Uuid| -> i64 {
+        c.query_one("SELECT count(*) FROM transaction_lines WHERE customer_id = $1", &[&id])
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!((of(&mut c, c1.id.0), of(&mut c, c2.id.0)), (6, 3));
+    // A merge moves the lines with the sales.
+    s.merge_customers(c1.id, c2.id, &actor()).unwrap();
+    assert_eq!(mismatched(&mut c), (0, 12));
+    assert_eq!((of(&mut c, c1.id.0), of(&mut c, c2.id.0)), (9, 0));
+
+    // `kesher copy`'s writer fills it from the sales (the portable table leaves it out).
+    let copy = TestDb::new();
+    let to = copy.store();
+    let mut w = to.begin_bulk_write().unwrap();
+    for t in TABLES.iter().filter(|t| t.name != "audit_log") {
+        let mut rows: Vec<Vec<Value>> = Vec::new();
+        s.bulk_read(t, &mut |r| rows.push(r.to_vec())).unwrap();
+        w.write_table(t, &mut rows.into_iter()).unwrap();
+    }
+    w.commit().unwrap();
+    let mut cc = copy.client();
+    assert_eq!(mismatched(&mut cc), (0, 12));
+    assert_eq!(of(&mut cc, c1.id.0), 9);
+
+    // A database from before version 9 gets the column filled from its sales.
+    drop(s);
+    c.batch_execute(
+        "ALTER TABLE transaction_lines DROP COLUMN customer_id;
+         DELETE FROM schema_migrations WHERE version = 9;",
+    )
+    .unwrap();
+    drop(db.store());
+    assert_eq!(mismatched(&mut c), (0, 12));
+    assert_eq!(of(&mut c, c1.id.0), 9);
+}

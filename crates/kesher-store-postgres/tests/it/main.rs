@@ -638,7 +638,7 @@ fn purchases_carry_their_cost_when_every_line_has_one_and_follow_merges() {
 
 #[test]
 fn sale_lines_carry_their_sales_customer_on_every_path() {
-    use kesher_core::{Transaction, TransactionId};
+    use kesher_core::Transaction;
     use kesher_store::bulk::{TABLES, Value};
     use kesher_store::contract::{customer, seed_reference};
     let db = TestDb::new();

@@ -85,6 +85,17 @@ impl ToSql for PgValue<'_> {
     to_sql_checked!();
 }
 
+/// A table's rows refused by the server (a constraint: the data) or not copied (the connection).
+fn copy_error(t: &TableSpec, e: &postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(_) => StoreError::Invalid {
+            field: t.name,
+            reason: describe(e),
+        },
+        None => StoreError::Backend(format!("copying {} failed: {}", t.name, describe(e))),
+    }
+}
+
 pub(crate) struct PgBulkWrite<'a> {
     store: &'a PgStore,
     client: Option<Client>,
@@ -145,13 +156,7 @@ impl BulkWrite for PgBulkWrite<'_> {
         if let Err(e) = copied {
             // The transaction is aborted: end it now so that nothing lands.
             self.client = None;
-            return Err(match e.as_db_error() {
-                Some(_) => StoreError::Invalid {
-                    field: t.name,
-                    reason: describe(&e),
-                },
-                None => StoreError::Backend(format!("copying {} failed: {}", t.name, describe(&e))),
-            });
+            return Err(copy_error(t, &e));
         }
         if lines {
             let cols = t.column_list();
@@ -174,13 +179,7 @@ impl BulkWrite for PgBulkWrite<'_> {
                 }
                 Err(e) => {
                     self.client = None;
-                    return Err(match e.as_db_error() {
-                        Some(_) => StoreError::Invalid {
-                            field: t.name,
-                            reason: describe(&e),
-                        },
-                        None => StoreError::Backend(format!("copying {} failed: {}", t.name, describe(&e))),
-                    });
+                    return Err(copy_error(t, &e));
                 }
             }
         }

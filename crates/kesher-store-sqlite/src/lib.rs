@@ -45,17 +45,8 @@ impl SqliteStore {
         let mut currency: Option<kesher_core::Currency> = None;
         while let Some(r) = rows.next().be()? {
             // Borrowed, not copied: this loop runs once per sale.
-            let cid = blob16(
-                r.get_ref(0)
-                    .be()?
-                    .as_blob()
-                    .map_err(|e| StoreError::Backend(e.to_string()))?,
-            )?;
-            let code = r
-                .get_ref(3)
-                .be()?
-                .as_str()
-                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            let cid = id_at(r, 0)?;
+            let code = str_at(r, 3)?;
             let cur = match currency {
                 Some(k) if k.as_str() == code => k,
                 _ => {
@@ -119,6 +110,24 @@ impl SqliteStore {
             .lock()
             .map_err(|_| StoreError::Backend("reader connection poisoned".into()))
     }
+}
+
+/// Column `i` of a row as a stored 16-byte id, borrowed from the row (loops over every sale use it).
+fn id_at(r: &rusqlite::Row<'_>, i: usize) -> Result<[u8; 16]> {
+    blob16(
+        r.get_ref(i)
+            .be()?
+            .as_blob()
+            .map_err(|e| StoreError::Backend(e.to_string()))?,
+    )
+}
+
+/// Column `i` of a row as text, borrowed from the row.
+fn str_at<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> Result<&'r str> {
+    r.get_ref(i)
+        .be()?
+        .as_str()
+        .map_err(|e| StoreError::Backend(e.to_string()))
 }
 
 fn open_conn(path: &Path) -> Result<Connection> {
@@ -973,17 +982,8 @@ impl Store for SqliteStore {
             let mut next = order.iter().peekable();
             while let Some(r) = rows.next().be()? {
                 stored += 1;
-                let cid = blob16(
-                    r.get_ref(0)
-                        .be()?
-                        .as_blob()
-                        .map_err(|e| StoreError::Backend(e.to_string()))?,
-                )?;
-                let stage = r
-                    .get_ref(1)
-                    .be()?
-                    .as_str()
-                    .map_err(|e| StoreError::Backend(e.to_string()))?;
+                let cid = id_at(r, 0)?;
+                let stage = str_at(r, 1)?;
                 while let Some(x) = next.next_if(|x| x.customer_id.as_bytes() < &cid) {
                     changed.push(x);
                 }

@@ -271,23 +271,29 @@ impl App {
 
         let t = Instant::now();
         let model_name = fitted.as_ref().map_or("none", |f| f.model().name());
-        // One row per scored customer, built on every core (a million rows of five strings).
-        let mut rows: Vec<CustomerScore> = summaries
+        // Each scored customer's rung, then one row per customer, both on every core (a million
+        // rows of five strings).
+        let stages: Vec<&'static str> = summaries
             .par_iter()
             .enumerate()
             .map(|(i, s)| {
+                let p_alive = scores.get(i).map(|sc| sc.probability_alive);
+                let input = LadderInput::from_summary(s.frequency, s.recency, s.t, p_alive);
+                o.ladder.stage(&input).map(|st| st.name())
+            })
+            .collect::<Result<_, kesher_analytics::AnalyticsError>>()?;
+        let mut stage_count: HashMap<&'static str, usize> = HashMap::new();
+        for stage in &stages {
+            *stage_count.entry(stage).or_default() += 1;
+        }
+        let mut rows: Vec<CustomerScore> = summaries
+            .par_iter()
+            .zip(stages.par_iter())
+            .enumerate()
+            .map(|(i, (s, stage))| {
                 let sc = scores.get(i);
-                let stage = o
-                    .ladder
-                    .stage(&LadderInput::from_summary(
-                        s.frequency,
-                        s.recency,
-                        s.t,
-                        sc.map(|sc| sc.probability_alive),
-                    ))?
-                    .name();
                 let r = rfm[i];
-                Ok(CustomerScore {
+                CustomerScore {
                     customer_id: s.customer,
                     as_of: o.as_of,
                     model: model_name.to_string(),
@@ -306,15 +312,10 @@ impl App {
                     tier: Some(tier_name(tiers.tiers[i]).to_string()),
                     wallet: None,
                     share_of_wallet: None,
-                })
+                }
             })
-            .collect::<Result<_, kesher_analytics::AnalyticsError>>()?;
-        let mut stage_count: HashMap<&'static str, usize> = HashMap::new();
-        for r in &rows {
-            if let Some(s) = kesher_analytics::Stage::ALL.iter().find(|s| s.name() == r.stage) {
-                *stage_count.entry(s.name()).or_default() += 1;
-            }
-        }
+            .collect();
+        drop(stages);
         let buyers = rows.len();
         // Share of wallet: the year's actual spend against the customer's estimate.
         let raw_wallets = match raw_wallets {

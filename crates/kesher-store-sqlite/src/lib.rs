@@ -37,10 +37,23 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Run a query of sales (customer, occurred_at, total, currency, cost) and hand each over.
-    fn purchases(&self, sql: &str, f: &mut dyn FnMut(&PurchaseRow)) -> Result<()> {
+    /// Every sale of an identified customer (refunds left out), handed over one by one: by
+    /// customer then time along the (customer, time) index when `ordered`, else the table in
+    /// storage order (one sequential pass instead of the index walk and a row lookup per sale,
+    /// which takes twice as long).
+    fn purchases(&self, ordered: bool, f: &mut dyn FnMut(&PurchaseRow)) -> Result<()> {
         let c = self.read()?;
-        let mut st = c.prepare(sql).be()?;
+        let sql = format!(
+            "SELECT t.customer_id, t.occurred_at, t.total, t.currency, t.cost FROM transactions t {}
+             WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL {}",
+            if ordered { "" } else { "NOT INDEXED" },
+            if ordered {
+                "ORDER BY t.customer_id, t.occurred_at"
+            } else {
+                ""
+            },
+        );
+        let mut st = c.prepare(&sql).be()?;
         let mut rows = st.query([]).be()?;
         let mut currency: Option<kesher_core::Currency> = None;
         while let Some(r) = rows.next().be()? {
@@ -907,22 +920,12 @@ impl Store for SqliteStore {
     }
 
     fn for_each_purchase(&self, f: &mut dyn FnMut(&PurchaseRow)) -> Result<()> {
-        // The (customer, time) index gives the order; each sale carries its own cost.
-        self.purchases(
-            "SELECT t.customer_id, t.occurred_at, t.total, t.currency, t.cost FROM transactions t
-             WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL ORDER BY t.customer_id, t.occurred_at",
-            f,
-        )
+        // Each sale carries its own cost.
+        self.purchases(true, f)
     }
 
     fn for_each_purchase_any_order(&self, f: &mut dyn FnMut(&PurchaseRow)) -> Result<()> {
-        // The table in storage order: one sequential pass instead of the index walk and a row
-        // lookup per sale, which takes twice as long.
-        self.purchases(
-            "SELECT t.customer_id, t.occurred_at, t.total, t.currency, t.cost FROM transactions t NOT INDEXED
-             WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL",
-            f,
-        )
+        self.purchases(false, f)
     }
     fn replace_customer_scores(&self, as_of: Timestamp, model: &str, scores: &[CustomerScore]) -> Result<u64> {
         let month = as_of.to_zoned(jiff::tz::TimeZone::UTC).strftime("%Y-%m").to_string();

@@ -639,7 +639,6 @@ fn purchases_carry_their_cost_when_every_line_has_one_and_follow_merges() {
 #[test]
 fn sale_lines_carry_their_sales_customer_on_every_path() {
     use kesher_core::Transaction;
-    use kesher_store::bulk::{TABLES, Value};
     use kesher_store::contract::{customer, seed_reference};
     let db = TestDb::new();
     let s = db.store();
@@ -689,14 +688,7 @@ fn sale_lines_carry_their_sales_customer_on_every_path() {
 
     // `kesher copy`'s writer fills it from the sales (the portable table leaves it out).
     let copy = TestDb::new();
-    let to = copy.store();
-    let mut w = to.begin_bulk_write().unwrap();
-    for t in TABLES.iter().filter(|t| t.name != "audit_log") {
-        let mut rows: Vec<Vec<Value>> = Vec::new();
-        s.bulk_read(t, &mut |r| rows.push(r.to_vec())).unwrap();
-        w.write_table(t, &mut rows.into_iter()).unwrap();
-    }
-    w.commit().unwrap();
+    copy_tables(&s, &copy.store());
     let mut cc = copy.client();
     assert_eq!(mismatched(&mut cc), (0, 12));
     assert_eq!(of(&mut cc, c1.id.0), 9);
@@ -711,4 +703,17 @@ fn sale_lines_carry_their_sales_customer_on_every_path() {
     drop(db.store());
     assert_eq!(mismatched(&mut c), (0, 12));
     assert_eq!(of(&mut c, c1.id.0), 9);
+}
+
+/// Every table but the (append-only) audit log from one store into another through `kesher
+/// copy`'s writer, which gives each sale line its sale's customer.
+fn copy_tables(from: &PgStore, to: &PgStore) {
+    use kesher_store::bulk::{TABLES, Value};
+    let mut w = to.begin_bulk_write().unwrap();
+    for t in TABLES.iter().filter(|t| t.name != "audit_log") {
+        let mut rows: Vec<Vec<Value>> = Vec::new();
+        from.bulk_read(t, &mut |r| rows.push(r.to_vec())).unwrap();
+        w.write_table(t, &mut rows.into_iter()).unwrap();
+    }
+    w.commit().unwrap();
 }

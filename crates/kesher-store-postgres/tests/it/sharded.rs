@@ -12,7 +12,7 @@ use kesher_core::{
     Channel, Consent, ConsentChannel, ConsentState, Currency, CustomerId, Interaction, InteractionId, InteractionKind,
 };
 use kesher_loyalty::{EarnRate, EarningRule};
-use kesher_store::bulk::{TABLES, Value};
+use kesher_store::bulk::TABLES;
 use kesher_store::{CustomerQuery, CustomerScore, Identifier, Points, PointsRequest, Store, SummaryPeriod};
 use kesher_store_postgres::{PgStore, summary_sql};
 use postgres::{Client, NoTls};
@@ -165,13 +165,7 @@ fn load_coordinator(single: &PgStore, url: &str) -> PgStore {
     // `kesher copy`'s writer: the store itself gives each line its sale's customer, the key that
     // routes it to the customer's shard.
     let coord = PgStore::open(url).unwrap();
-    let mut w = coord.begin_bulk_write().unwrap();
-    for t in TABLES.iter().filter(|t| t.name != "audit_log") {
-        let mut rows: Vec<Vec<Value>> = Vec::new();
-        single.bulk_read(t, &mut |r| rows.push(r.to_vec())).unwrap();
-        w.write_table(t, &mut rows.into_iter()).unwrap();
-    }
-    w.commit().unwrap();
+    crate::copy_tables(single, &coord);
     // Foreign tables are analysed only when named.
     let parts: Vec<String> = SHARDED
         .iter()

@@ -39,6 +39,32 @@ pub struct RfmScore {
     pub m: u8,
 }
 
+/// Every three-digit code "111" to "555", the bytes of code `rfm` at `((r-1)·25 + (f-1)·5 + (m-1))·3`.
+static RFM_CODES: [u8; 375] = {
+    let mut out = [0u8; 375];
+    let mut i = 0;
+    while i < 125 {
+        out[i * 3] = b'1' + (i / 25) as u8;
+        out[i * 3 + 1] = b'1' + (i / 5 % 5) as u8;
+        out[i * 3 + 2] = b'1' + (i % 5) as u8;
+        i += 1;
+    }
+    out
+};
+
+impl RfmScore {
+    /// The scores as one code, "545": R, F and M. Borrowed from a fixed table (no allocation:
+    /// an analysis writes a million of them); `None` when a score is outside 1..=5.
+    pub fn code(self) -> Option<&'static str> {
+        let ok = |v: u8| (1..=5).contains(&v);
+        if !(ok(self.r) && ok(self.f) && ok(self.m)) {
+            return None;
+        }
+        let i = (usize::from(self.r - 1) * 25 + usize::from(self.f - 1) * 5 + usize::from(self.m - 1)) * 3;
+        std::str::from_utf8(&RFM_CODES[i..i + 3]).ok()
+    }
+}
+
 /// The named RFM segments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RfmSegment {
@@ -298,6 +324,19 @@ mod tests {
         assert_eq!(quintiles(&v), vec![1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
         assert_eq!(quintiles(&[3.0, 3.0, 3.0]), vec![1, 1, 1]);
         assert_eq!(quintiles(&[1.0, 2.0, 2.0, 2.0, 9.0]), vec![1, 2, 2, 2, 5]);
+    }
+
+    #[test]
+    fn every_score_has_its_three_digit_code() {
+        for r in 1..=5u8 {
+            for f in 1..=5u8 {
+                for m in 1..=5u8 {
+                    assert_eq!(RfmScore { r, f, m }.code(), Some(format!("{r}{f}{m}").as_str()));
+                }
+            }
+        }
+        assert_eq!(RfmScore { r: 0, f: 1, m: 1 }.code(), None);
+        assert_eq!(RfmScore { r: 1, f: 6, m: 1 }.code(), None);
     }
 
     #[test]

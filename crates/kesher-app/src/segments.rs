@@ -494,7 +494,7 @@ impl CustomerRecord<'_> {
             "consent.email" => self.consent(ConsentChannel::Email),
             "consent.sms" => self.consent(ConsentChannel::Sms),
             "consent.phone" => self.consent(ConsentChannel::Phone),
-            "stage" => text(s.map(|s| s.stage.as_str())),
+            "stage" => text(s.map(|s| &*s.stage)),
             "segment" => text(s.and_then(|s| s.segment.as_deref())),
             "rfm" => text(s.and_then(|s| s.rfm.as_deref())),
             "r" => num(self.rfm_digit(0)),

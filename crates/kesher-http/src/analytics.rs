@@ -43,8 +43,8 @@ impl From<&CustomerScore> for ScoreDto {
         ScoreDto {
             customer_id: s.customer_id.to_string(),
             as_of: s.as_of.to_string(),
-            model: s.model.clone(),
-            stage: s.stage.clone(),
+            model: s.model.to_string(),
+            stage: s.stage.to_string(),
             frequency: s.frequency,
             recency: s.recency,
             t: s.t,
@@ -54,9 +54,9 @@ impl From<&CustomerScore> for ScoreDto {
             p_alive: s.p_alive,
             expected_purchases: s.expected_purchases,
             clv_minor: s.clv,
-            rfm: s.rfm.clone(),
-            segment: s.segment.clone(),
-            tier: s.tier.clone(),
+            rfm: s.rfm.as_deref().map(str::to_string),
+            segment: s.segment.as_deref().map(str::to_string),
+            tier: s.tier.as_deref().map(str::to_string),
             wallet_minor: s.wallet,
             share_of_wallet: s.share_of_wallet,
         }
@@ -283,7 +283,7 @@ pub async fn value(State(st): State<AppState>) -> Result<Json<ValueDto>, AppErro
         let total: f64 = scores.iter().filter_map(|s| s.clv).map(|v| v.max(0.0)).sum();
         for s in &scores {
             if let Some(seg) = &s.segment {
-                *segments.entry(seg.clone()).or_insert(0) += 1;
+                *segments.entry(seg.to_string()).or_insert(0) += 1;
             }
             if let Some(rfm) = &s.rfm {
                 let b = rfm.as_bytes();
@@ -298,7 +298,7 @@ pub async fn value(State(st): State<AppState>) -> Result<Json<ValueDto>, AppErro
                 }
             }
             if let Some(t) = &s.tier {
-                let e = tiers.entry(t.clone()).or_default();
+                let e = tiers.entry(t.to_string()).or_default();
                 e.0 += 1;
                 e.1 += s.clv.unwrap_or(0.0).max(0.0);
             }

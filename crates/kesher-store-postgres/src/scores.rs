@@ -9,6 +9,7 @@ use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::Type;
 use postgres::{Client, GenericClient, Row};
+use std::borrow::Cow;
 use uuid::Uuid;
 
 /// Every sale of an identified customer (refunds left out), by customer then time, streamed.
@@ -97,8 +98,8 @@ pub(crate) fn replace(
         for s in scores {
             w.write(&[
                 &s.customer_id.0,
-                &s.as_of,
-                &s.model,
+                &as_of,
+                &model,
                 &s.stage,
                 &s.frequency,
                 &s.recency,
@@ -161,8 +162,8 @@ fn score_row(r: &Row) -> Result<CustomerScore> {
     Ok(CustomerScore {
         customer_id: CustomerId(col(r, 0)?),
         as_of: col(r, 1)?,
-        model: col(r, 2)?,
-        stage: col(r, 3)?,
+        model: Cow::Owned(col::<String>(r, 2)?),
+        stage: Cow::Owned(col::<String>(r, 3)?),
         frequency: col(r, 4)?,
         recency: col(r, 5)?,
         t: col(r, 6)?,
@@ -172,9 +173,9 @@ fn score_row(r: &Row) -> Result<CustomerScore> {
         p_alive: col(r, 10)?,
         expected_purchases: col(r, 11)?,
         clv: col(r, 12)?,
-        rfm: col(r, 13)?,
-        segment: col(r, 14)?,
-        tier: col(r, 15)?,
+        rfm: col::<Option<String>>(r, 13)?.map(Cow::Owned),
+        segment: col::<Option<String>>(r, 14)?.map(Cow::Owned),
+        tier: col::<Option<String>>(r, 15)?.map(Cow::Owned),
         wallet: col(r, 16)?,
         share_of_wallet: col(r, 17)?,
     })

@@ -1046,8 +1046,8 @@ impl ScoreRow {
         Ok(kesher_store::CustomerScore {
             customer_id: CustomerId::from_bytes(self.0),
             as_of: from_ts(self.1)?,
-            model: self.2,
-            stage: self.3,
+            model: self.2.into(),
+            stage: self.3.into(),
             frequency: self.4,
             recency: self.5,
             t: self.6,
@@ -1057,9 +1057,9 @@ impl ScoreRow {
             p_alive: self.10,
             expected_purchases: self.11,
             clv: self.12,
-            rfm: self.13,
-            segment: self.14,
-            tier: self.15,
+            rfm: self.13.map(Into::into),
+            segment: self.14.map(Into::into),
+            tier: self.15.map(Into::into),
             wallet: self.16,
             share_of_wallet: self.17,
         })

@@ -27,6 +27,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 const READERS: usize = 4;
+/// How long a connection waits for another's lock.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The SQLite implementation of `Store`.
 pub struct SqliteStore {
@@ -40,44 +42,73 @@ impl SqliteStore {
     /// Every sale of an identified customer (refunds left out), handed over one by one: by
     /// customer then time along the (customer, time) index when `ordered`, else the table in
     /// storage order (one sequential pass instead of the index walk and a row lookup per sale,
-    /// which takes twice as long).
+    /// which takes twice as long), its two halves read at once on two reader connections from
+    /// one snapshot.
     fn purchases(&self, ordered: bool, f: &mut dyn FnMut(&PurchaseRow)) -> Result<()> {
-        let c = self.read()?;
-        let sql = format!(
-            "SELECT t.customer_id, t.occurred_at, t.total, t.currency, t.cost FROM transactions t {}
-             WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL {}",
-            if ordered { "" } else { "NOT INDEXED" },
-            if ordered {
-                "ORDER BY t.customer_id, t.occurred_at"
-            } else {
-                ""
-            },
-        );
-        let mut st = c.prepare(&sql).be()?;
-        let mut rows = st.query([]).be()?;
-        let mut currency: Option<kesher_core::Currency> = None;
-        while let Some(r) = rows.next().be()? {
-            // Borrowed, not copied: this loop runs once per sale.
-            let cid = id_at(r, 0)?;
-            let code = str_at(r, 3)?;
-            let cur = match currency {
-                Some(k) if k.as_str() == code => k,
-                _ => {
-                    let k = kesher_core::Currency::parse(code)
-                        .map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
-                    currency = Some(k);
-                    k
-                }
-            };
-            f(&PurchaseRow {
-                customer_id: CustomerId::from_bytes(cid),
-                occurred_at: from_ts(r.get(1).be()?)?,
-                amount: r.get(2).be()?,
-                cost: r.get(4).be()?,
-                currency: cur,
-            });
+        self.purchases_split_from(ordered, SPLIT_SCAN_FROM, f)
+    }
+
+    /// [`Self::purchases`], the unordered read split in two from `split_from` sales on (by
+    /// their numbers).
+    fn purchases_split_from(&self, ordered: bool, split_from: i64, f: &mut dyn FnMut(&PurchaseRow)) -> Result<()> {
+        if ordered {
+            return read_purchases(&*self.read()?, true, None, f);
         }
-        Ok(())
+        let mut lo = self.read()?;
+        let (first, last): (Option<i64>, Option<i64>) = lo
+            // Each its own subquery: SQLite answers a lone min() or max() from the b-tree's end.
+            .query_row(
+                "SELECT (SELECT min(seq) FROM transactions), (SELECT max(seq) FROM transactions)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .be()?;
+        let (Some(first), Some(last)) = (first, last) else {
+            return Ok(());
+        };
+        if last - first < split_from {
+            return read_purchases(&lo, false, None, f);
+        }
+        let split = first + (last - first) / 2 + 1;
+        let Some(mut hi) = self.try_read() else {
+            return read_purchases(&lo, false, None, f);
+        };
+        // Both snapshots are taken while no one can commit, so that the halves see the same
+        // sales (a merge moves sales between customers, an import adds them); when a writer is
+        // busy, read on one connection.
+        let Ok(w) = self.writer.try_lock() else {
+            return read_purchases(&lo, false, None, f);
+        };
+        let Some(lock) = WriteLock::take(&w)? else {
+            return read_purchases(&lo, false, None, f);
+        };
+        let lo = ReadSnapshot::begin(&mut lo)?;
+        let hi = ReadSnapshot::begin(&mut hi)?;
+        drop(lock);
+        drop(w);
+        std::thread::scope(|scope| {
+            // The upper half is buffered meanwhile, and handed over after the lower one.
+            let upper = scope.spawn(move || {
+                let mut rows = Vec::new();
+                read_purchases(hi.0, false, Some((split, i64::MAX)), &mut |r| rows.push(r.clone())).map(|_| rows)
+            });
+            let lower = read_purchases(lo.0, false, Some((i64::MIN, split)), f);
+            let rows = upper
+                .join()
+                .map_err(|_| StoreError::Backend("reading sales failed on its second thread".into()))??;
+            lower?;
+            for r in &rows {
+                f(r);
+            }
+            Ok(())
+        })
+    }
+
+    /// A reader connection no one else holds, if any.
+    fn try_read(&self) -> Option<MutexGuard<'_, Connection>> {
+        let n = self.readers.len();
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        (0..n).find_map(|k| self.readers[(start + k) % n].try_lock().ok())
     }
 
     /// Open (creating if needed) the database file and bring its schema up to date.
@@ -125,6 +156,106 @@ impl SqliteStore {
     }
 }
 
+/// From how many sales on (by their numbers) the unordered read takes two connections.
+const SPLIT_SCAN_FROM: i64 = 100_000;
+
+/// The sales of [`SqliteStore::purchases`] on one connection: by customer then time when
+/// `ordered`, else in storage order, those numbered in `[from, to)` when `seqs` is given (the
+/// range is for the unordered read).
+fn read_purchases(
+    c: &Connection,
+    ordered: bool,
+    seqs: Option<(i64, i64)>,
+    f: &mut dyn FnMut(&PurchaseRow),
+) -> Result<()> {
+    let sql = format!(
+        "SELECT t.customer_id, t.occurred_at, t.total, t.currency, t.cost FROM transactions t {}
+         WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL {}",
+        if ordered { "" } else { "NOT INDEXED" },
+        match (ordered, seqs) {
+            (true, _) => "ORDER BY t.customer_id, t.occurred_at",
+            (false, Some(_)) => "AND t.seq >= ?1 AND t.seq < ?2",
+            (false, None) => "",
+        },
+    );
+    let mut st = c.prepare(&sql).be()?;
+    let mut rows = match seqs {
+        Some((from, to)) if !ordered => st.query([from, to]),
+        _ => st.query([]),
+    }
+    .be()?;
+    let mut currency: Option<kesher_core::Currency> = None;
+    while let Some(r) = rows.next().be()? {
+        // Borrowed, not copied: this loop runs once per sale.
+        let cid = id_at(r, 0)?;
+        let code = str_at(r, 3)?;
+        let cur = match currency {
+            Some(k) if k.as_str() == code => k,
+            _ => {
+                let k = kesher_core::Currency::parse(code)
+                    .map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
+                currency = Some(k);
+                k
+            }
+        };
+        f(&PurchaseRow {
+            customer_id: CustomerId::from_bytes(cid),
+            occurred_at: from_ts(r.get(1).be()?)?,
+            amount: r.get(2).be()?,
+            cost: r.get(4).be()?,
+            currency: cur,
+        });
+    }
+    Ok(())
+}
+
+/// The database's write lock, held (`BEGIN IMMEDIATE` on the writer connection) while readers
+/// take their snapshots; released on drop. Taken without waiting.
+struct WriteLock<'a>(&'a Connection);
+
+impl<'a> WriteLock<'a> {
+    /// `None` when another connection holds the lock.
+    fn take(c: &'a Connection) -> Result<Option<WriteLock<'a>>> {
+        c.busy_timeout(std::time::Duration::ZERO).be()?;
+        let begun = c.execute_batch("BEGIN IMMEDIATE");
+        c.busy_timeout(BUSY_TIMEOUT).be()?;
+        match begun {
+            Ok(()) => Ok(Some(WriteLock(c))),
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy => Ok(None),
+            Err(e) => Err(StoreError::Backend(e.to_string())),
+        }
+    }
+}
+
+impl Drop for WriteLock<'_> {
+    fn drop(&mut self) {
+        // Nothing was written: ending the transaction cannot lose anything.
+        let _ = self.0.execute_batch("ROLLBACK");
+    }
+}
+
+/// A read transaction on a reader connection, its snapshot taken; ended on drop.
+struct ReadSnapshot<'a>(&'a mut Connection);
+
+impl<'a> ReadSnapshot<'a> {
+    fn begin(c: &'a mut Connection) -> Result<ReadSnapshot<'a>> {
+        c.execute_batch("BEGIN").be()?;
+        let s = ReadSnapshot(c);
+        // The snapshot is taken by the transaction's first read.
+        s.0.query_row("SELECT count(*) FROM (SELECT 1 FROM transactions LIMIT 1)", [], |_| {
+            Ok(())
+        })
+        .be()?;
+        Ok(s)
+    }
+}
+
+impl Drop for ReadSnapshot<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.execute_batch("ROLLBACK");
+    }
+}
+
 /// Column `i` of a row as a stored 16-byte id, borrowed from the row (loops over every sale use it).
 fn id_at(r: &rusqlite::Row<'_>, i: usize) -> Result<[u8; 16]> {
     blob16(
@@ -146,7 +277,7 @@ fn str_at<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> Result<&'r str> {
 fn open_conn(path: &Path) -> Result<Connection> {
     let conn =
         Connection::open(path).map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
-    conn.busy_timeout(std::time::Duration::from_secs(30)).be()?;
+    conn.busy_timeout(BUSY_TIMEOUT).be()?;
     // Room for every statement an import keeps prepared (the multi-row INSERTs of each size
     // among them): evicting one would prepare it again for every batch.
     conn.set_prepared_statement_cache_capacity(64);
@@ -933,71 +1064,52 @@ impl Store for SqliteStore {
         let mut order: Vec<&CustomerScore> = scores.iter().collect();
         order.sort_unstable_by_key(|s| s.customer_id);
         let mut conn = self.write()?;
-        let tx = conn.transaction().be()?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .be()?;
         let run: i64 = tx
             .query_row("SELECT coalesce(max(run), 0) + 1 FROM analysis_runs", [], |r| r.get(0))
             .be()?;
-        // A whole-table DELETE is SQLite's truncation; the month's stages are one key range.
-        tx.execute("DELETE FROM customer_scores", []).be()?;
-        {
-            // Many rows per statement: a million single-row statements cost more in stepping
-            // and resetting than in writing.
-            let sql = |rows: usize| {
-                let mut sql = String::from(
-                    "INSERT INTO customer_scores (customer_id, as_of, model, stage, frequency, recency, t, monetary, revenue,
-                        margin, p_alive, expected_purchases, clv, rfm, segment, tier, wallet, share_of_wallet) VALUES ",
-                );
-                for i in 0..rows {
-                    sql.push_str(if i == 0 { "(" } else { ",(" });
-                    sql.push_str(&vec!["?"; SCORE_COLUMNS].join(","));
-                    sql.push(')');
-                }
-                sql
-            };
-            let full = tx.prepare(&sql(SCORE_ROWS_PER_INSERT)).be()?;
-            let mut full = full;
-            let mut chunks = order.chunks_exact(SCORE_ROWS_PER_INSERT);
-            for chunk in chunks.by_ref() {
-                bind_scores(&mut full, chunk)?;
-                full.raw_execute().be()?;
-            }
-            let rest = chunks.remainder();
-            if !rest.is_empty() {
-                let mut st = tx.prepare(&sql(rest.len())).be()?;
-                bind_scores(&mut st, rest)?;
-                st.raw_execute().be()?;
-            }
-        }
         // The month's stages. A first run of the month appends its range, set-based and in key
         // order (month first). A second run of the same month (the usual daily refresh) reads the
         // month's stored stages in key order beside the scores (both sorted by customer) and
         // writes only the rows whose stage changed, adds customers new to the month and drops
         // those it no longer scores (merged, erased, or now implicit prospects): one sequential
-        // read instead of a lookup per customer, and most pages left untouched.
+        // read instead of a lookup per customer, and most pages left untouched. That read runs on
+        // a reader connection while this one writes the scores: the write lock is held already,
+        // so the reader's snapshot is the state this transaction began from.
+        let (stored, written) = std::thread::scope(|scope| {
+            let reader = scope.spawn(|| StoredStages::read(&*self.read()?, &month));
+            // A whole-table DELETE is SQLite's truncation.
+            let written = tx
+                .execute("DELETE FROM customer_scores", [])
+                .be()
+                .and_then(|_| insert_scores(&tx, as_of, model, &order));
+            let stored = reader
+                .join()
+                .map_err(|_| StoreError::Backend("reading the month's stages failed on its second thread".into()));
+            (stored, written)
+        });
+        written?;
+        let stored = stored??;
         let mut changed: Vec<&CustomerScore> = Vec::new();
         let mut stale: Vec<[u8; 16]> = Vec::new();
-        let mut stored = 0usize;
         {
-            let mut st = tx
-                .prepare("SELECT customer_id, stage FROM customer_stages WHERE month = ?1 ORDER BY customer_id")
-                .be()?;
-            let mut rows = st.query([&month]).be()?;
             let mut next = order.iter().peekable();
-            while let Some(r) = rows.next().be()? {
-                stored += 1;
-                let cid = id_at(r, 0)?;
-                let stage = str_at(r, 1)?;
-                while let Some(x) = next.next_if(|x| x.customer_id.as_bytes() < &cid) {
+            for (cid, name) in &stored.rows {
+                let stage = stored.names[usize::from(*name)].as_str();
+                while let Some(x) = next.next_if(|x| x.customer_id.as_bytes() < cid) {
                     changed.push(x);
                 }
-                match next.next_if(|x| x.customer_id.as_bytes() == &cid) {
+                match next.next_if(|x| x.customer_id.as_bytes() == cid) {
                     Some(x) if x.stage != stage => changed.push(x),
                     Some(_) => {}
-                    None => stale.push(cid),
+                    None => stale.push(*cid),
                 }
             }
             changed.extend(next);
         }
+        let stored = stored.rows.len();
         if stored == 0 {
             tx.execute(
                 "INSERT INTO customer_stages (month, customer_id, stage) SELECT ?1, customer_id, stage FROM customer_scores",
@@ -1267,17 +1379,92 @@ impl Store for SqliteStore {
     }
 }
 
-const SCORE_COLUMNS: usize = 18;
+/// Write `order` (sorted by customer) into the emptied `customer_scores`, many rows per
+/// statement: a million single-row statements cost more in stepping and resetting than in
+/// writing. The run's date and model are bound once per statement (?1, ?2) and shared by its
+/// rows. OR FAIL: an error ends the whole transaction, so the statement needs no journal of its
+/// own to undo just itself.
+fn insert_scores(tx: &Connection, as_of: Timestamp, model: &str, order: &[&CustomerScore]) -> Result<()> {
+    let sql = |rows: usize| {
+        let mut sql = String::from(
+            "INSERT OR FAIL INTO customer_scores (customer_id, as_of, model, stage, frequency, recency, t,
+                monetary, revenue, margin, p_alive, expected_purchases, clv, rfm, segment, tier, wallet,
+                share_of_wallet) VALUES ",
+        );
+        for i in 0..rows {
+            let at = 2 + i * SCORE_OWN_COLUMNS;
+            sql.push_str(if i == 0 { "(" } else { ",(" });
+            sql.push_str(&format!("?{},?1,?2", at + 1));
+            for k in 2..=SCORE_OWN_COLUMNS {
+                sql.push_str(&format!(",?{}", at + k));
+            }
+            sql.push(')');
+        }
+        sql
+    };
+    let mut full = tx.prepare(&sql(SCORE_ROWS_PER_INSERT)).be()?;
+    let mut chunks = order.chunks_exact(SCORE_ROWS_PER_INSERT);
+    for chunk in chunks.by_ref() {
+        bind_scores(&mut full, as_of, model, chunk)?;
+        full.raw_execute().be()?;
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut st = tx.prepare(&sql(rest.len())).be()?;
+        bind_scores(&mut st, as_of, model, rest)?;
+        st.raw_execute().be()?;
+    }
+    Ok(())
+}
+
+/// One month's stored stages in customer order, each stage an index into the few distinct
+/// names (no string per row).
+struct StoredStages {
+    names: Vec<String>,
+    rows: Vec<([u8; 16], u8)>,
+}
+
+impl StoredStages {
+    fn read(c: &Connection, month: &str) -> Result<StoredStages> {
+        let mut out = StoredStages {
+            names: Vec::new(),
+            rows: Vec::new(),
+        };
+        let mut st = c
+            .prepare("SELECT customer_id, stage FROM customer_stages WHERE month = ?1 ORDER BY customer_id")
+            .be()?;
+        let mut rows = st.query([month]).be()?;
+        while let Some(r) = rows.next().be()? {
+            let stage = str_at(r, 1)?;
+            let name = match out.names.iter().position(|n| n == stage) {
+                Some(i) => i,
+                None => {
+                    out.names.push(stage.to_string());
+                    out.names.len() - 1
+                }
+            };
+            let name =
+                u8::try_from(name).map_err(|_| StoreError::Backend("more than 256 stage names stored".into()))?;
+            out.rows.push((id_at(r, 0)?, name));
+        }
+        Ok(out)
+    }
+}
+
+/// Parameters of each stored row besides the run's date and model (?1 and ?2, which a
+/// statement's rows share).
+const SCORE_OWN_COLUMNS: usize = 16;
 const SCORE_ROWS_PER_INSERT: usize = 64;
 
 /// Bind the columns of `rows` to a multi-row insert, row after row.
-fn bind_scores(st: &mut rusqlite::Statement<'_>, rows: &[&CustomerScore]) -> Result<()> {
+fn bind_scores(st: &mut rusqlite::Statement<'_>, as_of: Timestamp, model: &str, rows: &[&CustomerScore]) -> Result<()> {
+    st.raw_bind_parameter(1, ts(as_of)).be()?;
+    st.raw_bind_parameter(2, model).be()?;
     for (i, x) in rows.iter().enumerate() {
-        let at = i * SCORE_COLUMNS;
-        let values: [&dyn rusqlite::ToSql; SCORE_COLUMNS] = [
+        // Parameters ?1 and ?2 come first; each row has its own after them.
+        let at = 2 + i * SCORE_OWN_COLUMNS;
+        let values: [&dyn rusqlite::ToSql; SCORE_OWN_COLUMNS] = [
             x.customer_id.as_bytes(),
-            &ts(x.as_of),
-            &x.model,
             &x.stage,
             &x.frequency,
             &x.recency,

@@ -427,3 +427,49 @@ fn sales_written_many_per_statement_get_the_outcomes_of_one_by_one() {
     }
     assert_eq!(many.counts().unwrap(), single.counts().unwrap());
 }
+
+#[test]
+fn sales_read_in_two_halves_are_the_sales_read_in_one() {
+    let (_dir, s) = fresh();
+    let branch = Branch {
+        id: BranchId(uuid::Uuid::now_v7()),
+        external_id: "B1".into(),
+        name: "B1".into(),
+        region: None,
+        time_zone: "UTC".into(),
+    };
+    s.insert_branch(&branch).unwrap();
+    let actor = Actor::new("test", Timestamp::UNIX_EPOCH);
+    for n in 0..7usize {
+        let c = Customer::bare(
+            CustomerId(uuid::Uuid::now_v7()),
+            Some(format!("M{n}")),
+            Timestamp::UNIX_EPOCH,
+        );
+        s.insert_customer(&c, &actor).unwrap();
+        for t in sales(n + 3, &format!("C{n}-"), branch.id, c.id) {
+            s.record_transaction(&t).unwrap();
+        }
+    }
+    let key = |r: &PurchaseRow| (r.customer_id, r.occurred_at, r.amount);
+    let read = |split_from: i64| {
+        let mut rows = Vec::new();
+        s.purchases_split_from(false, split_from, &mut |r| rows.push(r.clone()))
+            .unwrap();
+        rows.sort_by_key(key);
+        rows
+    };
+    let mut ordered = Vec::new();
+    s.for_each_purchase(&mut |r| ordered.push(r.clone())).unwrap();
+    ordered.sort_by_key(key);
+    assert_eq!(ordered.len(), (3..10).sum::<usize>());
+    // One connection, then two halves from one snapshot.
+    assert_eq!(read(i64::MAX), ordered);
+    assert_eq!(read(0), ordered);
+    // While another connection holds the write lock the halves cannot share a snapshot
+    // safely: one connection reads them all.
+    let other = Connection::open(s.path()).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    assert_eq!(read(0), ordered);
+    other.execute_batch("ROLLBACK").unwrap();
+}

@@ -639,7 +639,7 @@ fn score(c: CustomerId, as_of: &str, stage: &str) -> CustomerScore {
         customer_id: c,
         as_of: at(as_of),
         model: "bgnbd".into(),
-        stage: stage.into(),
+        stage: stage.to_string().into(),
         frequency: 2.0,
         recency: 30.5,
         t: 38.9,
@@ -796,6 +796,12 @@ fn analysis_results(s: &dyn Store) {
     assert_eq!(
         s.customer_score(c4.id).unwrap(),
         Some(CustomerScore::prospect(c4.id, at("2025-04-30T12:00:00Z"), "pareto-nbd"))
+    );
+    // Every row is stored with the run's date and model, whatever the row said.
+    let c1_now = s.customer_score(c1.id).unwrap().unwrap();
+    assert_eq!(
+        (c1_now.as_of, &*c1_now.model),
+        (at("2025-04-30T12:00:00Z"), "pareto-nbd")
     );
     let row = |m: &str, st: &str, n: u64| (m.to_string(), st.to_string(), n);
     // March counts c3 (implicit) but not c4 (inserted after the March run); April counts c3

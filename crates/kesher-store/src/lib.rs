@@ -18,6 +18,7 @@ use kesher_core::{
     Branch, BranchId, Customer, CustomerId, DuplicateCandidate, Email, Employee, EmployeeId, Interaction,
     InteractionId, Phone, Product, ProductId, Transaction, TransactionId,
 };
+use std::borrow::Cow;
 
 /// What can go wrong in a store, in terms a caller can act on.
 #[derive(Debug, thiserror::Error)]
@@ -256,15 +257,17 @@ pub struct PurchaseSummary {
     pub holdout_visits: u32,
 }
 
-/// What `kesher analyze` concluded about one customer at one date.
+/// What `kesher analyze` concluded about one customer at one date. Its names (model, stage,
+/// RFM code, segment, tier) come from small fixed sets: an analysis borrows them, a read from
+/// the database owns them, so that a run of a million customers allocates none.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CustomerScore {
     pub customer_id: CustomerId,
     pub as_of: Timestamp,
     /// The model the predictions come from (`bgnbd`, `pareto-nbd`, `mbgnbd`).
-    pub model: String,
+    pub model: Cow<'static, str>,
     /// prospect, first_time, core, at_risk or defected.
-    pub stage: String,
+    pub stage: Cow<'static, str>,
     /// Repeat purchase periods, time of last purchase and age (periods since first purchase).
     pub frequency: f64,
     pub recency: f64,
@@ -279,11 +282,11 @@ pub struct CustomerScore {
     /// Customer lifetime value over the horizon, minor units (margin-weighted, discounted).
     pub clv: Option<f64>,
     /// R, F and M quintile scores as "545".
-    pub rfm: Option<String>,
+    pub rfm: Option<Cow<'static, str>>,
     /// Named RFM segment (champions, loyal, at risk, ...).
-    pub segment: Option<String>,
+    pub segment: Option<Cow<'static, str>>,
     /// Value tier by CLV: top, middle, rest.
-    pub tier: Option<String>,
+    pub tier: Option<Cow<'static, str>>,
     /// The customer's estimated spend per year on what the business sells (minor units), from
     /// the `estimated_annual_spend` attribute; `None` when unknown.
     pub wallet: Option<i64>,
@@ -300,8 +303,8 @@ impl CustomerScore {
         CustomerScore {
             customer_id,
             as_of,
-            model: model.to_string(),
-            stage: PROSPECT.to_string(),
+            model: Cow::Owned(model.to_string()),
+            stage: Cow::Borrowed(PROSPECT),
             frequency: 0.0,
             recency: 0.0,
             t: 0.0,
@@ -458,7 +461,8 @@ pub trait Store: Accounts + Privacy + Points + Send + Sync {
     fn purchase_summaries(&self, _req: &SummaryRequest, _f: &mut dyn FnMut(&PurchaseSummary)) -> Result<bool> {
         Ok(false)
     }
-    /// Store one analysis run (one transaction): `scores` replace the stored scores, and each
+    /// Store one analysis run (one transaction): `scores` replace the stored scores (each
+    /// stored with this run's `as_of` and `model`, whatever its own fields say), and each
     /// customer's stage is recorded for the month of `as_of` in UTC (the stage history; a re-run
     /// in the same month replaces that month). Prospects are implicit: every customer that exists
     /// when the call commits and has no row in `scores` is a prospect of this run, reported by

@@ -124,7 +124,7 @@ fn single() -> (TestDb, PgStore) {
                 p_alive: Some(0.5 + (n % 5) as f64 / 10.0),
                 expected_purchases: Some((n % 9) as f64 / 3.0),
                 clv: Some(100.0 * n as f64),
-                rfm: Some(format!("{}{}{}", n % 5 + 1, n % 4 + 1, n % 3 + 1)),
+                rfm: Some(format!("{}{}{}", n % 5 + 1, n % 4 + 1, n % 3 + 1).into()),
                 segment: Some("loyal".into()),
                 tier: Some(["top", "middle", "rest"][n % 3].into()),
                 wallet: (n % 5 == 0).then_some(100_000),

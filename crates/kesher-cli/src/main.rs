@@ -107,7 +107,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         })
     });
     match cli.command {
-        Command::Import(args) => import::run(&open(&db, settings)?, args),
+        Command::Import(args) => import::run(&open_for_import(&db, settings)?, args),
         Command::Migrate => {
             let version = schema_version(&db)?;
             println!("{}: schema at version {version}", db.display());
@@ -136,6 +136,19 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
 /// SQLite file path (`sqlite:` prefix optional).
 fn open(db: &Path, settings: Settings) -> anyhow::Result<App> {
     Ok(App::new(open_store(&db.to_string_lossy())?, settings))
+}
+
+/// [`open`] for `kesher import`: a SQLite file is opened for a bulk load (an import unit writes
+/// its pages once, in a rollback journal, when no other connection has the file open).
+fn open_for_import(db: &Path, settings: Settings) -> anyhow::Result<App> {
+    let name = db.to_string_lossy();
+    if name.starts_with("postgres://") || name.starts_with("postgresql://") {
+        return open(db, settings);
+    }
+    let path = name.strip_prefix("sqlite:").unwrap_or(&name);
+    let store = kesher_store_sqlite::SqliteStore::open_for_bulk_load(path)
+        .with_context(|| format!("opening database {path}"))?;
+    Ok(App::new(Arc::new(store), settings))
 }
 
 /// A store by name: a `postgres://` URL or a SQLite file path (`sqlite:` prefix optional).

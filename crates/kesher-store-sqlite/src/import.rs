@@ -41,6 +41,8 @@ pub(crate) struct SqliteImport<'a> {
     sales: u64,
     /// The `CREATE INDEX` statements of the indexes dropped for the unit, to run before commit.
     deferred: Option<Vec<String>>,
+    /// The unit switched the file from WAL to a rollback journal (see `begin`).
+    rollback_journal: bool,
 }
 
 const TABLES: [(&str, &str); 6] = [
@@ -52,40 +54,80 @@ const TABLES: [(&str, &str); 6] = [
     ("interactions", "external_id"),
 ];
 
+/// Switch the file from WAL to a rollback journal; false when another connection has it open.
+fn leave_wal(conn: &Connection) -> Result<bool> {
+    let mode = crate::at_once(conn, |c| {
+        c.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get::<_, String>(0))
+    })?;
+    Ok(mode.is_some_and(|m| m.eq_ignore_ascii_case("delete")))
+}
+
 impl<'a> SqliteImport<'a> {
-    pub(crate) fn begin(conn: MutexGuard<'a, Connection>) -> Result<Self> {
-        // The importer resolves every reference itself, so foreign-key checks are switched off
-        // for the unit (SQLite only allows that outside a transaction) and on again after it.
-        // A larger page cache keeps the indexes' hot pages in memory during a bulk load (a fixed
-        // amount: memory does not grow with the file).
-        conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144; BEGIN IMMEDIATE")
-            .be()?;
-        let aliases = conn
-            .query_row("SELECT EXISTS (SELECT 1 FROM customer_aliases)", [], |r| {
-                r.get::<_, bool>(0)
-            })
-            .be()?;
-        let mut marks = [0i64; 6];
-        for (m, (table, _)) in marks.iter_mut().zip(TABLES) {
-            *m = conn
-                .query_row(&format!("SELECT coalesce(max(rowid), 0) FROM {table}"), [], |r| {
-                    r.get(0)
-                })
-                .be()?;
+    /// `alone`: no other connection of this process has the file open and the process has it
+    /// to itself ([`crate::SqliteStore::open_for_bulk_load`]): the unit then tries a rollback
+    /// journal.
+    pub(crate) fn begin(conn: MutexGuard<'a, Connection>, alone: bool) -> Result<Self> {
+        // Leaving WAL needs every other connection to the file closed: when another has it open,
+        // SQLite says the file is busy (or answers with the mode it stays in), without waiting.
+        // In a rollback journal, only synchronous = FULL keeps the file whole through a power
+        // cut at any moment (NORMAL is enough in WAL); for one bulk unit its few syncs cost
+        // nothing worth counting.
+        let rollback_journal = alone && leave_wal(&conn)?;
+        if rollback_journal {
+            conn.execute_batch("PRAGMA synchronous = FULL").be()?;
         }
-        Ok(SqliteImport {
-            marks,
-            aliases,
+        let mut unit = SqliteImport {
+            marks: [0; 6],
+            aliases: false,
             sales: 0,
             deferred: None,
             conn,
             done: false,
+            rollback_journal,
             customers: HashMap::new(),
             branches: HashMap::new(),
             employees: HashMap::new(),
             products: HashMap::new(),
             costs: HashMap::new(),
-        })
+        };
+        // From here on a failure drops the unit, which ends it (and the journal switch).
+        // The importer resolves every reference itself, so foreign-key checks are switched off
+        // for the unit (SQLite only allows that outside a transaction) and on again after it.
+        // A larger page cache keeps the indexes' hot pages in memory during a bulk load (a fixed
+        // amount: memory does not grow with the file).
+        unit.conn
+            .execute_batch("PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144; BEGIN IMMEDIATE")
+            .be()?;
+        unit.aliases = unit
+            .conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM customer_aliases)", [], |r| {
+                r.get::<_, bool>(0)
+            })
+            .be()?;
+        for (t, (table, _)) in TABLES.iter().enumerate() {
+            unit.marks[t] = unit
+                .conn
+                .query_row(&format!("SELECT coalesce(max(rowid), 0) FROM {table}"), [], |r| {
+                    r.get(0)
+                })
+                .be()?;
+        }
+        Ok(unit)
+    }
+
+    /// After the unit's transaction: the connection's settings as before it, and the file back
+    /// in WAL when the unit switched it. Nothing is lost when that switch fails: the unit's
+    /// outcome is settled, and every connection opened later asks for WAL again.
+    fn restore(&self) {
+        let _ = self
+            .conn
+            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536");
+        if self.rollback_journal {
+            let _ = self
+                .conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0));
+            let _ = self.conn.execute_batch("PRAGMA synchronous = NORMAL");
+        }
     }
 
     /// `AlreadyPresent` or `Repeated`, for a key that exists in table number `t`.
@@ -353,9 +395,7 @@ impl ImportTx for SqliteImport<'_> {
         }
         self.conn.execute_batch("COMMIT").be()?;
         self.done = true;
-        self.conn
-            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536")
-            .be()?;
+        self.restore();
         Ok(())
     }
 }
@@ -366,9 +406,7 @@ impl Drop for SqliteImport<'_> {
             // Nothing of an unfinished import may land; a failed rollback leaves the
             // transaction open, which SQLite discards when the connection is next used.
             let _ = self.conn.execute_batch("ROLLBACK");
-            let _ = self
-                .conn
-                .execute_batch("PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536");
+            self.restore();
         }
     }
 }

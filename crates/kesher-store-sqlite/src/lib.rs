@@ -24,7 +24,7 @@ use kesher_store::{
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 const READERS: usize = 4;
 /// How long a connection waits for another's lock.
@@ -34,8 +34,11 @@ const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
-    readers: Vec<Mutex<Connection>>,
+    /// Opened on first use.
+    readers: Vec<OnceLock<Mutex<Connection>>>,
     next_reader: AtomicUsize,
+    /// See [`SqliteStore::open_for_bulk_load`].
+    bulk_load: bool,
 }
 
 impl SqliteStore {
@@ -104,11 +107,18 @@ impl SqliteStore {
         })
     }
 
-    /// A reader connection no one else holds, if any.
+    /// A reader connection no one else holds, if any (an unopened one is opened).
     fn try_read(&self) -> Option<MutexGuard<'_, Connection>> {
         let n = self.readers.len();
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        (0..n).find_map(|k| self.readers[(start + k) % n].try_lock().ok())
+        let slots = || (0..n).map(|k| &self.readers[(start + k) % n]);
+        slots()
+            .find_map(|r| r.get().and_then(|m| m.try_lock().ok()))
+            .or_else(|| {
+                slots()
+                    .filter(|r| r.get().is_none())
+                    .find_map(|r| self.reader(r).ok()?.try_lock().ok())
+            })
     }
 
     /// Open (creating if needed) the database file and bring its schema up to date.
@@ -116,14 +126,25 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         let mut writer = open_conn(&path)?;
         migrate::migrate(&mut writer)?;
-        let readers = (0..READERS)
-            .map(|_| open_conn(&path).map(Mutex::new))
-            .collect::<Result<Vec<_>>>()?;
         Ok(SqliteStore {
             path,
             writer: Mutex::new(writer),
-            readers,
+            readers: (0..READERS).map(|_| OnceLock::new()).collect(),
             next_reader: AtomicUsize::new(0),
+            bulk_load: false,
+        })
+    }
+
+    /// [`Self::open`] for a process that has the file to itself and loads data in bulk (the
+    /// `kesher import` command): a bulk import unit ([`Store::begin_import`]) begun while no
+    /// reader connection is open switches the file to a rollback journal for the unit, so that
+    /// the loaded pages are written once (WAL writes them twice: into the log, then back into
+    /// the file), and back to WAL when the unit ends. When another connection has the file open
+    /// (a server, a second import) the switch is refused and the unit runs in WAL as usual.
+    pub fn open_for_bulk_load(path: impl AsRef<Path>) -> Result<SqliteStore> {
+        Ok(SqliteStore {
+            bulk_load: true,
+            ..SqliteStore::open(path)?
         })
     }
 
@@ -142,17 +163,35 @@ impl SqliteStore {
             .map_err(|_| StoreError::Backend("writer connection poisoned".into()))
     }
 
+    /// A reader connection: an idle open one, else one opened now, else the next to be free.
     fn read(&self) -> Result<MutexGuard<'_, Connection>> {
         let n = self.readers.len();
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         for k in 0..n {
-            if let Ok(g) = self.readers[(start + k) % n].try_lock() {
+            if let Some(Ok(g)) = self.readers[(start + k) % n].get().map(Mutex::try_lock) {
                 return Ok(g);
             }
         }
-        self.readers[start % n]
+        let slot = (0..n)
+            .map(|k| &self.readers[(start + k) % n])
+            .find(|r| r.get().is_none())
+            .unwrap_or(&self.readers[start % n]);
+        self.reader(slot)?
             .lock()
             .map_err(|_| StoreError::Backend("reader connection poisoned".into()))
+    }
+
+    /// The reader connection in `slot`, opened on first use and then kept: a process that
+    /// never reads (an import) opens none.
+    fn reader<'s>(&self, slot: &'s OnceLock<Mutex<Connection>>) -> Result<&'s Mutex<Connection>> {
+        if let Some(m) = slot.get() {
+            return Ok(m);
+        }
+        let conn = open_conn(&self.path)?;
+        // Two threads may open one at once: the first kept wins, the other is closed.
+        let _ = slot.set(Mutex::new(conn));
+        slot.get()
+            .ok_or_else(|| StoreError::Backend("reader connection not kept".into()))
     }
 }
 
@@ -216,14 +255,26 @@ struct WriteLock<'a>(&'a Connection);
 impl<'a> WriteLock<'a> {
     /// `None` when another connection holds the lock.
     fn take(c: &'a Connection) -> Result<Option<WriteLock<'a>>> {
-        c.busy_timeout(std::time::Duration::ZERO).be()?;
-        let begun = c.execute_batch("BEGIN IMMEDIATE");
-        c.busy_timeout(BUSY_TIMEOUT).be()?;
-        match begun {
-            Ok(()) => Ok(Some(WriteLock(c))),
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy => Ok(None),
-            Err(e) => Err(StoreError::Backend(e.to_string())),
+        Ok(at_once(c, |c| c.execute_batch("BEGIN IMMEDIATE"))?.map(|()| WriteLock(c)))
+    }
+}
+
+/// `f` on `c` without waiting for another connection's lock: `None` when the file is busy.
+fn at_once<T>(c: &Connection, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<Option<T>> {
+    c.busy_timeout(std::time::Duration::ZERO).be()?;
+    let out = f(c);
+    c.busy_timeout(BUSY_TIMEOUT).be()?;
+    match out {
+        Ok(v) => Ok(Some(v)),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            Ok(None)
         }
+        Err(e) => Err(StoreError::Backend(e.to_string())),
     }
 }
 
@@ -1375,7 +1426,9 @@ impl Store for SqliteStore {
     }
 
     fn begin_import(&self) -> Result<Box<dyn ImportTx + '_>> {
-        Ok(Box::new(import::SqliteImport::begin(self.write()?)?))
+        let conn = self.write()?;
+        let alone = self.bulk_load && self.readers.iter().all(|r| r.get().is_none());
+        Ok(Box::new(import::SqliteImport::begin(conn, alone)?))
     }
 }
 

@@ -473,3 +473,99 @@ fn sales_read_in_two_halves_are_the_sales_read_in_one() {
     assert_eq!(read(0), ordered);
     other.execute_batch("ROLLBACK").unwrap();
 }
+
+/// A store opened for a bulk load with one branch and customer, and that customer.
+fn bulk_store(dir: &tempdir::Dir) -> (SqliteStore, BranchId, CustomerId) {
+    let store = SqliteStore::open_for_bulk_load(dir.path().join("k.db")).unwrap();
+    let branch = Branch {
+        id: BranchId(uuid::Uuid::now_v7()),
+        external_id: "B1".into(),
+        name: "B1".into(),
+        region: None,
+        time_zone: "UTC".into(),
+    };
+    store.insert_branch(&branch).unwrap();
+    let customer = Customer::bare(
+        CustomerId(uuid::Uuid::now_v7()),
+        Some("M1".into()),
+        Timestamp::UNIX_EPOCH,
+    );
+    store
+        .insert_customer(&customer, &Actor::new("test", Timestamp::UNIX_EPOCH))
+        .unwrap();
+    (store, branch.id, customer.id)
+}
+
+/// Import `txs` in one unit and report whether the unit wrote a rollback journal (the file
+/// beside the database exists while the unit is open), then commit or drop it.
+fn import_unit(store: &SqliteStore, txs: &[Transaction], commit: bool) -> bool {
+    let mut unit = store.begin_import().unwrap();
+    let refs: Vec<&Transaction> = txs.iter().collect();
+    assert!(
+        unit.insert_transactions(&refs)
+            .iter()
+            .all(|r| matches!(r, Ok(Inserted::New)))
+    );
+    let journal = store.path().with_extension("db-journal").exists();
+    if commit {
+        unit.commit().unwrap();
+    } else {
+        drop(unit);
+    }
+    journal
+}
+
+fn journal_mode(path: &std::path::Path) -> String {
+    Connection::open(path)
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_bulk_load_alone_writes_its_pages_once_in_a_rollback_journal_and_returns_to_wal() {
+    let dir = tempdir::Dir::new();
+    let (store, b, c) = bulk_store(&dir);
+    // Rolled back: nothing lands, and the file is in WAL again.
+    assert!(import_unit(&store, &sales(50, "R", b, c), false));
+    assert_eq!(store.counts().unwrap().transactions, 0);
+    // The read above opened a reader connection: from now on this process is not alone, and
+    // the unit stays in WAL.
+    assert!(!import_unit(&store, &sales(50, "W", b, c), true));
+    assert_eq!(store.counts().unwrap().transactions, 50);
+    drop(store);
+    assert_eq!(journal_mode(&dir.path().join("k.db")), "wal");
+
+    // Alone again (a fresh process): committed through the rollback journal, back in WAL after.
+    let store = SqliteStore::open_for_bulk_load(dir.path().join("k.db")).unwrap();
+    assert!(import_unit(&store, &sales(50, "T", b, c), true));
+    assert!(!dir.path().join("k.db-journal").exists());
+    assert_eq!(journal_mode(&dir.path().join("k.db")), "wal");
+    assert_eq!(store.counts().unwrap().transactions, 100);
+    let page = store.list_transactions(Some(c), 5, 0).unwrap();
+    assert_eq!(page.total, 100);
+}
+
+#[test]
+fn a_bulk_load_beside_another_connection_stays_in_wal() {
+    let dir = tempdir::Dir::new();
+    let (store, b, c) = bulk_store(&dir);
+    // Another process (here another connection) has the file open: the switch is refused.
+    let other = Connection::open(dir.path().join("k.db")).unwrap();
+    other
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get::<_, i64>(0))
+        .unwrap();
+    assert!(!import_unit(&store, &sales(50, "T", b, c), true));
+    assert_eq!(
+        other
+            .query_row("SELECT count(*) FROM transactions", [], |r| r.get::<_, i64>(0))
+            .unwrap(),
+        50
+    );
+    // A store opened the usual way never switches.
+    drop(other);
+    drop(store);
+    let usual = SqliteStore::open(dir.path().join("k.db")).unwrap();
+    assert!(!import_unit(&usual, &sales(50, "U", b, c), true));
+    assert_eq!(usual.counts().unwrap().transactions, 100);
+}

@@ -19,6 +19,7 @@
 //! | 1 | hibernating (lost if M ≤ 2) | hibernating (lost if M ≤ 2) | at risk | at risk | can't lose them |
 
 use crate::error::{AnalyticsError, Result};
+use rayon::prelude::*;
 
 /// One customer's raw RFM values.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -134,12 +135,14 @@ impl RfmSegment {
 /// Rank scores 1..=5 for `values`, best = highest value (ties share the lower score).
 fn quintiles(values: &[f64]) -> Vec<u8> {
     let n = values.len();
-    let mut idx: Vec<usize> = (0..n).collect();
-    idx.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    // (value, position) pairs sorted in place on every core: a score depends only on where
+    // each run of equal values starts, so the order among equals does not matter.
+    let mut sorted: Vec<(f64, usize)> = values.iter().copied().zip(0..).collect();
+    sorted.par_sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let mut out = vec![1u8; n];
     let mut first = 0;
-    for (pos, &i) in idx.iter().enumerate() {
-        if pos > 0 && values[i].total_cmp(&values[idx[pos - 1]]).is_ne() {
+    for (pos, &(v, i)) in sorted.iter().enumerate() {
+        if pos > 0 && v.total_cmp(&sorted[pos - 1].0).is_ne() {
             first = pos;
         }
         out[i] = (1 + (5 * first) / n) as u8;
@@ -164,7 +167,10 @@ pub fn rfm_scores(inputs: &[RfmInput]) -> Result<Vec<RfmScore>> {
     let recency: Vec<f64> = inputs.iter().map(|v| -v.since_last).collect();
     let frequency: Vec<f64> = inputs.iter().map(|v| v.frequency).collect();
     let monetary: Vec<f64> = inputs.iter().map(|v| v.monetary).collect();
-    let (r, f, m) = (quintiles(&recency), quintiles(&frequency), quintiles(&monetary));
+    let (r, (f, m)) = rayon::join(
+        || quintiles(&recency),
+        || rayon::join(|| quintiles(&frequency), || quintiles(&monetary)),
+    );
     Ok((0..inputs.len())
         .map(|i| RfmScore {
             r: r[i],
@@ -213,10 +219,11 @@ pub struct ValueTiers {
 }
 
 fn rank_desc(values: &[f64]) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..values.len()).collect();
-    // Highest value first; ties by input position, so the order is deterministic.
-    idx.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
-    idx
+    let mut sorted: Vec<(f64, usize)> = values.iter().copied().zip(0..).collect();
+    // Highest value first; ties by input position, so the order is deterministic (a total
+    // order: sorted unstably on every core, the same result).
+    sorted.par_sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    sorted.into_iter().map(|(_, i)| i).collect()
 }
 
 fn check_values(values: &[f64]) -> Result<()> {

@@ -141,24 +141,27 @@ fn open(db: &Path, settings: Settings) -> anyhow::Result<App> {
 /// [`open`] for `kesher import`: a SQLite file is opened for a bulk load (an import unit writes
 /// its pages once, in a rollback journal, when no other connection has the file open).
 fn open_for_import(db: &Path, settings: Settings) -> anyhow::Result<App> {
-    let name = db.to_string_lossy();
-    if name.starts_with("postgres://") || name.starts_with("postgresql://") {
-        return open(db, settings);
-    }
-    let path = name.strip_prefix("sqlite:").unwrap_or(&name);
-    let store = kesher_store_sqlite::SqliteStore::open_for_bulk_load(path)
-        .with_context(|| format!("opening database {path}"))?;
-    Ok(App::new(Arc::new(store), settings))
+    Ok(App::new(open_store_as(&db.to_string_lossy(), true)?, settings))
 }
 
 /// A store by name: a `postgres://` URL or a SQLite file path (`sqlite:` prefix optional).
 fn open_store(name: &str) -> anyhow::Result<Arc<dyn kesher_store::Store>> {
+    open_store_as(name, false)
+}
+
+/// [`open_store`], a SQLite file opened for a bulk load when `bulk_load`.
+fn open_store_as(name: &str, bulk_load: bool) -> anyhow::Result<Arc<dyn kesher_store::Store>> {
     Ok(
         if name.starts_with("postgres://") || name.starts_with("postgresql://") {
             Arc::new(kesher_store_postgres::PgStore::open(name).context("opening the PostgreSQL database")?)
         } else {
             let path = name.strip_prefix("sqlite:").unwrap_or(name);
-            Arc::new(kesher_store_sqlite::SqliteStore::open(path).with_context(|| format!("opening database {path}"))?)
+            let store = if bulk_load {
+                kesher_store_sqlite::SqliteStore::open_for_bulk_load(path)
+            } else {
+                kesher_store_sqlite::SqliteStore::open(path)
+            };
+            Arc::new(store.with_context(|| format!("opening database {path}"))?)
         },
     )
 }

@@ -290,9 +290,8 @@ fn sales(n: usize, prefix: &str, branch: BranchId, customer: CustomerId) -> Vec<
         .collect()
 }
 
-#[test]
-fn a_big_import_rebuilds_the_customer_index_at_commit_and_a_rollback_keeps_it() {
-    let (_dir, store) = fresh();
+/// Branch "B1" (UTC), inserted.
+fn branch_b1(store: &SqliteStore) -> BranchId {
     let branch = Branch {
         id: BranchId(uuid::Uuid::now_v7()),
         external_id: "B1".into(),
@@ -301,16 +300,30 @@ fn a_big_import_rebuilds_the_customer_index_at_commit_and_a_rollback_keeps_it() 
         time_zone: "UTC".into(),
     };
     store.insert_branch(&branch).unwrap();
+    branch.id
+}
+
+/// A bare customer with member number `member`, inserted.
+fn bare_customer(store: &SqliteStore, member: &str) -> CustomerId {
     let customer = Customer::bare(
         CustomerId(uuid::Uuid::now_v7()),
-        Some("M1".into()),
+        Some(member.into()),
         Timestamp::UNIX_EPOCH,
     );
-    let actor = Actor::new("test", Timestamp::UNIX_EPOCH);
-    store.insert_customer(&customer, &actor).unwrap();
+    store
+        .insert_customer(&customer, &Actor::new("test", Timestamp::UNIX_EPOCH))
+        .unwrap();
+    customer.id
+}
+
+#[test]
+fn a_big_import_rebuilds_the_customer_index_at_commit_and_a_rollback_keeps_it() {
+    let (_dir, store) = fresh();
+    let branch = branch_b1(&store);
+    let customer = bare_customer(&store, "M1");
 
     // Rolled back after the index was dropped: everything, the index included, is as before.
-    let txs = sales(60, "R", branch.id, customer.id);
+    let txs = sales(60, "R", branch, customer);
     let mut unit = store.begin_import().unwrap();
     let refs: Vec<&Transaction> = txs.iter().collect();
     assert!(
@@ -323,7 +336,7 @@ fn a_big_import_rebuilds_the_customer_index_at_commit_and_a_rollback_keeps_it() 
     assert_eq!(store.counts().unwrap().transactions, 0);
 
     // Committed: the index is back and serves the per-customer listing.
-    let txs = sales(60, "T", branch.id, customer.id);
+    let txs = sales(60, "T", branch, customer);
     let mut unit = store.begin_import().unwrap();
     for chunk in txs.chunks(25) {
         let refs: Vec<&Transaction> = chunk.iter().collect();
@@ -335,7 +348,7 @@ fn a_big_import_rebuilds_the_customer_index_at_commit_and_a_rollback_keeps_it() 
     }
     unit.commit().unwrap();
     assert!(index_exists(&store, "transactions_customer"));
-    let page = store.list_transactions(Some(customer.id), 5, 0).unwrap();
+    let page = store.list_transactions(Some(customer), 5, 0).unwrap();
     assert_eq!(page.total, 60);
     assert_eq!(page.items[0].external_id, "T59");
 
@@ -431,23 +444,10 @@ fn sales_written_many_per_statement_get_the_outcomes_of_one_by_one() {
 #[test]
 fn sales_read_in_two_halves_are_the_sales_read_in_one() {
     let (_dir, s) = fresh();
-    let branch = Branch {
-        id: BranchId(uuid::Uuid::now_v7()),
-        external_id: "B1".into(),
-        name: "B1".into(),
-        region: None,
-        time_zone: "UTC".into(),
-    };
-    s.insert_branch(&branch).unwrap();
-    let actor = Actor::new("test", Timestamp::UNIX_EPOCH);
+    let branch = branch_b1(&s);
     for n in 0..7usize {
-        let c = Customer::bare(
-            CustomerId(uuid::Uuid::now_v7()),
-            Some(format!("M{n}")),
-            Timestamp::UNIX_EPOCH,
-        );
-        s.insert_customer(&c, &actor).unwrap();
-        for t in sales(n + 3, &format!("C{n}-"), branch.id, c.id) {
+        let c = bare_customer(&s, &format!("M{n}"));
+        for t in sales(n + 3, &format!("C{n}-"), branch, c) {
             s.record_transaction(&t).unwrap();
         }
     }
@@ -477,23 +477,9 @@ fn sales_read_in_two_halves_are_the_sales_read_in_one() {
 /// A store opened for a bulk load with one branch and customer, and that customer.
 fn bulk_store(dir: &tempdir::Dir) -> (SqliteStore, BranchId, CustomerId) {
     let store = SqliteStore::open_for_bulk_load(dir.path().join("k.db")).unwrap();
-    let branch = Branch {
-        id: BranchId(uuid::Uuid::now_v7()),
-        external_id: "B1".into(),
-        name: "B1".into(),
-        region: None,
-        time_zone: "UTC".into(),
-    };
-    store.insert_branch(&branch).unwrap();
-    let customer = Customer::bare(
-        CustomerId(uuid::Uuid::now_v7()),
-        Some("M1".into()),
-        Timestamp::UNIX_EPOCH,
-    );
-    store
-        .insert_customer(&customer, &Actor::new("test", Timestamp::UNIX_EPOCH))
-        .unwrap();
-    (store, branch.id, customer.id)
+    let branch = branch_b1(&store);
+    let customer = bare_customer(&store, "M1");
+    (store, branch, customer)
 }
 
 /// Import `txs` in one unit and report whether the unit wrote a rollback journal (the file

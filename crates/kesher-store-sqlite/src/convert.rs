@@ -361,38 +361,46 @@ pub(crate) fn check_identifiers_free(c: &Connection, cust: &Customer) -> Result<
     Ok(())
 }
 
-fn customer_params(c: &Customer) -> [Box<dyn rusqlite::ToSql + '_>; 18] {
+/// Run `f` with a customer's 20 column values, in the order of `insert_customer_row`'s and
+/// `update_customer_row`'s parameters (?1 to ?20). Only what SQLite stores in another form
+/// than the model's is built: no boxing, no copy of the attributes.
+fn with_customer_params<R>(c: &Customer, f: impl FnOnce(&[&dyn rusqlite::ToSql; 20]) -> R) -> R {
     let d = &c.demographics;
-    [
-        Box::new(c.id.as_bytes().to_vec()),
-        Box::new(c.member_no.as_deref()),
-        Box::new(c.kind.as_str()),
-        Box::new(c.parent_id.map(|p| p.as_bytes().to_vec())),
-        Box::new(c.name.as_deref()),
-        Box::new(c.name.as_deref().map(kesher_core::normalize_name)),
-        Box::new(c.phone.as_ref().map(|p| p.as_str())),
-        Box::new(c.email.as_ref().map(|e| e.as_str())),
-        Box::new(c.card.as_deref()),
-        Box::new(c.language.as_deref()),
-        Box::new(d.birth_date.map(|b| b.to_string())),
-        Box::new(d.gender.map(|g| g.as_str())),
-        Box::new(d.city.as_deref()),
-        Box::new(d.region.as_deref()),
-        Box::new(d.household_size.map(i64::from)),
-        Box::new(d.income_band.as_deref()),
-        Box::new(serde_json::Value::Object(c.attributes.clone()).to_string()),
-        Box::new(ts(c.created_at)),
-    ]
+    let id = c.id.as_bytes();
+    let name_norm = c.name.as_deref().map(kesher_core::normalize_name);
+    let birth_date = d.birth_date.map(|b| b.to_string());
+    // A map of JSON values always serialises.
+    let attributes = serde_json::to_string(&c.attributes).unwrap_or_else(|_| "{}".into());
+    let parent = c.parent_id.as_ref().map(|p| &p.as_bytes()[..]);
+    let branch = c.source_branch.as_ref().map(|b| &b.as_bytes()[..]);
+    let employee = c.source_employee.as_ref().map(|e| &e.as_bytes()[..]);
+    f(&[
+        &&id[..],
+        &c.member_no.as_deref(),
+        &c.kind.as_str(),
+        &parent,
+        &c.name.as_deref(),
+        &name_norm,
+        &c.phone.as_ref().map(|p| p.as_str()),
+        &c.email.as_ref().map(|e| e.as_str()),
+        &c.card.as_deref(),
+        &c.language.as_deref(),
+        &birth_date,
+        &d.gender.map(|g| g.as_str()),
+        &d.city.as_deref(),
+        &d.region.as_deref(),
+        &d.household_size.map(i64::from),
+        &d.income_band.as_deref(),
+        &attributes,
+        &ts(c.created_at),
+        &branch,
+        &employee,
+    ])
 }
 
 /// Insert the customer row and its consents; `AlreadyPresent` when the member number exists.
 pub(crate) fn insert_customer_row(c: &Connection, cust: &Customer) -> Result<Inserted> {
-    let p = customer_params(cust);
-    let (sb, se) = (
-        cust.source_branch.map(|b| b.as_bytes().to_vec()),
-        cust.source_employee.map(|e| e.as_bytes().to_vec()),
-    );
-    let n = c
+    let mut st = c
         .prepare_cached(
             "INSERT INTO customers (id, member_no, kind, parent_id, name, name_norm, phone, email, card, language, birth_date,
                 gender, city, region, household_size, income_band, attributes, created_at, source_branch, source_employee,
@@ -401,10 +409,8 @@ pub(crate) fn insert_customer_row(c: &Connection, cust: &Customer) -> Result<Ins
                 (SELECT coalesce(max(run), 0) FROM analysis_runs))
              ON CONFLICT (member_no) DO NOTHING",
         )
-        .be()?
-        .execute(params![&*p[0], &*p[1], &*p[2], &*p[3], &*p[4], &*p[5], &*p[6], &*p[7], &*p[8], &*p[9], &*p[10], &*p[11], &*p[12],
-            &*p[13], &*p[14], &*p[15], &*p[16], &*p[17], sb, se])
         .be()?;
+    let n = with_customer_params(cust, |p| st.execute(&p[..])).be()?;
     if n == 0 {
         return Ok(Inserted::AlreadyPresent);
     }
@@ -413,20 +419,14 @@ pub(crate) fn insert_customer_row(c: &Connection, cust: &Customer) -> Result<Ins
 }
 
 pub(crate) fn update_customer_row(c: &Connection, cust: &Customer) -> Result<()> {
-    let p = customer_params(cust);
-    let (sb, se) = (
-        cust.source_branch.map(|b| b.as_bytes().to_vec()),
-        cust.source_employee.map(|e| e.as_bytes().to_vec()),
-    );
-    c.prepare_cached(
-        "UPDATE customers SET member_no = ?2, kind = ?3, parent_id = ?4, name = ?5, name_norm = ?6, phone = ?7, email = ?8,
-            card = ?9, language = ?10, birth_date = ?11, gender = ?12, city = ?13, region = ?14, household_size = ?15,
-            income_band = ?16, attributes = ?17, created_at = ?18, source_branch = ?19, source_employee = ?20 WHERE id = ?1",
-    )
-    .be()?
-    .execute(params![&*p[0], &*p[1], &*p[2], &*p[3], &*p[4], &*p[5], &*p[6], &*p[7], &*p[8], &*p[9], &*p[10], &*p[11], &*p[12],
-        &*p[13], &*p[14], &*p[15], &*p[16], &*p[17], sb, se])
-    .be()?;
+    let mut st = c
+        .prepare_cached(
+            "UPDATE customers SET member_no = ?2, kind = ?3, parent_id = ?4, name = ?5, name_norm = ?6, phone = ?7, email = ?8,
+                card = ?9, language = ?10, birth_date = ?11, gender = ?12, city = ?13, region = ?14, household_size = ?15,
+                income_band = ?16, attributes = ?17, created_at = ?18, source_branch = ?19, source_employee = ?20 WHERE id = ?1",
+        )
+        .be()?;
+    with_customer_params(cust, |p| st.execute(&p[..])).be()?;
     Ok(())
 }
 

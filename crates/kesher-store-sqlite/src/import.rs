@@ -15,14 +15,27 @@ use std::sync::MutexGuard;
 /// that memory stays bounded whatever the size of the file.
 const CACHE_LIMIT: usize = 200_000;
 
-/// Secondary indexes of `transactions` that no import statement reads: a big import drops them
-/// once it has written this many sales (and more than an eighth of the sales already stored),
-/// and builds them again, sorted in one pass, just before it commits. Maintaining the (customer,
-/// time) index row by row costs random page writes all over the index; building it once costs
-/// a sort (10M sales: ~30 s of an import against ~3 s). DDL is transactional in SQLite: a
-/// rolled-back import gets its index back.
+/// Secondary indexes that no import statement reads, by the table (number in `TABLES`) whose
+/// rows fill them: a big import drops a table's indexes once it has written this many of its
+/// rows (and more than an eighth of the rows already stored), and builds them again, sorted in
+/// one pass, just before it commits. Maintaining an index row by row costs a descent from its
+/// root for every row, and random page writes all over it when its keys come in no order (a
+/// sale's customer, a customer's name); building it once costs a sort (10M sales: the
+/// (customer, time) index ~30 s of an import against ~3 s; 1M customers: their name, run and
+/// consent-history indexes ~6 s against ~1 s). DDL is transactional in SQLite: a rolled-back
+/// import gets its indexes back. The unique indexes stay: they decide what is already present.
 const DEFER_INDEXES_AFTER: u64 = if cfg!(test) { 20 } else { 50_000 };
-const DEFERRED_INDEXES: [&str; 1] = ["transactions_customer"];
+const DEFERRED_INDEXES: [(usize, &[&str]); 2] = [
+    (
+        3,
+        &[
+            "customers_name_norm",
+            "customers_runs_before",
+            "consent_history_customer",
+        ],
+    ),
+    (4, &["transactions_customer"]),
+];
 
 pub(crate) struct SqliteImport<'a> {
     conn: MutexGuard<'a, Connection>,
@@ -37,10 +50,12 @@ pub(crate) struct SqliteImport<'a> {
     marks: [i64; 6],
     /// Whether any customer holds aliases left by a merge (read when the unit begins).
     aliases: bool,
-    /// Sales this unit has written.
-    sales: u64,
+    /// Rows this unit has written, by table (as `marks`).
+    written: [u64; 6],
+    /// Tables whose `DEFERRED_INDEXES` this unit has dropped.
+    deferred_for: [bool; 6],
     /// The `CREATE INDEX` statements of the indexes dropped for the unit, to run before commit.
-    deferred: Option<Vec<String>>,
+    deferred: Vec<String>,
     /// The unit switched the file from WAL to a rollback journal (see `begin`).
     rollback_journal: bool,
 }
@@ -79,8 +94,9 @@ impl<'a> SqliteImport<'a> {
         let mut unit = SqliteImport {
             marks: [0; 6],
             aliases: false,
-            sales: 0,
-            deferred: None,
+            written: [0; 6],
+            deferred_for: [false; 6],
+            deferred: Vec::new(),
             conn,
             done: false,
             rollback_journal,
@@ -121,7 +137,7 @@ impl<'a> SqliteImport<'a> {
     fn restore(&self) {
         let _ = self
             .conn
-            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536");
+            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA threads = 0");
         if self.rollback_journal {
             let _ = self
                 .conn
@@ -143,16 +159,21 @@ impl<'a> SqliteImport<'a> {
         }
     }
 
-    /// Drop the deferred indexes once the unit is big enough (see `DEFER_INDEXES_AFTER`).
-    fn maybe_defer_indexes(&mut self) -> Result<()> {
-        if self.deferred.is_some()
-            || self.sales < DEFER_INDEXES_AFTER
-            || self.sales.saturating_mul(8) < self.marks[4].max(0) as u64
+    /// Count `n` more rows written to table number `t`, and drop the table's deferred indexes
+    /// once the unit is big enough (see `DEFER_INDEXES_AFTER`).
+    fn wrote(&mut self, t: usize, n: u64) -> Result<()> {
+        self.written[t] += n;
+        let Some((_, names)) = DEFERRED_INDEXES.iter().find(|(table, _)| *table == t) else {
+            return Ok(());
+        };
+        if self.deferred_for[t]
+            || self.written[t] < DEFER_INDEXES_AFTER
+            || self.written[t].saturating_mul(8) < self.marks[t].max(0) as u64
         {
             return Ok(());
         }
-        let mut sqls = Vec::new();
-        for name in DEFERRED_INDEXES {
+        self.deferred_for[t] = true;
+        for name in *names {
             let sql: Option<String> = self
                 .conn
                 .query_row(
@@ -164,11 +185,40 @@ impl<'a> SqliteImport<'a> {
                 .be()?;
             if let Some(sql) = sql {
                 self.conn.execute_batch(&format!("DROP INDEX {name}")).be()?;
-                sqls.push(sql);
+                self.deferred.push(sql);
             }
         }
-        self.deferred = Some(sqls);
         Ok(())
+    }
+
+    /// Insert a customer (`ImportTx::insert_customer` without the accounting).
+    fn write_customer(&mut self, c: &Customer) -> Result<Inserted> {
+        if !self.aliases {
+            // No merge has left aliases behind, so the unique indexes alone guard every
+            // identifier: insert straight away and explain a violation only when one happens.
+            return match insert_customer_row(&self.conn, c) {
+                Ok(Inserted::New) => Ok(Inserted::New),
+                Ok(_) => self.present(3, c.member_no.as_deref().unwrap_or_default()),
+                Err(StoreError::Conflict { reason, .. })
+                    if reason.starts_with("UNIQUE constraint failed: customers.") =>
+                {
+                    check_identifiers_free(&self.conn, c)?;
+                    Err(StoreError::conflict("id", reason))
+                }
+                Err(e) => Err(e),
+            };
+        }
+        if let Some(m) = &c.member_no
+            && find_by_identifier(&self.conn, "member", m)?.is_some()
+        {
+            // A member number kept as an alias after a merge counts as present.
+            return Ok(match self.present(3, m)? {
+                Inserted::Repeated => Inserted::Repeated,
+                _ => Inserted::AlreadyPresent,
+            });
+        }
+        check_identifiers_free(&self.conn, c)?;
+        insert_customer_row(&self.conn, c)
     }
 
     fn id_by(&self, sql: &str, key: &str) -> Result<Option<[u8; 16]>> {
@@ -279,32 +329,11 @@ impl ImportTx for SqliteImport<'_> {
     }
 
     fn insert_customer(&mut self, c: &Customer) -> Result<Inserted> {
-        if !self.aliases {
-            // No merge has left aliases behind, so the unique indexes alone guard every
-            // identifier: insert straight away and explain a violation only when one happens.
-            return match insert_customer_row(&self.conn, c) {
-                Ok(Inserted::New) => Ok(Inserted::New),
-                Ok(_) => self.present(3, c.member_no.as_deref().unwrap_or_default()),
-                Err(StoreError::Conflict { reason, .. })
-                    if reason.starts_with("UNIQUE constraint failed: customers.") =>
-                {
-                    check_identifiers_free(&self.conn, c)?;
-                    Err(StoreError::conflict("id", reason))
-                }
-                Err(e) => Err(e),
-            };
+        let r = self.write_customer(c)?;
+        if r == Inserted::New {
+            self.wrote(3, 1)?;
         }
-        if let Some(m) = &c.member_no
-            && find_by_identifier(&self.conn, "member", m)?.is_some()
-        {
-            // A member number kept as an alias after a merge counts as present.
-            return Ok(match self.present(3, m)? {
-                Inserted::Repeated => Inserted::Repeated,
-                _ => Inserted::AlreadyPresent,
-            });
-        }
-        check_identifiers_free(&self.conn, c)?;
-        insert_customer_row(&self.conn, c)
+        Ok(r)
     }
 
     fn insert_transaction(&mut self, t: &Transaction) -> Result<Inserted> {
@@ -319,14 +348,12 @@ impl ImportTx for SqliteImport<'_> {
         };
         match insert_transaction_rows(conn, t, &mut unit_cost)? {
             Inserted::New => {
-                self.sales += 1;
-                self.maybe_defer_indexes()?;
+                self.wrote(4, 1)?;
                 Ok(Inserted::New)
             }
             _ => self.present(4, &t.external_id),
         }
     }
-
     fn insert_transactions(&mut self, ts: &[&Transaction]) -> Vec<Result<Inserted>> {
         let mut out = Vec::with_capacity(ts.len());
         let (conn, costs) = (&self.conn, &mut self.costs);
@@ -363,8 +390,7 @@ impl ImportTx for SqliteImport<'_> {
         {
             *last = Err(e);
         }
-        self.sales += new;
-        if let Err(e) = self.maybe_defer_indexes() {
+        if let Err(e) = self.wrote(4, new) {
             // The sales are written; the failure surfaces on the last of them.
             if let Some(last) = out.last_mut() {
                 *last = Err(e);
@@ -390,7 +416,11 @@ impl ImportTx for SqliteImport<'_> {
     }
 
     fn commit(mut self: Box<Self>) -> Result<()> {
-        for sql in self.deferred.take().unwrap_or_default() {
+        if !self.deferred.is_empty() {
+            // Sorting for the rebuilt indexes may use a second core (SQLite's sorter threads).
+            self.conn.execute_batch("PRAGMA threads = 2").be()?;
+        }
+        for sql in std::mem::take(&mut self.deferred) {
             self.conn.execute_batch(&sql).be()?;
         }
         self.conn.execute_batch("COMMIT").be()?;

@@ -22,10 +22,10 @@ fn contract_suite() {
 #[test]
 fn migrations_are_versioned_and_reopen_cleanly() {
     let (dir, store) = fresh();
-    assert_eq!(store.schema_version().unwrap(), 8);
+    assert_eq!(store.schema_version().unwrap(), 10);
     drop(store);
     let again = SqliteStore::open(dir.path().join("k.db")).unwrap();
-    assert_eq!(again.schema_version().unwrap(), 8);
+    assert_eq!(again.schema_version().unwrap(), 10);
 }
 
 #[test]
@@ -66,7 +66,7 @@ fn results_stored_before_version_7_read_the_same_after_it() {
         .unwrap();
     }
     let s = SqliteStore::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 8);
+    assert_eq!(s.schema_version().unwrap(), 10);
     let (c1, c2) = (
         CustomerId(uuid::Uuid::from_u128(1)),
         CustomerId(uuid::Uuid::from_u128(2)),
@@ -144,7 +144,7 @@ fn lines_keep_their_sale_when_sales_get_integer_keys() {
         .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 8);
+    assert_eq!(store.schema_version().unwrap(), 10);
     let t = store.transaction_by_external("T1").unwrap().unwrap();
     let lines: Vec<_> = t
         .lines
@@ -554,4 +554,111 @@ fn a_bulk_load_beside_another_connection_stays_in_wal() {
     let usual = SqliteStore::open(dir.path().join("k.db")).unwrap();
     assert!(!import_unit(&usual, &sales(50, "U", b, c), true));
     assert_eq!(usual.counts().unwrap().transactions, 100);
+}
+
+#[test]
+fn the_parent_index_holds_only_customers_with_a_parent_and_serves_the_lookup() {
+    let (_dir, store) = fresh();
+    let plan: String = store
+        .read()
+        .unwrap()
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT count(*) FROM customers WHERE parent_id = ?1",
+            [[0u8; 16].as_slice()],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("customers_parent"), "{plan}");
+    let sql: String = store
+        .read()
+        .unwrap()
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'customers_parent'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(sql.ends_with("WHERE parent_id IS NOT NULL"), "{sql}");
+}
+
+#[test]
+fn a_big_customer_import_rebuilds_its_indexes_at_commit_and_a_rollback_keeps_them() {
+    const INDEXES: [&str; 3] = [
+        "customers_name_norm",
+        "customers_runs_before",
+        "consent_history_customer",
+    ];
+    let (_dir, store) = fresh();
+    let customers = |prefix: &str| -> Vec<Customer> {
+        (0..60)
+            .map(|i| {
+                let mut c = Customer::bare(
+                    CustomerId(uuid::Uuid::now_v7()),
+                    Some(format!("{prefix}{i}")),
+                    Timestamp::UNIX_EPOCH,
+                );
+                c.name = Some(format!("Dana {prefix}{i}"));
+                c.consents.push(kesher_core::Consent {
+                    channel: kesher_core::ConsentChannel::Email,
+                    state: kesher_core::ConsentState::Granted,
+                    at: Timestamp::UNIX_EPOCH,
+                    source: "import".into(),
+                });
+                c
+            })
+            .collect()
+    };
+    let write = |cs: &[Customer], commit: bool| {
+        let mut unit = store.begin_import().unwrap();
+        for chunk in cs.chunks(25) {
+            let refs: Vec<&Customer> = chunk.iter().collect();
+            assert!(
+                unit.insert_customers(&refs)
+                    .iter()
+                    .all(|r| matches!(r, Ok(Inserted::New)))
+            );
+        }
+        if commit {
+            unit.commit().unwrap();
+        }
+    };
+    // Rolled back after the indexes were dropped: everything, the indexes included, as before.
+    write(&customers("R"), false);
+    assert!(INDEXES.iter().all(|i| index_exists(&store, i)));
+    assert_eq!(store.counts().unwrap().customers, 0);
+
+    // Committed: the indexes were dropped and built again (the schema changed: one step for
+    // each DROP and each CREATE), and they are back and serve what reads them.
+    let schema = || -> i64 {
+        store
+            .read()
+            .unwrap()
+            .query_row("PRAGMA schema_version", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = schema();
+    write(&customers("C"), true);
+    assert_eq!(schema(), before + 2 * INDEXES.len() as i64);
+    assert!(INDEXES.iter().all(|i| index_exists(&store, i)));
+    let found = store
+        .search_customers(&kesher_store::CustomerQuery {
+            text: Some("Dana C42".into()),
+            phone: None,
+            branch: None,
+            limit: 10,
+            offset: 0,
+        })
+        .unwrap();
+    assert_eq!(found.items.len(), 1);
+    assert_eq!(found.items[0].member_no.as_deref(), Some("C42"));
+    let plan: String = store
+        .read()
+        .unwrap()
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT count(*) FROM consent_history WHERE customer_id = ?1",
+            [[0u8; 16].as_slice()],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("consent_history_customer"), "{plan}");
 }

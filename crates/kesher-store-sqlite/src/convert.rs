@@ -398,8 +398,8 @@ fn with_customer_params<R>(c: &Customer, f: impl FnOnce(&[&dyn rusqlite::ToSql; 
     ])
 }
 
-/// Insert the customer row and its consents; `AlreadyPresent` when the member number exists.
-pub(crate) fn insert_customer_row(c: &Connection, cust: &Customer) -> Result<Inserted> {
+/// Insert the customer row alone (no consents); `AlreadyPresent` when the member number exists.
+pub(crate) fn insert_customer_head(c: &Connection, cust: &Customer) -> Result<Inserted> {
     let mut st = c
         .prepare_cached(
             "INSERT INTO customers (id, member_no, kind, parent_id, name, name_norm, phone, email, card, language, birth_date,
@@ -411,11 +411,52 @@ pub(crate) fn insert_customer_row(c: &Connection, cust: &Customer) -> Result<Ins
         )
         .be()?;
     let n = with_customer_params(cust, |p| st.execute(&p[..])).be()?;
-    if n == 0 {
-        return Ok(Inserted::AlreadyPresent);
+    Ok(if n == 0 {
+        Inserted::AlreadyPresent
+    } else {
+        Inserted::New
+    })
+}
+
+/// Insert the customer row and its consents; `AlreadyPresent` when the member number exists.
+pub(crate) fn insert_customer_row(c: &Connection, cust: &Customer) -> Result<Inserted> {
+    let r = insert_customer_head(c, cust)?;
+    if r == Inserted::New {
+        write_consents(c, cust.id, &cust.consents, None)?;
     }
-    write_consents(c, cust.id, &cust.consents, None)?;
-    Ok(Inserted::New)
+    Ok(r)
+}
+
+/// Consents written by one multi-row INSERT at most (a power of two: `pow2_at_most`).
+const CONSENTS_PER_INSERT: usize = 64;
+
+/// Write the consents of new customers (none of them has any yet) and their history rows, in
+/// order, many per statement: what `write_consents` with no `before` writes for each.
+pub(crate) fn write_new_consents(c: &Connection, consents: &[(CustomerId, &Consent)]) -> Result<()> {
+    let mut at = 0;
+    while at < consents.len() {
+        let n = pow2_at_most(consents.len() - at, CONSENTS_PER_INSERT);
+        let chunk = &consents[at..at + n];
+        at += n;
+        let values = vec!["(?, ?, ?, ?, ?)"; n].join(", ");
+        for table in ["INSERT OR REPLACE INTO consents", "INSERT INTO consent_history"] {
+            let mut st = c
+                .prepare_cached(&format!(
+                    "{table} (customer_id, channel, state, at, source) VALUES {values}"
+                ))
+                .be()?;
+            for (i, (id, k)) in chunk.iter().enumerate() {
+                let p = i * 5;
+                st.raw_bind_parameter(p + 1, &id.as_bytes()[..]).be()?;
+                st.raw_bind_parameter(p + 2, k.channel.as_str()).be()?;
+                st.raw_bind_parameter(p + 3, k.state.as_str()).be()?;
+                st.raw_bind_parameter(p + 4, ts(k.at)).be()?;
+                st.raw_bind_parameter(p + 5, k.source.as_str()).be()?;
+            }
+            st.raw_execute().be()?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn update_customer_row(c: &Connection, cust: &Customer) -> Result<()> {

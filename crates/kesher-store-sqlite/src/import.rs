@@ -191,12 +191,12 @@ impl<'a> SqliteImport<'a> {
         Ok(())
     }
 
-    /// Insert a customer (`ImportTx::insert_customer` without the accounting).
+    /// Insert a customer's row (`ImportTx::insert_customers` writes the consents).
     fn write_customer(&mut self, c: &Customer) -> Result<Inserted> {
         if !self.aliases {
             // No merge has left aliases behind, so the unique indexes alone guard every
             // identifier: insert straight away and explain a violation only when one happens.
-            return match insert_customer_row(&self.conn, c) {
+            return match insert_customer_head(&self.conn, c) {
                 Ok(Inserted::New) => Ok(Inserted::New),
                 Ok(_) => self.present(3, c.member_no.as_deref().unwrap_or_default()),
                 Err(StoreError::Conflict { reason, .. })
@@ -218,7 +218,7 @@ impl<'a> SqliteImport<'a> {
             });
         }
         check_identifiers_free(&self.conn, c)?;
-        insert_customer_row(&self.conn, c)
+        insert_customer_head(&self.conn, c)
     }
 
     fn id_by(&self, sql: &str, key: &str) -> Result<Option<[u8; 16]>> {
@@ -329,11 +329,34 @@ impl ImportTx for SqliteImport<'_> {
     }
 
     fn insert_customer(&mut self, c: &Customer) -> Result<Inserted> {
-        let r = self.write_customer(c)?;
-        if r == Inserted::New {
-            self.wrote(3, 1)?;
+        self.insert_customers(&[c])
+            .pop()
+            .unwrap_or(Ok(Inserted::AlreadyPresent))
+    }
+
+    fn insert_customers(&mut self, cs: &[&Customer]) -> Vec<Result<Inserted>> {
+        // Each row is written at once (its identifiers are checked against the rows before it);
+        // the new customers' consents follow together, many per statement.
+        let mut out = Vec::with_capacity(cs.len());
+        let mut consents = Vec::new();
+        let mut new = 0;
+        for c in cs {
+            let r = self.write_customer(c);
+            if matches!(r, Ok(Inserted::New)) {
+                new += 1;
+                consents.extend(c.consents.iter().map(|k| (c.id, k)));
+            }
+            out.push(r);
         }
-        Ok(r)
+        // A failure here is a backend's (the customers are new: no consent can conflict), which
+        // ends the import; it surfaces on the last customer.
+        let done = write_new_consents(&self.conn, &consents).and_then(|()| self.wrote(3, new));
+        if let Err(e) = done
+            && let Some(last) = out.last_mut()
+        {
+            *last = Err(e);
+        }
+        out
     }
 
     fn insert_transaction(&mut self, t: &Transaction) -> Result<Inserted> {

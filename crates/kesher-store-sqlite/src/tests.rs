@@ -640,6 +640,16 @@ fn a_big_customer_import_rebuilds_its_indexes_at_commit_and_a_rollback_keeps_the
     write(&customers("C"), true);
     assert_eq!(schema(), before + 2 * INDEXES.len() as i64);
     assert!(INDEXES.iter().all(|i| index_exists(&store, i)));
+    // Each new customer's consent and its history row, written many per statement.
+    let count = |sql: &str| -> i64 { store.read().unwrap().query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        count("SELECT count(*) FROM consents WHERE channel = 'email' AND state = 'granted'"),
+        60
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM consent_history h JOIN consents c USING (customer_id, channel, state, at)"),
+        60
+    );
     let found = store
         .search_customers(&kesher_store::CustomerQuery {
             text: Some("Dana C42".into()),

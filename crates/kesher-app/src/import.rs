@@ -8,9 +8,10 @@
 
 use crate::{App, ids};
 use kesher_core::{
-    Branch, BranchId, Channel, Consent, ConsentChannel, ConsentState, Currency, Customer, CustomerId, CustomerKind,
-    DomainError, Email, Employee, EmployeeId, Gender, Interaction, InteractionKind, InteractionStatus, Line, Money,
-    Phone, Product, Transaction, parse_date, parse_external_id, parse_instant, parse_language, parse_satisfaction,
+    Branch, BranchId, Channel, Consent, ConsentChannel, ConsentState, Country, Currency, Customer, CustomerId,
+    CustomerKind, DomainError, Email, Employee, EmployeeId, Gender, Interaction, InteractionKind, InteractionStatus,
+    Line, Money, Phone, Product, Transaction, parse_date, parse_external_id, parse_instant, parse_language,
+    parse_satisfaction,
 };
 use kesher_store::{ImportTx, Inserted, StoreError};
 use std::fmt;
@@ -404,11 +405,12 @@ const CHUNK: usize = 512;
 const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// One row read ahead: its line, its fields or why they cannot be read, and for a
-/// transactions row the values that need no store.
+/// transactions or customers row the values that need no store.
 struct Row {
     line: u64,
     rec: RowResult,
     fields: Option<TxFields>,
+    customer: Option<Box<CustomerFields>>,
 }
 
 /// What the reader thread hands over.
@@ -461,6 +463,141 @@ impl TxFields {
     }
 }
 
+/// Where a customers row's first problem lies among the checks `Importer::customer` makes
+/// with the store: before the parent, between the parent and the branch, or after the employee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Head,
+    Body,
+    Tail,
+}
+
+/// A customers row parsed without the store (on the reader thread): the customer (`None` when
+/// its id, time or kind is wrong) and the row's first problem with the step it belongs to, so
+/// that the writer reports the same first error as if it had parsed the row itself.
+struct CustomerFields {
+    customer: Option<Customer>,
+    error: Option<(Step, RowError)>,
+}
+
+impl CustomerFields {
+    fn parse(h: &Header, r: &csv::StringRecord, country: Country, now: jiff::Timestamp) -> CustomerFields {
+        let mut c = match Self::head(h, r, now) {
+            Ok(c) => c,
+            Err(e) => {
+                return CustomerFields {
+                    customer: None,
+                    error: Some((Step::Head, e)),
+                };
+            }
+        };
+        let error = match Self::body(h, r, country, &mut c) {
+            Err(e) => Some((Step::Body, e)),
+            Ok(()) => Self::tail(h, r, &mut c).err().map(|e| (Step::Tail, e)),
+        };
+        CustomerFields {
+            customer: Some(c),
+            error,
+        }
+    }
+
+    fn head(h: &Header, r: &csv::StringRecord, now: jiff::Timestamp) -> Result<Customer, RowError> {
+        let member = parse_external_id(h.req(r, "customer_id")?, "customer_id").map_err(dom("customer_id"))?;
+        let created_at = h
+            .get(r, "created_at")
+            .map(|t| parse_instant(t, "created_at").map_err(dom("created_at")))
+            .transpose()?
+            .unwrap_or(now);
+        let mut c = Customer::bare(ids::customer(), Some(member), created_at);
+        c.kind = h
+            .get(r, "kind")
+            .map(CustomerKind::parse)
+            .transpose()
+            .map_err(dom("kind"))?
+            .unwrap_or(CustomerKind::Consumer);
+        Ok(c)
+    }
+
+    /// The columns between the parent and the branch.
+    fn body(h: &Header, r: &csv::StringRecord, country: Country, c: &mut Customer) -> Result<(), RowError> {
+        c.name = h.get(r, "name").map(str::to_string);
+        c.phone = h
+            .get(r, "phone")
+            .map(|p| Phone::parse(p, country))
+            .transpose()
+            .map_err(dom("phone"))?;
+        c.email = h.get(r, "email").map(Email::parse).transpose().map_err(dom("email"))?;
+        c.card = h
+            .get(r, "card")
+            .map(|v| parse_external_id(v, "card"))
+            .transpose()
+            .map_err(dom("card"))?;
+        c.language = h
+            .get(r, "language")
+            .map(parse_language)
+            .transpose()
+            .map_err(dom("language"))?;
+        let d = &mut c.demographics;
+        d.birth_date = h
+            .get(r, "birth_date")
+            .map(|v| parse_date(v, "birth_date"))
+            .transpose()
+            .map_err(dom("birth_date"))?;
+        d.gender = h
+            .get(r, "gender")
+            .map(Gender::parse)
+            .transpose()
+            .map_err(dom("gender"))?;
+        d.city = h.get(r, "city").map(str::to_string);
+        d.region = h.get(r, "region").map(str::to_string);
+        d.household_size = h
+            .get(r, "household_size")
+            .map(|v| match v.parse::<u16>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(RowError::col(
+                    "household_size",
+                    format!("must be a positive whole number, found {v:?}"),
+                )),
+            })
+            .transpose()?;
+        d.income_band = h.get(r, "income_band").map(str::to_string);
+        Ok(())
+    }
+
+    /// The columns after the employee.
+    fn tail(h: &Header, r: &csv::StringRecord, c: &mut Customer) -> Result<(), RowError> {
+        let created_at = c.created_at;
+        for (col, channel) in [
+            ("consent_email", ConsentChannel::Email),
+            ("consent_sms", ConsentChannel::Sms),
+            ("consent_phone", ConsentChannel::Phone),
+        ] {
+            if let Some(v) = h.get(r, col) {
+                let state = ConsentState::parse(v).map_err(dom(col))?;
+                c.consents.push(Consent {
+                    channel,
+                    state,
+                    at: created_at,
+                    source: "import".into(),
+                });
+            }
+        }
+        if let Some(a) = h.get(r, "attributes") {
+            match serde_json::from_str::<serde_json::Value>(a) {
+                Ok(serde_json::Value::Object(m)) => c.attributes = m,
+                Ok(_) => {
+                    return Err(RowError::col(
+                        "attributes",
+                        "must be a JSON object such as {\"lifestyle\":\"runner\"}",
+                    ));
+                }
+                Err(e) => return Err(RowError::col("attributes", format!("invalid JSON: {e}"))),
+            }
+        }
+        Ok(())
+    }
+}
+
 fn occurred_at(h: &Header, r: &csv::StringRecord) -> Result<jiff::Timestamp, RowError> {
     parse_instant(h.req_at(r, tx::OCCURRED_AT)?, "occurred_at").map_err(dom("occurred_at"))
 }
@@ -471,6 +608,7 @@ fn read_ahead<R: Read>(
     mut records: Records<R>,
     h: &Header,
     kind: ImportKind,
+    ctx: (Country, jiff::Timestamp),
     chunks: mpsc::SyncSender<Vec<Item>>,
     spares: mpsc::Receiver<Vec<csv::StringRecord>>,
 ) {
@@ -502,7 +640,18 @@ fn read_ahead<R: Read>(
                         }
                         _ => None,
                     };
-                    chunk.push(Item::Row(Row { line, rec, fields }));
+                    let customer = match (&rec, kind) {
+                        (Ok(r), ImportKind::Customers) if !r.is_empty() => {
+                            Some(Box::new(CustomerFields::parse(h, r, ctx.0, ctx.1)))
+                        }
+                        _ => None,
+                    };
+                    chunk.push(Item::Row(Row {
+                        line,
+                        rec,
+                        fields,
+                        customer,
+                    }));
                 }
                 Ok(None) => {
                     chunk.push(Item::End);
@@ -696,10 +845,11 @@ impl App {
         let (chunks_tx, chunks_rx) = mpsc::sync_channel(CHUNKS_IN_FLIGHT);
         let (spares_tx, spares_rx) = mpsc::sync_channel(CHUNKS_IN_FLIGHT);
         let h = &header;
+        let ctx = (self.settings.default_country, imp.now);
         std::thread::scope(|s| {
             std::thread::Builder::new()
                 .name("import-reader".into())
-                .spawn_scoped(s, move || read_ahead(records, h, kind, chunks_tx, spares_rx))
+                .spawn_scoped(s, move || read_ahead(records, h, kind, ctx, chunks_tx, spares_rx))
                 .map_err(|e| ImportError::File {
                     file: file.into(),
                     reason: format!("cannot start the reader thread: {e}"),
@@ -729,7 +879,12 @@ impl Importer<'_> {
         let file = self.file.clone();
         let mut basket: Option<Basket> = None;
         loop {
-            let Row { line, rec, fields } = match rows.next() {
+            let Row {
+                line,
+                rec,
+                fields,
+                customer,
+            } = match rows.next() {
                 Item::Row(r) => r,
                 Item::End => break,
                 Item::Fail(line, reason) => {
@@ -754,7 +909,7 @@ impl Importer<'_> {
                 continue;
             }
             if kind == ImportKind::Customers {
-                self.customer_row(header, line, rec.as_ref())?;
+                self.customer_row(header, line, rec.as_ref(), customer)?;
                 if let Ok(r) = rec {
                     rows.recycle(r);
                 }
@@ -915,10 +1070,15 @@ impl Importer<'_> {
         h: &Header,
         line: u64,
         rec: Result<&csv::StringRecord, &RowError>,
+        parsed: Option<Box<CustomerFields>>,
     ) -> Result<(), ImportError> {
         let fields = match rec {
             Ok(f) => f,
             Err(e) => return self.reject(line, e.clone(), Vec::new()),
+        };
+        let parsed = match parsed {
+            Some(p) => *p,
+            None => CustomerFields::parse(h, fields, self.app.settings.default_country, self.now),
         };
         // A parent among the rows not yet written is looked up once they are.
         if let Some(p) = h.get(fields, "parent_id")
@@ -929,7 +1089,7 @@ impl Importer<'_> {
         {
             self.drain()?;
         }
-        match self.customer(h, fields) {
+        match self.customer(h, fields, parsed) {
             Ok(c) => {
                 let keep = if self.opts.skip_invalid {
                     to_vec(fields)
@@ -954,20 +1114,18 @@ impl Importer<'_> {
         }
     }
 
-    fn customer(&mut self, h: &Header, r: &csv::StringRecord) -> Result<Customer, Failure> {
-        let member = parse_external_id(h.req(r, "customer_id")?, "customer_id").map_err(dom("customer_id"))?;
-        let created_at = h
-            .get(r, "created_at")
-            .map(|t| parse_instant(t, "created_at").map_err(dom("created_at")))
-            .transpose()?
-            .unwrap_or(self.now);
-        let mut c = Customer::bare(ids::customer(), Some(member), created_at);
-        c.kind = h
-            .get(r, "kind")
-            .map(CustomerKind::parse)
-            .transpose()
-            .map_err(dom("kind"))?
-            .unwrap_or(CustomerKind::Consumer);
+    /// The customer of a row from what the reader thread parsed (`CustomerFields`) and the
+    /// references only the store resolves, checked in the order the columns are documented.
+    fn customer(&mut self, h: &Header, r: &csv::StringRecord, parsed: CustomerFields) -> Result<Customer, Failure> {
+        let CustomerFields { customer, error } = parsed;
+        let fails_at = |step: Step| match &error {
+            Some((at, e)) if *at == step => Err(Failure::Row(e.clone())),
+            _ => Ok(()),
+        };
+        fails_at(Step::Head)?;
+        let Some(mut c) = customer else {
+            return Err(RowError::line("the row could not be read").into());
+        };
         if let Some(p) = h.get(r, "parent_id") {
             let parent = self.tx.customer_ref(p)?.ok_or_else(|| {
                 RowError::col(
@@ -977,81 +1135,13 @@ impl Importer<'_> {
             })?;
             c.parent_id = Some(parent);
         }
-        c.name = h.get(r, "name").map(str::to_string);
-        let country = self.app.settings.default_country;
-        c.phone = h
-            .get(r, "phone")
-            .map(|p| Phone::parse(p, country))
-            .transpose()
-            .map_err(dom("phone"))?;
-        c.email = h.get(r, "email").map(Email::parse).transpose().map_err(dom("email"))?;
-        c.card = h
-            .get(r, "card")
-            .map(|v| parse_external_id(v, "card"))
-            .transpose()
-            .map_err(dom("card"))?;
-        c.language = h
-            .get(r, "language")
-            .map(parse_language)
-            .transpose()
-            .map_err(dom("language"))?;
-        let d = &mut c.demographics;
-        d.birth_date = h
-            .get(r, "birth_date")
-            .map(|v| parse_date(v, "birth_date"))
-            .transpose()
-            .map_err(dom("birth_date"))?;
-        d.gender = h
-            .get(r, "gender")
-            .map(Gender::parse)
-            .transpose()
-            .map_err(dom("gender"))?;
-        d.city = h.get(r, "city").map(str::to_string);
-        d.region = h.get(r, "region").map(str::to_string);
-        d.household_size = h
-            .get(r, "household_size")
-            .map(|v| match v.parse::<u16>() {
-                Ok(n) if n > 0 => Ok(n),
-                _ => Err(RowError::col(
-                    "household_size",
-                    format!("must be a positive whole number, found {v:?}"),
-                )),
-            })
-            .transpose()?;
-        d.income_band = h.get(r, "income_band").map(str::to_string);
+        fails_at(Step::Body)?;
         c.source_branch = h.get(r, "branch_id").map(|b| self.branch(b)).transpose()?;
         c.source_employee = h
             .get(r, "employee_id")
             .map(|e| self.employee(e, c.source_branch))
             .transpose()?;
-        for (col, channel) in [
-            ("consent_email", ConsentChannel::Email),
-            ("consent_sms", ConsentChannel::Sms),
-            ("consent_phone", ConsentChannel::Phone),
-        ] {
-            if let Some(v) = h.get(r, col) {
-                let state = ConsentState::parse(v).map_err(dom(col))?;
-                c.consents.push(Consent {
-                    channel,
-                    state,
-                    at: created_at,
-                    source: "import".into(),
-                });
-            }
-        }
-        if let Some(a) = h.get(r, "attributes") {
-            match serde_json::from_str::<serde_json::Value>(a) {
-                Ok(serde_json::Value::Object(m)) => c.attributes = m,
-                Ok(_) => {
-                    return Err(RowError::col(
-                        "attributes",
-                        "must be a JSON object such as {\"lifestyle\":\"runner\"}",
-                    )
-                    .into());
-                }
-                Err(e) => return Err(RowError::col("attributes", format!("invalid JSON: {e}")).into()),
-            }
-        }
+        fails_at(Step::Tail)?;
         Ok(c)
     }
 

@@ -427,3 +427,52 @@ fn transaction_column_positions_match_the_documented_columns() {
         assert_eq!(cols[i].0, name);
     }
 }
+
+#[test]
+fn a_customers_row_with_several_problems_reports_the_first_in_column_order() {
+    // The reader thread parses what needs no store; the writer checks the parent, branch and
+    // employee: between them, the first problem in documented column order is the one told.
+    let t = seeded();
+    let header = "customer_id,kind,parent_id,phone,branch_id,consent_sms\n";
+    let cases = [
+        // kind comes before the parent.
+        ("M9,robot,M404,050-1234567,B1,granted", "column kind"),
+        // The parent comes before the phone.
+        (
+            "M9,consumer,M404,12,B1,granted",
+            "column parent_id: unknown customer \"M404\"",
+        ),
+        // The phone comes before the branch.
+        ("M9,consumer,M1,12,B404,granted", "column phone"),
+        // The branch comes before the consents.
+        (
+            "M9,consumer,M1,050-7654321,B404,maybe",
+            "column branch_id: unknown branch \"B404\"",
+        ),
+        ("M9,consumer,M1,050-7654321,B1,maybe", "column consent_sms"),
+    ];
+    for (row, expected) in cases {
+        let e = err(&t.app, ImportKind::Customers, &format!("{header}{row}\n"));
+        assert!(e.starts_with(&format!("customers.csv:2: {expected}")), "{row}: {e}");
+    }
+    // A good row after them all lands, with what the reader thread parsed and the writer resolved.
+    let s = ok(
+        &t.app,
+        ImportKind::Customers,
+        &format!("{header}M9,intermediary,M1,050-7654321,B1,granted\n"),
+    );
+    assert_eq!(s.inserted, 1);
+    let c = t
+        .app
+        .store
+        .lookup_customer(&kesher_store::Identifier::Member("M9".into()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.kind, CustomerKind::Intermediary);
+    assert!(c.parent_id.is_some() && c.source_branch.is_some());
+    assert_eq!(
+        c.phone.map(|p| p.as_str().to_string()).as_deref(),
+        Some("+972507654321")
+    );
+    assert_eq!(c.consents.len(), 1);
+}

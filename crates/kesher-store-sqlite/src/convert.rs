@@ -418,6 +418,42 @@ pub(crate) fn insert_customer_head(c: &Connection, cust: &Customer) -> Result<In
     })
 }
 
+/// Customers written by one multi-row INSERT at most (a power of two: `pow2_at_most`).
+pub(crate) const CUSTOMERS_PER_INSERT: usize = 16;
+
+/// Insert 2 to `CUSTOMERS_PER_INSERT` customer rows (no consents) with one statement, in order.
+/// Like the sales' multi-row INSERT: a member number already present is skipped (DO NOTHING),
+/// and OR FAIL keeps the rows before a failing one and writes none after it. Returns whether
+/// every row landed; when not, the caller finds out which did.
+pub(crate) fn insert_customer_heads(c: &Connection, group: &[&Customer]) -> Result<Option<bool>> {
+    let values = vec![
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(run), 0) FROM analysis_runs))";
+        group.len()
+    ]
+    .join(", ");
+    let mut st = c
+        .prepare_cached(&format!(
+            "INSERT OR FAIL INTO customers (id, member_no, kind, parent_id, name, name_norm, phone, email, card, language,
+                birth_date, gender, city, region, household_size, income_band, attributes, created_at, source_branch,
+                source_employee, runs_before)
+             VALUES {values} ON CONFLICT (member_no) DO NOTHING"
+        ))
+        .be()?;
+    for (k, cust) in group.iter().enumerate() {
+        with_customer_params(cust, |p| {
+            for (i, v) in p.iter().enumerate() {
+                st.raw_bind_parameter(k * 20 + i + 1, v)?;
+            }
+            Ok::<_, rusqlite::Error>(())
+        })
+        .be()?;
+    }
+    Ok(match st.raw_execute() {
+        Ok(n) => Some(n == group.len()),
+        Err(_) => None,
+    })
+}
+
 /// Insert the customer row and its consents; `AlreadyPresent` when the member number exists.
 pub(crate) fn insert_customer_row(c: &Connection, cust: &Customer) -> Result<Inserted> {
     let r = insert_customer_head(c, cust)?;
@@ -638,7 +674,7 @@ const LINES_PER_INSERT: usize = 64;
 const SALES_PER_INSERT: usize = 32;
 
 /// The largest power of two not above `n` (≥ 1) nor above `max`.
-fn pow2_at_most(n: usize, max: usize) -> usize {
+pub(crate) fn pow2_at_most(n: usize, max: usize) -> usize {
     let n = n.clamp(1, max);
     1 << (usize::BITS - 1 - n.leading_zeros())
 }

@@ -191,6 +191,50 @@ impl<'a> SqliteImport<'a> {
         Ok(())
     }
 
+    /// Insert a group of customers' rows, pushing each one's outcome to `out` in order: with one
+    /// statement when no merge has left aliases behind (the unique indexes alone then guard
+    /// every identifier), and one by one for a single row, under aliases, and for the rows a
+    /// statement that failed part-way did not write, so that each outcome and error is the
+    /// row's own.
+    fn write_customers(&mut self, group: &[&Customer], out: &mut Vec<Result<Inserted>>) {
+        let together = group.len() > 1 && !self.aliases;
+        // Some(true): every row landed; Some(false): the statement ran and skipped the rows
+        // whose member number is present; None: it failed part-way (or was not tried).
+        let ran = match together {
+            true => insert_customer_heads(&self.conn, group),
+            false => Ok(None),
+        };
+        match ran {
+            Ok(Some(true)) => out.extend(group.iter().map(|_| Ok(Inserted::New))),
+            Ok(ran) => {
+                for c in group {
+                    let landed = if together { self.landed(c) } else { Ok(false) };
+                    out.push(match landed {
+                        Err(e) => Err(e),
+                        Ok(true) => Ok(Inserted::New),
+                        Ok(false) if ran.is_some() => self.present(3, c.member_no.as_deref().unwrap_or_default()),
+                        Ok(false) => self.write_customer(c),
+                    });
+                }
+            }
+            Err(e) => {
+                // The statement could not be prepared or bound: a backend failure, which ends
+                // the import.
+                let reason = e.to_string();
+                out.extend(group.iter().map(|_| Err(StoreError::Backend(reason.clone()))));
+            }
+        }
+    }
+
+    /// Whether this unit wrote customer `c`'s row (by its id, which is new to the store).
+    fn landed(&self, c: &Customer) -> Result<bool> {
+        self.conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM customers WHERE id = ?1)")
+            .be()?
+            .query_row([&c.id.as_bytes()[..]], |r| r.get(0))
+            .be()
+    }
+
     /// Insert a customer's row (`ImportTx::insert_customers` writes the consents).
     fn write_customer(&mut self, c: &Customer) -> Result<Inserted> {
         if !self.aliases {
@@ -335,18 +379,22 @@ impl ImportTx for SqliteImport<'_> {
     }
 
     fn insert_customers(&mut self, cs: &[&Customer]) -> Vec<Result<Inserted>> {
-        // Each row is written at once (its identifiers are checked against the rows before it);
-        // the new customers' consents follow together, many per statement.
+        // Rows are written many per statement, each checked against the rows before it by the
+        // unique indexes; the new customers' consents follow together, many per statement.
         let mut out = Vec::with_capacity(cs.len());
+        let mut rest = cs;
+        while !rest.is_empty() {
+            let (group, tail) = rest.split_at(pow2_at_most(rest.len(), CUSTOMERS_PER_INSERT));
+            rest = tail;
+            self.write_customers(group, &mut out);
+        }
         let mut consents = Vec::new();
         let mut new = 0;
-        for c in cs {
-            let r = self.write_customer(c);
+        for (c, r) in cs.iter().zip(&out) {
             if matches!(r, Ok(Inserted::New)) {
                 new += 1;
                 consents.extend(c.consents.iter().map(|k| (c.id, k)));
             }
-            out.push(r);
         }
         // A failure here is a backend's (the customers are new: no consent can conflict), which
         // ends the import; it surfaces on the last customer.

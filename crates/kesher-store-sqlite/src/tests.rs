@@ -672,3 +672,67 @@ fn a_big_customer_import_rebuilds_its_indexes_at_commit_and_a_rollback_keeps_the
         .unwrap();
     assert!(plan.contains("consent_history_customer"), "{plan}");
 }
+
+#[test]
+fn customers_written_many_per_statement_get_the_outcomes_of_one_by_one() {
+    // More customers than one multi-row INSERT takes, among them: member numbers already stored
+    // or repeated in the unit (skipped by the statement), and phones and an e-mail that another
+    // customer holds (the statement fails there: the rest of its group is written one by one).
+    let customer = |member: String, i: u64| {
+        let mut c = Customer::bare(CustomerId(uuid::Uuid::now_v7()), Some(member), Timestamp::UNIX_EPOCH);
+        c.phone = Some(
+            kesher_core::Phone::parse(&format!("+97250{:07}", 1_000_000 + i), kesher_core::Country::israel()).unwrap(),
+        );
+        c.email = Some(kesher_core::Email::parse(&format!("c{i}@example.com")).unwrap());
+        c.consents.push(kesher_core::Consent {
+            channel: kesher_core::ConsentChannel::Sms,
+            state: kesher_core::ConsentState::Granted,
+            at: Timestamp::UNIX_EPOCH,
+            source: "import".into(),
+        });
+        c
+    };
+    let setup = || {
+        let (dir, store) = fresh();
+        let stored: Vec<Customer> = (0..10).map(|i| customer(format!("S{i}"), i)).collect();
+        let mut unit = store.begin_import().unwrap();
+        let refs: Vec<&Customer> = stored.iter().collect();
+        assert!(
+            unit.insert_customers(&refs)
+                .iter()
+                .all(|r| matches!(r, Ok(Inserted::New)))
+        );
+        unit.commit().unwrap();
+        (dir, store)
+    };
+    let (_d1, many) = setup();
+    let (_d2, single) = setup();
+    let mut cs: Vec<Customer> = (0..60).map(|i| customer(format!("N{i}"), 100 + i)).collect();
+    cs[3].member_no = Some("S3".into());
+    cs[20].member_no = Some("N5".into());
+    cs[30].phone = customer("S1".into(), 1).phone; // S1's phone
+    cs[45].phone = cs[44].phone.clone();
+    cs[50].email = cs[2].email.clone();
+    let refs: Vec<&Customer> = cs.iter().collect();
+
+    let mut unit = many.begin_import().unwrap();
+    let got: Vec<String> = unit.insert_customers(&refs).iter().map(outcome).collect();
+    unit.commit().unwrap();
+    let mut unit = single.begin_import().unwrap();
+    let want: Vec<String> = refs.iter().map(|c| outcome(&unit.insert_customer(c))).collect();
+    unit.commit().unwrap();
+    assert_eq!(got, want);
+    assert_eq!(got[3], "AlreadyPresent");
+    assert_eq!(got[20], "Repeated");
+    for i in [30, 45, 50] {
+        assert!(got[i].starts_with("error"), "{i}: {}", got[i]);
+    }
+    assert_eq!(got[31], "New");
+    assert_eq!(got[46], "New");
+    assert_eq!(got.iter().filter(|o| *o == "New").count(), 55);
+    assert_eq!(many.counts().unwrap(), single.counts().unwrap());
+    // Each new customer has its consent, with its history row.
+    let count = |sql: &str| -> i64 { many.read().unwrap().query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM consents"), 10 + 55);
+    assert_eq!(count("SELECT count(*) FROM consent_history"), 10 + 55);
+}

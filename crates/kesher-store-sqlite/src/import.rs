@@ -373,9 +373,10 @@ impl ImportTx for SqliteImport<'_> {
     }
 
     fn insert_customer(&mut self, c: &Customer) -> Result<Inserted> {
+        // One customer in, one outcome out.
         self.insert_customers(&[c])
             .pop()
-            .unwrap_or(Ok(Inserted::AlreadyPresent))
+            .unwrap_or_else(|| Err(StoreError::Backend("no outcome for the customer".into())))
     }
 
     fn insert_customers(&mut self, cs: &[&Customer]) -> Vec<Result<Inserted>> {
@@ -425,6 +426,7 @@ impl ImportTx for SqliteImport<'_> {
             _ => self.present(4, &t.external_id),
         }
     }
+
     fn insert_transactions(&mut self, ts: &[&Transaction]) -> Vec<Result<Inserted>> {
         let mut out = Vec::with_capacity(ts.len());
         let (conn, costs) = (&self.conn, &mut self.costs);

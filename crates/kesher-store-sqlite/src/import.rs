@@ -111,8 +111,13 @@ impl<'a> SqliteImport<'a> {
         // for the unit (SQLite only allows that outside a transaction) and on again after it.
         // A larger page cache keeps the indexes' hot pages in memory during a bulk load (a fixed
         // amount: memory does not grow with the file).
+        // Temporary files (the sorts of the indexes built at commit) go to disk for the unit: the
+        // connections keep theirs in memory, where a big import's would grow with the file.
+        // SQLite changes that setting only outside a transaction.
         unit.conn
-            .execute_batch("PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144; BEGIN IMMEDIATE")
+            .execute_batch(
+                "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144; PRAGMA temp_store = FILE; BEGIN IMMEDIATE",
+            )
             .be()?;
         unit.aliases = unit
             .conn
@@ -135,9 +140,9 @@ impl<'a> SqliteImport<'a> {
     /// in WAL when the unit switched it. Nothing is lost when that switch fails: the unit's
     /// outcome is settled, and every connection opened later asks for WAL again.
     fn restore(&self) {
-        let _ = self
-            .conn
-            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA threads = 0");
+        let _ = self.conn.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA threads = 0; PRAGMA temp_store = MEMORY",
+        );
         if self.rollback_journal {
             let _ = self
                 .conn
@@ -491,7 +496,13 @@ impl ImportTx for SqliteImport<'_> {
     fn commit(mut self: Box<Self>) -> Result<()> {
         if !self.deferred.is_empty() {
             // Sorting for the rebuilt indexes may use a second core (SQLite's sorter threads).
-            self.conn.execute_batch("PRAGMA threads = 2").be()?;
+            // The sorter keeps a run or two in memory, each as large as the page cache, and
+            // writes the rest to temporary files (on disk for the unit, see `begin`): a smaller
+            // cache for the build bounds its memory whatever the number of rows (the loaded
+            // pages are written at commit either way).
+            self.conn
+                .execute_batch("PRAGMA threads = 2; PRAGMA cache_size = -65536")
+                .be()?;
         }
         for sql in std::mem::take(&mut self.deferred) {
             self.conn.execute_batch(&sql).be()?;

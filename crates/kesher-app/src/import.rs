@@ -302,6 +302,16 @@ impl Header {
             .ok_or_else(|| RowError::col(self.names[i].0, "required, found an empty value"))
     }
 
+    /// The value of an optional `column` parsed by `parse`, its error naming the column.
+    fn parsed<T>(
+        &self,
+        rec: &csv::StringRecord,
+        column: &str,
+        parse: impl FnOnce(&str) -> Result<T, DomainError>,
+    ) -> Result<Option<T>, RowError> {
+        self.get(rec, column).map(parse).transpose().map_err(dom(column))
+    }
+
     fn req<'r>(&self, rec: &'r csv::StringRecord, column: &str) -> Result<&'r str, RowError> {
         self.get(rec, column)
             .ok_or_else(|| RowError::col(column, "required, found an empty value"))
@@ -504,16 +514,11 @@ impl CustomerFields {
     fn head(h: &Header, r: &csv::StringRecord, now: jiff::Timestamp) -> Result<Customer, RowError> {
         let member = parse_external_id(h.req(r, "customer_id")?, "customer_id").map_err(dom("customer_id"))?;
         let created_at = h
-            .get(r, "created_at")
-            .map(|t| parse_instant(t, "created_at").map_err(dom("created_at")))
-            .transpose()?
+            .parsed(r, "created_at", |t| parse_instant(t, "created_at"))?
             .unwrap_or(now);
         let mut c = Customer::bare(ids::customer(), Some(member), created_at);
         c.kind = h
-            .get(r, "kind")
-            .map(CustomerKind::parse)
-            .transpose()
-            .map_err(dom("kind"))?
+            .parsed(r, "kind", CustomerKind::parse)?
             .unwrap_or(CustomerKind::Consumer);
         Ok(c)
     }
@@ -521,33 +526,13 @@ impl CustomerFields {
     /// The columns between the parent and the branch.
     fn body(h: &Header, r: &csv::StringRecord, country: Country, c: &mut Customer) -> Result<(), RowError> {
         c.name = h.get(r, "name").map(str::to_string);
-        c.phone = h
-            .get(r, "phone")
-            .map(|p| Phone::parse(p, country))
-            .transpose()
-            .map_err(dom("phone"))?;
-        c.email = h.get(r, "email").map(Email::parse).transpose().map_err(dom("email"))?;
-        c.card = h
-            .get(r, "card")
-            .map(|v| parse_external_id(v, "card"))
-            .transpose()
-            .map_err(dom("card"))?;
-        c.language = h
-            .get(r, "language")
-            .map(parse_language)
-            .transpose()
-            .map_err(dom("language"))?;
+        c.phone = h.parsed(r, "phone", |p| Phone::parse(p, country))?;
+        c.email = h.parsed(r, "email", Email::parse)?;
+        c.card = h.parsed(r, "card", |v| parse_external_id(v, "card"))?;
+        c.language = h.parsed(r, "language", parse_language)?;
         let d = &mut c.demographics;
-        d.birth_date = h
-            .get(r, "birth_date")
-            .map(|v| parse_date(v, "birth_date"))
-            .transpose()
-            .map_err(dom("birth_date"))?;
-        d.gender = h
-            .get(r, "gender")
-            .map(Gender::parse)
-            .transpose()
-            .map_err(dom("gender"))?;
+        d.birth_date = h.parsed(r, "birth_date", |v| parse_date(v, "birth_date"))?;
+        d.gender = h.parsed(r, "gender", Gender::parse)?;
         d.city = h.get(r, "city").map(str::to_string);
         d.region = h.get(r, "region").map(str::to_string);
         d.household_size = h

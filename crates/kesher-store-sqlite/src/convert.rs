@@ -361,7 +361,7 @@ pub(crate) fn check_identifiers_free(c: &Connection, cust: &Customer) -> Result<
     Ok(())
 }
 
-/// Run `f` with a customer's 20 column values, in the order of `insert_customer_row`'s and
+/// Run `f` with a customer's 20 column values, in the order of `insert_customer_head`'s and
 /// `update_customer_row`'s parameters (?1 to ?20). Only what SQLite stores in another form
 /// than the model's is built: no boxing, no copy of the attributes.
 fn with_customer_params<R>(c: &Customer, f: impl FnOnce(&[&dyn rusqlite::ToSql; 20]) -> R) -> R {

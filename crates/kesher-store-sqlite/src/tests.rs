@@ -371,6 +371,29 @@ fn outcome(r: &kesher_store::Result<Inserted>) -> String {
     }
 }
 
+/// The outcomes of `items` written together (`together`) in an import unit of `many`, and one by
+/// one (`alone`) in an import unit of `single`; both units are committed.
+fn outcomes_together_and_alone<T>(
+    many: &SqliteStore,
+    single: &SqliteStore,
+    items: &[&T],
+    together: impl FnOnce(&mut dyn ImportTx, &[&T]) -> Vec<kesher_store::Result<Inserted>>,
+    alone: impl Fn(&mut dyn ImportTx, &T) -> kesher_store::Result<Inserted>,
+) -> (Vec<String>, Vec<String>) {
+    let mut unit = many.begin_import().unwrap();
+    let got: Vec<String> = together(&mut *unit, items).iter().map(outcome).collect();
+    unit.commit().unwrap();
+    let mut unit = single.begin_import().unwrap();
+    let want: Vec<String> = items.iter().map(|t| outcome(&alone(&mut *unit, t))).collect();
+    unit.commit().unwrap();
+    (got, want)
+}
+
+/// A single number a query on `store`'s reader answers.
+fn count(store: &SqliteStore, sql: &str) -> i64 {
+    store.read().unwrap().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
 #[test]
 fn sales_written_many_per_statement_get_the_outcomes_of_one_by_one() {
     // More sales than one multi-row INSERT takes, among them: sales already stored, an external
@@ -416,12 +439,13 @@ fn sales_written_many_per_statement_get_the_outcomes_of_one_by_one() {
     txs[40].id = txs[35].id;
     let refs: Vec<&Transaction> = txs.iter().collect();
 
-    let mut unit = many.begin_import().unwrap();
-    let got: Vec<String> = unit.insert_transactions(&refs).iter().map(outcome).collect();
-    unit.commit().unwrap();
-    let mut unit = single.begin_import().unwrap();
-    let want: Vec<String> = refs.iter().map(|t| outcome(&unit.insert_transaction(t))).collect();
-    unit.commit().unwrap();
+    let (got, want) = outcomes_together_and_alone(
+        &many,
+        &single,
+        &refs,
+        |u, ts| u.insert_transactions(ts),
+        |u, t| u.insert_transaction(t),
+    );
     assert_eq!(got, want);
     assert_eq!(got[3], "AlreadyPresent");
     assert_eq!(got[20], "Repeated");
@@ -641,7 +665,7 @@ fn a_big_customer_import_rebuilds_its_indexes_at_commit_and_a_rollback_keeps_the
     assert_eq!(schema(), before + 2 * INDEXES.len() as i64);
     assert!(INDEXES.iter().all(|i| index_exists(&store, i)));
     // Each new customer's consent and its history row, written many per statement.
-    let count = |sql: &str| -> i64 { store.read().unwrap().query_row(sql, [], |r| r.get(0)).unwrap() };
+    let count = |sql: &str| count(&store, sql);
     assert_eq!(
         count("SELECT count(*) FROM consents WHERE channel = 'email' AND state = 'granted'"),
         60
@@ -715,12 +739,13 @@ fn customers_written_many_per_statement_get_the_outcomes_of_one_by_one() {
     cs[50].email = cs[2].email.clone();
     let refs: Vec<&Customer> = cs.iter().collect();
 
-    let mut unit = many.begin_import().unwrap();
-    let got: Vec<String> = unit.insert_customers(&refs).iter().map(outcome).collect();
-    unit.commit().unwrap();
-    let mut unit = single.begin_import().unwrap();
-    let want: Vec<String> = refs.iter().map(|c| outcome(&unit.insert_customer(c))).collect();
-    unit.commit().unwrap();
+    let (got, want) = outcomes_together_and_alone(
+        &many,
+        &single,
+        &refs,
+        |u, cs| u.insert_customers(cs),
+        |u, c| u.insert_customer(c),
+    );
     assert_eq!(got, want);
     assert_eq!(got[3], "AlreadyPresent");
     assert_eq!(got[20], "Repeated");
@@ -732,7 +757,7 @@ fn customers_written_many_per_statement_get_the_outcomes_of_one_by_one() {
     assert_eq!(got.iter().filter(|o| *o == "New").count(), 55);
     assert_eq!(many.counts().unwrap(), single.counts().unwrap());
     // Each new customer has its consent, with its history row.
-    let count = |sql: &str| -> i64 { many.read().unwrap().query_row(sql, [], |r| r.get(0)).unwrap() };
+    let count = |sql: &str| count(&many, sql);
     assert_eq!(count("SELECT count(*) FROM consents"), 10 + 55);
     assert_eq!(count("SELECT count(*) FROM consent_history"), 10 + 55);
 }

@@ -5,6 +5,7 @@
 pub mod analyze;
 pub mod auth;
 pub mod baskets;
+pub mod clock;
 pub mod identify;
 pub mod import;
 pub mod privacy;
@@ -37,20 +38,31 @@ impl Default for Settings {
 pub struct App {
     pub store: Arc<dyn Store>,
     pub settings: Settings,
+    clock: Arc<dyn clock::Clock>,
     pub(crate) caches: Arc<baskets::Caches>,
 }
 
 impl App {
+    /// An app on the system clock.
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> App {
         App {
             store,
             settings,
+            clock: Arc::new(clock::SystemClock),
             caches: Arc::default(),
         }
     }
 
+    /// The same app reading "now" from `clock` (tests, `KESHER_NOW`).
+    pub fn with_clock(mut self, clock: Arc<dyn clock::Clock>) -> App {
+        self.clock = clock;
+        self
+    }
+
+    /// "Now" for every workflow, the HTTP server and the CLI: never read the system clock
+    /// elsewhere.
     pub fn now(&self) -> jiff::Timestamp {
-        jiff::Timestamp::now()
+        self.clock.now()
     }
 }
 

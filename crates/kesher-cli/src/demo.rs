@@ -76,7 +76,8 @@ pub fn run(a: DemoArgs, db: &Path, settings: Settings) -> anyhow::Result<ExitCod
 
 fn generate_and_import(a: &DemoArgs, db: &Path, settings: Settings, dir: &Path) -> anyhow::Result<kesher_app::App> {
     let t = Instant::now();
-    let end = jiff::Timestamp::now()
+    let end = crate::clock()
+        .now()
         .to_zoned(jiff::tz::TimeZone::get("Asia/Jerusalem").unwrap_or(jiff::tz::TimeZone::UTC))
         .date();
     let cfg = kesher_demo::DemoConfig {

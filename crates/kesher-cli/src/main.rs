@@ -13,6 +13,7 @@ mod segments;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use kesher_app::clock::Clock;
 use kesher_app::{App, Settings};
 use kesher_core::Country;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,10 @@ struct Cli {
     /// Country for phone numbers written without a country code (ISO 3166 code).
     #[arg(long, global = true, env = "KESHER_COUNTRY", default_value = "IL")]
     country: String,
+    /// Act as if the process had been started at this instant (RFC 3339, e.g.
+    /// 2026-01-31T23:00:00Z); the clock runs on from there. For replaying a past day and for tests.
+    #[arg(long, global = true, env = "KESHER_NOW")]
+    now: Option<jiff::Timestamp>,
     #[command(subcommand)]
     command: Command,
 }
@@ -99,6 +104,12 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let settings = Settings {
         default_country: country,
     };
+    let clock: Arc<dyn Clock> = match cli.now {
+        Some(start) => Arc::new(kesher_app::clock::OffsetClock::starting_at(start)),
+        None => Arc::new(kesher_app::clock::SystemClock),
+    };
+    // Set once, before any command runs; a second set cannot happen.
+    let _ = CLOCK.set(clock);
     let db = cli.db.unwrap_or_else(|| {
         PathBuf::from(if matches!(cli.command, Command::Demo(_)) {
             "kesher-demo.db"
@@ -132,16 +143,27 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     }
 }
 
+/// The process's clock: the system's, or one started at `--now`.
+static CLOCK: std::sync::OnceLock<Arc<dyn Clock>> = std::sync::OnceLock::new();
+
+/// The clock every command reads "now" from (the system clock until `run` sets `--now`'s).
+fn clock() -> Arc<dyn Clock> {
+    CLOCK
+        .get()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(kesher_app::clock::SystemClock))
+}
+
 /// The store named by `--db`: a `postgres://` URL selects PostgreSQL, anything else is a
 /// SQLite file path (`sqlite:` prefix optional).
 fn open(db: &Path, settings: Settings) -> anyhow::Result<App> {
-    Ok(App::new(open_store(&db.to_string_lossy())?, settings))
+    Ok(App::new(open_store(&db.to_string_lossy())?, settings).with_clock(clock()))
 }
 
 /// [`open`] for `kesher import`: a SQLite file is opened for a bulk load (an import unit writes
 /// its pages once, in a rollback journal, when no other connection has the file open).
 fn open_for_import(db: &Path, settings: Settings) -> anyhow::Result<App> {
-    Ok(App::new(open_store_as(&db.to_string_lossy(), true)?, settings))
+    Ok(App::new(open_store_as(&db.to_string_lossy(), true)?, settings).with_clock(clock()))
 }
 
 /// A store by name: a `postgres://` URL or a SQLite file path (`sqlite:` prefix optional).

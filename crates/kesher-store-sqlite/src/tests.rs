@@ -1,4 +1,5 @@
-//! The backend contract suite run against SQLite, plus SQLite-only checks.
+//! The backend contract suite run against SQLite (`contract::…`, one test per check), plus
+//! SQLite-only checks.
 
 use super::*;
 
@@ -8,16 +9,7 @@ fn fresh() -> (tempdir::Dir, SqliteStore) {
     (dir, store)
 }
 
-#[test]
-fn contract_suite() {
-    kesher_store::contract::run_all(&|| {
-        let (dir, store) = fresh();
-        (
-            Box::new(dir) as Box<dyn std::any::Any>,
-            Box::new(store) as Box<dyn Store>,
-        )
-    });
-}
+kesher_store::contract_tests!(fresh);
 
 #[test]
 fn migrations_are_versioned_and_reopen_cleanly() {

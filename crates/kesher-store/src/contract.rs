@@ -1,61 +1,118 @@
 //! The backend contract suite: every `Store` implementation runs these checks in its tests.
 //!
-//! `run_all` takes a factory that makes a fresh, empty store (and a guard that keeps its
-//! resources, such as a temporary directory or database, alive until dropped).
+//! A backend's test file invokes [`contract_tests!`](crate::contract_tests) once with a factory
+//! that makes a fresh, empty store (and a guard that keeps its resources, such as a temporary
+//! directory or database, alive until dropped). The macro emits a module `contract` with one
+//! `#[test]` per check (the points ledger's in `contract::points`), each on a fresh store, so a
+//! failure names its check and `cargo test contract::<name>` runs one alone. The list of checks
+//! lives in the macro only: a check added there runs on every backend.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::*;
 use kesher_core::*;
-use std::any::Any;
 
 pub mod points;
 
-pub type Factory<'a> = &'a dyn Fn() -> (Box<dyn Any>, Box<dyn Store>);
-type Check = (&'static str, fn(&dyn Store));
+/// Emits `mod contract { … }` with one `#[test]` per contract check, each run by
+/// [`run_check`](crate::contract::run_check) on a store from `$fresh`: anything callable with no
+/// arguments that returns `(guard, store)`, the guard kept alive until the store is dropped.
+///
+/// ```ignore
+/// fn fresh() -> (tempdir::Dir, SqliteStore) { … }
+/// kesher_store::contract_tests!(fresh);
+/// ```
+#[macro_export]
+macro_rules! contract_tests {
+    ($fresh:expr) => {
+        /// The backend contract suite (`kesher_store::contract`): one test per check.
+        mod contract {
+            #[allow(unused_imports)]
+            use super::*;
 
-/// Run every contract check, each on a fresh store.
-pub fn run_all(make: Factory<'_>) {
-    let checks: &[Check] = &[
-        ("reference data is idempotent", reference_data_is_idempotent),
-        ("customers round-trip and identifiers are unique", customers_round_trip),
-        ("updates keep consent history and an audit trail", updates_are_audited),
-        ("lookup finds a customer by any identifier", lookup_by_identifier),
-        ("search is by normalised name, phone, e-mail", search_customers),
-        (
-            "transactions are idempotent on their external id",
-            transactions_idempotent,
-        ),
-        ("interactions are recorded and listed", interactions_recorded),
-        ("merge moves everything in one step", merge_moves_everything),
-        ("imports are all-or-nothing", import_all_or_nothing),
-        ("delete refuses a customer with transactions", delete_guarded),
-        ("analysis results and stage history", analysis_results),
-        ("search narrows to one branch", search_by_branch),
-        ("users, tokens and sessions", accounts),
-        ("erasure keeps totals and removes identifiers", erasure),
-        ("retention finds inactive customers; settings", retention_and_settings),
-        ("every customer streams as it reads one by one", customers_stream),
-        (
-            "points: one accrual per sale, refunds take back their share",
-            points::earning_and_reversal,
-        ),
-        (
-            "points: redemptions and adjustments, idempotent and audited",
-            points::redemption_and_adjustment,
-        ),
-        (
-            "points: merge sums balances, erasure keeps amounts",
-            points::merge_and_erasure,
-        ),
-        ("points: the bulk award and the import's", points::bulk_award),
-        ("points: parallel redemptions and duplicate sales", points::concurrency),
-    ];
-    for (name, check) in checks {
-        let (_guard, store) = make();
-        eprintln!("contract: {name}");
-        check(store.as_ref());
-    }
+            $crate::contract_tests!(@checks $fresh;
+                reference_data_is_idempotent,
+                a_customer_reads_back_as_written,
+                identifiers_are_unique_across_customers,
+                updates_keep_consent_history_and_an_audit_trail,
+                audit_entries_can_be_appended_and_found_by_action,
+                lookup_finds_a_customer_by_any_identifier,
+                search_is_by_normalised_name_email_and_member_number,
+                search_narrows_to_one_branch,
+                transactions_are_idempotent_on_their_external_id,
+                baskets_list_the_product_lines_of_a_branch,
+                refunds_are_recorded_and_invalid_sales_refused,
+                interactions_are_recorded_once_and_audited_without_their_text,
+                merge_moves_sales_interactions_children_and_identifiers,
+                merged_away_identifiers_still_find_the_kept_customer,
+                merge_is_audited_and_refuses_itself_or_a_dropped_customer,
+                imports_are_all_or_nothing,
+                delete_refuses_a_customer_with_transactions,
+                purchases_are_identified_sales_by_customer_and_time,
+                analysis_runs_and_stage_history,
+                wallet_estimates_read_the_attribute_as_written,
+                users_are_unique_and_their_updates_audited_without_the_hash,
+                tokens_are_found_by_digest_and_revoked_once,
+                sessions_expire_and_are_deleted,
+                erasure_keeps_the_business_totals,
+                erasure_clears_the_profile_and_every_identifier,
+                erasure_leaves_no_personal_data_in_the_audit_log,
+                erasing_twice_changes_nothing,
+                retention_finds_inactive_customers_but_not_erased_ones,
+                settings_are_audited,
+                settings_are_listed_by_literal_prefix_and_deleted,
+                every_customer_streams_once_in_id_order,
+            );
+
+            /// The points ledger's contract checks (`kesher_store::contract::points`).
+            mod points {
+                #[allow(unused_imports)]
+                use super::*;
+
+                $crate::contract_tests!(@points $fresh;
+                    sales_earn_by_the_rule_once,
+                    refunds_take_back_their_share_of_the_points,
+                    a_refund_after_a_redemption_may_take_the_balance_below_zero,
+                    an_unknown_customer_has_no_balance,
+                    adjustments_need_a_reason_and_never_overdraw,
+                    redemption_never_overdraws,
+                    a_retried_redemption_returns_the_first_entry,
+                    redemptions_and_adjustments_are_audited_and_totalled,
+                    a_customer_with_points_cannot_be_deleted,
+                    merge_sums_the_balances_and_refunds_take_back_from_the_kept_customer,
+                    erasure_keeps_the_points_and_clears_the_reasons,
+                    the_bulk_award_earns_by_the_rule_once,
+                    an_import_awards_its_own_sales_only_when_asked,
+                    parallel_redemptions_never_overdraw,
+                    a_redemption_retried_in_parallel_lands_once,
+                    a_sale_posted_in_parallel_earns_once,
+                    interleaved_sales_and_redemptions_keep_the_balance_equal_to_the_ledger,
+                );
+            }
+        }
+    };
+    (@checks $fresh:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::contract::run_check($fresh, $crate::contract::$check);
+            }
+        )*
+    };
+    (@points $fresh:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::contract::run_check($fresh, $crate::contract::points::$check);
+            }
+        )*
+    };
+}
+
+/// Run one contract check on a fresh store from `make`; the guard outlives the store.
+pub fn run_check<G, S: Store>(make: impl FnOnce() -> (G, S), check: fn(&dyn Store)) {
+    let (_guard, store) = make();
+    check(&store);
 }
 
 fn uid(n: u128) -> uuid::Uuid {
@@ -110,7 +167,7 @@ pub fn customer(n: u128, member: &str, name: &str) -> Customer {
     c
 }
 
-fn reference_data_is_idempotent(s: &dyn Store) {
+pub fn reference_data_is_idempotent(s: &dyn Store) {
     let (b, e, p) = seed_reference(s);
     let again = Branch {
         id: BranchId(uid(99)),
@@ -134,8 +191,8 @@ fn reference_data_is_idempotent(s: &dyn Store) {
     assert_eq!((c.branches, c.employees, c.products), (1, 1, 1));
 }
 
-fn customers_round_trip(s: &dyn Store) {
-    let (b, e, _) = seed_reference(s);
+/// Customer M1 with every field set, consents included.
+fn full_customer(b: BranchId, e: EmployeeId) -> Customer {
     let mut c = customer(1, "M1", "דנה כהן");
     c.kind = CustomerKind::Consumer;
     c.phone = Some(Phone::parse("050-1234567", Country::israel()).unwrap());
@@ -159,9 +216,20 @@ fn customers_round_trip(s: &dyn Store) {
         at: at("2024-06-01T10:00:00Z"),
         source: "pos:B1".into(),
     }];
+    c
+}
+
+pub fn a_customer_reads_back_as_written(s: &dyn Store) {
+    let (b, e, _) = seed_reference(s);
+    let c = full_customer(b, e);
     s.insert_customer(&c, &actor()).unwrap();
     assert_eq!(s.get_customer(c.id).unwrap().unwrap(), c);
+}
 
+pub fn identifiers_are_unique_across_customers(s: &dyn Store) {
+    let (b, e, _) = seed_reference(s);
+    let c = full_customer(b, e);
+    s.insert_customer(&c, &actor()).unwrap();
     let mut dup = customer(2, "M2", "Other");
     dup.phone = c.phone.clone();
     match s.insert_customer(&dup, &actor()) {
@@ -190,7 +258,7 @@ fn customers_round_trip(s: &dyn Store) {
     assert_eq!(s.counts().unwrap().customers, 1);
 }
 
-fn updates_are_audited(s: &dyn Store) {
+pub fn updates_keep_consent_history_and_an_audit_trail(s: &dyn Store) {
     let mut c = customer(1, "M1", "Dana");
     s.insert_customer(&c, &actor()).unwrap();
     c.consents = vec![Consent {
@@ -222,6 +290,16 @@ fn updates_are_audited(s: &dyn Store) {
         vec!["customer.update", "customer.update", "customer.create"]
     );
     assert_eq!(log[0].before.as_ref().unwrap()["name"], "Dana");
+    assert_eq!(log[0].after.as_ref().unwrap()["name"], "Dana Cohen");
+    let mut ghost = customer(9, "M9", "x");
+    ghost.id = CustomerId(uid(5555));
+    assert!(matches!(
+        s.update_customer(&ghost, &actor()),
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+pub fn audit_entries_can_be_appended_and_found_by_action(s: &dyn Store) {
     assert!(!s.has_audit_action("demo.generate").unwrap());
     s.append_audit(
         &actor(),
@@ -232,17 +310,15 @@ fn updates_are_audited(s: &dyn Store) {
     )
     .unwrap();
     assert!(s.has_audit_action("demo.generate").unwrap());
-    assert_eq!(s.audit_log(1, 0).unwrap()[0].after.as_ref().unwrap()["seed"], 1);
-    assert_eq!(log[0].after.as_ref().unwrap()["name"], "Dana Cohen");
-    let mut ghost = customer(9, "M9", "x");
-    ghost.id = CustomerId(uid(5555));
-    assert!(matches!(
-        s.update_customer(&ghost, &actor()),
-        Err(StoreError::NotFound { .. })
-    ));
+    let log = s.audit_log(1, 0).unwrap();
+    assert_eq!(
+        (log[0].action.as_str(), log[0].entity.as_str()),
+        ("demo.generate", "database")
+    );
+    assert_eq!(log[0].after.as_ref().unwrap()["seed"], 1);
 }
 
-fn lookup_by_identifier(s: &dyn Store) {
+pub fn lookup_finds_a_customer_by_any_identifier(s: &dyn Store) {
     let mut c = customer(1, "M1", "Dana");
     c.phone = Some(Phone::parse("+972 50 123 4567", Country::israel()).unwrap());
     c.email = Some(Email::parse("dana@example.com").unwrap());
@@ -263,7 +339,7 @@ fn lookup_by_identifier(s: &dyn Store) {
     assert_eq!(s.lookup_customer(&Identifier::Member("nope".into())).unwrap(), None);
 }
 
-fn search_customers(s: &dyn Store) {
+pub fn search_is_by_normalised_name_email_and_member_number(s: &dyn Store) {
     let names = ["علی کریمی", "Dana Cohen", "Dan Levi", "דנה כהן", "Zoe Dan"];
     for (i, n) in names.iter().enumerate() {
         let mut c = customer(i as u128, &format!("M{i}"), n);
@@ -327,7 +403,7 @@ fn sale(n: u128, ext: &str, cust: Option<CustomerId>, b: BranchId, p: ProductId,
     }
 }
 
-fn transactions_idempotent(s: &dyn Store) {
+pub fn transactions_are_idempotent_on_their_external_id(s: &dyn Store) {
     let (b, _, p) = seed_reference(s);
     let c = customer(1, "M1", "Dana");
     s.insert_customer(&c, &actor()).unwrap();
@@ -345,11 +421,25 @@ fn transactions_idempotent(s: &dyn Store) {
     assert_eq!(s.counts().unwrap().transactions, 1);
     assert_eq!(s.get_transaction(t.id).unwrap().unwrap(), t);
     assert_eq!(s.transaction_by_external("T1").unwrap().unwrap().id, t.id);
+}
+
+/// Three sales at B1, two of customer M1 (T1 and T3) and one anonymous (T2); returns T1.
+fn three_sales(s: &dyn Store) -> (BranchId, ProductId, CustomerId, Transaction) {
+    let (b, _, p) = seed_reference(s);
+    let c = customer(1, "M1", "Dana");
+    s.insert_customer(&c, &actor()).unwrap();
+    let t = sale(1, "T1", Some(c.id), b, p, "2025-03-01T10:00:00Z");
+    s.record_transaction(&t).unwrap();
     s.record_transaction(&sale(2, "T2", None, b, p, "2025-03-02T10:00:00Z"))
         .unwrap();
     s.record_transaction(&sale(3, "T3", Some(c.id), b, p, "2025-03-03T10:00:00Z"))
         .unwrap();
-    let mine = s.list_transactions(Some(c.id), 10, 0).unwrap();
+    (b, p, c.id, t)
+}
+
+pub fn baskets_list_the_product_lines_of_a_branch(s: &dyn Store) {
+    let (_, _, c, _) = three_sales(s);
+    let mine = s.list_transactions(Some(c), 10, 0).unwrap();
     assert_eq!(
         mine.items.iter().map(|t| t.external_id.as_str()).collect::<Vec<_>>(),
         vec!["T3", "T1"]
@@ -369,6 +459,10 @@ fn transactions_idempotent(s: &dyn Store) {
     let mut none = 0;
     s.for_each_basket(Some("B9"), &mut |_| none += 1).unwrap();
     assert_eq!(none, 0);
+}
+
+pub fn refunds_are_recorded_and_invalid_sales_refused(s: &dyn Store) {
+    let (_, p, _, t) = three_sales(s);
     let refund = Transaction {
         id: TransactionId(uid(6000)),
         external_id: "R1".into(),
@@ -412,7 +506,7 @@ fn transactions_idempotent(s: &dyn Store) {
     assert_eq!(s.counts().unwrap().transactions, 4);
 }
 
-fn interactions_recorded(s: &dyn Store) {
+pub fn interactions_are_recorded_once_and_audited_without_their_text(s: &dyn Store) {
     let c = customer(1, "M1", "Dana");
     s.insert_customer(&c, &actor()).unwrap();
     let i = Interaction {
@@ -471,7 +565,9 @@ fn interactions_recorded(s: &dyn Store) {
     ));
 }
 
-fn merge_moves_everything(s: &dyn Store) {
+/// Customer M2 (a phone, an e-mail, a city, a child M3, a sale and an interaction) merged into
+/// M1 (a phone and a sale); returns the merge's report, the kept id, the dropped id, the child id.
+fn merged(s: &dyn Store) -> (MergeReport, CustomerId, CustomerId, CustomerId) {
     let (b, _, p) = seed_reference(s);
     let mut keep = customer(1, "M1", "Dana Cohen");
     keep.phone = Some(Phone::parse("050-1111111", Country::israel()).unwrap());
@@ -506,6 +602,11 @@ fn merge_moves_everything(s: &dyn Store) {
     .unwrap();
 
     let r = s.merge_customers(keep.id, drop.id, &actor()).unwrap();
+    (r, keep.id, drop.id, child.id)
+}
+
+pub fn merge_moves_sales_interactions_children_and_identifiers(s: &dyn Store) {
+    let (r, keep, drop, child) = merged(s);
     assert_eq!(
         (r.transactions_moved, r.interactions_moved, r.children_moved),
         (1, 1, 1)
@@ -514,25 +615,29 @@ fn merge_moves_everything(s: &dyn Store) {
         r.identifiers_moved,
         vec!["member:M2".to_string(), "phone:+972502222222".to_string()]
     );
-    assert_eq!(s.get_customer(drop.id).unwrap(), None);
-    assert_eq!(s.merged_into(drop.id).unwrap(), Some(keep.id));
-    let kept = s.get_customer(keep.id).unwrap().unwrap();
+    assert_eq!(s.get_customer(drop).unwrap(), None);
+    assert_eq!(s.merged_into(drop).unwrap(), Some(keep));
+    let kept = s.get_customer(keep).unwrap().unwrap();
     assert_eq!(kept.email.as_ref().map(|e| e.as_str()), Some("dana@example.com"));
     assert_eq!(kept.demographics.city.as_deref(), Some("Haifa"));
-    assert_eq!(s.list_transactions(Some(keep.id), 10, 0).unwrap().total, 2);
-    assert_eq!(s.list_interactions(Some(keep.id), 10, 0).unwrap().total, 1);
-    assert_eq!(s.get_customer(child.id).unwrap().unwrap().parent_id, Some(keep.id));
+    assert_eq!(s.list_transactions(Some(keep), 10, 0).unwrap().total, 2);
+    assert_eq!(s.list_interactions(Some(keep), 10, 0).unwrap().total, 1);
+    assert_eq!(s.get_customer(child).unwrap().unwrap().parent_id, Some(keep));
+}
+
+pub fn merged_away_identifiers_still_find_the_kept_customer(s: &dyn Store) {
+    let (_, keep, _, _) = merged(s);
     // The dropped record's identifiers still recognise the customer.
     assert_eq!(
         s.lookup_customer(&Identifier::Member("M2".into()))
             .unwrap()
             .map(|c| c.id),
-        Some(keep.id)
+        Some(keep)
     );
     let old_phone = Identifier::Phone(Phone::parse("050-2222222", Country::israel()).unwrap());
-    assert_eq!(s.lookup_customer(&old_phone).unwrap().map(|c| c.id), Some(keep.id));
+    assert_eq!(s.lookup_customer(&old_phone).unwrap().map(|c| c.id), Some(keep));
     let mut imp = s.begin_import().unwrap();
-    assert_eq!(imp.customer_ref("M2").unwrap(), Some(keep.id));
+    assert_eq!(imp.customer_ref("M2").unwrap(), Some(keep));
     drop_import(imp);
     // Nobody can take a merged-away identifier.
     let mut thief = customer(4, "M4", "x");
@@ -541,15 +646,19 @@ fn merge_moves_everything(s: &dyn Store) {
         s.insert_customer(&thief, &actor()),
         Err(StoreError::Conflict { field: "phone", .. })
     ));
+}
+
+pub fn merge_is_audited_and_refuses_itself_or_a_dropped_customer(s: &dyn Store) {
+    let (_, keep, drop, _) = merged(s);
     let log = s.audit_log(1, 0).unwrap();
     assert_eq!(log[0].action, "customer.merge");
     assert_eq!(log[0].before.as_ref().unwrap()["dropped"]["member_no"], "M2");
     assert!(matches!(
-        s.merge_customers(keep.id, keep.id, &actor()),
+        s.merge_customers(keep, keep, &actor()),
         Err(StoreError::Invalid { .. })
     ));
     assert!(matches!(
-        s.merge_customers(keep.id, drop.id, &actor()),
+        s.merge_customers(keep, drop, &actor()),
         Err(StoreError::NotFound { .. })
     ));
     assert_eq!(s.counts().unwrap().customers, 2);
@@ -559,7 +668,7 @@ fn drop_import(i: Box<dyn ImportTx + '_>) {
     drop(i);
 }
 
-fn import_all_or_nothing(s: &dyn Store) {
+pub fn imports_are_all_or_nothing(s: &dyn Store) {
     let (b, _, p) = seed_reference(s);
     {
         let mut imp = s.begin_import().unwrap();
@@ -614,7 +723,7 @@ fn import_all_or_nothing(s: &dyn Store) {
     assert_eq!((c.customers, c.transactions, c.transaction_lines), (1, 1, 2));
 }
 
-fn delete_guarded(s: &dyn Store) {
+pub fn delete_refuses_a_customer_with_transactions(s: &dyn Store) {
     let (b, _, p) = seed_reference(s);
     let c = customer(1, "M1", "Dana");
     let d = customer(2, "M2", "Dan");
@@ -657,7 +766,9 @@ fn score(c: CustomerId, as_of: &str, stage: &str) -> CustomerScore {
     }
 }
 
-fn analysis_results(s: &dyn Store) {
+/// Customers M1 (two sales, one refunded in part), M2 (one sale) and M3 (none), and an
+/// anonymous sale; returns the three customers.
+fn customers_with_sales(s: &dyn Store) -> (Customer, Customer, Customer) {
     let (b, _, p) = seed_reference(s);
     let c1 = customer(1, "M1", "Dana");
     let c2 = customer(2, "M2", "Eve");
@@ -687,6 +798,11 @@ fn analysis_results(s: &dyn Store) {
         ..sale(5, "R1", Some(c1.id), b, p, "2025-03-06T10:00:00Z")
     };
     s.record_transaction(&refund).unwrap();
+    (c1, c2, c3)
+}
+
+pub fn purchases_are_identified_sales_by_customer_and_time(s: &dyn Store) {
+    let (c1, c2, c3) = customers_with_sales(s);
     let mut ids = s.customer_ids().unwrap();
     ids.sort();
     let mut want_ids = vec![c1.id, c2.id, c3.id];
@@ -719,7 +835,10 @@ fn analysis_results(s: &dyn Store) {
     let mut sorted = rows.clone();
     sorted.sort_by_key(key);
     assert_eq!(any, sorted);
+}
 
+pub fn analysis_runs_and_stage_history(s: &dyn Store) {
+    let (c1, c2, c3) = customers_with_sales(s);
     // March: c1 and c2 scored; c3 (no sale) has no row: an implicit prospect of the run.
     let march = vec![
         score(c1.id, "2025-03-31T00:00:00Z", "core"),
@@ -897,8 +1016,12 @@ fn analysis_results(s: &dyn Store) {
         s.stage_transitions("2025-04", "2025-05").unwrap(),
         vec![row("at_risk", "core", 1)]
     );
+}
 
-    // Wallet estimates: customers with the attribute, the value as written.
+pub fn wallet_estimates_read_the_attribute_as_written(s: &dyn Store) {
+    let (_, c2, _) = customers_with_sales(s);
+    assert_eq!(s.customer_wallets().unwrap(), vec![]);
+    // Customers with the attribute, the value as written.
     let mut d = c2.clone();
     d.attributes
         .insert("estimated_annual_spend".into(), serde_json::json!("1200.50"));
@@ -910,7 +1033,7 @@ fn analysis_results(s: &dyn Store) {
     assert_eq!(s.customer_wallets().unwrap(), vec![(c2.id, "900".to_string())]);
 }
 
-fn search_by_branch(s: &dyn Store) {
+pub fn search_narrows_to_one_branch(s: &dyn Store) {
     let (b, _, _) = seed_reference(s);
     let b2 = Branch {
         id: BranchId(uid(11)),
@@ -938,21 +1061,26 @@ fn search_by_branch(s: &dyn Store) {
     assert_eq!(s.search_customers(&q(Some(b2.id))).unwrap().total, 1);
 }
 
-fn accounts(s: &dyn Store) {
-    use crate::{ApiToken, Session, User};
-    use kesher_auth::{Action, Role};
-    let (b, _, _) = seed_reference(s);
-    assert_eq!(s.count_users().unwrap(), 0);
-    let mut u = User {
+/// Clerk "dana" of branch `b`.
+fn clerk(b: BranchId) -> crate::User {
+    crate::User {
         id: kesher_core::UserId(uid(70)),
         username: "dana".into(),
         display_name: Some("Dana".into()),
-        role: Role::Clerk,
+        role: kesher_auth::Role::Clerk,
         branch: Some(b),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         disabled: false,
         created_at: at("2025-01-01T00:00:00Z"),
-    };
+    }
+}
+
+pub fn users_are_unique_and_their_updates_audited_without_the_hash(s: &dyn Store) {
+    use crate::User;
+    use kesher_auth::Role;
+    let (b, _, _) = seed_reference(s);
+    assert_eq!(s.count_users().unwrap(), 0);
+    let mut u = clerk(b);
     s.insert_user(&u, &actor()).unwrap();
     let again = User {
         id: kesher_core::UserId(uid(71)),
@@ -985,7 +1113,12 @@ fn accounts(s: &dyn Store) {
         !upd.after.as_ref().unwrap().to_string().contains("argon2"),
         "no hash in the log"
     );
+}
 
+pub fn tokens_are_found_by_digest_and_revoked_once(s: &dyn Store) {
+    use crate::ApiToken;
+    use kesher_auth::{Action, Role};
+    let (b, _, _) = seed_reference(s);
     let t = ApiToken {
         id: kesher_core::TokenId(uid(80)),
         name: "pos-1".into(),
@@ -1017,7 +1150,13 @@ fn accounts(s: &dyn Store) {
         s.revoke_token(kesher_core::TokenId(uid(81)), &later),
         Err(StoreError::NotFound { .. })
     ));
+}
 
+pub fn sessions_expire_and_are_deleted(s: &dyn Store) {
+    use crate::Session;
+    let (b, _, _) = seed_reference(s);
+    let u = clerk(b);
+    s.insert_user(&u, &actor()).unwrap();
     let sess = Session {
         digest: "a".repeat(64),
         user_id: u.id,
@@ -1050,7 +1189,19 @@ fn accounts(s: &dyn Store) {
     assert_eq!(s.delete_user_sessions(u.id).unwrap(), 2);
 }
 
-fn erasure(s: &dyn Store) {
+/// Customer M1 with every kind of personal data (and a duplicate M2 merged into it: its phone
+/// and member number become aliases), a sale, an interaction naming the phone, and an
+/// anonymous sale; then M1 erased. Returns the erasure's report, M1, M2, the branch and the
+/// business's totals before and after the erasure.
+fn erased(
+    s: &dyn Store,
+) -> (
+    crate::ErasureReport,
+    CustomerId,
+    CustomerId,
+    BranchId,
+    [BusinessTotals; 2],
+) {
     let (b, _, p) = seed_reference(s);
     let mut c = customer(1, "M1", "דנה כהן");
     c.phone = Some(Phone::parse("050-1234567", Country::israel()).unwrap());
@@ -1092,25 +1243,38 @@ fn erasure(s: &dyn Store) {
         &actor(),
     )
     .unwrap();
-    let totals = |s: &dyn Store| {
-        let mut n = 0;
-        let mut sum = 0;
-        s.for_each_purchase(&mut |r| {
-            n += 1;
-            sum += r.amount;
-        })
-        .unwrap();
-        let c = s.counts().unwrap();
-        (n, sum, c.customers, c.transactions, c.transaction_lines, c.interactions)
-    };
-    let before = totals(s);
+    let before = business_totals(s);
     let report = s.erase_customer(c.id, &actor()).unwrap();
+    (report, c.id, d.id, b, [before, business_totals(s)])
+}
+
+/// Purchases (count, sum), customers, transactions, lines, interactions.
+type BusinessTotals = (u64, i64, u64, u64, u64, u64);
+
+fn business_totals(s: &dyn Store) -> BusinessTotals {
+    let mut n = 0;
+    let mut sum = 0;
+    s.for_each_purchase(&mut |r| {
+        n += 1;
+        sum += r.amount;
+    })
+    .unwrap();
+    let c = s.counts().unwrap();
+    (n, sum, c.customers, c.transactions, c.transaction_lines, c.interactions)
+}
+
+pub fn erasure_keeps_the_business_totals(s: &dyn Store) {
+    let (report, _, _, _, [before, after]) = erased(s);
     assert_eq!(report.interactions_cleared, 1);
     assert!(report.aliases_removed >= 1, "{report:?}");
     assert!(report.consent_events_removed >= 1);
     assert!(report.audit_entries_redacted >= 2, "{report:?}");
-    assert_eq!(totals(s), before, "the business's totals do not change");
-    let e = s.get_customer(c.id).unwrap().unwrap();
+    assert_eq!(after, before, "the business's totals do not change");
+}
+
+pub fn erasure_clears_the_profile_and_every_identifier(s: &dyn Store) {
+    let (_, c, d, b, _) = erased(s);
+    let e = s.get_customer(c).unwrap().unwrap();
     assert_eq!(
         (e.name, e.member_no, e.phone, e.email, e.card),
         (None, None, None, None, None)
@@ -1123,8 +1287,8 @@ fn erasure(s: &dyn Store) {
         "the branch is not personal and keeps the totals per branch"
     );
     assert!(e.consents.iter().all(|k| k.state == ConsentState::Withdrawn));
-    assert!(s.erased_at(c.id).unwrap().is_some());
-    assert_eq!(s.erased_at(d.id).unwrap(), None);
+    assert!(s.erased_at(c).unwrap().is_some());
+    assert_eq!(s.erased_at(d).unwrap(), None);
     for ident in [
         Identifier::Phone(Phone::parse("050-1234567", Country::israel()).unwrap()),
         Identifier::Phone(Phone::parse("052-7654321", Country::israel()).unwrap()),
@@ -1133,10 +1297,14 @@ fn erasure(s: &dyn Store) {
     ] {
         assert_eq!(s.lookup_customer(&ident).unwrap(), None, "{ident:?} still finds them");
     }
-    let i = s.list_interactions(Some(c.id), 10, 0).unwrap();
+    let i = s.list_interactions(Some(c), 10, 0).unwrap();
     assert_eq!(i.items[0].text, None);
     assert_eq!(i.items[0].satisfaction, Some(2));
-    assert_eq!(s.list_transactions(Some(c.id), 10, 0).unwrap().total, 1);
+    assert_eq!(s.list_transactions(Some(c), 10, 0).unwrap().total, 1);
+}
+
+pub fn erasure_leaves_no_personal_data_in_the_audit_log(s: &dyn Store) {
+    erased(s);
     // No personal data left in the audit log, and the erasure itself is recorded.
     let whole: String = s
         .audit_log(1000, 0)
@@ -1156,18 +1324,18 @@ fn erasure(s: &dyn Store) {
         assert!(!whole.contains(pii), "{pii} is still in the audit log");
     }
     assert!(s.has_audit_action("customer.erase").unwrap());
-    // Erasing twice changes nothing.
-    assert_eq!(
-        s.erase_customer(c.id, &actor()).unwrap(),
-        crate::ErasureReport::default()
-    );
+}
+
+pub fn erasing_twice_changes_nothing(s: &dyn Store) {
+    let (_, c, _, _, _) = erased(s);
+    assert_eq!(s.erase_customer(c, &actor()).unwrap(), crate::ErasureReport::default());
     assert!(matches!(
         s.erase_customer(CustomerId(uid(424242)), &actor()),
         Err(StoreError::NotFound { .. })
     ));
 }
 
-fn retention_and_settings(s: &dyn Store) {
+pub fn retention_finds_inactive_customers_but_not_erased_ones(s: &dyn Store) {
     let (b, _, p) = seed_reference(s);
     let mut ids = Vec::new();
     for i in 0..4u128 {
@@ -1210,7 +1378,9 @@ fn retention_and_settings(s: &dyn Store) {
             .unwrap()
             .contains(&ids[3])
     );
+}
 
+pub fn settings_are_audited(s: &dyn Store) {
     assert_eq!(s.get_setting("privacy.retention_years").unwrap(), None);
     s.put_setting("privacy.retention_years", "3", &actor()).unwrap();
     s.put_setting("privacy.retention_years", "5", &actor()).unwrap();
@@ -1218,7 +1388,9 @@ fn retention_and_settings(s: &dyn Store) {
     let log = s.audit_for_entity("privacy.retention_years").unwrap();
     assert_eq!(log.len(), 2);
     assert_eq!(log[1].before.as_ref().unwrap()["value"], "3");
+}
 
+pub fn settings_are_listed_by_literal_prefix_and_deleted(s: &dyn Store) {
     // Keys under one prefix, in key order; deleting is audited and says whether there was one.
     s.put_setting("segment.vip", "{\"expression\":\"clv > 1\"}", &actor())
         .unwrap();
@@ -1241,7 +1413,7 @@ fn retention_and_settings(s: &dyn Store) {
     assert!(s.settings_with_prefix("segment%").unwrap().is_empty());
 }
 
-fn customers_stream(s: &dyn Store) {
+pub fn every_customer_streams_once_in_id_order(s: &dyn Store) {
     let mut empty = Vec::new();
     s.for_each_customer(&mut |c| {
         empty.push(c.id);

@@ -1,4 +1,5 @@
-//! The backend contract suite against a real PostgreSQL server, one fresh database per check.
+//! The backend contract suite against a real PostgreSQL server (`contract::…`, one test per
+//! check, each on a fresh database), plus PostgreSQL-only checks.
 //!
 //! Needs `KESHER_TEST_POSTGRES_URL` (a superuser URL; `scripts/postgres.sh start` prints one) and
 //! the cargo feature `pg-tests`: `cargo test -p kesher-store-postgres --features pg-tests`.
@@ -84,17 +85,14 @@ fn with_dbname(url: &str, db: &str) -> String {
     }
 }
 
-#[test]
-fn contract_suite() {
-    kesher_store::contract::run_all(&|| {
-        let db = TestDb::new();
-        let store = db.store();
-        (
-            Box::new(db) as Box<dyn std::any::Any>,
-            Box::new(store) as Box<dyn Store>,
-        )
-    });
+/// A fresh database and the store on it, for one contract check.
+fn fresh() -> (TestDb, PgStore) {
+    let db = TestDb::new();
+    let store = db.store();
+    (db, store)
 }
+
+kesher_store::contract_tests!(fresh);
 
 #[test]
 fn migrations_are_versioned_and_reopen_cleanly() {

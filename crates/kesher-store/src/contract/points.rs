@@ -33,7 +33,7 @@ fn request(points: i64, key: Option<&str>, reason: Option<&str>) -> PointsReques
     }
 }
 
-pub(super) fn earning_and_reversal(s: &dyn Store) {
+pub fn sales_earn_by_the_rule_once(s: &dyn Store) {
     let (b, _, p) = seed_reference(s);
     let c = customer(1, "M1", "Dana");
     s.insert_customer(&c, &actor()).unwrap();
@@ -82,6 +82,16 @@ pub(super) fn earning_and_reversal(s: &dyn Store) {
         ..sale(4, "T4", Some(c.id), b, p, "2025-03-04T10:00:00Z")
     };
     assert_eq!(s.record_sale(&usd, &actor()).unwrap().points, None);
+    assert_eq!(assert_consistent(s, c.id), 174);
+}
+
+pub fn refunds_take_back_their_share_of_the_points(s: &dyn Store) {
+    let (b, _, p) = seed_reference(s);
+    let c = customer(1, "M1", "Dana");
+    s.insert_customer(&c, &actor()).unwrap();
+    s.set_earning_rule(&shekel_rule(), &actor()).unwrap();
+    let t = sale(2, "T2", Some(c.id), b, p, "2025-03-02T10:00:00Z");
+    assert_eq!(s.record_sale(&t, &actor()).unwrap().points.unwrap().points, 174);
     // A refund of one unit (89.90 of 174.80) takes back floor(174 × 8990 / 17480) = 89 points;
     // the rest of the sale refunded later takes back the remaining 85.
     let refund = |n: u128, ext: &str, qty: i64, price: i64| Transaction {
@@ -110,7 +120,14 @@ pub(super) fn earning_and_reversal(s: &dyn Store) {
     assert_eq!(s.record_sale(&refund(3, "R3", -1, 100), &actor()).unwrap().points, None);
     assert_eq!(assert_consistent(s, c.id), 0);
     assert_eq!(ledger(s, c.id).len(), 3);
-    // A refund after a redemption may take the balance below zero (docs/loyalty.md).
+}
+
+/// A refund after a redemption may take the balance below zero (docs/loyalty.md).
+pub fn a_refund_after_a_redemption_may_take_the_balance_below_zero(s: &dyn Store) {
+    let (b, _, p) = seed_reference(s);
+    let c = customer(1, "M1", "Dana");
+    s.insert_customer(&c, &actor()).unwrap();
+    s.set_earning_rule(&shekel_rule(), &actor()).unwrap();
     let t5 = sale(5, "T5", Some(c.id), b, p, "2025-03-05T10:00:00Z");
     s.record_sale(&t5, &actor()).unwrap();
     s.redeem_points(c.id, &request(174, Some("k-1"), None), &actor())
@@ -133,15 +150,17 @@ pub(super) fn earning_and_reversal(s: &dyn Store) {
         -174
     );
     assert_eq!(assert_consistent(s, c.id), -174);
-    // No customer, no balance.
+}
+
+pub fn an_unknown_customer_has_no_balance(s: &dyn Store) {
     assert!(matches!(
         s.points_balance(CustomerId(uid(4242))),
         Err(StoreError::NotFound { .. })
     ));
 }
 
-pub(super) fn redemption_and_adjustment(s: &dyn Store) {
-    let (b, _, _) = seed_reference(s);
+pub fn adjustments_need_a_reason_and_never_overdraw(s: &dyn Store) {
+    seed_reference(s);
     let c = customer(1, "M1", "Dana");
     s.insert_customer(&c, &actor()).unwrap();
     // Adjustments need a reason and may not take the balance below zero.
@@ -158,6 +177,33 @@ pub(super) fn redemption_and_adjustment(s: &dyn Store) {
         .unwrap();
     assert!(adj.created);
     assert_eq!((adj.value.kind, adj.value.balance_after), (EntryKind::Adjust, 500));
+    assert!(matches!(
+        s.adjust_points(c.id, &request(-501, None, Some("typo")), &actor()),
+        Err(StoreError::Conflict { field: "points", .. })
+    ));
+    assert_eq!(assert_consistent(s, c.id), 500);
+}
+
+/// Customer M1 with a welcome gift of 500 points; returns the branch and the customer.
+fn with_500_points(s: &dyn Store) -> (BranchId, Customer) {
+    let (b, _, _) = seed_reference(s);
+    let c = customer(1, "M1", "Dana");
+    s.insert_customer(&c, &actor()).unwrap();
+    s.adjust_points(c.id, &request(500, None, Some("welcome gift")), &actor())
+        .unwrap();
+    (b, c)
+}
+
+/// Redeems 200 of M1's 500 points at the till of branch `b` with key `till-7-0001`.
+fn redeem_at_till(s: &dyn Store, b: BranchId, c: CustomerId) -> (PointsRequest, Recorded<LedgerEntry>) {
+    let mut at_till = request(200, Some("till-7-0001"), None);
+    at_till.branch_id = Some(b);
+    let r = s.redeem_points(c, &at_till, &actor()).unwrap();
+    (at_till, r)
+}
+
+pub fn redemption_never_overdraws(s: &dyn Store) {
+    let (b, c) = with_500_points(s);
     // Redemptions need a key, a positive amount, and no more than the balance.
     assert!(matches!(
         s.redeem_points(c.id, &request(10, None, None), &actor()),
@@ -174,14 +220,26 @@ pub(super) fn redemption_and_adjustment(s: &dyn Store) {
         s.redeem_points(c.id, &request(501, Some("a"), None), &actor()),
         Err(StoreError::Conflict { field: "points", .. })
     ));
-    let mut at_till = request(200, Some("till-7-0001"), None);
-    at_till.branch_id = Some(b);
-    let r = s.redeem_points(c.id, &at_till, &actor()).unwrap();
+    let (_, r) = redeem_at_till(s, b, c.id);
     assert!(r.created);
     assert_eq!(
         (r.value.kind, r.value.points, r.value.balance_after, r.value.branch_id),
         (EntryKind::Redeem, -200, 300, Some(b))
     );
+    assert!(matches!(
+        s.redeem_points(c.id, &request(301, Some("b"), None), &actor()),
+        Err(StoreError::Conflict { field: "points", .. })
+    ));
+    assert_eq!(assert_consistent(s, c.id), 300);
+    assert!(matches!(
+        s.redeem_points(CustomerId(uid(4242)), &request(1, Some("x"), None), &actor()),
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+pub fn a_retried_redemption_returns_the_first_entry(s: &dyn Store) {
+    let (b, c) = with_500_points(s);
+    let (at_till, r) = redeem_at_till(s, b, c.id);
     // The retry returns the first entry and writes nothing; the same key for something else is refused.
     let again = s.redeem_points(c.id, &at_till, &actor()).unwrap();
     assert!(!again.created);
@@ -200,6 +258,16 @@ pub(super) fn redemption_and_adjustment(s: &dyn Store) {
         .unwrap();
     assert_eq!(assert_consistent(s, c.id), 300);
     assert_eq!(ledger(s, c.id).len(), 2);
+    assert_eq!(assert_consistent(s, d.id), 300);
+}
+
+pub fn redemptions_and_adjustments_are_audited_and_totalled(s: &dyn Store) {
+    let (b, c) = with_500_points(s);
+    redeem_at_till(s, b, c.id);
+    let d = customer(2, "M2", "Noa");
+    s.insert_customer(&d, &actor()).unwrap();
+    s.adjust_points(d.id, &request(300, Some("till-7-0001"), Some("gift")), &actor())
+        .unwrap();
     // Every adjustment and redemption is in the audit log with the balance before and after.
     let audit = s.audit_for_entity(&c.id.to_string()).unwrap();
     let points: Vec<_> = audit.iter().filter(|a| a.action.starts_with("points.")).collect();
@@ -215,16 +283,14 @@ pub(super) fn redemption_and_adjustment(s: &dyn Store) {
         (redeem.actor.as_str(), redeem.origin.as_deref()),
         ("test", Some("127.0.0.1"))
     );
-    assert!(matches!(
-        s.redeem_points(CustomerId(uid(4242)), &request(1, Some("x"), None), &actor()),
-        Err(StoreError::NotFound { .. })
-    ));
     let totals = s.points_totals().unwrap();
     assert_eq!((totals.customers, totals.outstanding), (2, 600));
     assert!(totals.by_kind.contains(&(EntryKind::Redeem, 1, -200)));
 }
 
-pub(super) fn merge_and_erasure(s: &dyn Store) {
+/// Customers M1 (a sale: 174 points) and M2 (a sale, T2, and an adjustment: 200 points), with
+/// the shekel rule; returns M1, M2 and T2.
+fn two_customers_with_points(s: &dyn Store) -> (CustomerId, CustomerId, Transaction) {
     let (b, _, p) = seed_reference(s);
     s.set_earning_rule(&shekel_rule(), &actor()).unwrap();
     let c = customer(1, "M1", "Dana");
@@ -241,15 +307,26 @@ pub(super) fn merge_and_erasure(s: &dyn Store) {
         &actor(),
     )
     .unwrap();
-    // A customer with points cannot be deleted.
+    (c.id, d.id, t2)
+}
+
+pub fn a_customer_with_points_cannot_be_deleted(s: &dyn Store) {
+    let (_, d, _) = two_customers_with_points(s);
     assert!(matches!(
-        s.delete_customer(d.id, &actor()),
+        s.delete_customer(d, &actor()),
         Err(StoreError::Conflict { .. })
     ));
-    let report = s.merge_customers(c.id, d.id, &actor()).unwrap();
+    assert_eq!(assert_consistent(s, d), 200);
+}
+
+/// M2 merged into M1, then T2 (M2's sale) refunded in full, checking the balances on the way;
+/// returns M1.
+fn merged_and_refunded(s: &dyn Store) -> CustomerId {
+    let (c, d, t2) = two_customers_with_points(s);
+    let report = s.merge_customers(c, d, &actor()).unwrap();
     assert_eq!(report.points_moved, 200);
-    assert_eq!(assert_consistent(s, c.id), 374);
-    let entries = ledger(s, c.id);
+    assert_eq!(assert_consistent(s, c), 374);
+    let entries = ledger(s, c);
     assert_eq!(entries.len(), 4);
     assert_eq!((entries[0].kind, entries[0].points), (EntryKind::Merge, 0));
     // A refund of the dropped customer's sale takes back from the kept one.
@@ -257,7 +334,7 @@ pub(super) fn merge_and_erasure(s: &dyn Store) {
         id: TransactionId(uid(6100)),
         external_id: "R2".into(),
         refund_of: Some(t2.id),
-        customer_id: Some(c.id),
+        customer_id: Some(c),
         lines: vec![Line {
             product_id: None,
             sku: None,
@@ -268,18 +345,27 @@ pub(super) fn merge_and_erasure(s: &dyn Store) {
         ..t2
     };
     let rev = s.record_sale(&refund, &actor()).unwrap().points.unwrap();
-    assert_eq!((rev.customer_id, rev.points), (c.id, -174));
-    assert_eq!(assert_consistent(s, c.id), 200);
-    s.adjust_points(c.id, &request(-50, None, Some("Dana's complaint of 3 March")), &actor())
+    assert_eq!((rev.customer_id, rev.points), (c, -174));
+    assert_eq!(assert_consistent(s, c), 200);
+    c
+}
+
+pub fn merge_sums_the_balances_and_refunds_take_back_from_the_kept_customer(s: &dyn Store) {
+    merged_and_refunded(s);
+}
+
+pub fn erasure_keeps_the_points_and_clears_the_reasons(s: &dyn Store) {
+    let c = merged_and_refunded(s);
+    s.adjust_points(c, &request(-50, None, Some("Dana's complaint of 3 March")), &actor())
         .unwrap();
     // Erasure keeps every amount and clears the reasons.
-    s.erase_customer(c.id, &actor()).unwrap();
-    let after = ledger(s, c.id);
+    s.erase_customer(c, &actor()).unwrap();
+    let after = ledger(s, c);
     assert_eq!(after.len(), 6);
     assert!(after.iter().all(|e| e.reason.is_none()), "{after:#?}");
-    assert_eq!(assert_consistent(s, c.id), 150);
+    assert_eq!(assert_consistent(s, c), 150);
     let audited: Vec<_> = s
-        .audit_for_entity(&c.id.to_string())
+        .audit_for_entity(&c.to_string())
         .unwrap()
         .into_iter()
         .filter(|a| a.action == "points.adjust")
@@ -293,7 +379,7 @@ pub(super) fn merge_and_erasure(s: &dyn Store) {
     );
 }
 
-pub(super) fn bulk_award(s: &dyn Store) {
+pub fn the_bulk_award_earns_by_the_rule_once(s: &dyn Store) {
     let (b, _, p) = seed_reference(s);
     let c = customer(1, "M1", "Dana");
     let d = customer(2, "M2", "Noa");
@@ -340,7 +426,13 @@ pub(super) fn bulk_award(s: &dyn Store) {
     for e in ledger(s, c.id).iter().filter(|e| e.kind == EntryKind::Earn) {
         assert_eq!(e.points, 174);
     }
-    // An import awards its own sales only when asked to.
+}
+
+pub fn an_import_awards_its_own_sales_only_when_asked(s: &dyn Store) {
+    let (b, _, p) = seed_reference(s);
+    let d = customer(2, "M2", "Noa");
+    s.insert_customer(&d, &actor()).unwrap();
+    s.set_earning_rule(&shekel_rule(), &actor()).unwrap();
     let mut imp = s.begin_import().unwrap();
     let t5 = sale(5, "T5", Some(d.id), b, p, "2025-03-01T10:00:00Z");
     let t6 = sale(6, "T6", Some(d.id), b, p, "2025-03-02T10:00:00Z");
@@ -349,18 +441,27 @@ pub(super) fn bulk_award(s: &dyn Store) {
     let r = imp.award_points(&[t5.id], &actor()).unwrap();
     assert_eq!((r.earned, r.points), (1, 174));
     imp.commit().unwrap();
-    assert_eq!(assert_consistent(s, d.id), 184 + 174);
+    assert_eq!(assert_consistent(s, d.id), 174);
+    assert_eq!(ledger(s, d.id).len(), 1, "T6 earned nothing");
 }
 
-/// Redemptions and duplicate sales fired in parallel keep every guarantee.
-pub(super) fn concurrency(s: &dyn Store) {
-    const THREADS: usize = 8;
-    const EACH: usize = 20;
-    const AMOUNT: i64 = 7;
+/// Threads per parallel check.
+const THREADS: usize = 8;
+
+/// The seeded reference data, the shekel rule and customer M1 (no points yet).
+fn rule_and_customer(s: &dyn Store) -> (BranchId, ProductId, Customer) {
     let (b, _, p) = seed_reference(s);
     s.set_earning_rule(&shekel_rule(), &actor()).unwrap();
     let c = customer(1, "M1", "Dana");
     s.insert_customer(&c, &actor()).unwrap();
+    (b, p, c)
+}
+
+/// Redemptions fired in parallel never take the balance below zero.
+pub fn parallel_redemptions_never_overdraw(s: &dyn Store) {
+    const EACH: usize = 20;
+    const AMOUNT: i64 = 7;
+    let (_, _, c) = rule_and_customer(s);
     // 500 points cover 71 redemptions of 7 out of 160.
     s.adjust_points(c.id, &request(500, None, Some("opening balance")), &actor())
         .unwrap();
@@ -386,7 +487,10 @@ pub(super) fn concurrency(s: &dyn Store) {
     }
     assert_eq!(ok, (500 / AMOUNT) as usize);
     assert_eq!(assert_consistent(s, c.id), 500 % AMOUNT);
-    // The same redemption retried in parallel lands once.
+}
+
+pub fn a_redemption_retried_in_parallel_lands_once(s: &dyn Store) {
+    let (_, _, c) = rule_and_customer(s);
     s.adjust_points(c.id, &request(100, None, Some("top up")), &actor())
         .unwrap();
     let retried: Vec<bool> = std::thread::scope(|scope| {
@@ -399,8 +503,12 @@ pub(super) fn concurrency(s: &dyn Store) {
             .collect()
     });
     assert_eq!(retried.iter().filter(|c| **c).count(), 1);
-    assert_eq!(assert_consistent(s, c.id), 500 % AMOUNT + 70);
-    // The same sale posted in parallel (a till retrying) is recorded and earns once.
+    assert_eq!(assert_consistent(s, c.id), 70);
+}
+
+/// The same sale posted in parallel (a till retrying) is recorded and earns once.
+pub fn a_sale_posted_in_parallel_earns_once(s: &dyn Store) {
+    let (b, p, c) = rule_and_customer(s);
     let before = s.points_balance(c.id).unwrap();
     let t = sale(1, "T-par", Some(c.id), b, p, "2025-03-01T10:00:00Z");
     let created: Vec<(bool, Option<i64>)> = std::thread::scope(|scope| {
@@ -425,7 +533,11 @@ pub(super) fn concurrency(s: &dyn Store) {
     assert!(seqs.iter().all(Option::is_some));
     assert_eq!(s.counts().unwrap().transactions, 1);
     assert_eq!(assert_consistent(s, c.id), before + 174);
-    // Sales and redemptions of one customer interleaved: the balance still adds up.
+}
+
+/// Sales and redemptions of one customer interleaved: the balance still adds up.
+pub fn interleaved_sales_and_redemptions_keep_the_balance_equal_to_the_ledger(s: &dyn Store) {
+    let (b, p, c) = rule_and_customer(s);
     std::thread::scope(|scope| {
         for t in 0..4u128 {
             scope.spawn(move || {

@@ -850,7 +850,8 @@ impl App {
         imp.drain()?;
         if imp.opts.award_points && !imp.written.is_empty() {
             let actor = kesher_store::Actor::new("import", imp.now).from(file);
-            imp.tx.award_points(&imp.written, &actor).map_err(store_err)?;
+            crate::points::award(imp.tx.as_mut(), kesher_store::SaleScope::Only(&imp.written), &actor)
+                .map_err(store_err)?;
         }
         let summary = imp.summary.clone();
         imp.tx.commit().map_err(store_err)?;

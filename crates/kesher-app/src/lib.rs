@@ -6,9 +6,14 @@ pub mod analyze;
 pub mod auth;
 pub mod baskets;
 pub mod clock;
+#[cfg(feature = "testing")]
+pub mod contract;
+pub mod customers;
 pub mod identify;
 pub mod import;
+pub mod points;
 pub mod privacy;
+pub mod sales;
 pub mod segments;
 #[cfg(test)]
 mod test_support;

@@ -4,7 +4,7 @@
 use crate::App;
 use jiff::{Timestamp, ToSpan};
 use kesher_core::CustomerId;
-use kesher_store::{Actor, ErasureReport, Result, StoreError, all_pages};
+use kesher_store::{Actor, ErasureReport, Lock, Result, StoreError, all_pages};
 use serde_json::{Value, json};
 
 /// The setting that holds the retention period in years (absent: keep forever).
@@ -92,9 +92,32 @@ impl App {
         Ok(doc)
     }
 
-    /// Erase a customer's personal data (the right to be forgotten).
+    /// Erase a customer's personal data (the right to be forgotten): identifiers and free text
+    /// removed, the anonymised record and its sales kept (the business's totals do not change),
+    /// every consent withdrawn, the audit entries about them (or about a record merged into them)
+    /// redacted; one unit of work, audited. Erasing again changes nothing.
     pub fn erase_customer(&self, id: CustomerId, actor: &Actor) -> Result<ErasureReport> {
-        self.store.erase_customer(id, actor)
+        let mut tx = self.store.begin(Lock::CustomerRecords(&[id]))?;
+        if tx.is_erased(id)? {
+            return Ok(ErasureReport::default());
+        }
+        let mut report = tx.anonymise_customer(id, actor.at)?;
+        let mut about = vec![id];
+        about.extend(tx.merged_into_customer(id)?);
+        for who in about {
+            report.audit_entries_redacted += tx.redact_audit(&who.to_string())?;
+        }
+        tx.record_erasure(id, actor.at)?;
+        tx.append_audit(
+            actor,
+            "customer.erase",
+            "customer",
+            &id.to_string(),
+            None,
+            Some(&kesher_store::accounts::erasure_audit_json(&report)),
+        )?;
+        tx.commit()?;
+        Ok(report)
     }
 
     pub fn retention_years(&self) -> Result<Option<u32>> {
@@ -149,7 +172,7 @@ impl App {
                 origin: Some(format!("retention {y} years")),
             };
             for id in ids {
-                self.store.erase_customer(id, &actor)?;
+                self.erase_customer(id, &actor)?;
                 report.erased += 1;
             }
         }

@@ -91,7 +91,7 @@ pub fn run(app: &App, c: CustomersCommand) -> anyhow::Result<ExitCode> {
         CustomersCommand::Merge { keep, drop } => {
             let k = resolve(app, &keep)?;
             let d = resolve(app, &drop)?;
-            let r = app.store.merge_customers(k, d, &crate::accounts::cli_actor(app))?;
+            let r = app.merge_customers(k, d, &crate::accounts::cli_actor(app))?;
             println!(
                 "merged {} into {}: {} transactions, {} interactions, {} child accounts moved; identifiers kept as aliases: {}",
                 r.dropped_id,

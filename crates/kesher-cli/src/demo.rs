@@ -121,14 +121,14 @@ fn generate_and_import(a: &DemoArgs, db: &Path, settings: Settings, dir: &Path) 
         ils,
         kesher_loyalty::EarnRate::per_whole_unit(ils, 1).map_err(|e| anyhow::anyhow!("{e}"))?,
     );
-    app.store.set_earning_rule(&rule, &actor)?;
+    app.set_earning_rule(&rule, &actor)?;
     let launch = end
         .checked_sub(jiff::Span::new().days(182))
         .context("the program's launch date")?
         .to_zoned(jiff::tz::TimeZone::UTC)
         .context("the program's launch date")?
         .timestamp();
-    let r = app.store.award_points(Some(launch), &actor)?;
+    let r = app.award_points(Some(launch), &actor)?;
     eprintln!(
         "  points: {} sales earned {} points since {launch} in {:.1} s",
         r.earned,

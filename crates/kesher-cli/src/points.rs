@@ -80,11 +80,11 @@ pub fn run(app: &App, c: PointsCommand) -> anyhow::Result<ExitCode> {
     match c {
         PointsCommand::Balance { who } => {
             let id = resolve(app, &who)?;
-            println!("{id}: {} points", app.store.points_balance(id)?);
+            println!("{id}: {} points", app.points_balance(id)?);
         }
         PointsCommand::History { who, limit, json } => {
             let id = resolve(app, &who)?;
-            let page = app.store.points_ledger(id, limit.clamp(1, 500), 0)?;
+            let page = app.points_ledger(id, limit.clamp(1, 500), 0)?;
             for e in &page.items {
                 if json {
                     let v = serde_json::json!({
@@ -111,7 +111,7 @@ pub fn run(app: &App, c: PointsCommand) -> anyhow::Result<ExitCode> {
                     "{} of {} entries; balance {}",
                     page.items.len(),
                     page.total,
-                    app.store.points_balance(id)?
+                    app.points_balance(id)?
                 );
             }
         }
@@ -128,7 +128,7 @@ pub fn run(app: &App, c: PointsCommand) -> anyhow::Result<ExitCode> {
                 idempotency_key,
                 branch_id: None,
             };
-            let r = app.store.adjust_points(id, &req, &cli_actor(app))?;
+            let r = app.adjust_points(id, &req, &cli_actor(app))?;
             let done = if r.created {
                 "adjusted"
             } else {
@@ -159,7 +159,7 @@ pub fn run(app: &App, c: PointsCommand) -> anyhow::Result<ExitCode> {
                 idempotency_key: Some(idempotency_key),
                 branch_id,
             };
-            let r = app.store.redeem_points(id, &req, &cli_actor(app))?;
+            let r = app.redeem_points(id, &req, &cli_actor(app))?;
             let done = if r.created {
                 "redeemed"
             } else {
@@ -172,7 +172,7 @@ pub fn run(app: &App, c: PointsCommand) -> anyhow::Result<ExitCode> {
             points,
             per_minor,
         } => {
-            let mut rule = app.store.earning_rule()?;
+            let mut rule = app.earning_rule()?;
             match (currency, points) {
                 (None, None) => {}
                 (Some(c), Some(p)) => {
@@ -183,7 +183,7 @@ pub fn run(app: &App, c: PointsCommand) -> anyhow::Result<ExitCode> {
                     }
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                     rule.set(cur, (p > 0).then_some(rate));
-                    app.store.set_earning_rule(&rule, &cli_actor(app))?;
+                    app.set_earning_rule(&rule, &cli_actor(app))?;
                 }
                 _ => bail!("give a currency and its points, or nothing to show the rule"),
             }
@@ -193,7 +193,7 @@ pub fn run(app: &App, c: PointsCommand) -> anyhow::Result<ExitCode> {
             let since = since
                 .map(|s| s.parse::<jiff::Timestamp>().with_context(|| format!("--since {s:?}")))
                 .transpose()?;
-            let r = app.store.award_points(since, &cli_actor(app))?;
+            let r = app.award_points(since, &cli_actor(app))?;
             println!(
                 "{} sales earned, {} refunds reversed: {:+} points",
                 r.earned, r.reversed, r.points

@@ -173,7 +173,7 @@ pub async fn create(
         {
             return Err(AppError::invalid("parent_id", format!("no customer {p}")));
         }
-        app.store.insert_customer(&c, &caller.actor(app))?;
+        app.insert_customer(&c, &caller.actor(app))?;
         Ok((StatusCode::CREATED, Json(CustomerDto::from(&c))))
     })
     .await
@@ -228,7 +228,7 @@ pub async fn replace(
         caller.check(Action::CustomersUpdate, c.source_branch)?;
         apply_input(app, &mut c, input)?;
         caller.check(Action::CustomersUpdate, c.source_branch)?;
-        app.store.update_customer(&c, &caller.actor(app))?;
+        app.update_customer(&c, &caller.actor(app))?;
         Ok(Json(CustomerDto::from(&c)))
     })
     .await
@@ -244,7 +244,7 @@ pub async fn delete(
     blocking(st, move |app| {
         let c = load(app, &id)?;
         caller.check(Action::CustomersDelete, c.source_branch)?;
-        app.store.delete_customer(c.id, &caller.actor(app))?;
+        app.delete_customer(c.id, &caller.actor(app))?;
         Ok(StatusCode::NO_CONTENT)
     })
     .await
@@ -332,7 +332,7 @@ pub async fn merge(
                 caller.check(Action::CustomersMerge, c.source_branch)?;
             }
         }
-        let r = app.store.merge_customers(keep, drop, &caller.actor(app))?;
+        let r = app.merge_customers(keep, drop, &caller.actor(app))?;
         Ok(Json(MergeDto {
             kept: CustomerDto::from(&r.kept),
             dropped_id: r.dropped_id.to_string(),
@@ -572,11 +572,7 @@ pub async fn overview(
                 })
                 .collect(),
             next_best_offers: offers(app, c.id, 3)?,
-            points_balance: if anon {
-                None
-            } else {
-                Some(app.store.points_balance(c.id)?)
-            },
+            points_balance: if anon { None } else { Some(app.points_balance(c.id)?) },
         }))
     })
     .await

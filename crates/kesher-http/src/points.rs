@@ -79,8 +79,8 @@ pub async fn get_points(
     blocking(st, move |app| {
         let id: CustomerId = parse_id(&id, "id")?;
         caller.check(Action::PointsRead, None)?;
-        let ledger = app.store.points_ledger(id, limit, p.offset.unwrap_or(0))?;
-        let balance = app.store.points_balance(id)?;
+        let ledger = app.points_ledger(id, limit, p.offset.unwrap_or(0))?;
+        let balance = app.points_balance(id)?;
         Ok(Json(PointsDto {
             customer_id: id.to_string(),
             balance,
@@ -169,7 +169,7 @@ pub async fn redeem(
             idempotency_key: key,
             branch_id: branch,
         };
-        Ok(entry_response(app.store.redeem_points(id, &req, &caller.actor(app))?))
+        Ok(entry_response(app.redeem_points(id, &req, &caller.actor(app))?))
     })
     .await
 }
@@ -197,7 +197,7 @@ pub async fn adjust(
             idempotency_key: key,
             branch_id: None,
         };
-        Ok(entry_response(app.store.adjust_points(id, &req, &caller.actor(app))?))
+        Ok(entry_response(app.adjust_points(id, &req, &caller.actor(app))?))
     })
     .await
 }
@@ -258,10 +258,7 @@ impl EarningRuleDto {
 #[utoipa::path(get, path = "/api/points/rule", tag = "points",
     responses((status = 200, description = "How sales earn points", body = EarningRuleDto)))]
 pub async fn get_rule(State(st): State<AppState>) -> Result<Json<EarningRuleDto>, AppError> {
-    blocking(st, move |app| {
-        Ok(Json(EarningRuleDto::from(&app.store.earning_rule()?)))
-    })
-    .await
+    blocking(st, move |app| Ok(Json(EarningRuleDto::from(&app.earning_rule()?)))).await
 }
 
 #[utoipa::path(put, path = "/api/points/rule", tag = "points", request_body = EarningRuleDto,
@@ -275,7 +272,7 @@ pub async fn put_rule(
     let rule = i.parse()?;
     blocking(st, move |app| {
         caller.check(Action::PointsConfigure, None)?;
-        app.store.set_earning_rule(&rule, &caller.actor(app))?;
+        app.set_earning_rule(&rule, &caller.actor(app))?;
         Ok(Json(EarningRuleDto::from(&rule)))
     })
     .await
@@ -301,7 +298,7 @@ pub struct PointsTotalsDto {
     responses((status = 200, description = "The program's totals (no customer named)", body = PointsTotalsDto)))]
 pub async fn totals(State(st): State<AppState>) -> Result<Json<PointsTotalsDto>, AppError> {
     blocking(st, move |app| {
-        let t = app.store.points_totals()?;
+        let t = app.points_totals()?;
         Ok(Json(PointsTotalsDto {
             customers: t.customers,
             outstanding: t.outstanding,

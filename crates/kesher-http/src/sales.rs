@@ -55,7 +55,7 @@ pub async fn create_transaction(
             // Recording it again writes nothing and tells what it earned the first time.
             return Ok((
                 StatusCode::OK,
-                Json(sale_dto(&app.store.record_sale(&t, &caller.actor(app))?)),
+                Json(sale_dto(&app.record_sale(&t, &caller.actor(app))?)),
             ));
         }
         let currency = Currency::parse(&i.currency)?;
@@ -140,7 +140,7 @@ pub async fn create_transaction(
         };
         caller.check(Action::TransactionsRecord, Some(t.branch_id))?;
         // Points are earned (or taken back by a refund) in the sale's own database transaction.
-        let r = app.store.record_sale(&t, &caller.actor(app))?;
+        let r = app.record_sale(&t, &caller.actor(app))?;
         let status = if r.transaction.created {
             StatusCode::CREATED
         } else {
@@ -238,7 +238,7 @@ pub async fn create_interaction(
             satisfaction: i.satisfaction,
             status: status.or((kind == InteractionKind::Complaint).then_some(InteractionStatus::Open)),
         };
-        let r = app.store.record_interaction(&it, &caller.actor(app))?;
+        let r = app.record_interaction(&it, &caller.actor(app))?;
         let code = if r.created { StatusCode::CREATED } else { StatusCode::OK };
         Ok((code, Json(InteractionDto::from(&r.value))))
     })

@@ -6,9 +6,7 @@ use jiff::Timestamp;
 use kesher_core::{BranchId, CustomerId, TokenId, UserId};
 use kesher_store::{
     Accounts, Actor, ApiToken, AuditEntry, ERASED_MARKER, ErasureReport, Privacy, Result, Session, StoreError, User,
-    accounts::{
-        erasure_audit_json, scopes_text, stored_role, stored_scopes, token_audit_json, user_audit_json, username_taken,
-    },
+    accounts::{scopes_text, stored_role, stored_scopes, token_audit_json, user_audit_json, username_taken},
 };
 use postgres::{GenericClient, Row};
 use uuid::Uuid;
@@ -277,94 +275,6 @@ impl Accounts for PgStore {
 }
 
 impl Privacy for PgStore {
-    fn erase_customer(&self, id: CustomerId, actor: &Actor) -> Result<ErasureReport> {
-        self.in_tx(|tx| {
-            if !exists(tx, "SELECT 1 FROM customers WHERE id = $1 FOR UPDATE", &[&id.0])? {
-                return Err(StoreError::not_found("customer", id));
-            }
-            if exists(tx, "SELECT 1 FROM erasures WHERE customer_id = $1", &[&id.0])? {
-                return Ok(ErasureReport::default());
-            }
-            tx.execute(
-                "UPDATE customers SET member_no = NULL, name = NULL, name_norm = NULL, phone = NULL, email = NULL,
-                 card = NULL, language = NULL, birth_date = NULL, gender = NULL, city = NULL, region = NULL,
-                 household_size = NULL, income_band = NULL, attributes = '{}' WHERE id = $1",
-                &[&id.0],
-            )
-            .be()?;
-            // The points keep their amounts (the balance is the business's liability); reasons
-            // are free text and go.
-            tx.execute(
-                "UPDATE points_ledger SET reason = NULL WHERE customer_id = $1 AND reason IS NOT NULL",
-                &[&id.0],
-            )
-            .be()?;
-            let mut report = ErasureReport {
-                interactions_cleared: tx
-                    .execute(
-                        "UPDATE interactions SET text = NULL WHERE customer_id = $1 AND text IS NOT NULL",
-                        &[&id.0],
-                    )
-                    .be()?,
-                aliases_removed: tx
-                    .execute("DELETE FROM customer_aliases WHERE customer_id = $1", &[&id.0])
-                    .be()?,
-                consent_events_removed: tx
-                    .execute("DELETE FROM consent_history WHERE customer_id = $1", &[&id.0])
-                    .be()?,
-                audit_entries_redacted: 0,
-            };
-            tx.execute(
-                "UPDATE consents SET state = 'withdrawn', at = $2, source = 'erasure' WHERE customer_id = $1",
-                &[&id.0, &actor.at],
-            )
-            .be()?;
-            tx.execute(
-                "INSERT INTO consent_history (customer_id, channel, state, at, source)
-                 SELECT customer_id, channel, state, at, source FROM consents WHERE customer_id = $1",
-                &[&id.0],
-            )
-            .be()?;
-            let mut ids = vec![id.to_string()];
-            for r in tx
-                .query("SELECT dropped_id FROM merges WHERE kept_id = $1", &[&id.0])
-                .be()?
-            {
-                ids.push(col::<Uuid>(&r, 0)?.to_string());
-            }
-            let marker: serde_json::Value =
-                serde_json::from_str(ERASED_MARKER).map_err(|e| StoreError::Backend(e.to_string()))?;
-            for k in &ids {
-                let pat = format!("%{k}%");
-                report.audit_entries_redacted += tx
-                    .execute(
-                        "UPDATE audit_log SET
-                            before = CASE WHEN before IS NULL THEN NULL ELSE $3::jsonb END,
-                            after  = CASE WHEN after IS NULL THEN NULL ELSE $3::jsonb END
-                         WHERE (entity_id = $1 OR before::text LIKE $2 OR after::text LIKE $2)
-                           AND ((before IS NOT NULL AND before <> $3::jsonb) OR (after IS NOT NULL AND after <> $3::jsonb))",
-                        &[k, &pat, &marker],
-                    )
-                    .be()?;
-            }
-            tx.execute(
-                "INSERT INTO erasures (customer_id, at) VALUES ($1, $2)",
-                &[&id.0, &actor.at],
-            )
-            .be()?;
-            audit(
-                tx,
-                actor,
-                "customer.erase",
-                "customer",
-                &id.to_string(),
-                None,
-                Some(&erasure_audit_json(&report)),
-            )?;
-            Ok(report)
-        })
-    }
-
     fn erased_at(&self, id: CustomerId) -> Result<Option<Timestamp>> {
         self.with(|c| {
             query_opt(c, "SELECT at FROM erasures WHERE customer_id = $1", &[&id.0])?
@@ -464,5 +374,87 @@ impl Privacy for PgStore {
             )?;
             Ok(true)
         })
+    }
+}
+
+/// The erasure's row operations on PostgreSQL (`Tx::anonymise_customer` and its neighbours).
+pub(crate) mod erasure {
+    use super::*;
+
+    pub(crate) fn is_erased<C: GenericClient>(c: &mut C, id: CustomerId) -> Result<bool> {
+        exists(c, "SELECT 1 FROM erasures WHERE customer_id = $1", &[&id.0])
+    }
+
+    pub(crate) fn anonymise<C: GenericClient>(c: &mut C, id: CustomerId, at: Timestamp) -> Result<ErasureReport> {
+        c.execute(
+            "UPDATE customers SET member_no = NULL, name = NULL, name_norm = NULL, phone = NULL, email = NULL,
+             card = NULL, language = NULL, birth_date = NULL, gender = NULL, city = NULL, region = NULL,
+             household_size = NULL, income_band = NULL, attributes = '{}' WHERE id = $1",
+            &[&id.0],
+        )
+        .be()?;
+        // The points keep their amounts (the balance is the business's liability); reasons are
+        // free text and go.
+        c.execute(
+            "UPDATE points_ledger SET reason = NULL WHERE customer_id = $1 AND reason IS NOT NULL",
+            &[&id.0],
+        )
+        .be()?;
+        let report = ErasureReport {
+            interactions_cleared: c
+                .execute(
+                    "UPDATE interactions SET text = NULL WHERE customer_id = $1 AND text IS NOT NULL",
+                    &[&id.0],
+                )
+                .be()?,
+            aliases_removed: c
+                .execute("DELETE FROM customer_aliases WHERE customer_id = $1", &[&id.0])
+                .be()?,
+            consent_events_removed: c
+                .execute("DELETE FROM consent_history WHERE customer_id = $1", &[&id.0])
+                .be()?,
+            audit_entries_redacted: 0,
+        };
+        c.execute(
+            "UPDATE consents SET state = 'withdrawn', at = $2, source = 'erasure' WHERE customer_id = $1",
+            &[&id.0, &at],
+        )
+        .be()?;
+        c.execute(
+            "INSERT INTO consent_history (customer_id, channel, state, at, source)
+             SELECT customer_id, channel, state, at, source FROM consents WHERE customer_id = $1",
+            &[&id.0],
+        )
+        .be()?;
+        Ok(report)
+    }
+
+    pub(crate) fn merged_into<C: GenericClient>(c: &mut C, kept: CustomerId) -> Result<Vec<CustomerId>> {
+        c.query("SELECT dropped_id FROM merges WHERE kept_id = $1", &[&kept.0])
+            .be()?
+            .iter()
+            .map(|r| Ok(CustomerId(col::<Uuid>(r, 0)?)))
+            .collect()
+    }
+
+    pub(crate) fn redact_audit<C: GenericClient>(c: &mut C, entity_id: &str) -> Result<u64> {
+        let marker: serde_json::Value =
+            serde_json::from_str(ERASED_MARKER).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let pat = format!("%{entity_id}%");
+        c.execute(
+            "UPDATE audit_log SET
+                before = CASE WHEN before IS NULL THEN NULL ELSE $3::jsonb END,
+                after  = CASE WHEN after IS NULL THEN NULL ELSE $3::jsonb END
+             WHERE (entity_id = $1 OR before::text LIKE $2 OR after::text LIKE $2)
+               AND ((before IS NOT NULL AND before <> $3::jsonb) OR (after IS NOT NULL AND after <> $3::jsonb))",
+            &[&entity_id, &pat, &marker],
+        )
+        .be()
+    }
+
+    pub(crate) fn record<C: GenericClient>(c: &mut C, id: CustomerId, at: Timestamp) -> Result<()> {
+        c.execute("INSERT INTO erasures (customer_id, at) VALUES ($1, $2)", &[&id.0, &at])
+            .be()?;
+        Ok(())
     }
 }

@@ -200,6 +200,12 @@ impl<'a> PgImport<'a> {
 
     /// Copy the buffered lines to the server. A failure here cannot be pinned on one row, so it
     /// ends the unit.
+    /// The connection with every buffered line written: what the points rows read.
+    fn rows_client(&mut self) -> Result<&mut Client> {
+        self.flush()?;
+        self.client()
+    }
+
     fn flush(&mut self) -> Result<()> {
         if self.lines.is_empty() {
             return Ok(());
@@ -680,15 +686,6 @@ impl ImportTx for PgImport<'_> {
         }
     }
 
-    fn award_points(
-        &mut self,
-        sales: &[kesher_core::TransactionId],
-        actor: &kesher_store::Actor,
-    ) -> Result<kesher_store::AwardReport> {
-        self.flush()?;
-        crate::points::award(self.client()?, crate::points::Scope::Only(sales), actor)
-    }
-
     fn commit(mut self: Box<Self>) -> Result<()> {
         self.flush()?;
         self.client()?;
@@ -716,3 +713,5 @@ impl Drop for PgImport<'_> {
         }
     }
 }
+
+crate::unit::points_rows_on_client!(PgImport<'_>);

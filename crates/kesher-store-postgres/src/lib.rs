@@ -14,6 +14,7 @@ mod migrate;
 mod points;
 mod scores;
 mod summary;
+mod unit;
 
 pub use summary::summary_sql;
 
@@ -25,7 +26,7 @@ use kesher_core::{
 use kesher_store::bulk::{BulkWrite, TableSpec, Value};
 use kesher_store::{
     Actor, AuditEntry, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx, Inserted,
-    MergeReport, Page, PurchaseRow, PurchaseSummary, Recorded, RecordedSale, Result, Store, StoreError, SummaryRequest,
+    Page, PurchaseRow, PurchaseSummary, Result, Store, StoreError, SummaryRequest,
 };
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, GenericClient, NoTls};
@@ -280,117 +281,8 @@ impl Store for PgStore {
         })
     }
 
-    fn insert_customer(&self, c: &Customer, actor: &Actor) -> Result<()> {
-        self.in_tx(|tx| {
-            lock_identifiers(tx)?;
-            check_identifiers_free(tx, c)?;
-            match insert_customer_row(tx, c, None)? {
-                Inserted::New => {}
-                Inserted::AlreadyPresent | Inserted::Repeated => {
-                    return Err(StoreError::conflict(
-                        "member_no",
-                        format!(
-                            "member number {:?} already belongs to another customer",
-                            c.member_no.as_deref().unwrap_or("")
-                        ),
-                    ));
-                }
-            }
-            audit(
-                tx,
-                actor,
-                "customer.create",
-                "customer",
-                &c.id.to_string(),
-                None,
-                Some(&customer_json(c)),
-            )
-        })
-    }
-
     fn get_customer(&self, id: CustomerId) -> Result<Option<Customer>> {
         self.with(|c| load_customer(c, id))
-    }
-
-    fn update_customer(&self, c: &Customer, actor: &Actor) -> Result<()> {
-        self.in_tx(|tx| {
-            lock_identifiers(tx)?;
-            lock_customer(tx, c.id)?;
-            let before = load_customer(tx, c.id)?.ok_or_else(|| StoreError::not_found("customer", c.id))?;
-            check_identifiers_free(tx, c)?;
-            if let Some(p) = c.parent_id {
-                if p == c.id {
-                    return Err(StoreError::Invalid {
-                        field: "parent_id",
-                        reason: "a customer cannot be its own parent".into(),
-                    });
-                }
-                if !exists(tx, "SELECT 1 FROM customers WHERE id = $1", &[&p.0])? {
-                    return Err(StoreError::Invalid {
-                        field: "parent_id",
-                        reason: format!("no customer {p}"),
-                    });
-                }
-            }
-            update_customer_row(tx, c)?;
-            write_consents(tx, c.id, &c.consents, Some(&before.consents))?;
-            audit(
-                tx,
-                actor,
-                "customer.update",
-                "customer",
-                &c.id.to_string(),
-                Some(&customer_json(&before)),
-                Some(&customer_json(c)),
-            )
-        })
-    }
-
-    fn delete_customer(&self, id: CustomerId, actor: &Actor) -> Result<()> {
-        self.in_tx(|tx| {
-            lock_customer(tx, id)?;
-            let before = load_customer(tx, id)?.ok_or_else(|| StoreError::not_found("customer", id))?;
-            let n_tx = count(tx, "SELECT count(*) FROM transactions WHERE customer_id = $1", &[&id.0])?;
-            if n_tx > 0 {
-                return Err(StoreError::conflict(
-                    "id",
-                    format!("customer has {n_tx} transactions; merge or anonymise instead of deleting"),
-                ));
-            }
-            let n_points = points::count_entries(tx, id)?;
-            if n_points > 0 {
-                return Err(StoreError::conflict(
-                    "id",
-                    format!("customer has {n_points} points entries; merge or anonymise instead of deleting"),
-                ));
-            }
-            let n_children = count(tx, "SELECT count(*) FROM customers WHERE parent_id = $1", &[&id.0])?;
-            if n_children > 0 {
-                return Err(StoreError::conflict(
-                    "id",
-                    format!("customer is the parent account of {n_children} customers"),
-                ));
-            }
-            for sql in [
-                "DELETE FROM interactions WHERE customer_id = $1",
-                "DELETE FROM consents WHERE customer_id = $1",
-                "DELETE FROM customer_aliases WHERE customer_id = $1",
-                "DELETE FROM points_balances WHERE customer_id = $1",
-                "DELETE FROM customers WHERE id = $1",
-            ] {
-                tx.execute(sql, &[&id.0]).be()?;
-            }
-            scores::forget(tx, id.0)?;
-            audit(
-                tx,
-                actor,
-                "customer.delete",
-                "customer",
-                &id.to_string(),
-                Some(&customer_json(&before)),
-                None,
-            )
-        })
     }
 
     fn lookup_customer(&self, ident: &Identifier) -> Result<Option<Customer>> {
@@ -495,16 +387,6 @@ impl Store for PgStore {
         })
     }
 
-    fn merge_customers(&self, keep: CustomerId, drop: CustomerId, actor: &Actor) -> Result<MergeReport> {
-        if keep == drop {
-            return Err(StoreError::Invalid {
-                field: "drop",
-                reason: "cannot merge a customer into itself".into(),
-            });
-        }
-        self.in_tx(|tx| merge(tx, keep, drop, actor))
-    }
-
     fn consent_history(&self, id: CustomerId) -> Result<Vec<ConsentEvent>> {
         self.with(|c| {
             c.query(
@@ -528,43 +410,6 @@ impl Store for PgStore {
             query_opt(c, "SELECT kept_id FROM merges WHERE dropped_id = $1", &[&dropped.0])?
                 .map(|r| col(&r, 0).map(CustomerId))
                 .transpose()
-        })
-    }
-
-    fn record_sale(&self, t: &Transaction, actor: &Actor) -> Result<RecordedSale> {
-        t.validate().map_err(|e| StoreError::Invalid {
-            field: e.field,
-            reason: e.reason,
-        })?;
-        self.in_tx(|tx| {
-            let existing = |tx: &mut postgres::Transaction<'_>| -> Result<RecordedSale> {
-                let value = load_transaction_by_external(tx, &t.external_id)?
-                    .ok_or_else(|| StoreError::Backend(format!("transaction {} vanished", t.external_id)))?;
-                let points = points::entry_for_transaction(tx, value.id)?;
-                Ok(RecordedSale {
-                    transaction: Recorded { value, created: false },
-                    points,
-                })
-            };
-            if load_transaction_by_external(tx, &t.external_id)?.is_some() {
-                return existing(tx);
-            }
-            check_transaction_refs(tx, t)?;
-            match insert_transaction_rows(tx, t, None)? {
-                // Only the call that inserted the sale accrues (see `points`).
-                Inserted::New => {
-                    let points = points::accrue(tx, t, actor)?;
-                    Ok(RecordedSale {
-                        transaction: Recorded {
-                            value: t.clone(),
-                            created: true,
-                        },
-                        points,
-                    })
-                }
-                // A concurrent call with the same external id committed first: return its result.
-                Inserted::AlreadyPresent | Inserted::Repeated => existing(tx),
-            }
         })
     }
 
@@ -605,55 +450,6 @@ impl Store for PgStore {
                 limit,
                 offset,
             })
-        })
-    }
-
-    fn record_interaction(&self, i: &Interaction, actor: &Actor) -> Result<Recorded<Interaction>> {
-        i.validate().map_err(|e| StoreError::Invalid {
-            field: e.field,
-            reason: e.reason,
-        })?;
-        let by_ext = format!("{INTERACTION_SELECT} WHERE external_id = $1");
-        self.in_tx(|tx| {
-            if let Some(ext) = &i.external_id
-                && let Some(r) = query_opt(tx, &by_ext, &[ext])?
-            {
-                return Ok(Recorded {
-                    value: interaction_row(&r)?,
-                    created: false,
-                });
-            }
-            if !exists(tx, "SELECT 1 FROM customers WHERE id = $1", &[&i.customer_id.0])? {
-                return Err(StoreError::Invalid {
-                    field: "customer_id",
-                    reason: format!("no customer {}", i.customer_id),
-                });
-            }
-            match (insert_interaction_row(tx, i, None)?, &i.external_id) {
-                // A concurrent call with the same external id committed first: return its result.
-                (Inserted::AlreadyPresent, Some(ext)) => match query_opt(tx, &by_ext, &[ext])? {
-                    Some(r) => Ok(Recorded {
-                        value: interaction_row(&r)?,
-                        created: false,
-                    }),
-                    None => Err(StoreError::Backend(format!("interaction {ext} vanished"))),
-                },
-                _ => {
-                    audit(
-                        tx,
-                        actor,
-                        "interaction.record",
-                        "customer",
-                        &i.customer_id.to_string(),
-                        None,
-                        Some(&kesher_store::accounts::interaction_audit_json(i)),
-                    )?;
-                    Ok(Recorded {
-                        value: i.clone(),
-                        created: true,
-                    })
-                }
-            }
         })
     }
 
@@ -818,100 +614,6 @@ impl Store for PgStore {
     fn begin_import(&self) -> Result<Box<dyn ImportTx + '_>> {
         Ok(Box::new(import::PgImport::begin(self)?))
     }
-}
-
-/// The body of `merge_customers`, inside its transaction.
-fn merge(tx: &mut postgres::Transaction<'_>, keep: CustomerId, drop: CustomerId, actor: &Actor) -> Result<MergeReport> {
-    lock_identifiers(tx)?;
-    lock_customer(tx, keep)?;
-    lock_customer(tx, drop)?;
-    let kept_before = load_customer(tx, keep)?.ok_or_else(|| StoreError::not_found("customer", keep))?;
-    let dropped = load_customer(tx, drop)?.ok_or_else(|| StoreError::not_found("customer", drop))?;
-    if kept_before.parent_id == Some(drop) {
-        return Err(StoreError::Invalid {
-            field: "drop",
-            reason: "the kept customer is attached to the dropped one as its parent".into(),
-        });
-    }
-    let mut kept = kept_before.clone();
-    let moved = kept.absorb(&dropped);
-    let (kb, db) = (keep.0, drop.0);
-    let transactions_moved = tx
-        .execute(
-            "UPDATE transactions SET customer_id = $1 WHERE customer_id = $2",
-            &[&kb, &db],
-        )
-        .be()?;
-    // The lines carry their sale's customer (the key that distributes them by customer).
-    tx.execute(
-        "UPDATE transaction_lines SET customer_id = $1 WHERE customer_id = $2",
-        &[&kb, &db],
-    )
-    .be()?;
-    let interactions_moved = tx
-        .execute(
-            "UPDATE interactions SET customer_id = $1 WHERE customer_id = $2",
-            &[&kb, &db],
-        )
-        .be()?;
-    let children_moved = tx
-        .execute("UPDATE customers SET parent_id = $1 WHERE parent_id = $2", &[&kb, &db])
-        .be()?;
-    for sql in [
-        "UPDATE customer_aliases SET customer_id = $1 WHERE customer_id = $2",
-        "UPDATE consent_history SET customer_id = $1 WHERE customer_id = $2",
-        "UPDATE merges SET kept_id = $1 WHERE kept_id = $2",
-    ] {
-        tx.execute(sql, &[&kb, &db]).be()?;
-    }
-    tx.execute("DELETE FROM consents WHERE customer_id = $1", &[&db]).be()?;
-    let points_moved = points::merge(tx, keep, drop, actor)?;
-    tx.execute("DELETE FROM customers WHERE id = $1", &[&db]).be()?;
-    scores::forget(tx, db)?;
-    for m in &moved {
-        let (kind, value) = m.split_once(':').unwrap_or(("member", m));
-        tx.execute(
-            "INSERT INTO customer_aliases (kind, value, customer_id) VALUES ($1, $2, $3)
-             ON CONFLICT (kind, value) DO UPDATE SET customer_id = EXCLUDED.customer_id",
-            &[&kind, &value, &kb],
-        )
-        .be()?;
-    }
-    update_customer_row(tx, &kept)?;
-    write_consents(tx, keep, &kept.consents, Some(&kept_before.consents))?;
-    tx.execute(
-        "INSERT INTO merges (dropped_id, kept_id, at) VALUES ($1, $2, $3)
-         ON CONFLICT (dropped_id) DO UPDATE SET kept_id = EXCLUDED.kept_id, at = EXCLUDED.at",
-        &[&db, &kb, &actor.at],
-    )
-    .be()?;
-    let after = serde_json::json!({
-        "kept": customer_json(&kept),
-        "transactions_moved": transactions_moved,
-        "interactions_moved": interactions_moved,
-        "children_moved": children_moved,
-        "identifiers_moved": moved,
-        "points_moved": points_moved,
-    });
-    let before = serde_json::json!({ "kept": customer_json(&kept_before), "dropped": customer_json(&dropped) });
-    audit(
-        tx,
-        actor,
-        "customer.merge",
-        "customer",
-        &keep.to_string(),
-        Some(&before),
-        Some(&after),
-    )?;
-    Ok(MergeReport {
-        kept,
-        dropped_id: drop,
-        transactions_moved,
-        interactions_moved,
-        children_moved,
-        identifiers_moved: moved,
-        points_moved,
-    })
 }
 
 fn like_escape(s: &str) -> String {

@@ -4,13 +4,15 @@ use crate::convert::{Ctx, col, describe};
 use kesher_store::{Result, StoreError};
 use postgres::Client;
 
-/// Every migration, in order. Never edit one that has shipped: add the next.
-const MIGRATIONS: &[(i64, &str)] = &[
+/// Every migration, in order: the same numbered steps as SQLite's (a step may do nothing on one
+/// of them, its file says why). Never edit one that has shipped: add the next.
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_scores.sql")),
-    (3, include_str!("../migrations/0003_accounts.sql")),
-    (4, include_str!("../migrations/0004_sale_cost.sql")),
+    (3, include_str!("../migrations/0003_sale_cost.sql")),
+    (4, include_str!("../migrations/0004_accounts.sql")),
     (5, include_str!("../migrations/0005_share_of_wallet.sql")),
+    (6, include_str!("../migrations/0006_integer_sale_keys.sql")),
     (7, include_str!("../migrations/0007_implicit_prospects.sql")),
     (8, include_str!("../migrations/0008_points.sql")),
     (9, include_str!("../migrations/0009_sale_lines_customer.sql")),
@@ -45,6 +47,23 @@ pub(crate) fn migrate(conn: &mut Client) -> Result<()> {
         return Err(StoreError::Backend(format!(
             "database schema version {current} is newer than this kesher ({latest}); upgrade kesher"
         )));
+    }
+    // Until the two backends shared one history, PostgreSQL's step 3 was the accounts and its
+    // step 4 the sale cost (SQLite's are the other way round). A database that stopped between
+    // them has the accounts recorded as 3: record them under their number now.
+    let legacy_3: bool = col(
+        &tx.query_one(
+            "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = 3)
+                AND NOT EXISTS (SELECT 1 FROM schema_migrations WHERE version = 4)
+                AND to_regclass('users') IS NOT NULL",
+            &[],
+        )
+        .be()?,
+        0,
+    )?;
+    if legacy_3 {
+        tx.execute("UPDATE schema_migrations SET version = 4 WHERE version = 3", &[])
+            .be()?;
     }
     // Every known migration not yet applied, in order: a version numbered below the highest
     // applied one (migrations written on parallel branches, merged later) is applied too.

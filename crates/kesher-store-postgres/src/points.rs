@@ -15,12 +15,13 @@
 use crate::PgStore;
 use crate::convert::{Ctx, col, count, query_opt};
 use jiff::Timestamp;
-use kesher_core::{BranchId, Currency, CustomerId, Transaction, TransactionId};
-use kesher_loyalty::{EarningRule, EntryKind, LedgerEntry, Posting, Refund};
-use kesher_store::points::{
-    loyalty_error, points_audit, request_key, retried, rule_audit_json, stored_kind, stored_rate,
+use kesher_core::{BranchId, Currency, CustomerId, TransactionId};
+use kesher_loyalty::{EarningRule, LedgerEntry, Posting};
+use kesher_store::points::{stored_kind, stored_rate};
+use kesher_store::{
+    Actor, NewLedgerEntry, Page, PointsTotals, RefundFacts, Result, SaleScope, StoreError, UnearnedSale,
+    UnreversedRefund,
 };
-use kesher_store::{Actor, AwardReport, Page, PointsRequest, PointsTotals, Recorded, Result, StoreError};
 use postgres::{GenericClient, Row};
 use uuid::Uuid;
 
@@ -45,7 +46,7 @@ fn entry(r: &Row) -> Result<LedgerEntry> {
     })
 }
 
-fn one_entry<C: GenericClient>(
+pub(crate) fn one_entry<C: GenericClient>(
     c: &mut C,
     cond: &str,
     params: &[&(dyn postgres::types::ToSql + Sync)],
@@ -63,7 +64,7 @@ pub(crate) fn count_entries<C: GenericClient>(c: &mut C, customer: CustomerId) -
     )
 }
 
-fn balance<C: GenericClient>(c: &mut C, customer: CustomerId) -> Result<i64> {
+pub(crate) fn balance<C: GenericClient>(c: &mut C, customer: CustomerId) -> Result<i64> {
     Ok(query_opt(
         c,
         "SELECT balance FROM points_balances WHERE customer_id = $1",
@@ -75,7 +76,7 @@ fn balance<C: GenericClient>(c: &mut C, customer: CustomerId) -> Result<i64> {
 }
 
 /// Lock the customer's balance row (creating it at zero when missing) and read the balance.
-fn lock_balance<C: GenericClient>(c: &mut C, customer: CustomerId) -> Result<i64> {
+pub(crate) fn lock_balance<C: GenericClient>(c: &mut C, customer: CustomerId) -> Result<i64> {
     c.execute(
         "INSERT INTO points_balances (customer_id, balance) VALUES ($1, 0) ON CONFLICT (customer_id) DO NOTHING",
         &[&customer.0],
@@ -95,18 +96,18 @@ pub(crate) fn entry_for_transaction<C: GenericClient>(c: &mut C, t: TransactionI
     one_entry(c, "transaction_id = $1 AND kind IN ('earn', 'reverse')", &[&t.0])
 }
 
-struct NewEntry<'a> {
-    customer: CustomerId,
-    posting: Posting,
-    reason: Option<&'a str>,
-    key: Option<&'a str>,
-    transaction: Option<TransactionId>,
-    branch: Option<BranchId>,
-    actor: &'a Actor,
+pub(crate) struct NewEntry<'a> {
+    pub(crate) customer: CustomerId,
+    pub(crate) posting: Posting,
+    pub(crate) reason: Option<&'a str>,
+    pub(crate) key: Option<&'a str>,
+    pub(crate) transaction: Option<TransactionId>,
+    pub(crate) branch: Option<BranchId>,
+    pub(crate) actor: &'a Actor,
 }
 
 /// Append an entry and set the customer's (locked) balance to its `balance_after`.
-fn write_entry<C: GenericClient>(c: &mut C, e: &NewEntry<'_>) -> Result<LedgerEntry> {
+pub(crate) fn write_entry<C: GenericClient>(c: &mut C, e: &NewEntry<'_>) -> Result<LedgerEntry> {
     let r = c
         .query_one(
             "INSERT INTO points_ledger (customer_id, kind, points, balance_after, reason, idempotency_key, transaction_id,
@@ -164,181 +165,169 @@ pub(crate) fn load_rule<C: GenericClient>(c: &mut C) -> Result<EarningRule> {
     Ok(rule)
 }
 
-/// What a just-recorded sale earns, or a refund takes back: the entry written, if any. Runs in
-/// the sale's own database transaction.
-pub(crate) fn accrue<C: GenericClient>(c: &mut C, t: &Transaction, actor: &Actor) -> Result<Option<LedgerEntry>> {
-    let total = t.total().ok_or_else(|| StoreError::Invalid {
-        field: "lines",
-        reason: "transaction total overflows".into(),
-    })?;
-    match t.refund_of {
-        None => {
-            let Some(customer) = t.customer_id else {
-                return Ok(None);
-            };
-            let rule = load_rule(c)?;
-            if rule.points_for(t.currency, total).map_err(loyalty_error)? == 0 {
-                return Ok(None);
-            }
-            let bal = lock_balance(c, customer)?;
-            let Some(posting) = kesher_loyalty::earn(&rule, t.currency, total, bal).map_err(loyalty_error)? else {
-                return Ok(None);
-            };
-            write_entry(
-                c,
-                &NewEntry {
-                    customer,
-                    posting,
-                    reason: None,
-                    key: None,
-                    transaction: Some(t.id),
-                    branch: Some(t.branch_id),
-                    actor,
-                },
-            )
-            .map(Some)
-        }
-        Some(original) => reverse(c, t.id, original, total, t.branch_id, actor),
-    }
-}
-
-/// A refund's reversal: its share of what the original sale earned, taken from whoever holds
-/// that sale's points now (the earn entry's customer: a merge moves it).
-fn reverse<C: GenericClient>(
+/// What the other refunds of `sale` took back so far, `refund` left out.
+pub(crate) fn refund_facts<C: GenericClient>(
     c: &mut C,
+    sale: TransactionId,
     refund: TransactionId,
-    original: TransactionId,
-    refund_total: i64,
-    branch: BranchId,
-    actor: &Actor,
-) -> Result<Option<LedgerEntry>> {
-    let Some(r) = query_opt(
-        c,
-        "SELECT customer_id, points FROM points_ledger WHERE transaction_id = $1 AND kind = 'earn'",
-        &[&original.0],
-    )?
-    else {
-        return Ok(None);
-    };
-    let customer = CustomerId(col(&r, 0)?);
-    let earned: i64 = col(&r, 1)?;
-    // Lock first: the other refunds of the sale and their reversals are read after it.
-    let bal = lock_balance(c, customer)?;
+) -> Result<RefundFacts> {
     let r = c
         .query_one(
             "SELECT o.total, coalesce((SELECT sum(-r.total) FROM transactions r WHERE r.refund_of = o.id AND r.id <> $2), 0)::bigint,
                 coalesce((SELECT sum(-l.points) FROM transactions r
                           JOIN points_ledger l ON l.transaction_id = r.id AND l.kind = 'reverse' WHERE r.refund_of = o.id), 0)::bigint
              FROM transactions o WHERE o.id = $1",
-            &[&original.0, &refund.0],
+            &[&sale.0, &refund.0],
         )
         .be()?;
-    let facts = Refund {
-        earned,
+    Ok(RefundFacts {
         sale_total: col(&r, 0)?,
         refunded_before: col(&r, 1)?,
         reversed_before: col(&r, 2)?,
-        amount: refund_total.saturating_neg(),
-    };
-    let Some(posting) = kesher_loyalty::reverse(&facts, bal).map_err(loyalty_error)? else {
-        return Ok(None);
-    };
-    write_entry(
-        c,
-        &NewEntry {
-            customer,
-            posting,
-            reason: None,
-            key: None,
-            transaction: Some(refund),
-            branch: Some(branch),
-            actor,
-        },
-    )
-    .map(Some)
+    })
 }
 
-/// Which sales `award` looks at.
-pub(crate) enum Scope<'a> {
-    /// Every sale (at or after the instant, when given).
-    Since(Option<Timestamp>),
-    /// These transactions only (an import unit's).
-    Only(&'a [TransactionId]),
-}
-
-/// Entries written per statement by the bulk award.
-const AWARD_BATCH: usize = 4096;
-
-/// Earn for every sale in scope that has not earned yet, customer by customer in time order,
-/// then reverse for the refunds in scope whose sale earned. Runs in the caller's transaction.
-pub(crate) fn award<C: GenericClient>(c: &mut C, scope: Scope<'_>, actor: &Actor) -> Result<AwardReport> {
-    let rule = load_rule(c)?;
-    let mut report = AwardReport::default();
-    if rule.is_empty() {
-        return Ok(report);
+/// The scope as query parameters: the instant of `Since`, the ids of `Only` (`$1`, `$2` of
+/// [`SCOPE_FILTER`]).
+fn scope_params(scope: SaleScope<'_>) -> (Option<Timestamp>, Option<Vec<Uuid>>) {
+    match scope {
+        SaleScope::Since(s) => (s, None),
+        SaleScope::Only(ids) => (None, Some(ids.iter().map(|t| t.0).collect())),
     }
-    // Redemptions wait until this transaction ends; reads go on.
-    c.batch_execute("LOCK TABLE points_balances IN EXCLUSIVE MODE").be()?;
-    let (since, ids): (Option<Timestamp>, Option<Vec<Uuid>>) = match scope {
-        Scope::Since(s) => (s, None),
-        Scope::Only(ids) => (None, Some(ids.iter().map(|t| t.0).collect())),
-    };
-    let filter = "($1::timestamptz IS NULL OR t.occurred_at >= $1) AND ($2::uuid[] IS NULL OR t.id = ANY($2))";
+}
+
+const SCOPE_FILTER: &str =
+    "($1::timestamptz IS NULL OR t.occurred_at >= $1) AND ($2::uuid[] IS NULL OR t.id = ANY($2))";
+
+/// A page of sales that have not earned yet (`PointsRows::unearned_sales`).
+pub(crate) fn unearned_sales<C: GenericClient>(
+    c: &mut C,
+    scope: SaleScope<'_>,
+    after: Option<&UnearnedSale>,
+    limit: usize,
+) -> Result<Vec<UnearnedSale>> {
+    let (since, ids) = scope_params(scope);
+    let key = after.map(|a| (a.customer.0, a.occurred_at, a.id.0));
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = c
         .query(
             &format!(
-                "SELECT t.id, t.customer_id, t.branch_id, t.currency, t.total, coalesce(b.balance, 0)
+                "SELECT t.id, t.customer_id, t.branch_id, t.occurred_at, t.currency, t.total, coalesce(b.balance, 0)
                  FROM transactions t LEFT JOIN points_balances b ON b.customer_id = t.customer_id
-                 WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL AND {filter}
+                 WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL AND {SCOPE_FILTER}
+                   AND ($3::uuid IS NULL OR (t.customer_id, t.occurred_at, t.id) > ($3, $4, $5))
                    AND t.currency IN (SELECT currency FROM points_rules)
                    AND NOT EXISTS (SELECT 1 FROM points_ledger l WHERE l.transaction_id = t.id AND l.kind = 'earn')
-                 ORDER BY t.customer_id, t.occurred_at, t.id"
+                 ORDER BY t.customer_id, t.occurred_at, t.id LIMIT $6"
             ),
-            &[&since, &ids],
+            &[
+                &since,
+                &ids,
+                &key.map(|k| k.0),
+                &key.map(|k| k.1),
+                &key.map(|k| k.2),
+                &limit,
+            ],
         )
         .be()?;
-    let mut batch = Batch::default();
-    let mut balances: Vec<(Uuid, i64)> = Vec::new();
-    let mut current: Option<(Uuid, i64)> = None;
     let mut currency: Option<Currency> = None;
-    for r in &rows {
-        let customer: Uuid = col(r, 1)?;
-        let code: String = col(r, 3)?;
-        let cur = match currency {
-            Some(k) if k.as_str() == code => k,
-            _ => {
-                let k = Currency::parse(&code).map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
-                currency = Some(k);
-                k
+    rows.iter()
+        .map(|r| {
+            let code: String = col(r, 4)?;
+            let cur = match currency {
+                Some(k) if k.as_str() == code => k,
+                _ => {
+                    let k = Currency::parse(&code).map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
+                    currency = Some(k);
+                    k
+                }
+            };
+            Ok(UnearnedSale {
+                id: TransactionId(col(r, 0)?),
+                customer: CustomerId(col(r, 1)?),
+                branch: BranchId(col(r, 2)?),
+                occurred_at: col(r, 3)?,
+                currency: cur,
+                total: col(r, 5)?,
+                balance: col(r, 6)?,
+            })
+        })
+        .collect()
+}
+
+/// The refunds in scope whose sale earned and that have not been reversed yet.
+pub(crate) fn unreversed_refunds<C: GenericClient>(c: &mut C, scope: SaleScope<'_>) -> Result<Vec<UnreversedRefund>> {
+    let (since, ids) = scope_params(scope);
+    c.query(
+        &format!(
+            "SELECT t.id, t.refund_of, t.total, t.branch_id FROM transactions t
+             WHERE t.refund_of IS NOT NULL AND {SCOPE_FILTER}
+               AND EXISTS (SELECT 1 FROM points_ledger l WHERE l.transaction_id = t.refund_of AND l.kind = 'earn')
+               AND NOT EXISTS (SELECT 1 FROM points_ledger l WHERE l.transaction_id = t.id AND l.kind = 'reverse')
+             ORDER BY t.occurred_at, t.id"
+        ),
+        &[&since, &ids],
+    )
+    .be()?
+    .iter()
+    .map(|r| {
+        Ok(UnreversedRefund {
+            id: TransactionId(col(r, 0)?),
+            sale: TransactionId(col(r, 1)?),
+            total: col(r, 2)?,
+            branch: BranchId(col(r, 3)?),
+        })
+    })
+    .collect()
+}
+
+/// Entries written per statement by [`write_entries`].
+const ENTRY_BATCH: usize = 4096;
+
+/// Append entries in order (in statements of `ENTRY_BATCH`), then set each customer's balance
+/// to its last entry's.
+pub(crate) fn write_entries<C: GenericClient>(c: &mut C, entries: &[NewLedgerEntry<'_>]) -> Result<()> {
+    let mut last: Vec<(Uuid, i64)> = Vec::new();
+    for chunk in entries.chunks(ENTRY_BATCH) {
+        let mut cols = EntryColumns::default();
+        for e in chunk {
+            cols.push(e);
+            match last.last_mut() {
+                Some((c, b)) if *c == e.customer.0 => *b = e.posting.balance_after,
+                _ => last.push((e.customer.0, e.posting.balance_after)),
             }
-        };
-        let bal = match current {
-            Some((id, b)) if id == customer => b,
-            _ => col(r, 5)?,
-        };
-        let Some(posting) = kesher_loyalty::earn(&rule, cur, col(r, 4)?, bal).map_err(loyalty_error)? else {
-            continue;
-        };
-        if let Some((prev, b)) = current
-            && prev != customer
-        {
-            balances.push((prev, b));
         }
-        current = Some((customer, posting.balance_after));
-        batch.push(customer, posting, col(r, 0)?, col(r, 2)?);
-        report.earned += 1;
-        report.points = report.points.saturating_add(posting.points);
-        if batch.len() >= AWARD_BATCH {
-            batch.write(c, actor)?;
-        }
+        c.execute(
+            "INSERT INTO points_ledger (customer_id, kind, points, balance_after, reason, idempotency_key, transaction_id,
+                branch_id, actor, origin, at)
+             SELECT u.c, u.k, u.p, u.b, u.r, u.key, u.t, u.br, u.who, u.origin, u.at
+             FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::uuid[],
+                         $8::uuid[], $9::text[], $10::text[], $11::timestamptz[])
+                  WITH ORDINALITY AS u(c, k, p, b, r, key, t, br, who, origin, at, n)
+             ORDER BY u.n",
+            &[
+                &cols.customers,
+                &cols.kinds,
+                &cols.points,
+                &cols.balances,
+                &cols.reasons,
+                &cols.keys,
+                &cols.transactions,
+                &cols.branches,
+                &cols.actors,
+                &cols.origins,
+                &cols.ats,
+            ],
+        )
+        .be()?;
     }
-    drop(rows);
-    batch.write(c, actor)?;
-    if let Some(last) = current {
-        balances.push(last);
+    // A customer may appear in more than one run of entries: the last one written wins.
+    let mut balances: std::collections::HashMap<Uuid, i64> = std::collections::HashMap::new();
+    for (customer, balance) in last {
+        balances.insert(customer, balance);
     }
-    for chunk in balances.chunks(AWARD_BATCH) {
-        let (ids, bals): (Vec<Uuid>, Vec<i64>) = chunk.iter().copied().unzip();
+    let (ids, bals): (Vec<Uuid>, Vec<i64>) = balances.into_iter().unzip();
+    for (ids, bals) in ids.chunks(ENTRY_BATCH).zip(bals.chunks(ENTRY_BATCH)) {
         c.execute(
             "INSERT INTO points_balances (customer_id, balance) SELECT * FROM unnest($1::uuid[], $2::bigint[])
              ON CONFLICT (customer_id) DO UPDATE SET balance = EXCLUDED.balance",
@@ -346,113 +335,42 @@ pub(crate) fn award<C: GenericClient>(c: &mut C, scope: Scope<'_>, actor: &Actor
         )
         .be()?;
     }
-    // Refunds whose sale earned and that have not been reversed yet: few, one at a time.
-    let refunds = c
-        .query(
-            &format!(
-                "SELECT t.id, t.refund_of, t.total, t.branch_id FROM transactions t
-                 WHERE t.refund_of IS NOT NULL AND {filter}
-                   AND EXISTS (SELECT 1 FROM points_ledger l WHERE l.transaction_id = t.refund_of AND l.kind = 'earn')
-                   AND NOT EXISTS (SELECT 1 FROM points_ledger l WHERE l.transaction_id = t.id AND l.kind = 'reverse')
-                 ORDER BY t.occurred_at, t.id"
-            ),
-            &[&since, &ids],
-        )
-        .be()?;
-    for r in &refunds {
-        let id = TransactionId(col(r, 0)?);
-        let orig = TransactionId(col(r, 1)?);
-        if let Some(e) = reverse(c, id, orig, col(r, 2)?, BranchId(col(r, 3)?), actor)? {
-            report.reversed += 1;
-            report.points = report.points.saturating_add(e.points);
-        }
-    }
-    Ok(report)
+    Ok(())
 }
 
-/// Earn entries waiting to be written in one statement.
+/// Entries as columns, for one `unnest` statement.
 #[derive(Default)]
-struct Batch {
+struct EntryColumns {
     customers: Vec<Uuid>,
+    kinds: Vec<&'static str>,
     points: Vec<i64>,
     balances: Vec<i64>,
-    transactions: Vec<Uuid>,
-    branches: Vec<Uuid>,
+    reasons: Vec<Option<String>>,
+    keys: Vec<Option<String>>,
+    transactions: Vec<Option<Uuid>>,
+    branches: Vec<Option<Uuid>>,
+    actors: Vec<String>,
+    origins: Vec<Option<String>>,
+    ats: Vec<Timestamp>,
 }
 
-impl Batch {
-    fn len(&self) -> usize {
-        self.customers.len()
-    }
-    fn push(&mut self, customer: Uuid, p: Posting, txn: Uuid, branch: Uuid) {
-        self.customers.push(customer);
-        self.points.push(p.points);
-        self.balances.push(p.balance_after);
-        self.transactions.push(txn);
-        self.branches.push(branch);
-    }
-    fn write<C: GenericClient>(&mut self, c: &mut C, actor: &Actor) -> Result<()> {
-        if self.customers.is_empty() {
-            return Ok(());
-        }
-        c.execute(
-            "INSERT INTO points_ledger (customer_id, kind, points, balance_after, transaction_id, branch_id, actor, origin, at)
-             SELECT u.c, 'earn', u.p, u.b, u.t, u.br, $6, $7, $8
-             FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::uuid[], $5::uuid[]) WITH ORDINALITY AS u(c, p, b, t, br, n)
-             ORDER BY u.n",
-            &[
-                &self.customers,
-                &self.points,
-                &self.balances,
-                &self.transactions,
-                &self.branches,
-                &actor.who,
-                &actor.origin,
-                &actor.at,
-            ],
-        )
-        .be()?;
-        *self = Batch::default();
-        Ok(())
+impl EntryColumns {
+    fn push(&mut self, e: &NewLedgerEntry<'_>) {
+        self.customers.push(e.customer.0);
+        self.kinds.push(e.posting.kind.as_str());
+        self.points.push(e.posting.points);
+        self.balances.push(e.posting.balance_after);
+        self.reasons.push(e.reason.map(str::to_string));
+        self.keys.push(e.idempotency_key.map(str::to_string));
+        self.transactions.push(e.transaction.map(|t| t.0));
+        self.branches.push(e.branch.map(|b| b.0));
+        self.actors.push(e.actor.who.clone());
+        self.origins.push(e.actor.origin.clone());
+        self.ats.push(e.actor.at);
     }
 }
 
-/// Move the dropped customer's entries and balance to the kept one, with a `merge` entry when
-/// the dropped customer had any; returns the points moved. Both balance rows are locked in id
-/// order (the customers are locked already).
-pub(crate) fn merge<C: GenericClient>(c: &mut C, keep: CustomerId, drop: CustomerId, actor: &Actor) -> Result<i64> {
-    if count_entries(c, drop)? == 0 {
-        return Ok(0);
-    }
-    let (first, second) = if keep < drop { (keep, drop) } else { (drop, keep) };
-    let a = lock_balance(c, first)?;
-    let b = lock_balance(c, second)?;
-    let (kept_bal, dropped_bal) = if first == keep { (a, b) } else { (b, a) };
-    c.execute(
-        "UPDATE points_ledger SET customer_id = $1 WHERE customer_id = $2",
-        &[&keep.0, &drop.0],
-    )
-    .be()?;
-    c.execute("DELETE FROM points_balances WHERE customer_id = $1", &[&drop.0])
-        .be()?;
-    let posting = kesher_loyalty::merge(kept_bal, dropped_bal).map_err(loyalty_error)?;
-    let reason = format!("merged customer {drop} ({dropped_bal} points)");
-    write_entry(
-        c,
-        &NewEntry {
-            customer: keep,
-            posting,
-            reason: Some(&reason),
-            key: None,
-            transaction: None,
-            branch: None,
-            actor,
-        },
-    )?;
-    Ok(dropped_bal)
-}
-
-fn require_customer<C: GenericClient>(c: &mut C, id: CustomerId) -> Result<()> {
+pub(crate) fn require_customer<C: GenericClient>(c: &mut C, id: CustomerId) -> Result<()> {
     if query_opt(c, "SELECT 1 FROM customers WHERE id = $1", &[&id.0])?.is_some() {
         Ok(())
     } else {
@@ -460,86 +378,9 @@ fn require_customer<C: GenericClient>(c: &mut C, id: CustomerId) -> Result<()> {
     }
 }
 
-/// A redemption or adjustment, decided and written under the customer's balance lock, audited
-/// in the same transaction; a retry with the same key returns the first entry.
-fn spend_or_adjust<C: GenericClient>(
-    c: &mut C,
-    kind: EntryKind,
-    customer: CustomerId,
-    req: &PointsRequest,
-    actor: &Actor,
-) -> Result<Recorded<LedgerEntry>> {
-    let key = request_key(req, kind == EntryKind::Redeem)?;
-    require_customer(c, customer)?;
-    let bal = lock_balance(c, customer)?;
-    if let Some(k) = &key
-        && let Some(existing) = one_entry(c, "customer_id = $1 AND idempotency_key = $2", &[&customer.0, k])?
-    {
-        let points = if kind == EntryKind::Redeem {
-            -req.points
-        } else {
-            req.points
-        };
-        return retried(existing, kind, points);
-    }
-    let (posting, reason) =
-        kesher_loyalty::spend_or_adjust(kind, bal, req.points, req.reason.as_deref()).map_err(loyalty_error)?;
-    let e = write_entry(
-        c,
-        &NewEntry {
-            customer,
-            posting,
-            reason: reason.as_deref(),
-            key: key.as_deref(),
-            transaction: None,
-            branch: req.branch_id,
-            actor,
-        },
-    )?;
-    let (action, before, after) = points_audit(&e);
-    crate::audit(
-        c,
-        actor,
-        &action,
-        "customer",
-        &customer.to_string(),
-        Some(&before),
-        Some(&after),
-    )?;
-    Ok(Recorded {
-        value: e,
-        created: true,
-    })
-}
-
 impl kesher_store::Points for PgStore {
     fn earning_rule(&self) -> Result<EarningRule> {
         self.with(load_rule)
-    }
-
-    fn set_earning_rule(&self, rule: &EarningRule, actor: &Actor) -> Result<()> {
-        self.in_tx(|tx| {
-            // One rule change at a time: the before of the audit entry is the rule replaced.
-            tx.batch_execute("LOCK TABLE points_rules IN EXCLUSIVE MODE").be()?;
-            let before = load_rule(tx)?;
-            tx.execute("DELETE FROM points_rules", &[]).be()?;
-            for (cur, r) in rule.rates() {
-                tx.execute(
-                    "INSERT INTO points_rules (currency, points, per_minor) VALUES ($1, $2, $3)",
-                    &[&cur.as_str(), &r.points(), &r.per_minor()],
-                )
-                .be()?;
-            }
-            crate::audit(
-                tx,
-                actor,
-                "points.rule",
-                "points_rule",
-                "earning",
-                Some(&rule_audit_json(&before)),
-                Some(&rule_audit_json(rule)),
-            )
-        })
     }
 
     fn points_balance(&self, customer: CustomerId) -> Result<i64> {
@@ -569,18 +410,6 @@ impl kesher_store::Points for PgStore {
                 offset,
             })
         })
-    }
-
-    fn redeem_points(&self, customer: CustomerId, req: &PointsRequest, actor: &Actor) -> Result<Recorded<LedgerEntry>> {
-        self.in_tx(|tx| spend_or_adjust(tx, EntryKind::Redeem, customer, req, actor))
-    }
-
-    fn adjust_points(&self, customer: CustomerId, req: &PointsRequest, actor: &Actor) -> Result<Recorded<LedgerEntry>> {
-        self.in_tx(|tx| spend_or_adjust(tx, EntryKind::Adjust, customer, req, actor))
-    }
-
-    fn award_points(&self, since: Option<Timestamp>, actor: &Actor) -> Result<AwardReport> {
-        self.in_tx(|tx| award(tx, Scope::Since(since), actor))
     }
 
     fn points_totals(&self) -> Result<PointsTotals> {

@@ -6,9 +6,7 @@ use jiff::Timestamp;
 use kesher_core::{BranchId, CustomerId, TokenId, UserId};
 use kesher_store::{
     Accounts, Actor, ApiToken, AuditEntry, ERASED_MARKER, ErasureReport, Privacy, Result, Session, StoreError, User,
-    accounts::{
-        erasure_audit_json, scopes_text, stored_role, stored_scopes, token_audit_json, user_audit_json, username_taken,
-    },
+    accounts::{scopes_text, stored_role, stored_scopes, token_audit_json, user_audit_json, username_taken},
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -323,106 +321,6 @@ impl Accounts for SqliteStore {
 }
 
 impl Privacy for SqliteStore {
-    fn erase_customer(&self, id: CustomerId, actor: &Actor) -> Result<ErasureReport> {
-        let mut conn = self.write()?;
-        let tx = conn.transaction().be()?;
-        let idb = id.as_bytes();
-        let exists: bool = tx
-            .query_row("SELECT 1 FROM customers WHERE id = ?1", [idb], |_| Ok(()))
-            .optional()
-            .be()?
-            .is_some();
-        if !exists {
-            return Err(StoreError::not_found("customer", id));
-        }
-        let already: bool = tx
-            .query_row("SELECT 1 FROM erasures WHERE customer_id = ?1", [idb], |_| Ok(()))
-            .optional()
-            .be()?
-            .is_some();
-        if already {
-            return Ok(ErasureReport::default());
-        }
-        tx.execute(
-            "UPDATE customers SET member_no = NULL, name = NULL, name_norm = NULL, phone = NULL, email = NULL,
-             card = NULL, language = NULL, birth_date = NULL, gender = NULL, city = NULL, region = NULL,
-             household_size = NULL, income_band = NULL, attributes = '{}' WHERE id = ?1",
-            [idb],
-        )
-        .be()?;
-        // The points keep their amounts (the balance is the business's liability); reasons are
-        // free text and go.
-        tx.execute(
-            "UPDATE points_ledger SET reason = NULL WHERE customer_id = ?1 AND reason IS NOT NULL",
-            [idb],
-        )
-        .be()?;
-        let mut report = ErasureReport {
-            interactions_cleared: tx
-                .execute(
-                    "UPDATE interactions SET text = NULL WHERE customer_id = ?1 AND text IS NOT NULL",
-                    [idb],
-                )
-                .be()? as u64,
-            aliases_removed: tx
-                .execute("DELETE FROM customer_aliases WHERE customer_id = ?1", [idb])
-                .be()? as u64,
-            consent_events_removed: tx
-                .execute("DELETE FROM consent_history WHERE customer_id = ?1", [idb])
-                .be()? as u64,
-            audit_entries_redacted: 0,
-        };
-        tx.execute(
-            "UPDATE consents SET state = 'withdrawn', at = ?2, source = 'erasure' WHERE customer_id = ?1",
-            params![idb, ts(actor.at)],
-        )
-        .be()?;
-        tx.execute(
-            "INSERT INTO consent_history (customer_id, channel, state, at, source)
-             SELECT customer_id, channel, state, at, source FROM consents WHERE customer_id = ?1",
-            [idb],
-        )
-        .be()?;
-        // Audit entries about this customer, or about records merged into it.
-        let mut ids = vec![id.to_string()];
-        let mut st = tx.prepare("SELECT dropped_id FROM merges WHERE kept_id = ?1").be()?;
-        let mut rows = st.query([idb]).be()?;
-        while let Some(r) = rows.next().be()? {
-            ids.push(CustomerId::from_bytes(blob16(&r.get::<_, Vec<u8>>(0).be()?)?).to_string());
-        }
-        drop(rows);
-        drop(st);
-        for k in &ids {
-            let pat = format!("%{k}%");
-            report.audit_entries_redacted += tx
-                .execute(
-                    "UPDATE audit_log SET
-                        before = CASE WHEN before IS NULL THEN NULL ELSE ?3 END,
-                        after  = CASE WHEN after IS NULL THEN NULL ELSE ?3 END
-                     WHERE (entity_id = ?1 OR before LIKE ?2 OR after LIKE ?2)
-                       AND ((before IS NOT NULL AND before <> ?3) OR (after IS NOT NULL AND after <> ?3))",
-                    params![k, pat, ERASED_MARKER],
-                )
-                .be()? as u64;
-        }
-        tx.execute(
-            "INSERT INTO erasures (customer_id, at) VALUES (?1, ?2)",
-            params![idb, ts(actor.at)],
-        )
-        .be()?;
-        audit(
-            &tx,
-            actor,
-            "customer.erase",
-            "customer",
-            &id.to_string(),
-            None,
-            Some(&erasure_audit_json(&report)),
-        )?;
-        tx.commit().be()?;
-        Ok(report)
-    }
-
     fn erased_at(&self, id: CustomerId) -> Result<Option<Timestamp>> {
         let v: Option<i64> = self
             .read()?
@@ -522,5 +420,94 @@ impl Privacy for SqliteStore {
         )?;
         tx.commit().be()?;
         Ok(true)
+    }
+}
+
+/// The erasure's row operations on SQLite (`Tx::anonymise_customer` and its neighbours).
+pub(crate) mod erasure {
+    use super::*;
+
+    pub(crate) fn is_erased(c: &Connection, id: CustomerId) -> Result<bool> {
+        c.prepare_cached("SELECT 1 FROM erasures WHERE customer_id = ?1")
+            .be()?
+            .exists([id.as_bytes()])
+            .be()
+    }
+
+    pub(crate) fn anonymise(c: &Connection, id: CustomerId, at: Timestamp) -> Result<ErasureReport> {
+        let idb = id.as_bytes();
+        c.execute(
+            "UPDATE customers SET member_no = NULL, name = NULL, name_norm = NULL, phone = NULL, email = NULL,
+             card = NULL, language = NULL, birth_date = NULL, gender = NULL, city = NULL, region = NULL,
+             household_size = NULL, income_band = NULL, attributes = '{}' WHERE id = ?1",
+            [idb],
+        )
+        .be()?;
+        // The points keep their amounts (the balance is the business's liability); reasons are
+        // free text and go.
+        c.execute(
+            "UPDATE points_ledger SET reason = NULL WHERE customer_id = ?1 AND reason IS NOT NULL",
+            [idb],
+        )
+        .be()?;
+        let report = ErasureReport {
+            interactions_cleared: c
+                .execute(
+                    "UPDATE interactions SET text = NULL WHERE customer_id = ?1 AND text IS NOT NULL",
+                    [idb],
+                )
+                .be()? as u64,
+            aliases_removed: c
+                .execute("DELETE FROM customer_aliases WHERE customer_id = ?1", [idb])
+                .be()? as u64,
+            consent_events_removed: c
+                .execute("DELETE FROM consent_history WHERE customer_id = ?1", [idb])
+                .be()? as u64,
+            audit_entries_redacted: 0,
+        };
+        c.execute(
+            "UPDATE consents SET state = 'withdrawn', at = ?2, source = 'erasure' WHERE customer_id = ?1",
+            params![idb, ts(at)],
+        )
+        .be()?;
+        c.execute(
+            "INSERT INTO consent_history (customer_id, channel, state, at, source)
+             SELECT customer_id, channel, state, at, source FROM consents WHERE customer_id = ?1",
+            [idb],
+        )
+        .be()?;
+        Ok(report)
+    }
+
+    pub(crate) fn merged_into(c: &Connection, kept: CustomerId) -> Result<Vec<CustomerId>> {
+        let mut st = c.prepare("SELECT dropped_id FROM merges WHERE kept_id = ?1").be()?;
+        let raw: Vec<Vec<u8>> = st
+            .query_map([kept.as_bytes()], |r| r.get(0))
+            .be()?
+            .collect::<rusqlite::Result<_>>()
+            .be()?;
+        raw.iter().map(|b| Ok(CustomerId::from_bytes(blob16(b)?))).collect()
+    }
+
+    pub(crate) fn redact_audit(c: &Connection, entity_id: &str) -> Result<u64> {
+        let pat = format!("%{entity_id}%");
+        Ok(c.execute(
+            "UPDATE audit_log SET
+                before = CASE WHEN before IS NULL THEN NULL ELSE ?3 END,
+                after  = CASE WHEN after IS NULL THEN NULL ELSE ?3 END
+             WHERE (entity_id = ?1 OR before LIKE ?2 OR after LIKE ?2)
+               AND ((before IS NOT NULL AND before <> ?3) OR (after IS NOT NULL AND after <> ?3))",
+            params![entity_id, pat, ERASED_MARKER],
+        )
+        .be()? as u64)
+    }
+
+    pub(crate) fn record(c: &Connection, id: CustomerId, at: Timestamp) -> Result<()> {
+        c.execute(
+            "INSERT INTO erasures (customer_id, at) VALUES (?1, ?2)",
+            params![id.as_bytes(), ts(at)],
+        )
+        .be()?;
+        Ok(())
     }
 }

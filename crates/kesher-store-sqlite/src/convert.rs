@@ -279,28 +279,6 @@ pub(crate) fn consent_from_parts(ch: &str, state: &str, at: i64, source: String)
     })
 }
 
-/// The customer as JSON, for the audit log.
-pub(crate) fn customer_json(c: &Customer) -> serde_json::Value {
-    let d = &c.demographics;
-    serde_json::json!({
-        "id": c.id.to_string(),
-        "member_no": c.member_no,
-        "kind": c.kind.as_str(),
-        "parent_id": c.parent_id.map(|p| p.to_string()),
-        "name": c.name,
-        "phone": c.phone.as_ref().map(|p| p.as_str()),
-        "email": c.email.as_ref().map(|e| e.as_str()),
-        "card": c.card,
-        "language": c.language,
-        "birth_date": d.birth_date.map(|b| b.to_string()),
-        "gender": d.gender.map(|g| g.as_str()),
-        "city": d.city, "region": d.region, "household_size": d.household_size, "income_band": d.income_band,
-        "attributes": c.attributes,
-        "consents": c.consents.iter().map(|k| serde_json::json!({
-            "channel": k.channel.as_str(), "state": k.state.as_str(), "at": k.at.to_string(), "source": k.source })).collect::<Vec<_>>(),
-    })
-}
-
 /// The customer holding an identifier, directly or as an alias left by a merge.
 pub(crate) fn find_by_identifier(c: &Connection, kind: &str, value: &str) -> Result<Option<CustomerId>> {
     let col = match kind {

@@ -485,14 +485,6 @@ impl ImportTx for SqliteImport<'_> {
         }
     }
 
-    fn award_points(
-        &mut self,
-        sales: &[kesher_core::TransactionId],
-        actor: &kesher_store::Actor,
-    ) -> Result<kesher_store::AwardReport> {
-        crate::points::award(&self.conn, crate::points::Scope::Only(sales), actor)
-    }
-
     fn commit(mut self: Box<Self>) -> Result<()> {
         if !self.deferred.is_empty() {
             // Sorting for the rebuilt indexes may use a second core (SQLite's sorter threads).
@@ -524,3 +516,5 @@ impl Drop for SqliteImport<'_> {
         }
     }
 }
+
+crate::unit::points_rows_on_conn!(SqliteImport<'_>);

@@ -9,6 +9,7 @@ mod convert;
 mod import;
 mod migrate;
 mod points;
+mod unit;
 
 use convert::*;
 use jiff::Timestamp;
@@ -19,7 +20,7 @@ use kesher_core::{
 use kesher_store::bulk::{BulkWrite, TableSpec, Value};
 use kesher_store::{
     Actor, AuditEntry, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx, Inserted,
-    MergeReport, Page, PurchaseRow, Recorded, RecordedSale, Result, Store, StoreError,
+    Page, PurchaseRow, Result, Store, StoreError,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
@@ -470,130 +471,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn insert_customer(&self, c: &Customer, actor: &Actor) -> Result<()> {
-        let mut conn = self.write()?;
-        let tx = conn.transaction().be()?;
-        check_identifiers_free(&tx, c)?;
-        match insert_customer_row(&tx, c)? {
-            Inserted::New => {}
-            Inserted::AlreadyPresent | Inserted::Repeated => {
-                return Err(StoreError::conflict(
-                    "member_no",
-                    format!(
-                        "member number {:?} already belongs to another customer",
-                        c.member_no.as_deref().unwrap_or("")
-                    ),
-                ));
-            }
-        }
-        audit(
-            &tx,
-            actor,
-            "customer.create",
-            "customer",
-            &c.id.to_string(),
-            None,
-            Some(&customer_json(c)),
-        )?;
-        tx.commit().be()
-    }
-
     fn get_customer(&self, id: CustomerId) -> Result<Option<Customer>> {
         load_customer(&*self.read()?, id)
-    }
-
-    fn update_customer(&self, c: &Customer, actor: &Actor) -> Result<()> {
-        let mut conn = self.write()?;
-        let tx = conn.transaction().be()?;
-        let before = load_customer(&tx, c.id)?.ok_or_else(|| StoreError::not_found("customer", c.id))?;
-        check_identifiers_free(&tx, c)?;
-        if let Some(p) = c.parent_id {
-            if p == c.id {
-                return Err(StoreError::Invalid {
-                    field: "parent_id",
-                    reason: "a customer cannot be its own parent".into(),
-                });
-            }
-            if load_customer(&tx, p)?.is_none() {
-                return Err(StoreError::Invalid {
-                    field: "parent_id",
-                    reason: format!("no customer {p}"),
-                });
-            }
-        }
-        update_customer_row(&tx, c)?;
-        write_consents(&tx, c.id, &c.consents, Some(&before.consents))?;
-        audit(
-            &tx,
-            actor,
-            "customer.update",
-            "customer",
-            &c.id.to_string(),
-            Some(&customer_json(&before)),
-            Some(&customer_json(c)),
-        )?;
-        tx.commit().be()
-    }
-
-    fn delete_customer(&self, id: CustomerId, actor: &Actor) -> Result<()> {
-        let mut conn = self.write()?;
-        let tx = conn.transaction().be()?;
-        let before = load_customer(&tx, id)?.ok_or_else(|| StoreError::not_found("customer", id))?;
-        let n_tx: i64 = tx
-            .query_row(
-                "SELECT count(*) FROM transactions WHERE customer_id = ?1",
-                [id.as_bytes()],
-                |r| r.get(0),
-            )
-            .be()?;
-        if n_tx > 0 {
-            return Err(StoreError::conflict(
-                "id",
-                format!("customer has {n_tx} transactions; merge or anonymise instead of deleting"),
-            ));
-        }
-        let n_points = points::count_entries(&tx, id)?;
-        if n_points > 0 {
-            return Err(StoreError::conflict(
-                "id",
-                format!("customer has {n_points} points entries; merge or anonymise instead of deleting"),
-            ));
-        }
-        let n_children: i64 = tx
-            .query_row(
-                "SELECT count(*) FROM customers WHERE parent_id = ?1",
-                [id.as_bytes()],
-                |r| r.get(0),
-            )
-            .be()?;
-        if n_children > 0 {
-            return Err(StoreError::conflict(
-                "id",
-                format!("customer is the parent account of {n_children} customers"),
-            ));
-        }
-        for sql in [
-            "DELETE FROM interactions WHERE customer_id = ?1",
-            "DELETE FROM consents WHERE customer_id = ?1",
-            "DELETE FROM customer_aliases WHERE customer_id = ?1",
-            "DELETE FROM customer_scores WHERE customer_id = ?1",
-            // Keyed by month first: one look-up per month of the history.
-            "DELETE FROM customer_stages WHERE month IN (SELECT month FROM stage_months) AND customer_id = ?1",
-            "DELETE FROM points_balances WHERE customer_id = ?1",
-            "DELETE FROM customers WHERE id = ?1",
-        ] {
-            tx.execute(sql, [id.as_bytes()]).be()?;
-        }
-        audit(
-            &tx,
-            actor,
-            "customer.delete",
-            "customer",
-            &id.to_string(),
-            Some(&customer_json(&before)),
-            None,
-        )?;
-        tx.commit().be()
     }
 
     fn lookup_customer(&self, ident: &Identifier) -> Result<Option<Customer>> {
@@ -735,109 +614,6 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn merge_customers(&self, keep: CustomerId, drop: CustomerId, actor: &Actor) -> Result<MergeReport> {
-        if keep == drop {
-            return Err(StoreError::Invalid {
-                field: "drop",
-                reason: "cannot merge a customer into itself".into(),
-            });
-        }
-        let mut conn = self.write()?;
-        let tx = conn.transaction().be()?;
-        let kept_before = load_customer(&tx, keep)?.ok_or_else(|| StoreError::not_found("customer", keep))?;
-        let dropped = load_customer(&tx, drop)?.ok_or_else(|| StoreError::not_found("customer", drop))?;
-        if kept_before.parent_id == Some(drop) {
-            return Err(StoreError::Invalid {
-                field: "drop",
-                reason: "the kept customer is attached to the dropped one as its parent".into(),
-            });
-        }
-        let mut kept = kept_before.clone();
-        let moved = kept.absorb(&dropped);
-        let (kb, db) = (keep.as_bytes(), drop.as_bytes());
-        let transactions_moved = tx
-            .execute(
-                "UPDATE transactions SET customer_id = ?1 WHERE customer_id = ?2",
-                [kb, db],
-            )
-            .be()? as u64;
-        let interactions_moved = tx
-            .execute(
-                "UPDATE interactions SET customer_id = ?1 WHERE customer_id = ?2",
-                [kb, db],
-            )
-            .be()? as u64;
-        let children_moved = tx
-            .execute("UPDATE customers SET parent_id = ?1 WHERE parent_id = ?2", [kb, db])
-            .be()? as u64;
-        tx.execute(
-            "UPDATE customer_aliases SET customer_id = ?1 WHERE customer_id = ?2",
-            [kb, db],
-        )
-        .be()?;
-        tx.execute(
-            "UPDATE consent_history SET customer_id = ?1 WHERE customer_id = ?2",
-            [kb, db],
-        )
-        .be()?;
-        tx.execute("UPDATE merges SET kept_id = ?1 WHERE kept_id = ?2", [kb, db])
-            .be()?;
-        tx.execute("DELETE FROM consents WHERE customer_id = ?1", [db]).be()?;
-        // The dropped record's analysis is stale: the next refresh scores the merged customer.
-        tx.execute("DELETE FROM customer_scores WHERE customer_id = ?1", [db])
-            .be()?;
-        tx.execute(
-            "DELETE FROM customer_stages WHERE month IN (SELECT month FROM stage_months) AND customer_id = ?1",
-            [db],
-        )
-        .be()?;
-        let points_moved = points::merge(&tx, keep, drop, actor)?;
-        tx.execute("DELETE FROM customers WHERE id = ?1", [db]).be()?;
-        for m in &moved {
-            let (kind, value) = m.split_once(':').unwrap_or(("member", m));
-            tx.execute(
-                "INSERT OR REPLACE INTO customer_aliases (kind, value, customer_id) VALUES (?1, ?2, ?3)",
-                params![kind, value, kb],
-            )
-            .be()?;
-        }
-        update_customer_row(&tx, &kept)?;
-        write_consents(&tx, keep, &kept.consents, Some(&kept_before.consents))?;
-        tx.execute(
-            "INSERT OR REPLACE INTO merges (dropped_id, kept_id, at) VALUES (?1, ?2, ?3)",
-            params![db, kb, ts(actor.at)],
-        )
-        .be()?;
-        let after = serde_json::json!({
-            "kept": customer_json(&kept),
-            "transactions_moved": transactions_moved,
-            "interactions_moved": interactions_moved,
-            "children_moved": children_moved,
-            "identifiers_moved": moved,
-            "points_moved": points_moved,
-        });
-        let before = serde_json::json!({ "kept": customer_json(&kept_before), "dropped": customer_json(&dropped) });
-        audit(
-            &tx,
-            actor,
-            "customer.merge",
-            "customer",
-            &keep.to_string(),
-            Some(&before),
-            Some(&after),
-        )?;
-        tx.commit().be()?;
-        Ok(MergeReport {
-            kept,
-            dropped_id: drop,
-            transactions_moved,
-            interactions_moved,
-            children_moved,
-            identifiers_moved: moved,
-            points_moved,
-        })
-    }
-
     fn consent_history(&self, id: CustomerId) -> Result<Vec<ConsentEvent>> {
         let c = self.read()?;
         let mut st = c
@@ -877,41 +653,6 @@ impl Store for SqliteStore {
         kept.map(|k| blob16(&k).map(CustomerId::from_bytes)).transpose()
     }
 
-    fn record_sale(&self, t: &Transaction, actor: &Actor) -> Result<RecordedSale> {
-        t.validate().map_err(|e| StoreError::Invalid {
-            field: e.field,
-            reason: e.reason,
-        })?;
-        let mut conn = self.write()?;
-        // IMMEDIATE: the write lock before the first read, so that the balance the accrual reads
-        // is still the balance when its entry lands, whichever process writes next.
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .be()?;
-        if let Some(existing) = load_transaction_by_external(&tx, &t.external_id)? {
-            let points = points::entry_for_transaction(&tx, existing.id)?;
-            return Ok(RecordedSale {
-                transaction: Recorded {
-                    value: existing,
-                    created: false,
-                },
-                points,
-            });
-        }
-        check_transaction_refs(&tx, t)?;
-        insert_transaction_rows(&tx, t, &mut |p| product_cost(&tx, p))?;
-        let rule = points::load_rule(&tx)?;
-        let points = points::accrue(&tx, &rule, t, actor)?;
-        tx.commit().be()?;
-        Ok(RecordedSale {
-            transaction: Recorded {
-                value: t.clone(),
-                created: true,
-            },
-            points,
-        })
-    }
-
     fn get_transaction(&self, id: TransactionId) -> Result<Option<Transaction>> {
         load_transaction(&*self.read()?, "id = ?1", &id.as_bytes().as_slice())
     }
@@ -949,52 +690,6 @@ impl Store for SqliteStore {
             total: total as u64,
             limit,
             offset,
-        })
-    }
-
-    fn record_interaction(&self, i: &Interaction, actor: &Actor) -> Result<Recorded<Interaction>> {
-        i.validate().map_err(|e| StoreError::Invalid {
-            field: e.field,
-            reason: e.reason,
-        })?;
-        let mut conn = self.write()?;
-        let tx = conn.transaction().be()?;
-        if let Some(ext) = &i.external_id {
-            let existing = tx
-                .query_row(
-                    &format!("{INTERACTION_SELECT} WHERE external_id = ?1"),
-                    [ext],
-                    interaction_row,
-                )
-                .optional()
-                .be()?;
-            if let Some(row) = existing {
-                return Ok(Recorded {
-                    value: row.into_domain()?,
-                    created: false,
-                });
-            }
-        }
-        if load_customer(&tx, i.customer_id)?.is_none() {
-            return Err(StoreError::Invalid {
-                field: "customer_id",
-                reason: format!("no customer {}", i.customer_id),
-            });
-        }
-        insert_interaction_row(&tx, i)?;
-        audit(
-            &tx,
-            actor,
-            "interaction.record",
-            "customer",
-            &i.customer_id.to_string(),
-            None,
-            Some(&kesher_store::accounts::interaction_audit_json(i)),
-        )?;
-        tx.commit().be()?;
-        Ok(Recorded {
-            value: i.clone(),
-            created: true,
         })
     }
 

@@ -4,7 +4,8 @@ use crate::convert::Ctx;
 use kesher_store::{Result, StoreError};
 use rusqlite::{Connection, OptionalExtension};
 
-/// Every migration, in order. Never edit one that has shipped: add the next.
+/// Every migration, in order: the same numbered steps as PostgreSQL's (a step may do nothing on
+/// one of them, its file says why). Never edit one that has shipped: add the next.
 pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_scores.sql")),
@@ -14,6 +15,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/0006_integer_sale_keys.sql")),
     (7, include_str!("../migrations/0007_implicit_prospects.sql")),
     (8, include_str!("../migrations/0008_points.sql")),
+    (9, include_str!("../migrations/0009_sale_lines_customer.sql")),
     (10, include_str!("../migrations/0010_partial_parent_index.sql")),
 ];
 

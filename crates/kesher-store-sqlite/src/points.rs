@@ -6,10 +6,12 @@
 
 use crate::convert::{Ctx, blob16};
 use crate::{from_ts, ts};
-use kesher_core::{BranchId, CustomerId, Transaction, TransactionId};
-use kesher_loyalty::{EarningRule, EntryKind, LedgerEntry, Posting, Refund};
-use kesher_store::points::{loyalty_error, stored_kind, stored_rate};
-use kesher_store::{Actor, AwardReport, PointsTotals, Result, StoreError};
+use kesher_core::{BranchId, Currency, CustomerId, TransactionId};
+use kesher_loyalty::{EarningRule, LedgerEntry, Posting};
+use kesher_store::points::{stored_kind, stored_rate};
+use kesher_store::{
+    Actor, NewLedgerEntry, PointsTotals, RefundFacts, Result, SaleScope, StoreError, UnearnedSale, UnreversedRefund,
+};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 pub(crate) const LEDGER_SELECT: &str = "SELECT seq, customer_id, kind, points, balance_after, reason, idempotency_key,
@@ -213,86 +215,15 @@ pub(crate) fn store_rule(c: &Connection, rule: &EarningRule) -> Result<()> {
     Ok(())
 }
 
-/// What a just-recorded sale earns, or a refund takes back: the entry written, if any. Runs in
-/// the sale's own database transaction.
-pub(crate) fn accrue(
-    c: &Connection,
-    rule: &EarningRule,
-    t: &Transaction,
-    actor: &Actor,
-) -> Result<Option<LedgerEntry>> {
-    let total = t.total().ok_or_else(|| StoreError::Invalid {
-        field: "lines",
-        reason: "transaction total overflows".into(),
-    })?;
-    match t.refund_of {
-        None => {
-            let Some(customer) = t.customer_id else {
-                return Ok(None);
-            };
-            earn(c, rule, customer, t.id, t.branch_id, t.currency, total, actor)
-        }
-        Some(original) => reverse(c, t.id, original, total, t.branch_id, actor),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn earn(
-    c: &Connection,
-    rule: &EarningRule,
-    customer: CustomerId,
-    txn: TransactionId,
-    branch: BranchId,
-    currency: kesher_core::Currency,
-    total: i64,
-    actor: &Actor,
-) -> Result<Option<LedgerEntry>> {
-    let bal = balance(c, customer)?;
-    let Some(posting) = kesher_loyalty::earn(rule, currency, total, bal).map_err(loyalty_error)? else {
-        return Ok(None);
-    };
-    write_entry(
-        c,
-        &NewEntry {
-            customer,
-            posting,
-            reason: None,
-            key: None,
-            transaction: Some(txn),
-            branch: Some(branch),
-            actor,
-        },
-    )
-    .map(Some)
-}
-
-/// A refund's reversal: its share of what the original sale earned, taken from whoever holds
-/// that sale's points now (the earn entry's customer: a merge moves it).
-fn reverse(
-    c: &Connection,
-    refund: TransactionId,
-    original: TransactionId,
-    refund_total: i64,
-    branch: BranchId,
-    actor: &Actor,
-) -> Result<Option<LedgerEntry>> {
-    let earned: Option<(Vec<u8>, i64)> = c
-        .prepare_cached("SELECT customer_id, points FROM points_ledger WHERE transaction_id = ?1 AND kind = 'earn'")
-        .be()?
-        .query_row([original.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()
-        .be()?;
-    let Some((cust, earned)) = earned else {
-        return Ok(None);
-    };
-    let customer = CustomerId::from_bytes(blob16(&cust)?);
+/// What the other refunds of `sale` took back so far, `refund` left out.
+pub(crate) fn refund_facts(c: &Connection, sale: TransactionId, refund: TransactionId) -> Result<RefundFacts> {
     let (sale_total, refunded_before): (i64, i64) = c
         .prepare_cached(
             "SELECT o.total, coalesce((SELECT sum(-r.total) FROM transactions r WHERE r.refund_of = o.id AND r.id <> ?2), 0)
              FROM transactions o WHERE o.id = ?1",
         )
         .be()?
-        .query_row([original.as_bytes(), refund.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([sale.as_bytes(), refund.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
         .be()?;
     let reversed_before: i64 = c
         .prepare_cached(
@@ -300,175 +231,173 @@ fn reverse(
              JOIN points_ledger l ON l.transaction_id = r.id AND l.kind = 'reverse' WHERE r.refund_of = ?1",
         )
         .be()?
-        .query_row([original.as_bytes()], |r| r.get(0))
+        .query_row([sale.as_bytes()], |r| r.get(0))
         .be()?;
-    let r = Refund {
-        earned,
+    Ok(RefundFacts {
         sale_total,
         refunded_before,
         reversed_before,
-        amount: refund_total.saturating_neg(),
-    };
-    let bal = balance(c, customer)?;
-    let Some(posting) = kesher_loyalty::reverse(&r, bal).map_err(loyalty_error)? else {
-        return Ok(None);
-    };
-    write_entry(
-        c,
-        &NewEntry {
-            customer,
-            posting,
-            reason: None,
-            key: None,
-            transaction: Some(refund),
-            branch: Some(branch),
-            actor,
-        },
-    )
-    .map(Some)
+    })
 }
 
-/// Which sales `award` looks at.
-pub(crate) enum Scope<'a> {
-    /// Every sale (at or after the instant, when given).
-    Since(Option<jiff::Timestamp>),
-    /// These transactions only (an import unit's).
-    Only(&'a [TransactionId]),
-}
-
-/// Earn for every sale in scope that has not earned yet, customer by customer in time order,
-/// then reverse for the refunds in scope whose sale earned. Runs in the caller's transaction.
-pub(crate) fn award(c: &Connection, scope: Scope<'_>, actor: &Actor) -> Result<AwardReport> {
-    let rule = load_rule(c)?;
-    let mut report = AwardReport::default();
-    if rule.is_empty() {
-        return Ok(report);
+/// The `WHERE` condition on `t` (transactions) for a scope: `?1` is the instant of `Since` (or
+/// NULL); `Only` reads the temporary `award_scope` table [`fill_scope`] fills.
+fn scope_filter(scope: SaleScope<'_>) -> (&'static str, Option<i64>) {
+    match scope {
+        SaleScope::Since(since) => ("(?1 IS NULL OR t.occurred_at >= ?1)", since.map(ts)),
+        SaleScope::Only(_) => ("(?1 IS NULL AND t.id IN (SELECT id FROM temp.award_scope))", None),
     }
-    let (filter, since) = match scope {
-        Scope::Since(since) => ("(?1 IS NULL OR t.occurred_at >= ?1)", since.map(ts)),
-        Scope::Only(ids) => {
-            c.execute_batch(
-                "CREATE TEMP TABLE IF NOT EXISTS award_scope (id BLOB PRIMARY KEY); DELETE FROM award_scope",
-            )
+}
+
+/// Put an `Only` scope's ids in the temporary `award_scope` table.
+fn fill_scope(c: &Connection, scope: SaleScope<'_>) -> Result<()> {
+    if let SaleScope::Only(ids) = scope {
+        c.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS award_scope (id BLOB PRIMARY KEY); DELETE FROM temp.award_scope",
+        )
+        .be()?;
+        let mut ins = c
+            .prepare_cached("INSERT OR IGNORE INTO temp.award_scope (id) VALUES (?1)")
             .be()?;
-            let mut ins = c
-                .prepare_cached("INSERT OR IGNORE INTO award_scope (id) VALUES (?1)")
-                .be()?;
-            for id in ids {
-                ins.execute([id.as_bytes()]).be()?;
-            }
-            ("(?1 IS NULL AND t.id IN (SELECT id FROM award_scope))", None)
+        for id in ids {
+            ins.execute([id.as_bytes()]).be()?;
         }
+    }
+    Ok(())
+}
+
+/// A page of sales that have not earned yet (`PointsRows::unearned_sales`). An `Only` scope's
+/// ids are loaded with the first page (`after` none) and kept for the next pages.
+pub(crate) fn unearned_sales(
+    c: &Connection,
+    scope: SaleScope<'_>,
+    after: Option<&UnearnedSale>,
+    limit: usize,
+) -> Result<Vec<UnearnedSale>> {
+    if after.is_none() {
+        fill_scope(c, scope)?;
+    }
+    let (filter, since) = scope_filter(scope);
+    let keyset = if after.is_some() {
+        "AND (t.customer_id, t.occurred_at, t.id) > (?2, ?3, ?4)"
+    } else {
+        "AND ?2 IS NULL AND ?3 IS NULL AND ?4 IS NULL"
     };
-    // Every sale in one statement: the rule's formula (`EarnRate::points_for`: whole `per_minor`
-    // units times `points`) in SQL, each entry's balance a running sum over the customer's sales
-    // in time order from the balance held; entries are numbered in that order. The contract
-    // suite checks that the entries are what the rule gives sale by sale.
-    let before: i64 = c
-        .query_row("SELECT coalesce(max(seq), 0) FROM points_ledger", [], |r| r.get(0))
+    let mut st = c
+        .prepare_cached(&format!(
+            "SELECT t.id, t.customer_id, t.branch_id, t.occurred_at, t.currency, t.total, coalesce(b.balance, 0)
+             FROM transactions t LEFT JOIN points_balances b ON b.customer_id = t.customer_id
+             WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL AND {filter} {keyset}
+               AND t.currency IN (SELECT currency FROM points_rules)
+               AND NOT EXISTS (SELECT 1 FROM points_ledger l WHERE l.transaction_id = t.id AND l.kind = 'earn')
+             ORDER BY t.customer_id, t.occurred_at, t.id LIMIT ?5"
+        ))
         .be()?;
-    let earned = c
-        .execute(
-            &format!(
-                "INSERT INTO points_ledger (customer_id, kind, points, balance_after, transaction_id, branch_id, actor,
-                    origin, at)
-                 SELECT s.customer_id, 'earn', s.pts, coalesce(b.balance, 0) + sum(s.pts) OVER
-                        (PARTITION BY s.customer_id ORDER BY s.occurred_at, s.id ROWS UNBOUNDED PRECEDING),
-                        s.id, s.branch_id, ?2, ?3, ?4
-                 FROM (SELECT t.id, t.customer_id, t.branch_id, t.occurred_at, (t.total / r.per_minor) * r.points AS pts
-                       FROM transactions t JOIN points_rules r ON r.currency = t.currency
-                       WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL AND {filter}
-                         AND r.points > 0 AND t.total >= r.per_minor
-                         AND NOT EXISTS (SELECT 1 FROM points_ledger l WHERE l.transaction_id = t.id AND l.kind = 'earn')) s
-                 LEFT JOIN points_balances b ON b.customer_id = s.customer_id
-                 ORDER BY s.customer_id, s.occurred_at, s.id"
-            ),
-            params![since, actor.who, actor.origin, ts(actor.at)],
+    let key = after.map(|a| {
+        (
+            a.customer.as_bytes().to_vec(),
+            ts(a.occurred_at),
+            a.id.as_bytes().to_vec(),
         )
+    });
+    let mut rows = st
+        .query(params![
+            since,
+            key.as_ref().map(|k| &k.0),
+            key.as_ref().map(|k| k.1),
+            key.as_ref().map(|k| &k.2),
+            i64::try_from(limit).unwrap_or(i64::MAX)
+        ])
         .be()?;
-    // SQLite turns an integer overflow into a float: refuse it rather than store it.
-    let (bad, points): (i64, i64) = c
-        .query_row(
-            "SELECT count(*) FILTER (WHERE typeof(points) <> 'integer' OR typeof(balance_after) <> 'integer'),
-                    coalesce(sum(points), 0) FROM points_ledger WHERE seq > ?1",
-            [before],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .be()?;
-    if bad > 0 {
-        return Err(StoreError::Invalid {
-            field: "points",
-            reason: format!("{bad} sales would earn more points than can be counted"),
+    let mut out = Vec::with_capacity(limit.min(4096));
+    let mut currency: Option<Currency> = None;
+    while let Some(r) = rows.next().be()? {
+        let code: String = r.get(4).be()?;
+        let cur = match currency {
+            Some(k) if k.as_str() == code => k,
+            _ => {
+                let k = Currency::parse(&code).map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
+                currency = Some(k);
+                k
+            }
+        };
+        out.push(UnearnedSale {
+            id: TransactionId::from_bytes(blob16(&r.get::<_, Vec<u8>>(0).be()?)?),
+            customer: CustomerId::from_bytes(blob16(&r.get::<_, Vec<u8>>(1).be()?)?),
+            branch: BranchId::from_bytes(blob16(&r.get::<_, Vec<u8>>(2).be()?)?),
+            occurred_at: from_ts(r.get(3).be()?)?,
+            currency: cur,
+            total: r.get(5).be()?,
+            balance: r.get(6).be()?,
         });
     }
-    // Each customer's balance is the last of their new entries.
-    c.execute(
-        "INSERT INTO points_balances (customer_id, balance)
-         SELECT customer_id, balance_after FROM points_ledger
-         WHERE seq IN (SELECT max(seq) FROM points_ledger WHERE seq > ?1 GROUP BY customer_id)
-         ON CONFLICT (customer_id) DO UPDATE SET balance = excluded.balance",
-        [before],
-    )
-    .be()?;
-    report.earned = earned as u64;
-    report.points = points;
-    // Refunds whose sale earned and that have not been reversed yet: few, one at a time.
-    let refunds: Vec<(Vec<u8>, Vec<u8>, i64, Vec<u8>)> = {
-        let mut st = c
-            .prepare(&format!(
-                "SELECT t.id, t.refund_of, t.total, t.branch_id FROM transactions t
-                 WHERE t.refund_of IS NOT NULL AND {filter}
-                   AND EXISTS (SELECT 1 FROM points_ledger l WHERE l.transaction_id = t.refund_of AND l.kind = 'earn')
-                   AND NOT EXISTS (SELECT 1 FROM points_ledger l WHERE l.transaction_id = t.id AND l.kind = 'reverse')
-                 ORDER BY t.occurred_at, t.id"
-            ))
-            .be()?;
-        st.query_map([since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .be()?
-            .collect::<rusqlite::Result<_>>()
-            .be()?
-    };
-    for (id, orig, total, branch) in refunds {
-        let id = TransactionId::from_bytes(blob16(&id)?);
-        let orig = TransactionId::from_bytes(blob16(&orig)?);
-        let branch = BranchId::from_bytes(blob16(&branch)?);
-        if let Some(e) = reverse(c, id, orig, total, branch, actor)? {
-            report.reversed += 1;
-            report.points = report.points.saturating_add(e.points);
-        }
-    }
-    Ok(report)
+    Ok(out)
 }
 
-/// Move the dropped customer's entries and balance to the kept one, with a `merge` entry when
-/// the dropped customer had any; returns the points moved.
-pub(crate) fn merge(c: &Connection, keep: CustomerId, drop: CustomerId, actor: &Actor) -> Result<i64> {
-    if count_entries(c, drop)? == 0 {
-        return Ok(0);
-    }
-    let (kept_bal, dropped_bal) = (balance(c, keep)?, balance(c, drop)?);
-    c.execute(
-        "UPDATE points_ledger SET customer_id = ?1 WHERE customer_id = ?2",
-        [keep.as_bytes(), drop.as_bytes()],
-    )
-    .be()?;
-    c.execute("DELETE FROM points_balances WHERE customer_id = ?1", [drop.as_bytes()])
+/// The refunds in scope whose sale earned and that have not been reversed yet.
+pub(crate) fn unreversed_refunds(c: &Connection, scope: SaleScope<'_>) -> Result<Vec<UnreversedRefund>> {
+    fill_scope(c, scope)?;
+    let (filter, since) = scope_filter(scope);
+    let mut st = c
+        .prepare(&format!(
+            "SELECT t.id, t.refund_of, t.total, t.branch_id FROM transactions t
+             WHERE t.refund_of IS NOT NULL AND {filter}
+               AND EXISTS (SELECT 1 FROM points_ledger l WHERE l.transaction_id = t.refund_of AND l.kind = 'earn')
+               AND NOT EXISTS (SELECT 1 FROM points_ledger l WHERE l.transaction_id = t.id AND l.kind = 'reverse')
+             ORDER BY t.occurred_at, t.id"
+        ))
         .be()?;
-    let posting = kesher_loyalty::merge(kept_bal, dropped_bal).map_err(loyalty_error)?;
-    let reason = format!("merged customer {drop} ({dropped_bal} points)");
-    write_entry(
-        c,
-        &NewEntry {
-            customer: keep,
-            posting,
-            reason: Some(&reason),
-            key: None,
-            transaction: None,
-            branch: None,
-            actor,
-        },
-    )?;
-    Ok(dropped_bal)
+    let raw: Vec<(Vec<u8>, Vec<u8>, i64, Vec<u8>)> = st
+        .query_map([since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .be()?
+        .collect::<rusqlite::Result<_>>()
+        .be()?;
+    raw.into_iter()
+        .map(|(id, sale, total, branch)| {
+            Ok(UnreversedRefund {
+                id: TransactionId::from_bytes(blob16(&id)?),
+                sale: TransactionId::from_bytes(blob16(&sale)?),
+                total,
+                branch: BranchId::from_bytes(blob16(&branch)?),
+            })
+        })
+        .collect()
+}
+
+/// Append entries in order, then set each customer's balance to its last entry's.
+pub(crate) fn write_entries(c: &Connection, entries: &[NewLedgerEntry<'_>]) -> Result<()> {
+    let mut ins = c
+        .prepare_cached(
+            "INSERT INTO points_ledger (customer_id, kind, points, balance_after, reason, idempotency_key, transaction_id,
+                branch_id, actor, origin, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )
+        .be()?;
+    let mut last: Vec<(CustomerId, i64)> = Vec::new();
+    for e in entries {
+        ins.execute(params![
+            e.customer.as_bytes(),
+            e.posting.kind.as_str(),
+            e.posting.points,
+            e.posting.balance_after,
+            e.reason,
+            e.idempotency_key,
+            e.transaction.map(|t| t.as_bytes().to_vec()),
+            e.branch.map(|b| b.as_bytes().to_vec()),
+            e.actor.who,
+            e.actor.origin,
+            ts(e.actor.at),
+        ])
+        .be()?;
+        match last.last_mut() {
+            Some((c, b)) if *c == e.customer => *b = e.posting.balance_after,
+            _ => last.push((e.customer, e.posting.balance_after)),
+        }
+    }
+    // A customer may appear in more than one run of entries: the last one written wins.
+    for (customer, balance) in last {
+        set_balance(c, customer, balance)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn totals(c: &Connection) -> Result<PointsTotals> {
@@ -512,81 +441,9 @@ pub(crate) fn require_customer(c: &Connection, id: CustomerId) -> Result<()> {
     }
 }
 
-/// A redemption or adjustment, decided and written in the caller's (immediate) transaction,
-/// audited there; a retry with the same key returns the first entry.
-pub(crate) fn spend_or_adjust(
-    c: &Connection,
-    kind: EntryKind,
-    customer: CustomerId,
-    req: &kesher_store::PointsRequest,
-    actor: &Actor,
-) -> Result<kesher_store::Recorded<LedgerEntry>> {
-    use kesher_store::points::{points_audit, request_key, retried};
-    let key = request_key(req, kind == EntryKind::Redeem)?;
-    require_customer(c, customer)?;
-    if let Some(k) = &key
-        && let Some(existing) = entry_by_key(c, customer, k)?
-    {
-        let points = if kind == EntryKind::Redeem {
-            -req.points
-        } else {
-            req.points
-        };
-        return retried(existing, kind, points);
-    }
-    let bal = balance(c, customer)?;
-    let (posting, reason) =
-        kesher_loyalty::spend_or_adjust(kind, bal, req.points, req.reason.as_deref()).map_err(loyalty_error)?;
-    let e = write_entry(
-        c,
-        &NewEntry {
-            customer,
-            posting,
-            reason: reason.as_deref(),
-            key: key.as_deref(),
-            transaction: None,
-            branch: req.branch_id,
-            actor,
-        },
-    )?;
-    let (action, before, after) = points_audit(&e);
-    crate::audit(
-        c,
-        actor,
-        &action,
-        "customer",
-        &customer.to_string(),
-        Some(&before),
-        Some(&after),
-    )?;
-    Ok(kesher_store::Recorded {
-        value: e,
-        created: true,
-    })
-}
-
 impl kesher_store::Points for crate::SqliteStore {
     fn earning_rule(&self) -> Result<EarningRule> {
         load_rule(&*self.read()?)
-    }
-
-    fn set_earning_rule(&self, rule: &EarningRule, actor: &Actor) -> Result<()> {
-        let mut conn = self.write()?;
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .be()?;
-        let before = load_rule(&tx)?;
-        store_rule(&tx, rule)?;
-        crate::audit(
-            &tx,
-            actor,
-            "points.rule",
-            "points_rule",
-            "earning",
-            Some(&kesher_store::points::rule_audit_json(&before)),
-            Some(&kesher_store::points::rule_audit_json(rule)),
-        )?;
-        tx.commit().be()
     }
 
     fn points_balance(&self, customer: CustomerId) -> Result<i64> {
@@ -606,55 +463,7 @@ impl kesher_store::Points for crate::SqliteStore {
         })
     }
 
-    fn redeem_points(
-        &self,
-        customer: CustomerId,
-        req: &kesher_store::PointsRequest,
-        actor: &Actor,
-    ) -> Result<kesher_store::Recorded<LedgerEntry>> {
-        self.spend(EntryKind::Redeem, customer, req, actor)
-    }
-
-    fn adjust_points(
-        &self,
-        customer: CustomerId,
-        req: &kesher_store::PointsRequest,
-        actor: &Actor,
-    ) -> Result<kesher_store::Recorded<LedgerEntry>> {
-        self.spend(EntryKind::Adjust, customer, req, actor)
-    }
-
-    fn award_points(&self, since: Option<jiff::Timestamp>, actor: &Actor) -> Result<AwardReport> {
-        let mut conn = self.write()?;
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .be()?;
-        let r = award(&tx, Scope::Since(since), actor)?;
-        tx.commit().be()?;
-        Ok(r)
-    }
-
     fn points_totals(&self) -> Result<PointsTotals> {
         totals(&*self.read()?)
-    }
-}
-
-impl crate::SqliteStore {
-    fn spend(
-        &self,
-        kind: EntryKind,
-        customer: CustomerId,
-        req: &kesher_store::PointsRequest,
-        actor: &Actor,
-    ) -> Result<kesher_store::Recorded<LedgerEntry>> {
-        let mut conn = self.write()?;
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .be()?;
-        let r = spend_or_adjust(&tx, kind, customer, req, actor)?;
-        if r.created {
-            tx.commit().be()?;
-        }
-        Ok(r)
     }
 }

@@ -3,13 +3,21 @@
 
 use super::*;
 
+/// Write rows in one unit of work: the store's own operations, without the app's workflows.
+fn write<T>(s: &SqliteStore, f: impl FnOnce(&mut dyn kesher_store::Tx) -> Result<T>) -> T {
+    let mut tx = kesher_store::UnitOfWork::begin(s, kesher_store::Lock::Writes).unwrap();
+    let v = f(tx.as_mut()).unwrap();
+    tx.commit().unwrap();
+    v
+}
+
 fn fresh() -> (tempdir::Dir, SqliteStore) {
     let dir = tempdir::Dir::new();
     let store = SqliteStore::open(dir.path().join("k.db")).unwrap();
     (dir, store)
 }
 
-kesher_store::contract_tests!(fresh);
+kesher_app::contract_tests!(fresh);
 
 #[test]
 fn migrations_are_versioned_and_reopen_cleanly() {
@@ -78,9 +86,8 @@ fn results_stored_before_version_7_read_the_same_after_it() {
     assert_eq!(s.customer_score(c2).unwrap().unwrap().stage, "prospect");
     assert_eq!(s.list_customer_scores().unwrap().len(), 2);
     // A customer registered after the migration is in none of the months stored before it.
-    let c3 = kesher_store::contract::customer(3, "M3", "Noa");
-    s.insert_customer(&c3, &Actor::new("test", Timestamp::UNIX_EPOCH))
-        .unwrap();
+    let c3 = kesher_app::contract::customer(3, "M3", "Noa");
+    write(&s, |tx| tx.insert_customer_row(&c3));
     assert_eq!(s.stage_counts().unwrap(), before);
     assert_eq!(s.customer_score(c3.id).unwrap(), None);
     // The next run leaves its prospects implicit, the earlier months keep their rows.
@@ -190,7 +197,7 @@ fn a_sale_with_many_lines_keeps_them_all_in_order() {
         lines,
         refund_of: None,
     };
-    store.record_transaction(&t).unwrap();
+    write(&store, |tx| tx.insert_sale(&t));
     let back = store.transaction_by_external("T1").unwrap().unwrap();
     let prices: Vec<i64> = back.lines.iter().map(|l| l.unit_price).collect();
     assert_eq!(prices, (100..170).collect::<Vec<i64>>());
@@ -302,9 +309,7 @@ fn bare_customer(store: &SqliteStore, member: &str) -> CustomerId {
         Some(member.into()),
         Timestamp::UNIX_EPOCH,
     );
-    store
-        .insert_customer(&customer, &Actor::new("test", Timestamp::UNIX_EPOCH))
-        .unwrap();
+    write(store, |tx| tx.insert_customer_row(&customer));
     customer.id
 }
 
@@ -464,7 +469,7 @@ fn sales_read_in_two_halves_are_the_sales_read_in_one() {
     for n in 0..7usize {
         let c = bare_customer(&s, &format!("M{n}"));
         for t in sales(n + 3, &format!("C{n}-"), branch, c) {
-            s.record_transaction(&t).unwrap();
+            write(&s, |tx| tx.insert_sale(&t));
         }
     }
     let key = |r: &PurchaseRow| (r.customer_id, r.occurred_at, r.amount);
@@ -752,4 +757,29 @@ fn customers_written_many_per_statement_get_the_outcomes_of_one_by_one() {
     let count = |sql: &str| count(&many, sql);
     assert_eq!(count("SELECT count(*) FROM consents"), 10 + 55);
     assert_eq!(count("SELECT count(*) FROM consent_history"), 10 + 55);
+}
+
+#[test]
+fn both_backends_share_one_migration_history() {
+    let names = |dir: &str| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        v.sort();
+        v
+    };
+    let sqlite = names(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"));
+    let postgres = names(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../kesher-store-postgres/migrations"
+    ));
+    assert_eq!(sqlite, postgres, "the same numbered steps, by the same names");
+    let numbers: Vec<i64> = migrate::MIGRATIONS.iter().map(|m| m.0).collect();
+    assert_eq!(
+        numbers,
+        (1..=sqlite.len() as i64).collect::<Vec<_>>(),
+        "every step, in order, once"
+    );
 }

@@ -87,10 +87,6 @@ pub trait Accounts {
 }
 
 pub trait Privacy {
-    /// Remove a customer's personal identifiers and free text, keep the anonymised record and
-    /// its transactions (so the business's totals do not change), withdraw every consent,
-    /// redact the audit entries about them; in one transaction, audited.
-    fn erase_customer(&self, id: CustomerId, actor: &Actor) -> Result<ErasureReport>;
     fn erased_at(&self, id: CustomerId) -> Result<Option<Timestamp>>;
     /// Customers not yet erased with no purchase, contact or registration since `before`.
     fn inactive_customers(&self, before: Timestamp) -> Result<Vec<CustomerId>>;

@@ -6,12 +6,15 @@
 
 pub mod accounts;
 pub mod bulk;
-#[cfg(feature = "testing")]
-pub mod contract;
 pub mod points;
+pub mod unit;
 
 pub use accounts::{Accounts, ApiToken, ERASED_MARKER, ErasureReport, Privacy, Session, User};
 pub use points::{AwardReport, Points, PointsRequest, PointsTotals};
+pub use unit::{
+    Dependents, Lock, MovedRows, NewLedgerEntry, PointsRows, RefundFacts, SaleScope, Tx, UnearnedSale, UnitOfWork,
+    UnreversedRefund,
+};
 
 use jiff::Timestamp;
 use kesher_core::{
@@ -346,6 +349,28 @@ pub fn merge_stage_counts(
         .collect()
 }
 
+/// A customer record as the audit log keeps it (before and after of a change or a merge).
+pub fn customer_json(c: &Customer) -> serde_json::Value {
+    let d = &c.demographics;
+    serde_json::json!({
+        "id": c.id.to_string(),
+        "member_no": c.member_no,
+        "kind": c.kind.as_str(),
+        "parent_id": c.parent_id.map(|p| p.to_string()),
+        "name": c.name,
+        "phone": c.phone.as_ref().map(|p| p.as_str()),
+        "email": c.email.as_ref().map(|e| e.as_str()),
+        "card": c.card,
+        "language": c.language,
+        "birth_date": d.birth_date.map(|b| b.to_string()),
+        "gender": d.gender.map(|g| g.as_str()),
+        "city": d.city, "region": d.region, "household_size": d.household_size, "income_band": d.income_band,
+        "attributes": c.attributes,
+        "consents": c.consents.iter().map(|k| serde_json::json!({
+            "channel": k.channel.as_str(), "state": k.state.as_str(), "at": k.at.to_string(), "source": k.source })).collect::<Vec<_>>(),
+    })
+}
+
 /// Row counts of the main tables.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -367,7 +392,7 @@ pub struct RecordedSale {
 }
 
 /// The storage contract of kesher. Implementations are safe to share between threads.
-pub trait Store: Accounts + Privacy + Points + Send + Sync {
+pub trait Store: Accounts + Privacy + Points + UnitOfWork + Send + Sync {
     fn counts(&self) -> Result<Counts>;
 
     // Branches, employees, products.
@@ -385,14 +410,7 @@ pub trait Store: Accounts + Privacy + Points + Send + Sync {
     fn employee_by_external(&self, ext: &str) -> Result<Option<Employee>>;
 
     // Customers.
-    /// Insert a new customer. A member number, phone, e-mail or card already held by another
-    /// customer (or by one merged into another) is a `Conflict` naming the field.
-    fn insert_customer(&self, c: &Customer, actor: &Actor) -> Result<()>;
     fn get_customer(&self, id: CustomerId) -> Result<Option<Customer>>;
-    /// Replace a customer's record; consent changes are appended to the history; audited.
-    fn update_customer(&self, c: &Customer, actor: &Actor) -> Result<()>;
-    /// Delete a customer who has no transactions; audited.
-    fn delete_customer(&self, id: CustomerId, actor: &Actor) -> Result<()>;
     fn lookup_customer(&self, ident: &Identifier) -> Result<Option<Customer>>;
     fn search_customers(&self, q: &CustomerQuery) -> Result<Page<Customer>>;
     fn duplicate_candidates(&self) -> Result<Vec<DuplicateCandidate>>;
@@ -412,31 +430,15 @@ pub trait Store: Accounts + Privacy + Points + Send + Sync {
         }
         Ok(())
     }
-    /// Move every transaction, interaction, child account and identifier of `drop` to `keep`,
-    /// delete `drop`, and write an audit record — all in one transaction.
-    fn merge_customers(&self, keep: CustomerId, drop: CustomerId, actor: &Actor) -> Result<MergeReport>;
     fn consent_history(&self, id: CustomerId) -> Result<Vec<ConsentEvent>>;
     /// The customer a dropped id was merged into, if it was.
     fn merged_into(&self, dropped: CustomerId) -> Result<Option<CustomerId>>;
 
     // Transactions and interactions.
-    /// Record a transaction; idempotent on its external id: a second call with the same
-    /// external id returns the first transaction and writes nothing. In the same database
-    /// transaction a sale of an identified customer earns points by the earning rule, and a
-    /// refund takes back its share of what the original earned (once per sale or refund, ever).
-    fn record_sale(&self, t: &Transaction, actor: &Actor) -> Result<RecordedSale>;
-    /// `record_sale` by the system (no person to name).
-    fn record_transaction(&self, t: &Transaction) -> Result<Recorded<Transaction>> {
-        Ok(self.record_sale(t, &Actor::new("system", t.occurred_at))?.transaction)
-    }
     fn get_transaction(&self, id: TransactionId) -> Result<Option<Transaction>>;
     fn transaction_by_external(&self, ext: &str) -> Result<Option<Transaction>>;
     /// Newest first.
     fn list_transactions(&self, customer: Option<CustomerId>, limit: u32, offset: u64) -> Result<Page<Transaction>>;
-    /// Idempotent on the external id when it has one.
-    /// Record a contact; a new one is audited (`interaction.record` on the customer, without its
-    /// text) in the same transaction.
-    fn record_interaction(&self, i: &Interaction, actor: &Actor) -> Result<Recorded<Interaction>>;
     fn get_interaction(&self, id: InteractionId) -> Result<Option<Interaction>>;
     /// Newest first.
     fn list_interactions(&self, customer: Option<CustomerId>, limit: u32, offset: u64) -> Result<Page<Interaction>>;
@@ -530,7 +532,7 @@ pub trait Store: Accounts + Privacy + Points + Send + Sync {
 
 /// A bulk-import unit of work. A failed insert leaves the unit usable (the row is simply not
 /// written), so that `--skip-invalid` can go on; lookups see the unit's own earlier writes.
-pub trait ImportTx {
+pub trait ImportTx: PointsRows {
     fn branch_ref(&mut self, external_id: &str) -> Result<Option<BranchId>>;
     fn employee_ref(&mut self, external_id: &str) -> Result<Option<EmployeeId>>;
     /// By member number, including member numbers of customers merged into another.
@@ -555,8 +557,5 @@ pub trait ImportTx {
         ts.iter().map(|t| self.insert_transaction(t)).collect()
     }
     fn insert_interaction(&mut self, i: &Interaction) -> Result<Inserted>;
-    /// Earn points for these sales of the unit (and reverse for these refunds) by the earning
-    /// rule, in the unit's own transaction (`kesher import transactions --award-points`).
-    fn award_points(&mut self, sales: &[TransactionId], actor: &Actor) -> Result<AwardReport>;
     fn commit(self: Box<Self>) -> Result<()>;
 }

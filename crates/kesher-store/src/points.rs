@@ -1,16 +1,16 @@
-//! The points ledger's part of the storage contract: balances, the ledger, redemptions and
-//! adjustments, the earning rule, and what both backends share in writing them.
+//! The points ledger's part of the storage contract: balances, the ledger, the earning rule,
+//! the bulk award, and what the backends and the workflows share in writing them. Redemptions,
+//! adjustments and rule changes are workflows in `kesher-app` over a unit of work
+//! ([`crate::unit`]).
 //!
 //! The guarantees every backend keeps, atomically, in its own way (docs/loyalty.md):
 //! one accrual per sale ever (a unique index on the earn entry's transaction), one reversal per
-//! refund, idempotency keys unique per customer (a retry returns the first entry), no redemption
-//! beyond the balance under any concurrency (SQLite: the write transaction is taken up front;
-//! PostgreSQL: the customer's balance row is locked `FOR UPDATE`), the balance row equal to the
-//! sum of the ledger, and every redemption and adjustment in the audit log in the same database
-//! transaction.
+//! refund, idempotency keys unique per customer (a unique index; a retry returns the first
+//! entry), no redemption beyond the balance under any concurrency (the unit of work's
+//! `Lock::Customers`: SQLite takes the write transaction up front; PostgreSQL locks the
+//! customer's balance row `FOR UPDATE`), and the balance row equal to the sum of the ledger.
 
-use crate::{Actor, Page, Recorded, Result, StoreError};
-use jiff::Timestamp;
+use crate::{Page, Recorded, Result, StoreError};
 use kesher_core::{BranchId, CustomerId};
 use kesher_loyalty::{EarningRule, EntryKind, LedgerEntry, LoyaltyError};
 
@@ -49,23 +49,10 @@ pub struct AwardReport {
 pub trait Points {
     /// How sales earn points (empty: they earn nothing).
     fn earning_rule(&self) -> Result<EarningRule>;
-    /// Replace the earning rule; audited with before and after.
-    fn set_earning_rule(&self, rule: &EarningRule, actor: &Actor) -> Result<()>;
     /// A customer's balance (0 before any entry); `NotFound` when there is no such customer.
     fn points_balance(&self, customer: CustomerId) -> Result<i64>;
     /// A customer's ledger, newest first.
     fn points_ledger(&self, customer: CustomerId, limit: u32, offset: u64) -> Result<Page<LedgerEntry>>;
-    /// Redeem points: positive, no more than the balance (`Conflict` on `points` otherwise), with
-    /// an idempotency key; a retry with the same key returns the first entry and writes nothing.
-    /// Audited in the same transaction.
-    fn redeem_points(&self, customer: CustomerId, req: &PointsRequest, actor: &Actor) -> Result<Recorded<LedgerEntry>>;
-    /// Adjust points (either sign, with a reason; not below zero); idempotent on the key when
-    /// one is given. Audited in the same transaction.
-    fn adjust_points(&self, customer: CustomerId, req: &PointsRequest, actor: &Actor) -> Result<Recorded<LedgerEntry>>;
-    /// Earn points for every sale of an identified customer that has not earned yet (at or after
-    /// `since` when given), then take back for their refunds not yet reversed: the bulk path of
-    /// imports and the demo, in one transaction. Redemptions wait while it runs.
-    fn award_points(&self, since: Option<Timestamp>, actor: &Actor) -> Result<AwardReport>;
     fn points_totals(&self) -> Result<PointsTotals>;
 }
 

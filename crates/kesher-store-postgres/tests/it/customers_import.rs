@@ -2,10 +2,10 @@
 //! the outcome of every row, the errors and the counts are those of writing them one by one.
 
 use super::{TestDb, actor};
+use kesher_app::contract::customer;
 use kesher_app::import::{ImportKind, ImportOptions, ImportSummary, Rejected};
 use kesher_app::{App, Settings};
 use kesher_core::{Country, Phone};
-use kesher_store::contract::customer;
 use kesher_store::{Inserted, Store, StoreError};
 use std::sync::Arc;
 
@@ -77,10 +77,10 @@ fn customers_written_in_batches_keep_every_row_outcome() {
     let mut gone = customer(2, "GONE", "Dana L");
     gone.phone = Some(Phone::parse("052-0000002", Country::israel()).unwrap());
     gone.card = Some("CARD-GONE".into());
-    s.insert_customer(&kept, &actor()).unwrap();
-    s.insert_customer(&gone, &actor()).unwrap();
-    s.merge_customers(kept.id, gone.id, &actor()).unwrap();
     let app = App::new(s.clone(), Settings::default());
+    app.insert_customer(&kept, &actor()).unwrap();
+    app.insert_customer(&gone, &actor()).unwrap();
+    app.merge_customers(kept.id, gone.id, &actor()).unwrap();
     let before = rows(&db);
 
     // Row 1900 takes the phone of row 1850, in the same batch of 256 (rows 1792–2047): the whole

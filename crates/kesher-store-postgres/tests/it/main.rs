@@ -60,6 +60,11 @@ impl TestDb {
     }
 }
 
+/// The workflows (`kesher_app::App`) on a pool of their own over the test database.
+fn app_on(db: &TestDb) -> kesher_app::App {
+    kesher_app::App::new(std::sync::Arc::new(db.store()), kesher_app::Settings::default())
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Ok(mut c) = Client::connect(&self.admin, NoTls) {
@@ -92,7 +97,7 @@ fn fresh() -> (TestDb, PgStore) {
     (db, store)
 }
 
-kesher_store::contract_tests!(fresh);
+kesher_app::contract_tests!(fresh);
 
 #[test]
 fn migrations_are_versioned_and_reopen_cleanly() {
@@ -159,6 +164,7 @@ fn results_stored_before_version_7_read_the_same_after_it() {
     )
     .unwrap();
     let s = db.store();
+    let app = app_on(&db);
     let (c1, c2) = (
         kesher_core::CustomerId(uuid::Uuid::from_u128(1)),
         kesher_core::CustomerId(uuid::Uuid::from_u128(2)),
@@ -178,8 +184,8 @@ fn results_stored_before_version_7_read_the_same_after_it() {
     assert_eq!(s.customer_score(c2).unwrap().unwrap().stage, "prospect");
     assert_eq!(s.list_customer_scores().unwrap().len(), 2);
     // A customer registered after the migration is in none of the months stored before it.
-    let c3 = kesher_store::contract::customer(3, "M3", "Noa");
-    s.insert_customer(&c3, &actor()).unwrap();
+    let c3 = kesher_app::contract::customer(3, "M3", "Noa");
+    app.insert_customer(&c3, &actor()).unwrap();
     assert_eq!(s.stage_counts().unwrap(), before);
     assert_eq!(s.customer_score(c3.id).unwrap(), None);
     // The next run leaves its prospects implicit, the earlier months keep their rows.
@@ -256,15 +262,16 @@ fn actor() -> kesher_store::Actor {
 
 #[test]
 fn a_failed_import_row_leaves_the_unit_usable() {
+    use kesher_app::contract::{customer, seed_reference};
     use kesher_core::{Country, CustomerId, Phone};
-    use kesher_store::contract::{customer, seed_reference};
     use kesher_store::{Inserted, StoreError};
     let db = TestDb::new();
     let s = db.store();
+    let app = app_on(&db);
     let (b, _, p) = seed_reference(&s);
     let mut first = customer(1, "M1", "Dana");
     first.phone = Some(Phone::parse("050-1234567", Country::israel()).unwrap());
-    s.insert_customer(&first, &actor()).unwrap();
+    app.insert_customer(&first, &actor()).unwrap();
 
     let mut imp = s.begin_import().unwrap();
     // A reference the database does not know: the row fails, naming the field.
@@ -319,18 +326,19 @@ fn a_failed_import_row_leaves_the_unit_usable() {
 
 #[test]
 fn parallel_writers_keep_idempotency_and_unique_identifiers() {
+    use kesher_app::contract::{customer, seed_reference};
     use kesher_core::{Country, Phone};
     use kesher_store::StoreError;
-    use kesher_store::contract::{customer, seed_reference};
     let db = TestDb::new();
     let s = db.store();
+    let app = app_on(&db);
     let (b, _, p) = seed_reference(&s);
     let owner = customer(1, "M1", "Dana");
-    s.insert_customer(&owner, &actor()).unwrap();
+    app.insert_customer(&owner, &actor()).unwrap();
     let results: Vec<(bool, uuid::Uuid)> = std::thread::scope(|sc| {
         let handles: Vec<_> = (0..8u128)
             .map(|n| {
-                let s = &s;
+                let app = &app;
                 sc.spawn(move || {
                     let t = kesher_core::Transaction {
                         id: kesher_core::TransactionId(uuid::Uuid::from_u128(7000 + n)),
@@ -349,7 +357,7 @@ fn parallel_writers_keep_idempotency_and_unique_identifiers() {
                         }],
                         refund_of: None,
                     };
-                    let r = s.record_transaction(&t).unwrap();
+                    let r = app.record_transaction(&t).unwrap();
                     (r.created, r.value.id.0)
                 })
             })
@@ -363,11 +371,11 @@ fn parallel_writers_keep_idempotency_and_unique_identifiers() {
     let outcomes: Vec<Result<(), StoreError>> = std::thread::scope(|sc| {
         let handles: Vec<_> = (0..8u128)
             .map(|n| {
-                let s = &s;
+                let app = &app;
                 sc.spawn(move || {
                     let mut c = customer(10 + n, &format!("P{n}"), "x");
                     c.phone = Some(Phone::parse("050-7654321", Country::israel()).unwrap());
-                    s.insert_customer(&c, &actor())
+                    app.insert_customer(&c, &actor())
                 })
             })
             .collect();
@@ -410,8 +418,8 @@ fn sales(from: u128, n: u128, b: kesher_core::BranchId, p: kesher_core::ProductI
 
 #[test]
 fn bulk_import_copies_lines_in_batches_and_all_or_nothing() {
+    use kesher_app::contract::seed_reference;
     use kesher_store::Inserted;
-    use kesher_store::contract::seed_reference;
     let db = TestDb::new();
     let s = db.store();
     let (b, _, p) = seed_reference(&s);
@@ -457,7 +465,7 @@ fn bulk_import_copies_lines_in_batches_and_all_or_nothing() {
 
 #[test]
 fn an_import_whose_connection_is_lost_does_not_report_a_commit() {
-    use kesher_store::contract::customer;
+    use kesher_app::contract::customer;
     let db = TestDb::new();
     let s = db.store();
     let mut imp = s.begin_import().unwrap();
@@ -567,14 +575,15 @@ fn a_million_scores_replace_in_one_transaction() {
 
 #[test]
 fn purchases_carry_their_cost_when_every_line_has_one_and_follow_merges() {
+    use kesher_app::contract::{customer, seed_reference};
     use kesher_core::{Line, Transaction, TransactionId};
-    use kesher_store::contract::{customer, seed_reference};
     let db = TestDb::new();
     let s = db.store();
+    let app = app_on(&db);
     let (b, _, p) = seed_reference(&s);
     let (c1, c2) = (customer(1, "M1", "Dana"), customer(2, "M2", "Eve"));
-    s.insert_customer(&c1, &actor()).unwrap();
-    s.insert_customer(&c2, &actor()).unwrap();
+    app.insert_customer(&c1, &actor()).unwrap();
+    app.insert_customer(&c2, &actor()).unwrap();
     let line = |product_id, quantity| Line {
         product_id,
         sku: product_id.map(|_| "P1".to_string()),
@@ -593,14 +602,14 @@ fn purchases_carry_their_cost_when_every_line_has_one_and_follow_merges() {
         lines,
         refund_of: None,
     };
-    s.record_transaction(&sale(
+    app.record_transaction(&sale(
         1,
         &c2,
         "2025-03-01T10:00:00Z",
         vec![line(Some(p), 2), line(Some(p), 1)],
     ))
     .unwrap();
-    s.record_transaction(&sale(
+    app.record_transaction(&sale(
         2,
         &c1,
         "2025-03-02T10:00:00Z",
@@ -619,7 +628,7 @@ fn purchases_carry_their_cost_when_every_line_has_one_and_follow_merges() {
     assert_eq!(rows, vec![(c1.id, 2 * 8990, None), (c2.id, 3 * 8990, Some(3 * 4100))]);
 
     // Merged away: its sales count under the kept id, its analysis results go.
-    s.merge_customers(c1.id, c2.id, &actor()).unwrap();
+    app.merge_customers(c1.id, c2.id, &actor()).unwrap();
     let mut rows = Vec::new();
     s.for_each_purchase(&mut |r| rows.push((r.customer_id, r.occurred_at.to_string())))
         .unwrap();
@@ -640,14 +649,15 @@ fn purchases_carry_their_cost_when_every_line_has_one_and_follow_merges() {
 
 #[test]
 fn sale_lines_carry_their_sales_customer_on_every_path() {
+    use kesher_app::contract::{customer, seed_reference};
     use kesher_core::Transaction;
-    use kesher_store::contract::{customer, seed_reference};
     let db = TestDb::new();
     let s = db.store();
+    let app = app_on(&db);
     let (b, _, p) = seed_reference(&s);
     let (c1, c2) = (customer(1, "M1", "Dana"), customer(2, "M2", "Eve"));
-    s.insert_customer(&c1, &actor()).unwrap();
-    s.insert_customer(&c2, &actor()).unwrap();
+    app.insert_customer(&c1, &actor()).unwrap();
+    app.insert_customer(&c2, &actor()).unwrap();
     let sale = |mut t: Transaction, c: Option<&kesher_core::Customer>| {
         // An amount-only line is for one unit.
         t.lines[2].quantity = 1;
@@ -658,8 +668,8 @@ fn sale_lines_carry_their_sales_customer_on_every_path() {
     };
     let mut batch = sales(0, 4, b, p).into_iter();
     // A recorded sale, an anonymous one, and two through an import.
-    s.record_transaction(&sale(batch.next().unwrap(), Some(&c1))).unwrap();
-    s.record_transaction(&sale(batch.next().unwrap(), None)).unwrap();
+    app.record_transaction(&sale(batch.next().unwrap(), Some(&c1))).unwrap();
+    app.record_transaction(&sale(batch.next().unwrap(), None)).unwrap();
     let mut imp = s.begin_import().unwrap();
     imp.insert_transaction(&sale(batch.next().unwrap(), Some(&c2))).unwrap();
     imp.insert_transaction(&sale(batch.next().unwrap(), Some(&c1))).unwrap();
@@ -684,7 +694,7 @@ fn sale_lines_carry_their_sales_customer_on_every_path() {
     };
     assert_eq!((of(&mut c, c1.id.0), of(&mut c, c2.id.0)), (6, 3));
     // A merge moves the lines with the sales.
-    s.merge_customers(c1.id, c2.id, &actor()).unwrap();
+    app.merge_customers(c1.id, c2.id, &actor()).unwrap();
     assert_eq!(mismatched(&mut c), (0, 12));
     assert_eq!((of(&mut c, c1.id.0), of(&mut c, c2.id.0)), (9, 0));
 
@@ -718,4 +728,42 @@ fn copy_tables(from: &PgStore, to: &PgStore) {
         w.write_table(t, &mut rows.into_iter()).unwrap();
     }
     w.commit().unwrap();
+}
+
+#[test]
+fn a_database_from_before_the_shared_history_keeps_its_accounts_step() {
+    // PostgreSQL's step 3 used to be the accounts (SQLite's step 4): a database that stopped
+    // there has the accounts recorded as 3 and no sale cost yet.
+    let db = TestDb::new();
+    let mut c = db.client();
+    c.batch_execute(
+        "CREATE TABLE schema_migrations (version bigint PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+    )
+    .unwrap();
+    for sql in [
+        include_str!("../../migrations/0001_init.sql"),
+        include_str!("../../migrations/0002_scores.sql"),
+        include_str!("../../migrations/0004_accounts.sql"),
+    ] {
+        c.batch_execute(sql).unwrap();
+    }
+    c.batch_execute("INSERT INTO schema_migrations (version) VALUES (1), (2), (3)")
+        .unwrap();
+    let s = db.store();
+    assert_eq!(s.schema_version().unwrap(), PgStore::latest_schema_version());
+    let cost: i64 = c
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'transactions' AND column_name = 'cost'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(cost, 1, "the sale cost step ran");
+    let applied: Vec<i64> = c
+        .query("SELECT version FROM schema_migrations ORDER BY version", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(applied, (1..=PgStore::latest_schema_version()).collect::<Vec<_>>());
 }

@@ -13,7 +13,7 @@ use kesher_core::{
 };
 use kesher_loyalty::{EarnRate, EarningRule};
 use kesher_store::bulk::TABLES;
-use kesher_store::{CustomerQuery, CustomerScore, Identifier, Points, PointsRequest, Store, SummaryPeriod};
+use kesher_store::{CustomerQuery, CustomerScore, Identifier, PointsRequest, Store, SummaryPeriod};
 use kesher_store_postgres::{PgStore, summary_sql};
 use postgres::{Client, NoTls};
 use uuid::Uuid;
@@ -32,15 +32,17 @@ fn coordinator_url() -> String {
 fn single() -> (TestDb, PgStore) {
     let db = TestDb::new();
     let s = db.store();
+    // The workflows (contacts, record changes, points) on a second pool over the same database.
+    let app = kesher_app::App::new(std::sync::Arc::new(db.store()), kesher_app::Settings::default());
     // KESHER_SHARDED_CUSTOMERS enlarges the sample to time the summary (docs/scaling.md).
     let n = std::env::var("KESHER_SHARDED_CUSTOMERS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(300);
-    load_sample(&s, n);
+    load_sample(&db, n);
     let ids = s.customer_ids().unwrap();
     for (n, id) in ids.iter().enumerate().take(120) {
-        s.record_interaction(
+        app.record_interaction(
             &Interaction {
                 id: InteractionId(Uuid::from_u128(0x1_0000 + n as u128)),
                 external_id: Some(format!("I{n}")),
@@ -59,7 +61,7 @@ fn single() -> (TestDb, PgStore) {
     }
     let mut c = customer_for(&s, ids[7]);
     c.phone = Some(kesher_core::Phone::parse("050-1112233", kesher_core::Country::israel()).unwrap());
-    s.update_customer(&c, &actor()).unwrap();
+    app.update_customer(&c, &actor()).unwrap();
     // Consents: granted, then some withdrawn (history on the shards).
     for (n, id) in ids.iter().enumerate().take(40) {
         let mut c = customer_for(&s, *id);
@@ -73,21 +75,21 @@ fn single() -> (TestDb, PgStore) {
             at: jiff::Timestamp::from_second(1_700_000_000).unwrap(),
             source: "import".into(),
         }];
-        s.update_customer(&c, &actor()).unwrap();
+        app.update_customer(&c, &actor()).unwrap();
         if n % 3 == 0 {
             c.consents[0].state = ConsentState::Withdrawn;
             c.consents[0].at = jiff::Timestamp::from_second(1_710_000_000).unwrap();
-            s.update_customer(&c, &actor()).unwrap();
+            app.update_customer(&c, &actor()).unwrap();
         }
     }
     // Points: every sale earns, some customers redeem and some are adjusted.
     let ils = Currency::parse("ILS").unwrap();
-    s.set_earning_rule(
+    app.set_earning_rule(
         &EarningRule::new().with(ils, EarnRate::per_whole_unit(ils, 1).unwrap()),
         &actor(),
     )
     .unwrap();
-    s.award_points(None, &actor()).unwrap();
+    app.award_points(None, &actor()).unwrap();
     for (n, id) in ids.iter().enumerate().skip(2).take(30) {
         let req = |points: i64, key: Option<String>, reason: Option<&str>| PointsRequest {
             points,
@@ -95,11 +97,11 @@ fn single() -> (TestDb, PgStore) {
             idempotency_key: key,
             branch_id: None,
         };
-        if s.points_balance(*id).unwrap() >= 5 {
-            s.redeem_points(*id, &req(5, Some(format!("r{n}")), None), &actor())
+        if app.points_balance(*id).unwrap() >= 5 {
+            app.redeem_points(*id, &req(5, Some(format!("r{n}")), None), &actor())
                 .unwrap();
         }
-        s.adjust_points(*id, &req(n as i64 + 1, None, Some("goodwill")), &actor())
+        app.adjust_points(*id, &req(n as i64 + 1, None, Some("goodwill")), &actor())
             .unwrap();
     }
     // Two analysis runs a month apart: scores, and the stage history of both months.

@@ -1,4 +1,6 @@
-//! The backend contract suite: every `Store` implementation runs these checks in its tests.
+//! The backend contract suite: every `Store` implementation runs these checks in its tests,
+//! under the workflows that use it (this crate's), so that what is checked is what a business
+//! gets: the row operations of a unit of work, its locks under concurrency, the reads.
 //!
 //! A backend's test file invokes [`contract_tests!`](crate::contract_tests) once with a factory
 //! that makes a fresh, empty store (and a guard that keeps its resources, such as a temporary
@@ -9,8 +11,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::*;
+use crate::{App, Settings};
 use kesher_core::*;
+use kesher_store::*;
+use std::sync::Arc;
 
 pub mod points;
 
@@ -20,12 +24,12 @@ pub mod points;
 ///
 /// ```ignore
 /// fn fresh() -> (tempdir::Dir, SqliteStore) { … }
-/// kesher_store::contract_tests!(fresh);
+/// kesher_app::contract_tests!(fresh);
 /// ```
 #[macro_export]
 macro_rules! contract_tests {
     ($fresh:expr) => {
-        /// The backend contract suite (`kesher_store::contract`): one test per check.
+        /// The backend contract suite (`kesher_app::contract`): one test per check.
         mod contract {
             #[allow(unused_imports)]
             use super::*;
@@ -64,7 +68,7 @@ macro_rules! contract_tests {
                 every_customer_streams_once_in_id_order,
             );
 
-            /// The points ledger's contract checks (`kesher_store::contract::points`).
+            /// The points ledger's contract checks (`kesher_app::contract::points`).
             mod points {
                 #[allow(unused_imports)]
                 use super::*;
@@ -109,10 +113,11 @@ macro_rules! contract_tests {
     };
 }
 
-/// Run one contract check on a fresh store from `make`; the guard outlives the store.
-pub fn run_check<G, S: Store>(make: impl FnOnce() -> (G, S), check: fn(&dyn Store)) {
+/// Run one contract check on an app over a fresh store from `make`; the guard outlives the store.
+pub fn run_check<G, S: Store + 'static>(make: impl FnOnce() -> (G, S), check: fn(&App)) {
     let (_guard, store) = make();
-    check(&store);
+    let app = App::new(Arc::new(store), Settings::default());
+    check(&app);
 }
 
 fn uid(n: u128) -> uuid::Uuid {
@@ -167,8 +172,8 @@ pub fn customer(n: u128, member: &str, name: &str) -> Customer {
     c
 }
 
-pub fn reference_data_is_idempotent(s: &dyn Store) {
-    let (b, e, p) = seed_reference(s);
+pub fn reference_data_is_idempotent(s: &App) {
+    let (b, e, p) = seed_reference(&*s.store);
     let again = Branch {
         id: BranchId(uid(99)),
         external_id: "B1".into(),
@@ -176,18 +181,18 @@ pub fn reference_data_is_idempotent(s: &dyn Store) {
         region: None,
         time_zone: "UTC".into(),
     };
-    assert_eq!(s.insert_branch(&again).unwrap(), Inserted::AlreadyPresent);
-    assert_eq!(s.get_branch(b).unwrap().unwrap().name, "Tel Aviv");
-    assert_eq!(s.branch_by_external("B1").unwrap().unwrap().id, b);
-    assert_eq!(s.list_branches().unwrap().len(), 1);
-    assert_eq!(s.get_employee(e).unwrap().unwrap().branch_id, Some(b));
-    assert_eq!(s.employee_by_external("E1").unwrap().unwrap().id, e);
-    assert_eq!(s.list_employees().unwrap().len(), 1);
-    let prod = s.product_by_sku("P1").unwrap().unwrap();
+    assert_eq!(s.store.insert_branch(&again).unwrap(), Inserted::AlreadyPresent);
+    assert_eq!(s.store.get_branch(b).unwrap().unwrap().name, "Tel Aviv");
+    assert_eq!(s.store.branch_by_external("B1").unwrap().unwrap().id, b);
+    assert_eq!(s.store.list_branches().unwrap().len(), 1);
+    assert_eq!(s.store.get_employee(e).unwrap().unwrap().branch_id, Some(b));
+    assert_eq!(s.store.employee_by_external("E1").unwrap().unwrap().id, e);
+    assert_eq!(s.store.list_employees().unwrap().len(), 1);
+    let prod = s.store.product_by_sku("P1").unwrap().unwrap();
     assert_eq!((prod.id, prod.list_price.minor, prod.unit_cost), (p, 8990, Some(4100)));
-    assert_eq!(s.get_product(p).unwrap().unwrap().sku, "P1");
-    assert_eq!(s.list_products(10, 0).unwrap().total, 1);
-    let c = s.counts().unwrap();
+    assert_eq!(s.store.get_product(p).unwrap().unwrap().sku, "P1");
+    assert_eq!(s.store.list_products(10, 0).unwrap().total, 1);
+    let c = s.store.counts().unwrap();
     assert_eq!((c.branches, c.employees, c.products), (1, 1, 1));
 }
 
@@ -219,15 +224,15 @@ fn full_customer(b: BranchId, e: EmployeeId) -> Customer {
     c
 }
 
-pub fn a_customer_reads_back_as_written(s: &dyn Store) {
-    let (b, e, _) = seed_reference(s);
+pub fn a_customer_reads_back_as_written(s: &App) {
+    let (b, e, _) = seed_reference(&*s.store);
     let c = full_customer(b, e);
     s.insert_customer(&c, &actor()).unwrap();
-    assert_eq!(s.get_customer(c.id).unwrap().unwrap(), c);
+    assert_eq!(s.store.get_customer(c.id).unwrap().unwrap(), c);
 }
 
-pub fn identifiers_are_unique_across_customers(s: &dyn Store) {
-    let (b, e, _) = seed_reference(s);
+pub fn identifiers_are_unique_across_customers(s: &App) {
+    let (b, e, _) = seed_reference(&*s.store);
     let c = full_customer(b, e);
     s.insert_customer(&c, &actor()).unwrap();
     let mut dup = customer(2, "M2", "Other");
@@ -255,10 +260,10 @@ pub fn identifiers_are_unique_across_customers(s: &dyn Store) {
         s.insert_customer(&same_member, &actor()),
         Err(StoreError::Conflict { field: "member_no", .. })
     ));
-    assert_eq!(s.counts().unwrap().customers, 1);
+    assert_eq!(s.store.counts().unwrap().customers, 1);
 }
 
-pub fn updates_keep_consent_history_and_an_audit_trail(s: &dyn Store) {
+pub fn updates_keep_consent_history_and_an_audit_trail(s: &App) {
     let mut c = customer(1, "M1", "Dana");
     s.insert_customer(&c, &actor()).unwrap();
     c.consents = vec![Consent {
@@ -276,15 +281,15 @@ pub fn updates_keep_consent_history_and_an_audit_trail(s: &dyn Store) {
     };
     c.name = Some("Dana Cohen".into());
     s.update_customer(&c, &actor()).unwrap();
-    let got = s.get_customer(c.id).unwrap().unwrap();
+    let got = s.store.get_customer(c.id).unwrap().unwrap();
     assert_eq!(got.name.as_deref(), Some("Dana Cohen"));
     assert_eq!(got.consent(ConsentChannel::Sms).unwrap().state, ConsentState::Withdrawn);
-    let hist = s.consent_history(c.id).unwrap();
+    let hist = s.store.consent_history(c.id).unwrap();
     assert_eq!(
         hist.iter().map(|h| h.consent.state).collect::<Vec<_>>(),
         vec![ConsentState::Granted, ConsentState::Withdrawn]
     );
-    let log = s.audit_log(10, 0).unwrap();
+    let log = s.store.audit_log(10, 0).unwrap();
     assert_eq!(
         log.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(),
         vec!["customer.update", "customer.update", "customer.create"]
@@ -299,18 +304,19 @@ pub fn updates_keep_consent_history_and_an_audit_trail(s: &dyn Store) {
     ));
 }
 
-pub fn audit_entries_can_be_appended_and_found_by_action(s: &dyn Store) {
-    assert!(!s.has_audit_action("demo.generate").unwrap());
-    s.append_audit(
-        &actor(),
-        "demo.generate",
-        "database",
-        "-",
-        Some(&serde_json::json!({"seed": 1})),
-    )
-    .unwrap();
-    assert!(s.has_audit_action("demo.generate").unwrap());
-    let log = s.audit_log(1, 0).unwrap();
+pub fn audit_entries_can_be_appended_and_found_by_action(s: &App) {
+    assert!(!s.store.has_audit_action("demo.generate").unwrap());
+    s.store
+        .append_audit(
+            &actor(),
+            "demo.generate",
+            "database",
+            "-",
+            Some(&serde_json::json!({"seed": 1})),
+        )
+        .unwrap();
+    assert!(s.store.has_audit_action("demo.generate").unwrap());
+    let log = s.store.audit_log(1, 0).unwrap();
     assert_eq!(
         (log[0].action.as_str(), log[0].entity.as_str()),
         ("demo.generate", "database")
@@ -318,7 +324,7 @@ pub fn audit_entries_can_be_appended_and_found_by_action(s: &dyn Store) {
     assert_eq!(log[0].after.as_ref().unwrap()["seed"], 1);
 }
 
-pub fn lookup_finds_a_customer_by_any_identifier(s: &dyn Store) {
+pub fn lookup_finds_a_customer_by_any_identifier(s: &App) {
     let mut c = customer(1, "M1", "Dana");
     c.phone = Some(Phone::parse("+972 50 123 4567", Country::israel()).unwrap());
     c.email = Some(Email::parse("dana@example.com").unwrap());
@@ -331,15 +337,18 @@ pub fn lookup_finds_a_customer_by_any_identifier(s: &dyn Store) {
         Identifier::Card("C77".into()),
     ] {
         assert_eq!(
-            s.lookup_customer(&ident).unwrap().map(|c| c.id),
+            s.store.lookup_customer(&ident).unwrap().map(|c| c.id),
             Some(c.id),
             "{ident:?}"
         );
     }
-    assert_eq!(s.lookup_customer(&Identifier::Member("nope".into())).unwrap(), None);
+    assert_eq!(
+        s.store.lookup_customer(&Identifier::Member("nope".into())).unwrap(),
+        None
+    );
 }
 
-pub fn search_is_by_normalised_name_email_and_member_number(s: &dyn Store) {
+pub fn search_is_by_normalised_name_email_and_member_number(s: &App) {
     let names = ["علی کریمی", "Dana Cohen", "Dan Levi", "דנה כהן", "Zoe Dan"];
     for (i, n) in names.iter().enumerate() {
         let mut c = customer(i as u128, &format!("M{i}"), n);
@@ -351,25 +360,29 @@ pub fn search_is_by_normalised_name_email_and_member_number(s: &dyn Store) {
         limit: 2,
         ..Default::default()
     };
-    let p = s.search_customers(&q("dan")).unwrap();
+    let p = s.store.search_customers(&q("dan")).unwrap();
     assert_eq!(p.total, 3);
     assert_eq!(p.items.len(), 2);
-    let p2 = s.search_customers(&CustomerQuery { offset: 2, ..q("dan") }).unwrap();
+    let p2 = s
+        .store
+        .search_customers(&CustomerQuery { offset: 2, ..q("dan") })
+        .unwrap();
     assert_eq!(p2.items.len(), 1);
     // Arabic kaf and yeh find the Persian spelling.
-    assert_eq!(s.search_customers(&q("علي كريمي")).unwrap().total, 1);
+    assert_eq!(s.store.search_customers(&q("علي كريمي")).unwrap().total, 1);
     assert_eq!(
-        s.search_customers(&q("user3@")).unwrap().items[0].name.as_deref(),
+        s.store.search_customers(&q("user3@")).unwrap().items[0].name.as_deref(),
         Some("דנה כהן")
     );
-    assert_eq!(s.search_customers(&q("M4")).unwrap().total, 1);
+    assert_eq!(s.store.search_customers(&q("M4")).unwrap().total, 1);
     assert_eq!(
-        s.search_customers(&CustomerQuery {
-            limit: 50,
-            ..Default::default()
-        })
-        .unwrap()
-        .total,
+        s.store
+            .search_customers(&CustomerQuery {
+                limit: 50,
+                ..Default::default()
+            })
+            .unwrap()
+            .total,
         5
     );
 }
@@ -403,8 +416,8 @@ fn sale(n: u128, ext: &str, cust: Option<CustomerId>, b: BranchId, p: ProductId,
     }
 }
 
-pub fn transactions_are_idempotent_on_their_external_id(s: &dyn Store) {
-    let (b, _, p) = seed_reference(s);
+pub fn transactions_are_idempotent_on_their_external_id(s: &App) {
+    let (b, _, p) = seed_reference(&*s.store);
     let c = customer(1, "M1", "Dana");
     s.insert_customer(&c, &actor()).unwrap();
     let t = sale(1, "T1", Some(c.id), b, p, "2025-03-01T10:00:00Z");
@@ -418,14 +431,14 @@ pub fn transactions_are_idempotent_on_their_external_id(s: &dyn Store) {
     let second = s.record_transaction(&retry).unwrap();
     assert!(!second.created);
     assert_eq!(second.value.id, t.id);
-    assert_eq!(s.counts().unwrap().transactions, 1);
-    assert_eq!(s.get_transaction(t.id).unwrap().unwrap(), t);
-    assert_eq!(s.transaction_by_external("T1").unwrap().unwrap().id, t.id);
+    assert_eq!(s.store.counts().unwrap().transactions, 1);
+    assert_eq!(s.store.get_transaction(t.id).unwrap().unwrap(), t);
+    assert_eq!(s.store.transaction_by_external("T1").unwrap().unwrap().id, t.id);
 }
 
 /// Three sales at B1, two of customer M1 (T1 and T3) and one anonymous (T2); returns T1.
-fn three_sales(s: &dyn Store) -> (BranchId, ProductId, CustomerId, Transaction) {
-    let (b, _, p) = seed_reference(s);
+fn three_sales(s: &App) -> (BranchId, ProductId, CustomerId, Transaction) {
+    let (b, _, p) = seed_reference(&*s.store);
     let c = customer(1, "M1", "Dana");
     s.insert_customer(&c, &actor()).unwrap();
     let t = sale(1, "T1", Some(c.id), b, p, "2025-03-01T10:00:00Z");
@@ -437,19 +450,20 @@ fn three_sales(s: &dyn Store) -> (BranchId, ProductId, CustomerId, Transaction) 
     (b, p, c.id, t)
 }
 
-pub fn baskets_list_the_product_lines_of_a_branch(s: &dyn Store) {
+pub fn baskets_list_the_product_lines_of_a_branch(s: &App) {
     let (_, _, c, _) = three_sales(s);
-    let mine = s.list_transactions(Some(c), 10, 0).unwrap();
+    let mine = s.store.list_transactions(Some(c), 10, 0).unwrap();
     assert_eq!(
         mine.items.iter().map(|t| t.external_id.as_str()).collect::<Vec<_>>(),
         vec!["T3", "T1"]
     );
-    assert_eq!(s.list_transactions(None, 10, 0).unwrap().total, 3);
+    assert_eq!(s.store.list_transactions(None, 10, 0).unwrap().total, 3);
     let mut seen = Vec::new();
-    s.for_each_basket(None, &mut |b| {
-        seen.push((b.transaction.to_string(), b.branch.to_string(), b.items.to_vec()))
-    })
-    .unwrap();
+    s.store
+        .for_each_basket(None, &mut |b| {
+            seen.push((b.transaction.to_string(), b.branch.to_string(), b.items.to_vec()))
+        })
+        .unwrap();
     // Amount-only lines are left out; every sale has one product line here.
     assert_eq!(seen.len(), 3);
     assert!(
@@ -457,11 +471,11 @@ pub fn baskets_list_the_product_lines_of_a_branch(s: &dyn Store) {
             .all(|(_, br, items)| br == "B1" && items == &vec![("P1".to_string(), Some("Coffee".to_string()))])
     );
     let mut none = 0;
-    s.for_each_basket(Some("B9"), &mut |_| none += 1).unwrap();
+    s.store.for_each_basket(Some("B9"), &mut |_| none += 1).unwrap();
     assert_eq!(none, 0);
 }
 
-pub fn refunds_are_recorded_and_invalid_sales_refused(s: &dyn Store) {
+pub fn refunds_are_recorded_and_invalid_sales_refused(s: &App) {
     let (_, p, _, t) = three_sales(s);
     let refund = Transaction {
         id: TransactionId(uid(6000)),
@@ -503,10 +517,10 @@ pub fn refunds_are_recorded_and_invalid_sales_refused(s: &dyn Store) {
         s.record_transaction(&bad_qty),
         Err(StoreError::Invalid { field: "quantity", .. })
     ));
-    assert_eq!(s.counts().unwrap().transactions, 4);
+    assert_eq!(s.store.counts().unwrap().transactions, 4);
 }
 
-pub fn interactions_are_recorded_once_and_audited_without_their_text(s: &dyn Store) {
+pub fn interactions_are_recorded_once_and_audited_without_their_text(s: &App) {
     let c = customer(1, "M1", "Dana");
     s.insert_customer(&c, &actor()).unwrap();
     let i = Interaction {
@@ -529,10 +543,14 @@ pub fn interactions_are_recorded_once_and_audited_without_their_text(s: &dyn Sto
     let r = s.record_interaction(&again, &actor()).unwrap();
     assert!(!r.created);
     assert_eq!(r.value, i);
-    assert_eq!(s.get_interaction(i.id).unwrap().unwrap(), i);
-    assert_eq!(s.list_interactions(Some(c.id), 10, 0).unwrap().items, vec![i.clone()]);
+    assert_eq!(s.store.get_interaction(i.id).unwrap().unwrap(), i);
+    assert_eq!(
+        s.store.list_interactions(Some(c.id), 10, 0).unwrap().items,
+        vec![i.clone()]
+    );
     // Audited once (the retry wrote nothing), on the customer, without the free text.
     let log: Vec<AuditEntry> = s
+        .store
         .audit_for_entity(&c.id.to_string())
         .unwrap()
         .into_iter()
@@ -567,8 +585,8 @@ pub fn interactions_are_recorded_once_and_audited_without_their_text(s: &dyn Sto
 
 /// Customer M2 (a phone, an e-mail, a city, a child M3, a sale and an interaction) merged into
 /// M1 (a phone and a sale); returns the merge's report, the kept id, the dropped id, the child id.
-fn merged(s: &dyn Store) -> (MergeReport, CustomerId, CustomerId, CustomerId) {
-    let (b, _, p) = seed_reference(s);
+fn merged(s: &App) -> (MergeReport, CustomerId, CustomerId, CustomerId) {
+    let (b, _, p) = seed_reference(&*s.store);
     let mut keep = customer(1, "M1", "Dana Cohen");
     keep.phone = Some(Phone::parse("050-1111111", Country::israel()).unwrap());
     let mut drop = customer(2, "M2", "dana cohen");
@@ -605,7 +623,7 @@ fn merged(s: &dyn Store) -> (MergeReport, CustomerId, CustomerId, CustomerId) {
     (r, keep.id, drop.id, child.id)
 }
 
-pub fn merge_moves_sales_interactions_children_and_identifiers(s: &dyn Store) {
+pub fn merge_moves_sales_interactions_children_and_identifiers(s: &App) {
     let (r, keep, drop, child) = merged(s);
     assert_eq!(
         (r.transactions_moved, r.interactions_moved, r.children_moved),
@@ -615,28 +633,29 @@ pub fn merge_moves_sales_interactions_children_and_identifiers(s: &dyn Store) {
         r.identifiers_moved,
         vec!["member:M2".to_string(), "phone:+972502222222".to_string()]
     );
-    assert_eq!(s.get_customer(drop).unwrap(), None);
-    assert_eq!(s.merged_into(drop).unwrap(), Some(keep));
-    let kept = s.get_customer(keep).unwrap().unwrap();
+    assert_eq!(s.store.get_customer(drop).unwrap(), None);
+    assert_eq!(s.store.merged_into(drop).unwrap(), Some(keep));
+    let kept = s.store.get_customer(keep).unwrap().unwrap();
     assert_eq!(kept.email.as_ref().map(|e| e.as_str()), Some("dana@example.com"));
     assert_eq!(kept.demographics.city.as_deref(), Some("Haifa"));
-    assert_eq!(s.list_transactions(Some(keep), 10, 0).unwrap().total, 2);
-    assert_eq!(s.list_interactions(Some(keep), 10, 0).unwrap().total, 1);
-    assert_eq!(s.get_customer(child).unwrap().unwrap().parent_id, Some(keep));
+    assert_eq!(s.store.list_transactions(Some(keep), 10, 0).unwrap().total, 2);
+    assert_eq!(s.store.list_interactions(Some(keep), 10, 0).unwrap().total, 1);
+    assert_eq!(s.store.get_customer(child).unwrap().unwrap().parent_id, Some(keep));
 }
 
-pub fn merged_away_identifiers_still_find_the_kept_customer(s: &dyn Store) {
+pub fn merged_away_identifiers_still_find_the_kept_customer(s: &App) {
     let (_, keep, _, _) = merged(s);
     // The dropped record's identifiers still recognise the customer.
     assert_eq!(
-        s.lookup_customer(&Identifier::Member("M2".into()))
+        s.store
+            .lookup_customer(&Identifier::Member("M2".into()))
             .unwrap()
             .map(|c| c.id),
         Some(keep)
     );
     let old_phone = Identifier::Phone(Phone::parse("050-2222222", Country::israel()).unwrap());
-    assert_eq!(s.lookup_customer(&old_phone).unwrap().map(|c| c.id), Some(keep));
-    let mut imp = s.begin_import().unwrap();
+    assert_eq!(s.store.lookup_customer(&old_phone).unwrap().map(|c| c.id), Some(keep));
+    let mut imp = s.store.begin_import().unwrap();
     assert_eq!(imp.customer_ref("M2").unwrap(), Some(keep));
     drop_import(imp);
     // Nobody can take a merged-away identifier.
@@ -648,9 +667,9 @@ pub fn merged_away_identifiers_still_find_the_kept_customer(s: &dyn Store) {
     ));
 }
 
-pub fn merge_is_audited_and_refuses_itself_or_a_dropped_customer(s: &dyn Store) {
+pub fn merge_is_audited_and_refuses_itself_or_a_dropped_customer(s: &App) {
     let (_, keep, drop, _) = merged(s);
-    let log = s.audit_log(1, 0).unwrap();
+    let log = s.store.audit_log(1, 0).unwrap();
     assert_eq!(log[0].action, "customer.merge");
     assert_eq!(log[0].before.as_ref().unwrap()["dropped"]["member_no"], "M2");
     assert!(matches!(
@@ -661,17 +680,17 @@ pub fn merge_is_audited_and_refuses_itself_or_a_dropped_customer(s: &dyn Store) 
         s.merge_customers(keep, drop, &actor()),
         Err(StoreError::NotFound { .. })
     ));
-    assert_eq!(s.counts().unwrap().customers, 2);
+    assert_eq!(s.store.counts().unwrap().customers, 2);
 }
 
 fn drop_import(i: Box<dyn ImportTx + '_>) {
     drop(i);
 }
 
-pub fn imports_are_all_or_nothing(s: &dyn Store) {
-    let (b, _, p) = seed_reference(s);
+pub fn imports_are_all_or_nothing(s: &App) {
+    let (b, _, p) = seed_reference(&*s.store);
     {
-        let mut imp = s.begin_import().unwrap();
+        let mut imp = s.store.begin_import().unwrap();
         assert_eq!(imp.insert_customer(&customer(1, "M1", "Dana")).unwrap(), Inserted::New);
         assert_eq!(imp.customer_ref("M1").unwrap(), Some(CustomerId(uid(1001))));
         assert_eq!(
@@ -688,9 +707,9 @@ pub fn imports_are_all_or_nothing(s: &dyn Store) {
         );
         // Dropped without commit: nothing lands.
     }
-    assert_eq!(s.counts().unwrap().customers, 0);
-    assert_eq!(s.counts().unwrap().transactions, 0);
-    let mut imp = s.begin_import().unwrap();
+    assert_eq!(s.store.counts().unwrap().customers, 0);
+    assert_eq!(s.store.counts().unwrap().transactions, 0);
+    let mut imp = s.store.begin_import().unwrap();
     assert_eq!(imp.branch_ref("B1").unwrap(), Some(b));
     assert_eq!(imp.product_ref("P1").unwrap(), Some(p));
     assert_eq!(imp.product_ref("nope").unwrap(), None);
@@ -704,7 +723,7 @@ pub fn imports_are_all_or_nothing(s: &dyn Store) {
     assert_eq!(imp.insert_transaction(&t).unwrap(), Inserted::Repeated);
     imp.commit().unwrap();
     // A second unit of work sees the same rows as present before it began.
-    let mut again = s.begin_import().unwrap();
+    let mut again = s.store.begin_import().unwrap();
     assert_eq!(
         again.insert_customer(&customer(2, "M1", "Again")).unwrap(),
         Inserted::AlreadyPresent
@@ -719,12 +738,12 @@ pub fn imports_are_all_or_nothing(s: &dyn Store) {
     };
     assert_eq!(again.insert_branch(&b2).unwrap(), Inserted::AlreadyPresent);
     again.commit().unwrap();
-    let c = s.counts().unwrap();
+    let c = s.store.counts().unwrap();
     assert_eq!((c.customers, c.transactions, c.transaction_lines), (1, 1, 2));
 }
 
-pub fn delete_refuses_a_customer_with_transactions(s: &dyn Store) {
-    let (b, _, p) = seed_reference(s);
+pub fn delete_refuses_a_customer_with_transactions(s: &App) {
+    let (b, _, p) = seed_reference(&*s.store);
     let c = customer(1, "M1", "Dana");
     let d = customer(2, "M2", "Dan");
     s.insert_customer(&c, &actor()).unwrap();
@@ -736,7 +755,7 @@ pub fn delete_refuses_a_customer_with_transactions(s: &dyn Store) {
         Err(StoreError::Conflict { .. })
     ));
     s.delete_customer(d.id, &actor()).unwrap();
-    assert_eq!(s.get_customer(d.id).unwrap(), None);
+    assert_eq!(s.store.get_customer(d.id).unwrap(), None);
     assert!(matches!(
         s.delete_customer(d.id, &actor()),
         Err(StoreError::NotFound { .. })
@@ -768,8 +787,8 @@ fn score(c: CustomerId, as_of: &str, stage: &str) -> CustomerScore {
 
 /// Customers M1 (two sales, one refunded in part), M2 (one sale) and M3 (none), and an
 /// anonymous sale; returns the three customers.
-fn customers_with_sales(s: &dyn Store) -> (Customer, Customer, Customer) {
-    let (b, _, p) = seed_reference(s);
+fn customers_with_sales(s: &App) -> (Customer, Customer, Customer) {
+    let (b, _, p) = seed_reference(&*s.store);
     let c1 = customer(1, "M1", "Dana");
     let c2 = customer(2, "M2", "Eve");
     let c3 = customer(3, "M3", "Noa");
@@ -801,15 +820,15 @@ fn customers_with_sales(s: &dyn Store) -> (Customer, Customer, Customer) {
     (c1, c2, c3)
 }
 
-pub fn purchases_are_identified_sales_by_customer_and_time(s: &dyn Store) {
+pub fn purchases_are_identified_sales_by_customer_and_time(s: &App) {
     let (c1, c2, c3) = customers_with_sales(s);
-    let mut ids = s.customer_ids().unwrap();
+    let mut ids = s.store.customer_ids().unwrap();
     ids.sort();
     let mut want_ids = vec![c1.id, c2.id, c3.id];
     want_ids.sort();
     assert_eq!(ids, want_ids);
     let mut rows = Vec::new();
-    s.for_each_purchase(&mut |r| rows.push(r.clone())).unwrap();
+    s.store.for_each_purchase(&mut |r| rows.push(r.clone())).unwrap();
     // Identified sales only, by customer then time; the amount-only line has no cost.
     assert_eq!(rows.len(), 3);
     let mut expect = [
@@ -829,7 +848,9 @@ pub fn purchases_are_identified_sales_by_customer_and_time(s: &dyn Store) {
     assert_eq!(rows[0].currency.as_str(), "ILS");
     // The same sales in any order.
     let mut any = Vec::new();
-    s.for_each_purchase_any_order(&mut |r| any.push(r.clone())).unwrap();
+    s.store
+        .for_each_purchase_any_order(&mut |r| any.push(r.clone()))
+        .unwrap();
     let key = |r: &PurchaseRow| (r.customer_id, r.occurred_at, r.amount);
     any.sort_by_key(key);
     let mut sorted = rows.clone();
@@ -837,7 +858,7 @@ pub fn purchases_are_identified_sales_by_customer_and_time(s: &dyn Store) {
     assert_eq!(any, sorted);
 }
 
-pub fn analysis_runs_and_stage_history(s: &dyn Store) {
+pub fn analysis_runs_and_stage_history(s: &App) {
     let (c1, c2, c3) = customers_with_sales(s);
     // March: c1 and c2 scored; c3 (no sale) has no row: an implicit prospect of the run.
     let march = vec![
@@ -845,12 +866,13 @@ pub fn analysis_runs_and_stage_history(s: &dyn Store) {
         score(c2.id, "2025-03-31T00:00:00Z", "first_time"),
     ];
     let implicit = s
+        .store
         .replace_customer_scores(at("2025-03-31T00:00:00Z"), "bgnbd", &march)
         .unwrap();
     assert_eq!(implicit, 1);
-    assert_eq!(s.customer_score(c1.id).unwrap().unwrap(), march[0]);
+    assert_eq!(s.store.customer_score(c1.id).unwrap().unwrap(), march[0]);
     let c3_march = CustomerScore::prospect(c3.id, at("2025-03-31T00:00:00Z"), "bgnbd");
-    assert_eq!(s.customer_score(c3.id).unwrap(), Some(c3_march.clone()));
+    assert_eq!(s.store.customer_score(c3.id).unwrap(), Some(c3_march.clone()));
     assert_eq!(c3_march.stage, "prospect");
     assert_eq!(
         (c3_march.p_alive, c3_march.rfm.as_deref(), c3_march.wallet),
@@ -858,12 +880,12 @@ pub fn analysis_runs_and_stage_history(s: &dyn Store) {
     );
     let mut want = vec![march[0].clone(), march[1].clone(), c3_march];
     want.sort_by_key(|x| x.customer_id);
-    assert_eq!(s.list_customer_scores().unwrap(), want);
+    assert_eq!(s.store.list_customer_scores().unwrap(), want);
     // A customer inserted after a run belongs to no run until the next one.
     let c4 = customer(4, "M4", "Lior");
     s.insert_customer(&c4, &actor()).unwrap();
-    assert_eq!(s.customer_score(c4.id).unwrap(), None);
-    assert_eq!(s.list_customer_scores().unwrap().len(), 3);
+    assert_eq!(s.store.customer_score(c4.id).unwrap(), None);
+    assert_eq!(s.store.list_customer_scores().unwrap().len(), 3);
 
     // April: c3 has a row of its own (a prospect with a wallet estimate), c4 is implicit.
     let april = vec![
@@ -876,10 +898,11 @@ pub fn analysis_runs_and_stage_history(s: &dyn Store) {
         },
     ];
     let implicit = s
+        .store
         .replace_customer_scores(at("2025-04-30T00:00:00Z"), "bgnbd", &april)
         .unwrap();
     assert_eq!(implicit, 1);
-    let mut all = s.list_customer_scores().unwrap();
+    let mut all = s.store.list_customer_scores().unwrap();
     all.sort_by_key(|x| x.customer_id);
     let mut want = april.clone();
     want.push(CustomerScore::prospect(c4.id, at("2025-04-30T00:00:00Z"), "bgnbd"));
@@ -891,9 +914,11 @@ pub fn analysis_runs_and_stage_history(s: &dyn Store) {
         score(c1.id, "2025-04-30T06:00:00Z", "defected"),
         score(c2.id, "2025-04-30T06:00:00Z", "first_time"),
     ];
-    s.replace_customer_scores(at("2025-04-30T06:00:00Z"), "bgnbd", &changed)
+    s.store
+        .replace_customer_scores(at("2025-04-30T06:00:00Z"), "bgnbd", &changed)
         .unwrap();
     let april_counts: Vec<_> = s
+        .store
         .stage_counts()
         .unwrap()
         .into_iter()
@@ -910,14 +935,15 @@ pub fn analysis_runs_and_stage_history(s: &dyn Store) {
     );
     // Another re-run replaces that month's stages again (and the implicit prospects take its
     // date and model).
-    s.replace_customer_scores(at("2025-04-30T12:00:00Z"), "pareto-nbd", &april)
+    s.store
+        .replace_customer_scores(at("2025-04-30T12:00:00Z"), "pareto-nbd", &april)
         .unwrap();
     assert_eq!(
-        s.customer_score(c4.id).unwrap(),
+        s.store.customer_score(c4.id).unwrap(),
         Some(CustomerScore::prospect(c4.id, at("2025-04-30T12:00:00Z"), "pareto-nbd"))
     );
     // Every row is stored with the run's date and model, whatever the row said.
-    let c1_now = s.customer_score(c1.id).unwrap().unwrap();
+    let c1_now = s.store.customer_score(c1.id).unwrap().unwrap();
     assert_eq!(
         (c1_now.as_of, &*c1_now.model),
         (at("2025-04-30T12:00:00Z"), "pareto-nbd")
@@ -926,7 +952,7 @@ pub fn analysis_runs_and_stage_history(s: &dyn Store) {
     // March counts c3 (implicit) but not c4 (inserted after the March run); April counts c3
     // (its own row) and c4 (implicit).
     assert_eq!(
-        s.stage_counts().unwrap(),
+        s.store.stage_counts().unwrap(),
         vec![
             row("2025-03", "core", 1),
             row("2025-03", "first_time", 1),
@@ -938,7 +964,7 @@ pub fn analysis_runs_and_stage_history(s: &dyn Store) {
     );
     // c3 stayed a prospect; c4, absent in March, is new.
     assert_eq!(
-        s.stage_transitions("2025-03", "2025-04").unwrap(),
+        s.store.stage_transitions("2025-03", "2025-04").unwrap(),
         vec![
             row("core", "at_risk", 1),
             row("first_time", "first_time", 1),
@@ -948,7 +974,7 @@ pub fn analysis_runs_and_stage_history(s: &dyn Store) {
     );
     // Backwards, an implicit prospect of March is one "to" row like the others.
     assert_eq!(
-        s.stage_transitions("2025-04", "2025-03").unwrap(),
+        s.store.stage_transitions("2025-04", "2025-03").unwrap(),
         vec![
             row("at_risk", "core", 1),
             row("first_time", "first_time", 1),
@@ -957,9 +983,9 @@ pub fn analysis_runs_and_stage_history(s: &dyn Store) {
     );
     // A merge leaves no analysis behind for the dropped record.
     s.merge_customers(c1.id, c3.id, &actor()).unwrap();
-    assert_eq!(s.customer_score(c3.id).unwrap(), None);
+    assert_eq!(s.store.customer_score(c3.id).unwrap(), None);
     assert_eq!(
-        s.stage_counts().unwrap(),
+        s.store.stage_counts().unwrap(),
         vec![
             row("2025-03", "core", 1),
             row("2025-03", "first_time", 1),
@@ -969,7 +995,7 @@ pub fn analysis_runs_and_stage_history(s: &dyn Store) {
         ]
     );
     assert_eq!(
-        s.stage_transitions("2025-03", "2025-04").unwrap(),
+        s.store.stage_transitions("2025-03", "2025-04").unwrap(),
         vec![
             row("core", "at_risk", 1),
             row("first_time", "first_time", 1),
@@ -978,15 +1004,24 @@ pub fn analysis_runs_and_stage_history(s: &dyn Store) {
     );
     // Deleting an implicit prospect takes it out of every count.
     s.delete_customer(c4.id, &actor()).unwrap();
-    assert_eq!(s.customer_score(c4.id).unwrap(), None);
-    assert!(s.stage_counts().unwrap().iter().all(|(_, st, _)| st != "prospect"));
-    assert_eq!(s.list_customer_scores().unwrap().len(), 2);
+    assert_eq!(s.store.customer_score(c4.id).unwrap(), None);
+    assert!(
+        s.store
+            .stage_counts()
+            .unwrap()
+            .iter()
+            .all(|(_, st, _)| st != "prospect")
+    );
+    assert_eq!(s.store.list_customer_scores().unwrap().len(), 2);
 
     // A past month recorded after the fact (backfill), then replaced by a second backfill.
-    s.record_stage_history("2025-02", &[(c1.id, "core"), (c2.id, "at_risk")])
+    s.store
+        .record_stage_history("2025-02", &[(c1.id, "core"), (c2.id, "at_risk")])
         .unwrap();
-    s.record_stage_history("2025-02", &[(c1.id, "first_time")]).unwrap();
-    let mut tr = s.stage_transitions("2025-02", "2025-03").unwrap();
+    s.store
+        .record_stage_history("2025-02", &[(c1.id, "first_time")])
+        .unwrap();
+    let mut tr = s.store.stage_transitions("2025-02", "2025-03").unwrap();
     tr.sort();
     assert_eq!(
         tr,
@@ -999,10 +1034,12 @@ pub fn analysis_runs_and_stage_history(s: &dyn Store) {
     // A month recorded explicitly holds exactly the customers given: no implicit prospects.
     let c5 = customer(5, "M5", "Tal");
     s.insert_customer(&c5, &actor()).unwrap();
-    s.replace_customer_scores(at("2025-05-31T00:00:00Z"), "bgnbd", &march[..1])
+    s.store
+        .replace_customer_scores(at("2025-05-31T00:00:00Z"), "bgnbd", &march[..1])
         .unwrap();
-    let may = |s: &dyn Store| {
-        s.stage_counts()
+    let may = |s: &App| {
+        s.store
+            .stage_counts()
             .unwrap()
             .into_iter()
             .filter(|r| r.0 == "2025-05")
@@ -1010,31 +1047,34 @@ pub fn analysis_runs_and_stage_history(s: &dyn Store) {
             .collect::<Vec<_>>()
     };
     assert_eq!(may(s), vec![("core".to_string(), 1), ("prospect".to_string(), 2)]);
-    s.record_stage_history("2025-05", &[(c1.id, "core")]).unwrap();
+    s.store.record_stage_history("2025-05", &[(c1.id, "core")]).unwrap();
     assert_eq!(may(s), vec![("core".to_string(), 1)]);
     assert_eq!(
-        s.stage_transitions("2025-04", "2025-05").unwrap(),
+        s.store.stage_transitions("2025-04", "2025-05").unwrap(),
         vec![row("at_risk", "core", 1)]
     );
 }
 
-pub fn wallet_estimates_read_the_attribute_as_written(s: &dyn Store) {
+pub fn wallet_estimates_read_the_attribute_as_written(s: &App) {
     let (_, c2, _) = customers_with_sales(s);
-    assert_eq!(s.customer_wallets().unwrap(), vec![]);
+    assert_eq!(s.store.customer_wallets().unwrap(), vec![]);
     // Customers with the attribute, the value as written.
     let mut d = c2.clone();
     d.attributes
         .insert("estimated_annual_spend".into(), serde_json::json!("1200.50"));
     s.update_customer(&d, &actor()).unwrap();
-    assert_eq!(s.customer_wallets().unwrap(), vec![(c2.id, "1200.50".to_string())]);
+    assert_eq!(
+        s.store.customer_wallets().unwrap(),
+        vec![(c2.id, "1200.50".to_string())]
+    );
     d.attributes
         .insert("estimated_annual_spend".into(), serde_json::json!(900));
     s.update_customer(&d, &actor()).unwrap();
-    assert_eq!(s.customer_wallets().unwrap(), vec![(c2.id, "900".to_string())]);
+    assert_eq!(s.store.customer_wallets().unwrap(), vec![(c2.id, "900".to_string())]);
 }
 
-pub fn search_narrows_to_one_branch(s: &dyn Store) {
-    let (b, _, _) = seed_reference(s);
+pub fn search_narrows_to_one_branch(s: &App) {
+    let (b, _, _) = seed_reference(&*s.store);
     let b2 = Branch {
         id: BranchId(uid(11)),
         external_id: "B2".into(),
@@ -1042,7 +1082,7 @@ pub fn search_narrows_to_one_branch(s: &dyn Store) {
         region: None,
         time_zone: "Asia/Jerusalem".into(),
     };
-    s.insert_branch(&b2).unwrap();
+    s.store.insert_branch(&b2).unwrap();
     for (i, branch) in [Some(b), Some(b2.id), Some(b), None].into_iter().enumerate() {
         let mut c = customer(i as u128, &format!("M{i}"), "Dana");
         c.source_branch = branch;
@@ -1054,16 +1094,16 @@ pub fn search_narrows_to_one_branch(s: &dyn Store) {
         limit: 50,
         ..Default::default()
     };
-    assert_eq!(s.search_customers(&q(None)).unwrap().total, 4);
-    let p = s.search_customers(&q(Some(b))).unwrap();
+    assert_eq!(s.store.search_customers(&q(None)).unwrap().total, 4);
+    let p = s.store.search_customers(&q(Some(b))).unwrap();
     assert_eq!(p.total, 2);
     assert!(p.items.iter().all(|c| c.source_branch == Some(b)));
-    assert_eq!(s.search_customers(&q(Some(b2.id))).unwrap().total, 1);
+    assert_eq!(s.store.search_customers(&q(Some(b2.id))).unwrap().total, 1);
 }
 
 /// Clerk "dana" of branch `b`.
-fn clerk(b: BranchId) -> crate::User {
-    crate::User {
+fn clerk(b: BranchId) -> kesher_store::User {
+    kesher_store::User {
         id: kesher_core::UserId(uid(70)),
         username: "dana".into(),
         display_name: Some("Dana".into()),
@@ -1075,31 +1115,31 @@ fn clerk(b: BranchId) -> crate::User {
     }
 }
 
-pub fn users_are_unique_and_their_updates_audited_without_the_hash(s: &dyn Store) {
-    use crate::User;
+pub fn users_are_unique_and_their_updates_audited_without_the_hash(s: &App) {
     use kesher_auth::Role;
-    let (b, _, _) = seed_reference(s);
-    assert_eq!(s.count_users().unwrap(), 0);
+    use kesher_store::User;
+    let (b, _, _) = seed_reference(&*s.store);
+    assert_eq!(s.store.count_users().unwrap(), 0);
     let mut u = clerk(b);
-    s.insert_user(&u, &actor()).unwrap();
+    s.store.insert_user(&u, &actor()).unwrap();
     let again = User {
         id: kesher_core::UserId(uid(71)),
         ..u.clone()
     };
-    match s.insert_user(&again, &actor()) {
+    match s.store.insert_user(&again, &actor()) {
         Err(StoreError::Conflict { field, .. }) => assert_eq!(field, "username"),
         other => panic!("expected a username conflict, got {other:?}"),
     }
-    assert_eq!(s.get_user(u.id).unwrap().as_ref(), Some(&u));
-    assert_eq!(s.user_by_name("dana").unwrap().as_ref(), Some(&u));
-    assert_eq!(s.user_by_name("nobody").unwrap(), None);
+    assert_eq!(s.store.get_user(u.id).unwrap().as_ref(), Some(&u));
+    assert_eq!(s.store.user_by_name("dana").unwrap().as_ref(), Some(&u));
+    assert_eq!(s.store.user_by_name("nobody").unwrap(), None);
     u.role = Role::BranchManager;
     u.disabled = true;
     u.password_hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdDI$aGFzaDI".into();
-    s.update_user(&u, &actor()).unwrap();
-    assert_eq!(s.list_users().unwrap(), vec![u.clone()]);
-    assert_eq!(s.count_users().unwrap(), 1);
-    let log = s.audit_for_entity(&u.id.to_string()).unwrap();
+    s.store.update_user(&u, &actor()).unwrap();
+    assert_eq!(s.store.list_users().unwrap(), vec![u.clone()]);
+    assert_eq!(s.store.count_users().unwrap(), 1);
+    let log = s.store.audit_for_entity(&u.id.to_string()).unwrap();
     assert_eq!(
         log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
         ["user.create", "user.update"]
@@ -1115,10 +1155,10 @@ pub fn users_are_unique_and_their_updates_audited_without_the_hash(s: &dyn Store
     );
 }
 
-pub fn tokens_are_found_by_digest_and_revoked_once(s: &dyn Store) {
-    use crate::ApiToken;
+pub fn tokens_are_found_by_digest_and_revoked_once(s: &App) {
     use kesher_auth::{Action, Role};
-    let (b, _, _) = seed_reference(s);
+    use kesher_store::ApiToken;
+    let (b, _, _) = seed_reference(&*s.store);
     let t = ApiToken {
         id: kesher_core::TokenId(uid(80)),
         name: "pos-1".into(),
@@ -1132,31 +1172,32 @@ pub fn tokens_are_found_by_digest_and_revoked_once(s: &dyn Store) {
         expires_at: Some(at("2026-01-01T00:00:00Z")),
         revoked_at: None,
     };
-    s.insert_token(&t, &actor()).unwrap();
-    assert_eq!(s.token_by_digest(&t.digest).unwrap().as_ref(), Some(&t));
-    assert_eq!(s.token_by_digest("nope").unwrap(), None);
+    s.store.insert_token(&t, &actor()).unwrap();
+    assert_eq!(s.store.token_by_digest(&t.digest).unwrap().as_ref(), Some(&t));
+    assert_eq!(s.store.token_by_digest("nope").unwrap(), None);
     let later = Actor::new("admin", at("2025-02-01T00:00:00Z"));
-    let revoked = s.revoke_token(t.id, &later).unwrap();
+    let revoked = s.store.revoke_token(t.id, &later).unwrap();
     assert_eq!(revoked.revoked_at, Some(at("2025-02-01T00:00:00Z")));
     let twice = s
+        .store
         .revoke_token(t.id, &Actor::new("admin", at("2025-03-01T00:00:00Z")))
         .unwrap();
     assert_eq!(
         twice.revoked_at, revoked.revoked_at,
         "revoking again keeps the first time"
     );
-    assert_eq!(s.list_tokens().unwrap(), vec![revoked]);
+    assert_eq!(s.store.list_tokens().unwrap(), vec![revoked]);
     assert!(matches!(
-        s.revoke_token(kesher_core::TokenId(uid(81)), &later),
+        s.store.revoke_token(kesher_core::TokenId(uid(81)), &later),
         Err(StoreError::NotFound { .. })
     ));
 }
 
-pub fn sessions_expire_and_are_deleted(s: &dyn Store) {
-    use crate::Session;
-    let (b, _, _) = seed_reference(s);
+pub fn sessions_expire_and_are_deleted(s: &App) {
+    use kesher_store::Session;
+    let (b, _, _) = seed_reference(&*s.store);
     let u = clerk(b);
-    s.insert_user(&u, &actor()).unwrap();
+    s.store.insert_user(&u, &actor()).unwrap();
     let sess = Session {
         digest: "a".repeat(64),
         user_id: u.id,
@@ -1164,29 +1205,36 @@ pub fn sessions_expire_and_are_deleted(s: &dyn Store) {
         created_at: at("2025-01-01T00:00:00Z"),
         expires_at: at("2025-01-01T12:00:00Z"),
     };
-    s.insert_session(&sess).unwrap();
+    s.store.insert_session(&sess).unwrap();
     assert_eq!(
-        s.session_by_digest(&sess.digest, at("2025-01-01T11:59:59Z")).unwrap(),
+        s.store
+            .session_by_digest(&sess.digest, at("2025-01-01T11:59:59Z"))
+            .unwrap(),
         Some(sess.clone())
     );
     assert_eq!(
-        s.session_by_digest(&sess.digest, at("2025-01-01T12:00:00Z")).unwrap(),
+        s.store
+            .session_by_digest(&sess.digest, at("2025-01-01T12:00:00Z"))
+            .unwrap(),
         None,
         "expired"
     );
-    s.delete_session(&sess.digest).unwrap();
+    s.store.delete_session(&sess.digest).unwrap();
     assert_eq!(
-        s.session_by_digest(&sess.digest, at("2025-01-01T01:00:00Z")).unwrap(),
+        s.store
+            .session_by_digest(&sess.digest, at("2025-01-01T01:00:00Z"))
+            .unwrap(),
         None
     );
     for k in ["1", "2"] {
-        s.insert_session(&Session {
-            digest: k.repeat(64),
-            ..sess.clone()
-        })
-        .unwrap();
+        s.store
+            .insert_session(&Session {
+                digest: k.repeat(64),
+                ..sess.clone()
+            })
+            .unwrap();
     }
-    assert_eq!(s.delete_user_sessions(u.id).unwrap(), 2);
+    assert_eq!(s.store.delete_user_sessions(u.id).unwrap(), 2);
 }
 
 /// Customer M1 with every kind of personal data (and a duplicate M2 merged into it: its phone
@@ -1194,15 +1242,15 @@ pub fn sessions_expire_and_are_deleted(s: &dyn Store) {
 /// anonymous sale; then M1 erased. Returns the erasure's report, M1, M2, the branch and the
 /// business's totals before and after the erasure.
 fn erased(
-    s: &dyn Store,
+    s: &App,
 ) -> (
-    crate::ErasureReport,
+    kesher_store::ErasureReport,
     CustomerId,
     CustomerId,
     BranchId,
     [BusinessTotals; 2],
 ) {
-    let (b, _, p) = seed_reference(s);
+    let (b, _, p) = seed_reference(&*s.store);
     let mut c = customer(1, "M1", "דנה כהן");
     c.phone = Some(Phone::parse("050-1234567", Country::israel()).unwrap());
     c.email = Some(Email::parse("dana@example.com").unwrap());
@@ -1251,19 +1299,20 @@ fn erased(
 /// Purchases (count, sum), customers, transactions, lines, interactions.
 type BusinessTotals = (u64, i64, u64, u64, u64, u64);
 
-fn business_totals(s: &dyn Store) -> BusinessTotals {
+fn business_totals(s: &App) -> BusinessTotals {
     let mut n = 0;
     let mut sum = 0;
-    s.for_each_purchase(&mut |r| {
-        n += 1;
-        sum += r.amount;
-    })
-    .unwrap();
-    let c = s.counts().unwrap();
+    s.store
+        .for_each_purchase(&mut |r| {
+            n += 1;
+            sum += r.amount;
+        })
+        .unwrap();
+    let c = s.store.counts().unwrap();
     (n, sum, c.customers, c.transactions, c.transaction_lines, c.interactions)
 }
 
-pub fn erasure_keeps_the_business_totals(s: &dyn Store) {
+pub fn erasure_keeps_the_business_totals(s: &App) {
     let (report, _, _, _, [before, after]) = erased(s);
     assert_eq!(report.interactions_cleared, 1);
     assert!(report.aliases_removed >= 1, "{report:?}");
@@ -1272,9 +1321,9 @@ pub fn erasure_keeps_the_business_totals(s: &dyn Store) {
     assert_eq!(after, before, "the business's totals do not change");
 }
 
-pub fn erasure_clears_the_profile_and_every_identifier(s: &dyn Store) {
+pub fn erasure_clears_the_profile_and_every_identifier(s: &App) {
     let (_, c, d, b, _) = erased(s);
-    let e = s.get_customer(c).unwrap().unwrap();
+    let e = s.store.get_customer(c).unwrap().unwrap();
     assert_eq!(
         (e.name, e.member_no, e.phone, e.email, e.card),
         (None, None, None, None, None)
@@ -1287,26 +1336,31 @@ pub fn erasure_clears_the_profile_and_every_identifier(s: &dyn Store) {
         "the branch is not personal and keeps the totals per branch"
     );
     assert!(e.consents.iter().all(|k| k.state == ConsentState::Withdrawn));
-    assert!(s.erased_at(c).unwrap().is_some());
-    assert_eq!(s.erased_at(d).unwrap(), None);
+    assert!(s.store.erased_at(c).unwrap().is_some());
+    assert_eq!(s.store.erased_at(d).unwrap(), None);
     for ident in [
         Identifier::Phone(Phone::parse("050-1234567", Country::israel()).unwrap()),
         Identifier::Phone(Phone::parse("052-7654321", Country::israel()).unwrap()),
         Identifier::Card("CARD-1".into()),
         Identifier::Member("M2".into()),
     ] {
-        assert_eq!(s.lookup_customer(&ident).unwrap(), None, "{ident:?} still finds them");
+        assert_eq!(
+            s.store.lookup_customer(&ident).unwrap(),
+            None,
+            "{ident:?} still finds them"
+        );
     }
-    let i = s.list_interactions(Some(c), 10, 0).unwrap();
+    let i = s.store.list_interactions(Some(c), 10, 0).unwrap();
     assert_eq!(i.items[0].text, None);
     assert_eq!(i.items[0].satisfaction, Some(2));
-    assert_eq!(s.list_transactions(Some(c), 10, 0).unwrap().total, 1);
+    assert_eq!(s.store.list_transactions(Some(c), 10, 0).unwrap().total, 1);
 }
 
-pub fn erasure_leaves_no_personal_data_in_the_audit_log(s: &dyn Store) {
+pub fn erasure_leaves_no_personal_data_in_the_audit_log(s: &App) {
     erased(s);
     // No personal data left in the audit log, and the erasure itself is recorded.
     let whole: String = s
+        .store
         .audit_log(1000, 0)
         .unwrap()
         .iter()
@@ -1323,20 +1377,23 @@ pub fn erasure_leaves_no_personal_data_in_the_audit_log(s: &dyn Store) {
     ] {
         assert!(!whole.contains(pii), "{pii} is still in the audit log");
     }
-    assert!(s.has_audit_action("customer.erase").unwrap());
+    assert!(s.store.has_audit_action("customer.erase").unwrap());
 }
 
-pub fn erasing_twice_changes_nothing(s: &dyn Store) {
+pub fn erasing_twice_changes_nothing(s: &App) {
     let (_, c, _, _, _) = erased(s);
-    assert_eq!(s.erase_customer(c, &actor()).unwrap(), crate::ErasureReport::default());
+    assert_eq!(
+        s.erase_customer(c, &actor()).unwrap(),
+        kesher_store::ErasureReport::default()
+    );
     assert!(matches!(
         s.erase_customer(CustomerId(uid(424242)), &actor()),
         Err(StoreError::NotFound { .. })
     ));
 }
 
-pub fn retention_finds_inactive_customers_but_not_erased_ones(s: &dyn Store) {
-    let (b, _, p) = seed_reference(s);
+pub fn retention_finds_inactive_customers_but_not_erased_ones(s: &App) {
+    let (b, _, p) = seed_reference(&*s.store);
     let mut ids = Vec::new();
     for i in 0..4u128 {
         let c = customer(i, &format!("M{i}"), "X");
@@ -1366,60 +1423,67 @@ pub fn retention_finds_inactive_customers_but_not_erased_ones(s: &dyn Store) {
     .unwrap();
     // customer() registers everyone on 2024-06-01.
     assert_eq!(
-        s.inactive_customers(at("2024-01-01T00:00:00Z")).unwrap(),
+        s.store.inactive_customers(at("2024-01-01T00:00:00Z")).unwrap(),
         Vec::<CustomerId>::new()
     );
     let mut expect = vec![ids[0], ids[1], ids[2], ids[3]];
     expect.sort();
-    assert_eq!(s.inactive_customers(at("2024-07-01T00:00:00Z")).unwrap(), expect);
+    assert_eq!(s.store.inactive_customers(at("2024-07-01T00:00:00Z")).unwrap(), expect);
     s.erase_customer(ids[3], &actor()).unwrap();
     assert!(
-        !s.inactive_customers(at("2024-07-01T00:00:00Z"))
+        !s.store
+            .inactive_customers(at("2024-07-01T00:00:00Z"))
             .unwrap()
             .contains(&ids[3])
     );
 }
 
-pub fn settings_are_audited(s: &dyn Store) {
-    assert_eq!(s.get_setting("privacy.retention_years").unwrap(), None);
-    s.put_setting("privacy.retention_years", "3", &actor()).unwrap();
-    s.put_setting("privacy.retention_years", "5", &actor()).unwrap();
-    assert_eq!(s.get_setting("privacy.retention_years").unwrap().as_deref(), Some("5"));
-    let log = s.audit_for_entity("privacy.retention_years").unwrap();
+pub fn settings_are_audited(s: &App) {
+    assert_eq!(s.store.get_setting("privacy.retention_years").unwrap(), None);
+    s.store.put_setting("privacy.retention_years", "3", &actor()).unwrap();
+    s.store.put_setting("privacy.retention_years", "5", &actor()).unwrap();
+    assert_eq!(
+        s.store.get_setting("privacy.retention_years").unwrap().as_deref(),
+        Some("5")
+    );
+    let log = s.store.audit_for_entity("privacy.retention_years").unwrap();
     assert_eq!(log.len(), 2);
     assert_eq!(log[1].before.as_ref().unwrap()["value"], "3");
 }
 
-pub fn settings_are_listed_by_literal_prefix_and_deleted(s: &dyn Store) {
+pub fn settings_are_listed_by_literal_prefix_and_deleted(s: &App) {
     // Keys under one prefix, in key order; deleting is audited and says whether there was one.
-    s.put_setting("segment.vip", "{\"expression\":\"clv > 1\"}", &actor())
+    s.store
+        .put_setting("segment.vip", "{\"expression\":\"clv > 1\"}", &actor())
         .unwrap();
-    s.put_setting("segment.all", "{\"expression\":\"true\"}", &actor())
+    s.store
+        .put_setting("segment.all", "{\"expression\":\"true\"}", &actor())
         .unwrap();
-    s.put_setting("segmentation", "other", &actor()).unwrap();
-    let under = s.settings_with_prefix("segment.").unwrap();
+    s.store.put_setting("segmentation", "other", &actor()).unwrap();
+    let under = s.store.settings_with_prefix("segment.").unwrap();
     assert_eq!(
         under.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
         ["segment.all", "segment.vip"]
     );
     assert_eq!(under[1].1, "{\"expression\":\"clv > 1\"}");
-    assert!(s.delete_setting("segment.vip", &actor()).unwrap());
-    assert!(!s.delete_setting("segment.vip", &actor()).unwrap());
-    assert_eq!(s.settings_with_prefix("segment.").unwrap().len(), 1);
-    let log = s.audit_for_entity("segment.vip").unwrap();
+    assert!(s.store.delete_setting("segment.vip", &actor()).unwrap());
+    assert!(!s.store.delete_setting("segment.vip", &actor()).unwrap());
+    assert_eq!(s.store.settings_with_prefix("segment.").unwrap().len(), 1);
+    let log = s.store.audit_for_entity("segment.vip").unwrap();
     assert_eq!(log.last().map(|e| e.action.as_str()), Some("setting.delete"));
     assert!(log.last().unwrap().after.is_none());
     // A prefix with LIKE's wildcards in it matches literally.
-    assert!(s.settings_with_prefix("segment%").unwrap().is_empty());
+    assert!(s.store.settings_with_prefix("segment%").unwrap().is_empty());
 }
 
-pub fn every_customer_streams_once_in_id_order(s: &dyn Store) {
+pub fn every_customer_streams_once_in_id_order(s: &App) {
     let mut empty = Vec::new();
-    s.for_each_customer(&mut |c| {
-        empty.push(c.id);
-        Ok(())
-    })
-    .unwrap();
+    s.store
+        .for_each_customer(&mut |c| {
+            empty.push(c.id);
+            Ok(())
+        })
+        .unwrap();
     assert!(empty.is_empty());
     // Customers with and without consents, inserted out of id order; one deleted.
     for (n, member, consents) in [
@@ -1444,12 +1508,13 @@ pub fn every_customer_streams_once_in_id_order(s: &dyn Store) {
     }
     s.delete_customer(CustomerId(uid(1009)), &actor()).unwrap();
     let mut seen = Vec::new();
-    s.for_each_customer(&mut |c| {
-        seen.push(c.clone());
-        Ok(())
-    })
-    .unwrap();
-    let mut ids = s.customer_ids().unwrap();
+    s.store
+        .for_each_customer(&mut |c| {
+            seen.push(c.clone());
+            Ok(())
+        })
+        .unwrap();
+    let mut ids = s.store.customer_ids().unwrap();
     ids.sort();
     assert_eq!(
         seen.iter().map(|c| c.id).collect::<Vec<_>>(),
@@ -1457,12 +1522,12 @@ pub fn every_customer_streams_once_in_id_order(s: &dyn Store) {
         "every customer once, in id order"
     );
     for c in &seen {
-        assert_eq!(Some(c), s.get_customer(c.id).unwrap().as_ref());
+        assert_eq!(Some(c), s.store.get_customer(c.id).unwrap().as_ref());
     }
     assert_eq!(seen.iter().map(|c| c.consents.len()).sum::<usize>(), 6);
     // An error from the callback stops the walk and comes back.
     let mut calls = 0;
-    let r = s.for_each_customer(&mut |_| {
+    let r = s.store.for_each_customer(&mut |_| {
         calls += 1;
         Err(StoreError::Backend("stop".into()))
     });

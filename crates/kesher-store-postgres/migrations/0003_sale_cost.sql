@@ -1,4 +1,4 @@
--- kesher schema on PostgreSQL, version 4 (3 is another change's): each sale keeps its cost of
+-- kesher schema on PostgreSQL, version 3 (the same step as SQLite's 0003): each sale keeps its cost of
 -- goods, as SQLite's migration 0003 does. Σ quantity × the product's unit cost at the time of the
 -- sale, NULL when a line has no product or no known cost (or the sum leaves bigint). The
 -- analytics read the cost from the sale's own row: the per-customer summary then reads one table,

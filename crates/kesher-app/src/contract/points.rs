@@ -9,12 +9,12 @@ pub fn shekel_rule() -> EarningRule {
     EarningRule::new().with(ils(), EarnRate::per_whole_unit(ils(), 1).unwrap())
 }
 
-fn ledger(s: &dyn Store, c: CustomerId) -> Vec<LedgerEntry> {
+fn ledger(s: &App, c: CustomerId) -> Vec<LedgerEntry> {
     all_pages(|o| s.points_ledger(c, 7, o)).unwrap()
 }
 
 /// The balance equals the sum of the ledger and the newest entry's balance_after.
-pub fn assert_consistent(s: &dyn Store, c: CustomerId) -> i64 {
+pub fn assert_consistent(s: &App, c: CustomerId) -> i64 {
     let entries = ledger(s, c);
     let balance = s.points_balance(c).unwrap();
     assert_eq!(kesher_loyalty::sum_points(&entries), Some(balance), "{entries:#?}");
@@ -33,8 +33,8 @@ fn request(points: i64, key: Option<&str>, reason: Option<&str>) -> PointsReques
     }
 }
 
-pub fn sales_earn_by_the_rule_once(s: &dyn Store) {
-    let (b, _, p) = seed_reference(s);
+pub fn sales_earn_by_the_rule_once(s: &App) {
+    let (b, _, p) = seed_reference(&*s.store);
     let c = customer(1, "M1", "Dana");
     s.insert_customer(&c, &actor()).unwrap();
     assert!(s.earning_rule().unwrap().is_empty());
@@ -45,7 +45,7 @@ pub fn sales_earn_by_the_rule_once(s: &dyn Store) {
     assert_eq!(early.points, None);
     s.set_earning_rule(&shekel_rule(), &actor()).unwrap();
     assert_eq!(s.earning_rule().unwrap(), shekel_rule());
-    let rule_audit = s.audit_log(10, 0).unwrap();
+    let rule_audit = s.store.audit_log(10, 0).unwrap();
     assert!(rule_audit.iter().any(|a| a.action == "points.rule"));
     // 2 × 89.90 − 10.00 + 5.00 = 174.80: 174 points.
     let t = sale(2, "T2", Some(c.id), b, p, "2025-03-02T10:00:00Z");
@@ -85,8 +85,8 @@ pub fn sales_earn_by_the_rule_once(s: &dyn Store) {
     assert_eq!(assert_consistent(s, c.id), 174);
 }
 
-pub fn refunds_take_back_their_share_of_the_points(s: &dyn Store) {
-    let (b, _, p) = seed_reference(s);
+pub fn refunds_take_back_their_share_of_the_points(s: &App) {
+    let (b, _, p) = seed_reference(&*s.store);
     let c = customer(1, "M1", "Dana");
     s.insert_customer(&c, &actor()).unwrap();
     s.set_earning_rule(&shekel_rule(), &actor()).unwrap();
@@ -123,8 +123,8 @@ pub fn refunds_take_back_their_share_of_the_points(s: &dyn Store) {
 }
 
 /// A refund after a redemption may take the balance below zero (docs/loyalty.md).
-pub fn a_refund_after_a_redemption_may_take_the_balance_below_zero(s: &dyn Store) {
-    let (b, _, p) = seed_reference(s);
+pub fn a_refund_after_a_redemption_may_take_the_balance_below_zero(s: &App) {
+    let (b, _, p) = seed_reference(&*s.store);
     let c = customer(1, "M1", "Dana");
     s.insert_customer(&c, &actor()).unwrap();
     s.set_earning_rule(&shekel_rule(), &actor()).unwrap();
@@ -152,15 +152,15 @@ pub fn a_refund_after_a_redemption_may_take_the_balance_below_zero(s: &dyn Store
     assert_eq!(assert_consistent(s, c.id), -174);
 }
 
-pub fn an_unknown_customer_has_no_balance(s: &dyn Store) {
+pub fn an_unknown_customer_has_no_balance(s: &App) {
     assert!(matches!(
         s.points_balance(CustomerId(uid(4242))),
         Err(StoreError::NotFound { .. })
     ));
 }
 
-pub fn adjustments_need_a_reason_and_never_overdraw(s: &dyn Store) {
-    seed_reference(s);
+pub fn adjustments_need_a_reason_and_never_overdraw(s: &App) {
+    seed_reference(&*s.store);
     let c = customer(1, "M1", "Dana");
     s.insert_customer(&c, &actor()).unwrap();
     // Adjustments need a reason and may not take the balance below zero.
@@ -185,8 +185,8 @@ pub fn adjustments_need_a_reason_and_never_overdraw(s: &dyn Store) {
 }
 
 /// Customer M1 with a welcome gift of 500 points; returns the branch and the customer.
-fn with_500_points(s: &dyn Store) -> (BranchId, Customer) {
-    let (b, _, _) = seed_reference(s);
+fn with_500_points(s: &App) -> (BranchId, Customer) {
+    let (b, _, _) = seed_reference(&*s.store);
     let c = customer(1, "M1", "Dana");
     s.insert_customer(&c, &actor()).unwrap();
     s.adjust_points(c.id, &request(500, None, Some("welcome gift")), &actor())
@@ -195,14 +195,14 @@ fn with_500_points(s: &dyn Store) -> (BranchId, Customer) {
 }
 
 /// Redeems 200 of M1's 500 points at the till of branch `b` with key `till-7-0001`.
-fn redeem_at_till(s: &dyn Store, b: BranchId, c: CustomerId) -> (PointsRequest, Recorded<LedgerEntry>) {
+fn redeem_at_till(s: &App, b: BranchId, c: CustomerId) -> (PointsRequest, Recorded<LedgerEntry>) {
     let mut at_till = request(200, Some("till-7-0001"), None);
     at_till.branch_id = Some(b);
     let r = s.redeem_points(c, &at_till, &actor()).unwrap();
     (at_till, r)
 }
 
-pub fn redemption_never_overdraws(s: &dyn Store) {
+pub fn redemption_never_overdraws(s: &App) {
     let (b, c) = with_500_points(s);
     // Redemptions need a key, a positive amount, and no more than the balance.
     assert!(matches!(
@@ -237,7 +237,7 @@ pub fn redemption_never_overdraws(s: &dyn Store) {
     ));
 }
 
-pub fn a_retried_redemption_returns_the_first_entry(s: &dyn Store) {
+pub fn a_retried_redemption_returns_the_first_entry(s: &App) {
     let (b, c) = with_500_points(s);
     let (at_till, r) = redeem_at_till(s, b, c.id);
     // The retry returns the first entry and writes nothing; the same key for something else is refused.
@@ -261,7 +261,7 @@ pub fn a_retried_redemption_returns_the_first_entry(s: &dyn Store) {
     assert_eq!(assert_consistent(s, d.id), 300);
 }
 
-pub fn redemptions_and_adjustments_are_audited_and_totalled(s: &dyn Store) {
+pub fn redemptions_and_adjustments_are_audited_and_totalled(s: &App) {
     let (b, c) = with_500_points(s);
     redeem_at_till(s, b, c.id);
     let d = customer(2, "M2", "Noa");
@@ -269,7 +269,7 @@ pub fn redemptions_and_adjustments_are_audited_and_totalled(s: &dyn Store) {
     s.adjust_points(d.id, &request(300, Some("till-7-0001"), Some("gift")), &actor())
         .unwrap();
     // Every adjustment and redemption is in the audit log with the balance before and after.
-    let audit = s.audit_for_entity(&c.id.to_string()).unwrap();
+    let audit = s.store.audit_for_entity(&c.id.to_string()).unwrap();
     let points: Vec<_> = audit.iter().filter(|a| a.action.starts_with("points.")).collect();
     assert_eq!(
         points.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(),
@@ -290,8 +290,8 @@ pub fn redemptions_and_adjustments_are_audited_and_totalled(s: &dyn Store) {
 
 /// Customers M1 (a sale: 174 points) and M2 (a sale, T2, and an adjustment: 200 points), with
 /// the shekel rule; returns M1, M2 and T2.
-fn two_customers_with_points(s: &dyn Store) -> (CustomerId, CustomerId, Transaction) {
-    let (b, _, p) = seed_reference(s);
+fn two_customers_with_points(s: &App) -> (CustomerId, CustomerId, Transaction) {
+    let (b, _, p) = seed_reference(&*s.store);
     s.set_earning_rule(&shekel_rule(), &actor()).unwrap();
     let c = customer(1, "M1", "Dana");
     let d = customer(2, "M2", "Dana C");
@@ -310,7 +310,7 @@ fn two_customers_with_points(s: &dyn Store) -> (CustomerId, CustomerId, Transact
     (c.id, d.id, t2)
 }
 
-pub fn a_customer_with_points_cannot_be_deleted(s: &dyn Store) {
+pub fn a_customer_with_points_cannot_be_deleted(s: &App) {
     let (_, d, _) = two_customers_with_points(s);
     assert!(matches!(
         s.delete_customer(d, &actor()),
@@ -321,7 +321,7 @@ pub fn a_customer_with_points_cannot_be_deleted(s: &dyn Store) {
 
 /// M2 merged into M1, then T2 (M2's sale) refunded in full, checking the balances on the way;
 /// returns M1.
-fn merged_and_refunded(s: &dyn Store) -> CustomerId {
+fn merged_and_refunded(s: &App) -> CustomerId {
     let (c, d, t2) = two_customers_with_points(s);
     let report = s.merge_customers(c, d, &actor()).unwrap();
     assert_eq!(report.points_moved, 200);
@@ -350,11 +350,11 @@ fn merged_and_refunded(s: &dyn Store) -> CustomerId {
     c
 }
 
-pub fn merge_sums_the_balances_and_refunds_take_back_from_the_kept_customer(s: &dyn Store) {
+pub fn merge_sums_the_balances_and_refunds_take_back_from_the_kept_customer(s: &App) {
     merged_and_refunded(s);
 }
 
-pub fn erasure_keeps_the_points_and_clears_the_reasons(s: &dyn Store) {
+pub fn erasure_keeps_the_points_and_clears_the_reasons(s: &App) {
     let c = merged_and_refunded(s);
     s.adjust_points(c, &request(-50, None, Some("Dana's complaint of 3 March")), &actor())
         .unwrap();
@@ -365,6 +365,7 @@ pub fn erasure_keeps_the_points_and_clears_the_reasons(s: &dyn Store) {
     assert!(after.iter().all(|e| e.reason.is_none()), "{after:#?}");
     assert_eq!(assert_consistent(s, c), 150);
     let audited: Vec<_> = s
+        .store
         .audit_for_entity(&c.to_string())
         .unwrap()
         .into_iter()
@@ -379,8 +380,8 @@ pub fn erasure_keeps_the_points_and_clears_the_reasons(s: &dyn Store) {
     );
 }
 
-pub fn the_bulk_award_earns_by_the_rule_once(s: &dyn Store) {
-    let (b, _, p) = seed_reference(s);
+pub fn the_bulk_award_earns_by_the_rule_once(s: &App) {
+    let (b, _, p) = seed_reference(&*s.store);
     let c = customer(1, "M1", "Dana");
     let d = customer(2, "M2", "Noa");
     s.insert_customer(&c, &actor()).unwrap();
@@ -428,17 +429,17 @@ pub fn the_bulk_award_earns_by_the_rule_once(s: &dyn Store) {
     }
 }
 
-pub fn an_import_awards_its_own_sales_only_when_asked(s: &dyn Store) {
-    let (b, _, p) = seed_reference(s);
+pub fn an_import_awards_its_own_sales_only_when_asked(s: &App) {
+    let (b, _, p) = seed_reference(&*s.store);
     let d = customer(2, "M2", "Noa");
     s.insert_customer(&d, &actor()).unwrap();
     s.set_earning_rule(&shekel_rule(), &actor()).unwrap();
-    let mut imp = s.begin_import().unwrap();
+    let mut imp = s.store.begin_import().unwrap();
     let t5 = sale(5, "T5", Some(d.id), b, p, "2025-03-01T10:00:00Z");
     let t6 = sale(6, "T6", Some(d.id), b, p, "2025-03-02T10:00:00Z");
     imp.insert_transaction(&t5).unwrap();
     imp.insert_transaction(&t6).unwrap();
-    let r = imp.award_points(&[t5.id], &actor()).unwrap();
+    let r = crate::points::award(imp.as_mut(), SaleScope::Only(&[t5.id]), &actor()).unwrap();
     assert_eq!((r.earned, r.points), (1, 174));
     imp.commit().unwrap();
     assert_eq!(assert_consistent(s, d.id), 174);
@@ -449,8 +450,8 @@ pub fn an_import_awards_its_own_sales_only_when_asked(s: &dyn Store) {
 const THREADS: usize = 8;
 
 /// The seeded reference data, the shekel rule and customer M1 (no points yet).
-fn rule_and_customer(s: &dyn Store) -> (BranchId, ProductId, Customer) {
-    let (b, _, p) = seed_reference(s);
+fn rule_and_customer(s: &App) -> (BranchId, ProductId, Customer) {
+    let (b, _, p) = seed_reference(&*s.store);
     s.set_earning_rule(&shekel_rule(), &actor()).unwrap();
     let c = customer(1, "M1", "Dana");
     s.insert_customer(&c, &actor()).unwrap();
@@ -458,7 +459,7 @@ fn rule_and_customer(s: &dyn Store) -> (BranchId, ProductId, Customer) {
 }
 
 /// Redemptions fired in parallel never take the balance below zero.
-pub fn parallel_redemptions_never_overdraw(s: &dyn Store) {
+pub fn parallel_redemptions_never_overdraw(s: &App) {
     const EACH: usize = 20;
     const AMOUNT: i64 = 7;
     let (_, _, c) = rule_and_customer(s);
@@ -489,7 +490,7 @@ pub fn parallel_redemptions_never_overdraw(s: &dyn Store) {
     assert_eq!(assert_consistent(s, c.id), 500 % AMOUNT);
 }
 
-pub fn a_redemption_retried_in_parallel_lands_once(s: &dyn Store) {
+pub fn a_redemption_retried_in_parallel_lands_once(s: &App) {
     let (_, _, c) = rule_and_customer(s);
     s.adjust_points(c.id, &request(100, None, Some("top up")), &actor())
         .unwrap();
@@ -507,7 +508,7 @@ pub fn a_redemption_retried_in_parallel_lands_once(s: &dyn Store) {
 }
 
 /// The same sale posted in parallel (a till retrying) is recorded and earns once.
-pub fn a_sale_posted_in_parallel_earns_once(s: &dyn Store) {
+pub fn a_sale_posted_in_parallel_earns_once(s: &App) {
     let (b, p, c) = rule_and_customer(s);
     let before = s.points_balance(c.id).unwrap();
     let t = sale(1, "T-par", Some(c.id), b, p, "2025-03-01T10:00:00Z");
@@ -531,12 +532,12 @@ pub fn a_sale_posted_in_parallel_earns_once(s: &dyn Store) {
     let seqs: std::collections::BTreeSet<_> = created.iter().map(|c| c.1).collect();
     assert_eq!(seqs.len(), 1);
     assert!(seqs.iter().all(Option::is_some));
-    assert_eq!(s.counts().unwrap().transactions, 1);
+    assert_eq!(s.store.counts().unwrap().transactions, 1);
     assert_eq!(assert_consistent(s, c.id), before + 174);
 }
 
 /// Sales and redemptions of one customer interleaved: the balance still adds up.
-pub fn interleaved_sales_and_redemptions_keep_the_balance_equal_to_the_ledger(s: &dyn Store) {
+pub fn interleaved_sales_and_redemptions_keep_the_balance_equal_to_the_ledger(s: &App) {
     let (b, p, c) = rule_and_customer(s);
     std::thread::scope(|scope| {
         for t in 0..4u128 {

@@ -1,0 +1,140 @@
+//! Recording a sale, written once over the store's unit of work: the transaction and its lines,
+//! idempotent on the external id, and in the same unit the points it earns by the earning rule
+//! — or, for a refund, its share of what the refunded sale earned (docs/loyalty.md).
+
+use crate::App;
+use kesher_core::{BranchId, Transaction, TransactionId};
+use kesher_loyalty::{EntryKind, LedgerEntry, Refund};
+use kesher_store::points::loyalty_error;
+use kesher_store::{Actor, Inserted, Lock, NewLedgerEntry, PointsRows, Recorded, RecordedSale, Result, StoreError, Tx};
+
+impl App {
+    /// Record a sale or a refund. A second call with the same external id returns the first
+    /// transaction and its points entry and writes nothing. A sale of an identified customer
+    /// earns points by the earning rule; a refund takes back its share of what the sale earned
+    /// (once per sale or refund, ever: the store's unique indexes back this up).
+    pub fn record_sale(&self, t: &Transaction, actor: &Actor) -> Result<RecordedSale> {
+        t.validate().map_err(|e| StoreError::Invalid {
+            field: e.field,
+            reason: e.reason,
+        })?;
+        let mut tx = self.store.begin(Lock::Writes)?;
+        if let Some(existing) = tx.transaction_by_external(&t.external_id)? {
+            return already_recorded(tx.as_mut(), existing);
+        }
+        match tx.insert_sale(t)? {
+            Inserted::New => {}
+            // A concurrent call with the same external id committed first: return its result.
+            Inserted::AlreadyPresent | Inserted::Repeated => {
+                let existing = tx
+                    .transaction_by_external(&t.external_id)?
+                    .ok_or_else(|| StoreError::Backend(format!("transaction {} vanished", t.external_id)))?;
+                return already_recorded(tx.as_mut(), existing);
+            }
+        }
+        let points = accrue(tx.as_mut(), t, actor)?;
+        tx.commit()?;
+        Ok(RecordedSale {
+            transaction: Recorded {
+                value: t.clone(),
+                created: true,
+            },
+            points,
+        })
+    }
+
+    /// [`App::record_sale`] by the system (no person to name), at the sale's own time.
+    pub fn record_transaction(&self, t: &Transaction) -> Result<Recorded<Transaction>> {
+        Ok(self.record_sale(t, &Actor::new("system", t.occurred_at))?.transaction)
+    }
+}
+
+fn already_recorded(tx: &mut dyn Tx, existing: Transaction) -> Result<RecordedSale> {
+    let points = tx.points_entry_for_transaction(existing.id)?;
+    Ok(RecordedSale {
+        transaction: Recorded {
+            value: existing,
+            created: false,
+        },
+        points,
+    })
+}
+
+/// What a just-inserted sale earns, or a refund takes back: the entry written, if any.
+fn accrue(tx: &mut dyn Tx, t: &Transaction, actor: &Actor) -> Result<Option<LedgerEntry>> {
+    let total = t.total().ok_or_else(|| StoreError::Invalid {
+        field: "lines",
+        reason: "transaction total overflows".into(),
+    })?;
+    let (customer, posting) = match t.refund_of {
+        None => {
+            let Some(customer) = t.customer_id else {
+                return Ok(None);
+            };
+            let rule = tx.earning_rule()?;
+            if rule.points_for(t.currency, total).map_err(loyalty_error)? == 0 {
+                return Ok(None);
+            }
+            tx.lock_points(customer)?;
+            let balance = tx.points_balance(customer)?;
+            let Some(posting) = kesher_loyalty::earn(&rule, t.currency, total, balance).map_err(loyalty_error)? else {
+                return Ok(None);
+            };
+            (customer, posting)
+        }
+        Some(sale) => return reverse_refund(tx, t.id, sale, total, t.branch_id, actor),
+    };
+    tx.insert_points_entry(&NewLedgerEntry {
+        customer,
+        posting,
+        reason: None,
+        idempotency_key: None,
+        transaction: Some(t.id),
+        branch: Some(t.branch_id),
+        actor,
+    })
+    .map(Some)
+}
+
+/// A refund's reversal: its share of what the refunded sale earned, taken from whoever holds
+/// that sale's points now (a merge moves them); nothing when the sale earned nothing or the
+/// share was taken back already. Written once for a recorded refund and the bulk award.
+pub(crate) fn reverse_refund(
+    rows: &mut dyn PointsRows,
+    refund: TransactionId,
+    sale: TransactionId,
+    refund_total: i64,
+    branch: BranchId,
+    actor: &Actor,
+) -> Result<Option<LedgerEntry>> {
+    let Some(earned) = rows
+        .points_entry_for_transaction(sale)?
+        .filter(|e| e.kind == EntryKind::Earn)
+    else {
+        return Ok(None);
+    };
+    // Lock first: the sale's other refunds and their reversals are read after it.
+    rows.lock_points(earned.customer_id)?;
+    let facts = rows.refund_facts(sale, refund)?;
+    let balance = rows.points_balance(earned.customer_id)?;
+    let facts = Refund {
+        earned: earned.points,
+        sale_total: facts.sale_total,
+        refunded_before: facts.refunded_before,
+        reversed_before: facts.reversed_before,
+        amount: refund_total.saturating_neg(),
+    };
+    let Some(posting) = kesher_loyalty::reverse(&facts, balance).map_err(loyalty_error)? else {
+        return Ok(None);
+    };
+    rows.insert_points_entry(&NewLedgerEntry {
+        customer: earned.customer_id,
+        posting,
+        reason: None,
+        idempotency_key: None,
+        transaction: Some(refund),
+        branch: Some(branch),
+        actor,
+    })
+    .map(Some)
+}

@@ -1,0 +1,307 @@
+//! The unit of work on SQLite: the writer connection held for the unit's life, a transaction
+//! begun `IMMEDIATE` (the write lock taken before anything is read, so no other process can
+//! slip a write in between a check and the write it decides), rolled back when dropped.
+
+use crate::accounts::erasure;
+use crate::convert::{
+    Ctx, INTERACTION_SELECT, check_identifiers_free, check_transaction_refs, insert_customer_row,
+    insert_interaction_row, insert_transaction_rows, interaction_row, load_customer, load_transaction_by_external,
+    product_cost, update_customer_row, write_consents,
+};
+use crate::points::store_rule;
+use kesher_core::{Consent, Customer, CustomerId, Interaction, Transaction};
+use kesher_loyalty::EarningRule;
+use kesher_store::{Actor, Dependents, ErasureReport, Inserted, Lock, MovedRows, Result, Tx, UnitOfWork};
+use rusqlite::{Connection, OptionalExtension};
+use std::sync::MutexGuard;
+
+/// An open unit of work on the writer connection.
+pub(crate) struct SqliteTx<'a> {
+    conn: MutexGuard<'a, Connection>,
+    open: bool,
+}
+
+impl UnitOfWork for crate::SqliteStore {
+    fn begin(&self, lock: Lock<'_>) -> Result<Box<dyn Tx + '_>> {
+        let conn = self.write()?;
+        conn.execute_batch("BEGIN IMMEDIATE").be()?;
+        let tx = SqliteTx { conn, open: true };
+        // The write lock covers every lock; what remains is to check the customers exist.
+        if let Lock::Customers(ids) | Lock::CustomerRecords(ids) = lock {
+            for id in ids {
+                crate::points::require_customer(&tx.conn, *id)?;
+            }
+        }
+        Ok(Box::new(tx))
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    fn customer(&mut self, id: CustomerId) -> Result<Option<Customer>> {
+        load_customer(&self.conn, id)
+    }
+
+    fn check_identifiers_free(&mut self, c: &Customer) -> Result<()> {
+        check_identifiers_free(&self.conn, c)
+    }
+
+    fn insert_customer_row(&mut self, c: &Customer) -> Result<Inserted> {
+        insert_customer_row(&self.conn, c)
+    }
+
+    fn customer_dependents(&mut self, id: CustomerId) -> Result<Dependents> {
+        let count = |sql: &str| -> Result<u64> {
+            let n: i64 = self.conn.query_row(sql, [id.as_bytes()], |r| r.get(0)).be()?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        };
+        Ok(Dependents {
+            transactions: count("SELECT count(*) FROM transactions WHERE customer_id = ?1")?,
+            points_entries: count("SELECT count(*) FROM points_ledger WHERE customer_id = ?1")?,
+            children: count("SELECT count(*) FROM customers WHERE parent_id = ?1")?,
+        })
+    }
+
+    fn delete_customer_rows(&mut self, id: CustomerId) -> Result<()> {
+        for sql in [
+            "DELETE FROM interactions WHERE customer_id = ?1",
+            "DELETE FROM consents WHERE customer_id = ?1",
+            "DELETE FROM customer_aliases WHERE customer_id = ?1",
+            "DELETE FROM customer_scores WHERE customer_id = ?1",
+            // Keyed by month first: one look-up per month of the history.
+            "DELETE FROM customer_stages WHERE month IN (SELECT month FROM stage_months) AND customer_id = ?1",
+            "DELETE FROM points_balances WHERE customer_id = ?1",
+            "DELETE FROM customers WHERE id = ?1",
+        ] {
+            self.conn.execute(sql, [id.as_bytes()]).be()?;
+        }
+        Ok(())
+    }
+
+    fn is_erased(&mut self, id: CustomerId) -> Result<bool> {
+        erasure::is_erased(&self.conn, id)
+    }
+
+    fn anonymise_customer(&mut self, id: CustomerId, at: jiff::Timestamp) -> Result<ErasureReport> {
+        erasure::anonymise(&self.conn, id, at)
+    }
+
+    fn merged_into_customer(&mut self, kept: CustomerId) -> Result<Vec<CustomerId>> {
+        erasure::merged_into(&self.conn, kept)
+    }
+
+    fn redact_audit(&mut self, entity_id: &str) -> Result<u64> {
+        erasure::redact_audit(&self.conn, entity_id)
+    }
+
+    fn record_erasure(&mut self, id: CustomerId, at: jiff::Timestamp) -> Result<()> {
+        erasure::record(&self.conn, id, at)
+    }
+
+    fn interaction_by_external(&mut self, external_id: &str) -> Result<Option<Interaction>> {
+        self.conn
+            .query_row(
+                &format!("{INTERACTION_SELECT} WHERE external_id = ?1"),
+                [external_id],
+                interaction_row,
+            )
+            .optional()
+            .be()?
+            .map(|row| row.into_domain())
+            .transpose()
+    }
+
+    fn insert_interaction_row(&mut self, i: &Interaction) -> Result<Inserted> {
+        insert_interaction_row(&self.conn, i)
+    }
+
+    fn update_customer_row(&mut self, c: &Customer, consents_before: Option<&[Consent]>) -> Result<()> {
+        update_customer_row(&self.conn, c)?;
+        write_consents(&self.conn, c.id, &c.consents, consents_before)
+    }
+
+    fn move_customer_rows(&mut self, from: CustomerId, to: CustomerId) -> Result<MovedRows> {
+        let c: &Connection = &self.conn;
+        let (to, from) = (to.as_bytes(), from.as_bytes());
+        let moved = |sql: &str| -> Result<u64> { Ok(c.execute(sql, [to, from]).be()? as u64) };
+        let transactions = moved("UPDATE transactions SET customer_id = ?1 WHERE customer_id = ?2")?;
+        let interactions = moved("UPDATE interactions SET customer_id = ?1 WHERE customer_id = ?2")?;
+        let children = moved("UPDATE customers SET parent_id = ?1 WHERE parent_id = ?2")?;
+        for sql in [
+            "UPDATE customer_aliases SET customer_id = ?1 WHERE customer_id = ?2",
+            "UPDATE consent_history SET customer_id = ?1 WHERE customer_id = ?2",
+            "UPDATE merges SET kept_id = ?1 WHERE kept_id = ?2",
+            "UPDATE points_ledger SET customer_id = ?1 WHERE customer_id = ?2",
+        ] {
+            moved(sql)?;
+        }
+        for sql in [
+            "DELETE FROM consents WHERE customer_id = ?1",
+            "DELETE FROM points_balances WHERE customer_id = ?1",
+            // The analysis of `from` is stale: the next refresh scores the customer it went to.
+            "DELETE FROM customer_scores WHERE customer_id = ?1",
+            "DELETE FROM customer_stages WHERE month IN (SELECT month FROM stage_months) AND customer_id = ?1",
+        ] {
+            c.execute(sql, [from]).be()?;
+        }
+        Ok(MovedRows {
+            transactions,
+            interactions,
+            children,
+        })
+    }
+
+    fn delete_customer_row(&mut self, id: CustomerId) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM customers WHERE id = ?1", [id.as_bytes()])
+            .be()?;
+        Ok(())
+    }
+
+    fn set_alias(&mut self, kind: &str, value: &str, customer: CustomerId) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO customer_aliases (kind, value, customer_id) VALUES (?1, ?2, ?3)",
+                rusqlite::params![kind, value, customer.as_bytes()],
+            )
+            .be()?;
+        Ok(())
+    }
+
+    fn record_merge(&mut self, dropped: CustomerId, kept: CustomerId, at: jiff::Timestamp) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO merges (dropped_id, kept_id, at) VALUES (?1, ?2, ?3)",
+                rusqlite::params![dropped.as_bytes(), kept.as_bytes(), crate::ts(at)],
+            )
+            .be()?;
+        Ok(())
+    }
+
+    fn has_points_entries(&mut self, customer: CustomerId) -> Result<bool> {
+        Ok(crate::points::count_entries(&self.conn, customer)? > 0)
+    }
+
+    fn transaction_by_external(&mut self, external_id: &str) -> Result<Option<Transaction>> {
+        load_transaction_by_external(&self.conn, external_id)
+    }
+
+    fn insert_sale(&mut self, t: &Transaction) -> Result<Inserted> {
+        let c: &Connection = &self.conn;
+        check_transaction_refs(c, t)?;
+        insert_transaction_rows(c, t, &mut |p| product_cost(c, p))
+    }
+
+    fn replace_earning_rule(&mut self, rule: &EarningRule) -> Result<()> {
+        store_rule(&self.conn, rule)
+    }
+
+    fn append_audit(
+        &mut self,
+        actor: &Actor,
+        action: &str,
+        entity: &str,
+        entity_id: &str,
+        before: Option<&serde_json::Value>,
+        after: Option<&serde_json::Value>,
+    ) -> Result<()> {
+        crate::audit(&self.conn, actor, action, entity, entity_id, before, after)
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<()> {
+        self.conn.execute_batch("COMMIT").be()?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+/// `PointsRows` for a unit that holds the writer connection in its `conn` field (a `SqliteTx`,
+/// an import unit): every operation is a function of `crate::points` on that connection.
+macro_rules! points_rows_on_conn {
+    ($unit:ty) => {
+        impl kesher_store::PointsRows for $unit {
+            fn earning_rule(&mut self) -> kesher_store::Result<kesher_loyalty::EarningRule> {
+                crate::points::load_rule(&self.conn)
+            }
+            fn points_balance(&mut self, customer: kesher_core::CustomerId) -> kesher_store::Result<i64> {
+                crate::points::balance(&self.conn, customer)
+            }
+            fn lock_points(&mut self, _customer: kesher_core::CustomerId) -> kesher_store::Result<()> {
+                // The unit holds SQLite's write lock: every customer is locked already.
+                Ok(())
+            }
+            fn lock_all_points(&mut self) -> kesher_store::Result<()> {
+                Ok(())
+            }
+            fn points_entry_by_key(
+                &mut self,
+                customer: kesher_core::CustomerId,
+                key: &str,
+            ) -> kesher_store::Result<Option<kesher_loyalty::LedgerEntry>> {
+                crate::points::entry_by_key(&self.conn, customer, key)
+            }
+            fn points_entry_for_transaction(
+                &mut self,
+                transaction: kesher_core::TransactionId,
+            ) -> kesher_store::Result<Option<kesher_loyalty::LedgerEntry>> {
+                crate::points::entry_for_transaction(&self.conn, transaction)
+            }
+            fn refund_facts(
+                &mut self,
+                sale: kesher_core::TransactionId,
+                refund: kesher_core::TransactionId,
+            ) -> kesher_store::Result<kesher_store::RefundFacts> {
+                crate::points::refund_facts(&self.conn, sale, refund)
+            }
+            fn insert_points_entry(
+                &mut self,
+                e: &kesher_store::NewLedgerEntry<'_>,
+            ) -> kesher_store::Result<kesher_loyalty::LedgerEntry> {
+                crate::points::write_entry(
+                    &self.conn,
+                    &crate::points::NewEntry {
+                        customer: e.customer,
+                        posting: e.posting,
+                        reason: e.reason,
+                        key: e.idempotency_key,
+                        transaction: e.transaction,
+                        branch: e.branch,
+                        actor: e.actor,
+                    },
+                )
+            }
+            fn insert_points_entries(
+                &mut self,
+                entries: &[kesher_store::NewLedgerEntry<'_>],
+            ) -> kesher_store::Result<()> {
+                crate::points::write_entries(&self.conn, entries)
+            }
+            fn unearned_sales(
+                &mut self,
+                scope: kesher_store::SaleScope<'_>,
+                after: Option<&kesher_store::UnearnedSale>,
+                limit: usize,
+            ) -> kesher_store::Result<Vec<kesher_store::UnearnedSale>> {
+                crate::points::unearned_sales(&self.conn, scope, after, limit)
+            }
+            fn unreversed_refunds(
+                &mut self,
+                scope: kesher_store::SaleScope<'_>,
+            ) -> kesher_store::Result<Vec<kesher_store::UnreversedRefund>> {
+                crate::points::unreversed_refunds(&self.conn, scope)
+            }
+        }
+    };
+}
+pub(crate) use points_rows_on_conn;
+
+points_rows_on_conn!(SqliteTx<'_>);
+
+impl Drop for SqliteTx<'_> {
+    fn drop(&mut self) {
+        if self.open && !self.conn.is_autocommit() {
+            // No caller is left to tell of a failed rollback; the next `BEGIN` on this
+            // connection would fail and say so.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The narrow backend API that workflows are written on: a unit of work begun with the locks it
+//! needs ([`UnitOfWork::begin`]), row-level operations on the [`Tx`] handle it returns, and one
+//! `commit`. Dropping a `Tx` without committing rolls it back.
+//!
+//! The workflows themselves (record a sale with its points, redeem, adjust, merge, the bulk
+//! award, the earning rule's change, and every new one) live once in `kesher-app`; a backend
+//! only reads and writes rows. Each backend keeps the guarantee a lock promises in its own way,
+//! inside `begin`:
+//! - SQLite: `BEGIN IMMEDIATE` on the single writer connection (the whole database is locked for
+//!   writing, so every lock holds at once).
+//! - PostgreSQL: `Lock::Customers` creates the customers' points balance rows at zero when
+//!   missing and locks them `FOR UPDATE` in id order; `Lock::CustomerRecords` takes the
+//!   identifier writers' advisory lock, then the customer rows `FOR UPDATE`; `Lock::AllPoints`
+//!   locks the balance table `EXCLUSIVE` (reads go on); `Lock::EarningRule` the rule's table.
+//!
+//! The points operations are a trait of their own, [`PointsRows`], which a bulk import unit
+//! (`ImportTx`) implements too, so that the award of an import's sales runs in its unit.
+
+use crate::{Actor, Inserted, Result};
+use jiff::Timestamp;
+use kesher_core::{BranchId, Consent, Currency, Customer, CustomerId, Interaction, Transaction, TransactionId};
+use kesher_loyalty::{EarningRule, LedgerEntry, Posting};
+
+/// What a unit of work must hold for the rest of its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock<'a> {
+    /// Nothing up front: the unit takes what it needs as it goes ([`PointsRows::lock_points`]);
+    /// on SQLite the write lock as ever.
+    Writes,
+    /// These customers' points: no other unit changes their balance until this one ends. Every
+    /// customer must exist, checked in the order given (`NotFound` naming the first missing).
+    Customers(&'a [CustomerId]),
+    /// The customers' identifiers: no other unit takes an identifier until this one ends (a new
+    /// customer).
+    Identifiers,
+    /// These customers' records and identifiers: no other unit changes a customer's record or
+    /// takes an identifier until this one ends (merge). Every customer must exist, checked in
+    /// the order given.
+    CustomerRecords(&'a [CustomerId]),
+    /// Every customer's points (the bulk award): redemptions wait, reads go on.
+    AllPoints,
+    /// The earning rule: one change at a time.
+    EarningRule,
+}
+
+/// A ledger entry to append, with the posting a `kesher_loyalty` decision made.
+#[derive(Debug, Clone)]
+pub struct NewLedgerEntry<'a> {
+    pub customer: CustomerId,
+    pub posting: Posting,
+    pub reason: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
+    pub transaction: Option<TransactionId>,
+    pub branch: Option<BranchId>,
+    pub actor: &'a Actor,
+}
+
+/// What a refund's reversal needs to know about the sale it refunds (`kesher_loyalty::Refund`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefundFacts {
+    /// The refunded sale's total, minor units.
+    pub sale_total: i64,
+    /// What the sale's other refunds took back, minor units (positive).
+    pub refunded_before: i64,
+    /// Points the sale's other refunds reversed (positive).
+    pub reversed_before: i64,
+}
+
+/// Which sales the bulk award looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaleScope<'a> {
+    /// Every sale (at or after the instant, when given).
+    Since(Option<Timestamp>),
+    /// These transactions only (an import unit's).
+    Only(&'a [TransactionId]),
+}
+
+/// A sale of an identified customer that has not earned points yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnearnedSale {
+    pub id: TransactionId,
+    pub customer: CustomerId,
+    pub branch: BranchId,
+    pub occurred_at: Timestamp,
+    pub currency: Currency,
+    /// The sale's net total, minor units.
+    pub total: i64,
+    /// The customer's balance as stored when the page was read.
+    pub balance: i64,
+}
+
+/// A refund whose sale earned and that has not been reversed yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnreversedRefund {
+    pub id: TransactionId,
+    pub sale: TransactionId,
+    /// The refund's total (negative), minor units.
+    pub total: i64,
+    pub branch: BranchId,
+}
+
+/// What refers to a customer and keeps it from being deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Dependents {
+    pub transactions: u64,
+    pub points_entries: u64,
+    /// Accounts whose parent the customer is.
+    pub children: u64,
+}
+
+/// What [`Tx::move_customer_rows`] moved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MovedRows {
+    pub transactions: u64,
+    pub interactions: u64,
+    /// Accounts whose parent was the customer moved from.
+    pub children: u64,
+}
+
+/// The points ledger's rows inside a unit of work (a [`Tx`] or a bulk import unit).
+pub trait PointsRows {
+    fn earning_rule(&mut self) -> Result<EarningRule>;
+    /// The customer's points balance (0 before any entry).
+    fn points_balance(&mut self, customer: CustomerId) -> Result<i64>;
+    /// Lock a customer's points for the rest of the unit (when the customer was not known at
+    /// `begin`: the holder of a refunded sale's points).
+    fn lock_points(&mut self, customer: CustomerId) -> Result<()>;
+    /// Lock every customer's points for the rest of the unit (the bulk award).
+    fn lock_all_points(&mut self) -> Result<()>;
+    /// The customer's entry made with this idempotency key, if any.
+    fn points_entry_by_key(&mut self, customer: CustomerId, key: &str) -> Result<Option<LedgerEntry>>;
+    /// The entry a sale earned or a refund reversed, if any.
+    fn points_entry_for_transaction(&mut self, transaction: TransactionId) -> Result<Option<LedgerEntry>>;
+    /// What the other refunds of `sale` took back so far (`refund` itself left out).
+    fn refund_facts(&mut self, sale: TransactionId, refund: TransactionId) -> Result<RefundFacts>;
+    /// Append an entry and set the customer's balance to its `balance_after`; the stored entry
+    /// (with its sequence number) comes back.
+    fn insert_points_entry(&mut self, entry: &NewLedgerEntry<'_>) -> Result<LedgerEntry>;
+    /// Append entries in order and set each customer's balance to the `balance_after` of its last
+    /// entry among them (the bulk award).
+    fn insert_points_entries(&mut self, entries: &[NewLedgerEntry<'_>]) -> Result<()>;
+    /// Up to `limit` sales in `scope` of identified customers, not refunds, in a currency the
+    /// rule rates, without an earn entry, ordered by (customer, time, id), after the sale
+    /// `after` in that order when given (keyset paging), each with its customer's stored balance.
+    fn unearned_sales(
+        &mut self,
+        scope: SaleScope<'_>,
+        after: Option<&UnearnedSale>,
+        limit: usize,
+    ) -> Result<Vec<UnearnedSale>>;
+    /// The refunds in `scope` whose sale earned and that have no reversal, by time then id.
+    fn unreversed_refunds(&mut self, scope: SaleScope<'_>) -> Result<Vec<UnreversedRefund>>;
+}
+
+/// One open unit of work: reads see its own writes; nothing is visible to others before
+/// `commit`, and nothing lands if it is dropped.
+pub trait Tx: PointsRows {
+    /// The transaction with this external id, lines included.
+    fn transaction_by_external(&mut self, external_id: &str) -> Result<Option<Transaction>>;
+    /// Insert a validated transaction with its lines (each line's unit cost taken from its
+    /// product). Every id it references must exist (`Invalid` naming the field otherwise).
+    /// `AlreadyPresent` when its external id is taken (by a unit that committed first).
+    fn insert_sale(&mut self, t: &Transaction) -> Result<Inserted>;
+    /// A customer's record, consents included.
+    fn customer(&mut self, id: CustomerId) -> Result<Option<Customer>>;
+    /// `Conflict` naming the field when another customer (or an alias a merge left) holds one of
+    /// `c`'s identifiers (member number, phone, e-mail, card).
+    fn check_identifiers_free(&mut self, c: &Customer) -> Result<()>;
+    /// Insert a customer row with its consents; `AlreadyPresent` when the member number exists.
+    fn insert_customer_row(&mut self, c: &Customer) -> Result<Inserted>;
+    /// What refers to the customer.
+    fn customer_dependents(&mut self, id: CustomerId) -> Result<Dependents>;
+    /// Delete a customer with what describes only them: contacts, consents, aliases, scores and
+    /// stage history, the points balance row.
+    fn delete_customer_rows(&mut self, id: CustomerId) -> Result<()>;
+    /// Whether the customer has been erased.
+    fn is_erased(&mut self, id: CustomerId) -> Result<bool>;
+    /// Remove a customer's personal data from every row about them (the erasure's rows): profile
+    /// identifiers and attributes, free texts (contacts, points reasons), aliases; consent
+    /// history replaced by one withdrawal of every consent at `at`. Amounts and dates stay.
+    /// The report's `audit_entries_redacted` is left at 0.
+    fn anonymise_customer(&mut self, id: CustomerId, at: Timestamp) -> Result<crate::ErasureReport>;
+    /// The customers merged into `kept`.
+    fn merged_into_customer(&mut self, kept: CustomerId) -> Result<Vec<CustomerId>>;
+    /// Replace the before and after of every audit entry about `entity_id` (or naming it) with
+    /// the erased marker; returns how many.
+    fn redact_audit(&mut self, entity_id: &str) -> Result<u64>;
+    /// Record the customer as erased at `at`.
+    fn record_erasure(&mut self, id: CustomerId, at: Timestamp) -> Result<()>;
+    /// The contact with this external id.
+    fn interaction_by_external(&mut self, external_id: &str) -> Result<Option<Interaction>>;
+    /// Insert a validated contact; `AlreadyPresent` when its external id is taken.
+    fn insert_interaction_row(&mut self, i: &Interaction) -> Result<Inserted>;
+    /// Write a customer's record (the row as given) and make `c.consents` the current consents,
+    /// every change against `consents_before` appended to the consent history. No identifier
+    /// checks: the caller holds `Lock::CustomerRecords` and has freed what it takes.
+    fn update_customer_row(&mut self, c: &Customer, consents_before: Option<&[Consent]>) -> Result<()>;
+    /// Give everything keyed by customer `from` to `to`: sales (and their lines), contacts,
+    /// child accounts, identifier aliases, consent history, earlier merges into `from`, points
+    /// ledger entries. What describes only `from` is deleted: its current consents, its points
+    /// balance row, its analysis scores and this month's stage. The customer row itself stays
+    /// (see [`Tx::delete_customer_row`]).
+    fn move_customer_rows(&mut self, from: CustomerId, to: CustomerId) -> Result<MovedRows>;
+    /// Delete a customer row that nothing refers to any more.
+    fn delete_customer_row(&mut self, id: CustomerId) -> Result<()>;
+    /// Make an identifier (`kind` phone, email, member or card) of a merged-away customer find
+    /// `customer` (replacing an alias of the same identifier).
+    fn set_alias(&mut self, kind: &str, value: &str, customer: CustomerId) -> Result<()>;
+    /// Record that `dropped` was merged into `kept` (replacing an earlier record for `dropped`).
+    fn record_merge(&mut self, dropped: CustomerId, kept: CustomerId, at: Timestamp) -> Result<()>;
+    /// Whether the customer has any points entry.
+    fn has_points_entries(&mut self, customer: CustomerId) -> Result<bool>;
+    fn replace_earning_rule(&mut self, rule: &EarningRule) -> Result<()>;
+    /// Append to the audit log.
+    fn append_audit(
+        &mut self,
+        actor: &Actor,
+        action: &str,
+        entity: &str,
+        entity_id: &str,
+        before: Option<&serde_json::Value>,
+        after: Option<&serde_json::Value>,
+    ) -> Result<()>;
+    /// Make every write of the unit durable and visible, at once.
+    fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// Begin units of work.
+pub trait UnitOfWork {
+    /// Open a unit of work holding `lock` (waiting for it when another unit holds it).
+    fn begin(&self, lock: Lock<'_>) -> Result<Box<dyn Tx + '_>>;
+}

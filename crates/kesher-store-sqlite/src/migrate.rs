@@ -15,6 +15,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../migrations/0007_implicit_prospects.sql")),
     (8, include_str!("../migrations/0008_points.sql")),
     (10, include_str!("../migrations/0010_partial_parent_index.sql")),
+    (11, include_str!("../migrations/0011_jobs.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

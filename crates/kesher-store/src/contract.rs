@@ -9,6 +9,7 @@ use crate::*;
 use kesher_core::*;
 use std::any::Any;
 
+pub mod jobs;
 pub mod points;
 
 pub type Factory<'a> = &'a dyn Fn() -> (Box<dyn Any>, Box<dyn Store>);
@@ -50,6 +51,11 @@ pub fn run_all(make: Factory<'_>) {
         ),
         ("points: the bulk award and the import's", points::bulk_award),
         ("points: parallel redemptions and duplicate sales", points::concurrency),
+        ("jobs: claimed in order, due only", jobs::claim_order),
+        ("jobs: an expired lease is claimed again", jobs::expired_lease_reclaimed),
+        ("jobs: a lost lease cannot finish", jobs::lost_lease_cannot_finish),
+        ("jobs: dedupe keys, retry, cancel, list", jobs::dedupe_retry_cancel_list),
+        ("jobs: parallel claimers get distinct jobs", jobs::parallel_claimers),
     ];
     for (name, check) in checks {
         let (_guard, store) = make();

@@ -8,9 +8,11 @@ pub mod accounts;
 pub mod bulk;
 #[cfg(feature = "testing")]
 pub mod contract;
+pub mod jobs;
 pub mod points;
 
 pub use accounts::{Accounts, ApiToken, ERASED_MARKER, ErasureReport, Privacy, Session, User};
+pub use jobs::{Job, JobFinish, JobState, Jobs, NewJob};
 pub use points::{AwardReport, Points, PointsRequest, PointsTotals};
 
 use jiff::Timestamp;
@@ -367,7 +369,7 @@ pub struct RecordedSale {
 }
 
 /// The storage contract of kesher. Implementations are safe to share between threads.
-pub trait Store: Accounts + Privacy + Points + Send + Sync {
+pub trait Store: Accounts + Privacy + Points + Jobs + Send + Sync {
     fn counts(&self) -> Result<Counts>;
 
     // Branches, employees, products.

@@ -8,6 +8,7 @@ pub mod baskets;
 pub mod clock;
 pub mod identify;
 pub mod import;
+pub mod jobs;
 pub mod privacy;
 pub mod segments;
 #[cfg(test)]
@@ -22,12 +23,15 @@ use std::sync::Arc;
 pub struct Settings {
     /// Country for phone numbers written without a country code.
     pub default_country: Country,
+    /// The zone schedules are read in (`--time-zone`); `None`: the first branch's zone, else UTC.
+    pub time_zone: Option<jiff::tz::TimeZone>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             default_country: Country::israel(),
+            time_zone: None,
         }
     }
 }
@@ -162,6 +166,9 @@ pub mod ids {
     }
     pub fn interaction() -> InteractionId {
         InteractionId(next_v7())
+    }
+    pub fn job() -> kesher_core::JobId {
+        kesher_core::JobId(next_v7())
     }
 
     #[cfg(test)]

@@ -25,6 +25,8 @@ pub struct Settings {
     pub default_country: Country,
     /// The zone schedules are read in (`--time-zone`); `None`: the first branch's zone, else UTC.
     pub time_zone: Option<jiff::tz::TimeZone>,
+    /// How long a job worker's claim lasts without a heartbeat (`KESHER_JOB_LEASE`).
+    pub job_lease: jiff::SignedDuration,
 }
 
 impl Default for Settings {
@@ -32,6 +34,7 @@ impl Default for Settings {
         Settings {
             default_country: Country::israel(),
             time_zone: None,
+            job_lease: jobs::DEFAULT_LEASE,
         }
     }
 }

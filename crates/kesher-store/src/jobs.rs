@@ -54,7 +54,7 @@ impl JobState {
 
 impl std::fmt::Display for JobState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -154,4 +154,18 @@ pub fn not_cancellable(job: &Job) -> crate::StoreError {
 /// A stored state name as a state (a name no migration writes is corruption).
 pub fn stored_state(s: &str) -> Result<JobState> {
     JobState::parse(s).ok_or_else(|| crate::StoreError::Backend(format!("unknown job state {s:?} in the database")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_parse_back_from_their_names_and_pad_in_tables() {
+        for state in JobState::ALL {
+            assert_eq!(JobState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(JobState::parse("sleeping"), None);
+        assert_eq!(format!("{:<9}|", JobState::Done), "done     |");
+    }
 }

@@ -15,11 +15,49 @@ fn jobs_json(db: &Path) -> Value {
 
 /// The one job in the database.
 fn only_job(db: &Path) -> Value {
+    let sleeps = sleep_jobs(db);
+    assert_eq!(sleeps.len(), 1, "{sleeps:#?}");
+    sleeps[0].clone()
+}
+
+/// The `diagnostic.sleep` jobs in the database (the schedules' jobs left out).
+fn sleep_jobs(db: &Path) -> Vec<Value> {
     let doc = jobs_json(db);
     let items = doc["jobs"]["items"].as_array().unwrap();
-    let sleeps: Vec<&Value> = items.iter().filter(|j| j["kind"] == "diagnostic.sleep").collect();
-    assert_eq!(sleeps.len(), 1, "{doc:#}");
-    sleeps[0].clone()
+    items
+        .iter()
+        .filter(|j| j["kind"] == "diagnostic.sleep")
+        .cloned()
+        .collect()
+}
+
+/// Two servers on one database run each of several jobs once.
+pub(crate) fn two_servers_run_each_job_once(db: &Path) {
+    const JOBS: usize = 6;
+    for _ in 0..JOBS {
+        let o = kesher(
+            db,
+            &["jobs", "enqueue", "diagnostic.sleep", "--args", r#"{"seconds": 0.5}"#],
+        );
+        assert!(o.status.success(), "{:?}", text(&o));
+    }
+    let servers = [Server(server(db)), Server(server(db))];
+    let pids: Vec<u32> = servers.iter().map(|s| s.0.id()).collect();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let jobs = loop {
+        let jobs = sleep_jobs(db);
+        assert_eq!(jobs.len(), JOBS);
+        if jobs.iter().all(|j| j["state"] == "done") {
+            break jobs;
+        }
+        assert!(Instant::now() < deadline, "timed out: {jobs:#?}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    for j in &jobs {
+        assert_eq!(j["attempts"], 1, "a job was claimed twice: {j:#}");
+        let owner = j["lease_owner"].as_str().unwrap();
+        assert!(pids.iter().any(|p| owner.contains(&format!(":{p}:"))), "{owner}");
+    }
 }
 
 /// Poll until `ok` holds for the job, failing after `limit`.
@@ -61,7 +99,19 @@ impl Drop for Server {
 #[test]
 fn a_job_of_a_killed_server_is_taken_up_by_another_after_the_lease() {
     let d = Dir::new();
-    let db = d.db();
+    killed_server_hands_its_job_over(&d.db());
+}
+
+#[test]
+fn two_servers_on_one_sqlite_file_run_each_job_once() {
+    let d = Dir::new();
+    two_servers_run_each_job_once(&d.db());
+}
+
+/// A server picks up a `diagnostic.sleep` job, is killed (SIGKILL) while it runs, and a second
+/// server takes the job up after the lease and completes it on the second attempt.
+pub(crate) fn killed_server_hands_its_job_over(db: &Path) {
+    let db = db.to_path_buf();
     let o = kesher(
         &db,
         &["jobs", "enqueue", "diagnostic.sleep", "--args", r#"{"seconds": 3}"#],

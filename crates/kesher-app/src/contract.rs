@@ -16,6 +16,7 @@ use kesher_core::*;
 use kesher_store::*;
 use std::sync::Arc;
 
+pub mod jobs;
 pub mod points;
 
 /// Emits `mod contract { … }` with one `#[test]` per contract check, each run by
@@ -93,6 +94,20 @@ macro_rules! contract_tests {
                     interleaved_sales_and_redemptions_keep_the_balance_equal_to_the_ledger,
                 );
             }
+
+            /// The job queue's contract checks (`kesher_app::contract::jobs`).
+            mod jobs {
+                #[allow(unused_imports)]
+                use super::*;
+
+                $crate::contract_tests!(@jobs $fresh;
+                    claim_order,
+                    expired_lease_reclaimed,
+                    lost_lease_cannot_finish,
+                    dedupe_retry_cancel_list,
+                    parallel_claimers,
+                );
+            }
         }
     };
     (@checks $fresh:expr; $($check:ident),* $(,)?) => {
@@ -100,6 +115,14 @@ macro_rules! contract_tests {
             #[test]
             fn $check() {
                 $crate::contract::run_check($fresh, $crate::contract::$check);
+            }
+        )*
+    };
+    (@jobs $fresh:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::contract::run_check($fresh, $crate::contract::jobs::$check);
             }
         )*
     };

@@ -11,6 +11,7 @@ pub mod contract;
 pub mod customers;
 pub mod identify;
 pub mod import;
+pub mod jobs;
 pub mod points;
 pub mod privacy;
 pub mod sales;
@@ -27,12 +28,18 @@ use std::sync::Arc;
 pub struct Settings {
     /// Country for phone numbers written without a country code.
     pub default_country: Country,
+    /// The zone schedules are read in (`--time-zone`); `None`: the first branch's zone, else UTC.
+    pub time_zone: Option<jiff::tz::TimeZone>,
+    /// How long a job worker's claim lasts without a heartbeat (`KESHER_JOB_LEASE`).
+    pub job_lease: jiff::SignedDuration,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             default_country: Country::israel(),
+            time_zone: None,
+            job_lease: jobs::DEFAULT_LEASE,
         }
     }
 }
@@ -167,6 +174,9 @@ pub mod ids {
     }
     pub fn interaction() -> InteractionId {
         InteractionId(next_v7())
+    }
+    pub fn job() -> kesher_core::JobId {
+        kesher_core::JobId(next_v7())
     }
 
     #[cfg(test)]

@@ -137,10 +137,16 @@ pub enum Action {
     /// Set how sales earn points.
     #[serde(rename = "points.configure")]
     PointsConfigure,
+    /// The schedules and the job queue: what is scheduled, running, done and failed.
+    #[serde(rename = "jobs.read")]
+    JobsRead,
+    /// Enqueue a background job now; cancel a scheduled one.
+    #[serde(rename = "jobs.manage")]
+    JobsManage,
 }
 
 impl Action {
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 31] = [
         Action::Public,
         Action::Session,
         Action::CustomersRead,
@@ -170,6 +176,8 @@ impl Action {
         Action::PointsRedeem,
         Action::PointsAdjust,
         Action::PointsConfigure,
+        Action::JobsRead,
+        Action::JobsManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -203,6 +211,8 @@ impl Action {
             Action::PointsRedeem => "points.redeem",
             Action::PointsAdjust => "points.adjust",
             Action::PointsConfigure => "points.configure",
+            Action::JobsRead => "jobs.read",
+            Action::JobsManage => "jobs.manage",
         }
     }
 
@@ -261,6 +271,9 @@ pub fn grant(role: Role, action: Action) -> Grant {
             // The program's policy and its corrections; no sales, so no redemptions.
             A::PointsRead | A::PointsAdjust | A::PointsConfigure => Allow,
             A::PointsRedeem => Deny,
+            // What the nightly refresh did; running jobs is for admins.
+            A::JobsRead => Allow,
+            A::JobsManage => Deny,
             A::CustomersDelete | A::CustomersExport | A::CustomersErase | A::TransactionsRecord => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
             A::Public | A::Session => Allow,
@@ -277,6 +290,7 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::PointsRead => Allow,
             A::PointsRedeem => OwnBranch,
             A::PointsAdjust | A::PointsConfigure => Deny,
+            A::JobsRead | A::JobsManage => Deny,
             A::CustomersExport | A::CustomersErase | A::AnalyticsRun | A::SegmentsManage => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
             A::Public | A::Session => Allow,
@@ -289,6 +303,7 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::PointsRead => Allow,
             A::PointsRedeem => OwnBranch,
             A::PointsAdjust | A::PointsConfigure => Deny,
+            A::JobsRead | A::JobsManage => Deny,
             A::CustomersDelete | A::CustomersMerge | A::CustomersExport | A::CustomersErase => Deny,
             A::AnalyticsRead | A::AnalyticsRun | A::SegmentsRead | A::SegmentsManage => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
@@ -304,6 +319,8 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::TransactionsRecord | A::InteractionsRecord => Deny,
             // Aggregates only (analytics.read gives the program's totals).
             A::PointsRead | A::PointsRedeem | A::PointsAdjust | A::PointsConfigure => Deny,
+            A::JobsRead => Allow,
+            A::JobsManage => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
             A::Public | A::Session => Allow,
         },
@@ -314,6 +331,7 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::PointsRead => Allow,
             A::PointsRedeem => OwnBranch,
             A::PointsAdjust | A::PointsConfigure => Deny,
+            A::JobsRead | A::JobsManage => Deny,
             A::CustomersRead | A::CustomersUpdate | A::CustomersDelete | A::CustomersMerge => Deny,
             A::CustomersExport | A::CustomersErase => Deny,
             A::TransactionsRead | A::InteractionsRead | A::InteractionsRecord => Deny,

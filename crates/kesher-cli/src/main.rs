@@ -7,6 +7,7 @@ mod copy;
 mod customers;
 mod demo;
 mod import;
+mod jobs;
 mod models;
 mod points;
 mod segments;
@@ -36,6 +37,13 @@ struct Cli {
     /// 2026-01-31T23:00:00Z); the clock runs on from there. For replaying a past day and for tests.
     #[arg(long, global = true, env = "KESHER_NOW")]
     now: Option<jiff::Timestamp>,
+    /// The business's IANA time zone, for schedules [default: the first branch's zone, else UTC].
+    #[arg(long, global = true, env = "KESHER_TIME_ZONE")]
+    time_zone: Option<String>,
+    /// How long a job worker's claim lasts without a heartbeat (e.g. 5m, 2s); the heartbeat
+    /// renews it every third of that.
+    #[arg(long, global = true, env = "KESHER_JOB_LEASE", default_value = "5m")]
+    job_lease: jiff::SignedDuration,
     #[command(subcommand)]
     command: Command,
 }
@@ -82,6 +90,9 @@ enum Command {
     /// Loyalty points: balance, history, adjust, redeem, the earning rule, award.
     #[command(subcommand)]
     Points(points::PointsCommand),
+    /// Background jobs: list (with the schedules), run, enqueue, cancel.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -101,8 +112,17 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let country = Country::parse(&cli.country).map_err(|e| anyhow::anyhow!("--country: {}", e.reason))?;
+    let time_zone = match cli.time_zone.as_deref() {
+        Some(name) => Some(jiff::tz::TimeZone::get(name).with_context(|| format!("--time-zone {name:?}"))?),
+        None => None,
+    };
+    if cli.job_lease <= jiff::SignedDuration::ZERO {
+        anyhow::bail!("--job-lease must be positive");
+    }
     let settings = Settings {
         default_country: country,
+        time_zone,
+        job_lease: cli.job_lease,
     };
     let clock: Arc<dyn Clock> = match cli.now {
         Some(start) => Arc::new(kesher_app::clock::OffsetClock::starting_at(start)),
@@ -140,6 +160,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Copy(c) => copy::run(c),
         Command::Segments(c) => segments::run(&open(&db, settings)?, c),
         Command::Points(p) => points::run(&open(&db, settings)?, p),
+        Command::Jobs(j) => jobs::run(&open(&db, settings)?, j),
     }
 }
 
@@ -202,7 +223,8 @@ fn schema_version(db: &Path) -> anyhow::Result<i64> {
 }
 
 /// Serve the API: first make sure an admin exists (its password from KESHER_ADMIN_PASSWORD, or
-/// generated and printed once), and apply the retention rule now and once a day.
+/// generated and printed once), and run the job worker beside it (the schedules: the nightly
+/// analysis and the daily retention run; docs/jobs.md).
 fn serve(app: App, bind: std::net::SocketAddr) -> anyhow::Result<()> {
     let password = std::env::var("KESHER_ADMIN_PASSWORD").ok();
     if let Some((user, generated)) = app.ensure_first_admin(password.as_deref())? {
@@ -213,24 +235,16 @@ fn serve(app: App, bind: std::net::SocketAddr) -> anyhow::Result<()> {
             None => println!("first start: created user {user:?} with the password in KESHER_ADMIN_PASSWORD"),
         }
     }
-    let keeper = app.clone();
-    std::thread::spawn(move || {
-        loop {
-            let actor = kesher_store::Actor::new("system:retention", keeper.now()).from("scheduler");
-            match keeper.apply_retention(None, false, &actor) {
-                Ok(r) if r.erased > 0 => tracing::info!(erased = r.erased, "retention: customers anonymised"),
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "retention run failed"),
-            }
-            std::thread::sleep(std::time::Duration::from_secs(24 * 3600));
-        }
-    });
+    let worker = jobs::JobWorker::start(app.clone())?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    rt.block_on(kesher_http::serve(app, bind, |addr| {
-        println!("kesher is serving on http://{addr}/ (API under /api, Ctrl-C to stop)");
-    }))
-    .with_context(|| format!("serving on {bind}"))
+    let served = rt
+        .block_on(kesher_http::serve(app, bind, |addr| {
+            println!("kesher is serving on http://{addr}/ (API under /api, Ctrl-C to stop)");
+        }))
+        .with_context(|| format!("serving on {bind}"));
+    worker.stop();
+    served
 }

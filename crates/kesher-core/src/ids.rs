@@ -35,5 +35,6 @@ id_type!(
     TransactionId,
     InteractionId,
     UserId,
-    TokenId
+    TokenId,
+    JobId
 );

@@ -13,7 +13,7 @@ pub mod phone;
 
 pub use error::DomainError;
 pub use identity::{DuplicateCandidate, DuplicatePair, Email, find_duplicates};
-pub use ids::{BranchId, CustomerId, EmployeeId, InteractionId, ProductId, TokenId, TransactionId, UserId};
+pub use ids::{BranchId, CustomerId, EmployeeId, InteractionId, JobId, ProductId, TokenId, TransactionId, UserId};
 pub use model::*;
 pub use money::{Currency, Money};
 pub use name::{name_key, name_similarity, normalize_name};

@@ -12,6 +12,7 @@ pub mod baskets;
 pub mod customers;
 pub mod dto;
 pub mod error;
+pub mod jobs;
 pub mod points;
 pub mod privacy;
 pub mod reference;
@@ -59,6 +60,7 @@ pub async fn blocking<T: Send + 'static>(
         segments::fields, segments::list, segments::save, segments::get, segments::delete, segments::check,
         segments::members_adhoc, segments::members, segments::messages,
         points::get_points, points::redeem, points::adjust, points::get_rule, points::put_rule, points::totals,
+        jobs::list, jobs::enqueue, jobs::cancel,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "analytics"), (name = "auth"), (name = "accounts"), (name = "privacy"), (name = "segments"), (name = "points"), (name = "system")),
@@ -411,6 +413,14 @@ fn api() -> Api {
         "/api/segments/{name}/messages",
         A::SegmentsManage,
         post(segments::messages),
+    )
+    .at(get_.clone(), "/api/jobs", A::JobsRead, get(jobs::list))
+    .at(post_.clone(), "/api/jobs", A::JobsManage, post(jobs::enqueue))
+    .at(
+        post_.clone(),
+        "/api/jobs/{id}/cancel",
+        A::JobsManage,
+        post(jobs::cancel),
     )
     .at(
         post_,

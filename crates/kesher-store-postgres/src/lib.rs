@@ -10,6 +10,7 @@ mod accounts;
 mod bulk;
 mod convert;
 mod import;
+mod jobs;
 mod migrate;
 mod points;
 mod scores;

@@ -17,6 +17,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../migrations/0008_points.sql")),
     (9, include_str!("../migrations/0009_sale_lines_customer.sql")),
     (10, include_str!("../migrations/0010_partial_parent_index.sql")),
+    (11, include_str!("../migrations/0011_jobs.sql")),
 ];
 
 /// Serialises migrations of one database between processes opening it at the same time.

@@ -6,10 +6,12 @@
 
 pub mod accounts;
 pub mod bulk;
+pub mod jobs;
 pub mod points;
 pub mod unit;
 
 pub use accounts::{Accounts, ApiToken, ERASED_MARKER, ErasureReport, Privacy, Session, User};
+pub use jobs::{Job, JobFinish, JobState, Jobs, NewJob};
 pub use points::{AwardReport, Points, PointsRequest, PointsTotals};
 pub use unit::{
     Dependents, Lock, MovedRows, NewLedgerEntry, PointsRows, RefundFacts, SaleScope, Tx, UnearnedSale, UnitOfWork,
@@ -392,7 +394,7 @@ pub struct RecordedSale {
 }
 
 /// The storage contract of kesher. Implementations are safe to share between threads.
-pub trait Store: Accounts + Privacy + Points + UnitOfWork + Send + Sync {
+pub trait Store: Accounts + Privacy + Points + Jobs + UnitOfWork + Send + Sync {
     fn counts(&self) -> Result<Counts>;
 
     // Branches, employees, products.

@@ -216,3 +216,17 @@ fn copy_moves_every_table_from_sqlite_to_postgres() {
 fn kesher_tables() -> usize {
     kesher_store::bulk::TABLES.len()
 }
+
+#[test]
+fn pg_a_job_of_a_killed_server_is_taken_up_by_another_after_the_lease() {
+    let Some(admin) = admin_url() else { return };
+    let db = PgDb::new(&admin);
+    crate::jobs::killed_server_hands_its_job_over(std::path::Path::new(&db.url));
+}
+
+#[test]
+fn pg_two_servers_run_each_job_once() {
+    let Some(admin) = admin_url() else { return };
+    let db = PgDb::new(&admin);
+    crate::jobs::two_servers_run_each_job_once(std::path::Path::new(&db.url));
+}

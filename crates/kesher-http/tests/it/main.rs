@@ -6,6 +6,7 @@ mod access;
 mod api;
 mod browser;
 mod fuzz;
+mod jobs;
 mod points;
 mod segments;
 mod support;

@@ -1,0 +1,147 @@
+//! The kinds of job kesher knows, their arguments, and what each does when it runs.
+
+use crate::App;
+use crate::analyze::{AnalyzeError, AnalyzeOptions};
+use kesher_analytics::{Model, PeriodUnit};
+use kesher_store::{Actor, Job, StoreError};
+use serde_json::{Value, json};
+
+/// A kind of job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind {
+    pub name: &'static str,
+    /// Attempts before the job fails for good.
+    pub max_attempts: u32,
+    pub about: &'static str,
+}
+
+/// The analytics refresh `kesher analyze` runs with its default options (BG/NBD, weeks, as of
+/// the job's start).
+pub const ANALYZE: &str = "analyze";
+/// The retention rule applied: customers inactive beyond the retention period anonymised.
+pub const RETENTION: &str = "privacy.retention";
+/// A runner self-check: sleeps `{"seconds": n}` (at most an hour) and reports it.
+pub const SLEEP: &str = "diagnostic.sleep";
+
+/// The longest `diagnostic.sleep`.
+const MAX_SLEEP_SECONDS: f64 = 3600.0;
+
+pub const KINDS: &[Kind] = &[
+    Kind {
+        name: ANALYZE,
+        max_attempts: 3,
+        about: "refresh the customer analytics (kesher analyze with its defaults)",
+    },
+    Kind {
+        name: RETENTION,
+        max_attempts: 3,
+        about: "apply the retention rule: anonymise customers inactive beyond the retention period",
+    },
+    Kind {
+        name: SLEEP,
+        max_attempts: 3,
+        about: "runner self-check: sleep {\"seconds\": n} (at most 3600) and report it",
+    },
+];
+
+/// A kind by name.
+pub fn kind(name: &str) -> Option<&'static Kind> {
+    KINDS.iter().find(|k| k.name == name)
+}
+
+/// Why a handler did not finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HandlerError {
+    /// Retrying cannot help (unknown kind, bad arguments): the job fails now.
+    Permanent(String),
+    /// May pass on a later attempt (the database was busy, a connection dropped).
+    Transient(String),
+}
+
+/// The kind known and its arguments valid: `Invalid` on `kind` or `args` otherwise.
+pub fn check(name: &str, args: &Value) -> Result<&'static Kind, StoreError> {
+    let found = kind(name).ok_or_else(|| StoreError::Invalid {
+        field: "kind",
+        reason: format!(
+            "unknown job kind {name:?} (known: {})",
+            KINDS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+        ),
+    })?;
+    let invalid = |reason: String| StoreError::Invalid { field: "args", reason };
+    match found.name {
+        SLEEP => {
+            sleep_seconds(args).map_err(invalid)?;
+        }
+        _ => no_args(found.name, args).map_err(invalid)?,
+    }
+    Ok(found)
+}
+
+fn no_args(kind: &str, args: &Value) -> Result<(), String> {
+    match args {
+        Value::Null => Ok(()),
+        Value::Object(m) if m.is_empty() => Ok(()),
+        _ => Err(format!("{kind} takes no arguments (give {{}})")),
+    }
+}
+
+fn sleep_seconds(args: &Value) -> Result<f64, String> {
+    let seconds = args
+        .get("seconds")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| "diagnostic.sleep takes {\"seconds\": n}".to_string())?;
+    if !(0.0..=MAX_SLEEP_SECONDS).contains(&seconds) {
+        return Err(format!("seconds must be 0 to {MAX_SLEEP_SECONDS}"));
+    }
+    Ok(seconds)
+}
+
+/// Run `job`'s handler on this thread; its result on success.
+pub(crate) fn run(app: &App, job: &Job) -> Result<Value, HandlerError> {
+    check(&job.kind, &job.args).map_err(|e| HandlerError::Permanent(e.to_string()))?;
+    match job.kind.as_str() {
+        ANALYZE => analyze(app),
+        RETENTION => retention(app, job),
+        SLEEP => {
+            let seconds = sleep_seconds(&job.args).map_err(HandlerError::Permanent)?;
+            std::thread::sleep(std::time::Duration::from_secs_f64(seconds));
+            Ok(json!({ "slept_seconds": seconds }))
+        }
+        other => Err(HandlerError::Permanent(format!("unknown job kind {other:?}"))),
+    }
+}
+
+fn analyze(app: &App) -> Result<Value, HandlerError> {
+    let as_of = app.now();
+    let opts = AnalyzeOptions::new(as_of, PeriodUnit::Week, Model::BgNbd);
+    match app.analyze(&opts) {
+        Ok(r) => Ok(json!({
+            "as_of": as_of.to_string(),
+            "customers": r.customers,
+            "buyers": r.buyers,
+            "transactions": r.transactions,
+            "model": r.model,
+            "log_likelihood": r.log_likelihood,
+            "model_note": r.model_note,
+        })),
+        // A business without sales yet: nothing to refresh, which is not a failure.
+        Err(AnalyzeError::NoSales(at)) => Ok(json!({
+            "as_of": at.to_string(),
+            "skipped": "no sales by identified customers yet",
+        })),
+        Err(e) => Err(HandlerError::Transient(e.to_string())),
+    }
+}
+
+fn retention(app: &App, job: &Job) -> Result<Value, HandlerError> {
+    let actor = Actor::new("system:jobs", app.now()).from(format!("job {}", job.id));
+    match app.apply_retention(None, false, &actor) {
+        Ok(r) => Ok(json!({
+            "years": r.years,
+            "cutoff": r.cutoff.map(|t| t.to_string()),
+            "candidates": r.candidates,
+            "erased": r.erased,
+        })),
+        Err(e) => Err(HandlerError::Transient(e.to_string())),
+    }
+}

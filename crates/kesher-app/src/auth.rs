@@ -165,7 +165,7 @@ impl App {
             disabled: false,
             created_at: self.now(),
         };
-        self.store.insert_user(&u, actor)?;
+        self.insert_user(&u, actor)?;
         Ok(u)
     }
 
@@ -228,7 +228,7 @@ impl App {
                 return Err(invalid("role", "this is the last active admin"));
             }
         }
-        self.store.update_user(&u, actor)?;
+        self.update_user(&u, actor)?;
         if end_sessions {
             self.store.delete_user_sessions(u.id)?;
         }
@@ -264,7 +264,7 @@ impl App {
                 .map(|d| now + SignedDuration::from_hours(24 * i64::from(d))),
             revoked_at: None,
         };
-        self.store.insert_token(&t, actor)?;
+        self.insert_token(&t, actor)?;
         Ok((t, secret))
     }
 
@@ -291,7 +291,7 @@ impl App {
                 }
             }
         };
-        self.store.revoke_token(id, actor)
+        self.revoke_token_id(id, actor)
     }
 
     /// The principal a bearer token stands for, if it is known, live and unexpired.

@@ -1144,12 +1144,12 @@ pub fn users_are_unique_and_their_updates_audited_without_the_hash(s: &App) {
     let (b, _, _) = seed_reference(&*s.store);
     assert_eq!(s.store.count_users().unwrap(), 0);
     let mut u = clerk(b);
-    s.store.insert_user(&u, &actor()).unwrap();
+    s.insert_user(&u, &actor()).unwrap();
     let again = User {
         id: kesher_core::UserId(uid(71)),
         ..u.clone()
     };
-    match s.store.insert_user(&again, &actor()) {
+    match s.insert_user(&again, &actor()) {
         Err(StoreError::Conflict { field, .. }) => assert_eq!(field, "username"),
         other => panic!("expected a username conflict, got {other:?}"),
     }
@@ -1159,7 +1159,7 @@ pub fn users_are_unique_and_their_updates_audited_without_the_hash(s: &App) {
     u.role = Role::BranchManager;
     u.disabled = true;
     u.password_hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdDI$aGFzaDI".into();
-    s.store.update_user(&u, &actor()).unwrap();
+    s.update_user(&u, &actor()).unwrap();
     assert_eq!(s.store.list_users().unwrap(), vec![u.clone()]);
     assert_eq!(s.store.count_users().unwrap(), 1);
     let log = s.store.audit_for_entity(&u.id.to_string()).unwrap();
@@ -1195,15 +1195,14 @@ pub fn tokens_are_found_by_digest_and_revoked_once(s: &App) {
         expires_at: Some(at("2026-01-01T00:00:00Z")),
         revoked_at: None,
     };
-    s.store.insert_token(&t, &actor()).unwrap();
+    s.insert_token(&t, &actor()).unwrap();
     assert_eq!(s.store.token_by_digest(&t.digest).unwrap().as_ref(), Some(&t));
     assert_eq!(s.store.token_by_digest("nope").unwrap(), None);
     let later = Actor::new("admin", at("2025-02-01T00:00:00Z"));
-    let revoked = s.store.revoke_token(t.id, &later).unwrap();
+    let revoked = s.revoke_token_id(t.id, &later).unwrap();
     assert_eq!(revoked.revoked_at, Some(at("2025-02-01T00:00:00Z")));
     let twice = s
-        .store
-        .revoke_token(t.id, &Actor::new("admin", at("2025-03-01T00:00:00Z")))
+        .revoke_token_id(t.id, &Actor::new("admin", at("2025-03-01T00:00:00Z")))
         .unwrap();
     assert_eq!(
         twice.revoked_at, revoked.revoked_at,
@@ -1211,7 +1210,7 @@ pub fn tokens_are_found_by_digest_and_revoked_once(s: &App) {
     );
     assert_eq!(s.store.list_tokens().unwrap(), vec![revoked]);
     assert!(matches!(
-        s.store.revoke_token(kesher_core::TokenId(uid(81)), &later),
+        s.revoke_token_id(kesher_core::TokenId(uid(81)), &later),
         Err(StoreError::NotFound { .. })
     ));
 }
@@ -1220,7 +1219,7 @@ pub fn sessions_expire_and_are_deleted(s: &App) {
     use kesher_store::Session;
     let (b, _, _) = seed_reference(&*s.store);
     let u = clerk(b);
-    s.store.insert_user(&u, &actor()).unwrap();
+    s.insert_user(&u, &actor()).unwrap();
     let sess = Session {
         digest: "a".repeat(64),
         user_id: u.id,
@@ -1463,8 +1462,8 @@ pub fn retention_finds_inactive_customers_but_not_erased_ones(s: &App) {
 
 pub fn settings_are_audited(s: &App) {
     assert_eq!(s.store.get_setting("privacy.retention_years").unwrap(), None);
-    s.store.put_setting("privacy.retention_years", "3", &actor()).unwrap();
-    s.store.put_setting("privacy.retention_years", "5", &actor()).unwrap();
+    s.put_setting("privacy.retention_years", "3", &actor()).unwrap();
+    s.put_setting("privacy.retention_years", "5", &actor()).unwrap();
     assert_eq!(
         s.store.get_setting("privacy.retention_years").unwrap().as_deref(),
         Some("5")
@@ -1476,21 +1475,19 @@ pub fn settings_are_audited(s: &App) {
 
 pub fn settings_are_listed_by_literal_prefix_and_deleted(s: &App) {
     // Keys under one prefix, in key order; deleting is audited and says whether there was one.
-    s.store
-        .put_setting("segment.vip", "{\"expression\":\"clv > 1\"}", &actor())
+    s.put_setting("segment.vip", "{\"expression\":\"clv > 1\"}", &actor())
         .unwrap();
-    s.store
-        .put_setting("segment.all", "{\"expression\":\"true\"}", &actor())
+    s.put_setting("segment.all", "{\"expression\":\"true\"}", &actor())
         .unwrap();
-    s.store.put_setting("segmentation", "other", &actor()).unwrap();
+    s.put_setting("segmentation", "other", &actor()).unwrap();
     let under = s.store.settings_with_prefix("segment.").unwrap();
     assert_eq!(
         under.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
         ["segment.all", "segment.vip"]
     );
     assert_eq!(under[1].1, "{\"expression\":\"clv > 1\"}");
-    assert!(s.store.delete_setting("segment.vip", &actor()).unwrap());
-    assert!(!s.store.delete_setting("segment.vip", &actor()).unwrap());
+    assert!(s.delete_setting("segment.vip", &actor()).unwrap());
+    assert!(!s.delete_setting("segment.vip", &actor()).unwrap());
     assert_eq!(s.store.settings_with_prefix("segment.").unwrap().len(), 1);
     let log = s.store.audit_for_entity("segment.vip").unwrap();
     assert_eq!(log.last().map(|e| e.action.as_str()), Some("setting.delete"));

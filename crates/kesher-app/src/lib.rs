@@ -14,6 +14,7 @@ pub mod import;
 pub mod jobs;
 pub mod points;
 pub mod privacy;
+pub mod records;
 pub mod sales;
 pub mod segments;
 #[cfg(test)]

@@ -139,7 +139,7 @@ impl App {
             });
         }
         let v = years.map(|y| y.to_string()).unwrap_or_default();
-        self.store.put_setting(RETENTION_KEY, &v, actor)
+        self.put_setting(RETENTION_KEY, &v, actor)
     }
 
     /// Anonymise every customer inactive for longer than the retention period (`years`, or the

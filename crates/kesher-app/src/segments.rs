@@ -134,17 +134,13 @@ impl App {
             updated_by: actor.who.clone(),
         };
         let json = serde_json::to_string(&saved).map_err(|e| StoreError::Backend(e.to_string()))?;
-        self.store
-            .put_setting(&format!("{SEGMENT_KEY_PREFIX}{name}"), &json, actor)?;
+        self.put_setting(&format!("{SEGMENT_KEY_PREFIX}{name}"), &json, actor)?;
         Ok(saved)
     }
 
     pub fn delete_segment(&self, name: &str, actor: &Actor) -> Result<(), SegmentError> {
         check_name(name)?;
-        if self
-            .store
-            .delete_setting(&format!("{SEGMENT_KEY_PREFIX}{name}"), actor)?
-        {
+        if self.delete_setting(&format!("{SEGMENT_KEY_PREFIX}{name}"), actor)? {
             Ok(())
         } else {
             Err(SegmentError::NotFound(name.to_string()))

@@ -1,12 +1,12 @@
 //! Users, API tokens, sessions, erasure, retention and settings on PostgreSQL.
 
+use crate::PgStore;
 use crate::convert::*;
-use crate::{PgStore, audit};
 use jiff::Timestamp;
 use kesher_core::{BranchId, CustomerId, TokenId, UserId};
 use kesher_store::{
-    Accounts, Actor, ApiToken, AuditEntry, ERASED_MARKER, ErasureReport, Privacy, Result, Session, StoreError, User,
-    accounts::{scopes_text, stored_role, stored_scopes, token_audit_json, user_audit_json, username_taken},
+    Accounts, ApiToken, AuditEntry, ERASED_MARKER, ErasureReport, Privacy, Result, Session, StoreError, User,
+    accounts::{scopes_text, stored_role, stored_scopes, username_taken},
 };
 use postgres::{GenericClient, Row};
 use uuid::Uuid;
@@ -86,36 +86,6 @@ fn tokens<C: GenericClient>(c: &mut C, tail: &str, p: &Params<'_>) -> Result<Vec
 }
 
 impl Accounts for PgStore {
-    fn insert_user(&self, u: &User, actor: &Actor) -> Result<()> {
-        self.in_tx(|tx| {
-            tx.execute(
-                "INSERT INTO users (id, username, display_name, role, branch_id, password_hash, disabled, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                &[
-                    &u.id.0,
-                    &u.username,
-                    &u.display_name,
-                    &u.role.as_str(),
-                    &u.branch.map(|b| b.0),
-                    &u.password_hash,
-                    &u.disabled,
-                    &u.created_at,
-                ],
-            )
-            .be()
-            .map_err(|e| username_taken(e, &u.username))?;
-            audit(
-                tx,
-                actor,
-                "user.create",
-                "user",
-                &u.id.to_string(),
-                None,
-                Some(&user_audit_json(u)),
-            )
-        })
-    }
-
     fn get_user(&self, id: UserId) -> Result<Option<User>> {
         self.with(|c| Ok(users(c, "WHERE id = $1", &[&id.0])?.pop()))
     }
@@ -132,101 +102,12 @@ impl Accounts for PgStore {
         self.with(|c| count(c, "SELECT count(*) FROM users", &[]))
     }
 
-    fn update_user(&self, u: &User, actor: &Actor) -> Result<()> {
-        self.in_tx(|tx| {
-            let before = users(tx, "WHERE id = $1 FOR UPDATE", &[&u.id.0])?
-                .pop()
-                .ok_or_else(|| StoreError::not_found("user", u.id))?;
-            tx.execute(
-                "UPDATE users SET username = $2, display_name = $3, role = $4, branch_id = $5, password_hash = $6,
-                 disabled = $7 WHERE id = $1",
-                &[
-                    &u.id.0,
-                    &u.username,
-                    &u.display_name,
-                    &u.role.as_str(),
-                    &u.branch.map(|b| b.0),
-                    &u.password_hash,
-                    &u.disabled,
-                ],
-            )
-            .be()
-            .map_err(|e| username_taken(e, &u.username))?;
-            let mut after = user_audit_json(u);
-            if before.password_hash != u.password_hash {
-                after["password_changed"] = true.into();
-            }
-            audit(
-                tx,
-                actor,
-                "user.update",
-                "user",
-                &u.id.to_string(),
-                Some(&user_audit_json(&before)),
-                Some(&after),
-            )
-        })
-    }
-
-    fn insert_token(&self, t: &ApiToken, actor: &Actor) -> Result<()> {
-        let scopes = scopes_text(&t.scopes);
-        self.in_tx(|tx| {
-            tx.execute(
-                "INSERT INTO api_tokens (id, name, role, branch_id, scopes, digest, hint, created_at, created_by, expires_at, revoked_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                &[
-                    &t.id.0,
-                    &t.name,
-                    &t.role.as_str(),
-                    &t.branch.map(|b| b.0),
-                    &scopes,
-                    &t.digest,
-                    &t.hint,
-                    &t.created_at,
-                    &t.created_by,
-                    &t.expires_at,
-                    &t.revoked_at,
-                ],
-            )
-            .be()?;
-            audit(tx, actor, "token.create", "token", &t.id.to_string(), None, Some(&token_audit_json(t)))
-        })
-    }
-
     fn token_by_digest(&self, digest: &str) -> Result<Option<ApiToken>> {
         self.with(|c| Ok(tokens(c, "WHERE digest = $1", &[&digest])?.pop()))
     }
 
     fn list_tokens(&self) -> Result<Vec<ApiToken>> {
         self.with(|c| tokens(c, "ORDER BY created_at, name COLLATE \"C\"", &[]))
-    }
-
-    fn revoke_token(&self, id: TokenId, actor: &Actor) -> Result<ApiToken> {
-        self.in_tx(|tx| {
-            let before = tokens(tx, "WHERE id = $1 FOR UPDATE", &[&id.0])?
-                .pop()
-                .ok_or_else(|| StoreError::not_found("token", id))?;
-            if before.revoked_at.is_some() {
-                return Ok(before);
-            }
-            let mut after = before.clone();
-            after.revoked_at = Some(actor.at);
-            tx.execute(
-                "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1",
-                &[&id.0, &actor.at],
-            )
-            .be()?;
-            audit(
-                tx,
-                actor,
-                "token.revoke",
-                "token",
-                &id.to_string(),
-                Some(&token_audit_json(&before)),
-                Some(&token_audit_json(&after)),
-            )?;
-            Ok(after)
-        })
     }
 
     fn insert_session(&self, s: &Session) -> Result<()> {
@@ -320,28 +201,6 @@ impl Privacy for PgStore {
         })
     }
 
-    fn put_setting(&self, key: &str, value: &str, actor: &Actor) -> Result<()> {
-        self.in_tx(|tx| {
-            let before: Option<String> = query_opt(tx, "SELECT value FROM settings WHERE key = $1 FOR UPDATE", &[&key])?
-                .map(|r| col(&r, 0))
-                .transpose()?;
-            tx.execute(
-                "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                &[&key, &value],
-            )
-            .be()?;
-            audit(
-                tx,
-                actor,
-                "setting.update",
-                "setting",
-                key,
-                before.map(|b| serde_json::json!({ "value": b })).as_ref(),
-                Some(&serde_json::json!({ "value": value })),
-            )
-        })
-    }
-
     fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
         self.with(|c| {
             c.query(
@@ -352,27 +211,6 @@ impl Privacy for PgStore {
             .iter()
             .map(|r| Ok((col(r, 0)?, col(r, 1)?)))
             .collect()
-        })
-    }
-
-    fn delete_setting(&self, key: &str, actor: &Actor) -> Result<bool> {
-        self.in_tx(|tx| {
-            let before: Option<String> =
-                query_opt(tx, "SELECT value FROM settings WHERE key = $1 FOR UPDATE", &[&key])?
-                    .map(|r| col(&r, 0))
-                    .transpose()?;
-            let Some(before) = before else { return Ok(false) };
-            tx.execute("DELETE FROM settings WHERE key = $1", &[&key]).be()?;
-            audit(
-                tx,
-                actor,
-                "setting.delete",
-                "setting",
-                key,
-                Some(&serde_json::json!({ "value": before })),
-                None,
-            )?;
-            Ok(true)
         })
     }
 }
@@ -455,6 +293,106 @@ pub(crate) mod erasure {
     pub(crate) fn record<C: GenericClient>(c: &mut C, id: CustomerId, at: Timestamp) -> Result<()> {
         c.execute("INSERT INTO erasures (customer_id, at) VALUES ($1, $2)", &[&id.0, &at])
             .be()?;
+        Ok(())
+    }
+}
+
+/// The rows of users, tokens and settings inside a unit of work (`Tx`); reads lock the row.
+pub(crate) mod records {
+    use super::*;
+
+    pub(crate) fn user<C: GenericClient>(c: &mut C, id: UserId) -> Result<Option<User>> {
+        Ok(users(c, "WHERE id = $1 FOR UPDATE", &[&id.0])?.pop())
+    }
+
+    pub(crate) fn insert_user<C: GenericClient>(c: &mut C, u: &User) -> Result<()> {
+        c.execute(
+            "INSERT INTO users (id, username, display_name, role, branch_id, password_hash, disabled, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &u.id.0,
+                &u.username,
+                &u.display_name,
+                &u.role.as_str(),
+                &u.branch.map(|b| b.0),
+                &u.password_hash,
+                &u.disabled,
+                &u.created_at,
+            ],
+        )
+        .be()
+        .map_err(|e| username_taken(e, &u.username))?;
+        Ok(())
+    }
+
+    pub(crate) fn update_user<C: GenericClient>(c: &mut C, u: &User) -> Result<()> {
+        c.execute(
+            "UPDATE users SET username = $2, display_name = $3, role = $4, branch_id = $5, password_hash = $6,
+             disabled = $7 WHERE id = $1",
+            &[
+                &u.id.0,
+                &u.username,
+                &u.display_name,
+                &u.role.as_str(),
+                &u.branch.map(|b| b.0),
+                &u.password_hash,
+                &u.disabled,
+            ],
+        )
+        .be()
+        .map_err(|e| username_taken(e, &u.username))?;
+        Ok(())
+    }
+
+    pub(crate) fn token<C: GenericClient>(c: &mut C, id: TokenId) -> Result<Option<ApiToken>> {
+        Ok(tokens(c, "WHERE id = $1 FOR UPDATE", &[&id.0])?.pop())
+    }
+
+    pub(crate) fn insert_token<C: GenericClient>(c: &mut C, t: &ApiToken) -> Result<()> {
+        c.execute(
+            "INSERT INTO api_tokens (id, name, role, branch_id, scopes, digest, hint, created_at, created_by, expires_at, revoked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &[
+                &t.id.0,
+                &t.name,
+                &t.role.as_str(),
+                &t.branch.map(|b| b.0),
+                &scopes_text(&t.scopes),
+                &t.digest,
+                &t.hint,
+                &t.created_at,
+                &t.created_by,
+                &t.expires_at,
+                &t.revoked_at,
+            ],
+        )
+        .be()?;
+        Ok(())
+    }
+
+    pub(crate) fn revoke_token<C: GenericClient>(c: &mut C, id: TokenId, at: Timestamp) -> Result<()> {
+        c.execute("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1", &[&id.0, &at])
+            .be()?;
+        Ok(())
+    }
+
+    pub(crate) fn setting<C: GenericClient>(c: &mut C, key: &str) -> Result<Option<String>> {
+        query_opt(c, "SELECT value FROM settings WHERE key = $1 FOR UPDATE", &[&key])?
+            .map(|r| col(&r, 0))
+            .transpose()
+    }
+
+    pub(crate) fn put_setting<C: GenericClient>(c: &mut C, key: &str, value: &str) -> Result<()> {
+        c.execute(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&key, &value],
+        )
+        .be()?;
+        Ok(())
+    }
+
+    pub(crate) fn delete_setting<C: GenericClient>(c: &mut C, key: &str) -> Result<()> {
+        c.execute("DELETE FROM settings WHERE key = $1", &[&key]).be()?;
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 //! the balance serialises every writer of a customer's points), rolled back when dropped.
 
 use crate::PgStore;
-use crate::accounts::erasure;
+use crate::accounts::{erasure, records};
 use crate::convert::{
     Ctx, INTERACTION_SELECT, check_identifiers_free, check_transaction_refs, count, insert_customer_row,
     insert_interaction_row, insert_transaction_rows, interaction_row, load_customer, load_transaction_by_external,
@@ -133,6 +133,42 @@ impl Tx for PgTx<'_> {
 
     fn record_erasure(&mut self, id: CustomerId, at: jiff::Timestamp) -> Result<()> {
         erasure::record(self.client()?, id, at)
+    }
+
+    fn user(&mut self, id: kesher_core::UserId) -> Result<Option<kesher_store::User>> {
+        records::user(self.client()?, id)
+    }
+
+    fn insert_user_row(&mut self, u: &kesher_store::User) -> Result<()> {
+        records::insert_user(self.client()?, u)
+    }
+
+    fn update_user_row(&mut self, u: &kesher_store::User) -> Result<()> {
+        records::update_user(self.client()?, u)
+    }
+
+    fn token(&mut self, id: kesher_core::TokenId) -> Result<Option<kesher_store::ApiToken>> {
+        records::token(self.client()?, id)
+    }
+
+    fn insert_token_row(&mut self, t: &kesher_store::ApiToken) -> Result<()> {
+        records::insert_token(self.client()?, t)
+    }
+
+    fn set_token_revoked(&mut self, id: kesher_core::TokenId, at: jiff::Timestamp) -> Result<()> {
+        records::revoke_token(self.client()?, id, at)
+    }
+
+    fn setting(&mut self, key: &str) -> Result<Option<String>> {
+        records::setting(self.client()?, key)
+    }
+
+    fn put_setting_row(&mut self, key: &str, value: &str) -> Result<()> {
+        records::put_setting(self.client()?, key, value)
+    }
+
+    fn delete_setting_row(&mut self, key: &str) -> Result<()> {
+        records::delete_setting(self.client()?, key)
     }
 
     fn interaction_by_external(&mut self, external_id: &str) -> Result<Option<Interaction>> {

@@ -1,12 +1,12 @@
 //! Users, API tokens, sessions, erasure, retention and settings on SQLite.
 
 use crate::convert::*;
-use crate::{SqliteStore, audit, from_ts, ts};
+use crate::{SqliteStore, from_ts, ts};
 use jiff::Timestamp;
 use kesher_core::{BranchId, CustomerId, TokenId, UserId};
 use kesher_store::{
-    Accounts, Actor, ApiToken, AuditEntry, ERASED_MARKER, ErasureReport, Privacy, Result, Session, StoreError, User,
-    accounts::{scopes_text, stored_role, stored_scopes, token_audit_json, user_audit_json, username_taken},
+    Accounts, ApiToken, AuditEntry, ERASED_MARKER, ErasureReport, Privacy, Result, Session, User,
+    accounts::{scopes_text, stored_role, stored_scopes, username_taken},
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -99,37 +99,6 @@ fn tokens(c: &Connection, tail: &str, p: impl rusqlite::Params) -> Result<Vec<Ap
 }
 
 impl Accounts for SqliteStore {
-    fn insert_user(&self, u: &User, actor: &Actor) -> Result<()> {
-        let mut conn = self.write()?;
-        let tx = conn.transaction().be()?;
-        tx.execute(
-            "INSERT INTO users (id, username, display_name, role, branch_id, password_hash, disabled, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                u.id.as_bytes(),
-                u.username,
-                u.display_name,
-                u.role.as_str(),
-                u.branch.map(|b| b.as_bytes().to_vec()),
-                u.password_hash,
-                u.disabled as i64,
-                ts(u.created_at)
-            ],
-        )
-        .be()
-        .map_err(|e| username_taken(e, &u.username))?;
-        audit(
-            &tx,
-            actor,
-            "user.create",
-            "user",
-            &u.id.to_string(),
-            None,
-            Some(&user_audit_json(u)),
-        )?;
-        tx.commit().be()
-    }
-
     fn get_user(&self, id: UserId) -> Result<Option<User>> {
         Ok(users(&*self.read()?, "WHERE id = ?1", [id.as_bytes()])?.pop())
     }
@@ -150,111 +119,12 @@ impl Accounts for SqliteStore {
         Ok(n as u64)
     }
 
-    fn update_user(&self, u: &User, actor: &Actor) -> Result<()> {
-        let mut conn = self.write()?;
-        let tx = conn.transaction().be()?;
-        let before = users(&tx, "WHERE id = ?1", [u.id.as_bytes()])?
-            .pop()
-            .ok_or_else(|| StoreError::not_found("user", u.id))?;
-        tx.execute(
-            "UPDATE users SET username = ?2, display_name = ?3, role = ?4, branch_id = ?5, password_hash = ?6,
-             disabled = ?7 WHERE id = ?1",
-            params![
-                u.id.as_bytes(),
-                u.username,
-                u.display_name,
-                u.role.as_str(),
-                u.branch.map(|b| b.as_bytes().to_vec()),
-                u.password_hash,
-                u.disabled as i64
-            ],
-        )
-        .be()
-        .map_err(|e| username_taken(e, &u.username))?;
-        let mut after = user_audit_json(u);
-        if before.password_hash != u.password_hash {
-            after["password_changed"] = true.into();
-        }
-        audit(
-            &tx,
-            actor,
-            "user.update",
-            "user",
-            &u.id.to_string(),
-            Some(&user_audit_json(&before)),
-            Some(&after),
-        )?;
-        tx.commit().be()
-    }
-
-    fn insert_token(&self, t: &ApiToken, actor: &Actor) -> Result<()> {
-        let mut conn = self.write()?;
-        let tx = conn.transaction().be()?;
-        tx.execute(
-            "INSERT INTO api_tokens (id, name, role, branch_id, scopes, digest, hint, created_at, created_by, expires_at, revoked_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                t.id.as_bytes(),
-                t.name,
-                t.role.as_str(),
-                t.branch.map(|b| b.as_bytes().to_vec()),
-                scopes_text(&t.scopes),
-                t.digest,
-                t.hint,
-                ts(t.created_at),
-                t.created_by,
-                t.expires_at.map(ts),
-                t.revoked_at.map(ts)
-            ],
-        )
-        .be()?;
-        audit(
-            &tx,
-            actor,
-            "token.create",
-            "token",
-            &t.id.to_string(),
-            None,
-            Some(&token_audit_json(t)),
-        )?;
-        tx.commit().be()
-    }
-
     fn token_by_digest(&self, digest: &str) -> Result<Option<ApiToken>> {
         Ok(tokens(&*self.read()?, "WHERE digest = ?1", [digest])?.pop())
     }
 
     fn list_tokens(&self) -> Result<Vec<ApiToken>> {
         tokens(&*self.read()?, "ORDER BY created_at, name", [])
-    }
-
-    fn revoke_token(&self, id: TokenId, actor: &Actor) -> Result<ApiToken> {
-        let mut conn = self.write()?;
-        let tx = conn.transaction().be()?;
-        let before = tokens(&tx, "WHERE id = ?1", [id.as_bytes()])?
-            .pop()
-            .ok_or_else(|| StoreError::not_found("token", id))?;
-        if before.revoked_at.is_some() {
-            return Ok(before);
-        }
-        let mut after = before.clone();
-        after.revoked_at = Some(actor.at);
-        tx.execute(
-            "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1",
-            params![id.as_bytes(), ts(actor.at)],
-        )
-        .be()?;
-        audit(
-            &tx,
-            actor,
-            "token.revoke",
-            "token",
-            &id.to_string(),
-            Some(&token_audit_json(&before)),
-            Some(&token_audit_json(&after)),
-        )?;
-        tx.commit().be()?;
-        Ok(after)
     }
 
     fn insert_session(&self, s: &Session) -> Result<()> {
@@ -367,30 +237,6 @@ impl Privacy for SqliteStore {
             .be()
     }
 
-    fn put_setting(&self, key: &str, value: &str, actor: &Actor) -> Result<()> {
-        let mut conn = self.write()?;
-        let tx = conn.transaction().be()?;
-        let before: Option<String> = tx
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
-            .optional()
-            .be()?;
-        tx.execute(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![key, value],
-        )
-        .be()?;
-        audit(
-            &tx,
-            actor,
-            "setting.update",
-            "setting",
-            key,
-            before.map(|b| serde_json::json!({ "value": b })).as_ref(),
-            Some(&serde_json::json!({ "value": value })),
-        )?;
-        tx.commit().be()
-    }
-
     fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
         let c = self.read()?;
         let mut st = c
@@ -398,28 +244,6 @@ impl Privacy for SqliteStore {
             .be()?;
         let rows = st.query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?))).be()?;
         rows.collect::<rusqlite::Result<Vec<_>>>().be()
-    }
-
-    fn delete_setting(&self, key: &str, actor: &Actor) -> Result<bool> {
-        let mut conn = self.write()?;
-        let tx = conn.transaction().be()?;
-        let before: Option<String> = tx
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
-            .optional()
-            .be()?;
-        let Some(before) = before else { return Ok(false) };
-        tx.execute("DELETE FROM settings WHERE key = ?1", [key]).be()?;
-        audit(
-            &tx,
-            actor,
-            "setting.delete",
-            "setting",
-            key,
-            Some(&serde_json::json!({ "value": before })),
-            None,
-        )?;
-        tx.commit().be()?;
-        Ok(true)
     }
 }
 
@@ -508,6 +332,109 @@ pub(crate) mod erasure {
             params![id.as_bytes(), ts(at)],
         )
         .be()?;
+        Ok(())
+    }
+}
+
+/// The rows of users, tokens and settings inside a unit of work (`Tx`).
+pub(crate) mod records {
+    use super::*;
+
+    pub(crate) fn user(c: &Connection, id: UserId) -> Result<Option<User>> {
+        Ok(users(c, "WHERE id = ?1", [id.as_bytes()])?.pop())
+    }
+
+    pub(crate) fn insert_user(c: &Connection, u: &User) -> Result<()> {
+        c.execute(
+            "INSERT INTO users (id, username, display_name, role, branch_id, password_hash, disabled, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                u.id.as_bytes(),
+                u.username,
+                u.display_name,
+                u.role.as_str(),
+                u.branch.map(|b| b.as_bytes().to_vec()),
+                u.password_hash,
+                u.disabled as i64,
+                ts(u.created_at)
+            ],
+        )
+        .be()
+        .map_err(|e| username_taken(e, &u.username))?;
+        Ok(())
+    }
+
+    pub(crate) fn update_user(c: &Connection, u: &User) -> Result<()> {
+        c.execute(
+            "UPDATE users SET username = ?2, display_name = ?3, role = ?4, branch_id = ?5, password_hash = ?6,
+             disabled = ?7 WHERE id = ?1",
+            params![
+                u.id.as_bytes(),
+                u.username,
+                u.display_name,
+                u.role.as_str(),
+                u.branch.map(|b| b.as_bytes().to_vec()),
+                u.password_hash,
+                u.disabled as i64
+            ],
+        )
+        .be()
+        .map_err(|e| username_taken(e, &u.username))?;
+        Ok(())
+    }
+
+    pub(crate) fn token(c: &Connection, id: TokenId) -> Result<Option<ApiToken>> {
+        Ok(tokens(c, "WHERE id = ?1", [id.as_bytes()])?.pop())
+    }
+
+    pub(crate) fn insert_token(c: &Connection, t: &ApiToken) -> Result<()> {
+        c.execute(
+            "INSERT INTO api_tokens (id, name, role, branch_id, scopes, digest, hint, created_at, created_by, expires_at, revoked_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                t.id.as_bytes(),
+                t.name,
+                t.role.as_str(),
+                t.branch.map(|b| b.as_bytes().to_vec()),
+                scopes_text(&t.scopes),
+                t.digest,
+                t.hint,
+                ts(t.created_at),
+                t.created_by,
+                t.expires_at.map(ts),
+                t.revoked_at.map(ts)
+            ],
+        )
+        .be()?;
+        Ok(())
+    }
+
+    pub(crate) fn revoke_token(c: &Connection, id: TokenId, at: Timestamp) -> Result<()> {
+        c.execute(
+            "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1",
+            params![id.as_bytes(), ts(at)],
+        )
+        .be()?;
+        Ok(())
+    }
+
+    pub(crate) fn setting(c: &Connection, key: &str) -> Result<Option<String>> {
+        c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .be()
+    }
+
+    pub(crate) fn put_setting(c: &Connection, key: &str, value: &str) -> Result<()> {
+        c.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )
+        .be()?;
+        Ok(())
+    }
+
+    pub(crate) fn delete_setting(c: &Connection, key: &str) -> Result<()> {
+        c.execute("DELETE FROM settings WHERE key = ?1", [key]).be()?;
         Ok(())
     }
 }

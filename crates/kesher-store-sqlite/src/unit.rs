@@ -2,7 +2,7 @@
 //! begun `IMMEDIATE` (the write lock taken before anything is read, so no other process can
 //! slip a write in between a check and the write it decides), rolled back when dropped.
 
-use crate::accounts::erasure;
+use crate::accounts::{erasure, records};
 use crate::convert::{
     Ctx, INTERACTION_SELECT, check_identifiers_free, check_transaction_refs, insert_customer_row,
     insert_interaction_row, insert_transaction_rows, interaction_row, load_customer, load_transaction_by_external,
@@ -95,6 +95,42 @@ impl Tx for SqliteTx<'_> {
 
     fn record_erasure(&mut self, id: CustomerId, at: jiff::Timestamp) -> Result<()> {
         erasure::record(&self.conn, id, at)
+    }
+
+    fn user(&mut self, id: kesher_core::UserId) -> Result<Option<kesher_store::User>> {
+        records::user(&self.conn, id)
+    }
+
+    fn insert_user_row(&mut self, u: &kesher_store::User) -> Result<()> {
+        records::insert_user(&self.conn, u)
+    }
+
+    fn update_user_row(&mut self, u: &kesher_store::User) -> Result<()> {
+        records::update_user(&self.conn, u)
+    }
+
+    fn token(&mut self, id: kesher_core::TokenId) -> Result<Option<kesher_store::ApiToken>> {
+        records::token(&self.conn, id)
+    }
+
+    fn insert_token_row(&mut self, t: &kesher_store::ApiToken) -> Result<()> {
+        records::insert_token(&self.conn, t)
+    }
+
+    fn set_token_revoked(&mut self, id: kesher_core::TokenId, at: jiff::Timestamp) -> Result<()> {
+        records::revoke_token(&self.conn, id, at)
+    }
+
+    fn setting(&mut self, key: &str) -> Result<Option<String>> {
+        records::setting(&self.conn, key)
+    }
+
+    fn put_setting_row(&mut self, key: &str, value: &str) -> Result<()> {
+        records::put_setting(&self.conn, key, value)
+    }
+
+    fn delete_setting_row(&mut self, key: &str) -> Result<()> {
+        records::delete_setting(&self.conn, key)
     }
 
     fn interaction_by_external(&mut self, external_id: &str) -> Result<Option<Interaction>> {

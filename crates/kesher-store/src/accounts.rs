@@ -1,7 +1,7 @@
 //! Accounts (users, API tokens, sign-in sessions) and privacy (erasure, retention, settings):
 //! the parts of the storage contract that access control and data protection stand on.
 
-use crate::{Actor, AuditEntry, Result, StoreError};
+use crate::{AuditEntry, Result, StoreError};
 use jiff::Timestamp;
 use kesher_auth::{Action, Role};
 use kesher_core::{BranchId, CustomerId, TokenId, UserId};
@@ -63,20 +63,13 @@ pub struct ErasureReport {
 pub const ERASED_MARKER: &str = r#"{"erased":true}"#;
 
 pub trait Accounts {
-    /// Conflict on `username` when taken.
-    fn insert_user(&self, u: &User, actor: &Actor) -> Result<()>;
     fn get_user(&self, id: UserId) -> Result<Option<User>>;
     fn user_by_name(&self, username: &str) -> Result<Option<User>>;
     fn list_users(&self) -> Result<Vec<User>>;
     fn count_users(&self) -> Result<u64>;
-    /// Replace a user's record; audited with before and after (never the password hash).
-    fn update_user(&self, u: &User, actor: &Actor) -> Result<()>;
 
-    fn insert_token(&self, t: &ApiToken, actor: &Actor) -> Result<()>;
     fn token_by_digest(&self, digest: &str) -> Result<Option<ApiToken>>;
     fn list_tokens(&self) -> Result<Vec<ApiToken>>;
-    /// Revoke a token (idempotent: revoking twice keeps the first time); audited.
-    fn revoke_token(&self, id: TokenId, actor: &Actor) -> Result<ApiToken>;
 
     fn insert_session(&self, s: &Session) -> Result<()>;
     /// The session with this digest if it has not expired at `now`.
@@ -93,13 +86,9 @@ pub trait Privacy {
     /// Audit entries about one entity (its id as entity_id, or named in a merge), oldest first.
     fn audit_for_entity(&self, entity_id: &str) -> Result<Vec<AuditEntry>>;
     fn get_setting(&self, key: &str) -> Result<Option<String>>;
-    /// Audited.
-    fn put_setting(&self, key: &str, value: &str, actor: &Actor) -> Result<()>;
     /// Every setting whose key starts with `prefix`, by key (saved segments live under
     /// `segment.`).
     fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>>;
-    /// Remove a setting; `false` when there was none. Audited.
-    fn delete_setting(&self, key: &str, actor: &Actor) -> Result<bool>;
 }
 
 // What both backends write and read the same way.

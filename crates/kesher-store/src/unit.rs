@@ -187,6 +187,20 @@ pub trait Tx: PointsRows {
     fn redact_audit(&mut self, entity_id: &str) -> Result<u64>;
     /// Record the customer as erased at `at`.
     fn record_erasure(&mut self, id: CustomerId, at: Timestamp) -> Result<()>;
+    /// A user, locked for the rest of the unit.
+    fn user(&mut self, id: kesher_core::UserId) -> Result<Option<crate::User>>;
+    /// `Conflict` on `username` when taken.
+    fn insert_user_row(&mut self, u: &crate::User) -> Result<()>;
+    /// Write a user's record as given; `Conflict` on `username` when taken.
+    fn update_user_row(&mut self, u: &crate::User) -> Result<()>;
+    /// A token, locked for the rest of the unit.
+    fn token(&mut self, id: kesher_core::TokenId) -> Result<Option<crate::ApiToken>>;
+    fn insert_token_row(&mut self, t: &crate::ApiToken) -> Result<()>;
+    fn set_token_revoked(&mut self, id: kesher_core::TokenId, at: Timestamp) -> Result<()>;
+    /// A setting's value, locked for the rest of the unit.
+    fn setting(&mut self, key: &str) -> Result<Option<String>>;
+    fn put_setting_row(&mut self, key: &str, value: &str) -> Result<()>;
+    fn delete_setting_row(&mut self, key: &str) -> Result<()>;
     /// The contact with this external id.
     fn interaction_by_external(&mut self, external_id: &str) -> Result<Option<Interaction>>;
     /// Insert a validated contact; `AlreadyPresent` when its external id is taken.

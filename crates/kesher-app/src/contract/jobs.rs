@@ -21,7 +21,10 @@ fn minutes(m: i64) -> SignedDuration {
 }
 
 pub fn claim_order(s: &App) {
-    assert_eq!(s.store.claim_job("w1", at("2025-01-02T00:00:00Z"), minutes(5)).unwrap(), None);
+    assert_eq!(
+        s.store.claim_job("w1", at("2025-01-02T00:00:00Z"), minutes(5)).unwrap(),
+        None
+    );
     // Enqueued out of order; one is not due yet.
     s.store.enqueue_job(&job(1, "b", "2025-01-01T10:00:00Z")).unwrap();
     s.store.enqueue_job(&job(2, "a", "2025-01-01T09:00:00Z")).unwrap();
@@ -45,7 +48,11 @@ pub fn claim_order(s: &App) {
     assert_eq!(s.store.claim_job_by_id(third, "w3", now, minutes(5)).unwrap(), None);
     assert_eq!(s.store.claim_job_by_id(first.id, "w3", now, minutes(5)).unwrap(), None);
     let later = at("2025-01-03T00:00:00Z");
-    let claimed = s.store.claim_job_by_id(third, "w3", later, minutes(5)).unwrap().unwrap();
+    let claimed = s
+        .store
+        .claim_job_by_id(third, "w3", later, minutes(5))
+        .unwrap()
+        .unwrap();
     assert_eq!((claimed.id, claimed.attempts), (third, 1));
     assert_eq!(s.store.get_job(JobId(uid(0x10b0_0099))).unwrap(), None);
 }
@@ -72,7 +79,8 @@ pub fn expired_lease_reclaimed(s: &App) {
     assert_eq!(again.lease_until, Some(later + minutes(5)));
     assert_eq!(again.started_at, Some(later));
     let done = s
-        .store.finish_job(
+        .store
+        .finish_job(
             held.id,
             "w2",
             later + minutes(1),
@@ -94,7 +102,11 @@ pub fn lost_lease_cannot_finish(s: &App) {
     let now = at("2025-01-02T00:00:00Z");
     s.store.enqueue_job(&job(1, "k", "2025-01-01T00:00:00Z")).unwrap();
     let held = s.store.claim_job("slow", now, minutes(1)).unwrap().unwrap();
-    let taken = s.store.claim_job("fast", now + minutes(2), minutes(1)).unwrap().unwrap();
+    let taken = s
+        .store
+        .claim_job("fast", now + minutes(2), minutes(1))
+        .unwrap()
+        .unwrap();
     assert_eq!((taken.id, taken.attempts), (held.id, 2));
     let outcome = JobFinish::Done {
         result: serde_json::json!(1),
@@ -128,7 +140,8 @@ pub fn dedupe_retry_cancel_list(s: &App) {
     let now = at("2025-01-02T00:00:00Z");
     let key = "schedule:analyze:2025-01-02T02:30:00Z";
     let first = s
-        .store.enqueue_job(&NewJob {
+        .store
+        .enqueue_job(&NewJob {
             dedupe_key: Some(key.into()),
             ..job(1, "analyze", "2025-01-02T02:30:00Z")
         })
@@ -136,7 +149,8 @@ pub fn dedupe_retry_cancel_list(s: &App) {
     assert!(first.created);
     // Another server enqueues the same occurrence: the first job comes back, nothing is written.
     let again = s
-        .store.enqueue_job(&NewJob {
+        .store
+        .enqueue_job(&NewJob {
             dedupe_key: Some(key.into()),
             ..job(2, "analyze", "2025-01-02T02:30:00Z")
         })
@@ -153,7 +167,8 @@ pub fn dedupe_retry_cancel_list(s: &App) {
     assert_eq!(flaky.kind, "flaky");
     let retry_at = now + minutes(30);
     let retried = s
-        .store.finish_job(
+        .store
+        .finish_job(
             flaky.id,
             "w",
             now,
@@ -171,7 +186,8 @@ pub fn dedupe_retry_cancel_list(s: &App) {
     let second = s.store.claim_job("w", retry_at, minutes(5)).unwrap().unwrap();
     assert_eq!((second.id, second.attempts), (flaky.id, 2));
     let failed = s
-        .store.finish_job(
+        .store
+        .finish_job(
             flaky.id,
             "w",
             retry_at,
@@ -247,5 +263,8 @@ pub fn parallel_claimers(s: &App) {
         assert_eq!(j.lease_owner.as_deref(), Some(format!("w{t}").as_str()));
         assert_eq!(j.attempts, 1);
     }
-    assert_eq!(s.store.list_jobs(Some(JobState::Running), 100, 0).unwrap().total, JOBS as u64);
+    assert_eq!(
+        s.store.list_jobs(Some(JobState::Running), 100, 0).unwrap().total,
+        JOBS as u64
+    );
 }

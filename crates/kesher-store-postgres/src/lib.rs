@@ -287,8 +287,10 @@ impl Store for PgStore {
             match insert_customer_row(tx, c, None)? {
                 Inserted::New => {}
                 Inserted::AlreadyPresent | Inserted::Repeated => {
-                    return Err(StoreError::conflict(
+                    return Err(StoreError::conflict_coded(
+                        "customer.member_no.taken",
                         "member_no",
+                        kesher_core::params!(value = c.member_no.as_deref().unwrap_or("")),
                         format!(
                             "member number {:?} already belongs to another customer",
                             c.member_no.as_deref().unwrap_or("")
@@ -320,16 +322,20 @@ impl Store for PgStore {
             check_identifiers_free(tx, c)?;
             if let Some(p) = c.parent_id {
                 if p == c.id {
-                    return Err(StoreError::Invalid {
-                        field: "parent_id",
-                        reason: "a customer cannot be its own parent".into(),
-                    });
+                    return Err(StoreError::invalid_coded(
+                        "customer.parent.self",
+                        "parent_id",
+                        kesher_core::Params::new(),
+                        "a customer cannot be its own parent",
+                    ));
                 }
                 if !exists(tx, "SELECT 1 FROM customers WHERE id = $1", &[&p.0])? {
-                    return Err(StoreError::Invalid {
-                        field: "parent_id",
-                        reason: format!("no customer {p}"),
-                    });
+                    return Err(StoreError::invalid_coded(
+                        "customer.parent.not_found",
+                        "parent_id",
+                        kesher_core::Params::new(),
+                        format!("no customer {p}"),
+                    ));
                 }
             }
             update_customer_row(tx, c)?;
@@ -352,22 +358,28 @@ impl Store for PgStore {
             let before = load_customer(tx, id)?.ok_or_else(|| StoreError::not_found("customer", id))?;
             let n_tx = count(tx, "SELECT count(*) FROM transactions WHERE customer_id = $1", &[&id.0])?;
             if n_tx > 0 {
-                return Err(StoreError::conflict(
+                return Err(StoreError::conflict_coded(
+                    "customer.delete.has_transactions",
                     "id",
+                    kesher_core::params!(count = n_tx),
                     format!("customer has {n_tx} transactions; merge or anonymise instead of deleting"),
                 ));
             }
             let n_points = points::count_entries(tx, id)?;
             if n_points > 0 {
-                return Err(StoreError::conflict(
+                return Err(StoreError::conflict_coded(
+                    "customer.delete.has_points",
                     "id",
+                    kesher_core::params!(count = n_points),
                     format!("customer has {n_points} points entries; merge or anonymise instead of deleting"),
                 ));
             }
             let n_children = count(tx, "SELECT count(*) FROM customers WHERE parent_id = $1", &[&id.0])?;
             if n_children > 0 {
-                return Err(StoreError::conflict(
+                return Err(StoreError::conflict_coded(
+                    "customer.delete.has_children",
                     "id",
+                    kesher_core::params!(count = n_children),
                     format!("customer is the parent account of {n_children} customers"),
                 ));
             }
@@ -497,10 +509,12 @@ impl Store for PgStore {
 
     fn merge_customers(&self, keep: CustomerId, drop: CustomerId, actor: &Actor) -> Result<MergeReport> {
         if keep == drop {
-            return Err(StoreError::Invalid {
-                field: "drop",
-                reason: "cannot merge a customer into itself".into(),
-            });
+            return Err(StoreError::invalid_coded(
+                "customer.merge.self",
+                "drop",
+                kesher_core::Params::new(),
+                "cannot merge a customer into itself",
+            ));
         }
         self.in_tx(|tx| merge(tx, keep, drop, actor))
     }
@@ -532,10 +546,7 @@ impl Store for PgStore {
     }
 
     fn record_sale(&self, t: &Transaction, actor: &Actor) -> Result<RecordedSale> {
-        t.validate().map_err(|e| StoreError::Invalid {
-            field: e.field,
-            reason: e.reason,
-        })?;
+        t.validate().map_err(StoreError::from)?;
         self.in_tx(|tx| {
             let existing = |tx: &mut postgres::Transaction<'_>| -> Result<RecordedSale> {
                 let value = load_transaction_by_external(tx, &t.external_id)?
@@ -609,10 +620,7 @@ impl Store for PgStore {
     }
 
     fn record_interaction(&self, i: &Interaction, actor: &Actor) -> Result<Recorded<Interaction>> {
-        i.validate().map_err(|e| StoreError::Invalid {
-            field: e.field,
-            reason: e.reason,
-        })?;
+        i.validate().map_err(StoreError::from)?;
         let by_ext = format!("{INTERACTION_SELECT} WHERE external_id = $1");
         self.in_tx(|tx| {
             if let Some(ext) = &i.external_id
@@ -624,10 +632,12 @@ impl Store for PgStore {
                 });
             }
             if !exists(tx, "SELECT 1 FROM customers WHERE id = $1", &[&i.customer_id.0])? {
-                return Err(StoreError::Invalid {
-                    field: "customer_id",
-                    reason: format!("no customer {}", i.customer_id),
-                });
+                return Err(StoreError::invalid_coded(
+                    "interaction.customer.not_found",
+                    "customer_id",
+                    kesher_core::Params::new(),
+                    format!("no customer {}", i.customer_id),
+                ));
             }
             match (insert_interaction_row(tx, i, None)?, &i.external_id) {
                 // A concurrent call with the same external id committed first: return its result.
@@ -828,10 +838,12 @@ fn merge(tx: &mut postgres::Transaction<'_>, keep: CustomerId, drop: CustomerId,
     let kept_before = load_customer(tx, keep)?.ok_or_else(|| StoreError::not_found("customer", keep))?;
     let dropped = load_customer(tx, drop)?.ok_or_else(|| StoreError::not_found("customer", drop))?;
     if kept_before.parent_id == Some(drop) {
-        return Err(StoreError::Invalid {
-            field: "drop",
-            reason: "the kept customer is attached to the dropped one as its parent".into(),
-        });
+        return Err(StoreError::invalid_coded(
+            "customer.merge.kept_is_child",
+            "drop",
+            kesher_core::Params::new(),
+            "the kept customer is attached to the dropped one as its parent",
+        ));
     }
     let mut kept = kept_before.clone();
     let moved = kept.absorb(&dropped);

@@ -167,9 +167,13 @@ pub(crate) fn load_rule<C: GenericClient>(c: &mut C) -> Result<EarningRule> {
 /// What a just-recorded sale earns, or a refund takes back: the entry written, if any. Runs in
 /// the sale's own database transaction.
 pub(crate) fn accrue<C: GenericClient>(c: &mut C, t: &Transaction, actor: &Actor) -> Result<Option<LedgerEntry>> {
-    let total = t.total().ok_or_else(|| StoreError::Invalid {
-        field: "lines",
-        reason: "transaction total overflows".into(),
+    let total = t.total().ok_or_else(|| {
+        StoreError::invalid_coded(
+            "transaction.total.overflow",
+            "lines",
+            kesher_core::Params::new(),
+            "transaction total overflows",
+        )
     })?;
     match t.refund_of {
         None => {

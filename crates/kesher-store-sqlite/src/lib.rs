@@ -477,8 +477,10 @@ impl Store for SqliteStore {
         match insert_customer_row(&tx, c)? {
             Inserted::New => {}
             Inserted::AlreadyPresent | Inserted::Repeated => {
-                return Err(StoreError::conflict(
+                return Err(StoreError::conflict_coded(
+                    "customer.member_no.taken",
                     "member_no",
+                    kesher_core::params!(value = c.member_no.as_deref().unwrap_or("")),
                     format!(
                         "member number {:?} already belongs to another customer",
                         c.member_no.as_deref().unwrap_or("")
@@ -509,16 +511,20 @@ impl Store for SqliteStore {
         check_identifiers_free(&tx, c)?;
         if let Some(p) = c.parent_id {
             if p == c.id {
-                return Err(StoreError::Invalid {
-                    field: "parent_id",
-                    reason: "a customer cannot be its own parent".into(),
-                });
+                return Err(StoreError::invalid_coded(
+                    "customer.parent.self",
+                    "parent_id",
+                    kesher_core::Params::new(),
+                    "a customer cannot be its own parent",
+                ));
             }
             if load_customer(&tx, p)?.is_none() {
-                return Err(StoreError::Invalid {
-                    field: "parent_id",
-                    reason: format!("no customer {p}"),
-                });
+                return Err(StoreError::invalid_coded(
+                    "customer.parent.not_found",
+                    "parent_id",
+                    kesher_core::Params::new(),
+                    format!("no customer {p}"),
+                ));
             }
         }
         update_customer_row(&tx, c)?;
@@ -547,15 +553,19 @@ impl Store for SqliteStore {
             )
             .be()?;
         if n_tx > 0 {
-            return Err(StoreError::conflict(
+            return Err(StoreError::conflict_coded(
+                "customer.delete.has_transactions",
                 "id",
+                kesher_core::params!(count = n_tx),
                 format!("customer has {n_tx} transactions; merge or anonymise instead of deleting"),
             ));
         }
         let n_points = points::count_entries(&tx, id)?;
         if n_points > 0 {
-            return Err(StoreError::conflict(
+            return Err(StoreError::conflict_coded(
+                "customer.delete.has_points",
                 "id",
+                kesher_core::params!(count = n_points),
                 format!("customer has {n_points} points entries; merge or anonymise instead of deleting"),
             ));
         }
@@ -567,8 +577,10 @@ impl Store for SqliteStore {
             )
             .be()?;
         if n_children > 0 {
-            return Err(StoreError::conflict(
+            return Err(StoreError::conflict_coded(
+                "customer.delete.has_children",
                 "id",
+                kesher_core::params!(count = n_children),
                 format!("customer is the parent account of {n_children} customers"),
             ));
         }
@@ -737,20 +749,24 @@ impl Store for SqliteStore {
 
     fn merge_customers(&self, keep: CustomerId, drop: CustomerId, actor: &Actor) -> Result<MergeReport> {
         if keep == drop {
-            return Err(StoreError::Invalid {
-                field: "drop",
-                reason: "cannot merge a customer into itself".into(),
-            });
+            return Err(StoreError::invalid_coded(
+                "customer.merge.self",
+                "drop",
+                kesher_core::Params::new(),
+                "cannot merge a customer into itself",
+            ));
         }
         let mut conn = self.write()?;
         let tx = conn.transaction().be()?;
         let kept_before = load_customer(&tx, keep)?.ok_or_else(|| StoreError::not_found("customer", keep))?;
         let dropped = load_customer(&tx, drop)?.ok_or_else(|| StoreError::not_found("customer", drop))?;
         if kept_before.parent_id == Some(drop) {
-            return Err(StoreError::Invalid {
-                field: "drop",
-                reason: "the kept customer is attached to the dropped one as its parent".into(),
-            });
+            return Err(StoreError::invalid_coded(
+                "customer.merge.kept_is_child",
+                "drop",
+                kesher_core::Params::new(),
+                "the kept customer is attached to the dropped one as its parent",
+            ));
         }
         let mut kept = kept_before.clone();
         let moved = kept.absorb(&dropped);
@@ -878,10 +894,7 @@ impl Store for SqliteStore {
     }
 
     fn record_sale(&self, t: &Transaction, actor: &Actor) -> Result<RecordedSale> {
-        t.validate().map_err(|e| StoreError::Invalid {
-            field: e.field,
-            reason: e.reason,
-        })?;
+        t.validate().map_err(StoreError::from)?;
         let mut conn = self.write()?;
         // IMMEDIATE: the write lock before the first read, so that the balance the accrual reads
         // is still the balance when its entry lands, whichever process writes next.
@@ -953,10 +966,7 @@ impl Store for SqliteStore {
     }
 
     fn record_interaction(&self, i: &Interaction, actor: &Actor) -> Result<Recorded<Interaction>> {
-        i.validate().map_err(|e| StoreError::Invalid {
-            field: e.field,
-            reason: e.reason,
-        })?;
+        i.validate().map_err(StoreError::from)?;
         let mut conn = self.write()?;
         let tx = conn.transaction().be()?;
         if let Some(ext) = &i.external_id {
@@ -976,10 +986,12 @@ impl Store for SqliteStore {
             }
         }
         if load_customer(&tx, i.customer_id)?.is_none() {
-            return Err(StoreError::Invalid {
-                field: "customer_id",
-                reason: format!("no customer {}", i.customer_id),
-            });
+            return Err(StoreError::invalid_coded(
+                "interaction.customer.not_found",
+                "customer_id",
+                kesher_core::Params::new(),
+                format!("no customer {}", i.customer_id),
+            ));
         }
         insert_interaction_row(&tx, i)?;
         audit(

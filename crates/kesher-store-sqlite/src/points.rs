@@ -221,9 +221,13 @@ pub(crate) fn accrue(
     t: &Transaction,
     actor: &Actor,
 ) -> Result<Option<LedgerEntry>> {
-    let total = t.total().ok_or_else(|| StoreError::Invalid {
-        field: "lines",
-        reason: "transaction total overflows".into(),
+    let total = t.total().ok_or_else(|| {
+        StoreError::invalid_coded(
+            "transaction.total.overflow",
+            "lines",
+            kesher_core::Params::new(),
+            "transaction total overflows",
+        )
     })?;
     match t.refund_of {
         None => {
@@ -396,10 +400,12 @@ pub(crate) fn award(c: &Connection, scope: Scope<'_>, actor: &Actor) -> Result<A
         )
         .be()?;
     if bad > 0 {
-        return Err(StoreError::Invalid {
-            field: "points",
-            reason: format!("{bad} sales would earn more points than can be counted"),
-        });
+        return Err(StoreError::invalid_coded(
+            "points.award.overflow",
+            "points",
+            kesher_core::params!(count = bad),
+            format!("{bad} sales would earn more points than can be counted"),
+        ));
     }
     // Each customer's balance is the last of their new entries.
     c.execute(

@@ -176,6 +176,8 @@ fn field_in(detail: &str) -> (Option<String>, FieldProblem) {
         (None, None) => (None, FieldProblem::Invalid),
     };
     let field = match (path, key) {
+        // An unknown key is the path's last step already ("lines[0].skew: unknown field `skew`").
+        (Some(p), Some(k)) if p == k || p.ends_with(&format!(".{k}")) => Some(p.to_string()),
         (Some(p), Some(k)) => Some(format!("{p}.{k}")),
         (Some(p), None) => Some(p.to_string()),
         (None, k) => k,
@@ -294,8 +296,16 @@ mod tests {
             (Some("phone".into()), FieldProblem::Missing)
         );
         assert_eq!(
-            field_in("lines[0]: unknown field `skew`, expected one of `sku`, `quantity`"),
+            field_in("lines[0].skew: unknown field `skew`, expected one of `sku`, `quantity`"),
             (Some("lines[0].skew".into()), FieldProblem::Unknown)
+        );
+        assert_eq!(
+            field_in("colour: unknown field `colour`, expected one of `member_no`"),
+            (Some("colour".into()), FieldProblem::Unknown)
+        );
+        assert_eq!(
+            field_in("lines[1]: missing field `sku` at line 1 column 9"),
+            (Some("lines[1].sku".into()), FieldProblem::Missing)
         );
         assert_eq!(
             field_in("lines[0].quantity: invalid type: string \"x\", expected i64 at line 1 column 9"),

@@ -212,7 +212,13 @@ mod tests {
         let ils = Currency::parse("ILS").unwrap();
         let e = ils.parse_amount("12.505", "unit_price").unwrap_err();
         assert_eq!((e.code(), e.field), ("money.amount.too_precise", "unit_price"));
-        assert_eq!(e.params(), crate::params!(value = "12.505", currency = "ILS", decimals = 2));
-        assert_eq!(e.to_string(), "unit_price: invalid amount \"12.505\": ILS allows at most 2 decimals");
+        assert_eq!(
+            e.params(),
+            crate::params!(value = "12.505", currency = "ILS", decimals = 2)
+        );
+        assert_eq!(
+            e.to_string(),
+            "unit_price: invalid amount \"12.505\": ILS allows at most 2 decimals"
+        );
     }
 }

@@ -114,7 +114,11 @@ fn clerks_and_branch_managers_work_at_their_own_branch() {
     assert_eq!(page["items"][0]["id"], mine);
     assert_eq!(app.call_as(c, "GET", &format!("/api/customers/{mine}"), None).0, 200);
     let (s, v) = app.call_as(c, "GET", &format!("/api/customers/{theirs}/overview"), None);
-    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("auth.out_of_branch")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("auth.out_of_branch")),
+        "{v}"
+    );
     // The till recognises a member of any branch.
     assert_eq!(
         app.call_as(c, "GET", "/api/customers/lookup?phone=050-2222222", None).0,
@@ -126,7 +130,11 @@ fn clerks_and_branch_managers_work_at_their_own_branch() {
                "lines": [{"sku": "P1", "quantity": 1, "unit_price": "89.90"}]})
     };
     let (s, v) = app.call_as(c, "POST", "/api/transactions", Some(sale("T-B2", "B2")));
-    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("auth.out_of_branch")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("auth.out_of_branch")),
+        "{v}"
+    );
     let (s, v) = app.call_as(c, "POST", "/api/transactions", Some(sale("T-B1", "B1")));
     assert_eq!(s, 201, "{v}");
     // Enrolment registers the customer at the clerk's branch; another branch is refused.
@@ -175,7 +183,11 @@ fn clerks_and_branch_managers_work_at_their_own_branch() {
         ("GET", "/api/audit".to_string()),
     ] {
         let (s, v) = app.call_as(c, m, &p, (m == "POST").then(|| json!({})));
-        assert_eq!((s, v["error"]["code"].as_str()), (403, Some("auth.forbidden.role")), "{m} {p}");
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (403, Some("auth.forbidden.role")),
+            "{m} {p}"
+        );
     }
     // The branch manager merges only within the branch.
     let bm = app.token_for(Role::BranchManager, Some("B1"));

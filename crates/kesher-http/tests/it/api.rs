@@ -142,8 +142,15 @@ fn lookup_by_any_identifier() {
         assert_eq!((s, &v["id"]), (200, &c["id"]), "{q}");
     }
     let (s, v) = app.get("/api/customers/lookup?member=nobody");
-    assert_eq!((s, v["error"]["code"].as_str()), (404, Some("customer.lookup.not_found")));
-    assert_eq!(v["error"]["params"], json!({"kind": "member"}), "the identifier is personal: {v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (404, Some("customer.lookup.not_found"))
+    );
+    assert_eq!(
+        v["error"]["params"],
+        json!({"kind": "member"}),
+        "the identifier is personal: {v}"
+    );
     let (s, _) = app.get("/api/customers/lookup");
     assert_eq!(s, 400);
     let (s, v) = app.get("/api/customers/lookup?phone=abc");
@@ -665,7 +672,11 @@ fn an_import_error_carries_its_line_and_column_in_the_params() {
     assert_eq!((s, error_field(&v)), (422, Some("phone")), "{v}");
     assert_eq!(v["error"]["code"], "phone.national.length", "{v}");
     let params = &v["error"]["params"];
-    assert_eq!((&params["line"], &params["column"]), (&json!(3), &json!("phone")), "{v}");
+    assert_eq!(
+        (&params["line"], &params["column"]),
+        (&json!(3), &json!("phone")),
+        "{v}"
+    );
     assert_eq!(
         (&params["country"], &params["expected"], &params["found"]),
         (&json!("IL"), &json!("8 to 9"), &json!(5)),
@@ -675,7 +686,10 @@ fn an_import_error_carries_its_line_and_column_in_the_params() {
     let (s, v) = app.post_raw("/api/import/customers", "text/csv", b"customer_id,colour\nM1,red\n");
     assert_eq!(s, 422, "{v}");
     assert_eq!(v["error"]["code"], "import.column.unknown", "{v}");
-    assert_eq!((&v["error"]["params"]["line"], &v["error"]["params"]["name"]), (&json!(1), &json!("colour")));
+    assert_eq!(
+        (&v["error"]["params"]["line"], &v["error"]["params"]["name"]),
+        (&json!(1), &json!("colour"))
+    );
 }
 
 #[test]
@@ -686,7 +700,11 @@ fn a_json_error_names_the_field_never_the_value() {
     assert_eq!((s, error_field(&v)), (422, Some("household_size")), "{v}");
     assert_eq!(v["error"]["code"], "json.field.invalid", "{v}");
     let (s, v) = app.post("/api/customers", json!({"member_no": "M2", "colour": "red"}));
-    assert_eq!((s, v["error"]["code"].as_str()), (422, Some("json.field.unknown")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (422, Some("json.field.unknown")),
+        "{v}"
+    );
     let (s, v) = app.post("/api/segments/check", json!({}));
     assert_eq!((s, error_field(&v)), (422, Some("expression")), "{v}");
     assert_eq!(v["error"]["code"], "json.field.missing", "{v}");

@@ -138,7 +138,11 @@ fn sales_earn_and_points_are_redeemed_and_adjusted() {
         "c2",
         json!({"points": 1, "branch": "B2"}),
     );
-    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("auth.out_of_branch")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("auth.out_of_branch")),
+        "{v}"
+    );
 
     // A refund takes its share back: a refund of one 89.90 line of the 169.80 sale: 89 points.
     let (s, v) = app.post(
@@ -259,5 +263,8 @@ fn a_short_balance_answers_points_insufficient_with_the_balance_and_the_amount_a
     assert_eq!((s, field(&v)), (409, Some("points")), "{v}");
     assert_eq!(v["error"]["code"], "points.insufficient", "{v}");
     assert_eq!(v["error"]["params"], json!({"balance": 169, "asked": 400}), "{v}");
-    assert_eq!(v["error"]["message"], "points: the balance is 169 points, 400 were asked for");
+    assert_eq!(
+        v["error"]["message"],
+        "points: the balance is 169 points, 400 were asked for"
+    );
 }

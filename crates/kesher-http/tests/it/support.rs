@@ -147,7 +147,9 @@ pub fn reply(res: Result<ureq::Response, ureq::Error>, what: &str) -> (u16, Valu
 /// Every error body a test sees speaks the catalogue: a catalogued code, and an object of params
 /// holding at least the parameters its message names.
 pub fn check_error_body(v: &Value, what: &str) {
-    let code = v["error"]["code"].as_str().unwrap_or_else(|| panic!("{what}: no error code in {v}"));
+    let code = v["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{what}: no error code in {v}"));
     let entry = kesher_core::codes::lookup(code).unwrap_or_else(|| panic!("{what}: {code} is not catalogued: {v}"));
     let params = v["error"]["params"]
         .as_object()

@@ -36,5 +36,59 @@ pub enum AnalyticsError {
     Numerical { what: &'static str },
 }
 
+impl AnalyticsError {
+    /// The stable code a translated interface looks the message up by.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AnalyticsError::Invalid { .. } => "analytics.input.invalid",
+            AnalyticsError::MissingColumn(_) => "analytics.input.missing_column",
+            AnalyticsError::InvalidArgument { .. } => "analytics.argument.invalid",
+            AnalyticsError::Unsorted { .. } => "analytics.input.unsorted",
+            AnalyticsError::NoData => "analytics.no_data",
+            AnalyticsError::NotIdentifiable { .. } => "analytics.model.not_identifiable",
+            AnalyticsError::DidNotConverge { .. } => "analytics.model.did_not_converge",
+            AnalyticsError::Numerical { .. } => "analytics.numerical",
+        }
+    }
+
+    /// The message's named arguments.
+    pub fn params(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut p = serde_json::Map::new();
+        let mut put = |name: &str, value: serde_json::Value| {
+            p.insert(name.to_string(), value);
+        };
+        match self {
+            AnalyticsError::Invalid {
+                line,
+                column,
+                field,
+                reason,
+            } => {
+                put("line", (*line).into());
+                put("column", (*column).into());
+                put("field", field.as_str().into());
+                put("reason", reason.as_str().into());
+            }
+            AnalyticsError::MissingColumn(c) => put("column", c.as_str().into()),
+            AnalyticsError::InvalidArgument { name, reason } => {
+                put("name", (*name).into());
+                put("reason", reason.as_str().into());
+            }
+            AnalyticsError::Unsorted { position } => put("position", (*position).into()),
+            AnalyticsError::NoData => {}
+            AnalyticsError::NotIdentifiable { reason } => put("reason", reason.as_str().into()),
+            AnalyticsError::DidNotConverge {
+                iterations,
+                gradient_norm,
+            } => {
+                put("iterations", (*iterations).into());
+                put("gradient_norm", format!("{gradient_norm:e}").into());
+            }
+            AnalyticsError::Numerical { what } => put("what", (*what).into()),
+        }
+        p
+    }
+}
+
 /// Shorthand used throughout the crate.
 pub type Result<T, E = AnalyticsError> = std::result::Result<T, E>;

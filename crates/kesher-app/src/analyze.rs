@@ -112,6 +112,25 @@ pub enum AnalyzeError {
     NoSales(jiff::Timestamp),
 }
 
+impl AnalyzeError {
+    /// The stable code a translated interface looks the message up by.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AnalyzeError::Store(e) => e.code(),
+            AnalyzeError::Analytics(e) => e.code(),
+            AnalyzeError::NoSales(_) => "analyze.no_sales",
+        }
+    }
+    /// The message's named arguments.
+    pub fn params(&self) -> kesher_core::Params {
+        match self {
+            AnalyzeError::Store(e) => e.params(),
+            AnalyzeError::Analytics(e) => e.params(),
+            AnalyzeError::NoSales(as_of) => kesher_core::params!(as_of = as_of.to_string()),
+        }
+    }
+}
+
 /// Fits `wanted` and hands the fit to `apply` (scoring every customer); when either fails on
 /// these sales (no repeat purchases yet, a handful of customers, a likelihood without a finite
 /// optimum), the other purchase models are tried in [`Model::ALL`]'s order. The note says what

@@ -5,7 +5,7 @@
 use crate::App;
 use jiff::{SignedDuration, Timestamp};
 use kesher_auth::{Action, Principal, PrincipalKind, Role, SessionSecret, TokenSecret};
-use kesher_core::{BranchId, TokenId, UserId};
+use kesher_core::{BranchId, Params, TokenId, UserId};
 use kesher_store::{Actor, ApiToken, Result, Session, StoreError, User};
 use std::sync::OnceLock;
 
@@ -33,15 +33,13 @@ fn salt() -> Result<[u8; 16]> {
     Ok(s)
 }
 
-fn invalid(field: &'static str, reason: impl Into<String>) -> StoreError {
-    StoreError::Invalid {
-        field,
-        reason: reason.into(),
-    }
+fn invalid_coded(code: &'static str, field: &'static str, params: Params, reason: impl Into<String>) -> StoreError {
+    StoreError::invalid_coded(code, field, params, reason)
 }
 
 fn hash(password: &str) -> Result<String> {
-    kesher_auth::hash_password(password, salt()?).map_err(|e| invalid("password", e.to_string()))
+    kesher_auth::hash_password(password, salt()?)
+        .map_err(|e| invalid_coded(e.code(), "password", e.params(), e.to_string()))
 }
 
 /// A new user's details.
@@ -96,16 +94,44 @@ pub enum SignInError {
     Store(#[from] StoreError),
 }
 
+impl SignInError {
+    /// The stable code a translated interface looks the message up by.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SignInError::Wrong => "auth.wrong_credentials",
+            SignInError::Disabled => "auth.disabled",
+            SignInError::Store(e) => e.code(),
+        }
+    }
+    /// The message's named arguments.
+    pub fn params(&self) -> Params {
+        match self {
+            SignInError::Store(e) => e.params(),
+            _ => Params::new(),
+        }
+    }
+}
+
 fn normalize_username(s: &str) -> Result<String> {
     let u = s.trim().to_lowercase();
     if u.is_empty() || u.len() > 64 {
-        return Err(invalid("username", "must be 1 to 64 characters"));
+        return Err(invalid_coded(
+            "user.username.length",
+            "username",
+            Params::new(),
+            "must be 1 to 64 characters",
+        ));
     }
     if !u
         .chars()
         .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
     {
-        return Err(invalid("username", "may hold letters, digits and . _ - @ only"));
+        return Err(invalid_coded(
+            "user.username.characters",
+            "username",
+            Params::new(),
+            "may hold letters, digits and . _ - @ only",
+        ));
     }
     Ok(u)
 }
@@ -116,13 +142,25 @@ impl App {
             Some(e) => Some(
                 self.store
                     .branch_by_external(e)?
-                    .ok_or_else(|| invalid("branch", format!("unknown branch {e:?}")))?
+                    .ok_or_else(|| {
+                        invalid_coded(
+                            "branch.unknown",
+                            "branch",
+                            kesher_core::params!(branch = e),
+                            format!("unknown branch {e:?}"),
+                        )
+                    })?
                     .id,
             ),
             None => None,
         };
         if role.needs_branch() && id.is_none() {
-            return Err(invalid("branch", format!("a {role} works at one branch: give its id")));
+            return Err(invalid_coded(
+                "user.branch.missing",
+                "branch",
+                kesher_core::params!(role = role.as_str()),
+                format!("a {role} works at one branch: give its id"),
+            ));
         }
         Ok(id)
     }
@@ -225,7 +263,12 @@ impl App {
                 .get_user(u.id)?
                 .is_some_and(|o| o.role == Role::Admin && !o.disabled);
             if was_admin && admins == 0 {
-                return Err(invalid("role", "this is the last active admin"));
+                return Err(invalid_coded(
+                    "user.last_admin",
+                    "role",
+                    Params::new(),
+                    "this is the last active admin",
+                ));
             }
         }
         self.update_user(&u, actor)?;
@@ -239,12 +282,22 @@ impl App {
     pub fn create_token(&self, n: NewToken, actor: &Actor) -> Result<(ApiToken, TokenSecret)> {
         let name = n.name.trim().to_owned();
         if name.is_empty() || name.len() > 100 {
-            return Err(invalid("name", "must be 1 to 100 characters"));
+            return Err(invalid_coded(
+                "token.name.length",
+                "name",
+                Params::new(),
+                "must be 1 to 100 characters",
+            ));
         }
         let branch = self.branch_id(n.branch.as_deref(), n.role)?;
         for a in &n.scopes {
             if kesher_auth::grant(n.role, *a) == kesher_auth::Grant::Deny {
-                return Err(invalid("scopes", format!("the role {} may not {a}", n.role)));
+                return Err(invalid_coded(
+                    "token.scope.not_granted",
+                    "scopes",
+                    kesher_core::params!(role = n.role.as_str(), scope = a.as_str()),
+                    format!("the role {} may not {a}", n.role),
+                ));
             }
         }
         let secret = TokenSecret::from_random(random32()?);
@@ -283,8 +336,10 @@ impl App {
                     [t] => t.id,
                     [] => return Err(StoreError::not_found("token", key)),
                     _ => {
-                        return Err(invalid(
+                        return Err(invalid_coded(
+                            "token.name.ambiguous",
                             "token",
+                            kesher_core::params!(count = all.len(), name = key),
                             format!("{} live tokens are named {key:?}: give the id", all.len()),
                         ));
                     }

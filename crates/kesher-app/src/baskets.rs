@@ -36,6 +36,23 @@ pub enum BasketsError {
     Mining(#[from] kesher_baskets::BasketError),
 }
 
+impl BasketsError {
+    /// The stable code a translated interface looks the message up by.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BasketsError::Store(e) => e.code(),
+            BasketsError::Mining(e) => e.code(),
+        }
+    }
+    /// The message's named arguments.
+    pub fn params(&self) -> kesher_core::Params {
+        match self {
+            BasketsError::Store(e) => e.params(),
+            BasketsError::Mining(e) => e.params(),
+        }
+    }
+}
+
 impl App {
     /// Every product, read page by page.
     pub fn all_products(&self) -> Result<Vec<kesher_core::Product>, StoreError> {

@@ -261,8 +261,14 @@ pub fn identifiers_are_unique_across_customers(s: &App) {
     let mut dup = customer(2, "M2", "Other");
     dup.phone = c.phone.clone();
     match s.insert_customer(&dup, &actor()) {
-        Err(StoreError::Conflict { field: "phone", reason }) => {
-            assert!(reason.contains("already belongs to customer M1"), "{reason}")
+        Err(StoreError::Conflict {
+            field: "phone",
+            reason,
+            code,
+            params,
+        }) => {
+            assert!(reason.contains("already belongs to customer M1"), "{reason}");
+            assert_eq!((code, params["owner"].as_str()), ("customer.phone.taken", Some("M1")));
         }
         other => panic!("expected phone conflict, got {other:?}"),
     }

@@ -16,8 +16,10 @@ impl App {
         match tx.insert_customer_row(c)? {
             Inserted::New => {}
             Inserted::AlreadyPresent | Inserted::Repeated => {
-                return Err(StoreError::conflict(
+                return Err(StoreError::conflict_coded(
+                    "customer.member_no.taken",
                     "member_no",
+                    kesher_core::params!(value = c.member_no.as_deref().unwrap_or("")),
                     format!(
                         "member number {:?} already belongs to another customer",
                         c.member_no.as_deref().unwrap_or("")
@@ -46,16 +48,20 @@ impl App {
         tx.check_identifiers_free(c)?;
         if let Some(parent) = c.parent_id {
             if parent == c.id {
-                return Err(StoreError::Invalid {
-                    field: "parent_id",
-                    reason: "a customer cannot be its own parent".into(),
-                });
+                return Err(StoreError::invalid_coded(
+                    "customer.parent.self",
+                    "parent_id",
+                    kesher_core::Params::new(),
+                    "a customer cannot be its own parent",
+                ));
             }
             if tx.customer(parent)?.is_none() {
-                return Err(StoreError::Invalid {
-                    field: "parent_id",
-                    reason: format!("no customer {parent}"),
-                });
+                return Err(StoreError::invalid_coded(
+                    "customer.parent.not_found",
+                    "parent_id",
+                    kesher_core::Params::new(),
+                    format!("no customer {parent}"),
+                ));
             }
         }
         tx.update_customer_row(c, Some(&before.consents))?;
@@ -77,8 +83,10 @@ impl App {
         let before = tx.customer(id)?.ok_or_else(|| StoreError::not_found("customer", id))?;
         let dependents = tx.customer_dependents(id)?;
         if dependents.transactions > 0 {
-            return Err(StoreError::conflict(
+            return Err(StoreError::conflict_coded(
+                "customer.delete.has_transactions",
                 "id",
+                kesher_core::params!(count = dependents.transactions),
                 format!(
                     "customer has {} transactions; merge or anonymise instead of deleting",
                     dependents.transactions
@@ -86,8 +94,10 @@ impl App {
             ));
         }
         if dependents.points_entries > 0 {
-            return Err(StoreError::conflict(
+            return Err(StoreError::conflict_coded(
+                "customer.delete.has_points",
                 "id",
+                kesher_core::params!(count = dependents.points_entries),
                 format!(
                     "customer has {} points entries; merge or anonymise instead of deleting",
                     dependents.points_entries
@@ -95,8 +105,10 @@ impl App {
             ));
         }
         if dependents.children > 0 {
-            return Err(StoreError::conflict(
+            return Err(StoreError::conflict_coded(
+                "customer.delete.has_children",
                 "id",
+                kesher_core::params!(count = dependents.children),
                 format!("customer is the parent account of {} customers", dependents.children),
             ));
         }
@@ -115,10 +127,7 @@ impl App {
     /// Record a contact; idempotent on its external id when it has one (a retry returns the
     /// first). A new one is audited (`interaction.record` on the customer, without its text).
     pub fn record_interaction(&self, i: &Interaction, actor: &Actor) -> Result<Recorded<Interaction>> {
-        i.validate().map_err(|e| StoreError::Invalid {
-            field: e.field,
-            reason: e.reason,
-        })?;
+        i.validate().map_err(StoreError::from)?;
         let mut tx = self.store.begin(Lock::Writes)?;
         let earlier = |tx: &mut dyn kesher_store::Tx| -> Result<Option<Recorded<Interaction>>> {
             Ok(match &i.external_id {
@@ -132,10 +141,12 @@ impl App {
             return Ok(first);
         }
         if tx.customer(i.customer_id)?.is_none() {
-            return Err(StoreError::Invalid {
-                field: "customer_id",
-                reason: format!("no customer {}", i.customer_id),
-            });
+            return Err(StoreError::invalid_coded(
+                "interaction.customer.not_found",
+                "customer_id",
+                kesher_core::Params::new(),
+                format!("no customer {}", i.customer_id),
+            ));
         }
         if tx.insert_interaction_row(i)? != Inserted::New {
             // A concurrent call with the same external id committed first: return its result.

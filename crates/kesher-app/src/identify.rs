@@ -23,10 +23,12 @@ impl App {
     /// identifiers stay as aliases that find `keep`), and audit it: one unit of work.
     pub fn merge_customers(&self, keep: CustomerId, drop: CustomerId, actor: &Actor) -> Result<MergeReport> {
         if keep == drop {
-            return Err(StoreError::Invalid {
-                field: "drop",
-                reason: "cannot merge a customer into itself".into(),
-            });
+            return Err(StoreError::invalid_coded(
+                "customer.merge.self",
+                "drop",
+                kesher_core::Params::new(),
+                "cannot merge a customer into itself",
+            ));
         }
         let mut tx = self.store.begin(Lock::CustomerRecords(&[keep, drop]))?;
         let kept_before = tx
@@ -36,10 +38,12 @@ impl App {
             .customer(drop)?
             .ok_or_else(|| StoreError::not_found("customer", drop))?;
         if kept_before.parent_id == Some(drop) {
-            return Err(StoreError::Invalid {
-                field: "drop",
-                reason: "the kept customer is attached to the dropped one as its parent".into(),
-            });
+            return Err(StoreError::invalid_coded(
+                "customer.merge.kept_is_child",
+                "drop",
+                kesher_core::Params::new(),
+                "the kept customer is attached to the dropped one as its parent",
+            ));
         }
         let mut kept = kept_before.clone();
         let identifiers_moved = kept.absorb(&dropped);

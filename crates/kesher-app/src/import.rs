@@ -10,7 +10,7 @@ use crate::{App, ids};
 use kesher_core::{
     Branch, BranchId, Channel, Consent, ConsentChannel, ConsentState, Country, Currency, Customer, CustomerId,
     CustomerKind, DomainError, Email, Employee, EmployeeId, Gender, Interaction, InteractionKind, InteractionStatus,
-    Line, Money, Phone, Product, Transaction, parse_date, parse_external_id, parse_instant, parse_language,
+    Line, Money, Params, Phone, Product, Transaction, parse_date, parse_external_id, parse_instant, parse_language,
     parse_satisfaction,
 };
 use kesher_store::{ImportTx, Inserted, StoreError};
@@ -153,6 +153,9 @@ pub struct Rejected {
     pub line: u64,
     pub column: Option<String>,
     pub reason: String,
+    /// Stable code of the reason (kesher_core::codes::CATALOGUE) and its named arguments.
+    pub code: &'static str,
+    pub params: Params,
     pub record: Vec<String>,
 }
 
@@ -165,11 +168,45 @@ pub enum ImportError {
         line: u64,
         column: Option<String>,
         reason: String,
+        code: &'static str,
+        params: Params,
     },
     #[error("{file}: {reason}")]
-    File { file: String, reason: String },
+    File {
+        file: String,
+        reason: String,
+        code: &'static str,
+    },
     #[error("{file}: {source}")]
     Store { file: String, source: StoreError },
+}
+
+impl ImportError {
+    /// The stable code a translated interface looks the message up by.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ImportError::Row { code, .. } | ImportError::File { code, .. } => code,
+            ImportError::Store { source, .. } => source.code(),
+        }
+    }
+    /// The message's named arguments; a row's always include `line`, and `column` when one is
+    /// named.
+    pub fn params(&self) -> Params {
+        match self {
+            ImportError::Row {
+                line, column, params, ..
+            } => {
+                let mut p = params.clone();
+                p.insert("line".into(), (*line).into());
+                if let Some(c) = column {
+                    p.insert("column".into(), c.as_str().into());
+                }
+                p
+            }
+            ImportError::File { .. } => Params::new(),
+            ImportError::Store { source, .. } => source.params(),
+        }
+    }
 }
 
 fn fmt_row(file: &str, line: u64, column: Option<&str>, reason: &str) -> String {
@@ -184,26 +221,44 @@ fn fmt_row(file: &str, line: u64, column: Option<&str>, reason: &str) -> String 
 struct RowError {
     column: Option<String>,
     reason: String,
+    code: &'static str,
+    params: Params,
 }
 
 impl RowError {
-    fn col(column: &str, reason: impl Into<String>) -> Self {
+    fn col(code: &'static str, column: &str, reason: impl Into<String>) -> Self {
         RowError {
             column: Some(column.to_string()),
             reason: reason.into(),
+            code,
+            params: Params::new(),
         }
     }
-    fn line(reason: impl Into<String>) -> Self {
+    fn line(code: &'static str, reason: impl Into<String>) -> Self {
         RowError {
             column: None,
             reason: reason.into(),
+            code,
+            params: Params::new(),
+        }
+    }
+    fn with(mut self, name: &str, value: impl Into<kesher_core::error::Value>) -> Self {
+        self.params.insert(name.to_string(), value.into());
+        self
+    }
+    fn domain(column: &str, e: DomainError) -> Self {
+        RowError {
+            column: Some(column.to_string()),
+            reason: e.reason,
+            code: e.code,
+            params: e.params,
         }
     }
 }
 
 /// Domain errors name their field; in a file the column may be called differently.
 fn dom(column: &str) -> impl Fn(DomainError) -> RowError + '_ {
-    move |e| RowError::col(column, e.reason)
+    move |e| RowError::domain(column, e)
 }
 
 /// Either a row-level problem (reject the row) or a fatal one (stop the import).
@@ -221,12 +276,28 @@ impl From<RowError> for Failure {
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict { field, reason } | StoreError::Invalid { field, reason } => {
+            StoreError::Conflict {
+                field,
+                reason,
+                code,
+                params,
+            }
+            | StoreError::Invalid {
+                field,
+                reason,
+                code,
+                params,
+            } => {
                 let column = match field {
                     "member_no" => "customer_id",
                     f => f,
                 };
-                Failure::Row(RowError::col(column, reason))
+                Failure::Row(RowError {
+                    column: Some(column.to_string()),
+                    reason,
+                    code,
+                    params,
+                })
             }
             other => Failure::Fatal(other),
         }
@@ -246,9 +317,13 @@ impl Header {
         if fields.len() == 1 {
             for (sep, name) in [(';', "';'"), ('\t', "a tab"), ('|', "'|'")] {
                 if fields[0].contains(sep) {
-                    return Err(RowError::line(format!(
-                        "the header has a single column; the file seems to use {name} as delimiter, expected ','"
-                    )));
+                    return Err(RowError::line(
+                        "import.header.delimiter",
+                        format!(
+                            "the header has a single column; the file seems to use {name} as delimiter, expected ','"
+                        ),
+                    )
+                    .with("delimiter", name));
                 }
             }
         }
@@ -256,21 +331,27 @@ impl Header {
         for (pos, f) in fields.iter().enumerate() {
             let name = f.trim().to_ascii_lowercase();
             match names.iter().position(|(n, _)| *n == name) {
-                Some(i) if idx[i].is_some() => return Err(RowError::line(format!("column {name:?} appears twice"))),
+                Some(i) if idx[i].is_some() => {
+                    return Err(
+                        RowError::line("import.column.repeated", format!("column {name:?} appears twice"))
+                            .with("name", name),
+                    );
+                }
                 Some(i) => idx[i] = Some(pos),
                 None => {
                     let known: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
-                    return Err(RowError::line(format!(
-                        "unknown column {:?}; the columns are: {}",
-                        f.trim(),
-                        known.join(",")
-                    )));
+                    return Err(RowError::line(
+                        "import.column.unknown",
+                        format!("unknown column {:?}; the columns are: {}", f.trim(), known.join(",")),
+                    )
+                    .with("name", f.trim())
+                    .with("known", known.join(",")));
                 }
             }
         }
         for (i, (n, required)) in names.iter().enumerate() {
             if *required && idx[i].is_none() {
-                return Err(RowError::line(format!("missing column {n:?}")));
+                return Err(RowError::line("import.column.missing", format!("missing column {n:?}")).with("name", *n));
             }
         }
         Ok(Header {
@@ -298,8 +379,13 @@ impl Header {
     }
 
     fn req_at<'r>(&self, rec: &'r csv::StringRecord, i: usize) -> Result<&'r str, RowError> {
-        self.at(rec, i)
-            .ok_or_else(|| RowError::col(self.names[i].0, "required, found an empty value"))
+        self.at(rec, i).ok_or_else(|| {
+            RowError::col(
+                "import.value.required",
+                self.names[i].0,
+                "required, found an empty value",
+            )
+        })
     }
 
     /// The value of an optional `column` parsed by `parse`, its error naming the column.
@@ -314,7 +400,7 @@ impl Header {
 
     fn req<'r>(&self, rec: &'r csv::StringRecord, column: &str) -> Result<&'r str, RowError> {
         self.get(rec, column)
-            .ok_or_else(|| RowError::col(column, "required, found an empty value"))
+            .ok_or_else(|| RowError::col("import.value.required", column, "required, found an empty value"))
     }
 
     fn column_at(&self, pos: usize) -> Option<&'static str> {
@@ -380,7 +466,12 @@ impl<R: Read> Records<R> {
                     "invalid UTF-8 (byte 0x{bad:02X} at position {}); save the file as UTF-8",
                     valid + 1
                 );
-                return Ok(Some((line, Err(RowError::col(&col, reason)))));
+                return Ok(Some((
+                    line,
+                    Err(RowError::col("import.utf8.invalid", &col, reason)
+                        .with("byte", format!("0x{bad:02X}"))
+                        .with("position", valid + 1)),
+                )));
             }
         };
         if let Some(h) = header
@@ -389,7 +480,12 @@ impl<R: Read> Records<R> {
             if rec.len() == 1 && rec.get(0).is_some_and(|f| f.trim().is_empty()) {
                 return Ok(Some((line, Ok(csv::StringRecord::new()))));
             }
-            let e = RowError::line(format!("expected {} fields, found {}", h.width, rec.len()));
+            let e = RowError::line(
+                "import.row.field_count",
+                format!("expected {} fields, found {}", h.width, rec.len()),
+            )
+            .with("expected", h.width)
+            .with("found", rec.len());
             self.recycle(rec);
             return Ok(Some((line, Err(e))));
         }
@@ -460,8 +556,14 @@ impl TxFields {
         TxFields {
             occurred_at: begins.then(|| occurred_at(h, r)),
             quantity: h.req_at(r, tx::QUANTITY).and_then(|q| {
-                q.parse()
-                    .map_err(|_| RowError::col("quantity", format!("must be a whole number, found {q:?}")))
+                q.parse().map_err(|_| {
+                    RowError::col(
+                        "import.quantity.invalid",
+                        "quantity",
+                        format!("must be a whole number, found {q:?}"),
+                    )
+                    .with("value", q)
+                })
             }),
             unit_price: amount(tx::UNIT_PRICE, "unit_price"),
             discount: match h.at(r, tx::DISCOUNT) {
@@ -540,9 +642,11 @@ impl CustomerFields {
             .map(|v| match v.parse::<u16>() {
                 Ok(n) if n > 0 => Ok(n),
                 _ => Err(RowError::col(
+                    "customer.household_size.invalid",
                     "household_size",
                     format!("must be a positive whole number, found {v:?}"),
-                )),
+                )
+                .with("value", v)),
             })
             .transpose()?;
         d.income_band = h.get(r, "income_band").map(str::to_string);
@@ -572,11 +676,19 @@ impl CustomerFields {
                 Ok(serde_json::Value::Object(m)) => c.attributes = m,
                 Ok(_) => {
                     return Err(RowError::col(
+                        "customer.attributes.not_an_object",
                         "attributes",
                         "must be a JSON object such as {\"lifestyle\":\"runner\"}",
                     ));
                 }
-                Err(e) => return Err(RowError::col("attributes", format!("invalid JSON: {e}"))),
+                Err(e) => {
+                    return Err(RowError::col(
+                        "customer.attributes.invalid_json",
+                        "attributes",
+                        format!("invalid JSON: {e}"),
+                    )
+                    .with("detail", e.to_string()));
+                }
             }
         }
         Ok(())
@@ -806,6 +918,7 @@ impl App {
                 return Err(ImportError::File {
                     file: file.into(),
                     reason: "the file is empty (expected a header row)".into(),
+                    code: "import.file.empty",
                 });
             }
             Err((line, reason)) => {
@@ -814,6 +927,8 @@ impl App {
                     line,
                     column: None,
                     reason,
+                    code: "import.csv.malformed",
+                    params: Params::new(),
                 });
             }
         };
@@ -821,6 +936,7 @@ impl App {
             return Err(ImportError::File {
                 file: file.into(),
                 reason: "the file is empty (expected a header row)".into(),
+                code: "import.file.empty",
             });
         }
         let header = Header::parse(kind, &header_fields).map_err(|e| imp.row_error(1, e))?;
@@ -838,6 +954,7 @@ impl App {
                 .map_err(|e| ImportError::File {
                     file: file.into(),
                     reason: format!("cannot start the reader thread: {e}"),
+                    code: "internal",
                 })?;
             let mut rows = Rows {
                 chunks: chunks_rx,
@@ -880,6 +997,8 @@ impl Importer<'_> {
                         line,
                         column: None,
                         reason,
+                        code: "import.csv.malformed",
+                        params: Params::new(),
                     });
                 }
             };
@@ -910,7 +1029,11 @@ impl Importer<'_> {
                 Ok(Inserted::AlreadyPresent) => self.summary.already_present += 1,
                 Ok(Inserted::Repeated) => {
                     let id_col = kind.columns()[0].0;
-                    let e = RowError::col(id_col, "duplicate id: it appears more than once in this file");
+                    let e = RowError::col(
+                        "import.id.duplicate",
+                        id_col,
+                        "duplicate id: it appears more than once in this file",
+                    );
                     self.reject(line, e, rec.as_ref().map(to_vec).unwrap_or_default())?;
                 }
                 Err(Failure::Row(e)) => self.reject(line, e, rec.as_ref().map(to_vec).unwrap_or_default())?,
@@ -934,6 +1057,8 @@ impl Importer<'_> {
             line,
             column: e.column,
             reason: e.reason,
+            code: e.code,
+            params: e.params,
         }
     }
 
@@ -953,6 +1078,8 @@ impl Importer<'_> {
             line,
             column: e.column,
             reason: e.reason,
+            code: e.code,
+            params: e.params,
             record,
         });
         Ok(())
@@ -964,9 +1091,11 @@ impl Importer<'_> {
                 let tz = h.get(r, "time_zone").unwrap_or("UTC");
                 jiff::tz::TimeZone::get(tz).map_err(|_| {
                     RowError::col(
+                        "branch.time_zone.unknown",
                         "time_zone",
                         format!("unknown time zone {tz:?}: expected an IANA name such as Asia/Jerusalem"),
                     )
+                    .with("value", tz)
                 })?;
                 let b = Branch {
                     id: ids::branch(),
@@ -994,14 +1123,18 @@ impl Importer<'_> {
                     .parse_amount(h.req(r, "list_price")?, "list_price")
                     .map_err(dom("list_price"))?;
                 if list_price < 0 {
-                    return Err(RowError::col("list_price", "must not be negative").into());
+                    return Err(
+                        RowError::col("product.list_price.negative", "list_price", "must not be negative").into(),
+                    );
                 }
                 let unit_cost = h
                     .get(r, "unit_cost")
                     .map(|c| currency.parse_amount(c, "unit_cost").map_err(dom("unit_cost")))
                     .transpose()?;
                 if unit_cost.is_some_and(|c| c < 0) {
-                    return Err(RowError::col("unit_cost", "must not be negative").into());
+                    return Err(
+                        RowError::col("product.unit_cost.negative", "unit_cost", "must not be negative").into(),
+                    );
                 }
                 let p = Product {
                     id: ids::product(),
@@ -1013,7 +1146,7 @@ impl Importer<'_> {
                 };
                 Ok(self.tx.insert_product(&p)?)
             }
-            ImportKind::Customers => Err(RowError::line("customers are written in batches").into()),
+            ImportKind::Customers => Err(RowError::line("internal", "customers are written in batches").into()),
             ImportKind::Interactions => {
                 let customer_id = self.customer_ref(h.req(r, "customer_id")?)?;
                 let kind = InteractionKind::parse(h.req(r, "kind")?).map_err(dom("kind"))?;
@@ -1022,7 +1155,12 @@ impl Importer<'_> {
                     .map(|s| InteractionStatus::parse(s).map_err(dom("status")))
                     .transpose()?;
                 if status.is_some() && kind != InteractionKind::Complaint {
-                    return Err(RowError::col("status", "only a complaint has a status").into());
+                    return Err(RowError::col(
+                        "interaction.status.not_a_complaint",
+                        "status",
+                        "only a complaint has a status",
+                    )
+                    .into());
                 }
                 let i = Interaction {
                     id: ids::interaction(),
@@ -1045,7 +1183,9 @@ impl Importer<'_> {
                 };
                 Ok(self.tx.insert_interaction(&i)?)
             }
-            ImportKind::Transactions => Err(RowError::line("transactions are read basket by basket").into()),
+            ImportKind::Transactions => {
+                Err(RowError::line("internal", "transactions are read basket by basket").into())
+            }
         }
     }
 
@@ -1110,14 +1250,16 @@ impl Importer<'_> {
         };
         fails_at(Step::Head)?;
         let Some(mut c) = customer else {
-            return Err(RowError::line("the row could not be read").into());
+            return Err(RowError::line("import.row.unreadable", "the row could not be read").into());
         };
         if let Some(p) = h.get(r, "parent_id") {
             let parent = self.tx.customer_ref(p)?.ok_or_else(|| {
                 RowError::col(
+                    "import.parent.unknown",
                     "parent_id",
                     format!("unknown customer {p:?} (a parent must come first)"),
                 )
+                .with("value", p)
             })?;
             c.parent_id = Some(parent);
         }
@@ -1137,9 +1279,11 @@ impl Importer<'_> {
         }
         if !self.opts.create_missing {
             return Err(RowError::col(
+                "import.branch.unknown",
                 "branch_id",
                 format!("unknown branch {ext:?} (import branches first, or use --create-missing)"),
             )
+            .with("value", ext)
             .into());
         }
         let b = Branch {
@@ -1160,9 +1304,11 @@ impl Importer<'_> {
         }
         if !self.opts.create_missing {
             return Err(RowError::col(
+                "import.employee.unknown",
                 "employee_id",
                 format!("unknown employee {ext:?} (import employees first, or use --create-missing)"),
             )
+            .with("value", ext)
             .into());
         }
         let e = Employee {
@@ -1182,9 +1328,11 @@ impl Importer<'_> {
         }
         if !self.opts.create_missing {
             return Err(RowError::col(
+                "import.customer.unknown",
                 "customer_id",
                 format!("unknown customer {member:?} (import customers first, or use --create-missing)"),
             )
+            .with("value", member)
             .into());
         }
         let member = parse_external_id(member, "customer_id").map_err(dom("customer_id"))?;
@@ -1253,9 +1401,12 @@ impl Importer<'_> {
                 if b.error.is_none() {
                     if let Some(i) = b.differs(h, fields) {
                         let e = RowError::col(
+                            "import.transaction.differs",
                             h.names[BASKET_KEY[i]].0,
                             format!("differs from line {} of the same transaction {:?}", b.first_line, b.ext),
-                        );
+                        )
+                        .with("first_line", b.first_line)
+                        .with("transaction", b.ext.as_str());
                         b.error = Some((line, e));
                     } else {
                         match self.parse_line(h, fields, values) {
@@ -1341,11 +1492,14 @@ impl Importer<'_> {
             .transpose()?;
         let customer_id = h.at(r, tx::CUSTOMER_ID).map(|c| self.customer_ref(c)).transpose()?;
         let refund_of = match h.at(r, tx::REFUND_OF) {
-            Some(orig) => Some(
-                self.tx
-                    .transaction_ref(orig)?
-                    .ok_or_else(|| RowError::col("refund_of", format!("unknown transaction {orig:?}")))?,
-            ),
+            Some(orig) => Some(self.tx.transaction_ref(orig)?.ok_or_else(|| {
+                RowError::col(
+                    "import.refund_of.unknown",
+                    "refund_of",
+                    format!("unknown transaction {orig:?}"),
+                )
+                .with("value", orig)
+            })?),
             None => None,
         };
         Ok(Transaction {
@@ -1369,10 +1523,10 @@ impl Importer<'_> {
         let discount = v.discount?;
         let (product_id, sku) = match h.at(r, tx::SKU) {
             Some(sku) => {
-                let p = self
-                    .tx
-                    .product_ref(sku)?
-                    .ok_or_else(|| RowError::col("sku", format!("unknown product {sku:?}")))?;
+                let p = self.tx.product_ref(sku)?.ok_or_else(|| {
+                    RowError::col("import.product.unknown", "sku", format!("unknown product {sku:?}"))
+                        .with("value", sku)
+                })?;
                 (Some(p), Some(sku.to_string()))
             }
             None => (None, None),
@@ -1385,7 +1539,7 @@ impl Importer<'_> {
             discount,
         };
         line.validate(h.at(r, tx::REFUND_OF).is_some())
-            .map_err(|e| RowError::col(e.field, e.reason))?;
+            .map_err(|e| RowError::domain(e.field, e))?;
         Ok(line)
     }
 
@@ -1410,10 +1564,12 @@ impl Importer<'_> {
             let e = if line == bad_line {
                 e.clone()
             } else {
-                RowError::line(format!(
-                    "rejected with line {bad_line} of the same transaction {:?}",
-                    b.ext
-                ))
+                RowError::line(
+                    "import.transaction.rejected_with",
+                    format!("rejected with line {bad_line} of the same transaction {:?}", b.ext),
+                )
+                .with("bad_line", bad_line)
+                .with("transaction", b.ext.as_str())
             };
             self.reject(line, e, rec)?;
         }
@@ -1442,12 +1598,14 @@ impl Importer<'_> {
                 Ok(Inserted::AlreadyPresent) => self.summary.already_present += n,
                 Ok(Inserted::Repeated) => {
                     let e = RowError::col(
+                        "import.transaction.repeated",
                         "transaction_id",
                         format!(
                             "duplicate transaction {:?}: its rows must be consecutive and it appears again here",
                             b.ext
                         ),
-                    );
+                    )
+                    .with("transaction", b.ext.as_str());
                     if !self.opts.skip_invalid {
                         return Err(self.row_error(b.first_line, e));
                     }
@@ -1489,7 +1647,11 @@ impl Importer<'_> {
                 Ok(Inserted::New) => self.summary.inserted += 1,
                 Ok(Inserted::AlreadyPresent) => self.summary.already_present += 1,
                 Ok(Inserted::Repeated) => {
-                    let e = RowError::col("customer_id", "duplicate id: it appears more than once in this file");
+                    let e = RowError::col(
+                        "import.id.duplicate",
+                        "customer_id",
+                        "duplicate id: it appears more than once in this file",
+                    );
                     self.reject_now(line, e, rec)?;
                 }
                 Err(err) => match Failure::from(err) {

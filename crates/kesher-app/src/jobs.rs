@@ -141,8 +141,10 @@ impl App {
             .claim_job_by_id(job.id, &worker.name, self.now(), worker.lease)?
         {
             Some(claimed) => self.run_claimed(claimed, worker),
-            None => Err(StoreError::conflict(
+            None => Err(StoreError::conflict_coded(
+                "job.taken",
                 "id",
+                kesher_core::params!(job = job.id.to_string()),
                 format!("job {} was taken by another worker before this one", job.id),
             )),
         }

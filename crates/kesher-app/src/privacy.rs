@@ -133,10 +133,12 @@ impl App {
 
     pub fn set_retention_years(&self, years: Option<u32>, actor: &Actor) -> Result<()> {
         if years == Some(0) {
-            return Err(StoreError::Invalid {
-                field: "years",
-                reason: "must be at least 1 (or empty to keep customers forever)".into(),
-            });
+            return Err(StoreError::invalid_coded(
+                "privacy.retention.zero",
+                "years",
+                kesher_core::Params::new(),
+                "must be at least 1 (or empty to keep customers forever)",
+            ));
         }
         let v = years.map(|y| y.to_string()).unwrap_or_default();
         self.put_setting(RETENTION_KEY, &v, actor)

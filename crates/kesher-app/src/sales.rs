@@ -14,10 +14,7 @@ impl App {
     /// earns points by the earning rule; a refund takes back its share of what the sale earned
     /// (once per sale or refund, ever: the store's unique indexes back this up).
     pub fn record_sale(&self, t: &Transaction, actor: &Actor) -> Result<RecordedSale> {
-        t.validate().map_err(|e| StoreError::Invalid {
-            field: e.field,
-            reason: e.reason,
-        })?;
+        t.validate().map_err(StoreError::from)?;
         let mut tx = self.store.begin(Lock::Writes)?;
         if let Some(existing) = tx.transaction_by_external(&t.external_id)? {
             return already_recorded(tx.as_mut(), existing);
@@ -62,9 +59,13 @@ fn already_recorded(tx: &mut dyn Tx, existing: Transaction) -> Result<RecordedSa
 
 /// What a just-inserted sale earns, or a refund takes back: the entry written, if any.
 fn accrue(tx: &mut dyn Tx, t: &Transaction, actor: &Actor) -> Result<Option<LedgerEntry>> {
-    let total = t.total().ok_or_else(|| StoreError::Invalid {
-        field: "lines",
-        reason: "transaction total overflows".into(),
+    let total = t.total().ok_or_else(|| {
+        StoreError::invalid_coded(
+            "transaction.total.overflow",
+            "lines",
+            kesher_core::Params::new(),
+            "transaction total overflows",
+        )
     })?;
     let (customer, posting) = match t.refund_of {
         None => {

@@ -11,7 +11,7 @@
 use crate::App;
 use crate::baskets::{BasketsError, OfferModel, OfferView, offers_for};
 use jiff::Timestamp;
-use kesher_core::{BranchId, ConsentChannel, ConsentState, Customer, CustomerId};
+use kesher_core::{BranchId, ConsentChannel, ConsentState, Customer, CustomerId, Params};
 use kesher_segment::{FIELDS, FieldId, Record, Segment, Source, Tri, Value};
 use kesher_store::{Actor, CustomerScore, StoreError};
 use std::borrow::Cow;
@@ -32,17 +32,60 @@ pub enum SegmentError {
     #[error("no segment named `{0}`")]
     NotFound(String),
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
-    #[error("template: {0}")]
-    Template(String),
+    Invalid {
+        field: &'static str,
+        message: String,
+        code: &'static str,
+        params: Params,
+    },
+    #[error("template: {message}")]
+    Template {
+        message: String,
+        code: &'static str,
+        params: Params,
+    },
 }
 
 impl SegmentError {
-    fn invalid(field: &'static str, message: impl Into<String>) -> SegmentError {
+    fn invalid(code: &'static str, field: &'static str, message: impl Into<String>, params: Params) -> SegmentError {
         SegmentError::Invalid {
             field,
             message: message.into(),
+            code,
+            params,
         }
+    }
+
+    /// The stable code a translated interface looks the message up by.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SegmentError::Store(e) => e.code(),
+            SegmentError::Expression(e) => e.code(),
+            SegmentError::Baskets(e) => e.code(),
+            SegmentError::NotFound(_) => "segment.not_found",
+            SegmentError::Invalid { code, .. } | SegmentError::Template { code, .. } => code,
+        }
+    }
+
+    /// The message's named arguments.
+    pub fn params(&self) -> Params {
+        match self {
+            SegmentError::Store(e) => e.params(),
+            SegmentError::Expression(e) => e.params(),
+            SegmentError::Baskets(e) => e.params(),
+            SegmentError::NotFound(name) => kesher_core::params!(name = name.as_str()),
+            SegmentError::Invalid { params, .. } | SegmentError::Template { params, .. } => params.clone(),
+        }
+    }
+}
+
+/// A template the engine refused, its reason as a parameter.
+fn template_refused(e: &minijinja::Error) -> SegmentError {
+    let message = template_error(e);
+    SegmentError::Template {
+        code: "segment.template.invalid",
+        params: kesher_core::params!(detail = message.as_str()),
+        message,
     }
 }
 
@@ -87,8 +130,10 @@ pub fn check_name(name: &str) -> Result<(), SegmentError> {
         Ok(())
     } else {
         Err(SegmentError::invalid(
+            "segment.name.invalid",
             "name",
             format!("`{name}` is not a segment name: use 1-64 letters, digits, `-` or `_`"),
+            kesher_core::params!(name = name),
         ))
     }
 }
@@ -212,16 +257,18 @@ impl App {
             }
         });
         env.add_template("message", template)
-            .map_err(|e| SegmentError::Template(template_error(&e)))?;
-        let tmpl = env
-            .get_template("message")
-            .map_err(|e| SegmentError::Template(template_error(&e)))?;
+            .map_err(|e| template_refused(&e))?;
+        let tmpl = env.get_template("message").map_err(|e| template_refused(&e))?;
         for name in tmpl.undeclared_variables(false) {
             if !TEMPLATE_ROOTS.contains(&name.as_str()) {
-                return Err(SegmentError::Template(format!(
-                    "unknown variable `{name}`; a template may use {}",
-                    TEMPLATE_ROOTS.join(", ")
-                )));
+                return Err(SegmentError::Template {
+                    message: format!(
+                        "unknown variable `{name}`; a template may use {}",
+                        TEMPLATE_ROOTS.join(", ")
+                    ),
+                    code: "segment.template.unknown_variable",
+                    params: kesher_core::params!(name = name.as_str(), known = TEMPLATE_ROOTS.join(", ")),
+                });
             }
         }
         // The template sees the scores and the offer too, whatever the expression names.
@@ -240,7 +287,7 @@ impl App {
                         language: c.language.clone(),
                         text,
                     }),
-                    Err(e) => failure = Some(SegmentError::Template(template_error(&e))),
+                    Err(e) => failure = Some(template_refused(&e)),
                 }
             }
             Ok(())

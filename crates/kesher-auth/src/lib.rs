@@ -58,6 +58,24 @@ pub enum Denied {
     OtherBranch { action: Action },
 }
 
+impl Denied {
+    /// The stable code a translated interface looks the message up by.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Denied::Role { .. } => "auth.forbidden.role",
+            Denied::Scope { .. } => "auth.forbidden.scope",
+            Denied::OtherBranch { .. } => "auth.out_of_branch",
+        }
+    }
+    /// The message's named arguments.
+    pub fn params(&self) -> kesher_core::Params {
+        match self {
+            Denied::Role { role, action } => kesher_core::params!(role = role.as_str(), action = action.as_str()),
+            Denied::Scope { action } | Denied::OtherBranch { action } => kesher_core::params!(action = action.as_str()),
+        }
+    }
+}
+
 impl Principal {
     /// What the matrix and the token's scopes grant for `action`, before any branch is known.
     pub fn grant(&self, action: Action) -> Grant {

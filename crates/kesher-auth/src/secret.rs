@@ -17,6 +17,25 @@ pub enum PasswordError {
     Hash(String),
 }
 
+impl PasswordError {
+    /// The stable code a translated interface looks the message up by.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PasswordError::TooShort(_) => "password.too_short",
+            PasswordError::TooLong(_) => "password.too_long",
+            PasswordError::BadHash | PasswordError::Hash(_) => "internal",
+        }
+    }
+    /// The message's named arguments.
+    pub fn params(&self) -> kesher_core::Params {
+        match self {
+            PasswordError::TooShort(n) => kesher_core::params!(min = *n),
+            PasswordError::TooLong(n) => kesher_core::params!(max = *n),
+            PasswordError::BadHash | PasswordError::Hash(_) => kesher_core::Params::new(),
+        }
+    }
+}
+
 pub const MIN_PASSWORD: usize = 10;
 pub const MAX_PASSWORD: usize = 256;
 

@@ -22,3 +22,36 @@ pub enum BasketError {
     #[error("parameter {name}: {reason}")]
     InvalidParameter { name: &'static str, reason: String },
 }
+
+impl BasketError {
+    /// The stable code a translated interface looks the message up by.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BasketError::Parse { .. } => "baskets.input.unreadable",
+            BasketError::Column { .. } => "baskets.input.column",
+            BasketError::Read { .. } => "baskets.input.read",
+            BasketError::InvalidParameter { .. } => "baskets.parameter.invalid",
+        }
+    }
+
+    /// The message's named arguments.
+    pub fn params(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut p = serde_json::Map::new();
+        match self {
+            BasketError::Parse { line, reason } | BasketError::Read { line, reason } => {
+                p.insert("line".into(), (*line).into());
+                p.insert("reason".into(), reason.as_str().into());
+            }
+            BasketError::Column { line, column, reason } => {
+                p.insert("line".into(), (*line).into());
+                p.insert("column".into(), column.as_str().into());
+                p.insert("reason".into(), reason.as_str().into());
+            }
+            BasketError::InvalidParameter { name, reason } => {
+                p.insert("name".into(), (*name).into());
+                p.insert("reason".into(), reason.as_str().into());
+            }
+        }
+        p
+    }
+}

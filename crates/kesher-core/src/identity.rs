@@ -11,24 +11,34 @@ pub struct Email(String);
 impl Email {
     pub fn parse(input: &str) -> Result<Email, DomainError> {
         let s = input.trim().to_lowercase();
-        let bad = |why: &str| DomainError::new("email", format!("invalid e-mail address {:?}: {why}", input.trim()));
-        let (local, domain) = s.split_once('@').ok_or_else(|| bad("no @"))?;
+        let bad = |code: &'static str, why: &str| {
+            DomainError::new(
+                code,
+                "email",
+                format!("invalid e-mail address {:?}: {why}", input.trim()),
+            )
+            .with("value", input.trim())
+        };
+        let (local, domain) = s.split_once('@').ok_or_else(|| bad("email.no_at", "no @"))?;
         if local.is_empty() || domain.is_empty() {
-            return Err(bad("empty part before or after @"));
+            return Err(bad("email.empty_part", "empty part before or after @"));
         }
         if domain.contains('@') {
-            return Err(bad("more than one @"));
+            return Err(bad("email.many_at", "more than one @"));
         }
         if s.chars()
             .any(|c| c.is_whitespace() || c.is_control() || matches!(c, ',' | ';' | '<' | '>' | '"'))
         {
-            return Err(bad("contains spaces or separators"));
+            return Err(bad("email.separators", "contains spaces or separators"));
         }
         if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") {
-            return Err(bad("the domain needs a dot, as in example.com"));
+            return Err(bad(
+                "email.domain_without_dot",
+                "the domain needs a dot, as in example.com",
+            ));
         }
         if s.len() > 254 {
-            return Err(bad("longer than 254 characters"));
+            return Err(bad("email.too_long", "longer than 254 characters"));
         }
         Ok(Email(s))
     }

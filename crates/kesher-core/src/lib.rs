@@ -3,6 +3,7 @@
 //! Pure: no I/O, no clock, no randomness. Values are parsed at the edge ("parse, don't
 //! validate"): a `Phone`, `Email` or `Money` that exists is valid.
 
+pub mod codes;
 pub mod error;
 pub mod identity;
 pub mod ids;
@@ -11,7 +12,7 @@ pub mod money;
 pub mod name;
 pub mod phone;
 
-pub use error::DomainError;
+pub use error::{DomainError, Params};
 pub use identity::{DuplicateCandidate, DuplicatePair, Email, find_duplicates};
 pub use ids::{BranchId, CustomerId, EmployeeId, InteractionId, JobId, ProductId, TokenId, TransactionId, UserId};
 pub use model::*;

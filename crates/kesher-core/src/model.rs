@@ -25,9 +25,11 @@ macro_rules! str_enum {
                 let t = s.trim().to_ascii_lowercase();
                 match t.as_str() {
                     $($s => Ok($name::$var),)*
-                    _ => Err(DomainError::new($field, format!(
+                    _ => Err(DomainError::new("value.unknown", $field, format!(
                         "invalid value {:?}: expected one of {}", s.trim(),
-                        [$($s),*].join(", ")))),
+                        [$($s),*].join(", ")))
+                        .with("value", s.trim())
+                        .with("expected", [$($s),*].join(", "))),
                 }
             }
         }
@@ -64,9 +66,11 @@ pub fn parse_language(s: &str) -> Result<String, DomainError> {
         Ok(t.to_ascii_lowercase())
     } else {
         Err(DomainError::new(
+            "language.invalid",
             "language",
             format!("invalid language tag {t:?}: expected a code such as he, fa or en"),
-        ))
+        )
+        .with("value", t))
     }
 }
 
@@ -202,13 +206,22 @@ impl Customer {
 pub fn parse_external_id(s: &str, field: &'static str) -> Result<String, DomainError> {
     let t = s.trim();
     if t.is_empty() {
-        return Err(DomainError::new(field, "must not be empty"));
+        return Err(DomainError::new("value.empty", field, "must not be empty"));
     }
     if t.len() > 64 {
-        return Err(DomainError::new(field, format!("longer than 64 characters: {t:?}")));
+        return Err(
+            DomainError::new("value.too_long", field, format!("longer than 64 characters: {t:?}"))
+                .with("value", t)
+                .with("max", 64),
+        );
     }
     if t.chars().any(char::is_control) {
-        return Err(DomainError::new(field, format!("contains control characters: {t:?}")));
+        return Err(DomainError::new(
+            "value.control_characters",
+            field,
+            format!("contains control characters: {t:?}"),
+        )
+        .with("value", t));
     }
     Ok(t.to_string())
 }
@@ -261,31 +274,44 @@ impl Line {
     pub fn validate(&self, refund: bool) -> Result<(), DomainError> {
         let line = self;
         if line.quantity == 0 {
-            return Err(DomainError::new("quantity", "must not be zero"));
+            return Err(DomainError::new("line.quantity.zero", "quantity", "must not be zero"));
         }
         if line.quantity < 0 && !refund {
             return Err(DomainError::new(
+                "line.quantity.negative_on_sale",
                 "quantity",
                 format!(
                     "negative quantity {} is only allowed on a refund (refund_of)",
                     line.quantity
                 ),
-            ));
+            )
+            .with("quantity", line.quantity));
         }
         if line.quantity > 0 && refund {
             return Err(DomainError::new(
+                "line.quantity.positive_on_refund",
                 "quantity",
                 format!("a refund's quantities must be negative, found {}", line.quantity),
-            ));
+            )
+            .with("quantity", line.quantity));
         }
         if line.unit_price < 0 {
-            return Err(DomainError::new("unit_price", "must not be negative"));
+            return Err(DomainError::new(
+                "line.unit_price.negative",
+                "unit_price",
+                "must not be negative",
+            ));
         }
         if line.discount < 0 {
-            return Err(DomainError::new("discount", "must not be negative"));
+            return Err(DomainError::new(
+                "line.discount.negative",
+                "discount",
+                "must not be negative",
+            ));
         }
         if line.sku.is_none() && line.quantity.abs() != 1 {
             return Err(DomainError::new(
+                "line.quantity.amount_only",
                 "quantity",
                 "an amount-only line (no sku) must have quantity 1",
             ));
@@ -293,9 +319,13 @@ impl Line {
         let gross = line
             .quantity
             .checked_mul(line.unit_price)
-            .ok_or_else(|| DomainError::new("quantity", "line total overflows"))?;
+            .ok_or_else(|| DomainError::new("line.total.overflow", "quantity", "line total overflows"))?;
         if line.discount > gross.abs() {
-            return Err(DomainError::new("discount", "larger than the line's price"));
+            return Err(DomainError::new(
+                "line.discount.too_large",
+                "discount",
+                "larger than the line's price",
+            ));
         }
         Ok(())
     }
@@ -332,14 +362,18 @@ impl Transaction {
     /// and of a refund negative, a discount no larger than the line, totals that fit in i64.
     pub fn validate(&self) -> Result<(), DomainError> {
         if self.lines.is_empty() {
-            return Err(DomainError::new("lines", "a transaction needs at least one line"));
+            return Err(DomainError::new(
+                "transaction.lines.empty",
+                "lines",
+                "a transaction needs at least one line",
+            ));
         }
         let refund = self.refund_of.is_some();
         for line in &self.lines {
             line.validate(refund)?;
         }
         self.total()
-            .ok_or_else(|| DomainError::new("lines", "transaction total overflows"))?;
+            .ok_or_else(|| DomainError::new("transaction.total.overflow", "lines", "transaction total overflows"))?;
         Ok(())
     }
 
@@ -371,10 +405,19 @@ impl Interaction {
         if let Some(s) = self.satisfaction
             && !(1..=5).contains(&s)
         {
-            return Err(DomainError::new("satisfaction", format!("must be 1 to 5, found {s}")));
+            return Err(DomainError::new(
+                "interaction.satisfaction.out_of_range",
+                "satisfaction",
+                format!("must be 1 to 5, found {s}"),
+            )
+            .with("value", s));
         }
         if self.status.is_some() && self.kind != InteractionKind::Complaint {
-            return Err(DomainError::new("status", "only a complaint has a status"));
+            return Err(DomainError::new(
+                "interaction.status.not_a_complaint",
+                "status",
+                "only a complaint has a status",
+            ));
         }
         Ok(())
     }
@@ -385,9 +428,11 @@ pub fn parse_satisfaction(s: &str) -> Result<u8, DomainError> {
     match s.trim().parse::<u8>() {
         Ok(v @ 1..=5) => Ok(v),
         _ => Err(DomainError::new(
+            "interaction.satisfaction.invalid",
             "satisfaction",
             format!("must be a whole number from 1 to 5, found {:?}", s.trim()),
-        )),
+        )
+        .with("value", s.trim())),
     }
 }
 
@@ -403,12 +448,14 @@ pub fn parse_instant(s: &str, field: &'static str) -> Result<Timestamp, DomainEr
         return d
             .to_zoned(jiff::tz::TimeZone::UTC)
             .map(|z| z.timestamp())
-            .map_err(|e| DomainError::new(field, format!("invalid date {t:?}: {e}")));
+            .map_err(|e| DomainError::new("date.invalid", field, format!("invalid date {t:?}: {e}")).with("value", t));
     }
     Err(DomainError::new(
+        "time.invalid",
         field,
         format!("invalid time {t:?}: expected RFC 3339 such as 2025-03-01T10:15:00Z or a date 2025-03-01"),
-    ))
+    )
+    .with("value", t))
 }
 
 /// Parse a calendar date `YYYY-MM-DD`.
@@ -417,9 +464,11 @@ pub fn parse_date(s: &str, field: &'static str) -> Result<Date, DomainError> {
     match t.parse::<Date>() {
         Ok(d) if t.len() == 10 => Ok(d),
         _ => Err(DomainError::new(
+            "date.invalid",
             field,
             format!("invalid date {t:?}: expected YYYY-MM-DD"),
-        )),
+        )
+        .with("value", t)),
     }
 }
 

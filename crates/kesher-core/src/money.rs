@@ -13,9 +13,11 @@ impl Currency {
         let b = t.as_bytes();
         if b.len() != 3 || !b.iter().all(|c| c.is_ascii_alphabetic()) {
             return Err(DomainError::new(
+                "currency.invalid",
                 "currency",
                 format!("invalid currency code {t:?}: expected three letters such as ILS"),
-            ));
+            )
+            .with("value", t));
         }
         Ok(Self([
             b[0].to_ascii_uppercase(),
@@ -45,9 +47,11 @@ impl Currency {
     /// Parse a decimal amount in major units ("12.50") into minor units, exactly.
     pub fn parse_amount(&self, s: &str, field: &'static str) -> Result<i64, DomainError> {
         let t = s.trim();
-        let bad = |why: &str| DomainError::new(field, format!("invalid amount {t:?}: {why}"));
+        let bad = |code: &'static str, why: &str| {
+            DomainError::new(code, field, format!("invalid amount {t:?}: {why}")).with("value", t)
+        };
         if t.is_empty() {
-            return Err(bad("empty"));
+            return Err(bad("money.amount.empty", "empty"));
         }
         let (neg, digits) = match t.as_bytes()[0] {
             b'-' => (true, &t[1..]),
@@ -59,30 +63,39 @@ impl Currency {
             None => (digits, ""),
         };
         if int_part.is_empty() && frac_part.is_empty() {
-            return Err(bad("no digits"));
+            return Err(bad("money.amount.no_digits", "no digits"));
         }
         if !int_part.bytes().all(|c| c.is_ascii_digit()) || !frac_part.bytes().all(|c| c.is_ascii_digit()) {
-            return Err(bad("not a decimal number"));
+            return Err(bad("money.amount.not_a_number", "not a decimal number"));
         }
         let exp = self.exponent();
         let frac_trimmed = frac_part.trim_end_matches('0');
         if frac_trimmed.len() > exp as usize {
-            return Err(bad(&format!("{} allows at most {exp} decimals", self.as_str())));
+            return Err(bad(
+                "money.amount.too_precise",
+                &format!("{} allows at most {exp} decimals", self.as_str()),
+            )
+            .with("currency", self.as_str())
+            .with("decimals", exp));
         }
         let mut minor: i64 = 0;
         for c in int_part.bytes() {
             minor = minor
                 .checked_mul(10)
                 .and_then(|m| m.checked_add(i64::from(c - b'0')))
-                .ok_or_else(|| bad("too large"))?;
+                .ok_or_else(|| bad("money.amount.too_large", "too large"))?;
         }
         let scale = 10i64.pow(exp);
-        minor = minor.checked_mul(scale).ok_or_else(|| bad("too large"))?;
+        minor = minor
+            .checked_mul(scale)
+            .ok_or_else(|| bad("money.amount.too_large", "too large"))?;
         let mut frac: i64 = 0;
         for (i, c) in frac_trimmed.bytes().enumerate() {
             frac += i64::from(c - b'0') * 10i64.pow(exp - 1 - i as u32);
         }
-        minor = minor.checked_add(frac).ok_or_else(|| bad("too large"))?;
+        minor = minor
+            .checked_add(frac)
+            .ok_or_else(|| bad("money.amount.too_large", "too large"))?;
         Ok(if neg { -minor } else { minor })
     }
 
@@ -192,5 +205,20 @@ mod tests {
             let ils = Currency::parse("ILS").unwrap();
             proptest::prop_assert_eq!(ils.parse_amount(&ils.format_amount(minor), "x").unwrap(), minor);
         }
+    }
+
+    #[test]
+    fn a_refused_amount_has_a_code_and_params_but_the_same_english() {
+        let ils = Currency::parse("ILS").unwrap();
+        let e = ils.parse_amount("12.505", "unit_price").unwrap_err();
+        assert_eq!((e.code(), e.field), ("money.amount.too_precise", "unit_price"));
+        assert_eq!(
+            e.params(),
+            crate::params!(value = "12.505", currency = "ILS", decimals = 2)
+        );
+        assert_eq!(
+            e.to_string(),
+            "unit_price: invalid amount \"12.505\": ILS allows at most 2 decimals"
+        );
     }
 }

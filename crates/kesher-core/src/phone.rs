@@ -80,9 +80,12 @@ impl Country {
         COUNTRIES.iter().find(|k| k.code == c).copied().ok_or_else(|| {
             let known: Vec<&str> = COUNTRIES.iter().map(|k| k.code).collect();
             DomainError::new(
+                "country.unknown",
                 "country",
                 format!("unknown country {code:?}; known: {}", known.join(", ")),
             )
+            .with("value", code)
+            .with("known", known.join(", "))
         })
     }
 
@@ -108,7 +111,10 @@ impl Phone {
     /// Parse any common notation: `050-1234567`, `+972 50 123 4567`, `00972501234567`,
     /// `0912 345 6789` (with an Iranian default), `+98 912 345 6789`, Persian or Arabic digits.
     pub fn parse(input: &str, default_country: Country) -> Result<Phone, DomainError> {
-        let bad = |why: &str| DomainError::new("phone", format!("invalid phone number {:?}: {why}", input.trim()));
+        let bad = |code: &'static str, why: &str| {
+            DomainError::new(code, "phone", format!("invalid phone number {:?}: {why}", input.trim()))
+                .with("value", input.trim())
+        };
         let mut digits = String::with_capacity(16);
         let mut plus = false;
         let mut seen_digit = false;
@@ -134,11 +140,16 @@ impl Phone {
                 (None, '(') => in_paren_zero = plus || seen_digit,
                 (None, ')') => in_paren_zero = false,
                 (None, ' ' | '-' | '.' | '/' | '\u{00A0}' | '\u{200E}' | '\u{200F}') => {}
-                _ => return Err(bad(&format!("unexpected character {ch:?}"))),
+                _ => {
+                    return Err(
+                        bad("phone.unexpected_character", &format!("unexpected character {ch:?}"))
+                            .with("character", ch.to_string()),
+                    );
+                }
             }
         }
         if digits.is_empty() {
-            return Err(bad("no digits"));
+            return Err(bad("phone.no_digits", "no digits"));
         }
         let international = if plus {
             Some(digits.as_str())
@@ -159,7 +170,10 @@ impl Phone {
                 }
                 None => {
                     if !(8..=15).contains(&intl.len()) {
-                        return Err(bad("an international number has 8 to 15 digits"));
+                        return Err(bad(
+                            "phone.international.length",
+                            "an international number has 8 to 15 digits",
+                        ));
                     }
                     return Ok(Phone(format!("+{intl}")));
                 }
@@ -173,22 +187,31 @@ impl Phone {
                 (Some(c), rest.to_string())
             }
         };
-        let country = country.ok_or_else(|| bad("unknown country"))?;
+        let country = country.ok_or_else(|| bad("phone.country.unknown", "unknown country"))?;
         let (lo, hi) = country.nsn_len;
         if nsn.len() < lo || nsn.len() > hi {
-            return Err(bad(&format!(
-                "a {} number has {} digits after the country code, found {}",
-                country.code,
-                if lo == hi {
-                    lo.to_string()
-                } else {
-                    format!("{lo} to {hi}")
-                },
-                nsn.len()
-            )));
+            let expected = if lo == hi {
+                lo.to_string()
+            } else {
+                format!("{lo} to {hi}")
+            };
+            return Err(bad(
+                "phone.national.length",
+                &format!(
+                    "a {} number has {expected} digits after the country code, found {}",
+                    country.code,
+                    nsn.len()
+                ),
+            )
+            .with("country", country.code)
+            .with("expected", expected)
+            .with("found", nsn.len()));
         }
         if nsn.starts_with('0') {
-            return Err(bad("the number after the country code cannot start with 0"));
+            return Err(bad(
+                "phone.national.leading_zero",
+                "the number after the country code cannot start with 0",
+            ));
         }
         Ok(Phone(format!("+{}{}", country.calling_code, nsn)))
     }
@@ -199,7 +222,7 @@ impl Phone {
         if ok {
             Ok(Phone(s.to_string()))
         } else {
-            Err(DomainError::new("phone", format!("not an E.164 number: {s:?}")))
+            Err(DomainError::new("phone.not_e164", "phone", format!("not an E.164 number: {s:?}")).with("value", s))
         }
     }
 

@@ -105,18 +105,20 @@ pub async fn login(
             }
             Ok(r)
         }
-        Err(SignInError::Wrong) => Err(AppError {
-            status: StatusCode::UNAUTHORIZED,
-            code: "unauthenticated",
-            message: "wrong user name or password".into(),
-            field: None,
-        }),
-        Err(SignInError::Disabled) => Err(AppError {
-            status: StatusCode::FORBIDDEN,
-            code: "disabled",
-            message: "this account is disabled".into(),
-            field: None,
-        }),
+        Err(e @ SignInError::Wrong) => Err(AppError::new(
+            StatusCode::UNAUTHORIZED,
+            e.code(),
+            None,
+            e.params(),
+            e.to_string(),
+        )),
+        Err(e @ SignInError::Disabled) => Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            e.code(),
+            None,
+            e.params(),
+            e.to_string(),
+        )),
         Err(SignInError::Store(e)) => Err(e.into()),
     }
 }
@@ -184,12 +186,12 @@ pub struct UserInput {
 }
 
 fn role(s: &str, field: &str) -> Result<Role, AppError> {
-    let r = Role::parse(s).map_err(|e| AppError::invalid(field, e))?;
+    let r = Role::parse(s).map_err(|e| AppError::invalid(field, e).coded("role.unknown").param("value", s))?;
     if r == Role::PosDevice {
-        return Err(AppError::invalid(
-            field,
-            "point-of-sale devices get API tokens, not user accounts",
-        ));
+        return Err(
+            AppError::invalid(field, "point-of-sale devices get API tokens, not user accounts")
+                .coded("user.role.pos_device"),
+        );
     }
     Ok(r)
 }
@@ -339,11 +341,21 @@ pub async fn create_token(
     c: Caller,
     Json(i): Json<TokenInput>,
 ) -> Result<(StatusCode, Json<NewTokenDto>), AppError> {
-    let role = Role::parse(&i.role).map_err(|e| AppError::invalid("role", e))?;
+    let role = Role::parse(&i.role).map_err(|e| {
+        AppError::invalid("role", e)
+            .coded("role.unknown")
+            .param("value", i.role.as_str())
+    })?;
     let scopes = i
         .scopes
         .iter()
-        .map(|s| Action::parse(s).map_err(|e| AppError::invalid("scopes", e)))
+        .map(|s| {
+            Action::parse(s).map_err(|e| {
+                AppError::invalid("scopes", e)
+                    .coded("token.scope.unknown")
+                    .param("value", s.as_str())
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     blocking(st, move |app| {
         let (t, secret) = app.create_token(

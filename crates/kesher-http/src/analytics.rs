@@ -112,15 +112,19 @@ pub async fn run(State(st): State<AppState>, Json(i): Json<AnalyzeInput>) -> Res
         let mut o = AnalyzeOptions::new(as_of, unit, model);
         if let Some(m) = i.margin {
             if !(0.0..=1.0).contains(&m) {
-                return Err(AppError::invalid("margin", "must be 0 to 1"));
+                return Err(AppError::invalid("margin", "must be 0 to 1").coded("analyze.margin.out_of_range"));
             }
             o.margin = m;
         }
         o.backfill_history = i.backfill_history.unwrap_or(false);
         let r = app.analyze(&o).map_err(|e| match e {
             AnalyzeError::Store(s) => AppError::from(s),
-            AnalyzeError::NoSales(_) => AppError::invalid("as_of", e.to_string()),
-            AnalyzeError::Analytics(a) => AppError::invalid("model", a.to_string()),
+            AnalyzeError::NoSales(_) => AppError::invalid("as_of", e.to_string())
+                .coded(e.code())
+                .params(e.params()),
+            AnalyzeError::Analytics(a) => AppError::invalid("model", a.to_string())
+                .coded(a.code())
+                .params(a.params()),
         })?;
         Ok(Json(AnalyzeDto {
             as_of: as_of.to_string(),
@@ -162,10 +166,10 @@ pub async fn score(
             kesher_auth::Action::CustomersRead,
             crate::customers::home_branch(app, id)?,
         )?;
-        let s = app
-            .store
-            .customer_score(id)?
-            .ok_or_else(|| AppError::not_found(format!("no analysis for customer {id}; run kesher analyze")))?;
+        let s = app.store.customer_score(id)?.ok_or_else(|| {
+            AppError::not_found(format!("no analysis for customer {id}; run kesher analyze"))
+                .coded("analysis.customer.missing")
+        })?;
         Ok(Json(ScoreDto::from(&s)))
     })
     .await
@@ -232,7 +236,11 @@ pub async fn ladder(State(st): State<AppState>, Query(p): Query<LadderParams>) -
                 )
             }
             (None, None) => (Vec::new(), Vec::new()),
-            _ => return Err(AppError::bad_request(Some("to".into()), "give both from and to")),
+            _ => {
+                return Err(
+                    AppError::bad_request(Some("to".into()), "give both from and to").coded("query.period.incomplete")
+                );
+            }
         };
         Ok(Json(LadderDto {
             months,
@@ -275,7 +283,7 @@ pub async fn value(State(st): State<AppState>) -> Result<Json<ValueDto>, AppErro
             .filter(|s| s.rfm.is_some())
             .collect();
         if scores.is_empty() {
-            return Err(AppError::not_found("no analysis yet; run kesher analyze"));
+            return Err(AppError::not_found("no analysis yet; run kesher analyze").coded("analysis.missing"));
         }
         let mut segments = BTreeMap::new();
         let mut grid = vec![vec![0u64; 5]; 5];
@@ -391,8 +399,12 @@ pub async fn calibration(
         let (unit, model) = unit_and_model(p.period.as_deref(), p.model.as_deref())?;
         let r = app.calibration(cal, end, unit, model).map_err(|e| match e {
             AnalyzeError::Store(s) => AppError::from(s),
-            AnalyzeError::NoSales(_) => AppError::invalid("end", e.to_string()),
-            AnalyzeError::Analytics(a) => AppError::invalid("calibration_end", a.to_string()),
+            AnalyzeError::NoSales(_) => AppError::invalid("end", e.to_string())
+                .coded(e.code())
+                .params(e.params()),
+            AnalyzeError::Analytics(a) => AppError::invalid("calibration_end", a.to_string())
+                .coded(a.code())
+                .params(a.params()),
         })?;
         Ok(Json(CalibrationDto {
             model: r.model.to_string(),
@@ -437,11 +449,13 @@ fn unit_and_model(period: Option<&str>, model: Option<&str>) -> Result<(PeriodUn
     let unit = match period {
         None | Some("week") => PeriodUnit::Week,
         Some("day") => PeriodUnit::Day,
-        Some(_) => return Err(AppError::invalid("period", "must be week or day")),
+        Some(_) => return Err(AppError::invalid("period", "must be week or day").coded("analytics.period.unknown")),
     };
     let model = match model {
         None => Model::BgNbd,
-        Some(m) => Model::parse(m).ok_or_else(|| AppError::invalid("model", "must be bgnbd, pareto-nbd or mbgnbd"))?,
+        Some(m) => Model::parse(m).ok_or_else(|| {
+            AppError::invalid("model", "must be bgnbd, pareto-nbd or mbgnbd").coded("analytics.model.unknown")
+        })?,
     };
     Ok((unit, model))
 }

@@ -14,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kesher_app::App;
 use kesher_auth::{Access, Action, Denied, Principal, Rate, RateLimiter};
-use kesher_core::BranchId;
+use kesher_core::{BranchId, Params};
 use kesher_store::Actor;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -97,16 +97,7 @@ impl Caller {
 }
 
 pub fn denied(d: Denied) -> AppError {
-    let code = match d {
-        Denied::OtherBranch { .. } => "out_of_branch",
-        Denied::Role { .. } | Denied::Scope { .. } => "forbidden",
-    };
-    AppError {
-        status: StatusCode::FORBIDDEN,
-        code,
-        message: d.to_string(),
-        field: None,
-    }
+    AppError::new(StatusCode::FORBIDDEN, d.code(), None, d.params(), d.to_string())
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
@@ -117,22 +108,24 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 }
 
 fn unauthenticated() -> AppError {
-    AppError {
-        status: StatusCode::UNAUTHORIZED,
-        code: "unauthenticated",
-        message: "sign in (POST /api/auth/login) or send an API token as Authorization: Bearer ksr_…".into(),
-        field: None,
-    }
+    AppError::new(
+        StatusCode::UNAUTHORIZED,
+        "auth.unauthenticated",
+        None,
+        Params::new(),
+        "sign in (POST /api/auth/login) or send an API token as Authorization: Bearer ksr_…",
+    )
 }
 
 /// HTTP 429 with Retry-After: `what` ("sign-in attempts", ...) came too fast.
 pub(crate) fn too_many(wait: u64, what: &str) -> Response {
-    let mut r = AppError {
-        status: StatusCode::TOO_MANY_REQUESTS,
-        code: "rate_limited",
-        message: format!("too many {what}; try again in {wait} s"),
-        field: None,
-    }
+    let mut r = AppError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        None,
+        kesher_core::params!(retry_after = wait),
+        format!("too many {what}; try again in {wait} s"),
+    )
     .into_response();
     if let Ok(v) = wait.to_string().parse() {
         r.headers_mut().insert(header::RETRY_AFTER, v);
@@ -176,12 +169,13 @@ pub async fn authenticate(State(g): State<Arc<Guard>>, mut req: Request, next: N
         req.method().clone()
     };
     let Some(action) = g.rules.get(&(method.clone(), path.as_str())).copied() else {
-        return AppError {
-            status: StatusCode::FORBIDDEN,
-            code: "forbidden",
-            message: format!("{method} {path} has no entry in the permission table"),
-            field: None,
-        }
+        return AppError::new(
+            StatusCode::FORBIDDEN,
+            "route.unlisted",
+            None,
+            kesher_core::params!(method = method.as_str(), path = path.as_str()),
+            format!("{method} {path} has no entry in the permission table"),
+        )
         .into_response();
     };
     if action == Action::Public {
@@ -202,12 +196,13 @@ pub async fn authenticate(State(g): State<Arc<Guard>>, mut req: Request, next: N
             if unsafe_method {
                 let presented = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
                 if kesher_auth::hash_secret(presented) != session.csrf_digest {
-                    return Err(AppError {
-                        status: StatusCode::FORBIDDEN,
-                        code: "csrf",
-                        message: format!("a signed-in browser must send its CSRF token in the {CSRF_HEADER} header"),
-                        field: None,
-                    });
+                    return Err(AppError::new(
+                        StatusCode::FORBIDDEN,
+                        "auth.csrf",
+                        None,
+                        kesher_core::params!(header = CSRF_HEADER),
+                        format!("a signed-in browser must send its CSRF token in the {CSRF_HEADER} header"),
+                    ));
                 }
             }
             return Ok(Some((p, true)));

@@ -62,7 +62,9 @@ pub async fn rules(State(st): State<AppState>, Query(p): Query<RulesParams>) -> 
         let scope = with_segment(app, scope, p.segment.as_deref())?;
         let r = app.basket_rules(level, &scope, &params).map_err(|e| match e {
             BasketsError::Store(s) => AppError::from(s),
-            BasketsError::Mining(m) => AppError::bad_request(None, m.to_string()),
+            BasketsError::Mining(m) => AppError::bad_request(None, m.to_string())
+                .coded(m.code())
+                .params(m.params()),
         })?;
         let names = |ids: &[u32]| ids.iter().map(|i| r.item_name(*i).to_string()).collect::<Vec<_>>();
         Ok(Json(RulesDto {
@@ -115,8 +117,10 @@ fn scope(p: &RulesParams) -> Result<Scope, AppError> {
 fn params_of(p: &RulesParams) -> Result<(Level, MineParams), AppError> {
     let level = match p.level.as_deref() {
         None => Level::Product,
-        Some(l) => Level::parse(l)
-            .ok_or_else(|| AppError::bad_request(Some("level".into()), "level must be product or category"))?,
+        Some(l) => Level::parse(l).ok_or_else(|| {
+            AppError::bad_request(Some("level".into()), "level must be product or category")
+                .coded("baskets.level.unknown")
+        })?,
     };
     let mut params = MineParams::new(p.min_support.unwrap_or(0.01));
     params.min_confidence = p.min_confidence.unwrap_or(0.3);
@@ -153,7 +157,9 @@ pub async fn cross_sell(
         let scope = with_segment(app, scope, p.segment.as_deref())?;
         let rows = app.cross_sell(level, &scope, &params).map_err(|e| match e {
             BasketsError::Store(s) => AppError::from(s),
-            BasketsError::Mining(m) => AppError::bad_request(None, m.to_string()),
+            BasketsError::Mining(m) => AppError::bad_request(None, m.to_string())
+                .coded(m.code())
+                .params(m.params()),
         })?;
         Ok(Json(rows.into_iter().take(limit).map(cross_sell_dto).collect()))
     })
@@ -184,7 +190,8 @@ pub async fn cross_sell_by_branch(
         return Err(AppError::bad_request(
             Some("branch".into()),
             "this report covers every branch; use /api/baskets/cross-sell for one",
-        ));
+        )
+        .coded("baskets.report.every_branch"));
     }
     let scope = scope(&p)?;
     let top = p.limit.unwrap_or(5);
@@ -194,7 +201,9 @@ pub async fn cross_sell_by_branch(
             .cross_sell_by_branch_and_category(level, &scope, &params, top)
             .map_err(|e| match e {
                 BasketsError::Store(s) => AppError::from(s),
-                BasketsError::Mining(m) => AppError::bad_request(None, m.to_string()),
+                BasketsError::Mining(m) => AppError::bad_request(None, m.to_string())
+                    .coded(m.code())
+                    .params(m.params()),
             })?;
         Ok(Json(
             groups

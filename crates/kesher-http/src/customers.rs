@@ -34,7 +34,9 @@ pub async fn search(
 ) -> Result<Json<PageDto<CustomerDto>>, AppError> {
     let limit = p.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(AppError::bad_request(Some("limit".into()), "limit must be 1 to 500"));
+        return Err(AppError::bad_request(Some("limit".into()), "limit must be 1 to 500")
+            .coded("query.limit.out_of_range")
+            .param("max", 500));
     }
     blocking(st, move |app| {
         let phone =
@@ -100,20 +102,30 @@ fn apply_input(app: &App, c: &mut Customer, i: CustomerInput) -> Result<(), AppE
     d.city = i.city;
     d.region = i.region;
     if i.household_size == Some(0) {
-        return Err(AppError::invalid("household_size", "must be at least 1"));
+        return Err(
+            AppError::invalid("household_size", "must be at least 1").coded("customer.household_size.too_small")
+        );
     }
     d.household_size = i.household_size;
     d.income_band = i.income_band;
     c.attributes = match i.attributes {
         None => serde_json::Map::new(),
         Some(serde_json::Value::Object(m)) => m,
-        Some(_) => return Err(AppError::invalid("attributes", "must be a JSON object")),
+        Some(_) => {
+            return Err(
+                AppError::invalid("attributes", "must be a JSON object").coded("customer.attributes.not_an_object")
+            );
+        }
     };
     c.source_branch = match i.branch {
         Some(b) => Some(
             app.store
                 .branch_by_external(&b)?
-                .ok_or_else(|| AppError::invalid("branch", format!("unknown branch {b:?}")))?
+                .ok_or_else(|| {
+                    AppError::invalid("branch", format!("unknown branch {b:?}"))
+                        .coded("branch.unknown")
+                        .param("branch", b.as_str())
+                })?
                 .id,
         ),
         None => None,
@@ -122,14 +134,18 @@ fn apply_input(app: &App, c: &mut Customer, i: CustomerInput) -> Result<(), AppE
         Some(e) => Some(
             app.store
                 .employee_by_external(&e)?
-                .ok_or_else(|| AppError::invalid("employee", format!("unknown employee {e:?}")))?
+                .ok_or_else(|| {
+                    AppError::invalid("employee", format!("unknown employee {e:?}"))
+                        .coded("employee.unknown")
+                        .param("employee", e.as_str())
+                })?
                 .id,
         ),
         None => None,
     };
     for (ch, state) in i.consents.unwrap_or_default() {
-        let channel = ConsentChannel::parse(&ch).map_err(|e| AppError::invalid("consents", e.reason))?;
-        let state = ConsentState::parse(&state).map_err(|e| AppError::invalid("consents", e.reason))?;
+        let channel = ConsentChannel::parse(&ch).map_err(|e| AppError::from(e).at("consents"))?;
+        let state = ConsentState::parse(&state).map_err(|e| AppError::from(e).at("consents"))?;
         match c.consents.iter_mut().find(|k| k.channel == channel) {
             Some(k) if k.state == state => {}
             Some(k) => {
@@ -171,7 +187,7 @@ pub async fn create(
         if let Some(p) = c.parent_id
             && app.store.get_customer(p)?.is_none()
         {
-            return Err(AppError::invalid("parent_id", format!("no customer {p}")));
+            return Err(AppError::invalid("parent_id", format!("no customer {p}")).coded("customer.parent.not_found"));
         }
         app.insert_customer(&c, &caller.actor(app))?;
         Ok((StatusCode::CREATED, Json(CustomerDto::from(&c))))
@@ -184,7 +200,7 @@ pub(crate) fn home_branch(app: &App, id: CustomerId) -> Result<Option<kesher_cor
     Ok(app
         .store
         .get_customer(id)?
-        .ok_or_else(|| AppError::not_found(format!("customer not found: {id}")))?
+        .ok_or_else(|| AppError::not_found(format!("customer not found: {id}")).coded("customer.not_found"))?
         .source_branch)
 }
 
@@ -193,8 +209,10 @@ fn load(app: &App, id: &str) -> Result<Customer, AppError> {
     match app.store.get_customer(id)? {
         Some(c) => Ok(c),
         None => match app.store.merged_into(id)? {
-            Some(k) => Err(AppError::not_found(format!("customer {id} was merged into {k}"))),
-            None => Err(AppError::not_found(format!("customer not found: {id}"))),
+            Some(k) => Err(AppError::not_found(format!("customer {id} was merged into {k}"))
+                .coded("customer.merged")
+                .param("kept", k.to_string())),
+            None => Err(AppError::not_found(format!("customer not found: {id}")).coded("customer.not_found")),
         },
     }
 }
@@ -272,10 +290,10 @@ pub async fn lookup(State(st): State<AppState>, Query(p): Query<LookupParams>) -
         .filter(|b| **b)
         .count();
         if given != 1 {
-            return Err(AppError::bad_request(
-                None,
-                "give exactly one of phone, email, member, card",
-            ));
+            return Err(
+                AppError::bad_request(None, "give exactly one of phone, email, member, card")
+                    .coded("customer.lookup.one_identifier"),
+            );
         }
         let ident = if let Some(ph) = p.phone {
             Identifier::Phone(Phone::parse(&ph, app.settings.default_country)?)
@@ -288,11 +306,11 @@ pub async fn lookup(State(st): State<AppState>, Query(p): Query<LookupParams>) -
         };
         match app.store.lookup_customer(&ident)? {
             Some(c) => Ok(Json(CustomerDto::from(&c))),
-            None => Err(AppError::not_found(format!(
-                "no customer with {} {}",
-                ident.kind(),
-                ident.value()
-            ))),
+            None => Err(
+                AppError::not_found(format!("no customer with {} {}", ident.kind(), ident.value()))
+                    .coded("customer.lookup.not_found")
+                    .param("kind", ident.kind()),
+            ),
         }
     })
     .await
@@ -370,10 +388,10 @@ pub async fn duplicates(
     blocking(st, move |app| {
         let min = p.min_score.unwrap_or(0.6);
         if !(0.0..=1.0).contains(&min) {
-            return Err(AppError::bad_request(
-                Some("min_score".into()),
-                "min_score must be 0 to 1",
-            ));
+            return Err(
+                AppError::bad_request(Some("min_score".into()), "min_score must be 0 to 1")
+                    .coded("duplicates.min_score.out_of_range"),
+            );
         }
         let mut out = Vec::new();
         let only = caller.branch_filter(Action::CustomersMerge)?;
@@ -468,7 +486,9 @@ pub async fn next_offers(
 ) -> Result<Json<Vec<OfferDto>>, AppError> {
     let k = p.k.unwrap_or(5);
     if !(1..=50).contains(&k) {
-        return Err(AppError::bad_request(Some("k".into()), "k must be 1 to 50"));
+        return Err(AppError::bad_request(Some("k".into()), "k must be 1 to 50")
+            .coded("offers.k.out_of_range")
+            .param("max", 50));
     }
     blocking(st, move |app| {
         let c = load(app, &id)?;

@@ -416,7 +416,9 @@ impl<T: ToSchema> PageDto<T> {
 }
 
 pub fn parse_id<T: std::str::FromStr>(s: &str, field: &str) -> Result<T, AppError> {
-    s.trim()
-        .parse::<T>()
-        .map_err(|_| AppError::invalid(field, format!("not a valid id: {s:?}")))
+    s.trim().parse::<T>().map_err(|_| {
+        AppError::invalid(field, format!("not a valid id: {s:?}"))
+            .coded("id.invalid")
+            .param("value", s)
+    })
 }

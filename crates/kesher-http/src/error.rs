@@ -1,12 +1,14 @@
 //! `AppError`: every failure as an HTTP status and a JSON body
-//! `{ "error": { "code", "message", "field" } }`; bad input is a 4xx, never a 500.
+//! `{ "error": { "code", "params", "message", "field" } }`; bad input is a 4xx, never a 500.
+//! The code is stable and listed with its parameters in kesher_core::codes::CATALOGUE
+//! (docs/error-codes.md), so that an interface can say the message in its own language.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use kesher_core::DomainError;
+use kesher_core::{DomainError, Params};
 use kesher_store::StoreError;
 use serde::Serialize;
 
@@ -14,6 +16,7 @@ use serde::Serialize;
 pub struct AppError {
     pub status: StatusCode,
     pub code: &'static str,
+    pub params: Params,
     pub message: String,
     pub field: Option<String>,
 }
@@ -25,67 +28,116 @@ pub struct ErrorBody {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// Machine-readable: not_found, invalid, conflict, bad_json, payload_too_large, internal.
+    /// Stable and machine-readable, e.g. `points.insufficient`, `customer.phone.taken`,
+    /// `json.syntax`, `internal`: every code is listed in docs/error-codes.md with its parameters
+    /// and English message pattern.
     pub code: String,
+    /// The named values the message speaks of (`{"balance": 120, "asked": 400}`), for an
+    /// interface that translates the code; empty when the message names none.
+    #[schema(value_type = Object)]
+    pub params: Params,
+    /// The message in English.
     pub message: String,
     /// The field (JSON key, query parameter, CSV column) that is wrong, when one is.
     pub field: Option<String>,
 }
 
 impl AppError {
-    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+    /// Any error: its status, code, field, parameters and English message.
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        field: Option<String>,
+        params: Params,
+        message: impl Into<String>,
+    ) -> Self {
         AppError {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: "invalid",
-            message: message.into(),
-            field: Some(field.into()),
-        }
-    }
-    pub fn bad_request(field: Option<String>, message: impl Into<String>) -> Self {
-        AppError {
-            status: StatusCode::BAD_REQUEST,
-            code: "bad_request",
+            status,
+            code,
+            params,
             message: message.into(),
             field,
         }
     }
+    /// 422 on `field`; give it its code with [`AppError::coded`].
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some(field.into()),
+            Params::new(),
+            message,
+        )
+    }
+    /// 400 (a query parameter, a header); give it its code with [`AppError::coded`].
+    pub fn bad_request(field: Option<String>, message: impl Into<String>) -> Self {
+        AppError::new(StatusCode::BAD_REQUEST, "bad_request", field, Params::new(), message)
+    }
+    /// 404; give it its code (`<entity>.not_found`) with [`AppError::coded`].
     pub fn not_found(message: impl Into<String>) -> Self {
-        AppError {
-            status: StatusCode::NOT_FOUND,
-            code: "not_found",
-            message: message.into(),
-            field: None,
-        }
+        AppError::new(StatusCode::NOT_FOUND, "not_found", None, Params::new(), message)
     }
     pub fn internal(message: impl Into<String>) -> Self {
         let message = message.into();
         tracing::error!(%message, "internal error");
-        AppError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "internal",
+        AppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            None,
+            Params::new(),
             message,
-            field: None,
-        }
+        )
+    }
+    /// The same error under its stable code.
+    pub fn coded(mut self, code: &'static str) -> Self {
+        self.code = code;
+        self
+    }
+    /// The same error with one more named argument.
+    pub fn param(mut self, name: &str, value: impl Into<kesher_core::error::Value>) -> Self {
+        self.params.insert(name.to_string(), value.into());
+        self
+    }
+    /// The same error on another field (a domain value's error where the request names the
+    /// field differently, as in `lines[2].unit_price`).
+    pub fn at(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+    /// The same error with these named arguments added.
+    pub fn params(mut self, params: Params) -> Self {
+        self.params.extend(params);
+        self
     }
 }
 
 impl From<DomainError> for AppError {
     fn from(e: DomainError) -> Self {
-        AppError::invalid(e.field, e.reason)
+        AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            e.code,
+            Some(e.field.to_string()),
+            e.params,
+            e.reason,
+        )
     }
 }
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
+        let (code, params) = (e.code(), e.params());
         match e {
-            StoreError::NotFound { .. } => AppError::not_found(e.to_string()),
-            StoreError::Conflict { field, reason } => AppError {
-                status: StatusCode::CONFLICT,
-                code: "conflict",
-                message: reason,
-                field: Some(field.to_string()),
-            },
-            StoreError::Invalid { field, reason } => AppError::invalid(field, reason),
+            StoreError::NotFound { .. } => AppError::new(StatusCode::NOT_FOUND, code, None, params, e.to_string()),
+            StoreError::Conflict { field, reason, .. } => {
+                AppError::new(StatusCode::CONFLICT, code, Some(field.to_string()), params, reason)
+            }
+            StoreError::Invalid { field, reason, .. } => AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                Some(field.to_string()),
+                params,
+                reason,
+            ),
             StoreError::Backend(m) => AppError::internal(m),
         }
     }
@@ -96,6 +148,7 @@ impl IntoResponse for AppError {
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code.to_string(),
+                params: self.params,
                 message: self.message,
                 field: self.field,
             },
@@ -104,11 +157,56 @@ impl IntoResponse for AppError {
     }
 }
 
-/// The field named in a serde message such as "missing field `phone`" or "unknown field `x`".
-fn field_in(message: &str) -> Option<String> {
-    let start = message.find('`')? + 1;
-    let end = message[start..].find('`')? + start;
-    Some(message[start..end].to_string())
+/// What a serde error message (`[path: ]message`, as serde_path_to_error prints it) says about
+/// the field: its path, joined with the key of "missing field `x`" / "unknown field `x`" (the
+/// only messages whose backticks hold a field name; elsewhere they hold the value, which is
+/// never echoed as the field), and whether the field was missing, unknown or unusable.
+fn field_in(detail: &str) -> (Option<String>, FieldProblem) {
+    let (path, message) = match detail.split_once(": ") {
+        Some((p, m)) if !p.is_empty() && !p.contains(' ') => (Some(p).filter(|p| *p != "."), m),
+        _ => (None, detail),
+    };
+    let named = |prefix: &str| {
+        let rest = message.strip_prefix(prefix)?;
+        Some(rest[..rest.find('`')?].to_string())
+    };
+    let (key, problem) = match (named("missing field `"), named("unknown field `")) {
+        (Some(k), _) => (Some(k), FieldProblem::Missing),
+        (None, Some(k)) => (Some(k), FieldProblem::Unknown),
+        (None, None) => (None, FieldProblem::Invalid),
+    };
+    let field = match (path, key) {
+        // An unknown key is the path's last step already ("lines[0].skew: unknown field `skew`").
+        (Some(p), Some(k)) if p == k || p.ends_with(&format!(".{k}")) => Some(p.to_string()),
+        (Some(p), Some(k)) => Some(format!("{p}.{k}")),
+        (Some(p), None) => Some(p.to_string()),
+        (None, k) => k,
+    };
+    (field, problem)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldProblem {
+    Missing,
+    Unknown,
+    Invalid,
+}
+
+impl FieldProblem {
+    fn code(self) -> &'static str {
+        match self {
+            FieldProblem::Missing => "json.field.missing",
+            FieldProblem::Unknown => "json.field.unknown",
+            FieldProblem::Invalid => "json.field.invalid",
+        }
+    }
+    fn query_code(self) -> &'static str {
+        match self {
+            FieldProblem::Missing => "query.parameter.missing",
+            FieldProblem::Unknown => "query.parameter.unknown",
+            FieldProblem::Invalid => "query.parameter.invalid",
+        }
+    }
 }
 
 /// A JSON body whose rejections come back as `AppError`s naming the field.
@@ -130,37 +228,33 @@ fn json_rejection(rej: JsonRejection) -> AppError {
         JsonRejection::JsonDataError(_) => {
             // "Failed to deserialize the JSON body into the target type: lines[0].quantity: invalid type ..."
             let detail = text.split_once(": ").map(|(_, d)| d).unwrap_or(&text).to_string();
-            let path = detail
-                .split_once(": ")
-                .map(|(p, _)| p.to_string())
-                .filter(|p| !p.contains(' '));
-            let field = field_in(&detail).or(path);
-            AppError {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                code: "invalid",
-                message: detail,
+            let (field, problem) = field_in(&detail);
+            AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                problem.code(),
                 field,
-            }
+                Params::new(),
+                detail,
+            )
         }
-        JsonRejection::JsonSyntaxError(_) => AppError {
-            status: StatusCode::BAD_REQUEST,
-            code: "bad_json",
-            message: text,
-            field: None,
-        },
-        JsonRejection::MissingJsonContentType(_) => AppError {
-            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            code: "unsupported_media_type",
-            message: "expected a body with Content-Type: application/json".into(),
-            field: None,
-        },
-        JsonRejection::BytesRejection(_) => AppError {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            code: "payload_too_large",
-            message: text,
-            field: None,
-        },
-        _ => AppError::bad_request(None, text),
+        JsonRejection::JsonSyntaxError(_) => {
+            AppError::new(StatusCode::BAD_REQUEST, "json.syntax", None, Params::new(), text)
+        }
+        JsonRejection::MissingJsonContentType(_) => AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "json.content_type",
+            None,
+            Params::new(),
+            "expected a body with Content-Type: application/json",
+        ),
+        JsonRejection::BytesRejection(_) => AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body.too_large",
+            None,
+            Params::new(),
+            text,
+        ),
+        _ => AppError::bad_request(None, text).coded("body.unreadable"),
     }
 }
 
@@ -184,8 +278,8 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Que
                     other => other.body_text(),
                 };
                 let detail = text.split_once(": ").map(|(_, d)| d.to_string()).unwrap_or(text);
-                let field = field_in(&detail);
-                Err(AppError::bad_request(field, detail))
+                let (field, problem) = field_in(&detail);
+                Err(AppError::bad_request(field, detail).coded(problem.query_code()))
             }
         }
     }
@@ -193,12 +287,42 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Que
 
 #[cfg(test)]
 mod tests {
+    use super::{FieldProblem, field_in};
+
     #[test]
     fn finds_the_field_in_serde_messages() {
         assert_eq!(
-            super::field_in("missing field `phone` at line 1 column 2"),
-            Some("phone".into())
+            field_in("missing field `phone` at line 1 column 2"),
+            (Some("phone".into()), FieldProblem::Missing)
         );
-        assert_eq!(super::field_in("no backticks"), None);
+        assert_eq!(
+            field_in("lines[0].skew: unknown field `skew`, expected one of `sku`, `quantity`"),
+            (Some("lines[0].skew".into()), FieldProblem::Unknown)
+        );
+        assert_eq!(
+            field_in("colour: unknown field `colour`, expected one of `member_no`"),
+            (Some("colour".into()), FieldProblem::Unknown)
+        );
+        assert_eq!(
+            field_in("lines[1]: missing field `sku` at line 1 column 9"),
+            (Some("lines[1].sku".into()), FieldProblem::Missing)
+        );
+        assert_eq!(
+            field_in("lines[0].quantity: invalid type: string \"x\", expected i64 at line 1 column 9"),
+            (Some("lines[0].quantity".into()), FieldProblem::Invalid)
+        );
+        assert_eq!(field_in("no backticks"), (None, FieldProblem::Invalid));
+    }
+
+    #[test]
+    fn a_value_in_backticks_is_never_the_field() {
+        assert_eq!(
+            field_in("points: invalid value: integer `9223372036854775808`, expected i64 at line 1 column 30"),
+            (Some("points".into()), FieldProblem::Invalid)
+        );
+        assert_eq!(
+            field_in("invalid value: integer `9223372036854775808`, expected i64 at line 1 column 30"),
+            (None, FieldProblem::Invalid)
+        );
     }
 }

@@ -106,10 +106,9 @@ pub struct JobsParams {
 pub async fn list(State(st): State<AppState>, Query(p): Query<JobsParams>) -> Result<Json<JobsDto>, AppError> {
     let state = match p.state.as_deref() {
         None | Some("") => None,
-        Some(s) => Some(
-            JobState::parse(s)
-                .ok_or_else(|| AppError::invalid("state", "one of scheduled, running, done, failed, cancelled"))?,
-        ),
+        Some(s) => Some(JobState::parse(s).ok_or_else(|| {
+            AppError::invalid("state", "one of scheduled, running, done, failed, cancelled").coded("job.state.unknown")
+        })?),
     };
     blocking(st, move |app| {
         let limit = p.limit.unwrap_or(100).clamp(1, 1000);

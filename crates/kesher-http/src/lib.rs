@@ -523,12 +523,13 @@ async fn refuse_oversized(req: axum::extract::Request, next: axum::middleware::N
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return AppError {
-            status: axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            code: "payload_too_large",
-            message: format!("the body is larger than the limit of {limit} bytes"),
-            field: None,
-        }
+        return AppError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "body.too_large",
+            None,
+            kesher_core::params!(limit = limit),
+            format!("the body is larger than the limit of {limit} bytes"),
+        )
         .into_response();
     }
     next.run(req).await
@@ -540,6 +541,8 @@ async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
 
 async fn not_found(uri: axum::http::Uri) -> AppError {
     AppError::not_found(format!("no route {}", uri.path()))
+        .coded("route.not_found")
+        .param("path", uri.path())
 }
 
 async fn index() -> axum::response::Html<&'static str> {

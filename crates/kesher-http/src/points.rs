@@ -74,7 +74,9 @@ pub async fn get_points(
 ) -> Result<Json<PointsDto>, AppError> {
     let limit = p.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(AppError::bad_request(Some("limit".into()), "limit must be 1 to 500"));
+        return Err(AppError::bad_request(Some("limit".into()), "limit must be 1 to 500")
+            .coded("query.limit.out_of_range")
+            .param("max", 500));
     }
     blocking(st, move |app| {
         let id: CustomerId = parse_id(&id, "id")?;
@@ -118,7 +120,10 @@ fn idempotency_key(headers: &HeaderMap, body: Option<String>) -> Result<Option<S
     let header = match headers.get("idempotency-key") {
         Some(v) => Some(
             v.to_str()
-                .map_err(|_| AppError::invalid("idempotency_key", "the Idempotency-Key header is not text"))?
+                .map_err(|_| {
+                    AppError::invalid("idempotency_key", "the Idempotency-Key header is not text")
+                        .coded("idempotency_key.not_text")
+                })?
                 .to_string(),
         ),
         None => None,
@@ -127,7 +132,8 @@ fn idempotency_key(headers: &HeaderMap, body: Option<String>) -> Result<Option<S
         (Some(h), Some(b)) if h.trim() != b.trim() => Err(AppError::invalid(
             "idempotency_key",
             "the Idempotency-Key header and the idempotency_key field differ",
-        )),
+        )
+        .coded("idempotency_key.differs")),
         (h, b) => Ok(h.or(b)),
     }
 }
@@ -157,7 +163,11 @@ pub async fn redeem(
             Some(b) => Some(
                 app.store
                     .branch_by_external(b)?
-                    .ok_or_else(|| AppError::invalid("branch", format!("unknown branch {b:?}")))?
+                    .ok_or_else(|| {
+                        AppError::invalid("branch", format!("unknown branch {b:?}"))
+                            .coded("branch.unknown")
+                            .param("branch", b.as_str())
+                    })?
                     .id,
             ),
             None => caller.principal.branch,
@@ -240,15 +250,21 @@ impl EarningRuleDto {
         let mut rule = EarningRule::new();
         for (n, r) in self.rates.iter().enumerate() {
             let field = |f: &str| format!("rates[{n}].{f}");
-            let cur = Currency::parse(&r.currency).map_err(|e| AppError::invalid(field("currency"), e.reason))?;
+            let cur = Currency::parse(&r.currency).map_err(|e| AppError::from(e).at(field("currency")))?;
             if rule.rate(cur).is_some() {
-                return Err(AppError::invalid(field("currency"), format!("{cur} is listed twice")));
+                return Err(AppError::invalid(field("currency"), format!("{cur} is listed twice"))
+                    .coded("points.rule.currency.repeated")
+                    .param("currency", cur.as_str()));
             }
             let rate = match r.per_minor {
                 Some(per) => EarnRate::new(r.points, per),
                 None => EarnRate::per_whole_unit(cur, r.points),
             }
-            .map_err(|e| AppError::invalid(field(e.field()), e.to_string()))?;
+            .map_err(|e| {
+                AppError::invalid(field(e.field()), e.to_string())
+                    .coded(e.code())
+                    .params(e.params())
+            })?;
             rule.set(cur, Some(rate));
         }
         Ok(rule)

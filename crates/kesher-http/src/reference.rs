@@ -37,12 +37,13 @@ pub async fn health(State(st): State<AppState>) -> Result<Json<HealthDto>, AppEr
 fn created<T>(r: Inserted, body: T) -> Result<(StatusCode, Json<T>), AppError> {
     match r {
         Inserted::New => Ok((StatusCode::CREATED, Json(body))),
-        _ => Err(AppError {
-            status: StatusCode::CONFLICT,
-            code: "conflict",
-            message: "a record with this external id already exists".into(),
-            field: Some("external_id".into()),
-        }),
+        _ => Err(AppError::new(
+            StatusCode::CONFLICT,
+            "external_id.taken",
+            Some("external_id".into()),
+            kesher_core::Params::new(),
+            "a record with this external id already exists",
+        )),
     }
 }
 
@@ -62,10 +63,13 @@ pub async fn create_branch(
 ) -> Result<(StatusCode, Json<BranchDto>), AppError> {
     blocking(st, move |app| {
         let tz = i.time_zone.unwrap_or_else(|| "UTC".into());
-        jiff::tz::TimeZone::get(&tz)
-            .map_err(|_| AppError::invalid("time_zone", format!("unknown time zone {tz:?}")))?;
+        jiff::tz::TimeZone::get(&tz).map_err(|_| {
+            AppError::invalid("time_zone", format!("unknown time zone {tz:?}"))
+                .coded("branch.time_zone.unknown")
+                .param("value", tz.as_str())
+        })?;
         if i.name.trim().is_empty() {
-            return Err(AppError::invalid("name", "must not be empty"));
+            return Err(AppError::invalid("name", "must not be empty").coded("value.empty"));
         }
         let b = Branch {
             id: ids::branch(),
@@ -100,13 +104,17 @@ pub async fn create_employee(
             Some(b) => Some(
                 app.store
                     .branch_by_external(b)?
-                    .ok_or_else(|| AppError::invalid("branch", format!("unknown branch {b:?}")))?
+                    .ok_or_else(|| {
+                        AppError::invalid("branch", format!("unknown branch {b:?}"))
+                            .coded("branch.unknown")
+                            .param("branch", b.as_str())
+                    })?
                     .id,
             ),
             None => None,
         };
         if i.name.trim().is_empty() {
-            return Err(AppError::invalid("name", "must not be empty"));
+            return Err(AppError::invalid("name", "must not be empty").coded("value.empty"));
         }
         let e = Employee {
             id: ids::employee(),
@@ -143,10 +151,11 @@ pub async fn list_products(
     responses((status = 200, description = "The product", body = ProductDto), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
 pub async fn get_product(State(st): State<AppState>, Path(sku): Path<String>) -> Result<Json<ProductDto>, AppError> {
     blocking(st, move |app| {
-        let p = app
-            .store
-            .product_by_sku(&sku)?
-            .ok_or_else(|| AppError::not_found(format!("product not found: {sku}")))?;
+        let p = app.store.product_by_sku(&sku)?.ok_or_else(|| {
+            AppError::not_found(format!("product not found: {sku}"))
+                .coded("product.not_found")
+                .param("sku", sku.as_str())
+        })?;
         Ok(Json(ProductDto::from(&p)))
     })
     .await
@@ -167,13 +176,14 @@ pub async fn create_product(
             .map(|c| cur.parse_amount(c, "unit_cost"))
             .transpose()?;
         if price < 0 || cost.is_some_and(|c| c < 0) {
-            return Err(AppError::invalid(
-                if price < 0 { "list_price" } else { "unit_cost" },
-                "must not be negative",
-            ));
+            return Err(if price < 0 {
+                AppError::invalid("list_price", "must not be negative").coded("product.list_price.negative")
+            } else {
+                AppError::invalid("unit_cost", "must not be negative").coded("product.unit_cost.negative")
+            });
         }
         if i.name.trim().is_empty() {
-            return Err(AppError::invalid("name", "must not be empty"));
+            return Err(AppError::invalid("name", "must not be empty").coded("value.empty"));
         }
         let p = Product {
             id: ids::product(),
@@ -185,12 +195,13 @@ pub async fn create_product(
         };
         match app.store.insert_product(&p)? {
             Inserted::New => Ok((StatusCode::CREATED, Json(ProductDto::from(&p)))),
-            _ => Err(AppError {
-                status: StatusCode::CONFLICT,
-                code: "conflict",
-                message: format!("sku {:?} exists", p.sku),
-                field: Some("sku".into()),
-            }),
+            _ => Err(AppError::new(
+                StatusCode::CONFLICT,
+                "product.sku.taken",
+                Some("sku".into()),
+                kesher_core::params!(sku = p.sku.as_str()),
+                format!("sku {:?} exists", p.sku),
+            )),
         }
     })
     .await
@@ -211,6 +222,10 @@ pub struct RejectDto {
     pub line: u64,
     pub column: Option<String>,
     pub reason: String,
+    /// The reason's stable code (docs/error-codes.md) and its named arguments.
+    pub code: String,
+    #[schema(value_type = Object)]
+    pub params: kesher_core::Params,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -242,6 +257,8 @@ pub async fn import(
         AppError::not_found(format!(
             "unknown import kind {kind:?}: branches, employees, products, customers, transactions, interactions"
         ))
+        .coded("import.kind.unknown")
+        .param("kind", kind.as_str())
     })?;
     blocking(st, move |app| {
         let opts = ImportOptions {
@@ -258,20 +275,28 @@ pub async fn import(
                         line: r.line,
                         column: r.column,
                         reason: r.reason,
+                        code: r.code.to_string(),
+                        params: r.params,
                     });
                 }
             })
-            .map_err(|e| match e {
-                kesher_app::import::ImportError::Row {
-                    line, column, reason, ..
-                } => AppError {
-                    status: StatusCode::UNPROCESSABLE_ENTITY,
-                    code: "invalid",
-                    message: format!("line {line}: {reason}"),
-                    field: column,
-                },
-                kesher_app::import::ImportError::File { reason, .. } => AppError::invalid("body", reason),
-                kesher_app::import::ImportError::Store { source, .. } => AppError::from(source),
+            .map_err(|e| {
+                let (code, params) = (e.code(), e.params());
+                match e {
+                    kesher_app::import::ImportError::Row {
+                        line, column, reason, ..
+                    } => AppError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        code,
+                        column,
+                        params,
+                        format!("line {line}: {reason}"),
+                    ),
+                    kesher_app::import::ImportError::File { reason, .. } => {
+                        AppError::invalid("body", reason).coded(code).params(params)
+                    }
+                    kesher_app::import::ImportError::Store { source, .. } => AppError::from(source),
+                }
             })?;
         app.audit_import(&caller.actor(app), kind, &name, &s)?;
         Ok(Json(ImportDto {

@@ -28,7 +28,9 @@ pub struct ListParams {
 fn list_args(p: &ListParams) -> Result<(Option<CustomerId>, u32, u64), AppError> {
     let limit = p.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(AppError::bad_request(Some("limit".into()), "limit must be 1 to 500"));
+        return Err(AppError::bad_request(Some("limit".into()), "limit must be 1 to 500")
+            .coded("query.limit.out_of_range")
+            .param("max", 500));
     }
     let c = p
         .customer_id
@@ -61,29 +63,38 @@ pub async fn create_transaction(
         let currency = Currency::parse(&i.currency)?;
         let customer_id = match (&i.customer_id, &i.member_no) {
             (Some(_), Some(_)) => {
-                return Err(AppError::invalid(
-                    "member_no",
-                    "give customer_id or member_no, not both",
-                ));
+                return Err(
+                    AppError::invalid("member_no", "give customer_id or member_no, not both")
+                        .coded("transaction.customer.ambiguous"),
+                );
             }
             (Some(id), None) => Some(parse_id::<CustomerId>(id, "customer_id")?),
             (None, Some(m)) => Some(
                 app.store
                     .lookup_customer(&Identifier::Member(m.trim().to_string()))?
-                    .ok_or_else(|| AppError::invalid("member_no", format!("unknown member {m:?}")))?
+                    .ok_or_else(|| {
+                        AppError::invalid("member_no", format!("unknown member {m:?}"))
+                            .coded("member.unknown")
+                            .param("value", m.as_str())
+                    })?
                     .id,
             ),
             (None, None) => None,
         };
-        let branch = app
-            .store
-            .branch_by_external(&i.branch)?
-            .ok_or_else(|| AppError::invalid("branch", format!("unknown branch {:?}", i.branch)))?;
+        let branch = app.store.branch_by_external(&i.branch)?.ok_or_else(|| {
+            AppError::invalid("branch", format!("unknown branch {:?}", i.branch))
+                .coded("branch.unknown")
+                .param("branch", i.branch.as_str())
+        })?;
         let employee_id = match &i.employee {
             Some(e) => Some(
                 app.store
                     .employee_by_external(e)?
-                    .ok_or_else(|| AppError::invalid("employee", format!("unknown employee {e:?}")))?
+                    .ok_or_else(|| {
+                        AppError::invalid("employee", format!("unknown employee {e:?}"))
+                            .coded("employee.unknown")
+                            .param("employee", e.as_str())
+                    })?
                     .id,
             ),
             None => None,
@@ -92,7 +103,11 @@ pub async fn create_transaction(
             Some(r) => Some(
                 app.store
                     .transaction_by_external(r)?
-                    .ok_or_else(|| AppError::invalid("refund_of", format!("unknown transaction {r:?}")))?
+                    .ok_or_else(|| {
+                        AppError::invalid("refund_of", format!("unknown transaction {r:?}"))
+                            .coded("transaction.unknown")
+                            .param("value", r.as_str())
+                    })?
                     .id,
             ),
             None => None,
@@ -102,19 +117,20 @@ pub async fn create_transaction(
             let field = |f: &str| format!("lines[{n}].{f}");
             let unit_price = currency
                 .parse_amount(&l.unit_price, "unit_price")
-                .map_err(|e| AppError::invalid(field("unit_price"), e.reason))?;
+                .map_err(|e| AppError::from(e).at(field("unit_price")))?;
             let discount = match &l.discount {
                 Some(d) => currency
                     .parse_amount(d, "discount")
-                    .map_err(|e| AppError::invalid(field("discount"), e.reason))?,
+                    .map_err(|e| AppError::from(e).at(field("discount")))?,
                 None => 0,
             };
             let (product_id, sku) = match l.sku.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
                 Some(sku) => {
-                    let p = app
-                        .store
-                        .product_by_sku(sku)?
-                        .ok_or_else(|| AppError::invalid(field("sku"), format!("unknown product {sku:?}")))?;
+                    let p = app.store.product_by_sku(sku)?.ok_or_else(|| {
+                        AppError::invalid(field("sku"), format!("unknown product {sku:?}"))
+                            .coded("product.unknown")
+                            .param("sku", sku)
+                    })?;
                     (Some(p.id), Some(sku.to_string()))
                 }
                 None => (None, None),
@@ -181,10 +197,9 @@ pub async fn get_transaction(
 ) -> Result<Json<TransactionDto>, AppError> {
     blocking(st, move |app| {
         let id: TransactionId = parse_id(&id, "id")?;
-        let t = app
-            .store
-            .get_transaction(id)?
-            .ok_or_else(|| AppError::not_found(format!("transaction not found: {id}")))?;
+        let t = app.store.get_transaction(id)?.ok_or_else(|| {
+            AppError::not_found(format!("transaction not found: {id}")).coded("transaction.not_found")
+        })?;
         caller.check(Action::TransactionsRead, Some(t.branch_id))?;
         Ok(Json(TransactionDto::from(&t)))
     })
@@ -205,7 +220,9 @@ pub async fn create_interaction(
         let home = app
             .store
             .get_customer(customer_id)?
-            .ok_or_else(|| AppError::invalid("customer_id", format!("no customer {customer_id}")))?
+            .ok_or_else(|| {
+                AppError::invalid("customer_id", format!("no customer {customer_id}")).coded("customer.unknown")
+            })?
             .source_branch;
         caller.check(Action::InteractionsRecord, home)?;
         let kind = InteractionKind::parse(&i.kind)?;
@@ -214,7 +231,11 @@ pub async fn create_interaction(
             Some(e) => Some(
                 app.store
                     .employee_by_external(e)?
-                    .ok_or_else(|| AppError::invalid("employee", format!("unknown employee {e:?}")))?
+                    .ok_or_else(|| {
+                        AppError::invalid("employee", format!("unknown employee {e:?}"))
+                            .coded("employee.unknown")
+                            .param("employee", e.as_str())
+                    })?
                     .id,
             ),
             None => None,
@@ -272,12 +293,13 @@ fn scope_list(app: &kesher_app::App, caller: &Caller, action: Action, c: Option<
         return Ok(());
     }
     let Some(id) = c else {
-        return Err(AppError {
-            status: StatusCode::FORBIDDEN,
-            code: "out_of_branch",
-            message: format!("{action} is limited to your own branch: give a customer_id of your branch"),
-            field: Some("customer_id".into()),
-        });
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "auth.out_of_branch.customer_required",
+            Some("customer_id".into()),
+            kesher_core::params!(action = action.as_str()),
+            format!("{action} is limited to your own branch: give a customer_id of your branch"),
+        ));
     };
     caller
         .check(action, crate::customers::home_branch(app, id)?)

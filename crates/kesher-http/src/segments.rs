@@ -18,14 +18,16 @@ use utoipa::{IntoParams, ToSchema};
 /// A segment failure as an HTTP error; expression errors name `field` (the JSON key or query
 /// parameter that held the expression) and carry the column in the message.
 pub(crate) fn segment_error(e: SegmentError, field: &str) -> AppError {
-    match e {
-        SegmentError::Store(s) => AppError::from(s),
+    let (code, params) = (e.code(), e.params());
+    let refused = match e {
+        SegmentError::Store(s) => return AppError::from(s),
+        SegmentError::Baskets(b) => return AppError::internal(b.to_string()),
         SegmentError::Expression(x) => AppError::invalid(field, format!("segment expression: {x}")),
-        SegmentError::Baskets(b) => AppError::internal(b.to_string()),
         SegmentError::NotFound(n) => AppError::not_found(format!("no segment named `{n}`")),
-        SegmentError::Invalid { field, message } => AppError::invalid(field, message),
-        SegmentError::Template(t) => AppError::invalid("template", t),
-    }
+        SegmentError::Invalid { field, message, .. } => AppError::invalid(field, message),
+        SegmentError::Template { message, .. } => AppError::invalid("template", message),
+    };
+    refused.coded(code).params(params)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -206,7 +208,9 @@ pub struct MembersDto {
 fn members_of(app: &App, c: &Caller, seg: &Segment, p: &MembersParams) -> Result<MembersDto, AppError> {
     let limit = p.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(AppError::bad_request(Some("limit".into()), "limit must be 1 to 500"));
+        return Err(AppError::bad_request(Some("limit".into()), "limit must be 1 to 500")
+            .coded("query.limit.out_of_range")
+            .param("max", 500));
     }
     let offset = p.offset.unwrap_or(0);
     let branch = c.branch_filter(Action::SegmentsRead)?;
@@ -245,7 +249,7 @@ pub async fn members_adhoc(
     Query(p): Query<MembersParams>,
 ) -> Result<Json<MembersDto>, AppError> {
     let Some(expr) = p.segment.clone().filter(|s| !s.trim().is_empty()) else {
-        return Err(AppError::invalid("segment", "give a segment name or an expression"));
+        return Err(AppError::invalid("segment", "give a segment name or an expression").coded("segment.missing"));
     };
     blocking(st, move |app| {
         let seg = app.resolve_segment(&expr).map_err(|e| segment_error(e, "segment"))?;
@@ -299,7 +303,9 @@ pub async fn messages(
 ) -> Result<Json<Vec<MessageDto>>, AppError> {
     let limit = i.limit.unwrap_or(20);
     if !(1..=500).contains(&limit) {
-        return Err(AppError::invalid("limit", "limit must be 1 to 500"));
+        return Err(AppError::invalid("limit", "limit must be 1 to 500")
+            .coded("query.limit.out_of_range")
+            .param("max", 500));
     }
     blocking(st, move |app| {
         let saved = app.get_segment(&name).map_err(|e| segment_error(e, "name"))?;

@@ -20,7 +20,7 @@
 //!   the customer they belong to and one zero-point `merge` entry records the new balance.
 
 use jiff::Timestamp;
-use kesher_core::{BranchId, Currency, CustomerId, TransactionId};
+use kesher_core::{BranchId, Currency, CustomerId, Params, TransactionId};
 use std::collections::BTreeMap;
 
 #[cfg(test)]
@@ -30,24 +30,54 @@ mod tests;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LoyaltyError {
     #[error("{field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
+    Invalid {
+        /// Stable code (kesher_core::codes::CATALOGUE).
+        code: &'static str,
+        field: &'static str,
+        reason: String,
+        params: Params,
+    },
     /// A redemption (or a negative adjustment) larger than the balance.
     #[error("points: the balance is {balance} points, {requested} were asked for")]
     InsufficientBalance { balance: i64, requested: i64 },
 }
 
 impl LoyaltyError {
-    fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+    fn invalid(code: &'static str, field: &'static str, reason: impl Into<String>) -> Self {
         LoyaltyError::Invalid {
+            code,
             field,
             reason: reason.into(),
+            params: Params::new(),
         }
+    }
+    fn with(mut self, name: &str, value: impl Into<kesher_core::error::Value>) -> Self {
+        if let LoyaltyError::Invalid { params, .. } = &mut self {
+            params.insert(name.to_string(), value.into());
+        }
+        self
     }
     /// The field the error is about.
     pub fn field(&self) -> &'static str {
         match self {
             LoyaltyError::Invalid { field, .. } => field,
             LoyaltyError::InsufficientBalance { .. } => "points",
+        }
+    }
+    /// The stable code a translated interface looks the message up by.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LoyaltyError::Invalid { code, .. } => code,
+            LoyaltyError::InsufficientBalance { .. } => "points.insufficient",
+        }
+    }
+    /// The message's named arguments.
+    pub fn params(&self) -> Params {
+        match self {
+            LoyaltyError::Invalid { params, .. } => params.clone(),
+            LoyaltyError::InsufficientBalance { balance, requested } => {
+                kesher_core::params!(balance = *balance, asked = *requested)
+            }
         }
     }
 }
@@ -87,10 +117,14 @@ impl EntryKind {
         }
     }
     pub fn parse(s: &str) -> Result<EntryKind> {
-        EntryKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| LoyaltyError::invalid("kind", format!("unknown ledger entry kind {s:?}")))
+        EntryKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            LoyaltyError::invalid(
+                "points.entry_kind.unknown",
+                "kind",
+                format!("unknown ledger entry kind {s:?}"),
+            )
+            .with("value", s)
+        })
     }
 }
 
@@ -105,10 +139,18 @@ impl EarnRate {
     /// `points` ≥ 0 (0 switches earning off for the currency) for every `per_minor` ≥ 1.
     pub fn new(points: i64, per_minor: i64) -> Result<EarnRate> {
         if points < 0 {
-            return Err(LoyaltyError::invalid("points", "must not be negative"));
+            return Err(LoyaltyError::invalid(
+                "points.rule.points.negative",
+                "points",
+                "must not be negative",
+            ));
         }
         if per_minor < 1 {
-            return Err(LoyaltyError::invalid("per_minor", "must be at least 1"));
+            return Err(LoyaltyError::invalid(
+                "points.rule.per_minor.too_small",
+                "per_minor",
+                "must be at least 1",
+            ));
         }
         Ok(EarnRate { points, per_minor })
     }
@@ -127,9 +169,13 @@ impl EarnRate {
         if net <= 0 {
             return Ok(0);
         }
-        (net / self.per_minor)
-            .checked_mul(self.points)
-            .ok_or_else(|| LoyaltyError::invalid("lines", "the sale earns more points than can be counted"))
+        (net / self.per_minor).checked_mul(self.points).ok_or_else(|| {
+            LoyaltyError::invalid(
+                "points.earn.overflow",
+                "lines",
+                "the sale earns more points than can be counted",
+            )
+        })
     }
 }
 
@@ -184,7 +230,7 @@ pub struct Posting {
 fn add(balance: i64, points: i64) -> Result<i64> {
     balance
         .checked_add(points)
-        .ok_or_else(|| LoyaltyError::invalid("points", "the balance would overflow"))
+        .ok_or_else(|| LoyaltyError::invalid("points.balance.overflow", "points", "the balance would overflow"))
 }
 
 /// What a sale earns, given the customer's balance; `None` when it earns nothing.
@@ -229,7 +275,8 @@ pub fn reverse(r: &Refund, balance: i64) -> Result<Option<Posting>> {
         return Ok(None);
     }
     // target ≤ earned, so `take` fits in i64.
-    let take = i64::try_from(take).map_err(|_| LoyaltyError::invalid("points", "reversal out of range"))?;
+    let take = i64::try_from(take)
+        .map_err(|_| LoyaltyError::invalid("points.reversal.out_of_range", "points", "reversal out of range"))?;
     Ok(Some(Posting {
         kind: EntryKind::Reverse,
         points: -take,
@@ -240,7 +287,11 @@ pub fn reverse(r: &Refund, balance: i64) -> Result<Option<Posting>> {
 /// A redemption of `points` from `balance`: positive, and no more than the balance.
 pub fn redeem(balance: i64, points: i64) -> Result<Posting> {
     if points <= 0 {
-        return Err(LoyaltyError::invalid("points", "must be a positive number of points"));
+        return Err(LoyaltyError::invalid(
+            "points.not_positive",
+            "points",
+            "must be a positive number of points",
+        ));
     }
     if points > balance {
         return Err(LoyaltyError::InsufficientBalance {
@@ -258,7 +309,7 @@ pub fn redeem(balance: i64, points: i64) -> Result<Posting> {
 /// A correction of `points` (either sign, not zero) with a reason; never below zero.
 pub fn adjust(balance: i64, points: i64, reason: Option<&str>) -> Result<Posting> {
     if points == 0 {
-        return Err(LoyaltyError::invalid("points", "must not be zero"));
+        return Err(LoyaltyError::invalid("points.zero", "points", "must not be zero"));
     }
     parse_reason(reason, true)?;
     let after = add(balance, points)?;
@@ -310,12 +361,18 @@ pub const MAX_IDEMPOTENCY_KEY: usize = 200;
 pub fn parse_reason(reason: Option<&str>, required: bool) -> Result<Option<String>> {
     let r = reason.map(str::trim).filter(|r| !r.is_empty());
     match r {
-        None if required => Err(LoyaltyError::invalid("reason", "a reason is required")),
+        None if required => Err(LoyaltyError::invalid(
+            "points.reason.missing",
+            "reason",
+            "a reason is required",
+        )),
         None => Ok(None),
         Some(r) if r.chars().count() > MAX_REASON => Err(LoyaltyError::invalid(
+            "points.reason.too_long",
             "reason",
             format!("at most {MAX_REASON} characters"),
-        )),
+        )
+        .with("max", MAX_REASON)),
         Some(r) => Ok(Some(r.to_string())),
     }
 }
@@ -324,13 +381,19 @@ pub fn parse_reason(reason: Option<&str>, required: bool) -> Result<Option<Strin
 pub fn parse_idempotency_key(key: &str) -> Result<String> {
     let k = key.trim();
     if k.is_empty() {
-        return Err(LoyaltyError::invalid("idempotency_key", "must not be empty"));
+        return Err(LoyaltyError::invalid(
+            "idempotency_key.empty",
+            "idempotency_key",
+            "must not be empty",
+        ));
     }
     if k.len() > MAX_IDEMPOTENCY_KEY || !k.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(LoyaltyError::invalid(
+            "idempotency_key.invalid",
             "idempotency_key",
             format!("1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"),
-        ));
+        )
+        .with("max", MAX_IDEMPOTENCY_KEY));
     }
     Ok(k.to_string())
 }

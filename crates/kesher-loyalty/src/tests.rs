@@ -190,3 +190,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn refusals_carry_their_code_and_the_amounts_as_params() {
+    let short = redeem(120, 400).unwrap_err();
+    assert_eq!(short.code(), "points.insufficient");
+    assert_eq!(short.params(), kesher_core::params!(balance = 120, asked = 400));
+    // The English text is unchanged.
+    assert_eq!(
+        short.to_string(),
+        "points: the balance is 120 points, 400 were asked for"
+    );
+    let long = parse_reason(Some(&"x".repeat(MAX_REASON + 1)), true).unwrap_err();
+    assert_eq!((long.code(), long.field()), ("points.reason.too_long", "reason"));
+    assert_eq!(long.params(), kesher_core::params!(max = MAX_REASON));
+    for e in [
+        short,
+        long,
+        redeem(1, 0).unwrap_err(),
+        adjust(1, 0, Some("x")).unwrap_err(),
+    ] {
+        let entry = kesher_core::codes::lookup(e.code()).unwrap_or_else(|| panic!("{} not catalogued", e.code()));
+        assert!(entry.params.iter().all(|p| e.params().contains_key(*p)), "{e:?}");
+    }
+}

@@ -29,20 +29,43 @@ pub const MAX_LEN: usize = 10_000;
 /// Deepest nesting of parentheses and `not`s accepted.
 pub const MAX_DEPTH: usize = 64;
 
-/// Why an expression was refused: the 1-based column (in characters) and what is wrong.
+/// Why an expression was refused: the 1-based column (in characters), what is wrong, and a
+/// stable code with its named arguments for a translated interface.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("column {column}: {message}")]
 pub struct Error {
     pub column: usize,
     pub message: String,
+    /// Stable, dotted: `segment.syntax.unexpected_token` (kesher_core::codes::CATALOGUE).
+    pub code: &'static str,
+    /// The values the message names; `params()` adds the column.
+    pub params: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Error {
-    pub(crate) fn at(column: usize, message: impl Into<String>) -> Error {
+    pub(crate) fn at(code: &'static str, column: usize, message: impl Into<String>) -> Error {
         Error {
             column,
             message: message.into(),
+            code,
+            params: serde_json::Map::new(),
         }
+    }
+
+    pub(crate) fn with(mut self, name: &str, value: impl Into<serde_json::Value>) -> Error {
+        self.params.insert(name.to_string(), value.into());
+        self
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The named arguments, `column` among them.
+    pub fn params(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut p = self.params.clone();
+        p.insert("column".into(), self.column.into());
+        p
     }
 }
 

@@ -94,7 +94,11 @@ fn lex(src: &str) -> Result<Vec<Spanned>, Error> {
                     push(&mut out, Tok::Op(CmpOp::Ne));
                     i += 2;
                 } else {
-                    return Err(Error::at(col, "`!` must be followed by `=`; write `not` to negate"));
+                    return Err(Error::at(
+                        "segment.syntax.bang",
+                        col,
+                        "`!` must be followed by `=`; write `not` to negate",
+                    ));
                 }
             }
             '<' => {
@@ -125,7 +129,13 @@ fn lex(src: &str) -> Result<Vec<Spanned>, Error> {
                 let mut j = i + 1;
                 loop {
                     match chars.get(j) {
-                        None => return Err(Error::at(col, "unterminated `quoted field name`")),
+                        None => {
+                            return Err(Error::at(
+                                "segment.syntax.unterminated_name",
+                                col,
+                                "unterminated `quoted field name`",
+                            ));
+                        }
                         Some('`') if chars.get(j + 1) == Some(&'`') => {
                             name.push('`');
                             j += 2;
@@ -151,16 +161,27 @@ fn lex(src: &str) -> Result<Vec<Spanned>, Error> {
                 }
                 let word: String = chars[i..j].iter().collect();
                 let tok = if word.contains('-') {
-                    let d: jiff::civil::Date = word
-                        .parse()
-                        .map_err(|_| Error::at(col, format!("`{word}` is not a date (write YYYY-MM-DD)")))?;
+                    let d: jiff::civil::Date = word.parse().map_err(|_| {
+                        Error::at(
+                            "segment.syntax.bad_date",
+                            col,
+                            format!("`{word}` is not a date (write YYYY-MM-DD)"),
+                        )
+                        .with("value", word.as_str())
+                    })?;
                     Tok::Date(d)
                 } else {
-                    let n: f64 = word
-                        .parse()
-                        .map_err(|_| Error::at(col, format!("`{word}` is not a number")))?;
+                    let n: f64 = word.parse().map_err(|_| {
+                        Error::at("segment.syntax.bad_number", col, format!("`{word}` is not a number"))
+                            .with("value", word.as_str())
+                    })?;
                     if !n.is_finite() {
-                        return Err(Error::at(col, format!("`{word}` is too large")));
+                        return Err(Error::at(
+                            "segment.syntax.number_too_large",
+                            col,
+                            format!("`{word}` is too large"),
+                        )
+                        .with("value", word.as_str()));
                     }
                     Tok::Number(n)
                 };
@@ -175,7 +196,14 @@ fn lex(src: &str) -> Result<Vec<Spanned>, Error> {
                 push(&mut out, Tok::Ident(chars[i..j].iter().collect()));
                 i = j;
             }
-            c => return Err(Error::at(col, format!("unexpected character `{c}`"))),
+            c => {
+                return Err(Error::at(
+                    "segment.syntax.unexpected_character",
+                    col,
+                    format!("unexpected character `{c}`"),
+                )
+                .with("character", c.to_string()));
+            }
         }
     }
     out.push(Spanned {
@@ -192,15 +220,34 @@ fn lex_text(chars: &[char], start: usize) -> Result<(String, usize), Error> {
     let mut j = start + 1;
     loop {
         match chars.get(j) {
-            None => return Err(Error::at(start + 1, "unterminated text: a closing quote is missing")),
+            None => {
+                return Err(Error::at(
+                    "segment.syntax.unterminated_text",
+                    start + 1,
+                    "unterminated text: a closing quote is missing",
+                ));
+            }
             Some('\\') => {
                 let esc = match chars.get(j + 1) {
                     Some('n') => '\n',
                     Some('t') => '\t',
                     Some('r') => '\r',
                     Some(c @ ('"' | '\'' | '\\')) => *c,
-                    Some(c) => return Err(Error::at(j + 1, format!("unknown escape `\\{c}`"))),
-                    None => return Err(Error::at(start + 1, "unterminated text: a closing quote is missing")),
+                    Some(c) => {
+                        return Err(Error::at(
+                            "segment.syntax.unknown_escape",
+                            j + 1,
+                            format!("unknown escape `\\{c}`"),
+                        )
+                        .with("escape", c.to_string()));
+                    }
+                    None => {
+                        return Err(Error::at(
+                            "segment.syntax.unterminated_text",
+                            start + 1,
+                            "unterminated text: a closing quote is missing",
+                        ));
+                    }
                 };
                 s.push(esc);
                 j += 2;
@@ -217,23 +264,32 @@ fn lex_text(chars: &[char], start: usize) -> Result<(String, usize), Error> {
 pub(crate) fn parse(src: &str) -> Result<Expr, Error> {
     if src.chars().count() > MAX_LEN {
         return Err(Error::at(
+            "segment.too_long",
             1,
             format!("the expression is longer than {MAX_LEN} characters"),
-        ));
+        )
+        .with("max", MAX_LEN));
     }
     let toks = lex(src)?;
     let mut p = Parser { toks, pos: 0, depth: 0 };
     if matches!(p.peek(), Tok::End) {
-        return Err(Error::at(1, "the expression is empty"));
+        return Err(Error::at("segment.empty", 1, "the expression is empty"));
     }
     let e = p.expr()?;
     match p.peek() {
         Tok::End => Ok(e),
-        Tok::RParen => Err(Error::at(p.col(), "`)` without a matching `(`")),
+        Tok::RParen => Err(Error::at(
+            "segment.syntax.unmatched_paren",
+            p.col(),
+            "`)` without a matching `(`",
+        )),
         _ => Err(Error::at(
+            "segment.syntax.unexpected_token",
             p.col(),
             format!("expected `and`, `or` or the end, found {}", p.describe()),
-        )),
+        )
+        .with("expected", "`and`, `or` or the end")
+        .with("found", p.describe())),
     }
 }
 
@@ -296,9 +352,12 @@ impl Parser {
             Ok(())
         } else {
             Err(Error::at(
+                "segment.syntax.unexpected_token",
                 self.col(),
                 format!("expected {what}, found {}", self.describe()),
-            ))
+            )
+            .with("expected", what)
+            .with("found", self.describe()))
         }
     }
 
@@ -306,9 +365,11 @@ impl Parser {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(Error::at(
+                "segment.too_deep",
                 self.col(),
                 format!("the expression nests deeper than {MAX_DEPTH} levels"),
-            ));
+            )
+            .with("max", MAX_DEPTH));
         }
         let mut e = self.and()?;
         while self.eat_kw("or") {
@@ -333,9 +394,11 @@ impl Parser {
             self.depth += 1;
             if self.depth > MAX_DEPTH {
                 return Err(Error::at(
+                    "segment.too_deep",
                     self.col(),
                     format!("the expression nests deeper than {MAX_DEPTH} levels"),
-                ));
+                )
+                .with("max", MAX_DEPTH));
             }
             self.bump();
             let e = self.unary()?;
@@ -348,12 +411,15 @@ impl Parser {
             let e = self.expr()?;
             if *self.peek() != Tok::RParen {
                 return Err(Error::at(
+                    "segment.syntax.unclosed_paren",
                     self.col(),
                     format!(
                         "expected `)` to close the `(` at column {open}, found {}",
                         self.describe()
                     ),
-                ));
+                )
+                .with("open", open)
+                .with("found", self.describe()));
             }
             self.bump();
             return Ok(e);
@@ -377,16 +443,20 @@ impl Parser {
             }) => (w.clone(), *quoted),
             _ => {
                 return Err(Error::at(
+                    "segment.syntax.expected_field",
                     col,
                     format!("expected a field name, found {}", self.describe()),
-                ));
+                )
+                .with("found", self.describe()));
             }
         };
         if !quoted && is_keyword(&name) {
             return Err(Error::at(
+                "segment.syntax.keyword_as_field",
                 col,
                 format!("expected a field name, found the keyword `{name}`"),
-            ));
+            )
+            .with("name", name.as_str()));
         }
         // Known names are matched without regard to case; attribute keys keep theirs.
         let lower = if quoted { name.clone() } else { name.to_lowercase() };
@@ -401,9 +471,11 @@ impl Parser {
                 .map(|s| format!(" (did you mean `{s}`?)"))
                 .unwrap_or_default();
             Error::at(
+                "segment.field.unknown",
                 col,
                 format!("unknown field `{name}`{hint}; see the field list in docs/segments.md"),
             )
+            .with("name", name.as_str())
         })?;
         self.bump();
         Ok((id, col))
@@ -419,9 +491,11 @@ impl Parser {
                     Tok::Number(n) => Literal::Number(-n),
                     _ => {
                         return Err(Error::at(
+                            "segment.syntax.expected_number",
                             self.col(),
                             format!("expected a number after `-`, found {}", self.describe()),
-                        ));
+                        )
+                        .with("found", self.describe()));
                     }
                 }
             }
@@ -431,12 +505,14 @@ impl Parser {
             Tok::Ident(_) if self.at_kw("false") => Literal::Bool(false),
             _ => {
                 return Err(Error::at(
+                    "segment.syntax.expected_value",
                     col,
                     format!(
                         "expected a value (number, \"text\", date or true/false), found {}",
                         self.describe()
                     ),
-                ));
+                )
+                .with("found", self.describe()));
             }
         };
         self.bump();
@@ -454,9 +530,11 @@ impl Parser {
                 }
                 _ => {
                     return Err(Error::at(
+                        "segment.syntax.expected_text",
                         self.col(),
                         format!("expected a \"text\", found {}", self.describe()),
-                    ));
+                    )
+                    .with("found", self.describe()));
                 }
             }
             if *self.peek() == Tok::Comma {
@@ -512,9 +590,11 @@ impl Parser {
             check_cmp(&name, ty, CmpOp::Le, &low, fcol, lcol)?;
             if !self.eat_kw("and") {
                 return Err(Error::at(
+                    "segment.syntax.expected_between_and",
                     self.col(),
                     format!("expected `and` in `between … and …`, found {}", self.describe()),
-                ));
+                )
+                .with("found", self.describe()));
             }
             let (high, hcol) = self.literal()?;
             check_cmp(&name, ty, CmpOp::Le, &high, fcol, hcol)?;
@@ -526,9 +606,12 @@ impl Parser {
             };
             if !ordered {
                 return Err(Error::at(
+                    "segment.between.order",
                     lcol,
                     format!("`between {low} and {high}`: the low end must come first and both be of one kind"),
-                ));
+                )
+                .with("low", low.to_string())
+                .with("high", high.to_string()));
             }
             return Ok(Expr::Between { field, low, high });
         }
@@ -537,12 +620,15 @@ impl Parser {
             self.bump();
             if ty != Type::TextSet {
                 return Err(Error::at(
+                    "segment.type.has_needs_set",
                     hcol,
                     format!(
                         "`has` works on sets (categories, products, branches); `{name}` is {}",
                         ty.name()
                     ),
-                ));
+                )
+                .with("field", name.as_str())
+                .with("type", ty.name()));
             }
             let (mode, values) = if self.eat_kw("any") {
                 (HasMode::Any, self.text_list()?)
@@ -553,12 +639,14 @@ impl Parser {
                 (HasMode::One, vec![t])
             } else {
                 return Err(Error::at(
+                    "segment.syntax.expected_has_value",
                     self.col(),
                     format!(
                         "expected a \"text\", `any (…)` or `all (…)` after `has`, found {}",
                         self.describe()
                     ),
-                ));
+                )
+                .with("found", self.describe()));
             };
             return Ok(Expr::Has { field, mode, values });
         }
@@ -566,22 +654,28 @@ impl Parser {
             let negated = self.eat_kw("not");
             if !self.eat_kw("set") {
                 return Err(Error::at(
+                    "segment.syntax.expected_set",
                     self.col(),
                     format!("expected `set` after `is`, found {}", self.describe()),
-                ));
+                )
+                .with("found", self.describe()));
             }
             return Ok(Expr::IsSet { field, negated });
         }
         match ty {
             Type::Bool | Type::Any => Ok(Expr::Truthy(field)),
             _ => Err(Error::at(
+                "segment.type.needs_comparison",
                 self.col(),
                 format!(
                     "`{name}` is {}: compare it (=, !=, <, >, in, between, ...), found {}",
                     ty.name(),
                     self.describe()
                 ),
-            )),
+            )
+            .with("field", name.as_str())
+            .with("type", ty.name())
+            .with("found", self.describe())),
         }
     }
 }
@@ -591,15 +685,19 @@ fn check_cmp(name: &str, ty: Type, op: CmpOp, value: &Literal, op_col: usize, vc
     let ok = match (ty, value) {
         (Type::Presence, _) => {
             return Err(Error::at(
+                "segment.type.personal_identifier",
                 op_col,
                 format!("`{name}` is a personal identifier: only `{name} is set` or `{name} is not set` may be asked"),
-            ));
+            )
+            .with("field", name));
         }
         (Type::TextSet, _) => {
             return Err(Error::at(
+                "segment.type.set_needs_has",
                 op_col,
                 format!("`{name}` is a set: use `{name} has \"…\"`, `has any (…)` or `has all (…)`"),
-            ));
+            )
+            .with("field", name));
         }
         (_, Literal::Text(_)) if op == CmpOp::Contains => matches!(ty, Type::Text | Type::Any),
         (_, _) if op == CmpOp::Contains => false,
@@ -615,17 +713,22 @@ fn check_cmp(name: &str, ty: Type, op: CmpOp, value: &Literal, op_col: usize, vc
         Ok(())
     } else if op == CmpOp::Contains {
         Err(Error::at(
+            "segment.type.contains_needs_text",
             op_col,
             format!(
                 "`~` (contains) needs a text field and a \"text\"; `{name}` is {}",
                 ty.name()
             ),
-        ))
+        )
+        .with("field", name)
+        .with("type", ty.name()))
     } else if matches!(value, Literal::Bool(_)) && ordered {
         Err(Error::at(
+            "segment.type.bool_ordered",
             op_col,
             format!("true/false cannot be ordered with `{}`", op.symbol()),
-        ))
+        )
+        .with("operator", op.symbol()))
     } else {
         let shown = match value {
             Literal::Number(_) => "a number",
@@ -634,8 +737,13 @@ fn check_cmp(name: &str, ty: Type, op: CmpOp, value: &Literal, op_col: usize, vc
             Literal::Date(_) => "a date",
         };
         Err(Error::at(
+            "segment.type.mismatch",
             vcol,
             format!("`{name}` is {}, but {value} is {shown}", ty.name()),
-        ))
+        )
+        .with("field", name)
+        .with("type", ty.name())
+        .with("value", value.to_string())
+        .with("shown", shown))
     }
 }

@@ -419,3 +419,16 @@ proptest! {
         prop_assert_eq!(seg.matches(&rec), t == Tri::True);
     }
 }
+
+#[test]
+fn errors_carry_a_stable_code_and_the_column_as_a_param() {
+    let e = error("clv > 1 x");
+    assert_eq!((e.code(), e.column), ("segment.syntax.unexpected_token", 9));
+    assert_eq!(e.params()["column"], 9);
+    assert_eq!(e.params()["found"], "`x`");
+    let e = error("colour = 1");
+    assert_eq!(e.code(), "segment.field.unknown");
+    assert_eq!(e.params()["name"], "colour");
+    // The English text is unchanged.
+    assert_eq!(e.to_string(), format!("column 1: {}", e.message));
+}

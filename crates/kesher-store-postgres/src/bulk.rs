@@ -88,10 +88,7 @@ impl ToSql for PgValue<'_> {
 /// A table's rows refused by the server (a constraint: the data) or not copied (the connection).
 fn copy_error(t: &TableSpec, e: &postgres::Error) -> StoreError {
     match e.as_db_error() {
-        Some(_) => StoreError::Invalid {
-            field: t.name,
-            reason: describe(e),
-        },
+        Some(_) => StoreError::invalid(t.name, describe(e)),
         None => StoreError::Backend(format!("copying {} failed: {}", t.name, describe(e))),
     }
 }

@@ -46,18 +46,17 @@ pub(crate) fn pg_error(e: postgres::Error) -> StoreError {
         .into_iter()
         .find(|(column, _)| constraint.ends_with(&format!("_{column}_fkey")))
         .map_or("id", |(_, field)| field);
-        return StoreError::Invalid {
+        return StoreError::invalid_coded(
+            "reference.not_found",
             field,
-            reason: db.detail().unwrap_or(db.message()).to_string(),
-        };
+            kesher_core::Params::new(),
+            db.detail().unwrap_or(db.message()).to_string(),
+        );
     }
     // Class 22: the data itself cannot be stored (a NUL in text, a number out of range): the
     // caller's input, not the backend's failure.
     if db.code().code().starts_with("22") {
-        return StoreError::Invalid {
-            field: "value",
-            reason: db.message().to_string(),
-        };
+        return StoreError::invalid("value", db.message().to_string());
     }
     // Class 23: integrity constraint violation (unique, not null, check).
     if db.code().code().starts_with("23") {
@@ -313,12 +312,10 @@ pub(crate) fn check_identifiers_free<C: GenericClient>(c: &mut C, cust: &Custome
                 Some(r) => col(&r, 0)?,
                 None => None,
             };
-            return Err(StoreError::conflict(
+            return Err(kesher_store::identifier_taken(
                 field,
-                format!(
-                    "{v} already belongs to customer {}",
-                    who.unwrap_or_else(|| owner.to_string())
-                ),
+                v,
+                &who.unwrap_or_else(|| owner.to_string()),
             ));
         }
     }
@@ -475,8 +472,10 @@ pub(crate) fn insert_customer_rows<C: GenericClient>(c: &mut C, cs: &[&Customer]
         )
         .be()?;
     if written != n as u64 {
-        return Err(StoreError::conflict(
+        return Err(StoreError::conflict_coded(
+            "customer.member_no.batch_taken",
             "member_no",
+            kesher_core::Params::new(),
             "a member number of the batch exists already",
         ));
     }
@@ -617,41 +616,51 @@ pub(crate) fn check_transaction_refs<C: GenericClient>(c: &mut C, t: &Transactio
     if let Some(cid) = t.customer_id
         && !exists(c, "SELECT 1 FROM customers WHERE id = $1", &[&cid.0])?
     {
-        return Err(StoreError::Invalid {
-            field: "customer_id",
-            reason: format!("no customer {cid}"),
-        });
+        return Err(StoreError::invalid_coded(
+            "transaction.customer.not_found",
+            "customer_id",
+            kesher_core::Params::new(),
+            format!("no customer {cid}"),
+        ));
     }
     if !exists(c, "SELECT 1 FROM branches WHERE id = $1", &[&t.branch_id.0])? {
-        return Err(StoreError::Invalid {
-            field: "branch_id",
-            reason: format!("no branch {}", t.branch_id),
-        });
+        return Err(StoreError::invalid_coded(
+            "transaction.branch.not_found",
+            "branch_id",
+            kesher_core::params!(branch = t.branch_id.to_string()),
+            format!("no branch {}", t.branch_id),
+        ));
     }
     if let Some(e) = t.employee_id
         && !exists(c, "SELECT 1 FROM employees WHERE id = $1", &[&e.0])?
     {
-        return Err(StoreError::Invalid {
-            field: "employee_id",
-            reason: format!("no employee {e}"),
-        });
+        return Err(StoreError::invalid_coded(
+            "transaction.employee.not_found",
+            "employee_id",
+            kesher_core::Params::new(),
+            format!("no employee {e}"),
+        ));
     }
     if let Some(r) = t.refund_of
         && !exists(c, "SELECT 1 FROM transactions WHERE id = $1", &[&r.0])?
     {
-        return Err(StoreError::Invalid {
-            field: "refund_of",
-            reason: format!("no transaction {r}"),
-        });
+        return Err(StoreError::invalid_coded(
+            "transaction.refund_of.not_found",
+            "refund_of",
+            kesher_core::params!(transaction = r.to_string()),
+            format!("no transaction {r}"),
+        ));
     }
     for l in &t.lines {
         if let Some(p) = l.product_id
             && !exists(c, "SELECT 1 FROM products WHERE id = $1", &[&p.0])?
         {
-            return Err(StoreError::Invalid {
-                field: "sku",
-                reason: format!("no product {p}"),
-            });
+            return Err(StoreError::invalid_coded(
+                "transaction.product.not_found",
+                "sku",
+                kesher_core::params!(product = p.to_string()),
+                format!("no product {p}"),
+            ));
         }
     }
     Ok(())
@@ -694,9 +703,13 @@ pub(crate) fn insert_transaction_head<C: GenericClient>(
     t: &Transaction,
     xact: Option<i64>,
 ) -> Result<Inserted> {
-    let total = t.total().ok_or_else(|| StoreError::Invalid {
-        field: "lines",
-        reason: "transaction total overflows".into(),
+    let total = t.total().ok_or_else(|| {
+        StoreError::invalid_coded(
+            "transaction.total.overflow",
+            "lines",
+            kesher_core::Params::new(),
+            "transaction total overflows",
+        )
     })?;
     // The sale's cost is worked out by the server from the products' unit costs (see migration 4).
     let products: Vec<Option<Uuid>> = t.lines.iter().map(|l| l.product_id.map(|p| p.0)).collect();

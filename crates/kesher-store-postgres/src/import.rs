@@ -185,10 +185,12 @@ impl<'a> PgImport<'a> {
                 continue;
             }
             if !exists(self.client()?, "SELECT 1 FROM products WHERE id = $1", &[&p.0])? {
-                return Err(StoreError::Invalid {
-                    field: "sku",
-                    reason: format!("no product {p}"),
-                });
+                return Err(StoreError::invalid_coded(
+                    "transaction.product.not_found",
+                    "sku",
+                    kesher_core::params!(product = p.to_string()),
+                    format!("no product {p}"),
+                ));
             }
             if self.known_products.len() >= CACHE_LIMIT {
                 self.known_products.clear();
@@ -308,15 +310,21 @@ impl<'a> PgImport<'a> {
         let mut costs = Vec::with_capacity(n);
         for t in ts {
             self.check_products(t)?;
-            let total = t.total().ok_or_else(|| StoreError::Invalid {
-                field: "lines",
-                reason: "transaction total overflows".into(),
+            let total = t.total().ok_or_else(|| {
+                StoreError::invalid_coded(
+                    "transaction.total.overflow",
+                    "lines",
+                    kesher_core::Params::new(),
+                    "transaction total overflows",
+                )
             })?;
             if !storable(&t.external_id) {
-                return Err(StoreError::Invalid {
-                    field: "transaction_id",
-                    reason: "contains a NUL character".into(),
-                });
+                return Err(StoreError::invalid_coded(
+                    "value.nul_character",
+                    "transaction_id",
+                    kesher_core::Params::new(),
+                    "contains a NUL character",
+                ));
             }
             ids.push(t.id.0);
             exts.push(t.external_id.as_str());
@@ -417,10 +425,12 @@ impl<'a> PgImport<'a> {
             for (i, v) in identifiers(c).into_iter().enumerate() {
                 if let Some(v) = v {
                     if !storable(v) {
-                        return Err(StoreError::Invalid {
-                            field: IDENTIFIERS[i].0,
-                            reason: "contains a NUL character".into(),
-                        });
+                        return Err(StoreError::invalid_coded(
+                            "value.nul_character",
+                            IDENTIFIERS[i].0,
+                            kesher_core::Params::new(),
+                            "contains a NUL character",
+                        ));
                     }
                     values[i].push(v);
                 }
@@ -481,10 +491,7 @@ impl<'a> PgImport<'a> {
                     let v = (*v)?;
                     let h = holder(k, v).filter(|h| h.owner != c.id.0)?;
                     let who = h.member_no.clone().unwrap_or_else(|| h.owner.to_string());
-                    Some(StoreError::conflict(
-                        IDENTIFIERS[k].0,
-                        format!("{v} already belongs to customer {who}"),
-                    ))
+                    Some(kesher_store::identifier_taken(IDENTIFIERS[k].0, v, &who))
                 });
                 if let Some(e) = conflict {
                     out.push(Err(e));

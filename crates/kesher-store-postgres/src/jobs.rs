@@ -56,9 +56,13 @@ fn end_of_lease(now: Timestamp, lease: SignedDuration) -> Timestamp {
 }
 
 fn as_i32(v: u32, field: &'static str) -> Result<i32> {
-    i32::try_from(v).map_err(|_| StoreError::Invalid {
-        field,
-        reason: format!("{v} is too large"),
+    i32::try_from(v).map_err(|_| {
+        StoreError::invalid_coded(
+            "job.value.too_large",
+            field,
+            kesher_core::params!(value = v),
+            format!("{v} is too large"),
+        )
     })
 }
 
@@ -101,10 +105,12 @@ impl PgStore {
 impl kesher_store::Jobs for PgStore {
     fn enqueue_job(&self, j: &NewJob) -> Result<Recorded<Job>> {
         if j.max_attempts == 0 {
-            return Err(StoreError::Invalid {
-                field: "max_attempts",
-                reason: "at least one attempt".into(),
-            });
+            return Err(StoreError::invalid_coded(
+                "job.max_attempts.zero",
+                "max_attempts",
+                kesher_core::Params::new(),
+                "at least one attempt",
+            ));
         }
         let max_attempts = as_i32(j.max_attempts, "max_attempts")?;
         self.with(|c| {

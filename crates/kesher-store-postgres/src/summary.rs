@@ -39,12 +39,14 @@ fn bound(end: i64) -> Result<Timestamp> {
     } else {
         end.checked_mul(1_000_000).and_then(|m| m.checked_add(1))
     };
-    micros
-        .and_then(|m| Timestamp::from_microsecond(m).ok())
-        .ok_or_else(|| StoreError::Invalid {
-            field: "observation_end",
-            reason: format!("instant {end} out of range"),
-        })
+    micros.and_then(|m| Timestamp::from_microsecond(m).ok()).ok_or_else(|| {
+        StoreError::invalid_coded(
+            "analyze.observation_end.out_of_range",
+            "observation_end",
+            kesher_core::params!(value = end.to_string()),
+            format!("instant {end} out of range"),
+        )
+    })
 }
 
 /// The query for one period unit; `$1` ends the observation and `$2` the calibration window
@@ -97,10 +99,12 @@ pub(crate) fn purchase_summaries<C: GenericClient>(
     if let Some(cal) = req.calibration_end
         && cal > req.observation_end
     {
-        return Err(StoreError::Invalid {
-            field: "calibration_end",
-            reason: "must not be after the observation end".into(),
-        });
+        return Err(StoreError::invalid_coded(
+            "analyze.calibration_end.after_end",
+            "calibration_end",
+            kesher_core::Params::new(),
+            "must not be after the observation end",
+        ));
     }
     let obs = bound(req.observation_end)?;
     let cal = bound(req.calibration_end.unwrap_or(req.observation_end))?;

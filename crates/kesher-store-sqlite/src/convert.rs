@@ -327,12 +327,10 @@ pub(crate) fn check_identifiers_free(c: &Connection, cust: &Customer) -> Result<
                 .optional()
                 .be()?
                 .flatten();
-            return Err(StoreError::conflict(
+            return Err(kesher_store::identifier_taken(
                 field,
-                format!(
-                    "{v} already belongs to customer {}",
-                    who.unwrap_or_else(|| owner.to_string())
-                ),
+                v,
+                &who.unwrap_or_else(|| owner.to_string()),
             ));
         }
     }
@@ -594,41 +592,51 @@ pub(crate) fn check_transaction_refs(c: &Connection, t: &Transaction) -> Result<
     if let Some(cid) = t.customer_id
         && !exists("SELECT 1 FROM customers WHERE id = ?1", cid.as_bytes())?
     {
-        return Err(StoreError::Invalid {
-            field: "customer_id",
-            reason: format!("no customer {cid}"),
-        });
+        return Err(StoreError::invalid_coded(
+            "transaction.customer.not_found",
+            "customer_id",
+            kesher_core::Params::new(),
+            format!("no customer {cid}"),
+        ));
     }
     if !exists("SELECT 1 FROM branches WHERE id = ?1", t.branch_id.as_bytes())? {
-        return Err(StoreError::Invalid {
-            field: "branch_id",
-            reason: format!("no branch {}", t.branch_id),
-        });
+        return Err(StoreError::invalid_coded(
+            "transaction.branch.not_found",
+            "branch_id",
+            kesher_core::params!(branch = t.branch_id.to_string()),
+            format!("no branch {}", t.branch_id),
+        ));
     }
     if let Some(e) = t.employee_id
         && !exists("SELECT 1 FROM employees WHERE id = ?1", e.as_bytes())?
     {
-        return Err(StoreError::Invalid {
-            field: "employee_id",
-            reason: format!("no employee {e}"),
-        });
+        return Err(StoreError::invalid_coded(
+            "transaction.employee.not_found",
+            "employee_id",
+            kesher_core::Params::new(),
+            format!("no employee {e}"),
+        ));
     }
     if let Some(r) = t.refund_of
         && !exists("SELECT 1 FROM transactions WHERE id = ?1", r.as_bytes())?
     {
-        return Err(StoreError::Invalid {
-            field: "refund_of",
-            reason: format!("no transaction {r}"),
-        });
+        return Err(StoreError::invalid_coded(
+            "transaction.refund_of.not_found",
+            "refund_of",
+            kesher_core::params!(transaction = r.to_string()),
+            format!("no transaction {r}"),
+        ));
     }
     for l in &t.lines {
         if let Some(p) = l.product_id
             && !exists("SELECT 1 FROM products WHERE id = ?1", p.as_bytes())?
         {
-            return Err(StoreError::Invalid {
-                field: "sku",
-                reason: format!("no product {p}"),
-            });
+            return Err(StoreError::invalid_coded(
+                "transaction.product.not_found",
+                "sku",
+                kesher_core::params!(product = p.to_string()),
+                format!("no product {p}"),
+            ));
         }
     }
     Ok(())
@@ -691,9 +699,13 @@ fn sale_sums(
     t: &Transaction,
     unit_cost: &mut dyn FnMut(ProductId) -> Result<Option<i64>>,
 ) -> Result<(i64, Option<i64>)> {
-    let total = t.total().ok_or_else(|| StoreError::Invalid {
-        field: "lines",
-        reason: "transaction total overflows".into(),
+    let total = t.total().ok_or_else(|| {
+        StoreError::invalid_coded(
+            "transaction.total.overflow",
+            "lines",
+            kesher_core::Params::new(),
+            "transaction total overflows",
+        )
     })?;
     let mut cost = Some(0i64);
     for l in &t.lines {

@@ -157,10 +157,12 @@ impl crate::SqliteStore {
 impl kesher_store::Jobs for crate::SqliteStore {
     fn enqueue_job(&self, j: &NewJob) -> Result<Recorded<Job>> {
         if j.max_attempts == 0 {
-            return Err(StoreError::Invalid {
-                field: "max_attempts",
-                reason: "at least one attempt".into(),
-            });
+            return Err(StoreError::invalid_coded(
+                "job.max_attempts.zero",
+                "max_attempts",
+                kesher_core::Params::new(),
+                "at least one attempt",
+            ));
         }
         let conn = self.write()?;
         let n = conn

@@ -152,7 +152,12 @@ pub fn erasure_audit_json(r: &ErasureReport) -> serde_json::Value {
 /// A unique-key conflict on insert or update of a user: the user name is taken.
 pub fn username_taken(e: StoreError, name: &str) -> StoreError {
     match e {
-        StoreError::Conflict { .. } => StoreError::conflict("username", format!("the user name {name:?} is taken")),
+        StoreError::Conflict { .. } => StoreError::conflict_coded(
+            "user.username.taken",
+            "username",
+            kesher_core::params!(username = name),
+            format!("the user name {name:?} is taken"),
+        ),
         e => e,
     }
 }

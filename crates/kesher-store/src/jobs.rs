@@ -137,16 +137,20 @@ pub trait Jobs {
 
 /// The message of the conflict a worker gets when its lease is gone.
 pub fn lease_lost(id: JobId, worker: &str) -> crate::StoreError {
-    crate::StoreError::conflict(
+    crate::StoreError::conflict_coded(
+        "job.lease.lost",
         "lease",
+        kesher_core::params!(job = id.to_string(), worker = worker),
         format!("job {id} is no longer held by worker {worker} (its lease expired and was taken over, or it ended)"),
     )
 }
 
 /// The conflict for cancelling a job that is not scheduled.
 pub fn not_cancellable(job: &Job) -> crate::StoreError {
-    crate::StoreError::conflict(
+    crate::StoreError::conflict_coded(
+        "job.cancel.not_scheduled",
         "state",
+        kesher_core::params!(job = job.id.to_string(), state = job.state.as_str()),
         format!("job {} is {}: only a scheduled job can be cancelled", job.id, job.state),
     )
 }

@@ -21,21 +21,34 @@ pub use unit::{
 use jiff::Timestamp;
 use kesher_core::{
     Branch, BranchId, Customer, CustomerId, DuplicateCandidate, Email, Employee, EmployeeId, Interaction,
-    InteractionId, Phone, Product, ProductId, Transaction, TransactionId,
+    InteractionId, Params, Phone, Product, ProductId, Transaction, TransactionId,
 };
 use std::borrow::Cow;
 
-/// What can go wrong in a store, in terms a caller can act on.
+/// What can go wrong in a store, in terms a caller can act on. Each carries a stable code and
+/// its named arguments (`code()`, `params()`, listed in kesher_core::codes::CATALOGUE) besides
+/// the English text.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// Code `<entity>.not_found`; the key is a parameter only when it is not personal data.
     #[error("{entity} not found: {key}")]
     NotFound { entity: &'static str, key: String },
     /// A unique value is already taken, or the change conflicts with existing data.
     #[error("{field}: {reason}")]
-    Conflict { field: &'static str, reason: String },
+    Conflict {
+        field: &'static str,
+        reason: String,
+        code: &'static str,
+        params: Params,
+    },
     #[error("{field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
-    /// The backend failed (I/O, corruption, connection): not the caller's fault.
+    Invalid {
+        field: &'static str,
+        reason: String,
+        code: &'static str,
+        params: Params,
+    },
+    /// The backend failed (I/O, corruption, connection): not the caller's fault. Code `internal`.
     #[error("storage backend: {0}")]
     Backend(String),
 }
@@ -49,10 +62,94 @@ impl StoreError {
             key: key.to_string(),
         }
     }
+    /// A conflict with the generic code `conflict`; prefer [`StoreError::conflict_coded`].
     pub fn conflict(field: &'static str, reason: impl Into<String>) -> Self {
+        StoreError::conflict_coded("conflict", field, Params::new(), reason)
+    }
+    pub fn conflict_coded(code: &'static str, field: &'static str, params: Params, reason: impl Into<String>) -> Self {
         StoreError::Conflict {
             field,
             reason: reason.into(),
+            code,
+            params,
+        }
+    }
+    /// Invalid input with the generic code `invalid`; prefer [`StoreError::invalid_coded`].
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        StoreError::invalid_coded("invalid", field, Params::new(), reason)
+    }
+    pub fn invalid_coded(code: &'static str, field: &'static str, params: Params, reason: impl Into<String>) -> Self {
+        StoreError::Invalid {
+            field,
+            reason: reason.into(),
+            code,
+            params,
+        }
+    }
+
+    /// The stable code a translated interface looks the message up by.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::NotFound { entity, .. } => not_found_code(entity),
+            StoreError::Conflict { code, .. } | StoreError::Invalid { code, .. } => code,
+            StoreError::Backend(_) => "internal",
+        }
+    }
+
+    /// The message's named arguments (a not-found key only when it is not personal data).
+    pub fn params(&self) -> Params {
+        match self {
+            StoreError::NotFound { entity, key } if !PERSONAL_KEYS.contains(entity) => {
+                kesher_core::params!(key = key.as_str())
+            }
+            StoreError::Conflict { params, .. } | StoreError::Invalid { params, .. } => params.clone(),
+            _ => Params::new(),
+        }
+    }
+}
+
+/// Entities whose not-found key may be a person's identifier (a phone, an e-mail, a user name):
+/// their key stays out of the parameters.
+const PERSONAL_KEYS: &[&str] = &["customer", "identifier", "user"];
+
+fn not_found_code(entity: &str) -> &'static str {
+    match entity {
+        "customer" => "customer.not_found",
+        "user" => "user.not_found",
+        "token" => "token.not_found",
+        _ => "not_found",
+    }
+}
+
+/// An identifier (phone, e-mail, card, member number) that already belongs to another customer:
+/// a conflict coded `customer.<field>.taken`.
+pub fn identifier_taken(field: &'static str, value: &str, owner: &str) -> StoreError {
+    StoreError::conflict_coded(
+        identifier_taken_code(field),
+        field,
+        kesher_core::params!(value = value, owner = owner),
+        format!("{value} already belongs to customer {owner}"),
+    )
+}
+
+fn identifier_taken_code(field: &str) -> &'static str {
+    match field {
+        "phone" => "customer.phone.taken",
+        "email" => "customer.email.taken",
+        "card" => "customer.card.taken",
+        "member_no" => "customer.member_no.taken",
+        _ => "customer.identifier.taken",
+    }
+}
+
+/// A domain value's refusal as a store error, with its code and parameters.
+impl From<kesher_core::DomainError> for StoreError {
+    fn from(e: kesher_core::DomainError) -> Self {
+        StoreError::Invalid {
+            field: e.field,
+            reason: e.reason,
+            code: e.code,
+            params: e.params,
         }
     }
 }

@@ -11,7 +11,7 @@
 //! customer's balance row `FOR UPDATE`), and the balance row equal to the sum of the ledger.
 
 use crate::{Page, Recorded, Result, StoreError};
-use kesher_core::{BranchId, CustomerId};
+use kesher_core::{BranchId, CustomerId, Params};
 use kesher_loyalty::{EarningRule, EntryKind, LedgerEntry, LoyaltyError};
 
 /// A redemption or an adjustment as asked for.
@@ -59,8 +59,20 @@ pub trait Points {
 /// A loyalty decision's refusal as a store error: short balance is a conflict on `points`.
 pub fn loyalty_error(e: LoyaltyError) -> StoreError {
     match e {
-        LoyaltyError::InsufficientBalance { .. } => StoreError::conflict("points", e.to_string()),
-        LoyaltyError::Invalid { field, reason } => StoreError::Invalid { field, reason },
+        LoyaltyError::InsufficientBalance { .. } => {
+            StoreError::conflict_coded(e.code(), "points", e.params(), e.to_string())
+        }
+        LoyaltyError::Invalid {
+            code,
+            field,
+            reason,
+            params,
+        } => StoreError::Invalid {
+            field,
+            reason,
+            code,
+            params,
+        },
     }
 }
 
@@ -70,10 +82,12 @@ pub fn request_key(req: &PointsRequest, required: bool) -> Result<Option<String>
         Some(k) => kesher_loyalty::parse_idempotency_key(k)
             .map(Some)
             .map_err(loyalty_error),
-        None if required => Err(StoreError::Invalid {
-            field: "idempotency_key",
-            reason: "required: send the Idempotency-Key header or an idempotency_key field".into(),
-        }),
+        None if required => Err(StoreError::invalid_coded(
+            "idempotency_key.missing",
+            "idempotency_key",
+            Params::new(),
+            "required: send the Idempotency-Key header or an idempotency_key field",
+        )),
         None => Ok(None),
     }
 }
@@ -87,8 +101,10 @@ pub fn retried(existing: LedgerEntry, kind: EntryKind, points: i64) -> Result<Re
             created: false,
         })
     } else {
-        Err(StoreError::conflict(
+        Err(StoreError::conflict_coded(
+            "idempotency_key.reused",
             "idempotency_key",
+            kesher_core::params!(kind = existing.kind.as_str(), points = existing.points),
             format!(
                 "the key was used for another request ({} of {} points)",
                 existing.kind.as_str(),

@@ -216,11 +216,16 @@ pub fn redemption_never_overdraws(s: &App) {
         s.redeem_points(c.id, &request(0, Some("a"), None), &actor()),
         Err(StoreError::Invalid { field: "points", .. })
     ));
-    assert!(matches!(
-        s.redeem_points(c.id, &request(501, Some("a"), None), &actor()),
-        Err(StoreError::Conflict { field: "points", .. })
-    ));
-    let (_, r) = redeem_at_till(s, b, c.id);
+    match s.redeem_points(c.id, &request(501, Some("a"), None), &actor()) {
+        Err(e @ StoreError::Conflict { field: "points", .. }) => {
+            assert_eq!(e.code(), "points.insufficient");
+            assert_eq!(e.params(), kesher_core::params!(balance = 500, asked = 501));
+        }
+        other => panic!("expected a short balance, got {other:?}"),
+    }
+    let mut at_till = request(200, Some("till-7-0001"), None);
+    at_till.branch_id = Some(b);
+    let r = s.redeem_points(c.id, &at_till, &actor()).unwrap();
     assert!(r.created);
     assert_eq!(
         (r.value.kind, r.value.points, r.value.balance_after, r.value.branch_id),

@@ -161,13 +161,15 @@ proptest! {
                     prop_assert_eq!(s.rejected, 0);
                 }
             }
-            Err(ImportError::Row { line, reason, .. }) => {
+            Err(ImportError::Row { line, reason, code, .. }) => {
                 prop_assert!(line >= 1 && line <= lines + 1, "line {} of {}", line, lines);
                 prop_assert!(!reason.is_empty());
+                prop_assert!(kesher_core::codes::lookup(code).is_some(), "{} is not catalogued", code);
                 prop_assert_eq!(app.store.counts().unwrap(), before, "a refused file wrote rows");
             }
-            Err(ImportError::File { reason, .. }) => {
+            Err(ImportError::File { reason, code, .. }) => {
                 prop_assert!(!reason.is_empty());
+                prop_assert!(kesher_core::codes::lookup(code).is_some(), "{} is not catalogued", code);
                 prop_assert_eq!(app.store.counts().unwrap(), before, "a refused file wrote rows");
             }
             Err(e) => prop_assert!(false, "unexpected error kind: {e}"),

@@ -60,14 +60,23 @@ pub(crate) enum HandlerError {
 
 /// The kind known and its arguments valid: `Invalid` on `kind` or `args` otherwise.
 pub fn check(name: &str, args: &Value) -> Result<&'static Kind, StoreError> {
-    let found = kind(name).ok_or_else(|| StoreError::Invalid {
-        field: "kind",
-        reason: format!(
-            "unknown job kind {name:?} (known: {})",
-            KINDS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
-        ),
+    let found = kind(name).ok_or_else(|| {
+        let known = KINDS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ");
+        StoreError::invalid_coded(
+            "job.kind.unknown",
+            "kind",
+            kesher_core::params!(kind = name, known = known.as_str()),
+            format!("unknown job kind {name:?} (known: {known})"),
+        )
     })?;
-    let invalid = |reason: String| StoreError::Invalid { field: "args", reason };
+    let invalid = |reason: String| {
+        StoreError::invalid_coded(
+            "job.args.invalid",
+            "args",
+            kesher_core::params!(reason = reason.as_str()),
+            reason.clone(),
+        )
+    };
     match found.name {
         SLEEP => {
             sleep_seconds(args).map_err(invalid)?;

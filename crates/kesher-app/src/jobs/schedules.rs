@@ -57,9 +57,13 @@ pub fn occurrence_key(name: &str, at: Timestamp) -> String {
 }
 
 fn cron(s: &Schedule) -> Result<Cron> {
-    Cron::parse(s.cron).map_err(|e| StoreError::Invalid {
-        field: "cron",
-        reason: format!("schedule {}: {e}", s.name),
+    Cron::parse(s.cron).map_err(|e| {
+        StoreError::invalid_coded(
+            "job.schedule.cron_invalid",
+            "cron",
+            kesher_core::params!(schedule = s.name, reason = e.to_string()),
+            format!("schedule {}: {e}", s.name),
+        )
     })
 }
 

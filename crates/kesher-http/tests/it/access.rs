@@ -64,7 +64,7 @@ fn every_route_for_every_role_follows_the_matrix() {
         }
         for (role, token) in &tokens {
             let (s, v) = app.call_as(Some(token), r.method.as_str(), &path, body.clone());
-            let refused = s == 403 && v["error"]["code"] == "forbidden";
+            let refused = s == 403 && v["error"]["code"] == "auth.forbidden.role";
             match grant(*role, r.action) {
                 Grant::Deny => assert!(refused, "{role} {} {} must be refused: {s} {v}", r.method, r.path),
                 _ => {
@@ -114,7 +114,11 @@ fn clerks_and_branch_managers_work_at_their_own_branch() {
     assert_eq!(page["items"][0]["id"], mine);
     assert_eq!(app.call_as(c, "GET", &format!("/api/customers/{mine}"), None).0, 200);
     let (s, v) = app.call_as(c, "GET", &format!("/api/customers/{theirs}/overview"), None);
-    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("out_of_branch")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("auth.out_of_branch")),
+        "{v}"
+    );
     // The till recognises a member of any branch.
     assert_eq!(
         app.call_as(c, "GET", "/api/customers/lookup?phone=050-2222222", None).0,
@@ -126,7 +130,11 @@ fn clerks_and_branch_managers_work_at_their_own_branch() {
                "lines": [{"sku": "P1", "quantity": 1, "unit_price": "89.90"}]})
     };
     let (s, v) = app.call_as(c, "POST", "/api/transactions", Some(sale("T-B2", "B2")));
-    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("out_of_branch")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("auth.out_of_branch")),
+        "{v}"
+    );
     let (s, v) = app.call_as(c, "POST", "/api/transactions", Some(sale("T-B1", "B1")));
     assert_eq!(s, 201, "{v}");
     // Enrolment registers the customer at the clerk's branch; another branch is refused.
@@ -175,7 +183,11 @@ fn clerks_and_branch_managers_work_at_their_own_branch() {
         ("GET", "/api/audit".to_string()),
     ] {
         let (s, v) = app.call_as(c, m, &p, (m == "POST").then(|| json!({})));
-        assert_eq!((s, v["error"]["code"].as_str()), (403, Some("forbidden")), "{m} {p}");
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (403, Some("auth.forbidden.role")),
+            "{m} {p}"
+        );
     }
     // The branch manager merges only within the branch.
     let bm = app.token_for(Role::BranchManager, Some("B1"));
@@ -308,7 +320,7 @@ fn browser_sessions_need_the_csrf_token_and_end_on_sign_out_or_disable() {
     // A change without the CSRF token is refused, with it accepted.
     let body = json!({"member_no": "S1", "name": "From the browser"});
     let (s, v) = session_call(&app, &cookie, None, "POST", "/api/customers", Some(body.clone()));
-    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("csrf")));
+    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("auth.csrf")));
     let (s, _) = session_call(
         &app,
         &cookie,
@@ -334,7 +346,7 @@ fn browser_sessions_need_the_csrf_token_and_end_on_sign_out_or_disable() {
     assert_eq!((s, v["disabled"].as_bool()), (200, Some(true)));
     assert_eq!(session_call(&app, &cookie, None, "GET", "/api/auth/me", None).0, 401);
     let (s, v) = sign_in(&app, "noa", "correct horse battery").unwrap_err();
-    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("disabled")));
+    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("auth.disabled")));
     // The audit log has the sign-ins, failed ones too, with the address they came from.
     let (_, log) = app.get("/api/audit?limit=100");
     let actions: Vec<&str> = log
@@ -381,6 +393,7 @@ fn sign_in_and_point_of_sale_calls_are_rate_limited() {
     }
     let (s, v) = sign_in(&app, "admin", "not the password").unwrap_err();
     assert_eq!((s, v["error"]["code"].as_str()), (429, Some("rate_limited")), "{v}");
+    assert!(v["error"]["params"]["retry_after"].is_u64(), "{v}");
     let pos = app.token_for(Role::PosDevice, Some("B1"));
     for _ in 0..5 {
         assert_eq!(
@@ -422,7 +435,7 @@ fn tokens_are_scoped_revocable_and_never_shown_twice() {
     );
     assert_eq!(
         (s, v["error"]["code"].as_str()),
-        (403, Some("forbidden")),
+        (403, Some("auth.forbidden.scope")),
         "outside its scopes"
     );
     let (s, v) = app.post(

@@ -26,7 +26,8 @@ fn health_and_openapi() {
     }
     assert!(doc["components"]["schemas"]["CustomerInput"].is_object());
     let (s, v) = app.get("/api/nope");
-    assert_eq!((s, v["error"]["code"].as_str()), (404, Some("not_found")));
+    assert_eq!((s, v["error"]["code"].as_str()), (404, Some("route.not_found")));
+    assert_eq!(v["error"]["params"]["path"], "/api/nope");
 }
 
 #[test]
@@ -59,7 +60,7 @@ fn customers_crud_and_errors() {
     let (s, v) = app.post("/api/customers", json!({"member_no": "M2", "household_size": "three"}));
     assert_eq!(s, 422, "{v}");
     let (s, v) = app.post_raw("/api/customers", "application/json", b"{\"member_no\": ");
-    assert_eq!((s, v["error"]["code"].as_str()), (400, Some("bad_json")), "{v}");
+    assert_eq!((s, v["error"]["code"].as_str()), (400, Some("json.syntax")), "{v}");
     let (s, v) = app.post_raw("/api/customers", "text/plain", b"{}");
     assert_eq!(s, 415, "{v}");
 
@@ -141,7 +142,15 @@ fn lookup_by_any_identifier() {
         assert_eq!((s, &v["id"]), (200, &c["id"]), "{q}");
     }
     let (s, v) = app.get("/api/customers/lookup?member=nobody");
-    assert_eq!((s, v["error"]["code"].as_str()), (404, Some("not_found")));
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (404, Some("customer.lookup.not_found"))
+    );
+    assert_eq!(
+        v["error"]["params"],
+        json!({"kind": "member"}),
+        "the identifier is personal: {v}"
+    );
     let (s, _) = app.get("/api/customers/lookup");
     assert_eq!(s, 400);
     let (s, v) = app.get("/api/customers/lookup?phone=abc");
@@ -293,6 +302,7 @@ fn import_over_http_is_all_or_nothing() {
     assert_eq!(s, 200, "{v}");
     assert_eq!((v["inserted"].as_u64(), v["rejected"].as_u64()), (Some(1), Some(1)));
     assert_eq!(v["rejects"][0]["line"], 3);
+    assert_eq!(v["rejects"][0]["code"], "phone.unexpected_character", "{v}");
     let (s, _) = app.post_raw("/api/import/planets", "text/csv", b"x\n");
     assert_eq!(s, 404);
     // A body over the limit is refused from its Content-Length, before it is read (raw HTTP:
@@ -307,7 +317,7 @@ fn import_over_http_is_all_or_nothing() {
     let n = tcp.read(&mut buf).unwrap();
     let answer = String::from_utf8_lossy(&buf[..n]);
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
-    assert!(answer.contains("payload_too_large"), "{answer}");
+    assert!(answer.contains("body.too_large"), "{answer}");
 }
 
 #[test]
@@ -651,4 +661,53 @@ fn a_large_import_is_counted_and_costed_the_same_on_every_backend() {
         })
         .unwrap();
     assert_eq!(n, 600);
+}
+
+#[test]
+fn an_import_error_carries_its_line_and_column_in_the_params() {
+    let app = spawn_app();
+    app.seed();
+    let bad = "customer_id,name,phone\nM1,Dana,050-1234567\nM2,Eve,050-12\n";
+    let (s, v) = app.post_raw("/api/import/customers", "text/csv", bad.as_bytes());
+    assert_eq!((s, error_field(&v)), (422, Some("phone")), "{v}");
+    assert_eq!(v["error"]["code"], "phone.national.length", "{v}");
+    let params = &v["error"]["params"];
+    assert_eq!(
+        (&params["line"], &params["column"]),
+        (&json!(3), &json!("phone")),
+        "{v}"
+    );
+    assert_eq!(
+        (&params["country"], &params["expected"], &params["found"]),
+        (&json!("IL"), &json!("8 to 9"), &json!(5)),
+        "{v}"
+    );
+    // A header error: the file's line 1, the column named in the params.
+    let (s, v) = app.post_raw("/api/import/customers", "text/csv", b"customer_id,colour\nM1,red\n");
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["error"]["code"], "import.column.unknown", "{v}");
+    assert_eq!(
+        (&v["error"]["params"]["line"], &v["error"]["params"]["name"]),
+        (&json!(1), &json!("colour"))
+    );
+}
+
+#[test]
+fn a_json_error_names_the_field_never_the_value() {
+    let app = spawn_app();
+    app.seed();
+    let (s, v) = app.post("/api/customers", json!({"member_no": "M2", "household_size": "three"}));
+    assert_eq!((s, error_field(&v)), (422, Some("household_size")), "{v}");
+    assert_eq!(v["error"]["code"], "json.field.invalid", "{v}");
+    let (s, v) = app.post("/api/customers", json!({"member_no": "M2", "colour": "red"}));
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (422, Some("json.field.unknown")),
+        "{v}"
+    );
+    let (s, v) = app.post("/api/segments/check", json!({}));
+    assert_eq!((s, error_field(&v)), (422, Some("expression")), "{v}");
+    assert_eq!(v["error"]["code"], "json.field.missing", "{v}");
+    // Every error body has an object of params, even when empty.
+    assert!(v["error"]["params"].is_object(), "{v}");
 }

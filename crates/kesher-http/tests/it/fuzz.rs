@@ -224,6 +224,7 @@ fn json_bodies_never_break_the_server() {
                     "{} {path}: {v}",
                     r.method
                 );
+                crate::support::check_error_body(&v, &format!("{} {path}", r.method));
             }
             Ok(())
         });

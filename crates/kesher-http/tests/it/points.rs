@@ -77,7 +77,7 @@ fn sales_earn_and_points_are_redeemed_and_adjusted() {
     let (s, v) = app.post(&points("redeem"), json!({"points": 170, "idempotency_key": "k1"}));
     assert_eq!(
         (s, field(&v), v["error"]["code"].as_str()),
-        (409, Some("points"), Some("conflict")),
+        (409, Some("points"), Some("points.insufficient")),
         "{v}"
     );
     let (s, v) = app.post(&points("redeem"), json!({"points": -3, "idempotency_key": "k1"}));
@@ -138,7 +138,11 @@ fn sales_earn_and_points_are_redeemed_and_adjusted() {
         "c2",
         json!({"points": 1, "branch": "B2"}),
     );
-    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("out_of_branch")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("auth.out_of_branch")),
+        "{v}"
+    );
 
     // A refund takes its share back: a refund of one 89.90 line of the 169.80 sale: 89 points.
     let (s, v) = app.post(
@@ -226,4 +230,41 @@ fn parallel_redemptions_and_duplicate_sales_keep_their_guarantees() {
     assert_eq!(replies.iter().filter(|r| r.0 == 200).count(), 7, "{replies:?}");
     assert!(replies.iter().all(|r| r.1["points"]["points"] == 169), "{replies:?}");
     assert_eq!(balance(&app, &id), 2 + 169);
+}
+
+#[test]
+fn a_redemption_too_large_for_an_i64_names_the_points_field_not_the_number() {
+    let app = spawn_app();
+    let id = program(&app);
+    let (s, v) = post_keyed(
+        &app,
+        &app.token,
+        &format!("/api/customers/{id}/points/redeem"),
+        "big",
+        json!({"points": 9223372036854775808u64}),
+    );
+    assert_eq!((s, field(&v)), (422, Some("points")), "{v}");
+    assert_eq!(v["error"]["code"], "json.field.invalid", "{v}");
+}
+
+#[test]
+fn a_short_balance_answers_points_insufficient_with_the_balance_and_the_amount_asked() {
+    let app = spawn_app();
+    let id = program(&app);
+    let (s, _) = app.post("/api/transactions", sale("POS-1"));
+    assert_eq!(s, 201);
+    let (s, v) = post_keyed(
+        &app,
+        &app.token,
+        &format!("/api/customers/{id}/points/redeem"),
+        "short",
+        json!({"points": 400}),
+    );
+    assert_eq!((s, field(&v)), (409, Some("points")), "{v}");
+    assert_eq!(v["error"]["code"], "points.insufficient", "{v}");
+    assert_eq!(v["error"]["params"], json!({"balance": 169, "asked": 400}), "{v}");
+    assert_eq!(
+        v["error"]["message"],
+        "points: the balance is 169 points, 400 were asked for"
+    );
 }

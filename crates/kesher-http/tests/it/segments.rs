@@ -74,6 +74,8 @@ fn segments_are_saved_checked_and_listed_with_members_per_role() {
         v["error"]["message"],
         "segment expression: column 6: expected a value (number, \"text\", date or true/false), found `>`"
     );
+    assert_eq!(v["error"]["code"], "segment.syntax.expected_value", "{v}");
+    assert_eq!(v["error"]["params"], json!({"column": 6, "found": "`>`"}), "{v}");
     let (s, v) = app.post("/api/segments", json!({ "name": "bad name", "expression": "true" }));
     assert_eq!((s, v["error"]["field"].as_str()), (422, Some("name")), "{v}");
     let (s, v) = app.post(
@@ -203,4 +205,22 @@ fn messages_are_personalised_and_rules_scoped_to_a_segment() {
     );
     let (s, v) = app.get("/api/baskets/cross-sell?min_support=0.1&segment=clv%20%3E");
     assert_eq!((s, v["error"]["field"].as_str()), (422, Some("segment")), "{v}");
+}
+
+#[test]
+fn a_segment_syntax_error_names_its_column_in_the_params() {
+    let app = spawn_app();
+    business(&app);
+    let (s, v) = app.post("/api/segments/check", json!({ "expression": "clv > 1 x" }));
+    assert_eq!((s, v["error"]["field"].as_str()), (422, Some("expression")), "{v}");
+    assert_eq!(v["error"]["code"], "segment.syntax.unexpected_token", "{v}");
+    assert_eq!(v["error"]["params"]["column"], 9, "{v}");
+    assert_eq!(v["error"]["params"]["found"], "`x`", "{v}");
+    let (s, v) = app.post("/api/segments/check", json!({ "expression": "colour = \"red\"" }));
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(
+        (v["error"]["code"].as_str(), &v["error"]["params"]),
+        (Some("segment.field.unknown"), &json!({"column": 1, "name": "colour"})),
+        "{v}"
+    );
 }

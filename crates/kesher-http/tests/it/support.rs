@@ -138,7 +138,25 @@ pub fn reply(res: Result<ureq::Response, ureq::Error>, what: &str) -> (u16, Valu
     } else {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
     };
+    if status >= 400 {
+        check_error_body(&json, what);
+    }
     (status, json)
+}
+
+/// Every error body a test sees speaks the catalogue: a catalogued code, and an object of params
+/// holding at least the parameters its message names.
+pub fn check_error_body(v: &Value, what: &str) {
+    let code = v["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{what}: no error code in {v}"));
+    let entry = kesher_core::codes::lookup(code).unwrap_or_else(|| panic!("{what}: {code} is not catalogued: {v}"));
+    let params = v["error"]["params"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{what}: params is not an object: {v}"));
+    for p in entry.params {
+        assert!(params.contains_key(*p), "{what}: {code} lacks its parameter {p}: {v}");
+    }
 }
 
 impl TestApp {
@@ -187,7 +205,11 @@ impl TestApp {
         };
         let status = resp.status();
         let text = resp.into_string().unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if status >= 400 {
+            check_error_body(&json, path);
+        }
+        (status, json)
     }
 
     /// Branch B1, employee E1, products P1 and P2.

@@ -193,7 +193,7 @@ fn a_batch_with_a_value_postgres_cannot_hold_is_written_row_by_row() {
     assert!(matches!(out[1], Err(StoreError::Invalid { .. })), "{:?}", out[1]);
     assert_eq!(out[2].as_ref().unwrap(), &Inserted::New);
     assert!(
-        matches!(&out[3], Err(StoreError::Conflict { field: "email", reason }) if reason.ends_with("customer M1")),
+        matches!(&out[3], Err(StoreError::Conflict { field: "email", reason, .. }) if reason.ends_with("customer M1")),
         "{:?}",
         out[3]
     );

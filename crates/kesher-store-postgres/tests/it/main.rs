@@ -303,7 +303,9 @@ fn a_failed_import_row_leaves_the_unit_usable() {
     let mut thief = customer(2, "M2", "x");
     thief.phone = first.phone.clone();
     match imp.insert_customer(&thief) {
-        Err(StoreError::Conflict { field: "phone", reason }) => {
+        Err(StoreError::Conflict {
+            field: "phone", reason, ..
+        }) => {
             assert!(reason.ends_with("already belongs to customer M1"), "{reason}")
         }
         other => panic!("expected a phone conflict, got {other:?}"),

@@ -214,19 +214,175 @@ pub async fn get(
     .await
 }
 
+/// The fields a `PUT` must carry (null to clear one explicitly): the ones that name or identify
+/// the person and the branch they belong to. Leaving one out is refused rather than read as
+/// "clear it", so that a partial body cannot wipe a record; partial changes go through `PATCH`.
+pub const PUT_REQUIRED: [&str; 6] = ["member_no", "name", "phone", "email", "card", "branch"];
+
+/// A JSON body as a `serde_json` object, or a 422.
+fn object(body: serde_json::Value) -> Result<serde_json::Map<String, serde_json::Value>, AppError> {
+    match body {
+        serde_json::Value::Object(m) => Ok(m),
+        _ => Err(AppError::invalid("body", "the body must be a JSON object")),
+    }
+}
+
+/// A `CustomerInput` read from a JSON object; errors name the field.
+fn input_from(m: serde_json::Map<String, serde_json::Value>) -> Result<CustomerInput, AppError> {
+    serde_json::from_value(serde_json::Value::Object(m)).map_err(|e| {
+        let message = e.to_string();
+        let field = crate::error::field_in(&message).unwrap_or_else(|| "body".into());
+        AppError::invalid(field, message)
+    })
+}
+
 #[utoipa::path(put, path = "/api/customers/{id}", tag = "customers", params(("id" = String, Path, description = "Customer id")),
-    request_body = CustomerInput,
-    responses((status = 200, description = "Replaced", body = CustomerDto), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
+    request_body(content = CustomerInput, description = "The whole record: `member_no`, `name`, `phone`, `email`, `card` and `branch` must be present (null clears one); other absent fields are cleared, absent consent channels unchanged"),
+    responses((status = 200, description = "Replaced", body = CustomerDto), (status = 404, description = "Not found", body = crate::error::ErrorBody),
+              (status = 409, description = "An identifier is taken", body = crate::error::ErrorBody),
+              (status = 422, description = "Invalid or missing field", body = crate::error::ErrorBody)))]
 pub async fn replace(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(input): Json<CustomerInput>,
+    Json(body): Json<serde_json::Value>,
 ) -> Result<Json<CustomerDto>, AppError> {
     blocking(st, move |app| {
         let mut c = load(app, &id)?;
         caller.check(Action::CustomersUpdate, c.source_branch)?;
-        apply_input(app, &mut c, input)?;
+        let body = object(body)?;
+        if let Some(missing) = PUT_REQUIRED.iter().find(|f| !body.contains_key(**f)) {
+            return Err(AppError::invalid(
+                *missing,
+                format!("PUT replaces the whole customer: send {missing} (null clears it), or use PATCH to change only some fields"),
+            ));
+        }
+        apply_input(app, &mut c, input_from(body)?)?;
+        caller.check(Action::CustomersUpdate, c.source_branch)?;
+        app.store.update_customer(&c, &caller.actor(app))?;
+        Ok(Json(CustomerDto::from(&c)))
+    })
+    .await
+}
+
+/// A customer as the `CustomerInput` that would make it: what a merge patch applies to.
+fn as_input(app: &App, c: &Customer) -> Result<serde_json::Map<String, serde_json::Value>, AppError> {
+    use serde_json::Value as V;
+    let s = |v: Option<String>| v.map_or(V::Null, V::String);
+    let d = &c.demographics;
+    let branch = match c.source_branch {
+        Some(b) => app.store.get_branch(b)?.map(|b| b.external_id),
+        None => None,
+    };
+    let employee = match c.source_employee {
+        Some(e) => app.store.get_employee(e)?.map(|e| e.external_id),
+        None => None,
+    };
+    let consents: serde_json::Map<String, V> = c
+        .consents
+        .iter()
+        .map(|k| (k.channel.to_string(), V::String(k.state.to_string())))
+        .collect();
+    let mut m = serde_json::Map::new();
+    m.insert("member_no".into(), s(c.member_no.clone()));
+    m.insert("kind".into(), V::String(c.kind.to_string()));
+    m.insert("parent_id".into(), s(c.parent_id.map(|p| p.to_string())));
+    m.insert("name".into(), s(c.name.clone()));
+    m.insert("phone".into(), s(c.phone.as_ref().map(|p| p.to_string())));
+    m.insert("email".into(), s(c.email.as_ref().map(|e| e.to_string())));
+    m.insert("card".into(), s(c.card.clone()));
+    m.insert("language".into(), s(c.language.clone()));
+    m.insert("birth_date".into(), s(d.birth_date.map(|b| b.to_string())));
+    m.insert("gender".into(), s(d.gender.map(|g| g.to_string())));
+    m.insert("city".into(), s(d.city.clone()));
+    m.insert("region".into(), s(d.region.clone()));
+    m.insert("household_size".into(), d.household_size.map_or(V::Null, V::from));
+    m.insert("income_band".into(), s(d.income_band.clone()));
+    m.insert("attributes".into(), V::Object(c.attributes.clone()));
+    m.insert("branch".into(), s(branch));
+    m.insert("employee".into(), s(employee));
+    m.insert("consents".into(), V::Object(consents));
+    m.retain(|_, v| !v.is_null());
+    Ok(m)
+}
+
+/// RFC 7396 JSON Merge Patch: `patch`'s members replace `target`'s, null removes one, objects
+/// merge recursively; anything but an object replaces the target whole.
+pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    let serde_json::Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = serde_json::Value::Object(serde_json::Map::new());
+    }
+    if let serde_json::Value::Object(t) = target {
+        for (k, v) in p {
+            if v.is_null() {
+                t.remove(k);
+            } else {
+                merge_patch(t.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+            }
+        }
+    }
+}
+
+#[utoipa::path(patch, path = "/api/customers/{id}", tag = "customers", params(("id" = String, Path, description = "Customer id")),
+    request_body(content = CustomerInput, description = "A JSON Merge Patch (RFC 7396, `application/merge-patch+json` or `application/json`): absent fields are unchanged, null clears a field, `attributes` and `consents` merge member by member (a consent is granted or withdrawn, never cleared)"),
+    responses((status = 200, description = "Changed", body = CustomerDto), (status = 404, description = "Not found", body = crate::error::ErrorBody),
+              (status = 409, description = "An identifier is taken", body = crate::error::ErrorBody),
+              (status = 415, description = "Not JSON", body = crate::error::ErrorBody),
+              (status = 422, description = "Invalid field", body = crate::error::ErrorBody)))]
+pub async fn patch(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<CustomerDto>, AppError> {
+    let body = body.map_err(|e| AppError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        code: "payload_too_large",
+        message: e.body_text(),
+        field: None,
+    })?;
+    let media = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if !matches!(
+        media.as_deref(),
+        Some("application/json" | "application/merge-patch+json")
+    ) {
+        return Err(AppError {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code: "unsupported_media_type",
+            message: "expected a body with Content-Type: application/merge-patch+json or application/json".into(),
+            field: None,
+        });
+    }
+    let patch: serde_json::Value = serde_json::from_slice(&body).map_err(|e| AppError {
+        status: StatusCode::BAD_REQUEST,
+        code: "bad_json",
+        message: e.to_string(),
+        field: None,
+    })?;
+    let patch = object(patch)?;
+    if let Some(serde_json::Value::Object(k)) = patch.get("consents")
+        && let Some((ch, _)) = k.iter().find(|(_, v)| v.is_null())
+    {
+        return Err(AppError::invalid(
+            "consents",
+            format!("the {ch} consent cannot be cleared: set it to withdrawn"),
+        ));
+    }
+    blocking(st, move |app| {
+        let mut c = load(app, &id)?;
+        caller.check(Action::CustomersUpdate, c.source_branch)?;
+        let mut doc = serde_json::Value::Object(as_input(app, &c)?);
+        merge_patch(&mut doc, &serde_json::Value::Object(patch));
+        apply_input(app, &mut c, input_from(object(doc)?)?)?;
         caller.check(Action::CustomersUpdate, c.source_branch)?;
         app.store.update_customer(&c, &caller.actor(app))?;
         Ok(Json(CustomerDto::from(&c)))

@@ -105,7 +105,7 @@ impl IntoResponse for AppError {
 }
 
 /// The field named in a serde message such as "missing field `phone`" or "unknown field `x`".
-fn field_in(message: &str) -> Option<String> {
+pub(crate) fn field_in(message: &str) -> Option<String> {
     let start = message.find('`')? + 1;
     let end = message[start..].find('`')? + start;
     Some(message[start..end].to_string())

@@ -46,7 +46,7 @@ pub async fn blocking<T: Send + 'static>(
     info(title = "kesher", description = "Customer relationship and customer-centric marketing engine"),
     paths(
         reference::health, reference::audit,
-        customers::search, customers::create, customers::get, customers::replace, customers::delete,
+        customers::search, customers::create, customers::get, customers::replace, customers::patch, customers::delete,
         customers::lookup, customers::merge, customers::duplicates, customers::overview, customers::next_offers,
         sales::create_transaction, sales::list_transactions, sales::get_transaction,
         sales::create_interaction, sales::list_interactions,
@@ -181,6 +181,12 @@ fn api() -> Api {
         "/api/customers/{id}",
         A::CustomersUpdate,
         put(customers::replace),
+    )
+    .at(
+        patch_.clone(),
+        "/api/customers/{id}",
+        A::CustomersUpdate,
+        patch(customers::patch),
     )
     .at(
         delete_.clone(),

@@ -73,7 +73,10 @@ fn customers_crud_and_errors() {
     let (s, v) = app.call(
         "PUT",
         &format!("/api/customers/{id}"),
-        Some(json!({"member_no": "M1", "name": "Dana Cohen", "consents": {"email": "withdrawn"}})),
+        Some(
+            json!({"member_no": "M1", "name": "Dana Cohen", "phone": null, "email": null, "card": null, "branch": "B1",
+                    "consents": {"email": "withdrawn"}}),
+        ),
     );
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["phone"], serde_json::Value::Null, "replace clears absent fields");
@@ -651,4 +654,96 @@ fn a_large_import_is_counted_and_costed_the_same_on_every_backend() {
         })
         .unwrap();
     assert_eq!(n, 600);
+}
+
+#[test]
+fn a_partial_put_is_refused_and_patch_changes_only_what_it_names() {
+    let app = spawn_app();
+    app.seed();
+    let (s, c) = app.post(
+        "/api/customers",
+        json!({"member_no": "M1", "name": "Dana Cohen", "phone": "050-1234567", "card": "C1", "branch": "B1",
+               "birth_date": "1985-04-12", "gender": "female", "consents": {"email": "granted", "sms": "granted"},
+               "attributes": {"lifestyle": "runner", "needs": {"diet": "vegan", "size": "M"}}}),
+    );
+    assert_eq!(s, 201, "{c}");
+    let at = format!("/api/customers/{}", c["id"].as_str().unwrap());
+
+    // PUT is a whole replacement: a body that leaves an identifying field out is refused and
+    // nothing changes.
+    let (s, v) = app.call(
+        "PUT",
+        &at,
+        Some(json!({"attributes": {"estimated_annual_spend": "12000.00"}})),
+    );
+    assert_eq!((s, error_field(&v)), (422, Some("member_no")), "{v}");
+    let (s, v) = app.call(
+        "PUT",
+        &at,
+        Some(json!({"member_no": "M1", "name": "Dana Cohen", "phone": null, "email": null, "branch": "B1"})),
+    );
+    assert_eq!((s, error_field(&v)), (422, Some("card")), "{v}");
+    let (_, now) = app.get(&at);
+    assert_eq!(
+        (now["member_no"].as_str(), now["card"].as_str()),
+        (Some("M1"), Some("C1"))
+    );
+
+    // PATCH: absent = unchanged, null = cleared, objects merged recursively (RFC 7396).
+    let (s, v) = app.call(
+        "PATCH",
+        &at,
+        Some(
+            json!({"attributes": {"estimated_annual_spend": "12000.00", "needs": {"size": null, "colour": "blue"}},
+                    "birth_date": null, "consents": {"sms": "withdrawn"}}),
+        ),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["member_no"], "M1");
+    assert_eq!(v["name"], "Dana Cohen");
+    assert_eq!(v["phone"], "+972501234567");
+    assert_eq!(v["card"], "C1");
+    assert_eq!(v["gender"], "female");
+    assert_eq!(v["birth_date"], serde_json::Value::Null);
+    assert!(v["source_branch_id"].is_string(), "{v}");
+    assert_eq!(
+        v["attributes"],
+        json!({"lifestyle": "runner", "estimated_annual_spend": "12000.00", "needs": {"diet": "vegan", "colour": "blue"}})
+    );
+    let consents: Vec<(String, String)> = v["consents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["channel"].as_str().unwrap().into(),
+                k["state"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(consents.contains(&("email".into(), "granted".into())), "{v}");
+    assert!(consents.contains(&("sms".into(), "withdrawn".into())), "{v}");
+    let (s, v) = app.get(&format!("/api/customers/lookup?card=C1"));
+    assert_eq!((s, v["member_no"].as_str()), (200, Some("M1")), "{v}");
+
+    // Errors still name the field; a consent cannot be cleared, only withdrawn.
+    let (s, v) = app.call("PATCH", &at, Some(json!({"phone": "05O"})));
+    assert_eq!((s, error_field(&v)), (422, Some("phone")), "{v}");
+    let (s, v) = app.call("PATCH", &at, Some(json!({"colour": "red"})));
+    assert_eq!((s, error_field(&v)), (422, Some("colour")), "{v}");
+    let (s, v) = app.call("PATCH", &at, Some(json!({"consents": {"email": null}})));
+    assert_eq!((s, error_field(&v)), (422, Some("consents")), "{v}");
+    let (s, v) = app.call("PATCH", &at, Some(json!(["not", "an", "object"])));
+    assert_eq!(s, 422, "{v}");
+    // A full PUT (null to clear explicitly) still replaces.
+    let (s, v) = app.call(
+        "PUT",
+        &at,
+        Some(json!({"member_no": "M1", "name": "Dana C", "phone": null, "email": null, "card": "C1", "branch": "B1"})),
+    );
+    assert_eq!(
+        (s, v["phone"].clone(), v["name"].as_str()),
+        (200, serde_json::Value::Null, Some("Dana C")),
+        "{v}"
+    );
 }

@@ -522,6 +522,16 @@ fn merge_moves_everything(s: &dyn Store) {
     assert_eq!(s.list_transactions(Some(keep.id), 10, 0).unwrap().total, 2);
     assert_eq!(s.list_interactions(Some(keep.id), 10, 0).unwrap().total, 1);
     assert_eq!(s.get_customer(child.id).unwrap().unwrap().parent_id, Some(keep.id));
+    // What the export reads: the aliases and the merge, kept under the customer.
+    let records = s.customer_records(keep.id).unwrap();
+    assert_eq!(
+        records.aliases,
+        vec![
+            ("member".to_string(), "M2".to_string()),
+            ("phone".to_string(), "+972502222222".to_string())
+        ]
+    );
+    assert_eq!(records.merged_in.iter().map(|m| m.0).collect::<Vec<_>>(), vec![drop.id]);
     // The dropped record's identifiers still recognise the customer.
     assert_eq!(
         s.lookup_customer(&Identifier::Member("M2".into()))
@@ -893,6 +903,12 @@ fn analysis_results(s: &dyn Store) {
     assert_eq!(may(s), vec![("core".to_string(), 1), ("prospect".to_string(), 2)]);
     s.record_stage_history("2025-05", &[(c1.id, "core")]).unwrap();
     assert_eq!(may(s), vec![("core".to_string(), 1)]);
+    let stages = s.customer_records(c1.id).unwrap().stages;
+    assert!(
+        stages.contains(&("2025-02".to_string(), "first_time".to_string()))
+            && stages.contains(&("2025-05".to_string(), "core".to_string())),
+        "{stages:?}"
+    );
     assert_eq!(
         s.stage_transitions("2025-04", "2025-05").unwrap(),
         vec![row("at_risk", "core", 1)]

@@ -10,7 +10,7 @@ pub mod bulk;
 pub mod contract;
 pub mod points;
 
-pub use accounts::{Accounts, ApiToken, ERASED_MARKER, ErasureReport, Privacy, Session, User};
+pub use accounts::{Accounts, ApiToken, CustomerRecords, ERASED_MARKER, ErasureReport, Privacy, Session, User};
 pub use points::{AwardReport, Points, PointsRequest, PointsTotals};
 
 use jiff::Timestamp;

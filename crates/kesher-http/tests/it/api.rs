@@ -747,3 +747,67 @@ fn a_partial_put_is_refused_and_patch_changes_only_what_it_names() {
         "{v}"
     );
 }
+#[test]
+fn a_repeated_external_id_with_a_different_body_is_a_conflict() {
+    let app = spawn_app();
+    app.seed();
+    app.post("/api/customers", json!({"member_no": "M1", "name": "Dana"}));
+    app.post("/api/customers", json!({"member_no": "M2", "name": "Noa"}));
+    let (s, b) = app.post("/api/branches", json!({"external_id": "B2", "name": "Haifa"}));
+    assert_eq!(s, 201, "{b}");
+    let (s, first) = app.post(
+        "/api/transactions",
+        json!({"external_id": "POS-0", "branch": "B1", "occurred_at": "2025-03-01T09:00:00Z",
+        "currency": "ILS", "lines": [{"sku": "P1", "quantity": 1, "unit_price": "89.90"}]}),
+    );
+    assert_eq!(s, 201, "{first}");
+    let sale = json!({"external_id": "POS-1", "member_no": "M1", "branch": "B1", "employee": "E1", "occurred_at": "2025-03-01T10:15:00.000000123+02:00",
+        "currency": "ILS", "lines": [{"sku": "P1", "quantity": 2, "unit_price": "89.90", "discount": "10.00"}]});
+    let (s, t) = app.post("/api/transactions", sale.clone());
+    assert_eq!(s, 201, "{t}");
+    // The same request again (the same instant written another way) is a retry.
+    let mut same = sale.clone();
+    same["occurred_at"] = json!("2025-03-01T08:15:00Z");
+    let (s, again) = app.post("/api/transactions", same);
+    assert_eq!((s, &again["id"]), (200, &t["id"]), "{again}");
+    let changes: Vec<(&str, Value)> = vec![
+        ("member_no", json!("M2")),
+        ("branch", json!("B2")),
+        ("occurred_at", json!("2025-03-01T10:16:00+02:00")),
+        ("currency", json!("USD")),
+        ("refund_of", json!("POS-0")),
+        (
+            "lines",
+            json!([{"sku": "P1", "quantity": 3, "unit_price": "89.90", "discount": "10.00"}]),
+        ),
+        (
+            "lines",
+            json!([{"sku": "P2", "quantity": 2, "unit_price": "89.90", "discount": "10.00"}]),
+        ),
+        (
+            "lines",
+            json!([{"sku": "P1", "quantity": 2, "unit_price": "89.91", "discount": "10.00"}]),
+        ),
+        ("lines", json!([{"sku": "P1", "quantity": 2, "unit_price": "89.90"}])),
+        (
+            "lines",
+            json!([{"sku": "P1", "quantity": 2, "unit_price": "89.90", "discount": "10.00"}, {"quantity": 1, "unit_price": "5"}]),
+        ),
+        ("employee", Value::Null),
+    ];
+    for (key, value) in changes {
+        let mut other = sale.clone();
+        if key == "refund_of" {
+            other["lines"] = json!([{"sku": "P1", "quantity": -1, "unit_price": "89.90"}]);
+        }
+        other[key] = value.clone();
+        let (s, v) = app.post("/api/transactions", other);
+        assert_eq!(
+            (s, v["error"]["field"].as_str()),
+            (409, Some("external_id")),
+            "{key} = {value}: {v}"
+        );
+    }
+    let (_, all) = app.get("/api/transactions");
+    assert_eq!(all["total"], 2, "no conflicting request wrote anything");
+}

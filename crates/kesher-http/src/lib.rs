@@ -45,7 +45,7 @@ pub async fn blocking<T: Send + 'static>(
 #[openapi(
     info(title = "kesher", description = "Customer relationship and customer-centric marketing engine"),
     paths(
-        reference::health, reference::audit,
+        reference::health, reference::stats, reference::audit,
         customers::search, customers::create, customers::get, customers::replace, customers::patch, customers::delete,
         customers::lookup, customers::merge, customers::duplicates, customers::overview, customers::next_offers,
         sales::create_transaction, sales::list_transactions, sales::get_transaction,
@@ -95,6 +95,7 @@ fn api() -> Api {
     }
     .at(get_.clone(), "/", A::Public, get(index))
     .at(get_.clone(), "/api/health", A::Public, get(reference::health))
+    .at(get_.clone(), "/api/stats", A::AnalyticsRead, get(reference::stats))
     .at(get_.clone(), "/api/openapi.json", A::Public, get(openapi))
     .at(post_.clone(), "/api/auth/login", A::Public, post(accounts::login))
     .at(post_.clone(), "/api/auth/logout", A::Session, post(accounts::logout))

@@ -477,12 +477,12 @@ fn export_and_erasure_keep_the_totals() {
             .iter()
             .any(|e| e["action"] == "customer.create")
     );
-    let (_, before) = app.get("/api/health");
+    let (_, before) = app.get("/api/stats");
     let (_, tx_before) = app.get(&format!("/api/transactions?customer_id={id}"));
     let (s, r) = app.post(&format!("/api/customers/{id}/erase"), json!({}));
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["interactions_cleared"], 1);
-    let (_, after) = app.get("/api/health");
+    let (_, after) = app.get("/api/stats");
     assert_eq!(before, after, "counts are unchanged");
     let (_, tx_after) = app.get(&format!("/api/transactions?customer_id={id}"));
     assert_eq!(tx_before, tx_after, "the transactions and their totals stay");

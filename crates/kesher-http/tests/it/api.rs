@@ -290,7 +290,7 @@ fn import_over_http_is_all_or_nothing() {
     let (s, v) = app.post_raw("/api/import/customers", "text/csv", bad.as_bytes());
     assert_eq!((s, error_field(&v)), (422, Some("phone")), "{v}");
     assert!(v["error"]["message"].as_str().unwrap().starts_with("line 3: "), "{v}");
-    let (_, h) = app.get("/api/health");
+    let (_, h) = app.get("/api/stats");
     assert_eq!(h["customers"], 0, "nothing written");
     let (s, v) = app.post_raw("/api/import/customers?skip_invalid=true", "text/csv", bad.as_bytes());
     assert_eq!(s, 200, "{v}");
@@ -810,4 +810,42 @@ fn a_repeated_external_id_with_a_different_body_is_a_conflict() {
     }
     let (_, all) = app.get("/api/transactions");
     assert_eq!(all["total"], 2, "no conflicting request wrote anything");
+}
+#[test]
+fn health_tells_an_anonymous_caller_only_that_it_is_up() {
+    let app = spawn_app();
+    app.seed();
+    app.post("/api/customers", json!({"member_no": "M1", "name": "Dana"}));
+    let (s, v) = app.call_as(None, "GET", "/api/health", None);
+    assert_eq!((s, v), (200, json!({"status": "ok"})));
+    // Even with a credential, health is liveness only; the counts need a role that may read them.
+    let (s, v) = app.get("/api/health");
+    assert_eq!((s, v), (200, json!({"status": "ok"})));
+    let (s, v) = app.get("/api/stats");
+    assert_eq!(
+        (s, v["customers"].as_u64(), v["transactions"].as_u64()),
+        (200, Some(1), Some(0)),
+        "{v}"
+    );
+    assert_eq!(app.call_as(None, "GET", "/api/stats", None).0, 401);
+    let clerk = app.token_for(kesher_auth::Role::Clerk, Some("B1"));
+    assert_eq!(app.call_as(Some(&clerk), "GET", "/api/stats", None).0, 403);
+    let page = include_str!("../../src/index.html");
+    assert!(
+        !page.contains("fetch('/api/health')"),
+        "the sign-in page does not show the business's size"
+    );
+}
+
+fn raw(app: &crate::support::TestApp, method: &str, path: &str) -> (u16, Option<String>, String) {
+    let r = match ureq::request(method, &format!("{}{path}", app.base))
+        .set("Authorization", &format!("Bearer {}", app.token))
+        .call()
+    {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {path}: {e}"),
+    };
+    let allow = r.header("allow").map(str::to_owned);
+    (r.status(), allow, r.into_string().unwrap())
 }

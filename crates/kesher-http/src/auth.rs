@@ -65,6 +65,40 @@ pub struct Guard {
     pub limits: Limits,
 }
 
+impl Guard {
+    /// The methods the route table has for `path` (HEAD wherever GET), sorted.
+    pub fn allowed_methods(&self, path: &str) -> Vec<String> {
+        let mut m: Vec<String> = self
+            .rules
+            .keys()
+            .filter(|(_, p)| *p == path)
+            .map(|(m, _)| m.to_string())
+            .collect();
+        if m.iter().any(|x| x == "GET") {
+            m.push("HEAD".into());
+        }
+        m.sort();
+        m.dedup();
+        m
+    }
+}
+
+/// HTTP 405 with `Allow`: the path exists, the method does not (whoever asks).
+fn method_not_allowed(method: &Method, path: &str, allowed: &[String]) -> Response {
+    let allow = allowed.join(", ");
+    let mut r = AppError {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        code: "method_not_allowed",
+        message: format!("{path} does not answer {method}; it answers {allow}"),
+        field: None,
+    }
+    .into_response();
+    if let Ok(v) = allow.parse() {
+        r.headers_mut().insert(header::ALLOW, v);
+    }
+    r
+}
+
 /// The authenticated caller of a request, for handlers.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -176,6 +210,10 @@ pub async fn authenticate(State(g): State<Arc<Guard>>, mut req: Request, next: N
         req.method().clone()
     };
     let Some(action) = g.rules.get(&(method.clone(), path.as_str())).copied() else {
+        let allowed = g.allowed_methods(&path);
+        if !allowed.is_empty() {
+            return method_not_allowed(&method, &path, &allowed);
+        }
         return AppError {
             status: StatusCode::FORBIDDEN,
             code: "forbidden",

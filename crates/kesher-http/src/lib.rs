@@ -459,6 +459,7 @@ pub fn router_with_limits(app: App, limits: auth::Limits) -> Router {
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(refuse_oversized))
+        .layer(axum::middleware::from_fn(refuse_bad_path))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
 }
@@ -529,6 +530,41 @@ async fn refuse_oversized(req: axum::extract::Request, next: axum::middleware::N
         .into_response();
     }
     next.run(req).await
+}
+
+/// Refuse a path that does not decode to UTF-8 (`/api/customers/%FF`) with a JSON 400, before
+/// routing: no extractor answers in plain text.
+async fn refuse_bad_path(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if percent_decoded(req.uri().path()).is_none() {
+        return AppError::bad_request(None, "the path is not valid UTF-8 once percent-decoded").into_response();
+    }
+    next.run(req).await
+}
+
+/// `path` with its %XX escapes decoded, when that is UTF-8 (a malformed escape stays as it is).
+fn percent_decoded(path: &str) -> Option<String> {
+    let b = path.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).and_then(|c| hex(*c)),
+            b.get(i + 2).and_then(|c| hex(*c)),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {

@@ -723,7 +723,7 @@ fn a_partial_put_is_refused_and_patch_changes_only_what_it_names() {
         .collect();
     assert!(consents.contains(&("email".into(), "granted".into())), "{v}");
     assert!(consents.contains(&("sms".into(), "withdrawn".into())), "{v}");
-    let (s, v) = app.get(&format!("/api/customers/lookup?card=C1"));
+    let (s, v) = app.get("/api/customers/lookup?card=C1");
     assert_eq!((s, v["member_no"].as_str()), (200, Some("M1")), "{v}");
 
     // Errors still name the field; a consent cannot be cleared, only withdrawn.
@@ -848,4 +848,49 @@ fn raw(app: &crate::support::TestApp, method: &str, path: &str) -> (u16, Option<
     };
     let allow = r.header("allow").map(str::to_owned);
     (r.status(), allow, r.into_string().unwrap())
+}
+#[test]
+fn unknown_routes_wrong_methods_and_bad_paths_answer_json() {
+    let app = spawn_app();
+    for path in ["/api/nope", "/api/customers/x/y/z", "/nope"] {
+        let (s, _, body) = raw(&app, "GET", path);
+        let v: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: {body}"));
+        assert_eq!((s, v["error"]["code"].as_str()), (404, Some("not_found")), "{path}");
+    }
+    for (method, path, allowed) in [
+        ("DELETE", "/api/health", "GET,HEAD"),
+        (
+            "POST",
+            "/api/customers/0190c8a0-0000-7000-8000-000000000000",
+            "DELETE,GET,HEAD,PATCH,PUT",
+        ),
+        ("PUT", "/api/transactions", "GET,HEAD,POST"),
+    ] {
+        let (s, allow, body) = raw(&app, method, path);
+        let v: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{method} {path}: {body}"));
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (405, Some("method_not_allowed")),
+            "{method} {path}: {v}"
+        );
+        let mut got: Vec<String> = allow
+            .unwrap_or_default()
+            .split(',')
+            .map(|m| m.trim().to_string())
+            .collect();
+        got.sort();
+        assert_eq!(got.join(","), allowed, "{method} {path}");
+    }
+    // Without a credential too: the method is wrong whoever asks.
+    let (s, _) = app.call_as(None, "DELETE", "/api/health", None);
+    assert_eq!(s, 405);
+    for path in ["/api/customers/%FF", "/api/segments/%C3%28", "/api/products/%E2%82"] {
+        let (s, _, body) = raw(&app, "GET", path);
+        let v: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: {body}"));
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (400, Some("bad_request")),
+            "{path}: {v}"
+        );
+    }
 }

@@ -2,7 +2,7 @@
 //! the retention rule that anonymises customers inactive for longer than N years.
 
 use crate::App;
-use jiff::{Timestamp, ToSpan};
+use jiff::Timestamp;
 use kesher_core::CustomerId;
 use kesher_store::{Actor, ErasureReport, Result, StoreError, all_pages};
 use serde_json::{Value, json};
@@ -32,6 +32,20 @@ pub const EXPORTED_TABLES: &[(&str, &str)] = &[
 /// (keyed by sale) go out within `transactions`, the audit entries about the customer as
 /// `changes`.
 pub const NOT_EXPORTED_TABLES: &[(&str, &str)] = &[];
+
+/// The longest retention period a business may set, in years.
+pub const MAX_RETENTION_YEARS: u32 = 100;
+
+fn check_years(y: u32) -> Result<()> {
+    if (1..=MAX_RETENTION_YEARS).contains(&y) {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid {
+            field: "years",
+            reason: format!("must be 1 to {MAX_RETENTION_YEARS} (or empty to keep customers forever)"),
+        })
+    }
+}
 
 /// What a retention run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -152,11 +166,8 @@ impl App {
     }
 
     pub fn set_retention_years(&self, years: Option<u32>, actor: &Actor) -> Result<()> {
-        if years == Some(0) {
-            return Err(StoreError::Invalid {
-                field: "years",
-                reason: "must be at least 1 (or empty to keep customers forever)".into(),
-            });
+        if let Some(y) = years {
+            check_years(y)?;
         }
         let v = years.map(|y| y.to_string()).unwrap_or_default();
         self.store.put_setting(RETENTION_KEY, &v, actor)
@@ -172,11 +183,15 @@ impl App {
         let Some(y) = years.filter(|y| *y > 0) else {
             return Ok(RetentionReport::default());
         };
+        check_years(y)?;
         let now = actor.at;
-        let cutoff = now
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .checked_sub(i64::from(y).years())
-            .map_err(|e| StoreError::Backend(e.to_string()))?
+        let cutoff = jiff::Span::new()
+            .try_years(i64::from(y))
+            .and_then(|span| now.to_zoned(jiff::tz::TimeZone::UTC).checked_sub(span))
+            .map_err(|e| StoreError::Invalid {
+                field: "years",
+                reason: e.to_string(),
+            })?
             .timestamp();
         let ids = self.store.inactive_customers(cutoff)?;
         let mut report = RetentionReport {

@@ -368,6 +368,7 @@ pub async fn patch(
         message: e.to_string(),
         field: None,
     })?;
+    crate::limits::check_json(&patch)?;
     let patch = object(patch)?;
     if let Some(serde_json::Value::Object(k)) = patch.get("consents")
         && let Some((ch, _)) = k.iter().find(|(_, v)| v.is_null())

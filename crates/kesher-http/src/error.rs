@@ -117,10 +117,15 @@ pub struct Json<T>(pub T);
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = AppError;
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(rej) => Err(json_rejection(rej)),
-        }
+        // Read as JSON, bound every string (`limits`), then into `T` with serde's field paths.
+        let axum::Json(v) = axum::Json::<serde_json::Value>::from_request(req, state)
+            .await
+            .map_err(json_rejection)?;
+        crate::limits::check_json(&v)?;
+        let bytes = serde_json::to_vec(&v).map_err(|e| AppError::bad_request(None, e.to_string()))?;
+        axum::Json::<T>::from_bytes(&bytes)
+            .map(|axum::Json(v)| Json(v))
+            .map_err(json_rejection)
     }
 }
 
@@ -176,6 +181,7 @@ pub struct Query<T>(pub T);
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Query<T> {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        crate::limits::check_query(parts.uri.query())?;
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(Query(v)),
             Err(rej) => {

@@ -12,6 +12,7 @@ pub mod baskets;
 pub mod customers;
 pub mod dto;
 pub mod error;
+pub mod limits;
 pub mod points;
 pub mod privacy;
 pub mod reference;
@@ -532,10 +533,19 @@ async fn refuse_oversized(req: axum::extract::Request, next: axum::middleware::N
     next.run(req).await
 }
 
-/// Refuse a path that does not decode to UTF-8 (`/api/customers/%FF`) with a JSON 400, before
-/// routing: no extractor answers in plain text.
+/// Refuse a path that does not decode to UTF-8 (`/api/customers/%FF`) with a JSON 400, and one
+/// over `limits::PATH_MAX_BYTES` with a 414, before routing: no extractor answers in plain text.
 async fn refuse_bad_path(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     use axum::response::IntoResponse;
+    if req.uri().path().len() > limits::PATH_MAX_BYTES {
+        return AppError {
+            status: axum::http::StatusCode::URI_TOO_LONG,
+            code: "uri_too_long",
+            message: format!("the path is longer than {} bytes", limits::PATH_MAX_BYTES),
+            field: None,
+        }
+        .into_response();
+    }
     if percent_decoded(req.uri().path()).is_none() {
         return AppError::bad_request(None, "the path is not valid UTF-8 once percent-decoded").into_response();
     }

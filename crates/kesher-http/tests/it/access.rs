@@ -516,6 +516,14 @@ fn export_and_erasure_keep_the_totals() {
     );
     let (s, v) = app.call("PUT", "/api/privacy/retention", Some(json!({"years": 0})));
     assert_eq!((s, v["error"]["field"].as_str()), (422, Some("years")));
+    // A period the calendar cannot subtract is refused, not a 500 on the next run.
+    let (s, v) = app.call("PUT", "/api/privacy/retention", Some(json!({"years": 4_000_000})));
+    assert_eq!((s, v["error"]["field"].as_str()), (422, Some("years")), "{v}");
+    let (s, v) = app.post(
+        "/api/privacy/retention/run",
+        json!({"years": 4_000_000, "dry_run": true}),
+    );
+    assert_eq!((s, v["error"]["field"].as_str()), (422, Some("years")), "{v}");
 }
 
 #[test]

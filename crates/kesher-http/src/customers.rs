@@ -18,7 +18,8 @@ use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, IntoParams)]
 pub struct SearchParams {
-    /// Name (any script, normalised), phone, e-mail, member or card number prefix.
+    /// Name (any script, normalised), phone, e-mail, member or card number prefix; at most 200
+    /// characters. Refused (403) to a role that sees customers anonymised.
     pub q: Option<String>,
     /// 1 to 500, default 50.
     pub limit: Option<u32>,
@@ -26,7 +27,9 @@ pub struct SearchParams {
 }
 
 #[utoipa::path(get, path = "/api/customers", tag = "customers", params(SearchParams),
-    responses((status = 200, description = "A page of customers", body = PageDto<CustomerDto>)))]
+    responses((status = 200, description = "A page of customers", body = PageDto<CustomerDto>),
+              (status = 403, description = "q from a role that sees customers anonymised", body = crate::error::ErrorBody),
+              (status = 422, description = "q longer than 200 characters", body = crate::error::ErrorBody)))]
 pub async fn search(
     State(st): State<AppState>,
     caller: Caller,
@@ -35,6 +38,16 @@ pub async fn search(
     let limit = p.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(AppError::bad_request(Some("limit".into()), "limit must be 1 to 500"));
+    }
+    // An anonymised view must not be searchable by what it hides: a name, phone, e-mail,
+    // member or card number (or a prefix of one) would pick out exactly one person.
+    if caller.anonymised(Action::CustomersRead) && p.q.as_deref().is_some_and(|q| !q.trim().is_empty()) {
+        return Err(AppError {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: "an anonymised view cannot be searched by name or identifier; list without q".into(),
+            field: Some("q".into()),
+        });
     }
     blocking(st, move |app| {
         let phone =

@@ -557,3 +557,45 @@ fn responses_carry_security_headers() {
         }
     }
 }
+#[test]
+fn analysts_cannot_search_by_name_or_identifier() {
+    let app = spawn_app();
+    let (mine, _) = two_branches(&app);
+    app.call(
+        "PATCH",
+        &format!("/api/customers/{mine}"),
+        Some(json!({"email": "dana@example.com", "card": "C77"})),
+    );
+    let analyst = app.token_for(Role::Analyst, None);
+    let a = Some(analyst.as_str());
+    for q in [
+        "Levi",
+        "Dana",
+        "050-1111111",
+        "+972501111111",
+        "dana@example.com",
+        "dan",
+        "A1",
+        "C77",
+        "l",
+    ] {
+        let (s, v) = app.call_as(a, "GET", &format!("/api/customers?q={}", urlencode(q)), None);
+        assert_eq!((s, v["error"]["field"].as_str()), (403, Some("q")), "q={q}: {v}");
+    }
+    // Without q the anonymised list stays open to them; others still search.
+    assert_eq!(app.call_as(a, "GET", "/api/customers?limit=5", None).0, 200);
+    let (s, v) = app.get("/api/customers?q=Levi");
+    assert_eq!((s, v["total"].as_u64()), (200, Some(1)), "{v}");
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

@@ -31,12 +31,14 @@ pub struct RouteRule {
     pub action: Action,
 }
 
-/// Rate limits: sign-in attempts per client address and per user name, and point-of-sale calls
-/// (lookups, sales) per caller.
+/// Rate limits: sign-in attempts per client address and per user name, point-of-sale calls
+/// (lookups, sales) per caller, and lookups alone per caller (so that a till cannot walk the
+/// member numbers).
 pub struct Limits {
     pub sign_in_per_ip: RateLimiter,
     pub sign_in_per_user: RateLimiter,
     pub pos: RateLimiter,
+    pub lookup: RateLimiter,
 }
 
 impl Default for Limits {
@@ -53,6 +55,10 @@ impl Default for Limits {
             pos: RateLimiter::new(Rate {
                 burst: 60,
                 per_second: 20.0,
+            }),
+            lookup: RateLimiter::new(Rate {
+                burst: 30,
+                per_second: 0.5,
             }),
         }
     }
@@ -267,6 +273,11 @@ pub async fn authenticate(State(g): State<Arc<Guard>>, mut req: Request, next: N
     ) && let Err(wait) = g.limits.pos.check(&principal.name, g.app.now())
     {
         return too_many(wait, "point-of-sale requests");
+    }
+    if action == Action::CustomersLookup
+        && let Err(wait) = g.limits.lookup.check(&principal.name, g.app.now())
+    {
+        return too_many(wait, "customer lookups");
     }
     req.extensions_mut().insert(Caller {
         principal,

@@ -428,9 +428,33 @@ pub struct LookupParams {
     pub card: Option<String>,
 }
 
+/// Another branch's customer as a till sees them: enough to identify them and make the sale.
+#[derive(Serialize, ToSchema)]
+pub struct TillCustomerDto {
+    pub id: String,
+    pub name: Option<String>,
+    pub member_no: Option<String>,
+    pub points_balance: i64,
+}
+
+/// A lookup's answer: the whole record for a customer of the caller's branch (or a caller
+/// without one), the till's view for another branch's.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LookupDto {
+    Customer(Box<CustomerDto>),
+    Till(TillCustomerDto),
+}
+
 #[utoipa::path(get, path = "/api/customers/lookup", tag = "customers", params(LookupParams),
-    responses((status = 200, description = "The customer", body = CustomerDto), (status = 404, description = "No customer has it", body = crate::error::ErrorBody)))]
-pub async fn lookup(State(st): State<AppState>, Query(p): Query<LookupParams>) -> Result<Json<CustomerDto>, AppError> {
+    responses((status = 200, description = "The customer: the whole record for one of the caller's branch, only id, name, member number and points balance for another branch's", body = LookupDto),
+              (status = 404, description = "No customer has it", body = crate::error::ErrorBody),
+              (status = 429, description = "Too many lookups from this caller (Retry-After)", body = crate::error::ErrorBody)))]
+pub async fn lookup(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(p): Query<LookupParams>,
+) -> Result<Json<LookupDto>, AppError> {
     blocking(st, move |app| {
         let given = [
             p.phone.is_some(),
@@ -456,13 +480,22 @@ pub async fn lookup(State(st): State<AppState>, Query(p): Query<LookupParams>) -
         } else {
             Identifier::Card(p.card.unwrap_or_default().trim().to_string())
         };
-        match app.store.lookup_customer(&ident)? {
-            Some(c) => Ok(Json(CustomerDto::from(&c))),
-            None => Err(AppError::not_found(format!(
+        let Some(c) = app.store.lookup_customer(&ident)? else {
+            return Err(AppError::not_found(format!(
                 "no customer with {} {}",
                 ident.kind(),
                 ident.value()
-            ))),
+            )));
+        };
+        // A till recognises a member of any branch, but reads the profile of its own only.
+        match caller.principal.branch {
+            Some(mine) if c.source_branch != Some(mine) => Ok(Json(LookupDto::Till(TillCustomerDto {
+                id: c.id.to_string(),
+                name: c.name.clone(),
+                member_no: c.member_no.clone(),
+                points_balance: app.store.points_balance(c.id)?,
+            }))),
+            _ => Ok(Json(LookupDto::Customer(Box::new(CustomerDto::from(&c))))),
         }
     })
     .await

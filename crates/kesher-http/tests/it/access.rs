@@ -599,3 +599,80 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+#[test]
+fn a_clerk_sees_only_what_a_sale_needs_of_another_branchs_customer() {
+    let app = spawn_app();
+    let (mine, theirs) = two_branches(&app);
+    app.call(
+        "PATCH",
+        &format!("/api/customers/{theirs}"),
+        Some(json!({"email": "katz@example.com", "card": "C2", "attributes": {"diet": "vegan"}, "consents": {"sms": "granted"}})),
+    );
+    let clerk = app.token_for(Role::Clerk, Some("B1"));
+    let c = Some(clerk.as_str());
+    for q in ["phone=050-2222222", "member=B1X", "card=C2", "email=katz@example.com"] {
+        let (s, v) = app.call_as(c, "GET", &format!("/api/customers/lookup?{q}"), None);
+        assert_eq!(s, 200, "{q}: {v}");
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, ["id", "member_no", "name", "points_balance"], "{q}: {v}");
+        assert_eq!(
+            (v["id"].as_str(), v["member_no"].as_str()),
+            (Some(theirs.as_str()), Some("B1X"))
+        );
+        let text = v.to_string();
+        for secret in ["2222222", "katz@", "C2", "vegan", "sms"] {
+            assert!(!text.contains(secret), "{q}: {secret} in {text}");
+        }
+    }
+    // Their own branch's customer: the whole record, as before.
+    let (s, v) = app.call_as(c, "GET", "/api/customers/lookup?phone=050-1111111", None);
+    assert_eq!(
+        (s, v["id"].as_str(), v["phone"].as_str()),
+        (200, Some(mine.as_str()), Some("+972501111111")),
+        "{v}"
+    );
+    // An admin sees everyone whole.
+    let (_, v) = app.get("/api/customers/lookup?member=B1X");
+    assert_eq!(v["phone"], "+972502222222", "{v}");
+}
+
+#[test]
+fn lookups_are_rate_limited_per_caller_apart_from_sales() {
+    let app = spawn_app_with(Limits {
+        lookup: RateLimiter::new(Rate {
+            burst: 3,
+            per_second: 0.001,
+        }),
+        ..Limits::default()
+    });
+    app.seed();
+    let clerk = app.token_for(Role::Clerk, Some("B1"));
+    for _ in 0..3 {
+        assert_eq!(
+            app.call_as(Some(&clerk), "GET", "/api/customers/lookup?member=M404", None)
+                .0,
+            404
+        );
+    }
+    let r = ureq::get(&format!("{}/api/customers/lookup?member=M404", app.base))
+        .set("Authorization", &format!("Bearer {clerk}"))
+        .call();
+    let Err(ureq::Error::Status(429, r)) = r else {
+        panic!("the fourth lookup is not refused")
+    };
+    assert!(r.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
+    // Sales go on, and another caller has its own allowance.
+    let sale = json!({"external_id": "T1", "branch": "B1", "currency": "ILS", "occurred_at": "2025-05-01T10:00:00Z",
+        "lines": [{"sku": "P1", "quantity": 1, "unit_price": "89.90"}]});
+    assert_eq!(
+        app.call_as(Some(&clerk), "POST", "/api/transactions", Some(sale)).0,
+        201
+    );
+    let other = app.token_for(Role::Clerk, Some("B1"));
+    assert_eq!(
+        app.call_as(Some(&other), "GET", "/api/customers/lookup?member=M404", None)
+            .0,
+        404
+    );
+}

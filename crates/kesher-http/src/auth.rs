@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kesher_app::App;
-use kesher_auth::{Access, Action, Denied, Principal, Rate, RateLimiter};
+use kesher_auth::{Access, Action, Backoff, Denied, Principal, Rate, RateLimiter};
 use kesher_core::BranchId;
 use kesher_store::Actor;
 use std::collections::HashMap;
@@ -31,12 +31,13 @@ pub struct RouteRule {
     pub action: Action,
 }
 
-/// Rate limits: sign-in attempts per client address and per user name, point-of-sale calls
-/// (lookups, sales) per caller, and lookups alone per caller (so that a till cannot walk the
-/// member numbers).
+/// Rate limits: sign-in attempts per client address, wrong passwords per user name at one
+/// address (growing delays: whoever guesses from one place cannot lock the user out from
+/// another), point-of-sale calls (lookups, sales) per caller, and lookups alone per caller (so
+/// that a till cannot walk the member numbers).
 pub struct Limits {
     pub sign_in_per_ip: RateLimiter,
-    pub sign_in_per_user: RateLimiter,
+    pub sign_in_failures: Backoff,
     pub pos: RateLimiter,
     pub lookup: RateLimiter,
 }
@@ -48,10 +49,7 @@ impl Default for Limits {
                 burst: 20,
                 per_second: 0.2,
             }),
-            sign_in_per_user: RateLimiter::new(Rate {
-                burst: 10,
-                per_second: 1.0 / 30.0,
-            }),
+            sign_in_failures: Backoff::new(5, 1, 15 * 60),
             pos: RateLimiter::new(Rate {
                 burst: 60,
                 per_second: 20.0,

@@ -365,10 +365,7 @@ fn browser_sessions_need_the_csrf_token_and_end_on_sign_out_or_disable() {
 #[test]
 fn sign_in_and_point_of_sale_calls_are_rate_limited() {
     let app = spawn_app_with(Limits {
-        sign_in_per_user: RateLimiter::new(Rate {
-            burst: 3,
-            per_second: 0.001,
-        }),
+        sign_in_failures: kesher_auth::Backoff::new(2, 60, 600),
         pos: RateLimiter::new(Rate {
             burst: 5,
             per_second: 0.001,
@@ -675,4 +672,58 @@ fn lookups_are_rate_limited_per_caller_apart_from_sales() {
             .0,
         404
     );
+}
+/// Sign in from the loopback address `from` (127.0.0.x): the status.
+fn sign_in_from(app: &crate::support::TestApp, from: &str, user: &str, password: &str) -> u16 {
+    let addr: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
+    let body = json!({"username": user, "password": password}).to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.bind(format!("{from}:0").parse().unwrap()).unwrap();
+        let mut s = sock.connect(addr).await.unwrap();
+        let req = format!(
+            "POST /api/auth/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out.split(' ').nth(1).unwrap().parse().unwrap()
+    })
+}
+#[test]
+fn wrong_passwords_from_one_address_do_not_lock_the_user_out_elsewhere() {
+    let app = spawn_app();
+    app.seed();
+    let (s, _) = app.post(
+        "/api/users",
+        json!({"username": "noa", "role": "analyst", "password": "correct horse battery"}),
+    );
+    assert_eq!(s, 201);
+    let mut refused = 0;
+    for _ in 0..12 {
+        match sign_in_from(&app, "127.0.0.1", "noa", "wrong guess") {
+            401 => {}
+            429 => refused += 1,
+            s => panic!("status {s}"),
+        }
+    }
+    assert!(refused > 0, "the guessing address is slowed down");
+    assert_eq!(
+        sign_in_from(&app, "127.0.0.1", "noa", "correct horse battery"),
+        429,
+        "the guessing address waits even with the right password"
+    );
+    assert_eq!(
+        sign_in_from(&app, "127.0.0.2", "noa", "correct horse battery"),
+        200,
+        "the real user elsewhere signs in"
+    );
+    // Another user at the guessing address is not held up by the guesses against noa.
+    assert_eq!(sign_in_from(&app, "127.0.0.1", "admin2", "whatever it is"), 401);
 }

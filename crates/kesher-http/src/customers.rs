@@ -50,9 +50,8 @@ pub async fn search(
         });
     }
     blocking(st, move |app| {
-        let phone =
-            p.q.as_deref()
-                .and_then(|q| Phone::parse(q, app.settings.default_country).ok());
+        let country = app.phone_country(caller.principal.branch)?;
+        let phone = p.q.as_deref().and_then(|q| Phone::parse(q, country).ok());
         let page = app.store.search_customers(&CustomerQuery {
             text: p.q,
             phone,
@@ -69,8 +68,8 @@ pub async fn search(
     .await
 }
 
-fn apply_input(app: &App, c: &mut Customer, i: CustomerInput) -> Result<(), AppError> {
-    let country = app.settings.default_country;
+/// Set `c` from `i`; a phone in local notation is read in `country` (the caller's branch's).
+fn apply_input(app: &App, c: &mut Customer, i: CustomerInput, country: kesher_core::Country) -> Result<(), AppError> {
     let now = app.now();
     c.member_no = i
         .member_no
@@ -175,7 +174,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<CustomerDto>), AppError> {
     blocking(st, move |app| {
         let mut c = Customer::bare(kesher_app::ids::customer(), None, app.now());
-        apply_input(app, &mut c, input)?;
+        apply_input(app, &mut c, input, app.phone_country(caller.principal.branch)?)?;
         // Enrolment at the front desk or a till registers the customer at that branch.
         if c.source_branch.is_none() && caller.branch_filter(Action::CustomersEnrol)?.is_some() {
             c.source_branch = caller.principal.branch;
@@ -270,7 +269,7 @@ pub async fn replace(
                 format!("PUT replaces the whole customer: send {missing} (null clears it), or use PATCH to change only some fields"),
             ));
         }
-        apply_input(app, &mut c, input_from(body)?)?;
+        apply_input(app, &mut c, input_from(body)?, app.phone_country(caller.principal.branch)?)?;
         caller.check(Action::CustomersUpdate, c.source_branch)?;
         app.store.update_customer(&c, &caller.actor(app))?;
         Ok(Json(CustomerDto::from(&c)))
@@ -396,7 +395,12 @@ pub async fn patch(
         caller.check(Action::CustomersUpdate, c.source_branch)?;
         let mut doc = serde_json::Value::Object(as_input(app, &c)?);
         merge_patch(&mut doc, &serde_json::Value::Object(patch));
-        apply_input(app, &mut c, input_from(object(doc)?)?)?;
+        apply_input(
+            app,
+            &mut c,
+            input_from(object(doc)?)?,
+            app.phone_country(caller.principal.branch)?,
+        )?;
         caller.check(Action::CustomersUpdate, c.source_branch)?;
         app.store.update_customer(&c, &caller.actor(app))?;
         Ok(Json(CustomerDto::from(&c)))
@@ -472,7 +476,7 @@ pub async fn lookup(
             ));
         }
         let ident = if let Some(ph) = p.phone {
-            Identifier::Phone(Phone::parse(&ph, app.settings.default_country)?)
+            Identifier::Phone(Phone::parse(&ph, app.phone_country(caller.principal.branch)?)?)
         } else if let Some(e) = p.email {
             Identifier::Email(Email::parse(&e)?)
         } else if let Some(m) = p.member {

@@ -727,3 +727,56 @@ fn wrong_passwords_from_one_address_do_not_lock_the_user_out_elsewhere() {
     // Another user at the guessing address is not held up by the guesses against noa.
     assert_eq!(sign_in_from(&app, "127.0.0.1", "admin2", "whatever it is"), 401);
 }
+
+#[test]
+fn local_phone_notation_is_read_in_the_country_of_the_callers_branch() {
+    let app = spawn_app();
+    app.seed();
+    let (s, v) = app.post(
+        "/api/branches",
+        json!({"external_id": "TEH", "name": "Tehran Vanak", "region": "Tehran", "time_zone": "Asia/Tehran"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let tehran = app.token_for(Role::Clerk, Some("TEH"));
+    let t = Some(tehran.as_str());
+    // Enrolled at the Tehran till with a local Iranian mobile number.
+    let (s, c) = app.call_as(
+        t,
+        "POST",
+        "/api/customers",
+        Some(json!({"member_no": "IR1", "name": "Sara", "phone": "0912 345 6789"})),
+    );
+    assert_eq!((s, c["phone"].as_str()), (201, Some("+989123456789")), "{c}");
+    let (s, v) = app.call_as(t, "GET", "/api/customers/lookup?phone=0912%20345%206789", None);
+    assert_eq!((s, v["member_no"].as_str()), (200, Some("IR1")), "{v}");
+    let (s, v) = app.call_as(t, "GET", "/api/customers?q=09123456789", None);
+    assert_eq!((s, v["total"].as_u64()), (200, Some(1)), "{v}");
+    let (s, v) = app.call_as(
+        t,
+        "PATCH",
+        &format!("/api/customers/{}", c["id"].as_str().unwrap()),
+        Some(json!({"phone": "0935 111 2233"})),
+    );
+    assert_eq!((s, v["phone"].as_str()), (200, Some("+989351112233")), "{v}");
+    // The same digits at a Tel Aviv till or without a branch are read as Israeli (and refused:
+    // too long), and Tel Aviv's own local numbers still work there.
+    let tel_aviv = app.token_for(Role::Clerk, Some("B1"));
+    let (s, v) = app.call_as(
+        Some(&tel_aviv),
+        "GET",
+        "/api/customers/lookup?phone=0935%20111%202233",
+        None,
+    );
+    assert_eq!((s, v["error"]["field"].as_str()), (422, Some("phone")), "{v}");
+    assert_eq!(app.get("/api/customers/lookup?phone=0935%20111%202233").0, 422);
+    let (s, v) = app.call_as(
+        Some(&tel_aviv),
+        "POST",
+        "/api/customers",
+        Some(json!({"member_no": "IL1", "phone": "050-7654321"})),
+    );
+    assert_eq!((s, v["phone"].as_str()), (201, Some("+972507654321")), "{v}");
+    // In international notation it is found from anywhere.
+    let (s, v) = app.get("/api/customers/lookup?phone=%2B989351112233");
+    assert_eq!((s, v["member_no"].as_str()), (200, Some("IR1")), "{v}");
+}

@@ -491,6 +491,7 @@ fn analytics_refresh_ladder_and_value() {
         customers: 1500,
         seed: 11,
         end: "2025-06-30".parse().unwrap(),
+        now: None,
     };
     let mut sinks = kesher_demo::DemoSinks::try_new(|_| Ok::<_, std::io::Error>(Vec::new())).unwrap();
     kesher_demo::generate(&cfg, &mut sinks).unwrap();

@@ -69,6 +69,12 @@ pub async fn search(
 }
 
 /// Set `c` from `i`; a phone in local notation is read in `country` (the caller's branch's).
+///
+/// The importer builds customers from CSV rows separately (`kesher_app::import`'s
+/// `CustomerFields`, tuned for its reader thread and its error reporting by column); the two
+/// apply the same domain parsers (`Phone::parse`, `Email::parse`, `parse_external_id`, …) but
+/// not one function yet: moving this into `kesher-app` needs an app-level error with the
+/// field, which `AppError` is being reworked to carry.
 fn apply_input(app: &App, c: &mut Customer, i: CustomerInput, country: kesher_core::Country) -> Result<(), AppError> {
     let now = app.now();
     c.member_no = i

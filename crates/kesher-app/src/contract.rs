@@ -670,6 +670,16 @@ pub fn merge_moves_sales_interactions_children_and_identifiers(s: &App) {
     assert_eq!(s.store.list_transactions(Some(keep), 10, 0).unwrap().total, 2);
     assert_eq!(s.store.list_interactions(Some(keep), 10, 0).unwrap().total, 1);
     assert_eq!(s.store.get_customer(child).unwrap().unwrap().parent_id, Some(keep));
+    // What the export reads: the aliases and the merge, kept under the customer.
+    let records = s.store.customer_records(keep).unwrap();
+    assert_eq!(
+        records.aliases,
+        vec![
+            ("member".to_string(), "M2".to_string()),
+            ("phone".to_string(), "+972502222222".to_string())
+        ]
+    );
+    assert_eq!(records.merged_in.iter().map(|m| m.0).collect::<Vec<_>>(), vec![drop]);
 }
 
 pub fn merged_away_identifiers_still_find_the_kept_customer(s: &App) {
@@ -1078,6 +1088,12 @@ pub fn analysis_runs_and_stage_history(s: &App) {
     assert_eq!(may(s), vec![("core".to_string(), 1), ("prospect".to_string(), 2)]);
     s.store.record_stage_history("2025-05", &[(c1.id, "core")]).unwrap();
     assert_eq!(may(s), vec![("core".to_string(), 1)]);
+    let stages = s.store.customer_records(c1.id).unwrap().stages;
+    assert!(
+        stages.contains(&("2025-02".to_string(), "first_time".to_string()))
+            && stages.contains(&("2025-05".to_string(), "core".to_string())),
+        "{stages:?}"
+    );
     assert_eq!(
         s.store.stage_transitions("2025-04", "2025-05").unwrap(),
         vec![row("at_risk", "core", 1)]

@@ -66,6 +66,19 @@ impl App {
         }
     }
 
+    /// The country whose local phone notation is typed at `branch`: the branch's, from its time
+    /// zone (`Country::for_time_zone`), else the business default (also without a branch).
+    pub fn phone_country(&self, branch: Option<BranchId>) -> Result<Country, kesher_store::StoreError> {
+        let Some(b) = branch else {
+            return Ok(self.settings.default_country);
+        };
+        Ok(self
+            .store
+            .get_branch(b)?
+            .and_then(|b| Country::for_time_zone(&b.time_zone))
+            .unwrap_or(self.settings.default_country))
+    }
+
     /// The same app reading "now" from `clock` (tests, `KESHER_NOW`).
     pub fn with_clock(mut self, clock: Arc<dyn clock::Clock>) -> App {
         self.clock = clock;

@@ -2,13 +2,52 @@
 //! the retention rule that anonymises customers inactive for longer than N years.
 
 use crate::App;
-use jiff::{Timestamp, ToSpan};
+use jiff::Timestamp;
 use kesher_core::CustomerId;
 use kesher_store::{Actor, ErasureReport, Lock, Result, StoreError, all_pages};
 use serde_json::{Value, json};
 
 /// The setting that holds the retention period in years (absent: keep forever).
 pub const RETENTION_KEY: &str = "privacy.retention_years";
+
+/// Where each table of `kesher_store::bulk::TABLES` that holds something about a customer
+/// (`customer_id`, or a merge's `kept_id`) appears in the customer's export: (table, top-level
+/// key). A test keeps this list complete as tables are added.
+pub const EXPORTED_TABLES: &[(&str, &str)] = &[
+    ("customers", "customer"),
+    ("consents", "customer"),
+    ("consent_history", "consent_history"),
+    ("customer_aliases", "aliases"),
+    ("merges", "merged_in"),
+    ("transactions", "transactions"),
+    ("interactions", "interactions"),
+    ("customer_scores", "analysis"),
+    ("customer_stages", "stage_history"),
+    ("erasures", "erased_at"),
+    ("points_ledger", "points"),
+    ("points_balances", "points"),
+];
+
+/// Customer-keyed tables left out of the export, and why (none so far). `transaction_lines`
+/// (keyed by sale) go out within `transactions`, the audit entries about the customer as
+/// `changes`.
+pub const NOT_EXPORTED_TABLES: &[(&str, &str)] = &[];
+
+/// The longest retention period a business may set, in years.
+pub const MAX_RETENTION_YEARS: u32 = 100;
+
+fn check_years(y: u32) -> Result<()> {
+    if (1..=MAX_RETENTION_YEARS).contains(&y) {
+        Ok(())
+    } else {
+        Err(StoreError::invalid_coded(
+            "privacy.retention.out_of_range",
+            "years",
+            kesher_core::params!(max = MAX_RETENTION_YEARS),
+            format!("must be 1 to {MAX_RETENTION_YEARS} (or empty to keep customers forever)"),
+        ))
+    }
+}
 
 /// What a retention run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -72,14 +111,31 @@ impl App {
                        "before": e.before, "after": e.after})
             })
             .collect();
+        let records = s.customer_records(id)?;
+        let ledger: Vec<Value> = all_pages(|offset| s.points_ledger(id, 500, offset))?
+            .into_iter()
+            .map(|e| {
+                json!({"seq": e.seq, "kind": e.kind.as_str(), "points": e.points, "balance_after": e.balance_after,
+                       "reason": e.reason, "idempotency_key": e.idempotency_key,
+                       "transaction_id": e.transaction_id.map(|t| t.to_string()),
+                       "branch_id": e.branch_id.map(|b| b.to_string()), "actor": e.actor, "origin": e.origin,
+                       "at": e.at.to_string()})
+            })
+            .collect();
         let doc = json!({
             "exported_at": actor.at.to_string(),
             "customer": customer_json(&c),
             "erased_at": s.erased_at(id)?.map(|t| t.to_string()),
             "consent_history": consent_history,
+            "aliases": records.aliases.iter().map(|(kind, value)| json!({"kind": kind, "value": value})).collect::<Vec<_>>(),
+            "merged_in": records.merged_in.iter()
+                .map(|(dropped, at)| json!({"customer_id": dropped.to_string(), "at": at.to_string()}))
+                .collect::<Vec<_>>(),
             "transactions": transactions,
             "interactions": interactions,
+            "points": {"balance": s.points_balance(id)?, "ledger": ledger},
             "analysis": score,
+            "stage_history": records.stages.iter().map(|(month, stage)| json!({"month": month, "stage": stage})).collect::<Vec<_>>(),
             "changes": audit,
         });
         s.append_audit(
@@ -87,7 +143,10 @@ impl App {
             "customer.export",
             "customer",
             &id.to_string(),
-            Some(&json!({"transactions": transactions.len(), "interactions": interactions.len()})),
+            Some(
+                &json!({"transactions": transactions.len(), "interactions": interactions.len(),
+                         "points_entries": ledger.len()}),
+            ),
         )?;
         Ok(doc)
     }
@@ -132,13 +191,8 @@ impl App {
     }
 
     pub fn set_retention_years(&self, years: Option<u32>, actor: &Actor) -> Result<()> {
-        if years == Some(0) {
-            return Err(StoreError::invalid_coded(
-                "privacy.retention.zero",
-                "years",
-                kesher_core::Params::new(),
-                "must be at least 1 (or empty to keep customers forever)",
-            ));
+        if let Some(y) = years {
+            check_years(y)?;
         }
         let v = years.map(|y| y.to_string()).unwrap_or_default();
         self.put_setting(RETENTION_KEY, &v, actor)
@@ -154,11 +208,19 @@ impl App {
         let Some(y) = years.filter(|y| *y > 0) else {
             return Ok(RetentionReport::default());
         };
+        check_years(y)?;
         let now = actor.at;
-        let cutoff = now
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .checked_sub(i64::from(y).years())
-            .map_err(|e| StoreError::Backend(e.to_string()))?
+        let cutoff = jiff::Span::new()
+            .try_years(i64::from(y))
+            .and_then(|span| now.to_zoned(jiff::tz::TimeZone::UTC).checked_sub(span))
+            .map_err(|e| {
+                StoreError::invalid_coded(
+                    "privacy.retention.out_of_range",
+                    "years",
+                    kesher_core::params!(max = MAX_RETENTION_YEARS),
+                    e.to_string(),
+                )
+            })?
             .timestamp();
         let ids = self.store.inactive_customers(cutoff)?;
         let mut report = RetentionReport {
@@ -198,4 +260,138 @@ pub fn customer_json(c: &kesher_core::Customer) -> Value {
         "consents": c.consents.iter().map(|k| json!({"channel": k.channel.as_str(), "state": k.state.as_str(),
             "at": k.at.to_string(), "source": k.source})).collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EXPORTED_TABLES, NOT_EXPORTED_TABLES};
+    use crate::import::ImportKind;
+    use crate::test_support::{app_named, import};
+    use kesher_store::bulk::{Kind, TABLES};
+    use kesher_store::{Actor, CustomerScore, Identifier, PointsRequest};
+    use serde_json::Value;
+
+    /// Whether a table holds something about a customer: the customers themselves, or a row
+    /// keyed by a customer's id.
+    fn customer_keyed(t: &kesher_store::bulk::TableSpec) -> bool {
+        t.name == "customers"
+            || t.columns
+                .iter()
+                .any(|(c, k)| *k == Kind::Uuid && matches!(*c, "customer_id" | "kept_id" | "dropped_id"))
+    }
+
+    #[test]
+    fn every_customer_keyed_table_is_exported_or_excluded_on_purpose() {
+        let mut missing = Vec::new();
+        for t in TABLES.iter().filter(|t| customer_keyed(t)) {
+            let listed = EXPORTED_TABLES.iter().any(|(n, _)| *n == t.name)
+                || NOT_EXPORTED_TABLES.iter().any(|(n, _)| *n == t.name);
+            if !listed {
+                missing.push(t.name);
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "customer-keyed tables neither in the export nor in NOT_EXPORTED_TABLES: {missing:?}"
+        );
+        for (n, _) in EXPORTED_TABLES.iter().chain(NOT_EXPORTED_TABLES) {
+            assert!(TABLES.iter().any(|t| t.name == *n), "{n} is not a table");
+        }
+    }
+
+    #[test]
+    fn the_export_holds_a_row_of_every_customer_keyed_table() {
+        let t = app_named("export");
+        let app = &t.app;
+        import(
+            app,
+            ImportKind::Customers,
+            "customer_id,name,phone,consent_email\nM1,Dana Levi,050-1111111,granted\nM2,Dana L,050-2222222,\n",
+        );
+        let actor = Actor::new("test", app.now());
+        app.set_earning_rule(
+            &kesher_loyalty::EarningRule::new().with(
+                kesher_core::Currency::parse("ILS").unwrap(),
+                kesher_loyalty::EarnRate::new(1, 10_000).unwrap(),
+            ),
+            &actor,
+        )
+        .unwrap();
+        import(
+            app,
+            ImportKind::Products,
+            "sku,name,category,list_price,unit_cost,currency\nP1,Beans,Coffee,100.00,41.00,ILS\n",
+        );
+        import(
+            app,
+            ImportKind::Transactions,
+            "transaction_id,customer_id,branch_id,occurred_at,sku,quantity,unit_price,currency\nT1,M1,B1,2025-01-05T10:00:00Z,P1,1,100.00,ILS\n",
+        );
+        app.award_points(None, &actor).unwrap();
+        let find = |m: &str| {
+            app.store
+                .lookup_customer(&Identifier::Member(m.into()))
+                .unwrap()
+                .unwrap()
+                .id
+        };
+        let (keep, drop) = (find("M1"), find("M2"));
+        app.adjust_points(
+            keep,
+            &PointsRequest {
+                points: 5,
+                reason: Some("birthday".into()),
+                idempotency_key: None,
+                branch_id: None,
+            },
+            &actor,
+        )
+        .unwrap();
+        import(
+            app,
+            ImportKind::Interactions,
+            "interaction_id,customer_id,channel,kind,occurred_at,text\nI1,M1,phone,complaint,2025-01-06T10:00:00Z,cold coffee\n",
+        );
+        app.merge_customers(keep, drop, &actor).unwrap();
+        app.store.record_stage_history("2025-01", &[(keep, "core")]).unwrap();
+        let score = CustomerScore {
+            customer_id: keep,
+            as_of: app.now(),
+            model: "bgnbd".into(),
+            stage: "core".to_string().into(),
+            frequency: 2.0,
+            recency: 30.5,
+            t: 38.9,
+            monetary: 100.0,
+            revenue: 10000,
+            margin: None,
+            p_alive: Some(0.7),
+            expected_purchases: Some(1.2),
+            clv: Some(321.5),
+            rfm: Some("545".into()),
+            segment: Some("champions".into()),
+            tier: Some("top".into()),
+            wallet: None,
+            share_of_wallet: None,
+        };
+        app.store.replace_customer_scores(app.now(), "bgnbd", &[score]).unwrap();
+        let doc = app.export_customer(keep, &actor).unwrap();
+        app.erase_customer(keep, &actor).unwrap();
+        let erased = app.export_customer(keep, &actor).unwrap();
+        for (table, key) in EXPORTED_TABLES {
+            let doc = if *table == "erasures" { &erased } else { &doc };
+            let v = &doc[key];
+            let empty = match v {
+                Value::Null => true,
+                Value::Array(a) => a.is_empty(),
+                Value::Object(o) => o.is_empty(),
+                _ => false,
+            };
+            assert!(!empty, "{table}: the export's {key} is empty: {doc}");
+        }
+        assert_eq!(doc["points"]["balance"], 6, "{doc}");
+        assert_eq!(doc["points"]["ledger"].as_array().unwrap().len(), 2, "{doc}");
+        assert_eq!(doc["merged_in"][0]["customer_id"], drop.to_string());
+        assert_eq!(doc["stage_history"][0]["stage"], "core");
+    }
 }

@@ -247,6 +247,8 @@ impl App {
         limit: usize,
     ) -> Result<Vec<Rendered>, SegmentError> {
         let mut env = minijinja::Environment::new();
+        // Bounded work per message: a nested loop runs out of fuel instead of running on.
+        env.set_fuel(Some(TEMPLATE_FUEL));
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
         // A value the customer lacks prints as nothing (not "none").
         env.set_formatter(|out, state, value| {
@@ -281,13 +283,13 @@ impl App {
             }
             let rec = data.record(c);
             if segment.matches(&rec) {
-                match tmpl.render(rec.template_context()) {
+                match render_bounded(&tmpl, rec.template_context()) {
                     Ok(text) => out.push(Rendered {
                         customer_id: c.id,
                         language: c.language.clone(),
                         text,
                     }),
-                    Err(e) => failure = Some(template_refused(&e)),
+                    Err(e) => failure = Some(e),
                 }
             }
             Ok(())
@@ -342,6 +344,58 @@ impl App {
             data.load_buys(self, needs(Source::Purchases), needs(Source::Baskets))?;
         }
         Ok(data)
+    }
+}
+
+/// The work one message may take: minijinja's fuel, about one unit per instruction (an ordinary
+/// message takes a few hundred).
+pub const TEMPLATE_FUEL: u64 = 100_000;
+/// The longest message a template may write, in bytes.
+pub const MESSAGE_MAX_BYTES: usize = 64 * 1024;
+
+/// Render one message within `TEMPLATE_FUEL` and `MESSAGE_MAX_BYTES`; over either is a
+/// template error that says which.
+fn render_bounded(tmpl: &minijinja::Template<'_, '_>, ctx: impl serde::Serialize) -> Result<String, SegmentError> {
+    struct Bounded {
+        out: Vec<u8>,
+        over: bool,
+    }
+    impl std::io::Write for Bounded {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            if self.out.len() + b.len() > MESSAGE_MAX_BYTES {
+                self.over = true;
+                return Err(std::io::Error::other("message too long"));
+            }
+            self.out.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut w = Bounded {
+        out: Vec::new(),
+        over: false,
+    };
+    match tmpl.render_captured_to(ctx, &mut w) {
+        Ok(_) => String::from_utf8(w.out).map_err(|e| SegmentError::Template {
+            message: e.to_string(),
+            code: "segment.template.invalid",
+            params: kesher_core::params!(detail = e.to_string()),
+        }),
+        Err(_) if w.over => Err(SegmentError::Template {
+            message: format!("a message would be longer than {MESSAGE_MAX_BYTES} bytes"),
+            code: "segment.template.too_long",
+            params: kesher_core::params!(limit = MESSAGE_MAX_BYTES),
+        }),
+        Err(e) if e.kind() == minijinja::ErrorKind::OutOfFuel => Err(SegmentError::Template {
+            message: format!(
+                "the template takes too much work (more than {TEMPLATE_FUEL} steps for one message): loop over less"
+            ),
+            code: "segment.template.too_much_work",
+            params: kesher_core::params!(limit = TEMPLATE_FUEL),
+        }),
+        Err(e) => Err(template_refused(&e)),
     }
 }
 

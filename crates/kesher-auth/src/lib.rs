@@ -9,7 +9,7 @@ mod limit;
 mod matrix;
 mod secret;
 
-pub use limit::{Rate, RateLimiter};
+pub use limit::{Backoff, Rate, RateLimiter};
 pub use matrix::{Action, Grant, Role, grant, matrix_markdown};
 pub use secret::{
     PasswordError, SessionSecret, TokenSecret, hash_password, hash_secret, validate_password, verify_password,

@@ -76,14 +76,16 @@ pub fn run(a: DemoArgs, db: &Path, settings: Settings) -> anyhow::Result<ExitCod
 
 fn generate_and_import(a: &DemoArgs, db: &Path, settings: Settings, dir: &Path) -> anyhow::Result<kesher_app::App> {
     let t = Instant::now();
-    let end = crate::clock()
-        .now()
+    // The history ends now (the clock's: --now / KESHER_NOW in tests), not at the end of today.
+    let now = crate::clock().now();
+    let end = now
         .to_zoned(jiff::tz::TimeZone::get("Asia/Jerusalem").unwrap_or(jiff::tz::TimeZone::UTC))
         .date();
     let cfg = kesher_demo::DemoConfig {
         customers: a.customers,
         seed: a.seed,
         end,
+        now: Some(now),
     };
     let mut sinks = kesher_demo::DemoSinks::try_new(|name| std::fs::File::create(dir.join(name)))
         .with_context(|| format!("creating files in {}", dir.display()))?;
@@ -98,7 +100,8 @@ fn generate_and_import(a: &DemoArgs, db: &Path, settings: Settings, dir: &Path) 
     );
     let app = crate::open(db, settings)?;
     let actor = kesher_store::Actor::new("demo", app.now()).from("cli");
-    let note = serde_json::json!({"customers": a.customers, "seed": a.seed, "end": end.to_string()});
+    let note =
+        serde_json::json!({"customers": a.customers, "seed": a.seed, "end": end.to_string(), "now": now.to_string()});
     app.store
         .append_audit(&actor, DEMO_ACTION, "database", "-", Some(&note))?;
     for (name, kind) in kesher_demo::FILES.iter().zip([

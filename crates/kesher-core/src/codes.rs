@@ -370,9 +370,9 @@ pub const CATALOGUE: &[ErrorCode] = &[
         "{count} live tokens are named {name}: give the id",
     ),
     c(
-        "privacy.retention.zero",
-        &[],
-        "must be at least 1 (or empty to keep customers forever)",
+        "privacy.retention.out_of_range",
+        &["max"],
+        "must be 1 to {max} (or empty to keep customers forever)",
     ),
     c("auth.wrong_credentials", &[], "wrong user name or password"),
     c("auth.disabled", &[], "this account is disabled"),
@@ -622,6 +622,16 @@ pub const CATALOGUE: &[ErrorCode] = &[
     ),
     c("segment.template.invalid", &["detail"], "template: {detail}"),
     c(
+        "segment.template.too_long",
+        &["limit"],
+        "a message would be longer than {limit} bytes",
+    ),
+    c(
+        "segment.template.too_much_work",
+        &["limit"],
+        "the template takes too much work (more than {limit} steps for one message): loop over less",
+    ),
+    c(
         "segment.template.unknown_variable",
         &["name", "known"],
         "unknown variable `{name}`; a template may use {known}",
@@ -706,6 +716,52 @@ pub const CATALOGUE: &[ErrorCode] = &[
     c("query.limit.out_of_range", &["max"], "limit must be 1 to {max}"),
     c("query.period.incomplete", &[], "give both from and to"),
     c("route.not_found", &["path"], "no route {path}"),
+    c(
+        "route.method_not_allowed",
+        &["path", "method", "allow"],
+        "{path} does not answer {method}; it answers {allow}",
+    ),
+    c("path.too_long", &["max"], "the path is longer than {max} bytes"),
+    c("json.body.not_object", &[], "the body must be a JSON object"),
+    c(
+        "customer.put.field_missing",
+        &["field"],
+        "PUT replaces the whole customer: send {field} (null clears it), or use PATCH to change only some fields",
+    ),
+    c(
+        "customer.consent.cleared",
+        &["channel"],
+        "the {channel} consent cannot be cleared: set it to withdrawn",
+    ),
+    c("text.too_long", &["max"], "the text is longer than {max} characters"),
+    c("json.too_deep", &["max"], "nested deeper than {max} levels"),
+    c(
+        "attributes.too_large",
+        &["max"],
+        "attributes are larger than {max} bytes",
+    ),
+    c("json.key.too_long", &["max"], "a key is longer than {max} characters"),
+    c(
+        "query.parameter.name_too_long",
+        &["max"],
+        "a parameter name is longer than {max} characters",
+    ),
+    c("path.not_utf8", &[], "the path is not valid UTF-8 once percent-decoded"),
+    c(
+        "customers.search.anonymised",
+        &[],
+        "an anonymised view cannot be searched by name or identifier; list without q",
+    ),
+    c(
+        "json.merge_patch.content_type",
+        &[],
+        "expected a body with Content-Type: application/merge-patch+json or application/json",
+    ),
+    c(
+        "transaction.external_id.reused",
+        &["external_id", "differs"],
+        "external_id {external_id} was recorded for another sale (its {differs} differs); a retry must repeat the first request",
+    ),
     c(
         "route.unlisted",
         &["method", "path"],

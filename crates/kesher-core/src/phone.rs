@@ -93,6 +93,69 @@ impl Country {
         COUNTRIES[0]
     }
 
+    /// The country an IANA time zone belongs to (zone.tab's country for the zone), among the
+    /// countries kesher knows; `None` for a zone of another country or none (`UTC`).
+    pub fn for_time_zone(zone: &str) -> Option<Country> {
+        let code = match zone.trim() {
+            "Asia/Jerusalem" | "Asia/Tel_Aviv" | "Israel" => "IL",
+            "Asia/Tehran" | "Iran" => "IR",
+            "Europe/London" | "GB" | "GB-Eire" => "GB",
+            "Europe/Berlin" | "Europe/Busingen" => "DE",
+            "Europe/Paris" => "FR",
+            "Asia/Dubai" => "AE",
+            "Europe/Istanbul" | "Asia/Istanbul" | "Turkey" => "TR",
+            z if z.starts_with("US/") => "US",
+            z if z.starts_with("Canada/") => "CA",
+            "America/New_York"
+            | "America/Chicago"
+            | "America/Denver"
+            | "America/Los_Angeles"
+            | "America/Phoenix"
+            | "America/Anchorage"
+            | "America/Adak"
+            | "America/Boise"
+            | "America/Detroit"
+            | "America/Juneau"
+            | "America/Sitka"
+            | "America/Metlakatla"
+            | "America/Yakutat"
+            | "America/Nome"
+            | "America/Menominee"
+            | "Pacific/Honolulu" => "US",
+            z if z.starts_with("America/Indiana/")
+                || z.starts_with("America/Kentucky/")
+                || z.starts_with("America/North_Dakota/") =>
+            {
+                "US"
+            }
+            "America/Toronto"
+            | "America/Vancouver"
+            | "America/Edmonton"
+            | "America/Winnipeg"
+            | "America/Halifax"
+            | "America/St_Johns"
+            | "America/Regina"
+            | "America/Moncton"
+            | "America/Glace_Bay"
+            | "America/Goose_Bay"
+            | "America/Whitehorse"
+            | "America/Dawson"
+            | "America/Dawson_Creek"
+            | "America/Fort_Nelson"
+            | "America/Creston"
+            | "America/Cambridge_Bay"
+            | "America/Inuvik"
+            | "America/Iqaluit"
+            | "America/Rankin_Inlet"
+            | "America/Resolute"
+            | "America/Swift_Current"
+            | "America/Atikokan"
+            | "America/Blanc-Sablon" => "CA",
+            _ => return None,
+        };
+        COUNTRIES.iter().find(|c| c.code == code).copied()
+    }
+
     fn by_calling_code(digits: &str) -> Option<Country> {
         // Longest matching calling code wins ("972" before "9...").
         COUNTRIES
@@ -299,5 +362,16 @@ mod tests {
             let p = il(&format!("0{n}"));
             proptest::prop_assert_eq!(il(&p), p);
         }
+    }
+
+    #[test]
+    fn a_time_zone_names_its_country() {
+        let code = |z: &str| super::Country::for_time_zone(z).map(|c| c.code);
+        assert_eq!(code("Asia/Tehran"), Some("IR"));
+        assert_eq!(code("Asia/Jerusalem"), Some("IL"));
+        assert_eq!(code("America/Indiana/Knox"), Some("US"));
+        assert_eq!(code("America/Toronto"), Some("CA"));
+        assert_eq!(code("UTC"), None);
+        assert_eq!(code("Asia/Tokyo"), None);
     }
 }

@@ -50,15 +50,19 @@ pub struct DemoConfig {
     /// The last day of the two-year history (730 days ending here); pass today's date in
     /// `Asia/Jerusalem` so that the demo looks current.
     pub end: jiff::civil::Date,
+    /// The demo's "now", on `end`'s day: no sale, refund or contact is later, and a customer
+    /// registered later that day is registered at it. `None`: the whole of `end` is history.
+    pub now: Option<jiff::Timestamp>,
 }
 
 impl Default for DemoConfig {
-    /// 20,000 customers, seed 42, history ending on 2025-12-31.
+    /// 20,000 customers, seed 42, history ending on 2025-12-31 (the whole day).
     fn default() -> Self {
         DemoConfig {
             customers: 20_000,
             seed: 42,
             end: jiff::civil::date(2025, 12, 31),
+            now: None,
         }
     }
 }
@@ -126,7 +130,8 @@ pub struct DemoStats {
 /// Memory use does not depend on `cfg.customers`; the only errors are the sinks' write errors.
 pub fn generate<W: Write>(cfg: &DemoConfig, out: &mut DemoSinks<W>) -> io::Result<DemoStats> {
     let end = (i32::from(cfg.end.year()), cfg.end.month() as u32, cfg.end.day() as u32);
-    let w = World::new(cfg.customers, cfg.seed, end);
+    let mut w = World::new(cfg.customers, cfg.seed, end);
+    w.until = cfg.now.map_or(i64::MAX, |t| t.as_second());
     let mut stats = DemoStats::default();
 
     let mut f = CsvOut::new(&mut out.branches);

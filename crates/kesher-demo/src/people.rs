@@ -570,7 +570,10 @@ fn write_customer(w: &World, i: usize, b: &Base, buf: &mut Vec<u8>) {
     }
     buf.push(b',');
     let zone = branch.zone;
-    push_instant(buf, local_to_unix(zone, w.start + b.created_day, b.created_secs));
+    push_instant(
+        buf,
+        local_to_unix(zone, w.start + b.created_day, b.created_secs).min(w.until),
+    );
     buf.push(b',');
     if let Some(br) = b.branch {
         buf.extend_from_slice(BRANCHES[br].id.as_bytes());

@@ -224,7 +224,7 @@ impl<W: Write> Writer<'_, '_, W> {
                 let refund = [Line { qty: -l.qty, ..l }];
                 let employee = Some(w.employee_at(rng, v.branch));
                 self.emit(Some(i), v.branch, employee, unix, &refund, Some(id))?;
-                self.stats.refunds += 1;
+                self.stats.refunds += u64::from(unix <= w.until);
             }
         }
 
@@ -239,7 +239,7 @@ impl<W: Write> Writer<'_, '_, W> {
                 Some(w.employee_at(rng, v.branch))
             };
             self.emit(None, v.branch, employee, unix, &lines, None)?;
-            self.stats.anonymous += 1;
+            self.stats.anonymous += u64::from(unix <= w.until);
         }
         self.lines = lines;
         Ok(())
@@ -258,6 +258,10 @@ impl<W: Write> Writer<'_, '_, W> {
         let w = self.w;
         let n = self.next_tx;
         self.next_tx += 1;
+        if unix > w.until {
+            // After the demo's now: not yet happened (nor has its refund, which comes later).
+            return Ok(n);
+        }
         self.stats.transactions += 1;
         let p = &mut self.prefix;
         p.clear();
@@ -351,6 +355,7 @@ impl<W: Write> Writer<'_, '_, W> {
             let c = self.contact(rng, b, names::Kind::Complaint, day, 1.0, true);
             self.contacts.push(c);
         }
+        self.contacts.retain(|c| c.unix <= w.until);
         self.contacts.sort_by_key(|c| c.unix);
         let contacts = std::mem::take(&mut self.contacts);
         for c in &contacts {

@@ -13,6 +13,8 @@ pub(crate) struct World {
     pub(crate) customers: usize,
     /// Absolute day number of the first day of the history.
     pub(crate) start: i32,
+    /// The demo's now (Unix seconds): nothing happens after it.
+    pub(crate) until: i64,
     /// Number of intermediary accounts (customer indexes `0..n_intermediaries`).
     pub(crate) n_intermediaries: usize,
     /// Number of internal (employee) customers, right after the intermediaries.
@@ -117,6 +119,7 @@ impl World {
             seed,
             customers,
             start,
+            until: i64::MAX,
             n_intermediaries,
             n_internal,
             id_width: digits.max(6),

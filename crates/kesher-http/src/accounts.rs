@@ -63,13 +63,17 @@ pub async fn login(
     let ip = client_addr(&req_ext);
     let user = i.username.trim().to_lowercase();
     let now = st.now();
-    for (limiter, key) in [
-        (&g.limits.sign_in_per_ip, format!("ip:{ip}")),
-        (&g.limits.sign_in_per_user, format!("user:{user}")),
-    ] {
-        if let Err(wait) = limiter.check(&key, now) {
-            return Ok(crate::auth::too_many(wait, "sign-in attempts"));
-        }
+    // Per address (many names tried from one place), then per name at this address: wrong
+    // passwords from one place slow that place down, never the user signing in from another.
+    let failures_key = format!("{user}|{ip}");
+    if let Err(wait) = g.limits.sign_in_per_ip.check(&format!("ip:{ip}"), now) {
+        return Ok(crate::auth::too_many(wait, "sign-in attempts"));
+    }
+    if let Err(wait) = g.limits.sign_in_failures.check(&failures_key, now) {
+        return Ok(crate::auth::too_many(
+            wait,
+            "wrong passwords for this user from this address",
+        ));
     }
     let origin = ip.clone();
     let who = user.clone();
@@ -88,7 +92,7 @@ pub async fn login(
     .await?;
     match result {
         Ok(s) => {
-            g.limits.sign_in_per_user.reset(&format!("user:{user}"));
+            g.limits.sign_in_failures.reset(&failures_key);
             let cookie = format!(
                 "{SESSION_COOKIE}={}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
                 s.session.0,
@@ -105,13 +109,16 @@ pub async fn login(
             }
             Ok(r)
         }
-        Err(e @ SignInError::Wrong) => Err(AppError::new(
-            StatusCode::UNAUTHORIZED,
-            e.code(),
-            None,
-            e.params(),
-            e.to_string(),
-        )),
+        Err(e @ SignInError::Wrong) => {
+            g.limits.sign_in_failures.failed(&failures_key, g.app.now());
+            Err(AppError::new(
+                StatusCode::UNAUTHORIZED,
+                e.code(),
+                None,
+                e.params(),
+                e.to_string(),
+            ))
+        }
         Err(e @ SignInError::Disabled) => Err(AppError::new(
             StatusCode::FORBIDDEN,
             e.code(),

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kesher_app::App;
-use kesher_auth::{Access, Action, Denied, Principal, Rate, RateLimiter};
+use kesher_auth::{Access, Action, Backoff, Denied, Principal, Rate, RateLimiter};
 use kesher_core::{BranchId, Params};
 use kesher_store::Actor;
 use std::collections::HashMap;
@@ -31,12 +31,15 @@ pub struct RouteRule {
     pub action: Action,
 }
 
-/// Rate limits: sign-in attempts per client address and per user name, and point-of-sale calls
-/// (lookups, sales) per caller.
+/// Rate limits: sign-in attempts per client address, wrong passwords per user name at one
+/// address (growing delays: whoever guesses from one place cannot lock the user out from
+/// another), point-of-sale calls (lookups, sales) per caller, and lookups alone per caller (so
+/// that a till cannot walk the member numbers).
 pub struct Limits {
     pub sign_in_per_ip: RateLimiter,
-    pub sign_in_per_user: RateLimiter,
+    pub sign_in_failures: Backoff,
     pub pos: RateLimiter,
+    pub lookup: RateLimiter,
 }
 
 impl Default for Limits {
@@ -46,13 +49,14 @@ impl Default for Limits {
                 burst: 20,
                 per_second: 0.2,
             }),
-            sign_in_per_user: RateLimiter::new(Rate {
-                burst: 10,
-                per_second: 1.0 / 30.0,
-            }),
+            sign_in_failures: Backoff::new(5, 1, 15 * 60),
             pos: RateLimiter::new(Rate {
                 burst: 60,
                 per_second: 20.0,
+            }),
+            lookup: RateLimiter::new(Rate {
+                burst: 30,
+                per_second: 0.5,
             }),
         }
     }
@@ -63,6 +67,41 @@ pub struct Guard {
     pub app: AppState,
     pub rules: HashMap<(Method, &'static str), Action>,
     pub limits: Limits,
+}
+
+impl Guard {
+    /// The methods the route table has for `path` (HEAD wherever GET), sorted.
+    pub fn allowed_methods(&self, path: &str) -> Vec<String> {
+        let mut m: Vec<String> = self
+            .rules
+            .keys()
+            .filter(|(_, p)| *p == path)
+            .map(|(m, _)| m.to_string())
+            .collect();
+        if m.iter().any(|x| x == "GET") {
+            m.push("HEAD".into());
+        }
+        m.sort();
+        m.dedup();
+        m
+    }
+}
+
+/// HTTP 405 with `Allow`: the path exists, the method does not (whoever asks).
+fn method_not_allowed(method: &Method, path: &str, allowed: &[String]) -> Response {
+    let allow = allowed.join(", ");
+    let mut r = AppError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "route.method_not_allowed",
+        None,
+        kesher_core::params!(path = path, method = method.as_str(), allow = allow.as_str()),
+        format!("{path} does not answer {method}; it answers {allow}"),
+    )
+    .into_response();
+    if let Ok(v) = allow.parse() {
+        r.headers_mut().insert(header::ALLOW, v);
+    }
+    r
 }
 
 /// The authenticated caller of a request, for handlers.
@@ -169,6 +208,10 @@ pub async fn authenticate(State(g): State<Arc<Guard>>, mut req: Request, next: N
         req.method().clone()
     };
     let Some(action) = g.rules.get(&(method.clone(), path.as_str())).copied() else {
+        let allowed = g.allowed_methods(&path);
+        if !allowed.is_empty() {
+            return method_not_allowed(&method, &path, &allowed);
+        }
         return AppError::new(
             StatusCode::FORBIDDEN,
             "route.unlisted",
@@ -224,6 +267,11 @@ pub async fn authenticate(State(g): State<Arc<Guard>>, mut req: Request, next: N
     ) && let Err(wait) = g.limits.pos.check(&principal.name, g.app.now())
     {
         return too_many(wait, "point-of-sale requests");
+    }
+    if action == Action::CustomersLookup
+        && let Err(wait) = g.limits.lookup.check(&principal.name, g.app.now())
+    {
+        return too_many(wait, "customer lookups");
     }
     req.extensions_mut().insert(Caller {
         principal,

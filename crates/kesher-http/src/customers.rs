@@ -18,7 +18,8 @@ use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, IntoParams)]
 pub struct SearchParams {
-    /// Name (any script, normalised), phone, e-mail, member or card number prefix.
+    /// Name (any script, normalised), phone, e-mail, member or card number prefix; at most 200
+    /// characters. Refused (403) to a role that sees customers anonymised.
     pub q: Option<String>,
     /// 1 to 500, default 50.
     pub limit: Option<u32>,
@@ -26,7 +27,9 @@ pub struct SearchParams {
 }
 
 #[utoipa::path(get, path = "/api/customers", tag = "customers", params(SearchParams),
-    responses((status = 200, description = "A page of customers", body = PageDto<CustomerDto>)))]
+    responses((status = 200, description = "A page of customers", body = PageDto<CustomerDto>),
+              (status = 403, description = "q from a role that sees customers anonymised", body = crate::error::ErrorBody),
+              (status = 422, description = "q longer than 200 characters", body = crate::error::ErrorBody)))]
 pub async fn search(
     State(st): State<AppState>,
     caller: Caller,
@@ -38,10 +41,20 @@ pub async fn search(
             .coded("query.limit.out_of_range")
             .param("max", 500));
     }
+    // An anonymised view must not be searchable by what it hides: a name, phone, e-mail,
+    // member or card number (or a prefix of one) would pick out exactly one person.
+    if caller.anonymised(Action::CustomersRead) && p.q.as_deref().is_some_and(|q| !q.trim().is_empty()) {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "customers.search.anonymised",
+            Some("q".into()),
+            kesher_core::Params::new(),
+            "an anonymised view cannot be searched by name or identifier; list without q",
+        ));
+    }
     blocking(st, move |app| {
-        let phone =
-            p.q.as_deref()
-                .and_then(|q| Phone::parse(q, app.settings.default_country).ok());
+        let country = app.phone_country(caller.principal.branch)?;
+        let phone = p.q.as_deref().and_then(|q| Phone::parse(q, country).ok());
         let page = app.store.search_customers(&CustomerQuery {
             text: p.q,
             phone,
@@ -58,8 +71,14 @@ pub async fn search(
     .await
 }
 
-fn apply_input(app: &App, c: &mut Customer, i: CustomerInput) -> Result<(), AppError> {
-    let country = app.settings.default_country;
+/// Set `c` from `i`; a phone in local notation is read in `country` (the caller's branch's).
+///
+/// The importer builds customers from CSV rows separately (`kesher_app::import`'s
+/// `CustomerFields`, tuned for its reader thread and its error reporting by column); the two
+/// apply the same domain parsers (`Phone::parse`, `Email::parse`, `parse_external_id`, …) but
+/// not one function yet: moving this into `kesher-app` needs an app-level error with the
+/// field, which `AppError` is being reworked to carry.
+fn apply_input(app: &App, c: &mut Customer, i: CustomerInput, country: kesher_core::Country) -> Result<(), AppError> {
     let now = app.now();
     c.member_no = i
         .member_no
@@ -178,7 +197,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<CustomerDto>), AppError> {
     blocking(st, move |app| {
         let mut c = Customer::bare(kesher_app::ids::customer(), None, app.now());
-        apply_input(app, &mut c, input)?;
+        apply_input(app, &mut c, input, app.phone_country(caller.principal.branch)?)?;
         // Enrolment at the front desk or a till registers the customer at that branch.
         if c.source_branch.is_none() && caller.branch_filter(Action::CustomersEnrol)?.is_some() {
             c.source_branch = caller.principal.branch;
@@ -232,19 +251,192 @@ pub async fn get(
     .await
 }
 
+/// The fields a `PUT` must carry (null to clear one explicitly): the ones that name or identify
+/// the person and the branch they belong to. Leaving one out is refused rather than read as
+/// "clear it", so that a partial body cannot wipe a record; partial changes go through `PATCH`.
+pub const PUT_REQUIRED: [&str; 6] = ["member_no", "name", "phone", "email", "card", "branch"];
+
+/// A JSON body as a `serde_json` object, or a 422.
+fn object(body: serde_json::Value) -> Result<serde_json::Map<String, serde_json::Value>, AppError> {
+    match body {
+        serde_json::Value::Object(m) => Ok(m),
+        _ => Err(AppError::invalid("body", "the body must be a JSON object").coded("json.body.not_object")),
+    }
+}
+
+/// A `CustomerInput` read from a JSON object; errors name the field.
+fn input_from(m: serde_json::Map<String, serde_json::Value>) -> Result<CustomerInput, AppError> {
+    serde_json::from_value(serde_json::Value::Object(m)).map_err(|e| {
+        let message = e.to_string();
+        let (field, problem) = crate::error::field_in(&message);
+        AppError::invalid(field.unwrap_or_else(|| "body".into()), message).coded(problem.code())
+    })
+}
+
 #[utoipa::path(put, path = "/api/customers/{id}", tag = "customers", params(("id" = String, Path, description = "Customer id")),
-    request_body = CustomerInput,
-    responses((status = 200, description = "Replaced", body = CustomerDto), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
+    request_body(content = CustomerInput, description = "The whole record: `member_no`, `name`, `phone`, `email`, `card` and `branch` must be present (null clears one); other absent fields are cleared, absent consent channels unchanged"),
+    responses((status = 200, description = "Replaced", body = CustomerDto), (status = 404, description = "Not found", body = crate::error::ErrorBody),
+              (status = 409, description = "An identifier is taken", body = crate::error::ErrorBody),
+              (status = 422, description = "Invalid or missing field", body = crate::error::ErrorBody)))]
 pub async fn replace(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(input): Json<CustomerInput>,
+    Json(body): Json<serde_json::Value>,
 ) -> Result<Json<CustomerDto>, AppError> {
     blocking(st, move |app| {
         let mut c = load(app, &id)?;
         caller.check(Action::CustomersUpdate, c.source_branch)?;
-        apply_input(app, &mut c, input)?;
+        let body = object(body)?;
+        if let Some(missing) = PUT_REQUIRED.iter().find(|f| !body.contains_key(**f)) {
+            return Err(AppError::invalid(
+                *missing,
+                format!("PUT replaces the whole customer: send {missing} (null clears it), or use PATCH to change only some fields"),
+            )
+            .coded("customer.put.field_missing")
+            .param("field", *missing));
+        }
+        apply_input(app, &mut c, input_from(body)?, app.phone_country(caller.principal.branch)?)?;
+        caller.check(Action::CustomersUpdate, c.source_branch)?;
+        app.update_customer(&c, &caller.actor(app))?;
+        Ok(Json(CustomerDto::from(&c)))
+    })
+    .await
+}
+
+/// A customer as the `CustomerInput` that would make it: what a merge patch applies to.
+fn as_input(app: &App, c: &Customer) -> Result<serde_json::Map<String, serde_json::Value>, AppError> {
+    use serde_json::Value as V;
+    let s = |v: Option<String>| v.map_or(V::Null, V::String);
+    let d = &c.demographics;
+    let branch = match c.source_branch {
+        Some(b) => app.store.get_branch(b)?.map(|b| b.external_id),
+        None => None,
+    };
+    let employee = match c.source_employee {
+        Some(e) => app.store.get_employee(e)?.map(|e| e.external_id),
+        None => None,
+    };
+    let consents: serde_json::Map<String, V> = c
+        .consents
+        .iter()
+        .map(|k| (k.channel.to_string(), V::String(k.state.to_string())))
+        .collect();
+    let mut m = serde_json::Map::new();
+    m.insert("member_no".into(), s(c.member_no.clone()));
+    m.insert("kind".into(), V::String(c.kind.to_string()));
+    m.insert("parent_id".into(), s(c.parent_id.map(|p| p.to_string())));
+    m.insert("name".into(), s(c.name.clone()));
+    m.insert("phone".into(), s(c.phone.as_ref().map(|p| p.to_string())));
+    m.insert("email".into(), s(c.email.as_ref().map(|e| e.to_string())));
+    m.insert("card".into(), s(c.card.clone()));
+    m.insert("language".into(), s(c.language.clone()));
+    m.insert("birth_date".into(), s(d.birth_date.map(|b| b.to_string())));
+    m.insert("gender".into(), s(d.gender.map(|g| g.to_string())));
+    m.insert("city".into(), s(d.city.clone()));
+    m.insert("region".into(), s(d.region.clone()));
+    m.insert("household_size".into(), d.household_size.map_or(V::Null, V::from));
+    m.insert("income_band".into(), s(d.income_band.clone()));
+    m.insert("attributes".into(), V::Object(c.attributes.clone()));
+    m.insert("branch".into(), s(branch));
+    m.insert("employee".into(), s(employee));
+    m.insert("consents".into(), V::Object(consents));
+    m.retain(|_, v| !v.is_null());
+    Ok(m)
+}
+
+/// RFC 7396 JSON Merge Patch: `patch`'s members replace `target`'s, null removes one, objects
+/// merge recursively; anything but an object replaces the target whole.
+pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    let serde_json::Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = serde_json::Value::Object(serde_json::Map::new());
+    }
+    if let serde_json::Value::Object(t) = target {
+        for (k, v) in p {
+            if v.is_null() {
+                t.remove(k);
+            } else {
+                merge_patch(t.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+            }
+        }
+    }
+}
+
+#[utoipa::path(patch, path = "/api/customers/{id}", tag = "customers", params(("id" = String, Path, description = "Customer id")),
+    request_body(content = CustomerInput, description = "A JSON Merge Patch (RFC 7396, `application/merge-patch+json` or `application/json`): absent fields are unchanged, null clears a field, `attributes` and `consents` merge member by member (a consent is granted or withdrawn, never cleared)"),
+    responses((status = 200, description = "Changed", body = CustomerDto), (status = 404, description = "Not found", body = crate::error::ErrorBody),
+              (status = 409, description = "An identifier is taken", body = crate::error::ErrorBody),
+              (status = 415, description = "Not JSON", body = crate::error::ErrorBody),
+              (status = 422, description = "Invalid field", body = crate::error::ErrorBody)))]
+pub async fn patch(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<CustomerDto>, AppError> {
+    let body = body.map_err(|e| {
+        AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body.unreadable",
+            None,
+            kesher_core::Params::new(),
+            e.body_text(),
+        )
+    })?;
+    let media = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if !matches!(
+        media.as_deref(),
+        Some("application/json" | "application/merge-patch+json")
+    ) {
+        return Err(AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "json.merge_patch.content_type",
+            None,
+            kesher_core::Params::new(),
+            "expected a body with Content-Type: application/merge-patch+json or application/json",
+        ));
+    }
+    let patch: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            "json.syntax",
+            None,
+            kesher_core::Params::new(),
+            e.to_string(),
+        )
+    })?;
+    crate::limits::check_json(&patch)?;
+    let patch = object(patch)?;
+    if let Some(serde_json::Value::Object(k)) = patch.get("consents")
+        && let Some((ch, _)) = k.iter().find(|(_, v)| v.is_null())
+    {
+        return Err(AppError::invalid(
+            "consents",
+            format!("the {ch} consent cannot be cleared: set it to withdrawn"),
+        )
+        .coded("customer.consent.cleared")
+        .param("channel", ch.to_string()));
+    }
+    blocking(st, move |app| {
+        let mut c = load(app, &id)?;
+        caller.check(Action::CustomersUpdate, c.source_branch)?;
+        let mut doc = serde_json::Value::Object(as_input(app, &c)?);
+        merge_patch(&mut doc, &serde_json::Value::Object(patch));
+        apply_input(
+            app,
+            &mut c,
+            input_from(object(doc)?)?,
+            app.phone_country(caller.principal.branch)?,
+        )?;
         caller.check(Action::CustomersUpdate, c.source_branch)?;
         app.update_customer(&c, &caller.actor(app))?;
         Ok(Json(CustomerDto::from(&c)))
@@ -276,9 +468,33 @@ pub struct LookupParams {
     pub card: Option<String>,
 }
 
+/// Another branch's customer as a till sees them: enough to identify them and make the sale.
+#[derive(Serialize, ToSchema)]
+pub struct TillCustomerDto {
+    pub id: String,
+    pub name: Option<String>,
+    pub member_no: Option<String>,
+    pub points_balance: i64,
+}
+
+/// A lookup's answer: the whole record for a customer of the caller's branch (or a caller
+/// without one), the till's view for another branch's.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LookupDto {
+    Customer(Box<CustomerDto>),
+    Till(TillCustomerDto),
+}
+
 #[utoipa::path(get, path = "/api/customers/lookup", tag = "customers", params(LookupParams),
-    responses((status = 200, description = "The customer", body = CustomerDto), (status = 404, description = "No customer has it", body = crate::error::ErrorBody)))]
-pub async fn lookup(State(st): State<AppState>, Query(p): Query<LookupParams>) -> Result<Json<CustomerDto>, AppError> {
+    responses((status = 200, description = "The customer: the whole record for one of the caller's branch, only id, name, member number and points balance for another branch's", body = LookupDto),
+              (status = 404, description = "No customer has it", body = crate::error::ErrorBody),
+              (status = 429, description = "Too many lookups from this caller (Retry-After)", body = crate::error::ErrorBody)))]
+pub async fn lookup(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(p): Query<LookupParams>,
+) -> Result<Json<LookupDto>, AppError> {
     blocking(st, move |app| {
         let given = [
             p.phone.is_some(),
@@ -296,7 +512,7 @@ pub async fn lookup(State(st): State<AppState>, Query(p): Query<LookupParams>) -
             );
         }
         let ident = if let Some(ph) = p.phone {
-            Identifier::Phone(Phone::parse(&ph, app.settings.default_country)?)
+            Identifier::Phone(Phone::parse(&ph, app.phone_country(caller.principal.branch)?)?)
         } else if let Some(e) = p.email {
             Identifier::Email(Email::parse(&e)?)
         } else if let Some(m) = p.member {
@@ -304,13 +520,22 @@ pub async fn lookup(State(st): State<AppState>, Query(p): Query<LookupParams>) -
         } else {
             Identifier::Card(p.card.unwrap_or_default().trim().to_string())
         };
-        match app.store.lookup_customer(&ident)? {
-            Some(c) => Ok(Json(CustomerDto::from(&c))),
-            None => Err(
+        let Some(c) = app.store.lookup_customer(&ident)? else {
+            return Err(
                 AppError::not_found(format!("no customer with {} {}", ident.kind(), ident.value()))
                     .coded("customer.lookup.not_found")
                     .param("kind", ident.kind()),
-            ),
+            );
+        };
+        // A till recognises a member of any branch, but reads the profile of its own only.
+        match caller.principal.branch {
+            Some(mine) if c.source_branch != Some(mine) => Ok(Json(LookupDto::Till(TillCustomerDto {
+                id: c.id.to_string(),
+                name: c.name.clone(),
+                member_no: c.member_no.clone(),
+                points_balance: app.points_balance(c.id)?,
+            }))),
+            _ => Ok(Json(LookupDto::Customer(Box::new(CustomerDto::from(&c))))),
         }
     })
     .await

@@ -106,7 +106,8 @@ impl From<&Customer> for CustomerDto {
     }
 }
 
-/// A customer as sent to create or replace one. Absent optional fields are cleared on replace.
+/// A customer as sent to create, replace (`PUT`: the identifying fields must be present, null
+/// clears one; other absent fields are cleared) or patch (`PATCH`: a JSON Merge Patch) one.
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerInput {

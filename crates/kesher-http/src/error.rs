@@ -161,7 +161,7 @@ impl IntoResponse for AppError {
 /// the field: its path, joined with the key of "missing field `x`" / "unknown field `x`" (the
 /// only messages whose backticks hold a field name; elsewhere they hold the value, which is
 /// never echoed as the field), and whether the field was missing, unknown or unusable.
-fn field_in(detail: &str) -> (Option<String>, FieldProblem) {
+pub(crate) fn field_in(detail: &str) -> (Option<String>, FieldProblem) {
     let (path, message) = match detail.split_once(": ") {
         Some((p, m)) if !p.is_empty() && !p.contains(' ') => (Some(p).filter(|p| *p != "."), m),
         _ => (None, detail),
@@ -186,14 +186,14 @@ fn field_in(detail: &str) -> (Option<String>, FieldProblem) {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FieldProblem {
+pub(crate) enum FieldProblem {
     Missing,
     Unknown,
     Invalid,
 }
 
 impl FieldProblem {
-    fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             FieldProblem::Missing => "json.field.missing",
             FieldProblem::Unknown => "json.field.unknown",
@@ -215,10 +215,15 @@ pub struct Json<T>(pub T);
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = AppError;
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(rej) => Err(json_rejection(rej)),
-        }
+        // Read as JSON, bound every string (`limits`), then into `T` with serde's field paths.
+        let axum::Json(v) = axum::Json::<serde_json::Value>::from_request(req, state)
+            .await
+            .map_err(json_rejection)?;
+        crate::limits::check_json(&v)?;
+        let bytes = serde_json::to_vec(&v).map_err(|e| AppError::bad_request(None, e.to_string()))?;
+        axum::Json::<T>::from_bytes(&bytes)
+            .map(|axum::Json(v)| Json(v))
+            .map_err(json_rejection)
     }
 }
 
@@ -270,6 +275,7 @@ pub struct Query<T>(pub T);
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Query<T> {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        crate::limits::check_query(parts.uri.query())?;
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(Query(v)),
             Err(rej) => {

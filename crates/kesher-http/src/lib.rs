@@ -13,6 +13,7 @@ pub mod customers;
 pub mod dto;
 pub mod error;
 pub mod jobs;
+pub mod limits;
 pub mod points;
 pub mod privacy;
 pub mod reference;
@@ -46,8 +47,8 @@ pub async fn blocking<T: Send + 'static>(
 #[openapi(
     info(title = "kesher", description = "Customer relationship and customer-centric marketing engine"),
     paths(
-        reference::health, reference::audit,
-        customers::search, customers::create, customers::get, customers::replace, customers::delete,
+        reference::health, reference::stats, reference::audit,
+        customers::search, customers::create, customers::get, customers::replace, customers::patch, customers::delete,
         customers::lookup, customers::merge, customers::duplicates, customers::overview, customers::next_offers,
         sales::create_transaction, sales::list_transactions, sales::get_transaction,
         sales::create_interaction, sales::list_interactions,
@@ -97,6 +98,7 @@ fn api() -> Api {
     }
     .at(get_.clone(), "/", A::Public, get(index))
     .at(get_.clone(), "/api/health", A::Public, get(reference::health))
+    .at(get_.clone(), "/api/stats", A::AnalyticsRead, get(reference::stats))
     .at(get_.clone(), "/api/openapi.json", A::Public, get(openapi))
     .at(post_.clone(), "/api/auth/login", A::Public, post(accounts::login))
     .at(post_.clone(), "/api/auth/logout", A::Session, post(accounts::logout))
@@ -183,6 +185,12 @@ fn api() -> Api {
         "/api/customers/{id}",
         A::CustomersUpdate,
         put(customers::replace),
+    )
+    .at(
+        patch_.clone(),
+        "/api/customers/{id}",
+        A::CustomersUpdate,
+        patch(customers::patch),
     )
     .at(
         delete_.clone(),
@@ -462,6 +470,7 @@ pub fn router_with_limits(app: App, limits: auth::Limits) -> Router {
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(refuse_oversized))
+        .layer(axum::middleware::from_fn(refuse_bad_path))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
 }
@@ -533,6 +542,53 @@ async fn refuse_oversized(req: axum::extract::Request, next: axum::middleware::N
         .into_response();
     }
     next.run(req).await
+}
+
+/// Refuse a path that does not decode to UTF-8 (`/api/customers/%FF`) with a JSON 400, and one
+/// over `limits::PATH_MAX_BYTES` with a 414, before routing: no extractor answers in plain text.
+async fn refuse_bad_path(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if req.uri().path().len() > limits::PATH_MAX_BYTES {
+        return AppError::new(
+            axum::http::StatusCode::URI_TOO_LONG,
+            "path.too_long",
+            None,
+            kesher_core::params!(max = limits::PATH_MAX_BYTES),
+            format!("the path is longer than {} bytes", limits::PATH_MAX_BYTES),
+        )
+        .into_response();
+    }
+    if percent_decoded(req.uri().path()).is_none() {
+        return AppError::bad_request(None, "the path is not valid UTF-8 once percent-decoded")
+            .coded("path.not_utf8")
+            .into_response();
+    }
+    next.run(req).await
+}
+
+/// `path` with its %XX escapes decoded, when that is UTF-8 (a malformed escape stays as it is).
+fn percent_decoded(path: &str) -> Option<String> {
+    let b = path.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).and_then(|c| hex(*c)),
+            b.get(i + 2).and_then(|c| hex(*c)),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {

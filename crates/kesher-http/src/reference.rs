@@ -1,4 +1,4 @@
-//! Health, branches, employees, products, CSV import over HTTP, and the audit log.
+//! Health (liveness), the business's size, branches, employees, products, CSV import over HTTP, and the audit log.
 
 use crate::dto::*;
 use crate::error::{AppError, Json, Query};
@@ -12,20 +12,34 @@ use kesher_store::Inserted;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+/// Liveness: what anyone may learn without signing in.
 #[derive(Serialize, ToSchema)]
 pub struct HealthDto {
     pub status: String,
+}
+
+#[utoipa::path(get, path = "/api/health", tag = "system",
+    responses((status = 200, description = "Up (liveness only: the business's figures are at /api/stats)", body = HealthDto)))]
+pub async fn health() -> Json<HealthDto> {
+    Json(HealthDto { status: "ok".into() })
+}
+
+/// The size of the business: for a signed-in caller allowed to read analytics.
+#[derive(Serialize, ToSchema)]
+pub struct StatsDto {
     pub version: String,
     pub customers: u64,
     pub transactions: u64,
 }
 
-#[utoipa::path(get, path = "/api/health", tag = "system", responses((status = 200, description = "Up", body = HealthDto)))]
-pub async fn health(State(st): State<AppState>) -> Result<Json<HealthDto>, AppError> {
+#[utoipa::path(get, path = "/api/stats", tag = "system",
+    responses((status = 200, description = "How many customers and transactions", body = StatsDto),
+              (status = 401, description = "Not signed in", body = crate::error::ErrorBody),
+              (status = 403, description = "The role may not read analytics", body = crate::error::ErrorBody)))]
+pub async fn stats(State(st): State<AppState>) -> Result<Json<StatsDto>, AppError> {
     blocking(st, |app| {
         let c = app.store.counts()?;
-        Ok(Json(HealthDto {
-            status: "ok".into(),
+        Ok(Json(StatsDto {
             version: env!("CARGO_PKG_VERSION").into(),
             customers: c.customers,
             transactions: c.transactions,

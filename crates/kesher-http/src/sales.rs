@@ -43,6 +43,7 @@ fn list_args(p: &ListParams) -> Result<(Option<CustomerId>, u32, u64), AppError>
 #[utoipa::path(post, path = "/api/transactions", tag = "transactions", request_body = TransactionInput,
     responses((status = 201, description = "Recorded", body = TransactionDto),
               (status = 200, description = "Already recorded under this external_id: the first result, nothing created", body = TransactionDto),
+              (status = 409, description = "This external_id was recorded for a different sale (customer, branch, employee, time, currency, lines or refund_of)", body = crate::error::ErrorBody),
               (status = 422, description = "Invalid field", body = crate::error::ErrorBody)))]
 pub async fn create_transaction(
     State(st): State<AppState>,
@@ -51,15 +52,6 @@ pub async fn create_transaction(
 ) -> Result<(StatusCode, Json<TransactionDto>), AppError> {
     blocking(st, move |app| {
         let external_id = parse_external_id(&i.external_id, "external_id")?;
-        // A retry returns the first result before anything else is checked.
-        if let Some(t) = app.store.transaction_by_external(&external_id)? {
-            caller.check(Action::TransactionsRecord, Some(t.branch_id))?;
-            // Recording it again writes nothing and tells what it earned the first time.
-            return Ok((
-                StatusCode::OK,
-                Json(sale_dto(&app.record_sale(&t, &caller.actor(app))?)),
-            ));
-        }
         let currency = Currency::parse(&i.currency)?;
         let customer_id = match (&i.customer_id, &i.member_no) {
             (Some(_), Some(_)) => {
@@ -160,11 +152,51 @@ pub async fn create_transaction(
         let status = if r.transaction.created {
             StatusCode::CREATED
         } else {
+            // The key was used before: a retry of the same sale answers with the first result
+            // and writes nothing; another sale under the same key is refused.
+            if let Some(what) = differs(&r.transaction.value, &t) {
+                return Err(AppError::new(
+                    StatusCode::CONFLICT,
+                    "transaction.external_id.reused",
+                    Some("external_id".into()),
+                    kesher_core::params!(external_id = t.external_id.as_str(), differs = what),
+                    format!(
+                        "external_id {:?} was recorded for another sale (its {what} differs); a retry must repeat the first request",
+                        t.external_id
+                    ),
+                ));
+            }
             StatusCode::OK
         };
         Ok((status, Json(sale_dto(&r))))
     })
     .await
+}
+
+/// What makes `retry` another sale than `first`, recorded under the same external id: the
+/// customer, branch, employee, time (to the stored microsecond), currency, lines or the sale a
+/// refund is of. `None` when it is the same request again.
+pub fn differs(first: &Transaction, retry: &Transaction) -> Option<&'static str> {
+    let line = |l: &Line| (l.product_id, l.quantity, l.unit_price, l.discount);
+    if first.customer_id != retry.customer_id {
+        Some("customer")
+    } else if first.branch_id != retry.branch_id {
+        Some("branch")
+    } else if first.employee_id != retry.employee_id {
+        Some("employee")
+    } else if first.occurred_at.as_microsecond() != retry.occurred_at.as_microsecond() {
+        Some("occurred_at")
+    } else if first.currency != retry.currency {
+        Some("currency")
+    } else if first.refund_of != retry.refund_of {
+        Some("refund_of")
+    } else if first.lines.len() != retry.lines.len()
+        || first.lines.iter().zip(&retry.lines).any(|(a, b)| line(a) != line(b))
+    {
+        Some("lines")
+    } else {
+        None
+    }
 }
 
 fn sale_dto(r: &kesher_store::RecordedSale) -> TransactionDto {

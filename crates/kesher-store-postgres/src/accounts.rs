@@ -5,7 +5,8 @@ use crate::convert::*;
 use jiff::Timestamp;
 use kesher_core::{BranchId, CustomerId, TokenId, UserId};
 use kesher_store::{
-    Accounts, ApiToken, AuditEntry, ERASED_MARKER, ErasureReport, Privacy, Result, Session, StoreError, User,
+    Accounts, ApiToken, AuditEntry, CustomerRecords, ERASED_MARKER, ErasureReport, Privacy, Result, Session,
+    StoreError, User,
     accounts::{scopes_text, stored_role, stored_scopes, username_taken},
 };
 use postgres::{GenericClient, Row};
@@ -161,6 +162,40 @@ impl Privacy for PgStore {
             query_opt(c, "SELECT at FROM erasures WHERE customer_id = $1", &[&id.0])?
                 .map(|r| col(&r, 0))
                 .transpose()
+        })
+    }
+
+    fn customer_records(&self, id: CustomerId) -> Result<CustomerRecords> {
+        self.with(|c| {
+            let mut out = CustomerRecords::default();
+            for r in c
+                .query(
+                    "SELECT kind, value FROM customer_aliases WHERE customer_id = $1 ORDER BY kind, value",
+                    &[&id.0],
+                )
+                .be()?
+            {
+                out.aliases.push((col(&r, 0)?, col(&r, 1)?));
+            }
+            for r in c
+                .query(
+                    "SELECT dropped_id, at FROM merges WHERE kept_id = $1 ORDER BY at, dropped_id",
+                    &[&id.0],
+                )
+                .be()?
+            {
+                out.merged_in.push((CustomerId(col(&r, 0)?), col(&r, 1)?));
+            }
+            for r in c
+                .query(
+                    "SELECT month, stage FROM customer_stages WHERE customer_id = $1 ORDER BY month",
+                    &[&id.0],
+                )
+                .be()?
+            {
+                out.stages.push((col(&r, 0)?, col(&r, 1)?));
+            }
+            Ok(out)
         })
     }
 

@@ -5,7 +5,7 @@ use crate::{SqliteStore, from_ts, ts};
 use jiff::Timestamp;
 use kesher_core::{BranchId, CustomerId, TokenId, UserId};
 use kesher_store::{
-    Accounts, ApiToken, AuditEntry, ERASED_MARKER, ErasureReport, Privacy, Result, Session, User,
+    Accounts, ApiToken, AuditEntry, CustomerRecords, ERASED_MARKER, ErasureReport, Privacy, Result, Session, User,
     accounts::{scopes_text, stored_role, stored_scopes, username_taken},
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -200,6 +200,34 @@ impl Privacy for SqliteStore {
             .optional()
             .be()?;
         opt_ts(v)
+    }
+
+    fn customer_records(&self, id: CustomerId) -> Result<CustomerRecords> {
+        let c = self.read()?;
+        let mut out = CustomerRecords::default();
+        let mut st = c
+            .prepare("SELECT kind, value FROM customer_aliases WHERE customer_id = ?1 ORDER BY kind, value")
+            .be()?;
+        let mut rows = st.query([id.as_bytes()]).be()?;
+        while let Some(r) = rows.next().be()? {
+            out.aliases.push((r.get(0).be()?, r.get(1).be()?));
+        }
+        let mut st = c
+            .prepare("SELECT dropped_id, at FROM merges WHERE kept_id = ?1 ORDER BY at, dropped_id")
+            .be()?;
+        let mut rows = st.query([id.as_bytes()]).be()?;
+        while let Some(r) = rows.next().be()? {
+            let dropped = CustomerId::from_bytes(blob16(&r.get::<_, Vec<u8>>(0).be()?)?);
+            out.merged_in.push((dropped, from_ts(r.get(1).be()?)?));
+        }
+        let mut st = c
+            .prepare("SELECT month, stage FROM customer_stages WHERE customer_id = ?1 ORDER BY month")
+            .be()?;
+        let mut rows = st.query([id.as_bytes()]).be()?;
+        while let Some(r) = rows.next().be()? {
+            out.stages.push((r.get(0).be()?, r.get(1).be()?));
+        }
+        Ok(out)
     }
 
     fn inactive_customers(&self, before: Timestamp) -> Result<Vec<CustomerId>> {

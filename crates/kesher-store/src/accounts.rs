@@ -59,6 +59,18 @@ pub struct ErasureReport {
     pub audit_entries_redacted: u64,
 }
 
+/// The rows kept about one customer besides the record, its sales, contacts, consents, scores
+/// and points: what the customer's export adds from the store's other customer-keyed tables.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerRecords {
+    /// Identifiers of customers merged into this one that still find it: (kind, value).
+    pub aliases: Vec<(String, String)>,
+    /// Customers merged into this one, and when.
+    pub merged_in: Vec<(CustomerId, Timestamp)>,
+    /// The customer's lifecycle stage per month: (month, stage), oldest first.
+    pub stages: Vec<(String, String)>,
+}
+
 /// What an audit entry's before/after become when the customer it is about is erased.
 pub const ERASED_MARKER: &str = r#"{"erased":true}"#;
 
@@ -81,6 +93,8 @@ pub trait Accounts {
 
 pub trait Privacy {
     fn erased_at(&self, id: CustomerId) -> Result<Option<Timestamp>>;
+    /// The aliases, merges and monthly stages kept about a customer (for the export).
+    fn customer_records(&self, id: CustomerId) -> Result<CustomerRecords>;
     /// Customers not yet erased with no purchase, contact or registration since `before`.
     fn inactive_customers(&self, before: Timestamp) -> Result<Vec<CustomerId>>;
     /// Audit entries about one entity (its id as entity_id, or named in a merge), oldest first.

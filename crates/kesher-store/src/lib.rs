@@ -10,7 +10,7 @@ pub mod jobs;
 pub mod points;
 pub mod unit;
 
-pub use accounts::{Accounts, ApiToken, ERASED_MARKER, ErasureReport, Privacy, Session, User};
+pub use accounts::{Accounts, ApiToken, CustomerRecords, ERASED_MARKER, ErasureReport, Privacy, Session, User};
 pub use jobs::{Job, JobFinish, JobState, Jobs, NewJob};
 pub use points::{AwardReport, Points, PointsRequest, PointsTotals};
 pub use unit::{

@@ -298,3 +298,49 @@ fn basket_mining_can_be_scoped_to_a_segment() {
             .all(|s| s.items.iter().all(|i| rules.item_name(*i) != "TEA1"))
     );
 }
+
+#[test]
+fn a_template_that_works_or_writes_without_bound_is_refused_with_the_reason() {
+    let t = app();
+    let app = &t.app;
+    business(app);
+    let seg = Segment::parse(r#"home_branch = "B2""#).unwrap();
+    // A nested loop: a million steps (a few more loops and it would never end).
+    let started = std::time::Instant::now();
+    let nested = format!(
+        "{{% set s = '{}' %}}{{% for a in s %}}{{% for b in s %}}{{% for c in s %}}{{% endfor %}}{{% endfor %}}{{% endfor %}}",
+        "x".repeat(100)
+    );
+    let e = app.render_for_segment(&seg, &nested, None, 10).unwrap_err();
+    assert!(matches!(e, SegmentError::Template { .. }), "{e}");
+    assert!(e.to_string().contains("too much work"), "{e}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // Little work, a great deal of text.
+    let e = app
+        .render_for_segment(
+            &seg,
+            &format!(
+                "{{% for a in '{}' %}}{{{{ customer.first_name * 100 }}}}{{% endfor %}}",
+                "x".repeat(2000)
+            ),
+            None,
+            10,
+        )
+        .unwrap_err();
+    assert!(matches!(e, SegmentError::Template { .. }), "{e}");
+    assert!(e.to_string().contains("longer than"), "{e}");
+    // An ordinary message stays well within both.
+    let out = app
+        .render_for_segment(
+            &seg,
+            "{% for i in 'abc' %}Hi {{ customer.first_name }}! {% endfor %}",
+            None,
+            10,
+        )
+        .unwrap();
+    assert_eq!(out.len(), 2);
+}

@@ -207,6 +207,27 @@ fn demo_generates_a_business() {
         out.contains("3 branches, 20 employees, 200 products, 400 customers"),
         "{out}"
     );
+    // The history ends at the demo's now, not at the end of its day.
+    let o = kesher(
+        &d.db(),
+        &[
+            "demo",
+            "--customers",
+            "300",
+            "--no-serve",
+            "--now",
+            "2025-06-30T07:30:00Z",
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    use kesher_store::Store as _;
+    let store = kesher_store_sqlite::SqliteStore::open(d.db()).unwrap();
+    let now: jiff::Timestamp = "2025-06-30T07:31:00Z".parse().unwrap();
+    let sales = store.list_transactions(None, 1, 0).unwrap();
+    let contacts = store.list_interactions(None, 1, 0).unwrap();
+    let latest = [sales.items[0].occurred_at, contacts.items[0].occurred_at];
+    assert!(latest.iter().all(|t| *t <= now), "{latest:?} after {now}");
+    drop(store);
     // A re-run replaces its own database.
     let o = kesher(&d.db(), &["demo", "--customers", "300", "--no-serve"]);
     assert!(text(&o).0.contains("300 customers"), "{:?}", text(&o));

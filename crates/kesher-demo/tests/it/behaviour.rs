@@ -206,3 +206,43 @@ fn planted_duplicates_are_findable_by_name_and_birth_date() {
         .count();
     assert!(arabic >= 1);
 }
+
+#[test]
+fn no_row_is_later_than_the_demos_now() {
+    // Mid-morning in Israel on the last day: the history ends here, not at midnight.
+    let now: jiff::Timestamp = "2025-06-30T07:30:00Z".parse().unwrap();
+    let mut cfg = config(1500, 3);
+    cfg.now = Some(now);
+    let b = run(&cfg);
+    let mut latest = jiff::Timestamp::MIN;
+    for (file, column) in [
+        (&b.raw.customers, "created_at"),
+        (&b.raw.transactions, "occurred_at"),
+        (&b.raw.interactions, "occurred_at"),
+    ] {
+        for r in rows(file) {
+            let t: jiff::Timestamp = r[column].parse().unwrap();
+            assert!(t <= now, "{column} {t} is after the demo's now {now}");
+            latest = latest.max(t);
+        }
+    }
+    assert!(
+        now.duration_since(latest) < jiff::SignedDuration::from_hours(24),
+        "the history reaches up to now: the latest row is {latest}"
+    );
+    // Refunds only of sales that were written.
+    let sales: std::collections::HashSet<String> = rows(&b.raw.transactions)
+        .into_iter()
+        .map(|r| r["transaction_id"].clone())
+        .collect();
+    for r in rows(&b.raw.transactions) {
+        let of = &r["refund_of"];
+        assert!(
+            of.is_empty() || sales.contains(of),
+            "a refund of {of}, which is not there"
+        );
+    }
+    // Without a now, the whole last day is history (as before).
+    let whole = run(&config(1500, 3));
+    assert!(whole.stats.transactions > b.stats.transactions);
+}

@@ -21,6 +21,7 @@ pub fn config(customers: usize, seed: u64) -> DemoConfig {
         customers,
         seed,
         end: jiff::civil::date(2025, 6, 30),
+        now: None,
     }
 }
 

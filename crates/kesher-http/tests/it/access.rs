@@ -377,10 +377,7 @@ fn browser_sessions_need_the_csrf_token_and_end_on_sign_out_or_disable() {
 #[test]
 fn sign_in_and_point_of_sale_calls_are_rate_limited() {
     let app = spawn_app_with(Limits {
-        sign_in_per_user: RateLimiter::new(Rate {
-            burst: 3,
-            per_second: 0.001,
-        }),
+        sign_in_failures: kesher_auth::Backoff::new(2, 60, 600),
         pos: RateLimiter::new(Rate {
             burst: 5,
             per_second: 0.001,
@@ -490,12 +487,12 @@ fn export_and_erasure_keep_the_totals() {
             .iter()
             .any(|e| e["action"] == "customer.create")
     );
-    let (_, before) = app.get("/api/health");
+    let (_, before) = app.get("/api/stats");
     let (_, tx_before) = app.get(&format!("/api/transactions?customer_id={id}"));
     let (s, r) = app.post(&format!("/api/customers/{id}/erase"), json!({}));
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["interactions_cleared"], 1);
-    let (_, after) = app.get("/api/health");
+    let (_, after) = app.get("/api/stats");
     assert_eq!(before, after, "counts are unchanged");
     let (_, tx_after) = app.get(&format!("/api/transactions?customer_id={id}"));
     assert_eq!(tx_before, tx_after, "the transactions and their totals stay");
@@ -529,6 +526,14 @@ fn export_and_erasure_keep_the_totals() {
     );
     let (s, v) = app.call("PUT", "/api/privacy/retention", Some(json!({"years": 0})));
     assert_eq!((s, v["error"]["field"].as_str()), (422, Some("years")));
+    // A period the calendar cannot subtract is refused, not a 500 on the next run.
+    let (s, v) = app.call("PUT", "/api/privacy/retention", Some(json!({"years": 4_000_000})));
+    assert_eq!((s, v["error"]["field"].as_str()), (422, Some("years")), "{v}");
+    let (s, v) = app.post(
+        "/api/privacy/retention/run",
+        json!({"years": 4_000_000, "dry_run": true}),
+    );
+    assert_eq!((s, v["error"]["field"].as_str()), (422, Some("years")), "{v}");
 }
 
 #[test]
@@ -561,4 +566,230 @@ fn responses_carry_security_headers() {
             assert_eq!(r.header("cache-control"), Some("no-store"), "{path}");
         }
     }
+}
+#[test]
+fn analysts_cannot_search_by_name_or_identifier() {
+    let app = spawn_app();
+    let (mine, _) = two_branches(&app);
+    app.call(
+        "PATCH",
+        &format!("/api/customers/{mine}"),
+        Some(json!({"email": "dana@example.com", "card": "C77"})),
+    );
+    let analyst = app.token_for(Role::Analyst, None);
+    let a = Some(analyst.as_str());
+    for q in [
+        "Levi",
+        "Dana",
+        "050-1111111",
+        "+972501111111",
+        "dana@example.com",
+        "dan",
+        "A1",
+        "C77",
+        "l",
+    ] {
+        let (s, v) = app.call_as(a, "GET", &format!("/api/customers?q={}", urlencode(q)), None);
+        assert_eq!((s, v["error"]["field"].as_str()), (403, Some("q")), "q={q}: {v}");
+    }
+    // Without q the anonymised list stays open to them; others still search.
+    assert_eq!(app.call_as(a, "GET", "/api/customers?limit=5", None).0, 200);
+    let (s, v) = app.get("/api/customers?q=Levi");
+    assert_eq!((s, v["total"].as_u64()), (200, Some(1)), "{v}");
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+#[test]
+fn a_clerk_sees_only_what_a_sale_needs_of_another_branchs_customer() {
+    let app = spawn_app();
+    let (mine, theirs) = two_branches(&app);
+    app.call(
+        "PATCH",
+        &format!("/api/customers/{theirs}"),
+        Some(json!({"email": "katz@example.com", "card": "C2", "attributes": {"diet": "vegan"}, "consents": {"sms": "granted"}})),
+    );
+    let clerk = app.token_for(Role::Clerk, Some("B1"));
+    let c = Some(clerk.as_str());
+    for q in ["phone=050-2222222", "member=B1X", "card=C2", "email=katz@example.com"] {
+        let (s, v) = app.call_as(c, "GET", &format!("/api/customers/lookup?{q}"), None);
+        assert_eq!(s, 200, "{q}: {v}");
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, ["id", "member_no", "name", "points_balance"], "{q}: {v}");
+        assert_eq!(
+            (v["id"].as_str(), v["member_no"].as_str()),
+            (Some(theirs.as_str()), Some("B1X"))
+        );
+        let text = v.to_string();
+        for secret in ["2222222", "katz@", "C2", "vegan", "sms"] {
+            assert!(!text.contains(secret), "{q}: {secret} in {text}");
+        }
+    }
+    // Their own branch's customer: the whole record, as before.
+    let (s, v) = app.call_as(c, "GET", "/api/customers/lookup?phone=050-1111111", None);
+    assert_eq!(
+        (s, v["id"].as_str(), v["phone"].as_str()),
+        (200, Some(mine.as_str()), Some("+972501111111")),
+        "{v}"
+    );
+    // An admin sees everyone whole.
+    let (_, v) = app.get("/api/customers/lookup?member=B1X");
+    assert_eq!(v["phone"], "+972502222222", "{v}");
+}
+
+#[test]
+fn lookups_are_rate_limited_per_caller_apart_from_sales() {
+    let app = spawn_app_with(Limits {
+        lookup: RateLimiter::new(Rate {
+            burst: 3,
+            per_second: 0.001,
+        }),
+        ..Limits::default()
+    });
+    app.seed();
+    let clerk = app.token_for(Role::Clerk, Some("B1"));
+    for _ in 0..3 {
+        assert_eq!(
+            app.call_as(Some(&clerk), "GET", "/api/customers/lookup?member=M404", None)
+                .0,
+            404
+        );
+    }
+    let r = ureq::get(&format!("{}/api/customers/lookup?member=M404", app.base))
+        .set("Authorization", &format!("Bearer {clerk}"))
+        .call();
+    let Err(ureq::Error::Status(429, r)) = r else {
+        panic!("the fourth lookup is not refused")
+    };
+    assert!(r.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
+    // Sales go on, and another caller has its own allowance.
+    let sale = json!({"external_id": "T1", "branch": "B1", "currency": "ILS", "occurred_at": "2025-05-01T10:00:00Z",
+        "lines": [{"sku": "P1", "quantity": 1, "unit_price": "89.90"}]});
+    assert_eq!(
+        app.call_as(Some(&clerk), "POST", "/api/transactions", Some(sale)).0,
+        201
+    );
+    let other = app.token_for(Role::Clerk, Some("B1"));
+    assert_eq!(
+        app.call_as(Some(&other), "GET", "/api/customers/lookup?member=M404", None)
+            .0,
+        404
+    );
+}
+/// Sign in from the loopback address `from` (127.0.0.x): the status.
+fn sign_in_from(app: &crate::support::TestApp, from: &str, user: &str, password: &str) -> u16 {
+    let addr: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
+    let body = json!({"username": user, "password": password}).to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.bind(format!("{from}:0").parse().unwrap()).unwrap();
+        let mut s = sock.connect(addr).await.unwrap();
+        let req = format!(
+            "POST /api/auth/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out.split(' ').nth(1).unwrap().parse().unwrap()
+    })
+}
+#[test]
+fn wrong_passwords_from_one_address_do_not_lock_the_user_out_elsewhere() {
+    let app = spawn_app();
+    app.seed();
+    let (s, _) = app.post(
+        "/api/users",
+        json!({"username": "noa", "role": "analyst", "password": "correct horse battery"}),
+    );
+    assert_eq!(s, 201);
+    let mut refused = 0;
+    for _ in 0..12 {
+        match sign_in_from(&app, "127.0.0.1", "noa", "wrong guess") {
+            401 => {}
+            429 => refused += 1,
+            s => panic!("status {s}"),
+        }
+    }
+    assert!(refused > 0, "the guessing address is slowed down");
+    assert_eq!(
+        sign_in_from(&app, "127.0.0.1", "noa", "correct horse battery"),
+        429,
+        "the guessing address waits even with the right password"
+    );
+    assert_eq!(
+        sign_in_from(&app, "127.0.0.2", "noa", "correct horse battery"),
+        200,
+        "the real user elsewhere signs in"
+    );
+    // Another user at the guessing address is not held up by the guesses against noa.
+    assert_eq!(sign_in_from(&app, "127.0.0.1", "admin2", "whatever it is"), 401);
+}
+
+#[test]
+fn local_phone_notation_is_read_in_the_country_of_the_callers_branch() {
+    let app = spawn_app();
+    app.seed();
+    let (s, v) = app.post(
+        "/api/branches",
+        json!({"external_id": "TEH", "name": "Tehran Vanak", "region": "Tehran", "time_zone": "Asia/Tehran"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let tehran = app.token_for(Role::Clerk, Some("TEH"));
+    let t = Some(tehran.as_str());
+    // Enrolled at the Tehran till with a local Iranian mobile number.
+    let (s, c) = app.call_as(
+        t,
+        "POST",
+        "/api/customers",
+        Some(json!({"member_no": "IR1", "name": "Sara", "phone": "0912 345 6789"})),
+    );
+    assert_eq!((s, c["phone"].as_str()), (201, Some("+989123456789")), "{c}");
+    let (s, v) = app.call_as(t, "GET", "/api/customers/lookup?phone=0912%20345%206789", None);
+    assert_eq!((s, v["member_no"].as_str()), (200, Some("IR1")), "{v}");
+    let (s, v) = app.call_as(t, "GET", "/api/customers?q=09123456789", None);
+    assert_eq!((s, v["total"].as_u64()), (200, Some(1)), "{v}");
+    let (s, v) = app.call_as(
+        t,
+        "PATCH",
+        &format!("/api/customers/{}", c["id"].as_str().unwrap()),
+        Some(json!({"phone": "0935 111 2233"})),
+    );
+    assert_eq!((s, v["phone"].as_str()), (200, Some("+989351112233")), "{v}");
+    // The same digits at a Tel Aviv till or without a branch are read as Israeli (and refused:
+    // too long), and Tel Aviv's own local numbers still work there.
+    let tel_aviv = app.token_for(Role::Clerk, Some("B1"));
+    let (s, v) = app.call_as(
+        Some(&tel_aviv),
+        "GET",
+        "/api/customers/lookup?phone=0935%20111%202233",
+        None,
+    );
+    assert_eq!((s, v["error"]["field"].as_str()), (422, Some("phone")), "{v}");
+    assert_eq!(app.get("/api/customers/lookup?phone=0935%20111%202233").0, 422);
+    let (s, v) = app.call_as(
+        Some(&tel_aviv),
+        "POST",
+        "/api/customers",
+        Some(json!({"member_no": "IL1", "phone": "050-7654321"})),
+    );
+    assert_eq!((s, v["phone"].as_str()), (201, Some("+972507654321")), "{v}");
+    // In international notation it is found from anywhere.
+    let (s, v) = app.get("/api/customers/lookup?phone=%2B989351112233");
+    assert_eq!((s, v["member_no"].as_str()), (200, Some("IR1")), "{v}");
 }

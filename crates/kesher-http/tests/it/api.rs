@@ -74,7 +74,10 @@ fn customers_crud_and_errors() {
     let (s, v) = app.call(
         "PUT",
         &format!("/api/customers/{id}"),
-        Some(json!({"member_no": "M1", "name": "Dana Cohen", "consents": {"email": "withdrawn"}})),
+        Some(
+            json!({"member_no": "M1", "name": "Dana Cohen", "phone": null, "email": null, "card": null, "branch": "B1",
+                    "consents": {"email": "withdrawn"}}),
+        ),
     );
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["phone"], serde_json::Value::Null, "replace clears absent fields");
@@ -296,7 +299,7 @@ fn import_over_http_is_all_or_nothing() {
     let (s, v) = app.post_raw("/api/import/customers", "text/csv", bad.as_bytes());
     assert_eq!((s, error_field(&v)), (422, Some("phone")), "{v}");
     assert!(v["error"]["message"].as_str().unwrap().starts_with("line 3: "), "{v}");
-    let (_, h) = app.get("/api/health");
+    let (_, h) = app.get("/api/stats");
     assert_eq!(h["customers"], 0, "nothing written");
     let (s, v) = app.post_raw("/api/import/customers?skip_invalid=true", "text/csv", bad.as_bytes());
     assert_eq!(s, 200, "{v}");
@@ -498,6 +501,7 @@ fn analytics_refresh_ladder_and_value() {
         customers: 1500,
         seed: 11,
         end: "2025-06-30".parse().unwrap(),
+        now: None,
     };
     let mut sinks = kesher_demo::DemoSinks::try_new(|_| Ok::<_, std::io::Error>(Vec::new())).unwrap();
     kesher_demo::generate(&cfg, &mut sinks).unwrap();
@@ -710,4 +714,243 @@ fn a_json_error_names_the_field_never_the_value() {
     assert_eq!(v["error"]["code"], "json.field.missing", "{v}");
     // Every error body has an object of params, even when empty.
     assert!(v["error"]["params"].is_object(), "{v}");
+}
+
+#[test]
+fn a_partial_put_is_refused_and_patch_changes_only_what_it_names() {
+    let app = spawn_app();
+    app.seed();
+    let (s, c) = app.post(
+        "/api/customers",
+        json!({"member_no": "M1", "name": "Dana Cohen", "phone": "050-1234567", "card": "C1", "branch": "B1",
+               "birth_date": "1985-04-12", "gender": "female", "consents": {"email": "granted", "sms": "granted"},
+               "attributes": {"lifestyle": "runner", "needs": {"diet": "vegan", "size": "M"}}}),
+    );
+    assert_eq!(s, 201, "{c}");
+    let at = format!("/api/customers/{}", c["id"].as_str().unwrap());
+
+    // PUT is a whole replacement: a body that leaves an identifying field out is refused and
+    // nothing changes.
+    let (s, v) = app.call(
+        "PUT",
+        &at,
+        Some(json!({"attributes": {"estimated_annual_spend": "12000.00"}})),
+    );
+    assert_eq!((s, error_field(&v)), (422, Some("member_no")), "{v}");
+    let (s, v) = app.call(
+        "PUT",
+        &at,
+        Some(json!({"member_no": "M1", "name": "Dana Cohen", "phone": null, "email": null, "branch": "B1"})),
+    );
+    assert_eq!((s, error_field(&v)), (422, Some("card")), "{v}");
+    let (_, now) = app.get(&at);
+    assert_eq!(
+        (now["member_no"].as_str(), now["card"].as_str()),
+        (Some("M1"), Some("C1"))
+    );
+
+    // PATCH: absent = unchanged, null = cleared, objects merged recursively (RFC 7396).
+    let (s, v) = app.call(
+        "PATCH",
+        &at,
+        Some(
+            json!({"attributes": {"estimated_annual_spend": "12000.00", "needs": {"size": null, "colour": "blue"}},
+                    "birth_date": null, "consents": {"sms": "withdrawn"}}),
+        ),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["member_no"], "M1");
+    assert_eq!(v["name"], "Dana Cohen");
+    assert_eq!(v["phone"], "+972501234567");
+    assert_eq!(v["card"], "C1");
+    assert_eq!(v["gender"], "female");
+    assert_eq!(v["birth_date"], serde_json::Value::Null);
+    assert!(v["source_branch_id"].is_string(), "{v}");
+    assert_eq!(
+        v["attributes"],
+        json!({"lifestyle": "runner", "estimated_annual_spend": "12000.00", "needs": {"diet": "vegan", "colour": "blue"}})
+    );
+    let consents: Vec<(String, String)> = v["consents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["channel"].as_str().unwrap().into(),
+                k["state"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(consents.contains(&("email".into(), "granted".into())), "{v}");
+    assert!(consents.contains(&("sms".into(), "withdrawn".into())), "{v}");
+    let (s, v) = app.get("/api/customers/lookup?card=C1");
+    assert_eq!((s, v["member_no"].as_str()), (200, Some("M1")), "{v}");
+
+    // Errors still name the field; a consent cannot be cleared, only withdrawn.
+    let (s, v) = app.call("PATCH", &at, Some(json!({"phone": "05O"})));
+    assert_eq!((s, error_field(&v)), (422, Some("phone")), "{v}");
+    let (s, v) = app.call("PATCH", &at, Some(json!({"colour": "red"})));
+    assert_eq!((s, error_field(&v)), (422, Some("colour")), "{v}");
+    let (s, v) = app.call("PATCH", &at, Some(json!({"consents": {"email": null}})));
+    assert_eq!((s, error_field(&v)), (422, Some("consents")), "{v}");
+    let (s, v) = app.call("PATCH", &at, Some(json!(["not", "an", "object"])));
+    assert_eq!(s, 422, "{v}");
+    // A full PUT (null to clear explicitly) still replaces.
+    let (s, v) = app.call(
+        "PUT",
+        &at,
+        Some(json!({"member_no": "M1", "name": "Dana C", "phone": null, "email": null, "card": "C1", "branch": "B1"})),
+    );
+    assert_eq!(
+        (s, v["phone"].clone(), v["name"].as_str()),
+        (200, serde_json::Value::Null, Some("Dana C")),
+        "{v}"
+    );
+}
+#[test]
+fn a_repeated_external_id_with_a_different_body_is_a_conflict() {
+    let app = spawn_app();
+    app.seed();
+    app.post("/api/customers", json!({"member_no": "M1", "name": "Dana"}));
+    app.post("/api/customers", json!({"member_no": "M2", "name": "Noa"}));
+    let (s, b) = app.post("/api/branches", json!({"external_id": "B2", "name": "Haifa"}));
+    assert_eq!(s, 201, "{b}");
+    let (s, first) = app.post(
+        "/api/transactions",
+        json!({"external_id": "POS-0", "branch": "B1", "occurred_at": "2025-03-01T09:00:00Z",
+        "currency": "ILS", "lines": [{"sku": "P1", "quantity": 1, "unit_price": "89.90"}]}),
+    );
+    assert_eq!(s, 201, "{first}");
+    let sale = json!({"external_id": "POS-1", "member_no": "M1", "branch": "B1", "employee": "E1", "occurred_at": "2025-03-01T10:15:00.000000123+02:00",
+        "currency": "ILS", "lines": [{"sku": "P1", "quantity": 2, "unit_price": "89.90", "discount": "10.00"}]});
+    let (s, t) = app.post("/api/transactions", sale.clone());
+    assert_eq!(s, 201, "{t}");
+    // The same request again (the same instant written another way) is a retry.
+    let mut same = sale.clone();
+    same["occurred_at"] = json!("2025-03-01T08:15:00Z");
+    let (s, again) = app.post("/api/transactions", same);
+    assert_eq!((s, &again["id"]), (200, &t["id"]), "{again}");
+    let changes: Vec<(&str, Value)> = vec![
+        ("member_no", json!("M2")),
+        ("branch", json!("B2")),
+        ("occurred_at", json!("2025-03-01T10:16:00+02:00")),
+        ("currency", json!("USD")),
+        ("refund_of", json!("POS-0")),
+        (
+            "lines",
+            json!([{"sku": "P1", "quantity": 3, "unit_price": "89.90", "discount": "10.00"}]),
+        ),
+        (
+            "lines",
+            json!([{"sku": "P2", "quantity": 2, "unit_price": "89.90", "discount": "10.00"}]),
+        ),
+        (
+            "lines",
+            json!([{"sku": "P1", "quantity": 2, "unit_price": "89.91", "discount": "10.00"}]),
+        ),
+        ("lines", json!([{"sku": "P1", "quantity": 2, "unit_price": "89.90"}])),
+        (
+            "lines",
+            json!([{"sku": "P1", "quantity": 2, "unit_price": "89.90", "discount": "10.00"}, {"quantity": 1, "unit_price": "5"}]),
+        ),
+        ("employee", Value::Null),
+    ];
+    for (key, value) in changes {
+        let mut other = sale.clone();
+        if key == "refund_of" {
+            other["lines"] = json!([{"sku": "P1", "quantity": -1, "unit_price": "89.90"}]);
+        }
+        other[key] = value.clone();
+        let (s, v) = app.post("/api/transactions", other);
+        assert_eq!(
+            (s, v["error"]["field"].as_str()),
+            (409, Some("external_id")),
+            "{key} = {value}: {v}"
+        );
+    }
+    let (_, all) = app.get("/api/transactions");
+    assert_eq!(all["total"], 2, "no conflicting request wrote anything");
+}
+#[test]
+fn health_tells_an_anonymous_caller_only_that_it_is_up() {
+    let app = spawn_app();
+    app.seed();
+    app.post("/api/customers", json!({"member_no": "M1", "name": "Dana"}));
+    let (s, v) = app.call_as(None, "GET", "/api/health", None);
+    assert_eq!((s, v), (200, json!({"status": "ok"})));
+    // Even with a credential, health is liveness only; the counts need a role that may read them.
+    let (s, v) = app.get("/api/health");
+    assert_eq!((s, v), (200, json!({"status": "ok"})));
+    let (s, v) = app.get("/api/stats");
+    assert_eq!(
+        (s, v["customers"].as_u64(), v["transactions"].as_u64()),
+        (200, Some(1), Some(0)),
+        "{v}"
+    );
+    assert_eq!(app.call_as(None, "GET", "/api/stats", None).0, 401);
+    let clerk = app.token_for(kesher_auth::Role::Clerk, Some("B1"));
+    assert_eq!(app.call_as(Some(&clerk), "GET", "/api/stats", None).0, 403);
+    let page = include_str!("../../src/index.html");
+    assert!(
+        !page.contains("fetch('/api/health')"),
+        "the sign-in page does not show the business's size"
+    );
+}
+
+fn raw(app: &crate::support::TestApp, method: &str, path: &str) -> (u16, Option<String>, String) {
+    let r = match ureq::request(method, &format!("{}{path}", app.base))
+        .set("Authorization", &format!("Bearer {}", app.token))
+        .call()
+    {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {path}: {e}"),
+    };
+    let allow = r.header("allow").map(str::to_owned);
+    (r.status(), allow, r.into_string().unwrap())
+}
+#[test]
+fn unknown_routes_wrong_methods_and_bad_paths_answer_json() {
+    let app = spawn_app();
+    for path in ["/api/nope", "/api/customers/x/y/z", "/nope"] {
+        let (s, _, body) = raw(&app, "GET", path);
+        let v: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: {body}"));
+        assert_eq!((s, v["error"]["code"].as_str()), (404, Some("not_found")), "{path}");
+    }
+    for (method, path, allowed) in [
+        ("DELETE", "/api/health", "GET,HEAD"),
+        (
+            "POST",
+            "/api/customers/0190c8a0-0000-7000-8000-000000000000",
+            "DELETE,GET,HEAD,PATCH,PUT",
+        ),
+        ("PUT", "/api/transactions", "GET,HEAD,POST"),
+    ] {
+        let (s, allow, body) = raw(&app, method, path);
+        let v: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{method} {path}: {body}"));
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (405, Some("method_not_allowed")),
+            "{method} {path}: {v}"
+        );
+        let mut got: Vec<String> = allow
+            .unwrap_or_default()
+            .split(',')
+            .map(|m| m.trim().to_string())
+            .collect();
+        got.sort();
+        assert_eq!(got.join(","), allowed, "{method} {path}");
+    }
+    // Without a credential too: the method is wrong whoever asks.
+    let (s, _) = app.call_as(None, "DELETE", "/api/health", None);
+    assert_eq!(s, 405);
+    for path in ["/api/customers/%FF", "/api/segments/%C3%28", "/api/products/%E2%82"] {
+        let (s, _, body) = raw(&app, "GET", path);
+        let v: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: {body}"));
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (400, Some("bad_request")),
+            "{path}: {v}"
+        );
+    }
 }

@@ -140,9 +140,10 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-#[test]
-fn json_bodies_never_break_the_server() {
-    let dir = std::env::temp_dir().join(format!("kesher-http-fuzz-{}", std::process::id()));
+/// An app with branch B1, employee E1, product P1 and customer M1 in a fresh SQLite file under
+/// `what`: its router, an admin token, the customer's id and the folder.
+fn seeded(what: &str) -> (axum::Router, String, String, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("kesher-http-{what}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let store = kesher_store_sqlite::SqliteStore::open(dir.join("k.db")).unwrap();
     let app = App::new(Arc::new(store), Settings::default());
@@ -174,7 +175,19 @@ fn json_bodies_never_break_the_server() {
         .id
         .to_string();
     let token = crate::support::make_token(&app, "fuzz", Role::Admin, None);
-    let router = kesher_http::router(app);
+    let limits = kesher_http::auth::Limits {
+        pos: kesher_auth::RateLimiter::new(kesher_auth::Rate {
+            burst: 100_000,
+            per_second: 1_000.0,
+        }),
+        ..Default::default()
+    };
+    (kesher_http::router_with_limits(app, limits), token, customer, dir)
+}
+
+#[test]
+fn json_bodies_never_break_the_server() {
+    let (router, token, customer, dir) = seeded("fuzz");
     let routes: Vec<_> = kesher_http::route_table()
         .into_iter()
         .filter(|r| r.method != "GET" && r.method != "DELETE")
@@ -239,5 +252,95 @@ fn json_bodies_never_break_the_server() {
         seen.keys().any(|s| *s < 300) && seen.keys().any(|s| *s == 422),
         "{seen:?}"
     );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Routes that read no JSON body (a body sent to them is ignored).
+const NO_BODY: &[&str] = &[
+    "POST /api/auth/logout",
+    "POST /api/customers/{id}/erase",
+    "POST /api/import/{kind}",
+];
+
+#[test]
+fn long_text_is_refused_with_its_field_named_on_every_route() {
+    let (router, token, customer, dir) = seeded("long-text");
+    let rt = runtime();
+    let send = |method: &axum::http::Method, uri: &str, body: Option<String>| -> (u16, Value) {
+        let mut req = axum::http::Request::builder()
+            .method(method.clone())
+            .uri(uri)
+            .header("authorization", format!("Bearer {token}"));
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        let req = req.body(axum::body::Body::from(body.unwrap_or_default())).unwrap();
+        let resp = rt.block_on(router.clone().oneshot(req)).unwrap();
+        let status = resp.status().as_u16();
+        let bytes = rt.block_on(axum::body::to_bytes(resp.into_body(), 1 << 22)).unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    };
+    let long = "x".repeat(50_000);
+    let mut wrong = Vec::new();
+    let fill = |path: &str, with: &str| {
+        path.replace("{id}", with)
+            .replace("{name}", with)
+            .replace("{sku}", with)
+            .replace("{kind}", "customers")
+    };
+    for r in kesher_http::route_table() {
+        let id = if r.path.starts_with("/api/users") {
+            "admin"
+        } else {
+            customer.as_str()
+        };
+        let path = fill(r.path, id).replace("{name}", "vip").replace("{sku}", "P1");
+        // A long path parameter, a long query parameter: refused with a reason, never a 5xx.
+        if r.path.contains('{') && !r.path.contains("{kind}") {
+            let (s, v) = send(&r.method, &fill(r.path, &long[..3_000]), None);
+            assert!(
+                (400..500).contains(&s) && v["error"]["code"].is_string(),
+                "{} {} long path: {s} {v}",
+                r.method,
+                r.path
+            );
+        }
+        // (Only on reads: a query on a write would run the write.)
+        for q in ["q", "name", "expression", "limit"]
+            .into_iter()
+            .filter(|_| r.method == "GET")
+        {
+            let (s, v) = send(&r.method, &format!("{path}?{q}={long}"), None);
+            assert!(s < 500, "{} {path}?{q}=…: {s} {v}", r.method);
+            if r.method == "GET" && r.path == "/api/customers" && q == "q" {
+                assert_eq!((s, v["error"]["field"].as_str()), (422, Some("q")), "{v}");
+            }
+        }
+        if r.method == "GET" || r.method == "DELETE" || NO_BODY.contains(&format!("{} {}", r.method, r.path).as_str()) {
+            continue;
+        }
+        for f in KEYS {
+            let (s, v) = send(&r.method, &path, Some(json!({*f: long}).to_string()));
+            if (s, v["error"]["field"].as_str()) != (422, Some(*f)) {
+                wrong.push(format!("{} {} with a long {f}: {s} {v}", r.method, r.path));
+            }
+        }
+        let (s, v) = send(
+            &r.method,
+            &path,
+            Some(json!({"attributes": {"notes": &long[..2_000]}}).to_string()),
+        );
+        if (s, v["error"]["field"].as_str()) != (422, Some("attributes.notes")) {
+            wrong.push(format!("{} {} with long attributes: {s} {v}", r.method, r.path));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // A search of the longest allowed length is answered.
+    let (s, v) = send(
+        &axum::http::Method::GET,
+        &format!("/api/customers?q={}", "%25".repeat(200)),
+        None,
+    );
+    assert_eq!(s, 200, "{v}");
     let _ = std::fs::remove_dir_all(dir);
 }

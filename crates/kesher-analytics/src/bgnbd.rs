@@ -77,6 +77,7 @@ pub fn fit_bgnbd(rows: &[CompressedRow]) -> Result<Fit<BgNbd>> {
         customers: data.total as u64,
         rows: data.rows.len(),
         iterations,
+        excluded: 0,
     })
 }
 

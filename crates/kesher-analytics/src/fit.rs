@@ -22,6 +22,10 @@ pub struct Fit<P> {
     /// Number of distinct rows the fit ran on.
     pub rows: usize,
     pub iterations: usize,
+    /// Customers left out of the fit: for Gamma-Gamma, the repeat customers whose mean repeat
+    /// spend is not positive (Fader, Hardie & Lee 2005 fit it on positive spend only); 0 for
+    /// the purchase models, which use every customer.
+    pub excluded: u64,
 }
 
 impl<P> Fit<P> {

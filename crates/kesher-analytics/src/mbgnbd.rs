@@ -75,6 +75,7 @@ pub fn fit_mbgnbd(rows: &[CompressedRow]) -> Result<Fit<ModifiedBgNbd>> {
         customers: data.total as u64,
         rows: data.rows.len(),
         iterations,
+        excluded: 0,
     })
 }
 

@@ -214,8 +214,11 @@ pub struct FitReport {
     pub params: Vec<(&'static str, f64)>,
     pub std_errors: Option<Vec<(&'static str, f64)>>,
     pub log_likelihood: f64,
-    /// Customers the fit used (for gamma-gamma, those with repeat purchases).
+    /// Customers the fit used (for gamma-gamma, those with repeat purchases and a positive
+    /// mean repeat spend).
     pub customers: u64,
+    /// Customers left out (gamma-gamma: repeat customers whose mean spend is not positive).
+    pub excluded: u64,
 }
 
 /// Model names accepted by [`fit_report`].
@@ -232,6 +235,7 @@ pub fn fit_report(model: &str, records: &[crate::SummaryRecord]) -> Result<FitRe
             std_errors: f.std_errors.map(|p| p.params()),
             log_likelihood: f.log_likelihood,
             customers: f.customers,
+            excluded: f.excluded,
         });
     }
     let m = Model::parse(model).ok_or_else(|| AnalyticsError::InvalidArgument {
@@ -246,5 +250,6 @@ pub fn fit_report(model: &str, records: &[crate::SummaryRecord]) -> Result<FitRe
         std_errors: f.std_errors(),
         log_likelihood: f.fit_log_likelihood(),
         customers: f.customers(),
+        excluded: 0,
     })
 }

@@ -156,6 +156,7 @@ pub fn fit_pareto_nbd(rows: &[CompressedRow]) -> Result<Fit<ParetoNbd>> {
         customers: data.total as u64,
         rows: data.rows.len(),
         iterations,
+        excluded: 0,
     })
 }
 

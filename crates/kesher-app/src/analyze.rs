@@ -90,6 +90,9 @@ pub struct AnalyzeReport {
     pub tiers_by: &'static str,
     /// Gamma-Gamma p, q, v when it could be fitted.
     pub spend_params: Option<Vec<(&'static str, f64)>>,
+    /// What the spend model left out (repeat customers whose mean spend is not positive), or
+    /// why it could not be fitted.
+    pub spend_note: Option<String>,
     /// Customers per stage, in ladder order.
     pub stages: Vec<(&'static str, usize)>,
     /// (tier, customers, share of total CLV).
@@ -221,8 +224,27 @@ impl App {
 
         let t = Instant::now();
         let compressed = compress(&records)?;
-        // Gamma-Gamma needs repeat buyers with positive spend; without them CLV is unknown.
-        let spend = fit_gamma_gamma(&records).ok();
+        // Gamma-Gamma is fitted on repeat buyers with a positive mean repeat spend (the others
+        // are left out and counted); without any, CLV is unknown.
+        let (spend, spend_note) = match fit_gamma_gamma(&records) {
+            Ok(f) => {
+                let note = (f.excluded > 0).then(|| {
+                    format!(
+                        "gamma-gamma left out {} repeat customers whose mean repeat spend is not \
+                         positive (free items, refunds); their expected spend is the population's, \
+                         shrunk toward 0",
+                        f.excluded
+                    )
+                });
+                (Some(f), note)
+            }
+            Err(e) => (
+                None,
+                Some(format!(
+                    "gamma-gamma could not be fitted on these sales ({e}); CLV is left empty"
+                )),
+            ),
+        };
         let periods_per_month = periods_per_month(o.unit);
         let opts = ScoreOptions {
             horizon: o.horizon,
@@ -386,6 +408,7 @@ impl App {
             model_note,
             tiers_by,
             spend_params: spend.as_ref().map(|f| f.params.params()),
+            spend_note,
             stages,
             tiers: tiers
                 .summary

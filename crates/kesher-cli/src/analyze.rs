@@ -99,7 +99,7 @@ pub fn run(app: &App, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             "as_of": as_of.to_string(), "customers": r.customers, "buyers": r.buyers, "transactions": r.transactions,
             "model": r.model, "params": kv(&r.params), "log_likelihood": r.log_likelihood,
             "model_note": r.model_note, "tiers_by": r.tiers_by,
-            "spend_params": r.spend_params.as_deref().map(kv),
+            "spend_params": r.spend_params.as_deref().map(kv), "spend_note": r.spend_note,
             "stages": r.stages.iter().map(|(s, n)| ((*s).to_string(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
             "tiers": r.tiers.iter().map(|(t, n, share)| serde_json::json!({"tier": t, "customers": n, "share_of_value": share})).collect::<Vec<_>>(),
             "wallets": r.wallets, "backfilled_months": r.backfilled_months,
@@ -123,6 +123,9 @@ pub fn run(app: &App, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if let Some(sp) = &r.spend_params {
         let sp: Vec<String> = sp.iter().map(|(k, v)| format!("{k}={v:.4}")).collect();
         println!("gamma-gamma: {}", sp.join(" "));
+    }
+    if let Some(note) = &r.spend_note {
+        eprintln!("note: {note}");
     }
     println!("lifecycle ladder:");
     for (s, n) in &r.stages {

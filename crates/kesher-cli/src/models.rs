@@ -15,7 +15,7 @@ pub enum ModelsCommand {
         /// Summary CSV: columns found by header name, extra columns ignored.
         #[arg(long)]
         summary: PathBuf,
-        /// Print {"model", "params", "std_errors", "log_likelihood", "customers"} as JSON.
+        /// Print {"model", "params", "std_errors", "log_likelihood", "customers", "excluded"} as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -39,6 +39,7 @@ pub fn run(c: ModelsCommand) -> anyhow::Result<ExitCode> {
             "std_errors": r.std_errors.as_deref().map(obj),
             "log_likelihood": r.log_likelihood,
             "customers": r.customers,
+            "excluded": r.excluded,
         });
         println!("{doc}");
     } else {
@@ -46,6 +47,12 @@ pub fn run(c: ModelsCommand) -> anyhow::Result<ExitCode> {
             "{} on {} customers: log-likelihood {:.4}",
             r.model, r.customers, r.log_likelihood
         );
+        if r.excluded > 0 {
+            println!(
+                "  {} repeat customers left out: their mean repeat spend is not positive",
+                r.excluded
+            );
+        }
         for (i, (k, v)) in r.params.iter().enumerate() {
             let se = r
                 .std_errors

@@ -242,3 +242,30 @@ fn the_purchase_model_falls_back_in_order_and_says_why() {
         Some("bgnbd could not be fitted on these sales (numerical failure in test); pareto-nbd used instead")
     );
 }
+
+/// A repeat customer whose purchases were all free (mean repeat spend 0) does not stop the
+/// spend model: Gamma-Gamma leaves that customer out and the report says so.
+#[test]
+fn a_repeat_customer_with_zero_spend_is_left_out_of_gamma_gamma_and_reported() {
+    let t = app();
+    business(&t.app);
+    import(&t.app, ImportKind::Customers, "customer_id,name\nZ1,Free Rider\n");
+    let mut tx = String::from(
+        "transaction_id,customer_id,branch_id,employee_id,occurred_at,sku,quantity,unit_price,discount,currency\n",
+    );
+    for (id, at) in [
+        ("Z-1", "2025-02-03T10:00:00Z"),
+        ("Z-2", "2025-03-03T10:00:00Z"),
+        ("Z-3", "2025-04-07T10:00:00Z"),
+    ] {
+        tx.push_str(&format!("{id},Z1,B1,,{at},,1,0.00,0,ILS\n"));
+    }
+    import(&t.app, ImportKind::Transactions, &tx);
+    let r = t
+        .app
+        .analyze(&AnalyzeOptions::new(as_of(), PeriodUnit::Week, Model::BgNbd))
+        .unwrap();
+    assert!(r.spend_params.is_some(), "{:?}", r.spend_note);
+    let note = r.spend_note.unwrap();
+    assert!(note.contains("left out 1 repeat customers"), "{note}");
+}

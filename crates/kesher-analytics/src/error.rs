@@ -31,6 +31,9 @@ pub enum AnalyticsError {
     /// The optimiser stopped without meeting its convergence test.
     #[error("optimiser did not converge after {iterations} iterations (gradient norm {gradient_norm:e})")]
     DidNotConverge { iterations: usize, gradient_norm: f64 },
+    /// The fit's budget (iterations, or the deadline its caller set) ran out before it converged.
+    #[error("fit budget exhausted after {iterations} iterations")]
+    BudgetExhausted { iterations: usize },
     /// A computation produced a non-finite number; `what` names it.
     #[error("numerical failure in {what}")]
     Numerical { what: &'static str },

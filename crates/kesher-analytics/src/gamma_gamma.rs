@@ -5,6 +5,7 @@ use rayon::prelude::*;
 
 use crate::error::{AnalyticsError, Result};
 use crate::fit::{self, Fit, finite, positive};
+use crate::optim::FitBudget;
 use crate::special::{Dual, Real, ln_gamma};
 use crate::summary::SummaryRecord;
 
@@ -82,6 +83,12 @@ fn total_ll<T: Real>(th: [T; 3], groups: &[XGroup], rows: &[GgRow]) -> Option<T>
 /// items, refunds netting to zero) are left out and counted in [`Fit::excluded`]; customers
 /// without repeat purchases are skipped.
 pub fn fit_gamma_gamma(records: &[SummaryRecord]) -> Result<Fit<GammaGamma>> {
+    fit_gamma_gamma_within(records, &FitBudget::default())
+}
+
+/// As [`fit_gamma_gamma`] within `budget`, from the best of a few starting points with the
+/// population mean spend p γ / (q − 1) equal to the sample's.
+pub fn fit_gamma_gamma_within(records: &[SummaryRecord], budget: &FitBudget<'_>) -> Result<Fit<GammaGamma>> {
     let (mut groups, mut rows, customers, excluded) = prepare(records)?;
     let total = customers as f64;
     // Spend is fitted in units of the mean spend: p and q do not depend on the unit, γ scales
@@ -102,7 +109,7 @@ pub fn fit_gamma_gamma(records: &[SummaryRecord]) -> Result<Fit<GammaGamma>> {
         g.w_ln_m -= g.w * ln_unit;
     }
     let ll = |th: [Dual<3>; 3]| total_ll(th, &groups, &rows);
-    let (th, loglik, se, iterations) = fit::fit_ml(ll, total, [0.0, 0.0, 0.0])?;
+    let (th, loglik, se, iterations) = fit::fit_ml(ll, total, &spend_starts(), budget)?;
     let mk = |v: [f64; 3]| GammaGamma {
         p: v[0],
         q: v[1],
@@ -117,6 +124,19 @@ pub fn fit_gamma_gamma(records: &[SummaryRecord]) -> Result<Fit<GammaGamma>> {
         iterations,
         excluded,
     })
+}
+
+/// Starting points (log scale) in units of the mean spend: p γ / (q − 1) = 1, the method of
+/// moments' mean, with p (how tightly a customer's purchases cluster around their own mean) and
+/// q (how much customers' means vary) on a grid; the all-ones point first.
+fn spend_starts() -> Vec<[f64; 3]> {
+    let mut starts = vec![[0.0; 3]];
+    for p in [1.0_f64, 4.0, 12.0] {
+        for q in [2.0_f64, 4.0, 10.0] {
+            starts.push([p.ln(), q.ln(), ((q - 1.0) / p).ln()]);
+        }
+    }
+    starts
 }
 
 /// Repeat customers' (frequency, mean spend) as distinct rows grouped by frequency, the number

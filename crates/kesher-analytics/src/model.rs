@@ -6,6 +6,7 @@ use crate::bgnbd::BgNbd;
 use crate::error::{AnalyticsError, Result};
 use crate::fit::Fit;
 use crate::mbgnbd::ModifiedBgNbd;
+use crate::optim::FitBudget;
 use crate::pareto_nbd::ParetoNbd;
 use crate::summary::CompressedRow;
 
@@ -39,10 +40,15 @@ impl Model {
 
     /// Fits this model on compressed rows.
     pub fn fit(self, rows: &[CompressedRow]) -> Result<FittedModel> {
+        self.fit_within(rows, &FitBudget::default())
+    }
+
+    /// Fits this model on compressed rows within `budget` (iterations and a deadline).
+    pub fn fit_within(self, rows: &[CompressedRow], budget: &FitBudget<'_>) -> Result<FittedModel> {
         Ok(match self {
-            Model::BgNbd => FittedModel::BgNbd(crate::bgnbd::fit_bgnbd(rows)?),
-            Model::ParetoNbd => FittedModel::ParetoNbd(crate::pareto_nbd::fit_pareto_nbd(rows)?),
-            Model::ModifiedBgNbd => FittedModel::ModifiedBgNbd(crate::mbgnbd::fit_mbgnbd(rows)?),
+            Model::BgNbd => FittedModel::BgNbd(crate::bgnbd::fit_bgnbd_within(rows, budget)?),
+            Model::ParetoNbd => FittedModel::ParetoNbd(crate::pareto_nbd::fit_pareto_nbd_within(rows, budget)?),
+            Model::ModifiedBgNbd => FittedModel::ModifiedBgNbd(crate::mbgnbd::fit_mbgnbd_within(rows, budget)?),
         })
     }
 }
@@ -140,6 +146,14 @@ impl FittedModel {
             }
         }
         Ok(())
+    }
+    /// Optimiser iterations the fit took.
+    pub fn iterations(&self) -> usize {
+        match self {
+            FittedModel::BgNbd(f) => f.iterations,
+            FittedModel::ParetoNbd(f) => f.iterations,
+            FittedModel::ModifiedBgNbd(f) => f.iterations,
+        }
     }
     /// Customers the fit used.
     pub fn customers(&self) -> u64 {

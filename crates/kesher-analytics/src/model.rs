@@ -220,6 +220,78 @@ pub fn predict_rows(model: &dyn TransactionModel, rows: &[CompressedRow], horizo
         .collect()
 }
 
+impl Model {
+    /// The model at given parameters (by name, in any order; e.g. read back from
+    /// `kesher models fit --json`), for predictions without fitting. Every parameter the model
+    /// has must be present, finite and > 0; unknown names are refused.
+    pub fn at_params(self, params: &[(String, f64)]) -> Result<Box<dyn TransactionModel>> {
+        let names: &[&'static str] = match self {
+            Model::BgNbd | Model::ModifiedBgNbd => &["r", "alpha", "a", "b"],
+            Model::ParetoNbd => &["r", "alpha", "s", "beta"],
+        };
+        let v = named_params(names, params)?;
+        let [p0, p1, p2, p3] = [v[0], v[1], v[2], v[3]];
+        Ok(match self {
+            Model::BgNbd => Box::new(BgNbd {
+                r: p0,
+                alpha: p1,
+                a: p2,
+                b: p3,
+            }),
+            Model::ParetoNbd => Box::new(ParetoNbd {
+                r: p0,
+                alpha: p1,
+                s: p2,
+                beta: p3,
+            }),
+            Model::ModifiedBgNbd => Box::new(ModifiedBgNbd {
+                r: p0,
+                alpha: p1,
+                a: p2,
+                b: p3,
+            }),
+        })
+    }
+}
+
+impl crate::gamma_gamma::GammaGamma {
+    /// Gamma-Gamma at given parameters `p`, `q`, `v` (by name, in any order).
+    pub fn at_params(params: &[(String, f64)]) -> Result<crate::gamma_gamma::GammaGamma> {
+        let v = named_params(&["p", "q", "v"], params)?;
+        let gg = crate::gamma_gamma::GammaGamma {
+            p: v[0],
+            q: v[1],
+            v: v[2],
+        };
+        gg.population_mean()?;
+        Ok(gg)
+    }
+}
+
+/// The values of `names`, in that order, from (name, value) pairs; each present once, finite
+/// and > 0, no other name.
+fn named_params(names: &[&'static str], params: &[(String, f64)]) -> Result<Vec<f64>> {
+    if let Some((k, _)) = params.iter().find(|(k, _)| !names.contains(&k.as_str())) {
+        return Err(AnalyticsError::InvalidArgument {
+            name: "params",
+            reason: format!("unknown parameter {k:?}; expected {}", names.join(", ")),
+        });
+    }
+    names
+        .iter()
+        .map(|&n| {
+            let v = params.iter().find(|(k, _)| k == n).map(|(_, v)| *v).ok_or_else(|| {
+                AnalyticsError::InvalidArgument {
+                    name: "params",
+                    reason: format!("missing parameter {n}"),
+                }
+            })?;
+            crate::fit::positive(n, v)?;
+            Ok(v)
+        })
+        .collect()
+}
+
 /// A fit as the CLI prints it: `kesher models fit --model NAME --summary FILE.csv`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitReport {

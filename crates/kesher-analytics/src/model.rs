@@ -339,3 +339,37 @@ pub fn fit_report(model: &str, records: &[crate::SummaryRecord]) -> Result<FitRe
         excluded: 0,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(v: &[(&str, f64)]) -> Vec<(String, f64)> {
+        v.iter().map(|(k, x)| ((*k).to_owned(), *x)).collect()
+    }
+
+    #[test]
+    fn a_model_at_given_parameters_predicts_and_bad_parameters_are_refused() {
+        let bg = named(&[("b", 2.426), ("a", 0.793), ("alpha", 4.414), ("r", 0.243)]);
+        let m = Model::BgNbd.at_params(&bg).unwrap();
+        assert_eq!(
+            m.params(),
+            vec![("r", 0.243), ("alpha", 4.414), ("a", 0.793), ("b", 2.426)]
+        );
+        assert!((0.0..=1.0).contains(&m.probability_alive(2.0, 30.43, 38.86).unwrap()));
+        let refused = |p: &[(&str, f64)]| Model::ParetoNbd.at_params(&named(p)).is_err();
+        assert!(refused(&[("r", 1.0), ("alpha", 1.0), ("s", 1.0)]));
+        assert!(refused(&[("r", 1.0), ("alpha", 1.0), ("s", 1.0), ("beta", -1.0)]));
+        assert!(refused(&[
+            ("r", 1.0),
+            ("alpha", 1.0),
+            ("s", 1.0),
+            ("beta", 1.0),
+            ("a", 1.0)
+        ]));
+        assert!(!refused(&[("r", 1.0), ("alpha", 1.0), ("s", 1.0), ("beta", 1.0)]));
+        assert!(crate::GammaGamma::at_params(&named(&[("p", 6.0), ("q", 3.7), ("v", 15.0)])).is_ok());
+        // q ≤ 1: the mean spend is infinite.
+        assert!(crate::GammaGamma::at_params(&named(&[("p", 6.0), ("q", 0.5), ("v", 15.0)])).is_err());
+    }
+}

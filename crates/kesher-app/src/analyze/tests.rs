@@ -244,6 +244,37 @@ fn the_purchase_model_falls_back_in_order_and_says_why() {
         _ => Ok(()),
     });
     assert_eq!(f.map(|(f, ())| f.model()), Some(Model::ParetoNbd));
+    // Two iterations per fit are not enough for any model: each is reported as having spent its
+    // budget, in order, and the refresh goes on without a purchase model.
+    let tight = FitLimits {
+        iterations_per_fit: 2,
+        ..FitLimits::default()
+    };
+    let r = fit_purchase_model(Model::BgNbd, &rows, &tight, tight.wall_clock, |_| Ok(()));
+    assert!(r.fitted.is_none());
+    let outcomes: Vec<(&str, FitOutcome)> = r.attempts.iter().map(|a| (a.model, a.outcome)).collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            ("bgnbd", FitOutcome::BudgetExhausted),
+            ("pareto-nbd", FitOutcome::BudgetExhausted),
+            ("mbgnbd", FitOutcome::BudgetExhausted)
+        ]
+    );
+    assert!(
+        r.note
+            .unwrap()
+            .contains("bgnbd could not be fitted on these sales (fit budget exhausted after 2 iterations)")
+    );
+    // A deadline already past stops every fit before its first iteration.
+    let r = fit_purchase_model(Model::BgNbd, &rows, &limits, std::time::Duration::ZERO, |_| Ok(()));
+    assert!(
+        r.attempts
+            .iter()
+            .all(|a| a.outcome == FitOutcome::BudgetExhausted && a.iterations == 0),
+        "{:?}",
+        r.attempts
+    );
     assert_eq!(
         note.as_deref(),
         Some("bgnbd could not be fitted on these sales (numerical failure in test); pareto-nbd used instead")

@@ -257,6 +257,16 @@ fn baskets_mine_a_file_and_the_database() {
     assert!(o.status.success(), "{:?}", text(&o));
     let a: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
     assert_eq!(a["customers"], 1500);
+    // Every fit tried is reported: the purchase model used, then gamma-gamma.
+    let attempts = a["attempts"].as_array().unwrap();
+    let last_purchase = &attempts[attempts.len() - 2];
+    assert_eq!(
+        (last_purchase["model"].as_str(), last_purchase["outcome"].as_str()),
+        (a["model"].as_str(), Some("converged")),
+        "{a}"
+    );
+    assert!(last_purchase["iterations"].as_u64() > Some(0), "{a}");
+    assert_eq!(attempts.last().unwrap()["model"], "gamma-gamma");
     assert_eq!(
         a["stages"]
             .as_object()

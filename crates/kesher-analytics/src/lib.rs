@@ -72,7 +72,7 @@ pub use ladder::{LadderInput, LadderRules, Stage, TransitionMatrix, stages_as_of
 pub use mbgnbd::{ModifiedBgNbd, fit_mbgnbd, fit_mbgnbd_within};
 pub use model::{
     FitReport, FittedModel, MAX_RELATIVE_SE, MODEL_NAMES, Model, RowPrediction, TransactionModel, fit_report,
-    predict_rows,
+    fit_report_within, predict_rows,
 };
 pub use optim::FitBudget;
 pub use pareto_nbd::{ParetoNbd, fit_pareto_nbd, fit_pareto_nbd_within};

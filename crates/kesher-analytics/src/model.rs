@@ -313,8 +313,13 @@ pub const MODEL_NAMES: [&str; 4] = ["bgnbd", "pareto-nbd", "mbgnbd", "gamma-gamm
 /// Fits the model named `model` (one of [`MODEL_NAMES`]) on summary records, e.g. from
 /// [`crate::parse_summary_csv`].
 pub fn fit_report(model: &str, records: &[crate::SummaryRecord]) -> Result<FitReport> {
+    fit_report_within(model, records, &FitBudget::default())
+}
+
+/// As [`fit_report`] within `budget`.
+pub fn fit_report_within(model: &str, records: &[crate::SummaryRecord], budget: &FitBudget<'_>) -> Result<FitReport> {
     if model == "gamma-gamma" {
-        let f = crate::gamma_gamma::fit_gamma_gamma(records)?;
+        let f = crate::gamma_gamma::fit_gamma_gamma_within(records, budget)?;
         return Ok(FitReport {
             model: "gamma-gamma",
             params: f.params.params(),
@@ -329,7 +334,7 @@ pub fn fit_report(model: &str, records: &[crate::SummaryRecord]) -> Result<FitRe
         reason: format!("unknown model {model:?}; expected one of {}", MODEL_NAMES.join(", ")),
     })?;
     let rows = crate::summary::compress(records)?.rows;
-    let f = m.fit(&rows)?;
+    let f = m.fit_within(&rows, budget)?;
     Ok(FitReport {
         model: m.name(),
         params: f.params(),

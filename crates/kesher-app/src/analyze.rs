@@ -620,7 +620,21 @@ impl App {
         let stop = month_start(o.as_of);
         let mut month = month_start(first);
         let mut n = 0;
+        // The months' fits share one fit budget: each takes what is left over the months left.
+        let months_total = {
+            let (mut m, mut k) = (month, 0u32);
+            while m < stop {
+                k += 1;
+                m = m
+                    .checked_add(1.month())
+                    .map_err(|e| AnalyzeError::Store(StoreError::Backend(e.to_string())))?;
+            }
+            k
+        };
+        let fits_started = Instant::now();
         while month < stop {
+            let months_left = months_total.saturating_sub(u32::try_from(n).unwrap_or(u32::MAX)).max(1);
+            let month_clock = o.fit_budget.wall_clock.saturating_sub(fits_started.elapsed()) / months_left;
             let next = month
                 .checked_add(1.month())
                 .map_err(|e| StoreError::Backend(e.to_string()))?;
@@ -649,7 +663,7 @@ impl App {
                         periods_per_month: periods_per_month(o.unit),
                     },
                 };
-                let (_, scores) = fit_purchase_model(o.model, &c.rows, &o.fit_budget, o.fit_budget.wall_clock, |f| {
+                let (_, scores) = fit_purchase_model(o.model, &c.rows, &o.fit_budget, month_clock, |f| {
                     score_compressed(f, None, &records, &c, &opts)
                 })
                 .fitted?;

@@ -71,7 +71,11 @@ fn fit(model: String, summary: PathBuf, json: bool) -> anyhow::Result<ExitCode> 
     let text = std::fs::read_to_string(&summary).with_context(|| format!("reading {}", summary.display()))?;
     let records =
         kesher_analytics::parse_summary_csv(&text).map_err(|e| anyhow::anyhow!("{}: {e}", summary.display()))?;
-    let r = kesher_analytics::fit_report(&model, &records).map_err(|e| anyhow::anyhow!("fitting {model}: {e}"))?;
+    let started = Instant::now();
+    let deadline = move || started.elapsed() >= Duration::from_secs(FIT_SECONDS);
+    let budget = FitBudget::default().with_deadline(&deadline);
+    let r = kesher_analytics::fit_report_within(&model, &records, &budget)
+        .map_err(|e| anyhow::anyhow!("fitting {model}: {e}"))?;
     if json {
         let obj = |v: &[(&str, f64)]| {
             v.iter()
@@ -111,8 +115,9 @@ fn fit(model: String, summary: PathBuf, json: bool) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// The longest a fit run by `models predict` may take.
-const PREDICT_FIT_SECONDS: u64 = 60;
+/// The longest a fit run by `models fit` or `models predict` may take (each also stops after
+/// 1000 iterations).
+const FIT_SECONDS: u64 = 60;
 
 /// Reads a `models fit --json` file: its model name and parameters.
 fn read_params(path: &std::path::Path) -> anyhow::Result<(String, Vec<(String, f64)>)> {
@@ -194,7 +199,7 @@ fn predict(c: ModelsCommand) -> anyhow::Result<ExitCode> {
         }
     }
     let started = Instant::now();
-    let deadline = move || started.elapsed() >= Duration::from_secs(PREDICT_FIT_SECONDS);
+    let deadline = move || started.elapsed() >= Duration::from_secs(FIT_SECONDS);
     let budget = FitBudget::default().with_deadline(&deadline);
     let fitted;
     let purchase: &dyn TransactionModel = match purchase_params {

@@ -32,9 +32,9 @@ pub struct AnalyzeOptions {
     /// Also compute the stage history of every past month since the first purchase (month-end
     /// stages, as the rules would have placed customers then) and record it.
     pub backfill_history: bool,
-    /// What the model fits may spend together: wall-clock time (the purchase models share
-    /// three quarters of it, each taking the rest's share when its turn comes; Gamma-Gamma a
-    /// quarter) and optimiser iterations per fit.
+    /// What the model fits may spend together: wall-clock time (Gamma-Gamma, fitted first, may
+    /// take a quarter; the purchase models share what is left, each taking the rest divided by
+    /// the models left when its turn comes) and optimiser iterations per fit.
     pub fit_budget: FitLimits,
     /// Told the name of each step as it begins (the CLI shows a spinner for a slow one).
     pub progress: Progress,

@@ -4,6 +4,7 @@
 use crate::error::Result;
 use crate::fit::{self, Fit, Prepared, check_inputs, finite, positive};
 use crate::model::{Model, TransactionModel};
+use crate::optim::FitBudget;
 use crate::special::{Dual, Real, ln_gamma, ln_hyp2f1};
 use crate::summary::CompressedRow;
 
@@ -61,9 +62,15 @@ fn total_ll<T: Real>(p: [T; 4], d: &Prepared) -> Option<T> {
 
 /// Fits BG/NBD by maximum likelihood on compressed rows.
 pub fn fit_bgnbd(rows: &[CompressedRow]) -> Result<Fit<BgNbd>> {
+    fit_bgnbd_within(rows, &FitBudget::default())
+}
+
+/// As [`fit_bgnbd`] within `budget` (iterations and a deadline), from the best of a few starting
+/// points drawn from the data's moments.
+pub fn fit_bgnbd_within(rows: &[CompressedRow], budget: &FitBudget<'_>) -> Result<Fit<BgNbd>> {
     let data = Prepared::new(rows)?;
     let ll = |p: [Dual<4>; 4]| total_ll(p, &data);
-    let (th, loglik, se, iterations) = fit::fit_ml(ll, data.total, [0.0; 4])?;
+    let (th, loglik, se, iterations) = fit::fit_ml(ll, data.total, &fit::purchase_model_starts(&data, false), budget)?;
     let mk = |v: [f64; 4]| BgNbd {
         r: v[0],
         alpha: v[1],
@@ -77,6 +84,7 @@ pub fn fit_bgnbd(rows: &[CompressedRow]) -> Result<Fit<BgNbd>> {
         customers: data.total as u64,
         rows: data.rows.len(),
         iterations,
+        excluded: 0,
     })
 }
 

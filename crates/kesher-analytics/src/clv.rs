@@ -157,13 +157,13 @@ pub fn score_compressed(
             let pop = gg.population_mean()?;
             if let Some(i) = records
                 .par_iter()
-                .position_any(|r| r.frequency > 0 && !r.monetary_value.is_some_and(|m| m.is_finite() && m > 0.0))
+                .position_any(|r| r.frequency > 0 && !r.monetary_value.is_some_and(f64::is_finite))
             {
                 return Err(AnalyticsError::Invalid {
                     line: i + 1,
                     column: 4,
                     field: "monetary_value".into(),
-                    reason: "must be a positive number for a customer with repeat purchases".into(),
+                    reason: "a finite number is required for a customer with repeat purchases".into(),
                 });
             }
             Some((gg.p, gg.q, pop))
@@ -189,7 +189,8 @@ pub fn score_compressed(
                         pop
                     } else {
                         let w = p * x / (p * x + q - 1.0);
-                        (1.0 - w) * pop + w * rec.monetary_value.unwrap_or(pop)
+                        // As GammaGamma::expected_average_spend: a negative mean counts as 0.
+                        (1.0 - w) * pop + w * rec.monetary_value.unwrap_or(pop).max(0.0)
                     };
                     (Some(s), Some(margin * s * d))
                 }

@@ -31,6 +31,9 @@ pub enum AnalyticsError {
     /// The optimiser stopped without meeting its convergence test.
     #[error("optimiser did not converge after {iterations} iterations (gradient norm {gradient_norm:e})")]
     DidNotConverge { iterations: usize, gradient_norm: f64 },
+    /// The fit's budget (iterations, or the deadline its caller set) ran out before it converged.
+    #[error("fit budget exhausted after {iterations} iterations")]
+    BudgetExhausted { iterations: usize },
     /// A computation produced a non-finite number; `what` names it.
     #[error("numerical failure in {what}")]
     Numerical { what: &'static str },
@@ -47,6 +50,7 @@ impl AnalyticsError {
             AnalyticsError::NoData => "analytics.no_data",
             AnalyticsError::NotIdentifiable { .. } => "analytics.model.not_identifiable",
             AnalyticsError::DidNotConverge { .. } => "analytics.model.did_not_converge",
+            AnalyticsError::BudgetExhausted { .. } => "analytics.model.budget_exhausted",
             AnalyticsError::Numerical { .. } => "analytics.numerical",
         }
     }
@@ -84,6 +88,7 @@ impl AnalyticsError {
                 put("iterations", (*iterations).into());
                 put("gradient_norm", format!("{gradient_norm:e}").into());
             }
+            AnalyticsError::BudgetExhausted { iterations } => put("iterations", (*iterations).into()),
             AnalyticsError::Numerical { what } => put("what", (*what).into()),
         }
         p

@@ -22,6 +22,10 @@ pub struct Fit<P> {
     /// Number of distinct rows the fit ran on.
     pub rows: usize,
     pub iterations: usize,
+    /// Customers left out of the fit: for Gamma-Gamma, the repeat customers whose mean repeat
+    /// spend is not positive (Fader, Hardie & Lee 2005 fit it on positive spend only); 0 for
+    /// the purchase models, which use every customer.
+    pub excluded: u64,
 }
 
 impl<P> Fit<P> {
@@ -132,6 +136,32 @@ impl Prepared {
     }
 }
 
+/// Candidate starting points (log scale) for the four-parameter purchase models, from the
+/// data's moments: the mean purchase rate λ̄ = Σx / ΣT fixes α = r / λ̄ (BG/NBD, MBG/NBD:
+/// `dropout` false) and, for Pareto/NBD (`dropout` true), the last two are (s, β) with the
+/// mean lifetime β / s spread around the mean age. The all-ones point is always a candidate.
+pub(crate) fn purchase_model_starts(data: &Prepared, dropout: bool) -> Vec<[f64; 4]> {
+    let (mut x, mut t) = (0.0, 0.0);
+    for r in &data.rows {
+        x += r.w * r.x;
+        t += r.w * r.t;
+    }
+    let mut starts = vec![[0.0; 4]];
+    let rate = x / t;
+    let mean_t = t / data.total;
+    if !(rate.is_finite() && rate > 0.0 && mean_t.is_finite() && mean_t > 0.0) {
+        return starts;
+    }
+    for r in [0.25, 1.0, 4.0] {
+        let alpha: f64 = r / rate;
+        for (c, d) in [(0.5, 0.5), (1.0, 3.0), (1.0, 10.0), (3.0, 1.0)] {
+            let (c, d): (f64, f64) = if dropout { (c, c * d * mean_t) } else { (c, d) };
+            starts.push([r.ln(), alpha.ln(), c.ln(), d.ln()]);
+        }
+    }
+    starts
+}
+
 /// Sums `f(row)` over rows, in parallel when there are many; `None` if any row fails.
 pub(crate) fn sum_rows<T, R, F>(rows: &[R], f: F) -> Option<T>
 where
@@ -171,9 +201,15 @@ where
 /// iterations.
 pub(crate) type MlFit<const N: usize> = ([f64; N], f64, Option<[f64; N]>, usize);
 
-/// Fits by maximum likelihood: BFGS on log parameters starting at `start` (log scale).
-/// `ll` is the total log-likelihood at natural parameters; `total` the customer count.
-pub(crate) fn fit_ml<const N: usize, F>(ll: F, total: f64, start: [f64; N]) -> Result<MlFit<N>>
+/// Fits by maximum likelihood: BFGS on log parameters from the best of `starts` (log scale,
+/// natural parameters' logarithms), within `budget`. `ll` is the total log-likelihood at
+/// natural parameters; `total` the customer count.
+pub(crate) fn fit_ml<const N: usize, F>(
+    ll: F,
+    total: f64,
+    starts: &[[f64; N]],
+    budget: &optim::FitBudget<'_>,
+) -> Result<MlFit<N>>
 where
     F: Fn([Dual<N>; N]) -> Option<Dual<N>>,
 {
@@ -188,7 +224,27 @@ where
         let grad: [f64; N] = std::array::from_fn(|i| -g[i] * theta[i] / total);
         Ok((-v / total, grad))
     };
-    let m = optim::minimize(objective, start)?;
+    // The start: the candidate with the highest likelihood (one evaluation each).
+    let mut start = starts.first().copied().unwrap_or([0.0; N]);
+    let mut best = f64::INFINITY;
+    for candidate in starts {
+        if budget.expired() {
+            return Err(AnalyticsError::BudgetExhausted { iterations: 0 });
+        }
+        if let Ok((v, _)) = objective(candidate)
+            && v < best
+        {
+            best = v;
+            start = *candidate;
+        }
+    }
+    // A start near a flat ridge can stall where the first candidate (the all-ones point) does
+    // not: on a failure to converge, that one is tried too.
+    let first = starts.first().copied().unwrap_or(start);
+    let m = match optim::minimize(objective, start, budget) {
+        Err(AnalyticsError::DidNotConverge { .. }) if first != start => optim::minimize(objective, first, budget)?,
+        other => other?,
+    };
     let theta = m.x.map(f64::exp);
     let (loglik, _) = value_and_grad(&theta, &ll)?;
     let neg_grad = |th: &[f64; N]| -> Result<[f64; N]> {

@@ -5,6 +5,7 @@ use rayon::prelude::*;
 
 use crate::error::{AnalyticsError, Result};
 use crate::fit::{self, Fit, finite, positive};
+use crate::optim::FitBudget;
 use crate::special::{Dual, Real, ln_gamma};
 use crate::summary::SummaryRecord;
 
@@ -76,10 +77,19 @@ fn total_ll<T: Real>(th: [T; 3], groups: &[XGroup], rows: &[GgRow]) -> Option<T>
     if acc.val().is_finite() { Some(acc) } else { None }
 }
 
-/// Fits Gamma-Gamma on the records with at least one repeat purchase (their
-/// `monetary_value` is required and must be > 0; others are skipped).
+/// Fits Gamma-Gamma on the records with at least one repeat purchase and a positive mean
+/// repeat spend, as Fader, Hardie & Lee prescribe ("RFM and CLV", 2005); their
+/// `monetary_value` is required. Repeat customers whose mean spend is zero or negative (free
+/// items, refunds netting to zero) are left out and counted in [`Fit::excluded`]; customers
+/// without repeat purchases are skipped.
 pub fn fit_gamma_gamma(records: &[SummaryRecord]) -> Result<Fit<GammaGamma>> {
-    let (mut groups, mut rows, customers) = prepare(records)?;
+    fit_gamma_gamma_within(records, &FitBudget::default())
+}
+
+/// As [`fit_gamma_gamma`] within `budget`, from the best of a few starting points with the
+/// population mean spend p γ / (q − 1) equal to the sample's.
+pub fn fit_gamma_gamma_within(records: &[SummaryRecord], budget: &FitBudget<'_>) -> Result<Fit<GammaGamma>> {
+    let (mut groups, mut rows, customers, excluded) = prepare(records)?;
     let total = customers as f64;
     // Spend is fitted in units of the mean spend: p and q do not depend on the unit, γ scales
     // with it, and each customer's log-likelihood moves by −ln(unit). In minor units (spend in
@@ -99,7 +109,7 @@ pub fn fit_gamma_gamma(records: &[SummaryRecord]) -> Result<Fit<GammaGamma>> {
         g.w_ln_m -= g.w * ln_unit;
     }
     let ll = |th: [Dual<3>; 3]| total_ll(th, &groups, &rows);
-    let (th, loglik, se, iterations) = fit::fit_ml(ll, total, [0.0, 0.0, 0.0])?;
+    let (th, loglik, se, iterations) = fit::fit_ml(ll, total, &spend_starts(), budget)?;
     let mk = |v: [f64; 3]| GammaGamma {
         p: v[0],
         q: v[1],
@@ -112,13 +122,29 @@ pub fn fit_gamma_gamma(records: &[SummaryRecord]) -> Result<Fit<GammaGamma>> {
         customers: customers as u64,
         rows: rows.len(),
         iterations,
+        excluded,
     })
 }
 
-/// Repeat customers' (frequency, mean spend) as distinct rows grouped by frequency, and the
-/// number of repeat customers.
-fn prepare(records: &[SummaryRecord]) -> Result<(Vec<XGroup>, Vec<GgRow>, usize)> {
+/// Starting points (log scale) in units of the mean spend: p γ / (q − 1) = 1, the method of
+/// moments' mean, with p (how tightly a customer's purchases cluster around their own mean) and
+/// q (how much customers' means vary) on a grid; the all-ones point first.
+fn spend_starts() -> Vec<[f64; 3]> {
+    let mut starts = vec![[0.0; 3]];
+    // Few candidates: at a million customers each costs one logarithm per repeat customer.
+    for p in [1.0_f64, 5.0] {
+        for q in [2.0_f64, 5.0] {
+            starts.push([p.ln(), q.ln(), ((q - 1.0) / p).ln()]);
+        }
+    }
+    starts
+}
+
+/// Repeat customers' (frequency, mean spend) as distinct rows grouped by frequency, the number
+/// of repeat customers fitted, and the number left out for a spend that is not positive.
+fn prepare(records: &[SummaryRecord]) -> Result<(Vec<XGroup>, Vec<GgRow>, usize, u64)> {
     let mut keys: Vec<(u32, u64)> = Vec::with_capacity(records.len());
+    let mut excluded = 0u64;
     for (i, r) in records.iter().enumerate() {
         r.validate(i + 1)?;
         if r.frequency == 0 {
@@ -130,6 +156,10 @@ fn prepare(records: &[SummaryRecord]) -> Result<(Vec<XGroup>, Vec<GgRow>, usize)
             field: "monetary_value".into(),
             reason: "required for the Gamma-Gamma model".into(),
         })?;
+        if m <= 0.0 {
+            excluded += 1;
+            continue;
+        }
         keys.push((r.frequency, (m + 0.0).to_bits()));
     }
     if keys.is_empty() {
@@ -166,7 +196,7 @@ fn prepare(records: &[SummaryRecord]) -> Result<(Vec<XGroup>, Vec<GgRow>, usize)
             g.end = rows.len();
         }
     }
-    Ok((groups, rows, keys.len()))
+    Ok((groups, rows, keys.len(), excluded))
 }
 
 impl GammaGamma {
@@ -195,18 +225,22 @@ impl GammaGamma {
     }
 
     /// Expected average spend of a customer with `frequency` repeat purchases averaging
-    /// `monetary_value` (ignored when `frequency` is 0).
+    /// `monetary_value` (ignored when `frequency` is 0): lifetimes'
+    /// `conditional_expected_average_profit`, the population mean shrunk towards the
+    /// customer's own. A mean below zero (refunds exceeding sales) counts as 0: the model's
+    /// spend is never negative.
     pub fn expected_average_spend(&self, frequency: f64, monetary_value: f64) -> Result<f64> {
         let pop = self.population_mean()?;
         if frequency <= 0.0 {
             return Ok(pop);
         }
-        if !(monetary_value.is_finite() && monetary_value > 0.0) {
+        if !monetary_value.is_finite() {
             return Err(AnalyticsError::InvalidArgument {
                 name: "monetary_value",
-                reason: "must be > 0 for a customer with repeat purchases".into(),
+                reason: "must be a finite number".into(),
             });
         }
+        let monetary_value = monetary_value.max(0.0);
         let w = self.p * frequency / (self.p * frequency + self.q - 1.0);
         finite("Gamma-Gamma expected spend", (1.0 - w) * pop + w * monetary_value)
     }
@@ -227,6 +261,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn non_positive_mean_spend_is_left_out_and_counted() {
+        let rec = |frequency, m| SummaryRecord {
+            frequency,
+            recency: if frequency > 0 { 1.0 } else { 0.0 },
+            t: 2.0,
+            monetary_value: Some(m),
+        };
+        let records = [
+            rec(1, 12.0),
+            rec(2, 0.0),
+            rec(3, -4.0),
+            rec(0, 0.0),
+            rec(9, 100.0),
+            rec(2, 30.0),
+        ];
+        let (_, _, n, excluded) = prepare(&records).unwrap();
+        assert_eq!((n, excluded), (3, 2));
+        let gg = GammaGamma {
+            p: 6.25,
+            q: 3.74,
+            v: 15.44,
+        };
+        // lifetimes' conditional_expected_average_profit at m = 0: the population mean shrunk.
+        let w = 6.25 * 2.0 / (6.25 * 2.0 + 3.74 - 1.0);
+        let pop = gg.population_mean().unwrap();
+        assert!((gg.expected_average_spend(2.0, 0.0).unwrap() - (1.0 - w) * pop).abs() < 1e-12);
+        assert_eq!(
+            gg.expected_average_spend(2.0, -4.0),
+            gg.expected_average_spend(2.0, 0.0)
+        );
+    }
+
+    #[test]
     fn likelihood_and_gradient_are_exact() {
         let records: Vec<SummaryRecord> = [(1, 12.0), (1, 12.0), (2, 30.5), (5, 8.25), (0, 0.0), (9, 100.0)]
             .iter()
@@ -237,8 +304,8 @@ mod tests {
                 monetary_value: Some(m),
             })
             .collect();
-        let (groups, rows, n) = prepare(&records).unwrap();
-        assert_eq!(n, 5);
+        let (groups, rows, n, excluded) = prepare(&records).unwrap();
+        assert_eq!((n, excluded), (5, 0));
         let theta = [6.25, 3.74, 15.44];
         let gg = GammaGamma {
             p: 6.25,

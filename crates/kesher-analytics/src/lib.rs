@@ -57,7 +57,7 @@ mod rfm;
 mod special;
 mod summary;
 
-pub use bgnbd::{BgNbd, fit_bgnbd};
+pub use bgnbd::{BgNbd, fit_bgnbd, fit_bgnbd_within};
 pub use calibration::{
     HoldoutRow, ModelAssessment, actual_cumulative_repeats, assess_models, expected_cumulative_repeats, holdout_table,
 };
@@ -67,14 +67,15 @@ pub use clv::{
 };
 pub use error::AnalyticsError;
 pub use fit::{Fit, FittedBgNbd, FittedGammaGamma, FittedMbgNbd, FittedParetoNbd};
-pub use gamma_gamma::{GammaGamma, fit_gamma_gamma};
+pub use gamma_gamma::{GammaGamma, fit_gamma_gamma, fit_gamma_gamma_within};
 pub use ladder::{LadderInput, LadderRules, Stage, TransitionMatrix, stages_as_of};
-pub use mbgnbd::{ModifiedBgNbd, fit_mbgnbd};
+pub use mbgnbd::{ModifiedBgNbd, fit_mbgnbd, fit_mbgnbd_within};
 pub use model::{
     FitReport, FittedModel, MAX_RELATIVE_SE, MODEL_NAMES, Model, RowPrediction, TransactionModel, fit_report,
-    predict_rows,
+    fit_report_within, predict_rows,
 };
-pub use pareto_nbd::{ParetoNbd, fit_pareto_nbd};
+pub use optim::FitBudget;
+pub use pareto_nbd::{ParetoNbd, fit_pareto_nbd, fit_pareto_nbd_within};
 pub use rfm::{
     RfmInput, RfmScore, RfmSegment, ValueTier, ValueTiers, WalletShare, pareto_curve, rfm_grid, rfm_scores,
     segment_counts, share_of_wallet, value_tiers,

@@ -5,6 +5,7 @@ use crate::bgnbd::softplus;
 use crate::error::Result;
 use crate::fit::{self, Fit, Prepared, check_inputs, finite, positive};
 use crate::model::{Model, TransactionModel};
+use crate::optim::FitBudget;
 use crate::special::{Dual, Real, ln_gamma, ln_hyp2f1};
 use crate::summary::CompressedRow;
 
@@ -59,9 +60,15 @@ fn total_ll<T: Real>(p: [T; 4], d: &Prepared) -> Option<T> {
 
 /// Fits MBG/NBD by maximum likelihood on compressed rows.
 pub fn fit_mbgnbd(rows: &[CompressedRow]) -> Result<Fit<ModifiedBgNbd>> {
+    fit_mbgnbd_within(rows, &FitBudget::default())
+}
+
+/// As [`fit_mbgnbd`] within `budget` (iterations and a deadline), from the best of a few starting
+/// points drawn from the data's moments.
+pub fn fit_mbgnbd_within(rows: &[CompressedRow], budget: &FitBudget<'_>) -> Result<Fit<ModifiedBgNbd>> {
     let data = Prepared::new(rows)?;
     let ll = |p: [Dual<4>; 4]| total_ll(p, &data);
-    let (th, loglik, se, iterations) = fit::fit_ml(ll, data.total, [0.0; 4])?;
+    let (th, loglik, se, iterations) = fit::fit_ml(ll, data.total, &fit::purchase_model_starts(&data, false), budget)?;
     let mk = |v: [f64; 4]| ModifiedBgNbd {
         r: v[0],
         alpha: v[1],
@@ -75,6 +82,7 @@ pub fn fit_mbgnbd(rows: &[CompressedRow]) -> Result<Fit<ModifiedBgNbd>> {
         customers: data.total as u64,
         rows: data.rows.len(),
         iterations,
+        excluded: 0,
     })
 }
 

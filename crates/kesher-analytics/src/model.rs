@@ -6,6 +6,7 @@ use crate::bgnbd::BgNbd;
 use crate::error::{AnalyticsError, Result};
 use crate::fit::Fit;
 use crate::mbgnbd::ModifiedBgNbd;
+use crate::optim::FitBudget;
 use crate::pareto_nbd::ParetoNbd;
 use crate::summary::CompressedRow;
 
@@ -39,10 +40,15 @@ impl Model {
 
     /// Fits this model on compressed rows.
     pub fn fit(self, rows: &[CompressedRow]) -> Result<FittedModel> {
+        self.fit_within(rows, &FitBudget::default())
+    }
+
+    /// Fits this model on compressed rows within `budget` (iterations and a deadline).
+    pub fn fit_within(self, rows: &[CompressedRow], budget: &FitBudget<'_>) -> Result<FittedModel> {
         Ok(match self {
-            Model::BgNbd => FittedModel::BgNbd(crate::bgnbd::fit_bgnbd(rows)?),
-            Model::ParetoNbd => FittedModel::ParetoNbd(crate::pareto_nbd::fit_pareto_nbd(rows)?),
-            Model::ModifiedBgNbd => FittedModel::ModifiedBgNbd(crate::mbgnbd::fit_mbgnbd(rows)?),
+            Model::BgNbd => FittedModel::BgNbd(crate::bgnbd::fit_bgnbd_within(rows, budget)?),
+            Model::ParetoNbd => FittedModel::ParetoNbd(crate::pareto_nbd::fit_pareto_nbd_within(rows, budget)?),
+            Model::ModifiedBgNbd => FittedModel::ModifiedBgNbd(crate::mbgnbd::fit_mbgnbd_within(rows, budget)?),
         })
     }
 }
@@ -141,6 +147,14 @@ impl FittedModel {
         }
         Ok(())
     }
+    /// Optimiser iterations the fit took.
+    pub fn iterations(&self) -> usize {
+        match self {
+            FittedModel::BgNbd(f) => f.iterations,
+            FittedModel::ParetoNbd(f) => f.iterations,
+            FittedModel::ModifiedBgNbd(f) => f.iterations,
+        }
+    }
     /// Customers the fit used.
     pub fn customers(&self) -> u64 {
         match self {
@@ -206,6 +220,78 @@ pub fn predict_rows(model: &dyn TransactionModel, rows: &[CompressedRow], horizo
         .collect()
 }
 
+impl Model {
+    /// The model at given parameters (by name, in any order; e.g. read back from
+    /// `kesher models fit --json`), for predictions without fitting. Every parameter the model
+    /// has must be present, finite and > 0; unknown names are refused.
+    pub fn at_params(self, params: &[(String, f64)]) -> Result<Box<dyn TransactionModel>> {
+        let names: &[&'static str] = match self {
+            Model::BgNbd | Model::ModifiedBgNbd => &["r", "alpha", "a", "b"],
+            Model::ParetoNbd => &["r", "alpha", "s", "beta"],
+        };
+        let v = named_params(names, params)?;
+        let [p0, p1, p2, p3] = [v[0], v[1], v[2], v[3]];
+        Ok(match self {
+            Model::BgNbd => Box::new(BgNbd {
+                r: p0,
+                alpha: p1,
+                a: p2,
+                b: p3,
+            }),
+            Model::ParetoNbd => Box::new(ParetoNbd {
+                r: p0,
+                alpha: p1,
+                s: p2,
+                beta: p3,
+            }),
+            Model::ModifiedBgNbd => Box::new(ModifiedBgNbd {
+                r: p0,
+                alpha: p1,
+                a: p2,
+                b: p3,
+            }),
+        })
+    }
+}
+
+impl crate::gamma_gamma::GammaGamma {
+    /// Gamma-Gamma at given parameters `p`, `q`, `v` (by name, in any order).
+    pub fn at_params(params: &[(String, f64)]) -> Result<crate::gamma_gamma::GammaGamma> {
+        let v = named_params(&["p", "q", "v"], params)?;
+        let gg = crate::gamma_gamma::GammaGamma {
+            p: v[0],
+            q: v[1],
+            v: v[2],
+        };
+        gg.population_mean()?;
+        Ok(gg)
+    }
+}
+
+/// The values of `names`, in that order, from (name, value) pairs; each present once, finite
+/// and > 0, no other name.
+fn named_params(names: &[&'static str], params: &[(String, f64)]) -> Result<Vec<f64>> {
+    if let Some((k, _)) = params.iter().find(|(k, _)| !names.contains(&k.as_str())) {
+        return Err(AnalyticsError::InvalidArgument {
+            name: "params",
+            reason: format!("unknown parameter {k:?}; expected {}", names.join(", ")),
+        });
+    }
+    names
+        .iter()
+        .map(|&n| {
+            let v = params.iter().find(|(k, _)| k == n).map(|(_, v)| *v).ok_or_else(|| {
+                AnalyticsError::InvalidArgument {
+                    name: "params",
+                    reason: format!("missing parameter {n}"),
+                }
+            })?;
+            crate::fit::positive(n, v)?;
+            Ok(v)
+        })
+        .collect()
+}
+
 /// A fit as the CLI prints it: `kesher models fit --model NAME --summary FILE.csv`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitReport {
@@ -214,8 +300,11 @@ pub struct FitReport {
     pub params: Vec<(&'static str, f64)>,
     pub std_errors: Option<Vec<(&'static str, f64)>>,
     pub log_likelihood: f64,
-    /// Customers the fit used (for gamma-gamma, those with repeat purchases).
+    /// Customers the fit used (for gamma-gamma, those with repeat purchases and a positive
+    /// mean repeat spend).
     pub customers: u64,
+    /// Customers left out (gamma-gamma: repeat customers whose mean spend is not positive).
+    pub excluded: u64,
 }
 
 /// Model names accepted by [`fit_report`].
@@ -224,14 +313,20 @@ pub const MODEL_NAMES: [&str; 4] = ["bgnbd", "pareto-nbd", "mbgnbd", "gamma-gamm
 /// Fits the model named `model` (one of [`MODEL_NAMES`]) on summary records, e.g. from
 /// [`crate::parse_summary_csv`].
 pub fn fit_report(model: &str, records: &[crate::SummaryRecord]) -> Result<FitReport> {
+    fit_report_within(model, records, &FitBudget::default())
+}
+
+/// As [`fit_report`] within `budget`.
+pub fn fit_report_within(model: &str, records: &[crate::SummaryRecord], budget: &FitBudget<'_>) -> Result<FitReport> {
     if model == "gamma-gamma" {
-        let f = crate::gamma_gamma::fit_gamma_gamma(records)?;
+        let f = crate::gamma_gamma::fit_gamma_gamma_within(records, budget)?;
         return Ok(FitReport {
             model: "gamma-gamma",
             params: f.params.params(),
             std_errors: f.std_errors.map(|p| p.params()),
             log_likelihood: f.log_likelihood,
             customers: f.customers,
+            excluded: f.excluded,
         });
     }
     let m = Model::parse(model).ok_or_else(|| AnalyticsError::InvalidArgument {
@@ -239,12 +334,47 @@ pub fn fit_report(model: &str, records: &[crate::SummaryRecord]) -> Result<FitRe
         reason: format!("unknown model {model:?}; expected one of {}", MODEL_NAMES.join(", ")),
     })?;
     let rows = crate::summary::compress(records)?.rows;
-    let f = m.fit(&rows)?;
+    let f = m.fit_within(&rows, budget)?;
     Ok(FitReport {
         model: m.name(),
         params: f.params(),
         std_errors: f.std_errors(),
         log_likelihood: f.fit_log_likelihood(),
         customers: f.customers(),
+        excluded: 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(v: &[(&str, f64)]) -> Vec<(String, f64)> {
+        v.iter().map(|(k, x)| ((*k).to_owned(), *x)).collect()
+    }
+
+    #[test]
+    fn a_model_at_given_parameters_predicts_and_bad_parameters_are_refused() {
+        let bg = named(&[("b", 2.426), ("a", 0.793), ("alpha", 4.414), ("r", 0.243)]);
+        let m = Model::BgNbd.at_params(&bg).unwrap();
+        assert_eq!(
+            m.params(),
+            vec![("r", 0.243), ("alpha", 4.414), ("a", 0.793), ("b", 2.426)]
+        );
+        assert!((0.0..=1.0).contains(&m.probability_alive(2.0, 30.43, 38.86).unwrap()));
+        let refused = |p: &[(&str, f64)]| Model::ParetoNbd.at_params(&named(p)).is_err();
+        assert!(refused(&[("r", 1.0), ("alpha", 1.0), ("s", 1.0)]));
+        assert!(refused(&[("r", 1.0), ("alpha", 1.0), ("s", 1.0), ("beta", -1.0)]));
+        assert!(refused(&[
+            ("r", 1.0),
+            ("alpha", 1.0),
+            ("s", 1.0),
+            ("beta", 1.0),
+            ("a", 1.0)
+        ]));
+        assert!(!refused(&[("r", 1.0), ("alpha", 1.0), ("s", 1.0), ("beta", 1.0)]));
+        assert!(crate::GammaGamma::at_params(&named(&[("p", 6.0), ("q", 3.7), ("v", 15.0)])).is_ok());
+        // q ≤ 1: the mean spend is infinite.
+        assert!(crate::GammaGamma::at_params(&named(&[("p", 6.0), ("q", 0.5), ("v", 15.0)])).is_err());
+    }
 }

@@ -12,7 +12,58 @@ pub(crate) struct Minimum<const N: usize> {
     pub iterations: usize,
 }
 
-const MAX_ITER: usize = 1000;
+/// Iterations of one minimisation at most, whatever the budget says.
+pub(crate) const MAX_ITER: usize = 1000;
+
+/// What one fit may spend: iterations of the optimiser and a deadline its caller checks (pure
+/// crates read no clock: the caller passes a closure that says whether time is up).
+#[derive(Clone, Copy)]
+pub struct FitBudget<'a> {
+    /// Optimiser iterations at most (capped at 1000).
+    pub max_iterations: usize,
+    deadline: Option<&'a (dyn Fn() -> bool + Sync)>,
+}
+
+impl std::fmt::Debug for FitBudget<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FitBudget")
+            .field("max_iterations", &self.max_iterations)
+            .field("deadline", &self.deadline.is_some())
+            .finish()
+    }
+}
+
+impl Default for FitBudget<'_> {
+    /// 1000 iterations, no deadline.
+    fn default() -> Self {
+        FitBudget {
+            max_iterations: MAX_ITER,
+            deadline: None,
+        }
+    }
+}
+
+impl<'a> FitBudget<'a> {
+    /// At most `max_iterations` iterations, no deadline.
+    pub fn iterations(max_iterations: usize) -> Self {
+        FitBudget {
+            max_iterations,
+            deadline: None,
+        }
+    }
+    /// The same budget, stopping as soon as `expired()` returns true (e.g. a wall clock the
+    /// caller measures).
+    pub fn with_deadline(self, expired: &'a (dyn Fn() -> bool + Sync)) -> Self {
+        FitBudget {
+            deadline: Some(expired),
+            ..self
+        }
+    }
+    /// Whether the deadline has passed.
+    pub fn expired(&self) -> bool {
+        self.deadline.is_some_and(|d| d())
+    }
+}
 /// Objective evaluations allowed in one minimisation (line searches included).
 const MAX_EVALS: usize = 2000;
 const GTOL: f64 = 1e-9;
@@ -46,18 +97,29 @@ where
     }
 }
 
-/// Minimises `f` (value and gradient) from `x0` with BFGS.
-pub(crate) fn minimize<const N: usize, F>(f: F, x0: [f64; N]) -> Result<Minimum<N>>
+/// Minimises `f` (value and gradient) from `x0` with BFGS, within `budget`: at most its
+/// iterations (and [`MAX_ITER`]), and [`AnalyticsError::BudgetExhausted`] as soon as its
+/// deadline check says time is up (checked before every evaluation of `f`).
+pub(crate) fn minimize<const N: usize, F>(f: F, x0: [f64; N], budget: &FitBudget<'_>) -> Result<Minimum<N>>
 where
     F: Fn(&[f64; N]) -> Result<(f64, [f64; N])>,
 {
+    let max_iter = budget.max_iterations.min(MAX_ITER);
     let evals = std::cell::Cell::new(0usize);
+    let iterations_done = std::cell::Cell::new(0usize);
+    let expired = std::cell::Cell::new(false);
     let counted = |x: &[f64; N]| -> Result<(f64, [f64; N])> {
         evals.set(evals.get() + 1);
         if evals.get() > MAX_EVALS {
             return Err(AnalyticsError::DidNotConverge {
-                iterations: MAX_ITER,
+                iterations: max_iter,
                 gradient_norm: f64::NAN,
+            });
+        }
+        if expired.get() || budget.expired() {
+            expired.set(true);
+            return Err(AnalyticsError::BudgetExhausted {
+                iterations: iterations_done.get(),
             });
         }
         f(x)
@@ -73,9 +135,10 @@ where
     let mut h = identity::<N>();
     let mut stalls = 0;
     let mut iterations = 0;
-    for iter in 0..MAX_ITER {
+    for iter in 0..max_iter {
         iterations = iter + 1;
-        if evals.get() >= MAX_EVALS {
+        iterations_done.set(iter);
+        if evals.get() >= MAX_EVALS || expired.get() {
             break;
         }
         let gn = norm_inf(&g);
@@ -135,7 +198,7 @@ where
     }
     // Polish with Newton steps on the gradient: near the optimum of an ill-conditioned
     // likelihood the objective stops changing in the last digits before the gradient is nil.
-    let (x, fx, g) = if norm_inf(&g) < GTOL {
+    let (x, fx, g) = if norm_inf(&g) < GTOL || expired.get() {
         (x, fx, g)
     } else {
         newton_polish(&f, x, fx, g)
@@ -143,6 +206,9 @@ where
     let gn = norm_inf(&g);
     if gn < 1e-6 {
         return Ok(Minimum { x, f: fx, iterations });
+    }
+    if expired.get() || (iterations >= max_iter && max_iter < MAX_ITER) {
+        return Err(AnalyticsError::BudgetExhausted { iterations });
     }
     Err(AnalyticsError::DidNotConverge {
         iterations,
@@ -420,9 +486,25 @@ mod tests {
             let g = [-2.0 * (1.0 - a) - 400.0 * a * (b - a * a), 200.0 * (b - a * a)];
             Ok((v, g))
         };
-        let m = minimize(f, [-1.2, 1.0]).unwrap();
+        let m = minimize(f, [-1.2, 1.0], &FitBudget::default()).unwrap();
         assert!((m.x[0] - 1.0).abs() < 1e-7, "{:?}", m);
         assert!((m.x[1] - 1.0).abs() < 1e-7, "{:?}", m);
+    }
+
+    #[test]
+    fn a_budget_stops_the_minimisation() {
+        let f = |x: &[f64; 2]| {
+            let (a, b) = (x[0], x[1]);
+            let v = (1.0 - a).powi(2) + 100.0 * (b - a * a).powi(2);
+            let g = [-2.0 * (1.0 - a) - 400.0 * a * (b - a * a), 200.0 * (b - a * a)];
+            Ok((v, g))
+        };
+        let e = minimize(f, [-1.2, 1.0], &FitBudget::iterations(3)).unwrap_err();
+        assert_eq!(e, AnalyticsError::BudgetExhausted { iterations: 3 });
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let deadline = || calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= 5;
+        let e = minimize(f, [-1.2, 1.0], &FitBudget::default().with_deadline(&deadline)).unwrap_err();
+        assert!(matches!(e, AnalyticsError::BudgetExhausted { .. }), "{e:?}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use crate::error::{AnalyticsError, Result};
 use crate::fit::{self, Fit, Prepared, check_inputs, finite, positive};
 use crate::model::{Model, TransactionModel};
+use crate::optim::FitBudget;
 use crate::special::{Dual, FIT_TERMS, PREDICTION_TERMS, Real, ln_gamma, ln_hyp2f1_capped};
 use crate::summary::CompressedRow;
 
@@ -140,9 +141,15 @@ fn total_ll<T: Real>(p: [T; 4], d: &Prepared) -> Option<T> {
 
 /// Fits Pareto/NBD by maximum likelihood on compressed rows.
 pub fn fit_pareto_nbd(rows: &[CompressedRow]) -> Result<Fit<ParetoNbd>> {
+    fit_pareto_nbd_within(rows, &FitBudget::default())
+}
+
+/// As [`fit_pareto_nbd`] within `budget` (iterations and a deadline), from the best of a few starting
+/// points drawn from the data's moments.
+pub fn fit_pareto_nbd_within(rows: &[CompressedRow], budget: &FitBudget<'_>) -> Result<Fit<ParetoNbd>> {
     let data = Prepared::new(rows)?;
     let ll = |p: [Dual<4>; 4]| total_ll(p, &data);
-    let (th, loglik, se, iterations) = fit::fit_ml(ll, data.total, [0.0; 4])?;
+    let (th, loglik, se, iterations) = fit::fit_ml(ll, data.total, &fit::purchase_model_starts(&data, true), budget)?;
     let mk = |v: [f64; 4]| ParetoNbd {
         r: v[0],
         alpha: v[1],
@@ -156,6 +163,7 @@ pub fn fit_pareto_nbd(rows: &[CompressedRow]) -> Result<Fit<ParetoNbd>> {
         customers: data.total as u64,
         rows: data.rows.len(),
         iterations,
+        excluded: 0,
     })
 }
 

@@ -147,15 +147,12 @@ impl SummaryRecord {
         if self.frequency == 0 && self.recency != 0.0 {
             return Err(bad(2, "recency", "must be 0 when frequency is 0"));
         }
+        // Any finite mean spend is valid (free items and refunds netting to zero occur in real
+        // logs): purchase models do not read it, Gamma-Gamma leaves out the non-positive ones.
         if let Some(m) = self.monetary_value
-            && self.frequency > 0
-            && !(m.is_finite() && m > 0.0)
+            && !m.is_finite()
         {
-            return Err(bad(
-                4,
-                "monetary_value",
-                "must be a positive number for a customer with repeat purchases",
-            ));
+            return Err(bad(4, "monetary_value", "must be a finite number"));
         }
         Ok(())
     }
@@ -678,14 +675,14 @@ mod tests {
 
     #[test]
     fn csv_errors_name_line_and_column() {
-        let err = parse_summary_csv("id,frequency,recency,T,monetary_value\n1,2,3,4,5\n2,1,1,2,0\n").unwrap_err();
+        let err = parse_summary_csv("id,frequency,recency,T,monetary_value\n1,2,3,4,5\n2,1,1,2,x\n").unwrap_err();
         assert_eq!(
             err,
             AnalyticsError::Invalid {
                 line: 3,
                 column: 5,
                 field: "monetary_value".into(),
-                reason: "must be a positive number for a customer with repeat purchases".into()
+                reason: "not a number: \"x\"".into()
             }
         );
         let err = parse_summary_csv("T,recency,frequency\n4,x,1\n").unwrap_err();
@@ -695,6 +692,14 @@ mod tests {
         let ok = parse_summary_csv("T,extra,recency,frequency\r\n4,zz,0,0\r\n").unwrap();
         assert_eq!(ok[0].t, 4.0);
         assert_eq!(ok[0].monetary_value, None);
+    }
+
+    #[test]
+    fn summary_csv_accepts_zero_and_negative_mean_repeat_spend() {
+        let ok = parse_summary_csv("frequency,recency,T,monetary_value\n2,3,4,0\n1,1,2,-3.5\n0,0,2,0\n").unwrap();
+        assert_eq!(ok.len(), 3);
+        assert_eq!(ok[0].monetary_value, Some(0.0));
+        assert_eq!(ok[1].monetary_value, Some(-3.5));
     }
 
     #[test]

@@ -5,10 +5,10 @@
 
 use crate::App;
 use kesher_analytics::{
-    ClvOptions, CustomerSummary, FittedModel, HoldoutSummary, LadderInput, LadderRules, Model, PeriodUnit, RfmInput,
-    RfmSegment, ScoreOptions, SummaryConfig, SummaryRecord, Transaction as Purchase, TransactionModel, ValueTier,
-    compress, fit_gamma_gamma, group_by_customer, rfm_scores, score_compressed, summarize, summarize_slice,
-    value_tiers,
+    ClvOptions, CustomerSummary, FitBudget, FittedModel, HoldoutSummary, LadderInput, LadderRules, Model, PeriodUnit,
+    RfmInput, RfmSegment, ScoreOptions, SummaryConfig, SummaryRecord, Transaction as Purchase, TransactionModel,
+    ValueTier, compress, fit_gamma_gamma_within, group_by_customer, rfm_scores, score_compressed, summarize,
+    summarize_slice, value_tiers,
 };
 use kesher_core::CustomerId;
 use kesher_store::{CustomerScore, PROSPECT, PurchaseSummary, StoreError, SummaryPeriod, SummaryRequest};
@@ -32,6 +32,104 @@ pub struct AnalyzeOptions {
     /// Also compute the stage history of every past month since the first purchase (month-end
     /// stages, as the rules would have placed customers then) and record it.
     pub backfill_history: bool,
+    /// What the model fits may spend together: wall-clock time (Gamma-Gamma, fitted first, may
+    /// take a quarter; the purchase models share what is left, each taking the rest divided by
+    /// the models left when its turn comes) and optimiser iterations per fit.
+    pub fit_budget: FitLimits,
+    /// Told the name of each step as it begins (the CLI shows a spinner for a slow one).
+    pub progress: Progress,
+}
+
+/// The model fits' budget: see [`AnalyzeOptions::fit_budget`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitLimits {
+    pub wall_clock: std::time::Duration,
+    pub iterations_per_fit: usize,
+}
+
+impl Default for FitLimits {
+    /// 20 s in all, 1000 iterations per fit.
+    fn default() -> Self {
+        FitLimits {
+            wall_clock: std::time::Duration::from_secs(20),
+            iterations_per_fit: 1000,
+        }
+    }
+}
+
+/// A callback told the name of each analyze step as it begins.
+#[derive(Clone, Default)]
+pub struct Progress(Option<std::sync::Arc<dyn Fn(&'static str) + Send + Sync>>);
+
+impl Progress {
+    pub fn new(f: impl Fn(&'static str) + Send + Sync + 'static) -> Self {
+        Progress(Some(std::sync::Arc::new(f)))
+    }
+    /// Reports that `step` begins.
+    pub fn step(&self, step: &'static str) {
+        if let Some(f) = &self.0 {
+            f(step);
+        }
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Progress(..)"
+        } else {
+            "Progress(none)"
+        })
+    }
+}
+
+/// How one model's fit ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FitOutcome {
+    /// Converged, identified, and every customer scored: the model used.
+    Converged,
+    /// Its share of the budget (time or iterations) ran out first.
+    BudgetExhausted,
+    /// Converged (or not) to a point that does not determine the parameters: no finite optimum,
+    /// a Hessian that is not positive definite, or huge standard errors.
+    NotIdentifiable,
+    /// Anything else: the optimiser did not converge, a numerical failure, scoring failed.
+    Failed,
+}
+
+impl FitOutcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            FitOutcome::Converged => "converged",
+            FitOutcome::BudgetExhausted => "budget_exhausted",
+            FitOutcome::NotIdentifiable => "not_identifiable",
+            FitOutcome::Failed => "failed",
+        }
+    }
+}
+
+/// One model tried by the refresh.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitAttempt {
+    /// `bgnbd`, `pareto-nbd`, `mbgnbd` or `gamma-gamma`.
+    pub model: &'static str,
+    pub outcome: FitOutcome,
+    /// When the optimiser reached a point (converged or not identifiable).
+    pub log_likelihood: Option<f64>,
+    pub iterations: usize,
+    pub seconds: f64,
+    /// The error, when the fit was not used.
+    pub reason: Option<String>,
+}
+
+fn outcome_of(e: &kesher_analytics::AnalyticsError) -> (FitOutcome, usize) {
+    use kesher_analytics::AnalyticsError as E;
+    match e {
+        E::BudgetExhausted { iterations } => (FitOutcome::BudgetExhausted, *iterations),
+        E::NotIdentifiable { .. } => (FitOutcome::NotIdentifiable, 0),
+        E::DidNotConverge { iterations, .. } => (FitOutcome::Failed, *iterations),
+        _ => (FitOutcome::Failed, 0),
+    }
 }
 
 /// The customer attribute holding the estimated spend per year on what the business sells: a
@@ -68,6 +166,8 @@ impl AnalyzeOptions {
             margin: 1.0,
             ladder,
             backfill_history: false,
+            fit_budget: FitLimits::default(),
+            progress: Progress::default(),
         }
     }
 }
@@ -88,8 +188,13 @@ pub struct AnalyzeReport {
     pub model_note: Option<String>,
     /// What the value tiers rank by: `clv`, or `revenue` (past sales) when no CLV is known.
     pub tiers_by: &'static str,
+    /// Every model fit tried, in order (purchase models, then gamma-gamma).
+    pub attempts: Vec<FitAttempt>,
     /// Gamma-Gamma p, q, v when it could be fitted.
     pub spend_params: Option<Vec<(&'static str, f64)>>,
+    /// What the spend model left out (repeat customers whose mean spend is not positive), or
+    /// why it could not be fitted.
+    pub spend_note: Option<String>,
     /// Customers per stage, in ladder order.
     pub stages: Vec<(&'static str, usize)>,
     /// (tier, customers, share of total CLV).
@@ -131,28 +236,72 @@ impl AnalyzeError {
     }
 }
 
+/// What [`fit_purchase_model`] did: the fit used and what `apply` made of it, the note for the
+/// person who ran it, and every model tried.
+pub struct PurchaseFit<T> {
+    pub fitted: Option<(FittedModel, T)>,
+    pub note: Option<String>,
+    pub attempts: Vec<FitAttempt>,
+}
+
 /// Fits `wanted` and hands the fit to `apply` (scoring every customer); when either fails on
 /// these sales (no repeat purchases yet, a handful of customers, a likelihood without a finite
-/// optimum), the other purchase models are tried in [`Model::ALL`]'s order. The note says what
-/// failed and what was done instead; without any model the refresh still runs: P(alive),
-/// expected purchases and CLV stay empty, the ladder follows each customer's purchase rhythm
-/// alone and the value tiers rank past revenue.
+/// optimum, the budget spent), the other purchase models are tried in [`Model::ALL`]'s order.
+/// The models share `wall_clock` (each gets the rest divided by the models left) and each may
+/// take `limits.iterations_per_fit` iterations. The note says what failed and what was done
+/// instead; without any model the refresh still runs: P(alive), expected purchases and CLV stay
+/// empty, the ladder follows each customer's purchase rhythm alone and the value tiers rank
+/// past revenue.
 pub fn fit_purchase_model<T>(
     wanted: Model,
     rows: &[kesher_analytics::CompressedRow],
+    limits: &FitLimits,
+    wall_clock: std::time::Duration,
     apply: impl Fn(&FittedModel) -> Result<T, kesher_analytics::AnalyticsError>,
-) -> (Option<(FittedModel, T)>, Option<String>) {
+) -> PurchaseFit<T> {
+    let started = Instant::now();
     let mut failures = Vec::new();
-    for m in std::iter::once(wanted).chain(Model::ALL.into_iter().filter(|m| *m != wanted)) {
-        let done = m.fit(rows).and_then(|f| {
+    let mut attempts = Vec::new();
+    let order: Vec<Model> = std::iter::once(wanted)
+        .chain(Model::ALL.into_iter().filter(|m| *m != wanted))
+        .collect();
+    for (k, &m) in order.iter().enumerate() {
+        let t = Instant::now();
+        let share = wall_clock.saturating_sub(started.elapsed()) / (order.len() - k) as u32;
+        let deadline = move || t.elapsed() >= share;
+        let budget = FitBudget::iterations(limits.iterations_per_fit).with_deadline(&deadline);
+        let fit = m.fit_within(rows, &budget);
+        let (ll, iterations) = fit
+            .as_ref()
+            .map_or((None, 0), |f| (Some(f.fit_log_likelihood()), f.iterations()));
+        let done = fit.and_then(|f| {
             f.check_identified()?;
             apply(&f).map(|t| (f, t))
+        });
+        let (outcome, reason, iterations) = match &done {
+            Ok(_) => (FitOutcome::Converged, None, iterations),
+            Err(e) => {
+                let (outcome, its) = outcome_of(e);
+                (outcome, Some(e.to_string()), iterations.max(its))
+            }
+        };
+        attempts.push(FitAttempt {
+            model: m.name(),
+            outcome,
+            log_likelihood: ll,
+            iterations,
+            seconds: t.elapsed().as_secs_f64(),
+            reason,
         });
         match done {
             Ok(done) => {
                 let note =
                     (!failures.is_empty()).then(|| format!("{}; {} used instead", failures.join("; "), m.name()));
-                return (Some(done), note);
+                return PurchaseFit {
+                    fitted: Some(done),
+                    note,
+                    attempts,
+                };
             }
             Err(e) => failures.push(format!("{} could not be fitted on these sales ({e})", m.name())),
         }
@@ -162,7 +311,11 @@ pub fn fit_purchase_model<T>(
          ladder follows each customer's purchase rhythm alone and value tiers rank past revenue",
         failures.join("; ")
     );
-    (None, Some(note))
+    PurchaseFit {
+        fitted: None,
+        note: Some(note),
+        attempts,
+    }
 }
 
 fn tier_name(t: ValueTier) -> &'static str {
@@ -189,6 +342,7 @@ impl App {
         // history backfill need the sales themselves, so they are read whenever those are wanted.
         let mut txs: Vec<Purchase<CustomerId>> = Vec::new();
         let mut currency = None;
+        o.progress.step("reading sales");
         let pushed = if o.backfill_history {
             None
         } else {
@@ -227,6 +381,7 @@ impl App {
                 })?;
                 group_by_customer(&mut txs);
                 timings.push(("read sales", clock.elapsed().as_secs_f64()));
+                o.progress.step("summarising customers");
                 let t = Instant::now();
                 let summaries = summarize_slice(&txs, &cfg)?;
                 timings.push(("summary", t.elapsed().as_secs_f64()));
@@ -240,8 +395,46 @@ impl App {
 
         let t = Instant::now();
         let compressed = compress(&records)?;
-        // Gamma-Gamma needs repeat buyers with positive spend; without them CLV is unknown.
-        let spend = fit_gamma_gamma(&records).ok();
+        // Gamma-Gamma is fitted on repeat buyers with a positive mean repeat spend (the others
+        // are left out and counted); without any, CLV is unknown.
+        o.progress.step("fitting the spend model");
+        let spend_clock = o.fit_budget.wall_clock / 4;
+        let spend_deadline = move || t.elapsed() >= spend_clock;
+        let spend_budget = FitBudget::iterations(o.fit_budget.iterations_per_fit).with_deadline(&spend_deadline);
+        let spend_fit = fit_gamma_gamma_within(&records, &spend_budget);
+        let spend_attempt = FitAttempt {
+            model: "gamma-gamma",
+            outcome: match &spend_fit {
+                Ok(_) => FitOutcome::Converged,
+                Err(e) => outcome_of(e).0,
+            },
+            log_likelihood: spend_fit.as_ref().ok().map(|f| f.log_likelihood),
+            iterations: match &spend_fit {
+                Ok(f) => f.iterations,
+                Err(e) => outcome_of(e).1,
+            },
+            seconds: t.elapsed().as_secs_f64(),
+            reason: spend_fit.as_ref().err().map(ToString::to_string),
+        };
+        let (spend, spend_note) = match spend_fit {
+            Ok(f) => {
+                let note = (f.excluded > 0).then(|| {
+                    format!(
+                        "gamma-gamma left out {} repeat customers whose mean repeat spend is not \
+                         positive (free items, refunds); their expected spend is the population's, \
+                         shrunk toward 0",
+                        f.excluded
+                    )
+                });
+                (Some(f), note)
+            }
+            Err(e) => (
+                None,
+                Some(format!(
+                    "gamma-gamma could not be fitted on these sales ({e}); CLV is left empty"
+                )),
+            ),
+        };
         let periods_per_month = periods_per_month(o.unit);
         let opts = ScoreOptions {
             horizon: o.horizon,
@@ -255,13 +448,21 @@ impl App {
         let spend_model = spend.as_ref().map(|f| &f.params);
         // A model counts as fitted once every customer could be scored with it.
         let scoring = std::cell::Cell::new(0.0);
-        let (fitted, model_note) = fit_purchase_model(o.model, &compressed.rows, |f| {
+        o.progress.step("fitting the purchase model");
+        let purchase_clock = o.fit_budget.wall_clock.saturating_sub(t.elapsed());
+        let PurchaseFit {
+            fitted,
+            note: model_note,
+            mut attempts,
+        } = fit_purchase_model(o.model, &compressed.rows, &o.fit_budget, purchase_clock, |f| {
             let t = Instant::now();
             let scores = score_compressed(f, spend_model, &records, &compressed, &opts);
             scoring.set(scoring.get() + t.elapsed().as_secs_f64());
             scores
         });
+        attempts.push(spend_attempt);
         timings.push(("fit", t.elapsed().as_secs_f64() - scoring.get()));
+        o.progress.step("scoring customers");
         let t = Instant::now();
         let (fitted, scores) = match fitted {
             Some((f, scores)) => (Some(f), scores),
@@ -379,6 +580,7 @@ impl App {
             }
         }
         drop(bought);
+        o.progress.step("storing results");
         let implicit = self.store.replace_customer_scores(o.as_of, model_name, &rows)?;
         let implicit = usize::try_from(implicit).unwrap_or(usize::MAX);
         *stage_count.entry(PROSPECT).or_default() += implicit;
@@ -386,6 +588,7 @@ impl App {
 
         let mut backfilled_months = 0;
         if o.backfill_history {
+            o.progress.step("backfilling the stage history");
             let t = Instant::now();
             backfilled_months = self.backfill_history(o, &txs)?;
             timings.push(("backfill history", t.elapsed().as_secs_f64()));
@@ -404,7 +607,9 @@ impl App {
             log_likelihood: fitted.as_ref().map(|f| f.fit_log_likelihood()),
             model_note,
             tiers_by,
+            attempts,
             spend_params: spend.as_ref().map(|f| f.params.params()),
+            spend_note,
             stages,
             tiers: tiers
                 .summary
@@ -434,7 +639,21 @@ impl App {
         let stop = month_start(o.as_of);
         let mut month = month_start(first);
         let mut n = 0;
+        // The months' fits share one fit budget: each takes what is left over the months left.
+        let months_total = {
+            let (mut m, mut k) = (month, 0u32);
+            while m < stop {
+                k += 1;
+                m = m
+                    .checked_add(1.month())
+                    .map_err(|e| AnalyzeError::Store(StoreError::Backend(e.to_string())))?;
+            }
+            k
+        };
+        let fits_started = Instant::now();
         while month < stop {
+            let months_left = months_total.saturating_sub(u32::try_from(n).unwrap_or(u32::MAX)).max(1);
+            let month_clock = o.fit_budget.wall_clock.saturating_sub(fits_started.elapsed()) / months_left;
             let next = month
                 .checked_add(1.month())
                 .map_err(|e| StoreError::Backend(e.to_string()))?;
@@ -463,8 +682,10 @@ impl App {
                         periods_per_month: periods_per_month(o.unit),
                     },
                 };
-                let (_, scores) =
-                    fit_purchase_model(o.model, &c.rows, |f| score_compressed(f, None, &records, &c, &opts)).0?;
+                let (_, scores) = fit_purchase_model(o.model, &c.rows, &o.fit_budget, month_clock, |f| {
+                    score_compressed(f, None, &records, &c, &opts)
+                })
+                .fitted?;
                 Some(scores.iter().map(|s| s.probability_alive).collect())
             });
             let mut stages = Vec::with_capacity(summaries.len());
@@ -669,17 +890,31 @@ impl App {
             .collect();
         let records: Vec<SummaryRecord> = pairs.iter().map(|p| p.0).collect();
         let compressed = compress(&records)?;
+        // Each model within its share of the default budget.
+        let limits = FitLimits::default();
+        let share = limits.wall_clock / 3;
+        let within = |m: Model| {
+            let t = Instant::now();
+            let deadline = move || t.elapsed() >= share;
+            m.fit_within(
+                &compressed.rows,
+                &FitBudget::iterations(limits.iterations_per_fit).with_deadline(&deadline),
+            )
+        };
         let mut fits = Vec::new();
+        let mut chosen = None;
         for m in [Model::BgNbd, Model::ParetoNbd, Model::ModifiedBgNbd] {
-            if let Ok(f) = m.fit(&compressed.rows) {
-                fits.push(f);
+            match within(m) {
+                Ok(f) => fits.push(f),
+                Err(e) if m == model => chosen = Some(e),
+                Err(_) => {}
             }
         }
-        let chosen = fits
-            .iter()
-            .find(|f| f.model() == model)
-            .cloned()
-            .map_or_else(|| model.fit(&compressed.rows), Ok)?;
+        let chosen = match (fits.iter().find(|f| f.model() == model).cloned(), chosen) {
+            (Some(f), _) => f,
+            (None, Some(e)) => return Err(e.into()),
+            (None, None) => within(model)?,
+        };
         let table = kesher_analytics::holdout_table(&chosen, &pairs, 7)?
             .into_iter()
             .map(|r| (r.frequency, r.customers, r.actual, r.expected))

@@ -2,11 +2,14 @@
 
 use anyhow::Context;
 use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
 use kesher_analytics::{Model, PeriodUnit};
 use kesher_app::App;
-use kesher_app::analyze::AnalyzeOptions;
+use kesher_app::analyze::{AnalyzeOptions, Progress};
+use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct AnalyzeArgs {
@@ -27,6 +30,10 @@ pub struct AnalyzeArgs {
     /// (the ladder's history, for transitions between past months).
     #[arg(long)]
     backfill_history: bool,
+    /// Wall-clock seconds the model fits may take together (each fit also stops after 1000
+    /// iterations); a model whose share runs out is reported and the next one tried.
+    #[arg(long, default_value_t = 20.0)]
+    fit_seconds: f64,
     /// Lifecycle ladder: purchase periods needed to be core [default: 2].
     #[arg(long)]
     core_min_purchases: Option<u32>,
@@ -79,6 +86,8 @@ pub fn run(app: &App, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let mut opts = AnalyzeOptions::new(as_of, unit, model);
     opts.margin = a.margin;
     opts.backfill_history = a.backfill_history;
+    opts.fit_budget.wall_clock =
+        Duration::try_from_secs_f64(a.fit_seconds).map_err(|_| anyhow::anyhow!("--fit-seconds must be ≥ 0"))?;
     let l = &mut opts.ladder;
     l.core_min_purchases = a.core_min_purchases.unwrap_or(l.core_min_purchases);
     l.at_risk_gaps = a.at_risk_gaps.unwrap_or(l.at_risk_gaps);
@@ -87,7 +96,11 @@ pub fn run(app: &App, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     l.p_alive_defected = a.p_alive_defected.unwrap_or(l.p_alive_defected);
     l.one_time_at_risk_after = a.one_time_at_risk_after.unwrap_or(l.one_time_at_risk_after);
     l.one_time_defected_after = a.one_time_defected_after.unwrap_or(l.one_time_defected_after);
-    let r = app.analyze(&opts)?;
+    let spinner = StepSpinner::start();
+    opts.progress = spinner.progress();
+    let r = app.analyze(&opts);
+    spinner.finish();
+    let r = r?;
     let total = started.elapsed().as_secs_f64();
     if a.json {
         let kv = |v: &[(&str, f64)]| {
@@ -99,9 +112,13 @@ pub fn run(app: &App, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             "as_of": as_of.to_string(), "customers": r.customers, "buyers": r.buyers, "transactions": r.transactions,
             "model": r.model, "params": kv(&r.params), "log_likelihood": r.log_likelihood,
             "model_note": r.model_note, "tiers_by": r.tiers_by,
-            "spend_params": r.spend_params.as_deref().map(kv),
+            "spend_params": r.spend_params.as_deref().map(kv), "spend_note": r.spend_note,
             "stages": r.stages.iter().map(|(s, n)| ((*s).to_string(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
             "tiers": r.tiers.iter().map(|(t, n, share)| serde_json::json!({"tier": t, "customers": n, "share_of_value": share})).collect::<Vec<_>>(),
+            "attempts": r.attempts.iter().map(|a| serde_json::json!({
+                "model": a.model, "outcome": a.outcome.name(), "log_likelihood": a.log_likelihood,
+                "iterations": a.iterations, "seconds": a.seconds, "reason": a.reason,
+            })).collect::<Vec<_>>(),
             "wallets": r.wallets, "backfilled_months": r.backfilled_months,
             "seconds": total,
         });
@@ -115,6 +132,19 @@ pub fn run(app: &App, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if let Some(note) = &r.model_note {
         eprintln!("warning: {note}");
     }
+    for a in &r.attempts {
+        let ll = a
+            .log_likelihood
+            .map(|v| format!(", log-likelihood {v:.1}"))
+            .unwrap_or_default();
+        eprintln!(
+            "fit {}: {} after {} iterations in {:.2} s{ll}",
+            a.model,
+            a.outcome.name().replace('_', " "),
+            a.iterations,
+            a.seconds
+        );
+    }
     let params: Vec<String> = r.params.iter().map(|(k, v)| format!("{k}={v:.4}")).collect();
     match r.log_likelihood {
         Some(ll) => println!("{}: {} (log-likelihood {ll:.1})", r.model, params.join(" ")),
@@ -123,6 +153,9 @@ pub fn run(app: &App, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if let Some(sp) = &r.spend_params {
         let sp: Vec<String> = sp.iter().map(|(k, v)| format!("{k}={v:.4}")).collect();
         println!("gamma-gamma: {}", sp.join(" "));
+    }
+    if let Some(note) = &r.spend_note {
+        eprintln!("note: {note}");
     }
     println!("lifecycle ladder:");
     for (s, n) in &r.stages {
@@ -142,4 +175,78 @@ pub fn run(app: &App, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let steps: Vec<String> = r.timings.iter().map(|(s, t)| format!("{s} {t:.2}s")).collect();
     eprintln!("timings: {}", steps.join(", "));
     Ok(ExitCode::SUCCESS)
+}
+
+/// A spinner on stderr for any analyze step that runs longer than a second (only on a
+/// terminal): a watcher thread polls the current step every 100 ms.
+struct StepSpinner {
+    state: Arc<Mutex<SpinnerState>>,
+    watcher: Option<std::thread::JoinHandle<()>>,
+}
+
+struct SpinnerState {
+    step: &'static str,
+    since: Instant,
+    done: bool,
+}
+
+impl StepSpinner {
+    fn start() -> StepSpinner {
+        let state = Arc::new(Mutex::new(SpinnerState {
+            step: "starting",
+            since: Instant::now(),
+            done: false,
+        }));
+        let watcher = std::io::stderr().is_terminal().then(|| {
+            let state = Arc::clone(&state);
+            std::thread::spawn(move || {
+                let mut bar: Option<ProgressBar> = None;
+                loop {
+                    std::thread::sleep(Duration::from_millis(100));
+                    let Ok(s) = state.lock() else { break };
+                    if s.done {
+                        break;
+                    }
+                    let elapsed = s.since.elapsed();
+                    if elapsed >= Duration::from_secs(1) {
+                        let b = bar.get_or_insert_with(|| {
+                            let b = ProgressBar::new_spinner();
+                            b.set_style(
+                                ProgressStyle::with_template("{spinner} {msg}")
+                                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                            );
+                            b
+                        });
+                        b.set_message(format!("{} ({:.0} s)", s.step, elapsed.as_secs_f64()));
+                        b.tick();
+                    } else if let Some(b) = &bar {
+                        b.set_message(s.step);
+                    }
+                }
+                if let Some(b) = bar {
+                    b.finish_and_clear();
+                }
+            })
+        });
+        StepSpinner { state, watcher }
+    }
+
+    fn progress(&self) -> Progress {
+        let state = Arc::clone(&self.state);
+        Progress::new(move |step| {
+            if let Ok(mut s) = state.lock() {
+                s.step = step;
+                s.since = Instant::now();
+            }
+        })
+    }
+
+    fn finish(mut self) {
+        if let Ok(mut s) = self.state.lock() {
+            s.done = true;
+        }
+        if let Some(w) = self.watcher.take() {
+            let _ = w.join();
+        }
+    }
 }

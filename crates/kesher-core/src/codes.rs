@@ -679,6 +679,11 @@ pub const CATALOGUE: &[ErrorCode] = &[
         &["iterations", "gradient_norm"],
         "optimiser did not converge after {iterations} iterations (gradient norm {gradient_norm})",
     ),
+    c(
+        "analytics.model.budget_exhausted",
+        &["iterations"],
+        "fit budget exhausted after {iterations} iterations",
+    ),
     c("analytics.numerical", &["what"], "numerical failure in {what}"),
     c(
         "analyze.no_sales",

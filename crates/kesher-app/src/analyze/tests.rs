@@ -184,7 +184,14 @@ fn the_purchase_model_falls_back_in_order_and_says_why() {
         t: 10.0,
         count: 5,
     }];
-    let (f, note) = fit_purchase_model(Model::ParetoNbd, &none, |_| Ok(()));
+    let limits = FitLimits::default();
+    let fit = |m,
+               rows: &[kesher_analytics::CompressedRow],
+               apply: &dyn Fn(&FittedModel) -> Result<(), kesher_analytics::AnalyticsError>| {
+        let r = fit_purchase_model(m, rows, &limits, limits.wall_clock, apply);
+        (r.fitted, r.note)
+    };
+    let (f, note) = fit(Model::ParetoNbd, &none, &|_| Ok(()));
     assert!(f.is_none());
     let note = note.unwrap();
     let at = |m: Model| note.find(m.name()).unwrap();
@@ -228,17 +235,140 @@ fn the_purchase_model_falls_back_in_order_and_says_why() {
         })
         .collect();
     for m in Model::ALL {
-        let (f, note) = fit_purchase_model(m, &rows, |_| Ok(()));
+        let (f, note) = fit(m, &rows, &|_| Ok(()));
         assert_eq!((f.map(|(f, ())| f.model()), note), (Some(m), None));
     }
     // A fit whose predictions fail is no fit: the next model is used, and the note says why.
-    let (f, note) = fit_purchase_model(Model::BgNbd, &rows, |f| match f.model() {
+    let (f, note) = fit(Model::BgNbd, &rows, &|f| match f.model() {
         Model::BgNbd => Err(kesher_analytics::AnalyticsError::Numerical { what: "test" }),
         _ => Ok(()),
     });
     assert_eq!(f.map(|(f, ())| f.model()), Some(Model::ParetoNbd));
+    // Two iterations per fit are not enough for any model: each is reported as having spent its
+    // budget, in order, and the refresh goes on without a purchase model.
+    let tight = FitLimits {
+        iterations_per_fit: 2,
+        ..FitLimits::default()
+    };
+    let r = fit_purchase_model(Model::BgNbd, &rows, &tight, tight.wall_clock, |_| Ok(()));
+    assert!(r.fitted.is_none());
+    let outcomes: Vec<(&str, FitOutcome)> = r.attempts.iter().map(|a| (a.model, a.outcome)).collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            ("bgnbd", FitOutcome::BudgetExhausted),
+            ("pareto-nbd", FitOutcome::BudgetExhausted),
+            ("mbgnbd", FitOutcome::BudgetExhausted)
+        ]
+    );
+    assert!(
+        r.note
+            .unwrap()
+            .contains("bgnbd could not be fitted on these sales (fit budget exhausted after 2 iterations)")
+    );
+    // A deadline already past stops every fit before its first iteration.
+    let r = fit_purchase_model(Model::BgNbd, &rows, &limits, std::time::Duration::ZERO, |_| Ok(()));
+    assert!(
+        r.attempts
+            .iter()
+            .all(|a| a.outcome == FitOutcome::BudgetExhausted && a.iterations == 0),
+        "{:?}",
+        r.attempts
+    );
     assert_eq!(
         note.as_deref(),
         Some("bgnbd could not be fitted on these sales (numerical failure in test); pareto-nbd used instead")
     );
+}
+
+/// A repeat customer whose purchases were all free (mean repeat spend 0) does not stop the
+/// spend model: Gamma-Gamma leaves that customer out and the report says so.
+#[test]
+fn a_repeat_customer_with_zero_spend_is_left_out_of_gamma_gamma_and_reported() {
+    let t = app();
+    business(&t.app);
+    import(&t.app, ImportKind::Customers, "customer_id,name\nZ1,Free Rider\n");
+    let mut tx = String::from(
+        "transaction_id,customer_id,branch_id,employee_id,occurred_at,sku,quantity,unit_price,discount,currency\n",
+    );
+    for (id, at) in [
+        ("Z-1", "2025-02-03T10:00:00Z"),
+        ("Z-2", "2025-03-03T10:00:00Z"),
+        ("Z-3", "2025-04-07T10:00:00Z"),
+    ] {
+        tx.push_str(&format!("{id},Z1,B1,,{at},,1,0.00,0,ILS\n"));
+    }
+    import(&t.app, ImportKind::Transactions, &tx);
+    let r = t
+        .app
+        .analyze(&AnalyzeOptions::new(as_of(), PeriodUnit::Week, Model::BgNbd))
+        .unwrap();
+    assert!(r.spend_params.is_some(), "{:?}", r.spend_note);
+    let note = r.spend_note.unwrap();
+    assert!(note.contains("left out 1 repeat customers"), "{note}");
+}
+
+/// Sales with no buy-till-you-die structure: each of `sales` sales goes to a customer drawn
+/// uniformly from `customers` at a time drawn uniformly over the two years before
+/// [`as_of`] (no dropout, no individual rhythm). Deterministic for a `seed`.
+fn structureless_sales(customers: u64, sales: u64, mut seed: u64) -> String {
+    let mut rnd = |n: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 24) % n
+    };
+    let end = as_of().as_second();
+    let span = 2 * 365 * 86_400;
+    let mut tx = String::from(
+        "transaction_id,customer_id,branch_id,employee_id,occurred_at,sku,quantity,unit_price,discount,currency\n",
+    );
+    for k in 0..sales {
+        let who = rnd(customers);
+        let at = jiff::Timestamp::from_second(end - span + rnd(span as u64) as i64).unwrap();
+        let price = 5 + rnd(200);
+        tx.push_str(&format!("U{k},C{who},B1,,{at},,1,{price}.00,0,ILS\n"));
+    }
+    tx
+}
+
+/// On sales without buy-till-you-die structure (the probe's 96k customers with uniformly random
+/// purchase times ran 569 s in the BG/NBD fit and stored nothing) the refresh finishes within its
+/// fit budget, reports every model it tried and how each ended, names what it used instead, and
+/// stores every buyer's scores.
+#[test]
+fn structureless_sales_are_analysed_within_the_fit_budget_and_the_fallback_is_named() {
+    let t = app();
+    import(
+        &t.app,
+        ImportKind::Transactions,
+        &structureless_sales(20_000, 70_000, 3),
+    );
+    let mut o = AnalyzeOptions::new(as_of(), PeriodUnit::Week, Model::BgNbd);
+    o.fit_budget.wall_clock = std::time::Duration::from_secs(6);
+    let r = t.app.analyze(&o).unwrap();
+    assert!(r.buyers > 19_000, "{}", r.buyers);
+    // Every purchase model tried is reported in the documented order, up to the one used.
+    let tried: Vec<&str> = r.attempts.iter().map(|a| a.model).collect();
+    let used = r
+        .attempts
+        .iter()
+        .position(|a| a.outcome == FitOutcome::Converged && a.model != "gamma-gamma");
+    let expected: Vec<&str> = ["bgnbd", "pareto-nbd", "mbgnbd"]
+        .into_iter()
+        .take(used.map_or(3, |i| i + 1))
+        .chain(["gamma-gamma"])
+        .collect();
+    assert_eq!(tried, expected, "{:?}", r.attempts);
+    assert_eq!(r.model, used.map_or("none", |i| r.attempts[i].model));
+    for a in &r.attempts[..tried.len() - 1] {
+        if a.outcome != FitOutcome::Converged {
+            let note = r.model_note.as_deref().unwrap();
+            assert!(note.contains(&format!("{} could not be fitted", a.model)), "{note}");
+            assert!(a.reason.is_some());
+        }
+    }
+    let s = score(&t.app, "C1");
+    assert_eq!(s.model, r.model);
+    assert!(s.rfm.is_some() && s.tier.is_some());
 }

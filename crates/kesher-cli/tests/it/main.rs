@@ -4,6 +4,7 @@
 
 mod jobs;
 mod pg;
+mod predict;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -278,6 +279,16 @@ fn baskets_mine_a_file_and_the_database() {
     assert!(o.status.success(), "{:?}", text(&o));
     let a: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
     assert_eq!(a["customers"], 1500);
+    // Every fit tried is reported: the purchase model used, then gamma-gamma.
+    let attempts = a["attempts"].as_array().unwrap();
+    let last_purchase = &attempts[attempts.len() - 2];
+    assert_eq!(
+        (last_purchase["model"].as_str(), last_purchase["outcome"].as_str()),
+        (a["model"].as_str(), Some("converged")),
+        "{a}"
+    );
+    assert!(last_purchase["iterations"].as_u64() > Some(0), "{a}");
+    assert_eq!(attempts.last().unwrap()["model"], "gamma-gamma");
     assert_eq!(
         a["stages"]
             .as_object()
@@ -400,7 +411,7 @@ fn models_fit_reproduces_the_published_bgnbd() {
         "0.243 4.414 0.793 2.426"
     );
     assert_eq!(format!("{:.1}", v["log_likelihood"].as_f64().unwrap()), "-9582.4");
-    let bad = d.file("bad.csv", "frequency,recency,T,monetary_value\n1,2,3,10\n2,3,4,-5\n");
+    let bad = d.file("bad.csv", "frequency,recency,T,monetary_value\n1,2,3,10\n2,3,4,ten\n");
     let o = kesher(
         &d.db(),
         &[
@@ -414,6 +425,53 @@ fn models_fit_reproduces_the_published_bgnbd() {
     );
     assert!(!o.status.success());
     assert!(text(&o).1.contains("line 3"), "{:?}", text(&o));
+}
+
+/// A repeat customer whose mean repeat spend is 0 (free items, refunds netting to zero) is
+/// valid: purchase models ignore the column, Gamma-Gamma leaves the customer out and says so.
+#[test]
+fn models_fit_accepts_a_zero_mean_repeat_spend() {
+    let d = Dir::new();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../kesher-analytics/tests/fixtures");
+    let cdnow = std::fs::read_to_string(fixtures.join("cdnow_customers_summary_with_transactions.csv")).unwrap();
+    // The CDNOW summary with two repeat customers' spend set to 0 and -4.5.
+    let mut body = String::new();
+    let mut changed = 0;
+    for (i, line) in cdnow.lines().enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        if i > 0 && changed < 2 && cells[1] != "0" {
+            let m = if changed == 0 { "0" } else { "-4.5" };
+            body.push_str(&format!("{},{},{},{},{m}\n", cells[0], cells[1], cells[2], cells[3]));
+            changed += 1;
+        } else {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    let file = d.file("zero.csv", &body);
+    let fit = |model: &str| {
+        let o = kesher(
+            &d.db(),
+            &[
+                "models",
+                "fit",
+                "--model",
+                model,
+                "--summary",
+                file.to_str().unwrap(),
+                "--json",
+            ],
+        );
+        assert!(o.status.success(), "{model}: {:?}", text(&o));
+        serde_json::from_str::<serde_json::Value>(&text(&o).0).unwrap()
+    };
+    let v = fit("bgnbd");
+    assert_eq!(format!("{:.1}", v["log_likelihood"].as_f64().unwrap()), "-9582.4");
+    assert_eq!(v["excluded"], 0);
+    let v = fit("gamma-gamma");
+    assert_eq!(v["excluded"], 2);
+    // CDNOW has 946 repeat customers.
+    assert_eq!(v["customers"], 944);
 }
 
 #[test]

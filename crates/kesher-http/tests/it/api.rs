@@ -915,7 +915,7 @@ fn unknown_routes_wrong_methods_and_bad_paths_answer_json() {
     for path in ["/api/nope", "/api/customers/x/y/z", "/nope"] {
         let (s, _, body) = raw(&app, "GET", path);
         let v: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: {body}"));
-        assert_eq!((s, v["error"]["code"].as_str()), (404, Some("not_found")), "{path}");
+        assert_eq!((s, v["error"]["code"].as_str()), (404, Some("route.not_found")), "{path}");
     }
     for (method, path, allowed) in [
         ("DELETE", "/api/health", "GET,HEAD"),
@@ -930,7 +930,7 @@ fn unknown_routes_wrong_methods_and_bad_paths_answer_json() {
         let v: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{method} {path}: {body}"));
         assert_eq!(
             (s, v["error"]["code"].as_str()),
-            (405, Some("method_not_allowed")),
+            (405, Some("route.method_not_allowed")),
             "{method} {path}: {v}"
         );
         let mut got: Vec<String> = allow
@@ -949,7 +949,7 @@ fn unknown_routes_wrong_methods_and_bad_paths_answer_json() {
         let v: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: {body}"));
         assert_eq!(
             (s, v["error"]["code"].as_str()),
-            (400, Some("bad_request")),
+            (400, Some("path.not_utf8")),
             "{path}: {v}"
         );
     }

@@ -14,6 +14,7 @@ pub mod import;
 pub mod jobs;
 pub mod points;
 pub mod privacy;
+pub mod reads;
 pub mod records;
 pub mod sales;
 pub mod segments;
@@ -49,7 +50,9 @@ impl Default for Settings {
 /// results (mined rules) shared by every clone.
 #[derive(Clone)]
 pub struct App {
-    pub store: Arc<dyn Store>,
+    /// Only the app's workflows and reads touch the store: the HTTP server and the CLI go
+    /// through `App`'s methods.
+    pub(crate) store: Arc<dyn Store>,
     pub settings: Settings,
     clock: Arc<dyn clock::Clock>,
     pub(crate) caches: Arc<baskets::Caches>,

@@ -155,9 +155,9 @@ pub fn users(app: &App, c: UsersCommand) -> anyhow::Result<ExitCode> {
             }
         }
         UsersCommand::List { json } => {
-            for u in app.store.list_users()? {
+            for u in app.list_users()? {
                 let branch = match u.branch {
-                    Some(b) => app.store.get_branch(b)?.map(|b| b.external_id),
+                    Some(b) => app.get_branch(b)?.map(|b| b.external_id),
                     None => None,
                 };
                 if json {
@@ -264,7 +264,7 @@ pub fn tokens(app: &App, c: TokensCommand) -> anyhow::Result<ExitCode> {
             println!("{}", secret.0);
         }
         TokensCommand::List { json } => {
-            for t in app.store.list_tokens()? {
+            for t in app.list_tokens()? {
                 let scopes: Vec<&str> = t.scopes.iter().map(|a| a.as_str()).collect();
                 if json {
                     println!(

@@ -50,8 +50,8 @@ pub fn run(app: &App, c: CustomersCommand) -> anyhow::Result<ExitCode> {
         CustomersCommand::Duplicates { min_score, limit, json } => {
             let pairs = app.duplicates(min_score)?;
             for p in pairs.iter().take(limit) {
-                let a = app.store.get_customer(p.a)?;
-                let b = app.store.get_customer(p.b)?;
+                let a = app.get_customer(p.a)?;
+                let b = app.get_customer(p.b)?;
                 let label = |c: &Option<kesher_core::Customer>| {
                     c.as_ref()
                         .map(|c| {
@@ -134,14 +134,14 @@ pub fn run(app: &App, c: CustomersCommand) -> anyhow::Result<ExitCode> {
         }
         CustomersCommand::Show { who } => {
             let id = resolve(app, &who)?;
-            let c = app.store.get_customer(id)?.context("customer vanished")?;
+            let c = app.get_customer(id)?.context("customer vanished")?;
             let mut v = serde_json::json!({
                 "id": c.id.to_string(), "member_no": c.member_no, "kind": c.kind.as_str(), "name": c.name,
                 "phone": c.phone.map(|p| p.to_string()), "email": c.email.map(|e| e.to_string()), "card": c.card,
                 "language": c.language, "created_at": c.created_at.to_string(),
             });
             // The latest analysis, when `kesher analyze` has run.
-            if let Some(s) = app.store.customer_score(id)? {
+            if let Some(s) = app.customer_score(id)? {
                 v["score"] = serde_json::json!({
                     "as_of": s.as_of.to_string(), "stage": s.stage, "p_alive": s.p_alive,
                     "expected_purchases": s.expected_purchases, "clv_minor": s.clv, "rfm": s.rfm,
@@ -158,10 +158,10 @@ pub fn run(app: &App, c: CustomersCommand) -> anyhow::Result<ExitCode> {
 /// A customer by id, or by member number, phone, e-mail or card.
 pub fn resolve(app: &App, who: &str) -> anyhow::Result<CustomerId> {
     if let Ok(id) = who.parse::<CustomerId>() {
-        if app.store.get_customer(id)?.is_some() {
+        if app.get_customer(id)?.is_some() {
             return Ok(id);
         }
-        if let Some(k) = app.store.merged_into(id)? {
+        if let Some(k) = app.merged_into(id)? {
             bail!("customer {id} was already merged into {k}");
         }
         bail!("no customer {id}");
@@ -174,7 +174,7 @@ pub fn resolve(app: &App, who: &str) -> anyhow::Result<CustomerId> {
         tries.push(Identifier::Email(e));
     }
     for t in tries {
-        if let Some(c) = app.store.lookup_customer(&t)? {
+        if let Some(c) = app.lookup_customer(&t)? {
             return Ok(c.id);
         }
     }

@@ -32,8 +32,8 @@ pub fn run(a: DemoArgs, db: &Path, settings: Settings) -> anyhow::Result<ExitCod
     if db.exists() {
         // Only a database that a demo made may be replaced: never a business's real data.
         let existing = crate::open(db, settings.clone())?;
-        let made_by_demo = existing.store.has_audit_action(DEMO_ACTION)?;
-        let empty = existing.store.counts()?.customers == 0;
+        let made_by_demo = existing.has_audit_action(DEMO_ACTION)?;
+        let empty = existing.counts()?.customers == 0;
         drop(existing);
         if !made_by_demo && !empty {
             bail!(
@@ -55,7 +55,7 @@ pub fn run(a: DemoArgs, db: &Path, settings: Settings) -> anyhow::Result<ExitCod
     let result = generate_and_import(&a, db, settings, &dir);
     let _ = std::fs::remove_dir_all(&dir);
     let app = result?;
-    let c = app.store.counts()?;
+    let c = app.counts()?;
     println!(
         "demo business ready in {:.1} s: {} branches, {} employees, {} products, {} customers, {} transactions ({} lines), {} interactions -> {}",
         started.elapsed().as_secs_f64(),
@@ -102,8 +102,7 @@ fn generate_and_import(a: &DemoArgs, db: &Path, settings: Settings, dir: &Path) 
     let actor = kesher_store::Actor::new("demo", app.now()).from("cli");
     let note =
         serde_json::json!({"customers": a.customers, "seed": a.seed, "end": end.to_string(), "now": now.to_string()});
-    app.store
-        .append_audit(&actor, DEMO_ACTION, "database", "-", Some(&note))?;
+    app.append_audit(&actor, DEMO_ACTION, "database", "-", Some(&note))?;
     for (name, kind) in kesher_demo::FILES.iter().zip([
         ImportKind::Branches,
         ImportKind::Employees,

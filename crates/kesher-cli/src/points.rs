@@ -146,8 +146,7 @@ pub fn run(app: &App, c: PointsCommand) -> anyhow::Result<ExitCode> {
             let id = resolve(app, &who)?;
             let branch_id = match branch {
                 Some(b) => Some(
-                    app.store
-                        .branch_by_external(&b)?
+                    app.branch_by_external(&b)?
                         .with_context(|| format!("no branch {b:?}"))?
                         .id,
                 ),

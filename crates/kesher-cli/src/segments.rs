@@ -92,7 +92,7 @@ pub fn run(app: &App, c: SegmentsCommand) -> anyhow::Result<ExitCode> {
             let ev = app.evaluate_segment(&seg, None)?;
             let mut rows = Vec::new();
             for id in ev.members.iter().take(limit) {
-                if let Some(c) = app.store.get_customer(*id)? {
+                if let Some(c) = app.get_customer(*id)? {
                     rows.push(c);
                 }
             }

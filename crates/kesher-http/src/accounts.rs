@@ -86,7 +86,7 @@ pub async fn login(
             Err(SignInError::Store(_)) => "auth.sign_in_error",
         };
         let actor = kesher_store::Actor::new(format!("user:{who}"), app.now()).from(origin);
-        app.store.append_audit(&actor, outcome, "user", &who, None)?;
+        app.append_audit(&actor, outcome, "user", &who, None)?;
         Ok(r)
     })
     .await?;
@@ -207,7 +207,7 @@ fn role(s: &str, field: &str) -> Result<Role, AppError> {
     responses((status = 200, description = "Every user", body = Vec<UserDto>)))]
 pub async fn list_users(State(st): State<AppState>) -> Result<Json<Vec<UserDto>>, AppError> {
     blocking(st, |app| {
-        Ok(Json(app.store.list_users()?.iter().map(UserDto::from).collect()))
+        Ok(Json(app.list_users()?.iter().map(UserDto::from).collect()))
     })
     .await
 }
@@ -336,7 +336,7 @@ pub struct TokenInput {
     responses((status = 200, description = "Every API token (never the secrets)", body = Vec<TokenDto>)))]
 pub async fn list_tokens(State(st): State<AppState>) -> Result<Json<Vec<TokenDto>>, AppError> {
     blocking(st, |app| {
-        Ok(Json(app.store.list_tokens()?.iter().map(TokenDto::from).collect()))
+        Ok(Json(app.list_tokens()?.iter().map(TokenDto::from).collect()))
     })
     .await
 }

@@ -166,7 +166,7 @@ pub async fn score(
             kesher_auth::Action::CustomersRead,
             crate::customers::home_branch(app, id)?,
         )?;
-        let s = app.store.customer_score(id)?.ok_or_else(|| {
+        let s = app.customer_score(id)?.ok_or_else(|| {
             AppError::not_found(format!("no analysis for customer {id}; run kesher analyze"))
                 .coded("analysis.customer.missing")
         })?;
@@ -212,12 +212,12 @@ pub struct LadderDto {
 pub async fn ladder(State(st): State<AppState>, Query(p): Query<LadderParams>) -> Result<Json<LadderDto>, AppError> {
     blocking(st, move |app| {
         let mut months: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-        for (m, stage, n) in app.store.stage_counts()? {
+        for (m, stage, n) in app.stage_counts()? {
             months.entry(m).or_default().insert(stage, n);
         }
         let (transitions, flows) = match (&p.from, &p.to) {
             (Some(f), Some(t)) => {
-                let tr = app.store.stage_transitions(f, t)?;
+                let tr = app.stage_transitions(f, t)?;
                 let mut flows: BTreeMap<String, (u64, u64)> = BTreeMap::new();
                 for (a, b, n) in &tr {
                     if a != b {
@@ -277,7 +277,6 @@ pub struct ValueDto {
 pub async fn value(State(st): State<AppState>) -> Result<Json<ValueDto>, AppError> {
     blocking(st, move |app| {
         let scores: Vec<CustomerScore> = app
-            .store
             .list_customer_scores()?
             .into_iter()
             .filter(|s| s.rfm.is_some())

@@ -55,7 +55,7 @@ pub async fn search(
     blocking(st, move |app| {
         let country = app.phone_country(caller.principal.branch)?;
         let phone = p.q.as_deref().and_then(|q| Phone::parse(q, country).ok());
-        let page = app.store.search_customers(&CustomerQuery {
+        let page = app.search_customers(&CustomerQuery {
             text: p.q,
             phone,
             branch: caller.branch_filter(Action::CustomersRead)?,
@@ -138,8 +138,7 @@ fn apply_input(app: &App, c: &mut Customer, i: CustomerInput, country: kesher_co
     };
     c.source_branch = match i.branch {
         Some(b) => Some(
-            app.store
-                .branch_by_external(&b)?
+            app.branch_by_external(&b)?
                 .ok_or_else(|| {
                     AppError::invalid("branch", format!("unknown branch {b:?}"))
                         .coded("branch.unknown")
@@ -151,8 +150,7 @@ fn apply_input(app: &App, c: &mut Customer, i: CustomerInput, country: kesher_co
     };
     c.source_employee = match i.employee {
         Some(e) => Some(
-            app.store
-                .employee_by_external(&e)?
+            app.employee_by_external(&e)?
                 .ok_or_else(|| {
                     AppError::invalid("employee", format!("unknown employee {e:?}"))
                         .coded("employee.unknown")
@@ -204,7 +202,7 @@ pub async fn create(
         }
         caller.check(Action::CustomersEnrol, c.source_branch)?;
         if let Some(p) = c.parent_id
-            && app.store.get_customer(p)?.is_none()
+            && app.get_customer(p)?.is_none()
         {
             return Err(AppError::invalid("parent_id", format!("no customer {p}")).coded("customer.parent.not_found"));
         }
@@ -217,7 +215,6 @@ pub async fn create(
 /// The branch a customer belongs to (registered at), for own-branch checks; 404 when unknown.
 pub(crate) fn home_branch(app: &App, id: CustomerId) -> Result<Option<kesher_core::BranchId>, AppError> {
     Ok(app
-        .store
         .get_customer(id)?
         .ok_or_else(|| AppError::not_found(format!("customer not found: {id}")).coded("customer.not_found"))?
         .source_branch)
@@ -225,9 +222,9 @@ pub(crate) fn home_branch(app: &App, id: CustomerId) -> Result<Option<kesher_cor
 
 fn load(app: &App, id: &str) -> Result<Customer, AppError> {
     let id: CustomerId = parse_id(id, "id")?;
-    match app.store.get_customer(id)? {
+    match app.get_customer(id)? {
         Some(c) => Ok(c),
-        None => match app.store.merged_into(id)? {
+        None => match app.merged_into(id)? {
             Some(k) => Err(AppError::not_found(format!("customer {id} was merged into {k}"))
                 .coded("customer.merged")
                 .param("kept", k.to_string())),
@@ -310,11 +307,11 @@ fn as_input(app: &App, c: &Customer) -> Result<serde_json::Map<String, serde_jso
     let s = |v: Option<String>| v.map_or(V::Null, V::String);
     let d = &c.demographics;
     let branch = match c.source_branch {
-        Some(b) => app.store.get_branch(b)?.map(|b| b.external_id),
+        Some(b) => app.get_branch(b)?.map(|b| b.external_id),
         None => None,
     };
     let employee = match c.source_employee {
-        Some(e) => app.store.get_employee(e)?.map(|e| e.external_id),
+        Some(e) => app.get_employee(e)?.map(|e| e.external_id),
         None => None,
     };
     let consents: serde_json::Map<String, V> = c
@@ -520,7 +517,7 @@ pub async fn lookup(
         } else {
             Identifier::Card(p.card.unwrap_or_default().trim().to_string())
         };
-        let Some(c) = app.store.lookup_customer(&ident)? else {
+        let Some(c) = app.lookup_customer(&ident)? else {
             return Err(
                 AppError::not_found(format!("no customer with {} {}", ident.kind(), ident.value()))
                     .coded("customer.lookup.not_found")
@@ -571,7 +568,7 @@ pub async fn merge(
         let keep: CustomerId = parse_id(&m.keep, "keep")?;
         let drop: CustomerId = parse_id(&m.drop, "drop")?;
         for id in [keep, drop] {
-            if let Some(c) = app.store.get_customer(id)? {
+            if let Some(c) = app.get_customer(id)? {
                 caller.check(Action::CustomersMerge, c.source_branch)?;
             }
         }
@@ -625,7 +622,7 @@ pub async fn duplicates(
             if out.len() >= limit {
                 break;
             }
-            let (Some(a), Some(b)) = (app.store.get_customer(pair.a)?, app.store.get_customer(pair.b)?) else {
+            let (Some(a), Some(b)) = (app.get_customer(pair.a)?, app.get_customer(pair.b)?) else {
                 continue;
             };
             if only.is_some() && (a.source_branch != only || b.source_branch != only) {
@@ -747,8 +744,8 @@ pub async fn overview(
     blocking(st, move |app| {
         let c = load(app, &id)?;
         let anon = caller.check(Action::CustomersRead, c.source_branch)? == Access::Anonymised;
-        let txs = app.store.list_transactions(Some(c.id), 1000, 0)?;
-        let ints = app.store.list_interactions(Some(c.id), 200, 0)?;
+        let txs = app.list_transactions(Some(c.id), 1000, 0)?;
+        let ints = app.list_interactions(Some(c.id), 200, 0)?;
         let mut spend: std::collections::BTreeMap<String, (kesher_core::Currency, i64)> = Default::default();
         for t in &txs.items {
             let e = spend.entry(t.currency.to_string()).or_insert((t.currency, 0));
@@ -782,13 +779,12 @@ pub async fn overview(
         };
         let parent = match c.parent_id {
             Some(p) => app
-                .store
                 .get_customer(p)?
                 .as_ref()
                 .map(|p| CustomerDto::from(p).anonymised_if(anon)),
             None => None,
         };
-        let history = app.store.consent_history(c.id)?;
+        let history = app.consent_history(c.id)?;
         Ok(Json(OverviewDto {
             customer: CustomerDto::from(&c).anonymised_if(anon),
             parent,

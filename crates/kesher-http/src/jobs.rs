@@ -142,8 +142,7 @@ pub async fn enqueue(
         let args = i.args.unwrap_or_else(|| serde_json::json!({}));
         let job = app.enqueue_job(&i.kind, args, None)?;
         let after = serde_json::json!({ "kind": job.kind, "args": job.args });
-        app.store
-            .append_audit(&c.actor(app), "jobs.enqueue", "job", &job.id.to_string(), Some(&after))?;
+        app.append_audit(&c.actor(app), "jobs.enqueue", "job", &job.id.to_string(), Some(&after))?;
         Ok((StatusCode::CREATED, Json(JobDto::from(&job))))
     })
     .await
@@ -158,8 +157,7 @@ pub async fn cancel(State(st): State<AppState>, c: Caller, Path(id): Path<String
     blocking(st, move |app| {
         let id: JobId = parse_id(&id, "id")?;
         let job = app.cancel_job(id)?;
-        app.store
-            .append_audit(&c.actor(app), "jobs.cancel", "job", &id.to_string(), None)?;
+        app.append_audit(&c.actor(app), "jobs.cancel", "job", &id.to_string(), None)?;
         Ok(Json(JobDto::from(&job)))
     })
     .await

@@ -161,8 +161,7 @@ pub async fn redeem(
         let id: CustomerId = parse_id(&id, "id")?;
         let branch: Option<BranchId> = match &i.branch {
             Some(b) => Some(
-                app.store
-                    .branch_by_external(b)?
+                app.branch_by_external(b)?
                     .ok_or_else(|| {
                         AppError::invalid("branch", format!("unknown branch {b:?}"))
                             .coded("branch.unknown")

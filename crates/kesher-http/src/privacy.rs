@@ -55,7 +55,7 @@ pub async fn erase(
         let r = app.erase_customer(id, &c.actor(app))?;
         Ok(Json(ErasureDto {
             customer_id: id.to_string(),
-            erased_at: app.store.erased_at(id)?.map(|t| t.to_string()),
+            erased_at: app.erased_at(id)?.map(|t| t.to_string()),
             interactions_cleared: r.interactions_cleared,
             aliases_removed: r.aliases_removed,
             consent_events_removed: r.consent_events_removed,
@@ -140,7 +140,7 @@ pub async fn export_audit(State(st): State<AppState>, c: Caller) -> Result<Respo
         let mut all = Vec::new();
         let mut offset = 0u64;
         loop {
-            let page = app.store.audit_log(1000, offset)?;
+            let page = app.audit_log(1000, offset)?;
             if page.is_empty() {
                 break;
             }
@@ -155,7 +155,7 @@ pub async fn export_audit(State(st): State<AppState>, c: Caller) -> Result<Respo
             out.push_str(&line.to_string());
             out.push('\n');
         }
-        app.store.append_audit(
+        app.append_audit(
             &c.actor(app),
             "audit.export",
             "audit_log",

@@ -38,7 +38,7 @@ pub struct StatsDto {
               (status = 403, description = "The role may not read analytics", body = crate::error::ErrorBody)))]
 pub async fn stats(State(st): State<AppState>) -> Result<Json<StatsDto>, AppError> {
     blocking(st, |app| {
-        let c = app.store.counts()?;
+        let c = app.counts()?;
         Ok(Json(StatsDto {
             version: env!("CARGO_PKG_VERSION").into(),
             customers: c.customers,
@@ -64,7 +64,7 @@ fn created<T>(r: Inserted, body: T) -> Result<(StatusCode, Json<T>), AppError> {
 #[utoipa::path(get, path = "/api/branches", tag = "reference", responses((status = 200, description = "All branches", body = Vec<BranchDto>)))]
 pub async fn list_branches(State(st): State<AppState>) -> Result<Json<Vec<BranchDto>>, AppError> {
     blocking(st, |app| {
-        Ok(Json(app.store.list_branches()?.iter().map(BranchDto::from).collect()))
+        Ok(Json(app.list_branches()?.iter().map(BranchDto::from).collect()))
     })
     .await
 }
@@ -92,7 +92,7 @@ pub async fn create_branch(
             region: i.region,
             time_zone: tz,
         };
-        created(app.store.insert_branch(&b)?, BranchDto::from(&b))
+        created(app.insert_branch(&b)?, BranchDto::from(&b))
     })
     .await
 }
@@ -100,9 +100,7 @@ pub async fn create_branch(
 #[utoipa::path(get, path = "/api/employees", tag = "reference", responses((status = 200, description = "All employees", body = Vec<EmployeeDto>)))]
 pub async fn list_employees(State(st): State<AppState>) -> Result<Json<Vec<EmployeeDto>>, AppError> {
     blocking(st, |app| {
-        Ok(Json(
-            app.store.list_employees()?.iter().map(EmployeeDto::from).collect(),
-        ))
+        Ok(Json(app.list_employees()?.iter().map(EmployeeDto::from).collect()))
     })
     .await
 }
@@ -116,8 +114,7 @@ pub async fn create_employee(
     blocking(st, move |app| {
         let branch_id = match &i.branch {
             Some(b) => Some(
-                app.store
-                    .branch_by_external(b)?
+                app.branch_by_external(b)?
                     .ok_or_else(|| {
                         AppError::invalid("branch", format!("unknown branch {b:?}"))
                             .coded("branch.unknown")
@@ -136,7 +133,7 @@ pub async fn create_employee(
             name: i.name,
             branch_id,
         };
-        created(app.store.insert_employee(&e)?, EmployeeDto::from(&e))
+        created(app.insert_employee(&e)?, EmployeeDto::from(&e))
     })
     .await
 }
@@ -155,7 +152,7 @@ pub async fn list_products(
     blocking(st, move |app| {
         let limit = p.limit.unwrap_or(100).clamp(1, 1000);
         Ok(Json(PageDto::from_page(
-            app.store.list_products(limit, p.offset.unwrap_or(0))?,
+            app.list_products(limit, p.offset.unwrap_or(0))?,
         )))
     })
     .await
@@ -165,7 +162,7 @@ pub async fn list_products(
     responses((status = 200, description = "The product", body = ProductDto), (status = 404, description = "Not found", body = crate::error::ErrorBody)))]
 pub async fn get_product(State(st): State<AppState>, Path(sku): Path<String>) -> Result<Json<ProductDto>, AppError> {
     blocking(st, move |app| {
-        let p = app.store.product_by_sku(&sku)?.ok_or_else(|| {
+        let p = app.product_by_sku(&sku)?.ok_or_else(|| {
             AppError::not_found(format!("product not found: {sku}"))
                 .coded("product.not_found")
                 .param("sku", sku.as_str())
@@ -207,7 +204,7 @@ pub async fn create_product(
             list_price: Money::new(price, cur),
             unit_cost: cost,
         };
-        match app.store.insert_product(&p)? {
+        match app.insert_product(&p)? {
             Inserted::New => Ok((StatusCode::CREATED, Json(ProductDto::from(&p)))),
             _ => Err(AppError::new(
                 StatusCode::CONFLICT,
@@ -346,9 +343,7 @@ pub struct AuditDto {
 #[utoipa::path(get, path = "/api/audit", tag = "system", params(PageParams), responses((status = 200, description = "Newest first", body = Vec<AuditDto>)))]
 pub async fn audit(State(st): State<AppState>, Query(p): Query<PageParams>) -> Result<Json<Vec<AuditDto>>, AppError> {
     blocking(st, move |app| {
-        let rows = app
-            .store
-            .audit_log(p.limit.unwrap_or(100).clamp(1, 1000), p.offset.unwrap_or(0))?;
+        let rows = app.audit_log(p.limit.unwrap_or(100).clamp(1, 1000), p.offset.unwrap_or(0))?;
         Ok(Json(
             rows.into_iter()
                 .map(|a| AuditDto {

@@ -62,7 +62,7 @@ pub async fn create_transaction(
             }
             (Some(id), None) => Some(parse_id::<CustomerId>(id, "customer_id")?),
             (None, Some(m)) => Some(
-                app.store
+                app
                     .lookup_customer(&Identifier::Member(m.trim().to_string()))?
                     .ok_or_else(|| {
                         AppError::invalid("member_no", format!("unknown member {m:?}"))
@@ -73,14 +73,14 @@ pub async fn create_transaction(
             ),
             (None, None) => None,
         };
-        let branch = app.store.branch_by_external(&i.branch)?.ok_or_else(|| {
+        let branch = app.branch_by_external(&i.branch)?.ok_or_else(|| {
             AppError::invalid("branch", format!("unknown branch {:?}", i.branch))
                 .coded("branch.unknown")
                 .param("branch", i.branch.as_str())
         })?;
         let employee_id = match &i.employee {
             Some(e) => Some(
-                app.store
+                app
                     .employee_by_external(e)?
                     .ok_or_else(|| {
                         AppError::invalid("employee", format!("unknown employee {e:?}"))
@@ -93,7 +93,7 @@ pub async fn create_transaction(
         };
         let refund_of = match &i.refund_of {
             Some(r) => Some(
-                app.store
+                app
                     .transaction_by_external(r)?
                     .ok_or_else(|| {
                         AppError::invalid("refund_of", format!("unknown transaction {r:?}"))
@@ -118,7 +118,7 @@ pub async fn create_transaction(
             };
             let (product_id, sku) = match l.sku.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
                 Some(sku) => {
-                    let p = app.store.product_by_sku(sku)?.ok_or_else(|| {
+                    let p = app.product_by_sku(sku)?.ok_or_else(|| {
                         AppError::invalid(field("sku"), format!("unknown product {sku:?}"))
                             .coded("product.unknown")
                             .param("sku", sku)
@@ -215,7 +215,7 @@ pub async fn list_transactions(
     blocking(st, move |app| {
         let (c, limit, offset) = list_args(&p)?;
         scope_list(app, &caller, Action::TransactionsRead, c)?;
-        Ok(Json(PageDto::from_page(app.store.list_transactions(c, limit, offset)?)))
+        Ok(Json(PageDto::from_page(app.list_transactions(c, limit, offset)?)))
     })
     .await
 }
@@ -229,7 +229,7 @@ pub async fn get_transaction(
 ) -> Result<Json<TransactionDto>, AppError> {
     blocking(st, move |app| {
         let id: TransactionId = parse_id(&id, "id")?;
-        let t = app.store.get_transaction(id)?.ok_or_else(|| {
+        let t = app.get_transaction(id)?.ok_or_else(|| {
             AppError::not_found(format!("transaction not found: {id}")).coded("transaction.not_found")
         })?;
         caller.check(Action::TransactionsRead, Some(t.branch_id))?;
@@ -250,7 +250,6 @@ pub async fn create_interaction(
     blocking(st, move |app| {
         let customer_id: CustomerId = parse_id(&i.customer_id, "customer_id")?;
         let home = app
-            .store
             .get_customer(customer_id)?
             .ok_or_else(|| {
                 AppError::invalid("customer_id", format!("no customer {customer_id}")).coded("customer.unknown")
@@ -261,8 +260,7 @@ pub async fn create_interaction(
         let status = i.status.as_deref().map(InteractionStatus::parse).transpose()?;
         let employee_id = match &i.employee {
             Some(e) => Some(
-                app.store
-                    .employee_by_external(e)?
+                app.employee_by_external(e)?
                     .ok_or_else(|| {
                         AppError::invalid("employee", format!("unknown employee {e:?}"))
                             .coded("employee.unknown")
@@ -308,7 +306,7 @@ pub async fn list_interactions(
     blocking(st, move |app| {
         let (c, limit, offset) = list_args(&p)?;
         scope_list(app, &caller, Action::InteractionsRead, c)?;
-        let mut page = PageDto::<InteractionDto>::from_page(app.store.list_interactions(c, limit, offset)?);
+        let mut page = PageDto::<InteractionDto>::from_page(app.list_interactions(c, limit, offset)?);
         if caller.anonymised(Action::InteractionsRead) {
             for i in &mut page.items {
                 i.text = None;

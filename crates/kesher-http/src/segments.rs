@@ -225,7 +225,7 @@ fn members_of(app: &App, c: &Caller, seg: &Segment, p: &MembersParams) -> Result
         .skip(usize::try_from(offset).unwrap_or(usize::MAX))
         .take(limit as usize)
     {
-        if let Some(cust) = app.store.get_customer(*id)? {
+        if let Some(cust) = app.get_customer(*id)? {
             members.push(CustomerDto::from(&cust).anonymised_if(anonymise));
         }
     }

@@ -657,8 +657,7 @@ fn a_large_import_is_counted_and_costed_the_same_on_every_backend() {
     assert_eq!(page["total"], 600);
     // Each sale's cost, kept on the sale: P1 costs 41.00 and P2 3.10.
     let mut n = 0;
-    app.app
-        .store
+    app.store
         .for_each_purchase(&mut |p| {
             assert_eq!((p.amount, p.cost), (9640, Some(4410)));
             n += 1;

@@ -171,7 +171,7 @@ fn seeded(what: &str) -> (axum::Router, String, String, std::path::PathBuf) {
         )
         .unwrap();
     }
-    let customer = app.store.search_customers(&Default::default()).unwrap().items[0]
+    let customer = app.search_customers(&Default::default()).unwrap().items[0]
         .id
         .to_string();
     let token = crate::support::make_token(&app, "fuzz", Role::Admin, None);

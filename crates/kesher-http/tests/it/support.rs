@@ -8,6 +8,8 @@ pub struct TestApp {
     pub base: String,
     /// The app behind the server (same store), to make users and tokens directly.
     pub app: App,
+    /// The store behind the app, for what a test reads below the app.
+    pub store: std::sync::Arc<dyn kesher_store::Store>,
     /// Sent as `Authorization: Bearer` unless a call says otherwise: an admin's token.
     pub token: String,
     dir: std::path::PathBuf,
@@ -66,7 +68,7 @@ pub fn spawn_app_with(limits: kesher_http::auth::Limits) -> TestApp {
     let dir = std::env::temp_dir().join(format!("kesher-http-test-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (store, pg) = store(&dir, n);
-    let app = App::new(store, Settings::default());
+    let app = App::new(store.clone(), Settings::default());
     let server_app = app.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -97,6 +99,7 @@ pub fn spawn_app_with(limits: kesher_http::auth::Limits) -> TestApp {
     let addr = addr_rx.recv().unwrap();
     let token = make_token(&app, "test-admin", kesher_auth::Role::Admin, None);
     TestApp {
+        store,
         base: format!("http://{addr}"),
         app,
         token,

@@ -30,7 +30,8 @@ impl Rng {
 /// number of sales written.
 pub(crate) fn load_sample(db: &TestDb, customers: u64) -> usize {
     let app = kesher_app::App::new(std::sync::Arc::new(db.store()), kesher_app::Settings::default());
-    let s = &*app.store;
+    let store = db.store();
+    let s: &dyn Store = &store;
     let (b, _, p1) = seed_reference(s);
     let p2 = Product {
         id: ProductId(Uuid::from_u128(0xC0FFEE)),

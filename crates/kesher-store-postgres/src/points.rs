@@ -16,11 +16,10 @@ use crate::PgStore;
 use crate::convert::{Ctx, col, count, query_opt};
 use jiff::Timestamp;
 use kesher_core::{BranchId, Currency, CustomerId, TransactionId};
-use kesher_loyalty::{EarningRule, LedgerEntry, Posting};
+use kesher_loyalty::{EarningRule, LedgerEntry};
 use kesher_store::points::{stored_kind, stored_rate};
 use kesher_store::{
-    Actor, NewLedgerEntry, Page, PointsTotals, RefundFacts, Result, SaleScope, StoreError, UnearnedSale,
-    UnreversedRefund,
+    NewLedgerEntry, Page, PointsTotals, RefundFacts, Result, SaleScope, StoreError, UnearnedSale, UnreversedRefund,
 };
 use postgres::{GenericClient, Row};
 use uuid::Uuid;
@@ -96,18 +95,8 @@ pub(crate) fn entry_for_transaction<C: GenericClient>(c: &mut C, t: TransactionI
     one_entry(c, "transaction_id = $1 AND kind IN ('earn', 'reverse')", &[&t.0])
 }
 
-pub(crate) struct NewEntry<'a> {
-    pub(crate) customer: CustomerId,
-    pub(crate) posting: Posting,
-    pub(crate) reason: Option<&'a str>,
-    pub(crate) key: Option<&'a str>,
-    pub(crate) transaction: Option<TransactionId>,
-    pub(crate) branch: Option<BranchId>,
-    pub(crate) actor: &'a Actor,
-}
-
 /// Append an entry and set the customer's (locked) balance to its `balance_after`.
-pub(crate) fn write_entry<C: GenericClient>(c: &mut C, e: &NewEntry<'_>) -> Result<LedgerEntry> {
+pub(crate) fn write_entry<C: GenericClient>(c: &mut C, e: &NewLedgerEntry<'_>) -> Result<LedgerEntry> {
     let r = c
         .query_one(
             "INSERT INTO points_ledger (customer_id, kind, points, balance_after, reason, idempotency_key, transaction_id,
@@ -118,7 +107,7 @@ pub(crate) fn write_entry<C: GenericClient>(c: &mut C, e: &NewEntry<'_>) -> Resu
                 &e.posting.points,
                 &e.posting.balance_after,
                 &e.reason,
-                &e.key,
+                &e.idempotency_key,
                 &e.transaction.map(|t| t.0),
                 &e.branch.map(|b| b.0),
                 &e.actor.who,
@@ -133,20 +122,7 @@ pub(crate) fn write_entry<C: GenericClient>(c: &mut C, e: &NewEntry<'_>) -> Resu
         &[&e.customer.0, &e.posting.balance_after],
     )
     .be()?;
-    Ok(LedgerEntry {
-        seq: col(&r, 0)?,
-        customer_id: e.customer,
-        kind: e.posting.kind,
-        points: e.posting.points,
-        balance_after: e.posting.balance_after,
-        reason: e.reason.map(str::to_string),
-        idempotency_key: e.key.map(str::to_string),
-        transaction_id: e.transaction,
-        branch_id: e.branch,
-        actor: e.actor.who.clone(),
-        origin: e.actor.origin.clone(),
-        at: e.actor.at,
-    })
+    Ok(e.stored(col(&r, 0)?))
 }
 
 pub(crate) fn load_rule<C: GenericClient>(c: &mut C) -> Result<EarningRule> {

@@ -7,10 +7,10 @@
 use crate::convert::{Ctx, blob16};
 use crate::{from_ts, ts};
 use kesher_core::{BranchId, Currency, CustomerId, TransactionId};
-use kesher_loyalty::{EarningRule, LedgerEntry, Posting};
+use kesher_loyalty::{EarningRule, LedgerEntry};
 use kesher_store::points::{stored_kind, stored_rate};
 use kesher_store::{
-    Actor, NewLedgerEntry, PointsTotals, RefundFacts, Result, SaleScope, StoreError, UnearnedSale, UnreversedRefund,
+    NewLedgerEntry, PointsTotals, RefundFacts, Result, SaleScope, StoreError, UnearnedSale, UnreversedRefund,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -124,19 +124,8 @@ pub(crate) fn entry_for_transaction(c: &Connection, t: TransactionId) -> Result<
     one_entry(c, "transaction_id = ?1 AND kind IN ('earn', 'reverse')", [t.as_bytes()])
 }
 
-/// An entry to write, with the posting a decision made.
-pub(crate) struct NewEntry<'a> {
-    pub customer: CustomerId,
-    pub posting: Posting,
-    pub reason: Option<&'a str>,
-    pub key: Option<&'a str>,
-    pub transaction: Option<TransactionId>,
-    pub branch: Option<BranchId>,
-    pub actor: &'a Actor,
-}
-
-/// Append an entry and set the customer's balance to its `balance_after`.
-pub(crate) fn write_entry(c: &Connection, e: &NewEntry<'_>) -> Result<LedgerEntry> {
+/// Append an entry's row; its sequence number comes back.
+fn insert_entry_row(c: &Connection, e: &NewLedgerEntry<'_>) -> Result<i64> {
     c.prepare_cached(
         "INSERT INTO points_ledger (customer_id, kind, points, balance_after, reason, idempotency_key, transaction_id,
             branch_id, actor, origin, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -148,7 +137,7 @@ pub(crate) fn write_entry(c: &Connection, e: &NewEntry<'_>) -> Result<LedgerEntr
         e.posting.points,
         e.posting.balance_after,
         e.reason,
-        e.key,
+        e.idempotency_key,
         e.transaction.map(|t| t.as_bytes().to_vec()),
         e.branch.map(|b| b.as_bytes().to_vec()),
         e.actor.who,
@@ -156,22 +145,14 @@ pub(crate) fn write_entry(c: &Connection, e: &NewEntry<'_>) -> Result<LedgerEntr
         ts(e.actor.at),
     ])
     .be()?;
-    let seq = c.last_insert_rowid();
+    Ok(c.last_insert_rowid())
+}
+
+/// Append an entry and set the customer's balance to its `balance_after`.
+pub(crate) fn write_entry(c: &Connection, e: &NewLedgerEntry<'_>) -> Result<LedgerEntry> {
+    let seq = insert_entry_row(c, e)?;
     set_balance(c, e.customer, e.posting.balance_after)?;
-    Ok(LedgerEntry {
-        seq,
-        customer_id: e.customer,
-        kind: e.posting.kind,
-        points: e.posting.points,
-        balance_after: e.posting.balance_after,
-        reason: e.reason.map(str::to_string),
-        idempotency_key: e.key.map(str::to_string),
-        transaction_id: e.transaction,
-        branch_id: e.branch,
-        actor: e.actor.who.clone(),
-        origin: e.actor.origin.clone(),
-        at: e.actor.at,
-    })
+    Ok(e.stored(seq))
 }
 
 fn set_balance(c: &Connection, customer: CustomerId, balance: i64) -> Result<()> {
@@ -366,28 +347,9 @@ pub(crate) fn unreversed_refunds(c: &Connection, scope: SaleScope<'_>) -> Result
 
 /// Append entries in order, then set each customer's balance to its last entry's.
 pub(crate) fn write_entries(c: &Connection, entries: &[NewLedgerEntry<'_>]) -> Result<()> {
-    let mut ins = c
-        .prepare_cached(
-            "INSERT INTO points_ledger (customer_id, kind, points, balance_after, reason, idempotency_key, transaction_id,
-                branch_id, actor, origin, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )
-        .be()?;
     let mut last: Vec<(CustomerId, i64)> = Vec::new();
     for e in entries {
-        ins.execute(params![
-            e.customer.as_bytes(),
-            e.posting.kind.as_str(),
-            e.posting.points,
-            e.posting.balance_after,
-            e.reason,
-            e.idempotency_key,
-            e.transaction.map(|t| t.as_bytes().to_vec()),
-            e.branch.map(|b| b.as_bytes().to_vec()),
-            e.actor.who,
-            e.actor.origin,
-            ts(e.actor.at),
-        ])
-        .be()?;
+        insert_entry_row(c, e)?;
         match last.last_mut() {
             Some((c, b)) if *c == e.customer => *b = e.posting.balance_after,
             _ => last.push((e.customer, e.posting.balance_after)),

@@ -292,18 +292,7 @@ macro_rules! points_rows_on_conn {
                 &mut self,
                 e: &kesher_store::NewLedgerEntry<'_>,
             ) -> kesher_store::Result<kesher_loyalty::LedgerEntry> {
-                crate::points::write_entry(
-                    &self.conn,
-                    &crate::points::NewEntry {
-                        customer: e.customer,
-                        posting: e.posting,
-                        reason: e.reason,
-                        key: e.idempotency_key,
-                        transaction: e.transaction,
-                        branch: e.branch,
-                        actor: e.actor,
-                    },
-                )
+                crate::points::write_entry(&self.conn, e)
             }
             fn insert_points_entries(
                 &mut self,

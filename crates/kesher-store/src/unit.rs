@@ -55,6 +55,26 @@ pub struct NewLedgerEntry<'a> {
     pub actor: &'a Actor,
 }
 
+impl NewLedgerEntry<'_> {
+    /// The entry as stored under its sequence number.
+    pub fn stored(&self, seq: i64) -> LedgerEntry {
+        LedgerEntry {
+            seq,
+            customer_id: self.customer,
+            kind: self.posting.kind,
+            points: self.posting.points,
+            balance_after: self.posting.balance_after,
+            reason: self.reason.map(str::to_string),
+            idempotency_key: self.idempotency_key.map(str::to_string),
+            transaction_id: self.transaction,
+            branch_id: self.branch,
+            actor: self.actor.who.clone(),
+            origin: self.actor.origin.clone(),
+            at: self.actor.at,
+        }
+    }
+}
+
 /// What a refund's reversal needs to know about the sale it refunds (`kesher_loyalty::Refund`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RefundFacts {

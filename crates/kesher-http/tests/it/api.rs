@@ -914,7 +914,11 @@ fn unknown_routes_wrong_methods_and_bad_paths_answer_json() {
     for path in ["/api/nope", "/api/customers/x/y/z", "/nope"] {
         let (s, _, body) = raw(&app, "GET", path);
         let v: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: {body}"));
-        assert_eq!((s, v["error"]["code"].as_str()), (404, Some("route.not_found")), "{path}");
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (404, Some("route.not_found")),
+            "{path}"
+        );
     }
     for (method, path, allowed) in [
         ("DELETE", "/api/health", "GET,HEAD"),

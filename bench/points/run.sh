@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Redemptions at the till under load: bursts of parallel `POST /api/customers/{id}/points/redeem`
-# (each with its own Idempotency-Key) against `kesher serve` on a demo database, timed from the
+# (each with its own Idempotency-Key, spread over ten tills' tokens: one till may send 60 at once)
+# against `kesher serve` on a demo database, timed from the
 # first request sent to the last answer. With two binaries the bursts alternate A B A B on two
 # servers over two copies of the same database, and the script prints each one's median and the
 # ratio: how a change to the points path compares with the build before it.
@@ -22,25 +23,29 @@ command -v curl >/dev/null || { apt-get install -y -q curl >&2; }
 cargo build --release -q -p kesher
 NEW="${CARGO_TARGET_DIR:-target}/release/kesher"
 OLD="${1:-}"
+TILLS=10
 
-# One demo database, copied for each server.
+# One demo database, copied for each server; made by the older build when there are two (the
+# newer one migrates its copy when it opens it).
 rm -f "$OUT"/base.db*
-"$NEW" demo --customers "$CUSTOMERS" --no-serve --db "$OUT/base.db" >/dev/null 2>"$OUT/demo.log"
+"${OLD:-$NEW}" demo --customers "$CUSTOMERS" --no-serve --db "$OUT/base.db" >/dev/null 2>"$OUT/demo.log"
 
-start_server() { # $1 binary, $2 name, $3 port -> prints the token; the server's pid in $OUT/$2.pid
+start_server() { # $1 binary, $2 name, $3 port -> prints the tills' tokens; the server's pid in $OUT/$2.pid
     local bin="$1" name="$2" port="$3" db="$OUT/$2.db"
     rm -f "$db"*
     cp "$OUT/base.db" "$db"
     "$bin" --db "$db" points adjust "$MEMBER" --points 100000000 --reason "bench opening balance" >/dev/null
-    local token
-    token="$("$bin" --db "$db" tokens create --name "bench-$name" --role admin 2>/dev/null | tail -n 1)"
+    local tokens=()
+    for t in $(seq "$TILLS"); do
+        tokens+=("$("$bin" --db "$db" tokens create --name "bench-$name-$t" --role admin 2>/dev/null | tail -n 1)")
+    done
     KESHER_ADMIN_PASSWORD=bench-password-$$ "$bin" --db "$db" serve --bind "127.0.0.1:$port" >"$OUT/$name.log" 2>&1 &
     echo $! >"$OUT/$name.pid"
     for _ in $(seq 100); do
         curl -s -o /dev/null "http://127.0.0.1:$port/api/health" && break
         sleep 0.1
     done
-    echo "$token"
+    echo "${tokens[*]}"
 }
 
 # The customer every burst redeems from: the first member number of the demo.
@@ -54,12 +59,15 @@ trap cleanup EXIT
 
 # One burst: BURST redemptions of one point at once; prints the wall milliseconds and checks
 # that every answer was a 201.
-burst() { # $1 port, $2 token, $3 tag
-    local t0 t1 codes
+burst() { # $1 port, $2 the tills' tokens (space-separated), $3 tag
+    local t0 t1 codes tokens
+    read -r -a tokens <<<"$2"
+    : >"$OUT/burst.args"
+    for i in $(seq "$BURST"); do echo "${tokens[$((i % ${#tokens[@]}))]} $i" >>"$OUT/burst.args"; done
     t0=$(date +%s%N)
-    codes="$(seq "$BURST" | xargs -P "$BURST" -I{} curl -s -o /dev/null -w '%{http_code}\n' -X POST \
-        -H "Authorization: Bearer $2" -H "Idempotency-Key: bench-$3-{}" -H 'Content-Type: application/json' \
-        -d '{"points":1}' "http://127.0.0.1:$1/api/customers/$CUSTOMER_ID/points/redeem")"
+    codes="$(xargs -P "$BURST" -L 1 sh -c 'curl -s -o /dev/null -w "%{http_code}\n" -X POST \
+        -H "Authorization: Bearer $0" -H "Idempotency-Key: bench-'"$3"'-$1" -H "Content-Type: application/json" \
+        -d "{\"points\":1}" "http://127.0.0.1:'"$1"'/api/customers/'"$CUSTOMER_ID"'/points/redeem"' <"$OUT/burst.args")"
     t1=$(date +%s%N)
     local bad
     bad="$(grep -vc '^201$' <<<"$codes" || true)"

@@ -152,12 +152,12 @@ pub(crate) fn purchase_model_starts(data: &Prepared, dropout: bool) -> Vec<[f64;
     if !(rate.is_finite() && rate > 0.0 && mean_t.is_finite() && mean_t > 0.0) {
         return starts;
     }
-    for r in [0.25, 1.0, 4.0] {
+    // Each candidate costs one pass over the data, about one optimiser iteration: a few
+    // well-spread ones, the rate always matched to the data's.
+    for (r, c, d) in [(1.0, 0.5, 0.5), (1.0, 1.0, 3.0), (0.25, 1.0, 10.0), (4.0, 3.0, 1.0)] {
         let alpha: f64 = r / rate;
-        for (c, d) in [(0.5, 0.5), (1.0, 3.0), (1.0, 10.0), (3.0, 1.0)] {
-            let (c, d): (f64, f64) = if dropout { (c, c * d * mean_t) } else { (c, d) };
-            starts.push([r.ln(), alpha.ln(), c.ln(), d.ln()]);
-        }
+        let (c, d): (f64, f64) = if dropout { (c, c * d * mean_t) } else { (c, d) };
+        starts.push([f64::ln(r), alpha.ln(), c.ln(), d.ln()]);
     }
     starts
 }

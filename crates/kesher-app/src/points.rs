@@ -143,9 +143,15 @@ pub(crate) fn award(rows: &mut dyn PointsRows, scope: SaleScope<'_>, actor: &Act
         return Ok(report);
     }
     rows.lock_all_points()?;
+    // An import's own sales come in one page: their ids are in memory already, and paging would
+    // sort them again for every page (the import defers the (customer, time) index to commit).
+    let page_size = match scope {
+        SaleScope::Only(ids) => ids.len().max(1),
+        SaleScope::Since(_) => AWARD_PAGE,
+    };
     let mut after: Option<UnearnedSale> = None;
     loop {
-        let page = rows.unearned_sales(scope, after.as_ref(), AWARD_PAGE)?;
+        let page = rows.unearned_sales(scope, after.as_ref(), page_size)?;
         let mut entries = Vec::with_capacity(page.len());
         // The balance the last entry of the page's current customer left (the stored one
         // before that: entries of earlier pages are stored already).
@@ -172,7 +178,7 @@ pub(crate) fn award(rows: &mut dyn PointsRows, scope: SaleScope<'_>, actor: &Act
             }
         }
         rows.insert_points_entries(&entries)?;
-        let full = page.len() == AWARD_PAGE;
+        let full = page.len() == page_size;
         after = page.last().copied();
         if !full {
             break;

@@ -92,7 +92,11 @@ pub(crate) fn lock_balance<C: GenericClient>(c: &mut C, customer: CustomerId) ->
 
 /// The entry a sale earned or a refund reversed, if any.
 pub(crate) fn entry_for_transaction<C: GenericClient>(c: &mut C, t: TransactionId) -> Result<Option<LedgerEntry>> {
-    one_entry(c, "transaction_id = $1 AND kind IN ('earn', 'reverse')", &[&t.0])
+    // One look-up per kind: each has its own partial unique index.
+    match one_entry(c, "transaction_id = $1 AND kind = 'earn'", &[&t.0])? {
+        Some(e) => Ok(Some(e)),
+        None => one_entry(c, "transaction_id = $1 AND kind = 'reverse'", &[&t.0]),
+    }
 }
 
 /// Append an entry and set the customer's (locked) balance to its `balance_after`.
@@ -185,13 +189,19 @@ pub(crate) fn unearned_sales<C: GenericClient>(
     let (since, ids) = scope_params(scope);
     let key = after.map(|a| (a.customer.0, a.occurred_at, a.id.0));
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    // Two statements rather than `$3 IS NULL OR …`: the keyset's range must reach the planner
+    // for it to walk the (customer, time) index instead of sorting what is left each page.
+    let keyset = if after.is_some() {
+        "AND (t.customer_id, t.occurred_at, t.id) > ($3, $4, $5)"
+    } else {
+        "AND $3::uuid IS NULL AND $4::timestamptz IS NULL AND $5::uuid IS NULL"
+    };
     let rows = c
         .query(
             &format!(
                 "SELECT t.id, t.customer_id, t.branch_id, t.occurred_at, t.currency, t.total, coalesce(b.balance, 0)
                  FROM transactions t LEFT JOIN points_balances b ON b.customer_id = t.customer_id
-                 WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL AND {SCOPE_FILTER}
-                   AND ($3::uuid IS NULL OR (t.customer_id, t.occurred_at, t.id) > ($3, $4, $5))
+                 WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL AND {SCOPE_FILTER} {keyset}
                    AND t.currency IN (SELECT currency FROM points_rules)
                    AND NOT EXISTS (SELECT 1 FROM points_ledger l WHERE l.transaction_id = t.id AND l.kind = 'earn')
                  ORDER BY t.customer_id, t.occurred_at, t.id LIMIT $6"
@@ -226,6 +236,7 @@ pub(crate) fn unearned_sales<C: GenericClient>(
                 currency: cur,
                 total: col(r, 5)?,
                 balance: col(r, 6)?,
+                position: 0,
             })
         })
         .collect()

@@ -121,7 +121,12 @@ pub(crate) fn entry_by_key(c: &Connection, customer: CustomerId, key: &str) -> R
 
 /// The entry a sale earned or a refund reversed, if any.
 pub(crate) fn entry_for_transaction(c: &Connection, t: TransactionId) -> Result<Option<LedgerEntry>> {
-    one_entry(c, "transaction_id = ?1 AND kind IN ('earn', 'reverse')", [t.as_bytes()])
+    // One look-up per kind: each has its own partial unique index, which `kind IN (…)` would
+    // not use (a scan of the whole ledger per call).
+    match one_entry(c, "transaction_id = ?1 AND kind = 'earn'", [t.as_bytes()])? {
+        Some(e) => Ok(Some(e)),
+        None => one_entry(c, "transaction_id = ?1 AND kind = 'reverse'", [t.as_bytes()]),
+    }
 }
 
 /// Append an entry's row; its sequence number comes back.
@@ -259,34 +264,29 @@ pub(crate) fn unearned_sales(
         fill_scope(c, scope)?;
     }
     let (filter, since) = scope_filter(scope);
+    // Along the (customer, time) index, whose entries end with the row number: no sort.
     let keyset = if after.is_some() {
-        "AND (t.customer_id, t.occurred_at, t.id) > (?2, ?3, ?4)"
+        "AND (t.customer_id, t.occurred_at, t.seq) > (?2, ?3, ?4)"
     } else {
         "AND ?2 IS NULL AND ?3 IS NULL AND ?4 IS NULL"
     };
     let mut st = c
         .prepare_cached(&format!(
-            "SELECT t.id, t.customer_id, t.branch_id, t.occurred_at, t.currency, t.total, coalesce(b.balance, 0)
+            "SELECT t.id, t.customer_id, t.branch_id, t.occurred_at, t.currency, t.total, coalesce(b.balance, 0), t.seq
              FROM transactions t LEFT JOIN points_balances b ON b.customer_id = t.customer_id
              WHERE t.customer_id IS NOT NULL AND t.refund_of IS NULL AND {filter} {keyset}
                AND t.currency IN (SELECT currency FROM points_rules)
                AND NOT EXISTS (SELECT 1 FROM points_ledger l WHERE l.transaction_id = t.id AND l.kind = 'earn')
-             ORDER BY t.customer_id, t.occurred_at, t.id LIMIT ?5"
+             ORDER BY t.customer_id, t.occurred_at, t.seq LIMIT ?5"
         ))
         .be()?;
-    let key = after.map(|a| {
-        (
-            a.customer.as_bytes().to_vec(),
-            ts(a.occurred_at),
-            a.id.as_bytes().to_vec(),
-        )
-    });
+    let key = after.map(|a| (a.customer.as_bytes().to_vec(), ts(a.occurred_at), a.position));
     let mut rows = st
         .query(params![
             since,
             key.as_ref().map(|k| &k.0),
             key.as_ref().map(|k| k.1),
-            key.as_ref().map(|k| &k.2),
+            key.as_ref().map(|k| k.2),
             i64::try_from(limit).unwrap_or(i64::MAX)
         ])
         .be()?;
@@ -310,6 +310,7 @@ pub(crate) fn unearned_sales(
             currency: cur,
             total: r.get(5).be()?,
             balance: r.get(6).be()?,
+            position: r.get(7).be()?,
         });
     }
     Ok(out)

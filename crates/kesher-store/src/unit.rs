@@ -107,6 +107,9 @@ pub struct UnearnedSale {
     pub total: i64,
     /// The customer's balance as stored when the page was read.
     pub balance: i64,
+    /// Where the sale stands in the store's own (customer, time) order, for the next page
+    /// (SQLite: its row number, the index's tie-break; PostgreSQL: unused, 0).
+    pub position: i64,
 }
 
 /// A refund whose sale earned and that has not been reversed yet.
@@ -160,8 +163,9 @@ pub trait PointsRows {
     /// entry among them (the bulk award).
     fn insert_points_entries(&mut self, entries: &[NewLedgerEntry<'_>]) -> Result<()>;
     /// Up to `limit` sales in `scope` of identified customers, not refunds, in a currency the
-    /// rule rates, without an earn entry, ordered by (customer, time, id), after the sale
-    /// `after` in that order when given (keyset paging), each with its customer's stored balance.
+    /// rule rates, without an earn entry, ordered by customer then time (ties in the store's
+    /// own order), after the sale `after` in that order when given (keyset paging: each page
+    /// starts where the last one ended, along an index), each with its customer's stored balance.
     fn unearned_sales(
         &mut self,
         scope: SaleScope<'_>,

@@ -2,8 +2,8 @@
 //! written once over the store's unit of work.
 
 use crate::App;
+use crate::points::loyalty_error;
 use kesher_core::{CustomerId, DuplicatePair, find_duplicates};
-use kesher_store::points::loyalty_error;
 use kesher_store::{Actor, Lock, MergeReport, NewLedgerEntry, Result, StoreError, customer_json};
 
 impl App {

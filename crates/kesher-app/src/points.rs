@@ -1,14 +1,13 @@
-//! The points workflows, written once over the store's unit of work: redeem, adjust, and change
-//! the earning rule. Each decides with `kesher_loyalty` under the lock it begins with, writes the
-//! entry and its audit record, and commits once (docs/loyalty.md).
+//! The points workflows, written once over the store's unit of work: redeem, adjust, change
+//! the earning rule, the bulk award. Each decides with `kesher_loyalty` under the lock it begins
+//! with, writes the entry and its audit record, and commits once (docs/loyalty.md).
 
 use crate::App;
-use kesher_core::CustomerId;
-use kesher_loyalty::{EarningRule, EntryKind, LedgerEntry};
-use kesher_store::points::{loyalty_error, points_audit, request_key, retried, rule_audit_json};
+use kesher_core::{CustomerId, Params};
+use kesher_loyalty::{EarningRule, EntryKind, LedgerEntry, LoyaltyError};
 use kesher_store::{
     Actor, AwardReport, Lock, NewLedgerEntry, Page, PointsRequest, PointsRows, PointsTotals, Recorded, Result,
-    SaleScope, UnearnedSale,
+    SaleScope, StoreError, UnearnedSale,
 };
 
 impl App {
@@ -192,4 +191,85 @@ pub(crate) fn award(rows: &mut dyn PointsRows, scope: SaleScope<'_>, actor: &Act
         }
     }
     Ok(report)
+}
+
+/// A loyalty decision's refusal as a store error: short balance is a conflict on `points`.
+pub(crate) fn loyalty_error(e: LoyaltyError) -> StoreError {
+    match e {
+        LoyaltyError::InsufficientBalance { .. } => {
+            StoreError::conflict_coded(e.code(), "points", e.params(), e.to_string())
+        }
+        LoyaltyError::Invalid {
+            code,
+            field,
+            reason,
+            params,
+        } => StoreError::Invalid {
+            field,
+            reason,
+            code,
+            params,
+        },
+    }
+}
+
+/// The request's idempotency key checked, and required when `required`.
+pub(crate) fn request_key(req: &PointsRequest, required: bool) -> Result<Option<String>> {
+    match req.idempotency_key.as_deref() {
+        Some(k) => kesher_loyalty::parse_idempotency_key(k)
+            .map(Some)
+            .map_err(loyalty_error),
+        None if required => Err(StoreError::invalid_coded(
+            "idempotency_key.missing",
+            "idempotency_key",
+            Params::new(),
+            "required: send the Idempotency-Key header or an idempotency_key field",
+        )),
+        None => Ok(None),
+    }
+}
+
+/// A request retried with a key already used: the first entry when it asked for the same thing,
+/// a conflict on the key otherwise.
+pub(crate) fn retried(existing: LedgerEntry, kind: EntryKind, points: i64) -> Result<Recorded<LedgerEntry>> {
+    if existing.kind == kind && existing.points == points {
+        Ok(Recorded {
+            value: existing,
+            created: false,
+        })
+    } else {
+        Err(StoreError::conflict_coded(
+            "idempotency_key.reused",
+            "idempotency_key",
+            kesher_core::params!(kind = existing.kind.as_str(), points = existing.points),
+            format!(
+                "the key was used for another request ({} of {} points)",
+                existing.kind.as_str(),
+                existing.points
+            ),
+        ))
+    }
+}
+
+/// A redemption's or adjustment's audit entry: `points.redeem` / `points.adjust` about the
+/// customer (so that erasure redacts it), with the balance before and after.
+pub(crate) fn points_audit(e: &LedgerEntry) -> (String, serde_json::Value, serde_json::Value) {
+    let before = serde_json::json!({ "balance": e.balance_after - e.points });
+    let after = serde_json::json!({
+        "balance": e.balance_after, "points": e.points, "reason": e.reason, "seq": e.seq,
+        "idempotency_key": e.idempotency_key, "branch_id": e.branch_id.map(|b| b.to_string()),
+    });
+    (format!("points.{}", e.kind.as_str()), before, after)
+}
+
+/// The earning rule as written in the audit log.
+pub(crate) fn rule_audit_json(rule: &EarningRule) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    for (c, r) in rule.rates() {
+        m.insert(
+            c.as_str().to_string(),
+            serde_json::json!({ "points": r.points(), "per_minor": r.per_minor() }),
+        );
+    }
+    serde_json::Value::Object(m)
 }

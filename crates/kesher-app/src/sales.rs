@@ -3,9 +3,9 @@
 //! — or, for a refund, its share of what the refunded sale earned (docs/loyalty.md).
 
 use crate::App;
+use crate::points::loyalty_error;
 use kesher_core::{BranchId, Transaction, TransactionId};
 use kesher_loyalty::{EntryKind, LedgerEntry, Refund};
-use kesher_store::points::loyalty_error;
 use kesher_store::{Actor, Inserted, Lock, NewLedgerEntry, PointsRows, Recorded, RecordedSale, Result, StoreError, Tx};
 
 impl App {

@@ -33,20 +33,7 @@ type RawEntry = (
 );
 
 fn raw_entry(r: &Row) -> rusqlite::Result<RawEntry> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-        r.get(11)?,
-    ))
+    RawEntry::try_from(r)
 }
 
 fn entry(raw: RawEntry) -> Result<LedgerEntry> {

@@ -3,7 +3,7 @@
 //! The code is stable and listed with its parameters in kesher_core::codes::CATALOGUE
 //! (docs/error-codes.md), so that an interface can say the message in its own language.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -252,15 +252,23 @@ fn json_rejection(rej: JsonRejection) -> AppError {
             Params::new(),
             "expected a body with Content-Type: application/json",
         ),
-        JsonRejection::BytesRejection(_) => AppError::new(
+        JsonRejection::BytesRejection(rej) => body_rejection(rej, crate::JSON_BODY_LIMIT),
+        _ => AppError::bad_request(None, text).coded("body.unreadable"),
+    }
+}
+
+/// A body that could not be read: over `limit` (a 413 naming it) or cut off (a 400).
+pub fn body_rejection(rej: BytesRejection, limit: usize) -> AppError {
+    if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return AppError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body.too_large",
             None,
-            Params::new(),
-            text,
-        ),
-        _ => AppError::bad_request(None, text).coded("body.unreadable"),
+            kesher_core::params!(limit = limit),
+            format!("the body is larger than the limit of {limit} bytes"),
+        );
     }
+    AppError::bad_request(None, rej.body_text()).coded("body.unreadable")
 }
 
 impl<T: Serialize> IntoResponse for Json<T> {

@@ -3,9 +3,9 @@
 
 use crate::auth::Caller;
 use crate::dto::{PageDto, parse_id};
-use crate::error::{AppError, Json};
+use crate::error::{AppError, Json, Query};
 use crate::{AppState, blocking};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kesher_app::jobs::schedules::ScheduleStatus;
 use kesher_core::JobId;

@@ -14,6 +14,7 @@ pub mod dto;
 pub mod error;
 pub mod jobs;
 pub mod limits;
+pub mod openapi;
 pub mod points;
 pub mod privacy;
 pub mod reference;
@@ -27,6 +28,7 @@ use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use error::AppError;
 use kesher_app::App;
 use kesher_auth::Action;
+use openapi::CommonResponses;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use utoipa::OpenApi;
@@ -65,7 +67,7 @@ pub async fn blocking<T: Send + 'static>(
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "analytics"), (name = "auth"), (name = "accounts"), (name = "privacy"), (name = "segments"), (name = "points"), (name = "system")),
-    modifiers(&Security)
+    modifiers(&Security, &CommonResponses)
 )]
 pub struct ApiDoc;
 
@@ -591,8 +593,11 @@ fn percent_decoded(path: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The OpenAPI document, made once.
+static OPENAPI: std::sync::LazyLock<utoipa::openapi::OpenApi> = std::sync::LazyLock::new(ApiDoc::openapi);
+
 async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
-    axum::Json(ApiDoc::openapi())
+    axum::Json(OPENAPI.clone())
 }
 
 async fn not_found(uri: axum::http::Uri) -> AppError {

@@ -262,8 +262,9 @@ pub async fn import(
     caller: crate::auth::Caller,
     Path(kind): Path<String>,
     Query(p): Query<ImportParams>,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<ImportDto>, AppError> {
+    let body = body.map_err(|e| crate::error::body_rejection(e, crate::IMPORT_BODY_LIMIT))?;
     let kind = ImportKind::parse(&kind).ok_or_else(|| {
         AppError::not_found(format!(
             "unknown import kind {kind:?}: branches, employees, products, customers, transactions, interactions"

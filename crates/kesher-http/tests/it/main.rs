@@ -7,6 +7,7 @@ mod api;
 mod browser;
 mod fuzz;
 mod jobs;
+mod openapi;
 mod points;
 mod segments;
 mod support;

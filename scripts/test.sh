@@ -25,6 +25,9 @@ echo "== tests (SQLite and everything else)"
 cargo test --workspace -- --skip pg:: 2>&1 | tee target/test-output.txt
 test "${PIPESTATUS[0]}" -eq 0
 
+echo "== the API under schemathesis (a fresh demo business, bounded in time: docs/api.md)"
+scripts/api-fuzz.sh
+
 echo "== browser tests (headless Chromium over WebDriver)"
 scripts/browser.sh
 cargo clippy -p kesher-http --all-targets --features browser-tests -- -D warnings

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The API against a client nobody here wrote: schemathesis (4.x, installed into a virtualenv
 # under target/) generates requests from /api/openapi.json and checks that no answer is a 5xx,
-# that every status is one the document lists for the operation, and that every body matches
-# its schema. It runs against a `kesher serve` of a fresh demo business (SQLite) with an admin
-# API token, with a fixed seed, a bounded number of examples per operation and an overall time
-# limit. Any failure fails the script (and scripts/test.sh). docs/api.md says how to run it.
+# that every status is one the document lists for the operation, and that every body has the
+# declared content type and matches its schema. It runs against a `kesher serve` of a fresh demo
+# business (SQLite) with an admin API token, with a fixed seed, a bounded number of examples per
+# operation and an overall time limit. Any failure fails the script (and scripts/test.sh).
+# docs/api.md says how to run it.
 # `DELETE /api/tokens/{id}` is left out: schemathesis finds the run's own token id in
 # `GET /api/tokens` and would revoke it (tests/it/openapi.rs probes that operation).
 #
@@ -78,7 +79,7 @@ echo "== schemathesis against $base (seed $seed, $examples examples per operatio
 status=0
 timeout --signal=INT --kill-after=30 "$budget" \
     "$venv/bin/schemathesis" run "$base/api/openapi.json" \
-    --checks not_a_server_error,response_schema_conformance,status_code_conformance \
+    --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
     --header "Authorization: Bearer $token" \
     --seed "$seed" \
     --max-examples "$examples" \

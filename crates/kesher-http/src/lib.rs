@@ -2,8 +2,9 @@
 //!
 //! Handlers parse and validate input into domain values, call the app on a blocking thread
 //! (the store is synchronous), and map results to DTOs. Errors are `AppError`s: a JSON body
-//! `{ "error": { "code", "message", "field" } }` with the right 4xx status. The OpenAPI
-//! document at `/api/openapi.json` is generated from the handlers' annotations.
+//! `{ "error": { "code", "params", "message", "field" } }` with the right 4xx status. The OpenAPI
+//! document at `/api/openapi.json` is generated from the handlers' annotations, completed by
+//! `openapi::CommonResponses` with the statuses every operation of a kind can answer.
 
 pub mod accounts;
 pub mod analytics;

@@ -10,3 +10,4 @@ mod jobs;
 mod points;
 mod segments;
 mod support;
+mod web;

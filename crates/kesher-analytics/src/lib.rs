@@ -45,6 +45,7 @@
 mod bgnbd;
 mod calibration;
 mod clv;
+pub mod dashboard;
 mod error;
 mod fit;
 mod gamma_gamma;

@@ -586,6 +586,25 @@ impl App {
         *stage_count.entry(PROSPECT).or_default() += implicit;
         timings.push(("store results", t.elapsed().as_secs_f64()));
 
+        // The dashboard's figures, read by its page instead of a million rows.
+        let t = Instant::now();
+        self.store_dashboard(&crate::dashboard::Inputs {
+            as_of: o.as_of,
+            zone: self.business_time_zone()?,
+            currency: currency.map(|c| c.to_string()),
+            model: model_name,
+            rows: &rows,
+            implicit_prospects: implicit as u64,
+            value: &value,
+            tiers: tiers
+                .summary
+                .iter()
+                .map(|(t, n, share)| (tier_name(*t), *n, *share))
+                .collect(),
+            purchases: &txs,
+        })?;
+        timings.push(("dashboard", t.elapsed().as_secs_f64()));
+
         let mut backfilled_months = 0;
         if o.backfill_history {
             o.progress.step("backfilling the stage history");

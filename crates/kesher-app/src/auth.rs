@@ -400,7 +400,7 @@ impl App {
             return Err(SignInError::Disabled);
         }
         let session = SessionSecret::from_random(random32()?);
-        let csrf = SessionSecret::from_random(random32()?);
+        let csrf = session.csrf_token();
         let now = self.now();
         let expires_at = now + SignedDuration::from_hours(SESSION_HOURS);
         self.store.insert_session(&Session {

@@ -9,6 +9,7 @@ pub mod clock;
 #[cfg(feature = "testing")]
 pub mod contract;
 pub mod customers;
+pub mod dashboard;
 pub mod identify;
 pub mod import;
 pub mod jobs;

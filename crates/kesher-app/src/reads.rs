@@ -13,6 +13,10 @@ use kesher_store::{
 };
 
 impl App {
+    /// A business setting's value.
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        self.store.get_setting(key)
+    }
     pub fn counts(&self) -> Result<Counts> {
         self.store.counts()
     }

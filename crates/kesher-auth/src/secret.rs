@@ -127,4 +127,10 @@ impl SessionSecret {
     pub fn looks_valid(s: &str) -> bool {
         s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
     }
+    /// The CSRF token of this session: derived from the session secret (SHA-256, so it tells
+    /// nothing of the secret), so that a page written on the server can put it in its forms
+    /// while only its digest is stored.
+    pub fn csrf_token(&self) -> SessionSecret {
+        SessionSecret(hash_secret(&format!("kesher-csrf:{}", self.0)))
+    }
 }

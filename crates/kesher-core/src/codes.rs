@@ -721,6 +721,8 @@ pub const CATALOGUE: &[ErrorCode] = &[
     c("query.limit.out_of_range", &["max"], "limit must be 1 to {max}"),
     c("query.period.incomplete", &[], "give both from and to"),
     c("route.not_found", &["path"], "no route {path}"),
+    c("form.invalid", &["detail"], "the form is not valid: {detail}"),
+    c("ui.language.unknown", &[], "choose en, he or fa"),
     c(
         "route.method_not_allowed",
         &["path", "method", "allow"],

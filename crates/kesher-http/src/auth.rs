@@ -196,6 +196,15 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// The value of `name` in a form body (`a=1&csrf=…`), percent-decoded.
+fn form_urlencoded_field(body: &[u8], name: &str) -> Option<String> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
 /// The middleware: every request passes here after routing.
 pub async fn authenticate(State(g): State<Arc<Guard>>, mut req: Request, next: Next) -> Response {
     let Some(path) = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()) else {
@@ -228,6 +237,30 @@ pub async fn authenticate(State(g): State<Arc<Guard>>, mut req: Request, next: N
     let headers = req.headers().clone();
     let app = g.app.clone();
     let unsafe_method = !matches!(method, Method::GET | Method::OPTIONS);
+    // A page's form sends the token as its `csrf` field (a form cannot set a header): read it
+    // from the body, which is then handed on unchanged.
+    let mut form_token = None;
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/x-www-form-urlencoded"));
+    if unsafe_method && is_form && headers.get(CSRF_HEADER).is_none() {
+        let (parts, body) = req.into_parts();
+        let bytes = match axum::body::to_bytes(body, crate::JSON_BODY_LIMIT).await {
+            Ok(b) => b,
+            Err(_) => {
+                return AppError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body.too_large",
+                    None,
+                    kesher_core::params!(limit = crate::JSON_BODY_LIMIT),
+                    format!("the body is larger than the limit of {} bytes", crate::JSON_BODY_LIMIT),
+                )
+                .into_response();
+            }
+        };
+        form_token = form_urlencoded_field(&bytes, "csrf");
+        req = Request::from_parts(parts, axum::body::Body::from(bytes));
+    }
     let found = blocking(app, move |app| {
         if let Some(t) = bearer(&headers) {
             return Ok(app.principal_for_token(t)?.map(|p| (p, false)));
@@ -237,7 +270,11 @@ pub async fn authenticate(State(g): State<Arc<Guard>>, mut req: Request, next: N
                 return Ok(None);
             };
             if unsafe_method {
-                let presented = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+                let presented = headers
+                    .get(CSRF_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .or(form_token.as_deref())
+                    .unwrap_or("");
                 if kesher_auth::hash_secret(presented) != session.csrf_digest {
                     return Err(AppError::new(
                         StatusCode::FORBIDDEN,

@@ -201,7 +201,7 @@ pub struct EmployeeInput {
     pub branch: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, ToSchema, Clone)]
 pub struct MoneyDto {
     pub minor: i64,
     /// Decimal in major units, e.g. "89.90".

@@ -21,6 +21,7 @@ pub mod privacy;
 pub mod reference;
 pub mod sales;
 pub mod segments;
+pub mod web;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -99,7 +100,42 @@ fn api() -> Api {
         router: Router::new(),
         rules: Vec::new(),
     }
-    .at(get_.clone(), "/", A::Public, get(index))
+    // The web interface's pages (`web`); forms post to them with the session's CSRF token.
+    .at(get_.clone(), "/", A::Session, get(web::dashboard))
+    .at(get_.clone(), "/login", A::Public, get(web::login_form))
+    .at(post_.clone(), "/login", A::Public, post(web::login))
+    .at(post_.clone(), "/logout", A::Session, post(web::logout))
+    .at(post_.clone(), "/lang", A::Public, post(web::set_lang))
+    .at(get_.clone(), "/static/{file}", A::Public, get(web::asset))
+    .at(get_.clone(), "/customers", A::CustomersRead, get(web::customers))
+    .at(get_.clone(), "/customers/{id}", A::CustomersRead, get(web::customer))
+    .at(
+        post_.clone(),
+        "/customers/{id}/edit",
+        A::CustomersUpdate,
+        post(web::edit_customer),
+    )
+    .at(
+        post_.clone(),
+        "/customers/{id}/contacts",
+        A::InteractionsRecord,
+        post(web::add_contact),
+    )
+    .at(get_.clone(), "/segments", A::SegmentsRead, get(web::segments))
+    .at(post_.clone(), "/segments", A::SegmentsRead, post(web::save_segment))
+    .at(get_.clone(), "/segments/live", A::SegmentsRead, get(web::segment_live))
+    .at(
+        get_.clone(),
+        "/segments/{name}/members.csv",
+        A::SegmentsRead,
+        get(web::segment_csv),
+    )
+    .at(
+        post_.clone(),
+        "/analytics/run",
+        A::AnalyticsRun,
+        post(web::run_analysis),
+    )
     .at(get_.clone(), "/api/health", A::Public, get(reference::health))
     .at(get_.clone(), "/api/stats", A::AnalyticsRead, get(reference::stats))
     .at(get_.clone(), "/api/openapi.json", A::Public, get(openapi))
@@ -472,6 +508,7 @@ pub fn router_with_limits(app: App, limits: auth::Limits) -> Router {
         .layer(axum::Extension(guard))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(web::html_errors))
         .layer(axum::middleware::from_fn(refuse_oversized))
         .layer(axum::middleware::from_fn(refuse_bad_path))
         .layer(axum::middleware::from_fn(security_headers))
@@ -512,7 +549,10 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"),
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
     );
     if api {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -605,10 +645,6 @@ async fn not_found(uri: axum::http::Uri) -> AppError {
     AppError::not_found(format!("no route {}", uri.path()))
         .coded("route.not_found")
         .param("path", uri.path())
-}
-
-async fn index() -> axum::response::Html<&'static str> {
-    axum::response::Html(include_str!("index.html"))
 }
 
 /// Bind `addr` and serve until Ctrl-C. Returns the bound address through `on_bound` first.

@@ -1,7 +1,11 @@
-//! The web page in a real browser (Debian's Chromium, headless, driven over WebDriver by
-//! chromedriver): sign in, the session cookie is HttpOnly and works over http://127.0.0.1, a
-//! search, and sign-out — which the server only accepts with the page's CSRF token. Runs with
-//! the `browser-tests` feature (scripts/test.sh installs chromium and chromium-driver).
+//! The web interface in a real browser (Debian's Chromium, headless, driven over WebDriver by
+//! chromedriver), in English and in Hebrew: sign in, the dashboard's figures against the API's,
+//! find a customer, edit a field, add a contact, build a segment with its live count and save it,
+//! sign out. The session cookie is HttpOnly; a change without the page's CSRF token is refused.
+//! Every main page is photographed at desktop and phone width (`target/screenshots/`, for a
+//! person to look at), and fails the test when it overflows horizontally or when a
+//! right-to-left page's style sheets hold a physical left/right property. Runs with the
+//! `browser-tests` feature (scripts/test.sh installs chromium and chromium-driver).
 
 #![cfg(feature = "browser-tests")]
 
@@ -137,48 +141,260 @@ impl Driver {
     }
 }
 
-#[test]
-fn sign_in_search_and_sign_out_in_a_browser() {
+impl Driver {
+    fn text(&self, css: &str) -> String {
+        let id = self.element(css);
+        self.cmd("GET", &format!("/element/{id}/text"), None)
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    fn clear(&self, css: &str) {
+        let id = self.element(css);
+        self.cmd("POST", &format!("/element/{id}/clear"), Some(json!({})));
+    }
+
+    fn size(&self, width: u32, height: u32) {
+        self.cmd("POST", "/window/rect", Some(json!({"width": width, "height": height})));
+    }
+
+    /// Wait for a page load that follows a click.
+    fn wait_path(&self, path_prefix: &str) {
+        self.wait_for(&format!(
+            "location.pathname.startsWith({}) && document.readyState === 'complete'",
+            json!(path_prefix)
+        ));
+    }
+
+    /// Photograph the page at desktop and phone width, and check that neither overflows, and
+    /// that a right-to-left page's style sheets hold no physical left/right.
+    fn inspect(&self, lang: &str, name: &str) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (w, h, label) in [(1280, 900, "desktop"), (375, 800, "phone")] {
+            self.size(w, h);
+            std::thread::sleep(Duration::from_millis(200));
+            let overflow =
+                self.script("return document.documentElement.scrollWidth - document.documentElement.clientWidth;");
+            assert!(
+                overflow.as_i64().unwrap_or(1) <= 0,
+                "{lang} {name} at {w}px overflows by {overflow}px"
+            );
+            let png = self.cmd("GET", "/screenshot", None);
+            let bytes = decode_base64(png.as_str().unwrap());
+            std::fs::write(dir.join(format!("{name}-{lang}-{label}.png")), bytes).unwrap();
+        }
+        self.size(1280, 900);
+        if lang != "en" {
+            assert_eq!(self.script("return document.documentElement.dir;"), json!("rtl"));
+            let physical = self.script(
+                "const css = [...document.styleSheets].flatMap(s => [...s.cssRules]).map(r => r.cssText).join('\\n');
+                 const m = css.match(/(margin|padding|border|inset)-(left|right)|(^|[;{\\s])(left|right)\\s*:|float:\\s*(left|right)|text-align:\\s*(left|right)|clear:\\s*(left|right)/);
+                 return m ? m[0] : null;",
+            );
+            assert_eq!(
+                physical,
+                Value::Null,
+                "{lang} {name}: a physical left/right in the style sheets"
+            );
+            assert_eq!(
+                self.script("return document.querySelectorAll('[style]').length;"),
+                json!(0),
+                "{name}: no inline style"
+            );
+        }
+    }
+}
+
+fn decode_base64(s: &str) -> Vec<u8> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes().filter_map(val) {
+        acc = (acc << 6) | c;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+/// A small demo business, imported and analysed, and a marketing manager to sign in as.
+fn business() -> crate::support::TestApp {
     let app = spawn_app();
-    app.seed();
-    app.post(
-        "/api/customers",
-        json!({"member_no": "M1", "name": "דנה כהן", "phone": "050-1234567"}),
-    );
+    let cfg = kesher_demo::DemoConfig {
+        customers: 400,
+        seed: 3,
+        end: "2025-06-30".parse().unwrap(),
+        now: None,
+    };
+    let mut sinks = kesher_demo::DemoSinks::try_new(|_| Ok::<_, std::io::Error>(Vec::new())).unwrap();
+    kesher_demo::generate(&cfg, &mut sinks).unwrap();
+    for (kind, body) in [
+        ("branches", &sinks.branches),
+        ("employees", &sinks.employees),
+        ("products", &sinks.products),
+        ("customers", &sinks.customers),
+        ("transactions", &sinks.transactions),
+    ] {
+        let (s, v) = app.post_raw(&format!("/api/import/{kind}"), "text/csv", body);
+        assert_eq!(s, 200, "{kind}: {v}");
+    }
+    let (s, v) = app.post("/api/analytics/run", json!({"as_of": "2025-06-30T23:59:59Z"}));
+    assert_eq!(s, 200, "{v}");
     let (s, v) = app.post(
         "/api/users",
         json!({"username": "dana", "role": "marketing_manager", "password": "correct horse battery"}),
     );
     assert_eq!(s, 201, "{v}");
+    app
+}
+
+fn walk_through(lang: &str) {
+    let app = business();
+    let (_, run) = app.get("/api/analytics/value");
+    assert!(run["buyers"].as_u64().unwrap() > 0);
+    let (_, page) = app.get("/api/customers?limit=1");
+    let target = page["items"][0].clone();
+    let (id, member) = (target["id"].as_str().unwrap(), target["member_no"].as_str().unwrap());
     let d = Driver::start();
+    d.size(1280, 900);
     d.go(&app.base);
-    d.wait_for("document.getElementById('login') && !document.getElementById('login').hidden");
-    // A wrong password: the page says so and stays signed out.
+    d.wait_path("/login");
+    if lang != "en" {
+        // The language menu applies at once (the page's script submits it).
+        d.script(&format!(
+            "const s = document.getElementById('lang-select'); s.value = '{lang}'; s.dispatchEvent(new Event('change'));"
+        ));
+        d.wait_for(&format!("document.documentElement.lang === '{lang}'"));
+    }
+    d.inspect(lang, "login");
+    // A wrong password: the page says so, in the page's language.
     d.type_into("#u", "dana");
     d.type_into("#pw", "not the password");
     d.click("#login button");
-    d.wait_for("document.getElementById('err').textContent.includes('wrong user name or password')");
-    d.script("document.getElementById('pw').value='';");
+    d.wait_for("document.getElementById('error')");
+    let wrong = d.text("#error");
+    match lang {
+        "he" => assert!(wrong.contains("סיסמה שגויים"), "{wrong}"),
+        _ => assert!(wrong.contains("Wrong user name or password"), "{wrong}"),
+    }
+    d.clear("#pw");
     d.type_into("#pw", "correct horse battery");
     d.click("#login button");
-    d.wait_for("document.getElementById('who').textContent.includes('user:dana')");
+    d.wait_for("document.getElementById('who')");
+    assert!(d.text("#who").contains("dana"));
     // The session cookie is invisible to scripts.
     assert_eq!(
         d.script("return document.cookie.includes('kesher_session');"),
         json!(false)
     );
-    d.type_into("#q", "דנה");
-    d.click("#f button");
-    d.wait_for("document.getElementById('t').textContent.includes('דנה כהן')");
-    // A change without the CSRF token is refused even with the cookie; the page's own sign-out
-    // sends it and is accepted.
+
+    // The dashboard's figures are the API's.
+    let customers = d.script("return document.getElementById('fig-customers').dataset.value;");
+    let (_, counts) = app.get("/api/stats");
+    assert_eq!(customers.as_str().unwrap(), counts["customers"].to_string(), "{counts}");
+    let buyers = d.script("return document.getElementById('fig-buyers').dataset.value;");
+    assert_eq!(buyers.as_str().unwrap(), run["buyers"].to_string());
+    assert!(
+        d.script("return document.querySelectorAll('#chart-ladder svg rect').length;")
+            .as_u64()
+            .unwrap()
+            >= 4
+    );
+    d.inspect(lang, "dashboard");
+
+    // Find the customer by member number and open them.
+    d.go(&format!("{}/customers", app.base));
+    d.wait_path("/customers");
+    d.type_into("#q", member);
+    d.click("form.search button");
+    d.wait_for("document.getElementById('results')");
+    d.inspect(lang, "customers");
+    d.click("#results a");
+    d.wait_path(&format!("/customers/{id}"));
+    assert_eq!(d.text("#f-member"), member);
+    d.inspect(lang, "customer");
+
+    // Edit one field: the others stay.
+    let (_, before) = app.get(&format!("/api/customers/{id}"));
+    let city = if lang == "he" { "באר שבע" } else { "Beersheba" };
+    d.clear("#e-city");
+    d.type_into("#e-city", city);
+    d.click("#edit-form button");
+    d.wait_for("document.getElementById('flash')");
+    assert_eq!(d.text("#f-city"), city);
+    let (_, after) = app.get(&format!("/api/customers/{id}"));
+    assert_eq!(after["city"], city);
+    for keep in ["name", "phone", "email", "member_no", "card", "birth_date"] {
+        assert_eq!(after[keep], before[keep], "{keep} kept");
+    }
+
+    // Add a contact: it is on the timeline and in the API.
+    let note = format!("browser note {lang}");
+    d.script("document.getElementById('k-kind').value = 'complaint';");
+    d.type_into("#k-text", &note);
+    d.click("#contact-form button");
+    d.wait_for("document.getElementById('flash')");
+    assert!(d.text("#timeline").contains(&note));
+    let (_, ints) = app.get(&format!("/api/interactions?customer_id={id}"));
+    assert!(
+        ints["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["text"] == note.as_str() && i["kind"] == "complaint"),
+        "{ints}"
+    );
+
+    // Build a segment: the count appears as one types; saved, it is listed and in the API.
+    d.go(&format!("{}/segments", app.base));
+    d.wait_path("/segments");
+    d.type_into("#seg-expr", "stage = \"core\"");
+    d.wait_for("/\\d|[۰-۹]/.test(document.getElementById('seg-live').textContent)");
+    let (_, members) = app.get("/api/segments/members?segment=stage%20%3D%20%22core%22&limit=1");
+    let live = d.text("#seg-live");
+    if lang == "en" {
+        assert!(live.contains(&members["count"].to_string()), "{live} vs {members}");
+    }
+    d.type_into("#seg-name", &format!("core-{lang}"));
+    d.click("button[value=save]");
+    d.wait_for(&format!("document.getElementById('saved-segments') && document.getElementById('saved-segments').textContent.includes('core-{lang}')"));
+    let (s, _) = app.get(&format!("/api/segments/core-{lang}"));
+    assert_eq!(s, 200);
+    d.inspect(lang, "segments");
+
+    // A change without the page's CSRF token is refused even with the cookie.
     let status = d.script(
         "const x = new XMLHttpRequest(); x.open('POST', '/api/auth/logout', false); x.send(); return x.status;",
     );
     assert_eq!(status, json!(403));
-    d.click("#out");
-    d.wait_for("!document.getElementById('login').hidden");
+    d.click("#sign-out");
+    d.wait_path("/login");
     let status =
         d.script("const x = new XMLHttpRequest(); x.open('GET', '/api/auth/me', false); x.send(); return x.status;");
     assert_eq!(status, json!(401), "signed out");
+}
+
+#[test]
+fn the_whole_walk_through_in_english() {
+    walk_through("en");
+}
+
+#[test]
+fn the_whole_walk_through_in_hebrew() {
+    walk_through("he");
 }

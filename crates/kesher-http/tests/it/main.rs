@@ -11,3 +11,4 @@ mod openapi;
 mod points;
 mod segments;
 mod support;
+mod web;

@@ -1,0 +1,412 @@
+//! The web interface's pages over HTTP (the browser tests in `browser.rs` drive the same pages
+//! in Chromium): sign-in by form, the visitor sent to sign in, forms refused without the CSRF
+//! field, the language from the setting, the cookie and Accept-Language, pages under the same
+//! permissions as the API, and the dashboard's numbers equal to the API's.
+
+use crate::support::{TestApp, spawn_app};
+use serde_json::{Value, json};
+
+/// A browser without a browser: a session cookie, redirects seen rather than followed.
+struct Visitor {
+    agent: ureq::Agent,
+    base: String,
+    cookies: Vec<(String, String)>,
+}
+
+struct Reply {
+    status: u16,
+    location: Option<String>,
+    body: String,
+}
+
+impl Visitor {
+    fn new(app: &TestApp) -> Visitor {
+        Visitor {
+            agent: ureq::AgentBuilder::new().redirects(0).build(),
+            base: app.base.clone(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep_cookies(&mut self, r: &ureq::Response) {
+        for c in r.all("set-cookie") {
+            let Some((kv, _)) = c.split_once(';') else { continue };
+            let Some((k, v)) = kv.split_once('=') else { continue };
+            self.cookies.retain(|(n, _)| n != k);
+            if !v.is_empty() {
+                self.cookies.push((k.to_string(), v.to_string()));
+            }
+        }
+    }
+
+    fn send(&mut self, method: &str, path: &str, form: Option<&[(&str, &str)]>, lang: Option<&str>) -> Reply {
+        let mut req = self.agent.request(method, &format!("{}{path}", self.base));
+        if !self.cookies.is_empty() {
+            req = req.set("Cookie", &self.cookie_header());
+        }
+        if let Some(l) = lang {
+            req = req.set("Accept-Language", l);
+        }
+        let res = match form {
+            Some(f) => req.send_form(f),
+            None => req.call(),
+        };
+        let r = match res {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        self.keep_cookies(&r);
+        Reply {
+            status: r.status(),
+            location: r.header("location").map(str::to_string),
+            body: r.into_string().unwrap_or_default(),
+        }
+    }
+
+    fn get(&mut self, path: &str) -> Reply {
+        self.send("GET", path, None, None)
+    }
+
+    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Reply {
+        self.send("POST", path, Some(form), None)
+    }
+
+    /// The CSRF token of the page's forms.
+    fn csrf(&mut self, page: &str) -> String {
+        let body = self.get(page).body;
+        let at = body.find(r#"name="csrf" value=""#).expect("a form with the CSRF field");
+        let rest = &body[at + r#"name="csrf" value=""#.len()..];
+        rest[..rest.find('"').unwrap()].to_string()
+    }
+
+    fn sign_in(app: &TestApp, user: &str, password: &str) -> Visitor {
+        let mut v = Visitor::new(app);
+        let r = v.post("/login", &[("username", user), ("password", password), ("next", "/")]);
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert!(v.cookies.iter().any(|(k, _)| k == "kesher_session"));
+        v
+    }
+}
+
+fn user(app: &TestApp, name: &str, role: &str, branch: Option<&str>) {
+    let mut body = json!({"username": name, "role": role, "password": "correct horse battery"});
+    if let Some(b) = branch {
+        body["branch"] = json!(b);
+    }
+    let (s, v) = app.post("/api/users", body);
+    assert_eq!(s, 201, "{v}");
+}
+
+fn customer(app: &TestApp, body: Value) -> String {
+    let (s, v) = app.post("/api/customers", body);
+    assert_eq!(s, 201, "{v}");
+    v["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_visitor_is_sent_to_sign_in_and_back_to_the_page_asked_for() {
+    let app = spawn_app();
+    let mut v = Visitor::new(&app);
+    let r = v.get("/customers?q=dana");
+    assert_eq!(r.status, 303);
+    assert_eq!(r.location.as_deref(), Some("/login?next=/customers%3Fq%3Ddana"));
+    let r = v.get("/login?next=/customers");
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains(r#"id="login""#));
+    // The next page is this site's only.
+    user(&app, "dana", "marketing_manager", None);
+    for evil in ["//evil.example/x", "https://evil.example/", "/\\evil"] {
+        let mut v = Visitor::new(&app);
+        let r = v.post(
+            "/login",
+            &[
+                ("username", "dana"),
+                ("password", "correct horse battery"),
+                ("next", evil),
+            ],
+        );
+        assert_eq!((r.status, r.location.as_deref()), (303, Some("/")), "{evil}");
+    }
+    let mut v = Visitor::new(&app);
+    let r = v.post(
+        "/login",
+        &[
+            ("username", "dana"),
+            ("password", "correct horse battery"),
+            ("next", "/customers"),
+        ],
+    );
+    assert_eq!(r.location.as_deref(), Some("/customers"));
+    assert_eq!(v.get("/customers").status, 200);
+}
+
+#[test]
+fn a_wrong_password_is_said_in_the_readers_language() {
+    let app = spawn_app();
+    user(&app, "dana", "analyst", None);
+    let mut v = Visitor::new(&app);
+    let r = v.send(
+        "POST",
+        "/login",
+        Some(&[("username", "dana"), ("password", "nope")]),
+        Some("he-IL,he;q=0.9"),
+    );
+    assert_eq!(r.status, 401);
+    assert!(r.body.contains("שם משתמש או סיסמה שגויים"), "{}", r.body);
+    assert!(r.body.contains(r#"<html lang="he" dir="rtl">"#));
+    // The user name typed stays in the form; the password does not.
+    assert!(r.body.contains(r#"value="dana""#));
+    assert!(!r.body.contains("nope"));
+}
+
+#[test]
+fn forms_are_refused_without_the_sessions_csrf_field() {
+    let app = spawn_app();
+    app.seed();
+    user(&app, "dana", "marketing_manager", None);
+    let id = customer(&app, json!({"member_no": "M1", "name": "Dana Levi", "city": "Haifa"}));
+    let mut v = Visitor::sign_in(&app, "dana", "correct horse battery");
+    let path = format!("/customers/{id}/edit");
+    let r = v.post(&path, &[("name", "Mallory")]);
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = v.post(
+        &path,
+        &[
+            ("name", "Mallory"),
+            (
+                "csrf",
+                "0000000000000000000000000000000000000000000000000000000000000000",
+            ),
+        ],
+    );
+    assert_eq!(r.status, 403);
+    let (_, c) = app.get(&format!("/api/customers/{id}"));
+    assert_eq!(c["name"], "Dana Levi", "nothing changed");
+    // With the page's own token the change is made, and only the fields of the form change.
+    let csrf = v.csrf(&format!("/customers/{id}"));
+    let r = v.post(&path, &[("name", "Dana Levi-Cohen"), ("csrf", &csrf)]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let (_, c) = app.get(&format!("/api/customers/{id}"));
+    assert_eq!(c["name"], "Dana Levi-Cohen");
+    assert_eq!(c["city"], "Haifa", "a field the form did not send is kept");
+    assert_eq!(c["member_no"], "M1");
+    // The API's JSON sign-in gives the same token the pages use.
+    let (s, signed) = app.call_as(
+        None,
+        "POST",
+        "/api/auth/login",
+        Some(json!({"username": "dana", "password": "correct horse battery"})),
+    );
+    assert_eq!(s, 200);
+    assert_eq!(signed["csrf_token"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn a_bad_value_in_a_form_is_shown_on_the_page_and_changes_nothing() {
+    let app = spawn_app();
+    app.seed();
+    user(&app, "dana", "marketing_manager", None);
+    let id = customer(&app, json!({"member_no": "M1", "name": "Dana", "phone": "050-1234567"}));
+    let mut v = Visitor::sign_in(&app, "dana", "correct horse battery");
+    let csrf = v.csrf(&format!("/customers/{id}"));
+    let r = v.send(
+        "POST",
+        &format!("/customers/{id}/edit"),
+        Some(&[("phone", "abc"), ("name", "Dana K"), ("csrf", &csrf)]),
+        None,
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains(r#"id="error""#), "{}", r.body);
+    assert!(r.body.contains("not a phone number"), "{}", r.body);
+    let (_, c) = app.get(&format!("/api/customers/{id}"));
+    assert_eq!(c["name"], "Dana", "all or nothing");
+}
+
+#[test]
+fn the_language_is_the_users_setting_then_the_cookie_then_accept_language() {
+    let app = spawn_app();
+    user(&app, "dana", "analyst", None);
+    let mut v = Visitor::new(&app);
+    let r = v.send("GET", "/login", None, Some("fa-IR,fa;q=0.9,en;q=0.5"));
+    assert!(r.body.contains(r#"<html lang="fa" dir="rtl">"#));
+    assert!(r.body.contains("ورود"));
+    // A visitor's choice: a cookie, which outranks the browser's languages.
+    let r = v.post("/lang", &[("lang", "he"), ("back", "/login")]);
+    assert_eq!((r.status, r.location.as_deref()), (303, Some("/login")));
+    let r = v.send("GET", "/login", None, Some("fa"));
+    assert!(r.body.contains(r#"<html lang="he" dir="rtl">"#));
+    // A signed-in user's choice is stored and follows them to a fresh browser.
+    let mut v = Visitor::sign_in(&app, "dana", "correct horse battery");
+    let csrf = v.csrf("/");
+    let r = v.post("/lang", &[("lang", "fa"), ("back", "/"), ("csrf", &csrf)]);
+    assert_eq!(r.status, 303);
+    let mut other = Visitor::sign_in(&app, "dana", "correct horse battery");
+    let r = other.send("GET", "/", None, Some("en"));
+    assert!(
+        r.body.contains(r#"<html lang="fa" dir="rtl">"#),
+        "{}",
+        &r.body[..200.min(r.body.len())]
+    );
+    // Without the page's token a signed-in user's setting is not changed.
+    let r = other.post("/lang", &[("lang", "en"), ("back", "/")]);
+    assert_eq!(r.status, 403);
+    let r = v.post("/lang", &[("lang", "xx"), ("csrf", &csrf)]);
+    assert_eq!(r.status, 422);
+}
+
+#[test]
+fn pages_obey_the_permission_matrix() {
+    let app = spawn_app();
+    app.seed();
+    user(&app, "ana", "analyst", None);
+    let id = customer(
+        &app,
+        json!({"member_no": "M7", "name": "Shira Ben-David", "phone": "050-7654321", "email": "shira@example.com"}),
+    );
+    let mut v = Visitor::sign_in(&app, "ana", "correct horse battery");
+    let r = v.get(&format!("/customers/{id}"));
+    assert_eq!(r.status, 200, "{}", r.body);
+    // An analyst never sees a phone number, an e-mail or a name on any page.
+    for secret in ["7654321", "shira@example.com", "Shira", "M7"] {
+        assert!(!r.body.contains(secret), "the analyst's page shows {secret}");
+    }
+    // Nor the forms their role may not use.
+    assert!(!r.body.contains(r#"id="edit-form""#));
+    let csrf = v.csrf("/");
+    let r = v.post(&format!("/customers/{id}/edit"), &[("name", "x"), ("csrf", &csrf)]);
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("<html"), "an error page, not JSON");
+    // Searching by identifiers is refused to an analyst, as in the API.
+    let r = v.get("/customers?q=050");
+    assert_eq!(r.status, 403);
+}
+
+#[test]
+fn the_dashboard_shows_the_numbers_the_api_gives() {
+    let app = spawn_app();
+    let cfg = kesher_demo::DemoConfig {
+        customers: 600,
+        seed: 5,
+        end: "2025-06-30".parse().unwrap(),
+        now: None,
+    };
+    let mut sinks = kesher_demo::DemoSinks::try_new(|_| Ok::<_, std::io::Error>(Vec::new())).unwrap();
+    kesher_demo::generate(&cfg, &mut sinks).unwrap();
+    for (kind, body) in [
+        ("branches", &sinks.branches),
+        ("employees", &sinks.employees),
+        ("products", &sinks.products),
+        ("customers", &sinks.customers),
+        ("transactions", &sinks.transactions),
+    ] {
+        let (s, v) = app.post_raw(&format!("/api/import/{kind}"), "text/csv", body);
+        assert_eq!(s, 200, "{kind}: {v}");
+    }
+    user(&app, "dana", "marketing_manager", None);
+    let mut v = Visitor::sign_in(&app, "dana", "correct horse battery");
+    let r = v.get("/");
+    assert!(r.body.contains(r#"id="empty-state""#), "before the first analysis");
+    let (s, run) = app.post("/api/analytics/run", json!({"as_of": "2025-06-30T23:59:59Z"}));
+    assert_eq!(s, 200, "{run}");
+    let r = v.get("/");
+    assert_eq!(r.status, 200);
+    let figure = |body: &str, id: &str| -> u64 {
+        let at = body
+            .find(&format!(r#"id="{id}" data-value=""#))
+            .unwrap_or_else(|| panic!("no {id}"));
+        let rest = &body[at + id.len() + 18..];
+        rest[..rest.find('"').unwrap()].parse().unwrap()
+    };
+    assert_eq!(figure(&r.body, "fig-customers"), run["customers"].as_u64().unwrap());
+    assert_eq!(figure(&r.body, "fig-buyers"), run["buyers"].as_u64().unwrap());
+    // The ladder's table holds each stage's count as the API gives it.
+    for (stage, n) in run["stages"].as_object().unwrap() {
+        let n = n.as_u64().unwrap();
+        let shown = format!("{}", n);
+        let grouped = if n >= 1000 {
+            format!("{},{:03}", n / 1000, n % 1000)
+        } else {
+            shown
+        };
+        assert!(r.body.contains(&format!("<td>{grouped}</td>")), "stage {stage}: {n}");
+    }
+    for chart in [
+        "chart-ladder",
+        "chart-pareto",
+        "chart-clv",
+        "chart-cohorts",
+        "chart-tiers",
+    ] {
+        assert!(r.body.contains(&format!(r#"id="{chart}""#)), "{chart}");
+    }
+    // The same page in Persian: Persian digits.
+    let r = v.send("GET", "/", None, Some("fa"));
+    assert!(r.body.contains(r#"dir="rtl""#));
+    assert!(r.body.contains('۰') || r.body.contains('۱'));
+}
+
+#[test]
+fn pages_answer_with_a_strict_content_security_policy_and_embedded_assets() {
+    let app = spawn_app();
+    let mut v = Visitor::new(&app);
+    let res = ureq::get(&format!("{}/login", app.base)).call().unwrap();
+    let csp = res.header("content-security-policy").unwrap().to_string();
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(csp.contains("script-src 'self'"));
+    let page = res.into_string().unwrap();
+    assert!(!page.contains("<script>"), "no inline script");
+    assert!(!page.contains("style="), "no inline style");
+    for (path, ty) in [("/static/app.css", "text/css"), ("/static/app.js", "text/javascript")] {
+        let r = ureq::get(&format!("{}{path}", app.base)).call().unwrap();
+        assert!(r.header("content-type").unwrap().starts_with(ty));
+    }
+    assert_eq!(v.get("/static/nope.js").status, 404);
+    // An unknown page: the error page, not JSON.
+    let r = v.get("/no/such/page");
+    assert_eq!(r.status, 404);
+    assert!(r.body.contains("<html"));
+}
+
+#[test]
+fn a_segment_is_checked_and_saved_from_its_page_and_exported() {
+    let app = spawn_app();
+    app.seed();
+    user(&app, "dana", "marketing_manager", None);
+    customer(&app, json!({"member_no": "M1", "name": "Dana", "city": "Haifa"}));
+    customer(&app, json!({"member_no": "M2", "name": "=cmd()", "city": "Haifa"}));
+    customer(&app, json!({"member_no": "M3", "name": "Noa", "city": "Eilat"}));
+    let mut v = Visitor::sign_in(&app, "dana", "correct horse battery");
+    let r = v.get("/segments/live?expression=city%20%3D%20%22Haifa%22");
+    assert_eq!(r.status, 200);
+    // Fluent isolates the inserted number (U+2068 … U+2069) so it reads right in any direction.
+    assert_eq!(r.body.replace(['\u{2068}', '\u{2069}'], ""), "2 customers match");
+    let r = v.get("/segments/live?expression=citty%20%3D%201");
+    assert!(r.body.contains("no field named"), "{}", r.body);
+    let csrf = v.csrf("/segments");
+    let r = v.post(
+        "/segments",
+        &[
+            ("name", "haifa"),
+            ("expression", "city = \"Haifa\""),
+            ("action", "save"),
+            ("csrf", &csrf),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("haifa"));
+    let (s, seg) = app.get("/api/segments/haifa");
+    assert_eq!(s, 200, "{seg}");
+    let r = v.get("/segments/haifa/members.csv");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.lines().count(), 3, "{}", r.body);
+    assert!(r.body.contains("\"'=cmd()\""), "a formula is neutralised: {}", r.body);
+}

@@ -1,0 +1,189 @@
+# kesher's interface in English. Every message here must also be in he.ftl and fa.ftl (a test
+# checks). Error messages are named err-<code>, the code's dots and underscores as dashes.
+nav-main = Main menu
+nav-dashboard = Dashboard
+nav-customers = Customers
+nav-segments = Segments
+language = Language
+apply = Apply
+signed-in-as = { $name } ({ $role })
+role-admin = administrator
+role-marketing_manager = marketing manager
+role-branch_manager = branch manager
+role-clerk = front desk
+role-analyst = analyst
+role-till = till
+sign-in = Sign in
+sign-out = Sign out
+user-name = User name
+password = Password
+error-title = Error { $status }
+error-generic = Something went wrong.
+back-home = Back to the dashboard
+save = Save
+add = Add
+customer = Customer
+flash-saved = Saved.
+flash-contact-added = The contact was recorded.
+flash-analyzed = The analysis was refreshed: { $buyers } buyers scored.
+flash-segment-saved = Segment { $name } saved.
+
+dash-empty-title = No analysis yet
+dash-empty-body = { $customers } customers and { $transactions } transactions are waiting. Run the analysis to see the lifecycle ladder, customer value and cohorts here.
+dash-run = Refresh the analysis
+dash-figures = Key figures
+dash-customers = Customers
+dash-buyers = Buyers
+dash-top20 = Value held by the best 20 %
+dash-as-of = Analysed on
+show-numbers = Show the numbers
+dash-ladder = Customers on each rung of the ladder
+dash-revenue = Revenue by stage
+dash-flows = Moves between rungs since last month
+dash-pareto = Value Pareto curve
+dash-pareto-point = The best { $customers } of customers hold { $value } of the value
+dash-clv = Customer lifetime value distribution
+dash-cohorts = Monthly cohorts: share still buying
+dash-cohort-cell = Cohort { $cohort }, { $months ->
+    [one] { $months } month later
+   *[other] { $months } months later
+}: { $share }
+dash-tiers = Value tiers: share of value
+
+col-stage = Stage
+col-customers = Customers
+col-revenue = Revenue
+col-margin = Margin
+col-customers-share = Share of customers
+col-value-share = Share of value
+col-clv-from = CLV
+col-cohort = Cohort
+col-month-1 = After 1 month
+col-month-3 = After 3 months
+col-tier = Tier
+col-member = Member no.
+col-name = Name
+col-phone = Phone
+col-email = E-mail
+col-card = Card
+col-city = City
+col-birth-date = Birth date
+col-since = Customer since
+col-rfm = RFM
+col-p-alive = P(alive)
+col-expected = Expected purchases
+col-clv = CLV
+col-purchases = Purchases
+col-spend = Spend
+col-last-purchase = Last purchase
+col-channel = Channel
+col-kind = Kind
+col-satisfaction = Satisfaction
+col-text = Note
+col-field = Field
+col-type = Type
+
+stage-prospect = Prospect
+stage-first-time = First-time
+stage-core = Core
+stage-at-risk = At risk
+stage-defected = Defected
+stage-new = New
+
+tier-top = Top
+tier-middle = Middle
+tier-rest = Rest
+
+rfm-champions = champions
+rfm-loyal = loyal
+rfm-potential-loyalist = potential loyalist
+rfm-new = new
+rfm-promising = promising
+rfm-need-attention = need attention
+rfm-about-to-sleep = about to sleep
+rfm-at-risk = at risk
+rfm-can-t-lose-them = can't lose them
+rfm-hibernating = hibernating
+rfm-lost = lost
+
+search = Search
+search-placeholder = Name, phone, e-mail, member or card number
+results = { $count ->
+    [0] No customer found
+    [one] One customer found
+   *[other] { $count } customers found
+}
+
+cust-identity = Identity and consents
+cust-consents = Consents
+cust-no-consents = No consent recorded
+cust-value = Value and stage
+cust-no-score = Not analysed yet.
+cust-wallet = Wallet
+points-balance = { $points ->
+    [one] { $points } point
+   *[other] { $points } points
+}
+cust-offers = Next best offers
+offer-because = because of { $items }
+cust-edit = Edit
+cust-edit-note = Only the fields shown are changed; everything else stays as it is.
+cust-add-contact = Add a contact
+cust-timeline = Timeline
+cust-no-history = Nothing yet
+tl-sale = Purchase of { $amount } ({ $lines ->
+    [one] { $lines } item
+   *[other] { $lines } items
+})
+tl-refund = Refund of { $amount }
+satisfaction = satisfaction { $n }/5
+
+channel-store = in store
+channel-phone = phone
+channel-email = e-mail
+channel-sms = SMS
+channel-web = web
+channel-social = social media
+consent-granted = granted
+consent-withdrawn = withdrawn
+kind-note = Note
+kind-visit = Visit
+kind-call = Call
+kind-inquiry = Inquiry
+kind-complaint = Complaint
+kind-compliment = Compliment
+
+seg-editor = Segment editor
+seg-name = Name
+seg-expression = Expression
+seg-count = { $count ->
+    [0] No customer matches
+    [one] One customer matches
+   *[other] { $count } customers match
+}
+seg-check = Check
+seg-save = Save
+seg-fields = Fields you can use
+seg-sample = Some members
+seg-saved = Saved segments
+seg-export = Members as CSV
+seg-none = No segment saved yet.
+
+err-auth-wrong-credentials = Wrong user name or password.
+err-auth-disabled = This account is disabled.
+err-rate-limited = Too many attempts; wait { $retry_after } seconds and try again.
+err-email-no-at = { $value } is not an e-mail address: it has no @.
+err-email-domain-without-dot = { $value } is not an e-mail address: the domain needs a dot, as in example.com.
+err-phone-no-digits = { $value } is not a phone number: it has no digits.
+err-phone-unexpected-character = { $value } is not a phone number: unexpected character { $character }.
+err-phone-national-length = { $value } is not a phone number: a { $country } number has { $expected } digits after the country code, not { $found }.
+err-segment-empty = The expression is empty.
+err-segment-field-unknown = There is no field named { $name }.
+err-segment-syntax-unexpected-token = Expected { $expected }, found { $found }.
+err-segment-syntax-expected-value = Expected a value (a number, "text", a date or true/false), found { $found }.
+err-segment-name-invalid = { $name } is not a segment name: use 1-64 letters, digits, - or _.
+err-customer-not-found = No such customer.
+err-analysis-missing = No analysis yet.
+err-auth-forbidden-role = Your role may not do this.
+err-auth-csrf = This form has expired; load the page again and resend it.
+err-auth-out-of-branch = This belongs to another branch.

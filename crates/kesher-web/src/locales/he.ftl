@@ -1,0 +1,189 @@
+# ממשק kesher בעברית. כל מפתח של en.ftl חייב להופיע כאן.
+nav-main = תפריט ראשי
+nav-dashboard = לוח בקרה
+nav-customers = לקוחות
+nav-segments = פלחים
+language = שפה
+apply = החל
+signed-in-as = { $name } ({ $role })
+role-admin = מנהל מערכת
+role-marketing_manager = מנהל שיווק
+role-branch_manager = מנהל סניף
+role-clerk = דלפק קבלה
+role-analyst = אנליסט
+role-till = קופה
+sign-in = כניסה
+sign-out = יציאה
+user-name = שם משתמש
+password = סיסמה
+error-title = שגיאה { $status }
+error-generic = משהו השתבש.
+back-home = חזרה ללוח הבקרה
+save = שמירה
+add = הוספה
+customer = לקוח
+flash-saved = נשמר.
+flash-contact-added = הפנייה נרשמה.
+flash-analyzed = הניתוח עודכן: { $buyers } קונים דורגו.
+flash-segment-saved = הפלח { $name } נשמר.
+
+dash-empty-title = עדיין אין ניתוח
+dash-empty-body = { $customers } לקוחות ו־{ $transactions } עסקאות ממתינים. הריצו את הניתוח כדי לראות כאן את סולם מחזור החיים, ערך הלקוחות והקבוצות.
+dash-run = רענון הניתוח
+dash-figures = נתונים עיקריים
+dash-customers = לקוחות
+dash-buyers = קונים
+dash-top20 = הערך שבידי 20% הטובים
+dash-as-of = נותח בתאריך
+show-numbers = הצגת המספרים
+dash-ladder = לקוחות בכל שלב בסולם
+dash-revenue = הכנסות לפי שלב
+dash-flows = מעברים בין שלבים מאז החודש הקודם
+dash-pareto = עקומת פארטו של הערך
+dash-pareto-point = { $customers } הטובים מהלקוחות מחזיקים { $value } מהערך
+dash-clv = התפלגות ערך חיי הלקוח
+dash-cohorts = קבוצות חודשיות: שיעור הממשיכים לקנות
+dash-cohort-cell = קבוצת { $cohort }, { $months ->
+    [one] חודש אחד אחרי
+    [two] חודשיים אחרי
+   *[other] { $months } חודשים אחרי
+}: { $share }
+dash-tiers = שכבות ערך: חלק מהערך
+
+col-stage = שלב
+col-customers = לקוחות
+col-revenue = הכנסות
+col-margin = רווח גולמי
+col-customers-share = חלק מהלקוחות
+col-value-share = חלק מהערך
+col-clv-from = ערך חיי לקוח
+col-cohort = קבוצה
+col-month-1 = אחרי חודש
+col-month-3 = אחרי 3 חודשים
+col-tier = שכבה
+col-member = מס׳ חבר
+col-name = שם
+col-phone = טלפון
+col-email = דוא״ל
+col-card = כרטיס
+col-city = עיר
+col-birth-date = תאריך לידה
+col-since = לקוח מאז
+col-rfm = RFM
+col-p-alive = הסתברות פעילות
+col-expected = רכישות צפויות
+col-clv = ערך חיי לקוח
+col-purchases = רכישות
+col-spend = הוצאה
+col-last-purchase = רכישה אחרונה
+col-channel = ערוץ
+col-kind = סוג
+col-satisfaction = שביעות רצון
+col-text = הערה
+col-field = שדה
+col-type = סוג
+
+stage-prospect = מתעניין
+stage-first-time = קונה ראשון
+stage-core = לקוח ליבה
+stage-at-risk = בסיכון
+stage-defected = נטש
+stage-new = חדש
+
+tier-top = עליונה
+tier-middle = אמצעית
+tier-rest = שאר
+
+rfm-champions = אלופים
+rfm-loyal = נאמנים
+rfm-potential-loyalist = נאמנים בפוטנציה
+rfm-new = חדשים
+rfm-promising = מבטיחים
+rfm-need-attention = דורשים תשומת לב
+rfm-about-to-sleep = עומדים להירדם
+rfm-at-risk = בסיכון
+rfm-can-t-lose-them = אסור לאבד
+rfm-hibernating = רדומים
+rfm-lost = אבודים
+
+search = חיפוש
+search-placeholder = שם, טלפון, דוא״ל, מספר חבר או כרטיס
+results = { $count ->
+    [0] לא נמצא לקוח
+    [one] נמצא לקוח אחד
+   *[other] נמצאו { $count } לקוחות
+}
+
+cust-identity = זהות והסכמות
+cust-consents = הסכמות
+cust-no-consents = לא נרשמה הסכמה
+cust-value = ערך ושלב
+cust-no-score = עדיין לא נותח.
+cust-wallet = ארנק
+points-balance = { $points ->
+    [one] נקודה אחת
+   *[other] { $points } נקודות
+}
+cust-offers = ההצעות הבאות המומלצות
+offer-because = בגלל { $items }
+cust-edit = עריכה
+cust-edit-note = רק השדות המוצגים משתנים; כל השאר נשאר כפי שהוא.
+cust-add-contact = הוספת פנייה
+cust-timeline = ציר זמן
+cust-no-history = עדיין אין כלום
+tl-sale = רכישה בסך { $amount } ({ $lines ->
+    [one] פריט אחד
+   *[other] { $lines } פריטים
+})
+tl-refund = החזר בסך { $amount }
+satisfaction = שביעות רצון { $n }/5
+
+channel-store = בחנות
+channel-phone = טלפון
+channel-email = דוא״ל
+channel-sms = מסרון
+channel-web = אתר
+channel-social = רשתות חברתיות
+consent-granted = ניתנה
+consent-withdrawn = בוטלה
+kind-note = הערה
+kind-visit = ביקור
+kind-call = שיחה
+kind-inquiry = בירור
+kind-complaint = תלונה
+kind-compliment = מחמאה
+
+seg-editor = עורך פלחים
+seg-name = שם
+seg-expression = ביטוי
+seg-count = { $count ->
+    [0] אף לקוח אינו מתאים
+    [one] לקוח אחד מתאים
+   *[other] { $count } לקוחות מתאימים
+}
+seg-check = בדיקה
+seg-save = שמירה
+seg-fields = שדות שאפשר להשתמש בהם
+seg-sample = חלק מהחברים
+seg-saved = פלחים שמורים
+seg-export = חברים כ־CSV
+seg-none = עדיין לא נשמר פלח.
+
+err-auth-wrong-credentials = שם משתמש או סיסמה שגויים.
+err-auth-disabled = החשבון הזה מושבת.
+err-rate-limited = יותר מדי ניסיונות; המתינו { $retry_after } שניות ונסו שוב.
+err-email-no-at = { $value } אינה כתובת דוא״ל: אין בה @.
+err-email-domain-without-dot = { $value } אינה כתובת דוא״ל: בשם הדומיין חסרה נקודה, כמו ב־example.com.
+err-phone-no-digits = { $value } אינו מספר טלפון: אין בו ספרות.
+err-phone-unexpected-character = { $value } אינו מספר טלפון: תו לא צפוי { $character }.
+err-phone-national-length = { $value } אינו מספר טלפון: למספר מ־{ $country } יש { $expected } ספרות אחרי קידומת המדינה, לא { $found }.
+err-segment-empty = הביטוי ריק.
+err-segment-field-unknown = אין שדה בשם { $name }.
+err-segment-syntax-unexpected-token = ציפינו ל־{ $expected }, נמצא { $found }.
+err-segment-syntax-expected-value = ציפינו לערך (מספר, "טקסט", תאריך או true/false), נמצא { $found }.
+err-segment-name-invalid = { $name } אינו שם פלח: השתמשו ב־1 עד 64 אותיות לטיניות, ספרות, - או _.
+err-customer-not-found = אין לקוח כזה.
+err-analysis-missing = עדיין אין ניתוח.
+err-auth-forbidden-role = התפקיד שלכם אינו מרשה זאת.
+err-auth-csrf = תוקף הטופס פג; טענו את הדף מחדש ושלחו שוב.
+err-auth-out-of-branch = זה שייך לסניף אחר.

@@ -1,0 +1,242 @@
+use super::*;
+use kesher_analytics::dashboard::{Cohort, Snapshot, StageFigures};
+
+#[test]
+fn every_language_has_every_english_message_and_no_other() {
+    let en = Messages::ids(Lang::En);
+    assert!(en.len() > 100, "{} messages", en.len());
+    for lang in [Lang::He, Lang::Fa] {
+        let other = Messages::ids(lang);
+        let missing: Vec<&String> = en.iter().filter(|k| !other.contains(k)).collect();
+        let extra: Vec<&String> = other.iter().filter(|k| !en.contains(k)).collect();
+        assert!(missing.is_empty(), "{} lacks {missing:?}", lang.code());
+        assert!(extra.is_empty(), "{} has unknown {extra:?}", lang.code());
+    }
+}
+
+#[test]
+fn every_message_formats_without_errors_in_every_language() {
+    let m = Messages::load().unwrap();
+    for lang in Lang::ALL {
+        for id in Messages::ids(Lang::En) {
+            let mut args = FluentArgs::new();
+            for k in [
+                "name",
+                "role",
+                "status",
+                "customers",
+                "transactions",
+                "buyers",
+                "value",
+                "cohort",
+                "months",
+                "share",
+                "count",
+                "points",
+                "items",
+                "amount",
+                "lines",
+                "n",
+                "retry_after",
+                "character",
+                "country",
+                "expected",
+                "found",
+            ] {
+                args.set(k, FluentValue::from(3));
+            }
+            let text = m.get(lang, &id, Some(&args));
+            assert!(!text.contains("{$"), "{} {id}: {text}", lang.code());
+            assert!(!text.is_empty(), "{} {id}", lang.code());
+        }
+    }
+}
+
+#[test]
+fn plural_rules_follow_the_language() {
+    let m = Messages::load().unwrap();
+    let count = |lang, n: i64| {
+        let mut a = FluentArgs::new();
+        a.set("count", FluentValue::from(n));
+        m.get(lang, "results", Some(&a))
+    };
+    assert_eq!(count(Lang::En, 1), "One customer found");
+    assert!(count(Lang::En, 12).contains("12"), "{}", count(Lang::En, 12));
+    assert_eq!(count(Lang::He, 1), "נמצא לקוח אחד");
+    // Persian digits, from ICU4X, inside the Fluent message.
+    assert!(count(Lang::Fa, 12).contains("۱۲"), "{}", count(Lang::Fa, 12));
+}
+
+#[test]
+fn the_language_is_the_users_setting_then_accept_language_then_english() {
+    assert_eq!(Lang::negotiate(Some("fa"), Some("he-IL,he;q=0.9")), Lang::Fa);
+    assert_eq!(Lang::negotiate(None, Some("he-IL,he;q=0.9,en;q=0.8")), Lang::He);
+    assert_eq!(Lang::negotiate(None, Some("de-DE,fa;q=0.5,en;q=0.7")), Lang::En);
+    assert_eq!(Lang::negotiate(None, Some("de, fa;q=0.9")), Lang::Fa);
+    assert_eq!(Lang::negotiate(Some("xx"), Some("iw")), Lang::He);
+    assert_eq!(Lang::negotiate(None, Some("fa;q=0")), Lang::En);
+    assert_eq!(Lang::negotiate(None, None), Lang::En);
+}
+
+#[test]
+fn money_dates_and_numbers_are_written_for_the_locale() {
+    use l10n::*;
+    assert_eq!(money(Lang::En, 123456, "ILS"), "₪1,234.56");
+    assert_eq!(money(Lang::En, -5, "USD"), "-$0.05");
+    assert_eq!(money(Lang::He, 123456, "ILS"), "1,234.56\u{a0}₪");
+    assert_eq!(money(Lang::Fa, 1_500_000, "IRR"), "۱٬۵۰۰٬۰۰۰\u{a0}ریال");
+    let tz = jiff::tz::TimeZone::get("Asia/Tehran").unwrap();
+    let at: jiff::Timestamp = "2026-12-07T10:00:00Z".parse().unwrap();
+    // 7 December 2026 is 16 Azar 1405 in the Solar Hijri calendar.
+    assert_eq!(date(Lang::Fa, at, &tz), "۱۶ آذر ۱۴۰۵");
+    assert_eq!(date(Lang::En, at, &tz), "Dec 7, 2026");
+    assert!(date(Lang::He, at, &tz).contains("2026"));
+    // Late evening UTC is already the next day in Tehran.
+    let late: jiff::Timestamp = "2026-12-07T21:00:00Z".parse().unwrap();
+    assert_eq!(date(Lang::En, late, &tz), "Dec 8, 2026");
+    assert_eq!(percent(Lang::En, 0.256, 1), "25.6%");
+    assert_eq!(integer(Lang::Fa, 2026), "۲٬۰۲۶");
+    assert_eq!(month(Lang::Fa, "2026-03"), "۱۴۰۴/۱۲");
+}
+
+fn snapshot() -> Snapshot {
+    Snapshot {
+        as_of: "2026-03-15T00:00:00Z".into(),
+        month: "2026-03".into(),
+        previous_month: Some("2026-02".into()),
+        currency: Some("ILS".into()),
+        customers: 1234,
+        buyers: 1000,
+        model: "bgnbd".into(),
+        stages: vec![
+            StageFigures {
+                stage: "core".into(),
+                customers: 400,
+                revenue_minor: 5_000_000,
+                margin_minor: Some(1_000_000),
+            },
+            StageFigures {
+                stage: "at_risk".into(),
+                customers: 600,
+                revenue_minor: 700_000,
+                margin_minor: None,
+            },
+        ],
+        flows: vec![],
+        pareto: vec![(0.1, 0.5), (0.2, 0.7), (1.0, 1.0)],
+        clv_bins: vec![],
+        tiers: vec![],
+        cohorts: vec![Cohort {
+            month: "2026-01".into(),
+            customers: 10,
+            retention: vec![1.0, 0.4, 0.2],
+        }],
+    }
+}
+
+#[test]
+fn the_dashboard_renders_its_figures_in_each_language_with_the_right_direction() {
+    let web = Web::new().unwrap();
+    for lang in Lang::ALL {
+        let view = dashboard::view(web.messages(), lang, &snapshot());
+        let html = web
+            .render(
+                "dashboard.html",
+                lang,
+                minijinja::context! { snapshot => snapshot(), view => view, me => minijinja::context!{name => "dana", role => "admin"},
+                    csrf => "x", may => minijinja::context!{analyze => true}, section => "dashboard", time_zone => "Asia/Jerusalem" },
+            )
+            .unwrap();
+        assert!(
+            html.contains(&format!(r#"<html lang="{}" dir="{}">"#, lang.code(), lang.dir())),
+            "{html}"
+        );
+        assert!(html.contains(r#"id="chart-ladder""#));
+        assert!(html.contains(r#"id="chart-cohorts""#));
+        assert!(html.contains("<svg"));
+        // The customers figure in the language's digits.
+        let n = l10n::integer(lang, 1234);
+        assert!(html.contains(&n), "{} lacks {n}", lang.code());
+        assert!(!html.contains("{$"));
+    }
+}
+
+#[test]
+fn the_dashboard_has_an_empty_state_before_the_first_analysis() {
+    let web = Web::new().unwrap();
+    let html = web
+        .render(
+            "dashboard.html",
+            Lang::He,
+            minijinja::context! { snapshot => (), counts => minijinja::context!{customers => 20, transactions => 300},
+                me => minijinja::context!{name => "dana", role => "admin"}, csrf => "x", may => minijinja::context!{analyze => true} },
+        )
+        .unwrap();
+    assert!(html.contains(r#"id="empty-state""#));
+    assert!(html.contains("עדיין אין ניתוח"));
+}
+
+#[test]
+fn values_are_escaped_in_pages() {
+    let web = Web::new().unwrap();
+    let html = web
+        .render(
+            "customers.html",
+            Lang::En,
+            minijinja::context! { q => "<script>x</script>", results => vec![minijinja::context!{id => "0190aaaa-bbbb", name => "<b>Eve</b>"}], total => 1,
+                me => minijinja::context!{name => "dana", role => "clerk"}, csrf => "x", may => minijinja::context!{} },
+        )
+        .unwrap();
+    assert!(!html.contains("<script>x"));
+    assert!(html.contains("&lt;b&gt;Eve"));
+}
+
+#[test]
+fn error_codes_are_shown_translated_with_their_parameters() {
+    let web = Web::new().unwrap();
+    let err = minijinja::context! { code => "phone.no_digits", params => minijinja::context!{ value => "abc" }, message => "invalid phone number \"abc\": no digits" };
+    let he = web
+        .render(
+            "error.html",
+            Lang::He,
+            minijinja::context! { status => 422, error => err.clone() },
+        )
+        .unwrap();
+    assert!(he.contains("אינו מספר טלפון"), "{he}");
+    assert!(he.contains("abc"));
+    // A code without its own message in this language: the server's English text.
+    let other =
+        minijinja::context! { code => "x.unknown", params => minijinja::context!{}, message => "plain english" };
+    let fa = web
+        .render(
+            "error.html",
+            Lang::Fa,
+            minijinja::context! { status => 422, error => other },
+        )
+        .unwrap();
+    assert!(fa.contains("plain english"));
+}
+
+/// Every error message in the interface names a code of the catalogue.
+#[test]
+fn translated_errors_name_catalogued_codes() {
+    for id in Messages::ids(Lang::En).iter().filter(|k| k.starts_with("err-")) {
+        let found = kesher_core::codes::CATALOGUE
+            .iter()
+            .any(|c| format!("err-{}", c.code.replace(['.', '_'], "-")) == *id);
+        assert!(found, "{id} names no code of the catalogue");
+    }
+}
+
+/// The style sheet lays out both directions: no physical left/right anywhere in it.
+#[test]
+fn the_style_sheet_has_no_physical_left_or_right() {
+    let (_, css) = asset("app.css").unwrap();
+    let css = std::str::from_utf8(css).unwrap();
+    for (i, line) in css.lines().enumerate() {
+        let l = line.to_ascii_lowercase();
+        for bad in ["left", "right"] {
+            assert!(!l.contains(bad), "app.css line {}: {line}", i + 1);
+        }
+    }
+}

@@ -90,7 +90,7 @@ fn ctx(app: &kesher_app::App, caller: &Caller, headers: &HeaderMap) -> Ctx {
 fn render(template: &str, c: &Ctx, section: &str, page: minijinja::Value) -> Result<Html<String>, AppError> {
     let base = context! {
         me => &c.me,
-        csrf => &c.csrf,
+        csrf => c.csrf.clone().unwrap_or_default(),
         may => &c.may,
         section => section,
         time_zone => &c.time_zone,
@@ -99,6 +99,22 @@ fn render(template: &str, c: &Ctx, section: &str, page: minijinja::Value) -> Res
         .render(template, c.lang, context! { ..base, ..page })
         .map(Html)
         .map_err(|e| AppError::internal(e.to_string()))
+}
+
+/// The JSON error a page answered with, kept on the response so that a client that did not ask
+/// for HTML gets the same body as from the API (`html_errors`).
+#[derive(Clone)]
+struct PageError(serde_json::Value);
+
+fn error_json(e: &AppError) -> serde_json::Value {
+    serde_json::json!({ "error": { "code": e.code, "params": &e.params, "message": &e.message, "field": &e.field } })
+}
+
+/// A page shown with an error: its status, and the error for a client that wants JSON.
+fn errored(status: StatusCode, page: Html<String>, e: &AppError) -> Response {
+    let mut r = (status, page).into_response();
+    r.extensions_mut().insert(PageError(error_json(e)));
+    r
 }
 
 /// An error body for a template.
@@ -223,11 +239,14 @@ pub async fn login(
         Ok(r) => r,
         Err(e) if e.status.is_client_error() => {
             let status = e.status;
+            let body = error_json(&e);
             let page = blocking(st, move |app| {
                 login_page(lang_for(app, None, &headers), &next, &username, Some(&e))
             })
             .await?;
-            return Ok((status, page).into_response());
+            let mut r = (status, page).into_response();
+            r.extensions_mut().insert(PageError(body));
+            return Ok(r);
         }
         Err(e) => return Err(e),
     };
@@ -257,11 +276,14 @@ pub async fn login(
         serde_json::from_value(e["params"].clone()).unwrap_or_default(),
         e["message"].as_str().unwrap_or("sign-in refused").to_string(),
     );
+    let body = error_json(&err);
     let page = blocking(st, move |app| {
         login_page(lang_for(app, None, &headers), &next, &username, Some(&err))
     })
     .await?;
-    Ok((status, page).into_response())
+    let mut r = (status, page).into_response();
+    r.extensions_mut().insert(PageError(body));
+    Ok(r)
 }
 
 /// `POST /logout`.
@@ -337,6 +359,7 @@ fn form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
             format!("the form is not valid: {msg}"),
         )
         .coded("form.invalid")
+        .param("detail", msg.clone())
     })
 }
 
@@ -418,6 +441,7 @@ async fn customer_page(
         None
     };
     let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
+    let body = error.as_ref().map(error_json);
     let page = blocking(st, move |app| {
         let c = ctx(app, &caller, &headers);
         let mut timeline: Vec<Event> = o
@@ -463,7 +487,11 @@ async fn customer_page(
         )
     })
     .await?;
-    Ok((status, page).into_response())
+    let mut r = (status, page).into_response();
+    if let Some(b) = body {
+        r.extensions_mut().insert(PageError(b));
+    }
+    Ok(r)
 }
 
 /// `GET /customers/{id}`: the one-page customer view.
@@ -559,9 +587,12 @@ pub async fn add_contact(
     let satisfaction = match f.satisfaction.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(s) => Some(s.parse::<u8>().map_err(|_| {
-            AppError::invalid("satisfaction", format!("invalid satisfaction {s:?}: expected a whole number 1 to 5"))
-                .coded("interaction.satisfaction.invalid")
-                .param("value", s)
+            AppError::invalid(
+                "satisfaction",
+                format!("invalid satisfaction {s:?}: expected a whole number 1 to 5"),
+            )
+            .coded("interaction.satisfaction.invalid")
+            .param("value", s)
         })?),
     };
     let input = crate::dto::InteractionInput {
@@ -601,7 +632,7 @@ pub struct SegmentForm {
 }
 
 /// The live count and sample of an expression, or its error.
-async fn check_segment(st: &AppState, caller: &Caller, expression: &str) -> minijinja::Value {
+async fn check_segment(st: &AppState, caller: &Caller, expression: &str) -> (minijinja::Value, Option<AppError>) {
     let r = crate::segments::members_adhoc(
         State(st.clone()),
         caller.clone(),
@@ -613,8 +644,8 @@ async fn check_segment(st: &AppState, caller: &Caller, expression: &str) -> mini
     )
     .await;
     match r {
-        Ok(m) => context! { count => m.0.count, sample => m.0.members },
-        Err(e) => context! { error => error_value(&e) },
+        Ok(m) => (context! { count => m.0.count, sample => m.0.members }, None),
+        Err(e) => (context! { error => error_value(&e) }, Some(e)),
     }
 }
 
@@ -661,8 +692,8 @@ pub async fn save_segment(
 ) -> Result<Response, AppError> {
     let f: SegmentForm = form(&body)?;
     let expression = f.expression.clone().unwrap_or_default();
-    let check = check_segment(&st, &caller, &expression).await;
-    if f.action.as_deref() == Some("save") && check.get_attr("error").is_ok_and(|e| e.is_undefined()) {
+    let (check, problem) = check_segment(&st, &caller, &expression).await;
+    if f.action.as_deref() == Some("save") && problem.is_none() {
         if let Err(d) = caller.principal.may(Action::SegmentsManage) {
             return Err(crate::auth::denied(d));
         }
@@ -701,16 +732,15 @@ pub async fn save_segment(
                     None,
                 )
                 .await?;
-                Ok((status, page).into_response())
+                Ok(errored(status, page, &e))
             }
         };
     }
-    let status = if check.get_attr("error").is_ok_and(|e| !e.is_undefined()) {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, segments_page(st, caller, headers, f, Some(check), None).await?).into_response())
+    let page = segments_page(st, caller, headers, f, Some(check), None).await?;
+    Ok(match problem {
+        Some(e) => errored(StatusCode::UNPROCESSABLE_ENTITY, page, &e),
+        None => page.into_response(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -727,7 +757,7 @@ pub async fn segment_live(
     Query(p): Query<LiveParams>,
 ) -> Result<Html<String>, AppError> {
     let expression = p.expression.unwrap_or_default();
-    let check = check_segment(&st, &caller, &expression).await;
+    let (check, _) = check_segment(&st, &caller, &expression).await;
     blocking(st, move |app| {
         let c = ctx(app, &caller, &headers);
         let w = web()?;
@@ -825,13 +855,27 @@ pub async fn asset(Path(file): Path<String>) -> Response {
     }
 }
 
-/// Pages answer errors as pages: a visitor without a session goes to the sign-in page, any other
-/// error (JSON from the access layer or a handler) becomes the error page in the reader's
-/// language. The API (`/api/…`) and the assets are left alone.
+/// Pages answer a browser's errors as pages: a visitor without a session is sent to the sign-in
+/// page, any other error (JSON from the access layer or a handler) becomes the error page in the
+/// reader's language. A client that does not ask for HTML (`Accept` without `text/html`: scripts,
+/// API clients) gets the JSON error as everywhere else; the API (`/api/…`) and the assets are
+/// left alone.
 pub async fn html_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let path = req.uri().path().to_string();
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
     if path.starts_with("/api/") || path.starts_with("/static/") {
         return next.run(req).await;
+    }
+    if !wants_html {
+        let mut r = next.run(req).await;
+        return match r.extensions_mut().remove::<PageError>() {
+            Some(PageError(body)) => (r.status(), axum::Json(body)).into_response(),
+            None => r,
+        };
     }
     let headers = req.headers().clone();
     let query = req.uri().query().map(str::to_string);

@@ -36,7 +36,7 @@ fn json_body(op: &Value) -> bool {
 fn api_routes() -> Vec<kesher_http::auth::RouteRule> {
     kesher_http::route_table()
         .into_iter()
-        .filter(|r| r.path != "/" && r.path != "/api/openapi.json")
+        .filter(|r| r.path.starts_with("/api/") && r.path != "/api/openapi.json")
         .collect()
 }
 

@@ -48,7 +48,11 @@ impl Visitor {
     }
 
     fn send(&mut self, method: &str, path: &str, form: Option<&[(&str, &str)]>, lang: Option<&str>) -> Reply {
-        let mut req = self.agent.request(method, &format!("{}{path}", self.base));
+        // As a browser does: a page's errors come back as pages.
+        let mut req = self
+            .agent
+            .request(method, &format!("{}{path}", self.base))
+            .set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8");
         if !self.cookies.is_empty() {
             req = req.set("Cookie", &self.cookie_header());
         }
@@ -358,7 +362,10 @@ fn the_dashboard_shows_the_numbers_the_api_gives() {
 fn pages_answer_with_a_strict_content_security_policy_and_embedded_assets() {
     let app = spawn_app();
     let mut v = Visitor::new(&app);
-    let res = ureq::get(&format!("{}/login", app.base)).call().unwrap();
+    let res = ureq::get(&format!("{}/login", app.base))
+        .set("Accept", "text/html")
+        .call()
+        .unwrap();
     let csp = res.header("content-security-policy").unwrap().to_string();
     assert!(!csp.contains("unsafe-inline"), "{csp}");
     assert!(csp.contains("script-src 'self'"));
@@ -370,10 +377,15 @@ fn pages_answer_with_a_strict_content_security_policy_and_embedded_assets() {
         assert!(r.header("content-type").unwrap().starts_with(ty));
     }
     assert_eq!(v.get("/static/nope.js").status, 404);
-    // An unknown page: the error page, not JSON.
+    // An unknown page: the error page for a browser, the JSON error for any other client.
     let r = v.get("/no/such/page");
     assert_eq!(r.status, 404);
     assert!(r.body.contains("<html"));
+    let (s, body) = app.call_as(None, "GET", "/no/such/page", None);
+    assert_eq!((s, body["error"]["code"].as_str()), (404, Some("route.not_found")));
+    // Without a session a page sends a browser to sign in, and tells a script 401.
+    let (s, _) = app.call_as(None, "GET", "/customers", None);
+    assert_eq!(s, 401);
 }
 
 #[test]

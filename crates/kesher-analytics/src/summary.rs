@@ -697,12 +697,7 @@ mod tests {
     #[test]
     fn a_customer_whose_revenue_overflows_is_left_out_and_named() {
         let cfg = SummaryConfig::weekly(100 * DAY);
-        let mut txs = vec![
-            tx(1, 10, 100),
-            tx(2, 10, i64::MAX),
-            tx(2, 30, 1),
-            tx(3, 20, 70),
-        ];
+        let mut txs = vec![tx(1, 10, 100), tx(2, 10, i64::MAX), tx(2, 30, 1), tx(3, 20, 70)];
         let mut costed = tx(4, 10, i64::MAX);
         costed.cost_minor = Some(-5);
         txs.push(costed);
@@ -718,8 +713,14 @@ mod tests {
         assert_eq!(
             s.left_out,
             [
-                LeftOut { customer: 2, figure: "revenue" },
-                LeftOut { customer: 4, figure: "margin" }
+                LeftOut {
+                    customer: 2,
+                    figure: "revenue"
+                },
+                LeftOut {
+                    customer: 4,
+                    figure: "margin"
+                }
             ]
         );
         assert_eq!(summarize_slice_reporting(&txs, &cfg).unwrap(), s);

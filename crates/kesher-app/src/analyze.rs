@@ -371,7 +371,13 @@ impl App {
             }
             None => None,
         };
-        let (Summaries { customers: summaries, left_out }, n_tx) = match pushed {
+        let (
+            Summaries {
+                customers: summaries,
+                left_out,
+            },
+            n_tx,
+        ) = match pushed {
             Some(s) => {
                 timings.push(("summary in the database", clock.elapsed().as_secs_f64()));
                 let n = s.customers.iter().map(|s| s.visits as usize).sum();
@@ -769,10 +775,7 @@ fn window_spend(txs: &[Purchase<CustomerId>], since: i64) -> Vec<(CustomerId, i6
 impl App {
     /// The customer summary computed by the store (`Store::purchase_summaries`), equal to
     /// `summarize` over the sales at or before the observation end; `None` when the store cannot.
-    pub fn pushed_down_summary(
-        &self,
-        cfg: &SummaryConfig,
-    ) -> Result<Option<Summaries<CustomerId>>, AnalyzeError> {
+    pub fn pushed_down_summary(&self, cfg: &SummaryConfig) -> Result<Option<Summaries<CustomerId>>, AnalyzeError> {
         let req = SummaryRequest {
             period: match cfg.unit {
                 PeriodUnit::Day => SummaryPeriod::Day,

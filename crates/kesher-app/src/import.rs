@@ -10,8 +10,8 @@ use crate::{App, ids};
 use kesher_core::{
     Branch, BranchId, Channel, Consent, ConsentChannel, ConsentState, Country, Currency, Customer, CustomerId,
     CustomerKind, DomainError, Email, Employee, EmployeeId, Gender, Interaction, InteractionKind, InteractionStatus,
-    Line, Money, Params, Phone, Product, Transaction, parse_date, parse_external_id, parse_instant_within, parse_language,
-    parse_satisfaction,
+    Line, Money, Params, Phone, Product, Transaction, parse_date, parse_external_id, parse_instant_within,
+    parse_language, parse_satisfaction,
 };
 use kesher_store::{ImportTx, Inserted, StoreError};
 use std::fmt;
@@ -1457,7 +1457,10 @@ impl Importer<'_> {
                     rows: Vec::with_capacity(8),
                     error: None,
                 };
-                let occurred_at = values.occurred_at.clone().unwrap_or_else(|| occurred_at(h, fields, self.now));
+                let occurred_at = values
+                    .occurred_at
+                    .clone()
+                    .unwrap_or_else(|| occurred_at(h, fields, self.now));
                 match self
                     .parse_head(h, fields, ext, occurred_at, values.currency.clone())
                     .and_then(|mut t| {

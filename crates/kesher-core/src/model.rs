@@ -387,7 +387,9 @@ impl Line {
             return Err(DomainError::new(
                 "line.amount.too_large",
                 "quantity",
-                format!("the line comes to {value} minor units, more than the largest line accepted, {MAX_LINE_AMOUNT}"),
+                format!(
+                    "the line comes to {value} minor units, more than the largest line accepted, {MAX_LINE_AMOUNT}"
+                ),
             )
             .with("value", value)
             .with("max", MAX_LINE_AMOUNT));
@@ -693,13 +695,19 @@ mod tests {
         );
         let e = tx(vec![line(1_000, MAX_UNIT_PRICE, 0)], false).validate().unwrap_err();
         assert_eq!((e.code(), e.field), ("line.amount.too_large", "quantity"));
-        assert_eq!(e.params(), crate::params!(value = 1_000 * MAX_UNIT_PRICE, max = MAX_LINE_AMOUNT));
+        assert_eq!(
+            e.params(),
+            crate::params!(value = 1_000 * MAX_UNIT_PRICE, max = MAX_LINE_AMOUNT)
+        );
         // The largest line is accepted; eleven of them pass the sale's bound.
         tx(vec![line(1, MAX_LINE_AMOUNT, 0)], false).validate().unwrap();
         tx(vec![line(1, MAX_LINE_AMOUNT, 0); 10], false).validate().unwrap();
         let e = tx(vec![line(1, MAX_LINE_AMOUNT, 0); 11], false).validate().unwrap_err();
         assert_eq!((e.code(), e.field), ("transaction.total.too_large", "lines"));
-        assert_eq!(e.params(), crate::params!(value = 11 * MAX_LINE_AMOUNT, max = MAX_SALE_TOTAL));
+        assert_eq!(
+            e.params(),
+            crate::params!(value = 11 * MAX_LINE_AMOUNT, max = MAX_SALE_TOTAL)
+        );
         assert_eq!(
             code(tx(vec![line(-1, MAX_LINE_AMOUNT, 0); 11], true)),
             "transaction.total.too_large",
@@ -717,7 +725,9 @@ mod tests {
             list_price: Money::new(8990, Currency::parse("ILS").unwrap()),
             unit_cost: None,
         };
-        product.check_sale_currency(Currency::parse("ILS").unwrap(), "sku").unwrap();
+        product
+            .check_sale_currency(Currency::parse("ILS").unwrap(), "sku")
+            .unwrap();
         let e = product
             .check_sale_currency(Currency::parse("USD").unwrap(), "sku")
             .unwrap_err();
@@ -751,7 +761,11 @@ mod tests {
             );
             assert_eq!(
                 e.params(),
-                crate::params!(value = early_or_late, earliest = "1900-01-01T00:00:00Z", ahead_hours = 24)
+                crate::params!(
+                    value = early_or_late,
+                    earliest = "1900-01-01T00:00:00Z",
+                    ahead_hours = 24
+                )
             );
         }
         // A day ahead of the clock is allowed (a till in another time zone), a second more is not.
@@ -759,10 +773,7 @@ mod tests {
         let e = parse_instant_within("2026-01-02T12:00:01Z", "occurred_at", now).unwrap_err();
         assert_eq!(e.code(), "time.out_of_window");
         assert!(parse_instant_within("1900-01-01", "occurred_at", now).is_ok());
-        assert_eq!(
-            check_instant(EARLIEST_INSTANT, now, "at").unwrap(),
-            EARLIEST_INSTANT
-        );
+        assert_eq!(check_instant(EARLIEST_INSTANT, now, "at").unwrap(), EARLIEST_INSTANT);
         // Malformed is still malformed.
         assert_eq!(parse_instant("yesterday", "t").unwrap_err().code(), "time.invalid");
     }

@@ -271,11 +271,18 @@ mod tests {
         assert_eq!(lower.params(), crate::params!(value = "ils", suggestion = "ILS"));
         let unknown = Currency::parse("XYZ").unwrap_err();
         assert_eq!((unknown.code(), unknown.field), ("currency.unknown", "currency"));
-        assert_eq!(Currency::parse("HRK").unwrap_err().code(), "currency.unknown", "withdrawn in 2023");
+        assert_eq!(
+            Currency::parse("HRK").unwrap_err().code(),
+            "currency.unknown",
+            "withdrawn in 2023"
+        );
         for code in ["ILS", "USD", "EUR", "IRR", "JPY", "KWD"] {
             assert_eq!(Currency::parse(code).unwrap().as_str(), code);
         }
-        assert!(ISO_4217.windows(2).all(|w| w[0] < w[1]), "the table is sorted, without repeats");
+        assert!(
+            ISO_4217.windows(2).all(|w| w[0] < w[1]),
+            "the table is sorted, without repeats"
+        );
         // What the database holds is read back as it was written, even when no longer accepted.
         assert_eq!(Currency::from_stored("xyz").unwrap().as_str(), "XYZ");
     }
@@ -285,7 +292,10 @@ mod tests {
         assert_eq!(check_price(MAX_UNIT_PRICE, "list_price").unwrap(), MAX_UNIT_PRICE);
         let e = check_price(MAX_UNIT_PRICE + 1, "list_price").unwrap_err();
         assert_eq!((e.code(), e.field), ("money.too_large", "list_price"));
-        assert_eq!(e.params(), crate::params!(value = MAX_UNIT_PRICE + 1, max = MAX_UNIT_PRICE));
+        assert_eq!(
+            e.params(),
+            crate::params!(value = MAX_UNIT_PRICE + 1, max = MAX_UNIT_PRICE)
+        );
         assert_eq!(check_price(-1, "unit_cost").unwrap_err().code(), "money.negative");
     }
 

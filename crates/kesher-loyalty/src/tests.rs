@@ -40,7 +40,10 @@ fn a_sale_earns_per_whole_unit_of_its_net_amount() {
 fn an_earning_rule_beyond_the_bounds_is_refused() {
     let e = EarnRate::new(i64::MAX, 100).unwrap_err();
     assert_eq!((e.code(), e.field()), ("points.rule.points.too_large", "points"));
-    assert_eq!(e.params(), kesher_core::params!(value = i64::MAX, max = MAX_RATE_POINTS));
+    assert_eq!(
+        e.params(),
+        kesher_core::params!(value = i64::MAX, max = MAX_RATE_POINTS)
+    );
     let e = EarnRate::per_whole_unit(ils(), MAX_RATE_POINTS + 1).unwrap_err();
     assert_eq!(e.code(), "points.rule.points.too_large");
     let e = EarnRate::new(1, MAX_RATE_PER_MINOR + 1).unwrap_err();
@@ -63,10 +66,16 @@ fn no_entry_takes_a_balance_beyond_the_bound() {
         e.params(),
         kesher_core::params!(balance = MAX_BALANCE - 5, points = 6, max = MAX_BALANCE)
     );
-    assert_eq!(adjust(MAX_BALANCE - 5, 5, Some("gift")).unwrap().balance_after, MAX_BALANCE);
+    assert_eq!(
+        adjust(MAX_BALANCE - 5, 5, Some("gift")).unwrap().balance_after,
+        MAX_BALANCE
+    );
     let big = adjust(0, MAX_POINTS_PER_ENTRY + 1, Some("gift")).unwrap_err();
     assert_eq!((big.code(), big.field()), ("points.too_large", "points"));
-    assert_eq!(adjust(i64::MAX, i64::MIN, Some("x")).unwrap_err().code(), "points.too_large");
+    assert_eq!(
+        adjust(i64::MAX, i64::MIN, Some("x")).unwrap_err().code(),
+        "points.too_large"
+    );
     assert_eq!(redeem(i64::MAX, i64::MAX).unwrap_err().code(), "points.too_large");
     assert_eq!(
         earn(&rule(), ils(), 1_000, MAX_BALANCE).unwrap_err().code(),

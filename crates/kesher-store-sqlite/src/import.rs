@@ -364,8 +364,10 @@ impl ImportTx for SqliteImport<'_> {
             .query_row([sku], |r| r.get(0))
             .optional()
             .be()?;
-        code.map(|c| kesher_core::Currency::from_stored(&c).map_err(|e| StoreError::Backend(format!("stored currency: {e}"))))
-            .transpose()
+        code.map(|c| {
+            kesher_core::Currency::from_stored(&c).map_err(|e| StoreError::Backend(format!("stored currency: {e}")))
+        })
+        .transpose()
     }
 
     fn transaction_ref(&mut self, ext: &str) -> Result<Option<TransactionId>> {

@@ -284,7 +284,8 @@ pub(crate) fn unearned_sales(
         let cur = match currency {
             Some(k) if k.as_str() == code => k,
             _ => {
-                let k = Currency::from_stored(&code).map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
+                let k =
+                    Currency::from_stored(&code).map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
                 currency = Some(k);
                 k
             }

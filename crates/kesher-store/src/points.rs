@@ -68,7 +68,7 @@ pub fn stored_rate(
     points: i64,
     per_minor: i64,
 ) -> Result<(kesher_core::Currency, kesher_loyalty::EarnRate)> {
-    let c =
-        kesher_core::Currency::from_stored(currency).map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
+    let c = kesher_core::Currency::from_stored(currency)
+        .map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
     Ok((c, kesher_loyalty::EarnRate::stored(points, per_minor)))
 }

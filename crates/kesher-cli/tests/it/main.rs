@@ -117,9 +117,15 @@ fn an_import_refuses_values_beyond_the_bounds_with_line_and_column() {
              T7,M1,B1,E1,2025-03-01,,1,5,0,XYZ\n"
         ),
     );
-    let o = kesher(&d.db(), &["import", "transactions", "--skip-invalid", f.to_str().unwrap()]);
+    let o = kesher(
+        &d.db(),
+        &["import", "transactions", "--skip-invalid", f.to_str().unwrap()],
+    );
     let (out, err) = text(&o);
-    assert!(out.contains("inserted: 1, already present: 0, rejected: 6"), "{out}{err}");
+    assert!(
+        out.contains("inserted: 1, already present: 0, rejected: 6"),
+        "{out}{err}"
+    );
     let rejects = std::fs::read_to_string(d.0.join("tx.csv.rejects.csv")).unwrap();
     for (line, column, why) in [
         (3, "unit_price", "more than the largest unit price accepted"),

@@ -37,25 +37,37 @@ fn money_beyond_its_bounds_is_refused_at_the_door() {
     // The sale: one item at 92,233,720,368,547,758.07.
     let (s, v) = app.post(
         "/api/transactions",
-        sale("T1", "ILS", at, json!([{"sku": "P1", "quantity": 1, "unit_price": "92233720368547758.07"}])),
+        sale(
+            "T1",
+            "ILS",
+            at,
+            json!([{"sku": "P1", "quantity": 1, "unit_price": "92233720368547758.07"}]),
+        ),
     );
     assert_eq!((s, code(&v)), (422, ("line.unit_price.too_large", "unit_price")), "{v}");
     assert_eq!(v["error"]["params"]["max"], 1_000_000_000_000i64, "{v}");
     let (s, v) = app.post(
         "/api/transactions",
-        sale("T2", "ILS", at, json!([{"sku": "P1", "quantity": 2_000_000_000i64, "unit_price": "1"}])),
+        sale(
+            "T2",
+            "ILS",
+            at,
+            json!([{"sku": "P1", "quantity": 2_000_000_000i64, "unit_price": "1"}]),
+        ),
     );
     assert_eq!((s, code(&v)), (422, ("line.quantity.too_large", "quantity")), "{v}");
     let (s, v) = app.post(
         "/api/transactions",
-        sale("T3", "ILS", at, json!([{"sku": "P1", "quantity": 1001, "unit_price": "10000000"}])),
+        sale(
+            "T3",
+            "ILS",
+            at,
+            json!([{"sku": "P1", "quantity": 1001, "unit_price": "10000000"}]),
+        ),
     );
     assert_eq!((s, code(&v)), (422, ("line.amount.too_large", "quantity")), "{v}");
     let line = json!({"sku": "P1", "quantity": 1, "unit_price": "10000000000"});
-    let (s, v) = app.post(
-        "/api/transactions",
-        sale("T4", "ILS", at, Value::Array(vec![line; 11])),
-    );
+    let (s, v) = app.post("/api/transactions", sale("T4", "ILS", at, Value::Array(vec![line; 11])));
     assert_eq!((s, code(&v)), (422, ("transaction.total.too_large", "lines")), "{v}");
     // A product's price is bounded too.
     let (s, v) = app.post(
@@ -68,7 +80,12 @@ fn money_beyond_its_bounds_is_refused_at_the_door() {
     // A large but real sale goes through and earns its points.
     let (s, v) = app.post(
         "/api/transactions",
-        sale("T5", "ILS", at, json!([{"sku": "P1", "quantity": 3, "unit_price": "1000000"}])),
+        sale(
+            "T5",
+            "ILS",
+            at,
+            json!([{"sku": "P1", "quantity": 3, "unit_price": "1000000"}]),
+        ),
     );
     assert_eq!(s, 201, "{v}");
     assert_eq!(v["points"]["points"], 3_000_000, "{v}");
@@ -84,18 +101,35 @@ fn points_beyond_their_bounds_are_refused_and_sales_go_on_earning() {
         "/api/points/rule",
         Some(json!({"rates": [{"currency": "ILS", "points": i64::MAX}]})),
     );
-    assert_eq!((s, code(&v)), (422, ("points.rule.points.too_large", "rates[0].points")), "{v}");
+    assert_eq!(
+        (s, code(&v)),
+        (422, ("points.rule.points.too_large", "rates[0].points")),
+        "{v}"
+    );
     let (s, v) = app.call(
         "PUT",
         "/api/points/rule",
         Some(json!({"rates": [{"currency": "ILS", "points": 1, "per_minor": i64::MAX}]})),
     );
-    assert_eq!((s, code(&v)), (422, ("points.rule.per_minor.too_large", "rates[0].per_minor")), "{v}");
+    assert_eq!(
+        (s, code(&v)),
+        (422, ("points.rule.per_minor.too_large", "rates[0].per_minor")),
+        "{v}"
+    );
     let (s, v) = app.post(
         "/api/transactions",
-        sale("T1", "ILS", "2025-03-01T10:00:00Z", json!([{"sku": "P1", "quantity": 1, "unit_price": "89.90"}])),
+        sale(
+            "T1",
+            "ILS",
+            "2025-03-01T10:00:00Z",
+            json!([{"sku": "P1", "quantity": 1, "unit_price": "89.90"}]),
+        ),
     );
-    assert_eq!((s, &v["points"]["points"]), (201, &json!(89)), "the rule in force still earns: {v}");
+    assert_eq!(
+        (s, &v["points"]["points"]),
+        (201, &json!(89)),
+        "the rule in force still earns: {v}"
+    );
     let (s, v) = app.post(
         &format!("/api/customers/{id}/points/adjust"),
         json!({"points": i64::MAX, "reason": "typo"}),
@@ -120,7 +154,10 @@ fn currencies_are_active_iso_4217_codes_and_match_the_product() {
     let (s, v) = app.post("/api/transactions", sale("T3", "USD", at, line.clone()));
     assert_eq!((s, code(&v)), (422, ("line.currency.mismatch", "lines[0].sku")), "{v}");
     assert_eq!(
-        (&v["error"]["params"]["currency"], &v["error"]["params"]["product_currency"]),
+        (
+            &v["error"]["params"]["currency"],
+            &v["error"]["params"]["product_currency"]
+        ),
         (&json!("USD"), &json!("ILS")),
         "{v}"
     );
@@ -212,7 +249,12 @@ fn a_legacy_sale_beyond_i64_leaves_its_customer_out_of_analyze_and_names_them() 
         ("T3", "M2", "2025-01-08T10:00:00Z"),
         ("T4", "M2", "2025-03-12T10:00:00Z"),
     ] {
-        let mut body = sale(ext, "ILS", at, json!([{"sku": "P1", "quantity": 1, "unit_price": "89.90"}]));
+        let mut body = sale(
+            ext,
+            "ILS",
+            at,
+            json!([{"sku": "P1", "quantity": 1, "unit_price": "89.90"}]),
+        );
         body["member_no"] = json!(member);
         let (s, v) = app.post("/api/transactions", body);
         assert_eq!(s, 201, "{v}");

@@ -222,10 +222,8 @@ fn times_outside_the_window_are_refused_with_one_code() {
         .to_string();
     let (s, v) = app.post("/api/transactions", sale("T9", "ILS", &soon, line.clone()));
     assert_eq!(s, 201, "{v}");
-    let csv = format!(
-        "transaction_id,customer_id,branch_id,occurred_at,currency,sku,quantity,unit_price\n\
-         I1,M1,B1,2025-03-01T10:00:00Z,ILS,P1,1,89.90\nI2,M1,B1,9999-12-31,ILS,P1,1,89.90\n"
-    );
+    let csv = "transaction_id,customer_id,branch_id,occurred_at,currency,sku,quantity,unit_price\n\
+               I1,M1,B1,2025-03-01T10:00:00Z,ILS,P1,1,89.90\nI2,M1,B1,9999-12-31,ILS,P1,1,89.90\n";
     let (s, v) = app.post_raw("/api/import/transactions", "text/csv", csv.as_bytes());
     assert_eq!((s, code(&v)), (422, ("time.out_of_window", "occurred_at")), "{v}");
     assert_eq!(v["error"]["params"]["line"], 3, "{v}");

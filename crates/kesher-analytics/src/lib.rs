@@ -83,6 +83,7 @@ pub use rfm::{
 };
 pub use special::{digamma, ln_gamma};
 pub use summary::{
-    Compressed, CompressedRow, CustomerSummary, HoldoutSummary, PeriodUnit, SummaryConfig, SummaryRecord, Transaction,
-    compress, group_by_customer, parse_summary_csv, summarize, summarize_slice,
+    Compressed, CompressedRow, CustomerSummary, HoldoutSummary, LeftOut, PeriodUnit, Summaries, SummaryConfig,
+    SummaryRecord, Transaction, compress, group_by_customer, parse_summary_csv, summarize, summarize_reporting,
+    summarize_slice, summarize_slice_reporting,
 };

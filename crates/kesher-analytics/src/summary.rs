@@ -117,6 +117,38 @@ impl<K> CustomerSummary<K> {
     }
 }
 
+/// A customer figure a summary could not represent (sums of sales written before kesher's
+/// bounds, which reach beyond i64): which customer and which figure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftOut<K> {
+    pub customer: K,
+    /// `revenue`: the customer is left out of the summary (and so of everything built on it);
+    /// `margin`: only their margin is left empty.
+    pub figure: &'static str,
+}
+
+/// Every customer's summary, and the customers or figures left out because they cannot be
+/// represented.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summaries<K> {
+    pub customers: Vec<CustomerSummary<K>>,
+    pub left_out: Vec<LeftOut<K>>,
+}
+
+impl<K> Summaries<K> {
+    /// The summaries, or the error of old when a customer had to be left out.
+    fn strict(self) -> Result<Vec<CustomerSummary<K>>> {
+        if self.left_out.is_empty() {
+            Ok(self.customers)
+        } else {
+            Err(AnalyticsError::InvalidArgument {
+                name: "amount_minor",
+                reason: "revenue sum overflows i64".into(),
+            })
+        }
+    }
+}
+
 /// The inputs every model needs for one customer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SummaryRecord {
@@ -171,9 +203,18 @@ pub fn summarize_slice<K>(transactions: &[Transaction<K>], config: &SummaryConfi
 where
     K: Ord + Clone + Send + Sync,
 {
+    summarize_slice_reporting(transactions, config)?.strict()
+}
+
+/// As [`summarize_reporting`] for transactions held in memory, split at customer boundaries
+/// and summarised in parallel; same result.
+pub fn summarize_slice_reporting<K>(transactions: &[Transaction<K>], config: &SummaryConfig) -> Result<Summaries<K>>
+where
+    K: Ord + Clone + Send + Sync,
+{
     const PIECE: usize = 1 << 16;
     if transactions.len() <= 2 * PIECE {
-        return summarize(transactions.iter().cloned(), config);
+        return summarize_reporting(transactions.iter().cloned(), config);
     }
     // Piece boundaries moved forward to the next change of customer.
     let mut bounds = vec![0usize];
@@ -189,10 +230,10 @@ where
         at = b + PIECE;
     }
     bounds.push(transactions.len());
-    let parts: Vec<Result<Vec<CustomerSummary<K>>>> = bounds
+    let parts: Vec<Result<Summaries<K>>> = bounds
         .par_windows(2)
         .map(|w| {
-            summarize(transactions[w[0]..w[1]].iter().cloned(), config).map_err(|e| match e {
+            summarize_reporting(transactions[w[0]..w[1]].iter().cloned(), config).map_err(|e| match e {
                 AnalyticsError::Unsorted { position } => AnalyticsError::Unsorted {
                     position: position + w[0],
                 },
@@ -206,11 +247,17 @@ where
             return Err(AnalyticsError::Unsorted { position: b });
         }
     }
-    let mut out = Vec::with_capacity(parts.iter().map(|p| p.as_ref().map_or(0, Vec::len)).sum());
+    let mut out = Vec::with_capacity(parts.iter().map(|p| p.as_ref().map_or(0, |p| p.customers.len())).sum());
+    let mut left_out = Vec::new();
     for p in parts {
-        out.extend(p?);
+        let p = p?;
+        out.extend(p.customers);
+        left_out.extend(p.left_out);
     }
-    Ok(out)
+    Ok(Summaries {
+        customers: out,
+        left_out,
+    })
 }
 
 struct Tx {
@@ -229,8 +276,21 @@ struct Scratch {
 }
 
 /// Builds every customer's summary in one pass over transactions grouped by customer in
-/// ascending key order (order within a customer does not matter).
+/// ascending key order (order within a customer does not matter). A customer whose revenue
+/// does not fit in i64 (only sales written before the bounds can add up to that) is an error
+/// here; [`summarize_reporting`] leaves them out instead.
 pub fn summarize<K, I>(transactions: I, config: &SummaryConfig) -> Result<Vec<CustomerSummary<K>>>
+where
+    K: Ord + Clone,
+    I: IntoIterator<Item = Transaction<K>>,
+{
+    summarize_reporting(transactions, config)?.strict()
+}
+
+/// As [`summarize`], but a customer whose revenue does not fit in i64 is left out and named in
+/// [`Summaries::left_out`], and so is one whose margin does not (their margin left empty):
+/// one customer's absurd figures never stop the whole run.
+pub fn summarize_reporting<K, I>(transactions: I, config: &SummaryConfig) -> Result<Summaries<K>>
 where
     K: Ord + Clone,
     I: IntoIterator<Item = Transaction<K>>,
@@ -254,7 +314,10 @@ where
     let end_period = config.calibration_end.map_or(obs_period, |c| unit.period_of(c));
     let holdout_duration = (obs_period - end_period) as f64 / config.multiplier;
 
-    let mut out = Vec::new();
+    let mut out = Summaries {
+        customers: Vec::new(),
+        left_out: Vec::new(),
+    };
     let mut scratch = Scratch::default();
     let mut current: Option<K> = None;
     for (position, tx) in transactions.into_iter().enumerate() {
@@ -263,7 +326,7 @@ where
             Some(c) if *c > tx.customer => return Err(AnalyticsError::Unsorted { position }),
             _ => {
                 if let Some(c) = current.take() {
-                    flush(c, &mut scratch, end_period, holdout_duration, config, &mut out)?;
+                    flush(c, &mut scratch, end_period, holdout_duration, config, &mut out);
                 }
                 current = Some(tx.customer.clone());
             }
@@ -297,65 +360,74 @@ where
         }
     }
     if let Some(c) = current.take() {
-        flush(c, &mut scratch, end_period, holdout_duration, config, &mut out)?;
+        flush(c, &mut scratch, end_period, holdout_duration, config, &mut out);
     }
     Ok(out)
 }
 
-fn flush<K>(
+fn flush<K: Clone>(
     customer: K,
     s: &mut Scratch,
     end_period: i64,
     holdout_duration: f64,
     config: &SummaryConfig,
-    out: &mut Vec<CustomerSummary<K>>,
-) -> Result<()> {
+    out: &mut Summaries<K>,
+) {
     if s.cal.is_empty() {
-        s.hold_periods.clear();
-        s.hold_amount_sum = 0.0;
-        s.hold_count = 0;
-        return Ok(());
+        s.clear();
+        return;
     }
     s.cal.sort_unstable_by_key(|t| t.period);
-    let overflow = || AnalyticsError::InvalidArgument {
-        name: "amount_minor",
-        reason: "revenue sum overflows i64".into(),
-    };
     let first_period = s.cal[0].period;
     let mut last_period = first_period;
     let mut periods = 0u32;
+    // Sums in i128: no number of i64 amounts a customer can have overflows them.
     let mut repeat_sum = 0i128;
-    let mut period_sum = 0i64;
-    let mut total = 0i64;
-    let mut margin = Some(0i64);
+    let mut period_sum = 0i128;
+    let mut total = 0i128;
+    let mut margin = Some(0i128);
     let mut first_at = i64::MAX;
     let mut last_at = i64::MIN;
     for t in &s.cal {
         if t.period != last_period || periods == 0 {
             if periods > 1 {
-                repeat_sum += i128::from(period_sum);
+                repeat_sum += period_sum;
             }
             periods += 1;
             period_sum = 0;
             last_period = t.period;
         }
-        period_sum = period_sum.checked_add(t.amount).ok_or_else(overflow)?;
-        total = total.checked_add(t.amount).ok_or_else(overflow)?;
+        period_sum += i128::from(t.amount);
+        total += i128::from(t.amount);
         margin = match (margin, t.cost) {
-            (Some(m), Some(c)) => Some(
-                t.amount
-                    .checked_sub(c)
-                    .and_then(|d| m.checked_add(d))
-                    .ok_or_else(overflow)?,
-            ),
+            (Some(m), Some(c)) => Some(m + i128::from(t.amount) - i128::from(c)),
             _ => None,
         };
         first_at = first_at.min(t.at);
         last_at = last_at.max(t.at);
     }
     if periods > 1 {
-        repeat_sum += i128::from(period_sum);
+        repeat_sum += period_sum;
     }
+    let Ok(total) = i64::try_from(total) else {
+        out.left_out.push(LeftOut {
+            customer,
+            figure: "revenue",
+        });
+        s.clear();
+        return;
+    };
+    let margin = match margin.map(i64::try_from) {
+        None => None,
+        Some(Ok(m)) => Some(m),
+        Some(Err(_)) => {
+            out.left_out.push(LeftOut {
+                customer: customer.clone(),
+                figure: "margin",
+            });
+            None
+        }
+    };
     let frequency = periods - 1;
     let monetary_value = if frequency > 0 {
         repeat_sum as f64 / f64::from(frequency)
@@ -375,7 +447,7 @@ fn flush<K>(
             duration: holdout_duration,
         }
     });
-    out.push(CustomerSummary {
+    out.customers.push(CustomerSummary {
         customer,
         frequency,
         recency: (last_period - first_period) as f64 / config.multiplier,
@@ -388,11 +460,16 @@ fn flush<K>(
         last_purchase: last_at,
         holdout,
     });
-    s.cal.clear();
-    s.hold_periods.clear();
-    s.hold_amount_sum = 0.0;
-    s.hold_count = 0;
-    Ok(())
+    s.clear();
+}
+
+impl Scratch {
+    fn clear(&mut self) {
+        self.cal.clear();
+        self.hold_periods.clear();
+        self.hold_amount_sum = 0.0;
+        self.hold_count = 0;
+    }
 }
 
 /// A distinct (frequency, recency, T) with the number of customers sharing it.
@@ -615,6 +692,38 @@ mod tests {
         assert_eq!(s[1].frequency, 0);
         assert_eq!(s[1].monetary_value, 0.0);
         assert_eq!(s[1].t, 15.0);
+    }
+
+    #[test]
+    fn a_customer_whose_revenue_overflows_is_left_out_and_named() {
+        let cfg = SummaryConfig::weekly(100 * DAY);
+        let mut txs = vec![tx(1, 10, 100), tx(2, 10, i64::MAX), tx(2, 30, 1), tx(3, 20, 70)];
+        let mut costed = tx(4, 10, i64::MAX);
+        costed.cost_minor = Some(-5);
+        txs.push(costed);
+        assert_eq!(
+            summarize(txs.clone(), &cfg).unwrap_err().to_string(),
+            "invalid argument amount_minor: revenue sum overflows i64",
+            "the strict summary keeps its error"
+        );
+        let s = summarize_reporting(txs.clone(), &cfg).unwrap();
+        assert_eq!(s.customers.iter().map(|c| c.customer).collect::<Vec<_>>(), [1, 3, 4]);
+        assert_eq!(s.customers[2].total_revenue_minor, i64::MAX);
+        assert_eq!(s.customers[2].total_margin_minor, None, "its margin does not fit");
+        assert_eq!(
+            s.left_out,
+            [
+                LeftOut {
+                    customer: 2,
+                    figure: "revenue"
+                },
+                LeftOut {
+                    customer: 4,
+                    figure: "margin"
+                }
+            ]
+        );
+        assert_eq!(summarize_slice_reporting(&txs, &cfg).unwrap(), s);
     }
 
     #[test]

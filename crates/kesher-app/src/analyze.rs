@@ -5,10 +5,10 @@
 
 use crate::App;
 use kesher_analytics::{
-    ClvOptions, CustomerSummary, FitBudget, FittedModel, HoldoutSummary, LadderInput, LadderRules, Model, PeriodUnit,
-    RfmInput, RfmSegment, ScoreOptions, SummaryConfig, SummaryRecord, Transaction as Purchase, TransactionModel,
-    ValueTier, compress, fit_gamma_gamma_within, group_by_customer, rfm_scores, score_compressed, summarize,
-    summarize_slice, value_tiers,
+    ClvOptions, CustomerSummary, FitBudget, FittedModel, HoldoutSummary, LadderInput, LadderRules, LeftOut, Model,
+    PeriodUnit, RfmInput, RfmSegment, ScoreOptions, Summaries, SummaryConfig, SummaryRecord, Transaction as Purchase,
+    TransactionModel, ValueTier, compress, fit_gamma_gamma_within, group_by_customer, rfm_scores, score_compressed,
+    summarize_reporting, summarize_slice_reporting, value_tiers,
 };
 use kesher_core::CustomerId;
 use kesher_store::{CustomerScore, PROSPECT, PurchaseSummary, StoreError, SummaryPeriod, SummaryRequest};
@@ -201,10 +201,22 @@ pub struct AnalyzeReport {
     pub tiers: Vec<(&'static str, usize, f64)>,
     /// Customers with a usable wallet estimate (share of wallet known).
     pub wallets: usize,
+    /// Customers whose figures cannot be represented (sums of sales written before kesher's
+    /// bounds that pass i64), with the figure: `revenue` — the customer is left out of this run
+    /// —, `margin` — their margin is left empty. The run goes on without them.
+    pub left_out: Vec<(CustomerId, &'static str)>,
     /// Past months whose stage history was computed (`backfill_history`).
     pub backfilled_months: usize,
     /// (step, seconds).
     pub timings: Vec<(&'static str, f64)>,
+}
+
+/// Why a customer was left out of a run, for the figure [`AnalyzeReport::left_out`] names.
+pub fn left_out_reason(figure: &str) -> &'static str {
+    match figure {
+        "margin" => "the margin of their sales does not fit in 64 bits (sales from before kesher's bounds): left empty",
+        _ => "the sum of their sales does not fit in 64 bits (sales from before kesher's bounds): left out of this run",
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -359,10 +371,16 @@ impl App {
             }
             None => None,
         };
-        let (summaries, n_tx) = match pushed {
+        let (
+            Summaries {
+                customers: summaries,
+                left_out,
+            },
+            n_tx,
+        ) = match pushed {
             Some(s) => {
                 timings.push(("summary in the database", clock.elapsed().as_secs_f64()));
-                let n = s.iter().map(|s| s.visits as usize).sum();
+                let n = s.customers.iter().map(|s| s.visits as usize).sum();
                 (s, n)
             }
             None => {
@@ -383,7 +401,7 @@ impl App {
                 timings.push(("read sales", clock.elapsed().as_secs_f64()));
                 o.progress.step("summarising customers");
                 let t = Instant::now();
-                let summaries = summarize_slice(&txs, &cfg)?;
+                let summaries = summarize_slice_reporting(&txs, &cfg)?;
                 timings.push(("summary", t.elapsed().as_secs_f64()));
                 (summaries, txs.len())
             }
@@ -636,6 +654,7 @@ impl App {
                 .map(|(t, n, share)| (tier_name(*t), *n, *share))
                 .collect(),
             wallets: wallets.len(),
+            left_out: left_out.into_iter().map(|l| (l.customer, l.figure)).collect(),
             backfilled_months,
             timings,
         })
@@ -689,7 +708,8 @@ impl App {
                 calibration_end: None,
             };
             let upto: Vec<Purchase<CustomerId>> = txs.iter().filter(|t| t.at <= cutoff).copied().collect();
-            let summaries = summarize_slice(&upto, &cfg)?;
+            // Customers whose figures cannot be represented are left out, as in the run itself.
+            let summaries = summarize_slice_reporting(&upto, &cfg)?.customers;
             let records: Vec<SummaryRecord> = summaries.iter().map(|s| s.record()).collect();
             let p_alive: Option<Vec<f64>> = compress(&records).ok().and_then(|c| {
                 let opts = ScoreOptions {
@@ -774,10 +794,7 @@ fn window_spend(txs: &[Purchase<CustomerId>], since: i64) -> Vec<(CustomerId, i6
 impl App {
     /// The customer summary computed by the store (`Store::purchase_summaries`), equal to
     /// `summarize` over the sales at or before the observation end; `None` when the store cannot.
-    pub fn pushed_down_summary(
-        &self,
-        cfg: &SummaryConfig,
-    ) -> Result<Option<Vec<CustomerSummary<CustomerId>>>, AnalyzeError> {
+    pub fn pushed_down_summary(&self, cfg: &SummaryConfig) -> Result<Option<Summaries<CustomerId>>, AnalyzeError> {
         let req = SummaryRequest {
             period: match cfg.unit {
                 PeriodUnit::Day => SummaryPeriod::Day,
@@ -786,10 +803,20 @@ impl App {
             observation_end: cfg.observation_end,
             calibration_end: cfg.calibration_end,
         };
-        let mut out = Vec::new();
-        let supported = self
-            .store
-            .purchase_summaries(&req, &mut |p| out.push(summary_from_store(p, cfg)))?;
+        let mut out = Summaries {
+            customers: Vec::new(),
+            left_out: Vec::new(),
+        };
+        let supported = self.store.purchase_summaries(&req, &mut |p| {
+            if p.unrepresentable {
+                out.left_out.push(LeftOut {
+                    customer: p.customer_id,
+                    figure: "revenue",
+                });
+            } else {
+                out.customers.push(summary_from_store(p, cfg));
+            }
+        })?;
         Ok(supported.then_some(out))
     }
 }
@@ -902,7 +929,8 @@ impl App {
             observation_end: obs,
             calibration_end: Some(cal),
         };
-        let summaries = summarize(txs, &cfg)?;
+        // Customers whose figures cannot be represented are left out, as in `analyze`.
+        let summaries = summarize_reporting(txs, &cfg)?.customers;
         let pairs: Vec<(SummaryRecord, kesher_analytics::HoldoutSummary)> = summaries
             .iter()
             .filter_map(|s| s.holdout.map(|h| (s.record(), h)))

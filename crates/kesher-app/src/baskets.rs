@@ -108,13 +108,17 @@ impl App {
                 Level::Category => p.category.clone().unwrap_or_else(|| "uncategorised".into()),
             };
             let e = prices.entry(key).or_default();
-            e.0 += p.list_price.minor;
+            // Saturating: a price stored before kesher's bounds must not stop the report.
+            e.0 = e.0.saturating_add(p.list_price.minor);
             e.1 += 1;
         }
         let value = |item: &str| prices.get(item).map(|(sum, n)| sum / (*n).max(1)).unwrap_or(0);
         let customers: Vec<Vec<String>> = owned.into_values().collect();
         let report = cross_sell_report(&rules, &customers, |r| {
-            r.consequents.iter().map(|i| value(rules.item_name(*i))).sum()
+            r.consequents
+                .iter()
+                .map(|i| value(rules.item_name(*i)))
+                .fold(0i64, i64::saturating_add)
         });
         let names = |ids: &[u32]| ids.iter().map(|i| rules.item_name(*i).to_string()).collect::<Vec<_>>();
         Ok(report

@@ -11,6 +11,7 @@ impl App {
     /// Insert a new customer. A member number, phone, e-mail or card already held by another
     /// customer (or by one merged into another) is a `Conflict` naming the field. Audited.
     pub fn insert_customer(&self, c: &Customer, actor: &Actor) -> Result<()> {
+        kesher_core::check_instant(c.created_at, self.now(), "created_at").map_err(StoreError::from)?;
         let mut tx = self.store.begin(Lock::Identifiers)?;
         tx.check_identifiers_free(c)?;
         match tx.insert_customer_row(c)? {
@@ -128,6 +129,7 @@ impl App {
     /// first). A new one is audited (`interaction.record` on the customer, without its text).
     pub fn record_interaction(&self, i: &Interaction, actor: &Actor) -> Result<Recorded<Interaction>> {
         i.validate().map_err(StoreError::from)?;
+        kesher_core::check_instant(i.occurred_at, self.now(), "occurred_at").map_err(StoreError::from)?;
         let mut tx = self.store.begin(Lock::Writes)?;
         let earlier = |tx: &mut dyn kesher_store::Tx| -> Result<Option<Recorded<Interaction>>> {
             Ok(match &i.external_id {

@@ -10,8 +10,8 @@ use crate::{App, ids};
 use kesher_core::{
     Branch, BranchId, Channel, Consent, ConsentChannel, ConsentState, Country, Currency, Customer, CustomerId,
     CustomerKind, DomainError, Email, Employee, EmployeeId, Gender, Interaction, InteractionKind, InteractionStatus,
-    Line, Money, Params, Phone, Product, Transaction, parse_date, parse_external_id, parse_instant, parse_language,
-    parse_satisfaction,
+    Line, Money, Params, Phone, Product, Transaction, parse_date, parse_external_id, parse_instant_within,
+    parse_language, parse_satisfaction,
 };
 use kesher_store::{ImportTx, Inserted, StoreError};
 use std::fmt;
@@ -543,7 +543,7 @@ struct TxFields {
 }
 
 impl TxFields {
-    fn parse(h: &Header, r: &csv::StringRecord, begins: bool) -> TxFields {
+    fn parse(h: &Header, r: &csv::StringRecord, begins: bool, now: jiff::Timestamp) -> TxFields {
         let currency = h
             .req_at(r, tx::CURRENCY)
             .and_then(|c| Currency::parse(c).map_err(dom("currency")));
@@ -554,7 +554,7 @@ impl TxFields {
             Err(e) => Err(e.clone()),
         };
         TxFields {
-            occurred_at: begins.then(|| occurred_at(h, r)),
+            occurred_at: begins.then(|| occurred_at(h, r, now)),
             quantity: h.req_at(r, tx::QUANTITY).and_then(|q| {
                 q.parse().map_err(|_| {
                     RowError::col(
@@ -616,7 +616,7 @@ impl CustomerFields {
     fn head(h: &Header, r: &csv::StringRecord, now: jiff::Timestamp) -> Result<Customer, RowError> {
         let member = parse_external_id(h.req(r, "customer_id")?, "customer_id").map_err(dom("customer_id"))?;
         let created_at = h
-            .parsed(r, "created_at", |t| parse_instant(t, "created_at"))?
+            .parsed(r, "created_at", |t| parse_instant_within(t, "created_at", now))?
             .unwrap_or(now);
         let mut c = Customer::bare(ids::customer(), Some(member), created_at);
         c.kind = h
@@ -695,8 +695,8 @@ impl CustomerFields {
     }
 }
 
-fn occurred_at(h: &Header, r: &csv::StringRecord) -> Result<jiff::Timestamp, RowError> {
-    parse_instant(h.req_at(r, tx::OCCURRED_AT)?, "occurred_at").map_err(dom("occurred_at"))
+fn occurred_at(h: &Header, r: &csv::StringRecord, now: jiff::Timestamp) -> Result<jiff::Timestamp, RowError> {
+    parse_instant_within(h.req_at(r, tx::OCCURRED_AT)?, "occurred_at", now).map_err(dom("occurred_at"))
 }
 
 /// The reader thread: reads records in chunks and hands them over until the file ends, the
@@ -733,7 +733,7 @@ fn read_ahead<R: Read>(
                                 last_id.clear();
                                 last_id.push_str(id);
                             }
-                            Some(TxFields::parse(h, r, begins))
+                            Some(TxFields::parse(h, r, begins, ctx.1))
                         }
                         _ => None,
                     };
@@ -878,6 +878,8 @@ struct Importer<'a> {
     pending_customers: Vec<(u64, Vec<String>, Customer)>,
     /// With `award_points`: the transactions this unit wrote.
     written: Vec<kesher_core::TransactionId>,
+    /// The currency of each product's price met so far, by sku.
+    product_currencies: std::collections::HashMap<String, Currency>,
 }
 
 /// Baskets (or customers) written to the store at a time.
@@ -909,6 +911,7 @@ impl App {
             pending: Vec::new(),
             pending_customers: Vec::new(),
             written: Vec::new(),
+            product_currencies: std::collections::HashMap::new(),
         };
         let mut records = Records::new(input);
         let header_fields = match records.next(None) {
@@ -1144,6 +1147,7 @@ impl Importer<'_> {
                     list_price: Money::new(list_price, currency),
                     unit_cost,
                 };
+                p.validate().map_err(|e| RowError::domain(e.field, e))?;
                 Ok(self.tx.insert_product(&p)?)
             }
             ImportKind::Customers => Err(RowError::line("internal", "customers are written in batches").into()),
@@ -1171,7 +1175,8 @@ impl Importer<'_> {
                     customer_id,
                     channel: Channel::parse(h.req(r, "channel")?).map_err(dom("channel"))?,
                     kind,
-                    occurred_at: parse_instant(h.req(r, "occurred_at")?, "occurred_at").map_err(dom("occurred_at"))?,
+                    occurred_at: parse_instant_within(h.req(r, "occurred_at")?, "occurred_at", self.now)
+                        .map_err(dom("occurred_at"))?,
                     text: h.get(r, "text").map(str::to_string),
                     employee_id: h.get(r, "employee_id").map(|e| self.employee(e, None)).transpose()?,
                     satisfaction: h
@@ -1354,8 +1359,8 @@ impl Importer<'_> {
     ) -> Result<(), ImportError> {
         let (rec, values) = match (rec, fields) {
             (Ok(r), Some(v)) => (Ok(r), v),
-            (Ok(r), None) => (Ok(r), TxFields::parse(h, r, true)),
-            (Err(e), _) => (Err(e), TxFields::parse(h, &csv::StringRecord::new(), false)),
+            (Ok(r), None) => (Ok(r), TxFields::parse(h, r, true, self.now)),
+            (Err(e), _) => (Err(e), TxFields::parse(h, &csv::StringRecord::new(), false, self.now)),
         };
         let fields = match rec {
             Ok(f) => f,
@@ -1452,7 +1457,10 @@ impl Importer<'_> {
                     rows: Vec::with_capacity(8),
                     error: None,
                 };
-                let occurred_at = values.occurred_at.clone().unwrap_or_else(|| occurred_at(h, fields));
+                let occurred_at = values
+                    .occurred_at
+                    .clone()
+                    .unwrap_or_else(|| occurred_at(h, fields, self.now));
                 match self
                     .parse_head(h, fields, ext, occurred_at, values.currency.clone())
                     .and_then(|mut t| {
@@ -1517,7 +1525,7 @@ impl Importer<'_> {
 
     /// One line from its row; `v` holds the row's values parsed beforehand (`TxFields`).
     fn parse_line(&mut self, h: &Header, r: &csv::StringRecord, v: TxFields) -> Result<Line, Failure> {
-        v.currency?;
+        let currency = v.currency?;
         let quantity = v.quantity?;
         let unit_price = v.unit_price?;
         let discount = v.discount?;
@@ -1527,6 +1535,7 @@ impl Importer<'_> {
                     RowError::col("import.product.unknown", "sku", format!("unknown product {sku:?}"))
                         .with("value", sku)
                 })?;
+                self.check_product_currency(sku, currency)?;
                 (Some(p), Some(sku.to_string()))
             }
             None => (None, None),
@@ -1541,6 +1550,25 @@ impl Importer<'_> {
         line.validate(h.at(r, tx::REFUND_OF).is_some())
             .map_err(|e| RowError::domain(e.field, e))?;
         Ok(line)
+    }
+
+    /// A line of a product priced in another currency than the sale's is refused (the
+    /// products' currencies are read once per sku).
+    fn check_product_currency(&mut self, sku: &str, currency: Currency) -> Result<(), Failure> {
+        let priced_in = match self.product_currencies.get(sku) {
+            Some(c) => *c,
+            None => {
+                let Some(c) = self.tx.product_currency(sku)? else {
+                    return Ok(());
+                };
+                if self.product_currencies.len() >= 65_536 {
+                    self.product_currencies.clear();
+                }
+                self.product_currencies.insert(sku.to_string(), c);
+                c
+            }
+        };
+        kesher_core::check_line_currency(sku, priced_in, currency, "sku").map_err(|e| RowError::domain("sku", e).into())
     }
 
     fn flush(&mut self, mut b: Basket) -> Result<(), ImportError> {

@@ -15,6 +15,7 @@ impl App {
     /// (once per sale or refund, ever: the store's unique indexes back this up).
     pub fn record_sale(&self, t: &Transaction, actor: &Actor) -> Result<RecordedSale> {
         t.validate().map_err(StoreError::from)?;
+        kesher_core::check_instant(t.occurred_at, self.now(), "occurred_at").map_err(StoreError::from)?;
         let mut tx = self.store.begin(Lock::Writes)?;
         if let Some(existing) = tx.transaction_by_external(&t.external_id)? {
             return already_recorded(tx.as_mut(), existing);

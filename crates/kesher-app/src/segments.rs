@@ -445,7 +445,9 @@ impl SegmentData {
             app.store.for_each_purchase(&mut |p| {
                 let b = buys.entry(p.customer_id).or_default();
                 b.visits += 1;
-                b.spend += p.amount;
+                // Saturating: sales stored before kesher's bounds can pass i64; a saturated spend
+                // still compares right against any amount a segment can name.
+                b.spend = b.spend.saturating_add(p.amount);
                 b.first = Some(b.first.map_or(p.occurred_at, |f| f.min(p.occurred_at)));
                 b.last = Some(b.last.map_or(p.occurred_at, |l| l.max(p.occurred_at)));
             })?;

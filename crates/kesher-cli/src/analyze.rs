@@ -120,6 +120,9 @@ pub fn run(app: &App, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 "iterations": a.iterations, "seconds": a.seconds, "reason": a.reason,
             })).collect::<Vec<_>>(),
             "wallets": r.wallets, "backfilled_months": r.backfilled_months,
+            "left_out": r.left_out.iter().map(|(c, figure)| serde_json::json!({
+                "customer_id": c.to_string(), "figure": figure, "reason": kesher_app::analyze::left_out_reason(figure),
+            })).collect::<Vec<_>>(),
             "seconds": total,
         });
         println!("{doc}");
@@ -131,6 +134,12 @@ pub fn run(app: &App, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     );
     if let Some(note) = &r.model_note {
         eprintln!("warning: {note}");
+    }
+    for (c, figure) in &r.left_out {
+        eprintln!(
+            "warning: customer {c}: {}",
+            kesher_app::analyze::left_out_reason(figure)
+        );
     }
     for a in &r.attempts {
         let ll = a

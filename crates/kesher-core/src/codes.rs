@@ -47,6 +47,22 @@ pub const CATALOGUE: &[ErrorCode] = &[
         &["value"],
         "invalid currency code {value}: expected three letters such as ILS",
     ),
+    c(
+        "currency.unknown",
+        &["value"],
+        "unknown currency code {value}: not an active ISO 4217 code",
+    ),
+    c(
+        "currency.lower_case",
+        &["value", "suggestion"],
+        "currency code {value} must be upper case, as in {suggestion}",
+    ),
+    c("money.negative", &[], "must not be negative"),
+    c(
+        "money.too_large",
+        &["value", "max"],
+        "{value} minor units is more than the largest price accepted, {max}",
+    ),
     c("money.amount.empty", &["value"], "invalid amount {value}: empty"),
     c(
         "money.amount.no_digits",
@@ -144,10 +160,34 @@ pub const CATALOGUE: &[ErrorCode] = &[
         &[],
         "an amount-only line (no sku) must have quantity 1",
     ),
-    c("line.total.overflow", &[], "line total overflows"),
+    c(
+        "line.quantity.too_large",
+        &["value", "max"],
+        "quantity {value} is beyond the largest accepted, {max} units a line",
+    ),
+    c(
+        "line.unit_price.too_large",
+        &["value", "max"],
+        "{value} minor units is more than the largest unit price accepted, {max}",
+    ),
+    c(
+        "line.amount.too_large",
+        &["value", "max"],
+        "the line comes to {value} minor units, more than the largest line accepted, {max}",
+    ),
+    c(
+        "line.currency.mismatch",
+        &["sku", "currency", "product_currency"],
+        "product {sku} is priced in {product_currency}, the sale is in {currency}",
+    ),
     c("line.discount.too_large", &[], "larger than the line's price"),
     c("transaction.lines.empty", &[], "a transaction needs at least one line"),
     c("transaction.total.overflow", &[], "transaction total overflows"),
+    c(
+        "transaction.total.too_large",
+        &["value", "max"],
+        "the sale comes to {value} minor units, more than the largest sale accepted, {max}",
+    ),
     c(
         "interaction.satisfaction.out_of_range",
         &["value"],
@@ -169,6 +209,11 @@ pub const CATALOGUE: &[ErrorCode] = &[
         "invalid time {value}: expected RFC 3339 such as 2025-03-01T10:15:00Z or a date 2025-03-01",
     ),
     c("date.invalid", &["value"], "invalid date {value}: expected YYYY-MM-DD"),
+    c(
+        "time.out_of_window",
+        &["value", "earliest", "ahead_hours"],
+        "{value} is outside the accepted window: not before {earliest} and at most {ahead_hours} hours ahead of now",
+    ),
     // kesher-loyalty: the points ledger's decisions.
     c(
         "points.insufficient",
@@ -183,9 +228,29 @@ pub const CATALOGUE: &[ErrorCode] = &[
     c("points.rule.points.negative", &[], "must not be negative"),
     c("points.rule.per_minor.too_small", &[], "must be at least 1"),
     c(
-        "points.earn.overflow",
-        &[],
-        "the sale earns more points than can be counted",
+        "points.rule.points.too_large",
+        &["value", "max"],
+        "{value} points a unit is more than the largest rate accepted, {max}",
+    ),
+    c(
+        "points.rule.per_minor.too_large",
+        &["value", "max"],
+        "a unit of {value} minor units is more than the largest accepted, {max}",
+    ),
+    c(
+        "points.earn.too_large",
+        &["max"],
+        "the sale would earn more than {max} points, the largest balance",
+    ),
+    c(
+        "points.balance.too_large",
+        &["balance", "points", "max"],
+        "{points} more points would take the balance of {balance} beyond the largest, {max}",
+    ),
+    c(
+        "points.too_large",
+        &["value", "max"],
+        "{value} points is more than one entry may move, {max}",
     ),
     c("points.balance.overflow", &[], "the balance would overflow"),
     c("points.reversal.out_of_range", &[], "reversal out of range"),

@@ -16,6 +16,8 @@ pub use error::{DomainError, Params};
 pub use identity::{DuplicateCandidate, DuplicatePair, Email, find_duplicates};
 pub use ids::{BranchId, CustomerId, EmployeeId, InteractionId, JobId, ProductId, TokenId, TransactionId, UserId};
 pub use model::*;
-pub use money::{Currency, Money};
+pub use money::{
+    Currency, ISO_4217, MAX_LINE_AMOUNT, MAX_QUANTITY, MAX_SALE_TOTAL, MAX_UNIT_PRICE, Money, check_price,
+};
 pub use name::{name_key, name_similarity, normalize_name};
 pub use phone::{Country, Phone};

@@ -1,6 +1,7 @@
 //! The records a business keeps: customers, branches, employees, products, transactions,
 //! interactions and consent. Constructors check the invariants that the store relies on.
 
+use crate::money::{MAX_LINE_AMOUNT, MAX_QUANTITY, MAX_SALE_TOTAL, MAX_UNIT_PRICE};
 use crate::{
     BranchId, Currency, CustomerId, DomainError, Email, EmployeeId, InteractionId, Money, Phone, ProductId,
     TransactionId,
@@ -255,6 +256,43 @@ pub struct Product {
     pub unit_cost: Option<i64>,
 }
 
+impl Product {
+    /// A product's price and cost: not negative, at most [`MAX_UNIT_PRICE`].
+    pub fn validate(&self) -> Result<(), DomainError> {
+        crate::money::check_price(self.list_price.minor, "list_price")?;
+        if let Some(cost) = self.unit_cost {
+            crate::money::check_price(cost, "unit_cost")?;
+        }
+        Ok(())
+    }
+
+    /// A sale line of this product is in the currency of its price: a sale in another currency
+    /// is refused rather than converted (kesher keeps no exchange rates).
+    pub fn check_sale_currency(&self, currency: Currency, field: &'static str) -> Result<(), DomainError> {
+        check_line_currency(&self.sku, self.list_price.currency, currency, field)
+    }
+}
+
+/// A line of product `sku`, priced in `priced_in`, on a sale in `sale`: the two are the same.
+pub fn check_line_currency(
+    sku: &str,
+    priced_in: Currency,
+    sale: Currency,
+    field: &'static str,
+) -> Result<(), DomainError> {
+    if priced_in == sale {
+        return Ok(());
+    }
+    Err(DomainError::new(
+        "line.currency.mismatch",
+        field,
+        format!("product {sku:?} is priced in {priced_in}, the sale is in {sale}"),
+    )
+    .with("sku", sku)
+    .with("currency", sale.as_str())
+    .with("product_currency", priced_in.as_str()))
+}
+
 /// One line of a basket. `sku` is empty on an amount-only transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
@@ -270,7 +308,8 @@ pub struct Line {
 impl Line {
     /// The rules of one line: no zero quantity, negative only on a refund (and then all
     /// negative), price and discount not negative, amount-only lines of quantity ±1, a discount
-    /// no larger than the line, a total that fits in i64.
+    /// no larger than the line; the quantity, the unit price and the line's amount within
+    /// [`MAX_QUANTITY`], [`MAX_UNIT_PRICE`] and [`MAX_LINE_AMOUNT`].
     pub fn validate(&self, refund: bool) -> Result<(), DomainError> {
         let line = self;
         if line.quantity == 0 {
@@ -316,11 +355,46 @@ impl Line {
                 "an amount-only line (no sku) must have quantity 1",
             ));
         }
-        let gross = line
-            .quantity
-            .checked_mul(line.unit_price)
-            .ok_or_else(|| DomainError::new("line.total.overflow", "quantity", "line total overflows"))?;
-        if line.discount > gross.abs() {
+        if line.quantity.unsigned_abs() > MAX_QUANTITY.unsigned_abs() {
+            return Err(DomainError::new(
+                "line.quantity.too_large",
+                "quantity",
+                format!(
+                    "quantity {} is beyond the largest accepted, {MAX_QUANTITY} units a line",
+                    line.quantity
+                ),
+            )
+            .with("value", line.quantity)
+            .with("max", MAX_QUANTITY));
+        }
+        if line.unit_price > MAX_UNIT_PRICE {
+            return Err(DomainError::new(
+                "line.unit_price.too_large",
+                "unit_price",
+                format!(
+                    "{} minor units is more than the largest unit price accepted, {MAX_UNIT_PRICE}",
+                    line.unit_price
+                ),
+            )
+            .with("value", line.unit_price)
+            .with("max", MAX_UNIT_PRICE));
+        }
+        // Both factors are bounded, so the product fits in i128 (and is checked against i64's
+        // range by the bound).
+        let gross = i128::from(line.quantity) * i128::from(line.unit_price);
+        if gross.unsigned_abs() > MAX_LINE_AMOUNT.unsigned_abs() as u128 {
+            let value = i64::try_from(gross.unsigned_abs()).unwrap_or(i64::MAX);
+            return Err(DomainError::new(
+                "line.amount.too_large",
+                "quantity",
+                format!(
+                    "the line comes to {value} minor units, more than the largest line accepted, {MAX_LINE_AMOUNT}"
+                ),
+            )
+            .with("value", value)
+            .with("max", MAX_LINE_AMOUNT));
+        }
+        if i128::from(line.discount) > gross.abs() {
             return Err(DomainError::new(
                 "line.discount.too_large",
                 "discount",
@@ -359,7 +433,8 @@ pub struct Transaction {
 impl Transaction {
     /// Check the invariants of a basket: at least one line, no zero quantity, prices and
     /// discounts not negative, amount-only lines of quantity ±1, all lines of a sale positive
-    /// and of a refund negative, a discount no larger than the line, totals that fit in i64.
+    /// and of a refund negative, a discount no larger than the line, each line within the
+    /// bounds of [`Line::validate`] and the sale's total within [`MAX_SALE_TOTAL`].
     pub fn validate(&self) -> Result<(), DomainError> {
         if self.lines.is_empty() {
             return Err(DomainError::new(
@@ -371,6 +446,25 @@ impl Transaction {
         let refund = self.refund_of.is_some();
         for line in &self.lines {
             line.validate(refund)?;
+        }
+        // Each line is bounded, so the sum of their sizes fits in i128 for any number of lines.
+        let size: i128 = self
+            .lines
+            .iter()
+            .map(|l| {
+                let gross = i128::from(l.quantity) * i128::from(l.unit_price);
+                (gross.abs() - i128::from(l.discount)).max(0)
+            })
+            .sum();
+        if size > i128::from(MAX_SALE_TOTAL) {
+            let value = i64::try_from(size).unwrap_or(i64::MAX);
+            return Err(DomainError::new(
+                "transaction.total.too_large",
+                "lines",
+                format!("the sale comes to {value} minor units, more than the largest sale accepted, {MAX_SALE_TOTAL}"),
+            )
+            .with("value", value)
+            .with("max", MAX_SALE_TOTAL));
         }
         self.total()
             .ok_or_else(|| DomainError::new("transaction.total.overflow", "lines", "transaction total overflows"))?;
@@ -436,15 +530,67 @@ pub fn parse_satisfaction(s: &str) -> Result<u8, DomainError> {
     }
 }
 
-/// Parse an instant: RFC 3339 with an offset, or a plain date read as midnight UTC.
+/// The earliest instant a sale, a contact or a customer record may carry: 1900-01-01T00:00:00Z.
+pub const EARLIEST_INSTANT: Timestamp = Timestamp::constant(-2_208_988_800, 0);
+/// How far ahead of the clock ("now") such an instant may be: one day, so that a till whose
+/// clock or time zone is a little off is not refused.
+pub const MAX_AHEAD_SECONDS: i64 = 86_400;
+
+fn out_of_window(t: &str, field: &'static str) -> DomainError {
+    DomainError::new(
+        "time.out_of_window",
+        field,
+        format!(
+            "{t:?} is outside the accepted window: not before {EARLIEST_INSTANT} and at most {} hours ahead of now",
+            MAX_AHEAD_SECONDS / 3600
+        ),
+    )
+    .with("value", t)
+    .with("earliest", EARLIEST_INSTANT.to_string())
+    .with("ahead_hours", MAX_AHEAD_SECONDS / 3600)
+}
+
+/// `at` checked against the window of sale, contact and customer times: not before
+/// [`EARLIEST_INSTANT`], not more than [`MAX_AHEAD_SECONDS`] after `now` (the caller's clock).
+pub fn check_instant(at: Timestamp, now: Timestamp, field: &'static str) -> Result<Timestamp, DomainError> {
+    let latest = now.as_second().saturating_add(MAX_AHEAD_SECONDS);
+    if at < EARLIEST_INSTANT || at.as_second() > latest {
+        return Err(out_of_window(&at.to_string(), field));
+    }
+    Ok(at)
+}
+
+/// [`parse_instant`], then [`check_instant`] against `now`: what the doors use for the time of a
+/// sale, a contact or a customer record.
+pub fn parse_instant_within(s: &str, field: &'static str, now: Timestamp) -> Result<Timestamp, DomainError> {
+    let at = parse_instant(s, field)?;
+    check_instant(at, now, field).map_err(|_| out_of_window(s.trim(), field))
+}
+
+/// Parse an instant: RFC 3339 with an offset, or a plain date read as midnight UTC. A well-formed
+/// time before [`EARLIEST_INSTANT`] or beyond what can be represented (year 9999) is refused with
+/// `time.out_of_window`, as [`check_instant`] refuses one too far ahead.
 pub fn parse_instant(s: &str, field: &'static str) -> Result<Timestamp, DomainError> {
     let t = s.trim();
     if let Ok(ts) = t.parse::<Timestamp>() {
+        if ts < EARLIEST_INSTANT {
+            return Err(out_of_window(t, field));
+        }
         return Ok(ts);
+    }
+    // Well formed but not representable as an instant (9999-12-31T23:00:00Z, a date at the
+    // edge of the calendar): outside the window rather than malformed.
+    if let Ok(pieces) = jiff::fmt::temporal::Pieces::parse(t)
+        && !(1900..9999).contains(&pieces.date().year())
+    {
+        return Err(out_of_window(t, field));
     }
     if let Ok(d) = t.parse::<Date>()
         && t.len() == 10
     {
+        if !(1900..9999).contains(&d.year()) {
+            return Err(out_of_window(t, field));
+        }
         return d
             .to_zoned(jiff::tz::TimeZone::UTC)
             .map(|z| z.timestamp())
@@ -532,6 +678,104 @@ mod tests {
         };
         assert_eq!(tx(vec![amount_only], false).validate().unwrap_err().field, "quantity");
         assert!(tx(vec![line(i64::MAX, 2, 0)], false).validate().is_err());
+    }
+
+    #[test]
+    fn lines_and_sales_beyond_the_bounds_are_refused() {
+        let code = |t: Transaction| t.validate().unwrap_err().code();
+        // The example: one item at 92,233,720,368,547,758.07.
+        assert_eq!(code(tx(vec![line(1, i64::MAX, 0)], false)), "line.unit_price.too_large");
+        assert_eq!(
+            code(tx(vec![line(MAX_QUANTITY + 1, 1, 0)], false)),
+            "line.quantity.too_large"
+        );
+        assert_eq!(
+            code(tx(vec![line(-MAX_QUANTITY - 1, 1, 0)], true)),
+            "line.quantity.too_large"
+        );
+        let e = tx(vec![line(1_000, MAX_UNIT_PRICE, 0)], false).validate().unwrap_err();
+        assert_eq!((e.code(), e.field), ("line.amount.too_large", "quantity"));
+        assert_eq!(
+            e.params(),
+            crate::params!(value = 1_000 * MAX_UNIT_PRICE, max = MAX_LINE_AMOUNT)
+        );
+        // The largest line is accepted; eleven of them pass the sale's bound.
+        tx(vec![line(1, MAX_LINE_AMOUNT, 0)], false).validate().unwrap();
+        tx(vec![line(1, MAX_LINE_AMOUNT, 0); 10], false).validate().unwrap();
+        let e = tx(vec![line(1, MAX_LINE_AMOUNT, 0); 11], false).validate().unwrap_err();
+        assert_eq!((e.code(), e.field), ("transaction.total.too_large", "lines"));
+        assert_eq!(
+            e.params(),
+            crate::params!(value = 11 * MAX_LINE_AMOUNT, max = MAX_SALE_TOTAL)
+        );
+        assert_eq!(
+            code(tx(vec![line(-1, MAX_LINE_AMOUNT, 0); 11], true)),
+            "transaction.total.too_large",
+            "a refund is bounded by its size"
+        );
+    }
+
+    #[test]
+    fn a_line_in_another_currency_than_its_product_is_refused() {
+        let product = Product {
+            id: ProductId::from_bytes([4; 16]),
+            sku: "P1".into(),
+            name: "Shoe".into(),
+            category: None,
+            list_price: Money::new(8990, Currency::parse("ILS").unwrap()),
+            unit_cost: None,
+        };
+        product
+            .check_sale_currency(Currency::parse("ILS").unwrap(), "sku")
+            .unwrap();
+        let e = product
+            .check_sale_currency(Currency::parse("USD").unwrap(), "sku")
+            .unwrap_err();
+        assert_eq!((e.code(), e.field), ("line.currency.mismatch", "sku"));
+        assert_eq!(
+            e.params(),
+            crate::params!(sku = "P1", currency = "USD", product_currency = "ILS")
+        );
+        let dear = Product {
+            list_price: Money::new(MAX_UNIT_PRICE + 1, Currency::parse("ILS").unwrap()),
+            ..product
+        };
+        assert_eq!(dear.validate().unwrap_err().code(), "money.too_large");
+    }
+
+    #[test]
+    fn times_outside_the_window_are_refused_with_one_code() {
+        let now: Timestamp = "2026-01-01T12:00:00Z".parse().unwrap();
+        for early_or_late in [
+            "0000-01-01",
+            "9999-12-31",
+            "9999-12-31T23:59:59Z",
+            "1899-12-31T23:59:59Z",
+            "-000001-01-01T00:00:00Z",
+        ] {
+            let e = parse_instant_within(early_or_late, "occurred_at", now).unwrap_err();
+            assert_eq!(
+                (e.code(), e.field),
+                ("time.out_of_window", "occurred_at"),
+                "{early_or_late}"
+            );
+            assert_eq!(
+                e.params(),
+                crate::params!(
+                    value = early_or_late,
+                    earliest = "1900-01-01T00:00:00Z",
+                    ahead_hours = 24
+                )
+            );
+        }
+        // A day ahead of the clock is allowed (a till in another time zone), a second more is not.
+        assert!(parse_instant_within("2026-01-02T12:00:00Z", "occurred_at", now).is_ok());
+        let e = parse_instant_within("2026-01-02T12:00:01Z", "occurred_at", now).unwrap_err();
+        assert_eq!(e.code(), "time.out_of_window");
+        assert!(parse_instant_within("1900-01-01", "occurred_at", now).is_ok());
+        assert_eq!(check_instant(EARLIEST_INSTANT, now, "at").unwrap(), EARLIEST_INSTANT);
+        // Malformed is still malformed.
+        assert_eq!(parse_instant("yesterday", "t").unwrap_err().code(), "time.invalid");
     }
 
     #[test]

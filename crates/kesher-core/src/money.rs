@@ -7,8 +7,62 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Currency([u8; 3]);
 
+/// The active ISO 4217 codes a sale, a price or an earning rule may be in (list one of the
+/// standard; withdrawn codes such as HRK or ZWL are refused at the door, and the test and
+/// "no currency" codes XTS and XXX are left out).
+pub const ISO_4217: &[&str] = &[
+    "AED", "AFN", "ALL", "AMD", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF", "BMD",
+    "BND", "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHE", "CHF", "CHW", "CLF", "CLP",
+    "CNY", "COP", "COU", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD",
+    "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR",
+    "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK",
+    "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK",
+    "MXN", "MXV", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR",
+    "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS",
+    "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH",
+    "UGX", "USD", "USN", "UYI", "UYU", "UYW", "UZS", "VED", "VES", "VND", "VUV", "WST", "XAF", "XAG", "XAU", "XBA",
+    "XBB", "XBC", "XBD", "XCD", "XCG", "XDR", "XOF", "XPD", "XPF", "XPT", "XSU", "XUA", "YER", "ZAR", "ZMW", "ZWG",
+];
+
 impl Currency {
+    /// A currency code as a person or a client sends it: an active ISO 4217 code
+    /// ([`ISO_4217`]), in upper case (`ils` and `XYZ` are refused).
     pub fn parse(s: &str) -> Result<Self, DomainError> {
+        let t = s.trim();
+        let b = t.as_bytes();
+        if b.len() != 3 || !b.iter().all(|c| c.is_ascii_alphabetic()) {
+            return Err(DomainError::new(
+                "currency.invalid",
+                "currency",
+                format!("invalid currency code {t:?}: expected three letters such as ILS"),
+            )
+            .with("value", t));
+        }
+        let upper = t.to_ascii_uppercase();
+        if !ISO_4217.contains(&upper.as_str()) {
+            return Err(DomainError::new(
+                "currency.unknown",
+                "currency",
+                format!("unknown currency code {t:?}: not an active ISO 4217 code"),
+            )
+            .with("value", t));
+        }
+        if upper != t {
+            return Err(DomainError::new(
+                "currency.lower_case",
+                "currency",
+                format!("currency code {t:?} must be upper case, as in {upper}"),
+            )
+            .with("value", t)
+            .with("suggestion", upper));
+        }
+        Ok(Self([b[0], b[1], b[2]]))
+    }
+
+    /// A currency code read back from the database: any three ASCII letters, upper-cased, so
+    /// that a row written before the ISO 4217 check (or in a since withdrawn currency) can
+    /// still be read, summed and exported.
+    pub fn from_stored(s: &str) -> Result<Self, DomainError> {
         let t = s.trim();
         let b = t.as_bytes();
         if b.len() != 3 || !b.iter().all(|c| c.is_ascii_alphabetic()) {
@@ -38,6 +92,7 @@ impl Currency {
             b"BHD" | b"IQD" | b"JOD" | b"KWD" | b"LYD" | b"OMR" | b"TND" => 3,
             b"BIF" | b"CLP" | b"DJF" | b"GNF" | b"ISK" | b"JPY" | b"KMF" | b"KRW" | b"PYG" | b"RWF" | b"UGX"
             | b"UYI" | b"VND" | b"VUV" | b"XAF" | b"XOF" | b"XPF" => 0,
+            b"CLF" | b"UYW" => 4,
             // The Iranian rial has a minor unit on paper but none in practice.
             b"IRR" => 0,
             _ => 2,
@@ -118,6 +173,34 @@ impl fmt::Display for Currency {
     }
 }
 
+/// The largest unit price accepted, in minor units (10^12: ten billion shekels or dollars).
+/// The bounds are far beyond any real sale and leave room for sums: a customer's revenue over a
+/// hundred thousand sales of the largest size still fits in i64 (docs/bounds.md).
+pub const MAX_UNIT_PRICE: i64 = 1_000_000_000_000;
+/// The largest quantity on one line (a billion units).
+pub const MAX_QUANTITY: i64 = 1_000_000_000;
+/// The largest amount of one line, quantity × unit price, in minor units (10^12).
+pub const MAX_LINE_AMOUNT: i64 = 1_000_000_000_000;
+/// The largest total of one sale or refund (the sum of its lines' sizes), in minor units (10^13).
+pub const MAX_SALE_TOTAL: i64 = 10_000_000_000_000;
+
+/// `minor` as an amount a price or a cost may hold: not negative, at most [`MAX_UNIT_PRICE`].
+pub fn check_price(minor: i64, field: &'static str) -> Result<i64, DomainError> {
+    if minor < 0 {
+        return Err(DomainError::new("money.negative", field, "must not be negative"));
+    }
+    if minor > MAX_UNIT_PRICE {
+        return Err(DomainError::new(
+            "money.too_large",
+            field,
+            format!("{minor} minor units is more than the largest price accepted, {MAX_UNIT_PRICE}"),
+        )
+        .with("value", minor)
+        .with("max", MAX_UNIT_PRICE));
+    }
+    Ok(minor)
+}
+
 /// An amount of money: minor units and a currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Money {
@@ -152,7 +235,7 @@ mod tests {
 
     #[test]
     fn parses_amounts_exactly() {
-        let ils = Currency::parse("ils").unwrap();
+        let ils = Currency::parse("ILS").unwrap();
         assert_eq!(ils.as_str(), "ILS");
         assert_eq!(ils.parse_amount("12.50", "x").unwrap(), 1250);
         assert_eq!(ils.parse_amount("12.5", "x").unwrap(), 1250);
@@ -179,6 +262,41 @@ mod tests {
         assert_eq!(ils.format_amount(1250), "12.50");
         assert_eq!(ils.format_amount(-7), "-0.07");
         assert_eq!(Money::new(1250, ils).to_string(), "12.50 ILS");
+    }
+
+    #[test]
+    fn currency_codes_are_active_iso_4217_codes_in_upper_case() {
+        let lower = Currency::parse("ils").unwrap_err();
+        assert_eq!((lower.code(), lower.field), ("currency.lower_case", "currency"));
+        assert_eq!(lower.params(), crate::params!(value = "ils", suggestion = "ILS"));
+        let unknown = Currency::parse("XYZ").unwrap_err();
+        assert_eq!((unknown.code(), unknown.field), ("currency.unknown", "currency"));
+        assert_eq!(
+            Currency::parse("HRK").unwrap_err().code(),
+            "currency.unknown",
+            "withdrawn in 2023"
+        );
+        for code in ["ILS", "USD", "EUR", "IRR", "JPY", "KWD"] {
+            assert_eq!(Currency::parse(code).unwrap().as_str(), code);
+        }
+        assert!(
+            ISO_4217.windows(2).all(|w| w[0] < w[1]),
+            "the table is sorted, without repeats"
+        );
+        // What the database holds is read back as it was written, even when no longer accepted.
+        assert_eq!(Currency::from_stored("xyz").unwrap().as_str(), "XYZ");
+    }
+
+    #[test]
+    fn a_price_beyond_the_bound_is_refused() {
+        assert_eq!(check_price(MAX_UNIT_PRICE, "list_price").unwrap(), MAX_UNIT_PRICE);
+        let e = check_price(MAX_UNIT_PRICE + 1, "list_price").unwrap_err();
+        assert_eq!((e.code(), e.field), ("money.too_large", "list_price"));
+        assert_eq!(
+            e.params(),
+            crate::params!(value = MAX_UNIT_PRICE + 1, max = MAX_UNIT_PRICE)
+        );
+        assert_eq!(check_price(-1, "unit_cost").unwrap_err().code(), "money.negative");
     }
 
     #[test]

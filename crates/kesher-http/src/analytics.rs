@@ -97,6 +97,17 @@ pub struct AnalyzeDto {
     pub tiers_by: String,
     #[schema(value_type = Object)]
     pub stages: serde_json::Value,
+    /// Customers whose figures cannot be represented (sums of sales from before kesher's
+    /// bounds): left out of the run (`revenue`) or with their margin left empty (`margin`).
+    pub left_out: Vec<LeftOutDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LeftOutDto {
+    pub customer_id: String,
+    /// `revenue` or `margin`.
+    pub figure: String,
+    pub reason: String,
 }
 
 #[utoipa::path(post, path = "/api/analytics/run", tag = "analytics", request_body = AnalyzeInput,
@@ -147,6 +158,15 @@ pub async fn run(State(st): State<AppState>, Json(i): Json<AnalyzeInput>) -> Res
                 .map(|(k, v)| ((*k).to_string(), serde_json::json!(v)))
                 .collect::<serde_json::Map<_, _>>()
                 .into(),
+            left_out: r
+                .left_out
+                .iter()
+                .map(|(c, figure)| LeftOutDto {
+                    customer_id: c.to_string(),
+                    figure: (*figure).to_string(),
+                    reason: kesher_app::analyze::left_out_reason(figure).to_string(),
+                })
+                .collect(),
         }))
     })
     .await

@@ -204,6 +204,7 @@ pub async fn create_product(
             list_price: Money::new(price, cur),
             unit_cost: cost,
         };
+        p.validate()?;
         match app.insert_product(&p)? {
             Inserted::New => Ok((StatusCode::CREATED, Json(ProductDto::from(&p)))),
             _ => Err(AppError::new(

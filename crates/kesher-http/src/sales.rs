@@ -123,6 +123,8 @@ pub async fn create_transaction(
                             .coded("product.unknown")
                             .param("sku", sku)
                     })?;
+                    p.check_sale_currency(currency, "sku")
+                        .map_err(|e| AppError::from(e).at(field("sku")))?;
                     (Some(p.id), Some(sku.to_string()))
                 }
                 None => (None, None),

@@ -128,6 +128,16 @@ impl EntryKind {
     }
 }
 
+/// The most points a rate may give per unit (a million).
+pub const MAX_RATE_POINTS: i64 = 1_000_000;
+/// The largest unit a rate may count in, minor units (10^12, the largest line).
+pub const MAX_RATE_PER_MINOR: i64 = kesher_core::money::MAX_LINE_AMOUNT;
+/// The most points one redemption or adjustment may move (10^12).
+pub const MAX_POINTS_PER_ENTRY: i64 = 1_000_000_000_000;
+/// The largest balance a customer may hold (10^15 points): an earning, an adjustment or a merge
+/// that would take a balance beyond it is refused. Sums of bounded balances fit in i64.
+pub const MAX_BALANCE: i64 = 1_000_000_000_000_000;
+
 /// Points for every whole `per_minor` minor units of a sale's net amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EarnRate {
@@ -152,7 +162,34 @@ impl EarnRate {
                 "must be at least 1",
             ));
         }
+        if points > MAX_RATE_POINTS {
+            return Err(LoyaltyError::invalid(
+                "points.rule.points.too_large",
+                "points",
+                format!("{points} points a unit is more than the largest rate accepted, {MAX_RATE_POINTS}"),
+            )
+            .with("value", points)
+            .with("max", MAX_RATE_POINTS));
+        }
+        if per_minor > MAX_RATE_PER_MINOR {
+            return Err(LoyaltyError::invalid(
+                "points.rule.per_minor.too_large",
+                "per_minor",
+                format!("a unit of {per_minor} minor units is more than the largest accepted, {MAX_RATE_PER_MINOR}"),
+            )
+            .with("value", per_minor)
+            .with("max", MAX_RATE_PER_MINOR));
+        }
         Ok(EarnRate { points, per_minor })
+    }
+    /// A rate read back from the database, without the upper bounds (a rule set before they
+    /// existed still reads; what it would earn is bounded by [`MAX_BALANCE`]). `per_minor` is
+    /// at least 1 and `points` not negative, as the database's checks keep them.
+    pub fn stored(points: i64, per_minor: i64) -> EarnRate {
+        EarnRate {
+            points: points.max(0),
+            per_minor: per_minor.max(1),
+        }
     }
     /// `points` for every whole unit of the currency (every shekel, every dollar).
     pub fn per_whole_unit(currency: Currency, points: i64) -> Result<EarnRate> {
@@ -164,18 +201,24 @@ impl EarnRate {
     pub fn per_minor(&self) -> i64 {
         self.per_minor
     }
-    /// The points a net amount of `net` minor units earns (0 for nothing or a negative amount).
+    /// The points a net amount of `net` minor units earns (0 for nothing or a negative amount);
+    /// more than [`MAX_BALANCE`] (only a rule stored before the bounds can ask for it) is
+    /// refused.
     pub fn points_for(&self, net: i64) -> Result<i64> {
         if net <= 0 {
             return Ok(0);
         }
-        (net / self.per_minor).checked_mul(self.points).ok_or_else(|| {
-            LoyaltyError::invalid(
-                "points.earn.overflow",
+        let points = i128::from(net / self.per_minor) * i128::from(self.points);
+        if points > i128::from(MAX_BALANCE) {
+            return Err(LoyaltyError::invalid(
+                "points.earn.too_large",
                 "lines",
-                "the sale earns more points than can be counted",
+                format!("the sale would earn more than {MAX_BALANCE} points, the largest balance"),
             )
-        })
+            .with("max", MAX_BALANCE));
+        }
+        // Bounded by MAX_BALANCE just above.
+        Ok(points as i64)
     }
 }
 
@@ -227,10 +270,36 @@ pub struct Posting {
     pub balance_after: i64,
 }
 
+/// `balance + points`, refused when a gain takes the balance beyond [`MAX_BALANCE`] (a loss is
+/// always allowed: a balance above the bound from before it existed can still be spent).
 fn add(balance: i64, points: i64) -> Result<i64> {
-    balance
-        .checked_add(points)
-        .ok_or_else(|| LoyaltyError::invalid("points.balance.overflow", "points", "the balance would overflow"))
+    let after = i128::from(balance) + i128::from(points);
+    if points > 0 && after > i128::from(MAX_BALANCE) {
+        return Err(LoyaltyError::invalid(
+            "points.balance.too_large",
+            "points",
+            format!("{points} more points would take the balance of {balance} beyond the largest, {MAX_BALANCE}"),
+        )
+        .with("balance", balance)
+        .with("points", points)
+        .with("max", MAX_BALANCE));
+    }
+    i64::try_from(after)
+        .map_err(|_| LoyaltyError::invalid("points.balance.overflow", "points", "the balance would overflow"))
+}
+
+/// A number of points a redemption or an adjustment moves: at most [`MAX_POINTS_PER_ENTRY`].
+fn check_entry_size(points: i64) -> Result<()> {
+    if points.unsigned_abs() > MAX_POINTS_PER_ENTRY.unsigned_abs() {
+        return Err(LoyaltyError::invalid(
+            "points.too_large",
+            "points",
+            format!("{points} points is more than one entry may move, {MAX_POINTS_PER_ENTRY}"),
+        )
+        .with("value", points)
+        .with("max", MAX_POINTS_PER_ENTRY));
+    }
+    Ok(())
 }
 
 /// What a sale earns, given the customer's balance; `None` when it earns nothing.
@@ -293,6 +362,7 @@ pub fn redeem(balance: i64, points: i64) -> Result<Posting> {
             "must be a positive number of points",
         ));
     }
+    check_entry_size(points)?;
     if points > balance {
         return Err(LoyaltyError::InsufficientBalance {
             balance,
@@ -311,6 +381,7 @@ pub fn adjust(balance: i64, points: i64, reason: Option<&str>) -> Result<Posting
     if points == 0 {
         return Err(LoyaltyError::invalid("points.zero", "points", "must not be zero"));
     }
+    check_entry_size(points)?;
     parse_reason(reason, true)?;
     let after = add(balance, points)?;
     if after < 0 {
@@ -423,7 +494,9 @@ pub struct LedgerEntry {
     pub at: Timestamp,
 }
 
-/// The balance a ledger adds up to: the sum of its points (`None` on overflow).
+/// The balance a ledger adds up to: the sum of its points (`None` when it does not fit in i64,
+/// which only entries written before the bounds can cause).
 pub fn sum_points(entries: &[LedgerEntry]) -> Option<i64> {
-    entries.iter().try_fold(0i64, |acc, e| acc.checked_add(e.points))
+    let sum: i128 = entries.iter().map(|e| i128::from(e.points)).sum();
+    i64::try_from(sum).ok()
 }

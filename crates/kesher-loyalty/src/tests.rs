@@ -30,8 +30,61 @@ fn a_sale_earns_per_whole_unit_of_its_net_amount() {
             balance_after: 17
         })
     );
-    let huge = EarningRule::new().with(ils(), EarnRate::new(i64::MAX, 1).unwrap());
-    assert_eq!(huge.points_for(ils(), 2).unwrap_err().field(), "lines");
+    // A rule stored before the bounds existed still reads; it earns until the balance bound.
+    let huge = EarningRule::new().with(ils(), EarnRate::stored(i64::MAX, 1));
+    let e = huge.points_for(ils(), 2).unwrap_err();
+    assert_eq!((e.code(), e.field()), ("points.earn.too_large", "lines"));
+}
+
+#[test]
+fn an_earning_rule_beyond_the_bounds_is_refused() {
+    let e = EarnRate::new(i64::MAX, 100).unwrap_err();
+    assert_eq!((e.code(), e.field()), ("points.rule.points.too_large", "points"));
+    assert_eq!(
+        e.params(),
+        kesher_core::params!(value = i64::MAX, max = MAX_RATE_POINTS)
+    );
+    let e = EarnRate::per_whole_unit(ils(), MAX_RATE_POINTS + 1).unwrap_err();
+    assert_eq!(e.code(), "points.rule.points.too_large");
+    let e = EarnRate::new(1, MAX_RATE_PER_MINOR + 1).unwrap_err();
+    assert_eq!((e.code(), e.field()), ("points.rule.per_minor.too_large", "per_minor"));
+    // A generous rate (a hundred points a shekel) on the largest sale earns well within the
+    // largest balance; the largest rate on it would pass it, and is refused with a code.
+    let generous = EarningRule::new().with(ils(), EarnRate::per_whole_unit(ils(), 100).unwrap());
+    let points = generous.points_for(ils(), kesher_core::MAX_SALE_TOTAL).unwrap();
+    assert!(points <= MAX_BALANCE / 100, "{points}");
+    let most = EarningRule::new().with(ils(), EarnRate::new(MAX_RATE_POINTS, 1).unwrap());
+    let e = most.points_for(ils(), kesher_core::MAX_SALE_TOTAL).unwrap_err();
+    assert_eq!(e.code(), "points.earn.too_large");
+}
+
+#[test]
+fn no_entry_takes_a_balance_beyond_the_bound() {
+    let e = adjust(MAX_BALANCE - 5, 6, Some("gift")).unwrap_err();
+    assert_eq!((e.code(), e.field()), ("points.balance.too_large", "points"));
+    assert_eq!(
+        e.params(),
+        kesher_core::params!(balance = MAX_BALANCE - 5, points = 6, max = MAX_BALANCE)
+    );
+    assert_eq!(
+        adjust(MAX_BALANCE - 5, 5, Some("gift")).unwrap().balance_after,
+        MAX_BALANCE
+    );
+    let big = adjust(0, MAX_POINTS_PER_ENTRY + 1, Some("gift")).unwrap_err();
+    assert_eq!((big.code(), big.field()), ("points.too_large", "points"));
+    assert_eq!(
+        adjust(i64::MAX, i64::MIN, Some("x")).unwrap_err().code(),
+        "points.too_large"
+    );
+    assert_eq!(redeem(i64::MAX, i64::MAX).unwrap_err().code(), "points.too_large");
+    assert_eq!(
+        earn(&rule(), ils(), 1_000, MAX_BALANCE).unwrap_err().code(),
+        "points.balance.too_large"
+    );
+    assert_eq!(merge(MAX_BALANCE, 1).unwrap_err().code(), "points.balance.too_large");
+    // A balance above the bound from before it existed can still be spent.
+    assert_eq!(redeem(i64::MAX, 10).unwrap().balance_after, i64::MAX - 10);
+    assert_eq!(adjust(i64::MAX, -10, Some("fix")).unwrap().balance_after, i64::MAX - 10);
 }
 
 #[test]

@@ -144,7 +144,7 @@ pub(crate) fn employee_row(r: &Row) -> Result<Employee> {
 pub(crate) const PRODUCT_SELECT: &str = "SELECT id, sku, name, category, list_price, currency, unit_cost FROM products";
 pub(crate) fn product_row(r: &Row) -> Result<Product> {
     let cur: String = col(r, 5)?;
-    let cur = Currency::parse(&cur).map_err(|e| corrupt("currency", e))?;
+    let cur = Currency::from_stored(&cur).map_err(|e| corrupt("currency", e))?;
     Ok(Product {
         id: ProductId(col(r, 0)?),
         sku: col(r, 1)?,
@@ -601,7 +601,7 @@ pub(crate) fn load_transaction<C: GenericClient>(
         branch_id: BranchId(col(&r, 3)?),
         employee_id: col::<Option<Uuid>>(&r, 4)?.map(EmployeeId),
         occurred_at: col::<Timestamp>(&r, 5)?,
-        currency: Currency::parse(&cur).map_err(|e| corrupt("currency", e))?,
+        currency: Currency::from_stored(&cur).map_err(|e| corrupt("currency", e))?,
         lines,
         refund_of: col::<Option<Uuid>>(&r, 7)?.map(TransactionId),
     }))

@@ -608,6 +608,21 @@ impl ImportTx for PgImport<'_> {
         Ok(remember(&mut self.products, sku, v))
     }
 
+    fn product_currency(&mut self, sku: &str) -> Result<Option<kesher_core::Currency>> {
+        if !storable(sku) {
+            return Ok(None);
+        }
+        match query_opt(self.client()?, "SELECT currency FROM products WHERE sku = $1", &[&sku])? {
+            Some(r) => {
+                let code: String = col(&r, 0)?;
+                kesher_core::Currency::from_stored(&code)
+                    .map(Some)
+                    .map_err(|e| StoreError::Backend(format!("stored currency: {e}")))
+            }
+            None => Ok(None),
+        }
+    }
+
     fn transaction_ref(&mut self, ext: &str) -> Result<Option<TransactionId>> {
         Ok(self
             .id_by("SELECT id FROM transactions WHERE external_id = $1", ext)?

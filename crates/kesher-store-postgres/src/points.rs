@@ -223,7 +223,8 @@ pub(crate) fn unearned_sales<C: GenericClient>(
             let cur = match currency {
                 Some(k) if k.as_str() == code => k,
                 _ => {
-                    let k = Currency::parse(&code).map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
+                    let k = Currency::from_stored(&code)
+                        .map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
                     currency = Some(k);
                     k
                 }
@@ -403,14 +404,16 @@ impl kesher_store::Points for PgStore {
         self.with(|c| {
             let r = c
                 .query_one(
-                    "SELECT count(*), coalesce(sum(balance), 0)::bigint FROM points_balances WHERE balance <> 0",
+                    "SELECT count(*), greatest(least(coalesce(sum(balance), 0), 9223372036854775807), -9223372036854775808)::bigint
+                     FROM points_balances WHERE balance <> 0",
                     &[],
                 )
                 .be()?;
             let customers: i64 = col(&r, 0)?;
             let by_kind = c
                 .query(
-                    "SELECT kind, count(*), coalesce(sum(points), 0)::bigint FROM points_ledger GROUP BY kind ORDER BY kind",
+                    "SELECT kind, count(*), greatest(least(coalesce(sum(points), 0), 9223372036854775807), -9223372036854775808)::bigint
+                     FROM points_ledger GROUP BY kind ORDER BY kind",
                     &[],
                 )
                 .be()?

@@ -28,7 +28,7 @@ pub(crate) fn for_each_purchase(c: &mut Client, f: &mut dyn FnMut(&PurchaseRow))
         let currency = match &last_currency {
             Some((c, cur)) if c == code => *cur,
             _ => {
-                let cur = Currency::parse(code).map_err(|e| corrupt("currency", e))?;
+                let cur = Currency::from_stored(code).map_err(|e| corrupt("currency", e))?;
                 last_currency = Some((code.to_string(), cur));
                 cur
             }

@@ -51,21 +51,31 @@ fn bound(end: i64) -> Result<Timestamp> {
 
 /// The query for one period unit; `$1` ends the observation and `$2` the calibration window
 /// (exclusive bounds from [`bound`]). Public for `EXPLAIN` in tests and for the docs.
+/// `expr` (numeric) as a bigint, or NULL when it does not fit (sums of sales written before
+/// kesher's bounds): such a customer is reported, not a failed query.
+fn fitting(expr: &str) -> String {
+    format!("CASE WHEN ({expr}) BETWEEN -9223372036854775808 AND 9223372036854775807 THEN ({expr})::bigint END")
+}
+
 pub fn summary_sql(p: SummaryPeriod) -> String {
     let period = period_sql(p);
+    let repeat = fitting("sum(spend) - (min(ARRAY[period::numeric, spend]) FILTER (WHERE visits > 0))[2]");
+    let revenue = fitting("sum(spend)");
+    let margin = fitting("sum(spend) - sum(cost)");
+    let hold = fitting("sum(hold_spend)");
     format!(
         "SELECT c,
             min(period) FILTER (WHERE visits > 0),
             max(period) FILTER (WHERE visits > 0),
             count(*) FILTER (WHERE visits > 0),
-            (sum(spend) - (min(ARRAY[period::numeric, spend]) FILTER (WHERE visits > 0))[2])::bigint,
-            sum(spend)::bigint,
-            CASE WHEN sum(costed) = sum(visits) THEN (sum(spend) - sum(cost))::bigint END,
+            {repeat},
+            {revenue},
+            CASE WHEN sum(costed) = sum(visits) THEN {margin} END,
             sum(visits)::bigint,
             min(first_at),
             max(last_at),
             count(*) FILTER (WHERE hold_visits > 0),
-            sum(hold_spend)::bigint,
+            {hold},
             sum(hold_visits)::bigint
          FROM (
             SELECT customer_id AS c, {period} AS period,
@@ -111,20 +121,25 @@ pub(crate) fn purchase_summaries<C: GenericClient>(
     // Row by row: memory stays flat whatever the number of customers.
     let mut rows = c.query_raw(&summary_sql(req.period), [&obs, &cal]).be()?;
     while let Some(r) = rows.next().be()? {
+        let repeat_spend: Option<i64> = col(&r, 4)?;
+        let revenue: Option<i64> = col(&r, 5)?;
+        let holdout_spend: Option<i64> = col(&r, 11)?;
+        let unrepresentable = repeat_spend.is_none() || revenue.is_none() || holdout_spend.is_none();
         f(&PurchaseSummary {
             customer_id: CustomerId(col(&r, 0)?),
             first_period: col(&r, 1)?,
             last_period: col(&r, 2)?,
             periods: count_u32(col(&r, 3)?, "periods")?,
-            repeat_spend: col(&r, 4)?,
-            revenue: col(&r, 5)?,
+            repeat_spend: repeat_spend.unwrap_or(0),
+            revenue: revenue.unwrap_or(0),
             margin: col(&r, 6)?,
             visits: count_u32(col(&r, 7)?, "visits")?,
             first_purchase: col::<Timestamp>(&r, 8)?.as_second(),
             last_purchase: col::<Timestamp>(&r, 9)?.as_second(),
             holdout_periods: count_u32(col(&r, 10)?, "holdout periods")?,
-            holdout_spend: col(&r, 11)?,
+            holdout_spend: holdout_spend.unwrap_or(0),
             holdout_visits: count_u32(col(&r, 12)?, "holdout visits")?,
+            unrepresentable,
         });
     }
     Ok(())

@@ -87,7 +87,7 @@ pub(crate) fn product_row(r: &Row) -> rusqlite::Result<ProductRow> {
 }
 impl ProductRow {
     pub(crate) fn into_domain(self) -> Result<Product> {
-        let cur = Currency::parse(&self.5).map_err(|e| corrupt("currency", e))?;
+        let cur = Currency::from_stored(&self.5).map_err(|e| corrupt("currency", e))?;
         Ok(Product {
             id: self.0,
             sku: self.1,
@@ -576,7 +576,7 @@ pub(crate) fn load_transaction(c: &Connection, cond: &str, key: &dyn rusqlite::T
         branch_id: BranchId::from_bytes(branch),
         employee_id: emp.map(EmployeeId::from_bytes),
         occurred_at: from_ts(at)?,
-        currency: Currency::parse(&cur).map_err(|e| corrupt("currency", e))?,
+        currency: Currency::from_stored(&cur).map_err(|e| corrupt("currency", e))?,
         lines,
         refund_of: refund_of.map(TransactionId::from_bytes),
     }))

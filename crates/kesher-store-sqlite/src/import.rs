@@ -356,6 +356,20 @@ impl ImportTx for SqliteImport<'_> {
         cached(&mut self.products, sku, || Ok(v))
     }
 
+    fn product_currency(&mut self, sku: &str) -> Result<Option<kesher_core::Currency>> {
+        let code: Option<String> = self
+            .conn
+            .prepare_cached("SELECT currency FROM products WHERE sku = ?1")
+            .be()?
+            .query_row([sku], |r| r.get(0))
+            .optional()
+            .be()?;
+        code.map(|c| {
+            kesher_core::Currency::from_stored(&c).map_err(|e| StoreError::Backend(format!("stored currency: {e}")))
+        })
+        .transpose()
+    }
+
     fn transaction_ref(&mut self, ext: &str) -> Result<Option<TransactionId>> {
         Ok(self
             .id_by("SELECT id FROM transactions WHERE external_id = ?1", ext)?

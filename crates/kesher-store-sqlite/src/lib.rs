@@ -233,7 +233,7 @@ fn read_purchases(
         let cur = match currency {
             Some(k) if k.as_str() == code => k,
             _ => {
-                let k = kesher_core::Currency::parse(code)
+                let k = kesher_core::Currency::from_stored(code)
                     .map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
                 currency = Some(k);
                 k

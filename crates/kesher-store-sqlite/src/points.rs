@@ -284,7 +284,8 @@ pub(crate) fn unearned_sales(
         let cur = match currency {
             Some(k) if k.as_str() == code => k,
             _ => {
-                let k = Currency::parse(&code).map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
+                let k =
+                    Currency::from_stored(&code).map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
                 currency = Some(k);
                 k
             }
@@ -351,30 +352,44 @@ pub(crate) fn write_entries(c: &Connection, entries: &[NewLedgerEntry<'_>]) -> R
 }
 
 pub(crate) fn totals(c: &Connection) -> Result<PointsTotals> {
-    let (customers, outstanding): (i64, i64) = c
+    // Each sum is taken in two halves (the high 32 bits and the low 32 bits of every value),
+    // which SQLite adds without overflow for up to 2^31 rows, and put together in i128: balances
+    // and entries written before kesher's bounds never make the report fail.
+    let (customers, hi, lo): (i64, i64, i64) = c
         .query_row(
-            "SELECT count(*), coalesce(sum(balance), 0) FROM points_balances WHERE balance <> 0",
+            "SELECT count(*), coalesce(sum(balance >> 32), 0), coalesce(sum(balance & 4294967295), 0)
+             FROM points_balances WHERE balance <> 0",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .be()?;
     let mut st = c
-        .prepare("SELECT kind, count(*), coalesce(sum(points), 0) FROM points_ledger GROUP BY kind ORDER BY kind")
+        .prepare(
+            "SELECT kind, count(*), coalesce(sum(points >> 32), 0), coalesce(sum(points & 4294967295), 0)
+             FROM points_ledger GROUP BY kind ORDER BY kind",
+        )
         .be()?;
-    let rows: Vec<(String, i64, i64)> = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    let rows: Vec<(String, i64, i64, i64)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .be()?
         .collect::<rusqlite::Result<_>>()
         .be()?;
     let by_kind = rows
         .into_iter()
-        .map(|(k, n, p)| Ok((stored_kind(&k)?, u64::try_from(n).unwrap_or(0), p)))
+        .map(|(k, n, hi, lo)| Ok((stored_kind(&k)?, u64::try_from(n).unwrap_or(0), joined_sum(hi, lo))))
         .collect::<Result<_>>()?;
     Ok(PointsTotals {
         customers: u64::try_from(customers).unwrap_or(0),
-        outstanding,
+        outstanding: joined_sum(hi, lo),
         by_kind,
     })
+}
+
+/// A sum taken in halves (`hi`: of the values shifted right by 32, `lo`: of their low 32 bits)
+/// put together, saturated to i64's range (only data from before the bounds can pass it).
+fn joined_sum(hi: i64, lo: i64) -> i64 {
+    let sum = (i128::from(hi) << 32) + i128::from(lo);
+    i64::try_from(sum).unwrap_or(if sum < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// Require the customer to exist.

@@ -357,6 +357,9 @@ pub struct PurchaseSummary {
     pub holdout_periods: u32,
     pub holdout_spend: i64,
     pub holdout_visits: u32,
+    /// The customer's sums do not fit in i64 (sales written before kesher's bounds): the sums
+    /// above are 0 and the app leaves the customer out of the run, naming them.
+    pub unrepresentable: bool,
 }
 
 /// What `kesher analyze` concluded about one customer at one date. Its names (model, stage,
@@ -637,6 +640,8 @@ pub trait ImportTx: PointsRows {
     /// By member number, including member numbers of customers merged into another.
     fn customer_ref(&mut self, member_no: &str) -> Result<Option<CustomerId>>;
     fn product_ref(&mut self, sku: &str) -> Result<Option<ProductId>>;
+    /// The currency of a product's price, by sku (a sale line in another currency is refused).
+    fn product_currency(&mut self, sku: &str) -> Result<Option<kesher_core::Currency>>;
     fn transaction_ref(&mut self, external_id: &str) -> Result<Option<TransactionId>>;
     fn insert_branch(&mut self, b: &Branch) -> Result<Inserted>;
     fn insert_employee(&mut self, e: &Employee) -> Result<Inserted>;

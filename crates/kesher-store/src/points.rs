@@ -32,9 +32,10 @@ pub struct PointsRequest {
 pub struct PointsTotals {
     /// Customers with a balance other than zero.
     pub customers: u64,
-    /// Sum of every balance: the points the business owes.
+    /// Sum of every balance: the points the business owes. Sums are exact, saturated to i64's
+    /// range (only balances from before kesher's bounds can reach it).
     pub outstanding: i64,
-    /// Per entry kind present: (kind, entries, sum of points).
+    /// Per entry kind present: (kind, entries, sum of points, saturated as `outstanding`).
     pub by_kind: Vec<(EntryKind, u64, i64)>,
 }
 
@@ -67,8 +68,7 @@ pub fn stored_rate(
     points: i64,
     per_minor: i64,
 ) -> Result<(kesher_core::Currency, kesher_loyalty::EarnRate)> {
-    let c = kesher_core::Currency::parse(currency).map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
-    let r = kesher_loyalty::EarnRate::new(points, per_minor)
-        .map_err(|e| StoreError::Backend(format!("stored earning rate: {e}")))?;
-    Ok((c, r))
+    let c = kesher_core::Currency::from_stored(currency)
+        .map_err(|e| StoreError::Backend(format!("stored currency: {e}")))?;
+    Ok((c, kesher_loyalty::EarnRate::stored(points, per_minor)))
 }

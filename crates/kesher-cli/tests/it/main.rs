@@ -102,6 +102,48 @@ fn import_summary_and_idempotent_reimport() {
 }
 
 #[test]
+fn an_import_refuses_values_beyond_the_bounds_with_line_and_column() {
+    let d = Dir::new();
+    seed(&d);
+    let f = d.file(
+        "tx.csv",
+        &format!(
+            "{TX}T1,M1,B1,E1,2025-03-01,P1,1,89.90,0,ILS\n\
+             T2,M1,B1,E1,2025-03-01,P1,1,92233720368547758.07,0,ILS\n\
+             T3,M1,B1,E1,2025-03-01,P1,1,89.90,0,USD\n\
+             T4,M1,B1,E1,2025-03-01,P1,1,89.90,0,ils\n\
+             T5,M1,B1,E1,9999-12-31,P1,1,89.90,0,ILS\n\
+             T6,M1,B1,E1,0000-01-01,P1,1,89.90,0,ILS\n\
+             T7,M1,B1,E1,2025-03-01,,1,5,0,XYZ\n"
+        ),
+    );
+    let o = kesher(
+        &d.db(),
+        &["import", "transactions", "--skip-invalid", f.to_str().unwrap()],
+    );
+    let (out, err) = text(&o);
+    assert!(
+        out.contains("inserted: 1, already present: 0, rejected: 6"),
+        "{out}{err}"
+    );
+    let rejects = std::fs::read_to_string(d.0.join("tx.csv.rejects.csv")).unwrap();
+    for (line, column, why) in [
+        (3, "unit_price", "more than the largest unit price accepted"),
+        (4, "sku", "is priced in ILS, the sale is in USD"),
+        (5, "currency", "must be upper case"),
+        (6, "occurred_at", "outside the accepted window"),
+        (7, "occurred_at", "outside the accepted window"),
+        (8, "currency", "not an active ISO 4217 code"),
+    ] {
+        let row = rejects
+            .lines()
+            .find(|l| l.starts_with(&format!("{line},")))
+            .unwrap_or_else(|| panic!("line {line} not rejected: {rejects}"));
+        assert!(row.contains(column) && row.contains(why), "line {line}: {row}");
+    }
+}
+
+#[test]
 fn a_bad_row_fails_the_file_with_its_line_and_column() {
     let d = Dir::new();
     seed(&d);

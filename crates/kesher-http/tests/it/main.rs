@@ -4,6 +4,7 @@
 
 mod access;
 mod api;
+mod bounds;
 mod browser;
 mod fuzz;
 mod jobs;

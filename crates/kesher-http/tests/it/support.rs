@@ -163,6 +163,30 @@ pub fn check_error_body(v: &Value, what: &str) {
 }
 
 impl TestApp {
+    /// Run SQL on the database directly, below the app and its checks: to plant rows that an
+    /// older version (or another tool) could have written.
+    pub fn execute_sql(&self, sql: &str) {
+        match &self.pg {
+            None => {
+                let c = rusqlite::Connection::open(self.dir.join("k.db")).unwrap();
+                c.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+                c.execute_batch(sql).unwrap();
+            }
+            Some((admin, db)) => {
+                let (base, query) = admin
+                    .split_once('?')
+                    .map_or((admin.as_str(), None), |(b, q)| (b, Some(q)));
+                let root = base.rfind('/').map_or(base, |i| &base[..i]);
+                let url = match query {
+                    Some(q) => format!("{root}/{db}?{q}"),
+                    None => format!("{root}/{db}"),
+                };
+                let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+                c.batch_execute(sql).unwrap();
+            }
+        }
+    }
+
     /// A token for `role` at branch `branch` (external id).
     pub fn token_for(&self, role: kesher_auth::Role, branch: Option<&str>) -> String {
         static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

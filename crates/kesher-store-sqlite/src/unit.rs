@@ -24,7 +24,7 @@ pub(crate) struct SqliteTx<'a> {
 impl UnitOfWork for crate::SqliteStore {
     fn begin(&self, lock: Lock<'_>) -> Result<Box<dyn Tx + '_>> {
         let conn = self.write()?;
-        conn.execute_batch("BEGIN IMMEDIATE").be()?;
+        crate::begin_immediate(&conn, &self.path)?;
         let tx = SqliteTx { conn, open: true };
         // The write lock covers every lock; what remains is to check the customers exist.
         if let Lock::Customers(ids) | Lock::CustomerRecords(ids) = lock {
@@ -253,8 +253,9 @@ impl Tx for SqliteTx<'_> {
 /// `PointsRows` for a unit that holds the writer connection in its `conn` field (a `SqliteTx`,
 /// an import unit): every operation is a function of `crate::points` on that connection.
 macro_rules! points_rows_on_conn {
-    ($unit:ty) => {
+    ($unit:ty $(; $($extra:tt)*)?) => {
         impl kesher_store::PointsRows for $unit {
+            $($($extra)*)?
             fn earning_rule(&mut self) -> kesher_store::Result<kesher_loyalty::EarningRule> {
                 crate::points::load_rule(&self.conn)
             }

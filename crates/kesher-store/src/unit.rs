@@ -143,6 +143,16 @@ pub struct MovedRows {
 /// The points ledger's rows inside a unit of work (a [`Tx`] or a bulk import unit).
 pub trait PointsRows {
     fn earning_rule(&mut self) -> Result<EarningRule>;
+    /// Whether the unit may commit what it wrote so far at [`PointsRows::between_pages`] (an
+    /// import committing in slices on SQLite): a bulk award then reads its sales page by page.
+    fn commits_between_pages(&self) -> bool {
+        false
+    }
+    /// A point between two pages of a bulk award, where every entry written is whole; a unit
+    /// that commits once does nothing here.
+    fn between_pages(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// The customer's points balance (0 before any entry).
     fn points_balance(&mut self, customer: CustomerId) -> Result<i64>;
     /// Lock a customer's points for the rest of the unit (when the customer was not known at

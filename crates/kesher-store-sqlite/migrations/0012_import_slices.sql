@@ -3,7 +3,9 @@
 -- itself in `imports`, with the highest row number of the tables that rows outside it may refer
 -- from when it began, and the rows each committed slice wrote as row-number ranges (lo, hi] per
 -- table in `import_slices`. Its last slice deletes both; an import still listed when no process
--- runs it is removed, range by range (kesher-store-sqlite's `import::remove_import`).
+-- runs it is removed, range by range (kesher-store-sqlite's `import::remove_import`). A sale of a
+-- running import that a till was answered with (`Tx::keep_sale`) is listed in
+-- `import_pinned_sales`: the removal keeps it.
 CREATE TABLE imports (
     id               INTEGER PRIMARY KEY AUTOINCREMENT,
     sale_mark        INTEGER NOT NULL,
@@ -18,3 +20,6 @@ CREATE TABLE import_slices (
     hi        INTEGER NOT NULL,
     PRIMARY KEY (import_id, tbl, lo)
 ) WITHOUT ROWID;
+CREATE TABLE import_pinned_sales (
+    seq INTEGER PRIMARY KEY
+);

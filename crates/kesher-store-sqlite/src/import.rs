@@ -691,6 +691,8 @@ impl ImportTx for SqliteImport<'_> {
             self.conn
                 .execute("DELETE FROM imports WHERE id = ?1", [slices.id])
                 .be()?;
+            // One import runs at a time (the import file): every pin was this one's.
+            self.conn.execute("DELETE FROM import_pinned_sales", []).be()?;
         }
         self.conn.execute_batch("COMMIT").be()?;
         self.done = true;
@@ -755,7 +757,9 @@ struct ImportMarks {
 /// waiting writer let in between two (so a till waits no longer for a removal than for an
 /// import); the record shrinks with each transaction, so a removal cut short goes on where it
 /// stopped. A row that rows written beside the import refer to stays (a customer a till sold
-/// to, a sale a till refunded, and what those refer to): it has become the business's.
+/// to, a sale a till refunded or was answered with — `import_pinned_sales` —, and what those
+/// refer to): it has become the business's. The points the import awarded go, those of a kept
+/// sale too.
 pub(crate) fn remove_import(conn: &Connection, id: i64, writers: Option<&File>) -> Result<()> {
     // Foreign keys are checked by hand below: SQLite's check of a deleted row's children scans
     // every child table without an index on the reference (a sale's lines by product, the
@@ -827,6 +831,12 @@ fn remove_ranges(conn: &Connection, id: i64, writers: Option<&File>) -> Result<(
     }
     let tx = Chunk::begin(conn)?;
     conn.execute("DELETE FROM imports WHERE id = ?1", [id]).be()?;
+    if !conn
+        .query_row("SELECT EXISTS (SELECT 1 FROM imports)", [], |r| r.get::<_, bool>(0))
+        .be()?
+    {
+        conn.execute("DELETE FROM import_pinned_sales", []).be()?;
+    }
     tx.commit()
 }
 
@@ -902,7 +912,8 @@ fn remove_rows(conn: &Connection, t: usize, from: i64, to: i64, m: &ImportMarks)
             // Refunds first: a refund in the same range still refers to its sale.
             const KEPT: &str = "(EXISTS (SELECT 1 FROM transactions r WHERE r.refund_of = t.id)
                 OR EXISTS (SELECT 1 FROM points_ledger l WHERE l.transaction_id = t.id AND l.kind = 'earn')
-                OR EXISTS (SELECT 1 FROM points_ledger l WHERE l.transaction_id = t.id AND l.kind = 'reverse'))";
+                OR EXISTS (SELECT 1 FROM points_ledger l WHERE l.transaction_id = t.id AND l.kind = 'reverse')
+                OR EXISTS (SELECT 1 FROM import_pinned_sales p WHERE p.seq = t.seq))";
             for which in ["t.refund_of IS NOT NULL", "t.refund_of IS NULL"] {
                 run(
                     &format!(

@@ -863,7 +863,7 @@ fn an_import_beside_another_connection_commits_in_slices_and_a_failed_one_remove
 }
 
 #[test]
-fn a_removed_import_keeps_a_customer_that_a_sale_beside_it_refers_to() {
+fn a_removed_import_keeps_a_customer_a_till_sold_to_and_a_sale_a_till_was_answered_with() {
     let dir = tempdir::Dir::new();
     let path = dir.path().join("k.db");
     let store = SqliteStore::open(&path).unwrap();
@@ -895,6 +895,8 @@ fn a_removed_import_keeps_a_customer_that_a_sale_beside_it_refers_to() {
         let pos = s.spawn(|| {
             let mut tx = kesher_store::UnitOfWork::begin(&other, kesher_store::Lock::Writes).unwrap();
             assert!(matches!(tx.insert_sale(&till[0]), Ok(Inserted::New)));
+            // The till's retry of a sale the import wrote was answered with it: it stays.
+            tx.keep_sale(own[0].id).unwrap();
             tx.commit().unwrap();
         });
         // The till waits for the import's slice; the import's next write ends the slice and
@@ -922,7 +924,12 @@ fn a_removed_import_keeps_a_customer_that_a_sale_beside_it_refers_to() {
     );
     assert_eq!(
         count(&other, "SELECT count(*) FROM transactions WHERE external_id LIKE 'I%'"),
-        0
+        1
     );
+    assert_eq!(
+        count(&other, "SELECT count(*) FROM transactions WHERE external_id = 'I0'"),
+        1
+    );
+    assert_eq!(count(&other, "SELECT count(*) FROM import_pinned_sales"), 0);
     assert_eq!(count(&other, "SELECT count(*) FROM imports"), 0);
 }

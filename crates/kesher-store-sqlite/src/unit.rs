@@ -221,6 +221,22 @@ impl Tx for SqliteTx<'_> {
         load_transaction_by_external(&self.conn, external_id)
     }
 
+    fn keep_sale(&mut self, sale: kesher_core::TransactionId) -> Result<()> {
+        // Only a sale in a committed slice of an import still listed needs it (see
+        // `import::remove_import`); `import_slices` holds a few rows per running import.
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO import_pinned_sales (seq)
+                 SELECT t.seq FROM transactions t JOIN import_slices s
+                   ON s.tbl = 'transactions' AND t.seq > s.lo AND t.seq <= s.hi
+                 WHERE t.id = ?1",
+            )
+            .be()?
+            .execute([sale.as_bytes()])
+            .be()?;
+        Ok(())
+    }
+
     fn insert_sale(&mut self, t: &Transaction) -> Result<Inserted> {
         let c: &Connection = &self.conn;
         check_transaction_refs(c, t)?;

@@ -191,6 +191,13 @@ pub trait PointsRows {
 pub trait Tx: PointsRows {
     /// The transaction with this external id, lines included.
     fn transaction_by_external(&mut self, external_id: &str) -> Result<Option<Transaction>>;
+    /// A till was answered with this sale (a retry, or another sale with its external id): it
+    /// stays whatever becomes of an unfinished import that wrote it (SQLite, where an import
+    /// beside a server commits in slices; elsewhere an import's sales are never seen before
+    /// it commits, and this does nothing).
+    fn keep_sale(&mut self, _sale: TransactionId) -> Result<()> {
+        Ok(())
+    }
     /// Insert a validated transaction with its lines (each line's unit cost taken from its
     /// product). Every id it references must exist (`Invalid` naming the field otherwise).
     /// `AlreadyPresent` when its external id is taken (by a unit that committed first).

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Sales in the generated file: large enough that a debug build takes several seconds.
-const SALES: usize = 150_000;
+const SALES: usize = 100_000;
 
 /// A transactions file of `SALES` one-line sales, for members `N0` … (created by
 /// `--create-missing`) and, every third one, the seeded member M1.

@@ -7,7 +7,9 @@
 #
 # Usage: bench/import/pos-during-import.sh [LINES] [SALES_PER_SECOND]   (defaults 10000000 10)
 #   KESHER=path/to/kesher   use this binary (default: build the release one; a debug build is
-#                           fine for a small run, e.g. `KESHER=target/debug/kesher ... 300000`)
+#                           fine for a small run, e.g. `KESHER=target/debug/kesher ... 300000`,
+#                           and then the demo generator is built in debug too)
+#   CUSTOMERS=N             the demo business's size when its files are generated (1000000)
 # Uses the files of bench/import/run.sh (bench/out/import), generating them when missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,14 +19,21 @@ OUT=bench/out/import
 DB=bench/out/pos/k.db
 mkdir -p "$OUT" bench/out/pos
 
+PROFILE=release
 if [ -z "${KESHER:-}" ]; then
   cargo build --release -q -p kesher
   KESHER="${CARGO_TARGET_DIR:-target}/release/kesher"
+else
+  PROFILE=debug
 fi
 if [ ! -s "$OUT/customers.csv" ]; then
-  cargo build --release -q -p kesher-demo --example demo_gen
+  if [ "$PROFILE" = release ]; then
+    cargo build --release -q -p kesher-demo --example demo_gen
+  else
+    cargo build -q -p kesher-demo --example demo_gen
+  fi
   echo "generating the demo business ..."
-  "${CARGO_TARGET_DIR:-target}/release/examples/demo_gen" 1000000 "$OUT" >/dev/null
+  "${CARGO_TARGET_DIR:-target}/$PROFILE/examples/demo_gen" "${CUSTOMERS:-1000000}" "$OUT" >/dev/null
 fi
 head -n $((LINES + 1)) "$OUT/transactions.csv" > bench/out/pos/tx.csv
 lines=$(($(wc -l < bench/out/pos/tx.csv) - 1))

@@ -86,7 +86,7 @@ pub(crate) struct SqliteImport<'a> {
     slices: Option<Slices>,
     /// The import file, held locked for the unit's life (`SqliteStore::begin_import`).
     _lock: Option<File>,
-    /// The file waiting writers announce themselves on (`crate::begin_immediate`).
+    /// The file other writers announce themselves on (`crate::Writer`).
     writers: Option<File>,
     /// Whether any customer holds aliases left by a merge (read when the unit begins).
     aliases: bool,
@@ -146,7 +146,7 @@ fn merges_count(conn: &Connection) -> Result<i64> {
 }
 
 /// Between two slices: when a writer waits for the lock (it holds the writers file shared, see
-/// `crate::begin_immediate`), wait until it has taken the lock, a second at most.
+/// `crate::Writer`), wait until it has taken the lock and written, a second at most.
 fn yield_to_writers(writers: Option<&File>) {
     let Some(f) = writers else { return };
     let until = Instant::now() + Duration::from_secs(1);

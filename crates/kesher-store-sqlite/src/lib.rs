@@ -41,6 +41,8 @@ pub struct SqliteStore {
     next_reader: AtomicUsize,
     /// See [`SqliteStore::open_for_bulk_load`].
     bulk_load: bool,
+    /// The `-writers` file beside the database (see [`Writer`]); none in memory.
+    writers: Option<std::fs::File>,
 }
 
 impl SqliteStore {
@@ -135,12 +137,14 @@ impl SqliteStore {
         {
             import::remove_abandoned(&writer, side_file(&path, WRITERS_FILE).as_ref())?;
         }
+        let writers = side_file(&path, WRITERS_FILE);
         Ok(SqliteStore {
             path,
             writer: Mutex::new(writer),
             readers: (0..READERS).map(|_| OnceLock::new()).collect(),
             next_reader: AtomicUsize::new(0),
             bulk_load: false,
+            writers,
         })
     }
 
@@ -166,7 +170,16 @@ impl SqliteStore {
         self.read()?.query_row("PRAGMA user_version", [], |r| r.get(0)).be()
     }
 
-    fn write(&self) -> Result<MutexGuard<'_, Connection>> {
+    /// The writer connection, for a write that may wait for an import of another process:
+    /// the wait is announced (see [`Writer`]).
+    fn write(&self) -> Result<Writer<'_>> {
+        let conn = self.write_unannounced()?;
+        let announced = self.writers.as_ref().and_then(|f| f.lock_shared().ok().map(|()| f));
+        Ok(Writer { conn, announced })
+    }
+
+    /// The writer connection, for an import (which waits for no import: it is the one).
+    fn write_unannounced(&self) -> Result<MutexGuard<'_, Connection>> {
         self.writer
             .lock()
             .map_err(|_| StoreError::Backend("writer connection poisoned".into()))
@@ -201,6 +214,37 @@ impl SqliteStore {
         let _ = slot.set(Mutex::new(conn));
         slot.get()
             .ok_or_else(|| StoreError::Backend("reader connection not kept".into()))
+    }
+}
+
+/// The writer connection held for a write, announced meanwhile by a shared lock on the
+/// `-writers` file beside the database: an import of another process committing in slices
+/// checks for one between two slices (`import::yield_to_writers`) and lets the writer in before
+/// it takes SQLite's lock again. Within the process the writer connection's mutex already orders
+/// writers, so one handle to the file serves them all.
+pub(crate) struct Writer<'a> {
+    conn: MutexGuard<'a, Connection>,
+    announced: Option<&'a std::fs::File>,
+}
+
+impl std::ops::Deref for Writer<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Writer<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        if let Some(f) = self.announced {
+            let _ = f.unlock();
+        }
     }
 }
 
@@ -385,19 +429,7 @@ fn side_file(db: &Path, suffix: &str) -> Option<std::fs::File> {
         .ok()
 }
 
-/// `BEGIN IMMEDIATE` on `c`, the unit of work's start. While another connection holds the write
-/// lock, the wait is announced by a shared lock on the `-writers` file beside the database, which
-/// an import committing in slices checks between two slices (`import::yield_to_writers`): it then
-/// lets the waiting writer in before it takes the lock again.
-pub(crate) fn begin_immediate(c: &Connection, db: &Path) -> Result<()> {
-    if at_once(c, |c| c.execute_batch("BEGIN IMMEDIATE"))?.is_some() {
-        return Ok(());
-    }
-    let _announced = side_file(db, WRITERS_FILE).and_then(|f| f.lock_shared().ok().map(|()| f));
-    c.execute_batch("BEGIN IMMEDIATE").be()
-}
-
-/// Suffix of the file a waiting writer locks shared (`begin_immediate`).
+/// Suffix of the file a writer locks shared while it holds the writer connection ([`Writer`]).
 const WRITERS_FILE: &str = "-writers";
 /// Suffix of the file an import holds locked for its whole run: a process that can lock it knows
 /// that every import the database lists is abandoned.
@@ -1188,7 +1220,7 @@ impl Store for SqliteStore {
             f.lock()
                 .map_err(|e| StoreError::Backend(format!("cannot lock the import file: {e}")))?;
         }
-        let conn = self.write()?;
+        let conn = self.write_unannounced()?;
         let writers = side_file(&self.path, WRITERS_FILE);
         if lock.is_some() {
             import::remove_abandoned(&conn, writers.as_ref())?;

@@ -13,18 +13,17 @@ use kesher_core::{Consent, Customer, CustomerId, Interaction, Transaction};
 use kesher_loyalty::EarningRule;
 use kesher_store::{Actor, Dependents, ErasureReport, Inserted, Lock, MovedRows, Result, Tx, UnitOfWork};
 use rusqlite::{Connection, OptionalExtension};
-use std::sync::MutexGuard;
 
 /// An open unit of work on the writer connection.
 pub(crate) struct SqliteTx<'a> {
-    conn: MutexGuard<'a, Connection>,
+    conn: crate::Writer<'a>,
     open: bool,
 }
 
 impl UnitOfWork for crate::SqliteStore {
     fn begin(&self, lock: Lock<'_>) -> Result<Box<dyn Tx + '_>> {
         let conn = self.write()?;
-        crate::begin_immediate(&conn, &self.path)?;
+        conn.execute_batch("BEGIN IMMEDIATE").be()?;
         let tx = SqliteTx { conn, open: true };
         // The write lock covers every lock; what remains is to check the customers exist.
         if let Lock::Customers(ids) | Lock::CustomerRecords(ids) = lock {

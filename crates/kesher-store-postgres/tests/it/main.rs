@@ -773,7 +773,7 @@ fn a_database_from_before_the_shared_history_keeps_its_accounts_step() {
 #[test]
 fn an_import_awarding_points_lets_a_sale_for_another_customer_through() {
     use kesher_app::contract::{customer, points::shekel_rule, seed_reference};
-    use kesher_store::{Inserted, PointsRows, SaleScope};
+    use kesher_store::{Inserted, SaleScope};
     let db = TestDb::new();
     let s = db.store();
     let (b, _, p) = seed_reference(&s);

@@ -144,9 +144,11 @@ pub(crate) fn award(rows: &mut dyn PointsRows, scope: SaleScope<'_>, actor: &Act
     rows.lock_all_points()?;
     // An import's own sales come in one page: their ids are in memory already, and paging would
     // sort them again for every page (the import defers the (customer, time) index to commit).
+    // A unit that commits between pages (an import in slices, which keeps its indexes) reads
+    // pages of the usual size, so that each commit comes soon.
     let page_size = match scope {
-        SaleScope::Only(ids) => ids.len().max(1),
-        SaleScope::Since(_) => AWARD_PAGE,
+        SaleScope::Only(ids) if !rows.commits_between_pages() => ids.len().max(1),
+        _ => AWARD_PAGE,
     };
     let mut after: Option<UnearnedSale> = None;
     loop {
@@ -182,8 +184,12 @@ pub(crate) fn award(rows: &mut dyn PointsRows, scope: SaleScope<'_>, actor: &Act
         if !full {
             break;
         }
+        rows.between_pages()?;
     }
-    for refund in rows.unreversed_refunds(scope)? {
+    for (n, refund) in rows.unreversed_refunds(scope)?.into_iter().enumerate() {
+        if n % AWARD_PAGE == AWARD_PAGE - 1 {
+            rows.between_pages()?;
+        }
         if let Some(e) = crate::sales::reverse_refund(rows, refund.id, refund.sale, refund.total, refund.branch, actor)?
         {
             report.reversed += 1;

@@ -18,7 +18,11 @@ impl App {
         kesher_core::check_instant(t.occurred_at, self.now(), "occurred_at").map_err(StoreError::from)?;
         let mut tx = self.store.begin(Lock::Writes)?;
         if let Some(existing) = tx.transaction_by_external(&t.external_id)? {
-            return already_recorded(tx.as_mut(), existing);
+            // The answer names this sale: it must outlive an import that may have written it.
+            tx.keep_sale(existing.id)?;
+            let recorded = already_recorded(tx.as_mut(), existing)?;
+            tx.commit()?;
+            return Ok(recorded);
         }
         match tx.insert_sale(t)? {
             Inserted::New => {}

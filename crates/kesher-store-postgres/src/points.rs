@@ -179,6 +179,28 @@ fn scope_params(scope: SaleScope<'_>) -> (Option<Timestamp>, Option<Vec<Uuid>>) 
 const SCOPE_FILTER: &str =
     "($1::timestamptz IS NULL OR t.occurred_at >= $1) AND ($2::uuid[] IS NULL OR t.id = ANY($2))";
 
+/// Lock, in customer order, the balance rows of the customers of sales `ids` (created empty
+/// when missing), for the rest of the transaction: an award over only these sales (an import's)
+/// then writes their balances without `LOCK TABLE`, and a sale for another customer beside it
+/// does not wait. A unit that holds the table lock already loses nothing by it.
+fn lock_scope_balances<C: GenericClient>(c: &mut C, ids: &[Uuid]) -> Result<()> {
+    c.execute(
+        "INSERT INTO points_balances (customer_id, balance)
+         SELECT DISTINCT customer_id, 0 FROM transactions WHERE id = ANY($1) AND customer_id IS NOT NULL
+         ORDER BY 1 ON CONFLICT (customer_id) DO NOTHING",
+        &[&ids],
+    )
+    .be()?;
+    c.execute(
+        "SELECT 1 FROM points_balances WHERE customer_id IN
+         (SELECT customer_id FROM transactions WHERE id = ANY($1) AND customer_id IS NOT NULL)
+         ORDER BY customer_id FOR UPDATE",
+        &[&ids],
+    )
+    .be()?;
+    Ok(())
+}
+
 /// A page of sales that have not earned yet (`PointsRows::unearned_sales`).
 pub(crate) fn unearned_sales<C: GenericClient>(
     c: &mut C,
@@ -187,6 +209,11 @@ pub(crate) fn unearned_sales<C: GenericClient>(
     limit: usize,
 ) -> Result<Vec<UnearnedSale>> {
     let (since, ids) = scope_params(scope);
+    if after.is_none()
+        && let Some(ids) = &ids
+    {
+        lock_scope_balances(c, ids)?;
+    }
     let key = after.map(|a| (a.customer.0, a.occurred_at, a.id.0));
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     // Two statements rather than `$3 IS NULL OR …`: the keyset's range must reach the planner

@@ -305,8 +305,14 @@ pub(crate) fn lock_all_points(c: &mut Client) -> Result<()> {
 
 /// `PointsRows` for a unit with a `rows_client(&mut self) -> Result<&mut Client>` method (a
 /// `PgTx`, an import unit): every operation is a function of `crate::points` on that client.
+///
+/// An import unit names its own `lock_all_points` (`$lock_all`, a function of the unit): its
+/// award locks only the balances its sales earn into, see `crate::points::lock_scope_balances`.
 macro_rules! points_rows_on_client {
     ($unit:ty) => {
+        crate::unit::points_rows_on_client!($unit; |unit: &mut $unit| crate::unit::lock_all_points(unit.rows_client()?));
+    };
+    ($unit:ty; $lock_all:expr) => {
         impl kesher_store::PointsRows for $unit {
             fn earning_rule(&mut self) -> kesher_store::Result<kesher_loyalty::EarningRule> {
                 crate::points::load_rule(self.rows_client()?)
@@ -318,7 +324,8 @@ macro_rules! points_rows_on_client {
                 crate::points::lock_balance(self.rows_client()?, customer).map(|_| ())
             }
             fn lock_all_points(&mut self) -> kesher_store::Result<()> {
-                crate::unit::lock_all_points(self.rows_client()?)
+                let lock_all: fn(&mut Self) -> kesher_store::Result<()> = $lock_all;
+                lock_all(self)
             }
             fn points_entry_by_key(
                 &mut self,

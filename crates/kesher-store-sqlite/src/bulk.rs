@@ -7,7 +7,6 @@ use kesher_store::bulk::{BulkWrite, Kind, TableSpec, Value};
 use kesher_store::{Result, StoreError};
 use rusqlite::Connection;
 use rusqlite::types::{ToSqlOutput, Value as Sql, ValueRef};
-use std::sync::MutexGuard;
 use uuid::Uuid;
 
 fn bad(table: &str, column: &str, what: impl std::fmt::Display) -> StoreError {
@@ -86,7 +85,7 @@ fn to_sql(v: &Value) -> ToSqlOutput<'_> {
 }
 
 pub(crate) struct SqliteBulkWrite<'a> {
-    conn: Option<MutexGuard<'a, Connection>>,
+    conn: Option<crate::Writer<'a>>,
 }
 
 impl<'a> SqliteBulkWrite<'a> {

@@ -41,6 +41,8 @@ pub struct SqliteStore {
     next_reader: AtomicUsize,
     /// See [`SqliteStore::open_for_bulk_load`].
     bulk_load: bool,
+    /// The `-writers` file beside the database (see [`Writer`]); none in memory.
+    writers: Option<std::fs::File>,
 }
 
 impl SqliteStore {
@@ -128,12 +130,21 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         let mut writer = open_conn(&path)?;
         migrate::migrate(&mut writer)?;
+        // An import that a killed process left unfinished is removed now, unless one is running
+        // (which holds the import file locked).
+        if let Some(lock) = side_file(&path, IMPORT_FILE)
+            && lock.try_lock().is_ok()
+        {
+            import::remove_abandoned(&writer, side_file(&path, WRITERS_FILE).as_ref())?;
+        }
+        let writers = side_file(&path, WRITERS_FILE);
         Ok(SqliteStore {
             path,
             writer: Mutex::new(writer),
             readers: (0..READERS).map(|_| OnceLock::new()).collect(),
             next_reader: AtomicUsize::new(0),
             bulk_load: false,
+            writers,
         })
     }
 
@@ -159,7 +170,16 @@ impl SqliteStore {
         self.read()?.query_row("PRAGMA user_version", [], |r| r.get(0)).be()
     }
 
-    fn write(&self) -> Result<MutexGuard<'_, Connection>> {
+    /// The writer connection, for a write that may wait for an import of another process:
+    /// the wait is announced (see [`Writer`]).
+    fn write(&self) -> Result<Writer<'_>> {
+        let conn = self.write_unannounced()?;
+        let announced = self.writers.as_ref().and_then(|f| f.lock_shared().ok().map(|()| f));
+        Ok(Writer { conn, announced })
+    }
+
+    /// The writer connection, for an import (which waits for no import: it is the one).
+    fn write_unannounced(&self) -> Result<MutexGuard<'_, Connection>> {
         self.writer
             .lock()
             .map_err(|_| StoreError::Backend("writer connection poisoned".into()))
@@ -194,6 +214,37 @@ impl SqliteStore {
         let _ = slot.set(Mutex::new(conn));
         slot.get()
             .ok_or_else(|| StoreError::Backend("reader connection not kept".into()))
+    }
+}
+
+/// The writer connection held for a write, announced meanwhile by a shared lock on the
+/// `-writers` file beside the database: an import of another process committing in slices
+/// checks for one between two slices (`import::yield_to_writers`) and lets the writer in before
+/// it takes SQLite's lock again. Within the process the writer connection's mutex already orders
+/// writers, so one handle to the file serves them all.
+pub(crate) struct Writer<'a> {
+    conn: MutexGuard<'a, Connection>,
+    announced: Option<&'a std::fs::File>,
+}
+
+impl std::ops::Deref for Writer<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Writer<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        if let Some(f) = self.announced {
+            let _ = f.unlock();
+        }
     }
 }
 
@@ -263,9 +314,9 @@ impl<'a> WriteLock<'a> {
 
 /// `f` on `c` without waiting for another connection's lock: `None` when the file is busy.
 fn at_once<T>(c: &Connection, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<Option<T>> {
-    c.busy_timeout(std::time::Duration::ZERO).be()?;
+    c.busy_handler(None).be()?;
     let out = f(c);
-    c.busy_timeout(BUSY_TIMEOUT).be()?;
+    patient(c)?;
     match out {
         Ok(v) => Ok(Some(v)),
         Err(rusqlite::Error::SqliteFailure(e, _))
@@ -330,7 +381,7 @@ fn str_at<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> Result<&'r str> {
 fn open_conn(path: &Path) -> Result<Connection> {
     let conn =
         Connection::open(path).map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
-    conn.busy_timeout(BUSY_TIMEOUT).be()?;
+    patient(&conn)?;
     // Room for every statement an import keeps prepared (the multi-row INSERTs of each size
     // among them): evicting one would prepare it again for every batch.
     conn.set_prepared_statement_cache_capacity(64);
@@ -344,6 +395,45 @@ fn open_conn(path: &Path) -> Result<Connection> {
     .be()?;
     Ok(conn)
 }
+
+/// Make `c` wait for another connection's lock up to `BUSY_TIMEOUT`, trying again every
+/// millisecond. SQLite's own handler sleeps up to 100 ms between tries: a writer that gives the
+/// lock up for a moment (an import between two slices) would take it back before a waiting till
+/// tried again.
+fn patient(c: &Connection) -> Result<()> {
+    fn retry(tries: i32) -> bool {
+        let waited = std::time::Duration::from_millis(u64::try_from(tries).unwrap_or(0));
+        if waited >= BUSY_TIMEOUT {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        true
+    }
+    c.busy_handler(Some(retry)).be()
+}
+
+/// The file `<database><suffix>` beside the database (`None` for an in-memory one), opened
+/// (created when missing) for the advisory locks that processes sharing the database take on it.
+fn side_file(db: &Path, suffix: &str) -> Option<std::fs::File> {
+    if db.as_os_str().is_empty() || db.as_os_str() == ":memory:" {
+        return None;
+    }
+    let mut name = db.as_os_str().to_owned();
+    name.push(suffix);
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(name)
+        .ok()
+}
+
+/// Suffix of the file a writer locks shared while it holds the writer connection ([`Writer`]).
+const WRITERS_FILE: &str = "-writers";
+/// Suffix of the file an import holds locked for its whole run: a process that can lock it knows
+/// that every import the database lists is abandoned.
+const IMPORT_FILE: &str = "-import";
 
 fn audit(
     conn: &Connection,
@@ -1122,9 +1212,21 @@ impl Store for SqliteStore {
     }
 
     fn begin_import(&self) -> Result<Box<dyn ImportTx + '_>> {
-        let conn = self.write()?;
+        // One import at a time: a second waits for the first to end (before it takes the writer
+        // connection, which this process's other writers need meanwhile). Whoever holds the lock
+        // knows that every import the database still lists was abandoned.
+        let lock = side_file(&self.path, IMPORT_FILE);
+        if let Some(f) = &lock {
+            f.lock()
+                .map_err(|e| StoreError::Backend(format!("cannot lock the import file: {e}")))?;
+        }
+        let conn = self.write_unannounced()?;
+        let writers = side_file(&self.path, WRITERS_FILE);
+        if lock.is_some() {
+            import::remove_abandoned(&conn, writers.as_ref())?;
+        }
         let alone = self.bulk_load && self.readers.iter().all(|r| r.get().is_none());
-        Ok(Box::new(import::SqliteImport::begin(conn, alone)?))
+        Ok(Box::new(import::SqliteImport::begin(conn, alone, lock, writers)?))
     }
 }
 

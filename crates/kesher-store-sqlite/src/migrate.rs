@@ -18,6 +18,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("../migrations/0009_sale_lines_customer.sql")),
     (10, include_str!("../migrations/0010_partial_parent_index.sql")),
     (11, include_str!("../migrations/0011_jobs.sql")),
+    (12, include_str!("../migrations/0012_import_slices.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

@@ -22,10 +22,10 @@ kesher_app::contract_tests!(fresh);
 #[test]
 fn migrations_are_versioned_and_reopen_cleanly() {
     let (dir, store) = fresh();
-    assert_eq!(store.schema_version().unwrap(), 11);
+    assert_eq!(store.schema_version().unwrap(), 12);
     drop(store);
     let again = SqliteStore::open(dir.path().join("k.db")).unwrap();
-    assert_eq!(again.schema_version().unwrap(), 11);
+    assert_eq!(again.schema_version().unwrap(), 12);
 }
 
 #[test]
@@ -66,7 +66,7 @@ fn results_stored_before_version_7_read_the_same_after_it() {
         .unwrap();
     }
     let s = SqliteStore::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 11);
+    assert_eq!(s.schema_version().unwrap(), 12);
     let (c1, c2) = (
         CustomerId(uuid::Uuid::from_u128(1)),
         CustomerId(uuid::Uuid::from_u128(2)),
@@ -143,7 +143,7 @@ fn lines_keep_their_sale_when_sales_get_integer_keys() {
         .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 11);
+    assert_eq!(store.schema_version().unwrap(), 12);
     let t = store.transaction_by_external("T1").unwrap().unwrap();
     let lines: Vec<_> = t
         .lines
@@ -609,7 +609,12 @@ fn a_big_customer_import_rebuilds_its_indexes_at_commit_and_a_rollback_keeps_the
         "customers_runs_before",
         "consent_history_customer",
     ];
-    let (_dir, store) = fresh();
+    // The import has the file to itself (a bulk load): each check opens its own store and
+    // closes it before the next unit.
+    let dir = tempdir::Dir::new();
+    let path = dir.path().join("k.db");
+    let store = SqliteStore::open_for_bulk_load(&path).unwrap();
+    let check = || SqliteStore::open(&path).unwrap();
     let customers = |prefix: &str| -> Vec<Customer> {
         (0..60)
             .map(|i| {
@@ -645,13 +650,13 @@ fn a_big_customer_import_rebuilds_its_indexes_at_commit_and_a_rollback_keeps_the
     };
     // Rolled back after the indexes were dropped: everything, the indexes included, as before.
     write(&customers("R"), false);
-    assert!(INDEXES.iter().all(|i| index_exists(&store, i)));
-    assert_eq!(store.counts().unwrap().customers, 0);
+    assert!(INDEXES.iter().all(|i| index_exists(&check(), i)));
+    assert_eq!(check().counts().unwrap().customers, 0);
 
     // Committed: the indexes were dropped and built again (the schema changed: one step for
     // each DROP and each CREATE), and they are back and serve what reads them.
     let schema = || -> i64 {
-        store
+        check()
             .read()
             .unwrap()
             .query_row("PRAGMA schema_version", [], |r| r.get(0))
@@ -660,9 +665,9 @@ fn a_big_customer_import_rebuilds_its_indexes_at_commit_and_a_rollback_keeps_the
     let before = schema();
     write(&customers("C"), true);
     assert_eq!(schema(), before + 2 * INDEXES.len() as i64);
-    assert!(INDEXES.iter().all(|i| index_exists(&store, i)));
+    assert!(INDEXES.iter().all(|i| index_exists(&check(), i)));
     // Each new customer's consent and its history row, written many per statement.
-    let count = |sql: &str| count(&store, sql);
+    let count = |sql: &str| count(&check(), sql);
     assert_eq!(
         count("SELECT count(*) FROM consents WHERE channel = 'email' AND state = 'granted'"),
         60
@@ -671,7 +676,7 @@ fn a_big_customer_import_rebuilds_its_indexes_at_commit_and_a_rollback_keeps_the
         count("SELECT count(*) FROM consent_history h JOIN consents c USING (customer_id, channel, state, at)"),
         60
     );
-    let found = store
+    let found = check()
         .search_customers(&kesher_store::CustomerQuery {
             text: Some("Dana C42".into()),
             phone: None,
@@ -682,7 +687,7 @@ fn a_big_customer_import_rebuilds_its_indexes_at_commit_and_a_rollback_keeps_the
         .unwrap();
     assert_eq!(found.items.len(), 1);
     assert_eq!(found.items[0].member_no.as_deref(), Some("C42"));
-    let plan: String = store
+    let plan: String = check()
         .read()
         .unwrap()
         .query_row(
@@ -782,4 +787,149 @@ fn both_backends_share_one_migration_history() {
         (1..=sqlite.len() as i64).collect::<Vec<_>>(),
         "every step, in order, once"
     );
+}
+
+#[test]
+fn an_import_beside_another_connection_commits_in_slices_and_a_failed_one_removes_them() {
+    // In tests a slice ends at every write: each insert below commits the one before.
+    let dir = tempdir::Dir::new();
+    let path = dir.path().join("k.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let branch = branch_b1(&store);
+    let kept = bare_customer(&store, "M1");
+    let other = SqliteStore::open(&path).unwrap();
+    let before = count(&other, "SELECT count(*) FROM transactions");
+
+    let mut unit = store.begin_import().unwrap();
+    let new_customer = Customer::bare(
+        CustomerId(uuid::Uuid::now_v7()),
+        Some("NEW1".into()),
+        Timestamp::UNIX_EPOCH,
+    );
+    assert!(matches!(unit.insert_customers(&[&new_customer])[0], Ok(Inserted::New)));
+    let first = sales(3, "A", branch, kept);
+    assert!(
+        unit.insert_transactions(&first.iter().collect::<Vec<_>>())
+            .iter()
+            .all(|r| matches!(r, Ok(Inserted::New)))
+    );
+    let second = sales(3, "B", branch, new_customer.id);
+    assert!(
+        unit.insert_transactions(&second.iter().collect::<Vec<_>>())
+            .iter()
+            .all(|r| matches!(r, Ok(Inserted::New)))
+    );
+    // The first slices are committed: another connection sees them, and the import's record.
+    assert_eq!(count(&other, "SELECT count(*) FROM transactions"), before + 3);
+    assert_eq!(count(&other, "SELECT count(*) FROM imports"), 1);
+    assert!(count(&other, "SELECT count(*) FROM import_slices") >= 2);
+    // A repeated key within the import is still its own, across slices.
+    assert!(matches!(
+        unit.insert_transactions(&[&first[0]])[0],
+        Ok(Inserted::Repeated)
+    ));
+    drop(unit);
+
+    // Failed: every slice is removed, the customer it created too, and so is its record.
+    assert_eq!(count(&other, "SELECT count(*) FROM transactions"), before);
+    assert_eq!(
+        count(&other, "SELECT count(*) FROM transaction_lines WHERE sale > 0"),
+        count(&other, "SELECT count(*) FROM transaction_lines")
+    );
+    assert_eq!(
+        count(&other, "SELECT count(*) FROM customers WHERE member_no = 'NEW1'"),
+        0
+    );
+    assert_eq!(
+        count(&other, "SELECT count(*) FROM customers WHERE member_no = 'M1'"),
+        1
+    );
+    assert_eq!(count(&other, "SELECT count(*) FROM imports"), 0);
+    assert_eq!(count(&other, "SELECT count(*) FROM import_slices"), 0);
+
+    // Committed: everything stays, and no record of the import is left.
+    let mut unit = store.begin_import().unwrap();
+    assert!(matches!(unit.insert_customers(&[&new_customer])[0], Ok(Inserted::New)));
+    let again = sales(3, "C", branch, new_customer.id);
+    assert!(
+        unit.insert_transactions(&again.iter().collect::<Vec<_>>())
+            .iter()
+            .all(|r| matches!(r, Ok(Inserted::New)))
+    );
+    unit.commit().unwrap();
+    assert_eq!(count(&other, "SELECT count(*) FROM transactions"), before + 3);
+    assert_eq!(count(&other, "SELECT count(*) FROM imports"), 0);
+    assert_eq!(count(&other, "SELECT count(*) FROM import_slices"), 0);
+}
+
+#[test]
+fn a_removed_import_keeps_a_customer_a_till_sold_to_and_a_sale_a_till_was_answered_with() {
+    let dir = tempdir::Dir::new();
+    let path = dir.path().join("k.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let branch = branch_b1(&store);
+    let other = SqliteStore::open(&path).unwrap();
+
+    let mut unit = store.begin_import().unwrap();
+    let created = Customer::bare(
+        CustomerId(uuid::Uuid::now_v7()),
+        Some("NEW2".into()),
+        Timestamp::UNIX_EPOCH,
+    );
+    let dropped = Customer::bare(
+        CustomerId(uuid::Uuid::now_v7()),
+        Some("NEW3".into()),
+        Timestamp::UNIX_EPOCH,
+    );
+    assert!(
+        unit.insert_customers(&[&created, &dropped])
+            .iter()
+            .all(|r| matches!(r, Ok(Inserted::New)))
+    );
+    // The next write commits the slice; then a till on another connection sells to the
+    // customer the import created.
+    let own = sales(2, "I", branch, created.id);
+    assert!(matches!(unit.insert_transactions(&[&own[0]])[0], Ok(Inserted::New)));
+    let till = sales(1, "POS", branch, created.id);
+    std::thread::scope(|s| {
+        let pos = s.spawn(|| {
+            let mut tx = kesher_store::UnitOfWork::begin(&other, kesher_store::Lock::Writes).unwrap();
+            assert!(matches!(tx.insert_sale(&till[0]), Ok(Inserted::New)));
+            // The till's retry of a sale the import wrote was answered with it: it stays.
+            tx.keep_sale(own[0].id).unwrap();
+            tx.commit().unwrap();
+        });
+        // The till waits for the import's slice; the import's next write ends the slice and
+        // lets the till in before it goes on.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(matches!(unit.insert_transactions(&[&own[1]])[0], Ok(Inserted::New)));
+        pos.join().unwrap();
+    });
+    drop(unit);
+
+    assert_eq!(
+        count(&other, "SELECT count(*) FROM customers WHERE member_no = 'NEW2'"),
+        1
+    );
+    assert_eq!(
+        count(&other, "SELECT count(*) FROM customers WHERE member_no = 'NEW3'"),
+        0
+    );
+    assert_eq!(
+        count(
+            &other,
+            "SELECT count(*) FROM transactions WHERE external_id LIKE 'POS%'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(&other, "SELECT count(*) FROM transactions WHERE external_id LIKE 'I%'"),
+        1
+    );
+    assert_eq!(
+        count(&other, "SELECT count(*) FROM transactions WHERE external_id = 'I0'"),
+        1
+    );
+    assert_eq!(count(&other, "SELECT count(*) FROM import_pinned_sales"), 0);
+    assert_eq!(count(&other, "SELECT count(*) FROM imports"), 0);
 }

@@ -13,11 +13,10 @@ use kesher_core::{Consent, Customer, CustomerId, Interaction, Transaction};
 use kesher_loyalty::EarningRule;
 use kesher_store::{Actor, Dependents, ErasureReport, Inserted, Lock, MovedRows, Result, Tx, UnitOfWork};
 use rusqlite::{Connection, OptionalExtension};
-use std::sync::MutexGuard;
 
 /// An open unit of work on the writer connection.
 pub(crate) struct SqliteTx<'a> {
-    conn: MutexGuard<'a, Connection>,
+    conn: crate::Writer<'a>,
     open: bool,
 }
 
@@ -221,6 +220,22 @@ impl Tx for SqliteTx<'_> {
         load_transaction_by_external(&self.conn, external_id)
     }
 
+    fn keep_sale(&mut self, sale: kesher_core::TransactionId) -> Result<()> {
+        // Only a sale in a committed slice of an import still listed needs it (see
+        // `import::remove_import`); `import_slices` holds a few rows per running import.
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO import_pinned_sales (seq)
+                 SELECT t.seq FROM transactions t JOIN import_slices s
+                   ON s.tbl = 'transactions' AND t.seq > s.lo AND t.seq <= s.hi
+                 WHERE t.id = ?1",
+            )
+            .be()?
+            .execute([sale.as_bytes()])
+            .be()?;
+        Ok(())
+    }
+
     fn insert_sale(&mut self, t: &Transaction) -> Result<Inserted> {
         let c: &Connection = &self.conn;
         check_transaction_refs(c, t)?;
@@ -253,8 +268,9 @@ impl Tx for SqliteTx<'_> {
 /// `PointsRows` for a unit that holds the writer connection in its `conn` field (a `SqliteTx`,
 /// an import unit): every operation is a function of `crate::points` on that connection.
 macro_rules! points_rows_on_conn {
-    ($unit:ty) => {
+    ($unit:ty $(; $($extra:tt)*)?) => {
         impl kesher_store::PointsRows for $unit {
+            $($($extra)*)?
             fn earning_rule(&mut self) -> kesher_store::Result<kesher_loyalty::EarningRule> {
                 crate::points::load_rule(&self.conn)
             }

@@ -143,6 +143,16 @@ pub struct MovedRows {
 /// The points ledger's rows inside a unit of work (a [`Tx`] or a bulk import unit).
 pub trait PointsRows {
     fn earning_rule(&mut self) -> Result<EarningRule>;
+    /// Whether the unit may commit what it wrote so far at [`PointsRows::between_pages`] (an
+    /// import committing in slices on SQLite): a bulk award then reads its sales page by page.
+    fn commits_between_pages(&self) -> bool {
+        false
+    }
+    /// A point between two pages of a bulk award, where every entry written is whole; a unit
+    /// that commits once does nothing here.
+    fn between_pages(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// The customer's points balance (0 before any entry).
     fn points_balance(&mut self, customer: CustomerId) -> Result<i64>;
     /// Lock a customer's points for the rest of the unit (when the customer was not known at
@@ -181,6 +191,13 @@ pub trait PointsRows {
 pub trait Tx: PointsRows {
     /// The transaction with this external id, lines included.
     fn transaction_by_external(&mut self, external_id: &str) -> Result<Option<Transaction>>;
+    /// A till was answered with this sale (a retry, or another sale with its external id): it
+    /// stays whatever becomes of an unfinished import that wrote it (SQLite, where an import
+    /// beside a server commits in slices; elsewhere an import's sales are never seen before
+    /// it commits, and this does nothing).
+    fn keep_sale(&mut self, _sale: TransactionId) -> Result<()> {
+        Ok(())
+    }
     /// Insert a validated transaction with its lines (each line's unit cost taken from its
     /// product). Every id it references must exist (`Invalid` naming the field otherwise).
     /// `AlreadyPresent` when its external id is taken (by a unit that committed first).

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod beside;
 mod jobs;
 mod pg;
 mod predict;
@@ -521,10 +522,10 @@ fn migrate_creates_and_upgrades_the_schema() {
     let d = Dir::new();
     let o = kesher(&d.db(), &["migrate"]);
     assert!(o.status.success(), "{:?}", text(&o));
-    assert!(text(&o).0.ends_with("schema at version 11\n"), "{:?}", text(&o));
+    assert!(text(&o).0.ends_with("schema at version 12\n"), "{:?}", text(&o));
     // Idempotent.
     let o = kesher(&d.db(), &["migrate"]);
-    assert!(text(&o).0.ends_with("schema at version 11\n"), "{:?}", text(&o));
+    assert!(text(&o).0.ends_with("schema at version 12\n"), "{:?}", text(&o));
 }
 
 fn kesher_stdin(db: &Path, args: &[&str], input: &str) -> Output {

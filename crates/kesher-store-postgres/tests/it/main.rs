@@ -769,3 +769,42 @@ fn a_database_from_before_the_shared_history_keeps_its_accounts_step() {
         .collect();
     assert_eq!(applied, (1..=PgStore::latest_schema_version()).collect::<Vec<_>>());
 }
+
+#[test]
+fn an_import_awarding_points_lets_a_sale_for_another_customer_through() {
+    use kesher_app::contract::{customer, points::shekel_rule, seed_reference};
+    use kesher_store::{Inserted, SaleScope};
+    let db = TestDb::new();
+    let s = db.store();
+    let (b, _, p) = seed_reference(&s);
+    let app = app_on(&db);
+    app.set_earning_rule(&shekel_rule(), &actor()).unwrap();
+    let (imported, till) = (customer(1, "A1", "Dana"), customer(2, "A2", "Noa"));
+    app.insert_customer(&imported, &actor()).unwrap();
+    app.insert_customer(&till, &actor()).unwrap();
+
+    // The import's award has begun: its customer's balance is locked until it commits.
+    let mut imp = s.begin_import().unwrap();
+    let mut sale = sales(0, 1, b, p).remove(0);
+    sale.customer_id = Some(imported.id);
+    assert_eq!(imp.insert_transaction(&sale).unwrap(), Inserted::New);
+    imp.lock_all_points().unwrap();
+    let ids = [sale.id];
+    assert_eq!(imp.unearned_sales(SaleScope::Only(&ids), None, 10).unwrap().len(), 1);
+
+    // A till's sale for another customer commits meanwhile, with its points.
+    let mut pos = sales(100, 1, b, p).remove(0);
+    pos.customer_id = Some(till.id);
+    pos.lines.truncate(1);
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let _ = done.send(app.record_sale(&pos, &actor()).map(|r| r.points.is_some()));
+        });
+        let earned = finished
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the till's sale waited for the import");
+        assert!(earned.unwrap());
+        imp.commit().unwrap();
+    });
+}

@@ -5,6 +5,7 @@
 mod access;
 mod api;
 mod browser;
+mod customer_input;
 mod fuzz;
 mod jobs;
 mod points;

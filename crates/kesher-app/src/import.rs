@@ -7,11 +7,13 @@
 //! are counted, not written). Formats: docs/import-formats.md.
 
 use crate::{App, ids};
+use kesher_core::customer_input::{
+    self, AttributesInput, CustomerInput, InputContext, InputSource, References, ReferencesInput, Stage, StagedError,
+};
 use kesher_core::{
-    Branch, BranchId, Channel, Consent, ConsentChannel, ConsentState, Country, Currency, Customer, CustomerId,
-    CustomerKind, DomainError, Email, Employee, EmployeeId, Gender, Interaction, InteractionKind, InteractionStatus,
-    Line, Money, Params, Phone, Product, Transaction, parse_date, parse_external_id, parse_instant_within,
-    parse_language, parse_satisfaction,
+    Branch, BranchId, Channel, Country, Currency, Customer, CustomerId, DomainError, Employee, EmployeeId, Interaction,
+    InteractionKind, InteractionStatus, Line, Money, Params, Product, Transaction, parse_external_id,
+    parse_instant_within, parse_satisfaction,
 };
 use kesher_store::{ImportTx, Inserted, StoreError};
 use std::fmt;
@@ -273,6 +275,40 @@ impl From<RowError> for Failure {
     }
 }
 
+impl From<DomainError> for Failure {
+    fn from(e: DomainError) -> Self {
+        Failure::Row(RowError::domain(e.field, e))
+    }
+}
+
+/// The references of a customers row, resolved in the import's unit (`create_missing` makes
+/// the branch or employee a row names).
+struct RowReferences<'i, 'a>(&'i mut Importer<'a>);
+
+impl References for RowReferences<'_, '_> {
+    type Error = Failure;
+
+    fn parent(&mut self, member: &str) -> Result<CustomerId, Failure> {
+        self.0.tx.customer_ref(member)?.ok_or_else(|| {
+            RowError::col(
+                "import.parent.unknown",
+                "parent_id",
+                format!("unknown customer {member:?} (a parent must come first)"),
+            )
+            .with("value", member)
+            .into()
+        })
+    }
+
+    fn branch(&mut self, ext: &str) -> Result<BranchId, Failure> {
+        self.0.branch(ext)
+    }
+
+    fn employee(&mut self, ext: &str, branch: Option<BranchId>) -> Result<EmployeeId, Failure> {
+        self.0.employee(ext, branch)
+    }
+}
+
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
         match e {
@@ -386,16 +422,6 @@ impl Header {
                 "required, found an empty value",
             )
         })
-    }
-
-    /// The value of an optional `column` parsed by `parse`, its error naming the column.
-    fn parsed<T>(
-        &self,
-        rec: &csv::StringRecord,
-        column: &str,
-        parse: impl FnOnce(&str) -> Result<T, DomainError>,
-    ) -> Result<Option<T>, RowError> {
-        self.get(rec, column).map(parse).transpose().map_err(dom(column))
     }
 
     fn req<'r>(&self, rec: &'r csv::StringRecord, column: &str) -> Result<&'r str, RowError> {
@@ -575,123 +601,67 @@ impl TxFields {
     }
 }
 
-/// Where a customers row's first problem lies among the checks `Importer::customer` makes
-/// with the store: before the parent, between the parent and the branch, or after the employee.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
-    Head,
-    Body,
-    Tail,
-}
-
-/// A customers row parsed without the store (on the reader thread): the customer (`None` when
-/// its id, time or kind is wrong) and the row's first problem with the step it belongs to, so
-/// that the writer reports the same first error as if it had parsed the row itself.
+/// A customers row parsed without the store (on the reader thread) by
+/// `kesher_core::customer_input::parse`: the customer and the row's first problem with its
+/// stage, so that the writer, resolving the references, reports the same first error as if it
+/// had read the row at once.
 struct CustomerFields {
-    customer: Option<Customer>,
-    error: Option<(Step, RowError)>,
+    customer: Customer,
+    parsed: Result<(), StagedError>,
 }
 
 impl CustomerFields {
     fn parse(h: &Header, r: &csv::StringRecord, country: Country, now: jiff::Timestamp) -> CustomerFields {
-        let mut c = match Self::head(h, r, now) {
-            Ok(c) => c,
-            Err(e) => {
-                return CustomerFields {
-                    customer: None,
-                    error: Some((Step::Head, e)),
-                };
-            }
+        let mut customer = Customer::bare(ids::customer(), None, now);
+        let parsed = match h.get(r, "customer_id") {
+            Some(member) => customer_input::parse(
+                &mut customer,
+                &customer_row(h, r, member),
+                &InputContext {
+                    country,
+                    now,
+                    source: InputSource::Import,
+                },
+            ),
+            None => Err((
+                Stage::BeforeParent,
+                DomainError::new("import.value.required", "customer_id", "required, found an empty value"),
+            )),
         };
-        let error = match Self::body(h, r, country, &mut c) {
-            Err(e) => Some((Step::Body, e)),
-            Ok(()) => Self::tail(h, r, &mut c).err().map(|e| (Step::Tail, e)),
-        };
-        CustomerFields {
-            customer: Some(c),
-            error,
-        }
+        CustomerFields { customer, parsed }
     }
+}
 
-    fn head(h: &Header, r: &csv::StringRecord, now: jiff::Timestamp) -> Result<Customer, RowError> {
-        let member = parse_external_id(h.req(r, "customer_id")?, "customer_id").map_err(dom("customer_id"))?;
-        let created_at = h
-            .parsed(r, "created_at", |t| parse_instant_within(t, "created_at", now))?
-            .unwrap_or(now);
-        let mut c = Customer::bare(ids::customer(), Some(member), created_at);
-        c.kind = h
-            .parsed(r, "kind", CustomerKind::parse)?
-            .unwrap_or(CustomerKind::Consumer);
-        Ok(c)
-    }
-
-    /// The columns between the parent and the branch.
-    fn body(h: &Header, r: &csv::StringRecord, country: Country, c: &mut Customer) -> Result<(), RowError> {
-        c.name = h.get(r, "name").map(str::to_string);
-        c.phone = h.parsed(r, "phone", |p| Phone::parse(p, country))?;
-        c.email = h.parsed(r, "email", Email::parse)?;
-        c.card = h.parsed(r, "card", |v| parse_external_id(v, "card"))?;
-        c.language = h.parsed(r, "language", parse_language)?;
-        let d = &mut c.demographics;
-        d.birth_date = h.parsed(r, "birth_date", |v| parse_date(v, "birth_date"))?;
-        d.gender = h.parsed(r, "gender", Gender::parse)?;
-        d.city = h.get(r, "city").map(str::to_string);
-        d.region = h.get(r, "region").map(str::to_string);
-        d.household_size = h
-            .get(r, "household_size")
-            .map(|v| match v.parse::<u16>() {
-                Ok(n) if n > 0 => Ok(n),
-                _ => Err(RowError::col(
-                    "customer.household_size.invalid",
-                    "household_size",
-                    format!("must be a positive whole number, found {v:?}"),
-                )
-                .with("value", v)),
-            })
-            .transpose()?;
-        d.income_band = h.get(r, "income_band").map(str::to_string);
-        Ok(())
-    }
-
-    /// The columns after the employee.
-    fn tail(h: &Header, r: &csv::StringRecord, c: &mut Customer) -> Result<(), RowError> {
-        let created_at = c.created_at;
-        for (col, channel) in [
-            ("consent_email", ConsentChannel::Email),
-            ("consent_sms", ConsentChannel::Sms),
-            ("consent_phone", ConsentChannel::Phone),
-        ] {
-            if let Some(v) = h.get(r, col) {
-                let state = ConsentState::parse(v).map_err(dom(col))?;
-                c.consents.push(Consent {
-                    channel,
-                    state,
-                    at: created_at,
-                    source: "import".into(),
-                });
-            }
-        }
-        if let Some(a) = h.get(r, "attributes") {
-            match serde_json::from_str::<serde_json::Value>(a) {
-                Ok(serde_json::Value::Object(m)) => c.attributes = m,
-                Ok(_) => {
-                    return Err(RowError::col(
-                        "customer.attributes.not_an_object",
-                        "attributes",
-                        "must be a JSON object such as {\"lifestyle\":\"runner\"}",
-                    ));
-                }
-                Err(e) => {
-                    return Err(RowError::col(
-                        "customer.attributes.invalid_json",
-                        "attributes",
-                        format!("invalid JSON: {e}"),
-                    )
-                    .with("detail", e.to_string()));
-                }
-            }
-        }
-        Ok(())
+/// A customers row as the one customer input; a blank value is absent.
+fn customer_row<'r>(h: &Header, r: &'r csv::StringRecord, member: &'r str) -> CustomerInput<'r> {
+    let consents = [
+        ("consent_email", "email"),
+        ("consent_sms", "sms"),
+        ("consent_phone", "phone"),
+    ]
+    .into_iter()
+    .filter_map(|(column, channel)| h.get(r, column).map(|state| (channel, state)))
+    .collect();
+    CustomerInput {
+        member_no: Some(member),
+        kind: h.get(r, "kind"),
+        parent: h.get(r, "parent_id"),
+        name: h.get(r, "name"),
+        phone: h.get(r, "phone"),
+        email: h.get(r, "email"),
+        card: h.get(r, "card"),
+        language: h.get(r, "language"),
+        birth_date: h.get(r, "birth_date"),
+        gender: h.get(r, "gender"),
+        city: h.get(r, "city"),
+        region: h.get(r, "region"),
+        household_size: h.get(r, "household_size"),
+        income_band: h.get(r, "income_band"),
+        created_at: h.get(r, "created_at"),
+        branch: h.get(r, "branch_id"),
+        employee: h.get(r, "employee_id"),
+        consents,
+        attributes: h.get(r, "attributes").map(AttributesInput::Text),
     }
 }
 
@@ -1248,34 +1218,14 @@ impl Importer<'_> {
     /// The customer of a row from what the reader thread parsed (`CustomerFields`) and the
     /// references only the store resolves, checked in the order the columns are documented.
     fn customer(&mut self, h: &Header, r: &csv::StringRecord, parsed: CustomerFields) -> Result<Customer, Failure> {
-        let CustomerFields { customer, error } = parsed;
-        let fails_at = |step: Step| match &error {
-            Some((at, e)) if *at == step => Err(Failure::Row(e.clone())),
-            _ => Ok(()),
+        let CustomerFields { mut customer, parsed } = parsed;
+        let refs = ReferencesInput {
+            parent: h.get(r, "parent_id"),
+            branch: h.get(r, "branch_id"),
+            employee: h.get(r, "employee_id"),
         };
-        fails_at(Step::Head)?;
-        let Some(mut c) = customer else {
-            return Err(RowError::line("import.row.unreadable", "the row could not be read").into());
-        };
-        if let Some(p) = h.get(r, "parent_id") {
-            let parent = self.tx.customer_ref(p)?.ok_or_else(|| {
-                RowError::col(
-                    "import.parent.unknown",
-                    "parent_id",
-                    format!("unknown customer {p:?} (a parent must come first)"),
-                )
-                .with("value", p)
-            })?;
-            c.parent_id = Some(parent);
-        }
-        fails_at(Step::Body)?;
-        c.source_branch = h.get(r, "branch_id").map(|b| self.branch(b)).transpose()?;
-        c.source_employee = h
-            .get(r, "employee_id")
-            .map(|e| self.employee(e, c.source_branch))
-            .transpose()?;
-        fails_at(Step::Tail)?;
-        Ok(c)
+        customer_input::resolve(&mut customer, parsed, refs, &mut RowReferences(self))?;
+        Ok(customer)
     }
 
     fn branch(&mut self, ext: &str) -> Result<BranchId, Failure> {

@@ -468,7 +468,6 @@ pub const CATALOGUE: &[ErrorCode] = &[
         &["expected", "found"],
         "expected {expected} fields, found {found}",
     ),
-    c("import.row.unreadable", &[], "the row could not be read"),
     c(
         "import.quantity.invalid",
         &["value"],

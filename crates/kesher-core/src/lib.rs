@@ -4,6 +4,7 @@
 //! validate"): a `Phone`, `Email` or `Money` that exists is valid.
 
 pub mod codes;
+pub mod customer_input;
 pub mod error;
 pub mod identity;
 pub mod ids;

@@ -8,10 +8,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kesher_app::App;
 use kesher_auth::{Access, Action};
-use kesher_core::{
-    Consent, ConsentChannel, ConsentState, Customer, CustomerId, CustomerKind, Email, Gender, Phone, parse_date,
-    parse_external_id, parse_language,
-};
+use kesher_core::customer_input::{self, AttributesInput, InputContext, InputSource, References};
+use kesher_core::{BranchId, Customer, CustomerId, Email, EmployeeId, Phone};
 use kesher_store::{CustomerQuery, Identifier};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -71,117 +69,81 @@ pub async fn search(
     .await
 }
 
-/// Set `c` from `i`; a phone in local notation is read in `country` (the caller's branch's).
-///
-/// The importer builds customers from CSV rows separately (`kesher_app::import`'s
-/// `CustomerFields`, tuned for its reader thread and its error reporting by column); the two
-/// apply the same domain parsers (`Phone::parse`, `Email::parse`, `parse_external_id`, …) but
-/// not one function yet: moving this into `kesher-app` needs an app-level error with the
-/// field, which `AppError` is being reworked to carry.
+/// Set `c` from `i` by the one customer input path (`kesher_core::customer_input`, which the
+/// CSV import takes too); a phone in local notation is read in `country` (the caller's branch's).
 fn apply_input(app: &App, c: &mut Customer, i: CustomerInput, country: kesher_core::Country) -> Result<(), AppError> {
-    let now = app.now();
-    c.member_no = i
-        .member_no
-        .as_deref()
-        .map(|m| parse_external_id(m, "member_no"))
-        .transpose()?;
-    c.kind = i
-        .kind
-        .as_deref()
-        .map(CustomerKind::parse)
-        .transpose()?
-        .unwrap_or(CustomerKind::Consumer);
-    c.parent_id = i
-        .parent_id
-        .as_deref()
-        .map(|p| parse_id::<CustomerId>(p, "parent_id"))
-        .transpose()?;
-    c.name = i.name.filter(|n| !n.trim().is_empty());
-    c.phone = i
-        .phone
-        .as_deref()
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| Phone::parse(p, country))
-        .transpose()?;
-    c.email = i
-        .email
-        .as_deref()
-        .filter(|p| !p.trim().is_empty())
-        .map(Email::parse)
-        .transpose()?;
-    c.card = i.card.as_deref().map(|v| parse_external_id(v, "card")).transpose()?;
-    c.language = i.language.as_deref().map(parse_language).transpose()?;
-    let d = &mut c.demographics;
-    d.birth_date = i
-        .birth_date
-        .as_deref()
-        .map(|b| parse_date(b, "birth_date"))
-        .transpose()?;
-    d.gender = i.gender.as_deref().map(Gender::parse).transpose()?;
-    d.city = i.city;
-    d.region = i.region;
-    if i.household_size == Some(0) {
-        return Err(
-            AppError::invalid("household_size", "must be at least 1").coded("customer.household_size.too_small")
-        );
-    }
-    d.household_size = i.household_size;
-    d.income_band = i.income_band;
-    c.attributes = match i.attributes {
-        None => serde_json::Map::new(),
-        Some(serde_json::Value::Object(m)) => m,
-        Some(_) => {
-            return Err(
-                AppError::invalid("attributes", "must be a JSON object").coded("customer.attributes.not_an_object")
-            );
-        }
+    let household_size = i.household_size.map(|n| n.to_string());
+    let input = customer_input::CustomerInput {
+        member_no: i.member_no.as_deref(),
+        kind: i.kind.as_deref(),
+        parent: i.parent_id.as_deref(),
+        name: i.name.as_deref(),
+        phone: i.phone.as_deref(),
+        email: i.email.as_deref(),
+        card: i.card.as_deref(),
+        language: i.language.as_deref(),
+        birth_date: i.birth_date.as_deref(),
+        gender: i.gender.as_deref(),
+        city: i.city.as_deref(),
+        region: i.region.as_deref(),
+        household_size: household_size.as_deref(),
+        income_band: i.income_band.as_deref(),
+        created_at: None,
+        branch: i.branch.as_deref(),
+        employee: i.employee.as_deref(),
+        consents: i
+            .consents
+            .iter()
+            .flatten()
+            .map(|(channel, state)| (channel.as_str(), state.as_str()))
+            .collect(),
+        attributes: i.attributes.map(AttributesInput::Json),
     };
-    c.source_branch = match i.branch {
-        Some(b) => Some(
-            app.branch_by_external(&b)?
-                .ok_or_else(|| {
-                    AppError::invalid("branch", format!("unknown branch {b:?}"))
-                        .coded("branch.unknown")
-                        .param("branch", b.as_str())
-                })?
-                .id,
-        ),
-        None => None,
+    let ctx = InputContext {
+        country,
+        now: app.now(),
+        source: InputSource::Api,
     };
-    c.source_employee = match i.employee {
-        Some(e) => Some(
-            app.employee_by_external(&e)?
-                .ok_or_else(|| {
-                    AppError::invalid("employee", format!("unknown employee {e:?}"))
-                        .coded("employee.unknown")
-                        .param("employee", e.as_str())
-                })?
-                .id,
-        ),
-        None => None,
-    };
-    for (ch, state) in i.consents.unwrap_or_default() {
-        let channel = ConsentChannel::parse(&ch).map_err(|e| AppError::from(e).at("consents"))?;
-        let state = ConsentState::parse(&state).map_err(|e| AppError::from(e).at("consents"))?;
-        match c.consents.iter_mut().find(|k| k.channel == channel) {
-            Some(k) if k.state == state => {}
-            Some(k) => {
-                *k = Consent {
-                    channel,
-                    state,
-                    at: now,
-                    source: "api".into(),
-                }
-            }
-            None => c.consents.push(Consent {
-                channel,
-                state,
-                at: now,
-                source: "api".into(),
-            }),
+    customer_input::build(c, &input, &ctx, &mut BodyReferences(app))
+}
+
+/// The references of a customer body: the parent by its id, branch and employee by external id.
+struct BodyReferences<'a>(&'a App);
+
+impl References for BodyReferences<'_> {
+    type Error = AppError;
+
+    fn parent(&mut self, value: &str) -> Result<CustomerId, AppError> {
+        let p = parse_id::<CustomerId>(value, "parent_id")?;
+        match self.0.get_customer(p)? {
+            Some(_) => Ok(p),
+            None => Err(AppError::invalid("parent_id", format!("no customer {p}")).coded("customer.parent.not_found")),
         }
     }
-    Ok(())
+
+    fn branch(&mut self, b: &str) -> Result<BranchId, AppError> {
+        Ok(self
+            .0
+            .branch_by_external(b)?
+            .ok_or_else(|| {
+                AppError::invalid("branch", format!("unknown branch {b:?}"))
+                    .coded("branch.unknown")
+                    .param("branch", b)
+            })?
+            .id)
+    }
+
+    fn employee(&mut self, e: &str, _: Option<BranchId>) -> Result<EmployeeId, AppError> {
+        Ok(self
+            .0
+            .employee_by_external(e)?
+            .ok_or_else(|| {
+                AppError::invalid("employee", format!("unknown employee {e:?}"))
+                    .coded("employee.unknown")
+                    .param("employee", e)
+            })?
+            .id)
+    }
 }
 
 #[utoipa::path(post, path = "/api/customers", tag = "customers", request_body = CustomerInput,
@@ -201,11 +163,6 @@ pub async fn create(
             c.source_branch = caller.principal.branch;
         }
         caller.check(Action::CustomersEnrol, c.source_branch)?;
-        if let Some(p) = c.parent_id
-            && app.get_customer(p)?.is_none()
-        {
-            return Err(AppError::invalid("parent_id", format!("no customer {p}")).coded("customer.parent.not_found"));
-        }
         app.insert_customer(&c, &caller.actor(app))?;
         Ok((StatusCode::CREATED, Json(CustomerDto::from(&c))))
     })

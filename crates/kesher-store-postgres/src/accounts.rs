@@ -3,87 +3,26 @@
 use crate::PgStore;
 use crate::convert::*;
 use jiff::Timestamp;
-use kesher_core::{BranchId, CustomerId, TokenId, UserId};
+use kesher_core::{CustomerId, TokenId, UserId};
+use kesher_store::rows::{self, AUDIT_SELECT, TOKEN_SELECT, USER_SELECT};
 use kesher_store::{
     Accounts, ApiToken, AuditEntry, CustomerRecords, ERASED_MARKER, ErasureReport, Privacy, Result, Session,
     StoreError, User,
-    accounts::{scopes_text, stored_role, stored_scopes, username_taken},
+    accounts::{scopes_text, username_taken},
 };
-use postgres::{GenericClient, Row};
+use postgres::GenericClient;
 use uuid::Uuid;
 
 pub(crate) fn read_audit<C: GenericClient>(c: &mut C, tail: &str, p: &Params<'_>) -> Result<Vec<AuditEntry>> {
-    c.query(
-        &format!("SELECT seq, at, actor, action, entity, entity_id, before, after, origin FROM audit_log {tail}"),
-        p,
-    )
-    .be()?
-    .iter()
-    .map(|r| {
-        Ok(AuditEntry {
-            seq: col(r, 0)?,
-            at: col(r, 1)?,
-            actor: col(r, 2)?,
-            action: col(r, 3)?,
-            entity: col(r, 4)?,
-            entity_id: col(r, 5)?,
-            before: col(r, 6)?,
-            after: col(r, 7)?,
-            origin: col(r, 8)?,
-        })
-    })
-    .collect()
-}
-
-const USER_SELECT: &str =
-    "SELECT id, username, display_name, role, branch_id, password_hash, disabled, created_at FROM users";
-
-fn user_row(r: &Row) -> Result<User> {
-    Ok(User {
-        id: UserId(col(r, 0)?),
-        username: col(r, 1)?,
-        display_name: col(r, 2)?,
-        role: stored_role(col(r, 3)?)?,
-        branch: col::<Option<Uuid>>(r, 4)?.map(BranchId),
-        password_hash: col(r, 5)?,
-        disabled: col(r, 6)?,
-        created_at: col(r, 7)?,
-    })
+    all(c, &format!("{AUDIT_SELECT} {tail}"), p, |r| rows::audit_entry(r))
 }
 
 fn users<C: GenericClient>(c: &mut C, tail: &str, p: &Params<'_>) -> Result<Vec<User>> {
-    c.query(&format!("{USER_SELECT} {tail}"), p)
-        .be()?
-        .iter()
-        .map(user_row)
-        .collect()
-}
-
-const TOKEN_SELECT: &str = "SELECT id, name, role, branch_id, scopes, digest, hint, created_at, created_by, expires_at, revoked_at FROM api_tokens";
-
-fn token_row(r: &Row) -> Result<ApiToken> {
-    let scopes: &str = col(r, 4)?;
-    Ok(ApiToken {
-        id: TokenId(col(r, 0)?),
-        name: col(r, 1)?,
-        role: stored_role(col(r, 2)?)?,
-        branch: col::<Option<Uuid>>(r, 3)?.map(BranchId),
-        scopes: stored_scopes(scopes)?,
-        digest: col(r, 5)?,
-        hint: col(r, 6)?,
-        created_at: col(r, 7)?,
-        created_by: col(r, 8)?,
-        expires_at: col(r, 9)?,
-        revoked_at: col(r, 10)?,
-    })
+    all(c, &format!("{USER_SELECT} {tail}"), p, |r| rows::user(r))
 }
 
 fn tokens<C: GenericClient>(c: &mut C, tail: &str, p: &Params<'_>) -> Result<Vec<ApiToken>> {
-    c.query(&format!("{TOKEN_SELECT} {tail}"), p)
-        .be()?
-        .iter()
-        .map(token_row)
-        .collect()
+    all(c, &format!("{TOKEN_SELECT} {tail}"), p, |r| rows::token(r))
 }
 
 impl Accounts for PgStore {

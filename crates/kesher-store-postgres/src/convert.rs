@@ -1,14 +1,12 @@
 //! Rows to domain values and back, plus the single-row statements the store and the importer share.
 
 use jiff::Timestamp;
-use kesher_core::{
-    Branch, BranchId, Channel, Consent, ConsentChannel, ConsentState, Currency, Customer, CustomerId, CustomerKind,
-    Demographics, Email, Employee, EmployeeId, Gender, Interaction, InteractionId, InteractionKind, InteractionStatus,
-    Line, Money, Phone, Product, ProductId, Transaction, TransactionId,
-};
+use kesher_core::{Branch, Consent, Customer, CustomerId, Employee, Interaction, Product, Transaction};
+use kesher_store::checks::{self, Lookups};
+use kesher_store::rows::{self, CUSTOMER_SELECT, Columns, TRANSACTION_SELECT};
 use kesher_store::{Inserted, Result, StoreError};
 use postgres::error::SqlState;
-use postgres::types::{FromSql, ToSql};
+use postgres::types::{FromSql, ToSql, Type};
 use postgres::{GenericClient, Row};
 use uuid::Uuid;
 
@@ -89,13 +87,89 @@ pub(crate) fn describe(e: &postgres::Error) -> String {
     out
 }
 
-pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(format!("stored {what} is invalid: {e}"))
-}
-
 /// Column `i` of a row, typed.
 pub(crate) fn col<'a, T: FromSql<'a>>(r: &'a Row, i: usize) -> Result<T> {
     r.try_get(i).be()
+}
+
+/// A PostgreSQL row as the shared row mapping (`kesher_store::rows`) reads it.
+pub(crate) struct PgRow<'a>(pub(crate) &'a Row);
+
+impl PgRow<'_> {
+    fn int4(&self, i: usize) -> bool {
+        self.0.columns().get(i).is_some_and(|c| *c.type_() == Type::INT4)
+    }
+}
+
+impl Columns for PgRow<'_> {
+    fn id(&self, i: usize) -> Result<[u8; 16]> {
+        Ok(col::<Uuid>(self.0, i)?.into_bytes())
+    }
+    fn opt_id(&self, i: usize) -> Result<Option<[u8; 16]>> {
+        Ok(col::<Option<Uuid>>(self.0, i)?.map(Uuid::into_bytes))
+    }
+    fn text(&self, i: usize) -> Result<String> {
+        col(self.0, i)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        col(self.0, i)
+    }
+    fn int(&self, i: usize) -> Result<i64> {
+        if self.int4(i) {
+            return col::<i32>(self.0, i).map(i64::from);
+        }
+        col(self.0, i)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        if self.int4(i) {
+            return Ok(col::<Option<i32>>(self.0, i)?.map(i64::from));
+        }
+        col(self.0, i)
+    }
+    fn flag(&self, i: usize) -> Result<bool> {
+        col(self.0, i)
+    }
+    fn real(&self, i: usize) -> Result<f64> {
+        col(self.0, i)
+    }
+    fn opt_real(&self, i: usize) -> Result<Option<f64>> {
+        col(self.0, i)
+    }
+    fn time(&self, i: usize) -> Result<Timestamp> {
+        col(self.0, i)
+    }
+    fn opt_date(&self, i: usize) -> Result<Option<jiff::civil::Date>> {
+        col(self.0, i)
+    }
+    fn opt_time(&self, i: usize) -> Result<Option<Timestamp>> {
+        col(self.0, i)
+    }
+    fn json(&self, i: usize) -> Result<serde_json::Value> {
+        col(self.0, i)
+    }
+    fn opt_json(&self, i: usize) -> Result<Option<serde_json::Value>> {
+        col(self.0, i)
+    }
+}
+
+/// The rows `sql` gives with `params`, each mapped by `f`.
+pub(crate) fn all<C: GenericClient, T>(
+    c: &mut C,
+    sql: &str,
+    params: &Params<'_>,
+    f: impl Fn(&PgRow<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    c.query(sql, params).be()?.iter().map(|r| f(&PgRow(r))).collect()
+}
+
+/// The row `sql` gives with `params` (at most one), mapped by `f`.
+pub(crate) fn one<C: GenericClient, T>(
+    c: &mut C,
+    sql: &str,
+    params: &Params<'_>,
+    f: impl Fn(&PgRow<'_>) -> Result<T>,
+) -> Result<Option<T>> {
+    query_opt(c, sql, params)?.map(|r| f(&PgRow(&r))).transpose()
 }
 
 pub(crate) fn query_opt<C: GenericClient>(c: &mut C, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
@@ -118,41 +192,6 @@ pub(crate) fn inserted(n: u64) -> Inserted {
     } else {
         Inserted::AlreadyPresent
     }
-}
-
-pub(crate) const BRANCH_SELECT: &str = "SELECT id, external_id, name, region, time_zone FROM branches";
-pub(crate) fn branch_row(r: &Row) -> Result<Branch> {
-    Ok(Branch {
-        id: BranchId(col(r, 0)?),
-        external_id: col(r, 1)?,
-        name: col(r, 2)?,
-        region: col(r, 3)?,
-        time_zone: col(r, 4)?,
-    })
-}
-
-pub(crate) const EMPLOYEE_SELECT: &str = "SELECT id, external_id, name, branch_id FROM employees";
-pub(crate) fn employee_row(r: &Row) -> Result<Employee> {
-    Ok(Employee {
-        id: EmployeeId(col(r, 0)?),
-        external_id: col(r, 1)?,
-        name: col(r, 2)?,
-        branch_id: col::<Option<Uuid>>(r, 3)?.map(BranchId),
-    })
-}
-
-pub(crate) const PRODUCT_SELECT: &str = "SELECT id, sku, name, category, list_price, currency, unit_cost FROM products";
-pub(crate) fn product_row(r: &Row) -> Result<Product> {
-    let cur: String = col(r, 5)?;
-    let cur = Currency::from_stored(&cur).map_err(|e| corrupt("currency", e))?;
-    Ok(Product {
-        id: ProductId(col(r, 0)?),
-        sku: col(r, 1)?,
-        name: col(r, 2)?,
-        category: col(r, 3)?,
-        list_price: Money::new(col(r, 4)?, cur),
-        unit_cost: col(r, 6)?,
-    })
 }
 
 /// Each `insert_*` below takes the import unit's id (`import_xact`), `None` outside an import.
@@ -198,82 +237,20 @@ pub(crate) fn insert_product<C: GenericClient>(c: &mut C, p: &Product, xact: Opt
     Ok(inserted(n))
 }
 
-pub(crate) const CUSTOMER_SELECT: &str =
-    "SELECT id, member_no, kind, parent_id, name, phone, email, card, language, birth_date, gender,
-    city, region, household_size, income_band, attributes, created_at, source_branch, source_employee FROM customers";
-
-pub(crate) fn customer_row(r: &Row) -> Result<Customer> {
-    let kind: String = col(r, 2)?;
-    let attributes = match col::<serde_json::Value>(r, 15)? {
-        serde_json::Value::Object(m) => m,
-        _ => serde_json::Map::new(),
-    };
-    Ok(Customer {
-        id: CustomerId(col(r, 0)?),
-        member_no: col(r, 1)?,
-        kind: CustomerKind::parse(&kind).map_err(|e| corrupt("kind", e))?,
-        parent_id: col::<Option<Uuid>>(r, 3)?.map(CustomerId),
-        name: col(r, 4)?,
-        phone: col::<Option<String>>(r, 5)?
-            .map(|p| Phone::from_e164(&p))
-            .transpose()
-            .map_err(|e| corrupt("phone", e))?,
-        email: col::<Option<String>>(r, 6)?
-            .map(|e| Email::parse(&e))
-            .transpose()
-            .map_err(|e| corrupt("email", e))?,
-        card: col(r, 7)?,
-        language: col(r, 8)?,
-        demographics: Demographics {
-            birth_date: col(r, 9)?,
-            gender: col::<Option<String>>(r, 10)?
-                .map(|g| Gender::parse(&g))
-                .transpose()
-                .map_err(|e| corrupt("gender", e))?,
-            city: col(r, 11)?,
-            region: col(r, 12)?,
-            household_size: col::<Option<i32>>(r, 13)?.map(|h| h.clamp(0, i32::from(u16::MAX)) as u16),
-            income_band: col(r, 14)?,
-        },
-        attributes,
-        created_at: col(r, 16)?,
-        source_branch: col::<Option<Uuid>>(r, 17)?.map(BranchId),
-        source_employee: col::<Option<Uuid>>(r, 18)?.map(EmployeeId),
-        consents: Vec::new(),
-    })
-}
-
 pub(crate) fn load_customer<C: GenericClient>(c: &mut C, id: CustomerId) -> Result<Option<Customer>> {
-    let Some(row) = query_opt(c, &format!("{CUSTOMER_SELECT} WHERE id = $1"), &[&id.0])? else {
+    let Some(mut cust) = one(c, &format!("{CUSTOMER_SELECT} WHERE id = $1"), &[&id.0], |r| {
+        rows::customer(r)
+    })?
+    else {
         return Ok(None);
     };
-    let mut cust = customer_row(&row)?;
-    let rows = c
-        .query(
-            "SELECT channel, state, at, source FROM consents WHERE customer_id = $1 ORDER BY channel COLLATE \"C\"",
-            &[&id.0],
-        )
-        .be()?;
-    for r in &rows {
-        cust.consents.push(consent_row(r)?);
-    }
+    cust.consents = all(
+        c,
+        "SELECT channel, state, at, source FROM consents WHERE customer_id = $1 ORDER BY channel COLLATE \"C\"",
+        &[&id.0],
+        |r| rows::consent(r, 0),
+    )?;
     Ok(Some(cust))
-}
-
-/// A consent from the columns channel, state, at, source.
-pub(crate) fn consent_row(r: &Row) -> Result<Consent> {
-    consent_at(r, 0)
-}
-
-/// A consent from the columns channel, state, at, source starting at column `first`.
-pub(crate) fn consent_at(r: &Row, first: usize) -> Result<Consent> {
-    let (ch, state): (String, String) = (col(r, first)?, col(r, first + 1)?);
-    Ok(Consent {
-        channel: ConsentChannel::parse(&ch).map_err(|e| corrupt("consent channel", e))?,
-        state: ConsentState::parse(&state).map_err(|e| corrupt("consent state", e))?,
-        at: col(r, first + 2)?,
-        source: col(r, first + 3)?,
-    })
 }
 
 /// The customer holding an identifier, directly or as an alias left by a merge.
@@ -294,32 +271,32 @@ pub(crate) fn find_by_identifier<C: GenericClient>(c: &mut C, kind: &str, value:
     }
 }
 
-/// Each of the customer's identifiers must be free or already theirs.
-pub(crate) fn check_identifiers_free<C: GenericClient>(c: &mut C, cust: &Customer) -> Result<()> {
-    let checks: [(&'static str, &'static str, Option<&str>); 4] = [
-        ("member_no", "member", cust.member_no.as_deref()),
-        ("phone", "phone", cust.phone.as_ref().map(|p| p.as_str())),
-        ("email", "email", cust.email.as_ref().map(|e| e.as_str())),
-        ("card", "card", cust.card.as_deref()),
-    ];
-    for (field, kind, value) in checks {
-        if let Some(v) = value
-            && let Some(owner) = find_by_identifier(c, kind, v)?
-            && owner != cust.id
-        {
-            let who: Option<String> = match query_opt(c, "SELECT member_no FROM customers WHERE id = $1", &[&owner.0])?
-            {
-                Some(r) => col(&r, 0)?,
-                None => None,
-            };
-            return Err(kesher_store::identifier_taken(
-                field,
-                v,
-                &who.unwrap_or_else(|| owner.to_string()),
-            ));
-        }
+/// The look-ups of the shared checks (`kesher_store::checks`) on a client.
+struct Look<'c, C>(&'c mut C);
+
+impl<C: GenericClient> Lookups for Look<'_, C> {
+    fn exists(&mut self, table: &'static str, id: [u8; 16]) -> Result<bool> {
+        exists(
+            self.0,
+            &format!("SELECT 1 FROM {table} WHERE id = $1"),
+            &[&Uuid::from_bytes(id)],
+        )
     }
-    Ok(())
+    fn identifier_owner(&mut self, kind: &str, value: &str) -> Result<Option<CustomerId>> {
+        find_by_identifier(self.0, kind, value)
+    }
+    fn member_no(&mut self, id: CustomerId) -> Result<Option<String>> {
+        let sql = "SELECT member_no FROM customers WHERE id = $1";
+        Ok(one(self.0, sql, &[&id.0], |r| r.opt_text(0))?.flatten())
+    }
+}
+
+pub(crate) fn check_identifiers_free<C: GenericClient>(c: &mut C, cust: &Customer) -> Result<()> {
+    checks::identifiers_free(&mut Look(c), cust)
+}
+
+pub(crate) fn check_transaction_refs<C: GenericClient>(c: &mut C, t: &Transaction) -> Result<()> {
+    checks::transaction_refs(&mut Look(c), t)
 }
 
 /// Serialise the customer writes that check identifiers before writing them, as SQLite's single
@@ -561,109 +538,30 @@ pub(crate) fn write_consents<C: GenericClient>(
     Ok(())
 }
 
-const TX_SELECT: &str =
-    "SELECT id, external_id, customer_id, branch_id, employee_id, occurred_at, currency, refund_of FROM transactions";
-
 /// One transaction with its lines, by `cond` on one parameter (e.g. `id = $1`).
 pub(crate) fn load_transaction<C: GenericClient>(
     c: &mut C,
     cond: &str,
     key: &(dyn ToSql + Sync),
 ) -> Result<Option<Transaction>> {
-    let Some(r) = query_opt(c, &format!("{TX_SELECT} WHERE {cond}"), &[key])? else {
+    let Some(mut t) = one(c, &format!("{TRANSACTION_SELECT} WHERE {cond}"), &[key], |r| {
+        rows::transaction(r)
+    })?
+    else {
         return Ok(None);
     };
-    let id: Uuid = col(&r, 0)?;
-    let cur: String = col(&r, 6)?;
-    let rows = c
-        .query(
-            "SELECT l.product_id, p.sku, l.quantity, l.unit_price, l.discount FROM transaction_lines l
-             LEFT JOIN products p ON p.id = l.product_id WHERE l.transaction_id = $1 ORDER BY l.line_no",
-            &[&id],
-        )
-        .be()?;
-    let lines = rows
-        .iter()
-        .map(|l| {
-            Ok(Line {
-                product_id: col::<Option<Uuid>>(l, 0)?.map(ProductId),
-                sku: col(l, 1)?,
-                quantity: col(l, 2)?,
-                unit_price: col(l, 3)?,
-                discount: col(l, 4)?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Some(Transaction {
-        id: TransactionId(id),
-        external_id: col(&r, 1)?,
-        customer_id: col::<Option<Uuid>>(&r, 2)?.map(CustomerId),
-        branch_id: BranchId(col(&r, 3)?),
-        employee_id: col::<Option<Uuid>>(&r, 4)?.map(EmployeeId),
-        occurred_at: col::<Timestamp>(&r, 5)?,
-        currency: Currency::from_stored(&cur).map_err(|e| corrupt("currency", e))?,
-        lines,
-        refund_of: col::<Option<Uuid>>(&r, 7)?.map(TransactionId),
-    }))
+    t.lines = all(
+        c,
+        "SELECT l.product_id, p.sku, l.quantity, l.unit_price, l.discount FROM transaction_lines l
+         LEFT JOIN products p ON p.id = l.product_id WHERE l.transaction_id = $1 ORDER BY l.line_no",
+        &[&t.id.0],
+        |r| rows::line(r),
+    )?;
+    Ok(Some(t))
 }
 
 pub(crate) fn load_transaction_by_external<C: GenericClient>(c: &mut C, ext: &str) -> Result<Option<Transaction>> {
     load_transaction(c, "external_id = $1", &ext)
-}
-
-/// Every id a transaction references must exist (an API caller gets a 4xx, not a 500).
-pub(crate) fn check_transaction_refs<C: GenericClient>(c: &mut C, t: &Transaction) -> Result<()> {
-    if let Some(cid) = t.customer_id
-        && !exists(c, "SELECT 1 FROM customers WHERE id = $1", &[&cid.0])?
-    {
-        return Err(StoreError::invalid_coded(
-            "transaction.customer.not_found",
-            "customer_id",
-            kesher_core::Params::new(),
-            format!("no customer {cid}"),
-        ));
-    }
-    if !exists(c, "SELECT 1 FROM branches WHERE id = $1", &[&t.branch_id.0])? {
-        return Err(StoreError::invalid_coded(
-            "transaction.branch.not_found",
-            "branch_id",
-            kesher_core::params!(branch = t.branch_id.to_string()),
-            format!("no branch {}", t.branch_id),
-        ));
-    }
-    if let Some(e) = t.employee_id
-        && !exists(c, "SELECT 1 FROM employees WHERE id = $1", &[&e.0])?
-    {
-        return Err(StoreError::invalid_coded(
-            "transaction.employee.not_found",
-            "employee_id",
-            kesher_core::Params::new(),
-            format!("no employee {e}"),
-        ));
-    }
-    if let Some(r) = t.refund_of
-        && !exists(c, "SELECT 1 FROM transactions WHERE id = $1", &[&r.0])?
-    {
-        return Err(StoreError::invalid_coded(
-            "transaction.refund_of.not_found",
-            "refund_of",
-            kesher_core::params!(transaction = r.to_string()),
-            format!("no transaction {r}"),
-        ));
-    }
-    for l in &t.lines {
-        if let Some(p) = l.product_id
-            && !exists(c, "SELECT 1 FROM products WHERE id = $1", &[&p.0])?
-        {
-            return Err(StoreError::invalid_coded(
-                "transaction.product.not_found",
-                "sku",
-                kesher_core::params!(product = p.to_string()),
-                format!("no product {p}"),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Insert a transaction and its lines; `AlreadyPresent` (nothing written) when its external id exists.
@@ -740,26 +638,6 @@ pub(crate) fn insert_transaction_head<C: GenericClient>(
         )
         .be()?;
     Ok(inserted(n))
-}
-
-pub(crate) const INTERACTION_SELECT: &str = "SELECT id, external_id, customer_id, channel, kind, occurred_at, text, employee_id, satisfaction, status FROM interactions";
-pub(crate) fn interaction_row(r: &Row) -> Result<Interaction> {
-    let (channel, kind): (String, String) = (col(r, 3)?, col(r, 4)?);
-    Ok(Interaction {
-        id: InteractionId(col(r, 0)?),
-        external_id: col(r, 1)?,
-        customer_id: CustomerId(col(r, 2)?),
-        channel: Channel::parse(&channel).map_err(|e| corrupt("channel", e))?,
-        kind: InteractionKind::parse(&kind).map_err(|e| corrupt("kind", e))?,
-        occurred_at: col(r, 5)?,
-        text: col(r, 6)?,
-        employee_id: col::<Option<Uuid>>(r, 7)?.map(EmployeeId),
-        satisfaction: col::<Option<i32>>(r, 8)?.map(|s| s.clamp(0, 255) as u8),
-        status: col::<Option<String>>(r, 9)?
-            .map(|s| InteractionStatus::parse(&s))
-            .transpose()
-            .map_err(|e| corrupt("status", e))?,
-    })
 }
 
 /// Insert an interaction; `AlreadyPresent` when its external id exists.

@@ -3,48 +3,23 @@
 //! different due job, and a row another claimer holds is passed over rather than waited for.
 
 use crate::PgStore;
-use crate::convert::{Ctx, col, count, query_opt};
+use crate::convert::{Ctx, PgRow, col, count, one, query_opt};
 use jiff::{SignedDuration, Timestamp};
 use kesher_core::JobId;
-use kesher_store::jobs::{lease_lost, not_cancellable, stored_state};
+use kesher_store::jobs::{lease_lost, not_cancellable};
+use kesher_store::rows::{self, JOB_COLUMNS as COLUMNS};
 use kesher_store::{Job, JobFinish, JobState, NewJob, Page, Recorded, Result, StoreError};
 use postgres::{GenericClient, Row};
 use uuid::Uuid;
 
-const COLUMNS: &str = "id, kind, args, run_at, state, attempts, max_attempts, last_error, lease_owner,
-    lease_until, created_at, started_at, finished_at, result, dedupe_key";
-
-fn attempts(r: &Row, i: usize) -> Result<u32> {
-    let v: i32 = col(r, i)?;
-    u32::try_from(v).map_err(|_| StoreError::Backend(format!("stored job count {v} out of range")))
-}
-
 fn job(r: &Row) -> Result<Job> {
-    let state: String = col(r, 4)?;
-    Ok(Job {
-        id: JobId(col(r, 0)?),
-        kind: col(r, 1)?,
-        args: col(r, 2)?,
-        run_at: col(r, 3)?,
-        state: stored_state(&state)?,
-        attempts: attempts(r, 5)?,
-        max_attempts: attempts(r, 6)?,
-        last_error: col(r, 7)?,
-        lease_owner: col(r, 8)?,
-        lease_until: col(r, 9)?,
-        created_at: col(r, 10)?,
-        started_at: col(r, 11)?,
-        finished_at: col(r, 12)?,
-        result: col(r, 13)?,
-        dedupe_key: col(r, 14)?,
-    })
+    rows::job(&PgRow(r))
 }
 
 fn load<C: GenericClient>(c: &mut C, id: JobId) -> Result<Option<Job>> {
-    query_opt(c, &format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"), &[&id.0])?
-        .as_ref()
-        .map(job)
-        .transpose()
+    one(c, &format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"), &[&id.0], |r| {
+        rows::job(r)
+    })
 }
 
 fn require<C: GenericClient>(c: &mut C, id: JobId) -> Result<Job> {

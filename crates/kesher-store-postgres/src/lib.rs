@@ -25,6 +25,10 @@ use kesher_core::{
     Product, ProductId, Transaction, TransactionId,
 };
 use kesher_store::bulk::{BulkWrite, TableSpec, Value};
+use kesher_store::rows::{
+    self, BRANCH_SELECT, CUSTOMER_COLUMNS, CUSTOMER_SELECT, DUPLICATE_SELECT, EMPLOYEE_SELECT, INTERACTION_SELECT,
+    PRODUCT_SELECT,
+};
 use kesher_store::{
     Actor, AuditEntry, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx, Inserted,
     Page, PurchaseRow, PurchaseSummary, Result, Store, StoreError, SummaryRequest,
@@ -196,25 +200,26 @@ impl Store for PgStore {
     }
     fn get_branch(&self, id: BranchId) -> Result<Option<Branch>> {
         self.with(|c| {
-            query_opt(c, &format!("{BRANCH_SELECT} WHERE id = $1"), &[&id.0])?
-                .map(|r| branch_row(&r))
-                .transpose()
+            one(c, &format!("{BRANCH_SELECT} WHERE id = $1"), &[&id.0], |r| {
+                rows::branch(r)
+            })
         })
     }
     fn list_branches(&self) -> Result<Vec<Branch>> {
         self.with(|c| {
-            c.query(&format!("{BRANCH_SELECT} ORDER BY external_id COLLATE \"C\""), &[])
-                .be()?
-                .iter()
-                .map(branch_row)
-                .collect()
+            all(
+                c,
+                &format!("{BRANCH_SELECT} ORDER BY external_id COLLATE \"C\""),
+                &[],
+                |r| rows::branch(r),
+            )
         })
     }
     fn branch_by_external(&self, ext: &str) -> Result<Option<Branch>> {
         self.with(|c| {
-            query_opt(c, &format!("{BRANCH_SELECT} WHERE external_id = $1"), &[&ext])?
-                .map(|r| branch_row(&r))
-                .transpose()
+            one(c, &format!("{BRANCH_SELECT} WHERE external_id = $1"), &[&ext], |r| {
+                rows::branch(r)
+            })
         })
     }
     fn insert_employee(&self, e: &Employee) -> Result<Inserted> {
@@ -222,25 +227,26 @@ impl Store for PgStore {
     }
     fn get_employee(&self, id: EmployeeId) -> Result<Option<Employee>> {
         self.with(|c| {
-            query_opt(c, &format!("{EMPLOYEE_SELECT} WHERE id = $1"), &[&id.0])?
-                .map(|r| employee_row(&r))
-                .transpose()
+            one(c, &format!("{EMPLOYEE_SELECT} WHERE id = $1"), &[&id.0], |r| {
+                rows::employee(r)
+            })
         })
     }
     fn employee_by_external(&self, ext: &str) -> Result<Option<Employee>> {
         self.with(|c| {
-            query_opt(c, &format!("{EMPLOYEE_SELECT} WHERE external_id = $1"), &[&ext])?
-                .map(|r| employee_row(&r))
-                .transpose()
+            one(c, &format!("{EMPLOYEE_SELECT} WHERE external_id = $1"), &[&ext], |r| {
+                rows::employee(r)
+            })
         })
     }
     fn list_employees(&self) -> Result<Vec<Employee>> {
         self.with(|c| {
-            c.query(&format!("{EMPLOYEE_SELECT} ORDER BY external_id COLLATE \"C\""), &[])
-                .be()?
-                .iter()
-                .map(employee_row)
-                .collect()
+            all(
+                c,
+                &format!("{EMPLOYEE_SELECT} ORDER BY external_id COLLATE \"C\""),
+                &[],
+                |r| rows::employee(r),
+            )
         })
     }
     fn insert_product(&self, p: &Product) -> Result<Inserted> {
@@ -248,31 +254,28 @@ impl Store for PgStore {
     }
     fn get_product(&self, id: ProductId) -> Result<Option<Product>> {
         self.with(|c| {
-            query_opt(c, &format!("{PRODUCT_SELECT} WHERE id = $1"), &[&id.0])?
-                .map(|r| product_row(&r))
-                .transpose()
+            one(c, &format!("{PRODUCT_SELECT} WHERE id = $1"), &[&id.0], |r| {
+                rows::product(r)
+            })
         })
     }
     fn product_by_sku(&self, sku: &str) -> Result<Option<Product>> {
         self.with(|c| {
-            query_opt(c, &format!("{PRODUCT_SELECT} WHERE sku = $1"), &[&sku])?
-                .map(|r| product_row(&r))
-                .transpose()
+            one(c, &format!("{PRODUCT_SELECT} WHERE sku = $1"), &[&sku], |r| {
+                rows::product(r)
+            })
         })
     }
     fn list_products(&self, limit: u32, offset: u64) -> Result<Page<Product>> {
         let (l, o) = limit_offset(limit, offset);
         self.with(|c| {
             let total = count(c, "SELECT count(*) FROM products", &[])?;
-            let items = c
-                .query(
-                    &format!("{PRODUCT_SELECT} ORDER BY sku COLLATE \"C\" LIMIT $1 OFFSET $2"),
-                    &[&l, &o],
-                )
-                .be()?
-                .iter()
-                .map(product_row)
-                .collect::<Result<_>>()?;
+            let items = all(
+                c,
+                &format!("{PRODUCT_SELECT} ORDER BY sku COLLATE \"C\" LIMIT $1 OFFSET $2"),
+                &[&l, &o],
+                |r| rows::product(r),
+            )?;
             Ok(Page {
                 items,
                 total,
@@ -337,26 +340,7 @@ impl Store for PgStore {
     }
 
     fn duplicate_candidates(&self) -> Result<Vec<DuplicateCandidate>> {
-        self.with(|c| {
-            let mut rows = c
-                .query_raw(
-                    "SELECT id, name, birth_date, phone, email, city FROM customers",
-                    std::iter::empty::<&str>(),
-                )
-                .be()?;
-            let mut out = Vec::new();
-            while let Some(r) = rows.next().be()? {
-                out.push(DuplicateCandidate {
-                    id: CustomerId(col(&r, 0)?),
-                    name: col(&r, 1)?,
-                    birth_date: col(&r, 2)?,
-                    phone: col(&r, 3)?,
-                    email: col(&r, 4)?,
-                    city: col(&r, 5)?,
-                });
-            }
-            Ok(out)
-        })
+        self.with(|c| all(c, DUPLICATE_SELECT, &[], |r| rows::duplicate_candidate(r)))
     }
 
     fn for_each_customer(&self, f: &mut dyn FnMut(&Customer) -> Result<()>) -> Result<()> {
@@ -375,10 +359,10 @@ impl Store for PgStore {
                 }
                 let cust = match cur.as_mut() {
                     Some(x) => x,
-                    None => cur.insert(customer_row(&r)?),
+                    None => cur.insert(rows::customer(&PgRow(&r))?),
                 };
-                if col::<Option<String>>(&r, 19)?.is_some() {
-                    cust.consents.push(consent_at(&r, 19)?);
+                if col::<Option<String>>(&r, CUSTOMER_COLUMNS)?.is_some() {
+                    cust.consents.push(rows::consent(&PgRow(&r), CUSTOMER_COLUMNS)?);
                 }
             }
             if let Some(done) = cur {
@@ -390,19 +374,17 @@ impl Store for PgStore {
 
     fn consent_history(&self, id: CustomerId) -> Result<Vec<ConsentEvent>> {
         self.with(|c| {
-            c.query(
+            all(
+                c,
                 "SELECT channel, state, at, source FROM consent_history WHERE customer_id = $1 ORDER BY seq",
                 &[&id.0],
+                |r| {
+                    Ok(ConsentEvent {
+                        customer_id: id,
+                        consent: rows::consent(r, 0)?,
+                    })
+                },
             )
-            .be()?
-            .iter()
-            .map(|r| {
-                Ok(ConsentEvent {
-                    customer_id: id,
-                    consent: consent_row(r)?,
-                })
-            })
-            .collect()
         })
     }
 
@@ -456,9 +438,9 @@ impl Store for PgStore {
 
     fn get_interaction(&self, id: InteractionId) -> Result<Option<Interaction>> {
         self.with(|c| {
-            query_opt(c, &format!("{INTERACTION_SELECT} WHERE id = $1"), &[&id.0])?
-                .map(|r| interaction_row(&r))
-                .transpose()
+            one(c, &format!("{INTERACTION_SELECT} WHERE id = $1"), &[&id.0], |r| {
+                rows::interaction(r)
+            })
         })
     }
 
@@ -471,18 +453,15 @@ impl Store for PgStore {
                 "SELECT count(*) FROM interactions WHERE ($1::uuid IS NULL OR customer_id = $1)",
                 &[&cid],
             )?;
-            let items = c
-                .query(
-                    &format!(
-                        "{INTERACTION_SELECT} WHERE ($1::uuid IS NULL OR customer_id = $1)
-                         ORDER BY occurred_at DESC, id DESC LIMIT $2 OFFSET $3"
-                    ),
-                    &[&cid, &l, &o],
-                )
-                .be()?
-                .iter()
-                .map(interaction_row)
-                .collect::<Result<_>>()?;
+            let items = all(
+                c,
+                &format!(
+                    "{INTERACTION_SELECT} WHERE ($1::uuid IS NULL OR customer_id = $1)
+                     ORDER BY occurred_at DESC, id DESC LIMIT $2 OFFSET $3"
+                ),
+                &[&cid, &l, &o],
+                |r| rows::interaction(r),
+            )?;
             Ok(Page {
                 items,
                 total,

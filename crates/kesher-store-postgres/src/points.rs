@@ -13,46 +13,26 @@
 //! go on, redemptions wait) for its one transaction.
 
 use crate::PgStore;
-use crate::convert::{Ctx, col, count, query_opt};
+use crate::convert::{Ctx, all, col, count, one, query_opt};
 use jiff::Timestamp;
 use kesher_core::{BranchId, Currency, CustomerId, TransactionId};
 use kesher_loyalty::{EarningRule, LedgerEntry};
 use kesher_store::points::{stored_kind, stored_rate};
+use kesher_store::rows::{self, LEDGER_SELECT};
 use kesher_store::{
     NewLedgerEntry, Page, PointsTotals, RefundFacts, Result, SaleScope, StoreError, UnearnedSale, UnreversedRefund,
 };
-use postgres::{GenericClient, Row};
+use postgres::GenericClient;
 use uuid::Uuid;
-
-const LEDGER_SELECT: &str = "SELECT seq, customer_id, kind, points, balance_after, reason, idempotency_key,
-    transaction_id, branch_id, actor, origin, at FROM points_ledger";
-
-fn entry(r: &Row) -> Result<LedgerEntry> {
-    let kind: String = col(r, 2)?;
-    Ok(LedgerEntry {
-        seq: col(r, 0)?,
-        customer_id: CustomerId(col(r, 1)?),
-        kind: stored_kind(&kind)?,
-        points: col(r, 3)?,
-        balance_after: col(r, 4)?,
-        reason: col(r, 5)?,
-        idempotency_key: col(r, 6)?,
-        transaction_id: col::<Option<Uuid>>(r, 7)?.map(TransactionId),
-        branch_id: col::<Option<Uuid>>(r, 8)?.map(BranchId),
-        actor: col(r, 9)?,
-        origin: col(r, 10)?,
-        at: col(r, 11)?,
-    })
-}
 
 pub(crate) fn one_entry<C: GenericClient>(
     c: &mut C,
     cond: &str,
     params: &[&(dyn postgres::types::ToSql + Sync)],
 ) -> Result<Option<LedgerEntry>> {
-    query_opt(c, &format!("{LEDGER_SELECT} WHERE {cond}"), params)?
-        .map(|r| entry(&r))
-        .transpose()
+    one(c, &format!("{LEDGER_SELECT} WHERE {cond}"), params, |r| {
+        rows::ledger_entry(r)
+    })
 }
 
 pub(crate) fn count_entries<C: GenericClient>(c: &mut C, customer: CustomerId) -> Result<u64> {
@@ -409,15 +389,12 @@ impl kesher_store::Points for PgStore {
         let (l, o) = (i64::from(limit), i64::try_from(offset).unwrap_or(i64::MAX));
         self.with(|c| {
             require_customer(c, customer)?;
-            let items = c
-                .query(
-                    &format!("{LEDGER_SELECT} WHERE customer_id = $1 ORDER BY seq DESC LIMIT $2 OFFSET $3"),
-                    &[&customer.0, &l, &o],
-                )
-                .be()?
-                .iter()
-                .map(entry)
-                .collect::<Result<_>>()?;
+            let items = all(
+                c,
+                &format!("{LEDGER_SELECT} WHERE customer_id = $1 ORDER BY seq DESC LIMIT $2 OFFSET $3"),
+                &[&customer.0, &l, &o],
+                |r| rows::ledger_entry(r),
+            )?;
             Ok(Page {
                 items,
                 total: count_entries(c, customer)?,

@@ -1,15 +1,15 @@
 //! The results of `kesher analyze`: the purchase stream it reads, and the scores and monthly
 //! stage history it writes back.
 
-use crate::convert::{Ctx, col, corrupt, describe};
+use crate::convert::{Ctx, all, col, describe, one};
 use jiff::Timestamp;
 use kesher_core::{Currency, CustomerId};
+use kesher_store::rows::{self, SCORE_SELECT, corrupt};
 use kesher_store::{CustomerScore, PurchaseRow, Result, StoreError};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::Type;
 use postgres::{Client, GenericClient, Row};
-use std::borrow::Cow;
 use uuid::Uuid;
 
 /// Every sale of an identified customer (refunds left out), by customer then time, streamed.
@@ -154,33 +154,6 @@ pub(crate) fn replace(
     Ok(u64::try_from(prospects).unwrap_or(0))
 }
 
-const SCORE_SELECT: &str = "SELECT customer_id, as_of, model, stage, frequency, recency, t, monetary, revenue, margin,
-        p_alive, expected_purchases, clv, rfm, segment, tier, wallet, share_of_wallet
-     FROM customer_scores";
-
-fn score_row(r: &Row) -> Result<CustomerScore> {
-    Ok(CustomerScore {
-        customer_id: CustomerId(col(r, 0)?),
-        as_of: col(r, 1)?,
-        model: Cow::Owned(col::<String>(r, 2)?),
-        stage: Cow::Owned(col::<String>(r, 3)?),
-        frequency: col(r, 4)?,
-        recency: col(r, 5)?,
-        t: col(r, 6)?,
-        monetary: col(r, 7)?,
-        revenue: col(r, 8)?,
-        margin: col(r, 9)?,
-        p_alive: col(r, 10)?,
-        expected_purchases: col(r, 11)?,
-        clv: col(r, 12)?,
-        rfm: col::<Option<String>>(r, 13)?.map(Cow::Owned),
-        segment: col::<Option<String>>(r, 14)?.map(Cow::Owned),
-        tier: col::<Option<String>>(r, 15)?.map(Cow::Owned),
-        wallet: col(r, 16)?,
-        share_of_wallet: col(r, 17)?,
-    })
-}
-
 /// Customers whose attributes hold `estimated_annual_spend`, the value as text (a JSON string
 /// unquoted, a number as written).
 pub(crate) fn customer_wallets<C: GenericClient>(c: &mut C) -> Result<Vec<(CustomerId, String)>> {
@@ -236,11 +209,10 @@ fn latest_run<C: GenericClient>(c: &mut C) -> Result<Option<(i64, Timestamp, Str
 }
 
 pub(crate) fn customer_score<C: GenericClient>(c: &mut C, id: CustomerId) -> Result<Option<CustomerScore>> {
-    if let Some(r) = c
-        .query_opt(&format!("{SCORE_SELECT} WHERE customer_id = $1"), &[&id.0])
-        .be()?
-    {
-        return score_row(&r).map(Some);
+    if let Some(score) = one(c, &format!("{SCORE_SELECT} WHERE customer_id = $1"), &[&id.0], |r| {
+        rows::score(r)
+    })? {
+        return Ok(Some(score));
     }
     // An implicit prospect of the latest run: a customer that existed when it was stored.
     let Some((run, as_of, model)) = latest_run(c)? else {
@@ -257,12 +229,9 @@ pub(crate) fn customer_score<C: GenericClient>(c: &mut C, id: CustomerId) -> Res
 }
 
 pub(crate) fn list_customer_scores<C: GenericClient>(c: &mut C) -> Result<Vec<CustomerScore>> {
-    let mut out = c
-        .query(&format!("{SCORE_SELECT} ORDER BY customer_id"), &[])
-        .be()?
-        .iter()
-        .map(score_row)
-        .collect::<Result<Vec<_>>>()?;
+    let mut out = all(c, &format!("{SCORE_SELECT} ORDER BY customer_id"), &[], |r| {
+        rows::score(r)
+    })?;
     if let Some((run, as_of, model)) = latest_run(c)? {
         let rows = c
             .query(

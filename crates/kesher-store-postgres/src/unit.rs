@@ -5,14 +5,15 @@
 use crate::PgStore;
 use crate::accounts::{erasure, records};
 use crate::convert::{
-    Ctx, INTERACTION_SELECT, check_identifiers_free, check_transaction_refs, count, insert_customer_row,
-    insert_interaction_row, insert_transaction_rows, interaction_row, load_customer, load_transaction_by_external,
-    lock_identifiers, query_opt, update_customer_row, write_consents,
+    Ctx, check_identifiers_free, check_transaction_refs, count, insert_customer_row, insert_interaction_row,
+    insert_transaction_rows, load_customer, load_transaction_by_external, lock_identifiers, one, update_customer_row,
+    write_consents,
 };
 use crate::lock_customer;
 use crate::points::{lock_balance, require_customer};
 use kesher_core::{Consent, Customer, CustomerId, Interaction, Transaction};
 use kesher_loyalty::EarningRule;
+use kesher_store::rows::{self, INTERACTION_SELECT};
 use kesher_store::{Actor, Dependents, ErasureReport, Inserted, Lock, MovedRows, Result, StoreError, Tx, UnitOfWork};
 use postgres::Client;
 
@@ -172,13 +173,12 @@ impl Tx for PgTx<'_> {
     }
 
     fn interaction_by_external(&mut self, external_id: &str) -> Result<Option<Interaction>> {
-        query_opt(
+        one(
             self.client()?,
             &format!("{INTERACTION_SELECT} WHERE external_id = $1"),
             &[&external_id],
-        )?
-        .map(|r| interaction_row(&r))
-        .transpose()
+            |r| rows::interaction(r),
+        )
     }
 
     fn insert_interaction_row(&mut self, i: &Interaction) -> Result<Inserted> {

@@ -3,99 +3,25 @@
 use crate::convert::*;
 use crate::{SqliteStore, from_ts, ts};
 use jiff::Timestamp;
-use kesher_core::{BranchId, CustomerId, TokenId, UserId};
+use kesher_core::{CustomerId, TokenId, UserId};
+use kesher_store::rows::{self, AUDIT_SELECT, Columns, TOKEN_SELECT, USER_SELECT};
 use kesher_store::{
     Accounts, ApiToken, AuditEntry, CustomerRecords, ERASED_MARKER, ErasureReport, Privacy, Result, Session, User,
-    accounts::{scopes_text, stored_role, stored_scopes, username_taken},
+    accounts::{scopes_text, username_taken},
 };
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 /// Audit entries matching `tail` (a WHERE/ORDER/LIMIT clause over `audit_log`).
 pub(crate) fn read_audit(c: &Connection, tail: &str, p: impl rusqlite::Params) -> Result<Vec<AuditEntry>> {
-    let mut st = c
-        .prepare(&format!(
-            "SELECT seq, at, actor, action, entity, entity_id, before, after, origin FROM audit_log {tail}"
-        ))
-        .be()?;
-    let mut rows = st.query(p).be()?;
-    let mut out = Vec::new();
-    let json = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
-    while let Some(r) = rows.next().be()? {
-        out.push(AuditEntry {
-            seq: r.get(0).be()?,
-            at: from_ts(r.get(1).be()?)?,
-            actor: r.get(2).be()?,
-            action: r.get(3).be()?,
-            entity: r.get(4).be()?,
-            entity_id: r.get(5).be()?,
-            before: json(r.get(6).be()?),
-            after: json(r.get(7).be()?),
-            origin: r.get(8).be()?,
-        });
-    }
-    Ok(out)
-}
-
-fn opt_branch(v: Option<Vec<u8>>) -> Result<Option<BranchId>> {
-    v.map(|b| blob16(&b).map(BranchId::from_bytes)).transpose()
-}
-
-fn opt_ts(v: Option<i64>) -> Result<Option<Timestamp>> {
-    v.map(from_ts).transpose()
-}
-
-const USER_SELECT: &str =
-    "SELECT id, username, display_name, role, branch_id, password_hash, disabled, created_at FROM users";
-
-fn user_row(r: &Row) -> Result<User> {
-    Ok(User {
-        id: UserId::from_bytes(blob16(&r.get::<_, Vec<u8>>(0).be()?)?),
-        username: r.get(1).be()?,
-        display_name: r.get(2).be()?,
-        role: stored_role(&r.get::<_, String>(3).be()?)?,
-        branch: opt_branch(r.get(4).be()?)?,
-        password_hash: r.get(5).be()?,
-        disabled: r.get::<_, i64>(6).be()? != 0,
-        created_at: from_ts(r.get(7).be()?)?,
-    })
-}
-
-/// Every row of `sql`, each through `f`.
-fn rows<T>(c: &Connection, sql: &str, p: impl rusqlite::Params, f: fn(&Row) -> Result<T>) -> Result<Vec<T>> {
-    let mut st = c.prepare(sql).be()?;
-    let mut rows = st.query(p).be()?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next().be()? {
-        out.push(f(r)?);
-    }
-    Ok(out)
+    all(c, &format!("{AUDIT_SELECT} {tail}"), p, |r| rows::audit_entry(r))
 }
 
 fn users(c: &Connection, tail: &str, p: impl rusqlite::Params) -> Result<Vec<User>> {
-    rows(c, &format!("{USER_SELECT} {tail}"), p, user_row)
-}
-
-const TOKEN_SELECT: &str = "SELECT id, name, role, branch_id, scopes, digest, hint, created_at, created_by, expires_at, revoked_at FROM api_tokens";
-
-fn token_row(r: &Row) -> Result<ApiToken> {
-    let scopes: String = r.get(4).be()?;
-    Ok(ApiToken {
-        id: TokenId::from_bytes(blob16(&r.get::<_, Vec<u8>>(0).be()?)?),
-        name: r.get(1).be()?,
-        role: stored_role(&r.get::<_, String>(2).be()?)?,
-        branch: opt_branch(r.get(3).be()?)?,
-        scopes: stored_scopes(&scopes)?,
-        digest: r.get(5).be()?,
-        hint: r.get(6).be()?,
-        created_at: from_ts(r.get(7).be()?)?,
-        created_by: r.get(8).be()?,
-        expires_at: opt_ts(r.get(9).be()?)?,
-        revoked_at: opt_ts(r.get(10).be()?)?,
-    })
+    all(c, &format!("{USER_SELECT} {tail}"), p, |r| rows::user(r))
 }
 
 fn tokens(c: &Connection, tail: &str, p: impl rusqlite::Params) -> Result<Vec<ApiToken>> {
-    rows(c, &format!("{TOKEN_SELECT} {tail}"), p, token_row)
+    all(c, &format!("{TOKEN_SELECT} {tail}"), p, |r| rows::token(r))
 }
 
 impl Accounts for SqliteStore {
@@ -192,42 +118,37 @@ impl Accounts for SqliteStore {
 
 impl Privacy for SqliteStore {
     fn erased_at(&self, id: CustomerId) -> Result<Option<Timestamp>> {
-        let v: Option<i64> = self
-            .read()?
-            .query_row("SELECT at FROM erasures WHERE customer_id = ?1", [id.as_bytes()], |r| {
-                r.get(0)
-            })
-            .optional()
-            .be()?;
-        opt_ts(v)
+        one(
+            &*self.read()?,
+            "SELECT at FROM erasures WHERE customer_id = ?1",
+            [id.as_bytes()],
+            |r| r.time(0),
+        )
     }
 
     fn customer_records(&self, id: CustomerId) -> Result<CustomerRecords> {
         let c = self.read()?;
-        let mut out = CustomerRecords::default();
-        let mut st = c
-            .prepare("SELECT kind, value FROM customer_aliases WHERE customer_id = ?1 ORDER BY kind, value")
-            .be()?;
-        let mut rows = st.query([id.as_bytes()]).be()?;
-        while let Some(r) = rows.next().be()? {
-            out.aliases.push((r.get(0).be()?, r.get(1).be()?));
-        }
-        let mut st = c
-            .prepare("SELECT dropped_id, at FROM merges WHERE kept_id = ?1 ORDER BY at, dropped_id")
-            .be()?;
-        let mut rows = st.query([id.as_bytes()]).be()?;
-        while let Some(r) = rows.next().be()? {
-            let dropped = CustomerId::from_bytes(blob16(&r.get::<_, Vec<u8>>(0).be()?)?);
-            out.merged_in.push((dropped, from_ts(r.get(1).be()?)?));
-        }
-        let mut st = c
-            .prepare("SELECT month, stage FROM customer_stages WHERE customer_id = ?1 ORDER BY month")
-            .be()?;
-        let mut rows = st.query([id.as_bytes()]).be()?;
-        while let Some(r) = rows.next().be()? {
-            out.stages.push((r.get(0).be()?, r.get(1).be()?));
-        }
-        Ok(out)
+        let key = [id.as_bytes()];
+        Ok(CustomerRecords {
+            aliases: all(
+                &c,
+                "SELECT kind, value FROM customer_aliases WHERE customer_id = ?1 ORDER BY kind, value",
+                key,
+                |r| Ok((r.text(0)?, r.text(1)?)),
+            )?,
+            merged_in: all(
+                &c,
+                "SELECT dropped_id, at FROM merges WHERE kept_id = ?1 ORDER BY at, dropped_id",
+                key,
+                |r| Ok((CustomerId::from_bytes(r.id(0)?), r.time(1)?)),
+            )?,
+            stages: all(
+                &c,
+                "SELECT month, stage FROM customer_stages WHERE customer_id = ?1 ORDER BY month",
+                key,
+                |r| Ok((r.text(0)?, r.text(1)?)),
+            )?,
+        })
     }
 
     fn inactive_customers(&self, before: Timestamp) -> Result<Vec<CustomerId>> {
@@ -245,7 +166,7 @@ impl Privacy for SqliteStore {
         let mut rows = st.query([ts(before)]).be()?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().be()? {
-            out.push(CustomerId::from_bytes(blob16(&r.get::<_, Vec<u8>>(0).be()?)?));
+            out.push(CustomerId::from_bytes(SqlRow(r).id(0)?));
         }
         Ok(out)
     }
@@ -266,12 +187,8 @@ impl Privacy for SqliteStore {
     }
 
     fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
-        let c = self.read()?;
-        let mut st = c
-            .prepare("SELECT key, value FROM settings WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key")
-            .be()?;
-        let rows = st.query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?))).be()?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().be()
+        let sql = "SELECT key, value FROM settings WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key";
+        all(&*self.read()?, sql, [prefix], |r| Ok((r.text(0)?, r.text(1)?)))
     }
 }
 
@@ -332,13 +249,8 @@ pub(crate) mod erasure {
     }
 
     pub(crate) fn merged_into(c: &Connection, kept: CustomerId) -> Result<Vec<CustomerId>> {
-        let mut st = c.prepare("SELECT dropped_id FROM merges WHERE kept_id = ?1").be()?;
-        let raw: Vec<Vec<u8>> = st
-            .query_map([kept.as_bytes()], |r| r.get(0))
-            .be()?
-            .collect::<rusqlite::Result<_>>()
-            .be()?;
-        raw.iter().map(|b| Ok(CustomerId::from_bytes(blob16(b)?))).collect()
+        let sql = "SELECT dropped_id FROM merges WHERE kept_id = ?1";
+        all(c, sql, [kept.as_bytes()], |r| Ok(CustomerId::from_bytes(r.id(0)?)))
     }
 
     pub(crate) fn redact_audit(c: &Connection, entity_id: &str) -> Result<u64> {

@@ -1,11 +1,9 @@
 //! Rows to domain values and back, plus the single-row statements the store and the importer share.
 
 use crate::{from_ts, ts};
-use kesher_core::{
-    Branch, BranchId, Channel, Consent, ConsentChannel, ConsentState, Currency, Customer, CustomerId, CustomerKind,
-    Demographics, Email, Employee, EmployeeId, Gender, Interaction, InteractionId, InteractionKind, InteractionStatus,
-    Line, Money, Phone, Product, ProductId, Transaction, TransactionId,
-};
+use kesher_core::{Branch, Consent, Customer, CustomerId, Employee, Interaction, Product, ProductId, Transaction};
+use kesher_store::checks::{self, Lookups};
+use kesher_store::rows::{self, CUSTOMER_SELECT, Columns, TRANSACTION_SELECT, corrupt};
 use kesher_store::{Inserted, Result, StoreError};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -30,10 +28,6 @@ pub(crate) fn blob16(b: &[u8]) -> Result<[u8; 16]> {
         .map_err(|_| StoreError::Backend(format!("stored id has {} bytes, expected 16", b.len())))
 }
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(format!("stored {what} is invalid: {e}"))
-}
-
 pub(crate) fn id16(r: &Row, i: usize) -> rusqlite::Result<[u8; 16]> {
     let v: Vec<u8> = r.get(i)?;
     v.as_slice()
@@ -51,52 +45,90 @@ fn opt_id16(r: &Row, i: usize) -> rusqlite::Result<Option<[u8; 16]>> {
     .transpose()
 }
 
-pub(crate) const BRANCH_SELECT: &str = "SELECT id, external_id, name, region, time_zone FROM branches";
-pub(crate) fn branch_row(r: &Row) -> rusqlite::Result<Branch> {
-    Ok(Branch {
-        id: BranchId::from_bytes(id16(r, 0)?),
-        external_id: r.get(1)?,
-        name: r.get(2)?,
-        region: r.get(3)?,
-        time_zone: r.get(4)?,
-    })
-}
+/// A rusqlite row as the shared row mapping (`kesher_store::rows`) reads it.
+pub(crate) struct SqlRow<'a, 'r>(pub(crate) &'a Row<'r>);
 
-pub(crate) const EMPLOYEE_SELECT: &str = "SELECT id, external_id, name, branch_id FROM employees";
-pub(crate) fn employee_row(r: &Row) -> rusqlite::Result<Employee> {
-    Ok(Employee {
-        id: EmployeeId::from_bytes(id16(r, 0)?),
-        external_id: r.get(1)?,
-        name: r.get(2)?,
-        branch_id: opt_id16(r, 3)?.map(BranchId::from_bytes),
-    })
-}
-
-pub(crate) const PRODUCT_SELECT: &str = "SELECT id, sku, name, category, list_price, currency, unit_cost FROM products";
-pub(crate) struct ProductRow(ProductId, String, String, Option<String>, i64, String, Option<i64>);
-pub(crate) fn product_row(r: &Row) -> rusqlite::Result<ProductRow> {
-    Ok(ProductRow(
-        ProductId::from_bytes(id16(r, 0)?),
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-    ))
-}
-impl ProductRow {
-    pub(crate) fn into_domain(self) -> Result<Product> {
-        let cur = Currency::from_stored(&self.5).map_err(|e| corrupt("currency", e))?;
-        Ok(Product {
-            id: self.0,
-            sku: self.1,
-            name: self.2,
-            category: self.3,
-            list_price: Money::new(self.4, cur),
-            unit_cost: self.6,
-        })
+impl SqlRow<'_, '_> {
+    /// Column `i` as rusqlite reads it.
+    pub(crate) fn get<T: rusqlite::types::FromSql>(&self, i: usize) -> Result<T> {
+        self.0.get(i).be()
     }
+}
+
+impl Columns for SqlRow<'_, '_> {
+    fn id(&self, i: usize) -> Result<[u8; 16]> {
+        id16(self.0, i).be()
+    }
+    fn opt_id(&self, i: usize) -> Result<Option<[u8; 16]>> {
+        opt_id16(self.0, i).be()
+    }
+    fn text(&self, i: usize) -> Result<String> {
+        self.get(i)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        self.get(i)
+    }
+    fn int(&self, i: usize) -> Result<i64> {
+        self.get(i)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        self.get(i)
+    }
+    fn flag(&self, i: usize) -> Result<bool> {
+        Ok(self.get::<i64>(i)? != 0)
+    }
+    fn real(&self, i: usize) -> Result<f64> {
+        self.get(i)
+    }
+    fn opt_real(&self, i: usize) -> Result<Option<f64>> {
+        self.get(i)
+    }
+    fn time(&self, i: usize) -> Result<jiff::Timestamp> {
+        from_ts(self.get(i)?)
+    }
+    fn opt_date(&self, i: usize) -> Result<Option<jiff::civil::Date>> {
+        let d: Option<String> = self.get(i)?;
+        d.map(|d| d.parse().map_err(|e| corrupt("date", e))).transpose()
+    }
+    fn opt_time(&self, i: usize) -> Result<Option<jiff::Timestamp>> {
+        self.get::<Option<i64>>(i)?.map(from_ts).transpose()
+    }
+    fn json(&self, i: usize) -> Result<serde_json::Value> {
+        serde_json::from_str(&self.get::<String>(i)?).map_err(|e| corrupt("JSON", e))
+    }
+    fn opt_json(&self, i: usize) -> Result<Option<serde_json::Value>> {
+        let text: Option<String> = self.get(i)?;
+        text.map(|t| serde_json::from_str(&t).map_err(|e| corrupt("JSON", e)))
+            .transpose()
+    }
+}
+
+/// The rows `sql` gives with `params`, each mapped by `f`.
+pub(crate) fn all<T>(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl Fn(&SqlRow<'_, '_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut st = c.prepare_cached(sql).be()?;
+    let mut rows = st.query(params).be()?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().be()? {
+        out.push(f(&SqlRow(r))?);
+    }
+    Ok(out)
+}
+
+/// The first row `sql` gives with `params`, mapped by `f`.
+pub(crate) fn one<T>(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl Fn(&SqlRow<'_, '_>) -> Result<T>,
+) -> Result<Option<T>> {
+    let mut st = c.prepare_cached(sql).be()?;
+    let mut rows = st.query(params).be()?;
+    rows.next().be()?.map(|r| f(&SqlRow(r))).transpose()
 }
 
 pub(crate) fn insert_branch(c: &Connection, b: &Branch) -> Result<Inserted> {
@@ -141,142 +173,20 @@ pub(crate) fn insert_product(c: &Connection, p: &Product) -> Result<Inserted> {
     })
 }
 
-pub(crate) const CUSTOMER_SELECT: &str =
-    "SELECT id, member_no, kind, parent_id, name, phone, email, card, language, birth_date, gender,
-    city, region, household_size, income_band, attributes, created_at, source_branch, source_employee FROM customers";
-
-type CustomerTuple = (
-    [u8; 16],
-    Option<String>,
-    String,
-    Option<[u8; 16]>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    String,
-    i64,
-    Option<[u8; 16]>,
-    Option<[u8; 16]>,
-);
-
-pub(crate) fn customer_tuple(r: &Row) -> rusqlite::Result<CustomerTuple> {
-    Ok((
-        id16(r, 0)?,
-        r.get(1)?,
-        r.get(2)?,
-        opt_id16(r, 3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-        r.get(11)?,
-        r.get(12)?,
-        r.get(13)?,
-        r.get(14)?,
-        r.get(15)?,
-        r.get(16)?,
-        opt_id16(r, 17)?,
-        opt_id16(r, 18)?,
-    ))
-}
-
 pub(crate) fn load_customer(c: &Connection, id: CustomerId) -> Result<Option<Customer>> {
-    let Some(t) = c
-        .prepare_cached(&format!("{CUSTOMER_SELECT} WHERE id = ?1"))
-        .be()?
-        .query_row([id.as_bytes()], customer_tuple)
-        .optional()
-        .be()?
+    let Some(mut cust) = one(c, &format!("{CUSTOMER_SELECT} WHERE id = ?1"), [id.as_bytes()], |r| {
+        rows::customer(r)
+    })?
     else {
         return Ok(None);
     };
-    let mut consents = Vec::new();
-    let mut st = c
-        .prepare_cached("SELECT channel, state, at, source FROM consents WHERE customer_id = ?1 ORDER BY channel")
-        .be()?;
-    let rows = st
-        .query_map([id.as_bytes()], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })
-        .be()?;
-    for row in rows {
-        let (ch, state, at, source) = row.be()?;
-        consents.push(consent_from_parts(&ch, &state, at, source)?);
-    }
-    customer_from(t, consents).map(Some)
-}
-
-/// A customer from its row and its current consents.
-pub(crate) fn customer_from(t: CustomerTuple, consents: Vec<Consent>) -> Result<Customer> {
-    let attributes = match serde_json::from_str::<serde_json::Value>(&t.15).map_err(|e| corrupt("attributes", e))? {
-        serde_json::Value::Object(m) => m,
-        _ => serde_json::Map::new(),
-    };
-    Ok(Customer {
-        id: CustomerId::from_bytes(t.0),
-        member_no: t.1,
-        kind: CustomerKind::parse(&t.2).map_err(|e| corrupt("kind", e))?,
-        parent_id: t.3.map(CustomerId::from_bytes),
-        name: t.4,
-        phone: t
-            .5
-            .map(|p| Phone::from_e164(&p))
-            .transpose()
-            .map_err(|e| corrupt("phone", e))?,
-        email: t
-            .6
-            .map(|e| Email::parse(&e))
-            .transpose()
-            .map_err(|e| corrupt("email", e))?,
-        card: t.7,
-        language: t.8,
-        demographics: Demographics {
-            birth_date: t
-                .9
-                .map(|d| d.parse())
-                .transpose()
-                .map_err(|e| corrupt("birth_date", e))?,
-            gender: t
-                .10
-                .map(|g| Gender::parse(&g))
-                .transpose()
-                .map_err(|e| corrupt("gender", e))?,
-            city: t.11,
-            region: t.12,
-            household_size: t.13.map(|h| h.clamp(0, i64::from(u16::MAX)) as u16),
-            income_band: t.14,
-        },
-        attributes,
-        created_at: from_ts(t.16)?,
-        source_branch: t.17.map(BranchId::from_bytes),
-        source_employee: t.18.map(EmployeeId::from_bytes),
-        consents,
-    })
-}
-
-pub(crate) fn consent_from_parts(ch: &str, state: &str, at: i64, source: String) -> Result<Consent> {
-    Ok(Consent {
-        channel: ConsentChannel::parse(ch).map_err(|e| corrupt("consent channel", e))?,
-        state: ConsentState::parse(state).map_err(|e| corrupt("consent state", e))?,
-        at: from_ts(at)?,
-        source,
-    })
+    cust.consents = all(
+        c,
+        "SELECT channel, state, at, source FROM consents WHERE customer_id = ?1 ORDER BY channel",
+        [id.as_bytes()],
+        |r| rows::consent(r, 0),
+    )?;
+    Ok(Some(cust))
 }
 
 /// The customer holding an identifier, directly or as an alias left by a merge.
@@ -305,36 +215,29 @@ pub(crate) fn find_by_identifier(c: &Connection, kind: &str, value: &str) -> Res
     Ok(alias.map(CustomerId::from_bytes))
 }
 
-/// Each of the customer's identifiers must be free or already theirs.
-pub(crate) fn check_identifiers_free(c: &Connection, cust: &Customer) -> Result<()> {
-    let checks: [(&'static str, &'static str, Option<&str>); 4] = [
-        ("member_no", "member", cust.member_no.as_deref()),
-        ("phone", "phone", cust.phone.as_ref().map(|p| p.as_str())),
-        ("email", "email", cust.email.as_ref().map(|e| e.as_str())),
-        ("card", "card", cust.card.as_deref()),
-    ];
-    for (field, kind, value) in checks {
-        if let Some(v) = value
-            && let Some(owner) = find_by_identifier(c, kind, v)?
-            && owner != cust.id
-        {
-            let who: Option<String> = c
-                .query_row(
-                    "SELECT member_no FROM customers WHERE id = ?1",
-                    [owner.as_bytes()],
-                    |r| r.get(0),
-                )
-                .optional()
-                .be()?
-                .flatten();
-            return Err(kesher_store::identifier_taken(
-                field,
-                v,
-                &who.unwrap_or_else(|| owner.to_string()),
-            ));
-        }
+/// The look-ups of the shared checks (`kesher_store::checks`) on a connection.
+struct Look<'c>(&'c Connection);
+
+impl Lookups for Look<'_> {
+    fn exists(&mut self, table: &'static str, id: [u8; 16]) -> Result<bool> {
+        let sql = format!("SELECT 1 FROM {table} WHERE id = ?1");
+        self.0.prepare_cached(&sql).be()?.exists([&id[..]]).be()
     }
-    Ok(())
+    fn identifier_owner(&mut self, kind: &str, value: &str) -> Result<Option<CustomerId>> {
+        find_by_identifier(self.0, kind, value)
+    }
+    fn member_no(&mut self, id: CustomerId) -> Result<Option<String>> {
+        let sql = "SELECT member_no FROM customers WHERE id = ?1";
+        Ok(one(self.0, sql, [id.as_bytes()], |r| r.opt_text(0))?.flatten())
+    }
+}
+
+pub(crate) fn check_identifiers_free(c: &Connection, cust: &Customer) -> Result<()> {
+    checks::identifiers_free(&mut Look(c), cust)
+}
+
+pub(crate) fn check_transaction_refs(c: &Connection, t: &Transaction) -> Result<()> {
+    checks::transaction_refs(&mut Look(c), t)
 }
 
 /// Run `f` with a customer's 20 column values, in the order of `insert_customer_head`'s and
@@ -525,121 +428,26 @@ pub(crate) fn write_consents(
     Ok(())
 }
 
-const TX_SELECT: &str =
-    "SELECT id, external_id, customer_id, branch_id, employee_id, occurred_at, currency, refund_of FROM transactions";
-
 pub(crate) fn load_transaction(c: &Connection, cond: &str, key: &dyn rusqlite::ToSql) -> Result<Option<Transaction>> {
-    let head = c
-        .prepare_cached(&format!("{TX_SELECT} WHERE {cond}"))
-        .be()?
-        .query_row([key], |r| {
-            Ok((
-                id16(r, 0)?,
-                r.get::<_, String>(1)?,
-                opt_id16(r, 2)?,
-                id16(r, 3)?,
-                opt_id16(r, 4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, String>(6)?,
-                opt_id16(r, 7)?,
-            ))
-        })
-        .optional()
-        .be()?;
-    let Some((id, ext, cust, branch, emp, at, cur, refund_of)) = head else {
+    let Some(mut t) = one(c, &format!("{TRANSACTION_SELECT} WHERE {cond}"), [key], |r| {
+        rows::transaction(r)
+    })?
+    else {
         return Ok(None);
     };
-    let mut st = c
-        .prepare_cached(
-            "SELECT l.product_id, p.sku, l.quantity, l.unit_price, l.discount FROM transaction_lines l
-             LEFT JOIN products p ON p.id = l.product_id
-             WHERE l.sale = (SELECT seq FROM transactions WHERE id = ?1) ORDER BY l.line_no",
-        )
-        .be()?;
-    let lines = st
-        .query_map([&id[..]], |r| {
-            Ok(Line {
-                product_id: opt_id16(r, 0)?.map(ProductId::from_bytes),
-                sku: r.get(1)?,
-                quantity: r.get(2)?,
-                unit_price: r.get(3)?,
-                discount: r.get(4)?,
-            })
-        })
-        .be()?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .be()?;
-    Ok(Some(Transaction {
-        id: TransactionId::from_bytes(id),
-        external_id: ext,
-        customer_id: cust.map(CustomerId::from_bytes),
-        branch_id: BranchId::from_bytes(branch),
-        employee_id: emp.map(EmployeeId::from_bytes),
-        occurred_at: from_ts(at)?,
-        currency: Currency::from_stored(&cur).map_err(|e| corrupt("currency", e))?,
-        lines,
-        refund_of: refund_of.map(TransactionId::from_bytes),
-    }))
+    t.lines = all(
+        c,
+        "SELECT l.product_id, p.sku, l.quantity, l.unit_price, l.discount FROM transaction_lines l
+         LEFT JOIN products p ON p.id = l.product_id
+         WHERE l.sale = (SELECT seq FROM transactions WHERE id = ?1) ORDER BY l.line_no",
+        [t.id.as_bytes()],
+        |r| rows::line(r),
+    )?;
+    Ok(Some(t))
 }
 
 pub(crate) fn load_transaction_by_external(c: &Connection, ext: &str) -> Result<Option<Transaction>> {
     load_transaction(c, "external_id = ?1", &ext)
-}
-
-/// Every id a transaction references must exist (an API caller gets a 4xx, not a 500).
-pub(crate) fn check_transaction_refs(c: &Connection, t: &Transaction) -> Result<()> {
-    let exists = |sql: &str, id: &[u8]| -> Result<bool> { c.prepare_cached(sql).be()?.exists([id]).be() };
-    if let Some(cid) = t.customer_id
-        && !exists("SELECT 1 FROM customers WHERE id = ?1", cid.as_bytes())?
-    {
-        return Err(StoreError::invalid_coded(
-            "transaction.customer.not_found",
-            "customer_id",
-            kesher_core::Params::new(),
-            format!("no customer {cid}"),
-        ));
-    }
-    if !exists("SELECT 1 FROM branches WHERE id = ?1", t.branch_id.as_bytes())? {
-        return Err(StoreError::invalid_coded(
-            "transaction.branch.not_found",
-            "branch_id",
-            kesher_core::params!(branch = t.branch_id.to_string()),
-            format!("no branch {}", t.branch_id),
-        ));
-    }
-    if let Some(e) = t.employee_id
-        && !exists("SELECT 1 FROM employees WHERE id = ?1", e.as_bytes())?
-    {
-        return Err(StoreError::invalid_coded(
-            "transaction.employee.not_found",
-            "employee_id",
-            kesher_core::Params::new(),
-            format!("no employee {e}"),
-        ));
-    }
-    if let Some(r) = t.refund_of
-        && !exists("SELECT 1 FROM transactions WHERE id = ?1", r.as_bytes())?
-    {
-        return Err(StoreError::invalid_coded(
-            "transaction.refund_of.not_found",
-            "refund_of",
-            kesher_core::params!(transaction = r.to_string()),
-            format!("no transaction {r}"),
-        ));
-    }
-    for l in &t.lines {
-        if let Some(p) = l.product_id
-            && !exists("SELECT 1 FROM products WHERE id = ?1", p.as_bytes())?
-        {
-            return Err(StoreError::invalid_coded(
-                "transaction.product.not_found",
-                "sku",
-                kesher_core::params!(product = p.to_string()),
-                format!("no product {p}"),
-            ));
-        }
-    }
-    Ok(())
 }
 
 const INSERT_TRANSACTION: &str = "INSERT INTO transactions (id, external_id, customer_id, branch_id, employee_id, occurred_at, currency, total, refund_of, cost)
@@ -984,54 +792,6 @@ pub(crate) fn insert_transaction_rows(
     Ok(r)
 }
 
-pub(crate) const INTERACTION_SELECT: &str = "SELECT id, external_id, customer_id, channel, kind, occurred_at, text, employee_id, satisfaction, status FROM interactions";
-pub(crate) struct InteractionRow(
-    [u8; 16],
-    Option<String>,
-    [u8; 16],
-    String,
-    String,
-    i64,
-    Option<String>,
-    Option<[u8; 16]>,
-    Option<i64>,
-    Option<String>,
-);
-pub(crate) fn interaction_row(r: &Row) -> rusqlite::Result<InteractionRow> {
-    Ok(InteractionRow(
-        id16(r, 0)?,
-        r.get(1)?,
-        id16(r, 2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        opt_id16(r, 7)?,
-        r.get(8)?,
-        r.get(9)?,
-    ))
-}
-impl InteractionRow {
-    pub(crate) fn into_domain(self) -> Result<Interaction> {
-        Ok(Interaction {
-            id: InteractionId::from_bytes(self.0),
-            external_id: self.1,
-            customer_id: CustomerId::from_bytes(self.2),
-            channel: Channel::parse(&self.3).map_err(|e| corrupt("channel", e))?,
-            kind: InteractionKind::parse(&self.4).map_err(|e| corrupt("kind", e))?,
-            occurred_at: from_ts(self.5)?,
-            text: self.6,
-            employee_id: self.7.map(EmployeeId::from_bytes),
-            satisfaction: self.8.map(|s| s.clamp(0, 255) as u8),
-            status: self
-                .9
-                .map(|s| InteractionStatus::parse(&s))
-                .transpose()
-                .map_err(|e| corrupt("status", e))?,
-        })
-    }
-}
-
 /// Insert an interaction; `AlreadyPresent` when its external id exists.
 pub(crate) fn insert_interaction_row(c: &Connection, i: &Interaction) -> Result<Inserted> {
     let n = c
@@ -1058,79 +818,6 @@ pub(crate) fn insert_interaction_row(c: &Connection, i: &Interaction) -> Result<
     } else {
         Inserted::AlreadyPresent
     })
-}
-
-pub(crate) const SCORE_SELECT: &str =
-    "SELECT customer_id, as_of, model, stage, frequency, recency, t, monetary, revenue, margin,
-    p_alive, expected_purchases, clv, rfm, segment, tier, wallet, share_of_wallet FROM customer_scores";
-
-pub(crate) struct ScoreRow(
-    [u8; 16],
-    i64,
-    String,
-    String,
-    f64,
-    f64,
-    f64,
-    f64,
-    i64,
-    Option<i64>,
-    Option<f64>,
-    Option<f64>,
-    Option<f64>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<f64>,
-);
-
-pub(crate) fn score_row(r: &Row) -> rusqlite::Result<ScoreRow> {
-    Ok(ScoreRow(
-        id16(r, 0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-        r.get(11)?,
-        r.get(12)?,
-        r.get(13)?,
-        r.get(14)?,
-        r.get(15)?,
-        r.get(16)?,
-        r.get(17)?,
-    ))
-}
-
-impl ScoreRow {
-    pub(crate) fn into_domain(self) -> Result<kesher_store::CustomerScore> {
-        Ok(kesher_store::CustomerScore {
-            customer_id: CustomerId::from_bytes(self.0),
-            as_of: from_ts(self.1)?,
-            model: self.2.into(),
-            stage: self.3.into(),
-            frequency: self.4,
-            recency: self.5,
-            t: self.6,
-            monetary: self.7,
-            revenue: self.8,
-            margin: self.9,
-            p_alive: self.10,
-            expected_purchases: self.11,
-            clv: self.12,
-            rfm: self.13.map(Into::into),
-            segment: self.14.map(Into::into),
-            tier: self.15.map(Into::into),
-            wallet: self.16,
-            share_of_wallet: self.17,
-        })
-    }
 }
 
 /// A product's unit cost, when known.

@@ -2,90 +2,22 @@
 //! taken before the due job is chosen, so two processes on one file (and, in this process, the
 //! writer connection's mutex) never hand the same job to two workers.
 
-use crate::convert::{Ctx, blob16};
-use crate::{from_ts, ts};
+use crate::convert::{Ctx, all, blob16, one};
+use crate::ts;
 use jiff::{SignedDuration, Timestamp};
 use kesher_core::JobId;
-use kesher_store::jobs::{lease_lost, not_cancellable, stored_state};
+use kesher_store::jobs::{lease_lost, not_cancellable};
+use kesher_store::rows::{self, JOB_COLUMNS};
 use kesher_store::{Job, JobFinish, JobState, NewJob, Page, Recorded, Result, StoreError};
-use rusqlite::{Connection, OptionalExtension, Row, params};
-
-const SELECT: &str = "SELECT id, kind, args, run_at, state, attempts, max_attempts, last_error, lease_owner,
-    lease_until, created_at, started_at, finished_at, result, dedupe_key FROM jobs";
-
-type RawJob = (
-    Vec<u8>,
-    String,
-    String,
-    i64,
-    String,
-    i64,
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-);
-
-fn raw(r: &Row) -> rusqlite::Result<RawJob> {
-    RawJob::try_from(r)
-}
-
-fn json(s: &str) -> Result<serde_json::Value> {
-    serde_json::from_str(s).map_err(|e| StoreError::Backend(format!("stored job JSON is invalid: {e}")))
-}
-
-fn count(v: i64) -> Result<u32> {
-    u32::try_from(v).map_err(|_| StoreError::Backend(format!("stored job count {v} out of range")))
-}
-
-fn job(r: RawJob) -> Result<Job> {
-    let (
-        id,
-        kind,
-        args,
-        run_at,
-        state,
-        attempts,
-        max_attempts,
-        last_error,
-        lease_owner,
-        lease_until,
-        created_at,
-        started_at,
-        finished_at,
-        result,
-        dedupe_key,
-    ) = r;
-    Ok(Job {
-        id: JobId::from_bytes(blob16(&id)?),
-        kind,
-        args: json(&args)?,
-        run_at: from_ts(run_at)?,
-        state: stored_state(&state)?,
-        attempts: count(attempts)?,
-        max_attempts: count(max_attempts)?,
-        last_error,
-        lease_owner,
-        lease_until: lease_until.map(from_ts).transpose()?,
-        created_at: from_ts(created_at)?,
-        started_at: started_at.map(from_ts).transpose()?,
-        finished_at: finished_at.map(from_ts).transpose()?,
-        result: result.as_deref().map(json).transpose()?,
-        dedupe_key,
-    })
-}
+use rusqlite::{Connection, OptionalExtension, params};
 
 fn load(c: &Connection, id: JobId) -> Result<Option<Job>> {
-    c.query_row(&format!("{SELECT} WHERE id = ?1"), [&id.as_bytes()[..]], raw)
-        .optional()
-        .be()?
-        .map(job)
-        .transpose()
+    one(
+        c,
+        &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"),
+        [&id.as_bytes()[..]],
+        |r| rows::job(r),
+    )
 }
 
 fn require(c: &Connection, id: JobId) -> Result<Job> {
@@ -167,12 +99,12 @@ impl kesher_store::Jobs for crate::SqliteStore {
             .be()?;
         let existing = match (&j.dedupe_key, n) {
             (_, 1) => None,
-            (Some(key), _) => conn
-                .query_row(&format!("{SELECT} WHERE dedupe_key = ?1"), [key], raw)
-                .optional()
-                .be()?
-                .map(job)
-                .transpose()?,
+            (Some(key), _) => one(
+                &conn,
+                &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE dedupe_key = ?1"),
+                [key],
+                |r| rows::job(r),
+            )?,
             (None, _) => None,
         };
         let value = match existing {
@@ -253,16 +185,15 @@ impl kesher_store::Jobs for crate::SqliteStore {
             )
             .be()?;
         let offset_sql = i64::try_from(offset).unwrap_or(i64::MAX);
-        let mut stmt = c
-            .prepare(&format!(
-                "{SELECT} WHERE ?1 IS NULL OR state = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2 OFFSET ?3"
-            ))
-            .be()?;
-        let items = stmt
-            .query_map(params![filter, limit, offset_sql], raw)
-            .be()?
-            .map(|r| r.be().and_then(job))
-            .collect::<Result<Vec<_>>>()?;
+        let items = all(
+            &c,
+            &format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE ?1 IS NULL OR state = ?1
+                 ORDER BY created_at DESC, id DESC LIMIT ?2 OFFSET ?3"
+            ),
+            params![filter, limit, offset_sql],
+            |r| rows::job(r),
+        )?;
         Ok(Page {
             items,
             total: u64::try_from(total).unwrap_or(0),

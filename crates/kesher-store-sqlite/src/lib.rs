@@ -19,6 +19,9 @@ use kesher_core::{
     Product, ProductId, Transaction, TransactionId,
 };
 use kesher_store::bulk::{BulkWrite, TableSpec, Value};
+use kesher_store::rows::{
+    self, BRANCH_SELECT, Columns, DUPLICATE_SELECT, EMPLOYEE_SELECT, INTERACTION_SELECT, PRODUCT_SELECT, SCORE_SELECT,
+};
 use kesher_store::{
     Actor, AuditEntry, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx, Inserted,
     Page, PurchaseRow, Result, Store, StoreError,
@@ -476,84 +479,84 @@ impl Store for SqliteStore {
         insert_branch(&*self.write()?, b)
     }
     fn get_branch(&self, id: BranchId) -> Result<Option<Branch>> {
-        self.read()?
-            .query_row(&format!("{BRANCH_SELECT} WHERE id = ?1"), [id.as_bytes()], branch_row)
-            .optional()
-            .be()
+        one(
+            &*self.read()?,
+            &format!("{BRANCH_SELECT} WHERE id = ?1"),
+            [id.as_bytes()],
+            |r| rows::branch(r),
+        )
     }
     fn list_branches(&self) -> Result<Vec<Branch>> {
-        let c = self.read()?;
-        let mut st = c.prepare(&format!("{BRANCH_SELECT} ORDER BY external_id")).be()?;
-        st.query_map([], branch_row).be()?.collect::<rusqlite::Result<_>>().be()
+        all(
+            &*self.read()?,
+            &format!("{BRANCH_SELECT} ORDER BY external_id"),
+            [],
+            |r| rows::branch(r),
+        )
     }
     fn branch_by_external(&self, ext: &str) -> Result<Option<Branch>> {
-        self.read()?
-            .query_row(&format!("{BRANCH_SELECT} WHERE external_id = ?1"), [ext], branch_row)
-            .optional()
-            .be()
+        one(
+            &*self.read()?,
+            &format!("{BRANCH_SELECT} WHERE external_id = ?1"),
+            [ext],
+            |r| rows::branch(r),
+        )
     }
     fn insert_employee(&self, e: &Employee) -> Result<Inserted> {
         insert_employee(&*self.write()?, e)
     }
     fn get_employee(&self, id: EmployeeId) -> Result<Option<Employee>> {
-        self.read()?
-            .query_row(
-                &format!("{EMPLOYEE_SELECT} WHERE id = ?1"),
-                [id.as_bytes()],
-                employee_row,
-            )
-            .optional()
-            .be()
+        one(
+            &*self.read()?,
+            &format!("{EMPLOYEE_SELECT} WHERE id = ?1"),
+            [id.as_bytes()],
+            |r| rows::employee(r),
+        )
     }
     fn employee_by_external(&self, ext: &str) -> Result<Option<Employee>> {
-        self.read()?
-            .query_row(
-                &format!("{EMPLOYEE_SELECT} WHERE external_id = ?1"),
-                [ext],
-                employee_row,
-            )
-            .optional()
-            .be()
+        one(
+            &*self.read()?,
+            &format!("{EMPLOYEE_SELECT} WHERE external_id = ?1"),
+            [ext],
+            |r| rows::employee(r),
+        )
     }
     fn list_employees(&self) -> Result<Vec<Employee>> {
-        let c = self.read()?;
-        let mut st = c.prepare(&format!("{EMPLOYEE_SELECT} ORDER BY external_id")).be()?;
-        st.query_map([], employee_row)
-            .be()?
-            .collect::<rusqlite::Result<_>>()
-            .be()
+        all(
+            &*self.read()?,
+            &format!("{EMPLOYEE_SELECT} ORDER BY external_id"),
+            [],
+            |r| rows::employee(r),
+        )
     }
     fn insert_product(&self, p: &Product) -> Result<Inserted> {
         insert_product(&*self.write()?, p)
     }
     fn get_product(&self, id: ProductId) -> Result<Option<Product>> {
-        let c = self.read()?;
-        let row = c
-            .query_row(&format!("{PRODUCT_SELECT} WHERE id = ?1"), [id.as_bytes()], product_row)
-            .optional()
-            .be()?;
-        row.map(ProductRow::into_domain).transpose()
+        one(
+            &*self.read()?,
+            &format!("{PRODUCT_SELECT} WHERE id = ?1"),
+            [id.as_bytes()],
+            |r| rows::product(r),
+        )
     }
     fn product_by_sku(&self, sku: &str) -> Result<Option<Product>> {
-        let c = self.read()?;
-        let row = c
-            .query_row(&format!("{PRODUCT_SELECT} WHERE sku = ?1"), [sku], product_row)
-            .optional()
-            .be()?;
-        row.map(ProductRow::into_domain).transpose()
+        one(
+            &*self.read()?,
+            &format!("{PRODUCT_SELECT} WHERE sku = ?1"),
+            [sku],
+            |r| rows::product(r),
+        )
     }
     fn list_products(&self, limit: u32, offset: u64) -> Result<Page<Product>> {
         let c = self.read()?;
         let total: i64 = c.query_row("SELECT count(*) FROM products", [], |r| r.get(0)).be()?;
-        let mut st = c
-            .prepare(&format!("{PRODUCT_SELECT} ORDER BY sku LIMIT ?1 OFFSET ?2"))
-            .be()?;
-        let rows: Vec<ProductRow> = st
-            .query_map(params![limit, offset as i64], product_row)
-            .be()?
-            .collect::<rusqlite::Result<_>>()
-            .be()?;
-        let items = rows.into_iter().map(ProductRow::into_domain).collect::<Result<_>>()?;
+        let items = all(
+            &c,
+            &format!("{PRODUCT_SELECT} ORDER BY sku LIMIT ?1 OFFSET ?2"),
+            params![limit, offset as i64],
+            |r| rows::product(r),
+        )?;
         Ok(Page {
             items,
             total: total as u64,
@@ -620,53 +623,20 @@ impl Store for SqliteStore {
     }
 
     fn duplicate_candidates(&self) -> Result<Vec<DuplicateCandidate>> {
-        let c = self.read()?;
-        let mut st = c
-            .prepare("SELECT id, name, birth_date, phone, email, city FROM customers")
-            .be()?;
-        let rows = st
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })
-            .be()?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, name, birth, phone, email, city) = row.be()?;
-            out.push(DuplicateCandidate {
-                id: CustomerId::from_bytes(blob16(&id)?),
-                name,
-                birth_date: birth.and_then(|b| b.parse().ok()),
-                phone,
-                email,
-                city,
-            });
-        }
-        Ok(out)
+        all(&*self.read()?, DUPLICATE_SELECT, [], |r| rows::duplicate_candidate(r))
     }
 
     fn customer_ids(&self) -> Result<Vec<CustomerId>> {
-        let c = self.read()?;
-        let mut st = c.prepare("SELECT id FROM customers ORDER BY id").be()?;
-        let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0)).be()?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(CustomerId::from_bytes(blob16(&r.be()?)?));
-        }
-        Ok(out)
+        all(&*self.read()?, "SELECT id FROM customers ORDER BY id", [], |r| {
+            Ok(CustomerId::from_bytes(r.id(0)?))
+        })
     }
 
     fn for_each_customer(&self, f: &mut dyn FnMut(&Customer) -> Result<()>) -> Result<()> {
         // Customers and consents both in id order, merged as they stream (one read snapshot).
         let c = self.read()?;
         let tx = c.unchecked_transaction().be()?;
-        let mut customers = tx.prepare(&format!("{} ORDER BY id", convert::CUSTOMER_SELECT)).be()?;
+        let mut customers = tx.prepare(&format!("{} ORDER BY id", rows::CUSTOMER_SELECT)).be()?;
         let mut consents = tx
             .prepare("SELECT customer_id, channel, state, at, source FROM consents ORDER BY customer_id, channel")
             .be()?;
@@ -674,61 +644,42 @@ impl Store for SqliteStore {
         let mut cons = consents.query([]).be()?;
         let next_consent = |cons: &mut rusqlite::Rows<'_>| -> Result<Option<([u8; 16], kesher_core::Consent)>> {
             let Some(r) = cons.next().be()? else { return Ok(None) };
-            let id = blob16(&r.get::<_, Vec<u8>>(0).be()?)?;
-            let k = convert::consent_from_parts(
-                &r.get::<_, String>(1).be()?,
-                &r.get::<_, String>(2).be()?,
-                r.get::<_, i64>(3).be()?,
-                r.get::<_, String>(4).be()?,
-            )?;
-            Ok(Some((id, k)))
+            let r = SqlRow(r);
+            Ok(Some((r.id(0)?, rows::consent(&r, 1)?)))
         };
         let mut pending = next_consent(&mut cons)?;
         while let Some(r) = rows.next().be()? {
-            let t = convert::customer_tuple(r).be()?;
-            let id = t.0;
-            let mut mine = Vec::new();
+            let mut customer = rows::customer(&SqlRow(r))?;
+            let id = customer.id.0.into_bytes();
             // Consents of customers that no longer exist sort before this one: skip them.
             while let Some((cid, k)) = pending.take() {
                 if cid < id {
                     pending = next_consent(&mut cons)?;
                 } else if cid == id {
-                    mine.push(k);
+                    customer.consents.push(k);
                     pending = next_consent(&mut cons)?;
                 } else {
                     pending = Some((cid, k));
                     break;
                 }
             }
-            f(&convert::customer_from(t, mine)?)?;
+            f(&customer)?;
         }
         Ok(())
     }
 
     fn consent_history(&self, id: CustomerId) -> Result<Vec<ConsentEvent>> {
-        let c = self.read()?;
-        let mut st = c
-            .prepare("SELECT channel, state, at, source FROM consent_history WHERE customer_id = ?1 ORDER BY seq")
-            .be()?;
-        let rows = st
-            .query_map([id.as_bytes()], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })
-            .be()?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (ch, st, at, source) = row.be()?;
-            out.push(ConsentEvent {
-                customer_id: id,
-                consent: consent_from_parts(&ch, &st, at, source)?,
-            });
-        }
-        Ok(out)
+        all(
+            &*self.read()?,
+            "SELECT channel, state, at, source FROM consent_history WHERE customer_id = ?1 ORDER BY seq",
+            [id.as_bytes()],
+            |r| {
+                Ok(ConsentEvent {
+                    customer_id: id,
+                    consent: rows::consent(r, 0)?,
+                })
+            },
+        )
     }
 
     fn merged_into(&self, dropped: CustomerId) -> Result<Option<CustomerId>> {
@@ -785,16 +736,12 @@ impl Store for SqliteStore {
     }
 
     fn get_interaction(&self, id: InteractionId) -> Result<Option<Interaction>> {
-        let c = self.read()?;
-        let row = c
-            .query_row(
-                &format!("{INTERACTION_SELECT} WHERE id = ?1"),
-                [id.as_bytes()],
-                interaction_row,
-            )
-            .optional()
-            .be()?;
-        row.map(InteractionRow::into_domain).transpose()
+        one(
+            &*self.read()?,
+            &format!("{INTERACTION_SELECT} WHERE id = ?1"),
+            [id.as_bytes()],
+            |r| rows::interaction(r),
+        )
     }
 
     fn list_interactions(&self, customer: Option<CustomerId>, limit: u32, offset: u64) -> Result<Page<Interaction>> {
@@ -807,18 +754,14 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )
             .be()?;
-        let mut st = c
-            .prepare(&format!("{INTERACTION_SELECT} WHERE (?1 IS NULL OR customer_id = ?1) ORDER BY occurred_at DESC, id DESC LIMIT ?2 OFFSET ?3"))
-            .be()?;
-        let rows: Vec<InteractionRow> = st
-            .query_map(params![cid, limit, offset as i64], interaction_row)
-            .be()?
-            .collect::<rusqlite::Result<_>>()
-            .be()?;
-        let items = rows
-            .into_iter()
-            .map(InteractionRow::into_domain)
-            .collect::<Result<_>>()?;
+        let items = all(
+            &c,
+            &format!(
+                "{INTERACTION_SELECT} WHERE (?1 IS NULL OR customer_id = ?1) ORDER BY occurred_at DESC, id DESC LIMIT ?2 OFFSET ?3"
+            ),
+            params![cid, limit, offset as i64],
+            |r| rows::interaction(r),
+        )?;
         Ok(Page {
             items,
             total: total as u64,
@@ -989,16 +932,13 @@ impl Store for SqliteStore {
 
     fn customer_score(&self, id: CustomerId) -> Result<Option<CustomerScore>> {
         let c = self.read()?;
-        let row = c
-            .query_row(
-                &format!("{SCORE_SELECT} WHERE customer_id = ?1"),
-                [id.as_bytes()],
-                score_row,
-            )
-            .optional()
-            .be()?;
-        if let Some(row) = row {
-            return row.into_domain().map(Some);
+        if let Some(score) = one(
+            &c,
+            &format!("{SCORE_SELECT} WHERE customer_id = ?1"),
+            [id.as_bytes()],
+            |r| rows::score(r),
+        )? {
+            return Ok(Some(score));
         }
         // An implicit prospect of the latest run: a customer that existed when it was stored.
         let run: Option<(i64, String)> = c
@@ -1017,20 +957,14 @@ impl Store for SqliteStore {
     fn customer_wallets(&self) -> Result<Vec<(CustomerId, String)>> {
         let c = self.read()?;
         // The text test first: most customers have no estimate, and it is cheaper than JSON.
-        let mut st = c
-            .prepare(
-                "SELECT id, CAST(json_extract(attributes, '$.estimated_annual_spend') AS TEXT) FROM customers
-                 WHERE instr(attributes, 'estimated_annual_spend') > 0
-                   AND json_extract(attributes, '$.estimated_annual_spend') IS NOT NULL ORDER BY id",
-            )
-            .be()?;
-        let rows = st.query_map([], |r| Ok((id16(r, 0)?, r.get::<_, String>(1)?))).be()?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, v) = row.be()?;
-            out.push((CustomerId::from_bytes(id), v));
-        }
-        Ok(out)
+        all(
+            &c,
+            "SELECT id, CAST(json_extract(attributes, '$.estimated_annual_spend') AS TEXT) FROM customers
+             WHERE instr(attributes, 'estimated_annual_spend') > 0
+               AND json_extract(attributes, '$.estimated_annual_spend') IS NOT NULL ORDER BY id",
+            [],
+            |r| Ok((CustomerId::from_bytes(r.id(0)?), r.text(1)?)),
+        )
     }
 
     fn record_stage_history(&self, month: &str, stages: &[(CustomerId, &str)]) -> Result<()> {
@@ -1058,16 +992,9 @@ impl Store for SqliteStore {
 
     fn list_customer_scores(&self) -> Result<Vec<CustomerScore>> {
         let c = self.read()?;
-        let mut st = c.prepare(&format!("{SCORE_SELECT} ORDER BY customer_id")).be()?;
-        let rows: Vec<ScoreRow> = st
-            .query_map([], score_row)
-            .be()?
-            .collect::<rusqlite::Result<_>>()
-            .be()?;
-        let mut out = rows
-            .into_iter()
-            .map(ScoreRow::into_domain)
-            .collect::<Result<Vec<_>>>()?;
+        let mut out = all(&c, &format!("{SCORE_SELECT} ORDER BY customer_id"), [], |r| {
+            rows::score(r)
+        })?;
         // The latest run's implicit prospects.
         let run: Option<(i64, i64, String)> = c
             .query_row(
@@ -1079,16 +1006,11 @@ impl Store for SqliteStore {
             .be()?;
         if let Some((run, as_of, model)) = run {
             let as_of = from_ts(as_of)?;
-            let mut st = c
-                .prepare(
-                    "SELECT c.id FROM customers c WHERE c.runs_before < ?1
-                       AND NOT EXISTS (SELECT 1 FROM customer_scores s WHERE s.customer_id = c.id)",
-                )
-                .be()?;
-            let ids = st.query_map([run], |r| id16(r, 0)).be()?;
-            for id in ids {
-                out.push(CustomerScore::prospect(CustomerId::from_bytes(id.be()?), as_of, &model));
-            }
+            let sql = "SELECT c.id FROM customers c WHERE c.runs_before < ?1
+                 AND NOT EXISTS (SELECT 1 FROM customer_scores s WHERE s.customer_id = c.id)";
+            out.extend(all(&c, sql, [run], |r| {
+                Ok(CustomerScore::prospect(CustomerId::from_bytes(r.id(0)?), as_of, &model))
+            })?);
             out.sort_unstable_by_key(|s| s.customer_id);
         }
         Ok(out)
@@ -1096,28 +1018,14 @@ impl Store for SqliteStore {
 
     fn stage_counts(&self) -> Result<Vec<(String, String, u64)>> {
         let c = self.read()?;
-        let mut st = c
-            .prepare("SELECT month, stage, count(*) FROM customer_stages GROUP BY month, stage")
-            .be()?;
-        let counts = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))
-            .be()?
-            .collect::<rusqlite::Result<Vec<(String, String, u64)>>>()
-            .be()?;
+        let sql = "SELECT month, stage, count(*) FROM customer_stages GROUP BY month, stage";
+        let counts = all(&c, sql, [], |r| Ok((r.text(0)?, r.text(1)?, r.int(2)? as u64)))?;
         // A run's prospects: its customers (inserted before it) less the month's rows, which
         // all name customers of the run.
-        let mut st = c
-            .prepare(
-                "SELECT m.month, (SELECT count(*) FROM customers WHERE runs_before < m.run)
-                     - (SELECT count(*) FROM customer_stages s WHERE s.month = m.month)
-                 FROM stage_months m WHERE m.run IS NOT NULL",
-            )
-            .be()?;
-        let implicit = st
-            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))
-            .be()?
-            .collect::<rusqlite::Result<Vec<(String, u64)>>>()
-            .be()?;
+        let sql = "SELECT m.month, (SELECT count(*) FROM customers WHERE runs_before < m.run)
+                - (SELECT count(*) FROM customer_stages s WHERE s.month = m.month)
+             FROM stage_months m WHERE m.run IS NOT NULL";
+        let implicit = all(&c, sql, [], |r| Ok((r.text(0)?, r.int(1)?.max(0) as u64)))?;
         Ok(kesher_store::merge_stage_counts(counts, implicit))
     }
 
@@ -1134,41 +1042,26 @@ impl Store for SqliteStore {
         let (from_run, to_run) = (run_of(from_month)?, run_of(to_month)?);
         // Customers with a row in the later month; one without a row in the earlier month was
         // its prospect if it belonged to the earlier month's run, else it is new.
-        let mut st = c
-            .prepare(
-                "SELECT coalesce(a.stage, CASE WHEN ?3 > 0
-                        AND (SELECT runs_before FROM customers WHERE id = b.customer_id) < ?3
-                        THEN 'prospect' ELSE 'new' END), b.stage, count(*)
-                 FROM customer_stages b
-                 LEFT JOIN customer_stages a ON a.month = ?1 AND a.customer_id = b.customer_id
-                 WHERE b.month = ?2 GROUP BY 1, 2",
-            )
-            .be()?;
-        let counts = st
-            .query_map(params![from_month, to_month, from_run], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
-            })
-            .be()?
-            .collect::<rusqlite::Result<Vec<(String, String, u64)>>>()
-            .be()?;
+        let sql = "SELECT coalesce(a.stage, CASE WHEN ?3 > 0
+                   AND (SELECT runs_before FROM customers WHERE id = b.customer_id) < ?3
+                   THEN 'prospect' ELSE 'new' END), b.stage, count(*)
+             FROM customer_stages b
+             LEFT JOIN customer_stages a ON a.month = ?1 AND a.customer_id = b.customer_id
+             WHERE b.month = ?2 GROUP BY 1, 2";
+        let counts = all(&c, sql, params![from_month, to_month, from_run], |r| {
+            Ok((r.text(0)?, r.text(1)?, r.int(2)? as u64))
+        })?;
         // The later month's implicit prospects, by where they were in the earlier month.
         let implicit = if to_run > 0 {
-            let mut st = c
-                .prepare(
-                    "SELECT coalesce(a.stage, CASE WHEN c.runs_before < ?3 THEN 'prospect' ELSE 'new' END), count(*)
-                     FROM customers c
-                     LEFT JOIN customer_stages a ON a.month = ?1 AND a.customer_id = c.id
-                     WHERE c.runs_before < ?4
-                       AND NOT EXISTS (SELECT 1 FROM customer_stages b WHERE b.month = ?2 AND b.customer_id = c.id)
-                     GROUP BY 1",
-                )
-                .be()?;
-            st.query_map(params![from_month, to_month, from_run, to_run], |r| {
-                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
-            })
-            .be()?
-            .collect::<rusqlite::Result<Vec<(String, u64)>>>()
-            .be()?
+            let sql = "SELECT coalesce(a.stage, CASE WHEN c.runs_before < ?3 THEN 'prospect' ELSE 'new' END), count(*)
+                 FROM customers c
+                 LEFT JOIN customer_stages a ON a.month = ?1 AND a.customer_id = c.id
+                 WHERE c.runs_before < ?4
+                   AND NOT EXISTS (SELECT 1 FROM customer_stages b WHERE b.month = ?2 AND b.customer_id = c.id)
+                 GROUP BY 1";
+            all(&c, sql, params![from_month, to_month, from_run, to_run], |r| {
+                Ok((r.text(0)?, r.int(1)? as u64))
+            })?
         } else {
             Vec::new()
         };

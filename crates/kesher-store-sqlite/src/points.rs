@@ -4,78 +4,30 @@
 //! can slip a redemption in between the check and the entry. The unique indexes of migration 8
 //! keep one accrual per sale and one entry per idempotency key whatever the callers do.
 
-use crate::convert::{Ctx, blob16};
+use crate::convert::{Ctx, all, blob16, one};
 use crate::{from_ts, ts};
 use kesher_core::{BranchId, Currency, CustomerId, TransactionId};
 use kesher_loyalty::{EarningRule, LedgerEntry};
 use kesher_store::points::{stored_kind, stored_rate};
+use kesher_store::rows::{self, LEDGER_SELECT};
 use kesher_store::{
     NewLedgerEntry, PointsTotals, RefundFacts, Result, SaleScope, StoreError, UnearnedSale, UnreversedRefund,
 };
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
-pub(crate) const LEDGER_SELECT: &str = "SELECT seq, customer_id, kind, points, balance_after, reason, idempotency_key,
-    transaction_id, branch_id, actor, origin, at FROM points_ledger";
-
-type RawEntry = (
-    i64,
-    Vec<u8>,
-    String,
-    i64,
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<Vec<u8>>,
-    Option<Vec<u8>>,
-    String,
-    Option<String>,
-    i64,
-);
-
-fn raw_entry(r: &Row) -> rusqlite::Result<RawEntry> {
-    RawEntry::try_from(r)
-}
-
-fn entry(raw: RawEntry) -> Result<LedgerEntry> {
-    let (seq, cust, kind, points, balance_after, reason, key, txn, branch, actor, origin, at) = raw;
-    Ok(LedgerEntry {
-        seq,
-        customer_id: CustomerId::from_bytes(blob16(&cust)?),
-        kind: stored_kind(&kind)?,
-        points,
-        balance_after,
-        reason,
-        idempotency_key: key,
-        transaction_id: txn.map(|t| blob16(&t).map(TransactionId::from_bytes)).transpose()?,
-        branch_id: branch.map(|b| blob16(&b).map(BranchId::from_bytes)).transpose()?,
-        actor,
-        origin,
-        at: from_ts(at)?,
+fn one_entry(c: &Connection, cond: &str, p: impl rusqlite::Params) -> Result<Option<LedgerEntry>> {
+    one(c, &format!("{LEDGER_SELECT} WHERE {cond}"), p, |r| {
+        rows::ledger_entry(r)
     })
 }
 
-fn one_entry(c: &Connection, cond: &str, p: impl rusqlite::Params) -> Result<Option<LedgerEntry>> {
-    c.prepare_cached(&format!("{LEDGER_SELECT} WHERE {cond}"))
-        .be()?
-        .query_row(p, raw_entry)
-        .optional()
-        .be()?
-        .map(entry)
-        .transpose()
-}
-
 pub(crate) fn entries(c: &Connection, customer: CustomerId, limit: u32, offset: u64) -> Result<Vec<LedgerEntry>> {
-    let mut st = c
-        .prepare_cached(&format!(
-            "{LEDGER_SELECT} WHERE customer_id = ?1 ORDER BY seq DESC LIMIT ?2 OFFSET ?3"
-        ))
-        .be()?;
-    let raws: Vec<RawEntry> = st
-        .query_map(params![customer.as_bytes(), limit, offset as i64], raw_entry)
-        .be()?
-        .collect::<rusqlite::Result<_>>()
-        .be()?;
-    raws.into_iter().map(entry).collect()
+    all(
+        c,
+        &format!("{LEDGER_SELECT} WHERE customer_id = ?1 ORDER BY seq DESC LIMIT ?2 OFFSET ?3"),
+        params![customer.as_bytes(), limit, offset as i64],
+        |r| rows::ledger_entry(r),
+    )
 }
 
 pub(crate) fn count_entries(c: &Connection, customer: CustomerId) -> Result<u64> {

@@ -4,15 +4,16 @@
 
 use crate::accounts::{erasure, records};
 use crate::convert::{
-    Ctx, INTERACTION_SELECT, check_identifiers_free, check_transaction_refs, insert_customer_row,
-    insert_interaction_row, insert_transaction_rows, interaction_row, load_customer, load_transaction_by_external,
-    product_cost, update_customer_row, write_consents,
+    Ctx, check_identifiers_free, check_transaction_refs, insert_customer_row, insert_interaction_row,
+    insert_transaction_rows, load_customer, load_transaction_by_external, one, product_cost, update_customer_row,
+    write_consents,
 };
 use crate::points::store_rule;
 use kesher_core::{Consent, Customer, CustomerId, Interaction, Transaction};
 use kesher_loyalty::EarningRule;
+use kesher_store::rows::{self, INTERACTION_SELECT};
 use kesher_store::{Actor, Dependents, ErasureReport, Inserted, Lock, MovedRows, Result, Tx, UnitOfWork};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
 /// An open unit of work on the writer connection.
 pub(crate) struct SqliteTx<'a> {
@@ -133,16 +134,12 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn interaction_by_external(&mut self, external_id: &str) -> Result<Option<Interaction>> {
-        self.conn
-            .query_row(
-                &format!("{INTERACTION_SELECT} WHERE external_id = ?1"),
-                [external_id],
-                interaction_row,
-            )
-            .optional()
-            .be()?
-            .map(|row| row.into_domain())
-            .transpose()
+        one(
+            &self.conn,
+            &format!("{INTERACTION_SELECT} WHERE external_id = ?1"),
+            [external_id],
+            |r| rows::interaction(r),
+        )
     }
 
     fn insert_interaction_row(&mut self, i: &Interaction) -> Result<Inserted> {

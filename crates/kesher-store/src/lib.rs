@@ -6,8 +6,10 @@
 
 pub mod accounts;
 pub mod bulk;
+pub mod checks;
 pub mod jobs;
 pub mod points;
+pub mod rows;
 pub mod unit;
 
 pub use accounts::{Accounts, ApiToken, CustomerRecords, ERASED_MARKER, ErasureReport, Privacy, Session, User};

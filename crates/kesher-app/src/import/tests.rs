@@ -468,7 +468,7 @@ fn a_customers_row_with_several_problems_reports_the_first_in_column_order() {
         .lookup_customer(&kesher_store::Identifier::Member("M9".into()))
         .unwrap()
         .unwrap();
-    assert_eq!(c.kind, CustomerKind::Intermediary);
+    assert_eq!(c.kind, kesher_core::CustomerKind::Intermediary);
     assert!(c.parent_id.is_some() && c.source_branch.is_some());
     assert_eq!(
         c.phone.map(|p| p.as_str().to_string()).as_deref(),

@@ -6,6 +6,7 @@ mod access;
 mod api;
 mod bounds;
 mod browser;
+mod customer_input;
 mod fuzz;
 mod jobs;
 mod openapi;

@@ -1,0 +1,313 @@
+//! Rows to domain values, written once for both backends: a backend's row type implements
+//! [`Columns`] ("column `i` as a text, an id, an instant …", each in its own storage type),
+//! and each record is mapped here from the same `SELECT` text.
+
+use crate::accounts::{stored_role, stored_scopes};
+use crate::jobs::stored_state;
+use crate::points::stored_kind;
+use crate::{ApiToken, AuditEntry, CustomerScore, Job, Result, StoreError, User};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use kesher_core::{
+    Branch, BranchId, Channel, Consent, ConsentChannel, ConsentState, Currency, Customer, CustomerId, CustomerKind,
+    Demographics, DuplicateCandidate, Email, Employee, EmployeeId, Gender, Interaction, InteractionId, InteractionKind,
+    InteractionStatus, JobId, Line, Money, Phone, Product, ProductId, TokenId, Transaction, TransactionId, UserId,
+};
+use kesher_loyalty::LedgerEntry;
+use std::borrow::Cow;
+
+/// One result row as a backend reads it: column `i` (from 0) as a domain-level value. Ids are
+/// 16 bytes (SQLite: a BLOB, PostgreSQL: uuid), instants microsecond timestamps (INTEGER /
+/// timestamptz), JSON an object (TEXT / jsonb).
+pub trait Columns {
+    fn id(&self, i: usize) -> Result<[u8; 16]>;
+    fn opt_id(&self, i: usize) -> Result<Option<[u8; 16]>>;
+    fn text(&self, i: usize) -> Result<String>;
+    fn opt_text(&self, i: usize) -> Result<Option<String>>;
+    fn int(&self, i: usize) -> Result<i64>;
+    fn opt_int(&self, i: usize) -> Result<Option<i64>>;
+    /// A boolean (SQLite: an INTEGER, 0 false).
+    fn flag(&self, i: usize) -> Result<bool>;
+    fn real(&self, i: usize) -> Result<f64>;
+    fn opt_real(&self, i: usize) -> Result<Option<f64>>;
+    fn time(&self, i: usize) -> Result<Timestamp>;
+    fn opt_time(&self, i: usize) -> Result<Option<Timestamp>>;
+    fn opt_date(&self, i: usize) -> Result<Option<Date>>;
+    fn json(&self, i: usize) -> Result<serde_json::Value>;
+    fn opt_json(&self, i: usize) -> Result<Option<serde_json::Value>>;
+    /// A JSON object (anything else reads as an empty one).
+    fn object(&self, i: usize) -> Result<serde_json::Map<String, serde_json::Value>> {
+        match self.json(i)? {
+            serde_json::Value::Object(m) => Ok(m),
+            _ => Ok(serde_json::Map::new()),
+        }
+    }
+}
+
+/// A stored value that no longer parses: the backend's failure, not the caller's.
+pub fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("stored {what} is invalid: {e}"))
+}
+
+fn parsed<T, E: std::fmt::Display>(what: &str, v: std::result::Result<T, E>) -> Result<T> {
+    v.map_err(|e| corrupt(what, e))
+}
+
+pub const BRANCH_SELECT: &str = "SELECT id, external_id, name, region, time_zone FROM branches";
+pub fn branch(r: &impl Columns) -> Result<Branch> {
+    Ok(Branch {
+        id: BranchId::from_bytes(r.id(0)?),
+        external_id: r.text(1)?,
+        name: r.text(2)?,
+        region: r.opt_text(3)?,
+        time_zone: r.text(4)?,
+    })
+}
+
+pub const EMPLOYEE_SELECT: &str = "SELECT id, external_id, name, branch_id FROM employees";
+pub fn employee(r: &impl Columns) -> Result<Employee> {
+    Ok(Employee {
+        id: EmployeeId::from_bytes(r.id(0)?),
+        external_id: r.text(1)?,
+        name: r.text(2)?,
+        branch_id: r.opt_id(3)?.map(BranchId::from_bytes),
+    })
+}
+
+pub const PRODUCT_SELECT: &str = "SELECT id, sku, name, category, list_price, currency, unit_cost FROM products";
+pub fn product(r: &impl Columns) -> Result<Product> {
+    let currency = parsed("currency", Currency::from_stored(&r.text(5)?))?;
+    Ok(Product {
+        id: ProductId::from_bytes(r.id(0)?),
+        sku: r.text(1)?,
+        name: r.text(2)?,
+        category: r.opt_text(3)?,
+        list_price: Money::new(r.int(4)?, currency),
+        unit_cost: r.opt_int(6)?,
+    })
+}
+
+/// Its 19 columns, in [`customer`]'s order.
+pub const CUSTOMER_SELECT: &str =
+    "SELECT id, member_no, kind, parent_id, name, phone, email, card, language, birth_date, gender,
+    city, region, household_size, income_band, attributes, created_at, source_branch, source_employee FROM customers";
+/// The number of columns of [`CUSTOMER_SELECT`].
+pub const CUSTOMER_COLUMNS: usize = 19;
+
+/// A customer without its consents (the store reads them from their own table).
+pub fn customer(r: &impl Columns) -> Result<Customer> {
+    Ok(Customer {
+        id: CustomerId::from_bytes(r.id(0)?),
+        member_no: r.opt_text(1)?,
+        kind: parsed("kind", CustomerKind::parse(&r.text(2)?))?,
+        parent_id: r.opt_id(3)?.map(CustomerId::from_bytes),
+        name: r.opt_text(4)?,
+        phone: parsed("phone", r.opt_text(5)?.map(|p| Phone::from_e164(&p)).transpose())?,
+        email: parsed("email", r.opt_text(6)?.map(|e| Email::parse(&e)).transpose())?,
+        card: r.opt_text(7)?,
+        language: r.opt_text(8)?,
+        demographics: Demographics {
+            birth_date: r.opt_date(9)?,
+            gender: parsed("gender", r.opt_text(10)?.map(|g| Gender::parse(&g)).transpose())?,
+            city: r.opt_text(11)?,
+            region: r.opt_text(12)?,
+            household_size: r.opt_int(13)?.map(|h| h.clamp(0, i64::from(u16::MAX)) as u16),
+            income_band: r.opt_text(14)?,
+        },
+        attributes: r.object(15)?,
+        created_at: r.time(16)?,
+        source_branch: r.opt_id(17)?.map(BranchId::from_bytes),
+        source_employee: r.opt_id(18)?.map(EmployeeId::from_bytes),
+        consents: Vec::new(),
+    })
+}
+
+/// A consent from the columns channel, state, at, source starting at column `first`.
+pub fn consent(r: &impl Columns, first: usize) -> Result<Consent> {
+    Ok(Consent {
+        channel: parsed("consent channel", ConsentChannel::parse(&r.text(first)?))?,
+        state: parsed("consent state", ConsentState::parse(&r.text(first + 1)?))?,
+        at: r.time(first + 2)?,
+        source: r.text(first + 3)?,
+    })
+}
+
+/// A sale's head; its lines are read apart ([`line`]).
+pub const TRANSACTION_SELECT: &str =
+    "SELECT id, external_id, customer_id, branch_id, employee_id, occurred_at, currency, refund_of FROM transactions";
+pub fn transaction(r: &impl Columns) -> Result<Transaction> {
+    Ok(Transaction {
+        id: TransactionId::from_bytes(r.id(0)?),
+        external_id: r.text(1)?,
+        customer_id: r.opt_id(2)?.map(CustomerId::from_bytes),
+        branch_id: BranchId::from_bytes(r.id(3)?),
+        employee_id: r.opt_id(4)?.map(EmployeeId::from_bytes),
+        occurred_at: r.time(5)?,
+        currency: parsed("currency", Currency::from_stored(&r.text(6)?))?,
+        lines: Vec::new(),
+        refund_of: r.opt_id(7)?.map(TransactionId::from_bytes),
+    })
+}
+
+/// A line from the columns product id, sku, quantity, unit price, discount.
+pub fn line(r: &impl Columns) -> Result<Line> {
+    Ok(Line {
+        product_id: r.opt_id(0)?.map(ProductId::from_bytes),
+        sku: r.opt_text(1)?,
+        quantity: r.int(2)?,
+        unit_price: r.int(3)?,
+        discount: r.int(4)?,
+    })
+}
+
+pub const INTERACTION_SELECT: &str = "SELECT id, external_id, customer_id, channel, kind, occurred_at, text, employee_id, satisfaction, status FROM interactions";
+pub fn interaction(r: &impl Columns) -> Result<Interaction> {
+    Ok(Interaction {
+        id: InteractionId::from_bytes(r.id(0)?),
+        external_id: r.opt_text(1)?,
+        customer_id: CustomerId::from_bytes(r.id(2)?),
+        channel: parsed("channel", Channel::parse(&r.text(3)?))?,
+        kind: parsed("kind", InteractionKind::parse(&r.text(4)?))?,
+        occurred_at: r.time(5)?,
+        text: r.opt_text(6)?,
+        employee_id: r.opt_id(7)?.map(EmployeeId::from_bytes),
+        satisfaction: r.opt_int(8)?.map(|s| s.clamp(0, 255) as u8),
+        status: parsed(
+            "status",
+            r.opt_text(9)?.map(|s| InteractionStatus::parse(&s)).transpose(),
+        )?,
+    })
+}
+
+pub const SCORE_SELECT: &str =
+    "SELECT customer_id, as_of, model, stage, frequency, recency, t, monetary, revenue, margin,
+    p_alive, expected_purchases, clv, rfm, segment, tier, wallet, share_of_wallet FROM customer_scores";
+pub fn score(r: &impl Columns) -> Result<CustomerScore> {
+    Ok(CustomerScore {
+        customer_id: CustomerId::from_bytes(r.id(0)?),
+        as_of: r.time(1)?,
+        model: Cow::Owned(r.text(2)?),
+        stage: Cow::Owned(r.text(3)?),
+        frequency: r.real(4)?,
+        recency: r.real(5)?,
+        t: r.real(6)?,
+        monetary: r.real(7)?,
+        revenue: r.int(8)?,
+        margin: r.opt_int(9)?,
+        p_alive: r.opt_real(10)?,
+        expected_purchases: r.opt_real(11)?,
+        clv: r.opt_real(12)?,
+        rfm: r.opt_text(13)?.map(Cow::Owned),
+        segment: r.opt_text(14)?.map(Cow::Owned),
+        tier: r.opt_text(15)?.map(Cow::Owned),
+        wallet: r.opt_int(16)?,
+        share_of_wallet: r.opt_real(17)?,
+    })
+}
+
+/// A job's columns, for `SELECT … FROM jobs` and `RETURNING`.
+pub const JOB_COLUMNS: &str = "id, kind, args, run_at, state, attempts, max_attempts, last_error, lease_owner,
+    lease_until, created_at, started_at, finished_at, result, dedupe_key";
+pub fn job(r: &impl Columns) -> Result<Job> {
+    let attempts = |i: usize| -> Result<u32> {
+        let v = r.int(i)?;
+        u32::try_from(v).map_err(|_| StoreError::Backend(format!("stored job count {v} out of range")))
+    };
+    Ok(Job {
+        id: JobId::from_bytes(r.id(0)?),
+        kind: r.text(1)?,
+        args: r.json(2)?,
+        run_at: r.time(3)?,
+        state: stored_state(&r.text(4)?)?,
+        attempts: attempts(5)?,
+        max_attempts: attempts(6)?,
+        last_error: r.opt_text(7)?,
+        lease_owner: r.opt_text(8)?,
+        lease_until: r.opt_time(9)?,
+        created_at: r.time(10)?,
+        started_at: r.opt_time(11)?,
+        finished_at: r.opt_time(12)?,
+        result: r.opt_json(13)?,
+        dedupe_key: r.opt_text(14)?,
+    })
+}
+
+pub const LEDGER_SELECT: &str = "SELECT seq, customer_id, kind, points, balance_after, reason, idempotency_key,
+    transaction_id, branch_id, actor, origin, at FROM points_ledger";
+pub fn ledger_entry(r: &impl Columns) -> Result<LedgerEntry> {
+    Ok(LedgerEntry {
+        seq: r.int(0)?,
+        customer_id: CustomerId::from_bytes(r.id(1)?),
+        kind: stored_kind(&r.text(2)?)?,
+        points: r.int(3)?,
+        balance_after: r.int(4)?,
+        reason: r.opt_text(5)?,
+        idempotency_key: r.opt_text(6)?,
+        transaction_id: r.opt_id(7)?.map(TransactionId::from_bytes),
+        branch_id: r.opt_id(8)?.map(BranchId::from_bytes),
+        actor: r.text(9)?,
+        origin: r.opt_text(10)?,
+        at: r.time(11)?,
+    })
+}
+
+/// Audit entries: this, then a WHERE / ORDER / LIMIT tail.
+pub const AUDIT_SELECT: &str = "SELECT seq, at, actor, action, entity, entity_id, before, after, origin FROM audit_log";
+pub fn audit_entry(r: &impl Columns) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: r.int(0)?,
+        at: r.time(1)?,
+        actor: r.text(2)?,
+        action: r.text(3)?,
+        entity: r.text(4)?,
+        entity_id: r.text(5)?,
+        before: r.opt_json(6)?,
+        after: r.opt_json(7)?,
+        origin: r.opt_text(8)?,
+    })
+}
+
+pub const USER_SELECT: &str =
+    "SELECT id, username, display_name, role, branch_id, password_hash, disabled, created_at FROM users";
+pub fn user(r: &impl Columns) -> Result<User> {
+    Ok(User {
+        id: UserId::from_bytes(r.id(0)?),
+        username: r.text(1)?,
+        display_name: r.opt_text(2)?,
+        role: stored_role(&r.text(3)?)?,
+        branch: r.opt_id(4)?.map(BranchId::from_bytes),
+        password_hash: r.text(5)?,
+        disabled: r.flag(6)?,
+        created_at: r.time(7)?,
+    })
+}
+
+pub const TOKEN_SELECT: &str = "SELECT id, name, role, branch_id, scopes, digest, hint, created_at, created_by, expires_at, revoked_at FROM api_tokens";
+pub fn token(r: &impl Columns) -> Result<ApiToken> {
+    Ok(ApiToken {
+        id: TokenId::from_bytes(r.id(0)?),
+        name: r.text(1)?,
+        role: stored_role(&r.text(2)?)?,
+        branch: r.opt_id(3)?.map(BranchId::from_bytes),
+        scopes: stored_scopes(&r.text(4)?)?,
+        digest: r.text(5)?,
+        hint: r.text(6)?,
+        created_at: r.time(7)?,
+        created_by: r.text(8)?,
+        expires_at: r.opt_time(9)?,
+        revoked_at: r.opt_time(10)?,
+    })
+}
+
+/// What duplicate scoring reads of every customer.
+pub const DUPLICATE_SELECT: &str = "SELECT id, name, birth_date, phone, email, city FROM customers";
+pub fn duplicate_candidate(r: &impl Columns) -> Result<DuplicateCandidate> {
+    Ok(DuplicateCandidate {
+        id: CustomerId::from_bytes(r.id(0)?),
+        name: r.opt_text(1)?,
+        birth_date: r.opt_date(2)?,
+        phone: r.opt_text(3)?,
+        email: r.opt_text(4)?,
+        city: r.opt_text(5)?,
+    })
+}

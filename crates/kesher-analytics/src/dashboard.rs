@@ -156,6 +156,31 @@ pub fn cohorts(months_of: &[Vec<u32>], month_names: &[String], keep: usize) -> V
         .collect()
 }
 
+/// Monthly cohorts from counts already aggregated: `counts` holds (cohort month, purchase
+/// month, customers) with month indexes into `month_names` as in [`cohorts`].
+pub fn cohorts_from_counts(counts: &[(u32, u32, u64)], month_names: &[String], keep: usize) -> Vec<Cohort> {
+    let n = month_names.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut active: Vec<Vec<u64>> = (0..n).map(|c| vec![0u64; n - c]).collect();
+    for &(first, month, customers) in counts {
+        let (first, month) = (first as usize, month as usize);
+        if first < n && month < n && month >= first {
+            active[first][month - first] += customers;
+        }
+    }
+    let start = n.saturating_sub(keep);
+    (start..n)
+        .filter(|&c| active[c][0] > 0)
+        .map(|c| Cohort {
+            month: month_names[c].clone(),
+            customers: active[c][0],
+            retention: active[c].iter().map(|&a| a as f64 / active[c][0] as f64).collect(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +207,9 @@ mod tests {
         // Only the last month's cohorts when asked to keep one.
         assert!(cohorts(&months, &names, 1).is_empty());
         assert_eq!(cohorts(&months, &names, 2).len(), 1);
+        // The same cohorts from the counts a database aggregates.
+        let counts = [(0, 0, 2), (0, 1, 1), (0, 2, 1), (1, 1, 1)];
+        assert_eq!(cohorts_from_counts(&counts, &names, 12), c);
     }
 
     #[test]

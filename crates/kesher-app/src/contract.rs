@@ -55,6 +55,7 @@ macro_rules! contract_tests {
                 delete_refuses_a_customer_with_transactions,
                 purchases_are_identified_sales_by_customer_and_time,
                 analysis_runs_and_stage_history,
+                cohort_counts_agree_with_the_sales,
                 wallet_estimates_read_the_attribute_as_written,
                 users_are_unique_and_their_updates_audited_without_the_hash,
                 tokens_are_found_by_digest_and_revoked_once,
@@ -477,6 +478,42 @@ fn three_sales(s: &App) -> (BranchId, ProductId, CustomerId, Transaction) {
     s.record_transaction(&sale(3, "T3", Some(c.id), b, p, "2025-03-03T10:00:00Z"))
         .unwrap();
     (b, p, c.id, t)
+}
+
+/// A backend that counts cohorts itself counts what its sales say: each customer once per
+/// month, in the cohort of their first month, sales before the first month in month 0, refunds
+/// and anonymous sales left out, nothing after the end.
+pub fn cohort_counts_agree_with_the_sales(s: &App) {
+    let (b, p, c1, first) = three_sales(s);
+    let c2 = customer(2, "M2", "Noa");
+    s.insert_customer(&c2, &actor()).unwrap();
+    for (n, ext, who, when) in [
+        (10, "T10", c2.id, "2025-01-15T10:00:00Z"),
+        (11, "T11", c2.id, "2025-03-20T10:00:00Z"),
+        (12, "T12", c2.id, "2025-03-21T10:00:00Z"),
+        (13, "T13", c1, "2025-05-01T10:00:00Z"),
+    ] {
+        s.record_transaction(&sale(n, ext, Some(who), b, p, when)).unwrap();
+    }
+    let mut refund = sale(14, "T14", Some(c1), b, p, "2025-04-02T10:00:00Z");
+    refund.refund_of = Some(first.id);
+    for l in &mut refund.lines {
+        l.quantity = -l.quantity;
+    }
+    s.record_transaction(&refund).unwrap();
+    // February, March and April 2025; the end falls before the May sale.
+    let starts: Vec<i64> = ["2025-02-01T00:00:00Z", "2025-03-01T00:00:00Z", "2025-04-01T00:00:00Z"]
+        .iter()
+        .map(|t| at(t).as_second())
+        .collect();
+    let end = at("2025-04-30T23:59:59Z").as_second();
+    let Some(mut got) = s.store.cohort_counts(&starts, end).unwrap() else {
+        return; // the backend leaves it to the caller, who reads the sales
+    };
+    got.sort_unstable();
+    // M1: first in March (index 2), March only (the refund is no sale, May is after the end);
+    // M2: first before the window (index 0), then March.
+    assert_eq!(got, vec![(0, 0, 1), (0, 2, 1), (2, 2, 1)]);
 }
 
 pub fn baskets_list_the_product_lines_of_a_branch(s: &App) {

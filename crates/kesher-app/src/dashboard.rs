@@ -52,16 +52,20 @@ fn month_starts(as_of: jiff::Timestamp, zone: &jiff::tz::TimeZone, n: usize) -> 
     out
 }
 
-fn cohorts(i: &Inputs) -> Vec<Cohort> {
-    if i.purchases.is_empty() {
-        return Vec::new();
-    }
+/// The monthly cohorts: from the sales the refresh read, else counted by the database.
+fn cohorts(app: &App, i: &Inputs) -> Result<Vec<Cohort>> {
     let starts = month_starts(i.as_of, &i.zone, COHORT_MONTHS);
     // Index 0 holds every purchase before the window, so that a customer who first bought
     // before it is not counted in a cohort inside it.
     let mut names = vec!["before".to_string()];
     names.extend(starts.iter().map(|(_, n)| n.clone()));
     let bounds: Vec<i64> = starts.iter().map(|(s, _)| *s).collect();
+    if i.purchases.is_empty() {
+        return Ok(match app.store.cohort_counts(&bounds, i.as_of.as_second())? {
+            Some(counts) => dashboard::cohorts_from_counts(&counts, &names, COHORT_MONTHS),
+            None => Vec::new(),
+        });
+    }
     let month_index = |at: i64| -> u32 { bounds.partition_point(|&s| s <= at) as u32 };
     let mut months_of: Vec<Vec<u32>> = Vec::new();
     let mut current: Option<CustomerId> = None;
@@ -74,7 +78,7 @@ fn cohorts(i: &Inputs) -> Vec<Cohort> {
             v.push(month_index(p.at));
         }
     }
-    dashboard::cohorts(&months_of, &names, COHORT_MONTHS)
+    Ok(dashboard::cohorts(&months_of, &names, COHORT_MONTHS))
 }
 
 impl App {
@@ -144,7 +148,7 @@ impl App {
                     share_of_value: *share,
                 })
                 .collect(),
-            cohorts: cohorts(i),
+            cohorts: cohorts(self, i)?,
         };
         let json = serde_json::to_string(&snapshot).map_err(|e| StoreError::Backend(e.to_string()))?;
         let mut tx = self.store.begin(Lock::Writes)?;

@@ -536,6 +536,10 @@ impl Store for PgStore {
         Ok(true)
     }
 
+    fn cohort_counts(&self, month_starts: &[i64], end: i64) -> Result<Option<Vec<(u32, u32, u64)>>> {
+        self.with(|c| summary::cohort_counts(c, month_starts, end)).map(Some)
+    }
+
     fn replace_customer_scores(&self, as_of: jiff::Timestamp, model: &str, scores: &[CustomerScore]) -> Result<u64> {
         self.in_tx(|tx| scores::replace(tx, as_of, model, scores))
     }

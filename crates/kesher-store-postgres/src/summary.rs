@@ -97,6 +97,42 @@ pub fn summary_sql(p: SummaryPeriod) -> String {
     )
 }
 
+/// Customers per (first-purchase month, purchase month) in one aggregate query:
+/// `width_bucket` over the months' first seconds gives each sale's month index as
+/// `Store::cohort_counts` defines it.
+pub(crate) fn cohort_counts<C: GenericClient>(
+    c: &mut C,
+    month_starts: &[i64],
+    end: i64,
+) -> Result<Vec<(u32, u32, u64)>> {
+    let starts: Vec<f64> = month_starts.iter().map(|s| *s as f64).collect();
+    let end = bound(end)?;
+    let rows = c
+        .query(
+            "WITH m AS (
+                SELECT customer_id, width_bucket(extract(epoch FROM occurred_at)::float8, $1::float8[]) AS mi
+                FROM transactions
+                WHERE customer_id IS NOT NULL AND refund_of IS NULL AND occurred_at < $2
+                GROUP BY 1, 2),
+             f AS (SELECT customer_id, min(mi) AS first FROM m GROUP BY 1)
+             SELECT f.first, m.mi, count(*) FROM m JOIN f USING (customer_id) GROUP BY 1, 2",
+            &[&starts, &end],
+        )
+        .be()?;
+    rows.iter()
+        .map(|r| {
+            let first: i32 = col(r, 0)?;
+            let month: i32 = col(r, 1)?;
+            let n: i64 = col(r, 2)?;
+            Ok((
+                u32::try_from(first).unwrap_or(0),
+                u32::try_from(month).unwrap_or(0),
+                u64::try_from(n).unwrap_or(0),
+            ))
+        })
+        .collect()
+}
+
 fn count_u32(v: i64, what: &str) -> Result<u32> {
     u32::try_from(v).map_err(|_| StoreError::Backend(format!("{what} out of range: {v}")))
 }

@@ -567,6 +567,15 @@ pub trait Store: Accounts + Privacy + Points + Jobs + UnitOfWork + Send + Sync {
     fn purchase_summaries(&self, _req: &SummaryRequest, _f: &mut dyn FnMut(&PurchaseSummary)) -> Result<bool> {
         Ok(false)
     }
+    /// Customers per (first-purchase month, month of a purchase), counted inside the database
+    /// when the backend can (`None`: not supported, the caller reads the sales itself). Months
+    /// are indexes into `month_starts` (each month's first second, oldest first): a sale at `t`
+    /// falls in month `month_starts.partition_point(|s| s <= t)`, so 0 is "before the first";
+    /// only sales (not refunds) of known customers up to `end` count, each customer once per
+    /// month. The dashboard's cohort retention is built from it.
+    fn cohort_counts(&self, _month_starts: &[i64], _end: i64) -> Result<Option<Vec<(u32, u32, u64)>>> {
+        Ok(None)
+    }
     /// Store one analysis run (one transaction): `scores` replace the stored scores (each
     /// stored with this run's `as_of` and `model`, whatever its own fields say), and each
     /// customer's stage is recorded for the month of `as_of` in UTC (the stage history; a re-run

@@ -58,6 +58,10 @@ pub struct Snapshot {
     /// The month of the analysis and the one before it ("2026-03"), between which `flows` count.
     pub month: String,
     pub previous_month: Option<String>,
+    /// Whether the previous month was analysed (its stages recorded), so that `flows` count
+    /// real moves; without it every customer would count as "new".
+    #[serde(default)]
+    pub previous_recorded: bool,
     /// The currency of the amounts (the sales' currency).
     pub currency: Option<String>,
     pub customers: u64,

@@ -116,21 +116,31 @@ impl App {
         if let Some(s) = stages.iter_mut().find(|s| s.stage == "prospect") {
             s.customers += i.implicit_prospects;
         }
+        // Moves between rungs need the previous month's recorded stages: known from the stored
+        // snapshot (one row), so that a first analysis does not join a million stage rows to
+        // find that everyone is new.
+        let prior = self.dashboard().ok().flatten();
+        let previous_recorded = match (&prior, &previous) {
+            (Some(p), Some(prev)) if &p.month == prev => true,
+            (Some(p), _) if p.month == month => p.previous_recorded,
+            _ => false,
+        };
         let flows = match &previous {
-            Some(p) => self
+            Some(p) if previous_recorded => self
                 .store
                 .stage_transitions(p, &month)?
                 .into_iter()
                 .filter(|(a, b, _)| a != b)
                 .map(|(from, to, customers)| Flow { from, to, customers })
                 .collect(),
-            None => Vec::new(),
+            _ => Vec::new(),
         };
         let clv: Vec<f64> = i.rows.iter().filter_map(|r| r.clv).collect();
         let snapshot = Snapshot {
             as_of: i.as_of.to_string(),
             month,
             previous_month: previous,
+            previous_recorded,
             currency: i.currency.clone(),
             customers: i.rows.len() as u64 + i.implicit_prospects,
             buyers,

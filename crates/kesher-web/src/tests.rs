@@ -104,6 +104,7 @@ fn snapshot() -> Snapshot {
         as_of: "2026-03-15T00:00:00Z".into(),
         month: "2026-03".into(),
         previous_month: Some("2026-02".into()),
+        previous_recorded: true,
         currency: Some("ILS".into()),
         customers: 1234,
         buyers: 1000,

@@ -352,6 +352,27 @@ fn the_dashboard_shows_the_numbers_the_api_gives() {
     ] {
         assert!(r.body.contains(&format!(r#"id="{chart}""#)), "{chart}");
     }
+    // Moves between rungs only once the previous month was analysed too.
+    assert!(
+        !r.body.contains(r#"id="chart-flows""#),
+        "a first analysis has no moves to show"
+    );
+    let (s, _) = app.post("/api/analytics/run", json!({"as_of": "2025-07-31T23:59:59Z"}));
+    assert_eq!(s, 200);
+    let r = v.get("/");
+    assert!(
+        r.body.contains(r#"id="chart-flows""#),
+        "a month later the moves are shown"
+    );
+    let (_, ladder) = app.get("/api/analytics/ladder?from=2025-06&to=2025-07");
+    let moved: u64 = ladder["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["from"] != t["to"])
+        .map(|t| t["customers"].as_u64().unwrap())
+        .sum();
+    assert!(moved > 0, "{ladder}");
     // The same page in Persian: Persian digits.
     let r = v.send("GET", "/", None, Some("fa"));
     assert!(r.body.contains(r#"dir="rtl""#));

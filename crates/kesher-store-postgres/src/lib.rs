@@ -407,16 +407,18 @@ impl Store for PgStore {
     fn list_transactions(&self, customer: Option<CustomerId>, limit: u32, offset: u64) -> Result<Page<Transaction>> {
         let cid = customer.map(|c| c.0);
         let (l, o) = limit_offset(limit, offset);
+        let filter = customer_filter(customer);
         self.with(|c| {
             let total = count(
                 c,
-                "SELECT count(*) FROM transactions WHERE ($1::uuid IS NULL OR customer_id = $1)",
+                &format!("SELECT count(*) FROM transactions WHERE {filter}"),
                 &[&cid],
             )?;
             let ids = c
                 .query(
-                    "SELECT id FROM transactions WHERE ($1::uuid IS NULL OR customer_id = $1)
-                     ORDER BY occurred_at DESC, id DESC LIMIT $2 OFFSET $3",
+                    &format!(
+                        "SELECT id FROM transactions WHERE {filter} ORDER BY occurred_at DESC, id DESC LIMIT $2 OFFSET $3"
+                    ),
                     &[&cid, &l, &o],
                 )
                 .be()?;
@@ -447,16 +449,17 @@ impl Store for PgStore {
     fn list_interactions(&self, customer: Option<CustomerId>, limit: u32, offset: u64) -> Result<Page<Interaction>> {
         let cid = customer.map(|c| c.0);
         let (l, o) = limit_offset(limit, offset);
+        let filter = customer_filter(customer);
         self.with(|c| {
             let total = count(
                 c,
-                "SELECT count(*) FROM interactions WHERE ($1::uuid IS NULL OR customer_id = $1)",
+                &format!("SELECT count(*) FROM interactions WHERE {filter}"),
                 &[&cid],
             )?;
             let items = all(
                 c,
                 &format!(
-                    "{INTERACTION_SELECT} WHERE ($1::uuid IS NULL OR customer_id = $1)
+                    "{INTERACTION_SELECT} WHERE {filter}
                      ORDER BY occurred_at DESC, id DESC LIMIT $2 OFFSET $3"
                 ),
                 &[&cid, &l, &o],
@@ -602,4 +605,10 @@ impl Store for PgStore {
 
 fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// The condition of a listing by customer on `$1` (the id, or NULL for every row): one text per
+/// case, so that a customer's listing is planned as an index seek even as a generic plan.
+fn customer_filter(customer: Option<CustomerId>) -> &'static str {
+    if customer.is_some() { "customer_id = $1" } else { "$1::uuid IS NULL" }
 }

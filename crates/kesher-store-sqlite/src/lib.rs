@@ -706,15 +706,18 @@ impl Store for SqliteStore {
     fn list_transactions(&self, customer: Option<CustomerId>, limit: u32, offset: u64) -> Result<Page<Transaction>> {
         let c = self.read()?;
         let cid = customer.map(|c| c.as_bytes().to_vec());
+        let filter = customer_filter(customer);
         let total: i64 = c
             .query_row(
-                "SELECT count(*) FROM transactions WHERE (?1 IS NULL OR customer_id = ?1)",
+                &format!("SELECT count(*) FROM transactions WHERE {filter}"),
                 [&cid],
                 |r| r.get(0),
             )
             .be()?;
         let mut st = c
-            .prepare("SELECT id FROM transactions WHERE (?1 IS NULL OR customer_id = ?1) ORDER BY occurred_at DESC, id DESC LIMIT ?2 OFFSET ?3")
+            .prepare(&format!(
+                "SELECT id FROM transactions WHERE {filter} ORDER BY occurred_at DESC, id DESC LIMIT ?2 OFFSET ?3"
+            ))
             .be()?;
         let ids: Vec<Vec<u8>> = st
             .query_map(params![cid, limit, offset as i64], |r| r.get(0))
@@ -747,9 +750,10 @@ impl Store for SqliteStore {
     fn list_interactions(&self, customer: Option<CustomerId>, limit: u32, offset: u64) -> Result<Page<Interaction>> {
         let c = self.read()?;
         let cid = customer.map(|c| c.as_bytes().to_vec());
+        let filter = customer_filter(customer);
         let total: i64 = c
             .query_row(
-                "SELECT count(*) FROM interactions WHERE (?1 IS NULL OR customer_id = ?1)",
+                &format!("SELECT count(*) FROM interactions WHERE {filter}"),
                 [&cid],
                 |r| r.get(0),
             )
@@ -757,7 +761,7 @@ impl Store for SqliteStore {
         let items = all(
             &c,
             &format!(
-                "{INTERACTION_SELECT} WHERE (?1 IS NULL OR customer_id = ?1) ORDER BY occurred_at DESC, id DESC LIMIT ?2 OFFSET ?3"
+                "{INTERACTION_SELECT} WHERE {filter} ORDER BY occurred_at DESC, id DESC LIMIT ?2 OFFSET ?3"
             ),
             params![cid, limit, offset as i64],
             |r| rows::interaction(r),
@@ -1247,3 +1251,10 @@ fn from_ts(v: i64) -> Result<Timestamp> {
 
 #[cfg(test)]
 mod tests;
+
+/// The condition of a listing by customer on `?1` (bound to the id, or NULL for every row): one
+/// text per case, so that a customer's listing seeks the `(customer_id, occurred_at)` index.
+/// `?1 IS NULL OR customer_id = ?1` cannot use it, and scanned the whole table per page.
+pub(crate) fn customer_filter(customer: Option<CustomerId>) -> &'static str {
+    if customer.is_some() { "customer_id = ?1" } else { "?1 IS NULL" }
+}

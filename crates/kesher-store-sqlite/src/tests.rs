@@ -933,3 +933,27 @@ fn a_removed_import_keeps_a_customer_a_till_sold_to_and_a_sale_a_till_was_answer
     assert_eq!(count(&other, "SELECT count(*) FROM import_pinned_sales"), 0);
     assert_eq!(count(&other, "SELECT count(*) FROM imports"), 0);
 }
+
+#[test]
+fn a_customers_sales_and_contacts_are_listed_through_their_index_not_a_scan() {
+    let (_dir, store) = fresh();
+    let c = store.read().unwrap();
+    let plan = |sql: &str| -> String {
+        let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows: Vec<String> = st
+            .query_map([[0u8; 16].as_slice()], |r| r.get(3))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        rows.join("; ")
+    };
+    let filter = crate::customer_filter(Some(CustomerId::from_bytes([0; 16])));
+    for (table, index) in [("transactions", "transactions_customer"), ("interactions", "interactions_customer")] {
+        let count = plan(&format!("SELECT count(*) FROM {table} WHERE {filter}"));
+        assert!(count.contains(index) && count.contains("customer_id=?"), "{count}");
+        let page = plan(&format!(
+            "SELECT id FROM {table} WHERE {filter} ORDER BY occurred_at DESC, id DESC LIMIT 50 OFFSET 0"
+        ));
+        assert!(page.contains(index) && page.contains("customer_id=?"), "{page}");
+    }
+}

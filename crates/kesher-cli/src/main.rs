@@ -236,6 +236,7 @@ fn serve(app: App, bind: std::net::SocketAddr) -> anyhow::Result<()> {
         }
     }
     let worker = jobs::JobWorker::start(app.clone())?;
+    let warmer = jobs::CacheWarmer::start(app.clone())?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -246,5 +247,6 @@ fn serve(app: App, bind: std::net::SocketAddr) -> anyhow::Result<()> {
         }))
         .with_context(|| format!("serving on {bind}"));
     worker.stop();
+    warmer.stop();
     served
 }

@@ -451,11 +451,7 @@ impl Store for PgStore {
         let (l, o) = limit_offset(limit, offset);
         let filter = customer_filter(customer);
         self.with(|c| {
-            let total = count(
-                c,
-                &format!("SELECT count(*) FROM interactions WHERE {filter}"),
-                &[&cid],
-            )?;
+            let total = count(c, &format!("SELECT count(*) FROM interactions WHERE {filter}"), &[&cid])?;
             let items = all(
                 c,
                 &format!(
@@ -610,5 +606,9 @@ fn like_escape(s: &str) -> String {
 /// The condition of a listing by customer on `$1` (the id, or NULL for every row): one text per
 /// case, so that a customer's listing is planned as an index seek even as a generic plan.
 fn customer_filter(customer: Option<CustomerId>) -> &'static str {
-    if customer.is_some() { "customer_id = $1" } else { "$1::uuid IS NULL" }
+    if customer.is_some() {
+        "customer_id = $1"
+    } else {
+        "$1::uuid IS NULL"
+    }
 }

@@ -760,9 +760,7 @@ impl Store for SqliteStore {
             .be()?;
         let items = all(
             &c,
-            &format!(
-                "{INTERACTION_SELECT} WHERE {filter} ORDER BY occurred_at DESC, id DESC LIMIT ?2 OFFSET ?3"
-            ),
+            &format!("{INTERACTION_SELECT} WHERE {filter} ORDER BY occurred_at DESC, id DESC LIMIT ?2 OFFSET ?3"),
             params![cid, limit, offset as i64],
             |r| rows::interaction(r),
         )?;
@@ -1256,5 +1254,9 @@ mod tests;
 /// text per case, so that a customer's listing seeks the `(customer_id, occurred_at)` index.
 /// `?1 IS NULL OR customer_id = ?1` cannot use it, and scanned the whole table per page.
 pub(crate) fn customer_filter(customer: Option<CustomerId>) -> &'static str {
-    if customer.is_some() { "customer_id = ?1" } else { "?1 IS NULL" }
+    if customer.is_some() {
+        "customer_id = ?1"
+    } else {
+        "?1 IS NULL"
+    }
 }

@@ -948,7 +948,10 @@ fn a_customers_sales_and_contacts_are_listed_through_their_index_not_a_scan() {
         rows.join("; ")
     };
     let filter = crate::customer_filter(Some(CustomerId::from_bytes([0; 16])));
-    for (table, index) in [("transactions", "transactions_customer"), ("interactions", "interactions_customer")] {
+    for (table, index) in [
+        ("transactions", "transactions_customer"),
+        ("interactions", "interactions_customer"),
+    ] {
         let count = plan(&format!("SELECT count(*) FROM {table} WHERE {filter}"));
         assert!(count.contains(index) && count.contains("customer_id=?"), "{count}");
         let page = plan(&format!(

@@ -344,3 +344,104 @@ fn a_template_that_works_or_writes_without_bound_is_refused_with_the_reason() {
         .unwrap();
     assert_eq!(out.len(), 2);
 }
+
+#[test]
+fn the_live_count_of_a_small_business_is_exact() {
+    let t = app();
+    business(&t.app);
+    let seg = Segment::parse("city = \"Haifa\"").unwrap();
+    let e = t.app.estimate_segment(&seg, None).unwrap();
+    assert!(e.exact);
+    assert_eq!((e.count, e.low, e.high), (2, 2, 2));
+    assert_eq!(member_nos(&t.app, &e.members), ["M2", "M3"]);
+    assert_eq!(e.population, 63);
+}
+
+/// 2,000 customers, every third in Haifa: a 200-customer sample's estimate and its interval.
+#[test]
+fn a_sampled_estimate_is_reproducible_and_its_interval_holds_the_true_count() {
+    let t = app();
+    let mut customers = String::from("customer_id,name,city\n");
+    for k in 0..2000 {
+        let city = if k % 3 == 0 { "Haifa" } else { "Eilat" };
+        customers.push_str(&format!("S{k},Someone {k},{city}\n"));
+    }
+    import(&t.app, ImportKind::Customers, &customers);
+    let seg = Segment::parse("city = \"Haifa\"").unwrap();
+    let truth = t.app.evaluate_segment(&seg, None).unwrap().members.len() as u64;
+    assert_eq!(truth, 667);
+    let sample = t.app.load_sample(&[Source::Profile], 200).unwrap();
+    let e = estimate_on(&sample, &seg, None);
+    assert!(!e.exact);
+    assert_eq!((e.sampled, e.population, e.considered), (200, 2000, 2000));
+    // Ids are drawn afresh each run, and so is the sample: a 95 % interval misses one run in
+    // twenty. Twice its width (about four standard errors) misses one in ten thousand.
+    let width = e.high - e.low;
+    assert!(
+        e.low.saturating_sub(width / 2) <= truth && truth <= e.high + width / 2,
+        "{e:?}"
+    );
+    assert!(e.low <= e.count && e.count <= e.high, "{e:?}");
+    // The interval of a third at n = 200 of 2,000 is about ± 6 points: ± 120 customers.
+    assert!(e.high - e.low < 300, "{e:?}");
+    // Members found are members, and the count is the sample's share scaled.
+    assert_eq!(e.count, (e.members.len() as f64 * 10.0).round() as u64);
+    let all: std::collections::HashSet<_> = t
+        .app
+        .evaluate_segment(&seg, None)
+        .unwrap()
+        .members
+        .into_iter()
+        .collect();
+    assert!(e.members.iter().all(|m| all.contains(m)));
+    // The same customers are drawn again: the ids hashing lowest.
+    let again = estimate_on(&t.app.load_sample(&[Source::Profile], 200).unwrap(), &seg, None);
+    assert_eq!(again, e);
+    let mut hashes: Vec<u64> = Vec::new();
+    t.app
+        .store
+        .for_each_customer(&mut |c| {
+            hashes.push(sample_hash(c.id));
+            Ok(())
+        })
+        .unwrap();
+    hashes.sort_unstable();
+    let mut drawn: Vec<u64> = sample.customers.iter().map(|c| sample_hash(c.id)).collect();
+    drawn.sort_unstable();
+    assert_eq!(drawn, hashes[..200]);
+}
+
+#[test]
+fn the_wilson_interval_is_sure_of_what_the_sample_saw() {
+    // No member seen: the count may still be above zero, never below.
+    let (low, high) = wilson_interval(0, 100, 10_000);
+    assert_eq!(low, 0);
+    assert!(high > 0 && high < 10_000 / 20, "{high}");
+    // Everyone a member.
+    let (low, high) = wilson_interval(100, 100, 10_000);
+    assert!(low > 9_000 && high == 10_000, "{low}");
+    // The whole population evaluated: no uncertainty left.
+    assert_eq!(wilson_interval(37, 100, 100), (37, 37));
+    // Half of 16,384 sampled from 1M: about ± 0.77 points.
+    let (low, high) = wilson_interval(8_192, 16_384, 1_000_000);
+    assert!(
+        (492_000..493_000).contains(&low) && (507_000..508_000).contains(&high),
+        "{low} {high}"
+    );
+}
+
+#[test]
+fn an_analysis_drops_the_sample_so_that_the_live_count_reads_its_scores() {
+    let t = app();
+    business(&t.app);
+    t.app.warm_caches().unwrap();
+    assert!(t.app.caches.segment_sample.get().is_some());
+    t.app
+        .analyze(&AnalyzeOptions::new(
+            "2026-10-31T23:59:59Z".parse().unwrap(),
+            PeriodUnit::Week,
+            Model::ParetoNbd,
+        ))
+        .unwrap();
+    assert!(t.app.caches.segment_sample.get().is_none());
+}

@@ -161,6 +161,7 @@ seg-count = { $count ->
     [one] One customer matches
    *[other] { $count } customers match
 }
+seg-estimate = About { $count } customers match (95 % between { $low } and { $high }: an estimate on a sample; Check counts exactly)
 seg-check = Check
 seg-save = Save
 seg-fields = Fields you can use

@@ -161,6 +161,7 @@ seg-count = { $count ->
     [one] לקוח אחד מתאים
    *[other] { $count } לקוחות מתאימים
 }
+seg-estimate = כ־{ $count } לקוחות מתאימים (95% בין { $low } ל־{ $high }: הערכה לפי מדגם; „בדיקה” סופרת במדויק)
 seg-check = בדיקה
 seg-save = שמירה
 seg-fields = שדות שאפשר להשתמש בהם

@@ -16,8 +16,10 @@ use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, IntoParams)]
 pub struct SearchParams {
-    /// Name (any script, normalised), phone, e-mail, member or card number prefix; at most 200
-    /// characters. Refused (403) to a role that sees customers anonymised.
+    /// The start of a name or of its family part (any script, normalised: "coh" finds Dana
+    /// Cohen), of a member or card number, e-mail or phone, or a whole phone in local notation;
+    /// at most 200 characters. Matches are ordered by the text that matched and counted up to
+    /// 1,000 (`total_capped`). Refused (403) to a role that sees customers anonymised.
     pub q: Option<String>,
     /// 1 to 500, default 50.
     pub limit: Option<u32>,

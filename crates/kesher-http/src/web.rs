@@ -398,15 +398,15 @@ pub async fn customers(
     };
     blocking(st, move |app| {
         let c = ctx(app, &caller, &headers);
-        let (results, total) = match found {
-            Some(p) => (Some(p.items), p.total),
-            None => (None, 0),
+        let (results, total, capped) = match found {
+            Some(p) => (Some(p.items), p.total, p.total_capped),
+            None => (None, 0, false),
         };
         render(
             "customers.html",
             &c,
             "customers",
-            context! { q => q.unwrap_or_default(), results => results, total => total, path => "/customers" },
+            context! { q => q.unwrap_or_default(), results => results, total => total, capped => capped, path => "/customers" },
         )
     })
     .await

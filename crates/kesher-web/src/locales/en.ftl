@@ -113,6 +113,7 @@ results = { $count ->
     [one] One customer found
    *[other] { $count } customers found
 }
+results-capped = More than { $count } customers found; the first { $shown } are shown: type more to narrow the search
 
 cust-identity = Identity and consents
 cust-consents = Consents

@@ -113,6 +113,7 @@ results = { $count ->
     [one] נמצא לקוח אחד
    *[other] נמצאו { $count } לקוחות
 }
+results-capped = נמצאו יותר מ־{ $count } לקוחות; מוצגים { $shown } הראשונים: הקלידו עוד כדי לצמצם את החיפוש
 
 cust-identity = זהות והסכמות
 cust-consents = הסכמות

@@ -940,8 +940,10 @@ impl App {
                 now.duration_since(s.loaded_at) < SAMPLE_TTL / 2 && s.sources.len() == ALL_SOURCES.len()
             });
         if !fresh {
-            let sample = Arc::new(self.load_sample(&ALL_SOURCES, SAMPLE_SIZE)?);
+            // Held while loading: a count that comes meanwhile waits for this sample rather
+            // than loading its own beside it.
             let _loading = self.caches.segment_sample.loading.lock();
+            let sample = Arc::new(self.load_sample(&ALL_SOURCES, SAMPLE_SIZE)?);
             self.caches.segment_sample.put(Some(sample));
         }
         Ok(())

@@ -132,6 +132,9 @@ cust-edit-note = Only the fields shown are changed; everything else stays as it 
 cust-add-contact = Add a contact
 cust-timeline = Timeline
 cust-no-history = Nothing yet
+cust-timeline-more = The latest { $sales } of { $sales_total } purchases and refunds and { $contacts } of { $contacts_total } contacts are shown; all of them:
+cust-timeline-sales = purchases
+cust-timeline-contacts = contacts
 tl-sale = Purchase of { $amount } ({ $lines ->
     [one] { $lines } item
    *[other] { $lines } items

@@ -132,6 +132,9 @@ cust-edit-note = רק השדות המוצגים משתנים; כל השאר נש
 cust-add-contact = הוספת פנייה
 cust-timeline = ציר זמן
 cust-no-history = עדיין אין כלום
+cust-timeline-more = מוצגות { $sales } הרכישות וההחזרות האחרונות מתוך { $sales_total } ו־{ $contacts } הפניות האחרונות מתוך { $contacts_total }; כולן:
+cust-timeline-sales = רכישות
+cust-timeline-contacts = פניות
 tl-sale = רכישה בסך { $amount } ({ $lines ->
     [one] פריט אחד
    *[other] { $lines } פריטים

@@ -339,7 +339,8 @@ impl Store for PgStore {
                     let key = search_key(p.column);
                     let end = p.end();
                     let range = match &end {
-                        _ if p.exact => format!("{key} = $1::text"),
+                        // Every parameter named, so that each has a type ($2 is NULL here).
+                        _ if p.exact => format!("{key} = $1::text AND $2::text IS NULL"),
                         Some(_) => format!("{key} >= $1::text AND {key} < $2::text"),
                         None => format!("{key} >= $1::text AND $2::text IS NULL"),
                     };
@@ -649,8 +650,10 @@ fn customer_filter(customer: Option<CustomerId>) -> &'static str {
 }
 
 /// The indexed expression a search probe ranges over, in code point order: each is the
-/// expression (and collation) of an index of migration 0014, written the same way.
-fn search_key(column: search::SearchColumn) -> &'static str {
+/// expression (and collation) of an index of migration 0014, written the same way. Public for
+/// the test that asks the planner for each probe's index.
+#[doc(hidden)]
+pub fn search_key(column: search::SearchColumn) -> &'static str {
     match column {
         search::SearchColumn::Name => "name_norm COLLATE \"C\"",
         search::SearchColumn::Surname => "substr(name_norm, strpos(name_norm, ' ') + 1) COLLATE \"C\"",

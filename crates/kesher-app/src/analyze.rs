@@ -600,8 +600,6 @@ impl App {
         drop(bought);
         o.progress.step("storing results");
         let implicit = self.store.replace_customer_scores(o.as_of, model_name, &rows)?;
-        // The segment editor's sample holds the previous run's scores.
-        self.forget_segment_sample();
         let implicit = usize::try_from(implicit).unwrap_or(usize::MAX);
         *stage_count.entry(PROSPECT).or_default() += implicit;
         timings.push(("store results", t.elapsed().as_secs_f64()));
@@ -637,6 +635,8 @@ impl App {
             .iter()
             .map(|s| (s.name(), stage_count.get(s.name()).copied().unwrap_or(0)))
             .collect();
+        // The segment editor's sample holds the previous run's scores.
+        self.reload_segment_sample();
         Ok(AnalyzeReport {
             customers: rows.len().saturating_add(implicit),
             buyers,

@@ -712,9 +712,9 @@ mod tests;
 pub const SAMPLE_SIZE: usize = 16_384;
 /// Businesses this small are counted exactly on every keystroke (a pass over them is quick).
 pub const EXACT_UP_TO: u64 = 2 * SAMPLE_SIZE as u64;
-/// How long a loaded sample is used before it is loaded again (and `analyze` drops it at once,
-/// so that its scores are the latest run's); the server reloads it ahead of expiry
-/// (`App::warm_caches`).
+/// How long a loaded sample is used before it is loaded again (an analysis in this process
+/// loads it again at once, so that its scores are the latest run's); the server reloads it
+/// ahead of expiry (`App::warm_caches`).
 pub const SAMPLE_TTL: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
 /// z for a two-sided 95 % interval.
 const Z95: f64 = 1.959_963_984_540_054;
@@ -742,14 +742,36 @@ pub struct Estimate {
     pub scores_as_of: Option<Timestamp>,
 }
 
-/// The customers of the sample with the data of the sources loaded for them.
+/// The customers of the sample with their profile, scores, purchases and baskets; their next
+/// best offers computed once, when an expression first names one (from the offer model).
 pub(crate) struct Sample {
     loaded_at: Timestamp,
     population: u64,
     customers: Vec<Customer>,
     data: SegmentData,
-    /// The sources `data` holds.
-    sources: Vec<Source>,
+    offers: std::sync::OnceLock<HashMap<CustomerId, OfferView>>,
+}
+
+impl Sample {
+    /// The sample's offers, computed on first use from its purchases and the offer model.
+    fn offers(&self, app: &App) -> Result<&HashMap<CustomerId, OfferView>, SegmentError> {
+        if let Some(o) = self.offers.get() {
+            return Ok(o);
+        }
+        let model = app.offer_model()?;
+        let mut offers = HashMap::new();
+        for (c, b) in self.data.buys.iter().flatten() {
+            let last = b
+                .products
+                .iter()
+                .map(String::as_str)
+                .zip(b.product_last.iter().copied());
+            if let Some(o) = offers_for(&model, last, self.data.now, 1).into_iter().next() {
+                offers.insert(*c, o);
+            }
+        }
+        Ok(self.offers.get_or_init(|| offers))
+    }
 }
 
 /// The cached sample (see `SAMPLE_SIZE`), loaded on first use.
@@ -811,7 +833,7 @@ impl App {
     /// customers, else estimated on the cached sample (`SAMPLE_SIZE` customers) with its 95 %
     /// interval. The exact count is `evaluate_segment`'s.
     pub fn estimate_segment(&self, segment: &Segment, branch: Option<BranchId>) -> Result<Estimate, SegmentError> {
-        let sample = self.segment_sample(&|s| segment.needs(s))?;
+        let sample = self.segment_sample()?;
         if sample.population <= EXACT_UP_TO {
             let ev = self.evaluate_segment(segment, branch)?;
             let count = ev.members.len() as u64;
@@ -828,44 +850,33 @@ impl App {
                 scores_as_of: ev.scores_as_of,
             });
         }
-        Ok(estimate_on(&sample, segment, branch))
+        let offers = if segment.needs(Source::Offer) {
+            Some(sample.offers(self)?)
+        } else {
+            None
+        };
+        Ok(estimate_on(&sample, offers, segment, branch))
     }
 
-    /// The sample holding at least the sources `needs` names: the cached one, else loaded
-    /// (with the sources it had and the needed ones).
-    fn segment_sample(&self, needs: &dyn Fn(Source) -> bool) -> Result<Arc<Sample>, SegmentError> {
+    /// The cached sample, loaded when missing or older than `SAMPLE_TTL`.
+    fn segment_sample(&self) -> Result<Arc<Sample>, SegmentError> {
         let cache = &self.caches.segment_sample;
-        let usable = |s: &Sample, now: Timestamp| {
-            now.duration_since(s.loaded_at) < SAMPLE_TTL
-                && ALL_SOURCES.iter().all(|x| !needs(*x) || s.sources.contains(x))
-        };
-        if let Some(s) = cache.get()
-            && usable(&s, self.now())
-        {
+        let usable = |s: &Sample| self.now().duration_since(s.loaded_at) < SAMPLE_TTL;
+        if let Some(s) = cache.get().filter(|s| usable(s)) {
             return Ok(s);
         }
         let _loading = cache.loading.lock();
-        let previous = cache.get();
-        if let Some(s) = &previous
-            && usable(s, self.now())
-        {
-            return Ok(s.clone());
+        if let Some(s) = cache.get().filter(|s| usable(s)) {
+            return Ok(s);
         }
-        let mut sources: Vec<Source> = ALL_SOURCES.iter().copied().filter(|s| needs(*s)).collect();
-        if let Some(p) = previous.filter(|p| self.now().duration_since(p.loaded_at) < SAMPLE_TTL) {
-            for s in &p.sources {
-                if !sources.contains(s) {
-                    sources.push(*s);
-                }
-            }
-        }
-        let sample = Arc::new(self.load_sample(&sources, SAMPLE_SIZE)?);
+        let sample = Arc::new(self.load_sample(SAMPLE_SIZE)?);
         cache.put(Some(sample.clone()));
         Ok(sample)
     }
 
-    /// Draw the sample (the `size` customers whose ids hash lowest) and load `sources` for them.
-    pub(crate) fn load_sample(&self, sources: &[Source], size: usize) -> Result<Sample, SegmentError> {
+    /// Draw the sample (the `size` customers whose ids hash lowest) and load their profile,
+    /// scores, purchases and baskets: every source but the offers (`Sample::offers`).
+    pub(crate) fn load_sample(&self, size: usize) -> Result<Sample, SegmentError> {
         let loaded_at = self.now();
         // A max-heap on the hash keeps the `size` lowest seen so far.
         struct Drawn(u64, Customer);
@@ -900,66 +911,68 @@ impl App {
         })?;
         let mut customers: Vec<Customer> = heap.into_iter().map(|d| d.1).collect();
         customers.sort_by_key(|c| c.id);
-        let wants = |s: Source| sources.contains(&s);
-        // Offers are computed after the data is cut down to the sample: only its customers'.
-        let mut data = self.segment_data(&|s| {
-            s != Source::Offer
-                && (wants(s) || (wants(Source::Offer) && matches!(s, Source::Purchases | Source::Baskets)))
-        })?;
+        let mut data = self.segment_data(&|s| s != Source::Offer)?;
         let ids: HashSet<CustomerId> = customers.iter().map(|c| c.id).collect();
         data.scores.retain(|id, _| ids.contains(id));
         if let Some(b) = data.buys.as_mut() {
             b.retain(|id, _| ids.contains(id));
-        }
-        if wants(Source::Offer) {
-            data.load_offers(self)?;
         }
         Ok(Sample {
             loaded_at,
             population,
             customers,
             data,
-            sources: sources.to_vec(),
+            offers: std::sync::OnceLock::new(),
         })
     }
 
-    /// Drop the cached sample (its scores are stale after an analysis).
-    pub(crate) fn forget_segment_sample(&self) {
-        self.caches.segment_sample.put(None);
-    }
-
     /// Load again what is about to expire, ahead of the requests that would otherwise wait for
-    /// it: the offer model (older than half its TTL) and the segment sample with every source
-    /// (older than half its TTL, or missing). The server calls this from a thread every few
-    /// seconds; each step logs nothing and returns its first error.
+    /// it: the segment sample (missing, or older than half its TTL), the offer model (older
+    /// than half its TTL), then the sample's offers. The server calls this from a thread every
+    /// few seconds (`kesher serve`'s cache warmer).
     pub fn warm_caches(&self) -> Result<(), SegmentError> {
-        self.warm_offer_model()?;
-        let now = self.now();
-        let fresh =
-            self.caches.segment_sample.get().is_some_and(|s| {
-                now.duration_since(s.loaded_at) < SAMPLE_TTL / 2 && s.sources.len() == ALL_SOURCES.len()
-            });
-        if !fresh {
+        let cache = &self.caches.segment_sample;
+        let fresh = |app: &App| {
+            cache
+                .get()
+                .is_some_and(|s| app.now().duration_since(s.loaded_at) < SAMPLE_TTL / 2)
+        };
+        if !fresh(self) {
             // Held while loading: a count that comes meanwhile waits for this sample rather
             // than loading its own beside it.
-            let _loading = self.caches.segment_sample.loading.lock();
-            let sample = Arc::new(self.load_sample(&ALL_SOURCES, SAMPLE_SIZE)?);
-            self.caches.segment_sample.put(Some(sample));
+            let _loading = cache.loading.lock();
+            if !fresh(self) {
+                cache.put(Some(Arc::new(self.load_sample(SAMPLE_SIZE)?)));
+            }
+        }
+        self.warm_offer_model()?;
+        if let Some(s) = cache.get() {
+            s.offers(self)?;
         }
         Ok(())
     }
+
+    /// After an analysis: a cached sample holds the previous run's scores, so it is loaded
+    /// again at once (a count meanwhile reads the previous sample, whole); dropped if that
+    /// fails, so that the next count loads it.
+    pub(crate) fn reload_segment_sample(&self) {
+        let cache = &self.caches.segment_sample;
+        if cache.get().is_none() {
+            return;
+        }
+        let _loading = cache.loading.lock();
+        let sample = self.load_sample(SAMPLE_SIZE).ok().map(Arc::new);
+        cache.put(sample);
+    }
 }
 
-const ALL_SOURCES: [Source; 5] = [
-    Source::Profile,
-    Source::Scores,
-    Source::Purchases,
-    Source::Baskets,
-    Source::Offer,
-];
-
 /// Evaluate `segment` on the sample and scale what it finds to the population.
-pub(crate) fn estimate_on(sample: &Sample, segment: &Segment, branch: Option<BranchId>) -> Estimate {
+pub(crate) fn estimate_on(
+    sample: &Sample,
+    offers: Option<&HashMap<CustomerId, OfferView>>,
+    segment: &Segment,
+    branch: Option<BranchId>,
+) -> Estimate {
     let mut members = Vec::new();
     let (mut considered, mut unknown) = (0u64, 0u64);
     for c in &sample.customers {
@@ -967,7 +980,9 @@ pub(crate) fn estimate_on(sample: &Sample, segment: &Segment, branch: Option<Bra
             continue;
         }
         considered += 1;
-        match segment.eval(&sample.data.record(c)) {
+        let mut record = sample.data.record(c);
+        record.offer = offers.and_then(|o| o.get(&c.id));
+        match segment.eval(&record) {
             Tri::True => members.push(c.id),
             Tri::Unknown => unknown += 1,
             Tri::False => {}

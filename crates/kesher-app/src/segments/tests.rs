@@ -370,8 +370,8 @@ fn a_sampled_estimate_is_reproducible_and_its_interval_holds_the_true_count() {
     let seg = Segment::parse("city = \"Haifa\"").unwrap();
     let truth = t.app.evaluate_segment(&seg, None).unwrap().members.len() as u64;
     assert_eq!(truth, 667);
-    let sample = t.app.load_sample(&[Source::Profile], 200).unwrap();
-    let e = estimate_on(&sample, &seg, None);
+    let sample = t.app.load_sample(200).unwrap();
+    let e = estimate_on(&sample, None, &seg, None);
     assert!(!e.exact);
     assert_eq!((e.sampled, e.population, e.considered), (200, 2000, 2000));
     // Ids are drawn afresh each run, and so is the sample: a 95 % interval misses one run in
@@ -395,7 +395,7 @@ fn a_sampled_estimate_is_reproducible_and_its_interval_holds_the_true_count() {
         .collect();
     assert!(e.members.iter().all(|m| all.contains(m)));
     // The same customers are drawn again: the ids hashing lowest.
-    let again = estimate_on(&t.app.load_sample(&[Source::Profile], 200).unwrap(), &seg, None);
+    let again = estimate_on(&t.app.load_sample(200).unwrap(), None, &seg, None);
     assert_eq!(again, e);
     let mut hashes: Vec<u64> = Vec::new();
     t.app
@@ -431,11 +431,13 @@ fn the_wilson_interval_is_sure_of_what_the_sample_saw() {
 }
 
 #[test]
-fn an_analysis_drops_the_sample_so_that_the_live_count_reads_its_scores() {
+fn an_analysis_loads_the_sample_again_with_its_scores() {
     let t = app();
     business(&t.app);
     t.app.warm_caches().unwrap();
-    assert!(t.app.caches.segment_sample.get().is_some());
+    let before = t.app.caches.segment_sample.get().unwrap();
+    assert!(before.data.scores.is_empty(), "no analysis yet");
+    assert!(before.offers.get().is_some(), "the warmer computed the sample's offers");
     t.app
         .analyze(&AnalyzeOptions::new(
             "2026-10-31T23:59:59Z".parse().unwrap(),
@@ -443,5 +445,21 @@ fn an_analysis_drops_the_sample_so_that_the_live_count_reads_its_scores() {
             Model::ParetoNbd,
         ))
         .unwrap();
-    assert!(t.app.caches.segment_sample.get().is_none());
+    let after = t.app.caches.segment_sample.get().unwrap();
+    assert!(!Arc::ptr_eq(&before, &after));
+    assert_eq!(after.data.scores.len(), 63, "every customer, the prospect too");
+}
+
+#[test]
+fn a_sampled_estimate_reads_the_offers_when_the_expression_names_them() {
+    let t = app();
+    business(&t.app);
+    let sample = t.app.load_sample(20).unwrap();
+    let seg = Segment::parse("nbo = \"CAKE\"").unwrap();
+    let exact = t.app.evaluate_segment(&seg, None).unwrap().members;
+    let e = estimate_on(&sample, Some(sample.offers(&t.app).unwrap()), &seg, None);
+    assert!(!e.exact && e.sampled == 20);
+    assert!(e.members.iter().all(|m| exact.contains(m)), "{e:?}");
+    let drawn: HashSet<CustomerId> = sample.customers.iter().map(|c| c.id).collect();
+    assert_eq!(e.members.len(), exact.iter().filter(|m| drawn.contains(m)).count());
 }

@@ -274,7 +274,7 @@ pub(crate) struct Caches {
     offer_rules: std::sync::Mutex<Option<(jiff::Timestamp, Arc<OfferModel>)>>,
     /// Held while the offer rules are mined: one mining at a time, the others wait for its
     /// result or keep using the model they have.
-    mining: std::sync::Mutex<()>,
+    pub(crate) mining: std::sync::Mutex<()>,
     pub(crate) segment_sample: crate::segments::SampleCache,
 }
 
@@ -386,6 +386,25 @@ impl App {
             *guard = Some((now, m.clone()));
         }
         Ok(m)
+    }
+
+    /// The customer's next best offers as `next_best_offers`, or `None` when no offer model
+    /// has been mined yet and another caller (the server's cache warmer, right after a start)
+    /// is mining it: a page shows the customer at once rather than wait for the mining.
+    pub fn next_best_offers_if_mined(
+        &self,
+        customer: CustomerId,
+        top_k: usize,
+    ) -> Result<Option<Vec<OfferView>>, BasketsError> {
+        if self.cached_offer_model().is_none() {
+            let Ok(_mining) = self.caches.mining.try_lock() else {
+                return Ok(None);
+            };
+            if self.cached_offer_model().is_none() {
+                self.mine_offer_model()?;
+            }
+        }
+        self.next_best_offers(customer, top_k).map(Some)
     }
 
     /// The customer's next best offers: products their purchase history points to by the

@@ -463,3 +463,20 @@ fn a_sampled_estimate_reads_the_offers_when_the_expression_names_them() {
     let drawn: HashSet<CustomerId> = sample.customers.iter().map(|c| c.id).collect();
     assert_eq!(e.members.len(), exact.iter().filter(|m| drawn.contains(m)).count());
 }
+
+#[test]
+fn a_customer_page_does_not_wait_for_a_first_mining_another_caller_runs() {
+    let t = app();
+    business(&t.app);
+    let eli = id_of(&t.app, "M2");
+    {
+        // The server's warmer mining the first model since the start.
+        let _mining = t.app.caches.mining.lock().unwrap();
+        assert_eq!(t.app.next_best_offers_if_mined(eli, 3).unwrap(), None);
+    }
+    // Nobody mining: the caller mines, and then the model is there for everyone.
+    let offers = t.app.next_best_offers_if_mined(eli, 3).unwrap().unwrap();
+    assert_eq!(offers[0].sku, "CAKE");
+    let _mining = t.app.caches.mining.lock().unwrap();
+    assert_eq!(t.app.next_best_offers_if_mined(eli, 3).unwrap(), Some(offers));
+}

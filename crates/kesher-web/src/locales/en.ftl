@@ -126,6 +126,7 @@ points-balance = { $points ->
    *[other] { $points } points
 }
 cust-offers = Next best offers
+cust-offers-pending = The offer rules are still being mined after the server started: reload in a minute
 offer-because = because of { $items }
 cust-edit = Edit
 cust-edit-note = Only the fields shown are changed; everything else stays as it is.

@@ -119,6 +119,7 @@ cust-no-score = هنوز تحلیل نشده.
 cust-wallet = کیف امتیاز
 points-balance = { $points } امتیاز
 cust-offers = بهترین پیشنهادهای بعدی
+cust-offers-pending = قواعد پیشنهاد از زمان راه‌اندازی سرور در حال محاسبه است: یک دقیقه دیگر دوباره بارگذاری کنید
 offer-because = به خاطر { $items }
 cust-edit = ویرایش
 cust-edit-note = فقط فیلدهای نمایش‌داده تغییر می‌کنند؛ بقیه همان‌طور می‌مانند.

@@ -126,6 +126,7 @@ points-balance = { $points ->
    *[other] { $points } נקודות
 }
 cust-offers = ההצעות הבאות המומלצות
+cust-offers-pending = כללי ההצעות מחושבים מאז שהשרת עלה: טענו מחדש בעוד דקה
 offer-because = בגלל { $items }
 cust-edit = עריכה
 cust-edit-note = רק השדות המוצגים משתנים; כל השאר נשאר כפי שהוא.

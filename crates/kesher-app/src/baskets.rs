@@ -275,6 +275,9 @@ pub(crate) struct Caches {
     /// Held while the offer rules are mined: one mining at a time, the others wait for its
     /// result or keep using the model they have.
     pub(crate) mining: std::sync::Mutex<()>,
+    /// A cache warmer runs (`App::warm_caches` was called): it mines the first model, so a
+    /// page need not.
+    pub(crate) warmed: std::sync::atomic::AtomicBool,
     pub(crate) segment_sample: crate::segments::SampleCache,
 }
 
@@ -389,14 +392,17 @@ impl App {
     }
 
     /// The customer's next best offers as `next_best_offers`, or `None` when no offer model
-    /// has been mined yet and another caller (the server's cache warmer, right after a start)
-    /// is mining it: a page shows the customer at once rather than wait for the mining.
+    /// has been mined yet and another caller is mining it or a cache warmer will (the server,
+    /// right after a start): a page shows the customer at once rather than wait for the mining.
     pub fn next_best_offers_if_mined(
         &self,
         customer: CustomerId,
         top_k: usize,
     ) -> Result<Option<Vec<OfferView>>, BasketsError> {
         if self.cached_offer_model().is_none() {
+            if self.caches.warmed.load(std::sync::atomic::Ordering::Relaxed) {
+                return Ok(None);
+            }
             let Ok(_mining) = self.caches.mining.try_lock() else {
                 return Ok(None);
             };

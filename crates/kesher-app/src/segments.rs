@@ -931,6 +931,7 @@ impl App {
     /// than half its TTL), then the sample's offers. The server calls this from a thread every
     /// few seconds (`kesher serve`'s cache warmer).
     pub fn warm_caches(&self) -> Result<(), SegmentError> {
+        self.caches.warmed.store(true, std::sync::atomic::Ordering::Relaxed);
         let cache = &self.caches.segment_sample;
         let fresh = |app: &App| {
             cache

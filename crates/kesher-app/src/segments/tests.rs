@@ -479,4 +479,16 @@ fn a_customer_page_does_not_wait_for_a_first_mining_another_caller_runs() {
     assert_eq!(offers[0].sku, "CAKE");
     let _mining = t.app.caches.mining.lock().unwrap();
     assert_eq!(t.app.next_best_offers_if_mined(eli, 3).unwrap(), Some(offers));
+    // Beside a cache warmer that has not mined yet, a page does not mine either.
+    let fresh = app();
+    business(&fresh.app);
+    fresh
+        .app
+        .caches
+        .warmed
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        fresh.app.next_best_offers_if_mined(id_of(&fresh.app, "M2"), 3).unwrap(),
+        None
+    );
 }

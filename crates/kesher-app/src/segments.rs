@@ -747,29 +747,42 @@ pub struct Estimate {
 pub(crate) struct Sample {
     loaded_at: Timestamp,
     population: u64,
-    customers: Vec<Customer>,
+    /// Each sampled customer with their own data, in id order: no lookup per evaluation.
+    members: Vec<Sampled>,
+    /// The business-wide part of the data (now, branches, the currency's scale).
     data: SegmentData,
-    offers: std::sync::OnceLock<HashMap<CustomerId, OfferView>>,
+    /// The members' offers (same order).
+    offers: std::sync::OnceLock<Vec<Option<OfferView>>>,
+    scores_as_of: Option<Timestamp>,
+}
+
+/// One customer of the sample with their score and purchases.
+struct Sampled {
+    customer: Customer,
+    score: Option<CustomerScore>,
+    buys: Option<Buys>,
 }
 
 impl Sample {
-    /// The sample's offers, computed on first use from its purchases and the offer model.
-    fn offers(&self, app: &App) -> Result<&HashMap<CustomerId, OfferView>, SegmentError> {
+    /// The members' offers, computed on first use from their purchases and the offer model.
+    fn offers(&self, app: &App) -> Result<&[Option<OfferView>], SegmentError> {
         if let Some(o) = self.offers.get() {
             return Ok(o);
         }
         let model = app.offer_model()?;
-        let mut offers = HashMap::new();
-        for (c, b) in self.data.buys.iter().flatten() {
-            let last = b
-                .products
-                .iter()
-                .map(String::as_str)
-                .zip(b.product_last.iter().copied());
-            if let Some(o) = offers_for(&model, last, self.data.now, 1).into_iter().next() {
-                offers.insert(*c, o);
-            }
-        }
+        let offers = self
+            .members
+            .iter()
+            .map(|m| {
+                let b = m.buys.as_ref()?;
+                let last = b
+                    .products
+                    .iter()
+                    .map(String::as_str)
+                    .zip(b.product_last.iter().copied());
+                offers_for(&model, last, self.data.now, 1).into_iter().next()
+            })
+            .collect();
         Ok(self.offers.get_or_init(|| offers))
     }
 }
@@ -912,17 +925,25 @@ impl App {
         let mut customers: Vec<Customer> = heap.into_iter().map(|d| d.1).collect();
         customers.sort_by_key(|c| c.id);
         let mut data = self.segment_data(&|s| s != Source::Offer)?;
-        let ids: HashSet<CustomerId> = customers.iter().map(|c| c.id).collect();
-        data.scores.retain(|id, _| ids.contains(id));
-        if let Some(b) = data.buys.as_mut() {
-            b.retain(|id, _| ids.contains(id));
-        }
+        let scores_as_of = data.scores.values().map(|s| s.as_of).max();
+        let members = customers
+            .into_iter()
+            .map(|customer| Sampled {
+                score: data.scores.remove(&customer.id),
+                buys: data.buys.as_mut().and_then(|b| b.remove(&customer.id)),
+                customer,
+            })
+            .collect();
+        // Only the sample's own data is kept: the rest of the business's is dropped here.
+        data.scores = HashMap::new();
+        data.buys = None;
         Ok(Sample {
             loaded_at,
             population,
-            customers,
+            members,
             data,
             offers: std::sync::OnceLock::new(),
+            scores_as_of,
         })
     }
 
@@ -970,26 +991,32 @@ impl App {
 /// Evaluate `segment` on the sample and scale what it finds to the population.
 pub(crate) fn estimate_on(
     sample: &Sample,
-    offers: Option<&HashMap<CustomerId, OfferView>>,
+    offers: Option<&[Option<OfferView>]>,
     segment: &Segment,
     branch: Option<BranchId>,
 ) -> Estimate {
     let mut members = Vec::new();
     let (mut considered, mut unknown) = (0u64, 0u64);
-    for c in &sample.customers {
+    for (i, m) in sample.members.iter().enumerate() {
+        let c = &m.customer;
         if branch.is_some_and(|b| c.source_branch != Some(b)) {
             continue;
         }
         considered += 1;
-        let mut record = sample.data.record(c);
-        record.offer = offers.and_then(|o| o.get(&c.id));
+        let record = CustomerRecord {
+            c,
+            data: &sample.data,
+            score: m.score.as_ref(),
+            buys: m.buys.as_ref(),
+            offer: offers.and_then(|o| o.get(i)).and_then(Option::as_ref),
+        };
         match segment.eval(&record) {
             Tri::True => members.push(c.id),
             Tri::Unknown => unknown += 1,
             Tri::False => {}
         }
     }
-    let n = sample.customers.len() as u64;
+    let n = sample.members.len() as u64;
     let scale = |k: u64| {
         if n == 0 {
             0
@@ -1009,6 +1036,6 @@ pub(crate) fn estimate_on(
         population: sample.population,
         exact: n >= sample.population,
         members,
-        scores_as_of: sample.data.scores.values().map(|s| s.as_of).max(),
+        scores_as_of: sample.scores_as_of,
     }
 }

@@ -115,6 +115,11 @@ pub(crate) fn eval(e: &Expr, r: &dyn Record) -> Tri {
 }
 
 fn eq_text(a: &str, b: &str) -> bool {
+    // ASCII lowercases to ASCII of the same length: decided without allocating (the common
+    // case, evaluated for every customer).
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
     a.len() == b.len() && a.eq_ignore_ascii_case(b) || a.to_lowercase() == b.to_lowercase()
 }
 

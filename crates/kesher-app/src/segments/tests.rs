@@ -406,7 +406,7 @@ fn a_sampled_estimate_is_reproducible_and_its_interval_holds_the_true_count() {
         })
         .unwrap();
     hashes.sort_unstable();
-    let mut drawn: Vec<u64> = sample.customers.iter().map(|c| sample_hash(c.id)).collect();
+    let mut drawn: Vec<u64> = sample.members.iter().map(|m| sample_hash(m.customer.id)).collect();
     drawn.sort_unstable();
     assert_eq!(drawn, hashes[..200]);
 }
@@ -436,7 +436,7 @@ fn an_analysis_loads_the_sample_again_with_its_scores() {
     business(&t.app);
     t.app.warm_caches().unwrap();
     let before = t.app.caches.segment_sample.get().unwrap();
-    assert!(before.data.scores.is_empty(), "no analysis yet");
+    assert!(before.members.iter().all(|m| m.score.is_none()), "no analysis yet");
     assert!(before.offers.get().is_some(), "the warmer computed the sample's offers");
     t.app
         .analyze(&AnalyzeOptions::new(
@@ -447,7 +447,11 @@ fn an_analysis_loads_the_sample_again_with_its_scores() {
         .unwrap();
     let after = t.app.caches.segment_sample.get().unwrap();
     assert!(!Arc::ptr_eq(&before, &after));
-    assert_eq!(after.data.scores.len(), 63, "every customer, the prospect too");
+    assert!(
+        after.members.iter().all(|m| m.score.is_some()),
+        "every customer, the prospect too"
+    );
+    assert_eq!(after.members.len(), 63);
 }
 
 #[test]
@@ -460,7 +464,7 @@ fn a_sampled_estimate_reads_the_offers_when_the_expression_names_them() {
     let e = estimate_on(&sample, Some(sample.offers(&t.app).unwrap()), &seg, None);
     assert!(!e.exact && e.sampled == 20);
     assert!(e.members.iter().all(|m| exact.contains(m)), "{e:?}");
-    let drawn: HashSet<CustomerId> = sample.customers.iter().map(|c| c.id).collect();
+    let drawn: HashSet<CustomerId> = sample.members.iter().map(|m| m.customer.id).collect();
     assert_eq!(e.members.len(), exact.iter().filter(|m| drawn.contains(m)).count());
 }
 

@@ -42,6 +42,13 @@ fn every_message_formats_without_errors_in_every_language() {
                 "country",
                 "expected",
                 "found",
+                "shown",
+                "low",
+                "high",
+                "sales",
+                "sales_total",
+                "contacts",
+                "contacts_total",
             ] {
                 args.set(k, FluentValue::from(3));
             }

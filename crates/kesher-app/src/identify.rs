@@ -70,6 +70,7 @@ impl App {
                     transaction: None,
                     branch: None,
                     actor,
+                    breakdown: Vec::new(),
                 })?;
                 dropped_balance
             }

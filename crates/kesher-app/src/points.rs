@@ -65,6 +65,7 @@ impl App {
             transaction: None,
             branch: req.branch_id,
             actor,
+            breakdown: Vec::new(),
         })?;
         let (action, before, after) = points_audit(&entry);
         tx.append_audit(
@@ -175,6 +176,7 @@ pub(crate) fn award(rows: &mut dyn PointsRows, scope: SaleScope<'_>, actor: &Act
                     transaction: Some(sale.id),
                     branch: Some(sale.branch),
                     actor,
+                    breakdown: Vec::new(),
                 });
             }
         }

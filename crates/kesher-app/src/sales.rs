@@ -98,6 +98,7 @@ fn accrue(tx: &mut dyn Tx, t: &Transaction, actor: &Actor) -> Result<Option<Ledg
         transaction: Some(t.id),
         branch: Some(t.branch_id),
         actor,
+        breakdown: Vec::new(),
     })
     .map(Some)
 }
@@ -141,6 +142,7 @@ pub(crate) fn reverse_refund(
         transaction: Some(refund),
         branch: Some(branch),
         actor,
+        breakdown: Vec::new(),
     })
     .map(Some)
 }

@@ -23,6 +23,11 @@ use jiff::Timestamp;
 use kesher_core::{BranchId, Currency, CustomerId, Params, TransactionId};
 use std::collections::BTreeMap;
 
+pub mod member;
+pub mod program;
+
+pub use member::{Member, MemberEvent, MemberEventKind, MemberStatus, Part};
+
 #[cfg(test)]
 mod tests;
 
@@ -492,6 +497,9 @@ pub struct LedgerEntry {
     pub actor: String,
     pub origin: Option<String>,
     pub at: Timestamp,
+    /// Which rule gave how many of the points (earn and reverse entries under a program; empty
+    /// for other entries and for entries from before breakdowns).
+    pub breakdown: Vec<Part>,
 }
 
 /// The balance a ledger adds up to: the sum of its points (`None` when it does not fit in i64,

@@ -248,6 +248,7 @@ pub fn ledger_entry(r: &impl Columns) -> Result<LedgerEntry> {
         actor: r.text(9)?,
         origin: r.opt_text(10)?,
         at: r.time(11)?,
+        breakdown: Vec::new(),
     })
 }
 

@@ -53,6 +53,8 @@ pub struct NewLedgerEntry<'a> {
     pub transaction: Option<TransactionId>,
     pub branch: Option<BranchId>,
     pub actor: &'a Actor,
+    /// Which rule gave how many of the points (empty when one rule gave them all).
+    pub breakdown: Vec<kesher_loyalty::Part>,
 }
 
 impl NewLedgerEntry<'_> {
@@ -71,6 +73,7 @@ impl NewLedgerEntry<'_> {
             actor: self.actor.who.clone(),
             origin: self.actor.origin.clone(),
             at: self.actor.at,
+            breakdown: self.breakdown.clone(),
         }
     }
 }

@@ -1,0 +1,1 @@
+//! A loyalty program: its definition, joining conditions, tiers and earning (being written).

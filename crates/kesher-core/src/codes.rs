@@ -225,6 +225,36 @@ pub const CATALOGUE: &[ErrorCode] = &[
         &["value"],
         "unknown ledger entry kind {value}",
     ),
+    // kesher-loyalty: the program.
+    c("loyalty.program.invalid", &["key", "reason"], "{key}: {reason}"),
+    c(
+        "loyalty.join.invitation_required",
+        &[],
+        "the program is by invitation only: name the member who invited",
+    ),
+    c(
+        "loyalty.join.fee_unpaid",
+        &["fee", "paid"],
+        "the enrolment fee is {fee} minor units; {paid} were paid",
+    ),
+    c(
+        "loyalty.join.min_spend",
+        &["required", "actual", "days"],
+        "joining needs a spend of {required} minor units in {days} days; the customer spent {actual}",
+    ),
+    c(
+        "loyalty.join.min_visits",
+        &["required", "actual", "days"],
+        "joining needs {required} visits in {days} days; the customer made {actual}",
+    ),
+    c(
+        "loyalty.join.min_tenure",
+        &["required", "actual"],
+        "joining needs {required} days as a customer; this one has {actual}",
+    ),
+    c("loyalty.program.missing", &[], "no loyalty program is set: set one first"),
+    c("loyalty.member.already", &[], "the customer is already a member"),
+    c("loyalty.member.not_member", &[], "the customer is not a member"),
     c("points.rule.points.negative", &[], "must not be negative"),
     c("points.rule.per_minor.too_small", &[], "must be at least 1"),
     c(

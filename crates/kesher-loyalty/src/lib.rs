@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 pub mod member;
 pub mod program;
 
-pub use member::{Member, MemberEvent, MemberEventKind, MemberStatus, Part};
+pub use member::{Member, MemberEvent, MemberEventKind, MemberStatus, Part, SaleMembership, TierChange};
 
 #[cfg(test)]
 mod tests;
@@ -317,6 +317,38 @@ pub fn earn(rule: &EarningRule, currency: Currency, net: i64, balance: i64) -> R
         kind: EntryKind::Earn,
         points,
         balance_after: add(balance, points)?,
+    }))
+}
+
+/// An accrual of `points` (the program decided them, at most [`MAX_BALANCE`]), given the
+/// customer's balance.
+pub fn earn_points(points: i64, balance: i64) -> Result<Posting> {
+    if !(0..=MAX_BALANCE).contains(&points) {
+        return Err(LoyaltyError::invalid(
+            "points.earn.too_large",
+            "lines",
+            format!("the sale would earn more than {MAX_BALANCE} points, the largest balance"),
+        )
+        .with("max", MAX_BALANCE));
+    }
+    Ok(Posting {
+        kind: EntryKind::Earn,
+        points,
+        balance_after: add(balance, points)?,
+    })
+}
+
+/// The reversal made of `parts` (each negative, from [`program::reverse_parts`]); `None` when
+/// they take back nothing. May take the balance below zero, as [`reverse`].
+pub fn reverse_points(parts: &[Part], balance: i64) -> Result<Option<Posting>> {
+    let take: i64 = parts.iter().map(|p| p.points.min(0)).fold(0i64, i64::saturating_add);
+    if take == 0 {
+        return Ok(None);
+    }
+    Ok(Some(Posting {
+        kind: EntryKind::Reverse,
+        points: take,
+        balance_after: add(balance, take)?,
     }))
 }
 

@@ -128,3 +128,19 @@ pub fn breakdown_json(parts: &[Part]) -> Option<String> {
 pub fn breakdown_from_json(text: Option<&str>) -> Vec<Part> {
     text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default()
 }
+
+/// A member's move between tiers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TierChange {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// A member's standing after a sale, as the till is told.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SaleMembership {
+    /// The tier after the sale.
+    pub tier: Option<String>,
+    /// The upgrade the sale made, if any (a retried sale answers none).
+    pub tier_change: Option<TierChange>,
+}

@@ -493,6 +493,9 @@ pub struct Counts {
 pub struct RecordedSale {
     pub transaction: Recorded<Transaction>,
     pub points: Option<kesher_loyalty::LedgerEntry>,
+    /// The customer's standing in the loyalty program after the sale (`None`: no program, or
+    /// not a member).
+    pub membership: Option<kesher_loyalty::SaleMembership>,
 }
 
 /// The storage contract of kesher. Implementations are safe to share between threads.

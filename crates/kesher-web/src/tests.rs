@@ -42,6 +42,12 @@ fn every_message_formats_without_errors_in_every_language() {
                 "country",
                 "expected",
                 "found",
+                "currency",
+                "remaining",
+                "tier",
+                "required",
+                "actual",
+                "days",
             ] {
                 args.set(k, FluentValue::from(3));
             }

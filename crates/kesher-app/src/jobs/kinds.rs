@@ -20,6 +20,8 @@ pub struct Kind {
 pub const ANALYZE: &str = "analyze";
 /// The retention rule applied: customers inactive beyond the retention period anonymised.
 pub const RETENTION: &str = "privacy.retention";
+/// The loyalty program's end-of-period tier review (`App::review_tiers`).
+pub const TIER_REVIEW: &str = "loyalty.tier_review";
 /// A runner self-check: sleeps `{"seconds": n}` (at most an hour) and reports it.
 pub const SLEEP: &str = "diagnostic.sleep";
 
@@ -36,6 +38,11 @@ pub const KINDS: &[Kind] = &[
         name: RETENTION,
         max_attempts: 3,
         about: "apply the retention rule: anonymise customers inactive beyond the retention period",
+    },
+    Kind {
+        name: TIER_REVIEW,
+        max_attempts: 3,
+        about: "review the loyalty tiers of members whose qualification period has ended",
     },
     Kind {
         name: SLEEP,
@@ -111,6 +118,13 @@ pub(crate) fn run(app: &App, job: &Job) -> Result<Value, HandlerError> {
     match job.kind.as_str() {
         ANALYZE => analyze(app),
         RETENTION => retention(app, job),
+        TIER_REVIEW => {
+            let actor = Actor::new("system:jobs", app.now()).from(format!("job {}", job.id));
+            match app.review_tiers(&actor) {
+                Ok(r) => Ok(json!(r)),
+                Err(e) => Err(HandlerError::Transient(e.to_string())),
+            }
+        }
         SLEEP => {
             let seconds = sleep_seconds(&job.args).map_err(HandlerError::Permanent)?;
             std::thread::sleep(std::time::Duration::from_secs_f64(seconds));

@@ -9,6 +9,7 @@ mod browser;
 mod customer_input;
 mod fuzz;
 mod jobs;
+mod loyalty;
 mod openapi;
 mod points;
 mod segments;

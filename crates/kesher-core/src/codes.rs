@@ -366,6 +366,11 @@ pub const CATALOGUE: &[ErrorCode] = &[
         "customer has {count} points entries; merge or anonymise instead of deleting",
     ),
     c(
+        "customer.delete.is_member",
+        &["count"],
+        "customer is named by {count} loyalty memberships (their own or of members they invited); merge or anonymise instead of deleting",
+    ),
+    c(
         "customer.delete.has_children",
         &["count"],
         "customer is the parent account of {count} customers",

@@ -19,6 +19,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("../migrations/0010_partial_parent_index.sql")),
     (11, include_str!("../migrations/0011_jobs.sql")),
     (12, include_str!("../migrations/0012_import_slices.sql")),
+    (13, include_str!("../migrations/0013_loyalty.sql")),
 ];
 
 /// Serialises migrations of one database between processes opening it at the same time.

@@ -84,7 +84,8 @@ pub(crate) fn write_entry<C: GenericClient>(c: &mut C, e: &NewLedgerEntry<'_>) -
     let r = c
         .query_one(
             "INSERT INTO points_ledger (customer_id, kind, points, balance_after, reason, idempotency_key, transaction_id,
-                branch_id, actor, origin, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq",
+                branch_id, actor, origin, at, breakdown)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING seq",
             &[
                 &e.customer.0,
                 &e.posting.kind.as_str(),
@@ -97,6 +98,7 @@ pub(crate) fn write_entry<C: GenericClient>(c: &mut C, e: &NewLedgerEntry<'_>) -
                 &e.actor.who,
                 &e.actor.origin,
                 &e.actor.at,
+                &kesher_loyalty::member::breakdown_json(&e.breakdown),
             ],
         )
         .be()?;
@@ -294,11 +296,11 @@ pub(crate) fn write_entries<C: GenericClient>(c: &mut C, entries: &[NewLedgerEnt
         }
         c.execute(
             "INSERT INTO points_ledger (customer_id, kind, points, balance_after, reason, idempotency_key, transaction_id,
-                branch_id, actor, origin, at)
-             SELECT u.c, u.k, u.p, u.b, u.r, u.key, u.t, u.br, u.who, u.origin, u.at
+                branch_id, actor, origin, at, breakdown)
+             SELECT u.c, u.k, u.p, u.b, u.r, u.key, u.t, u.br, u.who, u.origin, u.at, u.parts
              FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::uuid[],
-                         $8::uuid[], $9::text[], $10::text[], $11::timestamptz[])
-                  WITH ORDINALITY AS u(c, k, p, b, r, key, t, br, who, origin, at, n)
+                         $8::uuid[], $9::text[], $10::text[], $11::timestamptz[], $12::text[])
+                  WITH ORDINALITY AS u(c, k, p, b, r, key, t, br, who, origin, at, parts, n)
              ORDER BY u.n",
             &[
                 &cols.customers,
@@ -312,6 +314,7 @@ pub(crate) fn write_entries<C: GenericClient>(c: &mut C, entries: &[NewLedgerEnt
                 &cols.actors,
                 &cols.origins,
                 &cols.ats,
+                &cols.breakdowns,
             ],
         )
         .be()?;
@@ -347,6 +350,7 @@ struct EntryColumns {
     actors: Vec<String>,
     origins: Vec<Option<String>>,
     ats: Vec<Timestamp>,
+    breakdowns: Vec<Option<String>>,
 }
 
 impl EntryColumns {
@@ -362,6 +366,8 @@ impl EntryColumns {
         self.actors.push(e.actor.who.clone());
         self.origins.push(e.actor.origin.clone());
         self.ats.push(e.actor.at);
+        self.breakdowns
+            .push(kesher_loyalty::member::breakdown_json(&e.breakdown));
     }
 }
 

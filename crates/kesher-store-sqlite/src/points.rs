@@ -72,7 +72,7 @@ pub(crate) fn entry_for_transaction(c: &Connection, t: TransactionId) -> Result<
 fn insert_entry_row(c: &Connection, e: &NewLedgerEntry<'_>) -> Result<i64> {
     c.prepare_cached(
         "INSERT INTO points_ledger (customer_id, kind, points, balance_after, reason, idempotency_key, transaction_id,
-            branch_id, actor, origin, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            branch_id, actor, origin, at, breakdown) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )
     .be()?
     .execute(params![
@@ -87,6 +87,7 @@ fn insert_entry_row(c: &Connection, e: &NewLedgerEntry<'_>) -> Result<i64> {
         e.actor.who,
         e.actor.origin,
         ts(e.actor.at),
+        kesher_loyalty::member::breakdown_json(&e.breakdown),
     ])
     .be()?;
     Ok(c.last_insert_rowid())
@@ -339,7 +340,7 @@ pub(crate) fn totals(c: &Connection) -> Result<PointsTotals> {
 
 /// A sum taken in halves (`hi`: of the values shifted right by 32, `lo`: of their low 32 bits)
 /// put together, saturated to i64's range (only data from before the bounds can pass it).
-fn joined_sum(hi: i64, lo: i64) -> i64 {
+pub(crate) fn joined_sum(hi: i64, lo: i64) -> i64 {
     let sum = (i128::from(hi) << 32) + i128::from(lo);
     i64::try_from(sum).unwrap_or(if sum < 0 { i64::MIN } else { i64::MAX })
 }

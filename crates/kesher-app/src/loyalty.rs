@@ -133,7 +133,7 @@ fn member_json(m: &Member) -> serde_json::Value {
 impl App {
     /// The program, `None` when none is set.
     pub fn loyalty_program(&self) -> Result<Option<Program>> {
-        match self.store.setting(PROGRAM_SETTING)? {
+        match self.store.get_setting(PROGRAM_SETTING)? {
             Some(text) => Ok(Some(self.program_cache.get(&text)?.as_ref().clone())),
             None => Ok(None),
         }

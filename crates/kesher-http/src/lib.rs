@@ -111,6 +111,8 @@ fn api() -> Api {
     .at(post_.clone(), "/lang", A::Public, post(web::set_lang))
     .at(get_.clone(), "/static/{file}", A::Public, get(web::asset))
     .at(get_.clone(), "/customers", A::CustomersRead, get(web::customers))
+    .at(get_.clone(), "/loyalty", A::LoyaltyRead, get(web::loyalty))
+    .at(post_.clone(), "/loyalty/enrol", A::LoyaltyEnrol, post(web::enrol))
     .at(get_.clone(), "/customers/{id}", A::CustomersRead, get(web::customer))
     .at(
         post_.clone(),

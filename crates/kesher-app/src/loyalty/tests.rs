@@ -10,6 +10,7 @@ use kesher_core::{
     TransactionId,
 };
 use kesher_loyalty::{EarnRate, EarningRule, EntryKind};
+use kesher_store::RecordedSale;
 
 fn ts(s: &str) -> Timestamp {
     s.parse().unwrap()

@@ -20,9 +20,9 @@ fn program() -> Value {
     })
 }
 
-fn sale(ext: &str, member: &str, sku: &str, qty: i64, price: &str) -> Value {
-    // Yesterday, in the branch's zone: well inside the qualification window whatever today is.
-    let when = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24);
+/// A sale `hours_ago` hours ago (0: now).
+fn sale(ext: &str, member: &str, sku: &str, qty: i64, price: &str, hours_ago: i64) -> Value {
+    let when = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(hours_ago);
     json!({"external_id": ext, "member_no": member, "branch": "B1", "occurred_at": when.to_string(),
         "currency": "ILS", "lines": [{"sku": sku, "quantity": qty, "unit_price": price}]})
 }
@@ -30,6 +30,7 @@ fn sale(ext: &str, member: &str, sku: &str, qty: i64, price: &str) -> Value {
 #[test]
 fn the_program_is_defined_and_an_error_names_the_key() {
     let app = spawn_app();
+    app.seed();
     let (s, v) = app.get("/api/loyalty/program");
     assert_eq!((s, v["error"]["code"].as_str()), (404, Some("loyalty.program.missing")), "{v}");
     let mut bad = program();
@@ -76,7 +77,7 @@ fn a_clerk_enrols_at_their_branch_and_the_till_sees_points_and_tier() {
     assert_eq!((s, v["error"]["code"].as_str()), (422, Some("loyalty.join.min_visits")), "{v}");
     check_error_body(&v, "min visits");
     // A non-member's sale earns nothing under the program.
-    let (s, t) = app.post("/api/transactions", sale("S1", "M1", "P2", 1, "6.50"));
+    let (s, t) = app.post("/api/transactions", sale("S1", "M1", "P2", 1, "6.50", 24));
     assert_eq!(s, 201, "{t}");
     assert!(t.get("points").is_none() && t.get("membership").is_none(), "{t}");
     // Another branch's clerk may not enrol here; an analyst sees no member.
@@ -99,7 +100,7 @@ fn a_clerk_enrols_at_their_branch_and_the_till_sees_points_and_tier() {
     assert_eq!((s, v["error"]["code"].as_str()), (409, Some("loyalty.member.already")), "{v}");
 
     // Coffee earns 2 a shekel, the first purchase 25 more: the till gets the breakdown.
-    let (s, t) = app.post("/api/transactions", sale("S2", "M1", "P1", 1, "89.90"));
+    let (s, t) = app.post("/api/transactions", sale("S2", "M1", "P1", 1, "89.90", 0));
     assert_eq!(s, 201, "{t}");
     assert_eq!(t["points"]["points"], 203, "{t}");
     assert_eq!(
@@ -108,7 +109,7 @@ fn a_clerk_enrols_at_their_branch_and_the_till_sees_points_and_tier() {
     );
     assert_eq!(t["membership"]["tier"], "silver");
     // 300.00 over the year: gold at once.
-    let (s, t) = app.post("/api/transactions", sale("S3", "M1", "P1", 3, "89.90"));
+    let (s, t) = app.post("/api/transactions", sale("S3", "M1", "P1", 3, "89.90", 0));
     assert_eq!(s, 201, "{t}");
     assert_eq!(t["membership"]["tier_change"], json!({"from": "silver", "to": "gold"}), "{t}");
     // The wallet at the till.

@@ -383,6 +383,35 @@ mod tests {
             "interaction_id,customer_id,channel,kind,occurred_at,text\nI1,M1,phone,complaint,2025-01-06T10:00:00Z,cold coffee\n",
         );
         app.merge_customers(keep, drop, &actor).unwrap();
+        let mut tx = app.store.begin(kesher_store::Lock::Writes).unwrap();
+        tx.put_loyalty_member(&kesher_loyalty::Member {
+            customer_id: keep,
+            status: kesher_loyalty::MemberStatus::Active,
+            tier: Some("gold".into()),
+            tier_since: Some(app.now()),
+            tier_review_at: None,
+            enrolled_at: app.now(),
+            branch_id: None,
+            employee_id: None,
+            quality: 75,
+            quality_missing: vec!["email".into()],
+            invited_by: None,
+            fee_paid: 0,
+            left_at: None,
+        })
+        .unwrap();
+        tx.insert_member_event(&kesher_loyalty::MemberEvent {
+            seq: 0,
+            customer_id: keep,
+            kind: kesher_loyalty::MemberEventKind::Enrol,
+            at: app.now(),
+            branch_id: None,
+            employee_id: None,
+            actor: "test".into(),
+            detail: r#"{"quality":75}"#.into(),
+        })
+        .unwrap();
+        tx.commit().unwrap();
         app.store.record_stage_history("2025-01", &[(keep, "core")]).unwrap();
         let score = CustomerScore {
             customer_id: keep,
@@ -423,5 +452,8 @@ mod tests {
         assert_eq!(doc["points"]["ledger"].as_array().unwrap().len(), 2, "{doc}");
         assert_eq!(doc["merged_in"][0]["customer_id"], drop.to_string());
         assert_eq!(doc["stage_history"][0]["stage"], "core");
+        assert_eq!(doc["loyalty"]["member"]["tier"], "gold", "{doc}");
+        assert_eq!(doc["loyalty"]["events"][0]["detail"]["quality"], 75, "{doc}");
+        assert_eq!(erased["loyalty"]["events"][0]["detail"]["erased"], true, "{erased}");
     }
 }

@@ -227,6 +227,78 @@ fn audit_log_is_append_only() {
     );
 }
 
+#[test]
+fn membership_events_and_ledger_breakdowns_are_append_only() {
+    let (_dir, store) = fresh();
+    let (a, b) = (
+        kesher_app::contract::customer(1, "M1", "Dana"),
+        kesher_app::contract::customer(2, "M2", "Eve"),
+    );
+    write(&store, |tx| {
+        tx.insert_customer_row(&a)?;
+        tx.insert_customer_row(&b)
+    });
+    let c = store.write().unwrap();
+    c.execute(
+        "INSERT INTO loyalty_member_events (customer_id, kind, at, actor, detail) VALUES (?1, 'enrol', 0, 'a', '{}')",
+        [a.id.as_bytes()],
+    )
+    .unwrap();
+    for sql in [
+        "UPDATE loyalty_member_events SET kind = 'leave'",
+        "UPDATE loyalty_member_events SET at = 1",
+        "UPDATE loyalty_member_events SET actor = 'b'",
+        "UPDATE loyalty_member_events SET branch_id = NULL",
+        "UPDATE loyalty_member_events SET seq = 99",
+        "DELETE FROM loyalty_member_events",
+    ] {
+        assert!(c.execute(sql, []).is_err(), "{sql}");
+    }
+    // What a merge and an erasure do, and nothing else; a detail stays JSON.
+    assert_eq!(
+        c.execute("UPDATE loyalty_member_events SET customer_id = ?1", [b.id.as_bytes()])
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        c.execute("UPDATE loyalty_member_events SET detail = '{\"erased\":true}'", [])
+            .unwrap(),
+        1
+    );
+    assert!(c.execute("UPDATE loyalty_member_events SET detail = 'x'", []).is_err());
+    // The ledger's guard covers the breakdown, which is JSON too.
+    let entry = "INSERT INTO points_ledger (customer_id, kind, points, balance_after, actor, at, breakdown)
+                 VALUES (?1, 'adjust', 1, 1, 'a', 0, ?2)";
+    c.execute(entry, rusqlite::params![a.id.as_bytes(), Option::<String>::None])
+        .unwrap();
+    assert!(c.execute(entry, rusqlite::params![a.id.as_bytes(), "x"]).is_err());
+    assert!(c.execute("UPDATE points_ledger SET breakdown = '[]'", []).is_err());
+    // A membership's words and bounds are the schema's.
+    let member = "INSERT INTO loyalty_members (customer_id, status, enrolled_at, quality, quality_missing, fee_paid)
+                  VALUES (?1, ?2, 0, ?3, ?4, ?5)";
+    for (status, quality, missing, fee) in [
+        ("gone", 50, "[]", 0),
+        ("active", 101, "[]", 0),
+        ("active", -1, "[]", 0),
+        ("active", 50, "phone", 0),
+        ("active", 50, "[]", -1),
+    ] {
+        assert!(
+            c.execute(
+                member,
+                rusqlite::params![a.id.as_bytes(), status, quality, missing, fee]
+            )
+            .is_err(),
+            "{status} {quality} {missing} {fee}"
+        );
+    }
+    c.execute(
+        member,
+        rusqlite::params![a.id.as_bytes(), "left", 100, "[\"phone\"]", 0],
+    )
+    .unwrap();
+}
+
 mod tempdir {
     use std::path::{Path, PathBuf};
 

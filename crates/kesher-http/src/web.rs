@@ -448,9 +448,22 @@ async fn customer_page(
     } else {
         None
     };
+    // The loyalty standing, where a program is set and the caller may read wallets.
+    let wallet = if caller.principal.may(Action::PointsRead).is_ok() {
+        crate::loyalty::wallet(State(st.clone()), caller.clone(), Path(o.customer.id.clone()))
+            .await
+            .ok()
+            .map(|j| j.0)
+    } else {
+        None
+    };
     let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
     let body = error.as_ref().map(error_json);
     let page = blocking(st, move |app| {
+        let wallet = match app.loyalty_program() {
+            Ok(Some(_)) => wallet,
+            _ => None,
+        };
         let c = ctx(app, &caller, &headers);
         let mut timeline: Vec<Event> = o
             .transactions
@@ -489,7 +502,7 @@ async fn customer_page(
             &c,
             "customers",
             context! {
-                o => &o, score => score, timeline => timeline, currency => currency, path => path,
+                o => &o, score => score, timeline => timeline, currency => currency, path => path, wallet => wallet,
                 flash => flash(&c, done.as_deref()), error => error.as_ref().map(error_value),
             },
         )

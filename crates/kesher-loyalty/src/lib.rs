@@ -23,6 +23,7 @@ use jiff::Timestamp;
 use kesher_core::{BranchId, Currency, CustomerId, Params, TransactionId};
 use std::collections::BTreeMap;
 
+pub mod expiry;
 pub mod member;
 pub mod program;
 
@@ -102,15 +103,18 @@ pub enum EntryKind {
     Reverse,
     /// Another customer's record merged into this one: zero points, the new balance.
     Merge,
+    /// Points of lots older than the program's lifetime, taken away ([`expiry`]).
+    Expire,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 5] = [
+    pub const ALL: [EntryKind; 6] = [
         EntryKind::Earn,
         EntryKind::Redeem,
         EntryKind::Adjust,
         EntryKind::Reverse,
         EntryKind::Merge,
+        EntryKind::Expire,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -119,6 +123,7 @@ impl EntryKind {
             EntryKind::Adjust => "adjust",
             EntryKind::Reverse => "reverse",
             EntryKind::Merge => "merge",
+            EntryKind::Expire => "expire",
         }
     }
     pub fn parse(s: &str) -> Result<EntryKind> {
@@ -277,7 +282,7 @@ pub struct Posting {
 
 /// `balance + points`, refused when a gain takes the balance beyond [`MAX_BALANCE`] (a loss is
 /// always allowed: a balance above the bound from before it existed can still be spent).
-fn add(balance: i64, points: i64) -> Result<i64> {
+pub(crate) fn add(balance: i64, points: i64) -> Result<i64> {
     let after = i128::from(balance) + i128::from(points);
     if points > 0 && after > i128::from(MAX_BALANCE) {
         return Err(LoyaltyError::invalid(

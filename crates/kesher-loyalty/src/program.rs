@@ -197,6 +197,16 @@ pub struct Definition {
     pub promotions: Vec<Promotion>,
     #[serde(default)]
     pub bonuses: Bonuses,
+    /// Points expire by lot, oldest first, this long after they were earned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry: Option<Expiry>,
+}
+
+/// How long points last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expiry {
+    pub lifetime_days: i64,
 }
 
 /// A tier with its values read.
@@ -468,6 +478,9 @@ impl Program {
                 branches: p.branches.clone(),
             });
         }
+        if let Some(e) = &d.expiry {
+            window("expiry.lifetime_days", e.lifetime_days)?;
+        }
         let b = &d.bonuses;
         if let Some(p) = b.first_purchase
             && !(1..=MAX_BONUS_POINTS).contains(&p)
@@ -532,6 +545,13 @@ impl Program {
             self.min_spend.map(|(_, d)| d),
             self.definition.joining.min_visits.as_ref().map(|v| v.days),
         )
+    }
+    /// How long points last (`None`: they do not expire).
+    pub fn points_lifetime(&self) -> Option<jiff::SignedDuration> {
+        self.definition
+            .expiry
+            .as_ref()
+            .map(|e| jiff::SignedDuration::from_hours(24 * e.lifetime_days))
     }
     pub fn tier(&self, key: &str) -> Option<&TierRule> {
         self.tiers.iter().find(|t| t.key == key)

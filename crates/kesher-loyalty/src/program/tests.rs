@@ -21,7 +21,8 @@ const CLUB: &str = r#"{
     {"key": "wine-week", "name": "Double points on wine", "multiplier": "2",
      "from": "2026-12-01", "until": "2026-12-07", "categories": ["wine"], "branches": ["B1"]}
   ],
-  "bonuses": {"first_purchase": 100, "birthday_month_multiplier": "2", "nth_visit": {"every": 10, "points": 50}}
+  "bonuses": {"first_purchase": 100, "birthday_month_multiplier": "2", "nth_visit": {"every": 10, "points": 50}},
+  "expiry": {"lifetime_days": 365}
 }"#;
 
 fn club() -> Program {
@@ -66,6 +67,7 @@ fn a_definition_reads_and_prints_back_the_same() {
     assert_eq!(p.tiers().len(), 3);
     assert_eq!(p.tiers()[1].threshold, 200_000);
     assert_eq!(p.tiers()[1].multiplier, 150);
+    assert_eq!(p.points_lifetime(), Some(jiff::SignedDuration::from_hours(24 * 365)));
     let again = Program::parse(&p.to_json()).unwrap();
     assert_eq!(again, p);
 }
@@ -103,6 +105,7 @@ fn errors_name_the_key() {
             "earning.categories.wine.points",
         ),
         (r#"{"name": "x", "currency": "ILS", "bonuses": {"nth_visit": {"every": 1, "points": 5}}}"#, "bonuses.nth_visit.every"),
+        (r#"{"name": "x", "currency": "ILS", "expiry": {"lifetime_days": 0}}"#, "expiry.lifetime_days"),
     ];
     for (json, key) in cases {
         let e = Program::parse(json).unwrap_err();

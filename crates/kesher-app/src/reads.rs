@@ -125,25 +125,6 @@ impl App {
     pub fn has_audit_action(&self, action: &str) -> Result<bool> {
         self.store.has_audit_action(action)
     }
-    /// Loyalty members by customer id, after `after` (keyset paging), with this status and tier
-    /// when given.
-    pub fn loyalty_members(
-        &self,
-        status: Option<kesher_loyalty::MemberStatus>,
-        tier: Option<&str>,
-        after: Option<CustomerId>,
-        limit: usize,
-    ) -> Result<Vec<kesher_loyalty::Member>> {
-        self.store.loyalty_members(status, tier, after, limit)
-    }
-    /// A membership's history, in the order it was written.
-    pub fn member_events(&self, customer: CustomerId) -> Result<Vec<kesher_loyalty::MemberEvent>> {
-        self.store.member_events(customer)
-    }
-    /// Active members whose tier review is due at `now`, the longest due first.
-    pub fn members_due_for_review(&self, now: Timestamp, limit: usize) -> Result<Vec<kesher_loyalty::Member>> {
-        self.store.members_due_for_review(now, limit)
-    }
     /// Append an entry to the audit log, for a change the store did not make itself.
     pub fn append_audit(
         &self,

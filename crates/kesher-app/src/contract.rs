@@ -116,6 +116,7 @@ macro_rules! contract_tests {
                     erasure_keeps_the_membership_and_redacts_its_history,
                     the_export_holds_the_membership_its_history_and_breakdowns,
                     a_member_or_an_inviter_cannot_be_deleted,
+                    old_lots_are_found_and_expire_once,
                 );
                 $crate::contract_tests!(@pairs $fresh;
                     a_copy_keeps_memberships_history_and_breakdowns,

@@ -69,10 +69,24 @@ pub struct Enrolled {
 pub struct Wallet {
     pub customer: CustomerId,
     pub balance: i64,
+    /// The lots still holding points, oldest first, with their expiry (when the program sets a
+    /// lifetime).
+    pub lots: Vec<kesher_loyalty::expiry::Lot>,
     pub member: Option<Member>,
     pub progress: Option<Progress>,
     pub tier_name: Option<String>,
     pub benefits: Vec<String>,
+}
+
+/// What an expiry run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct ExpiryReport {
+    /// Customers whose oldest lots were looked at.
+    pub examined: u64,
+    /// Customers who lost points.
+    pub customers: u64,
+    /// Points that expired.
+    pub points: i64,
 }
 
 /// What the tier review did.
@@ -346,9 +360,14 @@ impl App {
             _ => (None, None, Vec::new()),
         };
         drop(tx);
+        let lots = match program.as_ref().and_then(|p| p.points_lifetime()) {
+            Some(lifetime) => kesher_loyalty::expiry::open_lots(&self.store.points_entries(customer)?, lifetime),
+            None => Vec::new(),
+        };
         Ok(Wallet {
             customer,
             balance,
+            lots,
             member,
             progress,
             tier_name,
@@ -370,6 +389,52 @@ impl App {
     /// A membership's history, oldest first.
     pub fn member_events(&self, customer: CustomerId) -> Result<Vec<MemberEvent>> {
         self.store.member_events(customer)
+    }
+
+    /// Expire, for every customer, what is left of the lots earned one lifetime or more before
+    /// `as_of` (the program's `expiry.lifetime_days`), oldest first: one `expire` entry per
+    /// customer, each in its own unit under the customer's lock. Idempotent: a second run at the
+    /// same instant finds nothing left. Without a lifetime nothing expires.
+    pub fn expire_points(&self, as_of: Timestamp, actor: &Actor) -> Result<ExpiryReport> {
+        let mut report = ExpiryReport::default();
+        let Some(lifetime) = self.loyalty_program()?.and_then(|p| p.points_lifetime()) else {
+            return Ok(report);
+        };
+        let Some(cutoff) = as_of.checked_sub(lifetime).ok() else {
+            return Ok(report);
+        };
+        let mut after = None;
+        loop {
+            let page = self.store.customers_with_lots_before(cutoff, after, REVIEW_PAGE)?;
+            let Some(last) = page.last().copied() else {
+                return Ok(report);
+            };
+            after = Some(last);
+            for customer in page {
+                report.examined += 1;
+                let mut tx = self.store.begin(Lock::Customers(&[customer]))?;
+                let entries = tx.points_entries(customer)?;
+                let balance = tx.points_balance(customer)?;
+                let Some(posting) =
+                    kesher_loyalty::expiry::expiry(&entries, lifetime, as_of, balance).map_err(loyalty_error)?
+                else {
+                    continue;
+                };
+                tx.insert_points_entry(&kesher_store::NewLedgerEntry {
+                    customer,
+                    posting,
+                    reason: Some("expired"),
+                    idempotency_key: None,
+                    transaction: None,
+                    branch: None,
+                    actor,
+                    breakdown: Vec::new(),
+                })?;
+                tx.commit()?;
+                report.customers += 1;
+                report.points = report.points.saturating_add(-posting.points);
+            }
+        }
     }
 
     /// The end-of-period review: every active member whose review date has come is placed in

@@ -124,11 +124,23 @@ pub struct ProgressDto {
     pub remaining: Option<i64>,
 }
 
+/// A lot of points: what an entry added, what is left, when it expires.
+#[derive(Serialize, ToSchema)]
+pub struct LotDto {
+    pub seq: i64,
+    pub earned_at: String,
+    pub expires_at: String,
+    pub points: i64,
+    pub remaining: i64,
+}
+
 /// What a customer holds: at the till and in the customer view.
 #[derive(Serialize, ToSchema)]
 pub struct WalletDto {
     pub customer_id: String,
     pub balance: i64,
+    /// The lots still holding points, oldest first (when the program's points expire).
+    pub lots: Vec<LotDto>,
     pub member: Option<MemberDto>,
     pub progress: Option<ProgressDto>,
     /// The tier's benefits.
@@ -140,6 +152,17 @@ impl From<&Wallet> for WalletDto {
         WalletDto {
             customer_id: w.customer.to_string(),
             balance: w.balance,
+            lots: w
+                .lots
+                .iter()
+                .map(|l| LotDto {
+                    seq: l.seq,
+                    earned_at: l.earned_at.to_string(),
+                    expires_at: l.expires_at.to_string(),
+                    points: l.points,
+                    remaining: l.remaining,
+                })
+                .collect(),
             member: w.member.as_ref().map(MemberDto::from),
             progress: w.progress.as_ref().map(|p| ProgressDto {
                 tier: p.tier.clone(),

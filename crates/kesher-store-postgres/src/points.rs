@@ -43,6 +43,16 @@ pub(crate) fn count_entries<C: GenericClient>(c: &mut C, customer: CustomerId) -
     )
 }
 
+/// A customer's whole ledger, oldest first.
+pub(crate) fn all_entries<C: GenericClient>(c: &mut C, customer: CustomerId) -> Result<Vec<LedgerEntry>> {
+    all(
+        c,
+        &format!("{LEDGER_SELECT} WHERE customer_id = $1 ORDER BY seq"),
+        &[&customer.0],
+        |r| rows::ledger_entry(r),
+    )
+}
+
 pub(crate) fn balance<C: GenericClient>(c: &mut C, customer: CustomerId) -> Result<i64> {
     Ok(query_opt(
         c,
@@ -407,6 +417,35 @@ impl kesher_store::Points for PgStore {
                 limit,
                 offset,
             })
+        })
+    }
+
+    fn points_entries(&self, customer: CustomerId) -> Result<Vec<LedgerEntry>> {
+        self.with(|c| {
+            require_customer(c, customer)?;
+            all_entries(c, customer)
+        })
+    }
+
+    fn customers_with_lots_before(
+        &self,
+        cutoff: Timestamp,
+        after: Option<CustomerId>,
+        limit: usize,
+    ) -> Result<Vec<CustomerId>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with(|c| {
+            let rows = c
+                .query(
+                    "SELECT b.customer_id FROM points_balances b
+                     WHERE b.balance > 0 AND ($1::uuid IS NULL OR b.customer_id > $1)
+                       AND EXISTS (SELECT 1 FROM points_ledger l
+                                   WHERE l.customer_id = b.customer_id AND l.points > 0 AND l.at <= $2)
+                     ORDER BY b.customer_id LIMIT $3",
+                    &[&after.map(|a| a.0), &cutoff, &limit],
+                )
+                .be()?;
+            rows.iter().map(|r| Ok(CustomerId(col::<Uuid>(r, 0)?))).collect()
         })
     }
 

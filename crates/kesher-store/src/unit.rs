@@ -181,6 +181,9 @@ pub trait PointsRows {
     }
     /// The customer's points balance (0 before any entry).
     fn points_balance(&mut self, customer: CustomerId) -> Result<i64>;
+    /// A customer's whole ledger, in the order it was written (expiry by lot reads it under the
+    /// customer's lock).
+    fn points_entries(&mut self, customer: CustomerId) -> Result<Vec<LedgerEntry>>;
     /// Lock a customer's points for the rest of the unit (when the customer was not known at
     /// `begin`: the holder of a refunded sale's points).
     fn lock_points(&mut self, customer: CustomerId) -> Result<()>;

@@ -892,3 +892,55 @@ pub fn a_copy_keeps_memberships_history_and_breakdowns(s: &App, target: &App) {
     );
     assert!(next[0].seq > last, "{} after {last}", next[0].seq);
 }
+
+/// Expiry by lot on the backend: the whole ledger in order, the customers whose oldest lots may
+/// be due (positive balance, an entry that added points at or before the cutoff), an `expire`
+/// entry accepted and a second run writing nothing.
+pub fn old_lots_are_found_and_expire_once(s: &App) {
+    seed_reference(&*s.store);
+    let ids = customers(s, 3);
+    s.set_loyalty_program(
+        r#"{"name": "Club", "currency": "ILS", "expiry": {"lifetime_days": 365}}"#,
+        &actor(),
+    )
+    .unwrap();
+    let adjust = |c: CustomerId, points: i64, when: &str| {
+        let req = kesher_store::PointsRequest {
+            points,
+            reason: Some("test".into()),
+            idempotency_key: None,
+            branch_id: None,
+        };
+        s.adjust_points(c, &req, &Actor::new("test", at(when))).unwrap();
+    };
+    // Customer 1: 100 in January, 40 taken in March, 30 in August. Customer 2: a lot in July
+    // only. Customer 3: a January lot spent whole (nothing left to expire).
+    adjust(ids[0], 100, "2025-01-15T10:00:00Z");
+    adjust(ids[0], -40, "2025-03-01T10:00:00Z");
+    adjust(ids[0], 30, "2025-08-01T10:00:00Z");
+    adjust(ids[1], 20, "2025-07-01T10:00:00Z");
+    adjust(ids[2], 10, "2025-01-20T10:00:00Z");
+    adjust(ids[2], -10, "2025-01-21T10:00:00Z");
+    let ledger = s.store.points_entries(ids[0]).unwrap();
+    assert_eq!(ledger.iter().map(|e| e.points).collect::<Vec<_>>(), [100, -40, 30]);
+    assert!(ledger.windows(2).all(|w| w[0].seq < w[1].seq));
+    let cutoff = at("2025-02-01T00:00:00Z");
+    assert_eq!(s.store.customers_with_lots_before(cutoff, None, 10).unwrap(), vec![ids[0]]);
+    assert_eq!(s.store.customers_with_lots_before(cutoff, Some(ids[0]), 10).unwrap(), vec![]);
+    let mut all = s.store.customers_with_lots_before(at("2025-07-01T10:00:00Z"), None, 10).unwrap();
+    all.sort();
+    let mut want = vec![ids[0], ids[1]];
+    want.sort();
+    assert_eq!(all, want);
+    assert_eq!(s.store.customers_with_lots_before(cutoff, None, 0).unwrap(), vec![]);
+    // A year after the first lot: its 60 points left expire, once.
+    let as_of = at("2026-01-15T10:00:00Z");
+    let r = s.expire_points(as_of, &actor()).unwrap();
+    assert_eq!((r.customers, r.points), (1, 60));
+    assert_eq!(s.expire_points(as_of, &actor()).unwrap().points, 0);
+    let ledger = s.store.points_entries(ids[0]).unwrap();
+    let last = ledger.last().unwrap();
+    assert_eq!((last.kind, last.points, last.balance_after), (EntryKind::Expire, -60, 30));
+    assert_eq!(s.store.points_balance(ids[0]).unwrap(), 30);
+    assert_eq!(s.store.points_entries(ids[1]).unwrap().len(), 1);
+}

@@ -377,3 +377,43 @@ fn the_review_runs_as_a_scheduled_job() {
     assert!(crate::jobs::schedules::SCHEDULES.iter().any(|s| s.kind == crate::jobs::kinds::TIER_REVIEW));
     assert!(crate::jobs::kinds::kind(crate::jobs::kinds::TIER_REVIEW).is_some());
 }
+
+#[test]
+fn points_expire_by_lot_oldest_first_once() {
+    let w = world("2025-01-10T10:00:00Z");
+    let program = PROGRAM.replace(r#""bonuses": {"first_purchase": 50}"#, r#""bonuses": {}, "expiry": {"lifetime_days": 365}"#);
+    w.app().set_loyalty_program(&program, &w.actor()).unwrap();
+    let c = w.customer(1, true);
+    w.sale(1, c, 1_000, 0, "2025-01-09T10:00:00Z");
+    w.enrol(c).unwrap();
+    // Lots of 100 (January) and 50 (June); 30 spent in July from the oldest.
+    w.sale(2, c, 10_000, 0, "2025-01-10T10:00:00Z");
+    w.clock.set(ts("2025-06-01T10:00:00Z"));
+    w.sale(3, c, 5_000, 0, "2025-06-01T09:00:00Z");
+    w.clock.set(ts("2025-07-01T10:00:00Z"));
+    let req = kesher_store::PointsRequest {
+        points: 30,
+        reason: None,
+        idempotency_key: Some("r1".into()),
+        branch_id: Some(w.branch),
+    };
+    w.app().redeem_points(c, &req, &w.actor()).unwrap();
+    let lots = w.app().wallet(c).unwrap().lots;
+    assert_eq!(lots.iter().map(|l| l.remaining).collect::<Vec<_>>(), [70, 50]);
+    assert_eq!(lots[0].expires_at, ts("2025-01-10T10:00:00Z") + days(365));
+    // A day before the first lot's end nothing expires; on it, its 70 points do, once.
+    let as_of = ts("2026-01-10T10:00:00Z");
+    assert_eq!(w.app().expire_points(as_of - days(1), &w.actor()).unwrap().points, 0);
+    w.clock.set(as_of);
+    let r = w.app().expire_points(as_of, &w.actor()).unwrap();
+    assert_eq!((r.customers, r.points), (1, 70));
+    assert_eq!(w.app().expire_points(as_of, &w.actor()).unwrap().points, 0);
+    let wallet = w.app().wallet(c).unwrap();
+    assert_eq!(wallet.balance, 50);
+    assert_eq!(wallet.lots.len(), 1);
+    let ledger = w.app().points_ledger(c, 10, 0).unwrap();
+    assert_eq!((ledger.items[0].kind, ledger.items[0].points), (EntryKind::Expire, -70));
+    // The balance is still the sum of the ledger.
+    let all = w.app().store.points_entries(c).unwrap();
+    assert_eq!(all.iter().map(|e| e.points).sum::<i64>(), 50);
+}

@@ -552,21 +552,29 @@ pub(crate) fn program_accrual(
         .map(Ok)
         .unwrap_or_else(|| app.business_time_zone())?;
     let local_date = t.occurred_at.to_zoned(zone).date();
+    // Only the facts a bonus of the program reads are read (each is a query at the till).
+    let bonuses = &program.definition().bonuses;
     let facts = match &member {
         Some(m) => {
-            let before = tx.customer_activity(customer, t.currency, Timestamp::MIN, t.occurred_at)?;
+            let visits_before = match bonuses.nth_visit {
+                Some(_) => tx.customer_activity(customer, t.currency, Timestamp::MIN, t.occurred_at)?.visits,
+                None => 0,
+            };
             // A sale from before the (re)joining is never the first purchase after it.
-            let since = if t.occurred_at < m.enrolled_at {
+            let since = if bonuses.first_purchase.is_none() || t.occurred_at < m.enrolled_at {
                 1
             } else {
                 tx.customer_activity(customer, t.currency, m.enrolled_at, t.occurred_at)?
                     .visits
             };
-            let birth_date = tx.customer(customer)?.and_then(|c| c.demographics.birth_date);
+            let birth_date = match bonuses.birthday_month_multiplier {
+                Some(_) => tx.customer(customer)?.and_then(|c| c.demographics.birth_date),
+                None => None,
+            };
             Some(MemberFacts {
                 tier: m.tier.clone(),
                 birth_date,
-                visits_before: before.visits,
+                visits_before,
                 purchases_since_enrolment: since,
             })
         }

@@ -508,6 +508,9 @@ pub(crate) struct ProgramAccrual {
     pub program: Arc<Program>,
     pub member: Option<Member>,
     pub accrual: Accrual,
+    /// The member who invited this one and the points they get: this sale is the newcomer's
+    /// first purchase as a member and the program pays referrals.
+    pub referral: Option<(CustomerId, i64)>,
 }
 
 pub(crate) fn program_accrual(
@@ -528,6 +531,7 @@ pub(crate) fn program_accrual(
             program,
             member,
             accrual: Accrual::default(),
+            referral: None,
         }));
     }
     let ids: Vec<ProductId> = t.lines.iter().filter_map(|l| l.product_id).collect();
@@ -561,7 +565,8 @@ pub(crate) fn program_accrual(
                 None => 0,
             };
             // A sale from before the (re)joining is never the first purchase after it.
-            let since = if bonuses.first_purchase.is_none() || t.occurred_at < m.enrolled_at {
+            let wanted = bonuses.first_purchase.is_some() || (bonuses.referral.is_some() && m.invited_by.is_some());
+            let since = if !wanted || t.occurred_at < m.enrolled_at {
                 1
             } else {
                 tx.customer_activity(customer, t.currency, m.enrolled_at, t.occurred_at)?
@@ -580,6 +585,12 @@ pub(crate) fn program_accrual(
         }
         None => None,
     };
+    let referral = match (&member, &facts, bonuses.referral) {
+        (Some(m), Some(f), Some(points)) if f.purchases_since_enrolment == 0 && total > 0 => {
+            m.invited_by.map(|by| (by, points))
+        }
+        _ => None,
+    };
     let base = tx.earning_rule()?.rate(t.currency);
     let accrual = program
         .accrue(&SaleContext {
@@ -595,7 +606,51 @@ pub(crate) fn program_accrual(
         program,
         member,
         accrual,
+        referral,
     }))
+}
+
+/// The referral bonus of a newcomer's first purchase as a member: to the member who invited
+/// them, if still a member, once per newcomer ever (the entry's key `referral:NEWCOMER` on the
+/// inviter's ledger), as an adjustment with the reason `referral` and the part
+/// `bonus:referral`.
+pub(crate) fn pay_referral(
+    tx: &mut dyn Tx,
+    newcomer: CustomerId,
+    (inviter, points): (CustomerId, i64),
+    t: &Transaction,
+    actor: &Actor,
+) -> Result<()> {
+    if !tx
+        .loyalty_member(inviter)?
+        .is_some_and(|m| m.status == MemberStatus::Active)
+    {
+        return Ok(());
+    }
+    tx.lock_points(inviter)?;
+    let key = format!("referral:{newcomer}");
+    if tx.points_entry_by_key(inviter, &key)?.is_some() {
+        return Ok(());
+    }
+    let balance = tx.points_balance(inviter)?;
+    let posting = kesher_loyalty::Posting {
+        kind: kesher_loyalty::EntryKind::Adjust,
+        ..kesher_loyalty::earn_points(points, balance).map_err(loyalty_error)?
+    };
+    tx.insert_points_entry(&kesher_store::NewLedgerEntry {
+        customer: inviter,
+        posting,
+        reason: Some("referral"),
+        idempotency_key: Some(&key),
+        transaction: Some(t.id),
+        branch: Some(t.branch_id),
+        actor,
+        breakdown: vec![kesher_loyalty::Part {
+            rule: "bonus:referral".into(),
+            points,
+        }],
+    })?;
+    Ok(())
 }
 
 /// After a member's sale: an immediate upgrade when the qualifying value now reaches a higher

@@ -108,6 +108,9 @@ fn accrue(
         } else {
             None
         };
+        if let Some(r) = pa.referral {
+            crate::loyalty::pay_referral(tx, customer, r, t, actor)?;
+        }
         let at = app.now().max(t.occurred_at);
         let membership = crate::loyalty::upgrade_after_sale(tx, &pa, at, actor)?;
         return Ok((entry, membership));

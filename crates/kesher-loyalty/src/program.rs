@@ -170,6 +170,10 @@ pub struct Bonuses {
     pub birthday_month_multiplier: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nth_visit: Option<NthVisit>,
+    /// Points for the member who invited a newcomer, when the newcomer's first purchase as a
+    /// member is made (once per newcomer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referral: Option<i64>,
 }
 
 /// A loyalty program as defined by the business (the stored document; [`Program::parse`]
@@ -486,6 +490,11 @@ impl Program {
             && !(1..=MAX_BONUS_POINTS).contains(&p)
         {
             return Err(invalid("bonuses.first_purchase", format!("from 1 to {MAX_BONUS_POINTS} points")));
+        }
+        if let Some(p) = b.referral
+            && !(1..=MAX_BONUS_POINTS).contains(&p)
+        {
+            return Err(invalid("bonuses.referral", format!("from 1 to {MAX_BONUS_POINTS} points")));
         }
         let birthday = match &b.birthday_month_multiplier {
             Some(m) => Some(multiplier("bonuses.birthday_month_multiplier", m)?),

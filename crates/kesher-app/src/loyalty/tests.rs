@@ -417,3 +417,54 @@ fn points_expire_by_lot_oldest_first_once() {
     let all = w.app().store.points_entries(c).unwrap();
     assert_eq!(all.iter().map(|e| e.points).sum::<i64>(), 50);
 }
+
+#[test]
+fn the_inviter_earns_the_referral_once_at_the_newcomers_first_purchase() {
+    let w = world("2026-11-01T10:00:00Z");
+    let program = PROGRAM.replace(r#""bonuses": {"first_purchase": 50}"#, r#""bonuses": {"referral": 200}"#);
+    w.app().set_loyalty_program(&program, &w.actor()).unwrap();
+    let (a, b) = (w.customer(1, true), w.customer(2, true));
+    w.sale(1, a, 1_000, 0, "2026-10-30T10:00:00Z");
+    w.sale(2, b, 1_000, 0, "2026-10-30T11:00:00Z");
+    w.enrol(a).unwrap();
+    let invited = |c: CustomerId| {
+        w.app().enrol_member(
+            &Enrolment {
+                customer: c,
+                branch: Some(w.branch),
+                employee: None,
+                invited_by: Some(a),
+                fee_paid: 0,
+            },
+            &w.actor(),
+        )
+    };
+    // Only a member may invite: b invites no one yet.
+    let e = w
+        .app()
+        .enrol_member(
+            &Enrolment {
+                customer: a,
+                branch: None,
+                employee: None,
+                invited_by: Some(b),
+                fee_paid: 0,
+            },
+            &w.actor(),
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), "loyalty.member.already");
+    invited(b).unwrap();
+    let before = w.app().points_balance(a).unwrap();
+    w.clock.set(ts("2026-11-02T10:00:00Z"));
+    w.sale(3, b, 2_000, 0, "2026-11-02T09:00:00Z");
+    assert_eq!(w.app().points_balance(a).unwrap(), before + 200);
+    let last = &w.app().points_ledger(a, 1, 0).unwrap().items[0];
+    assert_eq!((last.reason.as_deref(), last.breakdown[0].rule.as_str()), (Some("referral"), "bonus:referral"));
+    // The second purchase pays nothing; nor does the first after leaving and joining again.
+    w.sale(4, b, 2_000, 0, "2026-11-02T09:10:00Z");
+    w.app().leave_program(b, None, &w.actor()).unwrap();
+    invited(b).unwrap();
+    w.sale(5, b, 2_000, 0, "2026-11-02T10:20:00Z");
+    assert_eq!(w.app().points_balance(a).unwrap(), before + 200);
+}

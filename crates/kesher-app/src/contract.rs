@@ -117,6 +117,7 @@ macro_rules! contract_tests {
                     the_export_holds_the_membership_its_history_and_breakdowns,
                     a_member_or_an_inviter_cannot_be_deleted,
                     old_lots_are_found_and_expire_once,
+                    pending_entries_read_back_and_sum_until_available,
                 );
                 $crate::contract_tests!(@pairs $fresh;
                     a_copy_keeps_memberships_history_and_breakdowns,

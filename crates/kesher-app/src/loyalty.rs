@@ -72,6 +72,10 @@ pub struct Wallet {
     /// The lots still holding points, oldest first, with their expiry (when the program sets a
     /// lifetime).
     pub lots: Vec<kesher_loyalty::expiry::Lot>,
+    /// Points held for the return window (not spendable yet), and when the last of them becomes
+    /// spendable.
+    pub pending: i64,
+    pub pending_until: Option<Timestamp>,
     pub member: Option<Member>,
     pub progress: Option<Progress>,
     pub tier_name: Option<String>,
@@ -360,14 +364,25 @@ impl App {
             _ => (None, None, Vec::new()),
         };
         drop(tx);
+        let entries = match &program {
+            Some(p) if p.points_lifetime().is_some() || p.pending_window().is_some() => {
+                self.store.points_entries(customer)?
+            }
+            _ => Vec::new(),
+        };
         let lots = match program.as_ref().and_then(|p| p.points_lifetime()) {
-            Some(lifetime) => kesher_loyalty::expiry::open_lots(&self.store.points_entries(customer)?, lifetime),
+            Some(lifetime) => kesher_loyalty::expiry::open_lots(&entries, lifetime),
             None => Vec::new(),
         };
+        let held = entries.iter().filter(|e| e.available_at.is_some_and(|a| a > now));
+        let pending = held.clone().map(|e| e.points).fold(0i64, i64::saturating_add);
+        let pending_until = held.filter_map(|e| e.available_at).max();
         Ok(Wallet {
             customer,
             balance,
             lots,
+            pending,
+            pending_until,
             member,
             progress,
             tier_name,
@@ -429,6 +444,7 @@ impl App {
                     branch: None,
                     actor,
                     breakdown: Vec::new(),
+                    available_at: None,
                 })?;
                 tx.commit()?;
                 report.customers += 1;
@@ -649,6 +665,7 @@ pub(crate) fn pay_referral(
             rule: "bonus:referral".into(),
             points,
         }],
+        available_at: None,
     })?;
     Ok(())
 }

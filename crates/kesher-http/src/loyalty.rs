@@ -141,6 +141,10 @@ pub struct WalletDto {
     pub balance: i64,
     /// The lots still holding points, oldest first (when the program's points expire).
     pub lots: Vec<LotDto>,
+    /// Points held for the program's return window: part of the balance, not spendable yet.
+    pub pending: i64,
+    /// When the last pending points become spendable.
+    pub pending_until: Option<String>,
     pub member: Option<MemberDto>,
     pub progress: Option<ProgressDto>,
     /// The tier's benefits.
@@ -152,6 +156,8 @@ impl From<&Wallet> for WalletDto {
         WalletDto {
             customer_id: w.customer.to_string(),
             balance: w.balance,
+            pending: w.pending,
+            pending_until: w.pending_until.map(|t| t.to_string()),
             lots: w
                 .lots
                 .iter()

@@ -33,10 +33,12 @@ pub fn lots(entries: &[LedgerEntry], lifetime: SignedDuration) -> Vec<Lot> {
         if e.points > 0 {
             let paid = debt.min(e.points);
             debt -= paid;
+            // A pending accrual's lot starts when its points become spendable.
+            let from = e.available_at.map_or(e.at, |a| a.max(e.at));
             lots.push(Lot {
                 seq: e.seq,
-                earned_at: e.at,
-                expires_at: e.at.checked_add(lifetime).unwrap_or(Timestamp::MAX),
+                earned_at: from,
+                expires_at: from.checked_add(lifetime).unwrap_or(Timestamp::MAX),
                 points: e.points,
                 remaining: e.points - paid,
             });
@@ -101,6 +103,7 @@ mod tests {
             origin: None,
             at: Timestamp::from_second(day * 86_400).unwrap(),
             breakdown: Vec::new(),
+            available_at: None,
         }
     }
     fn day(d: i64) -> Timestamp {

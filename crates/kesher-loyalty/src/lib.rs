@@ -455,6 +455,22 @@ pub fn spend_or_adjust(
     Ok((posting, reason))
 }
 
+/// [`spend_or_adjust`] on a balance of which `pending` points are not spendable yet: the checks
+/// (no more than the balance, never below zero) hold against the spendable part, and the entry's
+/// balance after is the whole balance's.
+pub fn spend_or_adjust_pending(
+    kind: EntryKind,
+    balance: i64,
+    pending: i64,
+    points: i64,
+    reason: Option<&str>,
+) -> Result<(Posting, Option<String>)> {
+    let spendable = balance.saturating_sub(pending.max(0));
+    let (mut posting, reason) = spend_or_adjust(kind, spendable, points, reason)?;
+    posting.balance_after = add(balance, posting.points)?;
+    Ok((posting, reason))
+}
+
 /// The merge of a dropped customer's balance into the kept one's: a zero-point entry on the kept
 /// customer with the sum (the dropped customer's entries move with it).
 pub fn merge(kept_balance: i64, dropped_balance: i64) -> Result<Posting> {
@@ -537,6 +553,9 @@ pub struct LedgerEntry {
     /// Which rule gave how many of the points (earn and reverse entries under a program; empty
     /// for other entries and for entries from before breakdowns).
     pub breakdown: Vec<Part>,
+    /// When the points become spendable: a pending accrual (and a refund's reversal of it) under
+    /// a program with a return window; `None`: at once.
+    pub available_at: Option<Timestamp>,
 }
 
 /// The balance a ledger adds up to: the sum of its points (`None` when it does not fit in i64,

@@ -204,6 +204,16 @@ pub struct Definition {
     /// Points expire by lot, oldest first, this long after they were earned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiry: Option<Expiry>,
+    /// A sale's points are pending for the return window: spendable only after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Pending>,
+}
+
+/// The return window during which a sale's points are held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pending {
+    pub days: i64,
 }
 
 /// How long points last.
@@ -485,6 +495,16 @@ impl Program {
         if let Some(e) = &d.expiry {
             window("expiry.lifetime_days", e.lifetime_days)?;
         }
+        if let Some(p) = &d.pending {
+            if !(1..=365).contains(&p.days) {
+                return Err(invalid("pending.days", "must be from 1 to 365 days"));
+            }
+            if let Some(e) = &d.expiry
+                && e.lifetime_days <= p.days
+            {
+                return Err(invalid("expiry.lifetime_days", "must be longer than the pending window"));
+            }
+        }
         let b = &d.bonuses;
         if let Some(p) = b.first_purchase
             && !(1..=MAX_BONUS_POINTS).contains(&p)
@@ -554,6 +574,13 @@ impl Program {
             self.min_spend.map(|(_, d)| d),
             self.definition.joining.min_visits.as_ref().map(|v| v.days),
         )
+    }
+    /// How long a sale's points are held before they become spendable (`None`: at once).
+    pub fn pending_window(&self) -> Option<jiff::SignedDuration> {
+        self.definition
+            .pending
+            .as_ref()
+            .map(|p| jiff::SignedDuration::from_hours(24 * p.days))
     }
     /// How long points last (`None`: they do not expire).
     pub fn points_lifetime(&self) -> Option<jiff::SignedDuration> {

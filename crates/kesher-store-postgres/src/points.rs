@@ -43,6 +43,18 @@ pub(crate) fn count_entries<C: GenericClient>(c: &mut C, customer: CustomerId) -
     )
 }
 
+/// The points of a customer's entries not available at `now`.
+pub(crate) fn pending<C: GenericClient>(c: &mut C, customer: CustomerId, now: Timestamp) -> Result<i64> {
+    let r = c
+        .query_one(
+            "SELECT coalesce(sum(points), 0)::bigint FROM points_ledger
+             WHERE customer_id = $1 AND available_at IS NOT NULL AND available_at > $2",
+            &[&customer.0, &now],
+        )
+        .be()?;
+    col(&r, 0)
+}
+
 /// A customer's whole ledger, oldest first.
 pub(crate) fn all_entries<C: GenericClient>(c: &mut C, customer: CustomerId) -> Result<Vec<LedgerEntry>> {
     all(
@@ -94,8 +106,8 @@ pub(crate) fn write_entry<C: GenericClient>(c: &mut C, e: &NewLedgerEntry<'_>) -
     let r = c
         .query_one(
             "INSERT INTO points_ledger (customer_id, kind, points, balance_after, reason, idempotency_key, transaction_id,
-                branch_id, actor, origin, at, breakdown)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING seq",
+                branch_id, actor, origin, at, breakdown, available_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING seq",
             &[
                 &e.customer.0,
                 &e.posting.kind.as_str(),
@@ -109,6 +121,7 @@ pub(crate) fn write_entry<C: GenericClient>(c: &mut C, e: &NewLedgerEntry<'_>) -
                 &e.actor.origin,
                 &e.actor.at,
                 &kesher_loyalty::member::breakdown_json(&e.breakdown),
+                &e.available_at,
             ],
         )
         .be()?;
@@ -294,6 +307,13 @@ const ENTRY_BATCH: usize = 4096;
 /// Append entries in order (in statements of `ENTRY_BATCH`), then set each customer's balance
 /// to its last entry's.
 pub(crate) fn write_entries<C: GenericClient>(c: &mut C, entries: &[NewLedgerEntry<'_>]) -> Result<()> {
+    // The bulk path (the award) writes entries available at once; pending ones go one by one.
+    if entries.iter().any(|e| e.available_at.is_some()) {
+        for e in entries {
+            write_entry(c, e)?;
+        }
+        return Ok(());
+    }
     let mut last: Vec<(Uuid, i64)> = Vec::new();
     for chunk in entries.chunks(ENTRY_BATCH) {
         let mut cols = EntryColumns::default();

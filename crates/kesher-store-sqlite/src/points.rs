@@ -21,6 +21,17 @@ fn one_entry(c: &Connection, cond: &str, p: impl rusqlite::Params) -> Result<Opt
     })
 }
 
+/// The points of a customer's entries not available at `now`.
+pub(crate) fn pending(c: &Connection, customer: CustomerId, now: jiff::Timestamp) -> Result<i64> {
+    c.prepare_cached(
+        "SELECT coalesce(sum(points), 0) FROM points_ledger
+         WHERE customer_id = ?1 AND available_at IS NOT NULL AND available_at > ?2",
+    )
+    .be()?
+    .query_row(params![customer.as_bytes(), ts(now)], |r| r.get(0))
+    .be()
+}
+
 /// A customer's whole ledger, oldest first.
 pub(crate) fn all_entries(c: &Connection, customer: CustomerId) -> Result<Vec<LedgerEntry>> {
     all(
@@ -82,7 +93,8 @@ pub(crate) fn entry_for_transaction(c: &Connection, t: TransactionId) -> Result<
 fn insert_entry_row(c: &Connection, e: &NewLedgerEntry<'_>) -> Result<i64> {
     c.prepare_cached(
         "INSERT INTO points_ledger (customer_id, kind, points, balance_after, reason, idempotency_key, transaction_id,
-            branch_id, actor, origin, at, breakdown) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            branch_id, actor, origin, at, breakdown, available_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )
     .be()?
     .execute(params![
@@ -98,6 +110,7 @@ fn insert_entry_row(c: &Connection, e: &NewLedgerEntry<'_>) -> Result<i64> {
         e.actor.origin,
         ts(e.actor.at),
         kesher_loyalty::member::breakdown_json(&e.breakdown),
+        e.available_at.map(ts),
     ])
     .be()?;
     Ok(c.last_insert_rowid())

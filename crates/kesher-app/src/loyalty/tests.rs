@@ -468,3 +468,58 @@ fn the_inviter_earns_the_referral_once_at_the_newcomers_first_purchase() {
     w.sale(5, b, 2_000, 0, "2026-11-02T10:20:00Z");
     assert_eq!(w.app().points_balance(a).unwrap(), before + 200);
 }
+
+#[test]
+fn pending_points_are_spendable_after_the_window_and_a_refund_inside_it_never_touches_the_spendable_balance() {
+    let w = world("2026-11-01T10:00:00Z");
+    let program = PROGRAM.replace(r#""bonuses": {"first_purchase": 50}"#, r#""bonuses": {}, "pending": {"days": 14}"#);
+    w.app().set_loyalty_program(&program, &w.actor()).unwrap();
+    let c = w.customer(1, true);
+    w.sale(1, c, 1_000, 0, "2026-10-30T10:00:00Z");
+    w.enrol(c).unwrap();
+    // Some spendable points first, then a sale whose 100 points are held for 14 days.
+    w.app()
+        .adjust_points(
+            c,
+            &kesher_store::PointsRequest {
+                points: 20,
+                reason: Some("welcome".into()),
+                idempotency_key: None,
+                branch_id: None,
+            },
+            &w.actor(),
+        )
+        .unwrap();
+    let e = w.sale(2, c, 10_000, 0, "2026-11-01T09:00:00Z").points.unwrap();
+    assert_eq!(e.available_at, Some(ts("2026-11-15T09:00:00Z")));
+    let wallet = w.app().wallet(c).unwrap();
+    assert_eq!((wallet.balance, wallet.pending), (120, 100));
+    let redeem = |n: i64, key: &str| {
+        w.app().redeem_points(
+            c,
+            &kesher_store::PointsRequest {
+                points: n,
+                reason: None,
+                idempotency_key: Some(key.into()),
+                branch_id: Some(w.branch),
+            },
+            &w.actor(),
+        )
+    };
+    // Only the 20 are spendable.
+    assert_eq!(redeem(21, "k1").unwrap_err().code(), "points.insufficient");
+    // Half the sale comes back inside the window: its 50 points leave the pending ones only.
+    let r = w.refund(3, 2, c, 0, 5_000, "2026-11-02T10:00:00Z").points.unwrap();
+    assert_eq!((r.points, r.available_at), (-50, Some(ts("2026-11-15T09:00:00Z"))));
+    let wallet = w.app().wallet(c).unwrap();
+    assert_eq!((wallet.balance, wallet.pending), (70, 50));
+    redeem(20, "k2").unwrap();
+    assert_eq!(redeem(1, "k3").unwrap_err().code(), "points.insufficient");
+    // After the window the rest is spendable; a refund then takes from the balance as ever.
+    w.clock.set(ts("2026-11-15T09:00:01Z"));
+    assert_eq!(w.app().wallet(c).unwrap().pending, 0);
+    redeem(30, "k4").unwrap();
+    let r = w.refund(4, 2, c, 0, 5_000, "2026-11-15T10:00:00Z").points.unwrap();
+    assert_eq!((r.points, r.available_at), (-50, None));
+    assert_eq!(w.app().points_balance(c).unwrap(), -30);
+}

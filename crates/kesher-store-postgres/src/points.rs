@@ -436,6 +436,7 @@ impl kesher_store::Points for PgStore {
                 total: count_entries(c, customer)?,
                 limit,
                 offset,
+                total_capped: false,
             })
         })
     }

@@ -401,6 +401,7 @@ impl kesher_store::Points for crate::SqliteStore {
             total: count_entries(&c, customer)?,
             limit,
             offset,
+            total_capped: false,
         })
     }
 

@@ -422,6 +422,14 @@ fn a_segment_is_checked_and_saved_from_its_page_and_exported() {
     assert_eq!(r.status, 200);
     // Fluent isolates the inserted number (U+2068 … U+2069) so it reads right in any direction.
     assert_eq!(r.body.replace(['\u{2068}', '\u{2069}'], ""), "2 customers match");
+    // A business this small is counted exactly as one types: no estimate in the answer.
+    let (s, m) = app.get("/api/segments/members?segment=city%20%3D%20%22Haifa%22&estimate=true&limit=1");
+    assert_eq!(
+        (s, m["count"].as_u64(), m["members"].as_array().map(Vec::len)),
+        (200, Some(2), Some(1)),
+        "{m}"
+    );
+    assert!(m.get("estimate").is_none(), "{m}");
     let r = v.get("/segments/live?expression=citty%20%3D%201");
     assert!(r.body.contains("no field named"), "{}", r.body);
     let csrf = v.csrf("/segments");

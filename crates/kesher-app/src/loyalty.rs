@@ -10,8 +10,7 @@ use crate::points::loyalty_error;
 use jiff::{SignedDuration, Timestamp};
 use kesher_core::{BranchId, CustomerId, EmployeeId, Params, ProductId, Transaction};
 use kesher_loyalty::program::{
-    Accrual, JoiningFacts, MemberFacts, Program, Progress, QualifyBy, SaleContext, SaleLine, data_quality,
-    days_between,
+    Accrual, JoiningFacts, MemberFacts, Program, Progress, QualifyBy, SaleContext, SaleLine, data_quality, days_between,
 };
 use kesher_loyalty::{Member, MemberEvent, MemberEventKind, MemberStatus, SaleMembership, TierChange};
 use kesher_store::{Actor, Lock, Result, StoreError, Tx};
@@ -208,10 +207,8 @@ impl App {
         }
         let invited = match e.invited_by {
             Some(by) => {
-                let active = by != e.customer
-                    && tx
-                        .loyalty_member(by)?
-                        .is_some_and(|m| m.status == MemberStatus::Active);
+                let active =
+                    by != e.customer && tx.loyalty_member(by)?.is_some_and(|m| m.status == MemberStatus::Active);
                 if !active {
                     return Err(StoreError::invalid_coded(
                         "loyalty.member.not_member",
@@ -227,11 +224,17 @@ impl App {
         let until = now + SignedDuration::from_micros(1);
         let (spend_days, visit_days) = program.joining_windows();
         let spend = match spend_days {
-            Some(d) => tx.customer_activity(e.customer, program.currency(), now - days(d), until)?.spend,
+            Some(d) => {
+                tx.customer_activity(e.customer, program.currency(), now - days(d), until)?
+                    .spend
+            }
             None => 0,
         };
         let visits = match visit_days {
-            Some(d) => tx.customer_activity(e.customer, program.currency(), now - days(d), until)?.visits,
+            Some(d) => {
+                tx.customer_activity(e.customer, program.currency(), now - days(d), until)?
+                    .visits
+            }
             None => 0,
         };
         program
@@ -551,7 +554,11 @@ pub(crate) fn program_accrual(
         }));
     }
     let ids: Vec<ProductId> = t.lines.iter().filter_map(|l| l.product_id).collect();
-    let facts = if ids.is_empty() { Vec::new() } else { tx.product_facts(&ids)? };
+    let facts = if ids.is_empty() {
+        Vec::new()
+    } else {
+        tx.product_facts(&ids)?
+    };
     let lines: Vec<SaleLine> = t
         .lines
         .iter()
@@ -577,7 +584,10 @@ pub(crate) fn program_accrual(
     let facts = match &member {
         Some(m) => {
             let visits_before = match bonuses.nth_visit {
-                Some(_) => tx.customer_activity(customer, t.currency, Timestamp::MIN, t.occurred_at)?.visits,
+                Some(_) => {
+                    tx.customer_activity(customer, t.currency, Timestamp::MIN, t.occurred_at)?
+                        .visits
+                }
                 None => 0,
             };
             // A sale from before the (re)joining is never the first purchase after it.
@@ -717,7 +727,11 @@ pub(crate) fn upgrade_after_sale(
 }
 
 /// A member's standing as a retried sale is answered: the tier now, no change.
-pub(crate) fn membership_now(app: &App, tx: &mut dyn Tx, customer: Option<CustomerId>) -> Result<Option<SaleMembership>> {
+pub(crate) fn membership_now(
+    app: &App,
+    tx: &mut dyn Tx,
+    customer: Option<CustomerId>,
+) -> Result<Option<SaleMembership>> {
     let Some(customer) = customer else {
         return Ok(None);
     };

@@ -197,8 +197,15 @@ pub(crate) fn award(rows: &mut dyn PointsRows, scope: SaleScope<'_>, actor: &Act
         if n % AWARD_PAGE == AWARD_PAGE - 1 {
             rows.between_pages()?;
         }
-        if let Some(e) = crate::sales::reverse_refund(rows, refund.id, refund.sale, refund.total, refund.branch, actor, actor.at)?
-        {
+        if let Some(e) = crate::sales::reverse_refund(
+            rows,
+            refund.id,
+            refund.sale,
+            refund.total,
+            refund.branch,
+            actor,
+            actor.at,
+        )? {
             report.reversed += 1;
             report.points = report.points.saturating_add(e.points);
         }

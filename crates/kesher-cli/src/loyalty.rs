@@ -118,8 +118,7 @@ pub fn run(app: &App, c: LoyaltyCommand) -> anyhow::Result<ExitCode> {
                 None => bail!("no loyalty program is set: `kesher loyalty program set FILE`"),
             },
             ProgramAction::Set { file } => {
-                let text =
-                    std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+                let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
                 let p = app.set_loyalty_program(&text, &cli_actor(app))?;
                 println!(
                     "program {:?} set: {} tiers, currency {}",
@@ -228,7 +227,10 @@ pub fn run(app: &App, c: LoyaltyCommand) -> anyhow::Result<ExitCode> {
                 println!("benefit: {b}");
             }
             for l in &w.lots {
-                println!("lot: {} of {} points earned {} expire {}", l.remaining, l.points, l.earned_at, l.expires_at);
+                println!(
+                    "lot: {} of {} points earned {} expire {}",
+                    l.remaining, l.points, l.earned_at, l.expires_at
+                );
             }
             for e in app.member_events(customer)? {
                 println!("{}  {:<9} {}  {}", e.at, e.kind.as_str(), e.actor, e.detail);

@@ -220,7 +220,9 @@ pub async fn get_program(State(st): State<AppState>, caller: Caller) -> Result<J
     blocking(st, move |app| {
         caller.check(Action::LoyaltyRead, None)?;
         let p = app.loyalty_program()?.ok_or_else(missing_program)?;
-        Ok(Json(serde_json::to_value(p.definition()).map_err(|e| AppError::internal(e.to_string()))?))
+        Ok(Json(
+            serde_json::to_value(p.definition()).map_err(|e| AppError::internal(e.to_string()))?,
+        ))
     })
     .await
 }
@@ -236,7 +238,9 @@ pub async fn put_program(
     blocking(st, move |app| {
         caller.check(Action::LoyaltyConfigure, None)?;
         let p = app.set_loyalty_program(&body.to_string(), &caller.actor(app))?;
-        Ok(Json(serde_json::to_value(p.definition()).map_err(|e| AppError::internal(e.to_string()))?))
+        Ok(Json(
+            serde_json::to_value(p.definition()).map_err(|e| AppError::internal(e.to_string()))?,
+        ))
     })
     .await
 }
@@ -302,10 +306,7 @@ pub async fn enrol(
         };
         let program = app.loyalty_program()?.ok_or_else(missing_program)?;
         let fee_paid = match &i.fee_paid {
-            Some(f) => program
-                .currency()
-                .parse_amount(f, "fee_paid")
-                .map_err(AppError::from)?,
+            Some(f) => program.currency().parse_amount(f, "fee_paid").map_err(AppError::from)?,
             None => 0,
         };
         let r = app.enrol_member(

@@ -931,9 +931,18 @@ pub fn old_lots_are_found_and_expire_once(s: &App) {
     assert_eq!(ledger.iter().map(|e| e.points).collect::<Vec<_>>(), [100, -40, 30]);
     assert!(ledger.windows(2).all(|w| w[0].seq < w[1].seq));
     let cutoff = at("2025-02-01T00:00:00Z");
-    assert_eq!(s.store.customers_with_lots_before(cutoff, None, 10).unwrap(), vec![ids[0]]);
-    assert_eq!(s.store.customers_with_lots_before(cutoff, Some(ids[0]), 10).unwrap(), vec![]);
-    let mut all = s.store.customers_with_lots_before(at("2025-07-01T10:00:00Z"), None, 10).unwrap();
+    assert_eq!(
+        s.store.customers_with_lots_before(cutoff, None, 10).unwrap(),
+        vec![ids[0]]
+    );
+    assert_eq!(
+        s.store.customers_with_lots_before(cutoff, Some(ids[0]), 10).unwrap(),
+        vec![]
+    );
+    let mut all = s
+        .store
+        .customers_with_lots_before(at("2025-07-01T10:00:00Z"), None, 10)
+        .unwrap();
     all.sort();
     let mut want = vec![ids[0], ids[1]];
     want.sort();
@@ -946,7 +955,10 @@ pub fn old_lots_are_found_and_expire_once(s: &App) {
     assert_eq!(s.expire_points(as_of, &actor()).unwrap().points, 0);
     let ledger = s.store.points_entries(ids[0]).unwrap();
     let last = ledger.last().unwrap();
-    assert_eq!((last.kind, last.points, last.balance_after), (EntryKind::Expire, -60, 30));
+    assert_eq!(
+        (last.kind, last.points, last.balance_after),
+        (EntryKind::Expire, -60, 30)
+    );
     assert_eq!(s.store.points_balance(ids[0]).unwrap(), 30);
     assert_eq!(s.store.points_entries(ids[1]).unwrap().len(), 1);
 }
@@ -965,7 +977,11 @@ pub fn pending_entries_read_back_and_sum_until_available(s: &App) {
         tx.insert_points_entry(&NewLedgerEntry {
             customer: ids[0],
             posting: Posting {
-                kind: if points > 0 { EntryKind::Earn } else { EntryKind::Reverse },
+                kind: if points > 0 {
+                    EntryKind::Earn
+                } else {
+                    EntryKind::Reverse
+                },
                 points,
                 balance_after: balance,
             },

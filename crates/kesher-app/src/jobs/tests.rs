@@ -240,7 +240,10 @@ fn schedules_enqueue_their_next_occurrence_once_in_the_business_zone() {
     t.app.settings.time_zone = Some(TimeZone::get("Asia/Jerusalem").unwrap());
     let statuses = t.app.schedules().unwrap();
     let names: Vec<&str> = statuses.iter().map(|s| s.name).collect();
-    assert_eq!(names, ["analyze", "privacy.retention", "loyalty.tier_review", "loyalty.expire"]);
+    assert_eq!(
+        names,
+        ["analyze", "privacy.retention", "loyalty.tier_review", "loyalty.expire"]
+    );
     assert_eq!(statuses[0].zone, "Asia/Jerusalem");
     // 02:30, 03:30 and 03:45 in Jerusalem (UTC+2 in January).
     assert_eq!(statuses[0].next_run, Some(ts("2026-01-11T00:30:00Z")));

@@ -82,7 +82,10 @@ fn world(now: &str) -> World {
     }
     let actor = Actor::new("test", ts(now));
     t.app
-        .set_earning_rule(&EarningRule::new().with(ils(), EarnRate::per_whole_unit(ils(), 1).unwrap()), &actor)
+        .set_earning_rule(
+            &EarningRule::new().with(ils(), EarnRate::per_whole_unit(ils(), 1).unwrap()),
+            &actor,
+        )
         .unwrap();
     World {
         t,
@@ -102,7 +105,11 @@ impl World {
         Actor::new("test", self.app().now())
     }
     fn customer(&self, n: u128, full: bool) -> CustomerId {
-        let mut c = Customer::bare(CustomerId(uid(100 + n)), Some(format!("M{n}")), ts("2025-01-01T00:00:00Z"));
+        let mut c = Customer::bare(
+            CustomerId(uid(100 + n)),
+            Some(format!("M{n}")),
+            ts("2025-01-01T00:00:00Z"),
+        );
         if full {
             c.phone = Some(Phone::parse(&format!("+97250{:07}", n), kesher_core::Country::israel()).unwrap());
             c.email = Some(Email::parse(&format!("c{n}@example.com")).unwrap());
@@ -194,7 +201,10 @@ fn a_program_is_set_checked_and_shown() {
     assert!(w.app().loyalty_program().unwrap().is_none());
     let e = w
         .app()
-        .set_loyalty_program(r#"{"name": "x", "currency": "ILS", "tiers": [{"key": "a", "name": "A", "threshold": "0"}]}"#, &w.actor())
+        .set_loyalty_program(
+            r#"{"name": "x", "currency": "ILS", "tiers": [{"key": "a", "name": "A", "threshold": "0"}]}"#,
+            &w.actor(),
+        )
         .unwrap_err();
     assert_eq!(e.code(), "loyalty.program.invalid");
     assert!(e.to_string().contains("qualification"), "{e}");
@@ -258,7 +268,10 @@ fn a_members_sale_earns_with_its_breakdown_and_upgrades_at_once() {
     // 50.00 of bread (base: 50) and 30.00 of wine (2 a shekel: 60), the first purchase (+50).
     let r = w.sale(2, c, 5_000, 3_000, "2026-11-10T09:00:00Z");
     let e = r.points.clone().unwrap();
-    assert_eq!(rules(&e), vec![("base", 50), ("category:wine", 60), ("bonus:first_purchase", 50)]);
+    assert_eq!(
+        rules(&e),
+        vec![("base", 50), ("category:wine", 60), ("bonus:first_purchase", 50)]
+    );
     assert_eq!((e.points, e.balance_after), (160, 160));
     let m = r.membership.unwrap();
     assert_eq!((m.tier.as_deref(), m.tier_change), (Some("silver"), None));
@@ -270,7 +283,10 @@ fn a_members_sale_earns_with_its_breakdown_and_upgrades_at_once() {
     assert_eq!(m.tier_change.unwrap().from.as_deref(), Some("silver"));
     // The next sale earns the gold multiplier.
     let r = w.sale(4, c, 10_000, 0, "2026-11-10T09:45:00Z");
-    assert_eq!(rules(r.points.as_ref().unwrap()), vec![("base", 100), ("tier:gold", 50)]);
+    assert_eq!(
+        rules(r.points.as_ref().unwrap()),
+        vec![("base", 100), ("tier:gold", 50)]
+    );
     // A retry answers the first entry and the tier now, and writes nothing.
     let again = w.sale(4, c, 10_000, 0, "2026-11-10T09:45:00Z");
     assert!(!again.transaction.created);
@@ -291,7 +307,11 @@ fn a_promotion_holds_on_its_edge_days_in_the_branchs_time_zone() {
     w.enrol(c).unwrap();
     let promo = |n: u128, when: &str| {
         let r = w.sale(n, c, 0, 1_000, when);
-        r.points.unwrap().breakdown.iter().any(|p| p.rule == "promotion:wine-week")
+        r.points
+            .unwrap()
+            .breakdown
+            .iter()
+            .any(|p| p.rule == "promotion:wine-week")
     };
     // 22:30 UTC on 30 November is 00:30 on 1 December in Jerusalem: inside.
     assert!(promo(3, "2026-11-30T22:30:00Z"));
@@ -368,20 +388,33 @@ fn a_downgrade_waits_for_the_end_of_the_period() {
     assert_eq!(m.tier.as_deref(), Some("silver"));
     assert_eq!(m.tier_review_at, Some(ts("2026-06-02T10:00:00Z") + days(365)));
     assert_eq!(w.app().review_tiers(&w.actor()).unwrap().reviewed, 0);
-    let kinds: Vec<&str> = w.app().member_events(c).unwrap().iter().map(|e| e.kind.as_str()).collect();
+    let kinds: Vec<&str> = w
+        .app()
+        .member_events(c)
+        .unwrap()
+        .iter()
+        .map(|e| e.kind.as_str())
+        .collect();
     assert_eq!(kinds, ["enrol", "tier_down"]);
 }
 
 #[test]
 fn the_review_runs_as_a_scheduled_job() {
-    assert!(crate::jobs::schedules::SCHEDULES.iter().any(|s| s.kind == crate::jobs::kinds::TIER_REVIEW));
+    assert!(
+        crate::jobs::schedules::SCHEDULES
+            .iter()
+            .any(|s| s.kind == crate::jobs::kinds::TIER_REVIEW)
+    );
     assert!(crate::jobs::kinds::kind(crate::jobs::kinds::TIER_REVIEW).is_some());
 }
 
 #[test]
 fn points_expire_by_lot_oldest_first_once() {
     let w = world("2025-01-10T10:00:00Z");
-    let program = PROGRAM.replace(r#""bonuses": {"first_purchase": 50}"#, r#""bonuses": {}, "expiry": {"lifetime_days": 365}"#);
+    let program = PROGRAM.replace(
+        r#""bonuses": {"first_purchase": 50}"#,
+        r#""bonuses": {}, "expiry": {"lifetime_days": 365}"#,
+    );
     w.app().set_loyalty_program(&program, &w.actor()).unwrap();
     let c = w.customer(1, true);
     w.sale(1, c, 1_000, 0, "2025-01-09T10:00:00Z");
@@ -421,7 +454,10 @@ fn points_expire_by_lot_oldest_first_once() {
 #[test]
 fn the_inviter_earns_the_referral_once_at_the_newcomers_first_purchase() {
     let w = world("2026-11-01T10:00:00Z");
-    let program = PROGRAM.replace(r#""bonuses": {"first_purchase": 50}"#, r#""bonuses": {"referral": 200}"#);
+    let program = PROGRAM.replace(
+        r#""bonuses": {"first_purchase": 50}"#,
+        r#""bonuses": {"referral": 200}"#,
+    );
     w.app().set_loyalty_program(&program, &w.actor()).unwrap();
     let (a, b) = (w.customer(1, true), w.customer(2, true));
     w.sale(1, a, 1_000, 0, "2026-10-30T10:00:00Z");
@@ -460,7 +496,10 @@ fn the_inviter_earns_the_referral_once_at_the_newcomers_first_purchase() {
     w.sale(3, b, 2_000, 0, "2026-11-02T09:00:00Z");
     assert_eq!(w.app().points_balance(a).unwrap(), before + 200);
     let last = &w.app().points_ledger(a, 1, 0).unwrap().items[0];
-    assert_eq!((last.reason.as_deref(), last.breakdown[0].rule.as_str()), (Some("referral"), "bonus:referral"));
+    assert_eq!(
+        (last.reason.as_deref(), last.breakdown[0].rule.as_str()),
+        (Some("referral"), "bonus:referral")
+    );
     // The second purchase pays nothing; nor does the first after leaving and joining again.
     w.sale(4, b, 2_000, 0, "2026-11-02T09:10:00Z");
     w.app().leave_program(b, None, &w.actor()).unwrap();
@@ -472,7 +511,10 @@ fn the_inviter_earns_the_referral_once_at_the_newcomers_first_purchase() {
 #[test]
 fn pending_points_are_spendable_after_the_window_and_a_refund_inside_it_never_touches_the_spendable_balance() {
     let w = world("2026-11-01T10:00:00Z");
-    let program = PROGRAM.replace(r#""bonuses": {"first_purchase": 50}"#, r#""bonuses": {}, "pending": {"days": 14}"#);
+    let program = PROGRAM.replace(
+        r#""bonuses": {"first_purchase": 50}"#,
+        r#""bonuses": {}, "pending": {"days": 14}"#,
+    );
     w.app().set_loyalty_program(&program, &w.actor()).unwrap();
     let c = w.customer(1, true);
     w.sale(1, c, 1_000, 0, "2026-10-30T10:00:00Z");

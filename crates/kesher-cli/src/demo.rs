@@ -142,8 +142,10 @@ fn generate_and_import(a: &DemoArgs, db: &Path, settings: Settings, dir: &Path) 
 }
 
 /// The demo's loyalty program: three tiers by spend over a year, wine and coffee earning double,
-/// a promotion over the history's last two weeks, a first-purchase bonus; two of every three
-/// customers with two visits in the last year enrolled by an employee of their branch.
+/// a promotion over the history's last two weeks, first-purchase and referral bonuses, points
+/// held for 14 days and lasting 180; two of every three customers with two visits in the last
+/// year enrolled by an employee of their branch (every tenth invited by another member). The
+/// history's points were awarded in bulk today, so their lots start today: none has expired yet.
 fn enrol_demo_members(
     app: &kesher_app::App,
     actor: &kesher_store::Actor,
@@ -168,11 +170,15 @@ fn enrol_demo_members(
         ],
         "promotions": [{"key": "year-end", "name": "Double points at year end", "multiplier": "2",
                         "from": from.to_string(), "until": end.to_string()}],
-        "bonuses": {"first_purchase": 50, "birthday_month_multiplier": "2"}
+        "bonuses": {"first_purchase": 50, "birthday_month_multiplier": "2", "referral": 100},
+        "expiry": {"lifetime_days": 180},
+        "pending": {"days": 14}
     });
     app.set_loyalty_program(&program.to_string(), actor)?;
     let employees = app.list_employees()?;
     let (mut enrolled, mut refused, mut n) = (0u64, 0u64, 0u64);
+    // Every tenth member was brought by the member enrolled before them.
+    let mut last_member: Option<kesher_core::CustomerId> = None;
     let mut offset = 0u64;
     loop {
         let page = app.search_customers(&kesher_store::CustomerQuery {
@@ -200,11 +206,14 @@ fn enrol_demo_members(
                 customer: c.id,
                 branch: c.source_branch,
                 employee,
-                invited_by: None,
+                invited_by: last_member.filter(|_| enrolled % 10 == 9),
                 fee_paid: 0,
             };
             match app.enrol_member(&e, actor) {
-                Ok(_) => enrolled += 1,
+                Ok(_) => {
+                    enrolled += 1;
+                    last_member = Some(c.id);
+                }
                 // Those who do not meet the conditions stay out, as at a real till.
                 Err(kesher_store::StoreError::Invalid { .. }) => refused += 1,
                 Err(e) => return Err(e.into()),

@@ -24,6 +24,7 @@ use kesher_core::{BranchId, Currency, CustomerId, Params, TransactionId};
 use std::collections::BTreeMap;
 
 pub mod member;
+pub mod design;
 pub mod program;
 
 pub use member::{Member, MemberEvent, MemberEventKind, MemberStatus, Part, SaleMembership, TierChange};

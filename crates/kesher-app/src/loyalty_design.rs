@@ -67,8 +67,8 @@ impl App {
     /// The design report: repeat buying, thresholds and tiers, the benefit rate the margin
     /// carries, and the suggested program replayed over the last months (docs/loyalty.md).
     pub fn loyalty_design(&self, req: &DesignRequest) -> Result<Design> {
-        let redemption_permille =
-            parse_share("redemption_rate", req.redemption_rate.as_deref().unwrap_or("0.6"), true).map_err(loyalty_error)?;
+        let redemption_permille = parse_share("redemption_rate", req.redemption_rate.as_deref().unwrap_or("0.6"), true)
+            .map_err(loyalty_error)?;
         let margin_share_permille =
             parse_share("margin_share", req.margin_share.as_deref().unwrap_or("0.1"), false).map_err(loyalty_error)?;
         let months = parse_months(req.months.as_deref().unwrap_or("12")).map_err(loyalty_error)?;
@@ -82,8 +82,11 @@ impl App {
 
         // Products: category and unit cost.
         let products = table("products")?;
-        let (p_id, p_category, p_cost) =
-            (column(products, "id")?, column(products, "category")?, column(products, "unit_cost")?);
+        let (p_id, p_category, p_cost) = (
+            column(products, "id")?,
+            column(products, "category")?,
+            column(products, "unit_cost")?,
+        );
         let mut product: HashMap<Uuid, (Option<String>, Option<i64>)> = HashMap::new();
         self.store.bulk_read(products, &mut |row| {
             if let Some(id) = uuid_at(row, p_id) {
@@ -106,10 +109,13 @@ impl App {
         let mut currencies: HashMap<String, Currency> = HashMap::new();
         let mut bad: Option<StoreError> = None;
         self.store.bulk_read(transactions, &mut |row| {
-            let (Some(id), Some(customer), None) = (uuid_at(row, t_id), uuid_at(row, t_customer), uuid_at(row, t_refund)) else {
+            let (Some(id), Some(customer), None) =
+                (uuid_at(row, t_id), uuid_at(row, t_customer), uuid_at(row, t_refund))
+            else {
                 return;
             };
-            let (Some(Value::Time(at)), Some(code), Some(total)) = (row.get(t_at), text_at(row, t_currency), int_at(row, t_total))
+            let (Some(Value::Time(at)), Some(code), Some(total)) =
+                (row.get(t_at), text_at(row, t_currency), int_at(row, t_total))
             else {
                 return;
             };
@@ -149,7 +155,10 @@ impl App {
             column(lines, "discount")?,
         );
         self.store.bulk_read(lines, &mut |row| {
-            let Some(sale) = uuid_at(row, l_sale).and_then(|id| index.get(&id)).and_then(|&i| sales.get_mut(i)) else {
+            let Some(sale) = uuid_at(row, l_sale)
+                .and_then(|id| index.get(&id))
+                .and_then(|&i| sales.get_mut(i))
+            else {
                 return;
             };
             let quantity = int_at(row, l_quantity).unwrap_or(0);
@@ -183,8 +192,11 @@ impl App {
                 }
             },
         };
-        let point_value = parse_point_value(currency, req.point_value.as_deref().unwrap_or(&currency.format_amount(1)))
-            .map_err(loyalty_error)?;
+        let point_value = parse_point_value(
+            currency,
+            req.point_value.as_deref().unwrap_or(&currency.format_amount(1)),
+        )
+        .map_err(loyalty_error)?;
         let options = DesignOptions {
             currency,
             time_zone: self.business_time_zone()?,

@@ -104,8 +104,16 @@ pub fn parse_share(field: &'static str, s: &str, allow_zero: bool) -> Result<i64
     if !ok {
         return Err(parameter(field, s, expected));
     }
-    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| parameter(field, s, expected))? };
-    let mut f: i64 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| parameter(field, s, expected))? };
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| parameter(field, s, expected))?
+    };
+    let mut f: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().map_err(|_| parameter(field, s, expected))?
+    };
     for _ in frac.len()..3 {
         f *= 10;
     }
@@ -450,7 +458,9 @@ pub fn design(sales: &[DesignSale], options: &DesignOptions) -> Result<Design> {
         return Err(LoyaltyError::Invalid {
             code: "loyalty.design.no_sales",
             field: "currency",
-            reason: format!("no sales of identified customers in {currency}: there is nothing to design a program from"),
+            reason: format!(
+                "no sales of identified customers in {currency}: there is nothing to design a program from"
+            ),
             params,
         });
     };
@@ -460,29 +470,47 @@ pub fn design(sales: &[DesignSale], options: &DesignOptions) -> Result<Design> {
 
     let mut buyers: HashMap<CustomerId, Buyer> = HashMap::new();
     for (i, s) in sales.iter().enumerate() {
-        buyers.entry(s.customer).or_insert_with(|| Buyer { sales: Vec::new() }).sales.push(i);
+        buyers
+            .entry(s.customer)
+            .or_insert_with(|| Buyer { sales: Vec::new() })
+            .sales
+            .push(i);
     }
     let mut warnings = Vec::new();
 
     // 1. Repeat buying.
     let mut gaps: Vec<f64> = Vec::new();
     let (mut buyers_year, mut repeat_year, mut repeat_all) = (0u64, 0u64, 0u64);
-    let (mut revenue_year, mut repeat_revenue_year, mut revenue_all, mut repeat_revenue_all) = (0i128, 0i128, 0i128, 0i128);
+    let (mut revenue_year, mut repeat_revenue_year, mut revenue_all, mut repeat_revenue_all) =
+        (0i128, 0i128, 0i128, 0i128);
     // The year's spend and visits per customer, and the customer's year revenue for the tiers.
     let mut year: Vec<(CustomerId, i64, i64)> = Vec::new();
     for (id, b) in &buyers {
-        let total: i128 = b.sales.iter().filter_map(|&i| sales.get(i)).map(|s| i128::from(s.net)).sum();
+        let total: i128 = b
+            .sales
+            .iter()
+            .filter_map(|&i| sales.get(i))
+            .map(|s| i128::from(s.net))
+            .sum();
         revenue_all += total;
         if b.sales.len() >= 2 {
             repeat_all += 1;
             repeat_revenue_all += total;
         }
         for w in b.sales.windows(2) {
-            if let (Some(a), Some(c)) = (w.first().and_then(|&i| sales.get(i)), w.get(1).and_then(|&i| sales.get(i))) {
+            if let (Some(a), Some(c)) = (
+                w.first().and_then(|&i| sales.get(i)),
+                w.get(1).and_then(|&i| sales.get(i)),
+            ) {
                 gaps.push((micros(c.at) - micros(a.at)) as f64 / 86_400_000_000.0);
             }
         }
-        let ys: Vec<&DesignSale> = b.sales.iter().filter_map(|&i| sales.get(i).copied()).filter(|s| in_year(s)).collect();
+        let ys: Vec<&DesignSale> = b
+            .sales
+            .iter()
+            .filter_map(|&i| sales.get(i).copied())
+            .filter(|s| in_year(s))
+            .collect();
         if ys.is_empty() {
             continue;
         }
@@ -512,7 +540,10 @@ pub fn design(sales: &[DesignSale], options: &DesignOptions) -> Result<Design> {
     );
     let pct = |x: f64| format!("{:.0}%", x * 100.0);
     let (verdict, reason) = match gaps.median_days {
-        None => (Verdict::No, "no customer ever bought twice: a program rewards returning, and nobody returns".to_string()),
+        None => (
+            Verdict::No,
+            "no customer ever bought twice: a program rewards returning, and nobody returns".to_string(),
+        ),
         Some(m) if repeat_rate_year < REPEAT_RATE_NO => (
             Verdict::No,
             format!(
@@ -568,7 +599,7 @@ pub fn design(sales: &[DesignSale], options: &DesignOptions) -> Result<Design> {
             .fold((0u64, 0i128), |(n, r), y| (n + 1, r + i128::from(y.1)));
         (n, ratio(i128::from(n), year.len() as i128), ratio(r, revenue_year))
     };
-    let premium = round_amount(currency, spend.p75);
+    let premium = round_amount(currency, spend.p75).min(kesher_core::money::MAX_SALE_TOTAL);
     let (_, premium_customer_share, premium_revenue_share) = covered(premium);
     let joining = Joining {
         min_spend: None,
@@ -586,8 +617,10 @@ pub fn design(sales: &[DesignSale], options: &DesignOptions) -> Result<Design> {
     };
     let middle_p = 100 - MIDDLE_TIER_SHARE - TOP_TIER_SHARE;
     let top_p = 100 - TOP_TIER_SHARE;
-    let middle = round_amount(currency, percentile(&spends, middle_p));
-    let top = round_amount(currency, percentile(&spends, top_p));
+    // A threshold is at most the largest sale (what a program's amount may be).
+    let max = kesher_core::money::MAX_SALE_TOTAL;
+    let middle = round_amount(currency, percentile(&spends, middle_p)).min(max);
+    let top = round_amount(currency, percentile(&spends, top_p)).min(max);
     let mut bounds: Vec<(&str, &str, i64, i64, String)> = vec![(
         "member",
         "Member",
@@ -685,7 +718,8 @@ pub fn design(sales: &[DesignSale], options: &DesignOptions) -> Result<Design> {
             ),
         ),
         Some(p) if p > 0.0 => {
-            let units = (1.0 / p).ceil() as i64;
+            // At most the largest unit a rate may count in.
+            let units = ((1.0 / p).ceil() as i64).clamp(1, crate::MAX_RATE_PER_MINOR / unit.max(1));
             (
                 1,
                 units.saturating_mul(unit),
@@ -710,7 +744,9 @@ pub fn design(sales: &[DesignSale], options: &DesignOptions) -> Result<Design> {
             )
         }
         None => {
-            warnings.push("no sale line has a known cost: the margin and the affordable benefit rate are unknown".to_string());
+            warnings.push(
+                "no sale line has a known cost: the margin and the affordable benefit rate are unknown".to_string(),
+            );
             (
                 1,
                 unit,
@@ -745,7 +781,9 @@ pub fn design(sales: &[DesignSale], options: &DesignOptions) -> Result<Design> {
                 revenue_share: ratio(p.1, revenue_year),
                 margin_rate: m,
                 // The rule as rounded: points per `per`, at the point value, times the multiplier.
-                benefit_rate: Some(earn_points as f64 * options.point_value as f64 / earn_per as f64 * b.3 as f64 / 100.0),
+                benefit_rate: Some(
+                    earn_points as f64 * options.point_value as f64 / earn_per as f64 * b.3 as f64 / 100.0,
+                ),
                 affordable_rate: m.map(|m| (m * margin_share).max(0.0)),
                 chosen: b.4.clone(),
             }
@@ -800,7 +838,11 @@ pub fn design(sales: &[DesignSale], options: &DesignOptions) -> Result<Design> {
             .map(|b| Tier {
                 key: b.0.to_string(),
                 name: b.1.to_string(),
-                threshold: if b.2 == 0 { "0".to_string() } else { currency.format_amount(b.2) },
+                threshold: if b.2 == 0 {
+                    "0".to_string()
+                } else {
+                    currency.format_amount(b.2)
+                },
                 multiplier: format!("{}.{:02}", b.3 / 100, b.3 % 100),
                 benefits: Vec::new(),
             })
@@ -932,22 +974,23 @@ fn simulate(program: &Program, sales: &[&DesignSale], end: Timestamp, o: &Design
                     break;
                 }
             }
-            let lines: Vec<SaleLine> = if s.lines.is_empty() || s.lines.iter().map(|l| i128::from(l.net)).sum::<i128>() != i128::from(s.net) {
-                vec![SaleLine {
-                    net: s.net,
-                    sku: None,
-                    category: None,
-                }]
-            } else {
-                s.lines
-                    .iter()
-                    .map(|l| SaleLine {
-                        net: l.net,
+            let lines: Vec<SaleLine> =
+                if s.lines.is_empty() || s.lines.iter().map(|l| i128::from(l.net)).sum::<i128>() != i128::from(s.net) {
+                    vec![SaleLine {
+                        net: s.net,
                         sku: None,
-                        category: l.category.clone(),
-                    })
-                    .collect()
-            };
+                        category: None,
+                    }]
+                } else {
+                    s.lines
+                        .iter()
+                        .map(|l| SaleLine {
+                            net: l.net,
+                            sku: None,
+                            category: l.category.clone(),
+                        })
+                        .collect()
+                };
             let accrual = program.accrue(&SaleContext {
                 currency: s.currency,
                 lines: &lines,
@@ -961,7 +1004,9 @@ fn simulate(program: &Program, sales: &[&DesignSale], end: Timestamp, o: &Design
                     purchases_since_enrolment: m.purchases_since_enrolment,
                 }),
             })?;
-            let (p, money) = months.entry(month_of(s.at)).or_insert_with(|| (period(month_of(s.at)), Money3::default()));
+            let (p, money) = months
+                .entry(month_of(s.at))
+                .or_insert_with(|| (period(month_of(s.at)), Money3::default()));
             p.sales += 1;
             p.points_issued = p.points_issued.saturating_add(accrual.points);
             money.add_sale(s);
@@ -1016,7 +1061,9 @@ fn simulate(program: &Program, sales: &[&DesignSale], end: Timestamp, o: &Design
             }
         })
         .collect();
-    let budget = total_money.margin().map(|m| m * i128::from(o.margin_share_permille) / 1000);
+    let budget = total_money
+        .margin()
+        .map(|m| m * i128::from(o.margin_share_permille) / 1000);
     Ok(Simulation {
         from,
         months: o.months,
@@ -1051,10 +1098,18 @@ pub fn render_text(d: &Design) -> String {
         h.buyers,
         date(h.first_sale),
         date(h.last_sale),
-        if h.other_currency_sales > 0 { format!(" ({} sales in other currencies left out)", h.other_currency_sales) } else { String::new() }
+        if h.other_currency_sales > 0 {
+            format!(" ({} sales in other currencies left out)", h.other_currency_sales)
+        } else {
+            String::new()
+        }
     );
     let r = &d.repeat;
-    let _ = writeln!(o, "\n1. Is there enough repeat buying? {}", r.verdict.as_str().to_uppercase());
+    let _ = writeln!(
+        o,
+        "\n1. Is there enough repeat buying? {}",
+        r.verdict.as_str().to_uppercase()
+    );
     let _ = writeln!(o, "   {}", r.reason);
     let _ = writeln!(o, "   rule: {}", r.rule);
     let _ = writeln!(
@@ -1185,11 +1240,19 @@ pub fn render_text(d: &Design) -> String {
             opt_pct(p.cost_share_of_margin)
         );
     }
-    let reached: Vec<String> = s.tiers.iter().map(|t| format!("{} {} ({})", t.key, t.customers, pct(t.share))).collect();
+    let reached: Vec<String> = s
+        .tiers
+        .iter()
+        .map(|t| format!("{} {} ({})", t.key, t.customers, pct(t.share)))
+        .collect();
     let _ = writeln!(o, "   customers who reached each tier: {}", reached.join(", "));
     match s.within_budget {
         Some(true) => {
-            let _ = writeln!(o, "   the cost stays within {} of the gross margin", pct(m.margin_share));
+            let _ = writeln!(
+                o,
+                "   the cost stays within {} of the gross margin",
+                pct(m.margin_share)
+            );
         }
         Some(false) => {
             let _ = writeln!(o, "   the cost exceeds {} of the gross margin", pct(m.margin_share));

@@ -11,7 +11,11 @@ fn shop(app: &App) {
         "sku,name,category,list_price,unit_cost,currency\nCOF1,Espresso beans,coffee,40.00,20.00,ILS\n\
          CAKE,Cheesecake,pastry,30.00,10.00,ILS\nGIFT,Gift box,gift,50.00,,ILS\n",
     );
-    import(app, ImportKind::Customers, "customer_id,name\nM1,Dana\nM2,Eli\nM3,Noa\n");
+    import(
+        app,
+        ImportKind::Customers,
+        "customer_id,name\nM1,Dana\nM2,Eli\nM3,Noa\n",
+    );
     import(
         app,
         ImportKind::Transactions,
@@ -36,17 +40,29 @@ fn the_design_reads_sales_lines_categories_and_costs() {
     assert_eq!((d.repeat.buyers_year, d.repeat.repeat_buyers_year), (3, 1));
     assert_eq!(d.repeat.gaps.median_days, Some(10.0));
     let m = &d.margin;
-    assert_eq!((m.revenue, m.known_cost_revenue, m.gross_margin), (19_000, 14_000, Some(8_000)));
-    let cats: Vec<(Option<&str>, i64, Option<i64>)> =
-        m.categories.iter().map(|c| (c.category.as_deref(), c.revenue, c.gross_margin)).collect();
+    assert_eq!(
+        (m.revenue, m.known_cost_revenue, m.gross_margin),
+        (19_000, 14_000, Some(8_000))
+    );
+    let cats: Vec<(Option<&str>, i64, Option<i64>)> = m
+        .categories
+        .iter()
+        .map(|c| (c.category.as_deref(), c.revenue, c.gross_margin))
+        .collect();
     assert_eq!(
         cats,
-        vec![(Some("coffee"), 8_000, Some(4_000)), (Some("gift"), 5_000, None), (Some("pastry"), 6_000, Some(4_000))]
+        vec![
+            (Some("coffee"), 8_000, Some(4_000)),
+            (Some("gift"), 5_000, None),
+            (Some("pastry"), 6_000, Some(4_000))
+        ]
     );
     assert_eq!(d.simulation.total.sales, 4);
     // The suggestion is a program the app accepts.
     let json = serde_json::to_string(&d.program).unwrap();
-    t.app.set_loyalty_program(&json, &kesher_store::Actor::new("test", t.app.now())).unwrap();
+    t.app
+        .set_loyalty_program(&json, &kesher_store::Actor::new("test", t.app.now()))
+        .unwrap();
 }
 
 fn field(e: &StoreError) -> Option<&'static str> {
@@ -63,15 +79,51 @@ fn bad_parameters_and_empty_history_are_errors_naming_the_field() {
     assert_eq!((e.code(), field(&e)), ("loyalty.design.no_sales", Some("currency")));
     shop(&t.app);
     for (req, name) in [
-        (DesignRequest { redemption_rate: Some("2".into()), ..Default::default() }, "redemption_rate"),
-        (DesignRequest { months: Some("0".into()), ..Default::default() }, "months"),
-        (DesignRequest { margin_share: Some("x".into()), ..Default::default() }, "margin_share"),
-        (DesignRequest { point_value: Some("-1".into()), ..Default::default() }, "point_value"),
-        (DesignRequest { currency: Some("ZZZ".into()), ..Default::default() }, "currency"),
+        (
+            DesignRequest {
+                redemption_rate: Some("2".into()),
+                ..Default::default()
+            },
+            "redemption_rate",
+        ),
+        (
+            DesignRequest {
+                months: Some("0".into()),
+                ..Default::default()
+            },
+            "months",
+        ),
+        (
+            DesignRequest {
+                margin_share: Some("x".into()),
+                ..Default::default()
+            },
+            "margin_share",
+        ),
+        (
+            DesignRequest {
+                point_value: Some("-1".into()),
+                ..Default::default()
+            },
+            "point_value",
+        ),
+        (
+            DesignRequest {
+                currency: Some("ZZZ".into()),
+                ..Default::default()
+            },
+            "currency",
+        ),
     ] {
         let e = t.app.loyalty_design(&req).unwrap_err();
         assert_eq!(field(&e), Some(name), "{e}");
     }
-    let e = t.app.loyalty_design(&DesignRequest { currency: Some("EUR".into()), ..Default::default() }).unwrap_err();
+    let e = t
+        .app
+        .loyalty_design(&DesignRequest {
+            currency: Some("EUR".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
     assert_eq!(e.code(), "loyalty.design.no_sales");
 }

@@ -19,10 +19,17 @@ fn an_analyst_reads_the_design_and_a_clerk_may_not() {
     let a = Some(analyst.as_str());
     // Nothing sold yet: a clear error naming the currency.
     let (s, v) = app.call_as(a, "GET", "/api/loyalty/design?currency=ILS", None);
-    assert_eq!((s, v["error"]["code"].as_str()), (422, Some("loyalty.design.no_sales")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (422, Some("loyalty.design.no_sales")),
+        "{v}"
+    );
     check_error_body(&v, "no sales");
     for (n, m) in ["M1", "M2", "M3"].iter().enumerate() {
-        let (s, c) = app.post("/api/customers", json!({"member_no": m, "name": format!("C{n}"), "branch": "B1"}));
+        let (s, c) = app.post(
+            "/api/customers",
+            json!({"member_no": m, "name": format!("C{n}"), "branch": "B1"}),
+        );
         assert_eq!(s, 201, "{c}");
     }
     for (ext, m, sku, qty, price, days) in [
@@ -37,7 +44,16 @@ fn an_analyst_reads_the_design_and_a_clerk_may_not() {
     }
     let (s, d) = app.call_as(a, "GET", "/api/loyalty/design?redemption_rate=0.5&months=3", None);
     assert_eq!(s, 200, "{d}");
-    for key in ["currency", "history", "repeat", "thresholds", "margin", "simulation", "program", "warnings"] {
+    for key in [
+        "currency",
+        "history",
+        "repeat",
+        "thresholds",
+        "margin",
+        "simulation",
+        "program",
+        "warnings",
+    ] {
         assert!(d.get(key).is_some(), "{key} missing: {d}");
     }
     assert_eq!(d["currency"], "ILS");

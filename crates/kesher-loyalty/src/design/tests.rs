@@ -10,7 +10,12 @@ fn customer(n: u8) -> CustomerId {
 }
 
 fn day(d: i64) -> Timestamp {
-    date(2026, 1, 1).at(12, 0, 0, 0).to_zoned(TimeZone::UTC).unwrap().timestamp() + days(d)
+    date(2026, 1, 1)
+        .at(12, 0, 0, 0)
+        .to_zoned(TimeZone::UTC)
+        .unwrap()
+        .timestamp()
+        + days(d)
 }
 
 /// A sale of one line; `cost` in minor units when known.
@@ -72,9 +77,16 @@ fn parameters_are_read_exactly_and_refused_with_their_field() {
     assert_eq!(parse_share("redemption_rate", "0", true).unwrap(), 0);
     for bad in ["1.5", "-0.1", "abc", "", "0.1234", "."] {
         let e = parse_share("redemption_rate", bad, true).unwrap_err();
-        assert_eq!((e.field(), e.code()), ("redemption_rate", "loyalty.design.parameter"), "{bad}");
+        assert_eq!(
+            (e.field(), e.code()),
+            ("redemption_rate", "loyalty.design.parameter"),
+            "{bad}"
+        );
     }
-    assert_eq!(parse_share("margin_share", "0", false).unwrap_err().field(), "margin_share");
+    assert_eq!(
+        parse_share("margin_share", "0", false).unwrap_err().field(),
+        "margin_share"
+    );
     assert_eq!(parse_months("12").unwrap(), 12);
     for bad in ["0", "121", "x", "-1"] {
         assert_eq!(parse_months(bad).unwrap_err().field(), "months");
@@ -107,7 +119,11 @@ fn repeat_rate_gaps_and_revenue_share_on_known_data() {
     assert_eq!(r.gaps.q3_days, Some(30.0));
     assert_eq!(r.repeat_revenue_share_year, 0.35);
     assert_eq!(r.verdict, Verdict::Yes);
-    assert!(r.reason.contains("50%") && r.reason.contains("median gap 20 days"), "{}", r.reason);
+    assert!(
+        r.reason.contains("50%") && r.reason.contains("median gap 20 days"),
+        "{}",
+        r.reason
+    );
     assert!(r.rule.contains("25%") && r.rule.contains("120 days"));
     assert_eq!(d.thresholds.visits.p50, 1);
     assert_eq!(d.thresholds.visits.p75, 2);
@@ -162,13 +178,30 @@ fn rare_repeat_buying_says_no_and_moderate_says_borderline() {
 #[test]
 fn tiers_sit_at_the_spend_percentiles_with_their_shares_and_the_rate_the_margin_carries() {
     // 20 customers spending 100.00, 200.00 … 2000.00 in the year, at a cost of 60%.
-    let sales: Vec<DesignSale> =
-        (1..=20u8).map(|c| sale(c, i64::from(c), i64::from(c) * 10_000, Some(i64::from(c) * 6_000))).collect();
+    let sales: Vec<DesignSale> = (1..=20u8)
+        .map(|c| sale(c, i64::from(c), i64::from(c) * 10_000, Some(i64::from(c) * 6_000)))
+        .collect();
     let d = design(&sales, &options(12)).unwrap();
     let t = &d.thresholds;
-    assert_eq!(t.spend, Percentiles { p50: 100_000, p75: 150_000, p90: 180_000, p95: 190_000, p99: 200_000 });
-    let tiers: Vec<(&str, i64, u64)> = t.tiers.iter().map(|x| (x.key.as_str(), x.threshold, x.customers)).collect();
-    assert_eq!(tiers, vec![("member", 0, 14), ("silver", 150_000, 4), ("gold", 190_000, 2)]);
+    assert_eq!(
+        t.spend,
+        Percentiles {
+            p50: 100_000,
+            p75: 150_000,
+            p90: 180_000,
+            p95: 190_000,
+            p99: 200_000
+        }
+    );
+    let tiers: Vec<(&str, i64, u64)> = t
+        .tiers
+        .iter()
+        .map(|x| (x.key.as_str(), x.threshold, x.customers))
+        .collect();
+    assert_eq!(
+        tiers,
+        vec![("member", 0, 14), ("silver", 150_000, 4), ("gold", 190_000, 2)]
+    );
     let shares: Vec<f64> = t.tiers.iter().map(|x| x.customer_share).collect();
     assert_eq!(shares, vec![0.7, 0.2, 0.1]);
     assert!((t.tiers[0].revenue_share - 0.5).abs() < 1e-12);
@@ -181,7 +214,10 @@ fn tiers_sit_at_the_spend_percentiles_with_their_shares_and_the_rate_the_margin_
     // (0.5 × 1 + 0.314 × 1.5 + 0.186 × 2 = 1.343) the base rate is 2.98%: 2.98 points per
     // shekel at 0.01 a point, rounded down to 2 per 1.00.
     let m = &d.margin;
-    assert_eq!((m.revenue, m.known_cost_revenue, m.gross_margin), (2_100_000, 2_100_000, Some(840_000)));
+    assert_eq!(
+        (m.revenue, m.known_cost_revenue, m.gross_margin),
+        (2_100_000, 2_100_000, Some(840_000))
+    );
     assert_eq!(m.known_cost_share, 1.0);
     assert!((m.margin_rate.unwrap() - 0.4).abs() < 1e-12);
     assert!((m.affordable_rate.unwrap() - 0.04).abs() < 1e-12);
@@ -201,33 +237,66 @@ fn tiers_sit_at_the_spend_percentiles_with_their_shares_and_the_rate_the_margin_
 fn margins_per_category_count_known_costs_only() {
     let mut s = sale(1, 0, 15_000, None);
     s.lines = vec![
-        DesignLine { category: Some("wine".to_string()), net: 10_000, cost: Some(6_000) },
-        DesignLine { category: Some("coffee".to_string()), net: 5_000, cost: None },
+        DesignLine {
+            category: Some("wine".to_string()),
+            net: 10_000,
+            cost: Some(6_000),
+        },
+        DesignLine {
+            category: Some("coffee".to_string()),
+            net: 5_000,
+            cost: None,
+        },
     ];
     let d = design(&[s], &options(12)).unwrap();
     let m = &d.margin;
-    assert_eq!((m.revenue, m.known_cost_revenue, m.gross_margin), (15_000, 10_000, Some(4_000)));
+    assert_eq!(
+        (m.revenue, m.known_cost_revenue, m.gross_margin),
+        (15_000, 10_000, Some(4_000))
+    );
     assert!((m.known_cost_share - 2.0 / 3.0).abs() < 1e-12);
     assert_eq!(m.margin_rate, Some(0.4));
-    let cats: Vec<(Option<&str>, i64, Option<i64>)> =
-        m.categories.iter().map(|c| (c.category.as_deref(), c.revenue, c.gross_margin)).collect();
-    assert_eq!(cats, vec![(Some("coffee"), 5_000, None), (Some("wine"), 10_000, Some(4_000))]);
+    let cats: Vec<(Option<&str>, i64, Option<i64>)> = m
+        .categories
+        .iter()
+        .map(|c| (c.category.as_deref(), c.revenue, c.gross_margin))
+        .collect();
+    assert_eq!(
+        cats,
+        vec![(Some("coffee"), 5_000, None), (Some("wine"), 10_000, Some(4_000))]
+    );
     assert!(d.warnings.iter().any(|w| w.contains("only 1 buyers")));
 }
 
 #[test]
 fn no_known_cost_says_so_instead_of_a_margin() {
-    let sales = vec![sale(1, 0, 10_000, None), sale(1, 30, 10_000, None), sale(2, 3, 5_000, None)];
+    let sales = vec![
+        sale(1, 0, 10_000, None),
+        sale(1, 30, 10_000, None),
+        sale(2, 3, 5_000, None),
+    ];
     let d = design(&sales, &options(12)).unwrap();
     let m = &d.margin;
-    assert_eq!((m.gross_margin, m.margin_rate, m.affordable_rate, m.base_rate), (None, None, None, None));
+    assert_eq!(
+        (m.gross_margin, m.margin_rate, m.affordable_rate, m.base_rate),
+        (None, None, None, None)
+    );
     assert_eq!(m.known_cost_share, 0.0);
-    assert!(m.note.contains("no sale line in the year has a known cost"), "{}", m.note);
+    assert!(
+        m.note.contains("no sale line in the year has a known cost"),
+        "{}",
+        m.note
+    );
     assert!(d.warnings.iter().any(|w| w.contains("no sale line has a known cost")));
     assert_eq!(d.simulation.total.gross_margin, None);
     assert_eq!(d.simulation.total.cost_share_of_margin, None);
     assert_eq!(d.simulation.within_budget, None);
-    assert!(d.thresholds.tiers.iter().all(|t| t.margin_rate.is_none() && t.affordable_rate.is_none()));
+    assert!(
+        d.thresholds
+            .tiers
+            .iter()
+            .all(|t| t.margin_rate.is_none() && t.affordable_rate.is_none())
+    );
     assert!(render_text(&d).contains("gross margin unknown"));
 }
 
@@ -259,8 +328,14 @@ fn no_sales_or_only_other_currencies_is_an_error_naming_the_currency() {
 
 #[test]
 fn sales_at_the_edges_of_time_do_not_panic() {
-    let early = DesignSale { at: Timestamp::MIN, ..sale(1, 0, 10_000, Some(1)) };
-    let late = DesignSale { at: Timestamp::MAX, ..sale(1, 0, 10_000, Some(1)) };
+    let early = DesignSale {
+        at: Timestamp::MIN,
+        ..sale(1, 0, 10_000, Some(1))
+    };
+    let late = DesignSale {
+        at: Timestamp::MAX,
+        ..sale(1, 0, 10_000, Some(1))
+    };
     let d = design(&[early.clone(), late.clone()], &options(120)).unwrap();
     assert_eq!(d.history.sales, 2);
     let d = design(&[late], &options(1)).unwrap();
@@ -294,10 +369,16 @@ fn the_simulation_replays_points_tiers_and_reviews_as_counted_by_hand() {
     let mut refs: Vec<&DesignSale> = sales.iter().collect();
     refs.sort_by_key(|s| s.at);
     let s = simulate(&hand_program(), &refs, day(400), &options(24)).unwrap();
-    let months: Vec<(&str, u64, i64, i64, i64)> =
-        s.periods.iter().map(|p| (p.month.as_str(), p.sales, p.points_issued, p.points_redeemed, p.cost)).collect();
+    let months: Vec<(&str, u64, i64, i64, i64)> = s
+        .periods
+        .iter()
+        .map(|p| (p.month.as_str(), p.sales, p.points_issued, p.points_redeemed, p.cost))
+        .collect();
     assert_eq!(months, vec![("2026-01", 5, 520, 312, 312), ("2027-02", 1, 10, 6, 6)]);
-    assert_eq!((s.total.points_issued, s.total.points_redeemed, s.total.cost), (530, 318, 318));
+    assert_eq!(
+        (s.total.points_issued, s.total.points_redeemed, s.total.cost),
+        (530, 318, 318)
+    );
     assert_eq!((s.total.revenue, s.total.gross_margin), (50_000, Some(25_000)));
     assert_eq!(s.total.cost_share_of_margin, Some(318.0 / 25_000.0));
     assert_eq!(s.within_budget, Some(true));
@@ -310,7 +391,11 @@ fn the_simulation_replays_points_tiers_and_reviews_as_counted_by_hand() {
 fn the_simulation_places_members_by_the_history_before_it() {
     // E spent 120 on day 300, before the last month: at the first replayed sale (day 400) the
     // window already reaches gold, so the 10 earn 20. C's day-0 sale is out of the window.
-    let sales = [sale(5, 300, 12_000, None), sale(5, 400, 1_000, None), sale(3, 0, 15_000, None)];
+    let sales = [
+        sale(5, 300, 12_000, None),
+        sale(5, 400, 1_000, None),
+        sale(3, 0, 15_000, None),
+    ];
     let mut refs: Vec<&DesignSale> = sales.iter().collect();
     refs.sort_by_key(|s| s.at);
     let s = simulate(&hand_program(), &refs, day(400), &options(1)).unwrap();
@@ -318,5 +403,38 @@ fn the_simulation_places_members_by_the_history_before_it() {
     assert_eq!(s.total.points_issued, 20);
     assert_eq!(s.total.sales, 1);
     assert_eq!(s.tiers[1].share, 1.0);
-    assert_eq!(s.from, day(400).to_zoned(TimeZone::UTC).checked_sub(1.month()).unwrap().timestamp());
+    assert_eq!(
+        s.from,
+        day(400)
+            .to_zoned(TimeZone::UTC)
+            .checked_sub(1.month())
+            .unwrap()
+            .timestamp()
+    );
+}
+
+#[test]
+fn huge_spends_and_a_tiny_margin_still_give_a_program_that_checks() {
+    // Customers spending far beyond the largest sale in a year, at a margin of a hair.
+    let sales: Vec<DesignSale> = (1..=4u8)
+        .flat_map(|c| {
+            (0..30).map(move |d| {
+                sale(
+                    c,
+                    d,
+                    kesher_core::money::MAX_SALE_TOTAL,
+                    Some(kesher_core::money::MAX_SALE_TOTAL - 1),
+                )
+            })
+        })
+        .collect();
+    let d = design(&sales, &options(12)).unwrap();
+    assert!(
+        d.thresholds
+            .tiers
+            .iter()
+            .all(|t| t.threshold <= kesher_core::money::MAX_SALE_TOTAL)
+    );
+    assert!(d.margin.earn_per <= crate::MAX_RATE_PER_MINOR);
+    Program::check(d.program.clone()).unwrap();
 }

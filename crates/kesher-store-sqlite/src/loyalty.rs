@@ -128,15 +128,14 @@ pub(crate) fn product_facts(c: &Connection, ids: &[ProductId]) -> Result<Vec<Pro
     let mut out = Vec::with_capacity(ids.len());
     // One look-up by key per id (the list an accrual reads is a basket's).
     for id in ids {
-        if let Some(f) = one(
+        let found = one(
             c,
             &format!("{PRODUCT_FACTS_SELECT} WHERE id = ?1"),
             [id.as_bytes()],
             |r| rows::product_facts(r),
-        )? {
-            if !out.iter().any(|o: &ProductFacts| o.id == f.id) {
-                out.push(f);
-            }
+        )?;
+        if let Some(f) = found.filter(|f| !out.iter().any(|o: &ProductFacts| o.id == f.id)) {
+            out.push(f);
         }
     }
     Ok(out)

@@ -263,10 +263,18 @@ pub fn run(app: &App, c: LoyaltyCommand) -> anyhow::Result<ExitCode> {
                 margin_share: Some(margin_share),
                 point_value,
             })?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&d)?);
+            let text = if json {
+                format!("{}\n", serde_json::to_string_pretty(&d)?)
             } else {
-                print!("{}", kesher_app::loyalty_design::render_text(&d));
+                kesher_app::loyalty_design::render_text(&d)
+            };
+            // A reader that stops early (`| head`) is not an error.
+            use std::io::Write;
+            match std::io::stdout().lock().write_all(text.as_bytes()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    return Err(anyhow::Error::new(e).context("writing the design"));
+                }
+                _ => {}
             }
         }
         LoyaltyCommand::ReviewTiers => {

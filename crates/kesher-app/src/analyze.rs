@@ -635,6 +635,8 @@ impl App {
             .iter()
             .map(|s| (s.name(), stage_count.get(s.name()).copied().unwrap_or(0)))
             .collect();
+        // The segment editor's sample holds the previous run's scores.
+        self.reload_segment_sample();
         Ok(AnalyzeReport {
             customers: rows.len().saturating_add(implicit),
             buyers,

@@ -267,10 +267,15 @@ pub struct CrossSellView {
 }
 
 /// Rules mined for next best offers, kept for `OFFER_RULES_TTL` so that a customer page does
-/// not mine every basket on each request.
+/// not mine every basket on each request; and the segment sample the live count evaluates
+/// (`crate::segments`).
 #[derive(Default)]
 pub(crate) struct Caches {
     offer_rules: std::sync::Mutex<Option<(jiff::Timestamp, Arc<OfferModel>)>>,
+    /// Held while the offer rules are mined: one mining at a time, the others wait for its
+    /// result or keep using the model they have.
+    pub(crate) mining: std::sync::Mutex<()>,
+    pub(crate) segment_sample: crate::segments::SampleCache,
 }
 
 /// How long mined offer rules are reused before they are mined again.
@@ -307,15 +312,54 @@ fn offer_params() -> MineParams {
 }
 
 impl App {
-    /// The mined offer model, from the cache when fresh.
+    /// The mined offer model, from the cache when fresh. A stale one is mined again by the
+    /// first caller that finds it so while any other caller keeps the stale one (no request
+    /// waits for a mining another runs, except when there is no model yet); the server mines
+    /// ahead of expiry (`App::warm_caches`), so its requests find a fresh model.
     pub fn offer_model(&self) -> Result<Arc<OfferModel>, BasketsError> {
         let now = self.now();
-        if let Ok(guard) = self.caches.offer_rules.lock()
-            && let Some((at, m)) = guard.as_ref()
-            && now.duration_since(*at) < OFFER_RULES_TTL
-        {
-            return Ok(m.clone());
+        let cached = self.cached_offer_model();
+        if let Some((at, m)) = &cached {
+            if now.duration_since(*at) < OFFER_RULES_TTL {
+                return Ok(m.clone());
+            }
+            return match self.caches.mining.try_lock() {
+                Ok(_mining) => self.mine_offer_model(),
+                Err(_) => Ok(m.clone()),
+            };
         }
+        let _mining = self.caches.mining.lock();
+        // Another caller may have mined while this one waited.
+        if let Some((at, m)) = self.cached_offer_model()
+            && self.now().duration_since(at) < OFFER_RULES_TTL
+        {
+            return Ok(m);
+        }
+        self.mine_offer_model()
+    }
+
+    /// The cached offer model and when it was mined.
+    fn cached_offer_model(&self) -> Option<(jiff::Timestamp, Arc<OfferModel>)> {
+        self.caches.offer_rules.lock().ok().and_then(|g| g.clone())
+    }
+
+    /// Mine the offer model again if it is missing or older than half `OFFER_RULES_TTL`.
+    pub(crate) fn warm_offer_model(&self) -> Result<(), BasketsError> {
+        let now = self.now();
+        let half = OFFER_RULES_TTL / 2;
+        if self
+            .cached_offer_model()
+            .is_some_and(|(at, _)| now.duration_since(at) < half)
+        {
+            return Ok(());
+        }
+        let _mining = self.caches.mining.lock();
+        self.mine_offer_model().map(|_| ())
+    }
+
+    /// Mine the offer rules over every basket and cache the model (the caller holds `mining`).
+    fn mine_offer_model(&self) -> Result<Arc<OfferModel>, BasketsError> {
+        let now = self.now();
         let rules = self.basket_rules(Level::Product, &Scope::default(), &offer_params())?;
         let mut margins = HashMap::new();
         let mut names = HashMap::new();
@@ -342,6 +386,25 @@ impl App {
             *guard = Some((now, m.clone()));
         }
         Ok(m)
+    }
+
+    /// The customer's next best offers as `next_best_offers`, or `None` when no offer model
+    /// has been mined yet and another caller (the server's cache warmer, right after a start)
+    /// is mining it: a page shows the customer at once rather than wait for the mining.
+    pub fn next_best_offers_if_mined(
+        &self,
+        customer: CustomerId,
+        top_k: usize,
+    ) -> Result<Option<Vec<OfferView>>, BasketsError> {
+        if self.cached_offer_model().is_none() {
+            let Ok(_mining) = self.caches.mining.try_lock() else {
+                return Ok(None);
+            };
+            if self.cached_offer_model().is_none() {
+                self.mine_offer_model()?;
+            }
+        }
+        self.next_best_offers(customer, top_k).map(Some)
     }
 
     /// The customer's next best offers: products their purchase history points to by the

@@ -46,6 +46,7 @@ macro_rules! contract_tests {
                 lookup_finds_a_customer_by_any_identifier,
                 search_is_by_normalised_name_email_and_member_number,
                 search_narrows_to_one_branch,
+                search_reads_prefixes_says_more_and_caps_its_count,
                 transactions_are_idempotent_on_their_external_id,
                 baskets_list_the_product_lines_of_a_branch,
                 refunds_are_recorded_and_invalid_sales_refused,
@@ -116,6 +117,8 @@ macro_rules! contract_tests {
                     erasure_keeps_the_membership_and_redacts_its_history,
                     the_export_holds_the_membership_its_history_and_breakdowns,
                     a_member_or_an_inviter_cannot_be_deleted,
+                    old_lots_are_found_and_expire_once,
+                    pending_entries_read_back_and_sum_until_available,
                 );
                 $crate::contract_tests!(@pairs $fresh;
                     a_copy_keeps_memberships_history_and_breakdowns,
@@ -466,6 +469,95 @@ pub fn search_is_by_normalised_name_email_and_member_number(s: &App) {
             .unwrap()
             .total,
         5
+    );
+}
+
+/// A search goes by indexed prefixes (the name, its family part, identifiers), pages with a
+/// "more" flag, and counts up to `SEARCH_COUNT_CAP`.
+pub fn search_reads_prefixes_says_more_and_caps_its_count(s: &App) {
+    use kesher_store::search::SEARCH_COUNT_CAP;
+    let mut imp = s.store.begin_import().unwrap();
+    let mut dana = customer(0, "M0", "Dana Cohen");
+    dana.phone = Some(Phone::parse("050-1234567", Country::israel()).unwrap());
+    dana.card = Some("ab-77".into());
+    let listed = [
+        dana,
+        customer(1, "M1", "Cohen Yael"),
+        customer(2, "M2", "Avi Cohn"),
+        customer(3, "M3", "Adana Levi"),
+    ];
+    for c in &listed {
+        imp.insert_customer(c).unwrap();
+    }
+    let fillers: Vec<Customer> = (0..=SEARCH_COUNT_CAP as u128)
+        .map(|k| customer(10 + k, &format!("F{k:04}"), &format!("Filler {k:04}")))
+        .collect();
+    for r in imp.insert_customers(&fillers.iter().collect::<Vec<_>>()) {
+        r.unwrap();
+    }
+    imp.commit().unwrap();
+    let q = |t: &str, limit: u32, offset: u64| CustomerQuery {
+        text: Some(t.into()),
+        limit,
+        offset,
+        ..Default::default()
+    };
+    let names = |p: &kesher_store::Page<Customer>| -> Vec<String> {
+        p.items.iter().map(|c| c.name.clone().unwrap_or_default()).collect()
+    };
+    // The family name's start, ordered by the text that matched ("cohen" < "cohen yael" < "cohn").
+    let p = s.store.search_customers(&q("coh", 50, 0)).unwrap();
+    assert_eq!(names(&p), ["Dana Cohen", "Cohen Yael", "Avi Cohn"]);
+    assert_eq!((p.total, p.total_capped, p.more()), (3, false, false));
+    // A page of two says another follows; the last page says none does.
+    let p = s.store.search_customers(&q("coh", 2, 0)).unwrap();
+    assert_eq!((p.items.len(), p.total, p.more()), (2, 3, true));
+    let p = s.store.search_customers(&q("coh", 2, 2)).unwrap();
+    assert_eq!((names(&p), p.more()), (vec!["Avi Cohn".to_string()], false));
+    // The middle of a word is no start: "ana" finds neither Dana nor Adana.
+    assert_eq!(s.store.search_customers(&q("ana", 50, 0)).unwrap().total, 0);
+    assert_eq!(
+        names(&s.store.search_customers(&q("adana", 50, 0)).unwrap()),
+        ["Adana Levi"]
+    );
+    // Identifiers by their start, in any ASCII case; a phone in local notation exactly.
+    assert_eq!(
+        names(&s.store.search_customers(&q("m3", 50, 0)).unwrap()),
+        ["Adana Levi"]
+    );
+    assert_eq!(
+        names(&s.store.search_customers(&q("AB-7", 50, 0)).unwrap()),
+        ["Dana Cohen"]
+    );
+    let phone = Phone::parse("050-1234567", Country::israel()).unwrap();
+    let by_phone = s
+        .store
+        .search_customers(&CustomerQuery {
+            phone: Some(phone),
+            ..q("050-1234567", 50, 0)
+        })
+        .unwrap();
+    assert_eq!(names(&by_phone), ["Dana Cohen"]);
+    // More matches than the cap: the count stops there and says so.
+    let p = s.store.search_customers(&q("fil", 50, 0)).unwrap();
+    assert_eq!(
+        (p.items.len(), p.total, p.total_capped, p.more()),
+        (50, SEARCH_COUNT_CAP, true, true)
+    );
+    assert_eq!(p.items[0].name.as_deref(), Some("Filler 0000"));
+    let p = s.store.search_customers(&q("fil", 50, 980)).unwrap();
+    assert_eq!(p.items.len(), 21, "the page past the cap still reads on");
+    assert_eq!(p.items[20].name.as_deref(), Some("Filler 1000"));
+    let all = s
+        .store
+        .search_customers(&CustomerQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        (all.total, all.total_capped, all.more()),
+        (SEARCH_COUNT_CAP, true, true)
     );
 }
 

@@ -71,6 +71,7 @@ impl App {
                     branch: None,
                     actor,
                     breakdown: Vec::new(),
+                    available_at: None,
                 })?;
                 dropped_balance
             }

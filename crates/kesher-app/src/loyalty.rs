@@ -10,8 +10,7 @@ use crate::points::loyalty_error;
 use jiff::{SignedDuration, Timestamp};
 use kesher_core::{BranchId, CustomerId, EmployeeId, Params, ProductId, Transaction};
 use kesher_loyalty::program::{
-    Accrual, JoiningFacts, MemberFacts, Program, Progress, QualifyBy, SaleContext, SaleLine, data_quality,
-    days_between,
+    Accrual, JoiningFacts, MemberFacts, Program, Progress, QualifyBy, SaleContext, SaleLine, data_quality, days_between,
 };
 use kesher_loyalty::{Member, MemberEvent, MemberEventKind, MemberStatus, SaleMembership, TierChange};
 use kesher_store::{Actor, Lock, Result, StoreError, Tx};
@@ -69,10 +68,28 @@ pub struct Enrolled {
 pub struct Wallet {
     pub customer: CustomerId,
     pub balance: i64,
+    /// The lots still holding points, oldest first, with their expiry (when the program sets a
+    /// lifetime).
+    pub lots: Vec<kesher_loyalty::expiry::Lot>,
+    /// Points held for the return window (not spendable yet), and when the last of them becomes
+    /// spendable.
+    pub pending: i64,
+    pub pending_until: Option<Timestamp>,
     pub member: Option<Member>,
     pub progress: Option<Progress>,
     pub tier_name: Option<String>,
     pub benefits: Vec<String>,
+}
+
+/// What an expiry run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct ExpiryReport {
+    /// Customers whose oldest lots were looked at.
+    pub examined: u64,
+    /// Customers who lost points.
+    pub customers: u64,
+    /// Points that expired.
+    pub points: i64,
 }
 
 /// What the tier review did.
@@ -190,10 +207,8 @@ impl App {
         }
         let invited = match e.invited_by {
             Some(by) => {
-                let active = by != e.customer
-                    && tx
-                        .loyalty_member(by)?
-                        .is_some_and(|m| m.status == MemberStatus::Active);
+                let active =
+                    by != e.customer && tx.loyalty_member(by)?.is_some_and(|m| m.status == MemberStatus::Active);
                 if !active {
                     return Err(StoreError::invalid_coded(
                         "loyalty.member.not_member",
@@ -209,11 +224,17 @@ impl App {
         let until = now + SignedDuration::from_micros(1);
         let (spend_days, visit_days) = program.joining_windows();
         let spend = match spend_days {
-            Some(d) => tx.customer_activity(e.customer, program.currency(), now - days(d), until)?.spend,
+            Some(d) => {
+                tx.customer_activity(e.customer, program.currency(), now - days(d), until)?
+                    .spend
+            }
             None => 0,
         };
         let visits = match visit_days {
-            Some(d) => tx.customer_activity(e.customer, program.currency(), now - days(d), until)?.visits,
+            Some(d) => {
+                tx.customer_activity(e.customer, program.currency(), now - days(d), until)?
+                    .visits
+            }
             None => 0,
         };
         program
@@ -346,9 +367,25 @@ impl App {
             _ => (None, None, Vec::new()),
         };
         drop(tx);
+        let entries = match &program {
+            Some(p) if p.points_lifetime().is_some() || p.pending_window().is_some() => {
+                self.store.points_entries(customer)?
+            }
+            _ => Vec::new(),
+        };
+        let lots = match program.as_ref().and_then(|p| p.points_lifetime()) {
+            Some(lifetime) => kesher_loyalty::expiry::open_lots(&entries, lifetime),
+            None => Vec::new(),
+        };
+        let held = entries.iter().filter(|e| e.available_at.is_some_and(|a| a > now));
+        let pending = held.clone().map(|e| e.points).fold(0i64, i64::saturating_add);
+        let pending_until = held.filter_map(|e| e.available_at).max();
         Ok(Wallet {
             customer,
             balance,
+            lots,
+            pending,
+            pending_until,
             member,
             progress,
             tier_name,
@@ -370,6 +407,53 @@ impl App {
     /// A membership's history, oldest first.
     pub fn member_events(&self, customer: CustomerId) -> Result<Vec<MemberEvent>> {
         self.store.member_events(customer)
+    }
+
+    /// Expire, for every customer, what is left of the lots earned one lifetime or more before
+    /// `as_of` (the program's `expiry.lifetime_days`), oldest first: one `expire` entry per
+    /// customer, each in its own unit under the customer's lock. Idempotent: a second run at the
+    /// same instant finds nothing left. Without a lifetime nothing expires.
+    pub fn expire_points(&self, as_of: Timestamp, actor: &Actor) -> Result<ExpiryReport> {
+        let mut report = ExpiryReport::default();
+        let Some(lifetime) = self.loyalty_program()?.and_then(|p| p.points_lifetime()) else {
+            return Ok(report);
+        };
+        let Some(cutoff) = as_of.checked_sub(lifetime).ok() else {
+            return Ok(report);
+        };
+        let mut after = None;
+        loop {
+            let page = self.store.customers_with_lots_before(cutoff, after, REVIEW_PAGE)?;
+            let Some(last) = page.last().copied() else {
+                return Ok(report);
+            };
+            after = Some(last);
+            for customer in page {
+                report.examined += 1;
+                let mut tx = self.store.begin(Lock::Customers(&[customer]))?;
+                let entries = tx.points_entries(customer)?;
+                let balance = tx.points_balance(customer)?;
+                let Some(posting) =
+                    kesher_loyalty::expiry::expiry(&entries, lifetime, as_of, balance).map_err(loyalty_error)?
+                else {
+                    continue;
+                };
+                tx.insert_points_entry(&kesher_store::NewLedgerEntry {
+                    customer,
+                    posting,
+                    reason: Some("expired"),
+                    idempotency_key: None,
+                    transaction: None,
+                    branch: None,
+                    actor,
+                    breakdown: Vec::new(),
+                    available_at: None,
+                })?;
+                tx.commit()?;
+                report.customers += 1;
+                report.points = report.points.saturating_add(-posting.points);
+            }
+        }
     }
 
     /// The end-of-period review: every active member whose review date has come is placed in
@@ -443,6 +527,9 @@ pub(crate) struct ProgramAccrual {
     pub program: Arc<Program>,
     pub member: Option<Member>,
     pub accrual: Accrual,
+    /// The member who invited this one and the points they get: this sale is the newcomer's
+    /// first purchase as a member and the program pays referrals.
+    pub referral: Option<(CustomerId, i64)>,
 }
 
 pub(crate) fn program_accrual(
@@ -463,10 +550,15 @@ pub(crate) fn program_accrual(
             program,
             member,
             accrual: Accrual::default(),
+            referral: None,
         }));
     }
     let ids: Vec<ProductId> = t.lines.iter().filter_map(|l| l.product_id).collect();
-    let facts = if ids.is_empty() { Vec::new() } else { tx.product_facts(&ids)? };
+    let facts = if ids.is_empty() {
+        Vec::new()
+    } else {
+        tx.product_facts(&ids)?
+    };
     let lines: Vec<SaleLine> = t
         .lines
         .iter()
@@ -487,25 +579,43 @@ pub(crate) fn program_accrual(
         .map(Ok)
         .unwrap_or_else(|| app.business_time_zone())?;
     let local_date = t.occurred_at.to_zoned(zone).date();
+    // Only the facts a bonus of the program reads are read (each is a query at the till).
+    let bonuses = &program.definition().bonuses;
     let facts = match &member {
         Some(m) => {
-            let before = tx.customer_activity(customer, t.currency, Timestamp::MIN, t.occurred_at)?;
+            let visits_before = match bonuses.nth_visit {
+                Some(_) => {
+                    tx.customer_activity(customer, t.currency, Timestamp::MIN, t.occurred_at)?
+                        .visits
+                }
+                None => 0,
+            };
             // A sale from before the (re)joining is never the first purchase after it.
-            let since = if t.occurred_at < m.enrolled_at {
+            let wanted = bonuses.first_purchase.is_some() || (bonuses.referral.is_some() && m.invited_by.is_some());
+            let since = if !wanted || t.occurred_at < m.enrolled_at {
                 1
             } else {
                 tx.customer_activity(customer, t.currency, m.enrolled_at, t.occurred_at)?
                     .visits
             };
-            let birth_date = tx.customer(customer)?.and_then(|c| c.demographics.birth_date);
+            let birth_date = match bonuses.birthday_month_multiplier {
+                Some(_) => tx.customer(customer)?.and_then(|c| c.demographics.birth_date),
+                None => None,
+            };
             Some(MemberFacts {
                 tier: m.tier.clone(),
                 birth_date,
-                visits_before: before.visits,
+                visits_before,
                 purchases_since_enrolment: since,
             })
         }
         None => None,
+    };
+    let referral = match (&member, &facts, bonuses.referral) {
+        (Some(m), Some(f), Some(points)) if f.purchases_since_enrolment == 0 && total > 0 => {
+            m.invited_by.map(|by| (by, points))
+        }
+        _ => None,
     };
     let base = tx.earning_rule()?.rate(t.currency);
     let accrual = program
@@ -522,7 +632,52 @@ pub(crate) fn program_accrual(
         program,
         member,
         accrual,
+        referral,
     }))
+}
+
+/// The referral bonus of a newcomer's first purchase as a member: to the member who invited
+/// them, if still a member, once per newcomer ever (the entry's key `referral:NEWCOMER` on the
+/// inviter's ledger), as an adjustment with the reason `referral` and the part
+/// `bonus:referral`.
+pub(crate) fn pay_referral(
+    tx: &mut dyn Tx,
+    newcomer: CustomerId,
+    (inviter, points): (CustomerId, i64),
+    t: &Transaction,
+    actor: &Actor,
+) -> Result<()> {
+    if !tx
+        .loyalty_member(inviter)?
+        .is_some_and(|m| m.status == MemberStatus::Active)
+    {
+        return Ok(());
+    }
+    tx.lock_points(inviter)?;
+    let key = format!("referral:{newcomer}");
+    if tx.points_entry_by_key(inviter, &key)?.is_some() {
+        return Ok(());
+    }
+    let balance = tx.points_balance(inviter)?;
+    let posting = kesher_loyalty::Posting {
+        kind: kesher_loyalty::EntryKind::Adjust,
+        ..kesher_loyalty::earn_points(points, balance).map_err(loyalty_error)?
+    };
+    tx.insert_points_entry(&kesher_store::NewLedgerEntry {
+        customer: inviter,
+        posting,
+        reason: Some("referral"),
+        idempotency_key: Some(&key),
+        transaction: Some(t.id),
+        branch: Some(t.branch_id),
+        actor,
+        breakdown: vec![kesher_loyalty::Part {
+            rule: "bonus:referral".into(),
+            points,
+        }],
+        available_at: None,
+    })?;
+    Ok(())
 }
 
 /// After a member's sale: an immediate upgrade when the qualifying value now reaches a higher
@@ -572,7 +727,11 @@ pub(crate) fn upgrade_after_sale(
 }
 
 /// A member's standing as a retried sale is answered: the tier now, no change.
-pub(crate) fn membership_now(app: &App, tx: &mut dyn Tx, customer: Option<CustomerId>) -> Result<Option<SaleMembership>> {
+pub(crate) fn membership_now(
+    app: &App,
+    tx: &mut dyn Tx,
+    customer: Option<CustomerId>,
+) -> Result<Option<SaleMembership>> {
     let Some(customer) = customer else {
         return Ok(None);
     };

@@ -83,7 +83,7 @@ fn accrue(
         )
     })?;
     if let Some(sale) = t.refund_of {
-        let entry = reverse_refund(tx, t.id, sale, total, t.branch_id, actor)?;
+        let entry = reverse_refund(tx, t.id, sale, total, t.branch_id, actor, app.now())?;
         let membership = crate::loyalty::membership_now(app, tx, t.customer_id)?;
         return Ok((entry, membership));
     }
@@ -95,6 +95,13 @@ fn accrue(
             tx.lock_points(customer)?;
             let balance = tx.points_balance(customer)?;
             let posting = kesher_loyalty::earn_points(pa.accrual.points, balance).map_err(loyalty_error)?;
+            // Held for the program's return window from the sale's time (a sale older than the
+            // window is spendable at once).
+            let available_at = pa
+                .program
+                .pending_window()
+                .and_then(|w| t.occurred_at.checked_add(w).ok())
+                .filter(|a| *a > app.now());
             Some(tx.insert_points_entry(&NewLedgerEntry {
                 customer,
                 posting,
@@ -104,10 +111,14 @@ fn accrue(
                 branch: Some(t.branch_id),
                 actor,
                 breakdown: pa.accrual.parts.clone(),
+                available_at,
             })?)
         } else {
             None
         };
+        if let Some(r) = pa.referral {
+            crate::loyalty::pay_referral(tx, customer, r, t, actor)?;
+        }
         let at = app.now().max(t.occurred_at);
         let membership = crate::loyalty::upgrade_after_sale(tx, &pa, at, actor)?;
         return Ok((entry, membership));
@@ -130,6 +141,7 @@ fn accrue(
         branch: Some(t.branch_id),
         actor,
         breakdown: Vec::new(),
+        available_at: None,
     })?;
     Ok((Some(entry), None))
 }
@@ -144,6 +156,7 @@ pub(crate) fn reverse_refund(
     refund_total: i64,
     branch: BranchId,
     actor: &Actor,
+    now: jiff::Timestamp,
 ) -> Result<Option<LedgerEntry>> {
     let Some(earned) = rows
         .points_entry_for_transaction(sale)?
@@ -189,6 +202,9 @@ pub(crate) fn reverse_refund(
         branch: Some(branch),
         actor,
         breakdown,
+        // Taken back while the sale's points are still pending: from the pending points, so the
+        // spendable balance is never touched.
+        available_at: earned.available_at.filter(|a| *a > now),
     })
     .map(Some)
 }

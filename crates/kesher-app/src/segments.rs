@@ -705,3 +705,309 @@ impl Record for CustomerRecord<'_> {
 
 #[cfg(test)]
 mod tests;
+
+/// How many customers the live count's sample holds: the ones whose ids hash lowest
+/// (`sample_hash`), a fixed, reproducible, uniform sample. A business with at most
+/// `EXACT_UP_TO` customers is counted exactly instead.
+pub const SAMPLE_SIZE: usize = 16_384;
+/// Businesses this small are counted exactly on every keystroke (a pass over them is quick).
+pub const EXACT_UP_TO: u64 = 2 * SAMPLE_SIZE as u64;
+/// How long a loaded sample is used before it is loaded again (an analysis in this process
+/// loads it again at once, so that its scores are the latest run's); the server reloads it
+/// ahead of expiry (`App::warm_caches`).
+pub const SAMPLE_TTL: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
+/// z for a two-sided 95 % interval.
+const Z95: f64 = 1.959_963_984_540_054;
+
+/// A segment's count as the editor shows it while one types: exact for a small business, else
+/// estimated from the sample with a 95 % interval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Estimate {
+    /// The exact count, or the estimate (the sample's members scaled to the population).
+    pub count: u64,
+    /// The 95 % interval's ends (both `count` when exact).
+    pub low: u64,
+    pub high: u64,
+    /// Customers the expression could not decide for (exact, or estimated like `count`).
+    pub unknown: u64,
+    /// Customers considered (all, or the branch's; estimated like `count` from a sample).
+    pub considered: u64,
+    /// Customers evaluated: the sample's size, or everyone when exact.
+    pub sampled: u64,
+    /// Customers in the business when the sample was drawn.
+    pub population: u64,
+    pub exact: bool,
+    /// Members found (in the sample when estimated), by id.
+    pub members: Vec<CustomerId>,
+    pub scores_as_of: Option<Timestamp>,
+}
+
+/// The customers of the sample with their profile, scores, purchases and baskets; their next
+/// best offers computed once, when an expression first names one (from the offer model).
+pub(crate) struct Sample {
+    loaded_at: Timestamp,
+    population: u64,
+    customers: Vec<Customer>,
+    data: SegmentData,
+    offers: std::sync::OnceLock<HashMap<CustomerId, OfferView>>,
+}
+
+impl Sample {
+    /// The sample's offers, computed on first use from its purchases and the offer model.
+    fn offers(&self, app: &App) -> Result<&HashMap<CustomerId, OfferView>, SegmentError> {
+        if let Some(o) = self.offers.get() {
+            return Ok(o);
+        }
+        let model = app.offer_model()?;
+        let mut offers = HashMap::new();
+        for (c, b) in self.data.buys.iter().flatten() {
+            let last = b
+                .products
+                .iter()
+                .map(String::as_str)
+                .zip(b.product_last.iter().copied());
+            if let Some(o) = offers_for(&model, last, self.data.now, 1).into_iter().next() {
+                offers.insert(*c, o);
+            }
+        }
+        Ok(self.offers.get_or_init(|| offers))
+    }
+}
+
+/// The cached sample (see `SAMPLE_SIZE`), loaded on first use.
+#[derive(Default)]
+pub(crate) struct SampleCache {
+    sample: std::sync::Mutex<Option<Arc<Sample>>>,
+    /// Held while a sample loads: one load at a time.
+    loading: std::sync::Mutex<()>,
+}
+
+impl SampleCache {
+    fn get(&self) -> Option<Arc<Sample>> {
+        self.sample.lock().ok().and_then(|g| g.clone())
+    }
+    fn put(&self, s: Option<Arc<Sample>>) {
+        if let Ok(mut g) = self.sample.lock() {
+            *g = s;
+        }
+    }
+}
+
+/// A fixed scramble of a customer id (SplitMix64's finaliser over its two halves): the sample
+/// holds the customers whose ids scramble lowest, which is uniform whatever the ids' layout.
+pub fn sample_hash(id: CustomerId) -> u64 {
+    let v = id.0.as_u128();
+    let mix = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    mix(mix(v as u64) ^ (v >> 64) as u64)
+}
+
+/// The 95 % Wilson interval of a proportion `hits / n` drawn without replacement from
+/// `population`, as counts of the population (finite population correction on z).
+pub fn wilson_interval(hits: u64, n: u64, population: u64) -> (u64, u64) {
+    if n == 0 || population == 0 {
+        return (0, population);
+    }
+    let (nf, big) = (n as f64, population as f64);
+    let p = hits as f64 / nf;
+    let fpc = if population > 1 {
+        ((big - nf) / (big - 1.0)).max(0.0)
+    } else {
+        0.0
+    };
+    let z = Z95 * fpc.sqrt();
+    let z2 = z * z;
+    let centre = (p + z2 / (2.0 * nf)) / (1.0 + z2 / nf);
+    let half = z / (1.0 + z2 / nf) * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt();
+    let low = ((centre - half).max(0.0) * big).floor() as u64;
+    let high = ((centre + half).min(1.0) * big).ceil() as u64;
+    // What the sample saw is certain: at least its members, at most all but its non-members.
+    (low.max(hits), high.min(population - (n - hits)).max(hits))
+}
+
+impl App {
+    /// The segment's count for the editor: exact when the business has at most `EXACT_UP_TO`
+    /// customers, else estimated on the cached sample (`SAMPLE_SIZE` customers) with its 95 %
+    /// interval. The exact count is `evaluate_segment`'s.
+    pub fn estimate_segment(&self, segment: &Segment, branch: Option<BranchId>) -> Result<Estimate, SegmentError> {
+        let sample = self.segment_sample()?;
+        if sample.population <= EXACT_UP_TO {
+            let ev = self.evaluate_segment(segment, branch)?;
+            let count = ev.members.len() as u64;
+            return Ok(Estimate {
+                count,
+                low: count,
+                high: count,
+                unknown: ev.unknown,
+                considered: ev.considered,
+                sampled: ev.considered,
+                population: sample.population,
+                exact: true,
+                members: ev.members,
+                scores_as_of: ev.scores_as_of,
+            });
+        }
+        let offers = if segment.needs(Source::Offer) {
+            Some(sample.offers(self)?)
+        } else {
+            None
+        };
+        Ok(estimate_on(&sample, offers, segment, branch))
+    }
+
+    /// The cached sample, loaded when missing or older than `SAMPLE_TTL`.
+    fn segment_sample(&self) -> Result<Arc<Sample>, SegmentError> {
+        let cache = &self.caches.segment_sample;
+        let usable = |s: &Sample| self.now().duration_since(s.loaded_at) < SAMPLE_TTL;
+        if let Some(s) = cache.get().filter(|s| usable(s)) {
+            return Ok(s);
+        }
+        let _loading = cache.loading.lock();
+        if let Some(s) = cache.get().filter(|s| usable(s)) {
+            return Ok(s);
+        }
+        let sample = Arc::new(self.load_sample(SAMPLE_SIZE)?);
+        cache.put(Some(sample.clone()));
+        Ok(sample)
+    }
+
+    /// Draw the sample (the `size` customers whose ids hash lowest) and load their profile,
+    /// scores, purchases and baskets: every source but the offers (`Sample::offers`).
+    pub(crate) fn load_sample(&self, size: usize) -> Result<Sample, SegmentError> {
+        let loaded_at = self.now();
+        // A max-heap on the hash keeps the `size` lowest seen so far.
+        struct Drawn(u64, Customer);
+        impl PartialEq for Drawn {
+            fn eq(&self, o: &Self) -> bool {
+                self.0 == o.0
+            }
+        }
+        impl Eq for Drawn {}
+        impl PartialOrd for Drawn {
+            fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(o))
+            }
+        }
+        impl Ord for Drawn {
+            fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+                self.0.cmp(&o.0)
+            }
+        }
+        let mut heap: std::collections::BinaryHeap<Drawn> = std::collections::BinaryHeap::with_capacity(size + 1);
+        let mut population = 0u64;
+        self.store.for_each_customer(&mut |c| {
+            population += 1;
+            let h = sample_hash(c.id);
+            if heap.len() < size {
+                heap.push(Drawn(h, c.clone()));
+            } else if heap.peek().is_some_and(|top| h < top.0) {
+                heap.pop();
+                heap.push(Drawn(h, c.clone()));
+            }
+            Ok(())
+        })?;
+        let mut customers: Vec<Customer> = heap.into_iter().map(|d| d.1).collect();
+        customers.sort_by_key(|c| c.id);
+        let mut data = self.segment_data(&|s| s != Source::Offer)?;
+        let ids: HashSet<CustomerId> = customers.iter().map(|c| c.id).collect();
+        data.scores.retain(|id, _| ids.contains(id));
+        if let Some(b) = data.buys.as_mut() {
+            b.retain(|id, _| ids.contains(id));
+        }
+        Ok(Sample {
+            loaded_at,
+            population,
+            customers,
+            data,
+            offers: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Load again what is about to expire, ahead of the requests that would otherwise wait for
+    /// it: the segment sample (missing, or older than half its TTL), the offer model (older
+    /// than half its TTL), then the sample's offers. The server calls this from a thread every
+    /// few seconds (`kesher serve`'s cache warmer).
+    pub fn warm_caches(&self) -> Result<(), SegmentError> {
+        let cache = &self.caches.segment_sample;
+        let fresh = |app: &App| {
+            cache
+                .get()
+                .is_some_and(|s| app.now().duration_since(s.loaded_at) < SAMPLE_TTL / 2)
+        };
+        if !fresh(self) {
+            // Held while loading: a count that comes meanwhile waits for this sample rather
+            // than loading its own beside it.
+            let _loading = cache.loading.lock();
+            if !fresh(self) {
+                cache.put(Some(Arc::new(self.load_sample(SAMPLE_SIZE)?)));
+            }
+        }
+        self.warm_offer_model()?;
+        if let Some(s) = cache.get() {
+            s.offers(self)?;
+        }
+        Ok(())
+    }
+
+    /// After an analysis: a cached sample holds the previous run's scores, so it is loaded
+    /// again at once (a count meanwhile reads the previous sample, whole); dropped if that
+    /// fails, so that the next count loads it.
+    pub(crate) fn reload_segment_sample(&self) {
+        let cache = &self.caches.segment_sample;
+        if cache.get().is_none() {
+            return;
+        }
+        let _loading = cache.loading.lock();
+        let sample = self.load_sample(SAMPLE_SIZE).ok().map(Arc::new);
+        cache.put(sample);
+    }
+}
+
+/// Evaluate `segment` on the sample and scale what it finds to the population.
+pub(crate) fn estimate_on(
+    sample: &Sample,
+    offers: Option<&HashMap<CustomerId, OfferView>>,
+    segment: &Segment,
+    branch: Option<BranchId>,
+) -> Estimate {
+    let mut members = Vec::new();
+    let (mut considered, mut unknown) = (0u64, 0u64);
+    for c in &sample.customers {
+        if branch.is_some_and(|b| c.source_branch != Some(b)) {
+            continue;
+        }
+        considered += 1;
+        let mut record = sample.data.record(c);
+        record.offer = offers.and_then(|o| o.get(&c.id));
+        match segment.eval(&record) {
+            Tri::True => members.push(c.id),
+            Tri::Unknown => unknown += 1,
+            Tri::False => {}
+        }
+    }
+    let n = sample.customers.len() as u64;
+    let scale = |k: u64| {
+        if n == 0 {
+            0
+        } else {
+            (k as f64 * sample.population as f64 / n as f64).round() as u64
+        }
+    };
+    let hits = members.len() as u64;
+    let (low, high) = wilson_interval(hits, n, sample.population);
+    Estimate {
+        count: scale(hits).clamp(low, high),
+        low,
+        high,
+        unknown: scale(unknown),
+        considered: scale(considered),
+        sampled: n,
+        population: sample.population,
+        exact: n >= sample.population,
+        members,
+        scores_as_of: sample.data.scores.values().map(|s| s.as_of).max(),
+    }
+}

@@ -144,9 +144,15 @@ fn generate_and_import(a: &DemoArgs, db: &Path, settings: Settings, dir: &Path) 
 /// The demo's loyalty program: three tiers by spend over a year, wine and coffee earning double,
 /// a promotion over the history's last two weeks, a first-purchase bonus; two of every three
 /// customers with two visits in the last year enrolled by an employee of their branch.
-fn enrol_demo_members(app: &kesher_app::App, actor: &kesher_store::Actor, end: jiff::civil::Date) -> anyhow::Result<()> {
+fn enrol_demo_members(
+    app: &kesher_app::App,
+    actor: &kesher_store::Actor,
+    end: jiff::civil::Date,
+) -> anyhow::Result<()> {
     let t = Instant::now();
-    let from = end.checked_sub(jiff::Span::new().days(13)).context("the promotion's start")?;
+    let from = end
+        .checked_sub(jiff::Span::new().days(13))
+        .context("the promotion's start")?;
     let program = serde_json::json!({
         "name": "Kesher Club",
         "positioning": "popular",

@@ -189,6 +189,41 @@ impl JobWorker {
     }
 }
 
+/// The server's cache warmer: a thread that mines the offer rules and loads the segment
+/// editor's sample before they expire (`App::warm_caches`), so that a customer page or a live
+/// count never waits for them; it looks every ten seconds, until stopped.
+pub struct CacheWarmer {
+    stop: Arc<AtomicBool>,
+}
+
+impl CacheWarmer {
+    pub fn start(app: App) -> anyhow::Result<CacheWarmer> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::Builder::new()
+            .name("kesher-caches".into())
+            .spawn(move || {
+                while !stopped.load(Ordering::Relaxed) {
+                    if let Err(e) = app.warm_caches() {
+                        tracing::error!(error = %e, "loading the offer rules or the segment sample failed");
+                    }
+                    for _ in 0..10 {
+                        if stopped.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        std::thread::sleep(Duration::from_secs(1));
+                    }
+                }
+            })
+            .context("starting the cache warmer")?;
+        Ok(CacheWarmer { stop })
+    }
+
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
 fn work(app: &App, stop: &AtomicBool) {
     let worker = Worker::for_this_process(app.settings.job_lease);
     tracing::info!(worker = %worker.name, lease = %app.settings.job_lease, "job worker started");

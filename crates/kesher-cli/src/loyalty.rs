@@ -81,6 +81,12 @@ pub enum LoyaltyCommand {
         #[arg(long)]
         currency: Option<String>,
     },
+    /// Expire the points of lots older than the program's lifetime, as of a date (start of that
+    /// day in the business's time zone) or now; also a scheduled job.
+    Expire {
+        #[arg(long)]
+        as_of: Option<jiff::civil::Date>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -135,8 +141,7 @@ pub fn run(app: &App, c: LoyaltyCommand) -> anyhow::Result<ExitCode> {
                 None => bail!("no loyalty program is set: `kesher loyalty program set FILE`"),
             },
             ProgramAction::Set { file } => {
-                let text =
-                    std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+                let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
                 let p = app.set_loyalty_program(&text, &cli_actor(app))?;
                 println!(
                     "program {:?} set: {} tiers, currency {}",
@@ -244,6 +249,12 @@ pub fn run(app: &App, c: LoyaltyCommand) -> anyhow::Result<ExitCode> {
             for b in &w.benefits {
                 println!("benefit: {b}");
             }
+            for l in &w.lots {
+                println!(
+                    "lot: {} of {} points earned {} expire {}",
+                    l.remaining, l.points, l.earned_at, l.expires_at
+                );
+            }
             for e in app.member_events(customer)? {
                 println!("{}  {:<9} {}  {}", e.at, e.kind.as_str(), e.actor, e.detail);
             }
@@ -276,6 +287,20 @@ pub fn run(app: &App, c: LoyaltyCommand) -> anyhow::Result<ExitCode> {
                 }
                 _ => {}
             }
+        }
+        LoyaltyCommand::Expire { as_of } => {
+            let at = match as_of {
+                Some(d) => d
+                    .to_zoned(app.business_time_zone()?)
+                    .with_context(|| format!("--as-of {d}"))?
+                    .timestamp(),
+                None => app.now(),
+            };
+            let r = app.expire_points(at, &cli_actor(app))?;
+            println!(
+                "as of {at}: {} points expired from {} customers ({} examined)",
+                r.points, r.customers, r.examined
+            );
         }
         LoyaltyCommand::ReviewTiers => {
             let r = app.review_tiers(&cli_actor(app))?;

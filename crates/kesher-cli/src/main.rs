@@ -241,6 +241,7 @@ fn serve(app: App, bind: std::net::SocketAddr) -> anyhow::Result<()> {
         }
     }
     let worker = jobs::JobWorker::start(app.clone())?;
+    let warmer = jobs::CacheWarmer::start(app.clone())?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -251,5 +252,6 @@ fn serve(app: App, bind: std::net::SocketAddr) -> anyhow::Result<()> {
         }))
         .with_context(|| format!("serving on {bind}"));
     worker.stop();
+    warmer.stop();
     served
 }

@@ -16,8 +16,10 @@ use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, IntoParams)]
 pub struct SearchParams {
-    /// Name (any script, normalised), phone, e-mail, member or card number prefix; at most 200
-    /// characters. Refused (403) to a role that sees customers anonymised.
+    /// The start of a name or of its family part (any script, normalised: "coh" finds Dana
+    /// Cohen), of a member or card number, e-mail or phone, or a whole phone in local notation;
+    /// at most 200 characters. Matches are ordered by the text that matched and counted up to
+    /// 1,000 (`total_capped`). Refused (403) to a role that sees customers anonymised.
     pub q: Option<String>,
     /// 1 to 500, default 50.
     pub limit: Option<u32>,
@@ -641,11 +643,15 @@ impl From<kesher_app::baskets::OfferView> for OfferDto {
     }
 }
 
-fn offers(app: &App, id: CustomerId, k: usize) -> Result<Vec<OfferDto>, AppError> {
-    let o = app.next_best_offers(id, k).map_err(|e| match e {
+fn offers_error(e: kesher_app::baskets::BasketsError) -> AppError {
+    match e {
         kesher_app::baskets::BasketsError::Store(s) => AppError::from(s),
         kesher_app::baskets::BasketsError::Mining(m) => AppError::internal(m.to_string()),
-    })?;
+    }
+}
+
+fn offers(app: &App, id: CustomerId, k: usize) -> Result<Vec<OfferDto>, AppError> {
+    let o = app.next_best_offers(id, k).map_err(offers_error)?;
     Ok(o.into_iter().map(OfferDto::from).collect())
 }
 
@@ -685,8 +691,12 @@ pub struct OverviewDto {
     pub transactions: Vec<TransactionDto>,
     pub interactions: Vec<InteractionDto>,
     pub consent_history: Vec<ConsentDto>,
-    /// Products to offer next, from the rules the customer's own purchases fire.
+    /// Products to offer next, from the rules the customer's own purchases fire (empty while
+    /// `next_best_offers_pending`).
     pub next_best_offers: Vec<OfferDto>,
+    /// The offer rules are being mined for the first time since the server started (ask again
+    /// in a minute, or `GET /api/customers/{id}/offers`, which waits for them).
+    pub next_best_offers_pending: bool,
     /// The loyalty points balance (left out of an anonymised view).
     pub points_balance: Option<i64>,
 }
@@ -742,6 +752,7 @@ pub async fn overview(
             None => None,
         };
         let history = app.consent_history(c.id)?;
+        let offers = app.next_best_offers_if_mined(c.id, 3).map_err(offers_error)?;
         Ok(Json(OverviewDto {
             customer: CustomerDto::from(&c).anonymised_if(anon),
             parent,
@@ -769,7 +780,8 @@ pub async fn overview(
                     d
                 })
                 .collect(),
-            next_best_offers: offers(app, c.id, 3)?,
+            next_best_offers_pending: offers.is_none(),
+            next_best_offers: offers.into_iter().flatten().map(OfferDto::from).collect(),
             points_balance: if anon { None } else { Some(app.points_balance(c.id)?) },
         }))
     })

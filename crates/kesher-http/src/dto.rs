@@ -402,9 +402,15 @@ pub struct InteractionInput {
 #[derive(Serialize, ToSchema)]
 pub struct PageDto<T: ToSchema> {
     pub items: Vec<T>,
+    /// Every match; for a customer search, counted up to 1,000 (`total_capped`: more than that).
     pub total: u64,
     pub limit: u32,
     pub offset: u64,
+    /// `total` is a lower bound: the listing counts at most 1,000 matches (a customer search).
+    pub total_capped: bool,
+    /// Another page follows (`offset` + `limit`). Past the first 1,000 matches of a capped
+    /// count, a full page says so and the next may be empty.
+    pub more: bool,
 }
 
 impl<T: ToSchema> PageDto<T> {
@@ -417,6 +423,8 @@ impl<T: ToSchema> PageDto<T> {
             total: p.total,
             limit: p.limit,
             offset: p.offset,
+            total_capped: p.total_capped,
+            more: p.more(),
         }
     }
 }

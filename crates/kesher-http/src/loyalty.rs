@@ -124,11 +124,27 @@ pub struct ProgressDto {
     pub remaining: Option<i64>,
 }
 
+/// A lot of points: what an entry added, what is left, when it expires.
+#[derive(Serialize, ToSchema)]
+pub struct LotDto {
+    pub seq: i64,
+    pub earned_at: String,
+    pub expires_at: String,
+    pub points: i64,
+    pub remaining: i64,
+}
+
 /// What a customer holds: at the till and in the customer view.
 #[derive(Serialize, ToSchema)]
 pub struct WalletDto {
     pub customer_id: String,
     pub balance: i64,
+    /// The lots still holding points, oldest first (when the program's points expire).
+    pub lots: Vec<LotDto>,
+    /// Points held for the program's return window: part of the balance, not spendable yet.
+    pub pending: i64,
+    /// When the last pending points become spendable.
+    pub pending_until: Option<String>,
     pub member: Option<MemberDto>,
     pub progress: Option<ProgressDto>,
     /// The tier's benefits.
@@ -140,6 +156,19 @@ impl From<&Wallet> for WalletDto {
         WalletDto {
             customer_id: w.customer.to_string(),
             balance: w.balance,
+            pending: w.pending,
+            pending_until: w.pending_until.map(|t| t.to_string()),
+            lots: w
+                .lots
+                .iter()
+                .map(|l| LotDto {
+                    seq: l.seq,
+                    earned_at: l.earned_at.to_string(),
+                    expires_at: l.expires_at.to_string(),
+                    points: l.points,
+                    remaining: l.remaining,
+                })
+                .collect(),
             member: w.member.as_ref().map(MemberDto::from),
             progress: w.progress.as_ref().map(|p| ProgressDto {
                 tier: p.tier.clone(),
@@ -191,7 +220,9 @@ pub async fn get_program(State(st): State<AppState>, caller: Caller) -> Result<J
     blocking(st, move |app| {
         caller.check(Action::LoyaltyRead, None)?;
         let p = app.loyalty_program()?.ok_or_else(missing_program)?;
-        Ok(Json(serde_json::to_value(p.definition()).map_err(|e| AppError::internal(e.to_string()))?))
+        Ok(Json(
+            serde_json::to_value(p.definition()).map_err(|e| AppError::internal(e.to_string()))?,
+        ))
     })
     .await
 }
@@ -207,7 +238,9 @@ pub async fn put_program(
     blocking(st, move |app| {
         caller.check(Action::LoyaltyConfigure, None)?;
         let p = app.set_loyalty_program(&body.to_string(), &caller.actor(app))?;
-        Ok(Json(serde_json::to_value(p.definition()).map_err(|e| AppError::internal(e.to_string()))?))
+        Ok(Json(
+            serde_json::to_value(p.definition()).map_err(|e| AppError::internal(e.to_string()))?,
+        ))
     })
     .await
 }
@@ -273,10 +306,7 @@ pub async fn enrol(
         };
         let program = app.loyalty_program()?.ok_or_else(missing_program)?;
         let fee_paid = match &i.fee_paid {
-            Some(f) => program
-                .currency()
-                .parse_amount(f, "fee_paid")
-                .map_err(AppError::from)?,
+            Some(f) => program.currency().parse_amount(f, "fee_paid").map_err(AppError::from)?,
             None => 0,
         };
         let r = app.enrol_member(

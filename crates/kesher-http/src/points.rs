@@ -33,6 +33,9 @@ pub struct LedgerEntryDto {
     /// Which rule gave how many of the points (under a loyalty program; empty otherwise).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub breakdown: Vec<crate::loyalty::PartDto>,
+    /// When the points become spendable (a sale's points held for the return window).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available_at: Option<String>,
 }
 
 impl From<&LedgerEntry> for LedgerEntryDto {
@@ -49,6 +52,7 @@ impl From<&LedgerEntry> for LedgerEntryDto {
             actor: e.actor.clone(),
             at: e.at.to_string(),
             breakdown: e.breakdown.iter().map(crate::loyalty::PartDto::from).collect(),
+            available_at: e.available_at.map(|t| t.to_string()),
         }
     }
 }

@@ -402,15 +402,15 @@ pub async fn customers(
     };
     blocking(st, move |app| {
         let c = ctx(app, &caller, &headers);
-        let (results, total) = match found {
-            Some(p) => (Some(p.items), p.total),
-            None => (None, 0),
+        let (results, total, capped) = match found {
+            Some(p) => (Some(p.items), p.total, p.total_capped),
+            None => (None, 0, false),
         };
         render(
             "customers.html",
             &c,
             "customers",
-            context! { q => q.unwrap_or_default(), results => results, total => total, path => "/customers" },
+            context! { q => q.unwrap_or_default(), results => results, total => total, capped => capped, path => "/customers" },
         )
     })
     .await
@@ -653,7 +653,13 @@ pub struct SegmentForm {
 }
 
 /// The live count and sample of an expression, or its error.
-async fn check_segment(st: &AppState, caller: &Caller, expression: &str) -> (minijinja::Value, Option<AppError>) {
+/// With `estimate`, the count as one types (estimated on the sample for a big business).
+async fn check_segment(
+    st: &AppState,
+    caller: &Caller,
+    expression: &str,
+    estimate: bool,
+) -> (minijinja::Value, Option<AppError>) {
     let r = crate::segments::members_adhoc(
         State(st.clone()),
         caller.clone(),
@@ -661,11 +667,19 @@ async fn check_segment(st: &AppState, caller: &Caller, expression: &str) -> (min
             segment: Some(expression.to_string()),
             limit: Some(10),
             offset: None,
+            estimate: Some(estimate),
         }),
     )
     .await;
     match r {
-        Ok(m) => (context! { count => m.0.count, sample => m.0.members }, None),
+        Ok(m) => {
+            let m = m.0;
+            let (low, high) = m.estimate.as_ref().map(|e| (e.low, e.high)).unzip();
+            (
+                context! { count => m.count, low => low, high => high, sample => m.members },
+                None,
+            )
+        }
         Err(e) => (context! { error => error_value(&e) }, Some(e)),
     }
 }
@@ -713,7 +727,7 @@ pub async fn save_segment(
 ) -> Result<Response, AppError> {
     let f: SegmentForm = form(&body)?;
     let expression = f.expression.clone().unwrap_or_default();
-    let (check, problem) = check_segment(&st, &caller, &expression).await;
+    let (check, problem) = check_segment(&st, &caller, &expression, false).await;
     if f.action.as_deref() == Some("save") && problem.is_none() {
         if let Err(d) = caller.principal.may(Action::SegmentsManage) {
             return Err(crate::auth::denied(d));
@@ -778,13 +792,19 @@ pub async fn segment_live(
     Query(p): Query<LiveParams>,
 ) -> Result<Html<String>, AppError> {
     let expression = p.expression.unwrap_or_default();
-    let (check, _) = check_segment(&st, &caller, &expression).await;
+    let (check, _) = check_segment(&st, &caller, &expression, true).await;
     blocking(st, move |app| {
         let c = ctx(app, &caller, &headers);
         let w = web()?;
-        let text = match check.get_attr("count").ok().and_then(|v| v.as_i64()) {
-            Some(n) => w.t(c.lang, "seg-count", &[("count", n.into())]),
-            None => {
+        let number = |k: &str| check.get_attr(k).ok().and_then(|v| v.as_i64());
+        let text = match (number("count"), number("low"), number("high")) {
+            (Some(n), Some(low), Some(high)) => w.t(
+                c.lang,
+                "seg-estimate",
+                &[("count", n.into()), ("low", low.into()), ("high", high.into())],
+            ),
+            (Some(n), _, _) => w.t(c.lang, "seg-count", &[("count", n.into())]),
+            (None, _, _) => {
                 let e = check.get_attr("error").unwrap_or_default();
                 let page = w
                     .render("error.html", c.lang, context! { error => e })
@@ -820,6 +840,7 @@ pub async fn segment_csv(
                 segment: None,
                 limit: Some(500),
                 offset: Some(offset),
+                estimate: None,
             }),
         )
         .await?

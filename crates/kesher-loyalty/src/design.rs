@@ -849,6 +849,8 @@ pub fn design(sales: &[DesignSale], options: &DesignOptions) -> Result<Design> {
             .collect(),
         promotions: Vec::new(),
         bonuses: Default::default(),
+        expiry: None,
+        pending: None,
     };
     let program = Program::check(definition.clone())?;
 

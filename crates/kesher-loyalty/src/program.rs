@@ -170,6 +170,10 @@ pub struct Bonuses {
     pub birthday_month_multiplier: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nth_visit: Option<NthVisit>,
+    /// Points for the member who invited a newcomer, when the newcomer's first purchase as a
+    /// member is made (once per newcomer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referral: Option<i64>,
 }
 
 /// A loyalty program as defined by the business (the stored document; [`Program::parse`]
@@ -197,6 +201,26 @@ pub struct Definition {
     pub promotions: Vec<Promotion>,
     #[serde(default)]
     pub bonuses: Bonuses,
+    /// Points expire by lot, oldest first, this long after they were earned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry: Option<Expiry>,
+    /// A sale's points are pending for the return window: spendable only after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Pending>,
+}
+
+/// The return window during which a sale's points are held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pending {
+    pub days: i64,
+}
+
+/// How long points last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expiry {
+    pub lifetime_days: i64,
 }
 
 /// A tier with its values read.
@@ -304,7 +328,12 @@ fn amount(currency: Currency, key: &str, s: &str) -> Result<i64> {
 
 fn rate(currency: Currency, key: &str, r: &Rate) -> Result<EarnRate> {
     let per = amount(currency, &format!("{key}.per"), &r.per)?;
-    EarnRate::new(r.points, per).map_err(|e| invalid(format!("{key}.{}", e.field().replace("per_minor", "per")), e.to_string()))
+    EarnRate::new(r.points, per).map_err(|e| {
+        invalid(
+            format!("{key}.{}", e.field().replace("per_minor", "per")),
+            e.to_string(),
+        )
+    })
 }
 
 fn text(key: &str, s: &str, max: usize) -> Result<()> {
@@ -325,10 +354,7 @@ fn few<T>(key: &str, items: &[T]) -> Result<()> {
 }
 
 fn item_key(key: &str, s: &str) -> Result<()> {
-    if s.is_empty()
-        || s.len() > 64
-        || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
+    if s.is_empty() || s.len() > 64 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         return Err(invalid(key, "1 to 64 letters, digits, '-' or '_'"));
     }
     Ok(())
@@ -392,7 +418,10 @@ impl Program {
         }
         few("tiers", &d.tiers)?;
         if !d.tiers.is_empty() && d.qualification.is_none() {
-            return Err(invalid("qualification", "tiers need a qualification: {\"by\": \"spend\" or \"points\", \"days\": N}"));
+            return Err(invalid(
+                "qualification",
+                "tiers need a qualification: {\"by\": \"spend\" or \"points\", \"days\": N}",
+            ));
         }
         if let Some(q) = &d.qualification {
             window("qualification.days", q.days)?;
@@ -413,19 +442,28 @@ impl Program {
                         .parse()
                         .map_err(|_| invalid(format!("{key}.threshold"), "a whole number of points"))?;
                     if !(0..=MAX_BALANCE).contains(&v) {
-                        return Err(invalid(format!("{key}.threshold"), format!("from 0 to {MAX_BALANCE} points")));
+                        return Err(invalid(
+                            format!("{key}.threshold"),
+                            format!("from 0 to {MAX_BALANCE} points"),
+                        ));
                     }
                     v
                 }
                 _ => amount(currency, &format!("{key}.threshold"), &t.threshold)?,
             };
             if i == 0 && threshold != 0 {
-                return Err(invalid(format!("{key}.threshold"), "the first tier is where every member starts: 0"));
+                return Err(invalid(
+                    format!("{key}.threshold"),
+                    "the first tier is where every member starts: 0",
+                ));
             }
             if let Some(prev) = tiers.last()
                 && threshold <= prev.threshold
             {
-                return Err(invalid(format!("{key}.threshold"), "must be higher than the tier before"));
+                return Err(invalid(
+                    format!("{key}.threshold"),
+                    "must be higher than the tier before",
+                ));
             }
             let m = multiplier(&format!("{key}.multiplier"), &t.multiplier)?;
             few(&format!("{key}.benefits"), &t.benefits)?;
@@ -452,7 +490,11 @@ impl Program {
             if p.until < p.from {
                 return Err(invalid(format!("{key}.until"), "is before from"));
             }
-            for (field, list) in [("categories", &p.categories), ("products", &p.products), ("branches", &p.branches)] {
+            for (field, list) in [
+                ("categories", &p.categories),
+                ("products", &p.products),
+                ("branches", &p.branches),
+            ] {
                 few(&format!("{key}.{field}"), list)?;
                 for (n, s) in list.iter().enumerate() {
                     text(&format!("{key}.{field}[{n}]"), s, 100)?;
@@ -468,11 +510,38 @@ impl Program {
                 branches: p.branches.clone(),
             });
         }
+        if let Some(e) = &d.expiry {
+            window("expiry.lifetime_days", e.lifetime_days)?;
+        }
+        if let Some(p) = &d.pending {
+            if !(1..=365).contains(&p.days) {
+                return Err(invalid("pending.days", "must be from 1 to 365 days"));
+            }
+            if let Some(e) = &d.expiry
+                && e.lifetime_days <= p.days
+            {
+                return Err(invalid(
+                    "expiry.lifetime_days",
+                    "must be longer than the pending window",
+                ));
+            }
+        }
         let b = &d.bonuses;
         if let Some(p) = b.first_purchase
             && !(1..=MAX_BONUS_POINTS).contains(&p)
         {
-            return Err(invalid("bonuses.first_purchase", format!("from 1 to {MAX_BONUS_POINTS} points")));
+            return Err(invalid(
+                "bonuses.first_purchase",
+                format!("from 1 to {MAX_BONUS_POINTS} points"),
+            ));
+        }
+        if let Some(p) = b.referral
+            && !(1..=MAX_BONUS_POINTS).contains(&p)
+        {
+            return Err(invalid(
+                "bonuses.referral",
+                format!("from 1 to {MAX_BONUS_POINTS} points"),
+            ));
         }
         let birthday = match &b.birthday_month_multiplier {
             Some(m) => Some(multiplier("bonuses.birthday_month_multiplier", m)?),
@@ -483,7 +552,10 @@ impl Program {
                 return Err(invalid("bonuses.nth_visit.every", "from 2 to 1000"));
             }
             if !(1..=MAX_BONUS_POINTS).contains(&n.points) {
-                return Err(invalid("bonuses.nth_visit.points", format!("from 1 to {MAX_BONUS_POINTS} points")));
+                return Err(invalid(
+                    "bonuses.nth_visit.points",
+                    format!("from 1 to {MAX_BONUS_POINTS} points"),
+                ));
             }
         }
         Ok(Program {
@@ -533,6 +605,20 @@ impl Program {
             self.definition.joining.min_visits.as_ref().map(|v| v.days),
         )
     }
+    /// How long a sale's points are held before they become spendable (`None`: at once).
+    pub fn pending_window(&self) -> Option<jiff::SignedDuration> {
+        self.definition
+            .pending
+            .as_ref()
+            .map(|p| jiff::SignedDuration::from_hours(24 * p.days))
+    }
+    /// How long points last (`None`: they do not expire).
+    pub fn points_lifetime(&self) -> Option<jiff::SignedDuration> {
+        self.definition
+            .expiry
+            .as_ref()
+            .map(|e| jiff::SignedDuration::from_hours(24 * e.lifetime_days))
+    }
     pub fn tier(&self, key: &str) -> Option<&TierRule> {
         self.tiers.iter().find(|t| t.key == key)
     }
@@ -552,7 +638,10 @@ impl Program {
             return Err(coded(
                 "loyalty.join.fee_unpaid",
                 "fee_paid",
-                format!("the enrolment fee is {} minor units; {} were paid", self.fee, f.fee_paid),
+                format!(
+                    "the enrolment fee is {} minor units; {} were paid",
+                    self.fee, f.fee_paid
+                ),
                 kesher_core::params!(fee = self.fee, paid = f.fee_paid),
             ));
         }
@@ -562,7 +651,10 @@ impl Program {
             return Err(coded(
                 "loyalty.join.min_spend",
                 "customer",
-                format!("joining needs a spend of {min} minor units in {days} days; the customer spent {}", f.spend),
+                format!(
+                    "joining needs a spend of {min} minor units in {days} days; the customer spent {}",
+                    f.spend
+                ),
                 kesher_core::params!(required = min, actual = f.spend, days = days),
             ));
         }
@@ -572,7 +664,10 @@ impl Program {
             return Err(coded(
                 "loyalty.join.min_visits",
                 "customer",
-                format!("joining needs {} visits in {} days; the customer made {}", v.count, v.days, f.visits),
+                format!(
+                    "joining needs {} visits in {} days; the customer made {}",
+                    v.count, v.days, f.visits
+                ),
                 kesher_core::params!(required = v.count as i64, actual = f.visits as i64, days = v.days),
             ));
         }
@@ -652,7 +747,10 @@ impl Program {
         let mut groups: BTreeMap<String, (EarnRate, i64)> = BTreeMap::new();
         let mut line_rule: Vec<Option<String>> = Vec::with_capacity(ctx.lines.len());
         for l in ctx.lines {
-            let by_product = l.sku.as_ref().and_then(|s| self.products.get(s).map(|r| (format!("product:{s}"), *r)));
+            let by_product = l
+                .sku
+                .as_ref()
+                .and_then(|s| self.products.get(s).map(|r| (format!("product:{s}"), *r)));
             let by_category = || {
                 l.category
                     .as_ref()

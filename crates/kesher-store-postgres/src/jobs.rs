@@ -215,6 +215,7 @@ impl kesher_store::Jobs for PgStore {
                 total,
                 limit,
                 offset,
+                total_capped: false,
             })
         })
     }

@@ -364,6 +364,19 @@ macro_rules! points_rows_on_client {
             fn points_balance(&mut self, customer: kesher_core::CustomerId) -> kesher_store::Result<i64> {
                 crate::points::balance(self.rows_client()?, customer)
             }
+            fn points_entries(
+                &mut self,
+                customer: kesher_core::CustomerId,
+            ) -> kesher_store::Result<Vec<kesher_loyalty::LedgerEntry>> {
+                crate::points::all_entries(self.rows_client()?, customer)
+            }
+            fn points_pending(
+                &mut self,
+                customer: kesher_core::CustomerId,
+                now: jiff::Timestamp,
+            ) -> kesher_store::Result<i64> {
+                crate::points::pending(self.rows_client()?, customer, now)
+            }
             fn lock_points(&mut self, customer: kesher_core::CustomerId) -> kesher_store::Result<()> {
                 crate::points::lock_balance(self.rows_client()?, customer).map(|_| ())
             }

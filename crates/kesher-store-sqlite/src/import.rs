@@ -63,6 +63,7 @@ const DEFERRED_INDEXES: [(usize, &[&str]); 2] = [
         3,
         &[
             "customers_name_norm",
+            "customers_surname",
             "customers_runs_before",
             "consent_history_customer",
         ],

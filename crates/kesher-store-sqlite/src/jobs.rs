@@ -199,6 +199,7 @@ impl kesher_store::Jobs for crate::SqliteStore {
             total: u64::try_from(total).unwrap_or(0),
             limit,
             offset,
+            total_capped: false,
         })
     }
 

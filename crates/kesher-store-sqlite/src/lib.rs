@@ -23,6 +23,7 @@ use kesher_store::bulk::{BulkWrite, TableSpec, Value};
 use kesher_store::rows::{
     self, BRANCH_SELECT, Columns, DUPLICATE_SELECT, EMPLOYEE_SELECT, INTERACTION_SELECT, PRODUCT_SELECT, SCORE_SELECT,
 };
+use kesher_store::search;
 use kesher_store::{
     Actor, AuditEntry, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx, Inserted,
     Page, PurchaseRow, Result, Store, StoreError,
@@ -563,6 +564,7 @@ impl Store for SqliteStore {
             total: total as u64,
             limit,
             offset,
+            total_capped: false,
         })
     }
 
@@ -580,46 +582,67 @@ impl Store for SqliteStore {
 
     fn search_customers(&self, q: &CustomerQuery) -> Result<Page<Customer>> {
         let c = self.read()?;
-        let limit = q.limit.clamp(1, 500);
-        let text = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
-        let name_pat = text.map(|t| format!("%{}%", like_escape(&kesher_core::normalize_name(t))));
-        let raw_pat = text.map(|t| format!("{}%", like_escape(&t.to_lowercase())));
-        let phone = q.phone.as_ref().map(|p| p.as_str().to_string());
-        let filter =
-            "(?1 IS NULL OR name_norm LIKE ?1 ESCAPE '\\' OR email LIKE ?2 ESCAPE '\\' OR member_no LIKE ?2 ESCAPE '\\'
-                       OR card LIKE ?2 ESCAPE '\\' OR phone = ?3 OR phone LIKE ?2 ESCAPE '\\')
-             AND (?4 IS NULL OR source_branch = ?4)";
+        let q = CustomerQuery {
+            limit: q.limit.clamp(1, 500),
+            ..q.clone()
+        };
         let branch = q.branch.map(|b| b.as_bytes().to_vec());
-        let total: i64 = c
-            .query_row(
-                &format!("SELECT count(*) FROM customers WHERE {filter}"),
-                params![name_pat, raw_pat, phone, branch],
-                |r| r.get(0),
+        let probes = search::probes(&q);
+        let (ids, total, total_capped) = if probes.is_empty() {
+            // Every customer (of the branch), by name: the name index in order, counted up to
+            // the cap.
+            let counted: i64 = c
+                .query_row(
+                    "SELECT count(*) FROM (SELECT 1 FROM customers WHERE (?1 IS NULL OR source_branch = ?1) LIMIT ?2)",
+                    params![branch, search::SEARCH_COUNT_CAP as i64 + 1],
+                    |r| r.get(0),
+                )
+                .be()?;
+            let ids = all(
+                &c,
+                "SELECT id FROM customers WHERE (?1 IS NULL OR source_branch = ?1)
+                 ORDER BY name_norm, member_no, id LIMIT ?2 OFFSET ?3",
+                params![branch, q.limit, q.offset as i64],
+                |r| Ok(CustomerId::from_bytes(r.id(0)?)),
+            )?;
+            let counted = counted as u64;
+            (
+                ids,
+                counted.min(search::SEARCH_COUNT_CAP),
+                counted > search::SEARCH_COUNT_CAP,
             )
-            .be()?;
-        let mut st = c
-            .prepare(&format!(
-                "SELECT id FROM customers WHERE {filter} ORDER BY name_norm, member_no, id LIMIT ?5 OFFSET ?6"
-            ))
-            .be()?;
-        let ids: Vec<Vec<u8>> = st
-            .query_map(params![name_pat, raw_pat, phone, branch, limit, q.offset as i64], |r| {
-                r.get(0)
-            })
-            .be()?
-            .collect::<rusqlite::Result<_>>()
-            .be()?;
+        } else {
+            let limit = i64::try_from(search::probe_limit(&q)).unwrap_or(i64::MAX);
+            let mut hits = Vec::with_capacity(probes.len());
+            for p in &probes {
+                let key = search_key(p.column);
+                let range = match p.end() {
+                    _ if p.exact => format!("{key} = ?1"),
+                    Some(_) => format!("{key} >= ?1 AND {key} < ?2"),
+                    None => format!("{key} >= ?1"),
+                };
+                let sql = format!(
+                    "SELECT {key}, id FROM customers WHERE {range} AND (?3 IS NULL OR source_branch = ?3)
+                     ORDER BY {key}, id LIMIT ?4"
+                );
+                hits.push(all(&c, &sql, params![p.prefix, p.end(), branch, limit], |r| {
+                    Ok((r.text(0)?, CustomerId::from_bytes(r.id(1)?)))
+                })?);
+            }
+            search::merge_hits(&q, hits)
+        };
         let mut items = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(cust) = load_customer(&c, CustomerId::from_bytes(blob16(&id)?))? {
+            if let Some(cust) = load_customer(&c, id)? {
                 items.push(cust);
             }
         }
         Ok(Page {
             items,
-            total: total as u64,
-            limit,
+            total,
+            limit: q.limit,
             offset: q.offset,
+            total_capped,
         })
     }
 
@@ -707,15 +730,18 @@ impl Store for SqliteStore {
     fn list_transactions(&self, customer: Option<CustomerId>, limit: u32, offset: u64) -> Result<Page<Transaction>> {
         let c = self.read()?;
         let cid = customer.map(|c| c.as_bytes().to_vec());
+        let filter = customer_filter(customer);
         let total: i64 = c
             .query_row(
-                "SELECT count(*) FROM transactions WHERE (?1 IS NULL OR customer_id = ?1)",
+                &format!("SELECT count(*) FROM transactions WHERE {filter}"),
                 [&cid],
                 |r| r.get(0),
             )
             .be()?;
         let mut st = c
-            .prepare("SELECT id FROM transactions WHERE (?1 IS NULL OR customer_id = ?1) ORDER BY occurred_at DESC, id DESC LIMIT ?2 OFFSET ?3")
+            .prepare(&format!(
+                "SELECT id FROM transactions WHERE {filter} ORDER BY occurred_at DESC, id DESC LIMIT ?2 OFFSET ?3"
+            ))
             .be()?;
         let ids: Vec<Vec<u8>> = st
             .query_map(params![cid, limit, offset as i64], |r| r.get(0))
@@ -733,6 +759,7 @@ impl Store for SqliteStore {
             total: total as u64,
             limit,
             offset,
+            total_capped: false,
         })
     }
 
@@ -748,18 +775,17 @@ impl Store for SqliteStore {
     fn list_interactions(&self, customer: Option<CustomerId>, limit: u32, offset: u64) -> Result<Page<Interaction>> {
         let c = self.read()?;
         let cid = customer.map(|c| c.as_bytes().to_vec());
+        let filter = customer_filter(customer);
         let total: i64 = c
             .query_row(
-                "SELECT count(*) FROM interactions WHERE (?1 IS NULL OR customer_id = ?1)",
+                &format!("SELECT count(*) FROM interactions WHERE {filter}"),
                 [&cid],
                 |r| r.get(0),
             )
             .be()?;
         let items = all(
             &c,
-            &format!(
-                "{INTERACTION_SELECT} WHERE (?1 IS NULL OR customer_id = ?1) ORDER BY occurred_at DESC, id DESC LIMIT ?2 OFFSET ?3"
-            ),
+            &format!("{INTERACTION_SELECT} WHERE {filter} ORDER BY occurred_at DESC, id DESC LIMIT ?2 OFFSET ?3"),
             params![cid, limit, offset as i64],
             |r| rows::interaction(r),
         )?;
@@ -768,6 +794,7 @@ impl Store for SqliteStore {
             total: total as u64,
             limit,
             offset,
+            total_capped: false,
         })
     }
 
@@ -1233,10 +1260,6 @@ fn bind_scores(st: &mut rusqlite::Statement<'_>, as_of: Timestamp, model: &str, 
     Ok(())
 }
 
-fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-}
-
 /// Timestamp → stored microseconds.
 fn ts(t: Timestamp) -> i64 {
     t.as_microsecond()
@@ -1248,3 +1271,27 @@ fn from_ts(v: i64) -> Result<Timestamp> {
 
 #[cfg(test)]
 mod tests;
+
+/// The condition of a listing by customer on `?1` (bound to the id, or NULL for every row): one
+/// text per case, so that a customer's listing seeks the `(customer_id, occurred_at)` index.
+/// `?1 IS NULL OR customer_id = ?1` cannot use it, and scanned the whole table per page.
+pub(crate) fn customer_filter(customer: Option<CustomerId>) -> &'static str {
+    if customer.is_some() {
+        "customer_id = ?1"
+    } else {
+        "?1 IS NULL"
+    }
+}
+
+/// The indexed expression a search probe ranges over (the surname's is the expression of the
+/// `customers_surname` index, written the same way so that the planner matches it).
+fn search_key(column: search::SearchColumn) -> &'static str {
+    match column {
+        search::SearchColumn::Name => "name_norm",
+        search::SearchColumn::Surname => "substr(name_norm, instr(name_norm, ' ') + 1)",
+        search::SearchColumn::Member => "member_no",
+        search::SearchColumn::Card => "card",
+        search::SearchColumn::Email => "email",
+        search::SearchColumn::Phone => "phone",
+    }
+}

@@ -22,10 +22,10 @@ kesher_app::contract_tests!(fresh);
 #[test]
 fn migrations_are_versioned_and_reopen_cleanly() {
     let (dir, store) = fresh();
-    assert_eq!(store.schema_version().unwrap(), 13);
+    assert_eq!(store.schema_version().unwrap(), 15);
     drop(store);
     let again = SqliteStore::open(dir.path().join("k.db")).unwrap();
-    assert_eq!(again.schema_version().unwrap(), 13);
+    assert_eq!(again.schema_version().unwrap(), 15);
 }
 
 #[test]
@@ -66,7 +66,7 @@ fn results_stored_before_version_7_read_the_same_after_it() {
         .unwrap();
     }
     let s = SqliteStore::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 13);
+    assert_eq!(s.schema_version().unwrap(), 15);
     let (c1, c2) = (
         CustomerId(uuid::Uuid::from_u128(1)),
         CustomerId(uuid::Uuid::from_u128(2)),
@@ -143,7 +143,7 @@ fn lines_keep_their_sale_when_sales_get_integer_keys() {
         .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 13);
+    assert_eq!(store.schema_version().unwrap(), 15);
     let t = store.transaction_by_external("T1").unwrap().unwrap();
     let lines: Vec<_> = t
         .lines
@@ -676,8 +676,9 @@ fn the_parent_index_holds_only_customers_with_a_parent_and_serves_the_lookup() {
 
 #[test]
 fn a_big_customer_import_rebuilds_its_indexes_at_commit_and_a_rollback_keeps_them() {
-    const INDEXES: [&str; 3] = [
+    const INDEXES: [&str; 4] = [
         "customers_name_norm",
+        "customers_surname",
         "customers_runs_before",
         "consent_history_customer",
     ];
@@ -854,11 +855,10 @@ fn both_backends_share_one_migration_history() {
     ));
     assert_eq!(sqlite, postgres, "the same numbered steps, by the same names");
     let numbers: Vec<i64> = migrate::MIGRATIONS.iter().map(|m| m.0).collect();
-    assert_eq!(
-        numbers,
-        (1..=sqlite.len() as i64).collect::<Vec<_>>(),
-        "every step, in order, once"
-    );
+    let files: Vec<i64> = sqlite.iter().map(|n| n[..4].parse().unwrap()).collect();
+    assert_eq!(numbers, files, "every step, in order, once");
+    // A number may be held for a change on another branch (13), never reused or out of order.
+    assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
 }
 
 #[test]
@@ -1004,4 +1004,63 @@ fn a_removed_import_keeps_a_customer_a_till_sold_to_and_a_sale_a_till_was_answer
     );
     assert_eq!(count(&other, "SELECT count(*) FROM import_pinned_sales"), 0);
     assert_eq!(count(&other, "SELECT count(*) FROM imports"), 0);
+}
+
+#[test]
+fn a_customers_sales_and_contacts_are_listed_through_their_index_not_a_scan() {
+    let (_dir, store) = fresh();
+    let c = store.read().unwrap();
+    let plan = |sql: &str| -> String {
+        let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows: Vec<String> = st
+            .query_map([[0u8; 16].as_slice()], |r| r.get(3))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        rows.join("; ")
+    };
+    let filter = crate::customer_filter(Some(CustomerId::from_bytes([0; 16])));
+    for (table, index) in [
+        ("transactions", "transactions_customer"),
+        ("interactions", "interactions_customer"),
+    ] {
+        let count = plan(&format!("SELECT count(*) FROM {table} WHERE {filter}"));
+        assert!(count.contains(index) && count.contains("customer_id=?"), "{count}");
+        let page = plan(&format!(
+            "SELECT id FROM {table} WHERE {filter} ORDER BY occurred_at DESC, id DESC LIMIT 50 OFFSET 0"
+        ));
+        assert!(page.contains(index) && page.contains("customer_id=?"), "{page}");
+    }
+}
+
+#[test]
+fn each_probe_of_a_customer_search_is_a_range_of_an_index_read_in_order() {
+    let (_dir, store) = fresh();
+    let c = store.read().unwrap();
+    for column in [
+        search::SearchColumn::Name,
+        search::SearchColumn::Surname,
+        search::SearchColumn::Member,
+        search::SearchColumn::Card,
+        search::SearchColumn::Email,
+        search::SearchColumn::Phone,
+    ] {
+        let key = crate::search_key(column);
+        let sql = format!(
+            "EXPLAIN QUERY PLAN SELECT {key}, id FROM customers WHERE {key} >= ?1 AND {key} < ?2
+             AND (?3 IS NULL OR source_branch = ?3) ORDER BY {key}, id LIMIT ?4"
+        );
+        let mut st = c.prepare(&sql).unwrap();
+        let plan: Vec<String> = st
+            .query_map(params!["coh", "coi", Option::<Vec<u8>>::None, 1001], |r| r.get(3))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        let plan = plan.join("; ");
+        assert!(
+            plan.contains("USING INDEX") && plan.contains(">? AND"),
+            "{column:?}: {plan}"
+        );
+        assert!(!plan.contains("SCAN customers"), "{column:?}: {plan}");
+    }
 }

@@ -319,6 +319,19 @@ macro_rules! points_rows_on_conn {
             fn points_balance(&mut self, customer: kesher_core::CustomerId) -> kesher_store::Result<i64> {
                 crate::points::balance(&self.conn, customer)
             }
+            fn points_entries(
+                &mut self,
+                customer: kesher_core::CustomerId,
+            ) -> kesher_store::Result<Vec<kesher_loyalty::LedgerEntry>> {
+                crate::points::all_entries(&self.conn, customer)
+            }
+            fn points_pending(
+                &mut self,
+                customer: kesher_core::CustomerId,
+                now: jiff::Timestamp,
+            ) -> kesher_store::Result<i64> {
+                crate::points::pending(&self.conn, customer, now)
+            }
             fn lock_points(&mut self, _customer: kesher_core::CustomerId) -> kesher_store::Result<()> {
                 // The unit holds SQLite's write lock: every customer is locked already.
                 Ok(())

@@ -276,6 +276,7 @@ pub const TABLES: &[TableSpec] = &[
             ("at", Time),
             // JSON as text on both backends (migration 13 says why).
             ("breakdown", Text),
+            ("available_at", Time),
         ],
     },
     TableSpec {

@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod loyalty;
 pub mod points;
 pub mod rows;
+pub mod search;
 pub mod unit;
 
 pub use accounts::{Accounts, ApiToken, CustomerRecords, ERASED_MARKER, ErasureReport, Privacy, Session, User};
@@ -206,9 +207,22 @@ pub struct Recorded<T> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Every match, or (when `total_capped`) `SEARCH_COUNT_CAP`: there are more than that.
     pub total: u64,
     pub limit: u32,
     pub offset: u64,
+    /// The listing counted only up to `SEARCH_COUNT_CAP` (a customer search).
+    pub total_capped: bool,
+}
+
+impl<T> Page<T> {
+    /// Whether another page follows this one. Past the first `SEARCH_COUNT_CAP` matches of a
+    /// capped count, a full page says yes (the next may be empty).
+    pub fn more(&self) -> bool {
+        let seen = self.offset.saturating_add(self.items.len() as u64);
+        seen < self.total
+            || (self.total_capped && !self.items.is_empty() && self.items.len() as u64 >= u64::from(self.limit))
+    }
 }
 
 /// Every item of a paged listing: `page(offset)` is asked for pages until the total is read.

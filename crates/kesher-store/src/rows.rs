@@ -233,7 +233,7 @@ pub fn job(r: &impl Columns) -> Result<Job> {
 }
 
 pub const LEDGER_SELECT: &str = "SELECT seq, customer_id, kind, points, balance_after, reason, idempotency_key,
-    transaction_id, branch_id, actor, origin, at, breakdown FROM points_ledger";
+    transaction_id, branch_id, actor, origin, at, breakdown, available_at FROM points_ledger";
 pub fn ledger_entry(r: &impl Columns) -> Result<LedgerEntry> {
     Ok(LedgerEntry {
         seq: r.int(0)?,
@@ -249,6 +249,7 @@ pub fn ledger_entry(r: &impl Columns) -> Result<LedgerEntry> {
         origin: r.opt_text(10)?,
         at: r.time(11)?,
         breakdown: kesher_loyalty::member::breakdown_from_json(r.opt_text(12)?.as_deref()),
+        available_at: r.opt_time(13)?,
     })
 }
 

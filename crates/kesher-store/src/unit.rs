@@ -57,6 +57,8 @@ pub struct NewLedgerEntry<'a> {
     pub actor: &'a Actor,
     /// Which rule gave how many of the points (empty when one rule gave them all).
     pub breakdown: Vec<kesher_loyalty::Part>,
+    /// When the points become spendable (`None`: at once): pending points.
+    pub available_at: Option<Timestamp>,
 }
 
 impl NewLedgerEntry<'_> {
@@ -76,6 +78,7 @@ impl NewLedgerEntry<'_> {
             origin: self.actor.origin.clone(),
             at: self.actor.at,
             breakdown: self.breakdown.clone(),
+            available_at: self.available_at,
         }
     }
 }
@@ -181,6 +184,11 @@ pub trait PointsRows {
     }
     /// The customer's points balance (0 before any entry).
     fn points_balance(&mut self, customer: CustomerId) -> Result<i64>;
+    /// The points of a customer's entries not spendable yet at `now` (`available_at` after it).
+    fn points_pending(&mut self, customer: CustomerId, now: Timestamp) -> Result<i64>;
+    /// A customer's whole ledger, in the order it was written (expiry by lot reads it under the
+    /// customer's lock).
+    fn points_entries(&mut self, customer: CustomerId) -> Result<Vec<LedgerEntry>>;
     /// Lock a customer's points for the rest of the unit (when the customer was not known at
     /// `begin`: the holder of a refunded sale's points).
     fn lock_points(&mut self, customer: CustomerId) -> Result<()>;

@@ -207,6 +207,7 @@ fn entry(c: CustomerId, kind: EntryKind, points: i64, who: &Actor) -> NewLedgerE
         branch: None,
         actor: who,
         breakdown: Vec::new(),
+        available_at: None,
     }
 }
 
@@ -377,6 +378,7 @@ pub fn ledger_entries_keep_their_breakdown(s: &App) {
             branch: Some(b),
             actor: &who,
             breakdown: parts.clone(),
+            available_at: None,
         })
         .unwrap();
     assert_eq!(earned.breakdown, parts);
@@ -394,6 +396,7 @@ pub fn ledger_entries_keep_their_breakdown(s: &App) {
             branch: None,
             actor: &who,
             breakdown: Vec::new(),
+            available_at: None,
         })
         .unwrap();
     assert_eq!(tx.points_entry_for_transaction(t.id).unwrap(), Some(earned.clone()));
@@ -416,6 +419,7 @@ pub fn ledger_entries_keep_their_breakdown(s: &App) {
                 branch: None,
                 actor: &who,
                 breakdown,
+                available_at: None,
             })
         })
         .collect();
@@ -741,6 +745,7 @@ pub fn the_export_holds_the_membership_its_history_and_breakdowns(s: &App) {
                 points: 6,
             },
         ],
+        available_at: None,
     })
     .unwrap();
     tx.commit().unwrap();
@@ -847,6 +852,7 @@ pub fn a_copy_keeps_memberships_history_and_breakdowns(s: &App, target: &App) {
             rule: "bonus:first_purchase".into(),
             points: 12,
         }],
+        available_at: None,
     })
     .unwrap();
     tx.commit().unwrap();
@@ -891,4 +897,110 @@ pub fn a_copy_keeps_memberships_history_and_breakdowns(s: &App, target: &App) {
         &[event(ids[2], MemberEventKind::Enrol, "2025-07-01T00:00:00Z", "{}")],
     );
     assert!(next[0].seq > last, "{} after {last}", next[0].seq);
+}
+
+/// Expiry by lot on the backend: the whole ledger in order, the customers whose oldest lots may
+/// be due (positive balance, an entry that added points at or before the cutoff), an `expire`
+/// entry accepted and a second run writing nothing.
+pub fn old_lots_are_found_and_expire_once(s: &App) {
+    seed_reference(&*s.store);
+    let ids = customers(s, 3);
+    s.set_loyalty_program(
+        r#"{"name": "Club", "currency": "ILS", "expiry": {"lifetime_days": 365}}"#,
+        &actor(),
+    )
+    .unwrap();
+    let adjust = |c: CustomerId, points: i64, when: &str| {
+        let req = kesher_store::PointsRequest {
+            points,
+            reason: Some("test".into()),
+            idempotency_key: None,
+            branch_id: None,
+        };
+        s.adjust_points(c, &req, &Actor::new("test", at(when))).unwrap();
+    };
+    // Customer 1: 100 in January, 40 taken in March, 30 in August. Customer 2: a lot in July
+    // only. Customer 3: a January lot spent whole (nothing left to expire).
+    adjust(ids[0], 100, "2025-01-15T10:00:00Z");
+    adjust(ids[0], -40, "2025-03-01T10:00:00Z");
+    adjust(ids[0], 30, "2025-08-01T10:00:00Z");
+    adjust(ids[1], 20, "2025-07-01T10:00:00Z");
+    adjust(ids[2], 10, "2025-01-20T10:00:00Z");
+    adjust(ids[2], -10, "2025-01-21T10:00:00Z");
+    let ledger = s.store.points_entries(ids[0]).unwrap();
+    assert_eq!(ledger.iter().map(|e| e.points).collect::<Vec<_>>(), [100, -40, 30]);
+    assert!(ledger.windows(2).all(|w| w[0].seq < w[1].seq));
+    let cutoff = at("2025-02-01T00:00:00Z");
+    assert_eq!(
+        s.store.customers_with_lots_before(cutoff, None, 10).unwrap(),
+        vec![ids[0]]
+    );
+    assert_eq!(
+        s.store.customers_with_lots_before(cutoff, Some(ids[0]), 10).unwrap(),
+        vec![]
+    );
+    let mut all = s
+        .store
+        .customers_with_lots_before(at("2025-07-01T10:00:00Z"), None, 10)
+        .unwrap();
+    all.sort();
+    let mut want = vec![ids[0], ids[1]];
+    want.sort();
+    assert_eq!(all, want);
+    assert_eq!(s.store.customers_with_lots_before(cutoff, None, 0).unwrap(), vec![]);
+    // A year after the first lot: its 60 points left expire, once.
+    let as_of = at("2026-01-15T10:00:00Z");
+    let r = s.expire_points(as_of, &actor()).unwrap();
+    assert_eq!((r.customers, r.points), (1, 60));
+    assert_eq!(s.expire_points(as_of, &actor()).unwrap().points, 0);
+    let ledger = s.store.points_entries(ids[0]).unwrap();
+    let last = ledger.last().unwrap();
+    assert_eq!(
+        (last.kind, last.points, last.balance_after),
+        (EntryKind::Expire, -60, 30)
+    );
+    assert_eq!(s.store.points_balance(ids[0]).unwrap(), 30);
+    assert_eq!(s.store.points_entries(ids[1]).unwrap().len(), 1);
+}
+
+/// Pending points on the backend: `available_at` written and read back (single entries), and the
+/// pending sum of a customer's entries not yet available, before and at the instant.
+pub fn pending_entries_read_back_and_sum_until_available(s: &App) {
+    seed_reference(&*s.store);
+    let ids = customers(s, 2);
+    let who = actor();
+    let until = at("2025-03-15T10:00:00.000001Z");
+    let mut tx = s.store.begin(Lock::Customers(&ids)).unwrap();
+    let mut balance = 0;
+    for (points, available_at) in [(100, Some(until)), (-40, Some(until)), (25, None)] {
+        balance += points;
+        tx.insert_points_entry(&NewLedgerEntry {
+            customer: ids[0],
+            posting: Posting {
+                kind: if points > 0 {
+                    EntryKind::Earn
+                } else {
+                    EntryKind::Reverse
+                },
+                points,
+                balance_after: balance,
+            },
+            reason: None,
+            idempotency_key: None,
+            transaction: None,
+            branch: None,
+            actor: &who,
+            breakdown: Vec::new(),
+            available_at,
+        })
+        .unwrap();
+    }
+    assert_eq!(tx.points_pending(ids[0], at("2025-03-01T00:00:00Z")).unwrap(), 60);
+    assert_eq!(tx.points_pending(ids[0], until).unwrap(), 0);
+    assert_eq!(tx.points_pending(ids[1], at("2025-03-01T00:00:00Z")).unwrap(), 0);
+    tx.commit().unwrap();
+    let entries = s.store.points_entries(ids[0]).unwrap();
+    let got: Vec<Option<jiff::Timestamp>> = entries.iter().map(|e| e.available_at).collect();
+    assert_eq!(got, [Some(until), Some(until), None]);
+    assert_eq!(s.store.points_balance(ids[0]).unwrap(), 85);
 }

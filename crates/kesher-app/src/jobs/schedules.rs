@@ -18,7 +18,7 @@ pub struct Schedule {
 }
 
 /// The built-in schedules: the nightly analytics refresh, the daily retention run and the daily
-/// loyalty tier review.
+/// loyalty tier review and the expiry of points.
 pub const SCHEDULES: &[Schedule] = &[
     Schedule {
         name: "analyze",
@@ -34,6 +34,11 @@ pub const SCHEDULES: &[Schedule] = &[
         name: "loyalty.tier_review",
         kind: kinds::TIER_REVIEW,
         cron: "45 3 * * *",
+    },
+    Schedule {
+        name: "loyalty.expire",
+        kind: kinds::EXPIRE_POINTS,
+        cron: "0 4 * * *",
     },
 ];
 

@@ -82,7 +82,10 @@ fn world(now: &str) -> World {
     }
     let actor = Actor::new("test", ts(now));
     t.app
-        .set_earning_rule(&EarningRule::new().with(ils(), EarnRate::per_whole_unit(ils(), 1).unwrap()), &actor)
+        .set_earning_rule(
+            &EarningRule::new().with(ils(), EarnRate::per_whole_unit(ils(), 1).unwrap()),
+            &actor,
+        )
         .unwrap();
     World {
         t,
@@ -102,7 +105,11 @@ impl World {
         Actor::new("test", self.app().now())
     }
     fn customer(&self, n: u128, full: bool) -> CustomerId {
-        let mut c = Customer::bare(CustomerId(uid(100 + n)), Some(format!("M{n}")), ts("2025-01-01T00:00:00Z"));
+        let mut c = Customer::bare(
+            CustomerId(uid(100 + n)),
+            Some(format!("M{n}")),
+            ts("2025-01-01T00:00:00Z"),
+        );
         if full {
             c.phone = Some(Phone::parse(&format!("+97250{:07}", n), kesher_core::Country::israel()).unwrap());
             c.email = Some(Email::parse(&format!("c{n}@example.com")).unwrap());
@@ -194,7 +201,10 @@ fn a_program_is_set_checked_and_shown() {
     assert!(w.app().loyalty_program().unwrap().is_none());
     let e = w
         .app()
-        .set_loyalty_program(r#"{"name": "x", "currency": "ILS", "tiers": [{"key": "a", "name": "A", "threshold": "0"}]}"#, &w.actor())
+        .set_loyalty_program(
+            r#"{"name": "x", "currency": "ILS", "tiers": [{"key": "a", "name": "A", "threshold": "0"}]}"#,
+            &w.actor(),
+        )
         .unwrap_err();
     assert_eq!(e.code(), "loyalty.program.invalid");
     assert!(e.to_string().contains("qualification"), "{e}");
@@ -258,7 +268,10 @@ fn a_members_sale_earns_with_its_breakdown_and_upgrades_at_once() {
     // 50.00 of bread (base: 50) and 30.00 of wine (2 a shekel: 60), the first purchase (+50).
     let r = w.sale(2, c, 5_000, 3_000, "2026-11-10T09:00:00Z");
     let e = r.points.clone().unwrap();
-    assert_eq!(rules(&e), vec![("base", 50), ("category:wine", 60), ("bonus:first_purchase", 50)]);
+    assert_eq!(
+        rules(&e),
+        vec![("base", 50), ("category:wine", 60), ("bonus:first_purchase", 50)]
+    );
     assert_eq!((e.points, e.balance_after), (160, 160));
     let m = r.membership.unwrap();
     assert_eq!((m.tier.as_deref(), m.tier_change), (Some("silver"), None));
@@ -270,7 +283,10 @@ fn a_members_sale_earns_with_its_breakdown_and_upgrades_at_once() {
     assert_eq!(m.tier_change.unwrap().from.as_deref(), Some("silver"));
     // The next sale earns the gold multiplier.
     let r = w.sale(4, c, 10_000, 0, "2026-11-10T09:45:00Z");
-    assert_eq!(rules(r.points.as_ref().unwrap()), vec![("base", 100), ("tier:gold", 50)]);
+    assert_eq!(
+        rules(r.points.as_ref().unwrap()),
+        vec![("base", 100), ("tier:gold", 50)]
+    );
     // A retry answers the first entry and the tier now, and writes nothing.
     let again = w.sale(4, c, 10_000, 0, "2026-11-10T09:45:00Z");
     assert!(!again.transaction.created);
@@ -291,7 +307,11 @@ fn a_promotion_holds_on_its_edge_days_in_the_branchs_time_zone() {
     w.enrol(c).unwrap();
     let promo = |n: u128, when: &str| {
         let r = w.sale(n, c, 0, 1_000, when);
-        r.points.unwrap().breakdown.iter().any(|p| p.rule == "promotion:wine-week")
+        r.points
+            .unwrap()
+            .breakdown
+            .iter()
+            .any(|p| p.rule == "promotion:wine-week")
     };
     // 22:30 UTC on 30 November is 00:30 on 1 December in Jerusalem: inside.
     assert!(promo(3, "2026-11-30T22:30:00Z"));
@@ -368,12 +388,180 @@ fn a_downgrade_waits_for_the_end_of_the_period() {
     assert_eq!(m.tier.as_deref(), Some("silver"));
     assert_eq!(m.tier_review_at, Some(ts("2026-06-02T10:00:00Z") + days(365)));
     assert_eq!(w.app().review_tiers(&w.actor()).unwrap().reviewed, 0);
-    let kinds: Vec<&str> = w.app().member_events(c).unwrap().iter().map(|e| e.kind.as_str()).collect();
+    let kinds: Vec<&str> = w
+        .app()
+        .member_events(c)
+        .unwrap()
+        .iter()
+        .map(|e| e.kind.as_str())
+        .collect();
     assert_eq!(kinds, ["enrol", "tier_down"]);
 }
 
 #[test]
 fn the_review_runs_as_a_scheduled_job() {
-    assert!(crate::jobs::schedules::SCHEDULES.iter().any(|s| s.kind == crate::jobs::kinds::TIER_REVIEW));
+    assert!(
+        crate::jobs::schedules::SCHEDULES
+            .iter()
+            .any(|s| s.kind == crate::jobs::kinds::TIER_REVIEW)
+    );
     assert!(crate::jobs::kinds::kind(crate::jobs::kinds::TIER_REVIEW).is_some());
+}
+
+#[test]
+fn points_expire_by_lot_oldest_first_once() {
+    let w = world("2025-01-10T10:00:00Z");
+    let program = PROGRAM.replace(
+        r#""bonuses": {"first_purchase": 50}"#,
+        r#""bonuses": {}, "expiry": {"lifetime_days": 365}"#,
+    );
+    w.app().set_loyalty_program(&program, &w.actor()).unwrap();
+    let c = w.customer(1, true);
+    w.sale(1, c, 1_000, 0, "2025-01-09T10:00:00Z");
+    w.enrol(c).unwrap();
+    // Lots of 100 (January) and 50 (June); 30 spent in July from the oldest.
+    w.sale(2, c, 10_000, 0, "2025-01-10T10:00:00Z");
+    w.clock.set(ts("2025-06-01T10:00:00Z"));
+    w.sale(3, c, 5_000, 0, "2025-06-01T09:00:00Z");
+    w.clock.set(ts("2025-07-01T10:00:00Z"));
+    let req = kesher_store::PointsRequest {
+        points: 30,
+        reason: None,
+        idempotency_key: Some("r1".into()),
+        branch_id: Some(w.branch),
+    };
+    w.app().redeem_points(c, &req, &w.actor()).unwrap();
+    let lots = w.app().wallet(c).unwrap().lots;
+    assert_eq!(lots.iter().map(|l| l.remaining).collect::<Vec<_>>(), [70, 50]);
+    assert_eq!(lots[0].expires_at, ts("2025-01-10T10:00:00Z") + days(365));
+    // A day before the first lot's end nothing expires; on it, its 70 points do, once.
+    let as_of = ts("2026-01-10T10:00:00Z");
+    assert_eq!(w.app().expire_points(as_of - days(1), &w.actor()).unwrap().points, 0);
+    w.clock.set(as_of);
+    let r = w.app().expire_points(as_of, &w.actor()).unwrap();
+    assert_eq!((r.customers, r.points), (1, 70));
+    assert_eq!(w.app().expire_points(as_of, &w.actor()).unwrap().points, 0);
+    let wallet = w.app().wallet(c).unwrap();
+    assert_eq!(wallet.balance, 50);
+    assert_eq!(wallet.lots.len(), 1);
+    let ledger = w.app().points_ledger(c, 10, 0).unwrap();
+    assert_eq!((ledger.items[0].kind, ledger.items[0].points), (EntryKind::Expire, -70));
+    // The balance is still the sum of the ledger.
+    let all = w.app().store.points_entries(c).unwrap();
+    assert_eq!(all.iter().map(|e| e.points).sum::<i64>(), 50);
+}
+
+#[test]
+fn the_inviter_earns_the_referral_once_at_the_newcomers_first_purchase() {
+    let w = world("2026-11-01T10:00:00Z");
+    let program = PROGRAM.replace(
+        r#""bonuses": {"first_purchase": 50}"#,
+        r#""bonuses": {"referral": 200}"#,
+    );
+    w.app().set_loyalty_program(&program, &w.actor()).unwrap();
+    let (a, b) = (w.customer(1, true), w.customer(2, true));
+    w.sale(1, a, 1_000, 0, "2026-10-30T10:00:00Z");
+    w.sale(2, b, 1_000, 0, "2026-10-30T11:00:00Z");
+    w.enrol(a).unwrap();
+    let invited = |c: CustomerId| {
+        w.app().enrol_member(
+            &Enrolment {
+                customer: c,
+                branch: Some(w.branch),
+                employee: None,
+                invited_by: Some(a),
+                fee_paid: 0,
+            },
+            &w.actor(),
+        )
+    };
+    // Only a member may invite: b invites no one yet.
+    let e = w
+        .app()
+        .enrol_member(
+            &Enrolment {
+                customer: a,
+                branch: None,
+                employee: None,
+                invited_by: Some(b),
+                fee_paid: 0,
+            },
+            &w.actor(),
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), "loyalty.member.already");
+    invited(b).unwrap();
+    let before = w.app().points_balance(a).unwrap();
+    w.clock.set(ts("2026-11-02T10:00:00Z"));
+    w.sale(3, b, 2_000, 0, "2026-11-02T09:00:00Z");
+    assert_eq!(w.app().points_balance(a).unwrap(), before + 200);
+    let last = &w.app().points_ledger(a, 1, 0).unwrap().items[0];
+    assert_eq!(
+        (last.reason.as_deref(), last.breakdown[0].rule.as_str()),
+        (Some("referral"), "bonus:referral")
+    );
+    // The second purchase pays nothing; nor does the first after leaving and joining again.
+    w.sale(4, b, 2_000, 0, "2026-11-02T09:10:00Z");
+    w.app().leave_program(b, None, &w.actor()).unwrap();
+    invited(b).unwrap();
+    w.sale(5, b, 2_000, 0, "2026-11-02T10:20:00Z");
+    assert_eq!(w.app().points_balance(a).unwrap(), before + 200);
+}
+
+#[test]
+fn pending_points_are_spendable_after_the_window_and_a_refund_inside_it_never_touches_the_spendable_balance() {
+    let w = world("2026-11-01T10:00:00Z");
+    let program = PROGRAM.replace(
+        r#""bonuses": {"first_purchase": 50}"#,
+        r#""bonuses": {}, "pending": {"days": 14}"#,
+    );
+    w.app().set_loyalty_program(&program, &w.actor()).unwrap();
+    let c = w.customer(1, true);
+    w.sale(1, c, 1_000, 0, "2026-10-30T10:00:00Z");
+    w.enrol(c).unwrap();
+    // Some spendable points first, then a sale whose 100 points are held for 14 days.
+    w.app()
+        .adjust_points(
+            c,
+            &kesher_store::PointsRequest {
+                points: 20,
+                reason: Some("welcome".into()),
+                idempotency_key: None,
+                branch_id: None,
+            },
+            &w.actor(),
+        )
+        .unwrap();
+    let e = w.sale(2, c, 10_000, 0, "2026-11-01T09:00:00Z").points.unwrap();
+    assert_eq!(e.available_at, Some(ts("2026-11-15T09:00:00Z")));
+    let wallet = w.app().wallet(c).unwrap();
+    assert_eq!((wallet.balance, wallet.pending), (120, 100));
+    let redeem = |n: i64, key: &str| {
+        w.app().redeem_points(
+            c,
+            &kesher_store::PointsRequest {
+                points: n,
+                reason: None,
+                idempotency_key: Some(key.into()),
+                branch_id: Some(w.branch),
+            },
+            &w.actor(),
+        )
+    };
+    // Only the 20 are spendable.
+    assert_eq!(redeem(21, "k1").unwrap_err().code(), "points.insufficient");
+    // Half the sale comes back inside the window: its 50 points leave the pending ones only.
+    let r = w.refund(3, 2, c, 0, 5_000, "2026-11-02T10:00:00Z").points.unwrap();
+    assert_eq!((r.points, r.available_at), (-50, Some(ts("2026-11-15T09:00:00Z"))));
+    let wallet = w.app().wallet(c).unwrap();
+    assert_eq!((wallet.balance, wallet.pending), (70, 50));
+    redeem(20, "k2").unwrap();
+    assert_eq!(redeem(1, "k3").unwrap_err().code(), "points.insufficient");
+    // After the window the rest is spendable; a refund then takes from the balance as ever.
+    w.clock.set(ts("2026-11-15T09:00:01Z"));
+    assert_eq!(w.app().wallet(c).unwrap().pending, 0);
+    redeem(30, "k4").unwrap();
+    let r = w.refund(4, 2, c, 0, 5_000, "2026-11-15T10:00:00Z").points.unwrap();
+    assert_eq!((r.points, r.available_at), (-50, None));
+    assert_eq!(w.app().points_balance(c).unwrap(), -30);
 }

@@ -344,3 +344,139 @@ fn a_template_that_works_or_writes_without_bound_is_refused_with_the_reason() {
         .unwrap();
     assert_eq!(out.len(), 2);
 }
+
+#[test]
+fn the_live_count_of_a_small_business_is_exact() {
+    let t = app();
+    business(&t.app);
+    let seg = Segment::parse("city = \"Haifa\"").unwrap();
+    let e = t.app.estimate_segment(&seg, None).unwrap();
+    assert!(e.exact);
+    assert_eq!((e.count, e.low, e.high), (2, 2, 2));
+    assert_eq!(member_nos(&t.app, &e.members), ["M2", "M3"]);
+    assert_eq!(e.population, 63);
+}
+
+/// 2,000 customers, every third in Haifa: a 200-customer sample's estimate and its interval.
+#[test]
+fn a_sampled_estimate_is_reproducible_and_its_interval_holds_the_true_count() {
+    let t = app();
+    let mut customers = String::from("customer_id,name,city\n");
+    for k in 0..2000 {
+        let city = if k % 3 == 0 { "Haifa" } else { "Eilat" };
+        customers.push_str(&format!("S{k},Someone {k},{city}\n"));
+    }
+    import(&t.app, ImportKind::Customers, &customers);
+    let seg = Segment::parse("city = \"Haifa\"").unwrap();
+    let truth = t.app.evaluate_segment(&seg, None).unwrap().members.len() as u64;
+    assert_eq!(truth, 667);
+    let sample = t.app.load_sample(200).unwrap();
+    let e = estimate_on(&sample, None, &seg, None);
+    assert!(!e.exact);
+    assert_eq!((e.sampled, e.population, e.considered), (200, 2000, 2000));
+    // Ids are drawn afresh each run, and so is the sample: a 95 % interval misses one run in
+    // twenty. Twice its width (about four standard errors) misses one in ten thousand.
+    let width = e.high - e.low;
+    assert!(
+        e.low.saturating_sub(width / 2) <= truth && truth <= e.high + width / 2,
+        "{e:?}"
+    );
+    assert!(e.low <= e.count && e.count <= e.high, "{e:?}");
+    // The interval of a third at n = 200 of 2,000 is about ± 6 points: ± 120 customers.
+    assert!(e.high - e.low < 300, "{e:?}");
+    // Members found are members, and the count is the sample's share scaled.
+    assert_eq!(e.count, (e.members.len() as f64 * 10.0).round() as u64);
+    let all: std::collections::HashSet<_> = t
+        .app
+        .evaluate_segment(&seg, None)
+        .unwrap()
+        .members
+        .into_iter()
+        .collect();
+    assert!(e.members.iter().all(|m| all.contains(m)));
+    // The same customers are drawn again: the ids hashing lowest.
+    let again = estimate_on(&t.app.load_sample(200).unwrap(), None, &seg, None);
+    assert_eq!(again, e);
+    let mut hashes: Vec<u64> = Vec::new();
+    t.app
+        .store
+        .for_each_customer(&mut |c| {
+            hashes.push(sample_hash(c.id));
+            Ok(())
+        })
+        .unwrap();
+    hashes.sort_unstable();
+    let mut drawn: Vec<u64> = sample.customers.iter().map(|c| sample_hash(c.id)).collect();
+    drawn.sort_unstable();
+    assert_eq!(drawn, hashes[..200]);
+}
+
+#[test]
+fn the_wilson_interval_is_sure_of_what_the_sample_saw() {
+    // No member seen: the count may still be above zero, never below.
+    let (low, high) = wilson_interval(0, 100, 10_000);
+    assert_eq!(low, 0);
+    assert!(high > 0 && high < 10_000 / 20, "{high}");
+    // Everyone a member.
+    let (low, high) = wilson_interval(100, 100, 10_000);
+    assert!(low > 9_000 && high == 10_000, "{low}");
+    // The whole population evaluated: no uncertainty left.
+    assert_eq!(wilson_interval(37, 100, 100), (37, 37));
+    // Half of 16,384 sampled from 1M: about ± 0.77 points.
+    let (low, high) = wilson_interval(8_192, 16_384, 1_000_000);
+    assert!(
+        (492_000..493_000).contains(&low) && (507_000..508_000).contains(&high),
+        "{low} {high}"
+    );
+}
+
+#[test]
+fn an_analysis_loads_the_sample_again_with_its_scores() {
+    let t = app();
+    business(&t.app);
+    t.app.warm_caches().unwrap();
+    let before = t.app.caches.segment_sample.get().unwrap();
+    assert!(before.data.scores.is_empty(), "no analysis yet");
+    assert!(before.offers.get().is_some(), "the warmer computed the sample's offers");
+    t.app
+        .analyze(&AnalyzeOptions::new(
+            "2026-10-31T23:59:59Z".parse().unwrap(),
+            PeriodUnit::Week,
+            Model::ParetoNbd,
+        ))
+        .unwrap();
+    let after = t.app.caches.segment_sample.get().unwrap();
+    assert!(!Arc::ptr_eq(&before, &after));
+    assert_eq!(after.data.scores.len(), 63, "every customer, the prospect too");
+}
+
+#[test]
+fn a_sampled_estimate_reads_the_offers_when_the_expression_names_them() {
+    let t = app();
+    business(&t.app);
+    let sample = t.app.load_sample(20).unwrap();
+    let seg = Segment::parse("nbo = \"CAKE\"").unwrap();
+    let exact = t.app.evaluate_segment(&seg, None).unwrap().members;
+    let e = estimate_on(&sample, Some(sample.offers(&t.app).unwrap()), &seg, None);
+    assert!(!e.exact && e.sampled == 20);
+    assert!(e.members.iter().all(|m| exact.contains(m)), "{e:?}");
+    let drawn: HashSet<CustomerId> = sample.customers.iter().map(|c| c.id).collect();
+    assert_eq!(e.members.len(), exact.iter().filter(|m| drawn.contains(m)).count());
+}
+
+#[test]
+fn a_customer_page_does_not_wait_for_a_first_mining_another_caller_runs() {
+    let t = app();
+    business(&t.app);
+    let eli = id_of(&t.app, "M2");
+    {
+        // The server's warmer mining the first model since the start.
+        let _mining = t.app.caches.mining.lock().unwrap();
+        assert_eq!(t.app.next_best_offers_if_mined(eli, 3).unwrap(), None);
+    }
+    // Nobody mining: the caller mines, and then the model is there for everyone.
+    let offers = t.app.next_best_offers_if_mined(eli, 3).unwrap().unwrap();
+    assert_eq!(offers[0].sku, "CAKE");
+    let _mining = t.app.caches.mining.lock().unwrap();
+    assert_eq!(t.app.next_best_offers_if_mined(eli, 3).unwrap(), Some(offers));
+}

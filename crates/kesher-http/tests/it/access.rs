@@ -594,9 +594,21 @@ fn analysts_cannot_search_by_name_or_identifier() {
         assert_eq!((s, v["error"]["field"].as_str()), (403, Some("q")), "q={q}: {v}");
     }
     // Without q the anonymised list stays open to them; others still search.
-    assert_eq!(app.call_as(a, "GET", "/api/customers?limit=5", None).0, 200);
+    let (s, listed) = app.call_as(a, "GET", "/api/customers?limit=1", None);
+    assert_eq!(s, 200);
+    // A page of the listing: no identifier in it, and the next page announced.
+    let first = &listed["items"][0];
+    for hidden in ["name", "phone", "email", "member_no", "card"] {
+        assert!(first[hidden].is_null(), "{hidden}: {listed}");
+    }
+    assert_eq!(
+        (listed["more"].as_bool(), listed["total_capped"].as_bool()),
+        (Some(true), Some(false)),
+        "{listed}"
+    );
     let (s, v) = app.get("/api/customers?q=Levi");
     assert_eq!((s, v["total"].as_u64()), (200, Some(1)), "{v}");
+    assert_eq!(v["more"].as_bool(), Some(false), "{v}");
 }
 
 fn urlencode(s: &str) -> String {

@@ -382,7 +382,10 @@ fn walk_through(lang: &str) {
     assert_eq!((s, w["member"]["status"].as_str()), (200, Some("active")), "{w}");
     d.go(&format!("{}/customers/{id}", app.base));
     d.wait_path(&format!("/customers/{id}"));
-    assert!(d.text("#f-loyalty").contains(w["progress"]["tier_name"].as_str().unwrap_or("—")));
+    assert!(
+        d.text("#f-loyalty")
+            .contains(w["progress"]["tier_name"].as_str().unwrap_or("—"))
+    );
 
     // Build a segment: the count appears as one types; saved, it is listed and in the API.
     d.go(&format!("{}/segments", app.base));

@@ -32,7 +32,11 @@ fn the_program_is_defined_and_an_error_names_the_key() {
     let app = spawn_app();
     app.seed();
     let (s, v) = app.get("/api/loyalty/program");
-    assert_eq!((s, v["error"]["code"].as_str()), (404, Some("loyalty.program.missing")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (404, Some("loyalty.program.missing")),
+        "{v}"
+    );
     let mut bad = program();
     bad["tiers"][1]["multiplier"] = json!("0.5");
     let (s, v) = app.call("PUT", "/api/loyalty/program", Some(bad));
@@ -74,7 +78,11 @@ fn a_clerk_enrols_at_their_branch_and_the_till_sees_points_and_tier() {
     let enrol = json!({"customer_id": id, "employee": "E1"});
     // No visit yet: the failed condition is named.
     let (s, v) = app.call_as(Some(&clerk), "POST", "/api/loyalty/members", Some(enrol.clone()));
-    assert_eq!((s, v["error"]["code"].as_str()), (422, Some("loyalty.join.min_visits")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (422, Some("loyalty.join.min_visits")),
+        "{v}"
+    );
     check_error_body(&v, "min visits");
     // A non-member's sale earns nothing under the program.
     let (s, t) = app.post("/api/transactions", sale("S1", "M1", "P2", 1, "6.50", 24));
@@ -87,17 +95,30 @@ fn a_clerk_enrols_at_their_branch_and_the_till_sees_points_and_tier() {
         b"branch_id,name,region,time_zone\nB2,Haifa,North,Asia/Jerusalem\n",
     );
     let other = app.token_for(Role::Clerk, Some("B2"));
-    let (s, _) = app.call_as(Some(&other), "POST", "/api/loyalty/members", Some(json!({"customer_id": id, "branch": "B1"})));
+    let (s, _) = app.call_as(
+        Some(&other),
+        "POST",
+        "/api/loyalty/members",
+        Some(json!({"customer_id": id, "branch": "B1"})),
+    );
     assert_eq!(s, 403);
     let analyst = app.token_for(Role::Analyst, None);
     let (s, _) = app.call_as(Some(&analyst), "GET", "/api/loyalty/members", None);
     assert_eq!(s, 403);
     let (s, m) = app.call_as(Some(&clerk), "POST", "/api/loyalty/members", Some(enrol.clone()));
     assert_eq!(s, 201, "{m}");
-    assert_eq!((m["tier"].as_str(), m["quality"].as_u64()), (Some("silver"), Some(25)), "{m}");
+    assert_eq!(
+        (m["tier"].as_str(), m["quality"].as_u64()),
+        (Some("silver"), Some(25)),
+        "{m}"
+    );
     assert_eq!(m["quality_missing"], json!(["email", "birth_date", "consent"]));
     let (s, v) = app.call_as(Some(&clerk), "POST", "/api/loyalty/members", Some(enrol));
-    assert_eq!((s, v["error"]["code"].as_str()), (409, Some("loyalty.member.already")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("loyalty.member.already")),
+        "{v}"
+    );
 
     // Coffee earns 2 a shekel, the first purchase 25 more: the till gets the breakdown.
     let (s, t) = app.post("/api/transactions", sale("S2", "M1", "P1", 1, "89.90", 0));
@@ -111,7 +132,11 @@ fn a_clerk_enrols_at_their_branch_and_the_till_sees_points_and_tier() {
     // 300.00 over the year: gold at once.
     let (s, t) = app.post("/api/transactions", sale("S3", "M1", "P1", 3, "89.90", 0));
     assert_eq!(s, 201, "{t}");
-    assert_eq!(t["membership"]["tier_change"], json!({"from": "silver", "to": "gold"}), "{t}");
+    assert_eq!(
+        t["membership"]["tier_change"],
+        json!({"from": "silver", "to": "gold"}),
+        "{t}"
+    );
     // The wallet at the till.
     let pos = app.token_for(Role::PosDevice, Some("B1"));
     let (s, w) = app.call_as(Some(&pos), "GET", &format!("/api/customers/{id}/wallet"), None);
@@ -127,6 +152,11 @@ fn a_clerk_enrols_at_their_branch_and_the_till_sees_points_and_tier() {
     assert_eq!((s, v["status"].as_str()), (200, Some("left")), "{v}");
     let (s, d) = app.get(&format!("/api/loyalty/members/{id}"));
     assert_eq!(s, 200, "{d}");
-    let kinds: Vec<&str> = d["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = d["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["enrol", "tier_up", "leave"]);
 }

@@ -422,6 +422,14 @@ fn a_segment_is_checked_and_saved_from_its_page_and_exported() {
     assert_eq!(r.status, 200);
     // Fluent isolates the inserted number (U+2068 … U+2069) so it reads right in any direction.
     assert_eq!(r.body.replace(['\u{2068}', '\u{2069}'], ""), "2 customers match");
+    // A business this small is counted exactly as one types: no estimate in the answer.
+    let (s, m) = app.get("/api/segments/members?segment=city%20%3D%20%22Haifa%22&estimate=true&limit=1");
+    assert_eq!(
+        (s, m["count"].as_u64(), m["members"].as_array().map(Vec::len)),
+        (200, Some(2), Some(1)),
+        "{m}"
+    );
+    assert!(m.get("estimate").is_none(), "{m}");
     let r = v.get("/segments/live?expression=citty%20%3D%201");
     assert!(r.body.contains("no field named"), "{}", r.body);
     let csrf = v.csrf("/segments");
@@ -466,22 +474,39 @@ fn a_clerk_enrols_a_member_from_the_loyalty_page_and_the_customer_view_shows_the
     let (s, b) = app.call("PUT", "/api/loyalty/program", Some(program));
     assert_eq!(s, 200, "{b}");
     let r = v.get("/loyalty");
-    assert!(r.body.contains("מועדון קשר") && r.body.contains("Free coffee") && r.body.contains("₪500.00"), "{}", r.body);
+    assert!(
+        r.body.contains("מועדון קשר") && r.body.contains("Free coffee") && r.body.contains("₪500.00"),
+        "{}",
+        r.body
+    );
     // An unknown customer is said on the page; then the real one is enrolled.
     let csrf = v.csrf("/loyalty");
     let r = v.post("/loyalty/enrol", &[("csrf", &csrf), ("who", "M404"), ("employee", "")]);
     assert_eq!(r.status, 404, "{}", r.body);
     assert!(r.body.contains("No such customer"), "{}", r.body);
     let r = v.post("/loyalty/enrol", &[("csrf", &csrf), ("who", "M7"), ("employee", "E1")]);
-    assert_eq!((r.status, r.location.as_deref()), (303, Some("/loyalty?done=enrolled")), "{}", r.body);
+    assert_eq!(
+        (r.status, r.location.as_deref()),
+        (303, Some("/loyalty?done=enrolled")),
+        "{}",
+        r.body
+    );
     let r = v.get("/loyalty?done=enrolled");
-    assert!(r.body.contains("The customer was enrolled.") && r.body.contains(&id[..8]), "{}", r.body);
+    assert!(
+        r.body.contains("The customer was enrolled.") && r.body.contains(&id[..8]),
+        "{}",
+        r.body
+    );
     // Again: already a member, shown translated, nothing changes.
     let r = v.post("/loyalty/enrol", &[("csrf", &csrf), ("who", "M7"), ("employee", "E1")]);
     assert_eq!(r.status, 409, "{}", r.body);
     assert!(r.body.contains("already a member"), "{}", r.body);
     let r = v.get(&format!("/customers/{id}"));
-    assert!(r.body.contains(r#"id="f-loyalty""#) && r.body.contains("Silver"), "{}", r.body);
+    assert!(
+        r.body.contains(r#"id="f-loyalty""#) && r.body.contains("Silver"),
+        "{}",
+        r.body
+    );
     // An analyst has no loyalty page.
     user(&app, "ari", "analyst", None);
     let mut a = Visitor::sign_in(&app, "ari", "correct horse battery");

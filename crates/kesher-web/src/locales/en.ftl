@@ -113,6 +113,7 @@ results = { $count ->
     [one] One customer found
    *[other] { $count } customers found
 }
+results-capped = More than { $count } customers found; the first { $shown } are shown: type more to narrow the search
 
 cust-identity = Identity and consents
 cust-consents = Consents
@@ -125,12 +126,16 @@ points-balance = { $points ->
    *[other] { $points } points
 }
 cust-offers = Next best offers
+cust-offers-pending = The offer rules are still being mined after the server started: reload in a minute
 offer-because = because of { $items }
 cust-edit = Edit
 cust-edit-note = Only the fields shown are changed; everything else stays as it is.
 cust-add-contact = Add a contact
 cust-timeline = Timeline
 cust-no-history = Nothing yet
+cust-timeline-more = The latest { $sales } of { $sales_total } purchases and refunds and { $contacts } of { $contacts_total } contacts are shown; all of them:
+cust-timeline-sales = purchases
+cust-timeline-contacts = contacts
 tl-sale = Purchase of { $amount } ({ $lines ->
     [one] { $lines } item
    *[other] { $lines } items
@@ -161,6 +166,7 @@ seg-count = { $count ->
     [one] One customer matches
    *[other] { $count } customers match
 }
+seg-estimate = About { $count } customers match (95 % between { $low } and { $high }: an estimate on a sample; Check counts exactly)
 seg-check = Check
 seg-save = Save
 seg-fields = Fields you can use

@@ -109,6 +109,7 @@ results = { $count ->
     [one] یک مشتری پیدا شد
    *[other] { $count } مشتری پیدا شد
 }
+results-capped = بیش از { $count } مشتری پیدا شد؛ { $shown } مشتری اول نشان داده می‌شود: برای محدودتر کردن جست‌وجو بیشتر بنویسید
 
 cust-identity = هویت و رضایت‌نامه‌ها
 cust-consents = رضایت‌نامه‌ها
@@ -118,12 +119,16 @@ cust-no-score = هنوز تحلیل نشده.
 cust-wallet = کیف امتیاز
 points-balance = { $points } امتیاز
 cust-offers = بهترین پیشنهادهای بعدی
+cust-offers-pending = قواعد پیشنهاد از زمان راه‌اندازی سرور در حال محاسبه است: یک دقیقه دیگر دوباره بارگذاری کنید
 offer-because = به خاطر { $items }
 cust-edit = ویرایش
 cust-edit-note = فقط فیلدهای نمایش‌داده تغییر می‌کنند؛ بقیه همان‌طور می‌مانند.
 cust-add-contact = افزودن تماس
 cust-timeline = خط زمانی
 cust-no-history = هنوز چیزی نیست
+cust-timeline-more = { $sales } خرید و بازپرداخت آخر از { $sales_total } و { $contacts } تماس آخر از { $contacts_total } نشان داده شده است؛ همه:
+cust-timeline-sales = خریدها
+cust-timeline-contacts = تماس‌ها
 tl-sale = خرید به مبلغ { $amount } ({ $lines } قلم)
 tl-refund = بازپرداخت { $amount }
 satisfaction = رضایت { $n }/۵
@@ -151,6 +156,7 @@ seg-count = { $count ->
     [one] یک مشتری مطابق است
    *[other] { $count } مشتری مطابق‌اند
 }
+seg-estimate = حدود { $count } مشتری مطابق‌اند (۹۵٪ بین { $low } و { $high }: برآورد از روی نمونه؛ «بررسی» دقیق می‌شمارد)
 seg-check = بررسی
 seg-save = ذخیره
 seg-fields = فیلدهای قابل استفاده

@@ -113,6 +113,7 @@ results = { $count ->
     [one] נמצא לקוח אחד
    *[other] נמצאו { $count } לקוחות
 }
+results-capped = נמצאו יותר מ־{ $count } לקוחות; מוצגים { $shown } הראשונים: הקלידו עוד כדי לצמצם את החיפוש
 
 cust-identity = זהות והסכמות
 cust-consents = הסכמות
@@ -125,12 +126,16 @@ points-balance = { $points ->
    *[other] { $points } נקודות
 }
 cust-offers = ההצעות הבאות המומלצות
+cust-offers-pending = כללי ההצעות מחושבים מאז שהשרת עלה: טענו מחדש בעוד דקה
 offer-because = בגלל { $items }
 cust-edit = עריכה
 cust-edit-note = רק השדות המוצגים משתנים; כל השאר נשאר כפי שהוא.
 cust-add-contact = הוספת פנייה
 cust-timeline = ציר זמן
 cust-no-history = עדיין אין כלום
+cust-timeline-more = מוצגות { $sales } הרכישות וההחזרות האחרונות מתוך { $sales_total } ו־{ $contacts } הפניות האחרונות מתוך { $contacts_total }; כולן:
+cust-timeline-sales = רכישות
+cust-timeline-contacts = פניות
 tl-sale = רכישה בסך { $amount } ({ $lines ->
     [one] פריט אחד
    *[other] { $lines } פריטים
@@ -161,6 +166,7 @@ seg-count = { $count ->
     [one] לקוח אחד מתאים
    *[other] { $count } לקוחות מתאימים
 }
+seg-estimate = כ־{ $count } לקוחות מתאימים (95% בין { $low } ל־{ $high }: הערכה לפי מדגם; „בדיקה” סופרת במדויק)
 seg-check = בדיקה
 seg-save = שמירה
 seg-fields = שדות שאפשר להשתמש בהם

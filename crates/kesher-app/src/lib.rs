@@ -14,6 +14,7 @@ pub mod identify;
 pub mod import;
 pub mod jobs;
 pub mod loyalty;
+pub mod loyalty_design;
 pub mod points;
 pub mod privacy;
 pub mod reads;

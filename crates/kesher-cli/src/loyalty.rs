@@ -1,5 +1,5 @@
 //! `kesher loyalty`: the program's definition, enrolment and leaving, the members, a customer's
-//! wallet, and the end-of-period tier review.
+//! wallet, the end-of-period tier review, and the design of a program from the business's data.
 
 use crate::accounts::cli_actor;
 use crate::customers::resolve;
@@ -58,6 +58,29 @@ pub enum LoyaltyCommand {
     /// Review the tiers of the members whose qualification period has ended (also a scheduled
     /// job): each is placed in the tier their qualifying value reaches, down as well as up.
     ReviewTiers,
+    /// Design a program from the sales and product costs: is there enough repeat buying, spend
+    /// and visit percentiles, tiers, the benefit rate the margin can carry, and the suggested
+    /// program replayed over the last months (docs/loyalty.md).
+    Design {
+        /// The report as JSON (amounts in minor units).
+        #[arg(long)]
+        json: bool,
+        /// Share of the issued points assumed redeemed, 0 to 1.
+        #[arg(long, default_value = "0.6")]
+        redemption_rate: String,
+        /// Months of history the simulation replays (1 to 120).
+        #[arg(long, default_value = "12")]
+        months: String,
+        /// Share of the gross margin the business gives back, above 0 up to 1.
+        #[arg(long, default_value = "0.1")]
+        margin_share: String,
+        /// What one point is worth when redeemed (default: one minor unit, 0.01 ILS).
+        #[arg(long)]
+        point_value: Option<String>,
+        /// The currency (default: the program's, else the one most sales were made in).
+        #[arg(long)]
+        currency: Option<String>,
+    },
     /// Expire the points of lots older than the program's lifetime, as of a date (start of that
     /// day in the business's time zone) or now; also a scheduled job.
     Expire {
@@ -234,6 +257,35 @@ pub fn run(app: &App, c: LoyaltyCommand) -> anyhow::Result<ExitCode> {
             }
             for e in app.member_events(customer)? {
                 println!("{}  {:<9} {}  {}", e.at, e.kind.as_str(), e.actor, e.detail);
+            }
+        }
+        LoyaltyCommand::Design {
+            json,
+            redemption_rate,
+            months,
+            margin_share,
+            point_value,
+            currency,
+        } => {
+            let d = app.loyalty_design(&kesher_app::loyalty_design::DesignRequest {
+                currency,
+                redemption_rate: Some(redemption_rate),
+                months: Some(months),
+                margin_share: Some(margin_share),
+                point_value,
+            })?;
+            let text = if json {
+                format!("{}\n", serde_json::to_string_pretty(&d)?)
+            } else {
+                kesher_app::loyalty_design::render_text(&d)
+            };
+            // A reader that stops early (`| head`) is not an error.
+            use std::io::Write;
+            match std::io::stdout().lock().write_all(text.as_bytes()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    return Err(anyhow::Error::new(e).context("writing the design"));
+                }
+                _ => {}
             }
         }
         LoyaltyCommand::Expire { as_of } => {

@@ -259,6 +259,17 @@ pub const CATALOGUE: &[ErrorCode] = &[
     ),
     c("loyalty.member.already", &[], "the customer is already a member"),
     c("loyalty.member.not_member", &[], "the customer is not a member"),
+    // kesher-loyalty: designing a program from the business's data.
+    c(
+        "loyalty.design.parameter",
+        &["value", "expected"],
+        "invalid value {value}: expected {expected}",
+    ),
+    c(
+        "loyalty.design.no_sales",
+        &["currency"],
+        "no sales of identified customers in {currency}: there is nothing to design a program from",
+    ),
     c("points.rule.points.negative", &[], "must not be negative"),
     c("points.rule.per_minor.too_small", &[], "must be at least 1"),
     c(

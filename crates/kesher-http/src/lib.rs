@@ -68,7 +68,7 @@ pub async fn blocking<T: Send + 'static>(
         points::get_points, points::redeem, points::adjust, points::get_rule, points::put_rule, points::totals,
         jobs::list, jobs::enqueue, jobs::cancel,
         loyalty::get_program, loyalty::put_program, loyalty::enrol, loyalty::leave, loyalty::members, loyalty::member,
-        loyalty::wallet,
+        loyalty::wallet, loyalty::design,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "analytics"), (name = "auth"), (name = "accounts"), (name = "privacy"), (name = "segments"), (name = "points"), (name = "loyalty"), (name = "system")),
@@ -313,6 +313,12 @@ fn api() -> Api {
         "/api/loyalty/members/{id}/leave",
         A::LoyaltyEnrol,
         post(loyalty::leave),
+    )
+    .at(
+        get_.clone(),
+        "/api/loyalty/design",
+        A::AnalyticsRead,
+        get(loyalty::design),
     )
     .at(
         post_.clone(),

@@ -435,3 +435,42 @@ pub async fn wallet(
     })
     .await
 }
+
+// `GET /api/loyalty/design`: designing a program from the business's data (aggregates only).
+
+#[derive(Deserialize, IntoParams)]
+pub struct DesignParams {
+    /// ISO code; default: the program's currency, else the one most sales were made in.
+    pub currency: Option<String>,
+    /// Share of the issued points assumed redeemed, 0 to 1 (default 0.6).
+    pub redemption_rate: Option<String>,
+    /// Months of history the simulation replays, 1 to 120 (default 12).
+    pub months: Option<String>,
+    /// Share of the gross margin given back, above 0 up to 1 (default 0.1).
+    pub margin_share: Option<String>,
+    /// A point's value in the currency (default one minor unit).
+    pub point_value: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/loyalty/design", tag = "loyalty", params(DesignParams),
+    responses((status = 200, description = "Repeat buying, thresholds and tiers, the affordable benefit rate, the suggested program and its replay over the history (amounts in minor units; no customer named; docs/loyalty.md)", body = Object),
+              (status = 400, description = "A parameter out of range, or no sales to design from", body = crate::error::ErrorBody)))]
+pub async fn design(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(p): Query<DesignParams>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    blocking(st, move |app| {
+        caller.check(Action::AnalyticsRead, None)?;
+        let d = app.loyalty_design(&kesher_app::loyalty_design::DesignRequest {
+            currency: p.currency,
+            redemption_rate: p.redemption_rate,
+            months: p.months,
+            margin_share: p.margin_share,
+            point_value: p.point_value,
+        })?;
+        let body = serde_json::to_value(&d).map_err(|e| AppError::internal(format!("the design as JSON: {e}")))?;
+        Ok(Json(body))
+    })
+    .await
+}

@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 
 pub mod expiry;
 pub mod member;
+pub mod design;
 pub mod program;
 
 pub use member::{Member, MemberEvent, MemberEventKind, MemberStatus, Part, SaleMembership, TierChange};

@@ -5,7 +5,8 @@
 //! A backend's test file invokes [`contract_tests!`](crate::contract_tests) once with a factory
 //! that makes a fresh, empty store (and a guard that keeps its resources, such as a temporary
 //! directory or database, alive until dropped). The macro emits a module `contract` with one
-//! `#[test]` per check (the points ledger's in `contract::points`), each on a fresh store, so a
+//! `#[test]` per check (the points ledger's in `contract::points`, the loyalty program's in
+//! `contract::loyalty`), each on a fresh store (two for a copy), so a
 //! failure names its check and `cargo test contract::<name>` runs one alone. The list of checks
 //! lives in the macro only: a check added there runs on every backend.
 
@@ -17,6 +18,7 @@ use kesher_store::*;
 use std::sync::Arc;
 
 pub mod jobs;
+pub mod loyalty;
 pub mod points;
 
 /// Emits `mod contract { … }` with one `#[test]` per contract check, each run by
@@ -97,6 +99,32 @@ macro_rules! contract_tests {
                 );
             }
 
+            /// A loyalty program's storage (`kesher_app::contract::loyalty`).
+            mod loyalty {
+                #[allow(unused_imports)]
+                use super::*;
+
+                $crate::contract_tests!(@loyalty $fresh;
+                    a_membership_reads_back_as_written,
+                    membership_events_are_numbered_in_order,
+                    customer_activity_sums_the_window,
+                    product_facts_name_the_known_products,
+                    ledger_entries_keep_their_breakdown,
+                    members_are_listed_by_status_and_tier_in_pages,
+                    members_due_for_review_are_active_ones_longest_due_first,
+                    merge_moves_the_membership_to_a_kept_customer_without_one,
+                    merge_keeps_the_kept_customers_membership,
+                    erasure_keeps_the_membership_and_redacts_its_history,
+                    the_export_holds_the_membership_its_history_and_breakdowns,
+                    a_member_or_an_inviter_cannot_be_deleted,
+                    old_lots_are_found_and_expire_once,
+                    pending_entries_read_back_and_sum_until_available,
+                );
+                $crate::contract_tests!(@pairs $fresh;
+                    a_copy_keeps_memberships_history_and_breakdowns,
+                );
+            }
+
             /// The job queue's contract checks (`kesher_app::contract::jobs`).
             mod jobs {
                 #[allow(unused_imports)]
@@ -128,6 +156,22 @@ macro_rules! contract_tests {
             }
         )*
     };
+    (@loyalty $fresh:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::contract::run_check($fresh, $crate::contract::loyalty::$check);
+            }
+        )*
+    };
+    (@pairs $fresh:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::contract::run_pair_check($fresh, $crate::contract::loyalty::$check);
+            }
+        )*
+    };
     (@points $fresh:expr; $($check:ident),* $(,)?) => {
         $(
             #[test]
@@ -143,6 +187,16 @@ pub fn run_check<G, S: Store + 'static>(make: impl FnOnce() -> (G, S), check: fn
     let (_guard, store) = make();
     let app = App::new(Arc::new(store), Settings::default());
     check(&app);
+}
+
+/// Run a contract check that needs two stores (a copy's source and target), each fresh from
+/// `make`; the guards outlive the stores.
+pub fn run_pair_check<G, S: Store + 'static>(make: impl Fn() -> (G, S), check: fn(&App, &App)) {
+    let (_guard, store) = make();
+    let (_target_guard, target) = make();
+    let app = App::new(Arc::new(store), Settings::default());
+    let target = App::new(Arc::new(target), Settings::default());
+    check(&app, &target);
 }
 
 fn uid(n: u128) -> uuid::Uuid {

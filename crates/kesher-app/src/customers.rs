@@ -77,8 +77,8 @@ impl App {
         tx.commit()
     }
 
-    /// Delete a customer who has no sales, no points and no child accounts (merge or erase the
-    /// others); audited.
+    /// Delete a customer who has no sales, no points, no loyalty membership (nor invited a
+    /// member) and no child accounts (merge or erase the others); audited.
     pub fn delete_customer(&self, id: CustomerId, actor: &Actor) -> Result<()> {
         let mut tx = self.store.begin(Lock::CustomerRecords(&[id]))?;
         let before = tx.customer(id)?.ok_or_else(|| StoreError::not_found("customer", id))?;
@@ -102,6 +102,17 @@ impl App {
                 format!(
                     "customer has {} points entries; merge or anonymise instead of deleting",
                     dependents.points_entries
+                ),
+            ));
+        }
+        if dependents.memberships > 0 {
+            return Err(StoreError::conflict_coded(
+                "customer.delete.is_member",
+                "id",
+                kesher_core::params!(count = dependents.memberships),
+                format!(
+                    "customer is named by {} loyalty memberships (their own or of members they invited); merge or anonymise instead of deleting",
+                    dependents.memberships
                 ),
             ));
         }

@@ -70,6 +70,8 @@ impl App {
                     transaction: None,
                     branch: None,
                     actor,
+                    breakdown: Vec::new(),
+                    available_at: None,
                 })?;
                 dropped_balance
             }

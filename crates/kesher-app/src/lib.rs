@@ -13,6 +13,8 @@ pub mod dashboard;
 pub mod identify;
 pub mod import;
 pub mod jobs;
+pub mod loyalty;
+pub mod loyalty_design;
 pub mod points;
 pub mod privacy;
 pub mod reads;
@@ -57,6 +59,7 @@ pub struct App {
     pub settings: Settings,
     clock: Arc<dyn clock::Clock>,
     pub(crate) caches: Arc<baskets::Caches>,
+    pub(crate) program_cache: Arc<loyalty::ProgramCache>,
 }
 
 impl App {
@@ -67,6 +70,7 @@ impl App {
             settings,
             clock: Arc::new(clock::SystemClock),
             caches: Arc::default(),
+            program_cache: Arc::default(),
         }
     }
 

@@ -55,8 +55,11 @@ impl App {
             return retried(existing, kind, points);
         }
         let balance = tx.points_balance(customer)?;
+        // Pending points (a sale's, inside the program's return window) are not spendable yet.
+        let pending = tx.points_pending(customer, self.now())?;
         let (posting, reason) =
-            kesher_loyalty::spend_or_adjust(kind, balance, req.points, req.reason.as_deref()).map_err(loyalty_error)?;
+            kesher_loyalty::spend_or_adjust_pending(kind, balance, pending, req.points, req.reason.as_deref())
+                .map_err(loyalty_error)?;
         let entry = tx.insert_points_entry(&NewLedgerEntry {
             customer,
             posting,
@@ -65,6 +68,8 @@ impl App {
             transaction: None,
             branch: req.branch_id,
             actor,
+            breakdown: Vec::new(),
+            available_at: None,
         })?;
         let (action, before, after) = points_audit(&entry);
         tx.append_audit(
@@ -175,6 +180,8 @@ pub(crate) fn award(rows: &mut dyn PointsRows, scope: SaleScope<'_>, actor: &Act
                     transaction: Some(sale.id),
                     branch: Some(sale.branch),
                     actor,
+                    breakdown: Vec::new(),
+                    available_at: None,
                 });
             }
         }
@@ -190,8 +197,15 @@ pub(crate) fn award(rows: &mut dyn PointsRows, scope: SaleScope<'_>, actor: &Act
         if n % AWARD_PAGE == AWARD_PAGE - 1 {
             rows.between_pages()?;
         }
-        if let Some(e) = crate::sales::reverse_refund(rows, refund.id, refund.sale, refund.total, refund.branch, actor)?
-        {
+        if let Some(e) = crate::sales::reverse_refund(
+            rows,
+            refund.id,
+            refund.sale,
+            refund.total,
+            refund.branch,
+            actor,
+            actor.at,
+        )? {
             report.reversed += 1;
             report.points = report.points.saturating_add(e.points);
         }

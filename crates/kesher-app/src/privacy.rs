@@ -26,6 +26,8 @@ pub const EXPORTED_TABLES: &[(&str, &str)] = &[
     ("erasures", "erased_at"),
     ("points_ledger", "points"),
     ("points_balances", "points"),
+    ("loyalty_members", "loyalty"),
+    ("loyalty_member_events", "loyalty"),
 ];
 
 /// Customer-keyed tables left out of the export, and why (none so far). `transaction_lines`
@@ -119,7 +121,9 @@ impl App {
                        "reason": e.reason, "idempotency_key": e.idempotency_key,
                        "transaction_id": e.transaction_id.map(|t| t.to_string()),
                        "branch_id": e.branch_id.map(|b| b.to_string()), "actor": e.actor, "origin": e.origin,
-                       "at": e.at.to_string()})
+                       "at": e.at.to_string(),
+                       "breakdown": e.breakdown.iter().map(|p| json!({"rule": p.rule, "points": p.points}))
+                           .collect::<Vec<_>>()})
             })
             .collect();
         let doc = json!({
@@ -135,6 +139,7 @@ impl App {
             "interactions": interactions,
             "points": {"balance": s.points_balance(id)?, "ledger": ledger},
             "analysis": score,
+            "loyalty": loyalty_json(records.membership.as_ref(), &records.member_events),
             "stage_history": records.stages.iter().map(|(month, stage)| json!({"month": month, "stage": stage})).collect::<Vec<_>>(),
             "changes": audit,
         });
@@ -242,6 +247,31 @@ impl App {
         }
         Ok(report)
     }
+}
+
+/// A loyalty membership and its history as exported (`null` for a customer who never joined).
+fn loyalty_json(m: Option<&kesher_loyalty::Member>, events: &[kesher_loyalty::MemberEvent]) -> Value {
+    if m.is_none() && events.is_empty() {
+        return Value::Null;
+    }
+    let id = |i: Option<uuid::Uuid>| i.map(|i| i.to_string());
+    let time = |t: Option<Timestamp>| t.map(|t| t.to_string());
+    json!({
+        "member": m.map(|m| json!({
+            "status": m.status.as_str(), "tier": m.tier, "tier_since": time(m.tier_since),
+            "tier_review_at": time(m.tier_review_at), "enrolled_at": m.enrolled_at.to_string(),
+            "branch_id": id(m.branch_id.map(|b| b.0)), "employee_id": id(m.employee_id.map(|e| e.0)),
+            "quality": m.quality, "quality_missing": m.quality_missing,
+            "invited_by": id(m.invited_by.map(|c| c.0)), "fee_paid_minor": m.fee_paid, "left_at": time(m.left_at),
+        })),
+        "events": events.iter().map(|e| json!({
+            "seq": e.seq, "kind": e.kind.as_str(), "at": e.at.to_string(),
+            "branch_id": id(e.branch_id.map(|b| b.0)), "employee_id": id(e.employee_id.map(|x| x.0)),
+            "actor": e.actor,
+            // Stored as a JSON object's text: exported as that object (as the text if it is not one).
+            "detail": serde_json::from_str::<Value>(&e.detail).unwrap_or_else(|_| Value::String(e.detail.clone())),
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// A customer as exported: every field held.
@@ -353,6 +383,35 @@ mod tests {
             "interaction_id,customer_id,channel,kind,occurred_at,text\nI1,M1,phone,complaint,2025-01-06T10:00:00Z,cold coffee\n",
         );
         app.merge_customers(keep, drop, &actor).unwrap();
+        let mut tx = app.store.begin(kesher_store::Lock::Writes).unwrap();
+        tx.put_loyalty_member(&kesher_loyalty::Member {
+            customer_id: keep,
+            status: kesher_loyalty::MemberStatus::Active,
+            tier: Some("gold".into()),
+            tier_since: Some(app.now()),
+            tier_review_at: None,
+            enrolled_at: app.now(),
+            branch_id: None,
+            employee_id: None,
+            quality: 75,
+            quality_missing: vec!["email".into()],
+            invited_by: None,
+            fee_paid: 0,
+            left_at: None,
+        })
+        .unwrap();
+        tx.insert_member_event(&kesher_loyalty::MemberEvent {
+            seq: 0,
+            customer_id: keep,
+            kind: kesher_loyalty::MemberEventKind::Enrol,
+            at: app.now(),
+            branch_id: None,
+            employee_id: None,
+            actor: "test".into(),
+            detail: r#"{"quality":75}"#.into(),
+        })
+        .unwrap();
+        tx.commit().unwrap();
         app.store.record_stage_history("2025-01", &[(keep, "core")]).unwrap();
         let score = CustomerScore {
             customer_id: keep,
@@ -393,5 +452,8 @@ mod tests {
         assert_eq!(doc["points"]["ledger"].as_array().unwrap().len(), 2, "{doc}");
         assert_eq!(doc["merged_in"][0]["customer_id"], drop.to_string());
         assert_eq!(doc["stage_history"][0]["stage"], "core");
+        assert_eq!(doc["loyalty"]["member"]["tier"], "gold", "{doc}");
+        assert_eq!(doc["loyalty"]["events"][0]["detail"]["quality"], 75, "{doc}");
+        assert_eq!(erased["loyalty"]["events"][0]["detail"]["erased"], true, "{erased}");
     }
 }

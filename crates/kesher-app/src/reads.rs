@@ -27,6 +27,33 @@ impl App {
     pub fn lookup_customer(&self, ident: &Identifier) -> Result<Option<Customer>> {
         self.store.lookup_customer(ident)
     }
+    /// The customer `who` names: an id, else a member number, card, phone (in the local notation
+    /// of `branch`'s country) or e-mail; a merged-away id gives the kept customer.
+    pub fn resolve_customer(&self, who: &str, branch: Option<BranchId>) -> Result<Option<CustomerId>> {
+        let who = who.trim();
+        if who.is_empty() || who.chars().count() > 200 {
+            return Ok(None);
+        }
+        if let Ok(id) = who.parse::<CustomerId>() {
+            if self.store.get_customer(id)?.is_some() {
+                return Ok(Some(id));
+            }
+            return self.store.merged_into(id);
+        }
+        let mut tries = vec![Identifier::Member(who.to_string()), Identifier::Card(who.to_string())];
+        if let Ok(p) = kesher_core::Phone::parse(who, self.phone_country(branch)?) {
+            tries.push(Identifier::Phone(p));
+        }
+        if let Ok(e) = kesher_core::Email::parse(who) {
+            tries.push(Identifier::Email(e));
+        }
+        for t in tries {
+            if let Some(c) = self.store.lookup_customer(&t)? {
+                return Ok(Some(c.id));
+            }
+        }
+        Ok(None)
+    }
     pub fn search_customers(&self, q: &CustomerQuery) -> Result<Page<Customer>> {
         self.store.search_customers(q)
     }

@@ -5,7 +5,7 @@
 use crate::App;
 use crate::points::loyalty_error;
 use kesher_core::{BranchId, Transaction, TransactionId};
-use kesher_loyalty::{EntryKind, LedgerEntry, Refund};
+use kesher_loyalty::{EntryKind, LedgerEntry, Refund, SaleMembership};
 use kesher_store::{Actor, Inserted, Lock, NewLedgerEntry, PointsRows, Recorded, RecordedSale, Result, StoreError, Tx};
 
 impl App {
@@ -20,7 +20,7 @@ impl App {
         if let Some(existing) = tx.transaction_by_external(&t.external_id)? {
             // The answer names this sale: it must outlive an import that may have written it.
             tx.keep_sale(existing.id)?;
-            let recorded = already_recorded(tx.as_mut(), existing)?;
+            let recorded = already_recorded(self, tx.as_mut(), existing)?;
             tx.commit()?;
             return Ok(recorded);
         }
@@ -31,10 +31,10 @@ impl App {
                 let existing = tx
                     .transaction_by_external(&t.external_id)?
                     .ok_or_else(|| StoreError::Backend(format!("transaction {} vanished", t.external_id)))?;
-                return already_recorded(tx.as_mut(), existing);
+                return already_recorded(self, tx.as_mut(), existing);
             }
         }
-        let points = accrue(tx.as_mut(), t, actor)?;
+        let (points, membership) = accrue(self, tx.as_mut(), t, actor)?;
         tx.commit()?;
         Ok(RecordedSale {
             transaction: Recorded {
@@ -42,6 +42,7 @@ impl App {
                 created: true,
             },
             points,
+            membership,
         })
     }
 
@@ -51,19 +52,28 @@ impl App {
     }
 }
 
-fn already_recorded(tx: &mut dyn Tx, existing: Transaction) -> Result<RecordedSale> {
+fn already_recorded(app: &App, tx: &mut dyn Tx, existing: Transaction) -> Result<RecordedSale> {
     let points = tx.points_entry_for_transaction(existing.id)?;
+    let membership = crate::loyalty::membership_now(app, tx, existing.customer_id)?;
     Ok(RecordedSale {
         transaction: Recorded {
             value: existing,
             created: false,
         },
         points,
+        membership,
     })
 }
 
-/// What a just-inserted sale earns, or a refund takes back: the entry written, if any.
-fn accrue(tx: &mut dyn Tx, t: &Transaction, actor: &Actor) -> Result<Option<LedgerEntry>> {
+/// What a just-inserted sale earns, or a refund takes back: the entry written, if any, and the
+/// customer's standing in the program after it. Under a loyalty program a sale earns by the
+/// program (its breakdown kept) and may lift the member's tier; without one, by the earning rule.
+fn accrue(
+    app: &App,
+    tx: &mut dyn Tx,
+    t: &Transaction,
+    actor: &Actor,
+) -> Result<(Option<LedgerEntry>, Option<SaleMembership>)> {
     let total = t.total().ok_or_else(|| {
         StoreError::invalid_coded(
             "transaction.total.overflow",
@@ -72,25 +82,57 @@ fn accrue(tx: &mut dyn Tx, t: &Transaction, actor: &Actor) -> Result<Option<Ledg
             "transaction total overflows",
         )
     })?;
-    let (customer, posting) = match t.refund_of {
-        None => {
-            let Some(customer) = t.customer_id else {
-                return Ok(None);
-            };
-            let rule = tx.earning_rule()?;
-            if rule.points_for(t.currency, total).map_err(loyalty_error)? == 0 {
-                return Ok(None);
-            }
+    if let Some(sale) = t.refund_of {
+        let entry = reverse_refund(tx, t.id, sale, total, t.branch_id, actor, app.now())?;
+        let membership = crate::loyalty::membership_now(app, tx, t.customer_id)?;
+        return Ok((entry, membership));
+    }
+    let Some(customer) = t.customer_id else {
+        return Ok((None, None));
+    };
+    if let Some(pa) = crate::loyalty::program_accrual(app, tx, t, customer, total)? {
+        let entry = if pa.accrual.points > 0 {
             tx.lock_points(customer)?;
             let balance = tx.points_balance(customer)?;
-            let Some(posting) = kesher_loyalty::earn(&rule, t.currency, total, balance).map_err(loyalty_error)? else {
-                return Ok(None);
-            };
-            (customer, posting)
+            let posting = kesher_loyalty::earn_points(pa.accrual.points, balance).map_err(loyalty_error)?;
+            // Held for the program's return window from the sale's time (a sale older than the
+            // window is spendable at once).
+            let available_at = pa
+                .program
+                .pending_window()
+                .and_then(|w| t.occurred_at.checked_add(w).ok())
+                .filter(|a| *a > app.now());
+            Some(tx.insert_points_entry(&NewLedgerEntry {
+                customer,
+                posting,
+                reason: None,
+                idempotency_key: None,
+                transaction: Some(t.id),
+                branch: Some(t.branch_id),
+                actor,
+                breakdown: pa.accrual.parts.clone(),
+                available_at,
+            })?)
+        } else {
+            None
+        };
+        if let Some(r) = pa.referral {
+            crate::loyalty::pay_referral(tx, customer, r, t, actor)?;
         }
-        Some(sale) => return reverse_refund(tx, t.id, sale, total, t.branch_id, actor),
+        let at = app.now().max(t.occurred_at);
+        let membership = crate::loyalty::upgrade_after_sale(tx, &pa, at, actor)?;
+        return Ok((entry, membership));
+    }
+    let rule = tx.earning_rule()?;
+    if rule.points_for(t.currency, total).map_err(loyalty_error)? == 0 {
+        return Ok((None, None));
+    }
+    tx.lock_points(customer)?;
+    let balance = tx.points_balance(customer)?;
+    let Some(posting) = kesher_loyalty::earn(&rule, t.currency, total, balance).map_err(loyalty_error)? else {
+        return Ok((None, None));
     };
-    tx.insert_points_entry(&NewLedgerEntry {
+    let entry = tx.insert_points_entry(&NewLedgerEntry {
         customer,
         posting,
         reason: None,
@@ -98,8 +140,10 @@ fn accrue(tx: &mut dyn Tx, t: &Transaction, actor: &Actor) -> Result<Option<Ledg
         transaction: Some(t.id),
         branch: Some(t.branch_id),
         actor,
-    })
-    .map(Some)
+        breakdown: Vec::new(),
+        available_at: None,
+    })?;
+    Ok((Some(entry), None))
 }
 
 /// A refund's reversal: its share of what the refunded sale earned, taken from whoever holds
@@ -112,6 +156,7 @@ pub(crate) fn reverse_refund(
     refund_total: i64,
     branch: BranchId,
     actor: &Actor,
+    now: jiff::Timestamp,
 ) -> Result<Option<LedgerEntry>> {
     let Some(earned) = rows
         .points_entry_for_transaction(sale)?
@@ -130,8 +175,23 @@ pub(crate) fn reverse_refund(
         reversed_before: facts.reversed_before,
         amount: refund_total.saturating_neg(),
     };
-    let Some(posting) = kesher_loyalty::reverse(&facts, balance).map_err(loyalty_error)? else {
-        return Ok(None);
+    // An accrual with a breakdown is taken back part by part (the parts sum to the entry).
+    let (posting, breakdown) = if earned.breakdown.is_empty() {
+        let Some(posting) = kesher_loyalty::reverse(&facts, balance).map_err(loyalty_error)? else {
+            return Ok(None);
+        };
+        (posting, Vec::new())
+    } else {
+        let parts = kesher_loyalty::program::reverse_parts(
+            &earned.breakdown,
+            facts.sale_total,
+            facts.refunded_before,
+            facts.amount,
+        );
+        let Some(posting) = kesher_loyalty::reverse_points(&parts, balance).map_err(loyalty_error)? else {
+            return Ok(None);
+        };
+        (posting, parts)
     };
     rows.insert_points_entry(&NewLedgerEntry {
         customer: earned.customer_id,
@@ -141,6 +201,10 @@ pub(crate) fn reverse_refund(
         transaction: Some(refund),
         branch: Some(branch),
         actor,
+        breakdown,
+        // Taken back while the sale's points are still pending: from the pending points, so the
+        // spendable balance is never touched.
+        available_at: earned.available_at.filter(|a| *a > now),
     })
     .map(Some)
 }

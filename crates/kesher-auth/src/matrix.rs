@@ -143,10 +143,19 @@ pub enum Action {
     /// Enqueue a background job now; cancel a scheduled one.
     #[serde(rename = "jobs.manage")]
     JobsManage,
+    /// The loyalty program's definition and its members (a member's wallet is `points.read`).
+    #[serde(rename = "loyalty.read")]
+    LoyaltyRead,
+    /// Enrol a customer in the program or record that they left (own branch: where it happens).
+    #[serde(rename = "loyalty.enrol")]
+    LoyaltyEnrol,
+    /// Define the program: conditions, tiers, earning, promotions, bonuses.
+    #[serde(rename = "loyalty.configure")]
+    LoyaltyConfigure,
 }
 
 impl Action {
-    pub const ALL: [Action; 31] = [
+    pub const ALL: [Action; 34] = [
         Action::Public,
         Action::Session,
         Action::CustomersRead,
@@ -178,6 +187,9 @@ impl Action {
         Action::PointsConfigure,
         Action::JobsRead,
         Action::JobsManage,
+        Action::LoyaltyRead,
+        Action::LoyaltyEnrol,
+        Action::LoyaltyConfigure,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -213,6 +225,9 @@ impl Action {
             Action::PointsConfigure => "points.configure",
             Action::JobsRead => "jobs.read",
             Action::JobsManage => "jobs.manage",
+            Action::LoyaltyRead => "loyalty.read",
+            Action::LoyaltyEnrol => "loyalty.enrol",
+            Action::LoyaltyConfigure => "loyalty.configure",
         }
     }
 
@@ -274,6 +289,8 @@ pub fn grant(role: Role, action: Action) -> Grant {
             // What the nightly refresh did; running jobs is for admins.
             A::JobsRead => Allow,
             A::JobsManage => Deny,
+            // The program is the marketing manager's to design and run.
+            A::LoyaltyRead | A::LoyaltyEnrol | A::LoyaltyConfigure => Allow,
             A::CustomersDelete | A::CustomersExport | A::CustomersErase | A::TransactionsRecord => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
             A::Public | A::Session => Allow,
@@ -291,6 +308,9 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::PointsRedeem => OwnBranch,
             A::PointsAdjust | A::PointsConfigure => Deny,
             A::JobsRead | A::JobsManage => Deny,
+            A::LoyaltyRead => Allow,
+            A::LoyaltyEnrol => OwnBranch,
+            A::LoyaltyConfigure => Deny,
             A::CustomersExport | A::CustomersErase | A::AnalyticsRun | A::SegmentsManage => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
             A::Public | A::Session => Allow,
@@ -304,6 +324,9 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::PointsRedeem => OwnBranch,
             A::PointsAdjust | A::PointsConfigure => Deny,
             A::JobsRead | A::JobsManage => Deny,
+            A::LoyaltyRead => Allow,
+            A::LoyaltyEnrol => OwnBranch,
+            A::LoyaltyConfigure => Deny,
             A::CustomersDelete | A::CustomersMerge | A::CustomersExport | A::CustomersErase => Deny,
             A::AnalyticsRead | A::AnalyticsRun | A::SegmentsRead | A::SegmentsManage => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
@@ -321,6 +344,8 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::PointsRead | A::PointsRedeem | A::PointsAdjust | A::PointsConfigure => Deny,
             A::JobsRead => Allow,
             A::JobsManage => Deny,
+            // Members are people: the program's KPIs are aggregates under analytics.read.
+            A::LoyaltyRead | A::LoyaltyEnrol | A::LoyaltyConfigure => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
             A::Public | A::Session => Allow,
         },
@@ -332,6 +357,9 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::PointsRedeem => OwnBranch,
             A::PointsAdjust | A::PointsConfigure => Deny,
             A::JobsRead | A::JobsManage => Deny,
+            A::LoyaltyRead => Allow,
+            A::LoyaltyEnrol => OwnBranch,
+            A::LoyaltyConfigure => Deny,
             A::CustomersRead | A::CustomersUpdate | A::CustomersDelete | A::CustomersMerge => Deny,
             A::CustomersExport | A::CustomersErase => Deny,
             A::TransactionsRead | A::InteractionsRead | A::InteractionsRecord => Deny,

@@ -137,5 +137,92 @@ fn generate_and_import(a: &DemoArgs, db: &Path, settings: Settings, dir: &Path) 
         r.points,
         t.elapsed().as_secs_f64()
     );
+    enrol_demo_members(&app, &actor, end)?;
     Ok(app)
+}
+
+/// The demo's loyalty program: three tiers by spend over a year, wine and coffee earning double,
+/// a promotion over the history's last two weeks, first-purchase and referral bonuses, points
+/// held for 14 days and lasting 180; two of every three customers with two visits in the last
+/// year enrolled by an employee of their branch (every tenth invited by another member). The
+/// history's points were awarded in bulk today, so their lots start today: none has expired yet.
+fn enrol_demo_members(
+    app: &kesher_app::App,
+    actor: &kesher_store::Actor,
+    end: jiff::civil::Date,
+) -> anyhow::Result<()> {
+    let t = Instant::now();
+    let from = end
+        .checked_sub(jiff::Span::new().days(13))
+        .context("the promotion's start")?;
+    let program = serde_json::json!({
+        "name": "Kesher Club",
+        "positioning": "popular",
+        "currency": "ILS",
+        "joining": {"min_visits": {"count": 2, "days": 365}},
+        "earning": {"categories": {"Wine": {"points": 2, "per": "1.00"}, "Coffee": {"points": 2, "per": "1.00"}}},
+        "qualification": {"by": "spend", "days": 365},
+        "tiers": [
+            {"key": "silver", "name": "Silver", "threshold": "0"},
+            {"key": "gold", "name": "Gold", "threshold": "1500.00", "multiplier": "1.25", "benefits": ["Free delivery"]},
+            {"key": "platinum", "name": "Platinum", "threshold": "4000.00", "multiplier": "1.5",
+             "benefits": ["Free delivery", "Priority service", "Invitation to the spring tasting"]}
+        ],
+        "promotions": [{"key": "year-end", "name": "Double points at year end", "multiplier": "2",
+                        "from": from.to_string(), "until": end.to_string()}],
+        "bonuses": {"first_purchase": 50, "birthday_month_multiplier": "2", "referral": 100},
+        "expiry": {"lifetime_days": 180},
+        "pending": {"days": 14}
+    });
+    app.set_loyalty_program(&program.to_string(), actor)?;
+    let employees = app.list_employees()?;
+    let (mut enrolled, mut refused, mut n) = (0u64, 0u64, 0u64);
+    // Every tenth member was brought by the member enrolled before them.
+    let mut last_member: Option<kesher_core::CustomerId> = None;
+    let mut offset = 0u64;
+    loop {
+        let page = app.search_customers(&kesher_store::CustomerQuery {
+            text: None,
+            phone: None,
+            branch: None,
+            limit: 1000,
+            offset,
+        })?;
+        if page.items.is_empty() {
+            break;
+        }
+        offset += page.items.len() as u64;
+        for c in &page.items {
+            n += 1;
+            if n % 3 == 0 {
+                continue;
+            }
+            let staff: Vec<&kesher_core::Employee> = employees
+                .iter()
+                .filter(|e| e.branch_id.is_some() && e.branch_id == c.source_branch)
+                .collect();
+            let employee = staff.get((n as usize) % staff.len().max(1)).map(|e| e.id);
+            let e = kesher_app::loyalty::Enrolment {
+                customer: c.id,
+                branch: c.source_branch,
+                employee,
+                invited_by: last_member.filter(|_| enrolled % 10 == 9),
+                fee_paid: 0,
+            };
+            match app.enrol_member(&e, actor) {
+                Ok(_) => {
+                    enrolled += 1;
+                    last_member = Some(c.id);
+                }
+                // Those who do not meet the conditions stay out, as at a real till.
+                Err(kesher_store::StoreError::Invalid { .. }) => refused += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    eprintln!(
+        "  loyalty: {enrolled} members enrolled ({refused} did not meet the conditions) in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
 }

@@ -8,6 +8,7 @@ mod customers;
 mod demo;
 mod import;
 mod jobs;
+mod loyalty;
 mod models;
 mod points;
 mod segments;
@@ -93,6 +94,9 @@ enum Command {
     /// Background jobs: list (with the schedules), run, enqueue, cancel.
     #[command(subcommand)]
     Jobs(jobs::JobsCommand),
+    /// The loyalty program: its definition, enrolment, leaving, members, wallets, tier review.
+    #[command(subcommand)]
+    Loyalty(loyalty::LoyaltyCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -161,6 +165,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Segments(c) => segments::run(&open(&db, settings)?, c),
         Command::Points(p) => points::run(&open(&db, settings)?, p),
         Command::Jobs(j) => jobs::run(&open(&db, settings)?, j),
+        Command::Loyalty(l) => loyalty::run(&open(&db, settings)?, l),
     }
 }
 

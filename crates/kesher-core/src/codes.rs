@@ -225,6 +225,51 @@ pub const CATALOGUE: &[ErrorCode] = &[
         &["value"],
         "unknown ledger entry kind {value}",
     ),
+    // kesher-loyalty: the program.
+    c("loyalty.program.invalid", &["key", "reason"], "{key}: {reason}"),
+    c(
+        "loyalty.join.invitation_required",
+        &[],
+        "the program is by invitation only: name the member who invited",
+    ),
+    c(
+        "loyalty.join.fee_unpaid",
+        &["fee", "paid"],
+        "the enrolment fee is {fee} minor units; {paid} were paid",
+    ),
+    c(
+        "loyalty.join.min_spend",
+        &["required", "actual", "days"],
+        "joining needs a spend of {required} minor units in {days} days; the customer spent {actual}",
+    ),
+    c(
+        "loyalty.join.min_visits",
+        &["required", "actual", "days"],
+        "joining needs {required} visits in {days} days; the customer made {actual}",
+    ),
+    c(
+        "loyalty.join.min_tenure",
+        &["required", "actual"],
+        "joining needs {required} days as a customer; this one has {actual}",
+    ),
+    c(
+        "loyalty.program.missing",
+        &[],
+        "no loyalty program is set: set one first",
+    ),
+    c("loyalty.member.already", &[], "the customer is already a member"),
+    c("loyalty.member.not_member", &[], "the customer is not a member"),
+    // kesher-loyalty: designing a program from the business's data.
+    c(
+        "loyalty.design.parameter",
+        &["value", "expected"],
+        "invalid value {value}: expected {expected}",
+    ),
+    c(
+        "loyalty.design.no_sales",
+        &["currency"],
+        "no sales of identified customers in {currency}: there is nothing to design a program from",
+    ),
     c("points.rule.points.negative", &[], "must not be negative"),
     c("points.rule.per_minor.too_small", &[], "must be at least 1"),
     c(
@@ -334,6 +379,11 @@ pub const CATALOGUE: &[ErrorCode] = &[
         "customer.delete.has_points",
         &["count"],
         "customer has {count} points entries; merge or anonymise instead of deleting",
+    ),
+    c(
+        "customer.delete.is_member",
+        &["count"],
+        "customer is named by {count} loyalty memberships (their own or of members they invited); merge or anonymise instead of deleting",
     ),
     c(
         "customer.delete.has_children",

@@ -290,6 +290,10 @@ pub struct TransactionDto {
     /// On `POST /api/transactions`: the points this sale earned or this refund took back.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub points: Option<crate::points::LedgerEntryDto>,
+    /// On `POST /api/transactions` under a loyalty program: the member's tier after the sale and
+    /// the upgrade it made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub membership: Option<crate::loyalty::MembershipDto>,
 }
 
 impl From<&Transaction> for TransactionDto {
@@ -305,6 +309,7 @@ impl From<&Transaction> for TransactionDto {
             lines: t.lines.iter().map(LineDto::from).collect(),
             refund_of: t.refund_of.map(|r| r.to_string()),
             points: None,
+            membership: None,
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod dto;
 pub mod error;
 pub mod jobs;
 pub mod limits;
+pub mod loyalty;
 pub mod openapi;
 pub mod points;
 pub mod privacy;
@@ -66,9 +67,11 @@ pub async fn blocking<T: Send + 'static>(
         segments::members_adhoc, segments::members, segments::messages,
         points::get_points, points::redeem, points::adjust, points::get_rule, points::put_rule, points::totals,
         jobs::list, jobs::enqueue, jobs::cancel,
+        loyalty::get_program, loyalty::put_program, loyalty::enrol, loyalty::leave, loyalty::members, loyalty::member,
+        loyalty::wallet, loyalty::design,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
-    tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "analytics"), (name = "auth"), (name = "accounts"), (name = "privacy"), (name = "segments"), (name = "points"), (name = "system")),
+    tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "analytics"), (name = "auth"), (name = "accounts"), (name = "privacy"), (name = "segments"), (name = "points"), (name = "loyalty"), (name = "system")),
     modifiers(&Security, &CommonResponses)
 )]
 pub struct ApiDoc;
@@ -108,6 +111,8 @@ fn api() -> Api {
     .at(post_.clone(), "/lang", A::Public, post(web::set_lang))
     .at(get_.clone(), "/static/{file}", A::Public, get(web::asset))
     .at(get_.clone(), "/customers", A::CustomersRead, get(web::customers))
+    .at(get_.clone(), "/loyalty", A::LoyaltyRead, get(web::loyalty))
+    .at(post_.clone(), "/loyalty/enrol", A::LoyaltyEnrol, post(web::enrol))
     .at(get_.clone(), "/customers/{id}", A::CustomersRead, get(web::customer))
     .at(
         post_.clone(),
@@ -266,6 +271,54 @@ fn api() -> Api {
         "/api/customers/{id}/points/redeem",
         A::PointsRedeem,
         post(points::redeem),
+    )
+    .at(
+        get_.clone(),
+        "/api/customers/{id}/wallet",
+        A::PointsRead,
+        get(loyalty::wallet),
+    )
+    .at(
+        get_.clone(),
+        "/api/loyalty/program",
+        A::LoyaltyRead,
+        get(loyalty::get_program),
+    )
+    .at(
+        put_.clone(),
+        "/api/loyalty/program",
+        A::LoyaltyConfigure,
+        put(loyalty::put_program),
+    )
+    .at(
+        get_.clone(),
+        "/api/loyalty/members",
+        A::LoyaltyRead,
+        get(loyalty::members),
+    )
+    .at(
+        post_.clone(),
+        "/api/loyalty/members",
+        A::LoyaltyEnrol,
+        post(loyalty::enrol),
+    )
+    .at(
+        get_.clone(),
+        "/api/loyalty/members/{id}",
+        A::LoyaltyRead,
+        get(loyalty::member),
+    )
+    .at(
+        post_.clone(),
+        "/api/loyalty/members/{id}/leave",
+        A::LoyaltyEnrol,
+        post(loyalty::leave),
+    )
+    .at(
+        get_.clone(),
+        "/api/loyalty/design",
+        A::AnalyticsRead,
+        get(loyalty::design),
     )
     .at(
         post_.clone(),

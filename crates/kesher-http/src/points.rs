@@ -30,6 +30,12 @@ pub struct LedgerEntryDto {
     pub branch_id: Option<String>,
     pub actor: String,
     pub at: String,
+    /// Which rule gave how many of the points (under a loyalty program; empty otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub breakdown: Vec<crate::loyalty::PartDto>,
+    /// When the points become spendable (a sale's points held for the return window).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available_at: Option<String>,
 }
 
 impl From<&LedgerEntry> for LedgerEntryDto {
@@ -45,6 +51,8 @@ impl From<&LedgerEntry> for LedgerEntryDto {
             branch_id: e.branch_id.map(|b| b.to_string()),
             actor: e.actor.clone(),
             at: e.at.to_string(),
+            breakdown: e.breakdown.iter().map(crate::loyalty::PartDto::from).collect(),
+            available_at: e.available_at.map(|t| t.to_string()),
         }
     }
 }

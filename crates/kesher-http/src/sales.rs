@@ -204,6 +204,7 @@ pub fn differs(first: &Transaction, retry: &Transaction) -> Option<&'static str>
 fn sale_dto(r: &kesher_store::RecordedSale) -> TransactionDto {
     let mut d = TransactionDto::from(&r.transaction.value);
     d.points = r.points.as_ref().map(crate::points::LedgerEntryDto::from);
+    d.membership = r.membership.as_ref().map(crate::loyalty::MembershipDto::from);
     d
 }
 

@@ -74,6 +74,9 @@ fn ctx(app: &kesher_app::App, caller: &Caller, headers: &HeaderMap) -> Ctx {
             save_segments => may(Action::SegmentsManage),
             edit => may(Action::CustomersUpdate),
             contact => may(Action::InteractionsRecord),
+            loyalty => may(Action::LoyaltyRead),
+            enrol => may(Action::LoyaltyEnrol),
+            wallet => may(Action::PointsRead),
         },
         time_zone: app
             .business_time_zone()
@@ -129,6 +132,7 @@ fn flash(c: &Ctx, done: Option<&str>) -> Option<String> {
         "saved" => "flash-saved",
         "contact" => "flash-contact-added",
         "analyzed" => "flash-analyzed",
+        "enrolled" => "flash-enrolled",
         _ => return None,
     };
     web().ok().map(|w| w.t(c.lang, key, &[("buyers", "".into())]))
@@ -444,9 +448,22 @@ async fn customer_page(
     } else {
         None
     };
+    // The loyalty standing, where a program is set and the caller may read wallets.
+    let wallet = if caller.principal.may(Action::PointsRead).is_ok() {
+        crate::loyalty::wallet(State(st.clone()), caller.clone(), Path(o.customer.id.clone()))
+            .await
+            .ok()
+            .map(|j| j.0)
+    } else {
+        None
+    };
     let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
     let body = error.as_ref().map(error_json);
     let page = blocking(st, move |app| {
+        let wallet = match app.loyalty_program() {
+            Ok(Some(_)) => wallet,
+            _ => None,
+        };
         let c = ctx(app, &caller, &headers);
         let mut timeline: Vec<Event> = o
             .transactions
@@ -485,7 +502,7 @@ async fn customer_page(
             &c,
             "customers",
             context! {
-                o => &o, score => score, timeline => timeline, currency => currency, path => path,
+                o => &o, score => score, timeline => timeline, currency => currency, path => path, wallet => wallet,
                 flash => flash(&c, done.as_deref()), error => error.as_ref().map(error_value),
             },
         )
@@ -955,4 +972,131 @@ pub async fn html_errors(req: axum::extract::Request, next: axum::middleware::Ne
         out.headers_mut().insert(header::ALLOW, a);
     }
     out
+}
+
+/// The program's definition as a page shows it: tiers with their thresholds read.
+fn program_view(p: &kesher_loyalty::program::Program) -> minijinja::Value {
+    let d = p.definition();
+    let tiers: Vec<minijinja::Value> = p
+        .tiers()
+        .iter()
+        .map(|t| {
+            context! {
+                key => &t.key, name => &t.name, threshold => t.threshold, threshold_minor => t.threshold,
+                multiplier => format!("{}.{:02}", t.multiplier / 100, t.multiplier % 100).trim_end_matches('0').trim_end_matches('.').to_string(),
+                benefits => &t.benefits,
+            }
+        })
+        .collect();
+    let by = p.qualification().map(|q| match q.by {
+        kesher_loyalty::program::QualifyBy::Spend => "spend",
+        kesher_loyalty::program::QualifyBy::Points => "points",
+    });
+    let promotions: Vec<minijinja::Value> = d
+        .promotions
+        .iter()
+        .map(|x| context! { name => &x.name, multiplier => &x.multiplier, from => x.from.to_string(), until => x.until.to_string() })
+        .collect();
+    context! {
+        name => &d.name, currency => p.currency().as_str(), tiers => tiers,
+        qualification => context! { by => by }, promotions => promotions,
+    }
+}
+
+async fn loyalty_page(
+    st: AppState,
+    caller: Caller,
+    headers: HeaderMap,
+    done: Option<String>,
+    error: Option<AppError>,
+) -> Result<Response, AppError> {
+    let status = error.as_ref().map(|e| e.status).unwrap_or(StatusCode::OK);
+    blocking(st, move |app| {
+        caller.check(Action::LoyaltyRead, None)?;
+        let c = ctx(app, &caller, &headers);
+        let program = app.loyalty_program()?;
+        let members: Vec<crate::loyalty::MemberDto> = match &program {
+            Some(_) => app
+                .loyalty_members(Some(kesher_loyalty::MemberStatus::Active), None, None, 50)?
+                .iter()
+                .map(crate::loyalty::MemberDto::from)
+                .collect(),
+            None => Vec::new(),
+        };
+        let page = render(
+            "loyalty.html",
+            &c,
+            "loyalty",
+            context! {
+                program => program.as_ref().map(program_view), members => members,
+                flash => flash(&c, done.as_deref()), error => error.as_ref().map(error_value), path => "/loyalty",
+            },
+        )?;
+        Ok(match &error {
+            Some(e) => errored(status, page, e),
+            None => page.into_response(),
+        })
+    })
+    .await
+}
+
+/// `GET /loyalty`: the program, its tiers and promotions, the members, the enrolment form.
+pub async fn loyalty(
+    State(st): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Query(d): Query<DoneParams>,
+) -> Result<Response, AppError> {
+    loyalty_page(st, caller, headers, d.done, None).await
+}
+
+#[derive(Deserialize)]
+struct EnrolForm {
+    who: String,
+    employee: Option<String>,
+    #[allow(dead_code)]
+    csrf: Option<String>,
+}
+
+/// `POST /loyalty/enrol`: enrol the customer found by an identifier, at the caller's branch.
+pub async fn enrol(
+    State(st): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let f: EnrolForm = form(&body)?;
+    let who = f.who.trim().to_string();
+    let employee = f.employee.map(|e| e.trim().to_string()).filter(|e| !e.is_empty());
+    let found = {
+        let (caller, who) = (caller.clone(), who.clone());
+        blocking(st.clone(), move |app| {
+            caller.check(Action::LoyaltyEnrol, caller.principal.branch)?;
+            let id = app
+                .resolve_customer(&who, caller.principal.branch)?
+                .ok_or_else(|| AppError::not_found("no such customer").coded("customer.not_found"))?;
+            Ok(id)
+        })
+        .await
+    };
+    let id = match found {
+        Ok(id) => id,
+        Err(e) => return loyalty_page(st, caller, headers, None, Some(e)).await,
+    };
+    let r = crate::loyalty::enrol(
+        State(st.clone()),
+        caller.clone(),
+        crate::error::Json(crate::loyalty::EnrolInput {
+            customer_id: id.to_string(),
+            branch: None,
+            employee,
+            invited_by: None,
+            fee_paid: None,
+        }),
+    )
+    .await;
+    match r {
+        Ok(_) => Ok(Redirect::to("/loyalty?done=enrolled").into_response()),
+        Err(e) => loyalty_page(st, caller, headers, None, Some(e)).await,
+    }
 }

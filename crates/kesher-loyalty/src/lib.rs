@@ -23,6 +23,13 @@ use jiff::Timestamp;
 use kesher_core::{BranchId, Currency, CustomerId, Params, TransactionId};
 use std::collections::BTreeMap;
 
+pub mod expiry;
+pub mod member;
+pub mod design;
+pub mod program;
+
+pub use member::{Member, MemberEvent, MemberEventKind, MemberStatus, Part, SaleMembership, TierChange};
+
 #[cfg(test)]
 mod tests;
 
@@ -97,15 +104,18 @@ pub enum EntryKind {
     Reverse,
     /// Another customer's record merged into this one: zero points, the new balance.
     Merge,
+    /// Points of lots older than the program's lifetime, taken away ([`expiry`]).
+    Expire,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 5] = [
+    pub const ALL: [EntryKind; 6] = [
         EntryKind::Earn,
         EntryKind::Redeem,
         EntryKind::Adjust,
         EntryKind::Reverse,
         EntryKind::Merge,
+        EntryKind::Expire,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -114,6 +124,7 @@ impl EntryKind {
             EntryKind::Adjust => "adjust",
             EntryKind::Reverse => "reverse",
             EntryKind::Merge => "merge",
+            EntryKind::Expire => "expire",
         }
     }
     pub fn parse(s: &str) -> Result<EntryKind> {
@@ -272,7 +283,7 @@ pub struct Posting {
 
 /// `balance + points`, refused when a gain takes the balance beyond [`MAX_BALANCE`] (a loss is
 /// always allowed: a balance above the bound from before it existed can still be spent).
-fn add(balance: i64, points: i64) -> Result<i64> {
+pub(crate) fn add(balance: i64, points: i64) -> Result<i64> {
     let after = i128::from(balance) + i128::from(points);
     if points > 0 && after > i128::from(MAX_BALANCE) {
         return Err(LoyaltyError::invalid(
@@ -312,6 +323,38 @@ pub fn earn(rule: &EarningRule, currency: Currency, net: i64, balance: i64) -> R
         kind: EntryKind::Earn,
         points,
         balance_after: add(balance, points)?,
+    }))
+}
+
+/// An accrual of `points` (the program decided them, at most [`MAX_BALANCE`]), given the
+/// customer's balance.
+pub fn earn_points(points: i64, balance: i64) -> Result<Posting> {
+    if !(0..=MAX_BALANCE).contains(&points) {
+        return Err(LoyaltyError::invalid(
+            "points.earn.too_large",
+            "lines",
+            format!("the sale would earn more than {MAX_BALANCE} points, the largest balance"),
+        )
+        .with("max", MAX_BALANCE));
+    }
+    Ok(Posting {
+        kind: EntryKind::Earn,
+        points,
+        balance_after: add(balance, points)?,
+    })
+}
+
+/// The reversal made of `parts` (each negative, from [`program::reverse_parts`]); `None` when
+/// they take back nothing. May take the balance below zero, as [`reverse`].
+pub fn reverse_points(parts: &[Part], balance: i64) -> Result<Option<Posting>> {
+    let take: i64 = parts.iter().map(|p| p.points.min(0)).fold(0i64, i64::saturating_add);
+    if take == 0 {
+        return Ok(None);
+    }
+    Ok(Some(Posting {
+        kind: EntryKind::Reverse,
+        points: take,
+        balance_after: add(balance, take)?,
     }))
 }
 
@@ -413,6 +456,22 @@ pub fn spend_or_adjust(
     Ok((posting, reason))
 }
 
+/// [`spend_or_adjust`] on a balance of which `pending` points are not spendable yet: the checks
+/// (no more than the balance, never below zero) hold against the spendable part, and the entry's
+/// balance after is the whole balance's.
+pub fn spend_or_adjust_pending(
+    kind: EntryKind,
+    balance: i64,
+    pending: i64,
+    points: i64,
+    reason: Option<&str>,
+) -> Result<(Posting, Option<String>)> {
+    let spendable = balance.saturating_sub(pending.max(0));
+    let (mut posting, reason) = spend_or_adjust(kind, spendable, points, reason)?;
+    posting.balance_after = add(balance, posting.points)?;
+    Ok((posting, reason))
+}
+
 /// The merge of a dropped customer's balance into the kept one's: a zero-point entry on the kept
 /// customer with the sum (the dropped customer's entries move with it).
 pub fn merge(kept_balance: i64, dropped_balance: i64) -> Result<Posting> {
@@ -492,6 +551,12 @@ pub struct LedgerEntry {
     pub actor: String,
     pub origin: Option<String>,
     pub at: Timestamp,
+    /// Which rule gave how many of the points (earn and reverse entries under a program; empty
+    /// for other entries and for entries from before breakdowns).
+    pub breakdown: Vec<Part>,
+    /// When the points become spendable: a pending accrual (and a refund's reversal of it) under
+    /// a program with a return window; `None`: at once.
+    pub available_at: Option<Timestamp>,
 }
 
 /// The balance a ledger adds up to: the sum of its points (`None` when it does not fit in i64,

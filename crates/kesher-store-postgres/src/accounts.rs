@@ -134,6 +134,8 @@ impl Privacy for PgStore {
             {
                 out.stages.push((col(&r, 0)?, col(&r, 1)?));
             }
+            out.membership = crate::loyalty::member(c, id)?;
+            out.member_events = crate::loyalty::events(c, id)?;
             Ok(out)
         })
     }
@@ -210,6 +212,13 @@ pub(crate) mod erasure {
         c.execute(
             "UPDATE points_ledger SET reason = NULL WHERE customer_id = $1 AND reason IS NOT NULL",
             &[&id.0],
+        )
+        .be()?;
+        // The membership and its history stay (statistics): they hold no identifier, but an
+        // event's detail is free text (a reason) and goes.
+        c.execute(
+            "UPDATE loyalty_member_events SET detail = $2 WHERE customer_id = $1 AND detail <> $2",
+            &[&id.0, &ERASED_MARKER],
         )
         .be()?;
         let report = ErasureReport {

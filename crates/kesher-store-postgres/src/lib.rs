@@ -11,6 +11,7 @@ mod bulk;
 mod convert;
 mod import;
 mod jobs;
+mod loyalty;
 mod migrate;
 mod points;
 mod scores;

@@ -43,6 +43,28 @@ pub(crate) fn count_entries<C: GenericClient>(c: &mut C, customer: CustomerId) -
     )
 }
 
+/// The points of a customer's entries not available at `now`.
+pub(crate) fn pending<C: GenericClient>(c: &mut C, customer: CustomerId, now: Timestamp) -> Result<i64> {
+    let r = c
+        .query_one(
+            "SELECT coalesce(sum(points), 0)::bigint FROM points_ledger
+             WHERE customer_id = $1 AND available_at IS NOT NULL AND available_at > $2",
+            &[&customer.0, &now],
+        )
+        .be()?;
+    col(&r, 0)
+}
+
+/// A customer's whole ledger, oldest first.
+pub(crate) fn all_entries<C: GenericClient>(c: &mut C, customer: CustomerId) -> Result<Vec<LedgerEntry>> {
+    all(
+        c,
+        &format!("{LEDGER_SELECT} WHERE customer_id = $1 ORDER BY seq"),
+        &[&customer.0],
+        |r| rows::ledger_entry(r),
+    )
+}
+
 pub(crate) fn balance<C: GenericClient>(c: &mut C, customer: CustomerId) -> Result<i64> {
     Ok(query_opt(
         c,
@@ -84,7 +106,8 @@ pub(crate) fn write_entry<C: GenericClient>(c: &mut C, e: &NewLedgerEntry<'_>) -
     let r = c
         .query_one(
             "INSERT INTO points_ledger (customer_id, kind, points, balance_after, reason, idempotency_key, transaction_id,
-                branch_id, actor, origin, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq",
+                branch_id, actor, origin, at, breakdown, available_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING seq",
             &[
                 &e.customer.0,
                 &e.posting.kind.as_str(),
@@ -97,6 +120,8 @@ pub(crate) fn write_entry<C: GenericClient>(c: &mut C, e: &NewLedgerEntry<'_>) -
                 &e.actor.who,
                 &e.actor.origin,
                 &e.actor.at,
+                &kesher_loyalty::member::breakdown_json(&e.breakdown),
+                &e.available_at,
             ],
         )
         .be()?;
@@ -282,6 +307,13 @@ const ENTRY_BATCH: usize = 4096;
 /// Append entries in order (in statements of `ENTRY_BATCH`), then set each customer's balance
 /// to its last entry's.
 pub(crate) fn write_entries<C: GenericClient>(c: &mut C, entries: &[NewLedgerEntry<'_>]) -> Result<()> {
+    // The bulk path (the award) writes entries available at once; pending ones go one by one.
+    if entries.iter().any(|e| e.available_at.is_some()) {
+        for e in entries {
+            write_entry(c, e)?;
+        }
+        return Ok(());
+    }
     let mut last: Vec<(Uuid, i64)> = Vec::new();
     for chunk in entries.chunks(ENTRY_BATCH) {
         let mut cols = EntryColumns::default();
@@ -294,11 +326,11 @@ pub(crate) fn write_entries<C: GenericClient>(c: &mut C, entries: &[NewLedgerEnt
         }
         c.execute(
             "INSERT INTO points_ledger (customer_id, kind, points, balance_after, reason, idempotency_key, transaction_id,
-                branch_id, actor, origin, at)
-             SELECT u.c, u.k, u.p, u.b, u.r, u.key, u.t, u.br, u.who, u.origin, u.at
+                branch_id, actor, origin, at, breakdown)
+             SELECT u.c, u.k, u.p, u.b, u.r, u.key, u.t, u.br, u.who, u.origin, u.at, u.parts
              FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::uuid[],
-                         $8::uuid[], $9::text[], $10::text[], $11::timestamptz[])
-                  WITH ORDINALITY AS u(c, k, p, b, r, key, t, br, who, origin, at, n)
+                         $8::uuid[], $9::text[], $10::text[], $11::timestamptz[], $12::text[])
+                  WITH ORDINALITY AS u(c, k, p, b, r, key, t, br, who, origin, at, parts, n)
              ORDER BY u.n",
             &[
                 &cols.customers,
@@ -312,6 +344,7 @@ pub(crate) fn write_entries<C: GenericClient>(c: &mut C, entries: &[NewLedgerEnt
                 &cols.actors,
                 &cols.origins,
                 &cols.ats,
+                &cols.breakdowns,
             ],
         )
         .be()?;
@@ -347,6 +380,7 @@ struct EntryColumns {
     actors: Vec<String>,
     origins: Vec<Option<String>>,
     ats: Vec<Timestamp>,
+    breakdowns: Vec<Option<String>>,
 }
 
 impl EntryColumns {
@@ -362,6 +396,8 @@ impl EntryColumns {
         self.actors.push(e.actor.who.clone());
         self.origins.push(e.actor.origin.clone());
         self.ats.push(e.actor.at);
+        self.breakdowns
+            .push(kesher_loyalty::member::breakdown_json(&e.breakdown));
     }
 }
 
@@ -402,6 +438,35 @@ impl kesher_store::Points for PgStore {
                 offset,
                 total_capped: false,
             })
+        })
+    }
+
+    fn points_entries(&self, customer: CustomerId) -> Result<Vec<LedgerEntry>> {
+        self.with(|c| {
+            require_customer(c, customer)?;
+            all_entries(c, customer)
+        })
+    }
+
+    fn customers_with_lots_before(
+        &self,
+        cutoff: Timestamp,
+        after: Option<CustomerId>,
+        limit: usize,
+    ) -> Result<Vec<CustomerId>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with(|c| {
+            let rows = c
+                .query(
+                    "SELECT b.customer_id FROM points_balances b
+                     WHERE b.balance > 0 AND ($1::uuid IS NULL OR b.customer_id > $1)
+                       AND EXISTS (SELECT 1 FROM points_ledger l
+                                   WHERE l.customer_id = b.customer_id AND l.points > 0 AND l.at <= $2)
+                     ORDER BY b.customer_id LIMIT $3",
+                    &[&after.map(|a| a.0), &cutoff, &limit],
+                )
+                .be()?;
+            rows.iter().map(|r| Ok(CustomerId(col::<Uuid>(r, 0)?))).collect()
         })
     }
 

@@ -10,11 +10,15 @@ use crate::convert::{
     write_consents,
 };
 use crate::lock_customer;
+use crate::loyalty;
 use crate::points::{lock_balance, require_customer};
-use kesher_core::{Consent, Customer, CustomerId, Interaction, Transaction};
-use kesher_loyalty::EarningRule;
+use kesher_core::{Consent, Currency, Customer, CustomerId, Interaction, ProductId, Transaction};
+use kesher_loyalty::{EarningRule, Member, MemberEvent};
 use kesher_store::rows::{self, INTERACTION_SELECT};
-use kesher_store::{Actor, Dependents, ErasureReport, Inserted, Lock, MovedRows, Result, StoreError, Tx, UnitOfWork};
+use kesher_store::{
+    Activity, Actor, Dependents, ErasureReport, Inserted, Lock, MovedRows, ProductFacts, Result, StoreError, Tx,
+    UnitOfWork,
+};
 use postgres::Client;
 
 /// An open unit of work on its own connection.
@@ -99,6 +103,8 @@ impl Tx for PgTx<'_> {
             transactions: n("SELECT count(*) FROM transactions WHERE customer_id = $1")?,
             points_entries: n("SELECT count(*) FROM points_ledger WHERE customer_id = $1")?,
             children: n("SELECT count(*) FROM customers WHERE parent_id = $1")?,
+            memberships: n("SELECT (SELECT count(*) FROM loyalty_members WHERE customer_id = $1)
+                               + (SELECT count(*) FROM loyalty_members WHERE invited_by = $1)")?,
         })
     }
 
@@ -205,15 +211,27 @@ impl Tx for PgTx<'_> {
             "UPDATE consent_history SET customer_id = $1 WHERE customer_id = $2",
             "UPDATE merges SET kept_id = $1 WHERE kept_id = $2",
             "UPDATE points_ledger SET customer_id = $1 WHERE customer_id = $2",
+            "UPDATE loyalty_member_events SET customer_id = $1 WHERE customer_id = $2",
+            "UPDATE loyalty_members SET invited_by = $1 WHERE invited_by = $2",
+            // The membership moves to a kept customer without one; otherwise the kept one's stays.
+            "UPDATE loyalty_members SET customer_id = $1 WHERE customer_id = $2
+             AND NOT EXISTS (SELECT 1 FROM loyalty_members WHERE customer_id = $1)",
         ] {
             moved(sql)?;
         }
         for sql in [
             "DELETE FROM consents WHERE customer_id = $1",
             "DELETE FROM points_balances WHERE customer_id = $1",
+            "DELETE FROM loyalty_members WHERE customer_id = $1",
         ] {
             c.execute(sql, &[&from]).be()?;
         }
+        // A member who invited the other one does not become their own inviter.
+        c.execute(
+            "UPDATE loyalty_members SET invited_by = NULL WHERE customer_id = $1 AND invited_by = $1",
+            &[&to],
+        )
+        .be()?;
         // The analysis of `from` is stale: the next refresh scores the customer it went to.
         crate::scores::forget(c, from)?;
         Ok(MovedRows {
@@ -254,6 +272,32 @@ impl Tx for PgTx<'_> {
 
     fn has_points_entries(&mut self, customer: CustomerId) -> Result<bool> {
         Ok(crate::points::count_entries(self.client()?, customer)? > 0)
+    }
+
+    fn loyalty_member(&mut self, customer: CustomerId) -> Result<Option<Member>> {
+        loyalty::member(self.client()?, customer)
+    }
+
+    fn put_loyalty_member(&mut self, m: &Member) -> Result<()> {
+        loyalty::put_member(self.client()?, m)
+    }
+
+    fn insert_member_event(&mut self, e: &MemberEvent) -> Result<MemberEvent> {
+        loyalty::insert_event(self.client()?, e)
+    }
+
+    fn customer_activity(
+        &mut self,
+        customer: CustomerId,
+        currency: Currency,
+        since: jiff::Timestamp,
+        until: jiff::Timestamp,
+    ) -> Result<Activity> {
+        loyalty::activity(self.client()?, customer, currency, since, until)
+    }
+
+    fn product_facts(&mut self, ids: &[ProductId]) -> Result<Vec<ProductFacts>> {
+        loyalty::product_facts(self.client()?, ids)
     }
 
     fn transaction_by_external(&mut self, external_id: &str) -> Result<Option<Transaction>> {
@@ -319,6 +363,19 @@ macro_rules! points_rows_on_client {
             }
             fn points_balance(&mut self, customer: kesher_core::CustomerId) -> kesher_store::Result<i64> {
                 crate::points::balance(self.rows_client()?, customer)
+            }
+            fn points_entries(
+                &mut self,
+                customer: kesher_core::CustomerId,
+            ) -> kesher_store::Result<Vec<kesher_loyalty::LedgerEntry>> {
+                crate::points::all_entries(self.rows_client()?, customer)
+            }
+            fn points_pending(
+                &mut self,
+                customer: kesher_core::CustomerId,
+                now: jiff::Timestamp,
+            ) -> kesher_store::Result<i64> {
+                crate::points::pending(self.rows_client()?, customer, now)
             }
             fn lock_points(&mut self, customer: kesher_core::CustomerId) -> kesher_store::Result<()> {
                 crate::points::lock_balance(self.rows_client()?, customer).map(|_| ())

@@ -148,6 +148,8 @@ impl Privacy for SqliteStore {
                 key,
                 |r| Ok((r.text(0)?, r.text(1)?)),
             )?,
+            membership: crate::loyalty::member(&c, id)?,
+            member_events: crate::loyalty::events(&c, id)?,
         })
     }
 
@@ -217,6 +219,13 @@ pub(crate) mod erasure {
         c.execute(
             "UPDATE points_ledger SET reason = NULL WHERE customer_id = ?1 AND reason IS NOT NULL",
             [idb],
+        )
+        .be()?;
+        // The membership and its history stay (statistics): they hold no identifier, but an
+        // event's detail is free text (a reason) and goes.
+        c.execute(
+            "UPDATE loyalty_member_events SET detail = ?2 WHERE customer_id = ?1 AND detail <> ?2",
+            params![idb, ERASED_MARKER],
         )
         .be()?;
         let report = ErasureReport {

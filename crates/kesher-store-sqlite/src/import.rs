@@ -774,7 +774,9 @@ struct ImportMarks {
 /// stopped. A row that rows written beside the import refer to stays (a customer a till sold
 /// to, a sale a till refunded or was answered with — `import_pinned_sales` —, and what those
 /// refer to): it has become the business's. The points the import awarded go, those of a kept
-/// sale too.
+/// sale too. An import writes no loyalty membership nor membership event (no `ImportTx`
+/// operation does), so none is removed: one made beside the import for an imported customer, at
+/// an imported branch or by an imported employee keeps what it names, like a till's sale.
 pub(crate) fn remove_import(conn: &Connection, id: i64, writers: Option<&File>) -> Result<()> {
     // Foreign keys are checked by hand below: SQLite's check of a deleted row's children scans
     // every child table without an index on the reference (a sale's lines by product, the
@@ -964,7 +966,10 @@ fn remove_rows(conn: &Connection, t: usize, from: i64, to: i64, m: &ImportMarks)
                          AND NOT EXISTS (SELECT 1 FROM customers k WHERE k.parent_id = c.id)
                          AND NOT EXISTS (SELECT 1 FROM customer_aliases WHERE customer_id = c.id)
                          AND NOT EXISTS (SELECT 1 FROM erasures WHERE customer_id = c.id)
-                         AND NOT EXISTS (SELECT 1 FROM merges WHERE kept_id = c.id)",
+                         AND NOT EXISTS (SELECT 1 FROM merges WHERE kept_id = c.id)
+                         AND NOT EXISTS (SELECT 1 FROM loyalty_members WHERE customer_id = c.id)
+                         AND NOT EXISTS (SELECT 1 FROM loyalty_members WHERE invited_by = c.id)
+                         AND NOT EXISTS (SELECT 1 FROM loyalty_member_events WHERE customer_id = c.id)",
                     )
                     .be()?
                     .query_map([from, to], |r| r.get(0))
@@ -1000,7 +1005,9 @@ fn remove_rows(conn: &Connection, t: usize, from: i64, to: i64, m: &ImportMarks)
                 "DELETE FROM employees WHERE rowid > ?1 AND rowid <= ?2
                  AND id NOT IN (SELECT employee_id FROM transactions WHERE seq > ?3 AND employee_id IS NOT NULL)
                  AND id NOT IN (SELECT source_employee FROM customers WHERE rowid > ?4 AND source_employee IS NOT NULL)
-                 AND id NOT IN (SELECT employee_id FROM interactions WHERE rowid > ?5 AND employee_id IS NOT NULL)",
+                 AND id NOT IN (SELECT employee_id FROM interactions WHERE rowid > ?5 AND employee_id IS NOT NULL)
+                 AND id NOT IN (SELECT employee_id FROM loyalty_members WHERE employee_id IS NOT NULL)
+                 AND id NOT IN (SELECT employee_id FROM loyalty_member_events WHERE employee_id IS NOT NULL)",
                 &[&from, &to, &m.sale, &m.customer, &m.interaction],
             )?;
         }
@@ -1012,7 +1019,9 @@ fn remove_rows(conn: &Connection, t: usize, from: i64, to: i64, m: &ImportMarks)
                  AND id NOT IN (SELECT branch_id FROM points_ledger WHERE seq > ?5 AND branch_id IS NOT NULL)
                  AND id NOT IN (SELECT branch_id FROM employees WHERE branch_id IS NOT NULL)
                  AND id NOT IN (SELECT branch_id FROM users WHERE branch_id IS NOT NULL)
-                 AND id NOT IN (SELECT branch_id FROM api_tokens WHERE branch_id IS NOT NULL)",
+                 AND id NOT IN (SELECT branch_id FROM api_tokens WHERE branch_id IS NOT NULL)
+                 AND id NOT IN (SELECT branch_id FROM loyalty_members WHERE branch_id IS NOT NULL)
+                 AND id NOT IN (SELECT branch_id FROM loyalty_member_events WHERE branch_id IS NOT NULL)",
                 &[&from, &to, &m.sale, &m.customer, &m.ledger],
             )?;
         }

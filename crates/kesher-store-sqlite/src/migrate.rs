@@ -19,8 +19,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("../migrations/0010_partial_parent_index.sql")),
     (11, include_str!("../migrations/0011_jobs.sql")),
     (12, include_str!("../migrations/0012_import_slices.sql")),
-    // 13 is another change's, not merged yet.
+    (13, include_str!("../migrations/0013_loyalty.sql")),
     (14, include_str!("../migrations/0014_customer_search.sql")),
+    (15, include_str!("../migrations/0015_points_expiry.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

@@ -9,7 +9,7 @@ use crate::{from_ts, ts};
 use kesher_core::{BranchId, Currency, CustomerId, TransactionId};
 use kesher_loyalty::{EarningRule, LedgerEntry};
 use kesher_store::points::{stored_kind, stored_rate};
-use kesher_store::rows::{self, LEDGER_SELECT};
+use kesher_store::rows::{self, Columns, LEDGER_SELECT};
 use kesher_store::{
     NewLedgerEntry, PointsTotals, RefundFacts, Result, SaleScope, StoreError, UnearnedSale, UnreversedRefund,
 };
@@ -19,6 +19,27 @@ fn one_entry(c: &Connection, cond: &str, p: impl rusqlite::Params) -> Result<Opt
     one(c, &format!("{LEDGER_SELECT} WHERE {cond}"), p, |r| {
         rows::ledger_entry(r)
     })
+}
+
+/// The points of a customer's entries not available at `now`.
+pub(crate) fn pending(c: &Connection, customer: CustomerId, now: jiff::Timestamp) -> Result<i64> {
+    c.prepare_cached(
+        "SELECT coalesce(sum(points), 0) FROM points_ledger
+         WHERE customer_id = ?1 AND available_at IS NOT NULL AND available_at > ?2",
+    )
+    .be()?
+    .query_row(params![customer.as_bytes(), ts(now)], |r| r.get(0))
+    .be()
+}
+
+/// A customer's whole ledger, oldest first.
+pub(crate) fn all_entries(c: &Connection, customer: CustomerId) -> Result<Vec<LedgerEntry>> {
+    all(
+        c,
+        &format!("{LEDGER_SELECT} WHERE customer_id = ?1 ORDER BY seq"),
+        params![customer.as_bytes()],
+        |r| rows::ledger_entry(r),
+    )
 }
 
 pub(crate) fn entries(c: &Connection, customer: CustomerId, limit: u32, offset: u64) -> Result<Vec<LedgerEntry>> {
@@ -72,7 +93,8 @@ pub(crate) fn entry_for_transaction(c: &Connection, t: TransactionId) -> Result<
 fn insert_entry_row(c: &Connection, e: &NewLedgerEntry<'_>) -> Result<i64> {
     c.prepare_cached(
         "INSERT INTO points_ledger (customer_id, kind, points, balance_after, reason, idempotency_key, transaction_id,
-            branch_id, actor, origin, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            branch_id, actor, origin, at, breakdown, available_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )
     .be()?
     .execute(params![
@@ -87,6 +109,8 @@ fn insert_entry_row(c: &Connection, e: &NewLedgerEntry<'_>) -> Result<i64> {
         e.actor.who,
         e.actor.origin,
         ts(e.actor.at),
+        kesher_loyalty::member::breakdown_json(&e.breakdown),
+        e.available_at.map(ts),
     ])
     .be()?;
     Ok(c.last_insert_rowid())
@@ -339,7 +363,7 @@ pub(crate) fn totals(c: &Connection) -> Result<PointsTotals> {
 
 /// A sum taken in halves (`hi`: of the values shifted right by 32, `lo`: of their low 32 bits)
 /// put together, saturated to i64's range (only data from before the bounds can pass it).
-fn joined_sum(hi: i64, lo: i64) -> i64 {
+pub(crate) fn joined_sum(hi: i64, lo: i64) -> i64 {
     let sum = (i128::from(hi) << 32) + i128::from(lo);
     i64::try_from(sum).unwrap_or(if sum < 0 { i64::MIN } else { i64::MAX })
 }
@@ -383,5 +407,29 @@ impl kesher_store::Points for crate::SqliteStore {
 
     fn points_totals(&self) -> Result<PointsTotals> {
         totals(&*self.read()?)
+    }
+
+    fn points_entries(&self, customer: CustomerId) -> Result<Vec<LedgerEntry>> {
+        let c = self.read()?;
+        require_customer(&c, customer)?;
+        all_entries(&c, customer)
+    }
+
+    fn customers_with_lots_before(
+        &self,
+        cutoff: jiff::Timestamp,
+        after: Option<CustomerId>,
+        limit: usize,
+    ) -> Result<Vec<CustomerId>> {
+        let c = self.read()?;
+        all(
+            &c,
+            "SELECT b.customer_id FROM points_balances b
+             WHERE b.balance > 0 AND (?1 IS NULL OR b.customer_id > ?1)
+               AND EXISTS (SELECT 1 FROM points_ledger l WHERE l.customer_id = b.customer_id AND l.points > 0 AND l.at <= ?2)
+             ORDER BY b.customer_id LIMIT ?3",
+            params![after.map(|a| a.as_bytes().to_vec()), ts(cutoff), limit as i64],
+            |r| Ok(CustomerId::from_bytes(r.id(0)?)),
+        )
     }
 }

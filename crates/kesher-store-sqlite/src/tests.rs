@@ -22,10 +22,10 @@ kesher_app::contract_tests!(fresh);
 #[test]
 fn migrations_are_versioned_and_reopen_cleanly() {
     let (dir, store) = fresh();
-    assert_eq!(store.schema_version().unwrap(), 14);
+    assert_eq!(store.schema_version().unwrap(), 15);
     drop(store);
     let again = SqliteStore::open(dir.path().join("k.db")).unwrap();
-    assert_eq!(again.schema_version().unwrap(), 14);
+    assert_eq!(again.schema_version().unwrap(), 15);
 }
 
 #[test]
@@ -66,7 +66,7 @@ fn results_stored_before_version_7_read_the_same_after_it() {
         .unwrap();
     }
     let s = SqliteStore::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 14);
+    assert_eq!(s.schema_version().unwrap(), 15);
     let (c1, c2) = (
         CustomerId(uuid::Uuid::from_u128(1)),
         CustomerId(uuid::Uuid::from_u128(2)),
@@ -143,7 +143,7 @@ fn lines_keep_their_sale_when_sales_get_integer_keys() {
         .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 14);
+    assert_eq!(store.schema_version().unwrap(), 15);
     let t = store.transaction_by_external("T1").unwrap().unwrap();
     let lines: Vec<_> = t
         .lines
@@ -225,6 +225,78 @@ fn audit_log_is_append_only() {
             .unwrap(),
         1
     );
+}
+
+#[test]
+fn membership_events_and_ledger_breakdowns_are_append_only() {
+    let (_dir, store) = fresh();
+    let (a, b) = (
+        kesher_app::contract::customer(1, "M1", "Dana"),
+        kesher_app::contract::customer(2, "M2", "Eve"),
+    );
+    write(&store, |tx| {
+        tx.insert_customer_row(&a)?;
+        tx.insert_customer_row(&b)
+    });
+    let c = store.write().unwrap();
+    c.execute(
+        "INSERT INTO loyalty_member_events (customer_id, kind, at, actor, detail) VALUES (?1, 'enrol', 0, 'a', '{}')",
+        [a.id.as_bytes()],
+    )
+    .unwrap();
+    for sql in [
+        "UPDATE loyalty_member_events SET kind = 'leave'",
+        "UPDATE loyalty_member_events SET at = 1",
+        "UPDATE loyalty_member_events SET actor = 'b'",
+        "UPDATE loyalty_member_events SET branch_id = NULL",
+        "UPDATE loyalty_member_events SET seq = 99",
+        "DELETE FROM loyalty_member_events",
+    ] {
+        assert!(c.execute(sql, []).is_err(), "{sql}");
+    }
+    // What a merge and an erasure do, and nothing else; a detail stays JSON.
+    assert_eq!(
+        c.execute("UPDATE loyalty_member_events SET customer_id = ?1", [b.id.as_bytes()])
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        c.execute("UPDATE loyalty_member_events SET detail = '{\"erased\":true}'", [])
+            .unwrap(),
+        1
+    );
+    assert!(c.execute("UPDATE loyalty_member_events SET detail = 'x'", []).is_err());
+    // The ledger's guard covers the breakdown, which is JSON too.
+    let entry = "INSERT INTO points_ledger (customer_id, kind, points, balance_after, actor, at, breakdown)
+                 VALUES (?1, 'adjust', 1, 1, 'a', 0, ?2)";
+    c.execute(entry, rusqlite::params![a.id.as_bytes(), Option::<String>::None])
+        .unwrap();
+    assert!(c.execute(entry, rusqlite::params![a.id.as_bytes(), "x"]).is_err());
+    assert!(c.execute("UPDATE points_ledger SET breakdown = '[]'", []).is_err());
+    // A membership's words and bounds are the schema's.
+    let member = "INSERT INTO loyalty_members (customer_id, status, enrolled_at, quality, quality_missing, fee_paid)
+                  VALUES (?1, ?2, 0, ?3, ?4, ?5)";
+    for (status, quality, missing, fee) in [
+        ("gone", 50, "[]", 0),
+        ("active", 101, "[]", 0),
+        ("active", -1, "[]", 0),
+        ("active", 50, "phone", 0),
+        ("active", 50, "[]", -1),
+    ] {
+        assert!(
+            c.execute(
+                member,
+                rusqlite::params![a.id.as_bytes(), status, quality, missing, fee]
+            )
+            .is_err(),
+            "{status} {quality} {missing} {fee}"
+        );
+    }
+    c.execute(
+        member,
+        rusqlite::params![a.id.as_bytes(), "left", 100, "[\"phone\"]", 0],
+    )
+    .unwrap();
 }
 
 mod tempdir {

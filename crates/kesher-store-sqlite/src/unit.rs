@@ -8,11 +8,14 @@ use crate::convert::{
     insert_transaction_rows, load_customer, load_transaction_by_external, one, product_cost, update_customer_row,
     write_consents,
 };
+use crate::loyalty;
 use crate::points::store_rule;
-use kesher_core::{Consent, Customer, CustomerId, Interaction, Transaction};
-use kesher_loyalty::EarningRule;
+use kesher_core::{Consent, Currency, Customer, CustomerId, Interaction, ProductId, Transaction};
+use kesher_loyalty::{EarningRule, Member, MemberEvent};
 use kesher_store::rows::{self, INTERACTION_SELECT};
-use kesher_store::{Actor, Dependents, ErasureReport, Inserted, Lock, MovedRows, Result, Tx, UnitOfWork};
+use kesher_store::{
+    Activity, Actor, Dependents, ErasureReport, Inserted, Lock, MovedRows, ProductFacts, Result, Tx, UnitOfWork,
+};
 use rusqlite::Connection;
 
 /// An open unit of work on the writer connection.
@@ -58,6 +61,10 @@ impl Tx for SqliteTx<'_> {
             transactions: count("SELECT count(*) FROM transactions WHERE customer_id = ?1")?,
             points_entries: count("SELECT count(*) FROM points_ledger WHERE customer_id = ?1")?,
             children: count("SELECT count(*) FROM customers WHERE parent_id = ?1")?,
+            memberships: count(
+                "SELECT (SELECT count(*) FROM loyalty_members WHERE customer_id = ?1)
+                      + (SELECT count(*) FROM loyalty_members WHERE invited_by = ?1)",
+            )?,
         })
     }
 
@@ -163,18 +170,30 @@ impl Tx for SqliteTx<'_> {
             "UPDATE consent_history SET customer_id = ?1 WHERE customer_id = ?2",
             "UPDATE merges SET kept_id = ?1 WHERE kept_id = ?2",
             "UPDATE points_ledger SET customer_id = ?1 WHERE customer_id = ?2",
+            "UPDATE loyalty_member_events SET customer_id = ?1 WHERE customer_id = ?2",
+            "UPDATE loyalty_members SET invited_by = ?1 WHERE invited_by = ?2",
+            // The membership moves to a kept customer without one; otherwise the kept one's stays.
+            "UPDATE loyalty_members SET customer_id = ?1 WHERE customer_id = ?2
+             AND NOT EXISTS (SELECT 1 FROM loyalty_members WHERE customer_id = ?1)",
         ] {
             moved(sql)?;
         }
         for sql in [
             "DELETE FROM consents WHERE customer_id = ?1",
             "DELETE FROM points_balances WHERE customer_id = ?1",
+            "DELETE FROM loyalty_members WHERE customer_id = ?1",
             // The analysis of `from` is stale: the next refresh scores the customer it went to.
             "DELETE FROM customer_scores WHERE customer_id = ?1",
             "DELETE FROM customer_stages WHERE month IN (SELECT month FROM stage_months) AND customer_id = ?1",
         ] {
             c.execute(sql, [from]).be()?;
         }
+        // A member who invited the other one does not become their own inviter.
+        c.execute(
+            "UPDATE loyalty_members SET invited_by = NULL WHERE customer_id = ?1 AND invited_by = ?1",
+            [to],
+        )
+        .be()?;
         Ok(MovedRows {
             transactions,
             interactions,
@@ -211,6 +230,32 @@ impl Tx for SqliteTx<'_> {
 
     fn has_points_entries(&mut self, customer: CustomerId) -> Result<bool> {
         Ok(crate::points::count_entries(&self.conn, customer)? > 0)
+    }
+
+    fn loyalty_member(&mut self, customer: CustomerId) -> Result<Option<Member>> {
+        loyalty::member(&self.conn, customer)
+    }
+
+    fn put_loyalty_member(&mut self, m: &Member) -> Result<()> {
+        loyalty::put_member(&self.conn, m)
+    }
+
+    fn insert_member_event(&mut self, e: &MemberEvent) -> Result<MemberEvent> {
+        loyalty::insert_event(&self.conn, e)
+    }
+
+    fn customer_activity(
+        &mut self,
+        customer: CustomerId,
+        currency: Currency,
+        since: jiff::Timestamp,
+        until: jiff::Timestamp,
+    ) -> Result<Activity> {
+        loyalty::activity(&self.conn, customer, currency, since, until)
+    }
+
+    fn product_facts(&mut self, ids: &[ProductId]) -> Result<Vec<ProductFacts>> {
+        loyalty::product_facts(&self.conn, ids)
     }
 
     fn transaction_by_external(&mut self, external_id: &str) -> Result<Option<Transaction>> {
@@ -273,6 +318,19 @@ macro_rules! points_rows_on_conn {
             }
             fn points_balance(&mut self, customer: kesher_core::CustomerId) -> kesher_store::Result<i64> {
                 crate::points::balance(&self.conn, customer)
+            }
+            fn points_entries(
+                &mut self,
+                customer: kesher_core::CustomerId,
+            ) -> kesher_store::Result<Vec<kesher_loyalty::LedgerEntry>> {
+                crate::points::all_entries(&self.conn, customer)
+            }
+            fn points_pending(
+                &mut self,
+                customer: kesher_core::CustomerId,
+                now: jiff::Timestamp,
+            ) -> kesher_store::Result<i64> {
+                crate::points::pending(&self.conn, customer, now)
             }
             fn lock_points(&mut self, _customer: kesher_core::CustomerId) -> kesher_store::Result<()> {
                 // The unit holds SQLite's write lock: every customer is locked already.

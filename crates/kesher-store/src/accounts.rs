@@ -69,6 +69,10 @@ pub struct CustomerRecords {
     pub merged_in: Vec<(CustomerId, Timestamp)>,
     /// The customer's lifecycle stage per month: (month, stage), oldest first.
     pub stages: Vec<(String, String)>,
+    /// The customer's loyalty membership, if they ever joined.
+    pub membership: Option<kesher_loyalty::Member>,
+    /// The membership's history, in the order it was written.
+    pub member_events: Vec<kesher_loyalty::MemberEvent>,
 }
 
 /// What an audit entry's before/after become when the customer it is about is erased.
@@ -93,7 +97,8 @@ pub trait Accounts {
 
 pub trait Privacy {
     fn erased_at(&self, id: CustomerId) -> Result<Option<Timestamp>>;
-    /// The aliases, merges and monthly stages kept about a customer (for the export).
+    /// The aliases, merges, monthly stages and loyalty membership kept about a customer (for
+    /// the export).
     fn customer_records(&self, id: CustomerId) -> Result<CustomerRecords>;
     /// Customers not yet erased with no purchase, contact or registration since `before`.
     fn inactive_customers(&self, before: Timestamp) -> Result<Vec<CustomerId>>;

@@ -274,11 +274,45 @@ pub const TABLES: &[TableSpec] = &[
             ("actor", Text),
             ("origin", Text),
             ("at", Time),
+            // JSON as text on both backends (migration 13 says why).
+            ("breakdown", Text),
+            ("available_at", Time),
         ],
     },
     TableSpec {
         name: "points_balances",
         columns: &[("customer_id", Uuid), ("balance", Int)],
+    },
+    TableSpec {
+        name: "loyalty_members",
+        columns: &[
+            ("customer_id", Uuid),
+            ("status", Text),
+            ("tier", Text),
+            ("tier_since", Time),
+            ("tier_review_at", Time),
+            ("enrolled_at", Time),
+            ("branch_id", Uuid),
+            ("employee_id", Uuid),
+            ("quality", Int32),
+            ("quality_missing", Text),
+            ("invited_by", Uuid),
+            ("fee_paid", Int),
+            ("left_at", Time),
+        ],
+    },
+    TableSpec {
+        name: "loyalty_member_events",
+        columns: &[
+            ("seq", Int),
+            ("customer_id", Uuid),
+            ("kind", Text),
+            ("at", Time),
+            ("branch_id", Uuid),
+            ("employee_id", Uuid),
+            ("actor", Text),
+            ("detail", Text),
+        ],
     },
     // Sign-in sessions are not copied: they belong to the server they were opened on.
 ];

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod bulk;
 pub mod checks;
 pub mod jobs;
+pub mod loyalty;
 pub mod points;
 pub mod rows;
 pub mod search;
@@ -15,10 +16,11 @@ pub mod unit;
 
 pub use accounts::{Accounts, ApiToken, CustomerRecords, ERASED_MARKER, ErasureReport, Privacy, Session, User};
 pub use jobs::{Job, JobFinish, JobState, Jobs, NewJob};
+pub use loyalty::Loyalty;
 pub use points::{AwardReport, Points, PointsRequest, PointsTotals};
 pub use unit::{
-    Dependents, Lock, MovedRows, NewLedgerEntry, PointsRows, RefundFacts, SaleScope, Tx, UnearnedSale, UnitOfWork,
-    UnreversedRefund,
+    Activity, Dependents, Lock, MovedRows, NewLedgerEntry, PointsRows, ProductFacts, RefundFacts, SaleScope, Tx,
+    UnearnedSale, UnitOfWork, UnreversedRefund,
 };
 
 use jiff::Timestamp;
@@ -507,10 +509,13 @@ pub struct Counts {
 pub struct RecordedSale {
     pub transaction: Recorded<Transaction>,
     pub points: Option<kesher_loyalty::LedgerEntry>,
+    /// The customer's standing in the loyalty program after the sale (`None`: no program, or
+    /// not a member).
+    pub membership: Option<kesher_loyalty::SaleMembership>,
 }
 
 /// The storage contract of kesher. Implementations are safe to share between threads.
-pub trait Store: Accounts + Privacy + Points + Jobs + UnitOfWork + Send + Sync {
+pub trait Store: Accounts + Privacy + Points + Loyalty + Jobs + UnitOfWork + Send + Sync {
     fn counts(&self) -> Result<Counts>;
 
     // Branches, employees, products.

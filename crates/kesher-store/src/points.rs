@@ -55,6 +55,16 @@ pub trait Points {
     /// A customer's ledger, newest first.
     fn points_ledger(&self, customer: CustomerId, limit: u32, offset: u64) -> Result<Page<LedgerEntry>>;
     fn points_totals(&self) -> Result<PointsTotals>;
+    /// A customer's whole ledger, in the order it was written.
+    fn points_entries(&self, customer: CustomerId) -> Result<Vec<LedgerEntry>>;
+    /// Customers with a positive balance and an entry that added points at or before `cutoff`
+    /// (those whose oldest lots may have expired), by id after `after`, at most `limit`.
+    fn customers_with_lots_before(
+        &self,
+        cutoff: jiff::Timestamp,
+        after: Option<CustomerId>,
+        limit: usize,
+    ) -> Result<Vec<CustomerId>>;
 }
 
 /// A stored entry kind back to an `EntryKind`.

@@ -13,7 +13,7 @@ use kesher_core::{
     Demographics, DuplicateCandidate, Email, Employee, EmployeeId, Gender, Interaction, InteractionId, InteractionKind,
     InteractionStatus, JobId, Line, Money, Phone, Product, ProductId, TokenId, Transaction, TransactionId, UserId,
 };
-use kesher_loyalty::LedgerEntry;
+use kesher_loyalty::{LedgerEntry, Member, MemberEvent, MemberEventKind, MemberStatus};
 use std::borrow::Cow;
 
 /// One result row as a backend reads it: column `i` (from 0) as a domain-level value. Ids are
@@ -233,7 +233,7 @@ pub fn job(r: &impl Columns) -> Result<Job> {
 }
 
 pub const LEDGER_SELECT: &str = "SELECT seq, customer_id, kind, points, balance_after, reason, idempotency_key,
-    transaction_id, branch_id, actor, origin, at FROM points_ledger";
+    transaction_id, branch_id, actor, origin, at, breakdown, available_at FROM points_ledger";
 pub fn ledger_entry(r: &impl Columns) -> Result<LedgerEntry> {
     Ok(LedgerEntry {
         seq: r.int(0)?,
@@ -248,6 +248,63 @@ pub fn ledger_entry(r: &impl Columns) -> Result<LedgerEntry> {
         actor: r.text(9)?,
         origin: r.opt_text(10)?,
         at: r.time(11)?,
+        breakdown: kesher_loyalty::member::breakdown_from_json(r.opt_text(12)?.as_deref()),
+        available_at: r.opt_time(13)?,
+    })
+}
+
+/// A membership's columns, in [`member`]'s order.
+pub const MEMBER_SELECT: &str = "SELECT customer_id, status, tier, tier_since, tier_review_at, enrolled_at, branch_id,
+    employee_id, quality, quality_missing, invited_by, fee_paid, left_at FROM loyalty_members";
+pub fn member(r: &impl Columns) -> Result<Member> {
+    let status = r.text(1)?;
+    let quality = r.int(8)?;
+    Ok(Member {
+        customer_id: CustomerId::from_bytes(r.id(0)?),
+        status: MemberStatus::parse(&status).ok_or_else(|| corrupt("membership status", &status))?,
+        tier: r.opt_text(2)?,
+        tier_since: r.opt_time(3)?,
+        tier_review_at: r.opt_time(4)?,
+        enrolled_at: r.time(5)?,
+        branch_id: r.opt_id(6)?.map(BranchId::from_bytes),
+        employee_id: r.opt_id(7)?.map(EmployeeId::from_bytes),
+        quality: u8::try_from(quality).map_err(|e| corrupt("membership quality", e))?,
+        quality_missing: parsed("membership quality_missing", serde_json::from_str(&r.text(9)?))?,
+        invited_by: r.opt_id(10)?.map(CustomerId::from_bytes),
+        fee_paid: r.int(11)?,
+        left_at: r.opt_time(12)?,
+    })
+}
+
+/// What a membership's `quality_missing` is stored as: a JSON array of text.
+pub fn quality_missing_json(m: &Member) -> String {
+    serde_json::Value::from(m.quality_missing.clone()).to_string()
+}
+
+/// A membership event's columns, in [`member_event`]'s order.
+pub const MEMBER_EVENT_SELECT: &str =
+    "SELECT seq, customer_id, kind, at, branch_id, employee_id, actor, detail FROM loyalty_member_events";
+pub fn member_event(r: &impl Columns) -> Result<MemberEvent> {
+    let kind = r.text(2)?;
+    Ok(MemberEvent {
+        seq: r.int(0)?,
+        customer_id: CustomerId::from_bytes(r.id(1)?),
+        kind: MemberEventKind::parse(&kind).ok_or_else(|| corrupt("membership event kind", &kind))?,
+        at: r.time(3)?,
+        branch_id: r.opt_id(4)?.map(BranchId::from_bytes),
+        employee_id: r.opt_id(5)?.map(EmployeeId::from_bytes),
+        actor: r.text(6)?,
+        detail: r.text(7)?,
+    })
+}
+
+/// The products' facts an accrual reads, for `… WHERE id IN …`.
+pub const PRODUCT_FACTS_SELECT: &str = "SELECT id, sku, category FROM products";
+pub fn product_facts(r: &impl Columns) -> Result<crate::ProductFacts> {
+    Ok(crate::ProductFacts {
+        id: ProductId::from_bytes(r.id(0)?),
+        sku: r.text(1)?,
+        category: r.opt_text(2)?,
     })
 }
 

@@ -18,8 +18,10 @@
 
 use crate::{Actor, Inserted, Result};
 use jiff::Timestamp;
-use kesher_core::{BranchId, Consent, Currency, Customer, CustomerId, Interaction, Transaction, TransactionId};
-use kesher_loyalty::{EarningRule, LedgerEntry, Posting};
+use kesher_core::{
+    BranchId, Consent, Currency, Customer, CustomerId, Interaction, ProductId, Transaction, TransactionId,
+};
+use kesher_loyalty::{EarningRule, LedgerEntry, Member, MemberEvent, Posting};
 
 /// What a unit of work must hold for the rest of its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +55,10 @@ pub struct NewLedgerEntry<'a> {
     pub transaction: Option<TransactionId>,
     pub branch: Option<BranchId>,
     pub actor: &'a Actor,
+    /// Which rule gave how many of the points (empty when one rule gave them all).
+    pub breakdown: Vec<kesher_loyalty::Part>,
+    /// When the points become spendable (`None`: at once): pending points.
+    pub available_at: Option<Timestamp>,
 }
 
 impl NewLedgerEntry<'_> {
@@ -71,6 +77,8 @@ impl NewLedgerEntry<'_> {
             actor: self.actor.who.clone(),
             origin: self.actor.origin.clone(),
             at: self.actor.at,
+            breakdown: self.breakdown.clone(),
+            available_at: self.available_at,
         }
     }
 }
@@ -129,6 +137,27 @@ pub struct Dependents {
     pub points_entries: u64,
     /// Accounts whose parent the customer is.
     pub children: u64,
+    /// The customer's loyalty membership (0 or 1; kept when they leave the program).
+    pub memberships: u64,
+}
+
+/// A customer's activity over a window (`Tx::customer_activity`), what a tier review reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Activity {
+    /// Sum of the sales' totals, refunds negative, minor units (exact, saturated to i64).
+    pub spend: i64,
+    /// Sales that are not refunds.
+    pub visits: u64,
+    /// Sum of the customer's earn and reverse entries (saturated to i64).
+    pub points: i64,
+}
+
+/// What an accrual's rules need to know of a product (`Tx::product_facts`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductFacts {
+    pub id: ProductId,
+    pub sku: String,
+    pub category: Option<String>,
 }
 
 /// What [`Tx::move_customer_rows`] moved.
@@ -155,6 +184,11 @@ pub trait PointsRows {
     }
     /// The customer's points balance (0 before any entry).
     fn points_balance(&mut self, customer: CustomerId) -> Result<i64>;
+    /// The points of a customer's entries not spendable yet at `now` (`available_at` after it).
+    fn points_pending(&mut self, customer: CustomerId, now: Timestamp) -> Result<i64>;
+    /// A customer's whole ledger, in the order it was written (expiry by lot reads it under the
+    /// customer's lock).
+    fn points_entries(&mut self, customer: CustomerId) -> Result<Vec<LedgerEntry>>;
     /// Lock a customer's points for the rest of the unit (when the customer was not known at
     /// `begin`: the holder of a refunded sale's points).
     fn lock_points(&mut self, customer: CustomerId) -> Result<()>;
@@ -212,13 +246,14 @@ pub trait Tx: PointsRows {
     /// What refers to the customer.
     fn customer_dependents(&mut self, id: CustomerId) -> Result<Dependents>;
     /// Delete a customer with what describes only them: contacts, consents, aliases, scores and
-    /// stage history, the points balance row.
+    /// stage history, the points balance row (never a member: see [`Dependents::memberships`]).
     fn delete_customer_rows(&mut self, id: CustomerId) -> Result<()>;
     /// Whether the customer has been erased.
     fn is_erased(&mut self, id: CustomerId) -> Result<bool>;
     /// Remove a customer's personal data from every row about them (the erasure's rows): profile
-    /// identifiers and attributes, free texts (contacts, points reasons), aliases; consent
-    /// history replaced by one withdrawal of every consent at `at`. Amounts and dates stay.
+    /// identifiers and attributes, free texts (contacts, points reasons, the details of
+    /// membership events, replaced by the erased marker), aliases; consent history replaced by
+    /// one withdrawal of every consent at `at`. Amounts, dates and the membership stay.
     /// The report's `audit_entries_redacted` is left at 0.
     fn anonymise_customer(&mut self, id: CustomerId, at: Timestamp) -> Result<crate::ErasureReport>;
     /// The customers merged into `kept`.
@@ -252,9 +287,11 @@ pub trait Tx: PointsRows {
     fn update_customer_row(&mut self, c: &Customer, consents_before: Option<&[Consent]>) -> Result<()>;
     /// Give everything keyed by customer `from` to `to`: sales (and their lines), contacts,
     /// child accounts, identifier aliases, consent history, earlier merges into `from`, points
-    /// ledger entries. What describes only `from` is deleted: its current consents, its points
-    /// balance row, its analysis scores and this month's stage. The customer row itself stays
-    /// (see [`Tx::delete_customer_row`]).
+    /// ledger entries, loyalty membership events, the members `from` invited; `from`'s
+    /// membership row too when `to` has none (otherwise `to`'s stays and `from`'s is deleted).
+    /// What describes only `from` is deleted: its current consents, its points balance row, its
+    /// analysis scores and this month's stage. The customer row itself stays (see
+    /// [`Tx::delete_customer_row`]).
     fn move_customer_rows(&mut self, from: CustomerId, to: CustomerId) -> Result<MovedRows>;
     /// Delete a customer row that nothing refers to any more.
     fn delete_customer_row(&mut self, id: CustomerId) -> Result<()>;
@@ -265,6 +302,26 @@ pub trait Tx: PointsRows {
     fn record_merge(&mut self, dropped: CustomerId, kept: CustomerId, at: Timestamp) -> Result<()>;
     /// Whether the customer has any points entry.
     fn has_points_entries(&mut self, customer: CustomerId) -> Result<bool>;
+    /// The customer's loyalty membership, if they ever joined.
+    fn loyalty_member(&mut self, customer: CustomerId) -> Result<Option<Member>>;
+    /// Insert the customer's membership row, or replace it whole.
+    fn put_loyalty_member(&mut self, m: &Member) -> Result<()>;
+    /// Append a line to a membership's history (its `seq` is ignored); it comes back with the
+    /// sequence number it was stored under.
+    fn insert_member_event(&mut self, e: &MemberEvent) -> Result<MemberEvent>;
+    /// The customer's sales and refunds in `currency` with `since <= occurred_at < until`
+    /// (spend: their stored totals summed, refunds negative; visits: the sales that are not
+    /// refunds), and their earn and reverse entries with `since <= at < until` (points).
+    fn customer_activity(
+        &mut self,
+        customer: CustomerId,
+        currency: Currency,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Activity>;
+    /// The sku and category of each known product among `ids` (unknown ids are left out), in
+    /// no particular order.
+    fn product_facts(&mut self, ids: &[ProductId]) -> Result<Vec<ProductFacts>>;
     fn replace_earning_rule(&mut self, rule: &EarningRule) -> Result<()>;
     /// Append to the audit log.
     fn append_audit(

@@ -31,6 +31,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("customers.html", include_str!("templates/customers.html")),
     ("customer.html", include_str!("templates/customer.html")),
     ("segments.html", include_str!("templates/segments.html")),
+    ("loyalty.html", include_str!("templates/loyalty.html")),
     ("error.html", include_str!("templates/error.html")),
 ];
 

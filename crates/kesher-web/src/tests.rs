@@ -49,6 +49,12 @@ fn every_message_formats_without_errors_in_every_language() {
                 "sales_total",
                 "contacts",
                 "contacts_total",
+                "currency",
+                "remaining",
+                "tier",
+                "required",
+                "actual",
+                "days",
             ] {
                 args.set(k, FluentValue::from(3));
             }

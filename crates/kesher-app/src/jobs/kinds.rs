@@ -20,6 +20,10 @@ pub struct Kind {
 pub const ANALYZE: &str = "analyze";
 /// The retention rule applied: customers inactive beyond the retention period anonymised.
 pub const RETENTION: &str = "privacy.retention";
+/// The loyalty program's end-of-period tier review (`App::review_tiers`).
+pub const TIER_REVIEW: &str = "loyalty.tier_review";
+/// Points expire by lot at the program's lifetime (`App::expire_points` as of the job's start).
+pub const EXPIRE_POINTS: &str = "loyalty.expire";
 /// A runner self-check: sleeps `{"seconds": n}` (at most an hour) and reports it.
 pub const SLEEP: &str = "diagnostic.sleep";
 
@@ -36,6 +40,16 @@ pub const KINDS: &[Kind] = &[
         name: RETENTION,
         max_attempts: 3,
         about: "apply the retention rule: anonymise customers inactive beyond the retention period",
+    },
+    Kind {
+        name: TIER_REVIEW,
+        max_attempts: 3,
+        about: "review the loyalty tiers of members whose qualification period has ended",
+    },
+    Kind {
+        name: EXPIRE_POINTS,
+        max_attempts: 3,
+        about: "expire the points of lots older than the loyalty program's lifetime",
     },
     Kind {
         name: SLEEP,
@@ -111,6 +125,20 @@ pub(crate) fn run(app: &App, job: &Job) -> Result<Value, HandlerError> {
     match job.kind.as_str() {
         ANALYZE => analyze(app),
         RETENTION => retention(app, job),
+        EXPIRE_POINTS => {
+            let actor = Actor::new("system:jobs", app.now()).from(format!("job {}", job.id));
+            match app.expire_points(app.now(), &actor) {
+                Ok(r) => Ok(json!(r)),
+                Err(e) => Err(HandlerError::Transient(e.to_string())),
+            }
+        }
+        TIER_REVIEW => {
+            let actor = Actor::new("system:jobs", app.now()).from(format!("job {}", job.id));
+            match app.review_tiers(&actor) {
+                Ok(r) => Ok(json!(r)),
+                Err(e) => Err(HandlerError::Transient(e.to_string())),
+            }
+        }
         SLEEP => {
             let seconds = sleep_seconds(&job.args).map_err(HandlerError::Permanent)?;
             std::thread::sleep(std::time::Duration::from_secs_f64(seconds));

@@ -17,7 +17,8 @@ pub struct Schedule {
     pub cron: &'static str,
 }
 
-/// The built-in schedules: the nightly analytics refresh and the daily retention run.
+/// The built-in schedules: the nightly analytics refresh, the daily retention run and the daily
+/// loyalty tier review and the expiry of points.
 pub const SCHEDULES: &[Schedule] = &[
     Schedule {
         name: "analyze",
@@ -28,6 +29,16 @@ pub const SCHEDULES: &[Schedule] = &[
         name: "privacy.retention",
         kind: kinds::RETENTION,
         cron: "30 3 * * *",
+    },
+    Schedule {
+        name: "loyalty.tier_review",
+        kind: kinds::TIER_REVIEW,
+        cron: "45 3 * * *",
+    },
+    Schedule {
+        name: "loyalty.expire",
+        kind: kinds::EXPIRE_POINTS,
+        cron: "0 4 * * *",
     },
 ];
 

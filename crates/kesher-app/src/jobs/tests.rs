@@ -78,7 +78,7 @@ fn a_stored_job_of_an_unknown_kind_fails_without_retry() {
         .store
         .enqueue_job(&NewJob {
             id: crate::ids::job(),
-            kind: "loyalty.expire".into(),
+            kind: "no.such_kind".into(),
             args: json!({}),
             run_at: ts("2026-01-10T12:00:00Z"),
             max_attempts: 3,
@@ -88,7 +88,7 @@ fn a_stored_job_of_an_unknown_kind_fails_without_retry() {
         .unwrap();
     match t.app.run_next_job(&worker("w")).unwrap() {
         JobOutcome::Failed { job, error } => {
-            assert!(error.contains("unknown job kind \"loyalty.expire\""), "{error}");
+            assert!(error.contains("unknown job kind \"no.such_kind\""), "{error}");
             assert_eq!((job.state, job.attempts), (JobState::Failed, 1));
             assert_eq!(job.last_error.as_deref(), Some(error.as_str()));
         }
@@ -240,22 +240,29 @@ fn schedules_enqueue_their_next_occurrence_once_in_the_business_zone() {
     t.app.settings.time_zone = Some(TimeZone::get("Asia/Jerusalem").unwrap());
     let statuses = t.app.schedules().unwrap();
     let names: Vec<&str> = statuses.iter().map(|s| s.name).collect();
-    assert_eq!(names, ["analyze", "privacy.retention"]);
+    assert_eq!(
+        names,
+        ["analyze", "privacy.retention", "loyalty.tier_review", "loyalty.expire"]
+    );
     assert_eq!(statuses[0].zone, "Asia/Jerusalem");
-    // 02:30 and 03:30 in Jerusalem (UTC+2 in January).
+    // 02:30, 03:30 and 03:45 in Jerusalem (UTC+2 in January).
     assert_eq!(statuses[0].next_run, Some(ts("2026-01-11T00:30:00Z")));
     assert_eq!(statuses[1].next_run, Some(ts("2026-01-11T01:30:00Z")));
+    assert_eq!(statuses[2].next_run, Some(ts("2026-01-11T01:45:00Z")));
+    assert_eq!(statuses[3].next_run, Some(ts("2026-01-11T02:00:00Z")));
     assert_eq!(t.app.ensure_schedules().unwrap(), Some(ts("2026-01-11T00:30:00Z")));
     // Again, as a second server would: nothing new.
     assert_eq!(t.app.ensure_schedules().unwrap(), Some(ts("2026-01-11T00:30:00Z")));
     let jobs = t.app.list_jobs(None, 10, 0).unwrap();
-    assert_eq!(jobs.total, 2);
+    assert_eq!(jobs.total, 4);
     let mut keys: Vec<String> = jobs.items.iter().filter_map(|j| j.dedupe_key.clone()).collect();
     keys.sort();
     assert_eq!(
         keys,
         [
             "schedule:analyze:2026-01-11T00:30:00Z",
+            "schedule:loyalty.expire:2026-01-11T02:00:00Z",
+            "schedule:loyalty.tier_review:2026-01-11T01:45:00Z",
             "schedule:privacy.retention:2026-01-11T01:30:00Z"
         ]
     );
@@ -271,8 +278,8 @@ fn schedules_enqueue_their_next_occurrence_once_in_the_business_zone() {
     }
     assert_eq!(t.app.run_next_job(&worker("w")).unwrap(), JobOutcome::EmptyQueue);
     assert_eq!(t.app.ensure_schedules().unwrap(), Some(ts("2026-01-11T01:30:00Z")));
-    assert_eq!(t.app.list_jobs(Some(JobState::Scheduled), 10, 0).unwrap().total, 2);
-    assert_eq!(t.app.list_jobs(None, 10, 0).unwrap().total, 3);
+    assert_eq!(t.app.list_jobs(Some(JobState::Scheduled), 10, 0).unwrap().total, 4);
+    assert_eq!(t.app.list_jobs(None, 10, 0).unwrap().total, 5);
 }
 
 #[test]

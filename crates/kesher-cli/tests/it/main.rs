@@ -522,10 +522,10 @@ fn migrate_creates_and_upgrades_the_schema() {
     let d = Dir::new();
     let o = kesher(&d.db(), &["migrate"]);
     assert!(o.status.success(), "{:?}", text(&o));
-    assert!(text(&o).0.ends_with("schema at version 14\n"), "{:?}", text(&o));
+    assert!(text(&o).0.ends_with("schema at version 15\n"), "{:?}", text(&o));
     // Idempotent.
     let o = kesher(&d.db(), &["migrate"]);
-    assert!(text(&o).0.ends_with("schema at version 14\n"), "{:?}", text(&o));
+    assert!(text(&o).0.ends_with("schema at version 15\n"), "{:?}", text(&o));
 }
 
 fn kesher_stdin(db: &Path, args: &[&str], input: &str) -> Output {

@@ -360,6 +360,33 @@ fn walk_through(lang: &str) {
         "{ints}"
     );
 
+    // The loyalty program: its page lists the tiers; a member is enrolled from the form and the
+    // customer view then shows their tier.
+    let (s, v) = app.call(
+        "PUT",
+        "/api/loyalty/program",
+        Some(json!({"name": "מועדון קשר", "currency": "ILS", "qualification": {"by": "spend", "days": 365},
+            "tiers": [{"key": "silver", "name": "Silver", "threshold": "0"},
+                      {"key": "gold", "name": "Gold", "threshold": "1000.00", "multiplier": "1.5", "benefits": ["Free coffee"]}]})),
+    );
+    assert_eq!(s, 200, "{v}");
+    d.go(&format!("{}/loyalty", app.base));
+    d.wait_path("/loyalty");
+    assert!(d.text("#loy-tiers").contains("Gold"));
+    d.type_into("#loy-who", member);
+    d.click("form[action='/loyalty/enrol'] button");
+    d.wait_for("document.getElementById('flash')");
+    assert!(d.text("#loy-members").contains(&id[..8]));
+    d.inspect(lang, "loyalty");
+    let (s, w) = app.get(&format!("/api/customers/{id}/wallet"));
+    assert_eq!((s, w["member"]["status"].as_str()), (200, Some("active")), "{w}");
+    d.go(&format!("{}/customers/{id}", app.base));
+    d.wait_path(&format!("/customers/{id}"));
+    assert!(
+        d.text("#f-loyalty")
+            .contains(w["progress"]["tier_name"].as_str().unwrap_or("—"))
+    );
+
     // Build a segment: the count appears as one types; saved, it is listed and in the API.
     d.go(&format!("{}/segments", app.base));
     d.wait_path("/segments");

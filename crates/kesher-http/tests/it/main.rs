@@ -9,6 +9,8 @@ mod browser;
 mod customer_input;
 mod fuzz;
 mod jobs;
+mod loyalty;
+mod loyalty_design;
 mod openapi;
 mod points;
 mod segments;

@@ -451,3 +451,64 @@ fn a_segment_is_checked_and_saved_from_its_page_and_exported() {
     assert_eq!(r.body.lines().count(), 3, "{}", r.body);
     assert!(r.body.contains("\"'=cmd()\""), "a formula is neutralised: {}", r.body);
 }
+
+#[test]
+fn a_clerk_enrols_a_member_from_the_loyalty_page_and_the_customer_view_shows_the_tier() {
+    let app = spawn_app();
+    app.seed();
+    let program = json!({
+        "name": "מועדון קשר", "currency": "ILS",
+        "qualification": {"by": "spend", "days": 365},
+        "tiers": [{"key": "silver", "name": "Silver", "threshold": "0"},
+                  {"key": "gold", "name": "Gold", "threshold": "500.00", "multiplier": "2", "benefits": ["Free coffee"]}],
+        "promotions": [{"key": "p", "name": "Double", "multiplier": "2", "from": "2026-01-01", "until": "2026-01-31"}]
+    });
+    user(&app, "noa", "clerk", Some("B1"));
+    let id = customer(&app, json!({"member_no": "M7", "name": "Dana", "branch": "B1"}));
+    let mut v = Visitor::sign_in(&app, "noa", "correct horse battery");
+    // Before a program: the page says so, and the customer view says nothing of it.
+    let r = v.get("/loyalty");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("No loyalty program is set yet"), "{}", r.body);
+    assert!(!v.get(&format!("/customers/{id}")).body.contains(r#"id="f-loyalty""#));
+    let (s, b) = app.call("PUT", "/api/loyalty/program", Some(program));
+    assert_eq!(s, 200, "{b}");
+    let r = v.get("/loyalty");
+    assert!(
+        r.body.contains("מועדון קשר") && r.body.contains("Free coffee") && r.body.contains("₪500.00"),
+        "{}",
+        r.body
+    );
+    // An unknown customer is said on the page; then the real one is enrolled.
+    let csrf = v.csrf("/loyalty");
+    let r = v.post("/loyalty/enrol", &[("csrf", &csrf), ("who", "M404"), ("employee", "")]);
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert!(r.body.contains("No such customer"), "{}", r.body);
+    let r = v.post("/loyalty/enrol", &[("csrf", &csrf), ("who", "M7"), ("employee", "E1")]);
+    assert_eq!(
+        (r.status, r.location.as_deref()),
+        (303, Some("/loyalty?done=enrolled")),
+        "{}",
+        r.body
+    );
+    let r = v.get("/loyalty?done=enrolled");
+    assert!(
+        r.body.contains("The customer was enrolled.") && r.body.contains(&id[..8]),
+        "{}",
+        r.body
+    );
+    // Again: already a member, shown translated, nothing changes.
+    let r = v.post("/loyalty/enrol", &[("csrf", &csrf), ("who", "M7"), ("employee", "E1")]);
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("already a member"), "{}", r.body);
+    let r = v.get(&format!("/customers/{id}"));
+    assert!(
+        r.body.contains(r#"id="f-loyalty""#) && r.body.contains("Silver"),
+        "{}",
+        r.body
+    );
+    // An analyst has no loyalty page.
+    user(&app, "ari", "analyst", None);
+    let mut a = Visitor::sign_in(&app, "ari", "correct horse battery");
+    assert_eq!(a.get("/loyalty").status, 403);
+}

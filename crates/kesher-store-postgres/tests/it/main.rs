@@ -215,6 +215,71 @@ fn results_stored_before_version_7_read_the_same_after_it() {
 }
 
 #[test]
+fn membership_events_and_ledger_breakdowns_are_append_only() {
+    use kesher_app::contract::customer;
+    let db = TestDb::new();
+    let store = db.store();
+    let (a, b) = (customer(1, "M1", "Dana"), customer(2, "M2", "Eve"));
+    let mut tx = kesher_store::UnitOfWork::begin(&store, kesher_store::Lock::Writes).unwrap();
+    tx.insert_customer_row(&a).unwrap();
+    tx.insert_customer_row(&b).unwrap();
+    tx.commit().unwrap();
+    let mut c = db.client();
+    c.execute(
+        "INSERT INTO loyalty_member_events (customer_id, kind, at, actor, detail) VALUES ($1, 'enrol', now(), 'a', '{}')",
+        &[&a.id.0],
+    )
+    .unwrap();
+    for sql in [
+        "UPDATE loyalty_member_events SET kind = 'leave'",
+        "UPDATE loyalty_member_events SET at = at + interval '1 second'",
+        "UPDATE loyalty_member_events SET actor = 'b'",
+        "DELETE FROM loyalty_member_events",
+    ] {
+        let err = c.execute(sql, &[]).unwrap_err();
+        let msg = err.as_db_error().map(|d| d.message().to_string()).unwrap_or_default();
+        assert!(msg.contains("append-only"), "{sql}: {err:?}");
+    }
+    // What a merge and an erasure do, and nothing else; a detail stays JSON.
+    assert_eq!(
+        c.execute("UPDATE loyalty_member_events SET customer_id = $1", &[&b.id.0])
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        c.execute("UPDATE loyalty_member_events SET detail = '{\"erased\":true}'", &[])
+            .unwrap(),
+        1
+    );
+    assert!(c.execute("UPDATE loyalty_member_events SET detail = 'x'", &[]).is_err());
+    // The ledger's guard covers the breakdown, which is JSON too.
+    let entry = "INSERT INTO points_ledger (customer_id, kind, points, balance_after, actor, at, breakdown)
+                 VALUES ($1, 'adjust', 1, 1, 'a', now(), $2)";
+    c.execute(entry, &[&a.id.0, &Option::<String>::None]).unwrap();
+    assert!(c.execute(entry, &[&a.id.0, &"x"]).is_err());
+    let err = c.execute("UPDATE points_ledger SET breakdown = '[]'", &[]).unwrap_err();
+    assert!(format!("{err:?}").contains("append-only"), "{err:?}");
+    // A membership's words and bounds are the schema's.
+    let member = "INSERT INTO loyalty_members (customer_id, status, enrolled_at, quality, quality_missing, fee_paid)
+                  VALUES ($1, $2, now(), $3, $4, $5)";
+    for (status, quality, missing, fee) in [
+        ("gone", 50, "[]", 0i64),
+        ("active", 101, "[]", 0),
+        ("active", -1, "[]", 0),
+        ("active", 50, "phone", 0),
+        ("active", 50, "[]", -1),
+    ] {
+        let q: i32 = quality;
+        assert!(
+            c.execute(member, &[&a.id.0, &status, &q, &missing, &fee]).is_err(),
+            "{status} {quality} {missing} {fee}"
+        );
+    }
+    c.execute(member, &[&a.id.0, &"left", &100i32, &"[\"phone\"]", &0i64])
+        .unwrap();
+}
+
+#[test]
 fn audit_log_is_append_only() {
     let db = TestDb::new();
     let _store = db.store();
@@ -767,7 +832,7 @@ fn a_database_from_before_the_shared_history_keeps_its_accounts_step() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    // Every step of the folder, once (a number may be held for another branch's step: 13).
+    // Every step of the folder, once (a number may be held for another branch's step).
     let mut steps: Vec<i64> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy()[..4].parse().unwrap())

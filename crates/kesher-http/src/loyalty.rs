@@ -1,0 +1,476 @@
+//! The loyalty program over HTTP: its definition, enrolment and leaving, the members, and a
+//! customer's wallet at the till (docs/loyalty.md).
+
+use crate::auth::Caller;
+use crate::dto::parse_id;
+use crate::error::{AppError, Json, Query};
+use crate::{AppState, blocking};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use kesher_app::App;
+use kesher_app::loyalty::{Enrolment, Wallet};
+use kesher_auth::Action;
+use kesher_core::{BranchId, CustomerId, EmployeeId};
+use kesher_loyalty::{Member, MemberEvent, MemberStatus, Part};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// One rule's share of an accrual or a reversal.
+#[derive(Serialize, ToSchema)]
+pub struct PartDto {
+    /// `base`, `category:…`, `product:…`, `tier:…`, `promotion:…`, `bonus:birthday`,
+    /// `bonus:first_purchase`, `bonus:nth_visit`.
+    pub rule: String,
+    pub points: i64,
+}
+
+impl From<&Part> for PartDto {
+    fn from(p: &Part) -> Self {
+        PartDto {
+            rule: p.rule.clone(),
+            points: p.points,
+        }
+    }
+}
+
+/// A membership.
+#[derive(Serialize, ToSchema)]
+pub struct MemberDto {
+    pub customer_id: String,
+    /// active or left.
+    pub status: String,
+    pub tier: Option<String>,
+    pub tier_since: Option<String>,
+    /// When the tier is next reviewed (a downgrade happens only then).
+    pub tier_review_at: Option<String>,
+    pub enrolled_at: String,
+    pub branch_id: Option<String>,
+    pub employee_id: Option<String>,
+    /// The enrolment's data quality, 0 to 100.
+    pub quality: u8,
+    /// What was missing: phone, email, birth_date, consent.
+    pub quality_missing: Vec<String>,
+    pub invited_by: Option<String>,
+    /// Minor units of the program's currency.
+    pub fee_paid: i64,
+    pub left_at: Option<String>,
+}
+
+impl From<&Member> for MemberDto {
+    fn from(m: &Member) -> Self {
+        MemberDto {
+            customer_id: m.customer_id.to_string(),
+            status: m.status.as_str().to_string(),
+            tier: m.tier.clone(),
+            tier_since: m.tier_since.map(|t| t.to_string()),
+            tier_review_at: m.tier_review_at.map(|t| t.to_string()),
+            enrolled_at: m.enrolled_at.to_string(),
+            branch_id: m.branch_id.map(|b| b.to_string()),
+            employee_id: m.employee_id.map(|e| e.to_string()),
+            quality: m.quality,
+            quality_missing: m.quality_missing.clone(),
+            invited_by: m.invited_by.map(|c| c.to_string()),
+            fee_paid: m.fee_paid,
+            left_at: m.left_at.map(|t| t.to_string()),
+        }
+    }
+}
+
+/// One line of a membership's history.
+#[derive(Serialize, ToSchema)]
+pub struct MemberEventDto {
+    pub seq: i64,
+    /// enrol, leave, rejoin, tier_up, tier_down.
+    pub kind: String,
+    pub at: String,
+    pub branch_id: Option<String>,
+    pub employee_id: Option<String>,
+    pub actor: String,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+impl From<&MemberEvent> for MemberEventDto {
+    fn from(e: &MemberEvent) -> Self {
+        MemberEventDto {
+            seq: e.seq,
+            kind: e.kind.as_str().to_string(),
+            at: e.at.to_string(),
+            branch_id: e.branch_id.map(|b| b.to_string()),
+            employee_id: e.employee_id.map(|x| x.to_string()),
+            actor: e.actor.clone(),
+            detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+/// A membership and its history.
+#[derive(Serialize, ToSchema)]
+pub struct MemberDetailDto {
+    pub member: MemberDto,
+    /// Oldest first.
+    pub events: Vec<MemberEventDto>,
+}
+
+/// A tier and the way to the next one.
+#[derive(Serialize, ToSchema)]
+pub struct ProgressDto {
+    pub tier: Option<String>,
+    pub tier_name: Option<String>,
+    /// The qualifying value over the window: minor units (spend) or points.
+    pub value: i64,
+    pub next_tier: Option<String>,
+    pub next_threshold: Option<i64>,
+    pub remaining: Option<i64>,
+}
+
+/// A lot of points: what an entry added, what is left, when it expires.
+#[derive(Serialize, ToSchema)]
+pub struct LotDto {
+    pub seq: i64,
+    pub earned_at: String,
+    pub expires_at: String,
+    pub points: i64,
+    pub remaining: i64,
+}
+
+/// What a customer holds: at the till and in the customer view.
+#[derive(Serialize, ToSchema)]
+pub struct WalletDto {
+    pub customer_id: String,
+    pub balance: i64,
+    /// The lots still holding points, oldest first (when the program's points expire).
+    pub lots: Vec<LotDto>,
+    /// Points held for the program's return window: part of the balance, not spendable yet.
+    pub pending: i64,
+    /// When the last pending points become spendable.
+    pub pending_until: Option<String>,
+    pub member: Option<MemberDto>,
+    pub progress: Option<ProgressDto>,
+    /// The tier's benefits.
+    pub benefits: Vec<String>,
+}
+
+impl From<&Wallet> for WalletDto {
+    fn from(w: &Wallet) -> Self {
+        WalletDto {
+            customer_id: w.customer.to_string(),
+            balance: w.balance,
+            pending: w.pending,
+            pending_until: w.pending_until.map(|t| t.to_string()),
+            lots: w
+                .lots
+                .iter()
+                .map(|l| LotDto {
+                    seq: l.seq,
+                    earned_at: l.earned_at.to_string(),
+                    expires_at: l.expires_at.to_string(),
+                    points: l.points,
+                    remaining: l.remaining,
+                })
+                .collect(),
+            member: w.member.as_ref().map(MemberDto::from),
+            progress: w.progress.as_ref().map(|p| ProgressDto {
+                tier: p.tier.clone(),
+                tier_name: w.tier_name.clone(),
+                value: p.value,
+                next_tier: p.next.as_ref().map(|n| n.key.clone()),
+                next_threshold: p.next.as_ref().map(|n| n.threshold),
+                remaining: p.next.as_ref().map(|n| n.remaining),
+            }),
+            benefits: w.benefits.clone(),
+        }
+    }
+}
+
+/// The member's standing after a sale, in the answer to `POST /api/transactions`.
+#[derive(Serialize, ToSchema)]
+pub struct MembershipDto {
+    pub tier: Option<String>,
+    /// The upgrade this sale made.
+    pub tier_change: Option<TierChangeDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TierChangeDto {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+impl From<&kesher_loyalty::SaleMembership> for MembershipDto {
+    fn from(m: &kesher_loyalty::SaleMembership) -> Self {
+        MembershipDto {
+            tier: m.tier.clone(),
+            tier_change: m.tier_change.as_ref().map(|c| TierChangeDto {
+                from: c.from.clone(),
+                to: c.to.clone(),
+            }),
+        }
+    }
+}
+
+fn missing_program() -> AppError {
+    AppError::not_found("no loyalty program is set").coded("loyalty.program.missing")
+}
+
+#[utoipa::path(get, path = "/api/loyalty/program", tag = "loyalty",
+    responses((status = 200, description = "The program's definition (docs/loyalty.md)", body = Object),
+              (status = 404, description = "No program is set", body = crate::error::ErrorBody)))]
+pub async fn get_program(State(st): State<AppState>, caller: Caller) -> Result<Json<serde_json::Value>, AppError> {
+    blocking(st, move |app| {
+        caller.check(Action::LoyaltyRead, None)?;
+        let p = app.loyalty_program()?.ok_or_else(missing_program)?;
+        Ok(Json(
+            serde_json::to_value(p.definition()).map_err(|e| AppError::internal(e.to_string()))?,
+        ))
+    })
+    .await
+}
+
+#[utoipa::path(put, path = "/api/loyalty/program", tag = "loyalty", request_body(content = Object, description = "The program's definition (docs/loyalty.md)"),
+    responses((status = 200, description = "The program as stored", body = Object),
+              (status = 422, description = "The definition is invalid: `params.key` names the key", body = crate::error::ErrorBody)))]
+pub async fn put_program(
+    State(st): State<AppState>,
+    caller: Caller,
+    Json(body): Json<serde_json::Value>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    blocking(st, move |app| {
+        caller.check(Action::LoyaltyConfigure, None)?;
+        let p = app.set_loyalty_program(&body.to_string(), &caller.actor(app))?;
+        Ok(Json(
+            serde_json::to_value(p.definition()).map_err(|e| AppError::internal(e.to_string()))?,
+        ))
+    })
+    .await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolInput {
+    pub customer_id: String,
+    /// The branch (external id) the enrolment is made at; own-branch callers default to theirs.
+    pub branch: Option<String>,
+    /// The employee (external id) who enrolled the member.
+    pub employee: Option<String>,
+    /// The member (customer id) who invited this customer.
+    pub invited_by: Option<String>,
+    /// The enrolment fee paid, a decimal amount in the program's currency ("25.00").
+    pub fee_paid: Option<String>,
+}
+
+fn branch_of(app: &App, caller: &Caller, b: &Option<String>) -> Result<Option<BranchId>, AppError> {
+    Ok(match b {
+        Some(b) => Some(
+            app.branch_by_external(b)?
+                .ok_or_else(|| {
+                    AppError::invalid("branch", format!("unknown branch {b:?}"))
+                        .coded("branch.unknown")
+                        .param("branch", b.as_str())
+                })?
+                .id,
+        ),
+        None => caller.principal.branch,
+    })
+}
+
+#[utoipa::path(post, path = "/api/loyalty/members", tag = "loyalty", request_body = EnrolInput,
+    responses((status = 201, description = "Enrolled (or joined again)", body = MemberDto),
+              (status = 404, description = "No program is set, or no such customer", body = crate::error::ErrorBody),
+              (status = 409, description = "Already a member", body = crate::error::ErrorBody),
+              (status = 422, description = "A joining condition failed (the code names it) or a field is invalid", body = crate::error::ErrorBody)))]
+pub async fn enrol(
+    State(st): State<AppState>,
+    caller: Caller,
+    Json(i): Json<EnrolInput>,
+) -> Result<(StatusCode, Json<MemberDto>), AppError> {
+    blocking(st, move |app| {
+        let customer: CustomerId = parse_id(&i.customer_id, "customer_id")?;
+        let branch = branch_of(app, &caller, &i.branch)?;
+        caller.check(Action::LoyaltyEnrol, branch)?;
+        let employee: Option<EmployeeId> = match &i.employee {
+            Some(e) => Some(
+                app.employee_by_external(e)?
+                    .ok_or_else(|| {
+                        AppError::invalid("employee", format!("unknown employee {e:?}"))
+                            .coded("employee.unknown")
+                            .param("employee", e.as_str())
+                    })?
+                    .id,
+            ),
+            None => None,
+        };
+        let invited_by: Option<CustomerId> = match &i.invited_by {
+            Some(s) => Some(parse_id(s, "invited_by")?),
+            None => None,
+        };
+        let program = app.loyalty_program()?.ok_or_else(missing_program)?;
+        let fee_paid = match &i.fee_paid {
+            Some(f) => program.currency().parse_amount(f, "fee_paid").map_err(AppError::from)?,
+            None => 0,
+        };
+        let r = app.enrol_member(
+            &Enrolment {
+                customer,
+                branch,
+                employee,
+                invited_by,
+                fee_paid,
+            },
+            &caller.actor(app),
+        )?;
+        Ok((StatusCode::CREATED, Json(MemberDto::from(&r.member))))
+    })
+    .await
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LeaveInput {
+    /// The branch (external id) where the member asked to leave.
+    pub branch: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/loyalty/members/{id}/leave", tag = "loyalty", request_body = LeaveInput,
+    params(("id" = String, Path, description = "Customer id")),
+    responses((status = 200, description = "Left the program", body = MemberDto),
+              (status = 409, description = "Not a member", body = crate::error::ErrorBody)))]
+pub async fn leave(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(i): Json<LeaveInput>,
+) -> Result<Json<MemberDto>, AppError> {
+    blocking(st, move |app| {
+        let customer: CustomerId = parse_id(&id, "id")?;
+        let branch = branch_of(app, &caller, &i.branch)?;
+        caller.check(Action::LoyaltyEnrol, branch)?;
+        let m = app.leave_program(customer, branch, &caller.actor(app))?;
+        Ok(Json(MemberDto::from(&m)))
+    })
+    .await
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct MembersParams {
+    /// active or left.
+    pub status: Option<String>,
+    pub tier: Option<String>,
+    /// The last customer id of the previous page.
+    pub after: Option<String>,
+    /// 1 to 1000, default 100.
+    pub limit: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/api/loyalty/members", tag = "loyalty", params(MembersParams),
+    responses((status = 200, description = "Members by customer id", body = Vec<MemberDto>)))]
+pub async fn members(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(p): Query<MembersParams>,
+) -> Result<Json<Vec<MemberDto>>, AppError> {
+    blocking(st, move |app| {
+        caller.check(Action::LoyaltyRead, None)?;
+        let status = match p.status.as_deref() {
+            Some(s) => Some(MemberStatus::parse(s).ok_or_else(|| {
+                AppError::invalid("status", "active or left")
+                    .coded("value.unknown")
+                    .param("value", s)
+                    .param("expected", "active, left")
+            })?),
+            None => None,
+        };
+        let limit = p.limit.unwrap_or(100);
+        if !(1..=1000).contains(&limit) {
+            return Err(AppError::bad_request(Some("limit".into()), "limit must be 1 to 1000")
+                .coded("query.limit.out_of_range")
+                .param("max", 1000));
+        }
+        let after: Option<CustomerId> = match &p.after {
+            Some(a) => Some(parse_id(a, "after")?),
+            None => None,
+        };
+        let list = app.loyalty_members(status, p.tier.as_deref(), after, limit)?;
+        Ok(Json(list.iter().map(MemberDto::from).collect()))
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/api/loyalty/members/{id}", tag = "loyalty", params(("id" = String, Path, description = "Customer id")),
+    responses((status = 200, description = "The membership and its history", body = MemberDetailDto),
+              (status = 404, description = "Not a member, now or before", body = crate::error::ErrorBody)))]
+pub async fn member(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<MemberDetailDto>, AppError> {
+    blocking(st, move |app| {
+        caller.check(Action::LoyaltyRead, None)?;
+        let customer: CustomerId = parse_id(&id, "id")?;
+        let w = app.wallet(customer)?;
+        let m = w
+            .member
+            .ok_or_else(|| AppError::not_found("not a member").coded("loyalty.member.not_member"))?;
+        let events = app.member_events(customer)?;
+        Ok(Json(MemberDetailDto {
+            member: MemberDto::from(&m),
+            events: events.iter().map(MemberEventDto::from).collect(),
+        }))
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/api/customers/{id}/wallet", tag = "loyalty", params(("id" = String, Path, description = "Customer id")),
+    responses((status = 200, description = "Balance, membership, tier and progress, benefits", body = WalletDto),
+              (status = 404, description = "No such customer", body = crate::error::ErrorBody)))]
+pub async fn wallet(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<WalletDto>, AppError> {
+    blocking(st, move |app| {
+        let customer: CustomerId = parse_id(&id, "id")?;
+        caller.check(Action::PointsRead, None)?;
+        Ok(Json(WalletDto::from(&app.wallet(customer)?)))
+    })
+    .await
+}
+
+// `GET /api/loyalty/design`: designing a program from the business's data (aggregates only).
+
+#[derive(Deserialize, IntoParams)]
+pub struct DesignParams {
+    /// ISO code; default: the program's currency, else the one most sales were made in.
+    pub currency: Option<String>,
+    /// Share of the issued points assumed redeemed, 0 to 1 (default 0.6).
+    pub redemption_rate: Option<String>,
+    /// Months of history the simulation replays, 1 to 120 (default 12).
+    pub months: Option<String>,
+    /// Share of the gross margin given back, above 0 up to 1 (default 0.1).
+    pub margin_share: Option<String>,
+    /// A point's value in the currency (default one minor unit).
+    pub point_value: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/loyalty/design", tag = "loyalty", params(DesignParams),
+    responses((status = 200, description = "Repeat buying, thresholds and tiers, the affordable benefit rate, the suggested program and its replay over the history (amounts in minor units; no customer named; docs/loyalty.md)", body = Object),
+              (status = 400, description = "A parameter out of range, or no sales to design from", body = crate::error::ErrorBody)))]
+pub async fn design(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(p): Query<DesignParams>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    blocking(st, move |app| {
+        caller.check(Action::AnalyticsRead, None)?;
+        let d = app.loyalty_design(&kesher_app::loyalty_design::DesignRequest {
+            currency: p.currency,
+            redemption_rate: p.redemption_rate,
+            months: p.months,
+            margin_share: p.margin_share,
+            point_value: p.point_value,
+        })?;
+        let body = serde_json::to_value(&d).map_err(|e| AppError::internal(format!("the design as JSON: {e}")))?;
+        Ok(Json(body))
+    })
+    .await
+}

@@ -23,9 +23,9 @@ use jiff::Timestamp;
 use kesher_core::{BranchId, Currency, CustomerId, Params, TransactionId};
 use std::collections::BTreeMap;
 
+pub mod design;
 pub mod expiry;
 pub mod member;
-pub mod design;
 pub mod program;
 
 pub use member::{Member, MemberEvent, MemberEventKind, MemberStatus, Part, SaleMembership, TierChange};

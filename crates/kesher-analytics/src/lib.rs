@@ -46,6 +46,7 @@ mod bgnbd;
 mod calibration;
 mod clv;
 pub mod dashboard;
+mod did;
 mod error;
 mod fit;
 mod gamma_gamma;
@@ -58,6 +59,7 @@ mod rfm;
 mod special;
 mod summary;
 
+pub use did::{DidCohort, DidEstimate, difference_in_differences};
 pub use bgnbd::{BgNbd, fit_bgnbd, fit_bgnbd_within};
 pub use calibration::{
     HoldoutRow, ModelAssessment, actual_cumulative_repeats, assess_models, expected_cumulative_repeats, holdout_table,

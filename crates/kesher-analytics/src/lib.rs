@@ -59,7 +59,6 @@ mod rfm;
 mod special;
 mod summary;
 
-pub use did::{DidCohort, DidEstimate, difference_in_differences};
 pub use bgnbd::{BgNbd, fit_bgnbd, fit_bgnbd_within};
 pub use calibration::{
     HoldoutRow, ModelAssessment, actual_cumulative_repeats, assess_models, expected_cumulative_repeats, holdout_table,
@@ -68,6 +67,7 @@ pub use clv::{
     ClvOptions, CustomerScore, ScoreOptions, customer_lifetime_value, discounted_expected_purchases, score_compressed,
     score_customers,
 };
+pub use did::{DidCohort, DidEstimate, difference_in_differences};
 pub use error::AnalyticsError;
 pub use fit::{Fit, FittedBgNbd, FittedGammaGamma, FittedMbgNbd, FittedParetoNbd};
 pub use gamma_gamma::{GammaGamma, fit_gamma_gamma, fit_gamma_gamma_within};

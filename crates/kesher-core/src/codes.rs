@@ -259,6 +259,21 @@ pub const CATALOGUE: &[ErrorCode] = &[
     ),
     c("loyalty.member.already", &[], "the customer is already a member"),
     c("loyalty.member.not_member", &[], "the customer is not a member"),
+    c(
+        "loyalty.report.window.reversed",
+        &["from", "to"],
+        "from ({from}) is after to ({to})",
+    ),
+    c(
+        "loyalty.report.window.too_long",
+        &["max"],
+        "the window is longer than {max} days",
+    ),
+    c(
+        "loyalty.report.months.out_of_range",
+        &["max"],
+        "months must be 1 to {max}",
+    ),
     c("points.rule.points.negative", &[], "must not be negative"),
     c("points.rule.per_minor.too_small", &[], "must be at least 1"),
     c(

@@ -6,7 +6,9 @@ use crate::convert::{Ctx, PgRow, all, col, one};
 use jiff::Timestamp;
 use kesher_core::{Currency, CustomerId, ProductId};
 use kesher_loyalty::{LedgerEntry, Member, MemberEvent, MemberStatus};
-use kesher_store::rows::{self, LEDGER_SELECT, MEMBER_EVENT_SELECT, MEMBER_SELECT, PRODUCT_FACTS_SELECT, SALE_FACT_SELECT};
+use kesher_store::rows::{
+    self, LEDGER_SELECT, MEMBER_EVENT_SELECT, MEMBER_SELECT, PRODUCT_FACTS_SELECT, SALE_FACT_SELECT,
+};
 use kesher_store::{Activity, ProductFacts, Result, SaleFact};
 use postgres::GenericClient;
 use uuid::Uuid;
@@ -189,7 +191,10 @@ impl kesher_store::Loyalty for PgStore {
             // Row by row: memory stays flat whatever the size of the ledger.
             let params: [&(dyn postgres::types::ToSql + Sync); 2] = [&since, &until];
             let mut rows = c
-                .query_raw(&format!("{LEDGER_SELECT} WHERE at >= $1 AND at < $2 ORDER BY seq"), params)
+                .query_raw(
+                    &format!("{LEDGER_SELECT} WHERE at >= $1 AND at < $2 ORDER BY seq"),
+                    params,
+                )
                 .be()?;
             while let Some(r) = postgres::fallible_iterator::FallibleIterator::next(&mut rows).be()? {
                 f(&rows::ledger_entry(&PgRow(&r))?)?;
@@ -207,7 +212,10 @@ impl kesher_store::Loyalty for PgStore {
         self.with(|c| {
             let params: [&(dyn postgres::types::ToSql + Sync); 2] = [&since, &until];
             let mut rows = c
-                .query_raw(&format!("{SALE_FACT_SELECT} WHERE occurred_at >= $1 AND occurred_at < $2"), params)
+                .query_raw(
+                    &format!("{SALE_FACT_SELECT} WHERE occurred_at >= $1 AND occurred_at < $2"),
+                    params,
+                )
                 .be()?;
             while let Some(r) = postgres::fallible_iterator::FallibleIterator::next(&mut rows).be()? {
                 f(&rows::sale_fact(&PgRow(&r))?)?;

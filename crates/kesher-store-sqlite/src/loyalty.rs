@@ -7,7 +7,9 @@ use crate::{SqliteStore, ts};
 use jiff::Timestamp;
 use kesher_core::{Currency, CustomerId, ProductId};
 use kesher_loyalty::{LedgerEntry, Member, MemberEvent, MemberStatus};
-use kesher_store::rows::{self, LEDGER_SELECT, MEMBER_EVENT_SELECT, MEMBER_SELECT, PRODUCT_FACTS_SELECT, SALE_FACT_SELECT};
+use kesher_store::rows::{
+    self, LEDGER_SELECT, MEMBER_EVENT_SELECT, MEMBER_SELECT, PRODUCT_FACTS_SELECT, SALE_FACT_SELECT,
+};
 use kesher_store::{Activity, ProductFacts, Result, SaleFact};
 use rusqlite::{Connection, params};
 
@@ -216,7 +218,9 @@ impl kesher_store::Loyalty for SqliteStore {
     ) -> Result<()> {
         let c = self.read()?;
         let mut st = c
-            .prepare_cached(&format!("{SALE_FACT_SELECT} WHERE occurred_at >= ?1 AND occurred_at < ?2"))
+            .prepare_cached(&format!(
+                "{SALE_FACT_SELECT} WHERE occurred_at >= ?1 AND occurred_at < ?2"
+            ))
             .be()?;
         let mut rows = st.query(params![ts(since), ts(until)]).be()?;
         while let Some(r) = rows.next().be()? {

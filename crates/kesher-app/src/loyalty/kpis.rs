@@ -199,8 +199,8 @@ pub struct PointsFlow {
     pub reversed: i64,
     /// Adjustments by staff, signed.
     pub adjusted: i64,
-    /// Points expired: `None` until expiry exists (no ledger entry kind yet).
-    pub expired: Option<i64>,
+    /// Points expired (a positive number; expiry entries name no branch).
+    pub expired: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -920,6 +920,7 @@ impl App {
                     EntryKind::Redeem => f.redeemed = f.redeemed.saturating_sub(e.points),
                     EntryKind::Reverse => f.reversed = f.reversed.saturating_sub(e.points),
                     EntryKind::Adjust => f.adjusted = f.adjusted.saturating_add(e.points),
+                    EntryKind::Expire => f.expired = f.expired.saturating_sub(e.points),
                     EntryKind::Merge => {}
                 }
             }

@@ -316,7 +316,7 @@ fn every_kpi_is_counted_by_hand() {
         (p.total.issued, p.total.redeemed, p.total.reversed, p.total.adjusted),
         (720, 100, 100, 10)
     );
-    assert_eq!(p.total.expired, None);
+    assert_eq!(p.total.expired, 0);
     assert_eq!(p.redemption_rate, Some(0.1389));
     assert_eq!(p.by_period[2].flow.issued, 620);
     assert_eq!(

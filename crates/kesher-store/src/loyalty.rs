@@ -4,13 +4,14 @@
 
 use crate::Result;
 use jiff::Timestamp;
-use kesher_core::{BranchId, Currency, CustomerId};
+use kesher_core::{BranchId, Currency, CustomerId, TransactionId};
 use kesher_loyalty::{LedgerEntry, Member, MemberEvent, MemberStatus};
 
 /// One sale or refund as the program's KPIs read it: who (none: anonymous), where, when, and its
 /// total (a refund's is negative) in its currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SaleFact {
+    pub id: TransactionId,
     /// The customer who holds the sale now (after a merge, the kept one); `None`: anonymous.
     pub customer_id: Option<CustomerId>,
     pub branch_id: BranchId,

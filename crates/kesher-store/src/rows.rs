@@ -300,9 +300,10 @@ pub fn member_event(r: &impl Columns) -> Result<MemberEvent> {
 
 /// A sale's facts for the program's KPIs (`crate::SaleFact`), in [`sale_fact`]'s order.
 pub const SALE_FACT_SELECT: &str =
-    "SELECT customer_id, branch_id, occurred_at, currency, total, refund_of IS NOT NULL FROM transactions";
+    "SELECT customer_id, branch_id, occurred_at, currency, total, refund_of IS NOT NULL, id FROM transactions";
 pub fn sale_fact(r: &impl Columns) -> Result<crate::SaleFact> {
     Ok(crate::SaleFact {
+        id: TransactionId::from_bytes(r.id(6)?),
         customer_id: r.opt_id(0)?.map(CustomerId::from_bytes),
         branch_id: BranchId::from_bytes(r.id(1)?),
         occurred_at: r.time(2)?,

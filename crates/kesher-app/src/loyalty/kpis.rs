@@ -550,6 +550,17 @@ fn start_of(d: Date, tz: &TimeZone) -> Result<Timestamp> {
 }
 
 impl App {
+    /// Every sale and refund that occurred at or after `since` and before `until`, in no
+    /// particular order (`kesher_store::Loyalty::for_each_sale_fact`).
+    pub fn for_each_sale_fact(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+        f: &mut dyn FnMut(&kesher_store::SaleFact) -> Result<()>,
+    ) -> Result<()> {
+        self.store.for_each_sale_fact(since, until, f)
+    }
+
     /// Check a report's parameters: dates (default: the 365 days ending today, local), the
     /// branch, the breakdown, the point value (in the program's currency, else the earning
     /// rule's first, else ILS) and the months of the difference in differences (default 3).

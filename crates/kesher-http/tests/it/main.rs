@@ -10,6 +10,7 @@ mod customer_input;
 mod fuzz;
 mod jobs;
 mod loyalty;
+mod loyalty_kpis;
 mod openapi;
 mod points;
 mod segments;

@@ -73,7 +73,7 @@ pub struct KpiQuery {
     pub months: u32,
 }
 
-fn invalid(code: &'static str, field: &'static str, params: Params, reason: impl Into<String>) -> StoreError {
+fn invalid_coded(code: &'static str, field: &'static str, params: Params, reason: impl Into<String>) -> StoreError {
     StoreError::invalid_coded(code, field, params, reason)
 }
 
@@ -81,7 +81,7 @@ fn parse_date(s: &str, field: &'static str) -> Result<Date> {
     s.trim().parse::<Date>().map_err(|_| {
         let mut p = Params::new();
         p.insert("value".into(), s.into());
-        invalid(
+        invalid_coded(
             "date.invalid",
             field,
             p,
@@ -579,7 +579,7 @@ impl App {
             let mut params = Params::new();
             params.insert("from".into(), from.to_string().into());
             params.insert("to".into(), to.to_string().into());
-            return Err(invalid(
+            return Err(invalid_coded(
                 "loyalty.report.window.reversed",
                 "from",
                 params,
@@ -589,7 +589,7 @@ impl App {
         if i64::from((to - from).get_days()) >= MAX_WINDOW_DAYS {
             let mut params = Params::new();
             params.insert("max".into(), MAX_WINDOW_DAYS.into());
-            return Err(invalid(
+            return Err(invalid_coded(
                 "loyalty.report.window.too_long",
                 "from",
                 params,
@@ -601,7 +601,7 @@ impl App {
                 let mut params = Params::new();
                 params.insert("value".into(), s.into());
                 params.insert("expected".into(), "day, week, month".into());
-                invalid("value.unknown", "by", params, "by must be day, week or month")
+                invalid_coded("value.unknown", "by", params, "by must be day, week or month")
             })?,
             None => Granularity::Month,
         };
@@ -609,7 +609,7 @@ impl App {
             Some(b) => Some(self.branch_by_external(b)?.ok_or_else(|| {
                 let mut params = Params::new();
                 params.insert("branch".into(), b.into());
-                invalid("branch.unknown", "branch", params, format!("unknown branch {b:?}"))
+                invalid_coded("branch.unknown", "branch", params, format!("unknown branch {b:?}"))
             })?),
             None => None,
         };
@@ -624,7 +624,7 @@ impl App {
             .parse_amount(p.point_value.unwrap_or(DEFAULT_POINT_VALUE), "point_value")
             .map_err(StoreError::from)?;
         if point_value < 0 {
-            return Err(invalid(
+            return Err(invalid_coded(
                 "money.negative",
                 "point_value",
                 Params::new(),
@@ -635,7 +635,7 @@ impl App {
         if !(1..=MAX_IMPACT_MONTHS).contains(&months) {
             let mut params = Params::new();
             params.insert("max".into(), MAX_IMPACT_MONTHS.into());
-            return Err(invalid(
+            return Err(invalid_coded(
                 "loyalty.report.months.out_of_range",
                 "months",
                 params,

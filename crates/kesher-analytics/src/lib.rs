@@ -46,6 +46,7 @@ mod bgnbd;
 mod calibration;
 mod clv;
 pub mod dashboard;
+mod did;
 mod error;
 mod fit;
 mod gamma_gamma;
@@ -66,6 +67,7 @@ pub use clv::{
     ClvOptions, CustomerScore, ScoreOptions, customer_lifetime_value, discounted_expected_purchases, score_compressed,
     score_customers,
 };
+pub use did::{DidCohort, DidEstimate, difference_in_differences};
 pub use error::AnalyticsError;
 pub use fit::{Fit, FittedBgNbd, FittedGammaGamma, FittedMbgNbd, FittedParetoNbd};
 pub use gamma_gamma::{GammaGamma, fit_gamma_gamma, fit_gamma_gamma_within};

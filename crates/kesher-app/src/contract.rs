@@ -119,6 +119,7 @@ macro_rules! contract_tests {
                     a_member_or_an_inviter_cannot_be_deleted,
                     old_lots_are_found_and_expire_once,
                     pending_entries_read_back_and_sum_until_available,
+                    the_kpis_read_events_ledger_and_sales_over_a_window,
                 );
                 $crate::contract_tests!(@pairs $fresh;
                     a_copy_keeps_memberships_history_and_breakdowns,

@@ -747,5 +747,6 @@ pub(crate) fn membership_now(
         }))
 }
 
+pub mod kpis;
 #[cfg(test)]
 mod tests;

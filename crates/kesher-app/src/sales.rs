@@ -46,6 +46,37 @@ impl App {
         })
     }
 
+    /// Accrue recorded sales that have not earned yet, and take back recorded refunds' shares, in
+    /// the order given, each at its own time as if the program had run then (the clock of the
+    /// accrual and of any tier upgrade is the sale's instant), in one unit of work. An accrual
+    /// already made is left as it is. What `kesher demo` gives its history under its program.
+    pub fn replay_accruals(&self, sales: &[TransactionId], actor_name: &str) -> Result<kesher_store::AwardReport> {
+        let clock = std::sync::Arc::new(crate::clock::ManualClock::new(self.now()));
+        let at_sale = self.clone().with_clock(clock.clone());
+        let mut report = kesher_store::AwardReport::default();
+        let mut tx = self.store.begin(Lock::Writes)?;
+        for id in sales {
+            if tx.points_entry_for_transaction(*id)?.is_some() {
+                continue;
+            }
+            let Some(t) = self.store.get_transaction(*id)? else {
+                continue;
+            };
+            clock.set(t.occurred_at);
+            let actor = Actor::new(actor_name, t.occurred_at);
+            if let (Some(e), _) = accrue(&at_sale, tx.as_mut(), &t, &actor)? {
+                if e.kind == EntryKind::Reverse {
+                    report.reversed += 1;
+                } else {
+                    report.earned += 1;
+                }
+                report.points = report.points.saturating_add(e.points);
+            }
+        }
+        tx.commit()?;
+        Ok(report)
+    }
+
     /// [`App::record_sale`] by the system (no person to name), at the sale's own time.
     pub fn record_transaction(&self, t: &Transaction) -> Result<Recorded<Transaction>> {
         Ok(self.record_sale(t, &Actor::new("system", t.occurred_at))?.transaction)

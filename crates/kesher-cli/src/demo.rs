@@ -115,9 +115,10 @@ fn generate_and_import(a: &DemoArgs, db: &Path, settings: Settings, dir: &Path) 
         let s = import_file(&app, kind, &dir.join(name), ImportOptions::default(), true)?;
         eprintln!("  {name}: {} rows in {:.1} s", s.inserted, t.elapsed().as_secs_f64());
     }
-    // The loyalty program: one point per shekel, launched half a year before the history ends, so
-    // that members carry balances. One bulk pass over the sales, not one write per sale.
-    let t = Instant::now();
+    // The loyalty program, launched half a year before the history ends: members enrolled at
+    // the till on days spread over that half year, then every member's sales since their
+    // enrolment earn as they would have then (the program's rates, tiers, promotions and bonuses,
+    // each entry at its sale's time), so that the program's KPIs have a history to show.
     let ils = kesher_core::Currency::parse("ILS")?;
     let rule = kesher_loyalty::EarningRule::new().with(
         ils,
@@ -130,28 +131,48 @@ fn generate_and_import(a: &DemoArgs, db: &Path, settings: Settings, dir: &Path) 
         .to_zoned(jiff::tz::TimeZone::UTC)
         .context("the program's launch date")?
         .timestamp();
-    let r = app.award_points(Some(launch), &actor)?;
+    let members = enrol_demo_members(&app, &actor, end, launch)?;
+    let t = Instant::now();
+    let enrolled_at: std::collections::HashMap<kesher_core::CustomerId, jiff::Timestamp> =
+        members.into_iter().collect();
+    let mut sales = Vec::new();
+    app.for_each_sale_fact(launch, jiff::Timestamp::MAX, &mut |s| {
+        if let Some(since) = s.customer_id.and_then(|c| enrolled_at.get(&c))
+            && s.occurred_at >= *since
+        {
+            sales.push((s.occurred_at, s.id));
+        }
+        Ok(())
+    })?;
+    sales.sort();
+    let ids: Vec<kesher_core::TransactionId> = sales.into_iter().map(|(_, id)| id).collect();
+    let r = app.replay_accruals(&ids, "demo")?;
     eprintln!(
-        "  points: {} sales earned {} points since {launch} in {:.1} s",
+        "  points: {} members' sales since their enrolment earned, {} refunds reversed: {} points in {:.1} s",
         r.earned,
+        r.reversed,
         r.points,
         t.elapsed().as_secs_f64()
     );
-    enrol_demo_members(&app, &actor, end)?;
     Ok(app)
 }
 
 /// The demo's loyalty program: three tiers by spend over a year, wine and coffee earning double,
 /// a promotion over the history's last two weeks, first-purchase and referral bonuses, points
 /// held for 14 days and lasting 180; two of every three customers with two visits in the last
-/// year enrolled by an employee of their branch (every tenth invited by another member). The
-/// history's points were awarded in bulk today, so their lots start today: none has expired yet.
+/// year before enrolment enrolled by an employee of their branch (every tenth invited by another
+/// member), on a day between the launch and a week before the end. Returns the members with the
+/// instant each enrolled; their sales since are replayed under the program by the caller.
 fn enrol_demo_members(
     app: &kesher_app::App,
     actor: &kesher_store::Actor,
     end: jiff::civil::Date,
-) -> anyhow::Result<()> {
+    launch: jiff::Timestamp,
+) -> anyhow::Result<Vec<(kesher_core::CustomerId, jiff::Timestamp)>> {
     let t = Instant::now();
+    let clock = std::sync::Arc::new(kesher_app::clock::ManualClock::new(launch));
+    let at_till = app.clone().with_clock(clock.clone());
+    let mut members = Vec::new();
     let from = end
         .checked_sub(jiff::Span::new().days(13))
         .context("the promotion's start")?;
@@ -209,10 +230,22 @@ fn enrol_demo_members(
                 invited_by: last_member.filter(|_| enrolled % 10 == 9),
                 fee_paid: 0,
             };
-            match app.enrol_member(&e, actor) {
+            // A day of the program's first 175, at a shop hour (UTC).
+            let when = launch
+                .checked_add(jiff::SignedDuration::from_hours(
+                    ((n * 7919) % 175) as i64 * 24 + 7 + (n % 9) as i64,
+                ))
+                .context("an enrolment's date")?;
+            clock.set(when);
+            let at_when = kesher_store::Actor {
+                at: when,
+                ..actor.clone()
+            };
+            match at_till.enrol_member(&e, &at_when) {
                 Ok(_) => {
                     enrolled += 1;
                     last_member = Some(c.id);
+                    members.push((c.id, when));
                 }
                 // Those who do not meet the conditions stay out, as at a real till.
                 Err(kesher_store::StoreError::Invalid { .. }) => refused += 1,
@@ -224,5 +257,5 @@ fn enrol_demo_members(
         "  loyalty: {enrolled} members enrolled ({refused} did not meet the conditions) in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    Ok(())
+    Ok(members)
 }

@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use kesher_app::App;
 use kesher_app::loyalty::Enrolment;
+use kesher_app::loyalty::kpis::{KpiParams, KpiReport};
 use kesher_loyalty::{Member, MemberStatus};
 use std::process::ExitCode;
 
@@ -86,6 +87,32 @@ pub enum LoyaltyCommand {
     Expire {
         #[arg(long)]
         as_of: Option<jiff::civil::Date>,
+    },
+    /// The program's KPIs over a window of local dates (docs/loyalty.md, "KPIs"): enrolments,
+    /// data quality, identified sales, points, new vs returning members, benefits, financial
+    /// impact. Aggregates only.
+    Report {
+        /// First date (YYYY-MM-DD); default 364 days before --to.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last date, included; default today.
+        #[arg(long)]
+        to: Option<String>,
+        /// One branch (external id).
+        #[arg(long)]
+        branch: Option<String>,
+        /// day, week or month.
+        #[arg(long, default_value = "month")]
+        by: String,
+        /// A point's value in the program's currency, for the liability.
+        #[arg(long, default_value = "0.05")]
+        point_value: String,
+        /// Months before and after enrolment compared by the difference in differences.
+        #[arg(long, default_value_t = 3)]
+        months: u32,
+        /// The report as one JSON document.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -302,6 +329,30 @@ pub fn run(app: &App, c: LoyaltyCommand) -> anyhow::Result<ExitCode> {
                 r.points, r.customers, r.examined
             );
         }
+        LoyaltyCommand::Report {
+            from,
+            to,
+            branch,
+            by,
+            point_value,
+            months,
+            json,
+        } => {
+            let q = app.loyalty_kpi_query(&KpiParams {
+                from: from.as_deref(),
+                to: to.as_deref(),
+                branch: branch.as_deref(),
+                by: Some(&by),
+                point_value: Some(&point_value),
+                months: Some(months),
+            })?;
+            let r = app.loyalty_kpis(&q)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print_report(&r);
+            }
+        }
         LoyaltyCommand::ReviewTiers => {
             let r = app.review_tiers(&cli_actor(app))?;
             println!(
@@ -311,4 +362,174 @@ pub fn run(app: &App, c: LoyaltyCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn opt(v: Option<f64>, pct: bool) -> String {
+    match v {
+        Some(v) if pct => format!("{:.1}%", v * 100.0),
+        Some(v) => format!("{v:.2}"),
+        None => "-".into(),
+    }
+}
+
+/// The report as text: one section per KPI.
+fn print_report(r: &KpiReport) {
+    let w = &r.window;
+    println!(
+        "Loyalty KPIs {} to {} by {:?}{} ({}, {})",
+        w.from,
+        w.to,
+        w.by,
+        w.branch.as_deref().map(|b| format!(", branch {b}")).unwrap_or_default(),
+        w.time_zone,
+        w.currency
+    );
+    let e = &r.enrolments;
+    println!(
+        "\nEnrolments: {} enrolled, {} rejoined, {} left",
+        e.total.enrolled, e.total.rejoined, e.total.left
+    );
+    for p in &e.by_period {
+        println!(
+            "  {:<12} {:>6} enrolled {:>5} rejoined {:>5} left",
+            p.period, p.moves.enrolled, p.moves.rejoined, p.moves.left
+        );
+    }
+    for (what, rows) in [("branch", &e.by_branch), ("employee", &e.by_employee)] {
+        for k in rows {
+            println!(
+                "  {what} {:<8} {:<20} {:>6} enrolled {:>5} rejoined {:>5} left",
+                k.key,
+                k.name.as_deref().unwrap_or("-"),
+                k.figures.enrolled,
+                k.figures.rejoined,
+                k.figures.left
+            );
+        }
+    }
+    let dq = &r.data_quality;
+    let missing = |q: &kesher_app::loyalty::kpis::Quality| {
+        q.missing_share
+            .iter()
+            .map(|(k, v)| format!("{k} {:.0}%", v * 100.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "\nData quality: {} members enrolled, average {}; missing: {}",
+        dq.total.members,
+        opt(dq.total.average_quality, false),
+        missing(&dq.total)
+    );
+    for (what, rows) in [("branch", &dq.by_branch), ("employee", &dq.by_employee)] {
+        for k in rows {
+            println!(
+                "  {what} {:<8} {:<20} {:>5} members, average {:>6}; missing: {}",
+                k.key,
+                k.name.as_deref().unwrap_or("-"),
+                k.figures.members,
+                opt(k.figures.average_quality, false),
+                missing(&k.figures)
+            );
+        }
+    }
+    println!("\nIdentified sales (members / non-members / anonymous):");
+    for s in r
+        .identified_sales
+        .total
+        .iter()
+        .chain(&r.identified_sales.by_period)
+        .chain(&r.identified_sales.by_branch)
+    {
+        let label = s
+            .period
+            .clone()
+            .or_else(|| s.branch.clone().map(|b| format!("branch {b}")))
+            .unwrap_or_else(|| "total".into());
+        println!(
+            "  {:<12} {} {:>7} / {:>7} / {:>7} sales; revenue {} / {} / {}; members' share {} of sales, {} of revenue",
+            label,
+            s.currency,
+            s.members.transactions,
+            s.non_members.transactions,
+            s.anonymous.transactions,
+            s.members.revenue,
+            s.non_members.revenue,
+            s.anonymous.revenue,
+            opt(s.member_share_of_transactions, true),
+            opt(s.member_share_of_revenue, true)
+        );
+    }
+    let p = &r.points;
+    println!(
+        "\nPoints: {} issued, {} redeemed, {} reversed, {} adjusted, {} expired; redemption rate {}",
+        p.total.issued,
+        p.total.redeemed,
+        p.total.reversed,
+        p.total.adjusted,
+        p.total.expired,
+        opt(p.redemption_rate, true)
+    );
+    for x in &p.by_period {
+        println!(
+            "  {:<12} {:>9} issued {:>9} redeemed {:>7} reversed {:>7} adjusted {:>7} expired",
+            x.period, x.flow.issued, x.flow.redeemed, x.flow.reversed, x.flow.adjusted, x.flow.expired
+        );
+    }
+    let l = &p.liability;
+    println!(
+        "  liability: {} points outstanding x {} {} a point = {} {} (as of {})",
+        l.points,
+        l.point_value,
+        l.currency,
+        l.value.as_deref().unwrap_or("-"),
+        l.currency,
+        l.as_of
+    );
+    println!(
+        "\nNew vs returning members ({} new in the window):",
+        r.new_vs_returning.total_new
+    );
+    for x in &r.new_vs_returning.by_period {
+        println!("  {:<12} {:>6} new {:>6} returning", x.period, x.new, x.returning);
+    }
+    println!("\nBenefits (points given, sales, points reversed):");
+    for k in &r.benefits.rules {
+        println!(
+            "  {:<28} {:>9} points on {:>7} sales, {:>6} reversed",
+            k.key, k.figures.points, k.figures.sales, k.figures.reversed
+        );
+    }
+    let f = &r.financial_impact;
+    println!("\nFinancial impact ({}):", f.currency);
+    for (what, g) in [("members", &f.members), ("non-members", &f.non_members)] {
+        println!(
+            "  {what:<12} {:>6} customers, {:>7} sales, revenue {}; per customer {} spend, {} visits; basket {}",
+            g.customers,
+            g.transactions,
+            g.revenue,
+            opt(g.spend_per_customer, false),
+            opt(g.visits_per_customer, false),
+            opt(g.basket_size, false)
+        );
+    }
+    match &f.difference_in_differences {
+        Some(d) => println!(
+            "  difference in differences ({} months each side): {:+.2} a month (95% CI {:+.2} to {:+.2}); members {:+.2} from {:.2}, non-members {:+.2}; {} members, {} non-members, {} enrolment months",
+            d.months,
+            d.effect,
+            d.ci_low,
+            d.ci_high,
+            d.members_change,
+            d.members_before,
+            d.non_members_change,
+            d.members,
+            d.non_members,
+            d.cohorts
+        ),
+        None => {
+            println!("  difference in differences: not enough data (no enrolment month with its months after over)")
+        }
+    }
+    println!("  method: {}", f.method);
 }

@@ -270,6 +270,21 @@ pub const CATALOGUE: &[ErrorCode] = &[
         &["currency"],
         "no sales of identified customers in {currency}: there is nothing to design a program from",
     ),
+    c(
+        "loyalty.report.window.reversed",
+        &["from", "to"],
+        "from ({from}) is after to ({to})",
+    ),
+    c(
+        "loyalty.report.window.too_long",
+        &["max"],
+        "the window is longer than {max} days",
+    ),
+    c(
+        "loyalty.report.months.out_of_range",
+        &["max"],
+        "months must be 1 to {max}",
+    ),
     c("points.rule.points.negative", &[], "must not be negative"),
     c("points.rule.per_minor.too_small", &[], "must be at least 1"),
     c(

@@ -68,7 +68,7 @@ pub async fn blocking<T: Send + 'static>(
         points::get_points, points::redeem, points::adjust, points::get_rule, points::put_rule, points::totals,
         jobs::list, jobs::enqueue, jobs::cancel,
         loyalty::get_program, loyalty::put_program, loyalty::enrol, loyalty::leave, loyalty::members, loyalty::member,
-        loyalty::wallet, loyalty::design,
+        loyalty::wallet, loyalty::design, loyalty::kpis,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "analytics"), (name = "auth"), (name = "accounts"), (name = "privacy"), (name = "segments"), (name = "points"), (name = "loyalty"), (name = "system")),
@@ -308,6 +308,7 @@ fn api() -> Api {
         A::LoyaltyRead,
         get(loyalty::member),
     )
+    .at(get_.clone(), "/api/loyalty/kpis", A::AnalyticsRead, get(loyalty::kpis))
     .at(
         post_.clone(),
         "/api/loyalty/members/{id}/leave",

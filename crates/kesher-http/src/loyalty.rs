@@ -8,6 +8,7 @@ use crate::{AppState, blocking};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kesher_app::App;
+use kesher_app::loyalty::kpis::{KpiParams, KpiReport};
 use kesher_app::loyalty::{Enrolment, Wallet};
 use kesher_auth::Action;
 use kesher_core::{BranchId, CustomerId, EmployeeId};
@@ -471,6 +472,45 @@ pub async fn design(
         })?;
         let body = serde_json::to_value(&d).map_err(|e| AppError::internal(format!("the design as JSON: {e}")))?;
         Ok(Json(body))
+    })
+    .await
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct KpiParamsDto {
+    /// First local date of the window (YYYY-MM-DD); default 364 days before `to`.
+    pub from: Option<String>,
+    /// Last local date of the window, included; default today in the business's time zone.
+    pub to: Option<String>,
+    /// One branch (external id); default every branch.
+    pub branch: Option<String>,
+    /// day, week (from Monday) or month (default).
+    pub by: Option<String>,
+    /// A point's value in major units of the program's currency, default 0.05.
+    pub point_value: Option<String>,
+    /// Months before and after enrolment the difference in differences compares, 1 to 12, default 3.
+    pub months: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/loyalty/kpis", tag = "loyalty", params(KpiParamsDto),
+    responses((status = 200, description = "The program's KPIs, one key each (docs/loyalty.md, \"KPIs\"): enrolments, data_quality, identified_sales, points, new_vs_returning, benefits, financial_impact; aggregates only", body = Object),
+              (status = 422, description = "A parameter is not valid (the error names it)", body = crate::error::ErrorBody)))]
+pub async fn kpis(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(p): Query<KpiParamsDto>,
+) -> Result<Json<KpiReport>, AppError> {
+    blocking(st, move |app| {
+        caller.check(Action::AnalyticsRead, None)?;
+        let q = app.loyalty_kpi_query(&KpiParams {
+            from: p.from.as_deref(),
+            to: p.to.as_deref(),
+            branch: p.branch.as_deref(),
+            by: p.by.as_deref(),
+            point_value: p.point_value.as_deref(),
+            months: p.months,
+        })?;
+        Ok(Json(app.loyalty_kpis(&q)?))
     })
     .await
 }

@@ -975,6 +975,33 @@ pub async fn html_errors(req: axum::extract::Request, next: axum::middleware::Ne
 }
 
 /// The program's definition as a page shows it: tiers with their thresholds read.
+/// The loyalty page's KPI panel: the headline figures of `kesher loyalty report`.
+fn kpi_view(q: &kesher_app::loyalty::kpis::KpiQuery, r: &kesher_app::loyalty::kpis::KpiReport) -> minijinja::Value {
+    let scale = 10f64.powi(q.currency.exponent() as i32);
+    let sales = r
+        .identified_sales
+        .total
+        .iter()
+        .find(|s| s.currency == q.currency.as_str());
+    let did = r.financial_impact.difference_in_differences.as_ref().map(|d| {
+        context! {
+            months => d.months, effect => d.effect * scale, low => d.ci_low * scale, high => d.ci_high * scale,
+        }
+    });
+    context! {
+        from => r.window.from, to => r.window.to, currency => q.currency.as_str(),
+        enrolled => r.enrolments.total.enrolled + r.enrolments.total.rejoined, left => r.enrolments.total.left,
+        quality => r.data_quality.total.average_quality,
+        member_share_tx => sales.and_then(|s| s.member_share_of_transactions),
+        member_share_rev => sales.and_then(|s| s.member_share_of_revenue),
+        issued => r.points.total.issued, redeemed => r.points.total.redeemed,
+        redemption_rate => r.points.redemption_rate,
+        liability_points => r.points.liability.points,
+        liability_minor => r.points.liability.points.checked_mul(q.point_value),
+        new_members => r.new_vs_returning.total_new, did => did,
+    }
+}
+
 fn program_view(p: &kesher_loyalty::program::Program) -> minijinja::Value {
     let d = p.definition();
     let tiers: Vec<minijinja::Value> = p
@@ -1023,12 +1050,20 @@ async fn loyalty_page(
                 .collect(),
             None => Vec::new(),
         };
+        // The program's KPIs over the last 365 days, for those who may read aggregates.
+        let kpis = match &program {
+            Some(_) if caller.principal.may(Action::AnalyticsRead).is_ok() => {
+                let q = app.loyalty_kpi_query(&kesher_app::loyalty::kpis::KpiParams::default())?;
+                Some(kpi_view(&q, &app.loyalty_kpis(&q)?))
+            }
+            _ => None,
+        };
         let page = render(
             "loyalty.html",
             &c,
             "loyalty",
             context! {
-                program => program.as_ref().map(program_view), members => members,
+                program => program.as_ref().map(program_view), members => members, kpis => kpis,
                 flash => flash(&c, done.as_deref()), error => error.as_ref().map(error_value), path => "/loyalty",
             },
         )?;

@@ -2,12 +2,14 @@
 //! unit of work (`Tx`), the facts a tier review and an accrual read, and the `Loyalty` reads.
 
 use crate::PgStore;
-use crate::convert::{Ctx, all, col, one};
+use crate::convert::{Ctx, PgRow, all, col, one};
 use jiff::Timestamp;
 use kesher_core::{Currency, CustomerId, ProductId};
-use kesher_loyalty::{Member, MemberEvent, MemberStatus};
-use kesher_store::rows::{self, MEMBER_EVENT_SELECT, MEMBER_SELECT, PRODUCT_FACTS_SELECT};
-use kesher_store::{Activity, ProductFacts, Result};
+use kesher_loyalty::{LedgerEntry, Member, MemberEvent, MemberStatus};
+use kesher_store::rows::{
+    self, LEDGER_SELECT, MEMBER_EVENT_SELECT, MEMBER_SELECT, PRODUCT_FACTS_SELECT, SALE_FACT_SELECT,
+};
+use kesher_store::{Activity, ProductFacts, Result, SaleFact};
 use postgres::GenericClient;
 use uuid::Uuid;
 
@@ -165,6 +167,60 @@ impl kesher_store::Loyalty for PgStore {
                 &[&now, &limit],
                 |r| rows::member(r),
             )
+        })
+    }
+
+    fn member_events_before(&self, until: Timestamp) -> Result<Vec<MemberEvent>> {
+        self.with(|c| {
+            all(
+                c,
+                &format!("{MEMBER_EVENT_SELECT} WHERE at < $1 ORDER BY seq"),
+                &[&until],
+                |r| rows::member_event(r),
+            )
+        })
+    }
+
+    fn for_each_ledger_entry(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+        f: &mut dyn FnMut(&LedgerEntry) -> Result<()>,
+    ) -> Result<()> {
+        self.with(|c| {
+            // Row by row: memory stays flat whatever the size of the ledger.
+            let params: [&(dyn postgres::types::ToSql + Sync); 2] = [&since, &until];
+            let mut rows = c
+                .query_raw(
+                    &format!("{LEDGER_SELECT} WHERE at >= $1 AND at < $2 ORDER BY seq"),
+                    params,
+                )
+                .be()?;
+            while let Some(r) = postgres::fallible_iterator::FallibleIterator::next(&mut rows).be()? {
+                f(&rows::ledger_entry(&PgRow(&r))?)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn for_each_sale_fact(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+        f: &mut dyn FnMut(&SaleFact) -> Result<()>,
+    ) -> Result<()> {
+        self.with(|c| {
+            let params: [&(dyn postgres::types::ToSql + Sync); 2] = [&since, &until];
+            let mut rows = c
+                .query_raw(
+                    &format!("{SALE_FACT_SELECT} WHERE occurred_at >= $1 AND occurred_at < $2"),
+                    params,
+                )
+                .be()?;
+            while let Some(r) = postgres::fallible_iterator::FallibleIterator::next(&mut rows).be()? {
+                f(&rows::sale_fact(&PgRow(&r))?)?;
+            }
+            Ok(())
         })
     }
 }

@@ -1,14 +1,16 @@
 //! A loyalty program's members on SQLite: the membership rows and their history inside a unit
 //! of work (`Tx`), the facts a tier review and an accrual read, and the `Loyalty` reads.
 
-use crate::convert::{Ctx, all, one};
+use crate::convert::{Ctx, SqlRow, all, one};
 use crate::points::joined_sum;
 use crate::{SqliteStore, ts};
 use jiff::Timestamp;
 use kesher_core::{Currency, CustomerId, ProductId};
-use kesher_loyalty::{Member, MemberEvent, MemberStatus};
-use kesher_store::rows::{self, MEMBER_EVENT_SELECT, MEMBER_SELECT, PRODUCT_FACTS_SELECT};
-use kesher_store::{Activity, ProductFacts, Result};
+use kesher_loyalty::{LedgerEntry, Member, MemberEvent, MemberStatus};
+use kesher_store::rows::{
+    self, LEDGER_SELECT, MEMBER_EVENT_SELECT, MEMBER_SELECT, PRODUCT_FACTS_SELECT, SALE_FACT_SELECT,
+};
+use kesher_store::{Activity, ProductFacts, Result, SaleFact};
 use rusqlite::{Connection, params};
 
 fn limit_param(limit: usize) -> i64 {
@@ -179,5 +181,51 @@ impl kesher_store::Loyalty for SqliteStore {
             params![ts(now), limit_param(limit)],
             |r| rows::member(r),
         )
+    }
+
+    fn member_events_before(&self, until: Timestamp) -> Result<Vec<MemberEvent>> {
+        all(
+            &*self.read()?,
+            &format!("{MEMBER_EVENT_SELECT} WHERE at < ?1 ORDER BY seq"),
+            [ts(until)],
+            |r| rows::member_event(r),
+        )
+    }
+
+    fn for_each_ledger_entry(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+        f: &mut dyn FnMut(&LedgerEntry) -> Result<()>,
+    ) -> Result<()> {
+        let c = self.read()?;
+        let mut st = c
+            .prepare_cached(&format!("{LEDGER_SELECT} WHERE at >= ?1 AND at < ?2 ORDER BY seq"))
+            .be()?;
+        let mut rows = st.query(params![ts(since), ts(until)]).be()?;
+        // Row by row: memory stays flat whatever the size of the ledger.
+        while let Some(r) = rows.next().be()? {
+            f(&rows::ledger_entry(&SqlRow(r))?)?;
+        }
+        Ok(())
+    }
+
+    fn for_each_sale_fact(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+        f: &mut dyn FnMut(&SaleFact) -> Result<()>,
+    ) -> Result<()> {
+        let c = self.read()?;
+        let mut st = c
+            .prepare_cached(&format!(
+                "{SALE_FACT_SELECT} WHERE occurred_at >= ?1 AND occurred_at < ?2"
+            ))
+            .be()?;
+        let mut rows = st.query(params![ts(since), ts(until)]).be()?;
+        while let Some(r) = rows.next().be()? {
+            f(&rows::sale_fact(&SqlRow(r))?)?;
+        }
+        Ok(())
     }
 }

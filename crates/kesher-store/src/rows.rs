@@ -298,6 +298,21 @@ pub fn member_event(r: &impl Columns) -> Result<MemberEvent> {
     })
 }
 
+/// A sale's facts for the program's KPIs (`crate::SaleFact`), in [`sale_fact`]'s order.
+pub const SALE_FACT_SELECT: &str =
+    "SELECT customer_id, branch_id, occurred_at, currency, total, refund_of IS NOT NULL, id FROM transactions";
+pub fn sale_fact(r: &impl Columns) -> Result<crate::SaleFact> {
+    Ok(crate::SaleFact {
+        id: TransactionId::from_bytes(r.id(6)?),
+        customer_id: r.opt_id(0)?.map(CustomerId::from_bytes),
+        branch_id: BranchId::from_bytes(r.id(1)?),
+        occurred_at: r.time(2)?,
+        currency: parsed("currency", Currency::from_stored(&r.text(3)?))?,
+        total: r.int(4)?,
+        refund: r.flag(5)?,
+    })
+}
+
 /// The products' facts an accrual reads, for `… WHERE id IN …`.
 pub const PRODUCT_FACTS_SELECT: &str = "SELECT id, sku, category FROM products";
 pub fn product_facts(r: &impl Columns) -> Result<crate::ProductFacts> {

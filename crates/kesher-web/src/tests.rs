@@ -55,6 +55,8 @@ fn every_message_formats_without_errors_in_every_language() {
                 "required",
                 "actual",
                 "days",
+                "from",
+                "to",
             ] {
                 args.set(k, FluentValue::from(3));
             }

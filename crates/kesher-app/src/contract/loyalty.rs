@@ -1004,3 +1004,107 @@ pub fn pending_entries_read_back_and_sum_until_available(s: &App) {
     assert_eq!(got, [Some(until), Some(until), None]);
     assert_eq!(s.store.points_balance(ids[0]).unwrap(), 85);
 }
+
+/// The program's KPIs read every membership event before an instant, and the ledger entries and
+/// sales (identified, anonymous, refunds) of a half-open window.
+pub fn the_kpis_read_events_ledger_and_sales_over_a_window(s: &App) {
+    let (b, _, p) = seed_reference(&*s.store);
+    let ids = customers(s, 2);
+    let written = append(
+        s,
+        &[
+            event(ids[0], MemberEventKind::Enrol, "2025-01-01T00:00:00Z", "{}"),
+            event(ids[1], MemberEventKind::Enrol, "2025-02-01T00:00:00Z", "{}"),
+            event(ids[0], MemberEventKind::Leave, "2025-03-01T00:00:00Z", "{}"),
+        ],
+    );
+    let before = s.store.member_events_before(at("2025-03-01T00:00:00Z")).unwrap();
+    assert_eq!(before, written[..2].to_vec());
+    assert_eq!(
+        s.store.member_events_before(at("2030-01-01T00:00:00Z")).unwrap(),
+        written
+    );
+    let (since, until) = (at("2025-03-01T00:00:00Z"), at("2025-04-01T00:00:00Z"));
+    let first = sale(1, "T1", Some(ids[0]), b, p, "2025-03-01T00:00:00Z"); // at `since`: in
+    let sales = [
+        first.clone(),
+        sale(2, "T2", None, b, p, "2025-03-15T10:00:00Z"), // anonymous: in
+        sale(3, "T3", Some(ids[1]), b, p, "2025-02-28T23:59:59Z"), // before: out
+        sale(4, "T4", Some(ids[1]), b, p, "2025-04-01T00:00:00Z"), // at `until`: out
+    ];
+    for t in &sales {
+        s.record_transaction(t).unwrap();
+    }
+    let refund = Transaction {
+        id: TransactionId(uid(7001)),
+        external_id: "R1".into(),
+        refund_of: Some(first.id),
+        occurred_at: at("2025-03-20T00:00:00Z"),
+        lines: vec![Line {
+            product_id: None,
+            sku: None,
+            quantity: -1,
+            unit_price: 500,
+            discount: 0,
+        }],
+        ..first.clone()
+    };
+    s.record_transaction(&refund).unwrap();
+    let mut read = Vec::new();
+    s.store
+        .for_each_sale_fact(since, until, &mut |f| {
+            read.push(f.clone());
+            Ok(())
+        })
+        .unwrap();
+    read.sort_by_key(|f| f.occurred_at);
+    let facts: Vec<(Option<CustomerId>, BranchId, i64, bool, &str)> = read
+        .iter()
+        .map(|f| (f.customer_id, f.branch_id, f.total, f.refund, f.currency.as_str()))
+        .collect();
+    assert_eq!(
+        facts,
+        [
+            (Some(ids[0]), b, 17_480, false, "ILS"),
+            (None, b, 17_480, false, "ILS"),
+            (Some(ids[0]), b, -500, true, "ILS"),
+        ]
+    );
+    assert_eq!(read[0].occurred_at, since);
+    // An error from the callback stops the read and comes back.
+    let mut calls = 0;
+    let stopped = s.store.for_each_sale_fact(since, until, &mut |_| {
+        calls += 1;
+        Err(StoreError::Backend("stop".into()))
+    });
+    assert!(stopped.is_err());
+    assert_eq!(calls, 1);
+    // The ledger: entries at the window's edges.
+    let adjust = |c: CustomerId, points: i64, when: &str| {
+        let req = kesher_store::PointsRequest {
+            points,
+            reason: Some("test".into()),
+            idempotency_key: None,
+            branch_id: Some(b),
+        };
+        s.adjust_points(c, &req, &Actor::new("test", at(when))).unwrap();
+    };
+    adjust(ids[0], 10, "2025-02-28T23:59:59Z");
+    adjust(ids[0], 20, "2025-03-01T00:00:00Z");
+    adjust(ids[1], 30, "2025-03-31T23:59:59Z");
+    adjust(ids[1], 40, "2025-04-01T00:00:00Z");
+    let mut entries = Vec::new();
+    s.store
+        .for_each_ledger_entry(since, until, &mut |e| {
+            entries.push((e.customer_id, e.kind, e.points, e.branch_id));
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        entries,
+        [
+            (ids[0], EntryKind::Adjust, 20, Some(b)),
+            (ids[1], EntryKind::Adjust, 30, Some(b))
+        ]
+    );
+}

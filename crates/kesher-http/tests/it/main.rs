@@ -11,6 +11,7 @@ mod fuzz;
 mod jobs;
 mod loyalty;
 mod loyalty_design;
+mod loyalty_kpis;
 mod openapi;
 mod points;
 mod segments;

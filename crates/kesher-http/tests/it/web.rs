@@ -479,6 +479,17 @@ fn a_clerk_enrols_a_member_from_the_loyalty_page_and_the_customer_view_shows_the
         "{}",
         r.body
     );
+    // A clerk reads no aggregates: no KPI panel; a marketing manager sees it.
+    assert!(!r.body.contains(r#"id="loy-kpis""#), "{}", r.body);
+    user(&app, "mia", "marketing_manager", None);
+    let mut m = Visitor::sign_in(&app, "mia", "correct horse battery");
+    let k = m.get("/loyalty");
+    assert_eq!(k.status, 200, "{}", k.body);
+    assert!(
+        k.body.contains(r#"id="loy-kpis""#) && k.body.contains("Program KPIs") && k.body.contains("Redemption rate"),
+        "{}",
+        k.body
+    );
     // An unknown customer is said on the page; then the real one is enrolled.
     let csrf = v.csrf("/loyalty");
     let r = v.post("/loyalty/enrol", &[("csrf", &csrf), ("who", "M404"), ("employee", "")]);

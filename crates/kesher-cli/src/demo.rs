@@ -154,12 +154,16 @@ fn generate_and_import(a: &DemoArgs, db: &Path, settings: Settings, dir: &Path) 
         r.points,
         t.elapsed().as_secs_f64()
     );
+    // Points last 150 days from when they become spendable: the lots of the program's first weeks
+    // have expired by now.
+    let expired = app.expire_points(app.now(), &actor)?;
+    eprintln!("  expiry: {} points expired from {} members", expired.points, expired.customers);
     Ok(app)
 }
 
 /// The demo's loyalty program: three tiers by spend over a year, wine and coffee earning double,
 /// a promotion over the history's last two weeks, first-purchase and referral bonuses, points
-/// held for 14 days and lasting 180; two of every three customers with two visits in the last
+/// held for 14 days and lasting 150; two of every three customers with two visits in the last
 /// year before enrolment enrolled by an employee of their branch (every tenth invited by another
 /// member), on a day between the launch and a week before the end. Returns the members with the
 /// instant each enrolled; their sales since are replayed under the program by the caller.
@@ -192,7 +196,7 @@ fn enrol_demo_members(
         "promotions": [{"key": "year-end", "name": "Double points at year end", "multiplier": "2",
                         "from": from.to_string(), "until": end.to_string()}],
         "bonuses": {"first_purchase": 50, "birthday_month_multiplier": "2", "referral": 100},
-        "expiry": {"lifetime_days": 180},
+        "expiry": {"lifetime_days": 150},
         "pending": {"days": 14}
     });
     app.set_loyalty_program(&program.to_string(), actor)?;

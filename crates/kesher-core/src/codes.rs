@@ -252,7 +252,11 @@ pub const CATALOGUE: &[ErrorCode] = &[
         &["required", "actual"],
         "joining needs {required} days as a customer; this one has {actual}",
     ),
-    c("loyalty.program.missing", &[], "no loyalty program is set: set one first"),
+    c(
+        "loyalty.program.missing",
+        &[],
+        "no loyalty program is set: set one first",
+    ),
     c("loyalty.member.already", &[], "the customer is already a member"),
     c("loyalty.member.not_member", &[], "the customer is not a member"),
     c("points.rule.points.negative", &[], "must not be negative"),

@@ -59,12 +59,20 @@ pub fn lots(entries: &[LedgerEntry], lifetime: SignedDuration) -> Vec<Lot> {
 
 /// The lots still holding points, oldest first.
 pub fn open_lots(entries: &[LedgerEntry], lifetime: SignedDuration) -> Vec<Lot> {
-    lots(entries, lifetime).into_iter().filter(|l| l.remaining > 0).collect()
+    lots(entries, lifetime)
+        .into_iter()
+        .filter(|l| l.remaining > 0)
+        .collect()
 }
 
 /// What expires at `as_of`: the points left in the lots whose expiry is at or before it, as an
 /// `expire` posting on `balance` (never below zero); `None` when nothing expires.
-pub fn expiry(entries: &[LedgerEntry], lifetime: SignedDuration, as_of: Timestamp, balance: i64) -> Result<Option<Posting>> {
+pub fn expiry(
+    entries: &[LedgerEntry],
+    lifetime: SignedDuration,
+    as_of: Timestamp,
+    balance: i64,
+) -> Result<Option<Posting>> {
     let due: i64 = lots(entries, lifetime)
         .iter()
         .filter(|l| l.expires_at <= as_of)
@@ -90,7 +98,11 @@ mod tests {
         LedgerEntry {
             seq,
             customer_id: CustomerId::from_bytes([7; 16]),
-            kind: if points >= 0 { EntryKind::Earn } else { EntryKind::Redeem },
+            kind: if points >= 0 {
+                EntryKind::Earn
+            } else {
+                EntryKind::Redeem
+            },
             points,
             balance_after: 0,
             reason: None,
@@ -110,7 +122,10 @@ mod tests {
 
     #[test]
     fn takings_consume_the_oldest_lots_first() {
-        let l = lots(&[entry(1, 100, 0), entry(2, 50, 10), entry(3, -120, 20), entry(4, 30, 30)], YEAR);
+        let l = lots(
+            &[entry(1, 100, 0), entry(2, 50, 10), entry(3, -120, 20), entry(4, 30, 30)],
+            YEAR,
+        );
         let left: Vec<i64> = l.iter().map(|l| l.remaining).collect();
         assert_eq!(left, [0, 30, 30]);
         assert_eq!(l[1].expires_at, day(375));

@@ -7,6 +7,7 @@
 //! sale's lines and their categories, the sale's local date in the business's time zone) and
 //! passes them in. docs/loyalty.md describes the same rules for people.
 
+use crate::benefits::{BenefitKind, BenefitRule, BenefitValue};
 use crate::member::Part;
 use crate::{EarnRate, LoyaltyError, MAX_BALANCE, Result};
 use jiff::Timestamp;
@@ -204,6 +205,50 @@ pub struct Definition {
     /// Points expire by lot, oldest first, this long after they were earned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiry: Option<Expiry>,
+    /// The benefits catalogue: what members may be granted, redeem points for, or be surprised
+    /// with (`crate::benefits`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub benefits: Vec<Benefit>,
+}
+
+/// Whether a benefit has a money value (hard) or not (soft).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Hard,
+    Soft,
+}
+
+/// A hard benefit's value: `{"type": "percent_discount", "percent": "10"}`,
+/// `{"type": "fixed_credit", "amount": "20.00"}`, `{"type": "gift_product", "sku": "MUG-1"}`,
+/// `{"type": "points", "points": 200}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Value {
+    PercentDiscount { percent: String },
+    FixedCredit { amount: String },
+    GiftProduct { sku: String },
+    Points { points: i64 },
+}
+
+/// One benefit of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Benefit {
+    pub key: String,
+    pub name: String,
+    pub kind: Kind,
+    /// Hard benefits only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    /// Members may redeem this many points for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_points: Option<i64>,
+    /// How long a granted benefit stays available (days).
+    pub valid_days: i64,
+    /// Granted to members entering these tiers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tiers: Vec<String>,
 }
 
 /// How long points last.
@@ -249,6 +294,7 @@ pub struct Program {
     tiers: Vec<TierRule>,
     promotions: Vec<PromotionRule>,
     birthday: Option<i64>,
+    benefits: Vec<BenefitRule>,
 }
 
 fn invalid(key: impl Into<String>, reason: impl Into<String>) -> LoyaltyError {
@@ -318,7 +364,12 @@ fn amount(currency: Currency, key: &str, s: &str) -> Result<i64> {
 
 fn rate(currency: Currency, key: &str, r: &Rate) -> Result<EarnRate> {
     let per = amount(currency, &format!("{key}.per"), &r.per)?;
-    EarnRate::new(r.points, per).map_err(|e| invalid(format!("{key}.{}", e.field().replace("per_minor", "per")), e.to_string()))
+    EarnRate::new(r.points, per).map_err(|e| {
+        invalid(
+            format!("{key}.{}", e.field().replace("per_minor", "per")),
+            e.to_string(),
+        )
+    })
 }
 
 fn text(key: &str, s: &str, max: usize) -> Result<()> {
@@ -339,13 +390,117 @@ fn few<T>(key: &str, items: &[T]) -> Result<()> {
 }
 
 fn item_key(key: &str, s: &str) -> Result<()> {
-    if s.is_empty()
-        || s.len() > 64
-        || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
+    if s.is_empty() || s.len() > 64 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         return Err(invalid(key, "1 to 64 letters, digits, '-' or '_'"));
     }
     Ok(())
+}
+
+/// A percentage of at most two decimal places, above 0 and at most 100, as hundredths of a
+/// percent.
+fn percent(key: &str, s: &str) -> Result<i64> {
+    let t = s.trim();
+    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+    let digits = |d: &str| !d.is_empty() && d.len() <= 3 && d.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || (!frac.is_empty() && (frac.len() > 2 || !frac.bytes().all(|b| b.is_ascii_digit()))) {
+        return Err(invalid(key, format!("{s:?} is not a percentage such as 12.5")));
+    }
+    let whole: i64 = whole.parse().map_err(|_| invalid(key, "not a number"))?;
+    let frac: i64 = match frac.len() {
+        0 => 0,
+        n => {
+            let f: i64 = frac.parse().map_err(|_| invalid(key, "not a number"))?;
+            if n == 1 { f * 10 } else { f }
+        }
+    };
+    let h = whole * 100 + frac;
+    if !(1..=100_00).contains(&h) {
+        return Err(invalid(key, "must be above 0 and at most 100"));
+    }
+    Ok(h)
+}
+
+fn check_benefits(currency: Currency, list: &[Benefit], tiers: &[TierRule]) -> Result<Vec<BenefitRule>> {
+    few("benefits", list)?;
+    let mut out: Vec<BenefitRule> = Vec::with_capacity(list.len());
+    for (i, b) in list.iter().enumerate() {
+        let key = format!("benefits[{i}]");
+        item_key(&format!("{key}.key"), &b.key)?;
+        if out.iter().any(|o| o.key == b.key) {
+            return Err(invalid(format!("{key}.key"), format!("{:?} is listed twice", b.key)));
+        }
+        text(&format!("{key}.name"), &b.name, 100)?;
+        let value = match (b.kind, &b.value) {
+            (Kind::Soft, Some(_)) => {
+                return Err(invalid(format!("{key}.value"), "a soft benefit has no money value"));
+            }
+            (Kind::Hard, None) => {
+                return Err(invalid(
+                    format!("{key}.value"),
+                    "a hard benefit needs a value: percent_discount, fixed_credit, gift_product or points",
+                ));
+            }
+            (Kind::Soft, None) => None,
+            (Kind::Hard, Some(v)) => Some(match v {
+                Value::PercentDiscount { percent: p } => BenefitValue::PercentDiscount {
+                    hundredths: percent(&format!("{key}.value.percent"), p)?,
+                },
+                Value::FixedCredit { amount: a } => {
+                    let minor = amount(currency, &format!("{key}.value.amount"), a)?;
+                    if minor == 0 {
+                        return Err(invalid(format!("{key}.value.amount"), "must be more than 0"));
+                    }
+                    BenefitValue::FixedCredit { minor }
+                }
+                Value::GiftProduct { sku } => {
+                    text(&format!("{key}.value.sku"), sku, 100)?;
+                    BenefitValue::GiftProduct {
+                        sku: sku.trim().to_string(),
+                    }
+                }
+                Value::Points { points } => {
+                    if !(1..=MAX_BONUS_POINTS).contains(points) {
+                        return Err(invalid(
+                            format!("{key}.value.points"),
+                            format!("from 1 to {MAX_BONUS_POINTS} points"),
+                        ));
+                    }
+                    BenefitValue::Points { points: *points }
+                }
+            }),
+        };
+        if let Some(c) = b.cost_points
+            && !(1..=MAX_BONUS_POINTS).contains(&c)
+        {
+            return Err(invalid(
+                format!("{key}.cost_points"),
+                format!("from 1 to {MAX_BONUS_POINTS} points"),
+            ));
+        }
+        window(&format!("{key}.valid_days"), b.valid_days)?;
+        few(&format!("{key}.tiers"), &b.tiers)?;
+        for (n, t) in b.tiers.iter().enumerate() {
+            if !tiers.iter().any(|x| &x.key == t) {
+                return Err(invalid(
+                    format!("{key}.tiers[{n}]"),
+                    format!("{t:?} is not a tier of the program"),
+                ));
+            }
+        }
+        out.push(BenefitRule {
+            key: b.key.clone(),
+            name: b.name.clone(),
+            kind: match b.kind {
+                Kind::Hard => BenefitKind::Hard,
+                Kind::Soft => BenefitKind::Soft,
+            },
+            value,
+            cost_points: b.cost_points,
+            valid_days: b.valid_days,
+            tiers: b.tiers.clone(),
+        });
+    }
+    Ok(out)
 }
 
 impl Program {
@@ -406,7 +561,10 @@ impl Program {
         }
         few("tiers", &d.tiers)?;
         if !d.tiers.is_empty() && d.qualification.is_none() {
-            return Err(invalid("qualification", "tiers need a qualification: {\"by\": \"spend\" or \"points\", \"days\": N}"));
+            return Err(invalid(
+                "qualification",
+                "tiers need a qualification: {\"by\": \"spend\" or \"points\", \"days\": N}",
+            ));
         }
         if let Some(q) = &d.qualification {
             window("qualification.days", q.days)?;
@@ -427,19 +585,28 @@ impl Program {
                         .parse()
                         .map_err(|_| invalid(format!("{key}.threshold"), "a whole number of points"))?;
                     if !(0..=MAX_BALANCE).contains(&v) {
-                        return Err(invalid(format!("{key}.threshold"), format!("from 0 to {MAX_BALANCE} points")));
+                        return Err(invalid(
+                            format!("{key}.threshold"),
+                            format!("from 0 to {MAX_BALANCE} points"),
+                        ));
                     }
                     v
                 }
                 _ => amount(currency, &format!("{key}.threshold"), &t.threshold)?,
             };
             if i == 0 && threshold != 0 {
-                return Err(invalid(format!("{key}.threshold"), "the first tier is where every member starts: 0"));
+                return Err(invalid(
+                    format!("{key}.threshold"),
+                    "the first tier is where every member starts: 0",
+                ));
             }
             if let Some(prev) = tiers.last()
                 && threshold <= prev.threshold
             {
-                return Err(invalid(format!("{key}.threshold"), "must be higher than the tier before"));
+                return Err(invalid(
+                    format!("{key}.threshold"),
+                    "must be higher than the tier before",
+                ));
             }
             let m = multiplier(&format!("{key}.multiplier"), &t.multiplier)?;
             few(&format!("{key}.benefits"), &t.benefits)?;
@@ -466,7 +633,11 @@ impl Program {
             if p.until < p.from {
                 return Err(invalid(format!("{key}.until"), "is before from"));
             }
-            for (field, list) in [("categories", &p.categories), ("products", &p.products), ("branches", &p.branches)] {
+            for (field, list) in [
+                ("categories", &p.categories),
+                ("products", &p.products),
+                ("branches", &p.branches),
+            ] {
                 few(&format!("{key}.{field}"), list)?;
                 for (n, s) in list.iter().enumerate() {
                     text(&format!("{key}.{field}[{n}]"), s, 100)?;
@@ -489,12 +660,18 @@ impl Program {
         if let Some(p) = b.first_purchase
             && !(1..=MAX_BONUS_POINTS).contains(&p)
         {
-            return Err(invalid("bonuses.first_purchase", format!("from 1 to {MAX_BONUS_POINTS} points")));
+            return Err(invalid(
+                "bonuses.first_purchase",
+                format!("from 1 to {MAX_BONUS_POINTS} points"),
+            ));
         }
         if let Some(p) = b.referral
             && !(1..=MAX_BONUS_POINTS).contains(&p)
         {
-            return Err(invalid("bonuses.referral", format!("from 1 to {MAX_BONUS_POINTS} points")));
+            return Err(invalid(
+                "bonuses.referral",
+                format!("from 1 to {MAX_BONUS_POINTS} points"),
+            ));
         }
         let birthday = match &b.birthday_month_multiplier {
             Some(m) => Some(multiplier("bonuses.birthday_month_multiplier", m)?),
@@ -505,10 +682,15 @@ impl Program {
                 return Err(invalid("bonuses.nth_visit.every", "from 2 to 1000"));
             }
             if !(1..=MAX_BONUS_POINTS).contains(&n.points) {
-                return Err(invalid("bonuses.nth_visit.points", format!("from 1 to {MAX_BONUS_POINTS} points")));
+                return Err(invalid(
+                    "bonuses.nth_visit.points",
+                    format!("from 1 to {MAX_BONUS_POINTS} points"),
+                ));
             }
         }
+        let benefits = check_benefits(currency, &d.benefits, &tiers)?;
         Ok(Program {
+            benefits,
             currency,
             fee,
             min_spend,
@@ -562,6 +744,17 @@ impl Program {
             .as_ref()
             .map(|e| jiff::SignedDuration::from_hours(24 * e.lifetime_days))
     }
+    /// The benefits catalogue.
+    pub fn benefits(&self) -> &[BenefitRule] {
+        &self.benefits
+    }
+    pub fn benefit(&self, key: &str) -> Option<&BenefitRule> {
+        self.benefits.iter().find(|b| b.key == key)
+    }
+    /// The benefits granted on entering the tier `key`, in catalogue order.
+    pub fn tier_benefits<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a BenefitRule> + 'a {
+        self.benefits.iter().filter(move |b| b.tiers.iter().any(|t| t == key))
+    }
     pub fn tier(&self, key: &str) -> Option<&TierRule> {
         self.tiers.iter().find(|t| t.key == key)
     }
@@ -581,7 +774,10 @@ impl Program {
             return Err(coded(
                 "loyalty.join.fee_unpaid",
                 "fee_paid",
-                format!("the enrolment fee is {} minor units; {} were paid", self.fee, f.fee_paid),
+                format!(
+                    "the enrolment fee is {} minor units; {} were paid",
+                    self.fee, f.fee_paid
+                ),
                 kesher_core::params!(fee = self.fee, paid = f.fee_paid),
             ));
         }
@@ -591,7 +787,10 @@ impl Program {
             return Err(coded(
                 "loyalty.join.min_spend",
                 "customer",
-                format!("joining needs a spend of {min} minor units in {days} days; the customer spent {}", f.spend),
+                format!(
+                    "joining needs a spend of {min} minor units in {days} days; the customer spent {}",
+                    f.spend
+                ),
                 kesher_core::params!(required = min, actual = f.spend, days = days),
             ));
         }
@@ -601,7 +800,10 @@ impl Program {
             return Err(coded(
                 "loyalty.join.min_visits",
                 "customer",
-                format!("joining needs {} visits in {} days; the customer made {}", v.count, v.days, f.visits),
+                format!(
+                    "joining needs {} visits in {} days; the customer made {}",
+                    v.count, v.days, f.visits
+                ),
                 kesher_core::params!(required = v.count as i64, actual = f.visits as i64, days = v.days),
             ));
         }
@@ -681,7 +883,10 @@ impl Program {
         let mut groups: BTreeMap<String, (EarnRate, i64)> = BTreeMap::new();
         let mut line_rule: Vec<Option<String>> = Vec::with_capacity(ctx.lines.len());
         for l in ctx.lines {
-            let by_product = l.sku.as_ref().and_then(|s| self.products.get(s).map(|r| (format!("product:{s}"), *r)));
+            let by_product = l
+                .sku
+                .as_ref()
+                .and_then(|s| self.products.get(s).map(|r| (format!("product:{s}"), *r)));
             let by_category = || {
                 l.category
                     .as_ref()

@@ -31,7 +31,10 @@ fn club() -> Program {
 
 fn key_of(e: &LoyaltyError) -> String {
     match e {
-        LoyaltyError::Invalid { params, .. } => params.get("key").map(|v| v.to_string().trim_matches('"').to_string()).unwrap_or_default(),
+        LoyaltyError::Invalid { params, .. } => params
+            .get("key")
+            .map(|v| v.to_string().trim_matches('"').to_string())
+            .unwrap_or_default(),
         _ => String::new(),
     }
 }
@@ -78,9 +81,18 @@ fn errors_name_the_key() {
         (r#"{"name": "x", "currency": "ILS", "colour": 1}"#, ""),
         (r#"{"name": "x", "currency": "ils"}"#, "currency"),
         (r#"{"name": "", "currency": "ILS"}"#, "name"),
-        (r#"{"name": "x", "currency": "ILS", "joining": {"fee": "12.345"}}"#, "joining.fee"),
-        (r#"{"name": "x", "currency": "ILS", "joining": {"min_spend": {"amount": "1", "days": 0}}}"#, "joining.min_spend.days"),
-        (r#"{"name": "x", "currency": "ILS", "tiers": [{"key": "a", "name": "A", "threshold": "0"}]}"#, "qualification"),
+        (
+            r#"{"name": "x", "currency": "ILS", "joining": {"fee": "12.345"}}"#,
+            "joining.fee",
+        ),
+        (
+            r#"{"name": "x", "currency": "ILS", "joining": {"min_spend": {"amount": "1", "days": 0}}}"#,
+            "joining.min_spend.days",
+        ),
+        (
+            r#"{"name": "x", "currency": "ILS", "tiers": [{"key": "a", "name": "A", "threshold": "0"}]}"#,
+            "qualification",
+        ),
         (
             r#"{"name": "x", "currency": "ILS", "qualification": {"by": "spend", "days": 30},
                "tiers": [{"key": "a", "name": "A", "threshold": "0"}, {"key": "b", "name": "B", "threshold": "0"}]}"#,
@@ -104,8 +116,14 @@ fn errors_name_the_key() {
             r#"{"name": "x", "currency": "ILS", "earning": {"categories": {"wine": {"points": -1, "per": "1"}}}}"#,
             "earning.categories.wine.points",
         ),
-        (r#"{"name": "x", "currency": "ILS", "bonuses": {"nth_visit": {"every": 1, "points": 5}}}"#, "bonuses.nth_visit.every"),
-        (r#"{"name": "x", "currency": "ILS", "expiry": {"lifetime_days": 0}}"#, "expiry.lifetime_days"),
+        (
+            r#"{"name": "x", "currency": "ILS", "bonuses": {"nth_visit": {"every": 1, "points": 5}}}"#,
+            "bonuses.nth_visit.every",
+        ),
+        (
+            r#"{"name": "x", "currency": "ILS", "expiry": {"lifetime_days": 0}}"#,
+            "expiry.lifetime_days",
+        ),
     ];
     for (json, key) in cases {
         let e = Program::parse(json).unwrap_err();
@@ -113,8 +131,9 @@ fn errors_name_the_key() {
         assert!(key_of(&e).contains(key), "{json}: {e} (key {})", key_of(&e));
     }
     // A wrong type deep inside names its path.
-    let e = Program::parse(r#"{"name": "x", "currency": "ILS", "joining": {"min_visits": {"count": "two", "days": 3}}}"#)
-        .unwrap_err();
+    let e =
+        Program::parse(r#"{"name": "x", "currency": "ILS", "joining": {"min_visits": {"count": "two", "days": 3}}}"#)
+            .unwrap_err();
     assert_eq!(key_of(&e), "joining.min_visits.count", "{e}");
     // Unknown keys are refused, not ignored: a misspelt condition must not go unnoticed.
     let e = Program::parse(r#"{"name": "x", "currency": "ILS", "joining": {"min_spnd": {}}}"#).unwrap_err();
@@ -195,7 +214,10 @@ fn a_sale_earns_by_product_then_category_then_base_with_its_breakdown() {
 #[test]
 fn tier_promotion_and_bonuses_each_add_their_part() {
     let p = club();
-    let lines = [line(10_000, "BREAD", Some("bakery")), line(5_000, "MERLOT", Some("wine"))];
+    let lines = [
+        line(10_000, "BREAD", Some("bakery")),
+        line(5_000, "MERLOT", Some("wine")),
+    ];
     let member = MemberFacts {
         tier: Some("gold".into()),
         birth_date: Some(date(1990, 12, 24)),
@@ -208,11 +230,11 @@ fn tier_promotion_and_bonuses_each_add_their_part() {
         vec![
             ("base", 100),
             ("category:wine", 100),
-            ("tier:gold", 100),                // ×1.5 of the rule's 200
-            ("promotion:wine-week", 100),      // ×2 of wine's 100
-            ("bonus:birthday", 200),           // ×2 of the rule's 200
+            ("tier:gold", 100),           // ×1.5 of the rule's 200
+            ("promotion:wine-week", 100), // ×2 of wine's 100
+            ("bonus:birthday", 200),      // ×2 of the rule's 200
             ("bonus:first_purchase", 100),
-            ("bonus:nth_visit", 50),           // the 10th visit
+            ("bonus:nth_visit", 50), // the 10th visit
         ]
     );
     assert_eq!(a.points, 750);
@@ -233,7 +255,11 @@ fn a_promotion_holds_on_its_edge_days_only_and_at_its_branches() {
     let has = |day: Date, branch: Option<&str>| {
         let mut c = ctx(&lines, day, member());
         c.branch = branch;
-        p.accrue(&c).unwrap().parts.iter().any(|x| x.rule == "promotion:wine-week")
+        p.accrue(&c)
+            .unwrap()
+            .parts
+            .iter()
+            .any(|x| x.rule == "promotion:wine-week")
     };
     assert!(!has(date(2026, 11, 30), Some("B1")));
     assert!(has(date(2026, 12, 1), Some("B1")));
@@ -247,7 +273,10 @@ fn a_promotion_holds_on_its_edge_days_only_and_at_its_branches() {
 fn non_members_earn_only_when_the_program_says_so_and_by_the_rule_only() {
     let p = club();
     let lines = [line(5_000, "MERLOT", Some("wine"))];
-    assert_eq!(p.accrue(&ctx(&lines, date(2026, 12, 3), None)).unwrap(), Accrual::default());
+    assert_eq!(
+        p.accrue(&ctx(&lines, date(2026, 12, 3), None)).unwrap(),
+        Accrual::default()
+    );
     let open = Program::parse(&CLUB.replace("\"positioning\": \"popular\",", "\"non_members_earn\": true,")).unwrap();
     let a = open.accrue(&ctx(&lines, date(2026, 12, 3), None)).unwrap();
     assert_eq!(parts(&a), vec![("category:wine", 100)]);
@@ -278,9 +307,18 @@ fn with_no_overrides_a_sale_earns_what_the_plain_rule_gives_on_its_total() {
 #[test]
 fn refunds_take_back_each_part_and_a_whole_refund_takes_back_exactly_what_was_earned() {
     let earned = vec![
-        Part { rule: "base".into(), points: 101 },
-        Part { rule: "tier:gold".into(), points: 50 },
-        Part { rule: "promotion:p".into(), points: 7 },
+        Part {
+            rule: "base".into(),
+            points: 101,
+        },
+        Part {
+            rule: "tier:gold".into(),
+            points: 50,
+        },
+        Part {
+            rule: "promotion:p".into(),
+            points: 7,
+        },
     ];
     // Three partial refunds of a sale of 100.00, then the rest.
     let mut taken: BTreeMap<String, i64> = BTreeMap::new();
@@ -307,7 +345,13 @@ fn refunds_take_back_each_part_and_a_whole_refund_takes_back_exactly_what_was_ea
 fn data_quality_scores_what_was_collected() {
     let mut c = Customer::bare(CustomerId::from_bytes([1; 16]), None, Timestamp::UNIX_EPOCH);
     let today = date(2026, 12, 7);
-    assert_eq!(data_quality(&c, today), (0, vec!["phone".into(), "email".into(), "birth_date".into(), "consent".into()]));
+    assert_eq!(
+        data_quality(&c, today),
+        (
+            0,
+            vec!["phone".into(), "email".into(), "birth_date".into(), "consent".into()]
+        )
+    );
     c.phone = Some(Phone::parse("+972501234567", kesher_core::Country::parse("IL").unwrap()).unwrap());
     c.email = Some(Email::parse("a@example.com").unwrap());
     c.demographics.birth_date = Some(date(2030, 1, 1));

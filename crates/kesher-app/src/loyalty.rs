@@ -10,8 +10,7 @@ use crate::points::loyalty_error;
 use jiff::{SignedDuration, Timestamp};
 use kesher_core::{BranchId, CustomerId, EmployeeId, Params, ProductId, Transaction};
 use kesher_loyalty::program::{
-    Accrual, JoiningFacts, MemberFacts, Program, Progress, QualifyBy, SaleContext, SaleLine, data_quality,
-    days_between,
+    Accrual, JoiningFacts, MemberFacts, Program, Progress, QualifyBy, SaleContext, SaleLine, data_quality, days_between,
 };
 use kesher_loyalty::{Member, MemberEvent, MemberEventKind, MemberStatus, SaleMembership, TierChange};
 use kesher_store::{Actor, Lock, Result, StoreError, Tx};
@@ -76,6 +75,8 @@ pub struct Wallet {
     pub progress: Option<Progress>,
     pub tier_name: Option<String>,
     pub benefits: Vec<String>,
+    /// The benefits granted and available now (`kesher_loyalty::benefits`), oldest first.
+    pub available: Vec<kesher_loyalty::benefits::Grant>,
 }
 
 /// What an expiry run did.
@@ -111,7 +112,7 @@ fn days(n: i64) -> SignedDuration {
 }
 
 /// Read the program's definition inside a unit: `None` when none is set.
-fn program_in(tx: &mut dyn Tx, cache: &ProgramCache) -> Result<Option<Arc<Program>>> {
+pub(crate) fn program_in(tx: &mut dyn Tx, cache: &ProgramCache) -> Result<Option<Arc<Program>>> {
     match tx.setting(PROGRAM_SETTING)? {
         Some(text) => cache.get(&text).map(Some),
         None => Ok(None),
@@ -204,10 +205,8 @@ impl App {
         }
         let invited = match e.invited_by {
             Some(by) => {
-                let active = by != e.customer
-                    && tx
-                        .loyalty_member(by)?
-                        .is_some_and(|m| m.status == MemberStatus::Active);
+                let active =
+                    by != e.customer && tx.loyalty_member(by)?.is_some_and(|m| m.status == MemberStatus::Active);
                 if !active {
                     return Err(StoreError::invalid_coded(
                         "loyalty.member.not_member",
@@ -223,11 +222,17 @@ impl App {
         let until = now + SignedDuration::from_micros(1);
         let (spend_days, visit_days) = program.joining_windows();
         let spend = match spend_days {
-            Some(d) => tx.customer_activity(e.customer, program.currency(), now - days(d), until)?.spend,
+            Some(d) => {
+                tx.customer_activity(e.customer, program.currency(), now - days(d), until)?
+                    .spend
+            }
             None => 0,
         };
         let visits = match visit_days {
-            Some(d) => tx.customer_activity(e.customer, program.currency(), now - days(d), until)?.visits,
+            Some(d) => {
+                tx.customer_activity(e.customer, program.currency(), now - days(d), until)?
+                    .visits
+            }
             None => 0,
         };
         program
@@ -260,6 +265,9 @@ impl App {
         };
         let rejoined = before.is_some();
         tx.put_loyalty_member(&member)?;
+        if let (Some(tier), Some(since)) = (&member.tier, member.tier_since) {
+            crate::benefits::grant_tier_benefits(tx.as_mut(), &program, e.customer, tier, since, actor)?;
+        }
         tx.insert_member_event(&MemberEvent {
             seq: 0,
             customer_id: e.customer,
@@ -359,6 +367,11 @@ impl App {
             }
             _ => (None, None, Vec::new()),
         };
+        let available: Vec<_> = tx
+            .benefit_grants(customer)?
+            .into_iter()
+            .filter(|g| g.is_available(now))
+            .collect();
         drop(tx);
         let lots = match program.as_ref().and_then(|p| p.points_lifetime()) {
             Some(lifetime) => kesher_loyalty::expiry::open_lots(&self.store.points_entries(customer)?, lifetime),
@@ -372,6 +385,7 @@ impl App {
             progress,
             tier_name,
             benefits,
+            available,
         })
     }
 
@@ -494,6 +508,11 @@ impl App {
                     })?;
                 }
                 tx.put_loyalty_member(&next)?;
+                if was != will
+                    && let Some(tier) = &to
+                {
+                    crate::benefits::grant_tier_benefits(tx.as_mut(), &program, m.customer_id, tier, now, actor)?;
+                }
                 tx.commit()?;
                 report.reviewed += 1;
             }
@@ -535,7 +554,11 @@ pub(crate) fn program_accrual(
         }));
     }
     let ids: Vec<ProductId> = t.lines.iter().filter_map(|l| l.product_id).collect();
-    let facts = if ids.is_empty() { Vec::new() } else { tx.product_facts(&ids)? };
+    let facts = if ids.is_empty() {
+        Vec::new()
+    } else {
+        tx.product_facts(&ids)?
+    };
     let lines: Vec<SaleLine> = t
         .lines
         .iter()
@@ -561,7 +584,10 @@ pub(crate) fn program_accrual(
     let facts = match &member {
         Some(m) => {
             let visits_before = match bonuses.nth_visit {
-                Some(_) => tx.customer_activity(customer, t.currency, Timestamp::MIN, t.occurred_at)?.visits,
+                Some(_) => {
+                    tx.customer_activity(customer, t.currency, Timestamp::MIN, t.occurred_at)?
+                        .visits
+                }
                 None => 0,
             };
             // A sale from before the (re)joining is never the first purchase after it.
@@ -681,6 +707,7 @@ pub(crate) fn upgrade_after_sale(
     next.tier_since = Some(now);
     next.tier_review_at = program.qualification().map(|q| now + days(q.days));
     tx.put_loyalty_member(&next)?;
+    crate::benefits::grant_tier_benefits(tx, program, member.customer_id, &up.key, now, actor)?;
     tx.insert_member_event(&MemberEvent {
         seq: 0,
         customer_id: member.customer_id,
@@ -700,7 +727,11 @@ pub(crate) fn upgrade_after_sale(
 }
 
 /// A member's standing as a retried sale is answered: the tier now, no change.
-pub(crate) fn membership_now(app: &App, tx: &mut dyn Tx, customer: Option<CustomerId>) -> Result<Option<SaleMembership>> {
+pub(crate) fn membership_now(
+    app: &App,
+    tx: &mut dyn Tx,
+    customer: Option<CustomerId>,
+) -> Result<Option<SaleMembership>> {
     let Some(customer) = customer else {
         return Ok(None);
     };

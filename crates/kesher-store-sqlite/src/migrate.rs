@@ -21,6 +21,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (12, include_str!("../migrations/0012_import_slices.sql")),
     (13, include_str!("../migrations/0013_loyalty.sql")),
     (15, include_str!("../migrations/0015_points_expiry.sql")),
+    (16, include_str!("../migrations/0016_benefits.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

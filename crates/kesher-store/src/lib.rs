@@ -15,7 +15,7 @@ pub mod unit;
 
 pub use accounts::{Accounts, ApiToken, CustomerRecords, ERASED_MARKER, ErasureReport, Privacy, Session, User};
 pub use jobs::{Job, JobFinish, JobState, Jobs, NewJob};
-pub use loyalty::Loyalty;
+pub use loyalty::{Loyalty, SurpriseDraw};
 pub use points::{AwardReport, Points, PointsRequest, PointsTotals};
 pub use unit::{
     Activity, Dependents, Lock, MovedRows, NewLedgerEntry, PointsRows, ProductFacts, RefundFacts, SaleScope, Tx,

@@ -15,7 +15,16 @@ fn jobs_are_listed_with_the_schedules_enqueued_and_cancelled() {
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["analyze", "privacy.retention", "loyalty.tier_review", "loyalty.expire"]);
+    assert_eq!(
+        names,
+        [
+            "analyze",
+            "privacy.retention",
+            "loyalty.tier_review",
+            "loyalty.expire",
+            "loyalty.benefits_expire"
+        ]
+    );
     assert_eq!(v["schedules"][0]["cron"], "30 2 * * *");
     assert!(v["schedules"][0]["next_run"].is_string(), "{v}");
     assert_eq!(v["jobs"]["total"], 0);

@@ -288,6 +288,7 @@ pub const CATALOGUE: &[ErrorCode] = &[
         &["max"],
         "must be from 0 to {max} days",
     ),
+    c("loyalty.surprise.pool", &[], "give either segment or random"),
     c("loyalty.surprise.random", &["max"], "from 1 to {max} members"),
     c("loyalty.member.already", &[], "the customer is already a member"),
     c("loyalty.member.not_member", &[], "the customer is not a member"),

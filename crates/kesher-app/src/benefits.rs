@@ -237,6 +237,7 @@ impl App {
         let g = new_grant(rule, customer, GrantSource::Manual, actor, key);
         tx.insert_benefit_grant(&g)?;
         audit_grant(tx.as_mut(), actor, "benefit.grant", None, &g)?;
+        let g = tx.benefit_grant(g.id)?.unwrap_or(g);
         tx.commit()?;
         Ok(Recorded {
             value: g,
@@ -317,6 +318,7 @@ impl App {
         };
         tx.insert_benefit_grant(&grant)?;
         audit_grant(tx.as_mut(), actor, "benefit.redeem", None, &grant)?;
+        let grant = tx.benefit_grant(grant.id)?.unwrap_or(grant);
         tx.commit()?;
         Ok(Recorded {
             value: Redeemed { grant, entry },
@@ -345,6 +347,8 @@ impl App {
             Honour::Use(used) => {
                 tx.update_benefit_grant(&used)?;
                 audit_grant(tx.as_mut(), actor, "benefit.honour", Some(&grant), &used)?;
+                // As stored (instants to the microsecond): what a retry answers with.
+                let used = tx.benefit_grant(id)?.unwrap_or(used);
                 tx.commit()?;
                 Ok(Recorded {
                     value: used,

@@ -43,7 +43,7 @@ fn jobs_are_listed_with_the_schedules_enqueued_and_cancelled() {
     let (s, v) = app.get("/api/jobs?state=sleeping");
     assert_eq!((s, v["error"]["field"].clone()), (422, json!("state")), "{v}");
     // Unknown kinds and wrong arguments name the field.
-    let (s, v) = app.post("/api/jobs", json!({"kind": "loyalty.expire"}));
+    let (s, v) = app.post("/api/jobs", json!({"kind": "loyalty.unknown"}));
     assert_eq!((s, v["error"]["field"].clone()), (422, json!("kind")), "{v}");
     let (s, v) = app.post(
         "/api/jobs",

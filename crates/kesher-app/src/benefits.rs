@@ -348,7 +348,7 @@ impl App {
                 tx.update_benefit_grant(&used)?;
                 audit_grant(tx.as_mut(), actor, "benefit.honour", Some(&grant), &used)?;
                 // As stored (instants to the microsecond): what a retry answers with.
-                let used = tx.benefit_grant(id)?.unwrap_or(used);
+                let used = tx.benefit_grant(id)?.unwrap_or(*used);
                 tx.commit()?;
                 Ok(Recorded {
                     value: used,

@@ -207,7 +207,7 @@ impl Grant {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Honour {
     /// Mark it used: the grant as it is to be written.
-    Use(Grant),
+    Use(Box<Grant>),
     /// It was honoured with this key already: answer with it, write nothing.
     Already,
     /// It cannot be honoured: its state (used with another key, or expired).
@@ -217,14 +217,14 @@ pub enum Honour {
 /// Honour `grant` at `now` by `who` at `branch` with the idempotency `key`.
 pub fn honour(grant: &Grant, now: Timestamp, who: &str, branch: Option<BranchId>, key: &str) -> Honour {
     match grant.state_at(now) {
-        GrantState::Available => Honour::Use(Grant {
+        GrantState::Available => Honour::Use(Box::new(Grant {
             state: GrantState::Used,
             used_at: Some(now),
             honoured_by: Some(who.to_string()),
             honoured_branch: branch,
             honour_key: Some(key.to_string()),
             ..grant.clone()
-        }),
+        })),
         GrantState::Used if grant.honour_key.as_deref() == Some(key) => Honour::Already,
         state => Honour::Refused(state),
     }

@@ -414,7 +414,7 @@ fn percent(key: &str, s: &str) -> Result<i64> {
         }
     };
     let h = whole * 100 + frac;
-    if !(1..=100_00).contains(&h) {
+    if !(1..=10_000).contains(&h) {
         return Err(invalid(key, "must be above 0 and at most 100"));
     }
     Ok(h)

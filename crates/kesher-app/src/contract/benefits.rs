@@ -112,7 +112,7 @@ pub fn grants_and_draws_read_back_as_written(s: &App) {
     );
     assert_eq!(
         tx.benefit_grants_due(at("2025-06-01T00:00:00Z"), 1).unwrap(),
-        [other.clone()]
+        std::slice::from_ref(&other)
     );
     assert!(
         tx.benefit_grants_due(at("2025-01-20T00:00:00Z") - jiff::SignedDuration::from_micros(1), 10)

@@ -17,6 +17,7 @@ use kesher_core::*;
 use kesher_store::*;
 use std::sync::Arc;
 
+pub mod benefits;
 pub mod jobs;
 pub mod loyalty;
 pub mod points;
@@ -126,6 +127,21 @@ macro_rules! contract_tests {
                 );
             }
 
+            /// The benefits' storage (`kesher_app::contract::benefits`).
+            mod benefits {
+                #[allow(unused_imports)]
+                use super::*;
+
+                $crate::contract_tests!(@benefits $fresh;
+                    grants_and_draws_read_back_as_written,
+                    benefit_redemptions_in_parallel_never_overdraw,
+                    merge_moves_grants_and_erasure_clears_their_keys,
+                );
+                $crate::contract_tests!(@benefit_pairs $fresh;
+                    a_copy_keeps_grants_and_draws,
+                );
+            }
+
             /// The job queue's contract checks (`kesher_app::contract::jobs`).
             mod jobs {
                 #[allow(unused_imports)]
@@ -170,6 +186,22 @@ macro_rules! contract_tests {
             #[test]
             fn $check() {
                 $crate::contract::run_pair_check($fresh, $crate::contract::loyalty::$check);
+            }
+        )*
+    };
+    (@benefits $fresh:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::contract::run_check($fresh, $crate::contract::benefits::$check);
+            }
+        )*
+    };
+    (@benefit_pairs $fresh:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::contract::run_pair_check($fresh, $crate::contract::benefits::$check);
             }
         )*
     };

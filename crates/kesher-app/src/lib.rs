@@ -5,6 +5,7 @@
 pub mod analyze;
 pub mod auth;
 pub mod baskets;
+pub mod benefits;
 pub mod clock;
 #[cfg(feature = "testing")]
 pub mod contract;

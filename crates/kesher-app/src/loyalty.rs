@@ -79,6 +79,8 @@ pub struct Wallet {
     pub progress: Option<Progress>,
     pub tier_name: Option<String>,
     pub benefits: Vec<String>,
+    /// The benefits granted and available now (`kesher_loyalty::benefits`), oldest first.
+    pub available: Vec<kesher_loyalty::benefits::Grant>,
 }
 
 /// What an expiry run did.
@@ -114,7 +116,7 @@ fn days(n: i64) -> SignedDuration {
 }
 
 /// Read the program's definition inside a unit: `None` when none is set.
-fn program_in(tx: &mut dyn Tx, cache: &ProgramCache) -> Result<Option<Arc<Program>>> {
+pub(crate) fn program_in(tx: &mut dyn Tx, cache: &ProgramCache) -> Result<Option<Arc<Program>>> {
     match tx.setting(PROGRAM_SETTING)? {
         Some(text) => cache.get(&text).map(Some),
         None => Ok(None),
@@ -267,6 +269,9 @@ impl App {
         };
         let rejoined = before.is_some();
         tx.put_loyalty_member(&member)?;
+        if let (Some(tier), Some(since)) = (&member.tier, member.tier_since) {
+            crate::benefits::grant_tier_benefits(tx.as_mut(), &program, e.customer, tier, since, actor)?;
+        }
         tx.insert_member_event(&MemberEvent {
             seq: 0,
             customer_id: e.customer,
@@ -366,6 +371,11 @@ impl App {
             }
             _ => (None, None, Vec::new()),
         };
+        let available: Vec<_> = tx
+            .benefit_grants(customer)?
+            .into_iter()
+            .filter(|g| g.is_available(now))
+            .collect();
         drop(tx);
         let entries = match &program {
             Some(p) if p.points_lifetime().is_some() || p.pending_window().is_some() => {
@@ -390,6 +400,7 @@ impl App {
             progress,
             tier_name,
             benefits,
+            available,
         })
     }
 
@@ -513,6 +524,11 @@ impl App {
                     })?;
                 }
                 tx.put_loyalty_member(&next)?;
+                if was != will
+                    && let Some(tier) = &to
+                {
+                    crate::benefits::grant_tier_benefits(tx.as_mut(), &program, m.customer_id, tier, now, actor)?;
+                }
                 tx.commit()?;
                 report.reviewed += 1;
             }
@@ -708,6 +724,7 @@ pub(crate) fn upgrade_after_sale(
     next.tier_since = Some(now);
     next.tier_review_at = program.qualification().map(|q| now + days(q.days));
     tx.put_loyalty_member(&next)?;
+    crate::benefits::grant_tier_benefits(tx, program, member.customer_id, &up.key, now, actor)?;
     tx.insert_member_event(&MemberEvent {
         seq: 0,
         customer_id: member.customer_id,

@@ -28,6 +28,7 @@ pub const EXPORTED_TABLES: &[(&str, &str)] = &[
     ("points_balances", "points"),
     ("loyalty_members", "loyalty"),
     ("loyalty_member_events", "loyalty"),
+    ("loyalty_benefit_grants", "benefits"),
 ];
 
 /// Customer-keyed tables left out of the export, and why (none so far). `transaction_lines`
@@ -126,6 +127,19 @@ impl App {
                            .collect::<Vec<_>>()})
             })
             .collect();
+        let benefits: Vec<Value> = self
+            .customer_benefits(id)?
+            .iter()
+            .map(|g| {
+                json!({"id": g.id.to_string(), "benefit": g.benefit, "state": g.state.as_str(),
+                       "source": g.source.as_str(), "granted_at": g.granted_at.to_string(),
+                       "available_until": g.available_until.to_string(), "granted_by": g.granted_by,
+                       "used_at": g.used_at.map(|t| t.to_string()), "honoured_by": g.honoured_by,
+                       "honoured_branch": g.honoured_branch.map(|b| b.to_string()),
+                       "points_seq": g.points_seq, "draw_id": g.draw_id.map(|d| d.to_string()),
+                       "idempotency_key": g.idempotency_key})
+            })
+            .collect();
         let doc = json!({
             "exported_at": actor.at.to_string(),
             "customer": customer_json(&c),
@@ -140,6 +154,7 @@ impl App {
             "points": {"balance": s.points_balance(id)?, "ledger": ledger},
             "analysis": score,
             "loyalty": loyalty_json(records.membership.as_ref(), &records.member_events),
+            "benefits": benefits,
             "stage_history": records.stages.iter().map(|(month, stage)| json!({"month": month, "stage": stage})).collect::<Vec<_>>(),
             "changes": audit,
         });
@@ -409,6 +424,24 @@ mod tests {
             employee_id: None,
             actor: "test".into(),
             detail: r#"{"quality":75}"#.into(),
+        })
+        .unwrap();
+        tx.insert_benefit_grant(&kesher_loyalty::benefits::Grant {
+            id: kesher_core::BenefitGrantId(uuid::Uuid::now_v7()),
+            customer_id: keep,
+            benefit: "coffee".into(),
+            state: kesher_loyalty::benefits::GrantState::Available,
+            granted_at: app.now(),
+            available_until: app.now(),
+            granted_by: "test".into(),
+            source: kesher_loyalty::benefits::GrantSource::Manual,
+            used_at: None,
+            honoured_by: None,
+            honoured_branch: None,
+            honour_key: None,
+            points_seq: None,
+            draw_id: None,
+            idempotency_key: Some("g1".into()),
         })
         .unwrap();
         tx.commit().unwrap();

@@ -152,10 +152,17 @@ pub enum Action {
     /// Define the program: conditions, tiers, earning, promotions, bonuses.
     #[serde(rename = "loyalty.configure")]
     LoyaltyConfigure,
+    /// Redeem a customer's points for a benefit and honour a granted benefit at the till (own
+    /// branch: the branch it happens at).
+    #[serde(rename = "benefits.redeem")]
+    BenefitsRedeem,
+    /// Grant a benefit of the catalogue by hand; draw surprise benefits and read the draws.
+    #[serde(rename = "benefits.grant")]
+    BenefitsGrant,
 }
 
 impl Action {
-    pub const ALL: [Action; 34] = [
+    pub const ALL: [Action; 36] = [
         Action::Public,
         Action::Session,
         Action::CustomersRead,
@@ -190,6 +197,8 @@ impl Action {
         Action::LoyaltyRead,
         Action::LoyaltyEnrol,
         Action::LoyaltyConfigure,
+        Action::BenefitsRedeem,
+        Action::BenefitsGrant,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -228,6 +237,8 @@ impl Action {
             Action::LoyaltyRead => "loyalty.read",
             Action::LoyaltyEnrol => "loyalty.enrol",
             Action::LoyaltyConfigure => "loyalty.configure",
+            Action::BenefitsRedeem => "benefits.redeem",
+            Action::BenefitsGrant => "benefits.grant",
         }
     }
 
@@ -291,6 +302,9 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::JobsManage => Deny,
             // The program is the marketing manager's to design and run.
             A::LoyaltyRead | A::LoyaltyEnrol | A::LoyaltyConfigure => Allow,
+            // Grants and surprises are the program's; honouring happens at the till.
+            A::BenefitsGrant => Allow,
+            A::BenefitsRedeem => Deny,
             A::CustomersDelete | A::CustomersExport | A::CustomersErase | A::TransactionsRecord => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
             A::Public | A::Session => Allow,
@@ -311,6 +325,8 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::LoyaltyRead => Allow,
             A::LoyaltyEnrol => OwnBranch,
             A::LoyaltyConfigure => Deny,
+            A::BenefitsRedeem => OwnBranch,
+            A::BenefitsGrant => Deny,
             A::CustomersExport | A::CustomersErase | A::AnalyticsRun | A::SegmentsManage => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
             A::Public | A::Session => Allow,
@@ -327,6 +343,8 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::LoyaltyRead => Allow,
             A::LoyaltyEnrol => OwnBranch,
             A::LoyaltyConfigure => Deny,
+            A::BenefitsRedeem => OwnBranch,
+            A::BenefitsGrant => Deny,
             A::CustomersDelete | A::CustomersMerge | A::CustomersExport | A::CustomersErase => Deny,
             A::AnalyticsRead | A::AnalyticsRun | A::SegmentsRead | A::SegmentsManage => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
@@ -346,6 +364,7 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::JobsManage => Deny,
             // Members are people: the program's KPIs are aggregates under analytics.read.
             A::LoyaltyRead | A::LoyaltyEnrol | A::LoyaltyConfigure => Deny,
+            A::BenefitsRedeem | A::BenefitsGrant => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
             A::Public | A::Session => Allow,
         },
@@ -360,6 +379,8 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::LoyaltyRead => Allow,
             A::LoyaltyEnrol => OwnBranch,
             A::LoyaltyConfigure => Deny,
+            A::BenefitsRedeem => OwnBranch,
+            A::BenefitsGrant => Deny,
             A::CustomersRead | A::CustomersUpdate | A::CustomersDelete | A::CustomersMerge => Deny,
             A::CustomersExport | A::CustomersErase => Deny,
             A::TransactionsRead | A::InteractionsRead | A::InteractionsRecord => Deny,

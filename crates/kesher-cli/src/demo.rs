@@ -157,7 +157,10 @@ fn generate_and_import(a: &DemoArgs, db: &Path, settings: Settings, dir: &Path) 
     // Points last 150 days from when they become spendable: the lots of the program's first weeks
     // have expired by now.
     let expired = app.expire_points(app.now(), &actor)?;
-    eprintln!("  expiry: {} points expired from {} members", expired.points, expired.customers);
+    eprintln!(
+        "  expiry: {} points expired from {} members",
+        expired.points, expired.customers
+    );
     Ok(app)
 }
 

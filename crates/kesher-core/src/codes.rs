@@ -257,6 +257,39 @@ pub const CATALOGUE: &[ErrorCode] = &[
         &[],
         "no loyalty program is set: set one first",
     ),
+    c(
+        "loyalty.benefit.unknown",
+        &["benefit"],
+        "the program's catalogue has no benefit {benefit}",
+    ),
+    c(
+        "loyalty.benefit.key_reused",
+        &["benefit", "source"],
+        "the key was used for another request ({source} of {benefit})",
+    ),
+    c(
+        "loyalty.benefit.not_redeemable",
+        &["benefit"],
+        "{benefit} cannot be redeemed for points",
+    ),
+    c(
+        "loyalty.benefit.not_available",
+        &["state"],
+        "the benefit is {state} and cannot be honoured",
+    ),
+    c("loyalty.surprise.budget", &["reason"], "{reason}"),
+    c(
+        "loyalty.surprise.no_value",
+        &["benefit"],
+        "{benefit} has no money or points value to count a budget in",
+    ),
+    c(
+        "loyalty.surprise.no_repeat_days",
+        &["max"],
+        "must be from 0 to {max} days",
+    ),
+    c("loyalty.surprise.pool", &[], "give either segment or random"),
+    c("loyalty.surprise.random", &["max"], "from 1 to {max} members"),
     c("loyalty.member.already", &[], "the customer is already a member"),
     c("loyalty.member.not_member", &[], "the customer is not a member"),
     // kesher-loyalty: designing a program from the business's data.

@@ -36,5 +36,7 @@ id_type!(
     InteractionId,
     UserId,
     TokenId,
-    JobId
+    JobId,
+    BenefitGrantId,
+    SurpriseDrawId
 );

@@ -15,7 +15,10 @@ pub mod phone;
 
 pub use error::{DomainError, Params};
 pub use identity::{DuplicateCandidate, DuplicatePair, Email, find_duplicates};
-pub use ids::{BranchId, CustomerId, EmployeeId, InteractionId, JobId, ProductId, TokenId, TransactionId, UserId};
+pub use ids::{
+    BenefitGrantId, BranchId, CustomerId, EmployeeId, InteractionId, JobId, ProductId, SurpriseDrawId, TokenId,
+    TransactionId, UserId,
+};
 pub use model::*;
 pub use money::{
     Currency, ISO_4217, MAX_LINE_AMOUNT, MAX_QUANTITY, MAX_SALE_TOTAL, MAX_UNIT_PRICE, Money, check_price,

@@ -68,7 +68,8 @@ pub async fn blocking<T: Send + 'static>(
         points::get_points, points::redeem, points::adjust, points::get_rule, points::put_rule, points::totals,
         jobs::list, jobs::enqueue, jobs::cancel,
         loyalty::get_program, loyalty::put_program, loyalty::enrol, loyalty::leave, loyalty::members, loyalty::member,
-        loyalty::wallet, loyalty::design, loyalty::kpis,
+        loyalty::wallet, loyalty::design, loyalty::kpis, loyalty::benefits, loyalty::grant_benefit,
+        loyalty::redeem_benefit, loyalty::honour_benefit, loyalty::draw_surprise, loyalty::surprise,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "analytics"), (name = "auth"), (name = "accounts"), (name = "privacy"), (name = "segments"), (name = "points"), (name = "loyalty"), (name = "system")),
@@ -277,6 +278,42 @@ fn api() -> Api {
         "/api/customers/{id}/wallet",
         A::PointsRead,
         get(loyalty::wallet),
+    )
+    .at(
+        get_.clone(),
+        "/api/customers/{id}/benefits",
+        A::PointsRead,
+        get(loyalty::benefits),
+    )
+    .at(
+        post_.clone(),
+        "/api/customers/{id}/benefits",
+        A::BenefitsGrant,
+        post(loyalty::grant_benefit),
+    )
+    .at(
+        post_.clone(),
+        "/api/customers/{id}/benefits/redeem",
+        A::BenefitsRedeem,
+        post(loyalty::redeem_benefit),
+    )
+    .at(
+        post_.clone(),
+        "/api/benefits/{grant_id}/honour",
+        A::BenefitsRedeem,
+        post(loyalty::honour_benefit),
+    )
+    .at(
+        post_.clone(),
+        "/api/loyalty/surprises",
+        A::BenefitsGrant,
+        post(loyalty::draw_surprise),
+    )
+    .at(
+        get_.clone(),
+        "/api/loyalty/surprises/{id}",
+        A::BenefitsGrant,
+        get(loyalty::surprise),
     )
     .at(
         get_.clone(),

@@ -150,6 +150,8 @@ pub struct WalletDto {
     pub progress: Option<ProgressDto>,
     /// The tier's benefits.
     pub benefits: Vec<String>,
+    /// The benefits granted and available now, oldest first.
+    pub available_benefits: Vec<GrantDto>,
 }
 
 impl From<&Wallet> for WalletDto {
@@ -180,6 +182,7 @@ impl From<&Wallet> for WalletDto {
                 remaining: p.next.as_ref().map(|n| n.remaining),
             }),
             benefits: w.benefits.clone(),
+            available_benefits: w.available.iter().map(GrantDto::from).collect(),
         }
     }
 }
@@ -511,6 +514,318 @@ pub async fn kpis(
             months: p.months,
         })?;
         Ok(Json(app.loyalty_kpis(&q)?))
+    })
+    .await
+}
+
+// --- Benefits: the catalogue's grants, redemption for points, honouring at the till, surprises.
+
+/// A benefit granted to a customer.
+#[derive(Serialize, ToSchema)]
+pub struct GrantDto {
+    pub id: String,
+    pub customer_id: String,
+    /// The catalogue's key.
+    pub benefit: String,
+    /// available, used or expired (as of now).
+    pub state: String,
+    /// redeemed, tier, surprise or manual.
+    pub source: String,
+    pub granted_at: String,
+    pub available_until: String,
+    pub granted_by: String,
+    pub used_at: Option<String>,
+    pub honoured_by: Option<String>,
+    pub honoured_branch_id: Option<String>,
+    /// The points entry that paid for it (redeemed).
+    pub points_seq: Option<i64>,
+    pub draw_id: Option<String>,
+}
+
+impl From<&kesher_loyalty::benefits::Grant> for GrantDto {
+    fn from(g: &kesher_loyalty::benefits::Grant) -> Self {
+        GrantDto {
+            id: g.id.to_string(),
+            customer_id: g.customer_id.to_string(),
+            benefit: g.benefit.clone(),
+            state: g.state.as_str().to_string(),
+            source: g.source.as_str().to_string(),
+            granted_at: g.granted_at.to_string(),
+            available_until: g.available_until.to_string(),
+            granted_by: g.granted_by.clone(),
+            used_at: g.used_at.map(|t| t.to_string()),
+            honoured_by: g.honoured_by.clone(),
+            honoured_branch_id: g.honoured_branch.map(|b| b.to_string()),
+            points_seq: g.points_seq,
+            draw_id: g.draw_id.map(|d| d.to_string()),
+        }
+    }
+}
+
+/// A redemption of points for a benefit: the grant and the ledger entry that paid for it.
+#[derive(Serialize, ToSchema)]
+pub struct RedeemedDto {
+    pub grant: GrantDto,
+    pub entry: crate::points::LedgerEntryDto,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantInput {
+    /// The catalogue's key.
+    pub benefit: String,
+    /// Or the `Idempotency-Key` header: a retry with the same key returns the first grant.
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemBenefitInput {
+    /// The catalogue's key (a benefit with `cost_points`).
+    pub benefit: String,
+    /// Or the `Idempotency-Key` header (required in one of them).
+    pub idempotency_key: Option<String>,
+    /// The branch (external id) it is redeemed at; own-branch callers default to theirs.
+    pub branch: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct HonourInput {
+    /// Or the `Idempotency-Key` header (required in one of them).
+    pub idempotency_key: Option<String>,
+    /// The branch (external id) it is honoured at; own-branch callers default to theirs.
+    pub branch: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SurpriseInput {
+    /// The catalogue's key (a benefit with a money or points value, or a points price).
+    pub benefit: String,
+    /// A saved segment's name or an expression (or `random`).
+    pub segment: Option<String>,
+    /// Draw at most this many active members at random (or `segment`).
+    pub random: Option<u64>,
+    /// A decimal amount in the program's currency, or a number of points.
+    pub budget: String,
+    /// The draw is reproducible from it.
+    pub seed: u64,
+    /// No member gets the same surprise twice within this many days (default 365).
+    pub no_repeat_days: Option<i64>,
+}
+
+/// A surprise draw.
+#[derive(Serialize, ToSchema)]
+pub struct SurpriseDto {
+    pub id: String,
+    pub benefit: String,
+    /// As a string: a seed may exceed what a JSON number holds exactly.
+    pub seed: String,
+    pub parameters: serde_json::Value,
+    pub actor: String,
+    pub at: String,
+    /// The members drawn, in the order drawn.
+    pub members: Vec<String>,
+}
+
+impl From<&kesher_store::SurpriseDraw> for SurpriseDto {
+    fn from(d: &kesher_store::SurpriseDraw) -> Self {
+        SurpriseDto {
+            id: d.id.to_string(),
+            benefit: d.benefit.clone(),
+            seed: d.seed.to_string(),
+            parameters: serde_json::from_str(&d.parameters).unwrap_or(serde_json::Value::Null),
+            actor: d.actor.clone(),
+            at: d.at.to_string(),
+            members: d.members.iter().map(|m| m.to_string()).collect(),
+        }
+    }
+}
+
+fn branch_or_own(app: &App, caller: &Caller, b: Option<&str>) -> Result<Option<BranchId>, AppError> {
+    match b {
+        Some(b) => Ok(Some(
+            app.branch_by_external(b)?
+                .ok_or_else(|| {
+                    AppError::invalid("branch", format!("unknown branch {b:?}"))
+                        .coded("branch.unknown")
+                        .param("branch", b)
+                })?
+                .id,
+        )),
+        None => Ok(caller.principal.branch),
+    }
+}
+
+#[utoipa::path(get, path = "/api/customers/{id}/benefits", tag = "loyalty", params(("id" = String, Path, description = "Customer id")),
+    responses((status = 200, description = "The customer's granted benefits, oldest first, each with its state now", body = [GrantDto]),
+              (status = 404, description = "No such customer", body = crate::error::ErrorBody)))]
+pub async fn benefits(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<GrantDto>>, AppError> {
+    blocking(st, move |app| {
+        let customer: CustomerId = parse_id(&id, "id")?;
+        caller.check(Action::PointsRead, None)?;
+        Ok(Json(
+            app.customer_benefits(customer)?.iter().map(GrantDto::from).collect(),
+        ))
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/api/customers/{id}/benefits", tag = "loyalty", request_body = GrantInput,
+    params(("id" = String, Path, description = "Customer id"), ("Idempotency-Key" = Option<String>, Header, description = "Optional")),
+    responses((status = 201, description = "Granted", body = GrantDto),
+              (status = 200, description = "Already granted under this key", body = GrantDto),
+              (status = 404, description = "No such customer", body = crate::error::ErrorBody),
+              (status = 409, description = "The key was used for another request", body = crate::error::ErrorBody)))]
+pub async fn grant_benefit(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    Json(i): Json<GrantInput>,
+) -> Result<(StatusCode, Json<GrantDto>), AppError> {
+    let key = crate::points::idempotency_key(&headers, i.idempotency_key)?;
+    blocking(st, move |app| {
+        let customer: CustomerId = parse_id(&id, "id")?;
+        caller.check(Action::BenefitsGrant, None)?;
+        let r = app.grant_benefit(
+            customer,
+            &kesher_app::benefits::GrantRequest {
+                benefit: i.benefit,
+                idempotency_key: key,
+            },
+            &caller.actor(app),
+        )?;
+        let status = if r.created { StatusCode::CREATED } else { StatusCode::OK };
+        Ok((status, Json(GrantDto::from(&r.value))))
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/api/customers/{id}/benefits/redeem", tag = "loyalty", request_body = RedeemBenefitInput,
+    params(("id" = String, Path, description = "Customer id"), ("Idempotency-Key" = Option<String>, Header, description = "Required here or in the body")),
+    responses((status = 201, description = "Redeemed: the points spent and the benefit granted", body = RedeemedDto),
+              (status = 200, description = "Already redeemed under this key: the first result, nothing written", body = RedeemedDto),
+              (status = 404, description = "No such customer", body = crate::error::ErrorBody),
+              (status = 409, description = "The balance is short (field `points`), or the key was used for another request", body = crate::error::ErrorBody)))]
+pub async fn redeem_benefit(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    Json(i): Json<RedeemBenefitInput>,
+) -> Result<(StatusCode, Json<RedeemedDto>), AppError> {
+    let key = crate::points::idempotency_key(&headers, i.idempotency_key)?;
+    blocking(st, move |app| {
+        let customer: CustomerId = parse_id(&id, "id")?;
+        let branch = branch_or_own(app, &caller, i.branch.as_deref())?;
+        caller.check(Action::BenefitsRedeem, branch)?;
+        let r = app.redeem_benefit(
+            customer,
+            &kesher_app::benefits::RedeemBenefit {
+                benefit: i.benefit,
+                idempotency_key: key,
+                branch,
+            },
+            &caller.actor(app),
+        )?;
+        let status = if r.created { StatusCode::CREATED } else { StatusCode::OK };
+        Ok((
+            status,
+            Json(RedeemedDto {
+                grant: GrantDto::from(&r.value.grant),
+                entry: crate::points::LedgerEntryDto::from(&r.value.entry),
+            }),
+        ))
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/api/benefits/{grant_id}/honour", tag = "loyalty", request_body = HonourInput,
+    params(("grant_id" = String, Path, description = "Grant id"), ("Idempotency-Key" = Option<String>, Header, description = "Required here or in the body")),
+    responses((status = 201, description = "Honoured: marked used, by whom and where", body = GrantDto),
+              (status = 200, description = "Already honoured under this key", body = GrantDto),
+              (status = 404, description = "No such grant", body = crate::error::ErrorBody),
+              (status = 409, description = "The grant is used or expired (field `state`)", body = crate::error::ErrorBody)))]
+pub async fn honour_benefit(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(grant_id): Path<String>,
+    headers: axum::http::HeaderMap,
+    Json(i): Json<HonourInput>,
+) -> Result<(StatusCode, Json<GrantDto>), AppError> {
+    let key = crate::points::idempotency_key(&headers, i.idempotency_key)?;
+    blocking(st, move |app| {
+        let id: kesher_core::BenefitGrantId = parse_id(&grant_id, "grant_id")?;
+        let branch = branch_or_own(app, &caller, i.branch.as_deref())?;
+        caller.check(Action::BenefitsRedeem, branch)?;
+        let r = app.honour_benefit(
+            id,
+            &kesher_app::benefits::HonourRequest {
+                idempotency_key: key,
+                branch,
+            },
+            &caller.actor(app),
+        )?;
+        let status = if r.created { StatusCode::CREATED } else { StatusCode::OK };
+        Ok((status, Json(GrantDto::from(&r.value))))
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/api/loyalty/surprises", tag = "loyalty", request_body = SurpriseInput,
+    responses((status = 201, description = "Drawn: the members granted the benefit", body = SurpriseDto),
+              (status = 404, description = "No saved segment by that name", body = crate::error::ErrorBody)))]
+pub async fn draw_surprise(
+    State(st): State<AppState>,
+    caller: Caller,
+    Json(i): Json<SurpriseInput>,
+) -> Result<(StatusCode, Json<SurpriseDto>), AppError> {
+    blocking(st, move |app| {
+        caller.check(Action::BenefitsGrant, None)?;
+        let pool = match (i.segment, i.random) {
+            (Some(s), None) => kesher_app::benefits::SurprisePool::Segment(s),
+            (None, Some(n)) => kesher_app::benefits::SurprisePool::Random(usize::try_from(n).unwrap_or(usize::MAX)),
+            _ => {
+                return Err(
+                    AppError::invalid("segment", "give either segment or random").coded("loyalty.surprise.pool")
+                );
+            }
+        };
+        let s = app
+            .draw_surprise(
+                &kesher_app::benefits::SurpriseRequest {
+                    benefit: i.benefit,
+                    pool,
+                    budget: i.budget,
+                    seed: i.seed,
+                    no_repeat_days: i.no_repeat_days.unwrap_or(365),
+                },
+                &caller.actor(app),
+            )
+            .map_err(|e| crate::segments::segment_error(e, "segment"))?;
+        Ok((StatusCode::CREATED, Json(SurpriseDto::from(&s.draw))))
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/api/loyalty/surprises/{id}", tag = "loyalty", params(("id" = String, Path, description = "Draw id")),
+    responses((status = 200, description = "The draw: benefit, seed, parameters, who, when, the members", body = SurpriseDto),
+              (status = 404, description = "No such draw", body = crate::error::ErrorBody)))]
+pub async fn surprise(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<SurpriseDto>, AppError> {
+    blocking(st, move |app| {
+        caller.check(Action::BenefitsGrant, None)?;
+        let id: kesher_core::SurpriseDrawId = parse_id(&id, "id")?;
+        Ok(Json(SurpriseDto::from(&app.surprise_draw(id)?)))
     })
     .await
 }

@@ -124,7 +124,7 @@ pub struct AdjustInput {
 }
 
 /// The key from the header or the body (the same if both are sent).
-fn idempotency_key(headers: &HeaderMap, body: Option<String>) -> Result<Option<String>, AppError> {
+pub(crate) fn idempotency_key(headers: &HeaderMap, body: Option<String>) -> Result<Option<String>, AppError> {
     let header = match headers.get("idempotency-key") {
         Some(v) => Some(
             v.to_str()

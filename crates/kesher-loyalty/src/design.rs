@@ -851,6 +851,7 @@ pub fn design(sales: &[DesignSale], options: &DesignOptions) -> Result<Design> {
         bonuses: Default::default(),
         expiry: None,
         pending: None,
+        benefits: Vec::new(),
     };
     let program = Program::check(definition.clone())?;
 

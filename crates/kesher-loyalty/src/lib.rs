@@ -23,6 +23,7 @@ use jiff::Timestamp;
 use kesher_core::{BranchId, Currency, CustomerId, Params, TransactionId};
 use std::collections::BTreeMap;
 
+pub mod benefits;
 pub mod design;
 pub mod expiry;
 pub mod member;

@@ -7,6 +7,7 @@
 //! sale's lines and their categories, the sale's local date in the business's time zone) and
 //! passes them in. docs/loyalty.md describes the same rules for people.
 
+use crate::benefits::{BenefitKind, BenefitRule, BenefitValue};
 use crate::member::Part;
 use crate::{EarnRate, LoyaltyError, MAX_BALANCE, Result};
 use jiff::Timestamp;
@@ -207,6 +208,10 @@ pub struct Definition {
     /// A sale's points are pending for the return window: spendable only after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<Pending>,
+    /// The benefits catalogue: what members may be granted, redeem points for, or be surprised
+    /// with (`crate::benefits`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub benefits: Vec<Benefit>,
 }
 
 /// The return window during which a sale's points are held.
@@ -214,6 +219,46 @@ pub struct Definition {
 #[serde(deny_unknown_fields)]
 pub struct Pending {
     pub days: i64,
+}
+
+/// Whether a benefit has a money value (hard) or not (soft).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Hard,
+    Soft,
+}
+
+/// A hard benefit's value: `{"type": "percent_discount", "percent": "10"}`,
+/// `{"type": "fixed_credit", "amount": "20.00"}`, `{"type": "gift_product", "sku": "MUG-1"}`,
+/// `{"type": "points", "points": 200}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Value {
+    PercentDiscount { percent: String },
+    FixedCredit { amount: String },
+    GiftProduct { sku: String },
+    Points { points: i64 },
+}
+
+/// One benefit of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Benefit {
+    pub key: String,
+    pub name: String,
+    pub kind: Kind,
+    /// Hard benefits only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    /// Members may redeem this many points for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_points: Option<i64>,
+    /// How long a granted benefit stays available (days).
+    pub valid_days: i64,
+    /// Granted to members entering these tiers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tiers: Vec<String>,
 }
 
 /// How long points last.
@@ -259,6 +304,7 @@ pub struct Program {
     tiers: Vec<TierRule>,
     promotions: Vec<PromotionRule>,
     birthday: Option<i64>,
+    benefits: Vec<BenefitRule>,
 }
 
 fn invalid(key: impl Into<String>, reason: impl Into<String>) -> LoyaltyError {
@@ -358,6 +404,113 @@ fn item_key(key: &str, s: &str) -> Result<()> {
         return Err(invalid(key, "1 to 64 letters, digits, '-' or '_'"));
     }
     Ok(())
+}
+
+/// A percentage of at most two decimal places, above 0 and at most 100, as hundredths of a
+/// percent.
+fn percent(key: &str, s: &str) -> Result<i64> {
+    let t = s.trim();
+    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+    let digits = |d: &str| !d.is_empty() && d.len() <= 3 && d.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || (!frac.is_empty() && (frac.len() > 2 || !frac.bytes().all(|b| b.is_ascii_digit()))) {
+        return Err(invalid(key, format!("{s:?} is not a percentage such as 12.5")));
+    }
+    let whole: i64 = whole.parse().map_err(|_| invalid(key, "not a number"))?;
+    let frac: i64 = match frac.len() {
+        0 => 0,
+        n => {
+            let f: i64 = frac.parse().map_err(|_| invalid(key, "not a number"))?;
+            if n == 1 { f * 10 } else { f }
+        }
+    };
+    let h = whole * 100 + frac;
+    if !(1..=10_000).contains(&h) {
+        return Err(invalid(key, "must be above 0 and at most 100"));
+    }
+    Ok(h)
+}
+
+fn check_benefits(currency: Currency, list: &[Benefit], tiers: &[TierRule]) -> Result<Vec<BenefitRule>> {
+    few("benefits", list)?;
+    let mut out: Vec<BenefitRule> = Vec::with_capacity(list.len());
+    for (i, b) in list.iter().enumerate() {
+        let key = format!("benefits[{i}]");
+        item_key(&format!("{key}.key"), &b.key)?;
+        if out.iter().any(|o| o.key == b.key) {
+            return Err(invalid(format!("{key}.key"), format!("{:?} is listed twice", b.key)));
+        }
+        text(&format!("{key}.name"), &b.name, 100)?;
+        let value = match (b.kind, &b.value) {
+            (Kind::Soft, Some(_)) => {
+                return Err(invalid(format!("{key}.value"), "a soft benefit has no money value"));
+            }
+            (Kind::Hard, None) => {
+                return Err(invalid(
+                    format!("{key}.value"),
+                    "a hard benefit needs a value: percent_discount, fixed_credit, gift_product or points",
+                ));
+            }
+            (Kind::Soft, None) => None,
+            (Kind::Hard, Some(v)) => Some(match v {
+                Value::PercentDiscount { percent: p } => BenefitValue::PercentDiscount {
+                    hundredths: percent(&format!("{key}.value.percent"), p)?,
+                },
+                Value::FixedCredit { amount: a } => {
+                    let minor = amount(currency, &format!("{key}.value.amount"), a)?;
+                    if minor == 0 {
+                        return Err(invalid(format!("{key}.value.amount"), "must be more than 0"));
+                    }
+                    BenefitValue::FixedCredit { minor }
+                }
+                Value::GiftProduct { sku } => {
+                    text(&format!("{key}.value.sku"), sku, 100)?;
+                    BenefitValue::GiftProduct {
+                        sku: sku.trim().to_string(),
+                    }
+                }
+                Value::Points { points } => {
+                    if !(1..=MAX_BONUS_POINTS).contains(points) {
+                        return Err(invalid(
+                            format!("{key}.value.points"),
+                            format!("from 1 to {MAX_BONUS_POINTS} points"),
+                        ));
+                    }
+                    BenefitValue::Points { points: *points }
+                }
+            }),
+        };
+        if let Some(c) = b.cost_points
+            && !(1..=MAX_BONUS_POINTS).contains(&c)
+        {
+            return Err(invalid(
+                format!("{key}.cost_points"),
+                format!("from 1 to {MAX_BONUS_POINTS} points"),
+            ));
+        }
+        window(&format!("{key}.valid_days"), b.valid_days)?;
+        few(&format!("{key}.tiers"), &b.tiers)?;
+        for (n, t) in b.tiers.iter().enumerate() {
+            if !tiers.iter().any(|x| &x.key == t) {
+                return Err(invalid(
+                    format!("{key}.tiers[{n}]"),
+                    format!("{t:?} is not a tier of the program"),
+                ));
+            }
+        }
+        out.push(BenefitRule {
+            key: b.key.clone(),
+            name: b.name.clone(),
+            kind: match b.kind {
+                Kind::Hard => BenefitKind::Hard,
+                Kind::Soft => BenefitKind::Soft,
+            },
+            value,
+            cost_points: b.cost_points,
+            valid_days: b.valid_days,
+            tiers: b.tiers.clone(),
+        });
+    }
+    Ok(out)
 }
 
 impl Program {
@@ -558,7 +711,9 @@ impl Program {
                 ));
             }
         }
+        let benefits = check_benefits(currency, &d.benefits, &tiers)?;
         Ok(Program {
+            benefits,
             currency,
             fee,
             min_spend,
@@ -618,6 +773,17 @@ impl Program {
             .expiry
             .as_ref()
             .map(|e| jiff::SignedDuration::from_hours(24 * e.lifetime_days))
+    }
+    /// The benefits catalogue.
+    pub fn benefits(&self) -> &[BenefitRule] {
+        &self.benefits
+    }
+    pub fn benefit(&self, key: &str) -> Option<&BenefitRule> {
+        self.benefits.iter().find(|b| b.key == key)
+    }
+    /// The benefits granted on entering the tier `key`, in catalogue order.
+    pub fn tier_benefits<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a BenefitRule> + 'a {
+        self.benefits.iter().filter(move |b| b.tiers.iter().any(|t| t == key))
     }
     pub fn tier(&self, key: &str) -> Option<&TierRule> {
         self.tiers.iter().find(|t| t.key == key)

@@ -7,6 +7,7 @@
 //! so that two sessions cannot take the same identifier (SQLite gets this from its single writer).
 
 mod accounts;
+mod benefits;
 mod bulk;
 mod convert;
 mod import;

@@ -115,6 +115,7 @@ impl Tx for PgTx<'_> {
             "DELETE FROM consents WHERE customer_id = $1",
             "DELETE FROM customer_aliases WHERE customer_id = $1",
             "DELETE FROM points_balances WHERE customer_id = $1",
+            "DELETE FROM loyalty_benefit_grants WHERE customer_id = $1",
             "DELETE FROM customers WHERE id = $1",
         ] {
             c.execute(sql, &[&id.0]).be()?;
@@ -212,6 +213,10 @@ impl Tx for PgTx<'_> {
             "UPDATE merges SET kept_id = $1 WHERE kept_id = $2",
             "UPDATE points_ledger SET customer_id = $1 WHERE customer_id = $2",
             "UPDATE loyalty_member_events SET customer_id = $1 WHERE customer_id = $2",
+            // A key both customers used stays with the kept customer's grant.
+            "UPDATE loyalty_benefit_grants SET idempotency_key = NULL WHERE customer_id = $2 AND idempotency_key IN
+             (SELECT idempotency_key FROM loyalty_benefit_grants WHERE customer_id = $1 AND idempotency_key IS NOT NULL)",
+            "UPDATE loyalty_benefit_grants SET customer_id = $1 WHERE customer_id = $2",
             "UPDATE loyalty_members SET invited_by = $1 WHERE invited_by = $2",
             // The membership moves to a kept customer without one; otherwise the kept one's stays.
             "UPDATE loyalty_members SET customer_id = $1 WHERE customer_id = $2
@@ -284,6 +289,50 @@ impl Tx for PgTx<'_> {
 
     fn insert_member_event(&mut self, e: &MemberEvent) -> Result<MemberEvent> {
         loyalty::insert_event(self.client()?, e)
+    }
+
+    fn benefit_grant(&mut self, id: kesher_core::BenefitGrantId) -> Result<Option<kesher_loyalty::benefits::Grant>> {
+        crate::benefits::grant(self.client()?, id)
+    }
+
+    fn benefit_grant_by_key(
+        &mut self,
+        customer: CustomerId,
+        key: &str,
+    ) -> Result<Option<kesher_loyalty::benefits::Grant>> {
+        crate::benefits::grant_by_key(self.client()?, customer, key)
+    }
+
+    fn benefit_grants(&mut self, customer: CustomerId) -> Result<Vec<kesher_loyalty::benefits::Grant>> {
+        crate::benefits::grants(self.client()?, customer)
+    }
+
+    fn insert_benefit_grant(&mut self, g: &kesher_loyalty::benefits::Grant) -> Result<()> {
+        crate::benefits::insert_grant(self.client()?, g)
+    }
+
+    fn update_benefit_grant(&mut self, g: &kesher_loyalty::benefits::Grant) -> Result<()> {
+        crate::benefits::update_grant(self.client()?, g)
+    }
+
+    fn benefit_grants_due(
+        &mut self,
+        now: jiff::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<kesher_loyalty::benefits::Grant>> {
+        crate::benefits::grants_due(self.client()?, now, limit)
+    }
+
+    fn surprise_recipients_since(&mut self, benefit: &str, since: jiff::Timestamp) -> Result<Vec<CustomerId>> {
+        crate::benefits::recipients_since(self.client()?, benefit, since)
+    }
+
+    fn insert_surprise_draw(&mut self, d: &kesher_store::SurpriseDraw) -> Result<()> {
+        crate::benefits::insert_draw(self.client()?, d)
+    }
+
+    fn surprise_draw(&mut self, id: kesher_core::SurpriseDrawId) -> Result<Option<kesher_store::SurpriseDraw>> {
+        crate::benefits::draw(self.client()?, id)
     }
 
     fn customer_activity(

@@ -228,6 +228,14 @@ pub(crate) mod erasure {
             params![idb, ERASED_MARKER],
         )
         .be()?;
+        // Granted benefits keep their dates and states (statistics); the keys a client chose are
+        // free text and go.
+        c.execute(
+            "UPDATE loyalty_benefit_grants SET idempotency_key = NULL, honour_key = NULL
+             WHERE customer_id = ?1 AND (idempotency_key IS NOT NULL OR honour_key IS NOT NULL)",
+            [idb],
+        )
+        .be()?;
         let report = ErasureReport {
             interactions_cleared: c
                 .execute(

@@ -4,6 +4,7 @@
 //! beside the writer. Every multi-row write runs in one transaction.
 
 mod accounts;
+mod benefits;
 mod bulk;
 mod convert;
 mod import;

@@ -77,6 +77,7 @@ impl Tx for SqliteTx<'_> {
             // Keyed by month first: one look-up per month of the history.
             "DELETE FROM customer_stages WHERE month IN (SELECT month FROM stage_months) AND customer_id = ?1",
             "DELETE FROM points_balances WHERE customer_id = ?1",
+            "DELETE FROM loyalty_benefit_grants WHERE customer_id = ?1",
             "DELETE FROM customers WHERE id = ?1",
         ] {
             self.conn.execute(sql, [id.as_bytes()]).be()?;
@@ -171,6 +172,10 @@ impl Tx for SqliteTx<'_> {
             "UPDATE merges SET kept_id = ?1 WHERE kept_id = ?2",
             "UPDATE points_ledger SET customer_id = ?1 WHERE customer_id = ?2",
             "UPDATE loyalty_member_events SET customer_id = ?1 WHERE customer_id = ?2",
+            // A key both customers used stays with the kept customer's grant.
+            "UPDATE loyalty_benefit_grants SET idempotency_key = NULL WHERE customer_id = ?2 AND idempotency_key IN
+             (SELECT idempotency_key FROM loyalty_benefit_grants WHERE customer_id = ?1 AND idempotency_key IS NOT NULL)",
+            "UPDATE loyalty_benefit_grants SET customer_id = ?1 WHERE customer_id = ?2",
             "UPDATE loyalty_members SET invited_by = ?1 WHERE invited_by = ?2",
             // The membership moves to a kept customer without one; otherwise the kept one's stays.
             "UPDATE loyalty_members SET customer_id = ?1 WHERE customer_id = ?2
@@ -242,6 +247,50 @@ impl Tx for SqliteTx<'_> {
 
     fn insert_member_event(&mut self, e: &MemberEvent) -> Result<MemberEvent> {
         loyalty::insert_event(&self.conn, e)
+    }
+
+    fn benefit_grant(&mut self, id: kesher_core::BenefitGrantId) -> Result<Option<kesher_loyalty::benefits::Grant>> {
+        crate::benefits::grant(&self.conn, id)
+    }
+
+    fn benefit_grant_by_key(
+        &mut self,
+        customer: CustomerId,
+        key: &str,
+    ) -> Result<Option<kesher_loyalty::benefits::Grant>> {
+        crate::benefits::grant_by_key(&self.conn, customer, key)
+    }
+
+    fn benefit_grants(&mut self, customer: CustomerId) -> Result<Vec<kesher_loyalty::benefits::Grant>> {
+        crate::benefits::grants(&self.conn, customer)
+    }
+
+    fn insert_benefit_grant(&mut self, g: &kesher_loyalty::benefits::Grant) -> Result<()> {
+        crate::benefits::insert_grant(&self.conn, g)
+    }
+
+    fn update_benefit_grant(&mut self, g: &kesher_loyalty::benefits::Grant) -> Result<()> {
+        crate::benefits::update_grant(&self.conn, g)
+    }
+
+    fn benefit_grants_due(
+        &mut self,
+        now: jiff::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<kesher_loyalty::benefits::Grant>> {
+        crate::benefits::grants_due(&self.conn, now, limit)
+    }
+
+    fn surprise_recipients_since(&mut self, benefit: &str, since: jiff::Timestamp) -> Result<Vec<CustomerId>> {
+        crate::benefits::recipients_since(&self.conn, benefit, since)
+    }
+
+    fn insert_surprise_draw(&mut self, d: &kesher_store::SurpriseDraw) -> Result<()> {
+        crate::benefits::insert_draw(&self.conn, d)
+    }
+
+    fn surprise_draw(&mut self, id: kesher_core::SurpriseDrawId) -> Result<Option<kesher_store::SurpriseDraw>> {
+        crate::benefits::draw(&self.conn, id)
     }
 
     fn customer_activity(

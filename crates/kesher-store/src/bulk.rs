@@ -314,6 +314,38 @@ pub const TABLES: &[TableSpec] = &[
             ("detail", Text),
         ],
     },
+    TableSpec {
+        name: "loyalty_surprise_draws",
+        columns: &[
+            ("id", Uuid),
+            ("benefit", Text),
+            ("seed", Text),
+            ("parameters", Text),
+            ("actor", Text),
+            ("at", Time),
+            ("members", Text),
+        ],
+    },
+    TableSpec {
+        name: "loyalty_benefit_grants",
+        columns: &[
+            ("id", Uuid),
+            ("customer_id", Uuid),
+            ("benefit", Text),
+            ("state", Text),
+            ("granted_at", Time),
+            ("available_until", Time),
+            ("granted_by", Text),
+            ("source", Text),
+            ("used_at", Time),
+            ("honoured_by", Text),
+            ("honoured_branch", Uuid),
+            ("honour_key", Text),
+            ("points_seq", Int),
+            ("draw_id", Uuid),
+            ("idempotency_key", Text),
+        ],
+    },
     // Sign-in sessions are not copied: they belong to the server they were opened on.
 ];
 

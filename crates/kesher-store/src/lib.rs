@@ -16,7 +16,7 @@ pub mod unit;
 
 pub use accounts::{Accounts, ApiToken, CustomerRecords, ERASED_MARKER, ErasureReport, Privacy, Session, User};
 pub use jobs::{Job, JobFinish, JobState, Jobs, NewJob};
-pub use loyalty::{Loyalty, SaleFact};
+pub use loyalty::{Loyalty, SaleFact, SurpriseDraw};
 pub use points::{AwardReport, Points, PointsRequest, PointsTotals};
 pub use unit::{
     Activity, Dependents, Lock, MovedRows, NewLedgerEntry, PointsRows, ProductFacts, RefundFacts, SaleScope, Tx,

@@ -58,3 +58,17 @@ pub trait Loyalty {
         f: &mut dyn FnMut(&SaleFact) -> Result<()>,
     ) -> Result<()>;
 }
+
+/// A surprise draw as stored: which benefit, the seed and parameters it was drawn with, who
+/// drew it and when, and the members it drew (in the order drawn).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SurpriseDraw {
+    pub id: kesher_core::SurpriseDrawId,
+    pub benefit: String,
+    pub seed: u64,
+    /// JSON: the segment or the random size, the budget, the no-repeat period, the counts.
+    pub parameters: String,
+    pub actor: String,
+    pub at: Timestamp,
+    pub members: Vec<CustomerId>,
+}

@@ -313,6 +313,56 @@ pub fn sale_fact(r: &impl Columns) -> Result<crate::SaleFact> {
     })
 }
 
+/// A benefit grant's columns, in [`benefit_grant`]'s order.
+pub const GRANT_SELECT: &str = "SELECT id, customer_id, benefit, state, granted_at, available_until, granted_by, source,
+    used_at, honoured_by, honoured_branch, honour_key, points_seq, draw_id, idempotency_key FROM loyalty_benefit_grants";
+pub fn benefit_grant(r: &impl Columns) -> Result<kesher_loyalty::benefits::Grant> {
+    use kesher_loyalty::benefits::{GrantSource, GrantState};
+    let state = r.text(3)?;
+    let source = r.text(7)?;
+    Ok(kesher_loyalty::benefits::Grant {
+        id: kesher_core::BenefitGrantId::from_bytes(r.id(0)?),
+        customer_id: CustomerId::from_bytes(r.id(1)?),
+        benefit: r.text(2)?,
+        state: GrantState::parse(&state).ok_or_else(|| corrupt("grant state", &state))?,
+        granted_at: r.time(4)?,
+        available_until: r.time(5)?,
+        granted_by: r.text(6)?,
+        source: GrantSource::parse(&source).ok_or_else(|| corrupt("grant source", &source))?,
+        used_at: r.opt_time(8)?,
+        honoured_by: r.opt_text(9)?,
+        honoured_branch: r.opt_id(10)?.map(BranchId::from_bytes),
+        honour_key: r.opt_text(11)?,
+        points_seq: r.opt_int(12)?,
+        draw_id: r.opt_id(13)?.map(kesher_core::SurpriseDrawId::from_bytes),
+        idempotency_key: r.opt_text(14)?,
+    })
+}
+
+/// A surprise draw's columns, in [`surprise_draw`]'s order.
+pub const DRAW_SELECT: &str = "SELECT id, benefit, seed, parameters, actor, at, members FROM loyalty_surprise_draws";
+pub fn surprise_draw(r: &impl Columns) -> Result<crate::SurpriseDraw> {
+    let seed = r.text(2)?;
+    let members: Vec<String> = parsed("draw members", serde_json::from_str(&r.text(6)?))?;
+    Ok(crate::SurpriseDraw {
+        id: kesher_core::SurpriseDrawId::from_bytes(r.id(0)?),
+        benefit: r.text(1)?,
+        seed: parsed("draw seed", seed.parse::<u64>())?,
+        parameters: r.text(3)?,
+        actor: r.text(4)?,
+        at: r.time(5)?,
+        members: members
+            .iter()
+            .map(|m| parsed("draw member", m.parse::<CustomerId>()))
+            .collect::<Result<_>>()?,
+    })
+}
+
+/// What a draw's `members` is stored as: a JSON array of customer ids.
+pub fn draw_members_json(d: &crate::SurpriseDraw) -> String {
+    serde_json::Value::from(d.members.iter().map(|m| m.to_string()).collect::<Vec<_>>()).to_string()
+}
+
 /// The products' facts an accrual reads, for `… WHERE id IN …`.
 pub const PRODUCT_FACTS_SELECT: &str = "SELECT id, sku, category FROM products";
 pub fn product_facts(r: &impl Columns) -> Result<crate::ProductFacts> {

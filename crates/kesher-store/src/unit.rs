@@ -312,6 +312,29 @@ pub trait Tx: PointsRows {
     /// The customer's sales and refunds in `currency` with `since <= occurred_at < until`
     /// (spend: their stored totals summed, refunds negative; visits: the sales that are not
     /// refunds), and their earn and reverse entries with `since <= at < until` (points).
+    /// A benefit grant, by id.
+    fn benefit_grant(&mut self, id: kesher_core::BenefitGrantId) -> Result<Option<kesher_loyalty::benefits::Grant>>;
+    /// The customer's grant made with this idempotency key, if any.
+    fn benefit_grant_by_key(
+        &mut self,
+        customer: CustomerId,
+        key: &str,
+    ) -> Result<Option<kesher_loyalty::benefits::Grant>>;
+    /// The customer's grants, oldest first (by granted_at, then id).
+    fn benefit_grants(&mut self, customer: CustomerId) -> Result<Vec<kesher_loyalty::benefits::Grant>>;
+    /// Insert a grant (the caller looked its idempotency key up under the customer's lock; the
+    /// unique index refuses a second one).
+    fn insert_benefit_grant(&mut self, g: &kesher_loyalty::benefits::Grant) -> Result<()>;
+    /// Write a grant's state and its honouring (state, used_at, honoured_by, honoured_branch,
+    /// honour_key); nothing else of it changes.
+    fn update_benefit_grant(&mut self, g: &kesher_loyalty::benefits::Grant) -> Result<()>;
+    /// Grants stored as available whose `available_until <= now`, the earliest first (ties by
+    /// id); at most `limit`.
+    fn benefit_grants_due(&mut self, now: Timestamp, limit: usize) -> Result<Vec<kesher_loyalty::benefits::Grant>>;
+    /// The customers granted `benefit` by a surprise at or after `since`.
+    fn surprise_recipients_since(&mut self, benefit: &str, since: Timestamp) -> Result<Vec<CustomerId>>;
+    fn insert_surprise_draw(&mut self, d: &crate::SurpriseDraw) -> Result<()>;
+    fn surprise_draw(&mut self, id: kesher_core::SurpriseDrawId) -> Result<Option<crate::SurpriseDraw>>;
     fn customer_activity(
         &mut self,
         customer: CustomerId,

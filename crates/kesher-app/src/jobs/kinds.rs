@@ -24,6 +24,8 @@ pub const RETENTION: &str = "privacy.retention";
 pub const TIER_REVIEW: &str = "loyalty.tier_review";
 /// Points expire by lot at the program's lifetime (`App::expire_points` as of the job's start).
 pub const EXPIRE_POINTS: &str = "loyalty.expire";
+/// Granted benefits whose time has passed are written as expired (`App::expire_benefits`).
+pub const EXPIRE_BENEFITS: &str = "loyalty.benefits_expire";
 /// A runner self-check: sleeps `{"seconds": n}` (at most an hour) and reports it.
 pub const SLEEP: &str = "diagnostic.sleep";
 
@@ -50,6 +52,11 @@ pub const KINDS: &[Kind] = &[
         name: EXPIRE_POINTS,
         max_attempts: 3,
         about: "expire the points of lots older than the loyalty program's lifetime",
+    },
+    Kind {
+        name: EXPIRE_BENEFITS,
+        max_attempts: 3,
+        about: "expire the granted loyalty benefits whose time has passed",
     },
     Kind {
         name: SLEEP,
@@ -128,6 +135,13 @@ pub(crate) fn run(app: &App, job: &Job) -> Result<Value, HandlerError> {
         EXPIRE_POINTS => {
             let actor = Actor::new("system:jobs", app.now()).from(format!("job {}", job.id));
             match app.expire_points(app.now(), &actor) {
+                Ok(r) => Ok(json!(r)),
+                Err(e) => Err(HandlerError::Transient(e.to_string())),
+            }
+        }
+        EXPIRE_BENEFITS => {
+            let actor = Actor::new("system:jobs", app.now()).from(format!("job {}", job.id));
+            match app.expire_benefits(&actor) {
                 Ok(r) => Ok(json!(r)),
                 Err(e) => Err(HandlerError::Transient(e.to_string())),
             }

@@ -18,7 +18,7 @@ pub struct Schedule {
 }
 
 /// The built-in schedules: the nightly analytics refresh, the daily retention run and the daily
-/// loyalty tier review and the expiry of points.
+/// loyalty tier review, the expiry of points and the expiry of granted benefits.
 pub const SCHEDULES: &[Schedule] = &[
     Schedule {
         name: "analyze",
@@ -39,6 +39,11 @@ pub const SCHEDULES: &[Schedule] = &[
         name: "loyalty.expire",
         kind: kinds::EXPIRE_POINTS,
         cron: "0 4 * * *",
+    },
+    Schedule {
+        name: "loyalty.benefits_expire",
+        kind: kinds::EXPIRE_BENEFITS,
+        cron: "15 4 * * *",
     },
 ];
 

@@ -242,7 +242,13 @@ fn schedules_enqueue_their_next_occurrence_once_in_the_business_zone() {
     let names: Vec<&str> = statuses.iter().map(|s| s.name).collect();
     assert_eq!(
         names,
-        ["analyze", "privacy.retention", "loyalty.tier_review", "loyalty.expire"]
+        [
+            "analyze",
+            "privacy.retention",
+            "loyalty.tier_review",
+            "loyalty.expire",
+            "loyalty.benefits_expire"
+        ]
     );
     assert_eq!(statuses[0].zone, "Asia/Jerusalem");
     // 02:30, 03:30 and 03:45 in Jerusalem (UTC+2 in January).
@@ -250,17 +256,19 @@ fn schedules_enqueue_their_next_occurrence_once_in_the_business_zone() {
     assert_eq!(statuses[1].next_run, Some(ts("2026-01-11T01:30:00Z")));
     assert_eq!(statuses[2].next_run, Some(ts("2026-01-11T01:45:00Z")));
     assert_eq!(statuses[3].next_run, Some(ts("2026-01-11T02:00:00Z")));
+    assert_eq!(statuses[4].next_run, Some(ts("2026-01-11T02:15:00Z")));
     assert_eq!(t.app.ensure_schedules().unwrap(), Some(ts("2026-01-11T00:30:00Z")));
     // Again, as a second server would: nothing new.
     assert_eq!(t.app.ensure_schedules().unwrap(), Some(ts("2026-01-11T00:30:00Z")));
     let jobs = t.app.list_jobs(None, 10, 0).unwrap();
-    assert_eq!(jobs.total, 4);
+    assert_eq!(jobs.total, 5);
     let mut keys: Vec<String> = jobs.items.iter().filter_map(|j| j.dedupe_key.clone()).collect();
     keys.sort();
     assert_eq!(
         keys,
         [
             "schedule:analyze:2026-01-11T00:30:00Z",
+            "schedule:loyalty.benefits_expire:2026-01-11T02:15:00Z",
             "schedule:loyalty.expire:2026-01-11T02:00:00Z",
             "schedule:loyalty.tier_review:2026-01-11T01:45:00Z",
             "schedule:privacy.retention:2026-01-11T01:30:00Z"
@@ -278,8 +286,8 @@ fn schedules_enqueue_their_next_occurrence_once_in_the_business_zone() {
     }
     assert_eq!(t.app.run_next_job(&worker("w")).unwrap(), JobOutcome::EmptyQueue);
     assert_eq!(t.app.ensure_schedules().unwrap(), Some(ts("2026-01-11T01:30:00Z")));
-    assert_eq!(t.app.list_jobs(Some(JobState::Scheduled), 10, 0).unwrap().total, 4);
-    assert_eq!(t.app.list_jobs(None, 10, 0).unwrap().total, 5);
+    assert_eq!(t.app.list_jobs(Some(JobState::Scheduled), 10, 0).unwrap().total, 5);
+    assert_eq!(t.app.list_jobs(None, 10, 0).unwrap().total, 6);
 }
 
 #[test]

@@ -17,7 +17,13 @@ fn jobs_are_listed_with_the_schedules_enqueued_and_cancelled() {
         .collect();
     assert_eq!(
         names,
-        ["analyze", "privacy.retention", "loyalty.tier_review", "loyalty.expire"]
+        [
+            "analyze",
+            "privacy.retention",
+            "loyalty.tier_review",
+            "loyalty.expire",
+            "loyalty.benefits_expire"
+        ]
     );
     assert_eq!(v["schedules"][0]["cron"], "30 2 * * *");
     assert!(v["schedules"][0]["next_run"].is_string(), "{v}");

@@ -4,6 +4,7 @@
 
 mod access;
 mod api;
+mod benefits;
 mod bounds;
 mod browser;
 mod customer_input;

@@ -292,6 +292,26 @@ pub const CATALOGUE: &[ErrorCode] = &[
     c("loyalty.surprise.random", &["max"], "from 1 to {max} members"),
     c("loyalty.member.already", &[], "the customer is already a member"),
     c("loyalty.member.not_member", &[], "the customer is not a member"),
+    // kesher-campaign: the definition, SMS length, templates, the statistics.
+    c("campaign.definition.invalid", &["key", "reason"], "{key}: {reason}"),
+    c(
+        "campaign.sms.too_long",
+        &["segments", "units", "encoding", "max"],
+        "the text needs {segments} segments ({units} {encoding} units); at most {max} are allowed",
+    ),
+    c("campaign.template.syntax", &["key", "reason"], "{key}: {reason}"),
+    c(
+        "campaign.template.variable",
+        &["key", "variable", "known"],
+        "{key}: the data has no variable {variable}; it provides {known}",
+    ),
+    c("campaign.stats.empty", &[], "the group is empty: nothing to measure"),
+    c("campaign.stats.invalid", &["reason"], "{reason}"),
+    c(
+        "campaign.plan.parameter",
+        &["value", "expected"],
+        "invalid value {value}: expected {expected}",
+    ),
     // kesher-loyalty: designing a program from the business's data.
     c(
         "loyalty.design.parameter",

@@ -12,7 +12,7 @@ use crate::points::loyalty_error;
 use crate::segments::SegmentError;
 use jiff::{SignedDuration, Timestamp};
 use kesher_core::{BenefitGrantId, BranchId, CustomerId, Params, SurpriseDrawId};
-use kesher_loyalty::benefits::{BenefitRule, BudgetUnit, Grant, GrantSource, GrantState, Honour};
+use kesher_loyalty::benefits::{BenefitRule, BenefitValue, BudgetUnit, Grant, GrantSource, GrantState, Honour};
 use kesher_loyalty::program::{MAX_WINDOW_DAYS, Program};
 use kesher_loyalty::{LedgerEntry, MemberStatus};
 use kesher_store::{Actor, Lock, NewLedgerEntry, Recorded, Result, StoreError, SurpriseDraw, Tx};
@@ -211,6 +211,58 @@ pub(crate) fn grant_tier_benefits(
     Ok(granted)
 }
 
+/// The ledger's key of the credit a points benefit's grant pays when honoured.
+pub fn points_benefit_key(grant: BenefitGrantId) -> String {
+    format!("benefit-grant:{grant}")
+}
+
+/// Honouring a benefit valued in points credits them (an adjustment with the reason
+/// `benefit:KEY` under the key [`points_benefit_key`], in the honouring's unit). A benefit the
+/// catalogue no longer has is honoured without a credit: its value is no longer known.
+fn credit_points_benefit(
+    app: &App,
+    tx: &mut dyn Tx,
+    grant: &Grant,
+    branch: Option<BranchId>,
+    actor: &Actor,
+) -> Result<Option<LedgerEntry>> {
+    let Some(program) = program_in(tx, &app.program_cache)? else {
+        return Ok(None);
+    };
+    let Some(BenefitValue::Points { points }) = program.benefit(&grant.benefit).and_then(|r| r.value.clone()) else {
+        return Ok(None);
+    };
+    let customer = grant.customer_id;
+    let key = points_benefit_key(grant.id);
+    if tx.points_entry_by_key(customer, &key)?.is_some() {
+        return Ok(None);
+    }
+    let reason = format!("benefit:{}", grant.benefit);
+    let balance = tx.points_balance(customer)?;
+    let posting = kesher_loyalty::adjust(balance, points, Some(&reason)).map_err(loyalty_error)?;
+    let entry = tx.insert_points_entry(&NewLedgerEntry {
+        customer,
+        posting,
+        reason: Some(&reason),
+        idempotency_key: Some(&key),
+        transaction: None,
+        branch,
+        actor,
+        breakdown: Vec::new(),
+        available_at: None,
+    })?;
+    let (action, before, after) = crate::points::points_audit(&entry);
+    tx.append_audit(
+        actor,
+        &action,
+        "customer",
+        &customer.to_string(),
+        Some(&before),
+        Some(&after),
+    )?;
+    Ok(Some(entry))
+}
+
 impl App {
     /// Grant a benefit of the catalogue to a customer (staff); idempotent on the key when given.
     pub fn grant_benefit(&self, customer: CustomerId, req: &GrantRequest, actor: &Actor) -> Result<Recorded<Grant>> {
@@ -352,6 +404,7 @@ impl App {
             Honour::Use(used) => {
                 tx.update_benefit_grant(&used)?;
                 audit_grant(tx.as_mut(), actor, "benefit.honour", Some(&grant), &used)?;
+                credit_points_benefit(self, tx.as_mut(), &grant, req.branch, actor)?;
                 // As stored (instants to the microsecond): what a retry answers with.
                 let used = tx.benefit_grant(id)?.unwrap_or(*used);
                 tx.commit()?;

@@ -161,7 +161,104 @@ fn generate_and_import(a: &DemoArgs, db: &Path, settings: Settings, dir: &Path) 
         "  expiry: {} points expired from {} members",
         expired.points, expired.customers
     );
+    demo_benefits(&app, &actor)?;
     Ok(app)
+}
+
+/// The demo's benefits at its end: a thank-you surprise of 100 points drawn three weeks ago
+/// among 250 members under a 20,000-point budget (seed 2026), a tasting invitation drawn among
+/// 40 members; every fourth member with enough spendable points redeems 400 of them
+/// for 20 off, and about two grants in three are honoured at the member's branch; then the
+/// grants whose time has passed are expired. Every figure of the KPIs' benefits comes from these.
+fn demo_benefits(app: &kesher_app::App, actor: &kesher_store::Actor) -> anyhow::Result<()> {
+    use kesher_app::benefits::{GrantRequest, HonourRequest, RedeemBenefit, SurprisePool, SurpriseRequest};
+    let t = Instant::now();
+    let now = app.now();
+    let back = |days: i64| now.checked_sub(jiff::SignedDuration::from_hours(24 * days));
+    let past = std::sync::Arc::new(kesher_app::clock::ManualClock::new(back(21)?));
+    let then = app.clone().with_clock(past.clone());
+    let draw = |benefit: &str, pool: SurprisePool, budget: &str, seed: u64, at: jiff::Timestamp| {
+        past.set(at);
+        then.draw_surprise(
+            &SurpriseRequest {
+                benefit: benefit.into(),
+                pool,
+                budget: budget.into(),
+                seed,
+                no_repeat_days: 365,
+            },
+            &kesher_store::Actor { at, ..actor.clone() },
+        )
+    };
+    let thanks = draw("thank-you", SurprisePool::Random(250), "20000", 2026, back(21)?)
+        .map_err(|e| anyhow::anyhow!("the demo's surprise: {e}"))?;
+    // The scores are computed after the demo is loaded: the tasting goes to members at random.
+    let tasting = draw("tasting", SurprisePool::Random(40), "6000", 7, back(40)?)
+        .map_err(|e| anyhow::anyhow!("the demo's tasting surprise: {e}"))?;
+
+    // Redemptions and honours at the till, now.
+    let (mut redeemed, mut honoured, mut n) = (0u64, 0u64, 0u64);
+    let mut after = None;
+    loop {
+        let page = app.loyalty_members(Some(kesher_loyalty::MemberStatus::Active), None, after, 1000)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.customer_id);
+        for m in &page {
+            n += 1;
+            let c = m.customer_id;
+            if n % 4 == 0 && app.points_balance(c)? >= 400 {
+                match app.redeem_benefit(
+                    c,
+                    &RedeemBenefit {
+                        benefit: "20-off".into(),
+                        idempotency_key: Some(format!("demo-redeem-{c}")),
+                        branch: m.branch_id,
+                    },
+                    actor,
+                ) {
+                    Ok(_) => redeemed += 1,
+                    // Points still pending (inside the return window) are not spendable yet.
+                    Err(e) if e.code() == "points.insufficient" => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if n % 97 == 0 {
+                app.grant_benefit(
+                    c,
+                    &GrantRequest {
+                        benefit: "10-percent".into(),
+                        idempotency_key: Some(format!("demo-grant-{c}")),
+                    },
+                    actor,
+                )?;
+            }
+            for g in app.customer_benefits(c)? {
+                if g.state != kesher_loyalty::benefits::GrantState::Available
+                    || (n + g.granted_at.as_second() as u64) % 3 == 0
+                {
+                    continue;
+                }
+                app.honour_benefit(
+                    g.id,
+                    &HonourRequest {
+                        idempotency_key: Some(format!("demo-honour-{}", g.id)),
+                        branch: m.branch_id,
+                    },
+                    actor,
+                )?;
+                honoured += 1;
+            }
+        }
+    }
+    let expired = app.expire_benefits(actor)?;
+    eprintln!(
+        "  benefits: surprises {} (thank-you) and {} (tasting) members, {redeemed} redemptions, {honoured} honoured, {} expired in {:.1} s",
+        thanks.grants.len(),
+        tasting.grants.len(),
+        expired.expired,
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// The demo's loyalty program: three tiers by spend over a year, wine and coffee earning double,
@@ -200,7 +297,19 @@ fn enrol_demo_members(
                         "from": from.to_string(), "until": end.to_string()}],
         "bonuses": {"first_purchase": 50, "birthday_month_multiplier": "2", "referral": 100},
         "expiry": {"lifetime_days": 150},
-        "pending": {"days": 14}
+        "pending": {"days": 14},
+        "benefits": [
+            {"key": "20-off", "name": "20 off your next visit", "kind": "hard",
+             "value": {"type": "fixed_credit", "amount": "20.00"}, "cost_points": 400, "valid_days": 60},
+            {"key": "10-percent", "name": "10% off one purchase", "kind": "hard",
+             "value": {"type": "percent_discount", "percent": "10"}, "cost_points": 250, "valid_days": 30},
+            {"key": "priority", "name": "Priority service", "kind": "soft", "valid_days": 365,
+             "tiers": ["platinum"]},
+            {"key": "tasting", "name": "Invitation to the spring tasting", "kind": "soft", "valid_days": 90,
+             "tiers": ["gold", "platinum"], "cost_points": 150},
+            {"key": "thank-you", "name": "A thank-you of 100 points", "kind": "hard",
+             "value": {"type": "points", "points": 100}, "valid_days": 30}
+        ]
     });
     app.set_loyalty_program(&program.to_string(), actor)?;
     let employees = app.list_employees()?;

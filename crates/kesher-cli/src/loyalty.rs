@@ -1,5 +1,6 @@
 //! `kesher loyalty`: the program's definition, enrolment and leaving, the members, a customer's
-//! wallet, the end-of-period tier review, and the design of a program from the business's data.
+//! wallet, the end-of-period tier review, the benefits' grants and surprises, the KPIs, and the
+//! design of a program from the business's data.
 
 use crate::accounts::cli_actor;
 use crate::customers::resolve;
@@ -8,6 +9,7 @@ use clap::Subcommand;
 use kesher_app::App;
 use kesher_app::loyalty::Enrolment;
 use kesher_app::loyalty::kpis::{KpiParams, KpiReport};
+use kesher_loyalty::benefits::Grant;
 use kesher_loyalty::{Member, MemberStatus};
 use std::process::ExitCode;
 
@@ -56,6 +58,17 @@ pub enum LoyaltyCommand {
     },
     /// A customer's balance, membership, tier and progress to the next tier, and history.
     Wallet { who: String },
+    /// The benefits catalogue's grants: list, grant, redeem for points, honour at the till,
+    /// expire (docs/loyalty.md, "Benefits").
+    Benefits {
+        #[command(subcommand)]
+        action: BenefitsAction,
+    },
+    /// Surprise benefits: draw one, show a stored draw.
+    Surprise {
+        #[command(subcommand)]
+        action: SurpriseAction,
+    },
     /// Review the tiers of the members whose qualification period has ended (also a scheduled
     /// job): each is placed in the tier their qualifying value reaches, down as well as up.
     ReviewTiers,
@@ -114,6 +127,66 @@ pub enum LoyaltyCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+pub enum BenefitsAction {
+    /// A customer's grants, oldest first, with their state.
+    List { who: String },
+    /// Grant a benefit of the catalogue by hand.
+    Grant {
+        who: String,
+        benefit: String,
+        /// A retried grant with the same key returns the first one.
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Redeem points for a benefit (never below zero); the same key returns the first result.
+    Redeem {
+        who: String,
+        benefit: String,
+        #[arg(long)]
+        key: String,
+        /// The branch (external id) where the points are spent.
+        #[arg(long)]
+        branch: Option<String>,
+    },
+    /// Honour a grant at the till (a `points` benefit credits its points).
+    Honour {
+        grant: String,
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        branch: Option<String>,
+    },
+    /// Write as expired every available grant whose time has passed (also a scheduled job).
+    Expire,
+}
+
+#[derive(Subcommand)]
+pub enum SurpriseAction {
+    /// Draw a surprise: members of a segment or at random, under a budget, never the same
+    /// surprise twice to a member within the no-repeat period, reproducible from the seed.
+    Draw {
+        #[arg(long)]
+        benefit: String,
+        /// A saved segment's name or an expression: its active members are the candidates.
+        #[arg(long, conflicts_with = "random")]
+        segment: Option<String>,
+        /// At most this many active members, at random.
+        #[arg(long)]
+        random: Option<usize>,
+        /// Money in the program's currency (a fixed credit) or points.
+        #[arg(long)]
+        budget: String,
+        /// The draw's seed (default: the clock's microseconds, printed and stored).
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long, default_value_t = 365)]
+        no_repeat_days: i64,
+    },
+    /// A stored draw: benefit, seed, parameters, who, when, the members in the order drawn.
+    Show { id: String },
 }
 
 #[derive(Subcommand)]
@@ -353,6 +426,8 @@ pub fn run(app: &App, c: LoyaltyCommand) -> anyhow::Result<ExitCode> {
                 print_report(&r);
             }
         }
+        LoyaltyCommand::Benefits { action } => benefits(app, action)?,
+        LoyaltyCommand::Surprise { action } => surprise(app, action)?,
         LoyaltyCommand::ReviewTiers => {
             let r = app.review_tiers(&cli_actor(app))?;
             println!(
@@ -362,6 +437,160 @@ pub fn run(app: &App, c: LoyaltyCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn grant_line(g: &Grant) -> String {
+    format!(
+        "{}  {:<16} {:<9} {:<8} granted {} by {}  until {}{}",
+        g.id,
+        g.benefit,
+        g.state.as_str(),
+        g.source.as_str(),
+        g.granted_at,
+        g.granted_by,
+        g.available_until,
+        match (&g.used_at, &g.honoured_by) {
+            (Some(at), Some(by)) => format!("  honoured {at} by {by}"),
+            _ => String::new(),
+        }
+    )
+}
+
+fn benefits(app: &App, action: BenefitsAction) -> anyhow::Result<()> {
+    use kesher_app::benefits::{GrantRequest, HonourRequest, RedeemBenefit};
+    match action {
+        BenefitsAction::List { who } => {
+            let customer = resolve(app, &who)?;
+            let grants = app.customer_benefits(customer)?;
+            if grants.is_empty() {
+                println!("{customer}: no benefits");
+            }
+            for g in &grants {
+                println!("{}", grant_line(g));
+            }
+        }
+        BenefitsAction::Grant { who, benefit, key } => {
+            let customer = resolve(app, &who)?;
+            let r = app.grant_benefit(
+                customer,
+                &GrantRequest {
+                    benefit,
+                    idempotency_key: key,
+                },
+                &cli_actor(app),
+            )?;
+            println!(
+                "{} {}",
+                if r.created { "granted:" } else { "already granted:" },
+                grant_line(&r.value)
+            );
+        }
+        BenefitsAction::Redeem {
+            who,
+            benefit,
+            key,
+            branch: b,
+        } => {
+            let customer = resolve(app, &who)?;
+            let r = app.redeem_benefit(
+                customer,
+                &RedeemBenefit {
+                    benefit,
+                    idempotency_key: Some(key),
+                    branch: branch(app, b)?,
+                },
+                &cli_actor(app),
+            )?;
+            println!(
+                "{} {} points, balance {}; {}",
+                if r.created { "redeemed:" } else { "already redeemed:" },
+                -r.value.entry.points,
+                r.value.entry.balance_after,
+                grant_line(&r.value.grant)
+            );
+        }
+        BenefitsAction::Honour { grant, key, branch: b } => {
+            let id: kesher_core::BenefitGrantId = grant
+                .trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{grant:?} is not a grant id"))?;
+            let r = app.honour_benefit(
+                id,
+                &HonourRequest {
+                    idempotency_key: Some(key),
+                    branch: branch(app, b)?,
+                },
+                &cli_actor(app),
+            )?;
+            println!(
+                "{} {}",
+                if r.created { "honoured:" } else { "already honoured:" },
+                grant_line(&r.value)
+            );
+        }
+        BenefitsAction::Expire => {
+            let r = app.expire_benefits(&cli_actor(app))?;
+            println!("{} grants expired", r.expired);
+        }
+    }
+    Ok(())
+}
+
+fn surprise(app: &App, action: SurpriseAction) -> anyhow::Result<()> {
+    use kesher_app::benefits::{SurprisePool, SurpriseRequest};
+    match action {
+        SurpriseAction::Draw {
+            benefit,
+            segment,
+            random,
+            budget,
+            seed,
+            no_repeat_days,
+        } => {
+            let pool = match (segment, random) {
+                (Some(s), None) => SurprisePool::Segment(s),
+                (None, Some(n)) => SurprisePool::Random(n),
+                _ => bail!("give either --segment or --random"),
+            };
+            let seed = seed.unwrap_or_else(|| app.now().as_microsecond().unsigned_abs() as u64);
+            let s = app.draw_surprise(
+                &SurpriseRequest {
+                    benefit,
+                    pool,
+                    budget,
+                    seed,
+                    no_repeat_days,
+                },
+                &cli_actor(app),
+            )?;
+            println!(
+                "draw {}: {} members granted {:?} (seed {}; {})",
+                s.draw.id,
+                s.grants.len(),
+                s.draw.benefit,
+                s.draw.seed,
+                s.draw.parameters
+            );
+            for g in &s.grants {
+                println!("{}", grant_line(g));
+            }
+        }
+        SurpriseAction::Show { id } => {
+            let id: kesher_core::SurpriseDrawId = id
+                .trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{id:?} is not a draw id"))?;
+            let d = app.surprise_draw(id)?;
+            println!(
+                "draw {}: {:?} at {} by {}, seed {}; {}",
+                d.id, d.benefit, d.at, d.actor, d.seed, d.parameters
+            );
+            for m in &d.members {
+                println!("{m}");
+            }
+        }
+    }
+    Ok(())
 }
 
 fn opt(v: Option<f64>, pct: bool) -> String {

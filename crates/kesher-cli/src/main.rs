@@ -100,6 +100,22 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    // A reader that stops early (`kesher loyalty wallet X | head`) is not an error: the print
+    // that meets the closed pipe ends the process quietly, as a Unix tool does, instead of a
+    // panic with a backtrace. Every other panic goes to the default hook.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default_hook(info)
+    }));
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false)

@@ -127,6 +127,18 @@ fn api() -> Api {
         A::InteractionsRecord,
         post(web::add_contact),
     )
+    .at(
+        post_.clone(),
+        "/customers/{id}/benefits/redeem",
+        A::BenefitsRedeem,
+        post(web::redeem_form),
+    )
+    .at(
+        post_.clone(),
+        "/customers/{id}/benefits/{grant}/honour",
+        A::BenefitsRedeem,
+        post(web::honour_form),
+    )
     .at(get_.clone(), "/segments", A::SegmentsRead, get(web::segments))
     .at(post_.clone(), "/segments", A::SegmentsRead, post(web::save_segment))
     .at(get_.clone(), "/segments/live", A::SegmentsRead, get(web::segment_live))

@@ -77,6 +77,7 @@ fn ctx(app: &kesher_app::App, caller: &Caller, headers: &HeaderMap) -> Ctx {
             loyalty => may(Action::LoyaltyRead),
             enrol => may(Action::LoyaltyEnrol),
             wallet => may(Action::PointsRead),
+            benefits => may(Action::BenefitsRedeem),
         },
         time_zone: app
             .business_time_zone()
@@ -133,6 +134,8 @@ fn flash(c: &Ctx, done: Option<&str>) -> Option<String> {
         "contact" => "flash-contact-added",
         "analyzed" => "flash-analyzed",
         "enrolled" => "flash-enrolled",
+        "redeemed" => "flash-redeemed",
+        "honoured" => "flash-honoured",
         _ => return None,
     };
     web().ok().map(|w| w.t(c.lang, key, &[("buyers", "".into())]))
@@ -460,10 +463,18 @@ async fn customer_page(
     let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
     let body = error.as_ref().map(error_json);
     let page = blocking(st, move |app| {
-        let wallet = match app.loyalty_program() {
-            Ok(Some(_)) => wallet,
-            _ => None,
+        let program = app.loyalty_program().ok().flatten();
+        let wallet = match &program {
+            Some(_) => wallet,
+            None => None,
         };
+        // The catalogue, for the benefits' names and the redemption form; each form carries a
+        // fresh idempotency key, so that a form sent twice redeems or honours once.
+        let catalogue: Vec<minijinja::Value> = program
+            .as_ref()
+            .map(|p| p.benefits().iter().map(benefit_view).collect())
+            .unwrap_or_default();
+        let form_key = format!("web-{}", uuid::Uuid::now_v7());
         let c = ctx(app, &caller, &headers);
         let mut timeline: Vec<Event> = o
             .transactions
@@ -503,6 +514,7 @@ async fn customer_page(
             "customers",
             context! {
                 o => &o, score => score, timeline => timeline, currency => currency, path => path, wallet => wallet,
+                catalogue => catalogue, form_key => form_key,
                 flash => flash(&c, done.as_deref()), error => error.as_ref().map(error_value),
             },
         )
@@ -579,6 +591,90 @@ pub async fn edit_customer(
     .await
     {
         Ok(_) => Ok(Redirect::to(&format!("/customers/{id}?done=saved")).into_response()),
+        Err(e)
+            if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND && e.status != StatusCode::FORBIDDEN =>
+        {
+            customer_page(st, caller, headers, id, None, Some(e)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RedeemForm {
+    benefit: String,
+    key: String,
+    #[allow(dead_code)]
+    csrf: Option<String>,
+}
+
+/// `POST /customers/{id}/benefits/redeem`: points for a benefit of the catalogue, through
+/// `POST /api/customers/{id}/benefits/redeem` with the form's key.
+pub async fn redeem_form(
+    State(st): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let f: RedeemForm = form(&body)?;
+    let r = crate::loyalty::redeem_benefit(
+        State(st.clone()),
+        caller.clone(),
+        Path(id.clone()),
+        HeaderMap::new(),
+        crate::error::Json(crate::loyalty::RedeemBenefitInput {
+            benefit: f.benefit.trim().to_string(),
+            idempotency_key: Some(f.key),
+            branch: None,
+        }),
+    )
+    .await;
+    benefit_done(st, caller, headers, id, r.map(|_| ()), "redeemed").await
+}
+
+#[derive(Deserialize)]
+pub struct HonourForm {
+    key: String,
+    #[allow(dead_code)]
+    csrf: Option<String>,
+}
+
+/// `POST /customers/{id}/benefits/{grant}/honour`: a grant honoured at the till, through
+/// `POST /api/benefits/{grant_id}/honour` with the form's key.
+pub async fn honour_form(
+    State(st): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path((id, grant)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let f: HonourForm = form(&body)?;
+    let r = crate::loyalty::honour_benefit(
+        State(st.clone()),
+        caller.clone(),
+        Path(grant),
+        HeaderMap::new(),
+        crate::error::Json(crate::loyalty::HonourInput {
+            idempotency_key: Some(f.key),
+            branch: None,
+        }),
+    )
+    .await;
+    benefit_done(st, caller, headers, id, r.map(|_| ()), "honoured").await
+}
+
+/// After a benefit's form: back to the customer with a flash, or the page with the error.
+async fn benefit_done(
+    st: AppState,
+    caller: Caller,
+    headers: HeaderMap,
+    id: String,
+    r: Result<(), AppError>,
+    done: &str,
+) -> Result<Response, AppError> {
+    match r {
+        Ok(()) => Ok(Redirect::to(&format!("/customers/{id}?done={done}")).into_response()),
         Err(e)
             if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND && e.status != StatusCode::FORBIDDEN =>
         {
@@ -999,6 +1095,14 @@ fn kpi_view(q: &kesher_app::loyalty::kpis::KpiQuery, r: &kesher_app::loyalty::kp
         liability_points => r.points.liability.points,
         liability_minor => r.points.liability.points.checked_mul(q.point_value),
         new_members => r.new_vs_returning.total_new, did => did,
+        grants => r.benefits.grants.iter().map(|g| context! {
+            key => &g.key, name => &g.name, kind => &g.figures.kind, granted => g.figures.granted,
+            used => g.figures.used, expired => g.figures.expired, available => g.figures.available,
+            use_rate => g.figures.use_rate,
+        }).collect::<Vec<_>>(),
+        surprises => r.benefits.surprises.iter().map(|d| context! {
+            benefit => &d.benefit, at => &d.at, members => d.members, used => d.used, expired => d.expired,
+        }).collect::<Vec<_>>(),
     }
 }
 
@@ -1024,9 +1128,33 @@ fn program_view(p: &kesher_loyalty::program::Program) -> minijinja::Value {
         .iter()
         .map(|x| context! { name => &x.name, multiplier => &x.multiplier, from => x.from.to_string(), until => x.until.to_string() })
         .collect();
+    let benefits: Vec<minijinja::Value> = p.benefits().iter().map(benefit_view).collect();
     context! {
         name => &d.name, currency => p.currency().as_str(), tiers => tiers,
-        qualification => context! { by => by }, promotions => promotions,
+        qualification => context! { by => by }, promotions => promotions, benefits => benefits,
+    }
+}
+
+/// One benefit of the catalogue as a page shows it: its value in the terms a template formats.
+fn benefit_view(b: &kesher_loyalty::benefits::BenefitRule) -> minijinja::Value {
+    use kesher_loyalty::benefits::BenefitValue as V;
+    let (value_type, percent, minor, sku, points) = match &b.value {
+        Some(V::PercentDiscount { hundredths }) => (
+            Some("percent_discount"),
+            Some(*hundredths as f64 / 10_000.0),
+            None,
+            None,
+            None,
+        ),
+        Some(V::FixedCredit { minor }) => (Some("fixed_credit"), None, Some(*minor), None, None),
+        Some(V::GiftProduct { sku }) => (Some("gift_product"), None, None, Some(sku.clone()), None),
+        Some(V::Points { points }) => (Some("points"), None, None, None, Some(*points)),
+        None => (None, None, None, None, None),
+    };
+    context! {
+        key => &b.key, name => &b.name, kind => b.kind.as_str(), value_type => value_type, percent => percent,
+        minor => minor, sku => sku, points => points, cost_points => b.cost_points, valid_days => b.valid_days,
+        tiers => &b.tiers,
     }
 }
 

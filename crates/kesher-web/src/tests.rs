@@ -57,6 +57,11 @@ fn every_message_formats_without_errors_in_every_language() {
                 "days",
                 "from",
                 "to",
+                "date",
+                "balance",
+                "asked",
+                "benefit",
+                "state",
             ] {
                 args.set(k, FluentValue::from(3));
             }

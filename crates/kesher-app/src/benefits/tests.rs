@@ -33,7 +33,9 @@ const PROGRAM: &str = r#"{
      "cost_points": 100, "valid_days": 30, "tiers": ["gold"]},
     {"key": "credit", "name": "20 off", "kind": "hard", "value": {"type": "fixed_credit", "amount": "20.00"},
      "valid_days": 10},
-    {"key": "vip", "name": "Priority service", "kind": "soft", "valid_days": 365}
+    {"key": "vip", "name": "Priority service", "kind": "soft", "valid_days": 365},
+    {"key": "bonus", "name": "50 points", "kind": "hard", "value": {"type": "points", "points": 50},
+     "valid_days": 30}
   ]
 }"#;
 
@@ -282,6 +284,59 @@ fn a_grant_is_honoured_once() {
 }
 
 #[test]
+fn honouring_a_points_benefit_credits_its_points_once() {
+    let w = world("2026-11-01T10:00:00Z");
+    let c = w.member(1);
+    w.give(c, 10);
+    let g = w
+        .app()
+        .grant_benefit(
+            c,
+            &GrantRequest {
+                benefit: "bonus".into(),
+                idempotency_key: None,
+            },
+            &w.actor(),
+        )
+        .unwrap()
+        .value;
+    // Granting credits nothing: the points come when the grant is honoured.
+    assert_eq!(w.app().points_balance(c).unwrap(), 10);
+    assert!(w.honour(g.id, "h1").unwrap().created);
+    assert_eq!(w.app().points_balance(c).unwrap(), 60);
+    let history = w.app().points_ledger(c, 100, 0).unwrap();
+    let credit = history
+        .items
+        .iter()
+        .find(|e| e.reason.as_deref() == Some("benefit:bonus"))
+        .expect("the credit is in the ledger");
+    assert_eq!(credit.points, 50);
+    assert_eq!(credit.kind, kesher_loyalty::EntryKind::Adjust);
+    assert_eq!(
+        credit.idempotency_key.as_deref(),
+        Some(crate::benefits::points_benefit_key(g.id).as_str())
+    );
+    // A retry of the honouring credits nothing more.
+    assert!(!w.honour(g.id, "h1").unwrap().created);
+    assert_eq!(w.app().points_balance(c).unwrap(), 60);
+    // A soft benefit honoured credits nothing.
+    let vip = w
+        .app()
+        .grant_benefit(
+            c,
+            &GrantRequest {
+                benefit: "vip".into(),
+                idempotency_key: None,
+            },
+            &w.actor(),
+        )
+        .unwrap()
+        .value;
+    w.honour(vip.id, "h2").unwrap();
+    assert_eq!(w.app().points_balance(c).unwrap(), 60);
+}
+
+#[test]
 fn grants_expire_after_their_days_and_cannot_be_honoured() {
     let w = world("2026-11-01T10:00:00Z");
     let c = w.customer(1);
@@ -405,4 +460,115 @@ fn a_surprise_keeps_to_its_budget_never_repeats_and_is_reproducible() {
     w.clock.set(ts("2026-12-02T10:00:00Z"));
     let later = w.app().draw_surprise(&req(7), &w.actor()).unwrap();
     assert_eq!(later.draw.members.len(), 3);
+}
+
+#[test]
+fn the_kpis_count_each_benefits_grants_and_each_surprise() {
+    use crate::loyalty::kpis::KpiParams;
+    let w = world("2026-11-01T10:00:00Z");
+    let members: Vec<CustomerId> = (1..=6).map(|n| w.member(n)).collect();
+    // Two manual grants of the soft benefit: one honoured at the branch, one left to expire.
+    let grant = |c: CustomerId, benefit: &str| {
+        w.app()
+            .grant_benefit(
+                c,
+                &GrantRequest {
+                    benefit: benefit.into(),
+                    idempotency_key: None,
+                },
+                &w.actor(),
+            )
+            .unwrap()
+            .value
+    };
+    let vip = grant(members[0], "vip");
+    grant(members[1], "vip");
+    w.honour(vip.id, "h-vip").unwrap();
+    // A surprise of 20.00 credits under 60.00: three members; one honours it.
+    let s = w
+        .app()
+        .draw_surprise(
+            &SurpriseRequest {
+                benefit: "credit".into(),
+                pool: SurprisePool::Random(100),
+                budget: "60.00".into(),
+                seed: 11,
+                no_repeat_days: 30,
+            },
+            &w.actor(),
+        )
+        .unwrap();
+    assert_eq!(s.grants.len(), 3);
+    w.honour(s.grants[0].id, "h-credit").unwrap();
+    // Eleven days later the other credits (valid 10 days) have expired; the vip grant has not.
+    w.clock.set(ts("2026-11-12T10:00:00Z"));
+    let q = w
+        .app()
+        .loyalty_kpi_query(&KpiParams {
+            from: Some("2026-10-01"),
+            to: Some("2026-11-30"),
+            ..KpiParams::default()
+        })
+        .unwrap();
+    let r = w.app().loyalty_kpis(&q).unwrap();
+    let by = |key: &str| {
+        r.benefits
+            .grants
+            .iter()
+            .find(|g| g.key == key)
+            .unwrap_or_else(|| panic!("{key} in {:?}", r.benefits.grants))
+    };
+    let v = by("vip");
+    assert_eq!(v.name.as_deref(), Some("Priority service"));
+    assert_eq!(v.figures.kind.as_deref(), Some("soft"));
+    assert_eq!(
+        (
+            v.figures.granted,
+            v.figures.used,
+            v.figures.expired,
+            v.figures.available
+        ),
+        (2, 1, 0, 1)
+    );
+    assert_eq!(v.figures.by_source.get("manual"), Some(&2));
+    assert_eq!(v.figures.use_rate, Some(0.5));
+    let c = by("credit");
+    assert_eq!(
+        (
+            c.figures.granted,
+            c.figures.used,
+            c.figures.expired,
+            c.figures.available
+        ),
+        (3, 1, 2, 0)
+    );
+    assert_eq!(c.figures.by_source.get("surprise"), Some(&3));
+    assert_eq!(r.benefits.surprises.len(), 1);
+    let d = &r.benefits.surprises[0];
+    assert_eq!(d.draw, s.draw.id.to_string());
+    assert_eq!((d.members, d.used, d.expired), (3, 1, 2));
+    // At the branch: only what was honoured there.
+    let q = w
+        .app()
+        .loyalty_kpi_query(&KpiParams {
+            from: Some("2026-10-01"),
+            to: Some("2026-11-30"),
+            branch: Some("B1"),
+            ..KpiParams::default()
+        })
+        .unwrap();
+    let r = w.app().loyalty_kpis(&q).unwrap();
+    let v = r.benefits.grants.iter().find(|g| g.key == "vip").unwrap();
+    assert_eq!(v.figures.used_at_branch, Some(1));
+    // A window before the grants holds none of them.
+    let q = w
+        .app()
+        .loyalty_kpi_query(&KpiParams {
+            from: Some("2026-09-01"),
+            to: Some("2026-09-30"),
+            ..KpiParams::default()
+        })
+        .unwrap();
+    let r = w.app().loyalty_kpis(&q).unwrap();
+    assert!(r.benefits.grants.is_empty() && r.benefits.surprises.is_empty());
 }

@@ -268,6 +268,42 @@ pub struct Benefits {
     /// `promotion:KEY`, `bonus:…` and `tier:KEY` parts of the accruals.
     pub rules: Vec<Keyed<RuleUse>>,
     pub by_period: Vec<RulePeriod>,
+    /// The catalogue's benefits granted in the window, per benefit: how they were granted and
+    /// where they stand now. Business-wide: a grant has no branch until it is honoured.
+    pub grants: Vec<Keyed<GrantUse>>,
+    /// The surprises drawn in the window, each with what became of its grants.
+    pub surprises: Vec<SurpriseUse>,
+}
+
+/// One benefit's grants made in the window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct GrantUse {
+    /// `hard` or `soft`; `None` for a benefit the catalogue no longer has.
+    pub kind: Option<String>,
+    pub granted: u64,
+    /// By source: `manual`, `redeemed`, `tier`, `surprise`.
+    pub by_source: BTreeMap<String, u64>,
+    /// Of those granted, honoured at the till so far.
+    pub used: u64,
+    pub expired: u64,
+    pub available: u64,
+    /// `used ÷ granted`; `None` without grants.
+    pub use_rate: Option<f64>,
+    /// Honoured at the report's branch (only with a branch).
+    pub used_at_branch: Option<u64>,
+}
+
+/// A surprise drawn in the window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SurpriseUse {
+    pub draw: String,
+    pub benefit: String,
+    pub at: String,
+    pub by: String,
+    /// Members granted the surprise by this draw.
+    pub members: u64,
+    pub used: u64,
+    pub expired: u64,
 }
 
 /// One group's buying over the window, in the report's currency.
@@ -983,6 +1019,7 @@ impl App {
                 as_of: now.to_string(),
             },
         };
+        let (grants, surprises) = self.grant_kpis(start, end, now, q.branch.as_ref().map(|b| b.id))?;
         let benefits = Benefits {
             rules: rules
                 .into_iter()
@@ -1000,6 +1037,8 @@ impl App {
                     used,
                 })
                 .collect(),
+            grants,
+            surprises,
         };
 
         // The difference in differences, by enrolment month.
@@ -1107,3 +1146,135 @@ impl App {
 
 #[cfg(test)]
 mod tests;
+
+impl App {
+    /// The catalogue's grants made in `[start, end)` per benefit, and the surprises drawn then,
+    /// read in one pass over each table (`Store::bulk_read`).
+    fn grant_kpis(
+        &self,
+        start: Timestamp,
+        end: Timestamp,
+        now: Timestamp,
+        branch: Option<BranchId>,
+    ) -> Result<(Vec<Keyed<GrantUse>>, Vec<SurpriseUse>)> {
+        use kesher_loyalty::benefits::{GrantSource, GrantState};
+        use kesher_store::bulk::{self, Value};
+        let table = |name: &str| bulk::table(name).ok_or_else(|| StoreError::Backend(format!("no table {name}")));
+        let column = |t: &bulk::TableSpec, name: &str| {
+            t.columns
+                .iter()
+                .position(|c| c.0 == name)
+                .ok_or_else(|| StoreError::Backend(format!("table {} has no column {name}", t.name)))
+        };
+        let in_window = |v: Option<&Value>| matches!(v, Some(Value::Time(t)) if *t >= start && *t < end);
+        let text = |v: Option<&Value>| match v {
+            Some(Value::Text(s)) => Some(s.clone()),
+            _ => None,
+        };
+        let uuid = |v: Option<&Value>| match v {
+            Some(Value::Uuid(u)) => Some(*u),
+            _ => None,
+        };
+        let program = self.loyalty_program()?;
+
+        let draws_t = table("loyalty_surprise_draws")?;
+        let (d_id, d_benefit, d_actor, d_at) = (
+            column(draws_t, "id")?,
+            column(draws_t, "benefit")?,
+            column(draws_t, "actor")?,
+            column(draws_t, "at")?,
+        );
+        let mut surprises: BTreeMap<uuid::Uuid, SurpriseUse> = BTreeMap::new();
+        self.store.bulk_read(draws_t, &mut |row| {
+            if !in_window(row.get(d_at)) {
+                return;
+            }
+            let (Some(id), Some(benefit), Some(Value::Time(at))) =
+                (uuid(row.get(d_id)), text(row.get(d_benefit)), row.get(d_at))
+            else {
+                return;
+            };
+            surprises.insert(
+                id,
+                SurpriseUse {
+                    draw: id.to_string(),
+                    benefit,
+                    at: at.to_string(),
+                    by: text(row.get(d_actor)).unwrap_or_default(),
+                    members: 0,
+                    used: 0,
+                    expired: 0,
+                },
+            );
+        })?;
+
+        let grants_t = table("loyalty_benefit_grants")?;
+        let (g_benefit, g_state, g_granted, g_until, g_source, g_branch, g_draw) = (
+            column(grants_t, "benefit")?,
+            column(grants_t, "state")?,
+            column(grants_t, "granted_at")?,
+            column(grants_t, "available_until")?,
+            column(grants_t, "source")?,
+            column(grants_t, "honoured_branch")?,
+            column(grants_t, "draw_id")?,
+        );
+        let mut grants: BTreeMap<String, GrantUse> = BTreeMap::new();
+        self.store.bulk_read(grants_t, &mut |row| {
+            let Some(benefit) = text(row.get(g_benefit)) else {
+                return;
+            };
+            // A stored `available` grant past its time reads as expired, as everywhere else.
+            let state = match text(row.get(g_state)).as_deref().and_then(GrantState::parse) {
+                Some(GrantState::Available) => match row.get(g_until) {
+                    Some(Value::Time(until)) if *until <= now => GrantState::Expired,
+                    _ => GrantState::Available,
+                },
+                Some(s) => s,
+                None => return,
+            };
+            if let Some(d) = uuid(row.get(g_draw)).and_then(|d| surprises.get_mut(&d)) {
+                d.members += 1;
+                match state {
+                    GrantState::Used => d.used += 1,
+                    GrantState::Expired => d.expired += 1,
+                    GrantState::Available => {}
+                }
+            }
+            if !in_window(row.get(g_granted)) {
+                return;
+            }
+            let u = grants.entry(benefit).or_default();
+            u.granted += 1;
+            let source = text(row.get(g_source))
+                .and_then(|s| GrantSource::parse(&s))
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_else(|| "unknown".into());
+            *u.by_source.entry(source).or_default() += 1;
+            match state {
+                GrantState::Used => u.used += 1,
+                GrantState::Expired => u.expired += 1,
+                GrantState::Available => u.available += 1,
+            }
+            if let Some(b) = branch {
+                let here = uuid(row.get(g_branch)) == Some(b.0) && state == GrantState::Used;
+                *u.used_at_branch.get_or_insert(0) += u64::from(here);
+            }
+        })?;
+        let grants = grants
+            .into_iter()
+            .map(|(key, mut figures)| {
+                let rule = program.as_ref().and_then(|p| p.benefit(&key));
+                figures.kind = rule.map(|r| r.kind.as_str().to_string());
+                figures.use_rate = share(figures.used, figures.granted).map(round4);
+                Keyed {
+                    name: rule.map(|r| r.name.clone()),
+                    key,
+                    figures,
+                }
+            })
+            .collect();
+        let mut surprises: Vec<SurpriseUse> = surprises.into_values().collect();
+        surprises.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.draw.cmp(&b.draw)));
+        Ok((grants, surprises))
+    }
+}

@@ -836,3 +836,99 @@ fn points_from_the_command_line_and_imports_that_award_them() {
         .collect();
     assert_eq!(kinds, ["adjust", "redeem", "earn", "earn"]);
 }
+
+#[test]
+fn loyalty_benefits_and_surprises_from_the_command_line() {
+    let d = Dir::new();
+    seed(&d);
+    let program = d.file(
+        "program.json",
+        r#"{"name": "Kesher Club", "currency": "ILS",
+            "benefits": [
+              {"key": "coffee", "name": "Free coffee", "kind": "hard", "value": {"type": "gift_product", "sku": "P1"},
+               "cost_points": 100, "valid_days": 30},
+              {"key": "bonus", "name": "50 points", "kind": "hard", "value": {"type": "points", "points": 50},
+               "valid_days": 30},
+              {"key": "vip", "name": "Priority service", "kind": "soft", "valid_days": 365}
+            ]}"#,
+    );
+    let ok = |args: &[&str]| {
+        let o = kesher(&d.db(), args);
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{args:?}: {out} {err}");
+        out
+    };
+    ok(&["loyalty", "program", "set", program.to_str().unwrap()]);
+    ok(&["loyalty", "enrol", "M1", "--branch", "B1"]);
+    ok(&["loyalty", "enrol", "M2", "--branch", "B1"]);
+    ok(&["points", "adjust", "M1", "--points", "120", "--reason", "welcome"]);
+    // A grant by hand, honoured once: the points benefit credits 50 points, once.
+    let out = ok(&["loyalty", "benefits", "grant", "M1", "bonus", "--key", "g1"]);
+    assert!(out.starts_with("granted: "), "{out}");
+    let grant = out.split_whitespace().nth(1).unwrap().to_string();
+    let again = ok(&["loyalty", "benefits", "grant", "M1", "bonus", "--key", "g1"]);
+    assert!(
+        again.starts_with("already granted: ") && again.contains(&grant),
+        "{again}"
+    );
+    let out = ok(&["loyalty", "benefits", "honour", &grant, "--key", "h1"]);
+    assert!(out.starts_with("honoured: ") && out.contains(" used "), "{out}");
+    let out = ok(&["loyalty", "benefits", "honour", &grant, "--key", "h1"]);
+    assert!(out.starts_with("already honoured: "), "{out}");
+    assert!(ok(&["points", "balance", "M1"]).contains("170"), "120 + 50");
+    // Points for a coffee; a soft benefit without a price is refused with the reason.
+    let out = ok(&["loyalty", "benefits", "redeem", "M1", "coffee", "--key", "r1"]);
+    assert!(out.starts_with("redeemed: 100 points, balance 70"), "{out}");
+    let o = kesher(&d.db(), &["loyalty", "benefits", "redeem", "M1", "vip", "--key", "r2"]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("cannot be redeemed for points"), "{:?}", text(&o));
+    let o = kesher(
+        &d.db(),
+        &["loyalty", "benefits", "redeem", "M1", "coffee", "--key", "r3"],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("the balance is 70 points"), "{:?}", text(&o));
+    let list = ok(&["loyalty", "benefits", "list", "M1"]);
+    assert_eq!(list.lines().count(), 2, "{list}");
+    assert!(list.contains("bonus") && list.contains("coffee"), "{list}");
+    // A surprise of 50-point thank-yous under 100 points: both members, reproducible and stored.
+    let out = ok(&[
+        "loyalty",
+        "surprise",
+        "draw",
+        "--benefit",
+        "bonus",
+        "--random",
+        "10",
+        "--budget",
+        "100",
+        "--seed",
+        "7",
+    ]);
+    assert!(out.contains("2 members granted \"bonus\" (seed 7;"), "{out}");
+    let draw = out.split_whitespace().nth(1).unwrap().trim_end_matches(':').to_string();
+    let shown = ok(&["loyalty", "surprise", "show", &draw]);
+    assert_eq!(shown.lines().count(), 3, "{shown}");
+    // Within the no-repeat period nobody is drawn again.
+    let out = ok(&[
+        "loyalty",
+        "surprise",
+        "draw",
+        "--benefit",
+        "bonus",
+        "--random",
+        "10",
+        "--budget",
+        "100",
+        "--seed",
+        "8",
+    ]);
+    assert!(out.contains("0 members granted"), "{out}");
+    let o = kesher(
+        &d.db(),
+        &["loyalty", "surprise", "draw", "--benefit", "bonus", "--budget", "100"],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("--segment or --random"), "{:?}", text(&o));
+    assert!(ok(&["loyalty", "benefits", "expire"]).contains("0 grants expired"));
+}

@@ -523,3 +523,116 @@ fn a_clerk_enrols_a_member_from_the_loyalty_page_and_the_customer_view_shows_the
     let mut a = Visitor::sign_in(&app, "ari", "correct horse battery");
     assert_eq!(a.get("/loyalty").status, 403);
 }
+
+#[test]
+fn a_clerk_redeems_and_honours_benefits_from_the_customer_view_once_per_form() {
+    let app = spawn_app();
+    app.seed();
+    let program = json!({
+        "name": "Kesher Club", "currency": "ILS",
+        "benefits": [
+            {"key": "coffee", "name": "Free coffee", "kind": "hard", "value": {"type": "gift_product", "sku": "P2"},
+             "cost_points": 100, "valid_days": 30},
+            {"key": "bonus", "name": "A thank-you of 50 points", "kind": "hard", "value": {"type": "points", "points": 50},
+             "valid_days": 30},
+            {"key": "vip", "name": "Priority service", "kind": "soft", "valid_days": 365}
+        ]
+    });
+    let (s, b) = app.call("PUT", "/api/loyalty/program", Some(program));
+    assert_eq!(s, 200, "{b}");
+    user(&app, "noa", "clerk", Some("B1"));
+    let id = customer(&app, json!({"member_no": "M7", "name": "Dana", "branch": "B1"}));
+    let (s, b) = app.post("/api/loyalty/members", json!({"customer_id": id, "branch": "B1"}));
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = app.post(
+        &format!("/api/customers/{id}/points/adjust"),
+        json!({"points": 150, "reason": "welcome"}),
+    );
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = app.post(&format!("/api/customers/{id}/benefits"), json!({"benefit": "bonus"}));
+    assert_eq!(s, 201, "{b}");
+    let mut v = Visitor::sign_in(&app, "noa", "correct horse battery");
+    let page = v.get(&format!("/customers/{id}"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains(r#"id="f-benefits""#)
+            && page.body.contains("A thank-you of 50 points")
+            && page.body.contains(r#"id="redeem-form""#)
+            && page.body.contains("<option value=\"coffee\">Free coffee — \u{2068}100\u{2069} points</option>"),
+        "{}",
+        page.body
+    );
+    let csrf = v.csrf(&format!("/customers/{id}"));
+    // Redeem 100 points for a coffee; the same form sent again redeems nothing more.
+    for _ in 0..2 {
+        let r = v.post(
+            &format!("/customers/{id}/benefits/redeem"),
+            &[("csrf", &csrf), ("benefit", "coffee"), ("key", "web-form-1")],
+        );
+        assert_eq!(r.status, 303, "{}", r.body);
+    }
+    let (_, w) = app.get(&format!("/api/customers/{id}/wallet"));
+    assert_eq!(w["balance"], 50, "{w}");
+    // Another form, not enough points: the page says why, translated, and nothing is written.
+    let r = v.post(
+        &format!("/customers/{id}/benefits/redeem"),
+        &[("csrf", &csrf), ("benefit", "coffee"), ("key", "web-form-2")],
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(
+        r.body.contains("The balance is \u{2068}50\u{2069} points"),
+        "{}",
+        r.body
+    );
+    // Honour the points benefit: its 50 points are credited, once.
+    let (_, grants) = app.get(&format!("/api/customers/{id}/benefits"));
+    let bonus = grants
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["benefit"] == "bonus")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for _ in 0..2 {
+        let r = v.post(
+            &format!("/customers/{id}/benefits/{bonus}/honour"),
+            &[("csrf", &csrf), ("key", "web-form-3")],
+        );
+        assert_eq!(
+            (r.status, r.location.as_deref()),
+            (303, Some(format!("/customers/{id}?done=honoured").as_str())),
+            "{}",
+            r.body
+        );
+    }
+    let (_, w) = app.get(&format!("/api/customers/{id}/wallet"));
+    assert_eq!(w["balance"], 100, "{w}");
+    let r = v.get(&format!("/customers/{id}?done=honoured"));
+    assert!(r.body.contains("The benefit was honoured."), "{}", r.body);
+    // Honoured with another form's key: refused with its state.
+    let r = v.post(
+        &format!("/customers/{id}/benefits/{bonus}/honour"),
+        &[("csrf", &csrf), ("key", "web-form-4")],
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+    // Without the CSRF token nothing happens.
+    let r = v.post(
+        &format!("/customers/{id}/benefits/redeem"),
+        &[("benefit", "coffee"), ("key", "web-form-5")],
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    // An analyst sees neither the benefits nor the forms.
+    user(&app, "ari", "analyst", None);
+    let mut a = Visitor::sign_in(&app, "ari", "correct horse battery");
+    let r = a.get(&format!("/customers/{id}"));
+    assert!(!r.body.contains(r#"id="redeem-form""#), "{}", r.body);
+    // The loyalty page shows the catalogue.
+    let r = v.get("/loyalty");
+    assert!(
+        r.body.contains(r#"id="loy-benefits""#) && r.body.contains("Priority service"),
+        "{}",
+        r.body
+    );
+}

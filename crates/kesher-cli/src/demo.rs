@@ -234,7 +234,7 @@ fn demo_benefits(app: &kesher_app::App, actor: &kesher_store::Actor) -> anyhow::
             }
             for g in app.customer_benefits(c)? {
                 if g.state != kesher_loyalty::benefits::GrantState::Available
-                    || (n + g.granted_at.as_second() as u64) % 3 == 0
+                    || (n + g.granted_at.as_second() as u64).is_multiple_of(3)
                 {
                     continue;
                 }

@@ -552,7 +552,7 @@ fn surprise(app: &App, action: SurpriseAction) -> anyhow::Result<()> {
                 (None, Some(n)) => SurprisePool::Random(n),
                 _ => bail!("give either --segment or --random"),
             };
-            let seed = seed.unwrap_or_else(|| app.now().as_microsecond().unsigned_abs() as u64);
+            let seed = seed.unwrap_or_else(|| app.now().as_microsecond().unsigned_abs());
             let s = app.draw_surprise(
                 &SurpriseRequest {
                     benefit,

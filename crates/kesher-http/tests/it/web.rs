@@ -558,7 +558,9 @@ fn a_clerk_redeems_and_honours_benefits_from_the_customer_view_once_per_form() {
         page.body.contains(r#"id="f-benefits""#)
             && page.body.contains("A thank-you of 50 points")
             && page.body.contains(r#"id="redeem-form""#)
-            && page.body.contains("<option value=\"coffee\">Free coffee — \u{2068}100\u{2069} points</option>"),
+            && page
+                .body
+                .contains("<option value=\"coffee\">Free coffee — \u{2068}100\u{2069} points</option>"),
         "{}",
         page.body
     );

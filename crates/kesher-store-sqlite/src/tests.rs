@@ -1064,3 +1064,52 @@ fn each_probe_of_a_customer_search_is_a_range_of_an_index_read_in_order() {
         assert!(!plan.contains("SCAN customers"), "{column:?}: {plan}");
     }
 }
+
+#[test]
+fn segment_events_are_append_only_and_go_only_with_their_customer() {
+    let (_dir, store) = fresh();
+    let (a, b) = (
+        kesher_app::contract::customer(1, "M1", "Dana"),
+        kesher_app::contract::customer(2, "M2", "Eve"),
+    );
+    write(&store, |tx| {
+        tx.insert_customer_row(&a)?;
+        tx.insert_customer_row(&b)
+    });
+    let c = store.write().unwrap();
+    c.execute(
+        "INSERT INTO segment_events (segment, customer_id, kind, at, run_id) VALUES ('vip', ?1, 'entered', 0, ?1)",
+        [a.id.as_bytes()],
+    )
+    .unwrap();
+    for sql in [
+        "UPDATE segment_events SET kind = 'left'",
+        "UPDATE segment_events SET at = 1",
+        "UPDATE segment_events SET segment = 'other'",
+        "UPDATE segment_events SET run_id = x'00'",
+        "UPDATE segment_events SET seq = 99",
+        "DELETE FROM segment_events",
+    ] {
+        let err = c.execute(sql, []).unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    assert!(
+        c.execute(
+            "INSERT INTO segment_events (segment, customer_id, kind, at, run_id) VALUES ('vip', ?1, 'joined', 0, ?1)",
+            [a.id.as_bytes()]
+        )
+        .is_err()
+    );
+    // What a merge does: the events move to the kept customer.
+    assert_eq!(
+        c.execute("UPDATE segment_events SET customer_id = ?1", [b.id.as_bytes()])
+            .unwrap(),
+        1
+    );
+    // Once the customer row is gone (a deletion, in one transaction), the events may go.
+    c.execute_batch("BEGIN").unwrap();
+    c.execute("DELETE FROM customers WHERE id = ?1", [b.id.as_bytes()])
+        .unwrap();
+    assert_eq!(c.execute("DELETE FROM segment_events", []).unwrap(), 1);
+    c.execute_batch("COMMIT").unwrap();
+}

@@ -11,7 +11,7 @@ use kesher_analytics::{
     summarize_reporting, summarize_slice_reporting, value_tiers,
 };
 use kesher_core::CustomerId;
-use kesher_store::{CustomerScore, PROSPECT, PurchaseSummary, StoreError, SummaryPeriod, SummaryRequest};
+use kesher_store::{Actor, CustomerScore, PROSPECT, PurchaseSummary, StoreError, SummaryPeriod, SummaryRequest};
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -209,6 +209,9 @@ pub struct AnalyzeReport {
     pub backfilled_months: usize,
     /// (step, seconds).
     pub timings: Vec<(&'static str, f64)>,
+    /// The saved segments evaluated again on the new scores (`App::refresh_segment_history`);
+    /// `Err` with the reason when that failed (the analysis itself stands).
+    pub segments: Result<crate::segments::history::SegmentRefresh, String>,
 }
 
 /// Why a customer was left out of a run, for the figure [`AnalyzeReport::left_out`] names.
@@ -637,6 +640,13 @@ impl App {
             .collect();
         // The segment editor's sample holds the previous run's scores.
         self.reload_segment_sample();
+        // Who entered and left each saved segment on the new scores.
+        o.progress.step("refreshing the saved segments");
+        let t = Instant::now();
+        let segments = self
+            .refresh_segment_history(&Actor::new("system:analyze", self.now()))
+            .map_err(|e| e.to_string());
+        timings.push(("segments", t.elapsed().as_secs_f64()));
         Ok(AnalyzeReport {
             customers: rows.len().saturating_add(implicit),
             buyers,
@@ -659,6 +669,7 @@ impl App {
             left_out: left_out.into_iter().map(|l| (l.customer, l.figure)).collect(),
             backfilled_months,
             timings,
+            segments,
         })
     }
 

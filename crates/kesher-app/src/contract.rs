@@ -6,7 +6,7 @@
 //! that makes a fresh, empty store (and a guard that keeps its resources, such as a temporary
 //! directory or database, alive until dropped). The macro emits a module `contract` with one
 //! `#[test]` per check (the points ledger's in `contract::points`, the loyalty program's in
-//! `contract::loyalty`), each on a fresh store (two for a copy), so a
+//! `contract::loyalty`, saved segments over time in `contract::segments`), each on a fresh store (two for a copy), so a
 //! failure names its check and `cargo test contract::<name>` runs one alone. The list of checks
 //! lives in the macro only: a check added there runs on every backend.
 
@@ -21,6 +21,7 @@ pub mod benefits;
 pub mod jobs;
 pub mod loyalty;
 pub mod points;
+pub mod segments;
 
 /// Emits `mod contract { … }` with one `#[test]` per contract check, each run by
 /// [`run_check`](crate::contract::run_check) on a store from `$fresh`: anything callable with no
@@ -142,6 +143,22 @@ macro_rules! contract_tests {
                 );
             }
 
+            /// Saved segments over time (`kesher_app::contract::segments`).
+            mod segments {
+                #[allow(unused_imports)]
+                use super::*;
+
+                $crate::contract_tests!(@segments $fresh;
+                    segment_members_and_history_read_back_as_written,
+                    merge_moves_segment_memberships_and_history,
+                    deleting_a_customer_removes_their_segment_rows_and_erasure_keeps_them,
+                    refreshes_in_parallel_record_each_entry_once,
+                );
+                $crate::contract_tests!(@segment_pairs $fresh;
+                    a_copy_keeps_segment_memberships_and_history,
+                );
+            }
+
             /// The job queue's contract checks (`kesher_app::contract::jobs`).
             mod jobs {
                 #[allow(unused_imports)]
@@ -202,6 +219,22 @@ macro_rules! contract_tests {
             #[test]
             fn $check() {
                 $crate::contract::run_pair_check($fresh, $crate::contract::benefits::$check);
+            }
+        )*
+    };
+    (@segments $fresh:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::contract::run_check($fresh, $crate::contract::segments::$check);
+            }
+        )*
+    };
+    (@segment_pairs $fresh:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::contract::run_pair_check($fresh, $crate::contract::segments::$check);
             }
         )*
     };

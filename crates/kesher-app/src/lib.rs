@@ -201,6 +201,9 @@ pub mod ids {
     pub fn job() -> kesher_core::JobId {
         kesher_core::JobId(next_v7())
     }
+    pub fn segment_run() -> kesher_core::SegmentRunId {
+        kesher_core::SegmentRunId(next_v7())
+    }
 
     #[cfg(test)]
     mod tests {

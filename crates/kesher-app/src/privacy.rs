@@ -29,6 +29,8 @@ pub const EXPORTED_TABLES: &[(&str, &str)] = &[
     ("loyalty_members", "loyalty"),
     ("loyalty_member_events", "loyalty"),
     ("loyalty_benefit_grants", "benefits"),
+    ("segment_members", "segments"),
+    ("segment_events", "segments"),
 ];
 
 /// Customer-keyed tables left out of the export, and why (none so far). `transaction_lines`
@@ -155,6 +157,7 @@ impl App {
             "analysis": score,
             "loyalty": loyalty_json(records.membership.as_ref(), &records.member_events),
             "benefits": benefits,
+            "segments": segments_json(&records.segments, &records.segment_events),
             "stage_history": records.stages.iter().map(|(month, stage)| json!({"month": month, "stage": stage})).collect::<Vec<_>>(),
             "changes": audit,
         });
@@ -286,6 +289,19 @@ fn loyalty_json(m: Option<&kesher_loyalty::Member>, events: &[kesher_loyalty::Me
             // Stored as a JSON object's text: exported as that object (as the text if it is not one).
             "detail": serde_json::from_str::<Value>(&e.detail).unwrap_or_else(|_| Value::String(e.detail.clone())),
         })).collect::<Vec<_>>(),
+    })
+}
+
+/// The saved segments a customer is in and their entries and exits (`null` when none).
+fn segments_json(members: &[kesher_store::SegmentMember], events: &[kesher_store::SegmentEvent]) -> Value {
+    if members.is_empty() && events.is_empty() {
+        return Value::Null;
+    }
+    json!({
+        "member_of": members.iter().map(|m| json!({"segment": m.segment, "since": m.since.to_string()}))
+            .collect::<Vec<_>>(),
+        "history": events.iter().map(|e| json!({"seq": e.seq, "segment": e.segment, "kind": e.kind.as_str(),
+            "at": e.at.to_string(), "run_id": e.run_id.to_string()})).collect::<Vec<_>>(),
     })
 }
 
@@ -446,6 +462,8 @@ mod tests {
         .unwrap();
         tx.commit().unwrap();
         app.store.record_stage_history("2025-01", &[(keep, "core")]).unwrap();
+        app.save_segment("named", "member_no is set", None, &actor).unwrap();
+        app.refresh_segment_history(&actor).unwrap();
         let score = CustomerScore {
             customer_id: keep,
             as_of: app.now(),
@@ -488,5 +506,7 @@ mod tests {
         assert_eq!(doc["loyalty"]["member"]["tier"], "gold", "{doc}");
         assert_eq!(doc["loyalty"]["events"][0]["detail"]["quality"], 75, "{doc}");
         assert_eq!(erased["loyalty"]["events"][0]["detail"]["erased"], true, "{erased}");
+        assert_eq!(doc["segments"]["member_of"][0]["segment"], "named", "{doc}");
+        assert_eq!(doc["segments"]["history"][0]["kind"], "entered", "{doc}");
     }
 }

@@ -183,13 +183,28 @@ impl App {
         Ok(saved)
     }
 
+    /// Delete a saved segment (audited as the deletion of its setting) and, in the same unit of
+    /// work, end the time of its members in it: each gets a `left` event at `actor.at` and the
+    /// segment has no members any more (`history`). Its history stays readable by name.
     pub fn delete_segment(&self, name: &str, actor: &Actor) -> Result<(), SegmentError> {
         check_name(name)?;
-        if self.delete_setting(&format!("{SEGMENT_KEY_PREFIX}{name}"), actor)? {
-            Ok(())
-        } else {
-            Err(SegmentError::NotFound(name.to_string()))
-        }
+        let key = format!("{SEGMENT_KEY_PREFIX}{name}");
+        let mut tx = self.store.begin(kesher_store::Lock::Writes)?;
+        let Some(before) = tx.setting(&key)? else {
+            return Err(SegmentError::NotFound(name.to_string()));
+        };
+        tx.delete_setting_row(&key)?;
+        tx.append_audit(
+            actor,
+            "setting.delete",
+            "setting",
+            &key,
+            Some(&serde_json::json!({ "value": before })),
+            None,
+        )?;
+        history::end_memberships(&mut *tx, name, history::instant(actor.at), crate::ids::segment_run())?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// A saved segment's name, or an expression written in place.
@@ -227,6 +242,30 @@ impl App {
             unknown,
             scores_as_of: data.scores.values().map(|s| s.as_of).max(),
         })
+    }
+
+    /// The members of each of `segments` (by id, sorted), in one pass over the customers with
+    /// the data every one of them names loaded once: what a refresh of every saved segment
+    /// reads. Each list is the one `evaluate_segment` finds for that segment.
+    pub fn evaluate_segments(&self, segments: &[&Segment]) -> Result<Vec<Vec<CustomerId>>, SegmentError> {
+        let mut members = vec![Vec::new(); segments.len()];
+        if segments.is_empty() {
+            return Ok(members);
+        }
+        let data = self.segment_data(&|s| segments.iter().any(|seg| seg.needs(s)))?;
+        self.store.for_each_customer(&mut |c| {
+            let record = data.record(c);
+            for (segment, found) in segments.iter().zip(members.iter_mut()) {
+                if segment.eval(&record) == Tri::True {
+                    found.push(c.id);
+                }
+            }
+            Ok(())
+        })?;
+        for found in &mut members {
+            found.sort();
+        }
+        Ok(members)
     }
 
     /// The segment's members as a set, for scoping basket analysis to a segment.
@@ -703,6 +742,7 @@ impl Record for CustomerRecord<'_> {
     }
 }
 
+pub mod history;
 #[cfg(test)]
 mod tests;
 

@@ -123,6 +123,10 @@ pub fn run(app: &App, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             "left_out": r.left_out.iter().map(|(c, figure)| serde_json::json!({
                 "customer_id": c.to_string(), "figure": figure, "reason": kesher_app::analyze::left_out_reason(figure),
             })).collect::<Vec<_>>(),
+            "segments": match &r.segments {
+                Ok(s) => serde_json::to_value(s)?,
+                Err(e) => serde_json::json!({ "error": e }),
+            },
             "seconds": total,
         });
         println!("{doc}");
@@ -134,6 +138,21 @@ pub fn run(app: &App, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     );
     if let Some(note) = &r.model_note {
         eprintln!("warning: {note}");
+    }
+    match &r.segments {
+        Ok(s) if !s.segments.is_empty() || !s.ended.is_empty() => {
+            let (entered, left) = s
+                .segments
+                .iter()
+                .chain(&s.ended)
+                .fold((0, 0), |(e, l), x| (e + x.entered, l + x.left));
+            println!(
+                "saved segments refreshed: {} ({entered} entered, {left} left)",
+                s.segments.len()
+            );
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("warning: the saved segments were not refreshed: {e}"),
     }
     for (c, figure) in &r.left_out {
         eprintln!(

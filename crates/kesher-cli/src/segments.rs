@@ -40,6 +40,24 @@ pub enum SegmentsCommand {
     },
     /// Delete a saved segment.
     Delete { name: String },
+    /// A saved segment's history: who entered and who left it and when, newest first.
+    History {
+        name: String,
+        /// Events shown, 1-1000.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: u32,
+        /// Only events older than this one (the `seq` a previous page ended at).
+        #[arg(long)]
+        before: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Evaluate every saved segment again and record who entered and who left (what the hourly
+    /// job `segments.refresh` does).
+    Refresh {
+        #[arg(long)]
+        json: bool,
+    },
     /// Render a template (Jinja syntax, a file) for the first members of a segment.
     Render {
         segment: String,
@@ -147,6 +165,73 @@ pub fn run(app: &App, c: SegmentsCommand) -> anyhow::Result<ExitCode> {
         SegmentsCommand::Delete { name } => {
             app.delete_segment(&name, &cli_actor(app))?;
             writeln!(out, "deleted segment {name}")?;
+        }
+        SegmentsCommand::History {
+            name,
+            limit,
+            before,
+            json,
+        } => {
+            let page = app.segment_history(&name, None, before, limit as usize)?;
+            let member_no = |id: kesher_core::CustomerId| -> anyhow::Result<Option<String>> {
+                Ok(app.get_customer(id)?.and_then(|c| c.member_no))
+            };
+            if json {
+                let mut events = Vec::new();
+                for e in &page.events {
+                    events.push(serde_json::json!({
+                        "seq": e.seq, "customer_id": e.customer_id.to_string(),
+                        "member_no": member_no(e.customer_id)?, "kind": e.kind.as_str(),
+                        "at": e.at.to_string(), "run_id": e.run_id.to_string(),
+                    }));
+                }
+                let doc = serde_json::json!({
+                    "segment": page.segment, "saved": page.saved, "members": page.members,
+                    "events": events, "next_before": page.next_before,
+                });
+                writeln!(out, "{doc}")?;
+            } else {
+                for e in &page.events {
+                    writeln!(
+                        out,
+                        "{:>8}  {}  {:<7}  {}  {}",
+                        e.seq,
+                        e.at,
+                        e.kind.as_str(),
+                        e.customer_id,
+                        member_no(e.customer_id)?.as_deref().unwrap_or("-")
+                    )?;
+                }
+                let state = if page.saved { "" } else { " (deleted)" };
+                writeln!(out, "{}{state}: {} members now", page.segment, page.members)?;
+                if let Some(b) = page.next_before {
+                    writeln!(out, "older events: --before {b}")?;
+                }
+            }
+        }
+        SegmentsCommand::Refresh { json } => {
+            let r = app.refresh_segment_history(&cli_actor(app))?;
+            if json {
+                writeln!(out, "{}", serde_json::to_value(&r)?)?;
+            } else {
+                for s in r.segments.iter().chain(&r.ended) {
+                    match &s.skipped {
+                        Some(why) => writeln!(out, "{:<24} skipped: {why}", s.name)?,
+                        None => writeln!(
+                            out,
+                            "{:<24} {} members, {} entered, {} left",
+                            s.name, s.members, s.entered, s.left
+                        )?,
+                    }
+                }
+                writeln!(
+                    out,
+                    "refreshed {} segments at {} (run {})",
+                    r.segments.len(),
+                    r.at,
+                    r.run_id
+                )?;
+            }
         }
         SegmentsCommand::Render {
             segment,

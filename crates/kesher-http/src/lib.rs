@@ -64,7 +64,7 @@ pub async fn blocking<T: Send + 'static>(
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,
         privacy::export, privacy::erase, privacy::get_retention, privacy::put_retention, privacy::run_retention, privacy::export_audit,
         segments::fields, segments::list, segments::save, segments::get, segments::delete, segments::check,
-        segments::members_adhoc, segments::members, segments::messages,
+        segments::members_adhoc, segments::members, segments::history, segments::messages,
         points::get_points, points::redeem, points::adjust, points::get_rule, points::put_rule, points::totals,
         jobs::list, jobs::enqueue, jobs::cancel,
         loyalty::get_program, loyalty::put_program, loyalty::enrol, loyalty::leave, loyalty::members, loyalty::member,
@@ -557,6 +557,12 @@ fn api() -> Api {
         "/api/segments/{name}/members",
         A::SegmentsRead,
         get(segments::members),
+    )
+    .at(
+        get_.clone(),
+        "/api/segments/{name}/history",
+        A::SegmentsRead,
+        get(segments::history),
     )
     .at(
         post_.clone(),

@@ -1,6 +1,6 @@
 //! Segments over HTTP: the field list, checking an expression, saved segments, a segment's
-//! members (own branch for branch managers, anonymised for analysts) and personalised
-//! messages rendered for them.
+//! members (own branch for branch managers, anonymised for analysts), a saved segment's history
+//! of entries and exits, and personalised messages rendered for them.
 
 use crate::auth::Caller;
 use crate::dto::CustomerDto;
@@ -317,6 +317,85 @@ pub async fn members(
         let saved = app.get_segment(&name).map_err(|e| segment_error(e, "name"))?;
         let seg = Segment::parse(&saved.expression).map_err(|e| segment_error(e.into(), "expression"))?;
         Ok(Json(members_of(app, &c, &seg, &p)?))
+    })
+    .await
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct HistoryParams {
+    /// Events returned, 1-500, default 50.
+    pub limit: Option<u32>,
+    /// Only events older than this one: the `next_before` of the previous page.
+    pub before: Option<i64>,
+}
+
+/// One entry into or exit from a saved segment.
+#[derive(Serialize, ToSchema)]
+pub struct SegmentEventDto {
+    /// The event's number: events are written in this order.
+    pub seq: i64,
+    pub customer_id: String,
+    /// `entered` or `left`.
+    pub kind: String,
+    /// When the refresh run that found it ran.
+    pub at: String,
+    /// The refresh run (or the segment's deletion) that wrote it.
+    pub run_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SegmentHistoryDto {
+    pub segment: String,
+    /// Whether the segment is saved now (a deleted segment's history stays readable).
+    pub saved: bool,
+    /// Its members now (the caller's own branch's, for a branch role).
+    pub members: u64,
+    pub limit: u32,
+    /// Newest first.
+    pub events: Vec<SegmentEventDto>,
+    /// Pass as `before` for the next page; absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/segments/{name}/history", tag = "segments", params(("name" = String, Path, description = "Segment name"), HistoryParams),
+    responses((status = 200, description = "Who entered and who left the saved segment and when, newest first (the caller's own branch's customers for a branch role)", body = SegmentHistoryDto),
+              (status = 404, description = "No segment of that name, saved now or before", body = crate::error::ErrorBody)))]
+pub async fn history(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(name): Path<String>,
+    Query(p): Query<HistoryParams>,
+) -> Result<Json<SegmentHistoryDto>, AppError> {
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::bad_request(Some("limit".into()), "limit must be 1 to 500")
+            .coded("query.limit.out_of_range")
+            .param("max", 500));
+    }
+    blocking(st, move |app| {
+        let branch = c.branch_filter(Action::SegmentsRead)?;
+        let page = app
+            .segment_history(&name, branch, p.before, limit as usize)
+            .map_err(|e| segment_error(e, "name"))?;
+        Ok(Json(SegmentHistoryDto {
+            segment: page.segment,
+            saved: page.saved,
+            members: page.members,
+            limit,
+            events: page
+                .events
+                .into_iter()
+                .map(|e| SegmentEventDto {
+                    seq: e.seq,
+                    customer_id: e.customer_id.to_string(),
+                    kind: e.kind.as_str().to_string(),
+                    at: e.at.to_string(),
+                    run_id: e.run_id.to_string(),
+                })
+                .collect(),
+            next_before: page.next_before,
+        }))
     })
     .await
 }

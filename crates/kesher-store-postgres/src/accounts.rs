@@ -136,6 +136,7 @@ impl Privacy for PgStore {
             }
             out.membership = crate::loyalty::member(c, id)?;
             out.member_events = crate::loyalty::events(c, id)?;
+            (out.segments, out.segment_events) = crate::segments::of_customer(c, id)?;
             Ok(out)
         })
     }
@@ -221,6 +222,8 @@ pub(crate) mod erasure {
             &[&id.0, &ERASED_MARKER],
         )
         .be()?;
+        // Segment memberships and their history stay (statistics): a segment's name, dates and
+        // the run, no identifier and no free text.
         // Granted benefits keep their dates and states (statistics); the keys a client chose are
         // free text and go.
         c.execute(

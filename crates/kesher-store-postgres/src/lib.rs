@@ -16,6 +16,7 @@ mod loyalty;
 mod migrate;
 mod points;
 mod scores;
+mod segments;
 mod summary;
 mod unit;
 

@@ -116,7 +116,10 @@ impl Tx for PgTx<'_> {
             "DELETE FROM customer_aliases WHERE customer_id = $1",
             "DELETE FROM points_balances WHERE customer_id = $1",
             "DELETE FROM loyalty_benefit_grants WHERE customer_id = $1",
+            "DELETE FROM segment_members WHERE customer_id = $1",
             "DELETE FROM customers WHERE id = $1",
+            // The history's guard lets a row go once its customer is gone (migration 17).
+            "DELETE FROM segment_events WHERE customer_id = $1",
         ] {
             c.execute(sql, &[&id.0]).be()?;
         }
@@ -218,6 +221,13 @@ impl Tx for PgTx<'_> {
              (SELECT idempotency_key FROM loyalty_benefit_grants WHERE customer_id = $1 AND idempotency_key IS NOT NULL)",
             "UPDATE loyalty_benefit_grants SET customer_id = $1 WHERE customer_id = $2",
             "UPDATE loyalty_members SET invited_by = $1 WHERE invited_by = $2",
+            "UPDATE segment_events SET customer_id = $1 WHERE customer_id = $2",
+            // In a segment both are in, the kept customer is a member since the earlier entry.
+            "UPDATE segment_members k SET since = d.since FROM segment_members d
+             WHERE k.customer_id = $1 AND d.customer_id = $2 AND d.segment = k.segment AND d.since < k.since",
+            "DELETE FROM segment_members d WHERE d.customer_id = $2
+             AND EXISTS (SELECT 1 FROM segment_members k WHERE k.customer_id = $1 AND k.segment = d.segment)",
+            "UPDATE segment_members SET customer_id = $1 WHERE customer_id = $2",
             // The membership moves to a kept customer without one; otherwise the kept one's stays.
             "UPDATE loyalty_members SET customer_id = $1 WHERE customer_id = $2
              AND NOT EXISTS (SELECT 1 FROM loyalty_members WHERE customer_id = $1)",
@@ -289,6 +299,34 @@ impl Tx for PgTx<'_> {
 
     fn insert_member_event(&mut self, e: &MemberEvent) -> Result<MemberEvent> {
         loyalty::insert_event(self.client()?, e)
+    }
+
+    fn segment_members(&mut self, segment: &str) -> Result<Vec<kesher_store::SegmentMember>> {
+        crate::segments::members(self.client()?, segment)
+    }
+
+    fn add_segment_members(
+        &mut self,
+        segment: &str,
+        customers: &[CustomerId],
+        since: jiff::Timestamp,
+    ) -> Result<Vec<CustomerId>> {
+        crate::segments::add_members(self.client()?, segment, customers, since)
+    }
+
+    fn remove_segment_members(&mut self, segment: &str, customers: &[CustomerId]) -> Result<Vec<CustomerId>> {
+        crate::segments::remove_members(self.client()?, segment, customers)
+    }
+
+    fn insert_segment_events(
+        &mut self,
+        segment: &str,
+        kind: kesher_store::SegmentEventKind,
+        at: jiff::Timestamp,
+        run: kesher_core::SegmentRunId,
+        customers: &[CustomerId],
+    ) -> Result<()> {
+        crate::segments::insert_events(self.client()?, segment, kind, at, run, customers)
     }
 
     fn benefit_grant(&mut self, id: kesher_core::BenefitGrantId) -> Result<Option<kesher_loyalty::benefits::Grant>> {

@@ -129,6 +129,7 @@ impl Privacy for SqliteStore {
     fn customer_records(&self, id: CustomerId) -> Result<CustomerRecords> {
         let c = self.read()?;
         let key = [id.as_bytes()];
+        let (segments, segment_events) = crate::segments::of_customer(&c, id)?;
         Ok(CustomerRecords {
             aliases: all(
                 &c,
@@ -150,6 +151,8 @@ impl Privacy for SqliteStore {
             )?,
             membership: crate::loyalty::member(&c, id)?,
             member_events: crate::loyalty::events(&c, id)?,
+            segments,
+            segment_events,
         })
     }
 
@@ -228,6 +231,8 @@ pub(crate) mod erasure {
             params![idb, ERASED_MARKER],
         )
         .be()?;
+        // Segment memberships and their history stay (statistics): a segment's name, dates and
+        // the run, no identifier and no free text.
         // Granted benefits keep their dates and states (statistics); the keys a client chose are
         // free text and go.
         c.execute(

@@ -12,6 +12,7 @@ mod jobs;
 mod loyalty;
 mod migrate;
 mod points;
+mod segments;
 mod unit;
 
 use convert::*;

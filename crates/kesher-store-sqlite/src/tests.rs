@@ -22,10 +22,10 @@ kesher_app::contract_tests!(fresh);
 #[test]
 fn migrations_are_versioned_and_reopen_cleanly() {
     let (dir, store) = fresh();
-    assert_eq!(store.schema_version().unwrap(), 16);
+    assert_eq!(store.schema_version().unwrap(), 17);
     drop(store);
     let again = SqliteStore::open(dir.path().join("k.db")).unwrap();
-    assert_eq!(again.schema_version().unwrap(), 16);
+    assert_eq!(again.schema_version().unwrap(), 17);
 }
 
 #[test]
@@ -66,7 +66,7 @@ fn results_stored_before_version_7_read_the_same_after_it() {
         .unwrap();
     }
     let s = SqliteStore::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 16);
+    assert_eq!(s.schema_version().unwrap(), 17);
     let (c1, c2) = (
         CustomerId(uuid::Uuid::from_u128(1)),
         CustomerId(uuid::Uuid::from_u128(2)),
@@ -143,7 +143,7 @@ fn lines_keep_their_sale_when_sales_get_integer_keys() {
         .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 16);
+    assert_eq!(store.schema_version().unwrap(), 17);
     let t = store.transaction_by_external("T1").unwrap().unwrap();
     let lines: Vec<_> = t
         .lines
@@ -1063,4 +1063,53 @@ fn each_probe_of_a_customer_search_is_a_range_of_an_index_read_in_order() {
         );
         assert!(!plan.contains("SCAN customers"), "{column:?}: {plan}");
     }
+}
+
+#[test]
+fn segment_events_are_append_only_and_go_only_with_their_customer() {
+    let (_dir, store) = fresh();
+    let (a, b) = (
+        kesher_app::contract::customer(1, "M1", "Dana"),
+        kesher_app::contract::customer(2, "M2", "Eve"),
+    );
+    write(&store, |tx| {
+        tx.insert_customer_row(&a)?;
+        tx.insert_customer_row(&b)
+    });
+    let c = store.write().unwrap();
+    c.execute(
+        "INSERT INTO segment_events (segment, customer_id, kind, at, run_id) VALUES ('vip', ?1, 'entered', 0, ?1)",
+        [a.id.as_bytes()],
+    )
+    .unwrap();
+    for sql in [
+        "UPDATE segment_events SET kind = 'left'",
+        "UPDATE segment_events SET at = 1",
+        "UPDATE segment_events SET segment = 'other'",
+        "UPDATE segment_events SET run_id = x'00'",
+        "UPDATE segment_events SET seq = 99",
+        "DELETE FROM segment_events",
+    ] {
+        let err = c.execute(sql, []).unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    assert!(
+        c.execute(
+            "INSERT INTO segment_events (segment, customer_id, kind, at, run_id) VALUES ('vip', ?1, 'joined', 0, ?1)",
+            [a.id.as_bytes()]
+        )
+        .is_err()
+    );
+    // What a merge does: the events move to the kept customer.
+    assert_eq!(
+        c.execute("UPDATE segment_events SET customer_id = ?1", [b.id.as_bytes()])
+            .unwrap(),
+        1
+    );
+    // Once the customer row is gone (a deletion, in one transaction), the events may go.
+    c.execute_batch("BEGIN").unwrap();
+    c.execute("DELETE FROM customers WHERE id = ?1", [b.id.as_bytes()])
+        .unwrap();
+    assert_eq!(c.execute("DELETE FROM segment_events", []).unwrap(), 1);
+    c.execute_batch("COMMIT").unwrap();
 }

@@ -78,7 +78,10 @@ impl Tx for SqliteTx<'_> {
             "DELETE FROM customer_stages WHERE month IN (SELECT month FROM stage_months) AND customer_id = ?1",
             "DELETE FROM points_balances WHERE customer_id = ?1",
             "DELETE FROM loyalty_benefit_grants WHERE customer_id = ?1",
+            "DELETE FROM segment_members WHERE customer_id = ?1",
             "DELETE FROM customers WHERE id = ?1",
+            // The history's guard lets a row go once its customer is gone (migration 17).
+            "DELETE FROM segment_events WHERE customer_id = ?1",
         ] {
             self.conn.execute(sql, [id.as_bytes()]).be()?;
         }
@@ -177,6 +180,15 @@ impl Tx for SqliteTx<'_> {
              (SELECT idempotency_key FROM loyalty_benefit_grants WHERE customer_id = ?1 AND idempotency_key IS NOT NULL)",
             "UPDATE loyalty_benefit_grants SET customer_id = ?1 WHERE customer_id = ?2",
             "UPDATE loyalty_members SET invited_by = ?1 WHERE invited_by = ?2",
+            "UPDATE segment_events SET customer_id = ?1 WHERE customer_id = ?2",
+            // In a segment both are in, the kept customer is a member since the earlier entry.
+            "UPDATE segment_members SET since = (SELECT d.since FROM segment_members d
+                 WHERE d.segment = segment_members.segment AND d.customer_id = ?2)
+             WHERE customer_id = ?1 AND since > (SELECT d.since FROM segment_members d
+                 WHERE d.segment = segment_members.segment AND d.customer_id = ?2)",
+            "DELETE FROM segment_members WHERE customer_id = ?2
+             AND segment IN (SELECT segment FROM segment_members WHERE customer_id = ?1)",
+            "UPDATE segment_members SET customer_id = ?1 WHERE customer_id = ?2",
             // The membership moves to a kept customer without one; otherwise the kept one's stays.
             "UPDATE loyalty_members SET customer_id = ?1 WHERE customer_id = ?2
              AND NOT EXISTS (SELECT 1 FROM loyalty_members WHERE customer_id = ?1)",
@@ -247,6 +259,34 @@ impl Tx for SqliteTx<'_> {
 
     fn insert_member_event(&mut self, e: &MemberEvent) -> Result<MemberEvent> {
         loyalty::insert_event(&self.conn, e)
+    }
+
+    fn segment_members(&mut self, segment: &str) -> Result<Vec<kesher_store::SegmentMember>> {
+        crate::segments::members(&self.conn, segment)
+    }
+
+    fn add_segment_members(
+        &mut self,
+        segment: &str,
+        customers: &[CustomerId],
+        since: jiff::Timestamp,
+    ) -> Result<Vec<CustomerId>> {
+        crate::segments::add_members(&self.conn, segment, customers, since)
+    }
+
+    fn remove_segment_members(&mut self, segment: &str, customers: &[CustomerId]) -> Result<Vec<CustomerId>> {
+        crate::segments::remove_members(&self.conn, segment, customers)
+    }
+
+    fn insert_segment_events(
+        &mut self,
+        segment: &str,
+        kind: kesher_store::SegmentEventKind,
+        at: jiff::Timestamp,
+        run: kesher_core::SegmentRunId,
+        customers: &[CustomerId],
+    ) -> Result<()> {
+        crate::segments::insert_events(&self.conn, segment, kind, at, run, customers)
     }
 
     fn benefit_grant(&mut self, id: kesher_core::BenefitGrantId) -> Result<Option<kesher_loyalty::benefits::Grant>> {

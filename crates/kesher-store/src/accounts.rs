@@ -73,6 +73,10 @@ pub struct CustomerRecords {
     pub membership: Option<kesher_loyalty::Member>,
     /// The membership's history, in the order it was written.
     pub member_events: Vec<kesher_loyalty::MemberEvent>,
+    /// The saved segments the customer is in now, by segment name.
+    pub segments: Vec<crate::SegmentMember>,
+    /// The customer's entries into and exits from saved segments, in the order written.
+    pub segment_events: Vec<crate::SegmentEvent>,
 }
 
 /// What an audit entry's before/after become when the customer it is about is erased.
@@ -97,8 +101,8 @@ pub trait Accounts {
 
 pub trait Privacy {
     fn erased_at(&self, id: CustomerId) -> Result<Option<Timestamp>>;
-    /// The aliases, merges, monthly stages and loyalty membership kept about a customer (for
-    /// the export).
+    /// The aliases, merges, monthly stages, loyalty membership and segment history kept about a
+    /// customer (for the export).
     fn customer_records(&self, id: CustomerId) -> Result<CustomerRecords>;
     /// Customers not yet erased with no purchase, contact or registration since `before`.
     fn inactive_customers(&self, before: Timestamp) -> Result<Vec<CustomerId>>;

@@ -346,6 +346,21 @@ pub const TABLES: &[TableSpec] = &[
             ("idempotency_key", Text),
         ],
     },
+    TableSpec {
+        name: "segment_members",
+        columns: &[("segment", Text), ("customer_id", Uuid), ("since", Time)],
+    },
+    TableSpec {
+        name: "segment_events",
+        columns: &[
+            ("seq", Int),
+            ("segment", Text),
+            ("customer_id", Uuid),
+            ("kind", Text),
+            ("at", Time),
+            ("run_id", Uuid),
+        ],
+    },
     // Sign-in sessions are not copied: they belong to the server they were opened on.
 ];
 

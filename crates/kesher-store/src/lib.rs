@@ -12,12 +12,14 @@ pub mod loyalty;
 pub mod points;
 pub mod rows;
 pub mod search;
+pub mod segments;
 pub mod unit;
 
 pub use accounts::{Accounts, ApiToken, CustomerRecords, ERASED_MARKER, ErasureReport, Privacy, Session, User};
 pub use jobs::{Job, JobFinish, JobState, Jobs, NewJob};
 pub use loyalty::{Loyalty, SaleFact, SurpriseDraw};
 pub use points::{AwardReport, Points, PointsRequest, PointsTotals};
+pub use segments::{SegmentEvent, SegmentEventKind, SegmentHistory, SegmentMember};
 pub use unit::{
     Activity, Dependents, Lock, MovedRows, NewLedgerEntry, PointsRows, ProductFacts, RefundFacts, SaleScope, Tx,
     UnearnedSale, UnitOfWork, UnreversedRefund,
@@ -515,7 +517,7 @@ pub struct RecordedSale {
 }
 
 /// The storage contract of kesher. Implementations are safe to share between threads.
-pub trait Store: Accounts + Privacy + Points + Loyalty + Jobs + UnitOfWork + Send + Sync {
+pub trait Store: Accounts + Privacy + Points + Loyalty + SegmentHistory + Jobs + UnitOfWork + Send + Sync {
     fn counts(&self) -> Result<Counts>;
 
     // Branches, employees, products.

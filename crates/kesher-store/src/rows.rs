@@ -313,6 +313,30 @@ pub fn sale_fact(r: &impl Columns) -> Result<crate::SaleFact> {
     })
 }
 
+/// A segment event's columns, in [`segment_event`]'s order.
+pub const SEGMENT_EVENT_SELECT: &str = "SELECT seq, segment, customer_id, kind, at, run_id FROM segment_events";
+pub fn segment_event(r: &impl Columns) -> Result<crate::SegmentEvent> {
+    let kind = r.text(3)?;
+    Ok(crate::SegmentEvent {
+        seq: r.int(0)?,
+        segment: r.text(1)?,
+        customer_id: CustomerId::from_bytes(r.id(2)?),
+        kind: crate::SegmentEventKind::parse(&kind).ok_or_else(|| corrupt("segment event kind", &kind))?,
+        at: r.time(4)?,
+        run_id: kesher_core::SegmentRunId::from_bytes(r.id(5)?),
+    })
+}
+
+/// A segment membership's columns, in [`segment_member`]'s order.
+pub const SEGMENT_MEMBER_SELECT: &str = "SELECT segment, customer_id, since FROM segment_members";
+pub fn segment_member(r: &impl Columns) -> Result<crate::SegmentMember> {
+    Ok(crate::SegmentMember {
+        segment: r.text(0)?,
+        customer_id: CustomerId::from_bytes(r.id(1)?),
+        since: r.time(2)?,
+    })
+}
+
 /// A benefit grant's columns, in [`benefit_grant`]'s order.
 pub const GRANT_SELECT: &str = "SELECT id, customer_id, benefit, state, granted_at, available_until, granted_by, source,
     used_at, honoured_by, honoured_branch, honour_key, points_seq, draw_id, idempotency_key FROM loyalty_benefit_grants";

@@ -246,7 +246,8 @@ pub trait Tx: PointsRows {
     /// What refers to the customer.
     fn customer_dependents(&mut self, id: CustomerId) -> Result<Dependents>;
     /// Delete a customer with what describes only them: contacts, consents, aliases, scores and
-    /// stage history, the points balance row (never a member: see [`Dependents::memberships`]).
+    /// stage history, the points balance row, their saved segments' memberships and history
+    /// (never a member: see [`Dependents::memberships`]).
     fn delete_customer_rows(&mut self, id: CustomerId) -> Result<()>;
     /// Whether the customer has been erased.
     fn is_erased(&mut self, id: CustomerId) -> Result<bool>;
@@ -287,8 +288,10 @@ pub trait Tx: PointsRows {
     fn update_customer_row(&mut self, c: &Customer, consents_before: Option<&[Consent]>) -> Result<()>;
     /// Give everything keyed by customer `from` to `to`: sales (and their lines), contacts,
     /// child accounts, identifier aliases, consent history, earlier merges into `from`, points
-    /// ledger entries, loyalty membership events, the members `from` invited; `from`'s
-    /// membership row too when `to` has none (otherwise `to`'s stays and `from`'s is deleted).
+    /// ledger entries, loyalty membership events, the members `from` invited, segment events;
+    /// `from`'s membership row too when `to` has none (otherwise `to`'s stays and `from`'s is
+    /// deleted), and `from`'s segment memberships (in a segment both are in, `to` is a member
+    /// since the earlier of the two).
     /// What describes only `from` is deleted: its current consents, its points balance row, its
     /// analysis scores and this month's stage. The customer row itself stays (see
     /// [`Tx::delete_customer_row`]).
@@ -309,6 +312,30 @@ pub trait Tx: PointsRows {
     /// Append a line to a membership's history (its `seq` is ignored); it comes back with the
     /// sequence number it was stored under.
     fn insert_member_event(&mut self, e: &MemberEvent) -> Result<MemberEvent>;
+    /// The segment's members now, by customer id.
+    fn segment_members(&mut self, segment: &str) -> Result<Vec<crate::SegmentMember>>;
+    /// Make `customers` members of the segment since `since`; those already members are left as
+    /// they are, and those that no longer exist (merged away or deleted since the evaluation)
+    /// are skipped. Returns the customers this added (in the order given), whose entry the caller
+    /// records: a unit that raced another one to the same change writes no second event.
+    fn add_segment_members(
+        &mut self,
+        segment: &str,
+        customers: &[CustomerId],
+        since: Timestamp,
+    ) -> Result<Vec<CustomerId>>;
+    /// End the membership of `customers` in the segment. Returns those that were members (in the
+    /// order given), whose exit the caller records.
+    fn remove_segment_members(&mut self, segment: &str, customers: &[CustomerId]) -> Result<Vec<CustomerId>>;
+    /// Append one event per customer to the segment's history, numbered in the order given.
+    fn insert_segment_events(
+        &mut self,
+        segment: &str,
+        kind: crate::SegmentEventKind,
+        at: Timestamp,
+        run: kesher_core::SegmentRunId,
+        customers: &[CustomerId],
+    ) -> Result<()>;
     /// The customer's sales and refunds in `currency` with `since <= occurred_at < until`
     /// (spend: their stored totals summed, refunds negative; visits: the sales that are not
     /// refunds), and their earn and reverse entries with `since <= at < until` (points).

@@ -26,6 +26,9 @@ pub const TIER_REVIEW: &str = "loyalty.tier_review";
 pub const EXPIRE_POINTS: &str = "loyalty.expire";
 /// Granted benefits whose time has passed are written as expired (`App::expire_benefits`).
 pub const EXPIRE_BENEFITS: &str = "loyalty.benefits_expire";
+/// Every saved segment evaluated again, who entered and left recorded
+/// (`App::refresh_segment_history`).
+pub const SEGMENTS_REFRESH: &str = "segments.refresh";
 /// A runner self-check: sleeps `{"seconds": n}` (at most an hour) and reports it.
 pub const SLEEP: &str = "diagnostic.sleep";
 
@@ -57,6 +60,11 @@ pub const KINDS: &[Kind] = &[
         name: EXPIRE_BENEFITS,
         max_attempts: 3,
         about: "expire the granted loyalty benefits whose time has passed",
+    },
+    Kind {
+        name: SEGMENTS_REFRESH,
+        max_attempts: 3,
+        about: "evaluate every saved segment again and record who entered and who left it",
     },
     Kind {
         name: SLEEP,
@@ -146,6 +154,13 @@ pub(crate) fn run(app: &App, job: &Job) -> Result<Value, HandlerError> {
                 Err(e) => Err(HandlerError::Transient(e.to_string())),
             }
         }
+        SEGMENTS_REFRESH => {
+            let actor = Actor::new("system:jobs", app.now()).from(format!("job {}", job.id));
+            match app.refresh_segment_history(&actor) {
+                Ok(r) => Ok(json!(r)),
+                Err(e) => Err(HandlerError::Transient(e.to_string())),
+            }
+        }
         TIER_REVIEW => {
             let actor = Actor::new("system:jobs", app.now()).from(format!("job {}", job.id));
             match app.review_tiers(&actor) {
@@ -174,6 +189,10 @@ fn analyze(app: &App) -> Result<Value, HandlerError> {
             "model": r.model,
             "log_likelihood": r.log_likelihood,
             "model_note": r.model_note,
+            "segments": match &r.segments {
+                Ok(s) => json!(s),
+                Err(e) => json!({ "error": e }),
+            },
         })),
         // A business without sales yet: nothing to refresh, which is not a failure.
         Err(AnalyzeError::NoSales(at)) => Ok(json!({

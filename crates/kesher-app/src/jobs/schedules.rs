@@ -18,7 +18,8 @@ pub struct Schedule {
 }
 
 /// The built-in schedules: the nightly analytics refresh, the daily retention run and the daily
-/// loyalty tier review, the expiry of points and the expiry of granted benefits.
+/// loyalty tier review, the expiry of points and the expiry of granted benefits, and the hourly
+/// refresh of the saved segments' members (a customer's entry is recorded within the hour).
 pub const SCHEDULES: &[Schedule] = &[
     Schedule {
         name: "analyze",
@@ -44,6 +45,11 @@ pub const SCHEDULES: &[Schedule] = &[
         name: "loyalty.benefits_expire",
         kind: kinds::EXPIRE_BENEFITS,
         cron: "15 4 * * *",
+    },
+    Schedule {
+        name: "segments.refresh",
+        kind: kinds::SEGMENTS_REFRESH,
+        cron: "50 * * * *",
     },
 ];
 

@@ -247,21 +247,23 @@ fn schedules_enqueue_their_next_occurrence_once_in_the_business_zone() {
             "privacy.retention",
             "loyalty.tier_review",
             "loyalty.expire",
-            "loyalty.benefits_expire"
+            "loyalty.benefits_expire",
+            "segments.refresh"
         ]
     );
     assert_eq!(statuses[0].zone, "Asia/Jerusalem");
-    // 02:30, 03:30 and 03:45 in Jerusalem (UTC+2 in January).
+    // 02:30, 03:30 and 03:45 in Jerusalem (UTC+2 in January); the segments at ten to each hour.
     assert_eq!(statuses[0].next_run, Some(ts("2026-01-11T00:30:00Z")));
     assert_eq!(statuses[1].next_run, Some(ts("2026-01-11T01:30:00Z")));
     assert_eq!(statuses[2].next_run, Some(ts("2026-01-11T01:45:00Z")));
     assert_eq!(statuses[3].next_run, Some(ts("2026-01-11T02:00:00Z")));
     assert_eq!(statuses[4].next_run, Some(ts("2026-01-11T02:15:00Z")));
-    assert_eq!(t.app.ensure_schedules().unwrap(), Some(ts("2026-01-11T00:30:00Z")));
+    assert_eq!(statuses[5].next_run, Some(ts("2026-01-10T12:50:00Z")));
+    assert_eq!(t.app.ensure_schedules().unwrap(), Some(ts("2026-01-10T12:50:00Z")));
     // Again, as a second server would: nothing new.
-    assert_eq!(t.app.ensure_schedules().unwrap(), Some(ts("2026-01-11T00:30:00Z")));
+    assert_eq!(t.app.ensure_schedules().unwrap(), Some(ts("2026-01-10T12:50:00Z")));
     let jobs = t.app.list_jobs(None, 10, 0).unwrap();
-    assert_eq!(jobs.total, 5);
+    assert_eq!(jobs.total, 6);
     let mut keys: Vec<String> = jobs.items.iter().filter_map(|j| j.dedupe_key.clone()).collect();
     keys.sort();
     assert_eq!(
@@ -271,12 +273,25 @@ fn schedules_enqueue_their_next_occurrence_once_in_the_business_zone() {
             "schedule:loyalty.benefits_expire:2026-01-11T02:15:00Z",
             "schedule:loyalty.expire:2026-01-11T02:00:00Z",
             "schedule:loyalty.tier_review:2026-01-11T01:45:00Z",
-            "schedule:privacy.retention:2026-01-11T01:30:00Z"
+            "schedule:privacy.retention:2026-01-11T01:30:00Z",
+            "schedule:segments.refresh:2026-01-10T12:50:00Z"
         ]
     );
-    // At 02:30 the analysis is due; it runs (no sales yet: nothing to refresh), and the next
-    // night's is enqueued.
+    // At 02:30 the segments' overdue refresh runs first (no saved segment: nothing to do), then
+    // the analysis (no sales yet: nothing to refresh); the next night's analysis and the next
+    // hour's refresh are enqueued.
     clock.set(ts("2026-01-11T00:30:00Z"));
+    match t.app.run_next_job(&worker("w")).unwrap() {
+        JobOutcome::Completed { job } => {
+            assert_eq!(job.kind, "segments.refresh");
+            assert_eq!(
+                job.result.as_ref().map(|r| &r["segments"]),
+                Some(&serde_json::json!([])),
+                "{job:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
     match t.app.run_next_job(&worker("w")).unwrap() {
         JobOutcome::Completed { job } => {
             assert_eq!(job.kind, "analyze");
@@ -285,9 +300,9 @@ fn schedules_enqueue_their_next_occurrence_once_in_the_business_zone() {
         other => panic!("{other:?}"),
     }
     assert_eq!(t.app.run_next_job(&worker("w")).unwrap(), JobOutcome::EmptyQueue);
-    assert_eq!(t.app.ensure_schedules().unwrap(), Some(ts("2026-01-11T01:30:00Z")));
-    assert_eq!(t.app.list_jobs(Some(JobState::Scheduled), 10, 0).unwrap().total, 5);
-    assert_eq!(t.app.list_jobs(None, 10, 0).unwrap().total, 6);
+    assert_eq!(t.app.ensure_schedules().unwrap(), Some(ts("2026-01-11T00:50:00Z")));
+    assert_eq!(t.app.list_jobs(Some(JobState::Scheduled), 10, 0).unwrap().total, 6);
+    assert_eq!(t.app.list_jobs(None, 10, 0).unwrap().total, 8);
 }
 
 #[test]

@@ -753,10 +753,46 @@ fn segments_from_the_command_line() {
         &["baskets", "rules", "--min-support", "0.5", "--segment", "big", "--json"],
     );
     assert!(o.status.success(), "{:?}", text(&o));
+    // Refreshed: who entered is recorded, and the history shows it.
+    let o = kesher(&db, &["segments", "refresh"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(
+        text(&o)
+            .0
+            .starts_with("big                      1 members, 1 entered, 0 left\nrefreshed 1 segments at "),
+        "{:?}",
+        text(&o)
+    );
+    let o = kesher(&db, &["segments", "history", "big", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    assert_eq!(
+        (v["saved"].as_bool(), v["members"].as_u64()),
+        (Some(true), Some(1)),
+        "{v}"
+    );
+    assert_eq!(v["events"][0]["kind"], "entered", "{v}");
+    assert_eq!(v["events"][0]["member_no"], "M3", "{v}");
     assert!(kesher(&db, &["segments", "delete", "big"]).status.success());
     let o = kesher(&db, &["segments", "delete", "big"]);
     assert!(!o.status.success());
     assert!(text(&o).1.contains("no segment named `big`"), "{:?}", text(&o));
+    // A deleted segment's history ends with its members leaving, and stays readable.
+    let o = kesher(&db, &["segments", "history", "big", "--limit", "1"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].contains("  left     ") && lines[0].ends_with("  M3"), "{out}");
+    assert_eq!(lines[1], "big (deleted): 0 members now");
+    assert!(lines[2].starts_with("older events: --before "), "{out}");
+    let o = kesher(&db, &["segments", "history", "nosuch"]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("no segment named `nosuch`"), "{:?}", text(&o));
+    assert!(
+        !kesher(&db, &["segments", "history", "big", "--limit", "0"])
+            .status
+            .success()
+    );
 }
 
 #[test]

@@ -22,7 +22,8 @@ fn jobs_are_listed_with_the_schedules_enqueued_and_cancelled() {
             "privacy.retention",
             "loyalty.tier_review",
             "loyalty.expire",
-            "loyalty.benefits_expire"
+            "loyalty.benefits_expire",
+            "segments.refresh"
         ]
     );
     assert_eq!(v["schedules"][0]["cron"], "30 2 * * *");

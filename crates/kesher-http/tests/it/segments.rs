@@ -224,3 +224,86 @@ fn a_segment_syntax_error_names_its_column_in_the_params() {
         "{v}"
     );
 }
+
+#[test]
+fn a_saved_segments_history_is_read_in_pages_per_role_and_outlives_the_segment() {
+    let app = spawn_app();
+    business(&app);
+    let (s, v) = app.post(
+        "/api/segments",
+        json!({ "name": "coffee-sms", "expression": "consent.sms and categories has \"coffee\"" }),
+    );
+    assert_eq!(s, 200, "{v}");
+    // Saved, not refreshed yet: no history.
+    let (s, v) = app.get("/api/segments/coffee-sms/history");
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["saved"].as_bool(), v["members"].as_u64()),
+        (Some(true), Some(0)),
+        "{v}"
+    );
+    assert_eq!(v["events"], json!([]));
+    let actor = kesher_store::Actor::new("test", app.app.now());
+    let run = app.app.refresh_segment_history(&actor).unwrap();
+    let (s, v) = app.get("/api/segments/coffee-sms/history");
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["members"], 2, "{v}");
+    assert_eq!(v["limit"], 50, "{v}");
+    assert!(v.get("next_before").is_none(), "{v}");
+    let events = v["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "{v}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e["kind"] == "entered" && e["run_id"] == run.run_id.to_string())
+    );
+    assert!(
+        events[0]["seq"].as_i64() > events[1]["seq"].as_i64(),
+        "newest first: {v}"
+    );
+    // Pages.
+    let (_, first) = app.get("/api/segments/coffee-sms/history?limit=1");
+    assert_eq!(first["events"].as_array().map(Vec::len), Some(1), "{first}");
+    let before = first["next_before"].as_i64().unwrap();
+    let (_, second) = app.get(&format!("/api/segments/coffee-sms/history?limit=1&before={before}"));
+    assert_eq!(second["events"][0], events[1], "{second}");
+    assert!(second.get("next_before").is_none(), "{second}");
+    // A branch manager sees their branch's customers only; a clerk does not read segments.
+    let manager = app.token_for(Role::BranchManager, Some("B2"));
+    let (s, v) = app.call_as(Some(&manager), "GET", "/api/segments/coffee-sms/history", None);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["members"].as_u64(), v["events"].as_array().map(Vec::len)),
+        (Some(1), Some(1)),
+        "{v}"
+    );
+    let clerk = app.token_for(Role::Clerk, Some("B1"));
+    let (s, _) = app.call_as(Some(&clerk), "GET", "/api/segments/coffee-sms/history", None);
+    assert_eq!(s, 403);
+    // Bounds and an unknown segment.
+    let (s, v) = app.get("/api/segments/coffee-sms/history?limit=501");
+    assert_eq!((s, v["error"]["field"].as_str()), (400, Some("limit")), "{v}");
+    let (s, v) = app.get("/api/segments/missing/history");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (404, Some("segment.not_found")),
+        "{v}"
+    );
+    // Deleted: its members leave, and the history stays readable.
+    let (s, _) = app.call("DELETE", "/api/segments/coffee-sms", None);
+    assert_eq!(s, 204);
+    let (s, v) = app.get("/api/segments/coffee-sms/history");
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["saved"].as_bool(), v["members"].as_u64()),
+        (Some(false), Some(0)),
+        "{v}"
+    );
+    let kinds: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["left", "left", "entered", "entered"], "{v}");
+}

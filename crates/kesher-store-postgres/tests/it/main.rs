@@ -215,6 +215,46 @@ fn results_stored_before_version_7_read_the_same_after_it() {
 }
 
 #[test]
+fn segment_events_are_append_only_and_go_only_with_their_customer() {
+    use kesher_app::contract::customer;
+    let db = TestDb::new();
+    let store = db.store();
+    let (a, b) = (customer(1, "M1", "Dana"), customer(2, "M2", "Eve"));
+    let mut tx = kesher_store::UnitOfWork::begin(&store, kesher_store::Lock::Writes).unwrap();
+    tx.insert_customer_row(&a).unwrap();
+    tx.insert_customer_row(&b).unwrap();
+    tx.commit().unwrap();
+    let mut c = db.client();
+    c.execute(
+        "INSERT INTO segment_events (segment, customer_id, kind, at, run_id) VALUES ('vip', $1, 'entered', now(), $1)",
+        &[&a.id.0],
+    )
+    .unwrap();
+    for sql in [
+        "UPDATE segment_events SET kind = 'left'",
+        "UPDATE segment_events SET at = at + interval '1 second'",
+        "UPDATE segment_events SET segment = 'other'",
+        "UPDATE segment_events SET run_id = gen_random_uuid()",
+        "DELETE FROM segment_events",
+    ] {
+        let err = c.execute(sql, &[]).unwrap_err();
+        let msg = err.as_db_error().map(|d| d.message().to_string()).unwrap_or_default();
+        assert!(msg.contains("append-only"), "{sql}: {err:?}");
+    }
+    // What a merge does: the events move to the kept customer.
+    assert_eq!(
+        c.execute("UPDATE segment_events SET customer_id = $1", &[&b.id.0])
+            .unwrap(),
+        1
+    );
+    // Once the customer row is gone (a deletion, in one transaction), the events may go.
+    let mut t = c.transaction().unwrap();
+    t.execute("DELETE FROM customers WHERE id = $1", &[&b.id.0]).unwrap();
+    assert_eq!(t.execute("DELETE FROM segment_events", &[]).unwrap(), 1);
+    t.commit().unwrap();
+}
+
+#[test]
 fn membership_events_and_ledger_breakdowns_are_append_only() {
     use kesher_app::contract::customer;
     let db = TestDb::new();

@@ -711,12 +711,15 @@ pub(crate) fn upgrade_after_sale(
     let mut out = SaleMembership {
         tier: member.tier.clone(),
         tier_change: None,
+        benefits: Vec::new(),
     };
     if program.tiers().is_empty() {
+        out.benefits = available_benefits(tx, program, member.customer_id, now)?;
         return Ok(Some(out));
     }
     let value = qualifying_value(tx, program, member.customer_id, now)?;
     let Some(up) = program.upgrade(member.tier.as_deref(), value) else {
+        out.benefits = available_benefits(tx, program, member.customer_id, now)?;
         return Ok(Some(out));
     };
     let mut next = member.clone();
@@ -740,7 +743,26 @@ pub(crate) fn upgrade_after_sale(
         to: Some(up.key.clone()),
     });
     out.tier = Some(up.key.clone());
+    out.benefits = available_benefits(tx, program, member.customer_id, now)?;
     Ok(Some(out))
+}
+
+/// The customer's grants available at `now`, for the till's answer; none read when the program
+/// has no catalogue.
+fn available_benefits(
+    tx: &mut dyn Tx,
+    program: &Program,
+    customer: CustomerId,
+    now: Timestamp,
+) -> Result<Vec<kesher_loyalty::benefits::Grant>> {
+    if program.benefits().is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(tx
+        .benefit_grants(customer)?
+        .into_iter()
+        .filter(|g| g.is_available(now))
+        .collect())
 }
 
 /// A member's standing as a retried sale is answered: the tier now, no change.
@@ -752,16 +774,20 @@ pub(crate) fn membership_now(
     let Some(customer) = customer else {
         return Ok(None);
     };
-    if program_in(tx, &app.program_cache)?.is_none() {
+    let Some(program) = program_in(tx, &app.program_cache)? else {
         return Ok(None);
-    }
-    Ok(tx
+    };
+    let Some(m) = tx
         .loyalty_member(customer)?
         .filter(|m| m.status == MemberStatus::Active)
-        .map(|m| SaleMembership {
-            tier: m.tier,
-            tier_change: None,
-        }))
+    else {
+        return Ok(None);
+    };
+    Ok(Some(SaleMembership {
+        tier: m.tier,
+        tier_change: None,
+        benefits: available_benefits(tx, &program, customer, app.now())?,
+    }))
 }
 
 pub mod kpis;

@@ -193,6 +193,8 @@ pub struct MembershipDto {
     pub tier: Option<String>,
     /// The upgrade this sale made.
     pub tier_change: Option<TierChangeDto>,
+    /// The member's benefits available after the sale, oldest first.
+    pub available_benefits: Vec<GrantDto>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -209,6 +211,7 @@ impl From<&kesher_loyalty::SaleMembership> for MembershipDto {
                 from: c.from.clone(),
                 to: c.to.clone(),
             }),
+            available_benefits: m.benefits.iter().map(GrantDto::from).collect(),
         }
     }
 }

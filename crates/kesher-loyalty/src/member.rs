@@ -143,4 +143,6 @@ pub struct SaleMembership {
     pub tier: Option<String>,
     /// The upgrade the sale made, if any (a retried sale answers none).
     pub tier_change: Option<TierChange>,
+    /// The member's benefits available after the sale (a tier entered by it grants its own).
+    pub benefits: Vec<crate::benefits::Grant>,
 }

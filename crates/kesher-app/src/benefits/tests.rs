@@ -572,3 +572,56 @@ fn the_kpis_count_each_benefits_grants_and_each_surprise() {
     let r = w.app().loyalty_kpis(&q).unwrap();
     assert!(r.benefits.grants.is_empty() && r.benefits.surprises.is_empty());
 }
+
+#[test]
+fn the_tills_answer_to_a_sale_lists_the_benefits_available() {
+    let w = world("2026-11-01T10:00:00Z");
+    let c = w.member(1);
+    let g = w
+        .app()
+        .grant_benefit(
+            c,
+            &GrantRequest {
+                benefit: "vip".into(),
+                idempotency_key: None,
+            },
+            &w.actor(),
+        )
+        .unwrap()
+        .value;
+    let t = Transaction {
+        id: TransactionId(uid(20_001)),
+        external_id: "S-till".into(),
+        customer_id: Some(c),
+        branch_id: w.branch,
+        employee_id: None,
+        occurred_at: w.app().now(),
+        currency: ils(),
+        lines: vec![Line {
+            product_id: Some(w.product),
+            sku: None,
+            quantity: 1,
+            unit_price: 150_000,
+            discount: 0,
+        }],
+        refund_of: None,
+    };
+    let r = w.app().record_sale(&t, &w.actor()).unwrap();
+    let m = r.membership.expect("a member's standing");
+    // The sale lifted the member to gold, whose coffee is granted on entry: both are listed.
+    assert_eq!(m.tier.as_deref(), Some("gold"));
+    let keys: Vec<&str> = m.benefits.iter().map(|g| g.benefit.as_str()).collect();
+    assert_eq!(keys, ["vip", "coffee"], "{m:?}");
+    assert_eq!(m.benefits[0].id, g.id);
+    // A retry answers the same benefits; an honoured one is no longer listed.
+    w.honour(g.id, "h1").unwrap();
+    let again = w.app().record_sale(&t, &w.actor()).unwrap();
+    let keys: Vec<String> = again
+        .membership
+        .unwrap()
+        .benefits
+        .into_iter()
+        .map(|g| g.benefit)
+        .collect();
+    assert_eq!(keys, ["coffee"]);
+}

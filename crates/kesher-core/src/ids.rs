@@ -38,5 +38,6 @@ id_type!(
     TokenId,
     JobId,
     BenefitGrantId,
-    SurpriseDrawId
+    SurpriseDrawId,
+    CampaignId
 );

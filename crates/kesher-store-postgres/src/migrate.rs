@@ -23,6 +23,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (14, include_str!("../migrations/0014_customer_search.sql")),
     (15, include_str!("../migrations/0015_points_expiry.sql")),
     (16, include_str!("../migrations/0016_benefits.sql")),
+    (18, include_str!("../migrations/0018_campaigns.sql")),
 ];
 
 /// Serialises migrations of one database between processes opening it at the same time.

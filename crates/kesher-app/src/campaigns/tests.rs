@@ -1,0 +1,206 @@
+//! The campaigns' workflows on SQLite with a settable clock: create (the definition and the
+//! audience checked), preview in the customer's language, a launch that writes every row once
+//! (the control group exact, suppressions with their reasons, a resumed launch writing nothing
+//! twice), pause, and a template naming what the data lacks refused.
+
+use super::*;
+use crate::clock::ManualClock;
+use crate::test_support::{TestApp, app_named};
+use kesher_core::{Consent, ConsentChannel, ConsentState, Customer, Email};
+use std::sync::Arc;
+
+fn ts(s: &str) -> jiff::Timestamp {
+    s.parse().unwrap()
+}
+
+fn actor() -> Actor {
+    Actor::new("user:marketing", ts("2025-03-01T08:00:00Z"))
+}
+
+const DEFINITION: &str = r#"{
+  "name": "Spring",
+  "kind": {"type": "scheduled", "at": "2025-03-01T10:00"},
+  "audience": "visits >= 0",
+  "channels": ["email"],
+  "default_language": "en",
+  "templates": {
+    "he": {"subject": "שלום {{ customer.first_name }}", "body": "<p dir=\"rtl\">שלום {{ customer.first_name }}</p>"},
+    "fa": {"subject": "سلام {{ customer.first_name }}", "body": "<p dir=\"rtl\">سلام {{ customer.first_name }}</p>"},
+    "en": {"subject": "Hello {{ customer.first_name }}", "body": "<p>Hello {{ customer.first_name }} & co</p>"}
+  },
+  "control_bp": 2000
+}"#;
+
+/// Customers 1..=n: every one named; the e-mail consent granted to all but every fifth, the
+/// address missing on every seventh; languages he, fa, en, pt-BR in turn.
+fn world(n: u128) -> (TestApp, Vec<CustomerId>) {
+    let mut t = app_named("campaigns");
+    let clock = Arc::new(ManualClock::new(ts("2025-03-01T08:00:00Z")));
+    t.app = t.app.clone().with_clock(clock);
+    let languages = ["he", "fa", "en", "pt-BR"];
+    let ids = (1..=n)
+        .map(|i| {
+            let mut c = Customer::bare(
+                CustomerId(uuid::Uuid::from_u128(i)),
+                Some(format!("M{i}")),
+                ts("2025-01-01T00:00:00Z"),
+            );
+            c.name = Some(format!("Dana{i} Levi"));
+            c.language = Some(languages[(i % 4) as usize].into());
+            if i % 7 != 0 {
+                c.email = Some(Email::parse(&format!("c{i}@example.com")).unwrap());
+            }
+            c.consents.push(Consent {
+                channel: ConsentChannel::Email,
+                state: if i % 5 == 0 {
+                    ConsentState::Withdrawn
+                } else {
+                    ConsentState::Granted
+                },
+                at: ts("2025-01-01T00:00:00Z"),
+                source: "test".into(),
+            });
+            t.app.insert_customer(&c, &actor()).unwrap();
+            c.id
+        })
+        .collect();
+    (t, ids)
+}
+
+#[test]
+fn a_campaign_is_created_as_a_draft_with_its_text_kept() {
+    let (t, _) = world(1);
+    let row = t.app.create_campaign(DEFINITION, &actor()).unwrap();
+    assert_eq!(row.state, CampaignState::Draft);
+    assert_eq!(row.name, "Spring");
+    let view = t.app.campaign(row.id).unwrap();
+    assert_eq!(view.row.definition, DEFINITION);
+    assert_eq!(t.app.list_campaigns().unwrap().len(), 1);
+    // A definition that does not parse, an audience the segment language refuses.
+    let e = t.app.create_campaign(r#"{"name": "x"}"#, &actor()).unwrap_err();
+    assert!(
+        e.to_string().contains("kind") || e.to_string().contains("missing"),
+        "{e}"
+    );
+    let bad = DEFINITION.replace("visits >= 0", "visits >=");
+    assert!(t.app.create_campaign(&bad, &actor()).is_err());
+}
+
+#[test]
+fn a_preview_is_in_the_customers_language() {
+    let (t, ids) = world(4);
+    let row = t.app.create_campaign(DEFINITION, &actor()).unwrap();
+    let he = t.app.preview_campaign(row.id, ids[0], None).unwrap();
+    assert_eq!(he.language, "fa", "customer 1 speaks fa");
+    assert_eq!(he.subject.as_deref(), Some("سلام Dana1"));
+    assert_eq!(he.channel, Ok(Channel::Email));
+    let en = t.app.preview_campaign(row.id, ids[2], None).unwrap();
+    assert_eq!(en.language, "en", "pt-BR falls back to the default");
+    let he = t.app.preview_campaign(row.id, ids[3], None).unwrap();
+    assert_eq!(he.language, "he");
+    assert_eq!(he.body.as_deref(), Some("<p dir=\"rtl\">שלום Dana4</p>"));
+    let en = t.app.preview_campaign(row.id, ids[1], None).unwrap();
+    assert_eq!(en.language, "en");
+    assert_eq!(en.body.as_deref(), Some("<p>Hello Dana2 & co</p>"));
+}
+
+#[test]
+fn a_template_naming_what_the_data_lacks_is_refused_at_preview_and_launch() {
+    let (t, ids) = world(3);
+    let def = DEFINITION.replace("Hello {{ customer.first_name }}\"", "Hello {{ customer.nickname }}\"");
+    let row = t.app.create_campaign(&def, &actor()).unwrap();
+    let e = t.app.preview_campaign(row.id, ids[1], None).unwrap_err();
+    assert!(e.to_string().contains("customer.nickname"), "{e}");
+    assert!(t.app.launch_campaign(row.id, &actor()).is_err());
+    assert!(
+        t.app.campaign(row.id).unwrap().counts.rows.is_empty(),
+        "nothing written"
+    );
+    // A value the customer lacks is an error where it is printed, never "none".
+    let mut c = Customer::bare(CustomerId(uuid::Uuid::from_u128(99)), None, ts("2025-01-01T00:00:00Z"));
+    c.language = Some("en".into());
+    t.app.insert_customer(&c, &actor()).unwrap();
+    let plain = t.app.create_campaign(DEFINITION, &actor()).unwrap();
+    assert!(t.app.preview_campaign(plain.id, c.id, None).is_err());
+}
+
+#[test]
+fn a_launch_writes_every_row_once_with_its_reason() {
+    let (t, ids) = world(50);
+    let row = t.app.create_campaign(DEFINITION, &actor()).unwrap();
+    let report = t.app.launch_campaign(row.id, &actor()).unwrap();
+    assert_eq!(report.audience, 50);
+    assert_eq!(report.written, 50);
+    // Every customer is a prospect (no analysis): one stratum, exactly 20 % of 50.
+    assert_eq!(report.control, 10);
+    let total: u64 = report.suppressed.values().sum::<u64>() + report.control + report.queued;
+    assert_eq!(total, 50, "{report:?}");
+    assert!(
+        report.suppressed.get("no_consent").copied().unwrap_or(0) > 0,
+        "{report:?}"
+    );
+    assert!(
+        report.suppressed.get("no_address").copied().unwrap_or(0) > 0,
+        "{report:?}"
+    );
+    let view = t.app.campaign(row.id).unwrap();
+    assert_eq!(view.row.state, CampaignState::Launched);
+    assert_eq!(view.row.launched_at, Some(ts("2025-03-01T08:00:00Z")));
+    let mut tx = t.app.store.begin(Lock::Writes).unwrap();
+    let rows = tx.campaign_messages(row.id, None, 100).unwrap();
+    drop(tx);
+    assert_eq!(rows.len(), 50);
+    for m in &rows {
+        let i = m.customer_id.0.as_u128();
+        assert_eq!(m.message_id, message_id(row.id, m.customer_id));
+        match m.state {
+            MessageState::Queued => {
+                assert_eq!(m.channel.as_deref(), Some("email"));
+                assert!(i % 5 != 0 && i % 7 != 0, "{m:?}");
+                assert!(m.subject.as_deref().unwrap().contains(&format!("Dana{i}")));
+                assert_eq!(m.next_attempt_at, Some(ts("2025-03-01T08:00:00Z")));
+            }
+            MessageState::Suppressed => assert!(m.suppression.is_some()),
+            other => panic!("{other:?}"),
+        }
+    }
+    // Launching again (a resumed launch) writes nothing twice; the draw is the same.
+    let again = t.app.launch_campaign(row.id, &actor()).unwrap();
+    assert_eq!(again.written, 0);
+    assert_eq!(again.control, 10);
+    assert_eq!(again.queued, report.queued);
+    let _ = ids;
+}
+
+#[test]
+fn the_frequency_cap_counts_other_campaigns_messages() {
+    let (t, _) = world(10);
+    let capped = DEFINITION.replace(
+        "\"control_bp\": 2000",
+        "\"control_bp\": 0, \"frequency_cap\": {\"messages\": 1, \"days\": 7}",
+    );
+    let first = t.app.create_campaign(&capped, &actor()).unwrap();
+    let r1 = t.app.launch_campaign(first.id, &actor()).unwrap();
+    assert!(r1.queued > 0);
+    let second = t.app.create_campaign(&capped, &actor()).unwrap();
+    let r2 = t.app.launch_campaign(second.id, &actor()).unwrap();
+    assert_eq!(r2.queued, 0, "{r2:?}");
+    assert_eq!(r2.suppressed.get("frequency_cap").copied(), Some(r1.queued));
+}
+
+#[test]
+fn pause_stops_a_launched_campaign_only() {
+    let (t, _) = world(3);
+    let row = t.app.create_campaign(DEFINITION, &actor()).unwrap();
+    let e = t.app.pause_campaign(row.id, &actor()).unwrap_err();
+    assert!(e.to_string().contains("draft"), "{e}");
+    t.app.launch_campaign(row.id, &actor()).unwrap();
+    assert_eq!(
+        t.app.pause_campaign(row.id, &actor()).unwrap().state,
+        CampaignState::Paused
+    );
+    // Launching again resumes.
+    t.app.launch_campaign(row.id, &actor()).unwrap();
+    assert_eq!(t.app.campaign(row.id).unwrap().row.state, CampaignState::Launched);
+    assert!(t.app.campaign(CampaignId(uuid::Uuid::from_u128(7))).is_err());
+}

@@ -462,5 +462,323 @@ impl App {
     }
 }
 
+/// Why a message was not handed over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Worth another attempt later (a connection refused, a 4xx reply).
+    Transient(String),
+    /// Never going to work (a 5xx reply: no such mailbox).
+    Permanent(String),
+}
+
+/// A channel's sender: hands one outbox message over. It must be safe to call again with the
+/// same message (a send whose record was lost is sent again with the same `message_id`).
+pub trait Sender: Send + Sync {
+    fn send(&self, message: &OutboxMessage, to: &kesher_core::Customer) -> Result<(), SendError>;
+}
+
+/// The `log` channel: nothing leaves; the outbox row itself records what would have been sent
+/// (its language, subject and body) and when.
+pub struct LogSender;
+
+impl Sender for LogSender {
+    fn send(&self, _message: &OutboxMessage, _to: &kesher_core::Customer) -> Result<(), SendError> {
+        Ok(())
+    }
+}
+
+/// The senders of the channels a business has configured (`log` always).
+#[derive(Default)]
+pub struct Senders {
+    pub email: Option<Box<dyn Sender>>,
+    pub sms: Option<Box<dyn Sender>>,
+}
+
+impl Senders {
+    fn of(&self, channel: Channel) -> Option<&dyn Sender> {
+        match channel {
+            Channel::Email => self.email.as_deref(),
+            Channel::Sms => self.sms.as_deref(),
+            Channel::Log => Some(&LogSender),
+        }
+    }
+}
+
+/// How many times a message is tried before it fails for good.
+pub const MAX_SEND_ATTEMPTS: i64 = 5;
+/// How long a sender holds a claimed message before another may take it again.
+pub const SEND_LEASE: jiff::SignedDuration = jiff::SignedDuration::from_secs(300);
+
+/// The wait before attempt n + 1 after n failed ones: 30 s × 2ⁿ⁻¹, at most an hour.
+pub fn send_backoff(attempts: i64) -> jiff::SignedDuration {
+    let exponent = u32::try_from(attempts.clamp(1, 8) - 1).unwrap_or(0);
+    jiff::SignedDuration::from_secs((30i64 << exponent).min(3_600))
+}
+
+/// What one delivery round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DeliveryReport {
+    pub claimed: u64,
+    pub sent: u64,
+    pub retried: u64,
+    pub failed: u64,
+    /// Suppressed at sending: the consent was withdrawn (an unsubscribe) after the launch.
+    pub suppressed: u64,
+}
+
+impl App {
+    /// The senders this process has: `log` always; e-mail when `KESHER_SMTP_URL` is set (not
+    /// yet: see docs/campaigns.md).
+    pub fn campaign_senders(&self) -> Senders {
+        Senders::default()
+    }
+
+    /// Deliver up to `limit` due messages of launched campaigns: each claimed under a lease
+    /// (`sending`), its customer's consent for the channel checked again (an unsubscribe since
+    /// the launch suppresses it), handed to the channel's sender, and recorded (sent; or queued
+    /// again after `send_backoff`; or failed after `MAX_SEND_ATTEMPTS` or a permanent refusal),
+    /// each record its own unit of work.
+    pub fn deliver_campaign_messages(&self, senders: &Senders, limit: usize) -> Result<DeliveryReport, SegmentError> {
+        let now = self.now();
+        let claimed = {
+            let mut tx = self.store.begin(Lock::Writes)?;
+            let claimed = tx.claim_campaign_messages(now, now + SEND_LEASE, limit)?;
+            tx.commit()?;
+            claimed
+        };
+        let mut report = DeliveryReport {
+            claimed: claimed.len() as u64,
+            ..DeliveryReport::default()
+        };
+        for message in claimed {
+            let channel = message.channel.as_deref().and_then(Channel::parse);
+            let customer = self.store.get_customer(message.customer_id)?;
+            let outcome = match (channel, &customer) {
+                (Some(channel), Some(customer)) => {
+                    let reach = Reach::of(customer, Some(channel), false);
+                    match choose_channel(&reach, &[channel]) {
+                        Choice::Suppressed(why) => Err(Some(why)),
+                        Choice::Chosen(_) => Ok(match senders.of(channel) {
+                            Some(sender) => sender.send(&message, customer),
+                            None => Err(SendError::Transient(format!(
+                                "no {} sender is configured",
+                                channel.as_str()
+                            ))),
+                        }),
+                    }
+                }
+                _ => Err(None),
+            };
+            let at = self.now();
+            let record = match outcome {
+                Ok(Ok(())) => {
+                    report.sent += 1;
+                    OutboxMessage {
+                        state: MessageState::Sent,
+                        sent_at: Some(at),
+                        next_attempt_at: None,
+                        last_error: None,
+                        ..message
+                    }
+                }
+                Ok(Err(SendError::Transient(e))) if message.attempts < MAX_SEND_ATTEMPTS => {
+                    report.retried += 1;
+                    OutboxMessage {
+                        state: MessageState::Queued,
+                        next_attempt_at: Some(at + send_backoff(message.attempts)),
+                        last_error: Some(e),
+                        ..message
+                    }
+                }
+                Ok(Err(SendError::Transient(e) | SendError::Permanent(e))) => {
+                    report.failed += 1;
+                    OutboxMessage {
+                        state: MessageState::Failed,
+                        next_attempt_at: None,
+                        last_error: Some(e),
+                        ..message
+                    }
+                }
+                Err(why) => {
+                    report.suppressed += 1;
+                    OutboxMessage {
+                        state: MessageState::Suppressed,
+                        suppression: Some(why.unwrap_or(Suppression::NoAddress).as_str().to_string()),
+                        next_attempt_at: None,
+                        ..message
+                    }
+                }
+            };
+            let mut tx = self.store.begin(Lock::Writes)?;
+            tx.update_campaign_message(&record)?;
+            tx.commit()?;
+        }
+        Ok(report)
+    }
+}
+
+/// A group's response and revenue in a report.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct GroupFigures {
+    pub customers: u64,
+    pub responders: u64,
+    /// Revenue per customer in major units of the currency.
+    pub revenue_per_customer: f64,
+}
+
+/// The campaign's measured effect (`App::campaign_report`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CampaignReport {
+    pub campaign_id: String,
+    pub sent: u64,
+    pub suppressed: BTreeMap<String, u64>,
+    pub control: u64,
+    pub queued: u64,
+    pub failed: u64,
+    pub attribution_days: u32,
+    /// Whether the attribution window has ended for every sent message.
+    pub complete: bool,
+    pub recipients: GroupFigures,
+    pub control_group: GroupFigures,
+    /// `kesher_campaign::stats::response_lift`, or why it cannot be measured yet.
+    pub response: serde_json::Value,
+    pub revenue: serde_json::Value,
+    pub projection: serde_json::Value,
+}
+
+fn interval(i: &kesher_campaign::stats::Interval) -> serde_json::Value {
+    serde_json::json!([i.low, i.high])
+}
+
+impl App {
+    /// The campaign's report: who was sent what, and the response (a purchase within
+    /// `attribution_days` after the send; after the launch for the control group) and revenue
+    /// per customer of recipients against the control group, with `kesher_campaign::stats`'
+    /// lifts, intervals, p-values and the projection to every customer of the outbox.
+    pub fn campaign_report(&self, id: CampaignId) -> Result<CampaignReport, SegmentError> {
+        let view = self.campaign(id)?;
+        let launched = view
+            .row
+            .launched_at
+            .ok_or_else(|| wrong_state(id, view.row.state, "launched"))?;
+        let days = view.campaign.attribution_days();
+        let window = jiff::SignedDuration::from_hours(24 * i64::from(days));
+        let now = self.now();
+        let (currency, scale) = match self.store.list_products(1, 0)?.items.first() {
+            Some(p) => (
+                p.list_price.currency,
+                10f64.powi(p.list_price.currency.exponent() as i32),
+            ),
+            None => (kesher_core::Currency::parse("ILS").map_err(domain)?, 100.0),
+        };
+        let (mut treated, mut control) = (Vec::new(), Vec::new());
+        let (mut treated_hits, mut control_hits) = (0u64, 0u64);
+        let mut complete = true;
+        let mut counts = (0u64, 0u64, 0u64, 0u64, BTreeMap::<String, u64>::new());
+        let mut tx = self.store.begin(Lock::Writes)?;
+        let mut after = None;
+        loop {
+            let page = tx.campaign_messages(id, after, 1_000)?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.customer_id);
+            for m in &page {
+                let start = match (m.state, m.suppression.as_deref()) {
+                    (MessageState::Sent, _) => {
+                        counts.0 += 1;
+                        m.sent_at
+                    }
+                    (MessageState::Suppressed, Some("control")) => {
+                        counts.1 += 1;
+                        Some(launched)
+                    }
+                    (MessageState::Suppressed, reason) => {
+                        *counts.4.entry(reason.unwrap_or("unknown").to_string()).or_default() += 1;
+                        None
+                    }
+                    (MessageState::Failed, _) => {
+                        counts.3 += 1;
+                        None
+                    }
+                    _ => {
+                        counts.2 += 1;
+                        None
+                    }
+                };
+                let Some(start) = start else { continue };
+                let end = start + window;
+                complete &= end <= now;
+                let activity = tx.customer_activity(m.customer_id, currency, start, end.min(now))?;
+                let (values, hits) = if m.state == MessageState::Sent {
+                    (&mut treated, &mut treated_hits)
+                } else {
+                    (&mut control, &mut control_hits)
+                };
+                values.push(activity.spend as f64 / scale);
+                *hits += u64::from(activity.visits > 0);
+            }
+        }
+        drop(tx);
+        use kesher_campaign::stats;
+        let figures = |values: &[f64], hits: u64| GroupFigures {
+            customers: values.len() as u64,
+            responders: hits,
+            revenue_per_customer: if values.is_empty() {
+                0.0
+            } else {
+                values.iter().sum::<f64>() / values.len() as f64
+            },
+        };
+        let failure = |e: DomainError| serde_json::json!({"error": e.code, "reason": e.reason});
+        let response = stats::response_lift(
+            stats::Proportion {
+                successes: treated_hits,
+                trials: treated.len() as u64,
+            },
+            stats::Proportion {
+                successes: control_hits,
+                trials: control.len() as u64,
+            },
+        );
+        let revenue = stats::revenue_lift(&stats::Sample::of(&treated), &stats::Sample::of(&control));
+        let population = counts.0 + counts.1 + counts.2 + counts.3 + counts.4.values().sum::<u64>();
+        let projection = match (&response, &revenue) {
+            (Ok(r), Ok(v)) => {
+                let p = stats::project(population, r, v);
+                serde_json::json!({"population": p.population,
+                    "incremental_responders": p.incremental_responders, "responders_ci": interval(&p.responders_ci),
+                    "incremental_revenue": p.incremental_revenue, "revenue_ci": interval(&p.revenue_ci)})
+            }
+            (Err(e), _) | (_, Err(e)) => failure(e.clone()),
+        };
+        let response = match response {
+            Ok(r) => serde_json::json!({"recipients": r.treatment_rate, "control": r.control_rate,
+                "lift": r.difference, "ci": interval(&r.difference_ci), "relative": r.relative,
+                "relative_ci": r.relative_ci.as_ref().map(interval), "z": r.z, "p_value": r.p_value}),
+            Err(e) => failure(e),
+        };
+        let revenue = match revenue {
+            Ok(r) => serde_json::json!({"recipients": r.treatment_mean, "control": r.control_mean,
+                "lift": r.difference, "ci": interval(&r.difference_ci), "relative": r.relative,
+                "t": r.t, "df": r.df, "p_value": r.p_value}),
+            Err(e) => failure(e),
+        };
+        Ok(CampaignReport {
+            campaign_id: id.to_string(),
+            sent: counts.0,
+            control: counts.1,
+            queued: counts.2,
+            failed: counts.3,
+            suppressed: counts.4,
+            attribution_days: days,
+            complete,
+            recipients: figures(&treated, treated_hits),
+            control_group: figures(&control, control_hits),
+            response,
+            revenue,
+            projection,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests;

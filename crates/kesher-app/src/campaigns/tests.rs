@@ -204,3 +204,121 @@ fn pause_stops_a_launched_campaign_only() {
     assert_eq!(t.app.campaign(row.id).unwrap().row.state, CampaignState::Launched);
     assert!(t.app.campaign(CampaignId(uuid::Uuid::from_u128(7))).is_err());
 }
+
+/// A sender that records what it was handed, or refuses every message as `fail` says.
+#[derive(Default)]
+struct Recording {
+    sent: std::sync::Mutex<Vec<(String, String)>>,
+    fail: Option<SendError>,
+}
+
+impl Sender for Arc<Recording> {
+    fn send(&self, message: &OutboxMessage, to: &Customer) -> Result<(), SendError> {
+        if let Some(e) = &self.fail {
+            return Err(e.clone());
+        }
+        let address = to.email.as_ref().map(|e| e.to_string()).unwrap_or_default();
+        self.sent.lock().unwrap().push((address, message.message_id.clone()));
+        Ok(())
+    }
+}
+
+#[test]
+fn delivery_sends_each_message_once_and_honours_an_unsubscribe_at_send_time() {
+    let (t, ids) = world(20);
+    let row = t.app.create_campaign(DEFINITION, &actor()).unwrap();
+    let launched = t.app.launch_campaign(row.id, &actor()).unwrap();
+    // One recipient unsubscribes after the launch: their queued message is not sent.
+    let queued: Vec<CustomerId> = {
+        let mut tx = t.app.store.begin(Lock::Writes).unwrap();
+        tx.campaign_messages(row.id, None, 100)
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.state == MessageState::Queued)
+            .map(|m| m.customer_id)
+            .collect()
+    };
+    assert_eq!(queued.len() as u64, launched.queued);
+    let mut gone = t.app.store.get_customer(queued[0]).unwrap().unwrap();
+    gone.consents[0].state = ConsentState::Withdrawn;
+    gone.consents[0].at = ts("2025-03-01T08:00:00Z");
+    t.app.update_customer(&gone, &actor()).unwrap();
+    let recording = Arc::new(Recording::default());
+    let senders = Senders {
+        email: Some(Box::new(recording.clone())),
+        sms: None,
+    };
+    let r = t.app.deliver_campaign_messages(&senders, 1_000).unwrap();
+    assert_eq!(r.claimed, launched.queued);
+    assert_eq!(r.suppressed, 1);
+    assert_eq!(r.sent, launched.queued - 1);
+    let sent = recording.sent.lock().unwrap().clone();
+    assert_eq!(sent.len() as u64, r.sent);
+    assert!(sent.iter().all(|(_, id)| id.starts_with('<')));
+    // Nothing is due any more: a second round sends nothing.
+    let again = t.app.deliver_campaign_messages(&senders, 1_000).unwrap();
+    assert_eq!(again.claimed, 0);
+    let view = t.app.campaign(row.id).unwrap();
+    assert_eq!(view.counts.of(MessageState::Sent), r.sent);
+    assert!(view.counts.rows.contains(&(
+        MessageState::Suppressed,
+        Some("no_consent".into()),
+        1 + launched.suppressed["no_consent"]
+    )));
+    let report = t.app.campaign_report(row.id).unwrap();
+    assert_eq!(report.sent, r.sent);
+    assert_eq!(report.control, launched.control);
+    assert!(!report.complete, "the attribution window has not ended");
+    let _ = ids;
+}
+
+#[test]
+fn a_refused_send_is_retried_with_backoff_then_fails() {
+    let (t, _) = world(3);
+    let clock = Arc::new(ManualClock::new(ts("2025-03-01T08:00:00Z")));
+    let app = t.app.clone().with_clock(clock.clone());
+    let def = DEFINITION.replace("\"control_bp\": 2000", "\"control_bp\": 0");
+    let row = app.create_campaign(&def, &actor()).unwrap();
+    let queued = app.launch_campaign(row.id, &actor()).unwrap().queued;
+    assert!(queued > 0);
+    let refusing = Senders {
+        email: Some(Box::new(Arc::new(Recording {
+            fail: Some(SendError::Transient("421 busy".into())),
+            ..Recording::default()
+        }))),
+        sms: None,
+    };
+    for attempt in 1..=MAX_SEND_ATTEMPTS {
+        let r = app.deliver_campaign_messages(&refusing, 100).unwrap();
+        assert_eq!(r.claimed, queued, "attempt {attempt}");
+        // Not due again before its backoff.
+        assert_eq!(app.deliver_campaign_messages(&refusing, 100).unwrap().claimed, 0);
+        clock.advance(send_backoff(attempt));
+    }
+    let view = app.campaign(row.id).unwrap();
+    assert_eq!(view.counts.of(MessageState::Failed), queued);
+    assert_eq!(send_backoff(1), jiff::SignedDuration::from_secs(30));
+    assert_eq!(send_backoff(3), jiff::SignedDuration::from_secs(120));
+    assert_eq!(send_backoff(20), jiff::SignedDuration::from_secs(3_600));
+}
+
+#[test]
+fn the_log_channel_records_what_would_have_been_sent() {
+    let (t, _) = world(10);
+    let def = DEFINITION
+        .replace("[\"email\"]", "[\"log\"]")
+        .replace("\"control_bp\": 2000", "\"control_bp\": 1000");
+    let row = t.app.create_campaign(&def, &actor()).unwrap();
+    let launched = t.app.launch_campaign(row.id, &actor()).unwrap();
+    assert_eq!(launched.control, 1);
+    assert_eq!(launched.queued, 9, "the log channel needs no consent nor address");
+    let r = t.app.deliver_campaign_messages(&Senders::default(), 100).unwrap();
+    assert_eq!(r.sent, 9);
+    let mut tx = t.app.store.begin(Lock::Writes).unwrap();
+    let rows = tx.campaign_messages(row.id, None, 100).unwrap();
+    assert!(
+        rows.iter()
+            .filter(|m| m.state == MessageState::Sent)
+            .all(|m| m.body.is_some() && m.sent_at.is_some() && m.channel.as_deref() == Some("log"))
+    );
+}

@@ -27,6 +27,7 @@ pub const EXPIRE_POINTS: &str = "loyalty.expire";
 /// Granted benefits whose time has passed are written as expired (`App::expire_benefits`).
 pub const EXPIRE_BENEFITS: &str = "loyalty.benefits_expire";
 /// A runner self-check: sleeps `{"seconds": n}` (at most an hour) and reports it.
+pub const CAMPAIGNS_DELIVER: &str = "campaigns.deliver";
 pub const SLEEP: &str = "diagnostic.sleep";
 
 /// The longest `diagnostic.sleep`.
@@ -57,6 +58,11 @@ pub const KINDS: &[Kind] = &[
         name: EXPIRE_BENEFITS,
         max_attempts: 3,
         about: "expire the granted loyalty benefits whose time has passed",
+    },
+    Kind {
+        name: CAMPAIGNS_DELIVER,
+        max_attempts: 3,
+        about: "deliver the due messages of launched campaigns' outboxes (each under a lease, consent checked again)",
     },
     Kind {
         name: SLEEP,
@@ -153,6 +159,7 @@ pub(crate) fn run(app: &App, job: &Job) -> Result<Value, HandlerError> {
                 Err(e) => Err(HandlerError::Transient(e.to_string())),
             }
         }
+        CAMPAIGNS_DELIVER => deliver_campaigns(app),
         SLEEP => {
             let seconds = sleep_seconds(&job.args).map_err(HandlerError::Permanent)?;
             std::thread::sleep(std::time::Duration::from_secs_f64(seconds));
@@ -160,6 +167,29 @@ pub(crate) fn run(app: &App, job: &Job) -> Result<Value, HandlerError> {
         }
         other => Err(HandlerError::Permanent(format!("unknown job kind {other:?}"))),
     }
+}
+
+/// Delivery rounds of `DELIVERY_ROUND` messages until none is due (at most `DELIVERY_ROUNDS`
+/// rounds a run, so that a large outbox lets other jobs run between its runs).
+fn deliver_campaigns(app: &App) -> Result<Value, HandlerError> {
+    const DELIVERY_ROUND: usize = 200;
+    const DELIVERY_ROUNDS: usize = 50;
+    let senders = app.campaign_senders();
+    let mut total = crate::campaigns::DeliveryReport::default();
+    for _ in 0..DELIVERY_ROUNDS {
+        let r = app
+            .deliver_campaign_messages(&senders, DELIVERY_ROUND)
+            .map_err(|e| HandlerError::Transient(e.to_string()))?;
+        total.claimed += r.claimed;
+        total.sent += r.sent;
+        total.retried += r.retried;
+        total.failed += r.failed;
+        total.suppressed += r.suppressed;
+        if r.claimed < DELIVERY_ROUND as u64 {
+            break;
+        }
+    }
+    Ok(json!(total))
 }
 
 fn analyze(app: &App) -> Result<Value, HandlerError> {

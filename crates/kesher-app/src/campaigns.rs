@@ -527,10 +527,25 @@ pub struct DeliveryReport {
 }
 
 impl App {
-    /// The senders this process has: `log` always; e-mail when `KESHER_SMTP_URL` is set (not
-    /// yet: see docs/campaigns.md).
-    pub fn campaign_senders(&self) -> Senders {
-        Senders::default()
+    /// The senders this process has: `log` always; e-mail over SMTP when `KESHER_SMTP_URL` is
+    /// set (`KESHER_SMTP_FROM` the sender, `kesher@localhost` when unset; `KESHER_PUBLIC_URL`
+    /// the server's address for the unsubscribe links, `http://127.0.0.1:8080` when unset).
+    pub fn campaign_senders(&self) -> Result<Senders, SegmentError> {
+        let mut senders = Senders::default();
+        if let Ok(url) = std::env::var("KESHER_SMTP_URL") {
+            let from = std::env::var("KESHER_SMTP_FROM").unwrap_or_else(|_| "kesher@localhost".into());
+            let public = std::env::var("KESHER_PUBLIC_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
+            let sender = email::SmtpSender::new(&url, &from, &public, self.unsubscribe_secret()?).map_err(|e| {
+                SegmentError::Store(StoreError::invalid_coded(
+                    "campaign.smtp.invalid",
+                    "KESHER_SMTP_URL",
+                    kesher_core::params!(reason = e.as_str()),
+                    e.clone(),
+                ))
+            })?;
+            senders.email = Some(Box::new(sender));
+        }
+        Ok(senders)
     }
 
     /// Deliver up to `limit` due messages of launched campaigns: each claimed under a lease
@@ -779,6 +794,8 @@ impl App {
         })
     }
 }
+
+pub mod email;
 
 #[cfg(test)]
 mod tests;

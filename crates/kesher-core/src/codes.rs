@@ -314,6 +314,12 @@ pub const CATALOGUE: &[ErrorCode] = &[
     ),
     c("campaign.template.render", &["key", "reason"], "{key}: {reason}"),
     c(
+        "campaign.unsubscribe.invalid",
+        &[],
+        "this unsubscribe link is not valid",
+    ),
+    c("campaign.smtp.invalid", &["reason"], "{reason}"),
+    c(
         "campaign.plan.parameter",
         &["value", "expected"],
         "invalid value {value}: expected {expected}",

@@ -322,3 +322,108 @@ fn the_log_channel_records_what_would_have_been_sent() {
             .all(|m| m.body.is_some() && m.sent_at.is_some() && m.channel.as_deref() == Some("log"))
     );
 }
+
+/// A minimal SMTP server on loopback that keeps every message it accepts (the raw DATA).
+fn smtp_sink() -> (u16, Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let keep = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut out) = stream else { return };
+            let keep = keep.clone();
+            std::thread::spawn(move || {
+                let mut input = BufReader::new(out.try_clone().unwrap());
+                out.write_all(b"220 sink ESMTP\r\n").unwrap();
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if input.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" => b"250-sink\r\n250 8BITMIME\r\n",
+                        "DATA" => {
+                            out.write_all(b"354 go on\r\n").unwrap();
+                            let mut data = String::new();
+                            loop {
+                                let mut l = String::new();
+                                if input.read_line(&mut l).unwrap_or(0) == 0 || l == ".\r\n" {
+                                    break;
+                                }
+                                data.push_str(&l);
+                            }
+                            keep.lock().unwrap().push(data);
+                            b"250 queued\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = out.write_all(b"221 bye\r\n");
+                            return;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    out.write_all(reply).unwrap();
+                }
+            });
+        }
+    });
+    (port, got)
+}
+
+#[test]
+fn e_mail_goes_over_smtp_with_a_stable_id_and_a_one_click_unsubscribe_that_is_honoured() {
+    let (t, _) = world(10);
+    let (port, got) = smtp_sink();
+    let def = DEFINITION.replace("\"control_bp\": 2000", "\"control_bp\": 0");
+    let row = t.app.create_campaign(&def, &actor()).unwrap();
+    let queued = t.app.launch_campaign(row.id, &actor()).unwrap().queued;
+    let smtp = email::SmtpSender::new(
+        &format!("smtp://127.0.0.1:{port}"),
+        "Shop <shop@example.com>",
+        "https://shop.example/",
+        t.app.unsubscribe_secret().unwrap(),
+    )
+    .unwrap();
+    let senders = Senders {
+        email: Some(Box::new(smtp)),
+        sms: None,
+    };
+    let r = t.app.deliver_campaign_messages(&senders, 100).unwrap();
+    assert_eq!(r.sent, queued, "{r:?}");
+    let messages = got.lock().unwrap().clone();
+    assert_eq!(messages.len() as u64, queued);
+    let mut tx = t.app.store.begin(Lock::Writes).unwrap();
+    let rows = tx.campaign_messages(row.id, None, 100).unwrap();
+    drop(tx);
+    let first = rows.iter().find(|m| m.state == MessageState::Sent).unwrap();
+    let raw = messages
+        .iter()
+        .find(|m| m.contains(&format!("Message-ID: {}", first.message_id)))
+        .unwrap_or_else(|| panic!("no message with id {}: {messages:?}", first.message_id));
+    assert!(
+        raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+        "{raw}"
+    );
+    let token = t.app.unsubscribe_token(first.customer_id, Channel::Email).unwrap();
+    assert!(
+        raw.contains(&format!("List-Unsubscribe: <https://shop.example/u/{token}>")),
+        "{raw}"
+    );
+    // The link withdraws the consent at once; a forged one is refused.
+    assert!(t.app.unsubscribe(&token.replace('.', "x"), "test").is_err());
+    let mut forged = token.clone();
+    forged.pop();
+    forged.push(if token.ends_with('0') { '1' } else { '0' });
+    assert!(t.app.unsubscribe(&forged, "test").is_err());
+    assert_eq!(t.app.unsubscribe(&token, "test").unwrap(), Channel::Email);
+    let c = t.app.store.get_customer(first.customer_id).unwrap().unwrap();
+    assert_eq!(
+        c.consent(kesher_core::ConsentChannel::Email).map(|k| k.state),
+        Some(ConsentState::Withdrawn)
+    );
+    // Again: nothing changes, no error.
+    assert_eq!(t.app.unsubscribe(&token, "test").unwrap(), Channel::Email);
+}

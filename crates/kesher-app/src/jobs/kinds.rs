@@ -174,7 +174,9 @@ pub(crate) fn run(app: &App, job: &Job) -> Result<Value, HandlerError> {
 fn deliver_campaigns(app: &App) -> Result<Value, HandlerError> {
     const DELIVERY_ROUND: usize = 200;
     const DELIVERY_ROUNDS: usize = 50;
-    let senders = app.campaign_senders();
+    let senders = app
+        .campaign_senders()
+        .map_err(|e| HandlerError::Permanent(e.to_string()))?;
     let mut total = crate::campaigns::DeliveryReport::default();
     for _ in 0..DELIVERY_ROUNDS {
         let r = app

@@ -18,6 +18,7 @@ use kesher_store::*;
 use std::sync::Arc;
 
 pub mod benefits;
+pub mod campaigns;
 pub mod jobs;
 pub mod loyalty;
 pub mod points;
@@ -159,6 +160,21 @@ macro_rules! contract_tests {
                 );
             }
 
+            /// The campaigns' storage (`kesher_app::contract::campaigns`).
+            mod campaigns {
+                #[allow(unused_imports)]
+                use super::*;
+
+                $crate::contract_tests!(@campaigns $fresh;
+                    campaigns_and_messages_read_back_as_written,
+                    claims_take_due_messages_of_launched_campaigns_once,
+                    merge_moves_messages_and_erasure_clears_their_texts,
+                );
+                $crate::contract_tests!(@campaign_pairs $fresh;
+                    a_copy_keeps_campaigns_and_messages,
+                );
+            }
+
             /// The job queue's contract checks (`kesher_app::contract::jobs`).
             mod jobs {
                 #[allow(unused_imports)]
@@ -211,6 +227,22 @@ macro_rules! contract_tests {
             #[test]
             fn $check() {
                 $crate::contract::run_check($fresh, $crate::contract::benefits::$check);
+            }
+        )*
+    };
+    (@campaigns $fresh:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::contract::run_check($fresh, $crate::contract::campaigns::$check);
+            }
+        )*
+    };
+    (@campaign_pairs $fresh:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::contract::run_pair_check($fresh, $crate::contract::campaigns::$check);
             }
         )*
     };

@@ -124,6 +124,8 @@ impl App {
                 format!("customer is the parent account of {} customers", dependents.children),
             ));
         }
+        // A campaign's outbox row of a customer without sales is no history worth a refusal.
+        tx.delete_campaign_messages(id)?;
         tx.delete_customer_rows(id)?;
         tx.append_audit(
             actor,

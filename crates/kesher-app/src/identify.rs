@@ -58,6 +58,8 @@ impl App {
             None
         };
         let moved = tx.move_customer_rows(drop, keep)?;
+        // The outbox: a campaign the kept customer was written to keeps the kept one's message.
+        tx.move_campaign_messages(drop, keep)?;
         let points_moved = match balances {
             Some((kept_balance, dropped_balance)) => {
                 let posting = kesher_loyalty::merge(kept_balance, dropped_balance).map_err(loyalty_error)?;

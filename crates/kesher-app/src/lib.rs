@@ -6,6 +6,7 @@ pub mod analyze;
 pub mod auth;
 pub mod baskets;
 pub mod benefits;
+pub mod campaigns;
 pub mod clock;
 #[cfg(feature = "testing")]
 pub mod contract;

@@ -31,6 +31,7 @@ pub const EXPORTED_TABLES: &[(&str, &str)] = &[
     ("loyalty_benefit_grants", "benefits"),
     ("segment_members", "segments"),
     ("segment_events", "segments"),
+    ("campaign_messages", "campaign_messages"),
 ];
 
 /// Customer-keyed tables left out of the export, and why (none so far). `transaction_lines`
@@ -142,6 +143,18 @@ impl App {
                        "idempotency_key": g.idempotency_key})
             })
             .collect();
+        let campaign_messages: Vec<Value> = {
+            let mut tx = self.store.begin(Lock::Writes)?;
+            tx.customer_campaign_messages(id)?
+        }
+        .iter()
+        .map(|m| {
+            json!({"campaign_id": m.campaign_id.to_string(), "arm": m.arm, "channel": m.channel,
+                   "state": m.state.as_str(), "suppression": m.suppression, "language": m.language,
+                   "subject": m.subject, "body": m.body, "message_id": m.message_id, "attempts": m.attempts,
+                   "sent_at": m.sent_at.map(|t| t.to_string()), "created_at": m.created_at.to_string()})
+        })
+        .collect();
         let doc = json!({
             "exported_at": actor.at.to_string(),
             "customer": customer_json(&c),
@@ -158,6 +171,7 @@ impl App {
             "loyalty": loyalty_json(records.membership.as_ref(), &records.member_events),
             "benefits": benefits,
             "segments": segments_json(&records.segments, &records.segment_events),
+            "campaign_messages": campaign_messages,
             "stage_history": records.stages.iter().map(|(month, stage)| json!({"month": month, "stage": stage})).collect::<Vec<_>>(),
             "changes": audit,
         });
@@ -459,6 +473,36 @@ mod tests {
             draw_id: None,
             idempotency_key: Some("g1".into()),
         })
+        .unwrap();
+        let campaign = kesher_core::CampaignId(uuid::Uuid::now_v7());
+        tx.insert_campaign(&kesher_store::CampaignRow {
+            id: campaign,
+            name: "Welcome".into(),
+            definition: "{}".into(),
+            state: kesher_store::CampaignState::Launched,
+            seed: 7,
+            created_by: "test".into(),
+            created_at: app.now(),
+            launched_at: Some(app.now()),
+        })
+        .unwrap();
+        tx.insert_campaign_messages(&[kesher_store::OutboxMessage {
+            campaign_id: campaign,
+            customer_id: keep,
+            arm: "all".into(),
+            channel: Some("email".into()),
+            state: kesher_store::MessageState::Sent,
+            suppression: None,
+            language: Some("en".into()),
+            subject: Some("Welcome".into()),
+            body: Some("Hello".into()),
+            message_id: "<m@kesher>".into(),
+            attempts: 1,
+            next_attempt_at: None,
+            sent_at: Some(app.now()),
+            last_error: None,
+            created_at: app.now(),
+        }])
         .unwrap();
         tx.commit().unwrap();
         app.store.record_stage_history("2025-01", &[(keep, "core")]).unwrap();

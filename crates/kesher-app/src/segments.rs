@@ -339,6 +339,32 @@ impl App {
         }
     }
 
+    /// The message data of each customer `wanted` accepts (a segment template's variables:
+    /// `customer`, `score`, `nbo`, `attributes`, `business`), with the customer record and the
+    /// stored lifecycle stage; one pass over the customers. What a campaign renders with.
+    pub(crate) fn message_contexts(
+        &self,
+        wanted: &dyn Fn(CustomerId) -> bool,
+    ) -> Result<HashMap<CustomerId, MessageContext>, SegmentError> {
+        let data = self.segment_data(&|s| matches!(s, Source::Scores | Source::Offer))?;
+        let mut out = HashMap::new();
+        self.store.for_each_customer(&mut |c| {
+            if wanted(c.id) {
+                let rec = data.record(c);
+                out.insert(
+                    c.id,
+                    MessageContext {
+                        customer: c.clone(),
+                        stage: data.scores.get(&c.id).map(|s| s.stage.to_string()),
+                        data: rec.template_json(),
+                    },
+                );
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
     fn scores_by_customer(&self) -> Result<HashMap<CustomerId, CustomerScore>, StoreError> {
         Ok(self
             .store
@@ -672,6 +698,12 @@ impl CustomerRecord<'_> {
     /// The template's variables: `customer`, `score`, `nbo` (none without an offer),
     /// `attributes`, `business`.
     fn template_context(&self) -> minijinja::Value {
+        minijinja::Value::from_serialize(self.template_json())
+    }
+
+    /// [`CustomerRecord::template_context`] as JSON (a campaign checks a template's variables
+    /// against its paths, `kesher_campaign::template::provided_paths`).
+    fn template_json(&self) -> serde_json::Value {
         let c = self.c;
         let first_name = c
             .name
@@ -716,13 +748,13 @@ impl CustomerRecord<'_> {
                 "because": o.because,
             })
         });
-        minijinja::Value::from_serialize(serde_json::json!({
+        serde_json::json!({
             "customer": customer,
             "score": score,
             "nbo": nbo,
             "attributes": c.attributes,
             "business": { "today": self.data.today.to_string() },
-        }))
+        })
     }
 }
 
@@ -848,6 +880,15 @@ impl SampleCache {
 
 /// A fixed scramble of a customer id (SplitMix64's finaliser over its two halves): the sample
 /// holds the customers whose ids scramble lowest, which is uniform whatever the ids' layout.
+/// A customer's message data (`App::message_contexts`).
+#[derive(Debug, Clone)]
+pub(crate) struct MessageContext {
+    pub customer: kesher_core::Customer,
+    /// The lifecycle stage of the stored scores (`None`: never scored, a prospect).
+    pub stage: Option<String>,
+    pub data: serde_json::Value,
+}
+
 pub fn sample_hash(id: CustomerId) -> u64 {
     let v = id.0.as_u128();
     let mix = |mut z: u64| {

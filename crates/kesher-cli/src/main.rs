@@ -3,6 +3,7 @@
 mod accounts;
 mod analyze;
 mod baskets;
+mod campaigns;
 mod copy;
 mod customers;
 mod demo;
@@ -88,6 +89,9 @@ enum Command {
     /// Segments: check, count, members, save, list, delete, render a personalised message.
     #[command(subcommand)]
     Segments(segments::SegmentsCommand),
+    /// Campaigns: create, list, show, preview, launch, pause, deliver, report, plan.
+    #[command(subcommand)]
+    Campaigns(campaigns::CampaignsCommand),
     /// Loyalty points: balance, history, adjust, redeem, the earning rule, award.
     #[command(subcommand)]
     Points(points::PointsCommand),
@@ -179,6 +183,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Privacy(p) => accounts::privacy(&open(&db, settings)?, p),
         Command::Copy(c) => copy::run(c),
         Command::Segments(c) => segments::run(&open(&db, settings)?, c),
+        Command::Campaigns(c) => campaigns::run(&open(&db, settings)?, c),
         Command::Points(p) => points::run(&open(&db, settings)?, p),
         Command::Jobs(j) => jobs::run(&open(&db, settings)?, j),
         Command::Loyalty(l) => loyalty::run(&open(&db, settings)?, l),

@@ -308,6 +308,18 @@ pub const CATALOGUE: &[ErrorCode] = &[
     c("campaign.stats.empty", &[], "the group is empty: nothing to measure"),
     c("campaign.stats.invalid", &["reason"], "{reason}"),
     c(
+        "campaign.state",
+        &["state", "wanted"],
+        "the campaign is {state}; it must be {wanted}",
+    ),
+    c("campaign.template.render", &["key", "reason"], "{key}: {reason}"),
+    c(
+        "campaign.unsubscribe.invalid",
+        &[],
+        "this unsubscribe link is not valid",
+    ),
+    c("campaign.smtp.invalid", &["reason"], "{reason}"),
+    c(
         "campaign.plan.parameter",
         &["value", "expected"],
         "invalid value {value}: expected {expected}",

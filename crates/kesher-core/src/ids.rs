@@ -39,5 +39,6 @@ id_type!(
     JobId,
     BenefitGrantId,
     SurpriseDrawId,
-    SegmentRunId
+    SegmentRunId,
+    CampaignId
 );

@@ -16,7 +16,8 @@ pub mod phone;
 pub use error::{DomainError, Params};
 pub use identity::{DuplicateCandidate, DuplicatePair, Email, find_duplicates};
 pub use ids::{
-    BenefitGrantId, BranchId, CustomerId, EmployeeId, InteractionId, JobId, ProductId, SegmentRunId, SurpriseDrawId,
+    BenefitGrantId, BranchId, CampaignId, CustomerId, EmployeeId, InteractionId, JobId, ProductId, SegmentRunId,
+    SurpriseDrawId,
     TokenId, TransactionId, UserId,
 };
 pub use model::*;

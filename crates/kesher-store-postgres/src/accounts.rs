@@ -232,6 +232,20 @@ pub(crate) mod erasure {
             &[&id.0],
         )
         .be()?;
+        // The outbox keeps who was sent what when (the campaigns' statistics); the rendered texts
+        // name the customer and go, the last error may quote the address and goes too.
+        c.execute(
+            "UPDATE campaign_messages SET subject = NULL, body = $2, last_error = NULL
+             WHERE customer_id = $1 AND body IS NOT NULL AND body <> $2",
+            &[&id.0, &ERASED_MARKER],
+        )
+        .be()?;
+        c.execute(
+            "UPDATE campaign_messages SET subject = NULL, last_error = NULL
+             WHERE customer_id = $1 AND (subject IS NOT NULL OR last_error IS NOT NULL)",
+            &[&id.0],
+        )
+        .be()?;
         let report = ErasureReport {
             interactions_cleared: c
                 .execute(

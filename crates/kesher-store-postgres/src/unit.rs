@@ -34,7 +34,7 @@ impl PgTx<'_> {
         self.client()
     }
 
-    fn client(&mut self) -> Result<&mut Client> {
+    pub(crate) fn client(&mut self) -> Result<&mut Client> {
         self.client
             .as_mut()
             .ok_or_else(|| StoreError::Backend("the unit of work has ended".into()))

@@ -972,7 +972,8 @@ fn remove_rows(conn: &Connection, t: usize, from: i64, to: i64, m: &ImportMarks)
                          AND NOT EXISTS (SELECT 1 FROM loyalty_member_events WHERE customer_id = c.id)
                          AND NOT EXISTS (SELECT 1 FROM loyalty_benefit_grants WHERE customer_id = c.id)
                          AND NOT EXISTS (SELECT 1 FROM segment_members WHERE customer_id = c.id)
-                         AND NOT EXISTS (SELECT 1 FROM segment_events WHERE customer_id = c.id)",
+                         AND NOT EXISTS (SELECT 1 FROM segment_events WHERE customer_id = c.id)
+                         AND NOT EXISTS (SELECT 1 FROM campaign_messages WHERE customer_id = c.id)",
                     )
                     .be()?
                     .query_map([from, to], |r| r.get(0))

@@ -6,6 +6,7 @@
 mod accounts;
 mod benefits;
 mod bulk;
+mod campaigns;
 mod convert;
 mod import;
 mod jobs;

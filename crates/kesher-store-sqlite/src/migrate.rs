@@ -24,6 +24,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (15, include_str!("../migrations/0015_points_expiry.sql")),
     (16, include_str!("../migrations/0016_benefits.sql")),
     (17, include_str!("../migrations/0017_segment_history.sql")),
+    (18, include_str!("../migrations/0018_campaigns.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

@@ -20,7 +20,7 @@ use rusqlite::Connection;
 
 /// An open unit of work on the writer connection.
 pub(crate) struct SqliteTx<'a> {
-    conn: crate::Writer<'a>,
+    pub(crate) conn: crate::Writer<'a>,
     open: bool,
 }
 

@@ -361,6 +361,40 @@ pub const TABLES: &[TableSpec] = &[
             ("run_id", Uuid),
         ],
     },
+    TableSpec {
+        name: "campaigns",
+        columns: &[
+            ("id", Uuid),
+            ("name", Text),
+            // The definition as given, byte for byte (JSON as text on both backends).
+            ("definition", Text),
+            ("state", Text),
+            ("seed", Text),
+            ("created_by", Text),
+            ("created_at", Time),
+            ("launched_at", Time),
+        ],
+    },
+    TableSpec {
+        name: "campaign_messages",
+        columns: &[
+            ("campaign_id", Uuid),
+            ("customer_id", Uuid),
+            ("arm", Text),
+            ("channel", Text),
+            ("state", Text),
+            ("suppression", Text),
+            ("language", Text),
+            ("subject", Text),
+            ("body", Text),
+            ("message_id", Text),
+            ("attempts", Int),
+            ("next_attempt_at", Time),
+            ("sent_at", Time),
+            ("last_error", Text),
+            ("created_at", Time),
+        ],
+    },
     // Sign-in sessions are not copied: they belong to the server they were opened on.
 ];
 

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod bulk;
+pub mod campaigns;
 pub mod checks;
 pub mod jobs;
 pub mod loyalty;
@@ -16,6 +17,7 @@ pub mod segments;
 pub mod unit;
 
 pub use accounts::{Accounts, ApiToken, CustomerRecords, ERASED_MARKER, ErasureReport, Privacy, Session, User};
+pub use campaigns::{CampaignRow, CampaignRows, CampaignState, MessageState, OutboxCounts, OutboxMessage};
 pub use jobs::{Job, JobFinish, JobState, Jobs, NewJob};
 pub use loyalty::{Loyalty, SaleFact, SurpriseDraw};
 pub use points::{AwardReport, Points, PointsRequest, PointsTotals};

@@ -222,7 +222,7 @@ pub trait PointsRows {
 
 /// One open unit of work: reads see its own writes; nothing is visible to others before
 /// `commit`, and nothing lands if it is dropped.
-pub trait Tx: PointsRows {
+pub trait Tx: PointsRows + crate::CampaignRows {
     /// The transaction with this external id, lines included.
     fn transaction_by_external(&mut self, external_id: &str) -> Result<Option<Transaction>>;
     /// A till was answered with this sale (a retry, or another sale with its external id): it

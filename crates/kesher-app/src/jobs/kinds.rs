@@ -30,6 +30,7 @@ pub const EXPIRE_BENEFITS: &str = "loyalty.benefits_expire";
 /// (`App::refresh_segment_history`).
 pub const SEGMENTS_REFRESH: &str = "segments.refresh";
 /// A runner self-check: sleeps `{"seconds": n}` (at most an hour) and reports it.
+pub const CAMPAIGNS_DELIVER: &str = "campaigns.deliver";
 pub const SLEEP: &str = "diagnostic.sleep";
 
 /// The longest `diagnostic.sleep`.
@@ -65,6 +66,11 @@ pub const KINDS: &[Kind] = &[
         name: SEGMENTS_REFRESH,
         max_attempts: 3,
         about: "evaluate every saved segment again and record who entered and who left it",
+    },
+    Kind {
+        name: CAMPAIGNS_DELIVER,
+        max_attempts: 3,
+        about: "deliver the due messages of launched campaigns' outboxes (each under a lease, consent checked again)",
     },
     Kind {
         name: SLEEP,
@@ -168,6 +174,7 @@ pub(crate) fn run(app: &App, job: &Job) -> Result<Value, HandlerError> {
                 Err(e) => Err(HandlerError::Transient(e.to_string())),
             }
         }
+        CAMPAIGNS_DELIVER => deliver_campaigns(app),
         SLEEP => {
             let seconds = sleep_seconds(&job.args).map_err(HandlerError::Permanent)?;
             std::thread::sleep(std::time::Duration::from_secs_f64(seconds));
@@ -175,6 +182,31 @@ pub(crate) fn run(app: &App, job: &Job) -> Result<Value, HandlerError> {
         }
         other => Err(HandlerError::Permanent(format!("unknown job kind {other:?}"))),
     }
+}
+
+/// Delivery rounds of `DELIVERY_ROUND` messages until none is due (at most `DELIVERY_ROUNDS`
+/// rounds a run, so that a large outbox lets other jobs run between its runs).
+fn deliver_campaigns(app: &App) -> Result<Value, HandlerError> {
+    const DELIVERY_ROUND: usize = 200;
+    const DELIVERY_ROUNDS: usize = 50;
+    let senders = app
+        .campaign_senders()
+        .map_err(|e| HandlerError::Permanent(e.to_string()))?;
+    let mut total = crate::campaigns::DeliveryReport::default();
+    for _ in 0..DELIVERY_ROUNDS {
+        let r = app
+            .deliver_campaign_messages(&senders, DELIVERY_ROUND)
+            .map_err(|e| HandlerError::Transient(e.to_string()))?;
+        total.claimed += r.claimed;
+        total.sent += r.sent;
+        total.retried += r.retried;
+        total.failed += r.failed;
+        total.suppressed += r.suppressed;
+        if r.claimed < DELIVERY_ROUND as u64 {
+            break;
+        }
+    }
+    Ok(json!(total))
 }
 
 fn analyze(app: &App) -> Result<Value, HandlerError> {

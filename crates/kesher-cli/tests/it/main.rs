@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod beside;
+mod campaigns;
 mod jobs;
 mod pg;
 mod predict;

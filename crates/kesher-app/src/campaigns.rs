@@ -1,0 +1,801 @@
+//! Campaigns' workflows (docs/campaigns.md): create a campaign from its JSON definition (the
+//! audience checked with the segment language), list, show, preview a customer's message, launch
+//! (the audience evaluated, the control group drawn stratified by lifecycle stage, a channel
+//! chosen per customer from their consents, the frequency cap applied, every message rendered in
+//! the customer's language and written to the outbox before anything is sent — the control
+//! group's and the suppressed ones too, with the reason), pause, and the report. The decisions
+//! are `kesher_campaign`'s; this module reads the facts and writes the rows, each step one unit of
+//! work, on the app's clock.
+
+use crate::App;
+use crate::segments::{MessageContext, SegmentError};
+use kesher_campaign::draw::{self, Arm};
+use kesher_campaign::{Campaign, Channel, Choice, Reach, Suppression, choose_channel, sms, template};
+use kesher_core::{CampaignId, CustomerId, DomainError};
+use kesher_store::{Actor, CampaignRow, CampaignState, Lock, MessageState, OutboxCounts, OutboxMessage, StoreError};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// How many customers one unit of work of a launch writes.
+pub const LAUNCH_PAGE: usize = 500;
+
+/// The stage of a customer the analysis never scored.
+const PROSPECT: &str = "prospect";
+
+fn domain(e: DomainError) -> SegmentError {
+    SegmentError::Store(e.into())
+}
+
+fn not_found(id: CampaignId) -> SegmentError {
+    SegmentError::Store(StoreError::not_found("campaign", id))
+}
+
+fn wrong_state(id: CampaignId, state: CampaignState, wanted: &str) -> SegmentError {
+    SegmentError::Store(StoreError::conflict_coded(
+        "campaign.state",
+        "state",
+        kesher_core::params!(state = state.as_str(), wanted = wanted),
+        format!("campaign {id} is {}; it must be {wanted}", state.as_str()),
+    ))
+}
+
+/// A campaign with its parsed definition.
+#[derive(Debug, Clone)]
+pub struct CampaignView {
+    pub row: CampaignRow,
+    pub campaign: Campaign,
+    pub counts: OutboxCounts,
+}
+
+/// One customer's message as it would be sent (or why it would not be).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    pub customer_id: CustomerId,
+    /// The channel chosen, or why none is.
+    pub channel: Result<Channel, Suppression>,
+    pub language: String,
+    pub subject: Option<String>,
+    pub body: Option<String>,
+    pub sms: Option<String>,
+    /// The SMS's length: encoding, units, segments.
+    pub sms_segments: Option<usize>,
+}
+
+/// What a launch wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LaunchReport {
+    pub audience: u64,
+    /// Rows written by this call (a resumed launch writes only the missing ones).
+    pub written: u64,
+    pub queued: u64,
+    /// Recipients beyond the variants' shares, waiting for the winner.
+    pub waiting: u64,
+    pub control: u64,
+    pub suppressed: BTreeMap<String, u64>,
+}
+
+/// The texts rendered for one customer.
+struct Rendered {
+    language: String,
+    subject: Option<String>,
+    body: Option<String>,
+    sms: Option<String>,
+}
+
+/// minijinja with strict undefined values: a variable the data lacks fails the rendering, never
+/// prints as nothing. An e-mail body is HTML and escapes what it inserts; a subject and an SMS
+/// are plain text.
+fn environment() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    env.set_fuel(Some(crate::segments::TEMPLATE_FUEL));
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    // A value the customer lacks (null) is an error where it is printed, never "none" or an
+    // empty string in a message; `{% if customer.first_name %}` may still test it.
+    env.set_formatter(|out, state, value| {
+        if value.is_none() || value.is_undefined() {
+            Err(minijinja::Error::new(
+                minijinja::ErrorKind::UndefinedError,
+                "the customer's data has no value here",
+            ))
+        } else {
+            minijinja::escape_formatter(out, state, value)
+        }
+    });
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".body") {
+            minijinja::AutoEscape::Html
+        } else {
+            minijinja::AutoEscape::None
+        }
+    });
+    env
+}
+
+fn render_one(key: &str, source: &str, data: &serde_json::Value) -> Result<String, SegmentError> {
+    let env = environment();
+    let refuse = |e: minijinja::Error| SegmentError::Template {
+        message: format!("{key}: {e}"),
+        code: "campaign.template.render",
+        params: kesher_core::params!(key = key, reason = e.to_string()),
+    };
+    let tmpl = env.template_from_named_str(key, source).map_err(refuse)?;
+    let out = tmpl.render(data).map_err(refuse)?;
+    if out.len() > crate::segments::MESSAGE_MAX_BYTES {
+        return Err(SegmentError::Template {
+            message: format!(
+                "{key}: the message is longer than {} bytes",
+                crate::segments::MESSAGE_MAX_BYTES
+            ),
+            code: "campaign.template.render",
+            params: kesher_core::params!(key = key, reason = "too long"),
+        });
+    }
+    Ok(out)
+}
+
+/// Render the campaign's texts for one customer (variant `variant`): each template is first
+/// checked against the customer's data (`template::check`: a missing variable is an error naming
+/// it), then rendered.
+fn render(campaign: &Campaign, ctx: &MessageContext, variant: Option<usize>) -> Result<Rendered, SegmentError> {
+    let provided = template::provided_paths(&ctx.data);
+    let (language, message) = campaign.message(ctx.customer.language.as_deref(), variant);
+    let language = language.to_string();
+    let one = |field: &str, source: &Option<String>| -> Result<Option<String>, SegmentError> {
+        match source {
+            None => Ok(None),
+            Some(source) => {
+                let key = format!("templates.{language}.{field}");
+                template::check(&key, source, &provided).map_err(domain)?;
+                render_one(&key, source, &ctx.data).map(Some)
+            }
+        }
+    };
+    Ok(Rendered {
+        subject: one("subject", &message.subject)?,
+        body: one("body", &message.body)?,
+        sms: one("sms", &message.sms)?,
+        language,
+    })
+}
+
+/// The stable id of the message of `campaign` to `customer` (an e-mail's `Message-ID`).
+pub fn message_id(campaign: CampaignId, customer: CustomerId) -> String {
+    format!("<{}.{}@kesher>", campaign.0.simple(), customer.0.simple())
+}
+
+fn arm_name(arm: Option<Arm>) -> String {
+    match arm {
+        None => "all".into(),
+        Some(Arm::Variant(i)) => format!("variant:{i}"),
+        Some(Arm::Rest) => "rest".into(),
+    }
+}
+
+impl App {
+    /// Create a campaign (a draft) from its JSON definition: the definition checked
+    /// (`Campaign::parse`), its audience read with the segment language (a saved segment or an
+    /// expression). The text is stored as given.
+    pub fn create_campaign(&self, definition: &str, actor: &Actor) -> Result<CampaignRow, SegmentError> {
+        let campaign = Campaign::parse(definition).map_err(domain)?;
+        self.resolve_segment(campaign.audience())?;
+        let row = CampaignRow {
+            id: CampaignId(crate::ids::next_v7()),
+            name: campaign.name().to_string(),
+            definition: definition.to_string(),
+            state: CampaignState::Draft,
+            // The draws' seed: the random bits of a fresh id.
+            seed: crate::ids::next_v7().as_u128() as u64,
+            created_by: actor.who.clone(),
+            created_at: self.now(),
+            launched_at: None,
+        };
+        let mut tx = self.store.begin(Lock::Writes)?;
+        tx.insert_campaign(&row)?;
+        tx.append_audit(
+            actor,
+            "campaign.create",
+            "campaign",
+            &row.id.to_string(),
+            None,
+            Some(&serde_json::json!({"name": row.name, "seed": row.seed.to_string()})),
+        )?;
+        tx.commit()?;
+        Ok(row)
+    }
+
+    /// Every campaign, the newest first.
+    pub fn list_campaigns(&self) -> Result<Vec<CampaignRow>, SegmentError> {
+        let mut tx = self.store.begin(Lock::Writes)?;
+        Ok(tx.campaigns()?)
+    }
+
+    /// A campaign, its definition parsed, and its outbox counted.
+    pub fn campaign(&self, id: CampaignId) -> Result<CampaignView, SegmentError> {
+        let mut tx = self.store.begin(Lock::Writes)?;
+        let row = tx.campaign(id)?.ok_or_else(|| not_found(id))?;
+        let counts = tx.campaign_message_counts(id)?;
+        drop(tx);
+        let campaign = Campaign::parse(&row.definition).map_err(domain)?;
+        Ok(CampaignView { row, campaign, counts })
+    }
+
+    /// The message `customer` would get (the campaign's own texts, or variant `variant`'s): the
+    /// channel chosen from their consents and the texts in their language. A template naming a
+    /// variable the customer's data lacks is an error.
+    pub fn preview_campaign(
+        &self,
+        id: CampaignId,
+        customer: CustomerId,
+        variant: Option<usize>,
+    ) -> Result<Preview, SegmentError> {
+        let view = self.campaign(id)?;
+        let mut contexts = self.message_contexts(&|c| c == customer)?;
+        let ctx = contexts
+            .remove(&customer)
+            .ok_or_else(|| SegmentError::Store(StoreError::not_found("customer", customer)))?;
+        let rendered = render(&view.campaign, &ctx, variant)?;
+        let reach = Reach::of(&ctx.customer, None, false);
+        let channel = match choose_channel(&reach, view.campaign.channels()) {
+            Choice::Chosen(c) => Ok(c),
+            Choice::Suppressed(s) => Err(s),
+        };
+        let sms_segments = rendered.sms.as_deref().map(|t| sms::measure(t).segments);
+        Ok(Preview {
+            customer_id: customer,
+            channel,
+            language: rendered.language,
+            subject: rendered.subject,
+            body: rendered.body,
+            sms: rendered.sms,
+            sms_segments,
+        })
+    }
+
+    /// Launch a draft (or resume a paused or interrupted launch): evaluate the audience, draw
+    /// the control group (stratified by the stored lifecycle stage, seeded by the campaign's
+    /// seed) and the variants' arms, choose each customer's channel, apply the frequency cap and
+    /// the send window, render, and write every outbox row, `LAUNCH_PAGE` customers per unit of
+    /// work. A row already written is left as it is, so that a launch that stopped part-way is
+    /// finished by launching again. Every template is checked against every recipient's data
+    /// before the first row is written.
+    pub fn launch_campaign(&self, id: CampaignId, actor: &Actor) -> Result<LaunchReport, SegmentError> {
+        let view = self.campaign(id)?;
+        let (row, campaign) = (view.row, view.campaign);
+        if row.state == CampaignState::Done {
+            return Err(wrong_state(id, row.state, "draft, launched or paused"));
+        }
+        let now = self.now();
+        let segment = self.resolve_segment(campaign.audience())?;
+        let members = self.evaluate_segment(&segment, None)?.members;
+        let wanted: BTreeSet<CustomerId> = members.iter().copied().collect();
+        let contexts = self.message_contexts(&|c| wanted.contains(&c))?;
+        let staged: Vec<(CustomerId, &str)> = members
+            .iter()
+            .filter_map(|c| {
+                contexts
+                    .get(c)
+                    .map(|ctx| (*c, ctx.stage.as_deref().unwrap_or(PROSPECT)))
+            })
+            .collect();
+        let control = draw::control_group(row.seed, &staged, campaign.control_bp());
+        let recipients: Vec<CustomerId> = staged
+            .iter()
+            .map(|(c, _)| *c)
+            .filter(|c| !control.contains(c))
+            .collect();
+        let arms: HashMap<CustomerId, Arm> = if campaign.variants().is_empty() {
+            HashMap::new()
+        } else {
+            draw::assign_arms(row.seed, &recipients, &campaign.variant_shares())
+                .into_iter()
+                .collect()
+        };
+        // Render first: a template that names what some recipient's data lacks stops the
+        // launch before anything is written.
+        let mut rendered: HashMap<CustomerId, Rendered> = HashMap::with_capacity(recipients.len());
+        for c in &recipients {
+            if let Some(ctx) = contexts.get(c) {
+                let variant = match arms.get(c) {
+                    Some(Arm::Variant(i)) => Some(*i),
+                    _ => None,
+                };
+                rendered.insert(*c, render(&campaign, ctx, variant)?);
+            }
+        }
+        {
+            let mut tx = self.store.begin(Lock::Writes)?;
+            tx.set_campaign_state(id, CampaignState::Launched, Some(row.launched_at.unwrap_or(now)))?;
+            tx.append_audit(
+                actor,
+                "campaign.launch",
+                "campaign",
+                &id.to_string(),
+                Some(&serde_json::json!({"state": row.state.as_str()})),
+                Some(&serde_json::json!({"audience": staged.len(), "control": control.len()})),
+            )?;
+            tx.commit()?;
+        }
+        let zone = self.settings.time_zone.clone().unwrap_or(jiff::tz::TimeZone::UTC);
+        let due = campaign.send_window().send_at(now, &zone, None).unwrap_or(now);
+        let cap = campaign.frequency_cap();
+        let mut report = LaunchReport {
+            audience: staged.len() as u64,
+            ..LaunchReport::default()
+        };
+        for page in staged.chunks(LAUNCH_PAGE) {
+            let mut tx = self.store.begin(Lock::Writes)?;
+            let mut rows = Vec::with_capacity(page.len());
+            for (customer, _) in page {
+                let Some(ctx) = contexts.get(customer) else { continue };
+                let base = OutboxMessage {
+                    campaign_id: id,
+                    customer_id: *customer,
+                    arm: arm_name(arms.get(customer).copied()),
+                    channel: None,
+                    state: MessageState::Queued,
+                    suppression: None,
+                    language: None,
+                    subject: None,
+                    body: None,
+                    message_id: message_id(id, *customer),
+                    attempts: 0,
+                    next_attempt_at: None,
+                    sent_at: None,
+                    last_error: None,
+                    created_at: now,
+                };
+                let suppressed = |m: OutboxMessage, why: Suppression| OutboxMessage {
+                    state: MessageState::Suppressed,
+                    suppression: Some(why.as_str().to_string()),
+                    next_attempt_at: None,
+                    ..m
+                };
+                if control.contains(customer) {
+                    rows.push(suppressed(
+                        OutboxMessage {
+                            arm: "control".into(),
+                            ..base
+                        },
+                        Suppression::Control,
+                    ));
+                    continue;
+                }
+                let channel = match choose_channel(&Reach::of(&ctx.customer, None, false), campaign.channels()) {
+                    Choice::Chosen(c) => c,
+                    Choice::Suppressed(why) => {
+                        rows.push(suppressed(base, why));
+                        continue;
+                    }
+                };
+                let base = OutboxMessage {
+                    channel: Some(channel.as_str().to_string()),
+                    ..base
+                };
+                if let Some(cap) = cap
+                    && tx.campaign_message(id, *customer)?.is_none()
+                {
+                    let since = now - jiff::SignedDuration::from_hours(24 * i64::from(cap.days));
+                    let received = tx.recent_message_times(*customer, since)?;
+                    if !cap.allows(&received, now) {
+                        rows.push(suppressed(base, Suppression::FrequencyCap));
+                        continue;
+                    }
+                }
+                let Some(texts) = rendered.get(customer) else { continue };
+                let (subject, body) = match channel {
+                    Channel::Email => (texts.subject.clone(), texts.body.clone()),
+                    Channel::Sms => (None, texts.sms.clone()),
+                    Channel::Log => (texts.subject.clone(), texts.body.clone().or_else(|| texts.sms.clone())),
+                };
+                if channel == Channel::Sms
+                    && let Some(text) = &body
+                    && sms::check(text, campaign.sms_max_segments()).is_err()
+                {
+                    rows.push(suppressed(base, Suppression::TooLong));
+                    continue;
+                }
+                let waiting = matches!(arms.get(customer), Some(Arm::Rest));
+                rows.push(OutboxMessage {
+                    language: Some(texts.language.clone()),
+                    subject,
+                    body,
+                    // Beyond the variants' shares: no due time until a winner is chosen.
+                    next_attempt_at: if waiting { None } else { Some(due) },
+                    ..base
+                });
+            }
+            report.written += tx.insert_campaign_messages(&rows)?;
+            tx.commit()?;
+        }
+        // The report counts what the outbox holds (a resumed launch's earlier rows included).
+        let counts = self.campaign(id)?.counts;
+        for (state, reason, n) in &counts.rows {
+            match (state, reason.as_deref()) {
+                (MessageState::Suppressed, Some("control")) => report.control += n,
+                (MessageState::Suppressed, reason) => {
+                    *report
+                        .suppressed
+                        .entry(reason.unwrap_or("unknown").to_string())
+                        .or_default() += n;
+                }
+                _ => report.queued += n,
+            }
+        }
+        report.waiting = {
+            let mut tx = self.store.begin(Lock::Writes)?;
+            let mut waiting = 0u64;
+            let mut after = None;
+            loop {
+                let page = tx.campaign_messages(id, after, 1_000)?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.customer_id);
+                waiting += page
+                    .iter()
+                    .filter(|m| m.state == MessageState::Queued && m.next_attempt_at.is_none())
+                    .count() as u64;
+            }
+            waiting
+        };
+        Ok(report)
+    }
+
+    /// Pause a launched campaign: its queued messages wait until it is launched again.
+    pub fn pause_campaign(&self, id: CampaignId, actor: &Actor) -> Result<CampaignRow, SegmentError> {
+        let mut tx = self.store.begin(Lock::Writes)?;
+        let row = tx.campaign(id)?.ok_or_else(|| not_found(id))?;
+        if row.state != CampaignState::Launched {
+            return Err(wrong_state(id, row.state, "launched"));
+        }
+        tx.set_campaign_state(id, CampaignState::Paused, None)?;
+        tx.append_audit(
+            actor,
+            "campaign.pause",
+            "campaign",
+            &id.to_string(),
+            Some(&serde_json::json!({"state": row.state.as_str()})),
+            Some(&serde_json::json!({"state": "paused"})),
+        )?;
+        tx.commit()?;
+        Ok(CampaignRow {
+            state: CampaignState::Paused,
+            ..row
+        })
+    }
+}
+
+/// Why a message was not handed over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Worth another attempt later (a connection refused, a 4xx reply).
+    Transient(String),
+    /// Never going to work (a 5xx reply: no such mailbox).
+    Permanent(String),
+}
+
+/// A channel's sender: hands one outbox message over. It must be safe to call again with the
+/// same message (a send whose record was lost is sent again with the same `message_id`).
+pub trait Sender: Send + Sync {
+    fn send(&self, message: &OutboxMessage, to: &kesher_core::Customer) -> Result<(), SendError>;
+}
+
+/// The `log` channel: nothing leaves; the outbox row itself records what would have been sent
+/// (its language, subject and body) and when.
+pub struct LogSender;
+
+impl Sender for LogSender {
+    fn send(&self, _message: &OutboxMessage, _to: &kesher_core::Customer) -> Result<(), SendError> {
+        Ok(())
+    }
+}
+
+/// The senders of the channels a business has configured (`log` always).
+#[derive(Default)]
+pub struct Senders {
+    pub email: Option<Box<dyn Sender>>,
+    pub sms: Option<Box<dyn Sender>>,
+}
+
+impl Senders {
+    fn of(&self, channel: Channel) -> Option<&dyn Sender> {
+        match channel {
+            Channel::Email => self.email.as_deref(),
+            Channel::Sms => self.sms.as_deref(),
+            Channel::Log => Some(&LogSender),
+        }
+    }
+}
+
+/// How many times a message is tried before it fails for good.
+pub const MAX_SEND_ATTEMPTS: i64 = 5;
+/// How long a sender holds a claimed message before another may take it again.
+pub const SEND_LEASE: jiff::SignedDuration = jiff::SignedDuration::from_secs(300);
+
+/// The wait before attempt n + 1 after n failed ones: 30 s × 2ⁿ⁻¹, at most an hour.
+pub fn send_backoff(attempts: i64) -> jiff::SignedDuration {
+    let exponent = u32::try_from(attempts.clamp(1, 8) - 1).unwrap_or(0);
+    jiff::SignedDuration::from_secs((30i64 << exponent).min(3_600))
+}
+
+/// What one delivery round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DeliveryReport {
+    pub claimed: u64,
+    pub sent: u64,
+    pub retried: u64,
+    pub failed: u64,
+    /// Suppressed at sending: the consent was withdrawn (an unsubscribe) after the launch.
+    pub suppressed: u64,
+}
+
+impl App {
+    /// The senders this process has: `log` always; e-mail over SMTP when `KESHER_SMTP_URL` is
+    /// set (`KESHER_SMTP_FROM` the sender, `kesher@localhost` when unset; `KESHER_PUBLIC_URL`
+    /// the server's address for the unsubscribe links, `http://127.0.0.1:8080` when unset).
+    pub fn campaign_senders(&self) -> Result<Senders, SegmentError> {
+        let mut senders = Senders::default();
+        if let Ok(url) = std::env::var("KESHER_SMTP_URL") {
+            let from = std::env::var("KESHER_SMTP_FROM").unwrap_or_else(|_| "kesher@localhost".into());
+            let public = std::env::var("KESHER_PUBLIC_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
+            let sender = email::SmtpSender::new(&url, &from, &public, self.unsubscribe_secret()?).map_err(|e| {
+                SegmentError::Store(StoreError::invalid_coded(
+                    "campaign.smtp.invalid",
+                    "KESHER_SMTP_URL",
+                    kesher_core::params!(reason = e.as_str()),
+                    e.clone(),
+                ))
+            })?;
+            senders.email = Some(Box::new(sender));
+        }
+        Ok(senders)
+    }
+
+    /// Deliver up to `limit` due messages of launched campaigns: each claimed under a lease
+    /// (`sending`), its customer's consent for the channel checked again (an unsubscribe since
+    /// the launch suppresses it), handed to the channel's sender, and recorded (sent; or queued
+    /// again after `send_backoff`; or failed after `MAX_SEND_ATTEMPTS` or a permanent refusal),
+    /// each record its own unit of work.
+    pub fn deliver_campaign_messages(&self, senders: &Senders, limit: usize) -> Result<DeliveryReport, SegmentError> {
+        let now = self.now();
+        let claimed = {
+            let mut tx = self.store.begin(Lock::Writes)?;
+            let claimed = tx.claim_campaign_messages(now, now + SEND_LEASE, limit)?;
+            tx.commit()?;
+            claimed
+        };
+        let mut report = DeliveryReport {
+            claimed: claimed.len() as u64,
+            ..DeliveryReport::default()
+        };
+        for message in claimed {
+            let channel = message.channel.as_deref().and_then(Channel::parse);
+            let customer = self.store.get_customer(message.customer_id)?;
+            let outcome = match (channel, &customer) {
+                (Some(channel), Some(customer)) => {
+                    let reach = Reach::of(customer, Some(channel), false);
+                    match choose_channel(&reach, &[channel]) {
+                        Choice::Suppressed(why) => Err(Some(why)),
+                        Choice::Chosen(_) => Ok(match senders.of(channel) {
+                            Some(sender) => sender.send(&message, customer),
+                            None => Err(SendError::Transient(format!(
+                                "no {} sender is configured",
+                                channel.as_str()
+                            ))),
+                        }),
+                    }
+                }
+                _ => Err(None),
+            };
+            let at = self.now();
+            let record = match outcome {
+                Ok(Ok(())) => {
+                    report.sent += 1;
+                    OutboxMessage {
+                        state: MessageState::Sent,
+                        sent_at: Some(at),
+                        next_attempt_at: None,
+                        last_error: None,
+                        ..message
+                    }
+                }
+                Ok(Err(SendError::Transient(e))) if message.attempts < MAX_SEND_ATTEMPTS => {
+                    report.retried += 1;
+                    OutboxMessage {
+                        state: MessageState::Queued,
+                        next_attempt_at: Some(at + send_backoff(message.attempts)),
+                        last_error: Some(e),
+                        ..message
+                    }
+                }
+                Ok(Err(SendError::Transient(e) | SendError::Permanent(e))) => {
+                    report.failed += 1;
+                    OutboxMessage {
+                        state: MessageState::Failed,
+                        next_attempt_at: None,
+                        last_error: Some(e),
+                        ..message
+                    }
+                }
+                Err(why) => {
+                    report.suppressed += 1;
+                    OutboxMessage {
+                        state: MessageState::Suppressed,
+                        suppression: Some(why.unwrap_or(Suppression::NoAddress).as_str().to_string()),
+                        next_attempt_at: None,
+                        ..message
+                    }
+                }
+            };
+            let mut tx = self.store.begin(Lock::Writes)?;
+            tx.update_campaign_message(&record)?;
+            tx.commit()?;
+        }
+        Ok(report)
+    }
+}
+
+/// A group's response and revenue in a report.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct GroupFigures {
+    pub customers: u64,
+    pub responders: u64,
+    /// Revenue per customer in major units of the currency.
+    pub revenue_per_customer: f64,
+}
+
+/// The campaign's measured effect (`App::campaign_report`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CampaignReport {
+    pub campaign_id: String,
+    pub sent: u64,
+    pub suppressed: BTreeMap<String, u64>,
+    pub control: u64,
+    pub queued: u64,
+    pub failed: u64,
+    pub attribution_days: u32,
+    /// Whether the attribution window has ended for every sent message.
+    pub complete: bool,
+    pub recipients: GroupFigures,
+    pub control_group: GroupFigures,
+    /// `kesher_campaign::stats::response_lift`, or why it cannot be measured yet.
+    pub response: serde_json::Value,
+    pub revenue: serde_json::Value,
+    pub projection: serde_json::Value,
+}
+
+fn interval(i: &kesher_campaign::stats::Interval) -> serde_json::Value {
+    serde_json::json!([i.low, i.high])
+}
+
+impl App {
+    /// The campaign's report: who was sent what, and the response (a purchase within
+    /// `attribution_days` after the send; after the launch for the control group) and revenue
+    /// per customer of recipients against the control group, with `kesher_campaign::stats`'
+    /// lifts, intervals, p-values and the projection to every customer of the outbox.
+    pub fn campaign_report(&self, id: CampaignId) -> Result<CampaignReport, SegmentError> {
+        let view = self.campaign(id)?;
+        let launched = view
+            .row
+            .launched_at
+            .ok_or_else(|| wrong_state(id, view.row.state, "launched"))?;
+        let days = view.campaign.attribution_days();
+        let window = jiff::SignedDuration::from_hours(24 * i64::from(days));
+        let now = self.now();
+        let (currency, scale) = match self.store.list_products(1, 0)?.items.first() {
+            Some(p) => (
+                p.list_price.currency,
+                10f64.powi(p.list_price.currency.exponent() as i32),
+            ),
+            None => (kesher_core::Currency::parse("ILS").map_err(domain)?, 100.0),
+        };
+        let (mut treated, mut control) = (Vec::new(), Vec::new());
+        let (mut treated_hits, mut control_hits) = (0u64, 0u64);
+        let mut complete = true;
+        let mut counts = (0u64, 0u64, 0u64, 0u64, BTreeMap::<String, u64>::new());
+        let mut tx = self.store.begin(Lock::Writes)?;
+        let mut after = None;
+        loop {
+            let page = tx.campaign_messages(id, after, 1_000)?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.customer_id);
+            for m in &page {
+                let start = match (m.state, m.suppression.as_deref()) {
+                    (MessageState::Sent, _) => {
+                        counts.0 += 1;
+                        m.sent_at
+                    }
+                    (MessageState::Suppressed, Some("control")) => {
+                        counts.1 += 1;
+                        Some(launched)
+                    }
+                    (MessageState::Suppressed, reason) => {
+                        *counts.4.entry(reason.unwrap_or("unknown").to_string()).or_default() += 1;
+                        None
+                    }
+                    (MessageState::Failed, _) => {
+                        counts.3 += 1;
+                        None
+                    }
+                    _ => {
+                        counts.2 += 1;
+                        None
+                    }
+                };
+                let Some(start) = start else { continue };
+                let end = start + window;
+                complete &= end <= now;
+                let activity = tx.customer_activity(m.customer_id, currency, start, end.min(now))?;
+                let (values, hits) = if m.state == MessageState::Sent {
+                    (&mut treated, &mut treated_hits)
+                } else {
+                    (&mut control, &mut control_hits)
+                };
+                values.push(activity.spend as f64 / scale);
+                *hits += u64::from(activity.visits > 0);
+            }
+        }
+        drop(tx);
+        use kesher_campaign::stats;
+        let figures = |values: &[f64], hits: u64| GroupFigures {
+            customers: values.len() as u64,
+            responders: hits,
+            revenue_per_customer: if values.is_empty() {
+                0.0
+            } else {
+                values.iter().sum::<f64>() / values.len() as f64
+            },
+        };
+        let failure = |e: DomainError| serde_json::json!({"error": e.code, "reason": e.reason});
+        let response = stats::response_lift(
+            stats::Proportion {
+                successes: treated_hits,
+                trials: treated.len() as u64,
+            },
+            stats::Proportion {
+                successes: control_hits,
+                trials: control.len() as u64,
+            },
+        );
+        let revenue = stats::revenue_lift(&stats::Sample::of(&treated), &stats::Sample::of(&control));
+        let population = counts.0 + counts.1 + counts.2 + counts.3 + counts.4.values().sum::<u64>();
+        let projection = match (&response, &revenue) {
+            (Ok(r), Ok(v)) => {
+                let p = stats::project(population, r, v);
+                serde_json::json!({"population": p.population,
+                    "incremental_responders": p.incremental_responders, "responders_ci": interval(&p.responders_ci),
+                    "incremental_revenue": p.incremental_revenue, "revenue_ci": interval(&p.revenue_ci)})
+            }
+            (Err(e), _) | (_, Err(e)) => failure(e.clone()),
+        };
+        let response = match response {
+            Ok(r) => serde_json::json!({"recipients": r.treatment_rate, "control": r.control_rate,
+                "lift": r.difference, "ci": interval(&r.difference_ci), "relative": r.relative,
+                "relative_ci": r.relative_ci.as_ref().map(interval), "z": r.z, "p_value": r.p_value}),
+            Err(e) => failure(e),
+        };
+        let revenue = match revenue {
+            Ok(r) => serde_json::json!({"recipients": r.treatment_mean, "control": r.control_mean,
+                "lift": r.difference, "ci": interval(&r.difference_ci), "relative": r.relative,
+                "t": r.t, "df": r.df, "p_value": r.p_value}),
+            Err(e) => failure(e),
+        };
+        Ok(CampaignReport {
+            campaign_id: id.to_string(),
+            sent: counts.0,
+            control: counts.1,
+            queued: counts.2,
+            failed: counts.3,
+            suppressed: counts.4,
+            attribution_days: days,
+            complete,
+            recipients: figures(&treated, treated_hits),
+            control_group: figures(&control, control_hits),
+            response,
+            revenue,
+            projection,
+        })
+    }
+}
+
+pub mod email;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,298 @@
+//! Contract checks of the campaigns' storage: a campaign and its outbox as written (the definition
+//! byte for byte, a seed over i64's range), a resumed launch writing nothing twice, claims under a
+//! lease that never hand one message to two senders, and what merge, erasure, deletion and
+//! `kesher copy` do with the outbox.
+
+use super::*;
+use kesher_store::{CampaignRow, CampaignState, MessageState, OutboxMessage};
+
+fn customers(s: &App, n: u128) -> Vec<CustomerId> {
+    (1..=n)
+        .map(|i| {
+            let c = customer(i, &format!("C{i}"), &format!("Customer {i}"));
+            s.insert_customer(&c, &actor()).unwrap();
+            c.id
+        })
+        .collect()
+}
+
+fn campaign(id: u128, state: CampaignState) -> CampaignRow {
+    CampaignRow {
+        id: CampaignId(uid(id)),
+        name: format!("Campaign {id}"),
+        // Spaces and key order kept as given: the text is stored, not re-serialised.
+        definition: "{ \"name\" : \"שלום\",  \"b\": 1, \"a\": [ ] }".into(),
+        state,
+        seed: u64::MAX - id as u64,
+        created_by: "user:noa".into(),
+        created_at: at(&format!("2025-03-0{}T10:00:00.000001Z", id % 9 + 1)),
+        launched_at: None,
+    }
+}
+
+fn message(c: CampaignId, customer: CustomerId, state: MessageState, due: &str) -> OutboxMessage {
+    OutboxMessage {
+        campaign_id: c,
+        customer_id: customer,
+        arm: "variant:0".into(),
+        channel: Some("email".into()),
+        state,
+        suppression: None,
+        language: Some("he".into()),
+        subject: Some("שלום Customer".into()),
+        body: Some("<p dir=\"rtl\">שלום</p>".into()),
+        message_id: format!("<{}.{}@kesher>", c, customer),
+        attempts: 0,
+        next_attempt_at: Some(at(due)),
+        sent_at: None,
+        last_error: None,
+        created_at: at("2025-03-01T10:00:00Z"),
+    }
+}
+
+fn write(s: &App, f: impl FnOnce(&mut dyn Tx)) {
+    let mut tx = s.store.begin(Lock::Writes).unwrap();
+    f(tx.as_mut());
+    tx.commit().unwrap();
+}
+
+fn messages_of(s: &App, c: CampaignId) -> Vec<OutboxMessage> {
+    let mut tx = s.store.begin(Lock::Writes).unwrap();
+    tx.campaign_messages(c, None, 1_000).unwrap()
+}
+
+pub fn campaigns_and_messages_read_back_as_written(s: &App) {
+    let ids = customers(s, 3);
+    let (one, two) = (campaign(1, CampaignState::Draft), campaign(2, CampaignState::Launched));
+    let sent = OutboxMessage {
+        state: MessageState::Sent,
+        attempts: 2,
+        next_attempt_at: None,
+        sent_at: Some(at("2025-03-01T11:00:00.5Z")),
+        last_error: Some("451 try later".into()),
+        ..message(one.id, ids[0], MessageState::Sent, "2025-03-01T10:00:00Z")
+    };
+    let suppressed = OutboxMessage {
+        arm: "control".into(),
+        channel: None,
+        state: MessageState::Suppressed,
+        suppression: Some("control".into()),
+        language: None,
+        subject: None,
+        body: None,
+        next_attempt_at: None,
+        ..message(one.id, ids[1], MessageState::Suppressed, "2025-03-01T10:00:00Z")
+    };
+    let queued = message(one.id, ids[2], MessageState::Queued, "2025-03-02T09:00:00Z");
+    write(s, |tx| {
+        tx.insert_campaign(&one).unwrap();
+        tx.insert_campaign(&two).unwrap();
+        assert_eq!(
+            tx.insert_campaign_messages(&[sent.clone(), suppressed.clone(), queued.clone()])
+                .unwrap(),
+            3
+        );
+    });
+    let mut tx = s.store.begin(Lock::Writes).unwrap();
+    assert_eq!(tx.campaign(one.id).unwrap(), Some(one.clone()));
+    assert_eq!(tx.campaign(CampaignId(uid(99))).unwrap(), None);
+    assert_eq!(
+        tx.campaigns().unwrap(),
+        vec![two.clone(), one.clone()],
+        "the newest first"
+    );
+    // A resumed launch writes nothing twice and changes nothing written.
+    let again = OutboxMessage {
+        body: Some("other".into()),
+        ..queued.clone()
+    };
+    assert_eq!(tx.insert_campaign_messages(&[again]).unwrap(), 0);
+    assert_eq!(tx.campaign_message(one.id, ids[2]).unwrap(), Some(queued.clone()));
+    let mut all = vec![sent.clone(), suppressed.clone(), queued.clone()];
+    all.sort_by_key(|m| m.customer_id);
+    assert_eq!(tx.campaign_messages(one.id, None, 10).unwrap(), all);
+    // Pages by customer id.
+    let first = tx.campaign_messages(one.id, None, 2).unwrap();
+    assert_eq!(first, all[..2]);
+    assert_eq!(
+        tx.campaign_messages(one.id, Some(first[1].customer_id), 2).unwrap(),
+        all[2..]
+    );
+    assert_eq!(tx.customer_campaign_messages(ids[0]).unwrap(), vec![sent.clone()]);
+    let counts = tx.campaign_message_counts(one.id).unwrap();
+    assert_eq!(counts.of(MessageState::Sent), 1);
+    assert_eq!(counts.of(MessageState::Suppressed), 1);
+    assert!(
+        counts
+            .rows
+            .contains(&(MessageState::Suppressed, Some("control".into()), 1))
+    );
+    // What a frequency cap counts: the sent one by its sending, the queued one by its due time.
+    assert_eq!(
+        tx.recent_message_times(ids[0], at("2025-03-01T00:00:00Z")).unwrap(),
+        vec![at("2025-03-01T11:00:00.5Z")]
+    );
+    assert_eq!(
+        tx.recent_message_times(ids[0], at("2025-03-01T11:00:00.5Z")).unwrap(),
+        vec![],
+        "the period is half-open"
+    );
+    assert_eq!(
+        tx.recent_message_times(ids[2], at("2025-03-01T00:00:00Z")).unwrap(),
+        vec![at("2025-03-02T09:00:00Z")]
+    );
+    assert_eq!(
+        tx.recent_message_times(ids[1], at("2000-01-01T00:00:00Z")).unwrap(),
+        vec![]
+    );
+    // State changes; a launch instant is kept once set.
+    tx.set_campaign_state(one.id, CampaignState::Launched, Some(at("2025-03-01T10:00:00Z")))
+        .unwrap();
+    tx.set_campaign_state(one.id, CampaignState::Paused, None).unwrap();
+    let read = tx.campaign(one.id).unwrap().unwrap();
+    assert_eq!(read.state, CampaignState::Paused);
+    assert_eq!(read.launched_at, Some(at("2025-03-01T10:00:00Z")));
+    let updated = OutboxMessage {
+        state: MessageState::Failed,
+        attempts: 5,
+        next_attempt_at: None,
+        last_error: Some("550 no such user".into()),
+        ..queued.clone()
+    };
+    tx.update_campaign_message(&updated).unwrap();
+    assert_eq!(tx.campaign_message(one.id, ids[2]).unwrap(), Some(updated));
+}
+
+pub fn claims_take_due_messages_of_launched_campaigns_once(s: &App) {
+    let ids = customers(s, 6);
+    let (live, paused) = (campaign(1, CampaignState::Launched), campaign(2, CampaignState::Paused));
+    write(s, |tx| {
+        tx.insert_campaign(&live).unwrap();
+        tx.insert_campaign(&paused).unwrap();
+        let mut rows: Vec<OutboxMessage> = ids[..5]
+            .iter()
+            .map(|c| message(live.id, *c, MessageState::Queued, "2025-03-01T10:00:00Z"))
+            .collect();
+        rows.push(message(live.id, ids[5], MessageState::Queued, "2025-03-09T10:00:00Z"));
+        rows.push(message(paused.id, ids[0], MessageState::Queued, "2025-03-01T10:00:00Z"));
+        tx.insert_campaign_messages(&rows).unwrap();
+    });
+    let now = at("2025-03-02T00:00:00Z");
+    let lease = at("2025-03-02T00:05:00Z");
+    // Senders in parallel: each due message of the launched campaign goes to one of them.
+    let claimed: Vec<OutboxMessage> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..3)
+            .map(|_| {
+                scope.spawn(move || {
+                    let mut tx = s.store.begin(Lock::Writes).unwrap();
+                    let got = tx.claim_campaign_messages(now, lease, 2).unwrap();
+                    tx.commit().unwrap();
+                    got
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    let mut who: Vec<CustomerId> = claimed.iter().map(|m| m.customer_id).collect();
+    who.sort();
+    let mut due = ids[..5].to_vec();
+    due.sort();
+    assert_eq!(
+        who, due,
+        "every due message once, none of a paused campaign, none not yet due"
+    );
+    assert!(claimed.iter().all(|m| m.campaign_id == live.id
+        && m.state == MessageState::Sending
+        && m.attempts == 1
+        && m.next_attempt_at == Some(lease)));
+    let mut tx = s.store.begin(Lock::Writes).unwrap();
+    assert_eq!(
+        tx.campaign_message(live.id, ids[0]).unwrap().unwrap().state,
+        MessageState::Sending
+    );
+    // Nothing more until a lease ends; then the abandoned sends are taken again.
+    assert!(tx.claim_campaign_messages(now, lease, 10).unwrap().is_empty());
+    let later = at("2025-03-02T00:05:00Z");
+    let again = tx
+        .claim_campaign_messages(later, at("2025-03-02T00:10:00Z"), 10)
+        .unwrap();
+    assert_eq!(again.len(), 5);
+    assert!(again.iter().all(|m| m.attempts == 2));
+    tx.commit().unwrap();
+}
+
+pub fn merge_moves_messages_and_erasure_clears_their_texts(s: &App) {
+    let ids = customers(s, 3);
+    let (one, two) = (
+        campaign(1, CampaignState::Launched),
+        campaign(2, CampaignState::Launched),
+    );
+    write(s, |tx| {
+        tx.insert_campaign(&one).unwrap();
+        tx.insert_campaign(&two).unwrap();
+        tx.insert_campaign_messages(&[
+            message(one.id, ids[0], MessageState::Sent, "2025-03-01T10:00:00Z"),
+            message(one.id, ids[1], MessageState::Queued, "2025-03-01T10:00:00Z"),
+            message(two.id, ids[1], MessageState::Queued, "2025-03-01T10:00:00Z"),
+            message(two.id, ids[2], MessageState::Queued, "2025-03-01T10:00:00Z"),
+        ])
+        .unwrap();
+    });
+    s.merge_customers(ids[0], ids[1], &actor()).unwrap();
+    let mut tx = s.store.begin(Lock::Writes).unwrap();
+    let kept = tx.customer_campaign_messages(ids[0]).unwrap();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    // The kept customer's own message of campaign one stays; campaign two's moves, its id with it.
+    assert_eq!(kept[0].state, MessageState::Sent);
+    assert_eq!(
+        tx.campaign_message(two.id, ids[0]).unwrap().unwrap().message_id,
+        format!("<{}.{}@kesher>", two.id, ids[1])
+    );
+    assert!(tx.customer_campaign_messages(ids[1]).unwrap().is_empty());
+    drop(tx);
+    s.erase_customer(ids[0], &actor()).unwrap();
+    let mut tx = s.store.begin(Lock::Writes).unwrap();
+    let erased = tx.customer_campaign_messages(ids[0]).unwrap();
+    assert_eq!(erased.len(), 2);
+    assert!(
+        erased
+            .iter()
+            .all(|m| m.subject.is_none() && m.body.as_deref() == Some(ERASED_MARKER) && m.last_error.is_none()),
+        "{erased:?}"
+    );
+    assert_eq!(erased[0].state, MessageState::Sent, "the states stay");
+    drop(tx);
+    // A customer without sales is deleted with their outbox.
+    s.delete_customer(ids[2], &actor()).unwrap();
+    assert_eq!(messages_of(s, two.id).len(), 1);
+}
+
+pub fn a_copy_keeps_campaigns_and_messages(s: &App, target: &App) {
+    let ids = customers(s, 2);
+    let one = CampaignRow {
+        launched_at: Some(at("2025-03-01T10:00:00.000001Z")),
+        ..campaign(1, CampaignState::Launched)
+    };
+    write(s, |tx| {
+        tx.insert_campaign(&one).unwrap();
+        tx.insert_campaign_messages(&[
+            OutboxMessage {
+                sent_at: Some(at("2025-03-01T11:00:00Z")),
+                attempts: 1,
+                ..message(one.id, ids[0], MessageState::Sent, "2025-03-01T10:00:00Z")
+            },
+            message(one.id, ids[1], MessageState::Queued, "2025-03-01T10:00:00Z"),
+        ])
+        .unwrap();
+    });
+    let mut w = target.store.begin_bulk_write().unwrap();
+    for t in bulk::TABLES {
+        let mut rows: Vec<Vec<bulk::Value>> = Vec::new();
+        s.store.bulk_read(t, &mut |r| rows.push(r.to_vec())).unwrap();
+        w.write_table(t, &mut rows.into_iter()).unwrap();
+    }
+    w.commit().unwrap();
+    assert_eq!(messages_of(target, one.id), messages_of(s, one.id));
+    let mut tx = target.store.begin(Lock::Writes).unwrap();
+    assert_eq!(tx.campaign(one.id).unwrap(), Some(one));
+}

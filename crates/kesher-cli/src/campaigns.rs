@@ -1,0 +1,166 @@
+//! `kesher campaigns …`: create a campaign from its JSON definition, list, show, preview a
+//! customer's message, launch, pause, deliver the outbox, the report, and the sample-size plan
+//! (docs/campaigns.md).
+
+use crate::accounts::cli_actor;
+use anyhow::Context;
+use clap::Subcommand;
+use kesher_app::App;
+use kesher_core::CampaignId;
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum CampaignsCommand {
+    /// Create a campaign (a draft) from its JSON definition file.
+    Create { file: PathBuf },
+    /// List the campaigns, the newest first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// A campaign: its state, definition and outbox counts.
+    Show { id: CampaignId },
+    /// The message a customer (member number, phone, e-mail or id) would get.
+    Preview {
+        id: CampaignId,
+        #[arg(long)]
+        customer: String,
+        /// A variant's texts (0 for the first).
+        #[arg(long)]
+        variant: Option<usize>,
+    },
+    /// Launch (or resume) a campaign: the control group drawn, every message written to the outbox.
+    Launch { id: CampaignId },
+    /// Pause a launched campaign: its queued messages wait.
+    Pause { id: CampaignId },
+    /// Deliver the due messages of launched campaigns now (what the campaigns.deliver job does).
+    Deliver {
+        #[arg(long, default_value_t = 1_000)]
+        limit: usize,
+    },
+    /// The campaign's measured effect against its control group.
+    Report {
+        id: CampaignId,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Customers per group to detect a lift of the response rate (α 0.05, power 0.8).
+    Plan {
+        #[arg(long)]
+        baseline: f64,
+        #[arg(long)]
+        lift: f64,
+    },
+}
+
+pub fn run(app: &App, c: CampaignsCommand) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match c {
+        CampaignsCommand::Create { file } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let row = app.create_campaign(&text, &cli_actor(app))?;
+            writeln!(out, "{}", row.id)?;
+        }
+        CampaignsCommand::List { json } => {
+            let rows = app.list_campaigns()?;
+            if json {
+                let v: Vec<_> = rows
+                    .iter()
+                    .map(|r| {
+                        json!({"id": r.id.to_string(), "name": r.name, "state": r.state.as_str(),
+                               "created_at": r.created_at.to_string(),
+                               "launched_at": r.launched_at.map(|t| t.to_string())})
+                    })
+                    .collect();
+                writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+            } else {
+                for r in rows {
+                    writeln!(out, "{}  {:<9} {}", r.id, r.state.as_str(), r.name)?;
+                }
+            }
+        }
+        CampaignsCommand::Show { id } => {
+            let v = app.campaign(id)?;
+            let counts: Vec<_> = v
+                .counts
+                .rows
+                .iter()
+                .map(|(s, reason, n)| json!({"state": s.as_str(), "reason": reason, "count": n}))
+                .collect();
+            let definition: serde_json::Value =
+                serde_json::from_str(&v.row.definition).unwrap_or(serde_json::Value::Null);
+            let doc = json!({"id": v.row.id.to_string(), "name": v.row.name, "state": v.row.state.as_str(),
+                "seed": v.row.seed.to_string(), "created_by": v.row.created_by,
+                "created_at": v.row.created_at.to_string(), "launched_at": v.row.launched_at.map(|t| t.to_string()),
+                "outbox": counts, "definition": definition});
+            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        }
+        CampaignsCommand::Preview { id, customer, variant } => {
+            let who = crate::customers::resolve(app, &customer)?;
+            let p = app.preview_campaign(id, who, variant)?;
+            let doc = json!({"customer_id": p.customer_id.to_string(),
+                "channel": p.channel.map(|c| c.as_str()).unwrap_or("none"),
+                "suppressed": p.channel.err().map(|s| s.as_str()),
+                "language": p.language, "subject": p.subject, "body": p.body, "sms": p.sms,
+                "sms_segments": p.sms_segments});
+            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        }
+        CampaignsCommand::Launch { id } => {
+            let r = app.launch_campaign(id, &cli_actor(app))?;
+            let doc = json!({"audience": r.audience, "written": r.written, "queued": r.queued,
+                "waiting": r.waiting, "control": r.control, "suppressed": r.suppressed});
+            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        }
+        CampaignsCommand::Pause { id } => {
+            let r = app.pause_campaign(id, &cli_actor(app))?;
+            writeln!(out, "{} {}", r.id, r.state.as_str())?;
+        }
+        CampaignsCommand::Deliver { limit } => {
+            let r = app.deliver_campaign_messages(&app.campaign_senders()?, limit)?;
+            writeln!(out, "{}", serde_json::to_string_pretty(&r)?)?;
+        }
+        CampaignsCommand::Report { id, json } => {
+            let r = app.campaign_report(id)?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&r)?)?;
+            } else {
+                writeln!(
+                    out,
+                    "sent {}  control {}  queued {}  failed {}",
+                    r.sent, r.control, r.queued, r.failed
+                )?;
+                for (reason, n) in &r.suppressed {
+                    writeln!(out, "suppressed {reason}: {n}")?;
+                }
+                writeln!(
+                    out,
+                    "recipients: {} customers, {} responded, {:.2} per customer",
+                    r.recipients.customers, r.recipients.responders, r.recipients.revenue_per_customer
+                )?;
+                writeln!(
+                    out,
+                    "control:    {} customers, {} responded, {:.2} per customer",
+                    r.control_group.customers, r.control_group.responders, r.control_group.revenue_per_customer
+                )?;
+                writeln!(out, "response: {}", r.response)?;
+                writeln!(out, "revenue: {}", r.revenue)?;
+                writeln!(out, "projection: {}", r.projection)?;
+                if !r.complete {
+                    writeln!(
+                        out,
+                        "(the attribution window of {} days has not ended)",
+                        r.attribution_days
+                    )?;
+                }
+            }
+        }
+        CampaignsCommand::Plan { baseline, lift } => {
+            let n = kesher_campaign::stats::sample_size(baseline, lift, 0.05, 0.8)?;
+            writeln!(out, "{n} customers per group")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,248 @@
+//! Campaigns and their outbox on PostgreSQL: their rows inside a unit of work (`CampaignRows`, a
+//! part of every `Tx`). A claim locks the due rows `FOR UPDATE SKIP LOCKED`, so that two senders
+//! never take one message.
+
+use crate::convert::{Ctx, all, one};
+use crate::unit::PgTx;
+use jiff::Timestamp;
+use kesher_core::{CampaignId, CustomerId};
+use kesher_store::campaigns::{self, CAMPAIGN_SELECT, MESSAGE_SELECT};
+use kesher_store::rows::{Columns, corrupt};
+use kesher_store::{CampaignRow, CampaignRows, CampaignState, MessageState, OutboxCounts, OutboxMessage, Result};
+
+fn limit_of(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+impl CampaignRows for PgTx<'_> {
+    fn insert_campaign(&mut self, c: &CampaignRow) -> Result<()> {
+        self.client()?
+            .execute(
+                "INSERT INTO campaigns (id, name, definition, state, seed, created_by, created_at, launched_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    &c.id.0,
+                    &c.name,
+                    &c.definition,
+                    &c.state.as_str(),
+                    &c.seed.to_string(),
+                    &c.created_by,
+                    &c.created_at,
+                    &c.launched_at,
+                ],
+            )
+            .be()?;
+        Ok(())
+    }
+
+    fn campaign(&mut self, id: CampaignId) -> Result<Option<CampaignRow>> {
+        one(
+            self.client()?,
+            &format!("{CAMPAIGN_SELECT} WHERE id = $1"),
+            &[&id.0],
+            |r| campaigns::campaign(r),
+        )
+    }
+
+    fn campaigns(&mut self) -> Result<Vec<CampaignRow>> {
+        all(
+            self.client()?,
+            &format!("{CAMPAIGN_SELECT} ORDER BY created_at DESC, id DESC"),
+            &[],
+            |r| campaigns::campaign(r),
+        )
+    }
+
+    fn set_campaign_state(
+        &mut self,
+        id: CampaignId,
+        state: CampaignState,
+        launched_at: Option<Timestamp>,
+    ) -> Result<()> {
+        self.client()?
+            .execute(
+                "UPDATE campaigns SET state = $2, launched_at = coalesce($3, launched_at) WHERE id = $1",
+                &[&id.0, &state.as_str(), &launched_at],
+            )
+            .be()?;
+        Ok(())
+    }
+
+    fn insert_campaign_messages(&mut self, messages: &[OutboxMessage]) -> Result<u64> {
+        let c = self.client()?;
+        let st = c
+            .prepare(
+                "INSERT INTO campaign_messages (campaign_id, customer_id, arm, channel, state, suppression, language,
+                    subject, body, message_id, attempts, next_attempt_at, sent_at, last_error, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                 ON CONFLICT (campaign_id, customer_id) DO NOTHING",
+            )
+            .be()?;
+        let mut new = 0u64;
+        for m in messages {
+            new += c
+                .execute(
+                    &st,
+                    &[
+                        &m.campaign_id.0,
+                        &m.customer_id.0,
+                        &m.arm,
+                        &m.channel,
+                        &m.state.as_str(),
+                        &m.suppression,
+                        &m.language,
+                        &m.subject,
+                        &m.body,
+                        &m.message_id,
+                        &m.attempts,
+                        &m.next_attempt_at,
+                        &m.sent_at,
+                        &m.last_error,
+                        &m.created_at,
+                    ],
+                )
+                .be()?;
+        }
+        Ok(new)
+    }
+
+    fn campaign_message(&mut self, campaign: CampaignId, customer: CustomerId) -> Result<Option<OutboxMessage>> {
+        one(
+            self.client()?,
+            &format!("{MESSAGE_SELECT} WHERE campaign_id = $1 AND customer_id = $2"),
+            &[&campaign.0, &customer.0],
+            |r| campaigns::outbox_message(r),
+        )
+    }
+
+    fn campaign_messages(
+        &mut self,
+        campaign: CampaignId,
+        after: Option<CustomerId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>> {
+        all(
+            self.client()?,
+            &format!(
+                "{MESSAGE_SELECT} WHERE campaign_id = $1 AND ($2::uuid IS NULL OR customer_id > $2)
+                 ORDER BY customer_id LIMIT $3"
+            ),
+            &[&campaign.0, &after.map(|a| a.0), &limit_of(limit)],
+            |r| campaigns::outbox_message(r),
+        )
+    }
+
+    fn customer_campaign_messages(&mut self, customer: CustomerId) -> Result<Vec<OutboxMessage>> {
+        all(
+            self.client()?,
+            &format!("{MESSAGE_SELECT} WHERE customer_id = $1 ORDER BY created_at, campaign_id"),
+            &[&customer.0],
+            |r| campaigns::outbox_message(r),
+        )
+    }
+
+    fn recent_message_times(&mut self, customer: CustomerId, since: Timestamp) -> Result<Vec<Timestamp>> {
+        all(
+            self.client()?,
+            "SELECT t FROM (SELECT CASE WHEN state = 'sent' THEN sent_at ELSE next_attempt_at END AS t
+               FROM campaign_messages WHERE customer_id = $1 AND state IN ('queued', 'sending', 'sent')) m
+             WHERE t > $2 ORDER BY t",
+            &[&customer.0, &since],
+            |r| r.time(0),
+        )
+    }
+
+    fn claim_campaign_messages(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>> {
+        let c = self.client()?;
+        let due = all(
+            c,
+            &format!(
+                "{MESSAGE_SELECT} WHERE state IN ('queued', 'sending') AND next_attempt_at <= $1
+                   AND campaign_id IN (SELECT id FROM campaigns WHERE state = 'launched')
+                 ORDER BY next_attempt_at, campaign_id, customer_id LIMIT $2 FOR UPDATE SKIP LOCKED"
+            ),
+            &[&now, &limit_of(limit)],
+            |r| campaigns::outbox_message(r),
+        )?;
+        let st = c
+            .prepare(
+                "UPDATE campaign_messages SET state = 'sending', attempts = attempts + 1, next_attempt_at = $3
+                 WHERE campaign_id = $1 AND customer_id = $2",
+            )
+            .be()?;
+        let mut claimed = Vec::with_capacity(due.len());
+        for mut m in due {
+            c.execute(&st, &[&m.campaign_id.0, &m.customer_id.0, &lease_until])
+                .be()?;
+            m.state = MessageState::Sending;
+            m.attempts += 1;
+            m.next_attempt_at = Some(lease_until);
+            claimed.push(m);
+        }
+        Ok(claimed)
+    }
+
+    fn update_campaign_message(&mut self, m: &OutboxMessage) -> Result<()> {
+        self.client()?
+            .execute(
+                "UPDATE campaign_messages SET state = $3, suppression = $4, attempts = $5, next_attempt_at = $6,
+                    sent_at = $7, last_error = $8 WHERE campaign_id = $1 AND customer_id = $2",
+                &[
+                    &m.campaign_id.0,
+                    &m.customer_id.0,
+                    &m.state.as_str(),
+                    &m.suppression,
+                    &m.attempts,
+                    &m.next_attempt_at,
+                    &m.sent_at,
+                    &m.last_error,
+                ],
+            )
+            .be()?;
+        Ok(())
+    }
+
+    fn campaign_message_counts(&mut self, campaign: CampaignId) -> Result<OutboxCounts> {
+        let rows = all(
+            self.client()?,
+            "SELECT state, suppression, count(*) FROM campaign_messages WHERE campaign_id = $1
+             GROUP BY state, suppression ORDER BY state, suppression",
+            &[&campaign.0],
+            |r| {
+                let state = r.text(0)?;
+                Ok((
+                    MessageState::parse(&state).ok_or_else(|| corrupt("message state", &state))?,
+                    r.opt_text(1)?,
+                    u64::try_from(r.int(2)?).unwrap_or(0),
+                ))
+            },
+        )?;
+        Ok(OutboxCounts { rows })
+    }
+
+    fn move_campaign_messages(&mut self, from: CustomerId, to: CustomerId) -> Result<u64> {
+        let c = self.client()?;
+        let moved = c
+            .execute(
+                "UPDATE campaign_messages SET customer_id = $1 WHERE customer_id = $2
+                 AND campaign_id NOT IN (SELECT campaign_id FROM campaign_messages WHERE customer_id = $1)",
+                &[&to.0, &from.0],
+            )
+            .be()?;
+        c.execute("DELETE FROM campaign_messages WHERE customer_id = $1", &[&from.0])
+            .be()?;
+        Ok(moved)
+    }
+
+    fn delete_campaign_messages(&mut self, customer: CustomerId) -> Result<()> {
+        self.client()?
+            .execute("DELETE FROM campaign_messages WHERE customer_id = $1", &[&customer.0])
+            .be()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,252 @@
+//! Campaigns and their outbox on SQLite: their rows inside a unit of work (`CampaignRows`, a part
+//! of every `Tx`). A claim needs no row lock: the unit holds the single writer.
+
+use crate::convert::{Ctx, all, one};
+use crate::ts;
+use crate::unit::SqliteTx;
+use jiff::Timestamp;
+use kesher_core::{CampaignId, CustomerId};
+use kesher_store::campaigns::{self, CAMPAIGN_SELECT, MESSAGE_SELECT};
+use kesher_store::{CampaignRow, CampaignRows, CampaignState, MessageState, OutboxCounts, OutboxMessage, Result};
+use rusqlite::params;
+
+impl CampaignRows for SqliteTx<'_> {
+    fn insert_campaign(&mut self, c: &CampaignRow) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO campaigns (id, name, definition, state, seed, created_by, created_at, launched_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    c.id.as_bytes(),
+                    c.name,
+                    c.definition,
+                    c.state.as_str(),
+                    c.seed.to_string(),
+                    c.created_by,
+                    ts(c.created_at),
+                    c.launched_at.map(ts),
+                ],
+            )
+            .be()?;
+        Ok(())
+    }
+
+    fn campaign(&mut self, id: CampaignId) -> Result<Option<CampaignRow>> {
+        one(
+            &self.conn,
+            &format!("{CAMPAIGN_SELECT} WHERE id = ?1"),
+            [id.as_bytes()],
+            |r| campaigns::campaign(r),
+        )
+    }
+
+    fn campaigns(&mut self) -> Result<Vec<CampaignRow>> {
+        all(
+            &self.conn,
+            &format!("{CAMPAIGN_SELECT} ORDER BY created_at DESC, id DESC"),
+            [],
+            |r| campaigns::campaign(r),
+        )
+    }
+
+    fn set_campaign_state(
+        &mut self,
+        id: CampaignId,
+        state: CampaignState,
+        launched_at: Option<Timestamp>,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE campaigns SET state = ?2, launched_at = coalesce(?3, launched_at) WHERE id = ?1",
+                params![id.as_bytes(), state.as_str(), launched_at.map(ts)],
+            )
+            .be()?;
+        Ok(())
+    }
+
+    fn insert_campaign_messages(&mut self, messages: &[OutboxMessage]) -> Result<u64> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO campaign_messages (campaign_id, customer_id, arm, channel, state, suppression, language,
+                    subject, body, message_id, attempts, next_attempt_at, sent_at, last_error, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                 ON CONFLICT (campaign_id, customer_id) DO NOTHING",
+            )
+            .be()?;
+        let mut new = 0u64;
+        for m in messages {
+            new += st
+                .execute(params![
+                    m.campaign_id.as_bytes(),
+                    m.customer_id.as_bytes(),
+                    m.arm,
+                    m.channel,
+                    m.state.as_str(),
+                    m.suppression,
+                    m.language,
+                    m.subject,
+                    m.body,
+                    m.message_id,
+                    m.attempts,
+                    m.next_attempt_at.map(ts),
+                    m.sent_at.map(ts),
+                    m.last_error,
+                    ts(m.created_at),
+                ])
+                .be()? as u64;
+        }
+        Ok(new)
+    }
+
+    fn campaign_message(&mut self, campaign: CampaignId, customer: CustomerId) -> Result<Option<OutboxMessage>> {
+        one(
+            &self.conn,
+            &format!("{MESSAGE_SELECT} WHERE campaign_id = ?1 AND customer_id = ?2"),
+            [campaign.as_bytes(), customer.as_bytes()],
+            |r| campaigns::outbox_message(r),
+        )
+    }
+
+    fn campaign_messages(
+        &mut self,
+        campaign: CampaignId,
+        after: Option<CustomerId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>> {
+        let after = after.map(|c| c.as_bytes().to_vec()).unwrap_or_default();
+        all(
+            &self.conn,
+            &format!("{MESSAGE_SELECT} WHERE campaign_id = ?1 AND customer_id > ?2 ORDER BY customer_id LIMIT ?3"),
+            params![campaign.as_bytes(), after, limit as i64],
+            |r| campaigns::outbox_message(r),
+        )
+    }
+
+    fn customer_campaign_messages(&mut self, customer: CustomerId) -> Result<Vec<OutboxMessage>> {
+        all(
+            &self.conn,
+            &format!("{MESSAGE_SELECT} WHERE customer_id = ?1 ORDER BY created_at, campaign_id"),
+            [customer.as_bytes()],
+            |r| campaigns::outbox_message(r),
+        )
+    }
+
+    fn recent_message_times(&mut self, customer: CustomerId, since: Timestamp) -> Result<Vec<Timestamp>> {
+        all(
+            &self.conn,
+            "SELECT t FROM (SELECT CASE WHEN state = 'sent' THEN sent_at ELSE next_attempt_at END AS t
+               FROM campaign_messages WHERE customer_id = ?1 AND state IN ('queued', 'sending', 'sent'))
+             WHERE t > ?2 ORDER BY t",
+            params![customer.as_bytes(), ts(since)],
+            |r| kesher_store::rows::Columns::time(r, 0),
+        )
+    }
+
+    fn claim_campaign_messages(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>> {
+        let due = all(
+            &self.conn,
+            &format!(
+                "{MESSAGE_SELECT} WHERE state IN ('queued', 'sending') AND next_attempt_at <= ?1
+                   AND campaign_id IN (SELECT id FROM campaigns WHERE state = 'launched')
+                 ORDER BY next_attempt_at, campaign_id, customer_id LIMIT ?2"
+            ),
+            params![ts(now), limit as i64],
+            |r| campaigns::outbox_message(r),
+        )?;
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "UPDATE campaign_messages SET state = 'sending', attempts = attempts + 1, next_attempt_at = ?3
+                 WHERE campaign_id = ?1 AND customer_id = ?2",
+            )
+            .be()?;
+        let mut claimed = Vec::with_capacity(due.len());
+        for mut m in due {
+            st.execute(params![
+                m.campaign_id.as_bytes(),
+                m.customer_id.as_bytes(),
+                ts(lease_until)
+            ])
+            .be()?;
+            m.state = MessageState::Sending;
+            m.attempts += 1;
+            m.next_attempt_at = Some(lease_until);
+            claimed.push(m);
+        }
+        Ok(claimed)
+    }
+
+    fn update_campaign_message(&mut self, m: &OutboxMessage) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE campaign_messages SET state = ?3, suppression = ?4, attempts = ?5, next_attempt_at = ?6,
+                    sent_at = ?7, last_error = ?8 WHERE campaign_id = ?1 AND customer_id = ?2",
+            )
+            .be()?
+            .execute(params![
+                m.campaign_id.as_bytes(),
+                m.customer_id.as_bytes(),
+                m.state.as_str(),
+                m.suppression,
+                m.attempts,
+                m.next_attempt_at.map(ts),
+                m.sent_at.map(ts),
+                m.last_error,
+            ])
+            .be()?;
+        Ok(())
+    }
+
+    fn campaign_message_counts(&mut self, campaign: CampaignId) -> Result<OutboxCounts> {
+        let rows = all(
+            &self.conn,
+            "SELECT state, suppression, count(*) FROM campaign_messages WHERE campaign_id = ?1
+             GROUP BY state, suppression ORDER BY state, suppression",
+            [campaign.as_bytes()],
+            |r| {
+                use kesher_store::rows::Columns;
+                let state = r.text(0)?;
+                Ok((
+                    MessageState::parse(&state).ok_or_else(|| kesher_store::rows::corrupt("message state", &state))?,
+                    r.opt_text(1)?,
+                    r.int(2)? as u64,
+                ))
+            },
+        )?;
+        Ok(OutboxCounts { rows })
+    }
+
+    fn move_campaign_messages(&mut self, from: CustomerId, to: CustomerId) -> Result<u64> {
+        let moved = self
+            .conn
+            .execute(
+                "UPDATE campaign_messages SET customer_id = ?1 WHERE customer_id = ?2
+                 AND campaign_id NOT IN (SELECT campaign_id FROM campaign_messages WHERE customer_id = ?1)",
+                [to.as_bytes(), from.as_bytes()],
+            )
+            .be()? as u64;
+        self.conn
+            .execute(
+                "DELETE FROM campaign_messages WHERE customer_id = ?1",
+                [from.as_bytes()],
+            )
+            .be()?;
+        Ok(moved)
+    }
+
+    fn delete_campaign_messages(&mut self, customer: CustomerId) -> Result<()> {
+        self.conn
+            .execute(
+                "DELETE FROM campaign_messages WHERE customer_id = ?1",
+                [customer.as_bytes()],
+            )
+            .be()?;
+        Ok(())
+    }
+}

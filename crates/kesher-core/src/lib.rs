@@ -17,8 +17,7 @@ pub use error::{DomainError, Params};
 pub use identity::{DuplicateCandidate, DuplicatePair, Email, find_duplicates};
 pub use ids::{
     BenefitGrantId, BranchId, CampaignId, CustomerId, EmployeeId, InteractionId, JobId, ProductId, SegmentRunId,
-    SurpriseDrawId,
-    TokenId, TransactionId, UserId,
+    SurpriseDrawId, TokenId, TransactionId, UserId,
 };
 pub use model::*;
 pub use money::{

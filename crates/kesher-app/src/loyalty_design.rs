@@ -30,7 +30,7 @@ pub struct DesignRequest {
     pub point_value: Option<String>,
 }
 
-fn column(table: &bulk::TableSpec, name: &str) -> Result<usize> {
+pub(crate) fn column(table: &bulk::TableSpec, name: &str) -> Result<usize> {
     table
         .columns
         .iter()
@@ -38,25 +38,25 @@ fn column(table: &bulk::TableSpec, name: &str) -> Result<usize> {
         .ok_or_else(|| StoreError::Backend(format!("table {} has no column {name}", table.name)))
 }
 
-fn table(name: &str) -> Result<&'static bulk::TableSpec> {
+pub(crate) fn table(name: &str) -> Result<&'static bulk::TableSpec> {
     bulk::table(name).ok_or_else(|| StoreError::Backend(format!("no table {name}")))
 }
 
-fn uuid_at(row: &[Value], i: usize) -> Option<Uuid> {
+pub(crate) fn uuid_at(row: &[Value], i: usize) -> Option<Uuid> {
     match row.get(i) {
         Some(Value::Uuid(u)) => Some(*u),
         _ => None,
     }
 }
 
-fn int_at(row: &[Value], i: usize) -> Option<i64> {
+pub(crate) fn int_at(row: &[Value], i: usize) -> Option<i64> {
     match row.get(i) {
         Some(Value::Int(v)) => Some(*v),
         _ => None,
     }
 }
 
-fn text_at(row: &[Value], i: usize) -> Option<&str> {
+pub(crate) fn text_at(row: &[Value], i: usize) -> Option<&str> {
     match row.get(i) {
         Some(Value::Text(s)) => Some(s.as_str()),
         _ => None,

@@ -1157,24 +1157,10 @@ impl App {
         now: Timestamp,
         branch: Option<BranchId>,
     ) -> Result<(Vec<Keyed<GrantUse>>, Vec<SurpriseUse>)> {
+        use crate::loyalty_design::{column, table, text_at, uuid_at};
         use kesher_loyalty::benefits::{GrantSource, GrantState};
-        use kesher_store::bulk::{self, Value};
-        let table = |name: &str| bulk::table(name).ok_or_else(|| StoreError::Backend(format!("no table {name}")));
-        let column = |t: &bulk::TableSpec, name: &str| {
-            t.columns
-                .iter()
-                .position(|c| c.0 == name)
-                .ok_or_else(|| StoreError::Backend(format!("table {} has no column {name}", t.name)))
-        };
+        use kesher_store::bulk::Value;
         let in_window = |v: Option<&Value>| matches!(v, Some(Value::Time(t)) if *t >= start && *t < end);
-        let text = |v: Option<&Value>| match v {
-            Some(Value::Text(s)) => Some(s.clone()),
-            _ => None,
-        };
-        let uuid = |v: Option<&Value>| match v {
-            Some(Value::Uuid(u)) => Some(*u),
-            _ => None,
-        };
         let program = self.loyalty_program()?;
 
         let draws_t = table("loyalty_surprise_draws")?;
@@ -1190,7 +1176,7 @@ impl App {
                 return;
             }
             let (Some(id), Some(benefit), Some(Value::Time(at))) =
-                (uuid(row.get(d_id)), text(row.get(d_benefit)), row.get(d_at))
+                (uuid_at(row, d_id), text_at(row, d_benefit), row.get(d_at))
             else {
                 return;
             };
@@ -1198,9 +1184,9 @@ impl App {
                 id,
                 SurpriseUse {
                     draw: id.to_string(),
-                    benefit,
+                    benefit: benefit.to_string(),
                     at: at.to_string(),
-                    by: text(row.get(d_actor)).unwrap_or_default(),
+                    by: text_at(row, d_actor).unwrap_or_default().to_string(),
                     members: 0,
                     used: 0,
                     expired: 0,
@@ -1220,11 +1206,11 @@ impl App {
         );
         let mut grants: BTreeMap<String, GrantUse> = BTreeMap::new();
         self.store.bulk_read(grants_t, &mut |row| {
-            let Some(benefit) = text(row.get(g_benefit)) else {
+            let Some(benefit) = text_at(row, g_benefit) else {
                 return;
             };
             // A stored `available` grant past its time reads as expired, as everywhere else.
-            let state = match text(row.get(g_state)).as_deref().and_then(GrantState::parse) {
+            let state = match text_at(row, g_state).and_then(GrantState::parse) {
                 Some(GrantState::Available) => match row.get(g_until) {
                     Some(Value::Time(until)) if *until <= now => GrantState::Expired,
                     _ => GrantState::Available,
@@ -1232,7 +1218,7 @@ impl App {
                 Some(s) => s,
                 None => return,
             };
-            if let Some(d) = uuid(row.get(g_draw)).and_then(|d| surprises.get_mut(&d)) {
+            if let Some(d) = uuid_at(row, g_draw).and_then(|d| surprises.get_mut(&d)) {
                 d.members += 1;
                 match state {
                     GrantState::Used => d.used += 1,
@@ -1243,10 +1229,10 @@ impl App {
             if !in_window(row.get(g_granted)) {
                 return;
             }
-            let u = grants.entry(benefit).or_default();
+            let u = grants.entry(benefit.to_string()).or_default();
             u.granted += 1;
-            let source = text(row.get(g_source))
-                .and_then(|s| GrantSource::parse(&s))
+            let source = text_at(row, g_source)
+                .and_then(GrantSource::parse)
                 .map(|s| s.as_str().to_string())
                 .unwrap_or_else(|| "unknown".into());
             *u.by_source.entry(source).or_default() += 1;
@@ -1256,7 +1242,7 @@ impl App {
                 GrantState::Available => u.available += 1,
             }
             if let Some(b) = branch {
-                let here = uuid(row.get(g_branch)) == Some(b.0) && state == GrantState::Used;
+                let here = uuid_at(row, g_branch) == Some(b.0) && state == GrantState::Used;
                 *u.used_at_branch.get_or_insert(0) += u64::from(here);
             }
         })?;

@@ -159,10 +159,16 @@ pub enum Action {
     /// Grant a benefit of the catalogue by hand; draw surprise benefits and read the draws.
     #[serde(rename = "benefits.grant")]
     BenefitsGrant,
+    /// Campaigns: their definitions, outbox counts, previews and measured reports.
+    #[serde(rename = "campaigns.read")]
+    CampaignsRead,
+    /// Create, launch and pause campaigns, and deliver their outbox now.
+    #[serde(rename = "campaigns.manage")]
+    CampaignsManage,
 }
 
 impl Action {
-    pub const ALL: [Action; 36] = [
+    pub const ALL: [Action; 38] = [
         Action::Public,
         Action::Session,
         Action::CustomersRead,
@@ -199,6 +205,8 @@ impl Action {
         Action::LoyaltyConfigure,
         Action::BenefitsRedeem,
         Action::BenefitsGrant,
+        Action::CampaignsRead,
+        Action::CampaignsManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -239,6 +247,8 @@ impl Action {
             Action::LoyaltyConfigure => "loyalty.configure",
             Action::BenefitsRedeem => "benefits.redeem",
             Action::BenefitsGrant => "benefits.grant",
+            Action::CampaignsRead => "campaigns.read",
+            Action::CampaignsManage => "campaigns.manage",
         }
     }
 
@@ -305,6 +315,8 @@ pub fn grant(role: Role, action: Action) -> Grant {
             // Grants and surprises are the program's; honouring happens at the till.
             A::BenefitsGrant => Allow,
             A::BenefitsRedeem => Deny,
+            // Campaigns are the marketing manager's to write, launch and measure.
+            A::CampaignsRead | A::CampaignsManage => Allow,
             A::CustomersDelete | A::CustomersExport | A::CustomersErase | A::TransactionsRecord => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
             A::Public | A::Session => Allow,
@@ -327,6 +339,9 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::LoyaltyConfigure => Deny,
             A::BenefitsRedeem => OwnBranch,
             A::BenefitsGrant => Deny,
+            // What the business sends and what it measured (aggregates); running them is marketing's.
+            A::CampaignsRead => Allow,
+            A::CampaignsManage => Deny,
             A::CustomersExport | A::CustomersErase | A::AnalyticsRun | A::SegmentsManage => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
             A::Public | A::Session => Allow,
@@ -345,6 +360,7 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::LoyaltyConfigure => Deny,
             A::BenefitsRedeem => OwnBranch,
             A::BenefitsGrant => Deny,
+            A::CampaignsRead | A::CampaignsManage => Deny,
             A::CustomersDelete | A::CustomersMerge | A::CustomersExport | A::CustomersErase => Deny,
             A::AnalyticsRead | A::AnalyticsRun | A::SegmentsRead | A::SegmentsManage => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
@@ -365,6 +381,9 @@ pub fn grant(role: Role, action: Action) -> Grant {
             // Members are people: the program's KPIs are aggregates under analytics.read.
             A::LoyaltyRead | A::LoyaltyEnrol | A::LoyaltyConfigure => Deny,
             A::BenefitsRedeem | A::BenefitsGrant => Deny,
+            // Reports are aggregates; previews show a person's message and are under manage.
+            A::CampaignsRead => Allow,
+            A::CampaignsManage => Deny,
             A::ReferenceWrite | A::Import | A::AuditRead | A::UsersManage | A::TokensManage | A::PrivacyManage => Deny,
             A::Public | A::Session => Allow,
         },
@@ -381,6 +400,7 @@ pub fn grant(role: Role, action: Action) -> Grant {
             A::LoyaltyConfigure => Deny,
             A::BenefitsRedeem => OwnBranch,
             A::BenefitsGrant => Deny,
+            A::CampaignsRead | A::CampaignsManage => Deny,
             A::CustomersRead | A::CustomersUpdate | A::CustomersDelete | A::CustomersMerge => Deny,
             A::CustomersExport | A::CustomersErase => Deny,
             A::TransactionsRead | A::InteractionsRead | A::InteractionsRecord => Deny,

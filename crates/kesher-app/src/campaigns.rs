@@ -795,6 +795,7 @@ impl App {
     }
 }
 
+pub mod economics;
 pub mod email;
 
 #[cfg(test)]

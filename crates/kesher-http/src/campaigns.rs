@@ -521,3 +521,72 @@ pub async fn unsubscribe(
     })
     .await
 }
+
+/// The campaigns' prices as written: decimal amounts in the currency.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CostsDto {
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Per 1,000 messages sent, by channel (`email`, `sms`, `log`): `{"email": "2.00"}`.
+    #[serde(default)]
+    pub per_thousand: BTreeMap<String, String>,
+    /// What winning one new customer costs.
+    #[serde(default)]
+    pub acquisition: Option<String>,
+}
+
+impl From<kesher_app::campaigns::economics::CostsText> for CostsDto {
+    fn from(t: kesher_app::campaigns::economics::CostsText) -> Self {
+        CostsDto {
+            currency: t.currency,
+            per_thousand: t.per_thousand,
+            acquisition: t.acquisition,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/campaigns/costs", tag = "campaigns",
+    responses((status = 200, description = "The campaigns' prices", body = CostsDto),
+              (status = 404, description = "No prices are set", body = crate::error::ErrorBody)))]
+pub async fn get_costs(State(st): State<AppState>, caller: Caller) -> Result<Json<CostsDto>, AppError> {
+    blocking(st, move |app| {
+        caller.check(Action::CampaignsRead, None)?;
+        let costs = app.campaign_costs().map_err(|e| segment_error(e, "costs"))?.ok_or_else(|| {
+            AppError::not_found("the campaigns' prices are not set").coded("campaign.costs.missing")
+        })?;
+        Ok(Json(CostsDto::from(costs.text)))
+    })
+    .await
+}
+
+#[utoipa::path(put, path = "/api/campaigns/costs", tag = "campaigns", request_body = CostsDto,
+    responses((status = 200, description = "The prices as stored", body = CostsDto),
+              (status = 422, description = "A price that is not an amount of the currency, negative or absurd, or an unknown channel: `params.key` names it", body = crate::error::ErrorBody)))]
+pub async fn put_costs(
+    State(st): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CostsDto>,
+) -> Result<Json<CostsDto>, AppError> {
+    blocking(st, move |app| {
+        caller.check(Action::CampaignsManage, None)?;
+        let text = serde_json::to_string(&body).map_err(|e| AppError::internal(e.to_string()))?;
+        let costs = app
+            .set_campaign_costs(&text, &caller.actor(app))
+            .map_err(|e| segment_error(e, "costs"))?;
+        Ok(Json(CostsDto::from(costs.text)))
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/api/campaigns/economics", tag = "campaigns",
+    responses((status = 200, description = "Every launched campaign's cost, customers kept (the response lift over the control group times the recipients, with its 95 % interval) and cost per customer kept beside the acquisition cost, the cheapest first; `best` is where the next unit of campaign money keeps the most customers", body = Object),
+              (status = 409, description = "The prices are not set (`campaign.costs.missing`)", body = crate::error::ErrorBody)))]
+pub async fn economics(State(st): State<AppState>, caller: Caller) -> Result<Json<serde_json::Value>, AppError> {
+    blocking(st, move |app| {
+        caller.check(Action::CampaignsRead, None)?;
+        let r = app.campaign_economics().map_err(|e| segment_error(e, "costs"))?;
+        Ok(Json(serde_json::to_value(r).map_err(|e| AppError::internal(e.to_string()))?))
+    })
+    .await
+}

@@ -72,7 +72,8 @@ pub async fn blocking<T: Send + 'static>(
         loyalty::wallet, loyalty::design, loyalty::kpis, loyalty::benefits, loyalty::grant_benefit,
         loyalty::redeem_benefit, loyalty::honour_benefit, loyalty::draw_surprise, loyalty::surprise,
         campaigns::list, campaigns::create, campaigns::get, campaigns::preview, campaigns::launch, campaigns::pause,
-        campaigns::report, campaigns::deliver, campaigns::plan,
+        campaigns::report, campaigns::deliver, campaigns::plan, campaigns::get_costs, campaigns::put_costs,
+        campaigns::economics,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "analytics"), (name = "auth"), (name = "accounts"), (name = "privacy"), (name = "segments"), (name = "points"), (name = "loyalty"), (name = "campaigns"), (name = "system")),
@@ -529,6 +530,14 @@ fn api() -> Api {
     .at(get_.clone(), "/api/campaigns", A::CampaignsRead, get(campaigns::list))
     .at(post_.clone(), "/api/campaigns", A::CampaignsManage, post(campaigns::create))
     .at(get_.clone(), "/api/campaigns/plan", A::CampaignsRead, get(campaigns::plan))
+    .at(get_.clone(), "/api/campaigns/costs", A::CampaignsRead, get(campaigns::get_costs))
+    .at(put_.clone(), "/api/campaigns/costs", A::CampaignsManage, put(campaigns::put_costs))
+    .at(
+        get_.clone(),
+        "/api/campaigns/economics",
+        A::CampaignsRead,
+        get(campaigns::economics),
+    )
     .at(
         post_.clone(),
         "/api/campaigns/deliver",

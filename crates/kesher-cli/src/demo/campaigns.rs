@@ -231,6 +231,11 @@ pub fn run(app: &App, actor: &Actor, now: Timestamp, seed: u64) -> anyhow::Resul
         ),
         actor,
     )?;
+    // The prices: the demo's log channel stands for e-mail.
+    let prices = serde_json::json!({"currency": "ILS", "acquisition": "45.00",
+        "per_thousand": {"email": "2.00", "sms": "80.00", "log": "2.00"}});
+    app.set_campaign_costs(&prices.to_string(), actor)
+        .map_err(|e| anyhow::anyhow!("the demo's campaign prices: {e}"))?;
     eprintln!(
         "  campaigns: a win-back pilot to {} lapsed customers ({back} came back), a holiday greeting to {} in {:.1} s",
         pilot.len(),

@@ -263,3 +263,48 @@ fn the_unsubscribe_link_works_without_signing_in_and_suppresses_queued_messages(
     assert!(!customer["consents"].to_string().contains("withdrawn"), "{customer}");
     assert_ne!(eli_token, token);
 }
+
+#[test]
+fn prices_are_checked_and_the_economics_count_what_was_sent() {
+    let (app, _) = setup();
+    let (s, e) = app.get("/api/campaigns/economics");
+    assert_eq!((s, &e["error"]["code"]), (409, &json!("campaign.costs.missing")), "{e}");
+    let (s, e) = app.get("/api/campaigns/costs");
+    assert_eq!(s, 404, "{e}");
+    for (bad, key) in [
+        (json!({"currency": "ILS", "per_thousand": {"fax": "1.00"}}), "per_thousand.fax"),
+        (json!({"currency": "ILS", "per_thousand": {"sms": "-1.00"}}), "per_thousand.sms"),
+        (json!({"currency": "ILS", "per_thousand": {"sms": "1.001"}}), "per_thousand.sms"),
+        (json!({"currency": "ILS", "acquisition": "99999999999.00"}), "acquisition"),
+        (json!({"currency": "XYZ"}), "currency"),
+    ] {
+        let (s, e) = app.call("PUT", "/api/campaigns/costs", Some(bad.clone()));
+        assert_eq!(s, 422, "{bad}: {e}");
+        assert_eq!(e["error"]["params"]["key"], key, "{bad}: {e}");
+    }
+    let (s, e) = app.call("PUT", "/api/campaigns/costs", Some(json!({"currency": "ILS", "dollars": 1})));
+    assert_eq!(s, 422, "{e}");
+    let prices = json!({"currency": "ILS", "per_thousand": {"log": "1000.00"}, "acquisition": "45.00"});
+    let (s, v) = app.call("PUT", "/api/campaigns/costs", Some(prices.clone()));
+    assert_eq!((s, &v), (200, &prices), "{v}");
+    let analyst = app.token_for(Role::Analyst, None);
+    let (s, v) = app.call_as(Some(&analyst), "GET", "/api/campaigns/costs", None);
+    assert_eq!((s, &v), (200, &prices), "{v}");
+    let (s, v) = app.call_as(Some(&analyst), "PUT", "/api/campaigns/costs", Some(prices));
+    assert_eq!(s, 403, "{v}");
+
+    // One campaign, three messages at 1.00 each, no control group: cost counted, lift unmeasured.
+    let (_, c) = app.post("/api/campaigns", definition());
+    let id = c["campaign"]["id"].as_str().unwrap().to_string();
+    let (s, _) = app.post(&format!("/api/campaigns/{id}/launch"), json!({}));
+    assert_eq!(s, 200);
+    let (s, d) = app.post("/api/campaigns/deliver", json!({}));
+    assert_eq!((s, &d["sent"]), (200, &json!(3)), "{d}");
+    let (s, e) = app.call_as(Some(&analyst), "GET", "/api/campaigns/economics", None);
+    assert_eq!(s, 200, "{e}");
+    assert_eq!((&e["currency"], &e["acquisition"], &e["cost"]), (&json!("ILS"), &json!(4500), &json!(300)), "{e}");
+    let row = &e["rows"][0];
+    assert_eq!((&row["name"], &row["cost"], &row["recipients"]), (&json!("Spring"), &json!(300), &json!(3)), "{e}");
+    assert!(row["cost_per_kept"].is_null() && row["note"].as_str().unwrap().contains("not measured"), "{e}");
+    assert!(e["best"].is_null(), "{e}");
+}

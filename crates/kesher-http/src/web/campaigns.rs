@@ -151,9 +151,14 @@ fn report_view(app: &App, c: &Ctx, r: &CampaignReport) -> Result<minijinja::Valu
     };
     let rtl = lang.dir() == "rtl";
     let (recipients_label, control_label) = (w.t(lang, "camp-recipients", &[]), w.t(lang, "camp-control", &[]));
-    let whisker = |lift: &serde_json::Value, base: f64, show: &dyn Fn(f64) -> String| {
+    // The interval the lift's gives the recipients (the control group's figure plus the
+    // difference's bounds), held to what the figure can be (a rate between 0 and 1).
+    let whisker = |lift: &serde_json::Value, base: f64, bounds: (f64, f64), show: &dyn Fn(f64) -> String| {
         interval(lift, "ci").map(|(low, high)| {
-            let (low, high) = (base + low, base + high);
+            let (low, high) = (
+                (base + low).clamp(bounds.0, bounds.1),
+                (base + high).clamp(bounds.0, bounds.1),
+            );
             (low, high, format!("{} … {}", show(low), show(high)))
         })
     };
@@ -165,7 +170,7 @@ fn report_view(app: &App, c: &Ctx, r: &CampaignReport) -> Result<minijinja::Valu
                     label: recipients_label.clone(),
                     value: t,
                     shown: pct(t),
-                    interval: whisker(&r.response, k, &pct),
+                    interval: whisker(&r.response, k, (0.0, 1.0), &pct),
                 },
                 IntervalBar {
                     label: control_label.clone(),
@@ -187,7 +192,7 @@ fn report_view(app: &App, c: &Ctx, r: &CampaignReport) -> Result<minijinja::Valu
                     label: recipients_label.clone(),
                     value: t,
                     shown: money(t),
-                    interval: whisker(&r.revenue, k, &money),
+                    interval: whisker(&r.revenue, k, (f64::MIN, f64::MAX), &money),
                 },
                 IntervalBar {
                     label: control_label.clone(),

@@ -116,8 +116,18 @@ fn api() -> Api {
     .at(post_.clone(), "/loyalty/enrol", A::LoyaltyEnrol, post(web::enrol))
     // The campaigns' pages (`web::campaigns`).
     .at(get_.clone(), "/campaigns", A::CampaignsRead, get(web::campaigns::list))
-    .at(post_.clone(), "/campaigns", A::CampaignsManage, post(web::campaigns::create))
-    .at(get_.clone(), "/campaigns/{id}", A::CampaignsRead, get(web::campaigns::show))
+    .at(
+        post_.clone(),
+        "/campaigns",
+        A::CampaignsManage,
+        post(web::campaigns::create),
+    )
+    .at(
+        get_.clone(),
+        "/campaigns/{id}",
+        A::CampaignsRead,
+        get(web::campaigns::show),
+    )
     .at(
         post_.clone(),
         "/campaigns/{id}/launch",

@@ -325,10 +325,16 @@ fn the_campaign_page_renders_in_each_language_with_its_figures() {
         assert!(html.contains(r#"<pre class="message" dir="auto" id="preview-sms">שלום דנה</pre>"#));
         assert!(html.contains(r#"id="preview-suppressed""#));
         // A p-value under 0.001 is written as such.
-        assert!(html.contains(&format!("&lt; {}", l10n::float(lang, 0.001, 3))), "{html}");
+        assert!(
+            html.contains(&format!("&lt; {}", l10n::float(lang, 0.001, 3))),
+            "{html}"
+        );
     }
     let he = web.render("campaign.html", Lang::He, campaign_page()).unwrap();
-    assert!(he.contains("יום ההולדת") && he.contains("אחת הקבוצות עדיין ריקה"), "{he}");
+    assert!(
+        he.contains("יום ההולדת") && he.contains("אחת הקבוצות עדיין ריקה"),
+        "{he}"
+    );
 }
 
 #[test]
@@ -340,8 +346,8 @@ fn the_campaign_list_has_an_empty_state_and_the_form_only_for_managers() {
                 "campaigns.html",
                 Lang::Fa,
                 minijinja::context! { campaigns => Vec::<minijinja::Value>::new(), definition => "",
-                    me => minijinja::context!{name => "ari", role => "analyst"}, csrf => "x",
-                    may => minijinja::context!{ campaigns => true, manage_campaigns => manage }, section => "campaigns" },
+                me => minijinja::context!{name => "ari", role => "analyst"}, csrf => "x",
+                may => minijinja::context!{ campaigns => true, manage_campaigns => manage }, section => "campaigns" },
             )
             .unwrap();
         assert!(html.contains(r#"id="empty-state""#) && html.contains("هنوز کمپینی وجود ندارد"));

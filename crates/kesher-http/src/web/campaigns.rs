@@ -6,7 +6,7 @@
 //! the CLI's `kesher campaigns`; the route table names each route's action (`campaigns.read`,
 //! `campaigns.manage`), and a page shows a form only to a role that may use it.
 
-use super::{DoneParams, Ctx, ctx, error_value, errored, form, render, web};
+use super::{Ctx, DoneParams, ctx, error_value, errored, form, render, web};
 use crate::auth::Caller;
 use crate::error::{AppError, Query};
 use crate::segments::segment_error;
@@ -136,9 +136,8 @@ fn report_view(app: &App, c: &Ctx, r: &CampaignReport) -> Result<minijinja::Valu
     let (currency, scale) = report_currency(app)?;
     let w = web()?;
     let lang = c.lang;
-    let rate = |g: &kesher_app::campaigns::GroupFigures| {
-        (g.customers > 0).then(|| g.responders as f64 / g.customers as f64)
-    };
+    let rate =
+        |g: &kesher_app::campaigns::GroupFigures| (g.customers > 0).then(|| g.responders as f64 / g.customers as f64);
     let (treated_rate, control_rate) = (rate(&r.recipients), rate(&r.control_group));
     let pct = |x: f64| kesher_web::l10n::percent(lang, x, 1);
     let money = |major: f64| {
@@ -502,7 +501,16 @@ pub async fn launch(
         ))
         .into_response()),
         Err(e) if shown_on_page(&e) => {
-            campaign_page(st, caller, headers, id, CampaignParams::default(), PreviewShown::default(), Some(e)).await
+            campaign_page(
+                st,
+                caller,
+                headers,
+                id,
+                CampaignParams::default(),
+                PreviewShown::default(),
+                Some(e),
+            )
+            .await
         }
         Err(e) => Err(e),
     }
@@ -530,7 +538,16 @@ pub async fn pause(
     match paused {
         Ok(_) => Ok(Redirect::to(&format!("/campaigns/{id}?done=paused")).into_response()),
         Err(e) if shown_on_page(&e) => {
-            campaign_page(st, caller, headers, id, CampaignParams::default(), PreviewShown::default(), Some(e)).await
+            campaign_page(
+                st,
+                caller,
+                headers,
+                id,
+                CampaignParams::default(),
+                PreviewShown::default(),
+                Some(e),
+            )
+            .await
         }
         Err(e) => Err(e),
     }

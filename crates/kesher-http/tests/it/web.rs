@@ -686,7 +686,8 @@ fn a_marketing_manager_creates_launches_measures_and_pauses_a_campaign_from_its_
     let r = v.get("/campaigns");
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(
-        r.body.contains(r#"<a href="/campaigns" aria-current="page">Campaigns</a>"#)
+        r.body
+            .contains(r#"<a href="/campaigns" aria-current="page">Campaigns</a>"#)
             && r.body.contains(r#"id="empty-state""#)
             && r.body.contains("No campaign yet.")
             && r.body.contains(r#"id="campaign-form""#),
@@ -703,7 +704,8 @@ fn a_marketing_manager_creates_launches_measures_and_pauses_a_campaign_from_its_
     let r = v.post("/campaigns", &[("definition", &bad), ("csrf", &csrf)]);
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(
-        r.body.contains("The definition is not valid at \u{2068}channels[1]\u{2069}: ")
+        r.body
+            .contains("The definition is not valid at \u{2068}channels[1]\u{2069}: ")
             && r.body.contains("fax")
             && r.body.contains("&quot;name&quot;: &quot;Spring &lt;sale&gt;&quot;"),
         "{}",
@@ -757,8 +759,11 @@ fn a_marketing_manager_creates_launches_measures_and_pauses_a_campaign_from_its_
     let r = v.post(&format!("{page}/preview"), &[("who", "M2"), ("csrf", &csrf)]);
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(
-        r.body.contains(r#"<dd dir="auto" id="preview-subject">שלום Dana2</dd>"#)
-            && r.body.contains(r#"<pre class="message" dir="auto" id="preview-body">&lt;p&gt;שלום Dana2&lt;&#x2f;p&gt;</pre>"#)
+        r.body
+            .contains(r#"<dd dir="auto" id="preview-subject">שלום Dana2</dd>"#)
+            && r.body.contains(
+                r#"<pre class="message" dir="auto" id="preview-body">&lt;p&gt;שלום Dana2&lt;&#x2f;p&gt;</pre>"#
+            )
             && r.body.contains("<dd>e-mail</dd>")
             && r.body.contains(r#"value="M2""#),
         "{}",
@@ -766,7 +771,8 @@ fn a_marketing_manager_creates_launches_measures_and_pauses_a_campaign_from_its_
     );
     let r = v.post(&format!("{page}/preview"), &[("who", "M11"), ("csrf", &csrf)]);
     assert!(
-        r.body.contains("Nothing would be sent: \u{2068}no consent for the campaign&#x27;s channels\u{2069}"),
+        r.body
+            .contains("Nothing would be sent: \u{2068}no consent for the campaign&#x27;s channels\u{2069}"),
         "{}",
         r.body
     );
@@ -854,7 +860,8 @@ fn a_marketing_manager_creates_launches_measures_and_pauses_a_campaign_from_its_
         r.body.contains(r#"<figure id="chart-response"><svg class="chart""#)
             && r.body.contains(r#"<figure id="chart-revenue"><svg class="chart""#)
             && r.body.contains(r#"id="camp-lifts""#)
-            && r.body.contains("The attribution window of \u{2068}14\u{2069} days has not ended"),
+            && r.body
+                .contains("The attribution window of \u{2068}14\u{2069} days has not ended"),
         "{}",
         r.body
     );
@@ -886,7 +893,8 @@ fn a_marketing_manager_creates_launches_measures_and_pauses_a_campaign_from_its_
     let r = v.post(&format!("{page}/pause"), &[("csrf", &csrf)]);
     assert_eq!(r.status, 409, "{}", r.body);
     assert!(
-        r.body.contains("The campaign is \u{2068}paused\u{2069}; it must be \u{2068}launched\u{2069}."),
+        r.body
+            .contains("The campaign is \u{2068}paused\u{2069}; it must be \u{2068}launched\u{2069}."),
         "{}",
         r.body
     );
@@ -963,8 +971,5 @@ fn campaign_pages_follow_the_permission_matrix() {
     assert_eq!(r.status, 403, "{}", r.body);
     assert_eq!(app.app.campaign(row.id).unwrap().row.state.as_str(), "draft");
     assert_eq!(m.get("/campaigns/not-an-id").status, 404);
-    assert_eq!(
-        m.get("/campaigns/0190aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee").status,
-        404
-    );
+    assert_eq!(m.get("/campaigns/0190aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee").status, 404);
 }

@@ -121,6 +121,38 @@ fn api() -> Api {
     .at(get_.clone(), "/customers", A::CustomersRead, get(web::customers))
     .at(get_.clone(), "/loyalty", A::LoyaltyRead, get(web::loyalty))
     .at(post_.clone(), "/loyalty/enrol", A::LoyaltyEnrol, post(web::enrol))
+    // The campaigns' pages (`web::campaigns`).
+    .at(get_.clone(), "/campaigns", A::CampaignsRead, get(web::campaigns::list))
+    .at(
+        post_.clone(),
+        "/campaigns",
+        A::CampaignsManage,
+        post(web::campaigns::create),
+    )
+    .at(
+        get_.clone(),
+        "/campaigns/{id}",
+        A::CampaignsRead,
+        get(web::campaigns::show),
+    )
+    .at(
+        post_.clone(),
+        "/campaigns/{id}/launch",
+        A::CampaignsManage,
+        post(web::campaigns::launch),
+    )
+    .at(
+        post_.clone(),
+        "/campaigns/{id}/pause",
+        A::CampaignsManage,
+        post(web::campaigns::pause),
+    )
+    .at(
+        post_.clone(),
+        "/campaigns/{id}/preview",
+        A::CampaignsManage,
+        post(web::campaigns::preview),
+    )
     .at(get_.clone(), "/customers/{id}", A::CustomersRead, get(web::customer))
     .at(
         post_.clone(),

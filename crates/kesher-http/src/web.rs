@@ -19,6 +19,8 @@ use minijinja::context;
 use serde::Deserialize;
 use std::sync::{Arc, OnceLock};
 
+pub mod campaigns;
+
 /// The cookie that keeps a visitor's language choice (a signed-in user's is also stored).
 pub const LANG_COOKIE: &str = "kesher_lang";
 
@@ -78,6 +80,8 @@ fn ctx(app: &kesher_app::App, caller: &Caller, headers: &HeaderMap) -> Ctx {
             enrol => may(Action::LoyaltyEnrol),
             wallet => may(Action::PointsRead),
             benefits => may(Action::BenefitsRedeem),
+            campaigns => may(Action::CampaignsRead),
+            manage_campaigns => may(Action::CampaignsManage),
         },
         time_zone: app
             .business_time_zone()

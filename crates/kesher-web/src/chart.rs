@@ -59,6 +59,83 @@ pub fn bars(title: &str, bars: &[Bar], rtl: bool) -> String {
     s
 }
 
+/// A bar with an interval drawn over it as a whisker (a 95 % interval).
+pub struct IntervalBar {
+    pub label: String,
+    pub value: f64,
+    pub shown: String,
+    /// (low, high) in the value's unit, and how the reader should see it.
+    pub interval: Option<(f64, f64, String)>,
+}
+
+/// Horizontal bars from a common zero with an optional whisker each (e.g. the recipients'
+/// response rate beside the control group's, the recipients' bar carrying the interval that the
+/// lift's confidence interval gives it); the scale takes the whiskers in, negative values are
+/// drawn as zero. `rtl` grows them from the right.
+pub fn interval_bars(title: &str, bars: &[IntervalBar], rtl: bool) -> String {
+    let (w, label_w, row_h) = (440.0, 130.0, 30.0);
+    let h = row_h * bars.len().max(1) as f64 + 8.0;
+    let max = bars
+        .iter()
+        .flat_map(|b| [Some(b.value), b.interval.as_ref().map(|i| i.1)])
+        .flatten()
+        .filter(|v| v.is_finite())
+        .fold(0.0_f64, f64::max);
+    let plot = w - label_w - 100.0;
+    let len = |v: f64| {
+        if max > 0.0 && v.is_finite() {
+            (v.max(0.0) / max).min(1.0) * plot
+        } else {
+            0.0
+        }
+    };
+    // x of a point `l` along the plot from its zero.
+    let at = |l: f64| if rtl { w - label_w - l } else { label_w + l };
+    let mut s = svg_open(title, w, h);
+    for (i, b) in bars.iter().enumerate() {
+        let y = 4.0 + row_h * i as f64;
+        let bar_len = len(b.value);
+        let end = bar_len.max(b.interval.as_ref().map_or(0.0, |i| len(i.1)));
+        let (label_x, anchor, value_anchor) = if rtl {
+            (w - 4.0, "end", "end")
+        } else {
+            (4.0, "start", "start")
+        };
+        let bar_x = if rtl { at(bar_len) } else { at(0.0) };
+        let value_x = if rtl { at(end) - 6.0 } else { at(end) + 6.0 };
+        let hover = match &b.interval {
+            Some((_, _, shown)) => format!("{}: {} ({})", b.label, b.shown, shown),
+            None => format!("{}: {}", b.label, b.shown),
+        };
+        let _ = write!(
+            s,
+            r#"<g class="bar"><title>{hover}</title><text x="{label_x:.1}" y="{ty:.1}" text-anchor="{anchor}">{label}</text><rect x="{bar_x:.1}" y="{y:.1}" width="{bar_len:.1}" height="{bh:.1}" rx="2"/>"#,
+            hover = esc(&hover),
+            label = esc(&b.label),
+            ty = y + row_h * 0.62,
+            bh = row_h - 10.0,
+        );
+        if let Some((low, high, _)) = &b.interval {
+            let (x1, x2) = (at(len(*low)), at(len(*high)));
+            let mid = y + (row_h - 10.0) / 2.0;
+            let _ = write!(
+                s,
+                r#"<line class="whisker" x1="{x1:.1}" y1="{mid:.1}" x2="{x2:.1}" y2="{mid:.1}"/><line class="whisker" x1="{x1:.1}" y1="{t:.1}" x2="{x1:.1}" y2="{b:.1}"/><line class="whisker" x1="{x2:.1}" y1="{t:.1}" x2="{x2:.1}" y2="{b:.1}"/>"#,
+                t = mid - 6.0,
+                b = mid + 6.0,
+            );
+        }
+        let _ = write!(
+            s,
+            r#"<text class="value" x="{value_x:.1}" y="{ty:.1}" text-anchor="{value_anchor}">{shown}</text></g>"#,
+            shown = esc(&b.shown),
+            ty = y + row_h * 0.62,
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
 /// Vertical bars over ordered classes (a distribution): `labels[i]` under bar i.
 pub fn columns(title: &str, bars: &[Bar]) -> String {
     let (w, h, base) = (440.0, 220.0, 180.0);
@@ -238,6 +315,34 @@ mod tests {
         assert!(ltr.contains(r#"<rect x="130.0""#), "{ltr}");
         // The bar ends where the label column begins, at the right.
         assert!(rtl.contains(r#"<rect x="100.0""#), "{rtl}");
+    }
+
+    #[test]
+    fn interval_bars_scale_to_the_highest_whisker_and_mirror() {
+        let b = [
+            IntervalBar {
+                label: "recipients".into(),
+                value: 0.5,
+                shown: "50%".into(),
+                interval: Some((0.25, 1.0, "25% … 100%".into())),
+            },
+            IntervalBar {
+                label: "control".into(),
+                value: 0.25,
+                shown: "25%".into(),
+                interval: None,
+            },
+        ];
+        let ltr = interval_bars("t", &b, false);
+        // The whisker's high end fills the plot (210 wide): the bars are half and a quarter.
+        assert!(ltr.contains(r#"width="105.0""#), "{ltr}");
+        assert!(ltr.contains(r#"width="52.5""#), "{ltr}");
+        assert!(ltr.contains(r#"x1="182.5""#) && ltr.contains(r#"x2="340.0""#), "{ltr}");
+        assert_eq!(ltr.matches("class=\"whisker\"").count(), 3);
+        let rtl = interval_bars("t", &b, true);
+        // Right to left the bars end where the labels begin, at 310.
+        assert!(rtl.contains(r#"<rect x="205.0""#), "{rtl}");
+        assert!(rtl.contains(r#"x2="100.0""#), "{rtl}");
     }
 
     #[test]

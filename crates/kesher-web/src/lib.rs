@@ -32,6 +32,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("customer.html", include_str!("templates/customer.html")),
     ("segments.html", include_str!("templates/segments.html")),
     ("loyalty.html", include_str!("templates/loyalty.html")),
+    ("campaigns.html", include_str!("templates/campaigns.html")),
+    ("campaign.html", include_str!("templates/campaign.html")),
     ("error.html", include_str!("templates/error.html")),
     ("unsubscribe.html", include_str!("templates/unsubscribe.html")),
 ];

@@ -62,6 +62,20 @@ fn every_message_formats_without_errors_in_every_language() {
                 "asked",
                 "benefit",
                 "state",
+                "segment",
+                "at",
+                "language",
+                "population",
+                "reason",
+                "audience",
+                "queued",
+                "waiting",
+                "control",
+                "suppressed",
+                "key",
+                "wanted",
+                "variable",
+                "known",
             ] {
                 args.set(k, FluentValue::from(3));
             }
@@ -259,5 +273,85 @@ fn the_style_sheet_has_no_physical_left_or_right() {
         for bad in ["left", "right"] {
             assert!(!l.contains(bad), "app.css line {}: {line}", i + 1);
         }
+    }
+}
+
+/// A launched campaign's page as the handler gives it (`kesher_http::web::campaigns`).
+fn campaign_page() -> minijinja::Value {
+    use minijinja::context;
+    context! {
+        campaign => context! { id => "0190aaaa", name => "אביב <sale>", state => "launched", created_by => "mia",
+            created_at => "2026-03-01T08:00:00Z", launched_at => "2026-03-01T09:00:00Z", definition => "{\"name\": \"x\"}" },
+        summary => context! { kind => context! { type => "recurring", date => "birthday", days => 3, at => "10:00" },
+            audience => "visits >= 0", channels => vec!["email", "log"], languages => vec!["en", "he"], default_language => "en",
+            control_share => 0.2, attribution_days => 14, variants => Vec::<minijinja::Value>::new() },
+        counts => context! { rows => vec![
+            context! { state => "sent", reason => (), count => 1200 },
+            context! { state => "suppressed", reason => "no_consent", count => 30 },
+            context! { state => "suppressed", reason => "control", count => 300 },
+        ], total => 1530 },
+        report => context! { currency => "ILS", complete => false, attribution_days => 14,
+            recipients => context! { customers => 1200, responders => 240, rate => 0.2, revenue_minor => 5000.0 },
+            control_group => context! { customers => 300, responders => 45, rate => 0.15, revenue_minor => 4000.0 },
+            response => context! { lift => 0.05, low => 0.005, high => 0.095, relative => 0.333, p_value => 0.0004 },
+            revenue => context! { error => context! { code => "campaign.stats.empty", params => context! {}, message => "the group is empty" } },
+            projection => (), response_chart => "<svg class=\"chart\"></svg>", revenue_chart => () },
+        variants => Vec::<minijinja::Value>::new(), who => "M1",
+        preview => context! { customer_id => "x", channel => (), suppressed => "frequency_cap", language => "he",
+            subject => "שלום", body => (), sms => "שלום דנה", sms_segments => 1 },
+        me => context!{name => "mia", role => "marketing_manager"}, csrf => "x",
+        may => context!{ campaigns => true, manage_campaigns => true }, section => "campaigns", time_zone => "Asia/Jerusalem",
+    }
+}
+
+#[test]
+fn the_campaign_page_renders_in_each_language_with_its_figures() {
+    let web = Web::new().unwrap();
+    for lang in Lang::ALL {
+        let html = web.render("campaign.html", lang, campaign_page()).unwrap();
+        assert!(
+            html.contains(&format!(r#"<html lang="{}" dir="{}">"#, lang.code(), lang.dir())),
+            "{html}"
+        );
+        assert!(!html.contains("{$"), "{html}");
+        assert!(html.contains("אביב &lt;sale&gt;"));
+        for n in [1200, 240, 300, 1530] {
+            let shown = l10n::integer(lang, n);
+            assert!(html.contains(&shown), "{} lacks {shown}", lang.code());
+        }
+        assert!(html.contains(&l10n::percent(lang, 0.2, 1)));
+        assert!(html.contains(r#"id="camp-incomplete""#));
+        assert!(html.contains(r#"id="pause-form""#) && !html.contains(r#"id="launch-form""#));
+        assert!(html.contains(r#"<pre class="message" dir="auto" id="preview-sms">שלום דנה</pre>"#));
+        assert!(html.contains(r#"id="preview-suppressed""#));
+        // A p-value under 0.001 is written as such.
+        assert!(
+            html.contains(&format!("&lt; {}", l10n::float(lang, 0.001, 3))),
+            "{html}"
+        );
+    }
+    let he = web.render("campaign.html", Lang::He, campaign_page()).unwrap();
+    assert!(
+        he.contains("יום ההולדת") && he.contains("אחת הקבוצות עדיין ריקה"),
+        "{he}"
+    );
+}
+
+#[test]
+fn the_campaign_list_has_an_empty_state_and_the_form_only_for_managers() {
+    let web = Web::new().unwrap();
+    for manage in [true, false] {
+        let html = web
+            .render(
+                "campaigns.html",
+                Lang::Fa,
+                minijinja::context! { campaigns => Vec::<minijinja::Value>::new(), definition => "",
+                me => minijinja::context!{name => "ari", role => "analyst"}, csrf => "x",
+                may => minijinja::context!{ campaigns => true, manage_campaigns => manage }, section => "campaigns" },
+            )
+            .unwrap();
+        assert!(html.contains(r#"id="empty-state""#) && html.contains("هنوز کمپینی وجود ندارد"));
+        assert_eq!(html.contains(r#"id="campaign-form""#), manage);
+        assert!(html.contains(r#"<a href="/campaigns" aria-current="page">کمپین‌ها</a>"#));
     }
 }

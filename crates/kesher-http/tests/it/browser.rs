@@ -404,6 +404,28 @@ fn walk_through(lang: &str) {
     assert_eq!(s, 200);
     d.inspect(lang, "segments");
 
+    // A campaign: created from its definition pasted in the form, launched, its outbox counted.
+    d.go(&format!("{}/campaigns", app.base));
+    d.wait_path("/campaigns");
+    let definition = json!({"name": format!("Spring {lang}"), "kind": {"type": "scheduled", "at": "2025-07-01T10:00"},
+        "audience": "visits >= 1", "channels": ["log"], "default_language": "en", "control_bp": 1000,
+        "templates": {"en": {"subject": "Hello", "body": "<p>Hello {{ customer.first_name }}</p>"},
+                      "he": {"subject": "שלום", "body": "<p>שלום {{ customer.first_name }}</p>"}}});
+    d.script(&format!(
+        "document.getElementById('camp-definition').value = {};",
+        serde_json::to_string(&definition.to_string()).unwrap()
+    ));
+    d.click("#campaign-form button");
+    d.wait_for("document.getElementById('flash') || document.getElementById('error')");
+    let refused = d.script("const e = document.getElementById('error'); return e ? e.textContent : '';");
+    assert_eq!(refused, json!(""), "the definition was refused");
+    assert!(d.script("return !!document.getElementById('launch-form');") == json!(true));
+    d.click("#launch-form button");
+    d.wait_for("document.getElementById('flash') && document.getElementById('pause-form')");
+    let outbox = d.text("#camp-outbox-table");
+    assert!(outbox.chars().any(|c| c.is_numeric()), "{outbox}");
+    d.inspect(lang, "campaign");
+
     // A change without the page's CSRF token is refused even with the cookie.
     let status = d.script(
         "const x = new XMLHttpRequest(); x.open('POST', '/api/auth/logout', false); x.send(); return x.status;",

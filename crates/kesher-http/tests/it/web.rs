@@ -638,3 +638,338 @@ fn a_clerk_redeems_and_honours_benefits_from_the_customer_view_once_per_form() {
         r.body
     );
 }
+
+/// A scheduled campaign to everyone, by e-mail, with a fifth of the audience held back.
+const CAMPAIGN: &str = r#"{
+  "name": "Spring <sale>",
+  "kind": {"type": "scheduled", "at": "2026-03-01T10:00"},
+  "audience": "visits >= 0",
+  "channels": ["email"],
+  "default_language": "en",
+  "templates": {
+    "en": {"subject": "Hello {{ customer.first_name }}", "body": "<p>Hello {{ customer.first_name }}</p>"},
+    "he": {"subject": "שלום {{ customer.first_name }}", "body": "<p>שלום {{ customer.first_name }}</p>"}
+  },
+  "control_bp": 2000
+}"#;
+
+/// Customers M1..=M12: named, with an e-mail address; all but M11 and M12 consented to e-mail;
+/// the even ones read Hebrew.
+fn campaign_customers(app: &TestApp) {
+    for i in 1..=12 {
+        let mut c = json!({"member_no": format!("M{i}"), "name": format!("Dana{i} Levi"), "branch": "B1",
+            "email": format!("c{i}@example.com"), "language": if i % 2 == 0 { "he" } else { "en" }});
+        if i <= 10 {
+            c["consents"] = json!({"email": "granted"});
+        }
+        customer(app, c);
+    }
+}
+
+/// The text of the table row whose first cell is the header `label`.
+fn row_of<'a>(body: &'a str, label: &str) -> &'a str {
+    let start = body
+        .find(&format!("<tr><th>{label}</th>"))
+        .unwrap_or_else(|| panic!("no row {label}: {body}"));
+    let rest = &body[start..];
+    &rest[..rest.find("</tr>").unwrap()]
+}
+
+#[test]
+fn a_marketing_manager_creates_launches_measures_and_pauses_a_campaign_from_its_pages() {
+    let app = spawn_app();
+    app.seed();
+    campaign_customers(&app);
+    user(&app, "mia", "marketing_manager", None);
+    let mut v = Visitor::sign_in(&app, "mia", "correct horse battery");
+    // The empty list, the menu's link, the form.
+    let r = v.get("/campaigns");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body
+            .contains(r#"<a href="/campaigns" aria-current="page">Campaigns</a>"#)
+            && r.body.contains(r#"id="empty-state""#)
+            && r.body.contains("No campaign yet.")
+            && r.body.contains(r#"id="campaign-form""#),
+        "{}",
+        r.body
+    );
+    let csrf = v.csrf("/campaigns");
+    // Without the form's token nothing is created.
+    let r = v.post("/campaigns", &[("definition", CAMPAIGN)]);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(app.app.list_campaigns().unwrap().is_empty());
+    // A definition with a wrong channel: the form again, its text kept, the key named.
+    let bad = CAMPAIGN.replace(r#"["email"]"#, r#"["email", "fax"]"#);
+    let r = v.post("/campaigns", &[("definition", &bad), ("csrf", &csrf)]);
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body
+            .contains("The definition is not valid at \u{2068}channels[1]\u{2069}: ")
+            && r.body.contains("fax")
+            && r.body.contains("&quot;name&quot;: &quot;Spring &lt;sale&gt;&quot;"),
+        "{}",
+        r.body
+    );
+    // Not JSON at all: the top level is named, in Hebrew too.
+    let r = v.send(
+        "POST",
+        "/campaigns",
+        Some(&[("definition", "nope"), ("csrf", &csrf)]),
+        Some("he"),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body.contains(r#"<html lang="he" dir="rtl">"#)
+            && r.body.contains("ההגדרה אינה תקינה ב־\u{2068}הרמה העליונה\u{2069}")
+            && r.body.contains(">nope</textarea>"),
+        "{}",
+        r.body
+    );
+    assert!(app.app.list_campaigns().unwrap().is_empty());
+    // The draft.
+    let r = v.post("/campaigns", &[("definition", CAMPAIGN), ("csrf", &csrf)]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let location = r.location.unwrap();
+    let id = location
+        .strip_prefix("/campaigns/")
+        .and_then(|l| l.strip_suffix("?done=created"))
+        .unwrap_or_else(|| panic!("{location}"))
+        .to_string();
+    let page = format!("/campaigns/{id}");
+    let r = v.get(&location);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("The campaign was created as a draft.")
+            && r.body.contains("Spring &lt;sale&gt;")
+            && r.body.contains(r#"id="camp-state">Draft<"#)
+            && r.body.contains("Scheduled for \u{2068}2026-03-01 10:00\u{2069}")
+            && r.body.contains(r#"<code dir="ltr">visits &gt;= 0</code>"#)
+            && r.body.contains("<dd>20.0%</dd>")
+            && r.body.contains("\u{2068}14\u{2069} days")
+            && r.body.contains("The outbox is empty")
+            && r.body.contains("The report begins once the campaign is launched.")
+            && r.body.contains(r#"id="launch-form""#)
+            && !r.body.contains(r#"id="pause-form""#)
+            && r.body.contains(r#"id="preview-form""#),
+        "{}",
+        r.body
+    );
+    // The preview: a Hebrew reader's message in Hebrew; one without consent gets nothing.
+    let r = v.post(&format!("{page}/preview"), &[("who", "M2"), ("csrf", &csrf)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body
+            .contains(r#"<dd dir="auto" id="preview-subject">שלום Dana2</dd>"#)
+            && r.body.contains(
+                r#"<pre class="message" dir="auto" id="preview-body">&lt;p&gt;שלום Dana2&lt;&#x2f;p&gt;</pre>"#
+            )
+            && r.body.contains("<dd>e-mail</dd>")
+            && r.body.contains(r#"value="M2""#),
+        "{}",
+        r.body
+    );
+    let r = v.post(&format!("{page}/preview"), &[("who", "M11"), ("csrf", &csrf)]);
+    assert!(
+        r.body
+            .contains("Nothing would be sent: \u{2068}no consent for the campaign&#x27;s channels\u{2069}"),
+        "{}",
+        r.body
+    );
+    let r = v.post(&format!("{page}/preview"), &[("who", "M404"), ("csrf", &csrf)]);
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert!(r.body.contains("No such customer.") && r.body.contains(r#"id="camp-summary""#));
+    // Launch: back to the page with what was written.
+    let r = v.post(&format!("{page}/launch"), &[("csrf", &csrf)]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let location = r.location.unwrap();
+    assert!(
+        location.starts_with(&format!("{page}?done=launched&audience=12&queued=")),
+        "{location}"
+    );
+    let view = app.app.campaign(id.parse().unwrap()).unwrap();
+    let count = |state: &str, reason: Option<&str>| {
+        view.counts
+            .rows
+            .iter()
+            .filter(|(s, r, _)| s.as_str() == state && r.as_deref() == reason)
+            .map(|(_, _, n)| *n)
+            .sum::<u64>()
+    };
+    // The control group is drawn from the whole audience, M11 and M12 among it; the others of
+    // the audience have no e-mail consent.
+    let (queued, control) = (count("queued", None), count("suppressed", Some("control")));
+    let no_consent = count("suppressed", Some("no_consent"));
+    assert!(control > 0 && queued > 0 && no_consent <= 2);
+    assert_eq!(queued + control + no_consent, 12);
+    let r = v.get(&location);
+    assert!(
+        r.body.contains(&format!(
+            "Launched: \u{2068}12\u{2069} customers in the audience, \u{2068}{queued}\u{2069} messages queued (\u{2068}0\u{2069} waiting for a variant&#x27;s winner), \u{2068}{control}\u{2069} in the control group, \u{2068}{no_consent}\u{2069} suppressed."
+        )) && r.body.contains(r#"id="camp-state">Launched<"#)
+            && (no_consent == 0
+                || r.body.contains(&format!(
+                    r#"<tr><td>Suppressed</td><td>no consent for the campaign&#x27;s channels</td><td class="num">{no_consent}</td></tr>"#
+                )))
+            && r.body.contains(&format!(
+                r#"<tr><td>Queued</td><td>—</td><td class="num">{queued}</td></tr>"#
+            ))
+            && r.body.contains(r#"id="pause-form""#)
+            && !r.body.contains(r#"id="launch-form""#)
+            // Nothing is sent yet: the recipients' group is empty, said so.
+            && r.body.contains("A group is still empty: nothing to measure yet.")
+            && r.body.contains(r#"id="camp-incomplete""#),
+        "{}",
+        r.body
+    );
+    // Delivered (through the log sender), then some customers buy: the report measures them.
+    let senders = kesher_app::campaigns::Senders {
+        email: Some(Box::new(kesher_app::campaigns::LogSender)),
+        sms: None,
+    };
+    let delivered = app.app.deliver_campaign_messages(&senders, 100).unwrap();
+    assert_eq!(delivered.sent, queued);
+    let now = jiff::Timestamp::now().to_string();
+    for i in (1..=12).filter(|i| i % 3 != 0) {
+        let sale = json!({"external_id": format!("S{i}"), "member_no": format!("M{i}"), "branch": "B1", "employee": "E1",
+            "occurred_at": now, "currency": "ILS", "lines": [{"sku": "P1", "quantity": 1, "unit_price": format!("{}.00", 10 * i)}]});
+        let (s, b) = app.post("/api/transactions", sale);
+        assert_eq!(s, 201, "{b}");
+    }
+    let report = app.app.campaign_report(id.parse().unwrap()).unwrap();
+    assert_eq!(report.sent, queued);
+    let r = v.get(&page);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let recipients = row_of(&r.body, "Recipients");
+    assert!(
+        recipients.contains(&format!(
+            r#"<td class="num">{}</td><td class="num">{}</td>"#,
+            report.recipients.customers, report.recipients.responders
+        )) && recipients.contains("₪"),
+        "{recipients}"
+    );
+    let controls = row_of(&r.body, "Control group");
+    assert!(
+        controls.contains(&format!(
+            r#"<td class="num">{}</td><td class="num">{}</td>"#,
+            report.control_group.customers, report.control_group.responders
+        )),
+        "{controls}"
+    );
+    assert!(
+        r.body.contains(r#"<figure id="chart-response"><svg class="chart""#)
+            && r.body.contains(r#"<figure id="chart-revenue"><svg class="chart""#)
+            && r.body.contains(r#"id="camp-lifts""#)
+            && r.body
+                .contains("The attribution window of \u{2068}14\u{2069} days has not ended"),
+        "{}",
+        r.body
+    );
+    // The same page in Hebrew, right to left.
+    let r = v.send("GET", &page, None, Some("he-IL,he;q=0.9"));
+    assert!(
+        r.body.contains(r#"<html lang="he" dir="rtl">"#)
+            && r.body.contains(r#"id="camp-state">הושק<"#)
+            && r.body.contains("<tr><th>נמענים</th>")
+            && r.body.contains("חלון הייחוס")
+            && r.body.contains(">קמפיינים</a>"),
+        "{}",
+        r.body
+    );
+    // Pause; pausing again is refused with the reason, translated.
+    let r = v.post(&format!("{page}/pause"), &[("csrf", &csrf)]);
+    assert_eq!(
+        (r.status, r.location.as_deref()),
+        (303, Some(format!("{page}?done=paused").as_str()))
+    );
+    let r = v.get(&format!("{page}?done=paused"));
+    assert!(
+        r.body.contains("The campaign is paused: its queued messages wait")
+            && r.body.contains(r#"id="camp-state">Paused<"#)
+            && r.body.contains("Launch again"),
+        "{}",
+        r.body
+    );
+    let r = v.post(&format!("{page}/pause"), &[("csrf", &csrf)]);
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(
+        r.body
+            .contains("The campaign is \u{2068}paused\u{2069}; it must be \u{2068}launched\u{2069}."),
+        "{}",
+        r.body
+    );
+    // The list: the campaign with its figures.
+    let r = v.get("/campaigns");
+    assert!(
+        r.body.contains(&format!(r#"<a href="{page}">Spring &lt;sale&gt;</a>"#))
+            && r.body.contains(&format!(
+                r#"<td class="num">{queued}</td><td class="num">0</td><td class="num">{no_consent}</td><td class="num">{control}</td>"#
+            ))
+            && !r.body.contains(r#"id="empty-state""#),
+        "{}",
+        r.body
+    );
+}
+
+#[test]
+fn campaign_pages_follow_the_permission_matrix() {
+    let app = spawn_app();
+    app.seed();
+    campaign_customers(&app);
+    let actor = kesher_store::Actor::new("user:mia", app.app.now());
+    let row = app.app.create_campaign(CAMPAIGN, &actor).unwrap();
+    let page = format!("/campaigns/{}", row.id);
+    // An analyst reads the list and the report, with no form.
+    user(&app, "ari", "analyst", None);
+    let mut a = Visitor::sign_in(&app, "ari", "correct horse battery");
+    let r = a.get("/campaigns");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains(&format!(r#"<a href="{page}">Spring &lt;sale&gt;</a>"#))
+            && r.body.contains(r#"<a href="/campaigns" aria-current="page">"#)
+            && !r.body.contains(r#"id="campaign-form""#),
+        "{}",
+        r.body
+    );
+    let r = a.get(&page);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains(r#"id="camp-summary""#)
+            && r.body.contains(r#"id="camp-report""#)
+            && !r.body.contains(r#"id="launch-form""#)
+            && !r.body.contains(r#"id="preview-form""#)
+            && !r.body.contains(r#"id="camp-actions""#),
+        "{}",
+        r.body
+    );
+    // Its own token does not let it write.
+    let csrf = a.csrf("/");
+    let csrf = csrf.as_str();
+    for (path, form) in [
+        ("/campaigns".to_string(), vec![("definition", CAMPAIGN), ("csrf", csrf)]),
+        (format!("{page}/launch"), vec![("csrf", csrf)]),
+        (format!("{page}/pause"), vec![("csrf", csrf)]),
+        (format!("{page}/preview"), vec![("who", "M1"), ("csrf", csrf)]),
+    ] {
+        let r = a.post(&path, &form);
+        assert_eq!(r.status, 403, "{path}: {}", r.body);
+        assert!(r.body.contains("Your role may not do this."), "{path}: {}", r.body);
+    }
+    assert_eq!(app.app.list_campaigns().unwrap().len(), 1);
+    assert_eq!(app.app.campaign(row.id).unwrap().row.state.as_str(), "draft");
+    // A clerk has no campaign pages and no link to them.
+    user(&app, "noa", "clerk", Some("B1"));
+    let mut c = Visitor::sign_in(&app, "noa", "correct horse battery");
+    assert_eq!(c.get("/campaigns").status, 403);
+    assert_eq!(c.get(&page).status, 403);
+    assert!(!c.get("/").body.contains(r#"href="/campaigns""#));
+    // A marketing manager's launch without the form's token is refused; an unknown campaign is
+    // a 404 page.
+    user(&app, "mia", "marketing_manager", None);
+    let mut m = Visitor::sign_in(&app, "mia", "correct horse battery");
+    let r = m.post(&format!("{page}/launch"), &[]);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(app.app.campaign(row.id).unwrap().row.state.as_str(), "draft");
+    assert_eq!(m.get("/campaigns/not-an-id").status, 404);
+    assert_eq!(m.get("/campaigns/0190aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee").status, 404);
+}

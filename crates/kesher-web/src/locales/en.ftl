@@ -279,3 +279,125 @@ unsubscribe-confirm = Unsubscribe
 unsubscribe-done-email = You are unsubscribed: you will receive no more campaign e-mails from us.
 unsubscribe-done-sms = You are unsubscribed: you will receive no more campaign text messages from us.
 unsubscribe-invalid = This unsubscribe link is not valid. If you copied it, check that it is complete.
+
+# Campaigns.
+nav-campaigns = Campaigns
+col-state = State
+col-created = Created
+col-launched = Launched
+col-reason = Reason
+col-count = Count
+col-responders = Responders
+col-response-rate = Response rate
+col-revenue-per-customer = Revenue per customer
+channel-log = log (nothing leaves)
+camp-sent = Sent
+camp-queued = Queued
+camp-suppressed = Suppressed
+camp-control = Control group
+camp-state-draft = Draft
+camp-state-launched = Launched
+camp-state-paused = Paused
+camp-state-done = Done
+camp-none = No campaign yet.
+camp-none-manage = Create the first one below from its JSON definition.
+camp-create = New campaign
+camp-definition = Definition (JSON)
+camp-definition-help = The format is in docs/campaigns.md: name, kind, audience (a saved segment or an expression), channels, default_language, templates per language, control_bp, attribution_days. The campaign is created as a draft; nothing is sent before it is launched.
+camp-create-button = Create the draft
+camp-launch = Launch
+camp-resume = Launch again
+camp-launch-note = Launching evaluates the audience, draws the control group and writes every message to the outbox; the delivery job then sends them.
+camp-pause = Pause
+camp-done-note = Every message of this campaign is sent, failed or suppressed.
+camp-summary = Definition
+camp-kind = Kind
+camp-kind-triggered = Triggered when a customer enters the segment { $segment }
+camp-kind-scheduled = Scheduled for { $at }
+camp-kind-recurring = Every year on the customer's { $date }, { $days ->
+    [0] on the day
+    [one] { $days } day before
+   *[other] { $days } days before
+}, at { $at }
+camp-date-birthday = birthday
+camp-date-membership-anniversary = membership anniversary
+camp-audience = Audience
+camp-channels = Channels
+camp-languages = Languages
+camp-default-language = (default { $language })
+camp-control-share = Control group share
+camp-attribution = Attribution window
+camp-days = { $days ->
+    [one] { $days } day
+   *[other] { $days } days
+}
+camp-variants = Variants
+camp-show-definition = The definition as written
+camp-outbox = Outbox
+camp-total = Total
+camp-outbox-empty = The outbox is empty: the campaign has not been launched.
+msg-state-queued = Queued
+msg-state-sending = Being sent
+msg-state-sent = Sent
+msg-state-failed = Failed
+msg-state-suppressed = Suppressed
+supp-no-consent = no consent for the campaign's channels
+supp-no-address = no address for a consented channel
+supp-unsubscribed = unsubscribed
+supp-frequency-cap = frequency cap reached
+supp-control = control group
+supp-outside-window = outside the send window
+supp-too-long = SMS too long
+camp-report = Report
+camp-report-none = The report begins once the campaign is launched.
+camp-incomplete = The attribution window of { $days } days has not ended for every message yet: these figures will still change.
+camp-group = Group
+camp-recipients = Recipients
+camp-lift = Lift against the control group
+camp-measure = Measure
+camp-difference = Difference
+camp-ci = 95 % interval
+camp-relative = Relative
+camp-p-value = p-value
+camp-response-lift = Response rate
+camp-revenue-lift = Revenue per customer
+camp-lift-note = A responder bought within the attribution window (after the send; for the control group, after the launch). An interval that includes zero does not show an effect.
+camp-projection = Projected to the { $population } customers of the outbox
+camp-proj-responders = Additional responders
+camp-proj-revenue = Additional revenue
+camp-chart-response = Response rate, recipients against the control group (the line: the 95 % interval the lift gives the recipients)
+camp-chart-revenue = Revenue per customer, recipients against the control group (the line: the 95 % interval the lift gives the recipients)
+camp-preview = Preview a customer's message
+camp-preview-who = Customer (member no., phone, e-mail or card)
+camp-preview-variant = Variant
+camp-preview-base = The campaign's own texts
+camp-preview-button = Preview
+camp-preview-suppressed = Nothing would be sent: { $reason }
+camp-preview-language = Language
+camp-preview-subject = Subject
+camp-preview-body = E-mail body
+camp-preview-sms = SMS text
+camp-preview-segments = { $count ->
+    [one] { $count } SMS segment
+   *[other] { $count } SMS segments
+}
+camp-key-root = the top level
+flash-campaign-created = The campaign was created as a draft.
+flash-campaign-paused = The campaign is paused: its queued messages wait until it is launched again.
+flash-campaign-launched = Launched: { $audience } customers in the audience, { $queued } messages queued ({ $waiting } waiting for a variant's winner), { $control } in the control group, { $suppressed } suppressed.
+err-campaign-definition-invalid = The definition is not valid at { $key }: { $reason }
+err-campaign-state = The campaign is { $state ->
+    [draft] a draft
+    [launched] launched
+    [paused] paused
+    [done] done
+   *[other] { $state }
+}; it must be { $wanted ->
+    [launched] launched
+   *[other] { $wanted }
+}.
+err-campaign-stats-empty = A group is still empty: nothing to measure yet.
+err-campaign-template-variable = The template { $key } uses { $variable }, which the customer's data does not have (it has { $known }).
+err-campaign-template-syntax = The template { $key } is not valid: { $reason }
+err-campaign-template-render = The template { $key } could not be written for this customer: { $reason }
+err-segment-not-found = There is no saved segment named { $name }.

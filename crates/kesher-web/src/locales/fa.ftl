@@ -269,3 +269,125 @@ unsubscribe-confirm = لغو اشتراک
 unsubscribe-done-email = اشتراک شما لغو شد: دیگر ایمیل تبلیغاتی از ما دریافت نخواهید کرد.
 unsubscribe-done-sms = اشتراک شما لغو شد: دیگر پیامک تبلیغاتی از ما دریافت نخواهید کرد.
 unsubscribe-invalid = این پیوند لغو اشتراک معتبر نیست. اگر آن را کپی کرده‌اید، بررسی کنید که کامل باشد.
+
+# کمپین‌ها.
+nav-campaigns = کمپین‌ها
+col-state = وضعیت
+col-created = ایجاد
+col-launched = آغاز
+col-reason = دلیل
+col-count = تعداد
+col-responders = پاسخ‌دهندگان
+col-response-rate = نرخ پاسخ
+col-revenue-per-customer = درآمد به ازای هر مشتری
+channel-log = گزارش (چیزی ارسال نمی‌شود)
+camp-sent = ارسال‌شده
+camp-queued = در صف
+camp-suppressed = متوقف‌شده
+camp-control = گروه کنترل
+camp-state-draft = پیش‌نویس
+camp-state-launched = آغازشده
+camp-state-paused = متوقف
+camp-state-done = پایان‌یافته
+camp-none = هنوز کمپینی وجود ندارد.
+camp-none-manage = نخستین کمپین را در پایین از تعریف JSON آن بسازید.
+camp-create = کمپین تازه
+camp-definition = تعریف (JSON)
+camp-definition-help = قالب در docs/campaigns.md آمده است: name،‏ kind،‏ audience (یک بخش ذخیره‌شده یا یک عبارت)، channels،‏ default_language،‏ templates برای هر زبان، control_bp،‏ attribution_days. کمپین به‌صورت پیش‌نویس ساخته می‌شود؛ پیش از آغاز چیزی ارسال نمی‌شود.
+camp-create-button = ساختن پیش‌نویس
+camp-launch = آغاز
+camp-resume = آغاز دوباره
+camp-launch-note = آغاز کمپین مخاطبان را ارزیابی می‌کند، گروه کنترل را قرعه‌کشی می‌کند و هر پیام را در صندوق خروجی می‌نویسد؛ سپس کار ارسال آن‌ها را می‌فرستد.
+camp-pause = توقف
+camp-done-note = همهٔ پیام‌های این کمپین ارسال شده، ناموفق بوده یا متوقف شده‌اند.
+camp-summary = تعریف
+camp-kind = نوع
+camp-kind-triggered = با ورود مشتری به بخش { $segment } فعال می‌شود
+camp-kind-scheduled = زمان‌بندی‌شده برای { $at }
+camp-kind-recurring = هر سال در { $date } مشتری، { $days ->
+    [0] در همان روز
+    [one] یک روز پیش از آن
+   *[other] { $days } روز پیش از آن
+}، ساعت { $at }
+camp-date-birthday = زادروز
+camp-date-membership-anniversary = سالگرد عضویت
+camp-audience = مخاطبان
+camp-channels = کانال‌ها
+camp-languages = زبان‌ها
+camp-default-language = (پیش‌فرض { $language })
+camp-control-share = سهم گروه کنترل
+camp-attribution = بازهٔ انتساب
+camp-days = { $days ->
+    [one] یک روز
+   *[other] { $days } روز
+}
+camp-variants = نسخه‌ها
+camp-show-definition = تعریف همان‌گونه که نوشته شده
+camp-outbox = صندوق خروجی
+camp-total = جمع
+camp-outbox-empty = صندوق خروجی خالی است: کمپین هنوز آغاز نشده است.
+msg-state-queued = در صف
+msg-state-sending = در حال ارسال
+msg-state-sent = ارسال‌شده
+msg-state-failed = ناموفق
+msg-state-suppressed = متوقف‌شده
+supp-no-consent = بدون رضایت برای کانال‌های کمپین
+supp-no-address = بدون نشانی برای کانالی که رضایت دارد
+supp-unsubscribed = لغو اشتراک کرده
+supp-frequency-cap = سقف تعداد پیام پر شده
+supp-control = گروه کنترل
+supp-outside-window = بیرون از بازهٔ ارسال
+supp-too-long = پیامک بیش از حد بلند
+camp-report = گزارش
+camp-report-none = گزارش پس از آغاز کمپین شروع می‌شود.
+camp-incomplete = بازهٔ انتساب { $days } روزه هنوز برای همهٔ پیام‌ها تمام نشده است: این ارقام هنوز تغییر خواهند کرد.
+camp-group = گروه
+camp-recipients = گیرندگان
+camp-lift = بهبود نسبت به گروه کنترل
+camp-measure = شاخص
+camp-difference = تفاوت
+camp-ci = بازهٔ اطمینان ۹۵٪
+camp-relative = نسبی
+camp-p-value = مقدار p
+camp-response-lift = نرخ پاسخ
+camp-revenue-lift = درآمد به ازای هر مشتری
+camp-lift-note = پاسخ‌دهنده کسی است که در بازهٔ انتساب خرید کرده است (پس از ارسال؛ برای گروه کنترل، پس از آغاز). بازه‌ای که صفر را در بر دارد اثری نشان نمی‌دهد.
+camp-projection = پیش‌بینی برای { $population } مشتری صندوق خروجی
+camp-proj-responders = پاسخ‌دهندگان افزوده
+camp-proj-revenue = درآمد افزوده
+camp-chart-response = نرخ پاسخ، گیرندگان در برابر گروه کنترل (خط: بازهٔ اطمینان ۹۵٪ که بهبود به گیرندگان می‌دهد)
+camp-chart-revenue = درآمد به ازای هر مشتری، گیرندگان در برابر گروه کنترل (خط: بازهٔ اطمینان ۹۵٪ که بهبود به گیرندگان می‌دهد)
+camp-preview = پیش‌نمایش پیام یک مشتری
+camp-preview-who = مشتری (شمارهٔ عضویت، تلفن، ایمیل یا کارت)
+camp-preview-variant = نسخه
+camp-preview-base = متن‌های خود کمپین
+camp-preview-button = پیش‌نمایش
+camp-preview-suppressed = چیزی ارسال نمی‌شود: { $reason }
+camp-preview-language = زبان
+camp-preview-subject = موضوع
+camp-preview-body = متن ایمیل
+camp-preview-sms = متن پیامک
+camp-preview-segments = { $count ->
+    [one] یک بخش پیامک
+   *[other] { $count } بخش پیامک
+}
+camp-key-root = سطح بالا
+flash-campaign-created = کمپین به‌صورت پیش‌نویس ساخته شد.
+flash-campaign-paused = کمپین متوقف شد: پیام‌های در صف تا آغاز دوباره منتظر می‌مانند.
+flash-campaign-launched = آغاز شد: { $audience } مشتری در میان مخاطبان، { $queued } پیام در صف ({ $waiting } در انتظار نسخهٔ برنده)، { $control } در گروه کنترل، { $suppressed } متوقف‌شده.
+err-campaign-definition-invalid = تعریف در { $key } معتبر نیست: { $reason }
+err-campaign-state = کمپین { $state ->
+    [draft] پیش‌نویس است
+    [launched] آغاز شده است
+    [paused] متوقف است
+    [done] پایان یافته است
+   *[other] در وضعیت { $state } است
+}؛ باید { $wanted ->
+    [launched] آغازشده
+   *[other] { $wanted }
+} باشد.
+err-campaign-stats-empty = یکی از گروه‌ها هنوز خالی است: هنوز چیزی برای سنجش نیست.
+err-campaign-template-variable = الگوی { $key } از { $variable } استفاده می‌کند که در داده‌های مشتری نیست (داده‌ها شامل { $known } است).
+err-campaign-template-syntax = الگوی { $key } معتبر نیست: { $reason }
+err-campaign-template-render = الگوی { $key } برای این مشتری نوشته نشد: { $reason }
+err-segment-not-found = بخش ذخیره‌شده‌ای با نام { $name } وجود ندارد.

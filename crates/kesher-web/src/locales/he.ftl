@@ -279,3 +279,125 @@ unsubscribe-confirm = הסירו אותי
 unsubscribe-done-email = הוסרתם מהרשימה: לא תקבלו מאיתנו עוד דואר אלקטרוני של מבצעים.
 unsubscribe-done-sms = הוסרתם מהרשימה: לא תקבלו מאיתנו עוד הודעות טקסט של מבצעים.
 unsubscribe-invalid = קישור ההסרה הזה אינו תקין. אם העתקתם אותו, בדקו שהוא שלם.
+
+# קמפיינים.
+nav-campaigns = קמפיינים
+col-state = מצב
+col-created = נוצר
+col-launched = הושק
+col-reason = סיבה
+col-count = מספר
+col-responders = מגיבים
+col-response-rate = שיעור תגובה
+col-revenue-per-customer = הכנסה ללקוח
+channel-log = יומן (דבר אינו נשלח)
+camp-sent = נשלחו
+camp-queued = בתור
+camp-suppressed = נחסמו
+camp-control = קבוצת ביקורת
+camp-state-draft = טיוטה
+camp-state-launched = הושק
+camp-state-paused = מושהה
+camp-state-done = הסתיים
+camp-none = עדיין אין קמפיינים.
+camp-none-manage = צרו את הראשון למטה מהגדרת ה־JSON שלו.
+camp-create = קמפיין חדש
+camp-definition = הגדרה (JSON)
+camp-definition-help = המבנה מתואר ב־docs/campaigns.md:‏ name,‏ kind,‏ audience (פלח שמור או ביטוי), channels,‏ default_language,‏ templates לכל שפה, control_bp,‏ attribution_days. הקמפיין נוצר כטיוטה; דבר אינו נשלח לפני ההשקה.
+camp-create-button = יצירת הטיוטה
+camp-launch = השקה
+camp-resume = השקה מחדש
+camp-launch-note = ההשקה מחשבת את קהל היעד, מגרילה את קבוצת הביקורת וכותבת כל הודעה לתיבת היוצא; משימת השליחה שולחת אותן אחר כך.
+camp-pause = השהיה
+camp-done-note = כל הודעות הקמפיין נשלחו, נכשלו או נחסמו.
+camp-summary = הגדרה
+camp-kind = סוג
+camp-kind-triggered = מופעל כשלקוח נכנס לפלח { $segment }
+camp-kind-scheduled = מתוזמן ל־{ $at }
+camp-kind-recurring = מדי שנה ב{ $date } של הלקוח, { $days ->
+    [0] ביום עצמו
+    [one] יום אחד לפני
+   *[other] { $days } ימים לפני
+}, בשעה { $at }
+camp-date-birthday = יום ההולדת
+camp-date-membership-anniversary = יום השנה להצטרפות
+camp-audience = קהל יעד
+camp-channels = ערוצים
+camp-languages = שפות
+camp-default-language = (ברירת מחדל { $language })
+camp-control-share = חלק קבוצת הביקורת
+camp-attribution = חלון ייחוס
+camp-days = { $days ->
+    [one] יום אחד
+   *[other] { $days } ימים
+}
+camp-variants = גרסאות
+camp-show-definition = ההגדרה כפי שנכתבה
+camp-outbox = תיבת יוצא
+camp-total = סך הכול
+camp-outbox-empty = תיבת היוצא ריקה: הקמפיין עדיין לא הושק.
+msg-state-queued = בתור
+msg-state-sending = בשליחה
+msg-state-sent = נשלחה
+msg-state-failed = נכשלה
+msg-state-suppressed = נחסמה
+supp-no-consent = אין הסכמה לערוצי הקמפיין
+supp-no-address = אין כתובת בערוץ שיש לו הסכמה
+supp-unsubscribed = הוסר מרשימת התפוצה
+supp-frequency-cap = הגיע למכסת ההודעות
+supp-control = קבוצת ביקורת
+supp-outside-window = מחוץ לחלון השליחה
+supp-too-long = המסרון ארוך מדי
+camp-report = דוח
+camp-report-none = הדוח מתחיל עם השקת הקמפיין.
+camp-incomplete = חלון הייחוס של { $days } ימים עדיין לא הסתיים לכל ההודעות: המספרים עוד ישתנו.
+camp-group = קבוצה
+camp-recipients = נמענים
+camp-lift = השיפור לעומת קבוצת הביקורת
+camp-measure = מדד
+camp-difference = הפרש
+camp-ci = רווח סמך 95%
+camp-relative = יחסי
+camp-p-value = ערך p
+camp-response-lift = שיעור תגובה
+camp-revenue-lift = הכנסה ללקוח
+camp-lift-note = מגיב הוא מי שקנה בתוך חלון הייחוס (אחרי השליחה; בקבוצת הביקורת — אחרי ההשקה). רווח סמך שכולל את האפס אינו מראה השפעה.
+camp-projection = תחזית ל־{ $population } הלקוחות שבתיבת היוצא
+camp-proj-responders = מגיבים נוספים
+camp-proj-revenue = הכנסה נוספת
+camp-chart-response = שיעור תגובה, נמענים מול קבוצת הביקורת (הקו: רווח הסמך 95% שהשיפור נותן לנמענים)
+camp-chart-revenue = הכנסה ללקוח, נמענים מול קבוצת הביקורת (הקו: רווח הסמך 95% שהשיפור נותן לנמענים)
+camp-preview = תצוגה מקדימה של הודעה ללקוח
+camp-preview-who = לקוח (מספר חבר, טלפון, דוא״ל או כרטיס)
+camp-preview-variant = גרסה
+camp-preview-base = הטקסטים של הקמפיין עצמו
+camp-preview-button = תצוגה מקדימה
+camp-preview-suppressed = לא יישלח דבר: { $reason }
+camp-preview-language = שפה
+camp-preview-subject = נושא
+camp-preview-body = גוף הדוא״ל
+camp-preview-sms = נוסח המסרון
+camp-preview-segments = { $count ->
+    [one] מקטע מסרון אחד
+   *[other] { $count } מקטעי מסרון
+}
+camp-key-root = הרמה העליונה
+flash-campaign-created = הקמפיין נוצר כטיוטה.
+flash-campaign-paused = הקמפיין הושהה: ההודעות שבתור ימתינו עד להשקה מחדש.
+flash-campaign-launched = הושק: { $audience } לקוחות בקהל היעד, { $queued } הודעות בתור ({ $waiting } ממתינות לגרסה המנצחת), { $control } בקבוצת הביקורת, { $suppressed } נחסמו.
+err-campaign-definition-invalid = ההגדרה אינה תקינה ב־{ $key }: { $reason }
+err-campaign-state = הקמפיין { $state ->
+    [draft] הוא טיוטה
+    [launched] הושק
+    [paused] מושהה
+    [done] הסתיים
+   *[other] במצב { $state }
+}; עליו להיות { $wanted ->
+    [launched] מושק
+   *[other] { $wanted }
+}.
+err-campaign-stats-empty = אחת הקבוצות עדיין ריקה: אין עדיין מה למדוד.
+err-campaign-template-variable = התבנית { $key } משתמשת ב־{ $variable }, שאינו בנתוני הלקוח (יש בהם { $known }).
+err-campaign-template-syntax = התבנית { $key } אינה תקינה: { $reason }
+err-campaign-template-render = לא ניתן היה לכתוב את התבנית { $key } ללקוח הזה: { $reason }
+err-segment-not-found = אין פלח שמור בשם { $name }.

@@ -928,6 +928,7 @@ impl App {
 }
 
 pub mod delivery;
+pub mod economics;
 pub mod email;
 pub mod triggered;
 pub mod winner;

@@ -13,6 +13,17 @@ use kesher_store::{
 };
 
 impl App {
+    /// A page of a campaign's outbox: its messages to customers after `after`, by customer id,
+    /// at most `limit` (the whole outbox is read page by page, each page its own unit).
+    pub fn campaign_messages(
+        &self,
+        campaign: kesher_core::CampaignId,
+        after: Option<CustomerId>,
+        limit: usize,
+    ) -> Result<Vec<kesher_store::OutboxMessage>> {
+        let mut tx = self.store.begin(kesher_store::Lock::Writes)?;
+        tx.campaign_messages(campaign, after, limit)
+    }
     /// A business setting's value.
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
         self.store.get_setting(key)

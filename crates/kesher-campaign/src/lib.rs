@@ -25,6 +25,7 @@ use kesher_core::{DomainError, Params};
 pub mod channel;
 pub mod definition;
 pub mod draw;
+pub mod economics;
 pub mod sms;
 pub mod stats;
 pub mod template;

@@ -357,7 +357,7 @@ pub fn student_t_quantile(p: f64, df: f64) -> f64 {
 }
 
 /// A two-sided interval.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Interval {
     pub low: f64,
     pub high: f64,

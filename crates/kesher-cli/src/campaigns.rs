@@ -47,6 +47,29 @@ pub enum CampaignsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The campaigns' prices: show them, or set them (decimal amounts in the currency).
+    Costs {
+        /// ISO 4217 code of the prices (required when setting).
+        #[arg(long)]
+        currency: Option<String>,
+        /// Price of 1,000 e-mails.
+        #[arg(long)]
+        email: Option<String>,
+        /// Price of 1,000 text messages.
+        #[arg(long)]
+        sms: Option<String>,
+        /// Price of 1,000 messages on the log channel (what they stand for: the demo's are e-mails).
+        #[arg(long)]
+        log: Option<String>,
+        /// What winning one new customer costs.
+        #[arg(long)]
+        acquisition: Option<String>,
+    },
+    /// What each launched campaign cost per customer it kept, beside winning a new one.
+    Economics {
+        #[arg(long)]
+        json: bool,
+    },
     /// Customers per group to detect a lift of the response rate (α 0.05, power 0.8).
     Plan {
         #[arg(long)]
@@ -154,6 +177,59 @@ pub fn run(app: &App, c: CampaignsCommand) -> anyhow::Result<ExitCode> {
                         "(the attribution window of {} days has not ended)",
                         r.attribution_days
                     )?;
+                }
+            }
+        }
+        CampaignsCommand::Costs {
+            currency,
+            email,
+            sms,
+            log,
+            acquisition,
+        } => {
+            let setting =
+                email.is_some() || sms.is_some() || log.is_some() || acquisition.is_some() || currency.is_some();
+            let costs = if setting {
+                let mut per_thousand = std::collections::BTreeMap::new();
+                for (channel, price) in [("email", email), ("sms", sms), ("log", log)] {
+                    if let Some(p) = price {
+                        per_thousand.insert(channel.to_string(), p);
+                    }
+                }
+                let text = kesher_app::campaigns::economics::CostsText {
+                    currency: currency.context("--currency is needed to set the prices")?,
+                    per_thousand,
+                    acquisition,
+                };
+                Some(app.set_campaign_costs(&serde_json::to_string(&text)?, &cli_actor(app))?)
+            } else {
+                app.campaign_costs()?
+            };
+            match costs {
+                Some(c) => writeln!(out, "{}", serde_json::to_string_pretty(&c.text)?)?,
+                None => writeln!(out, "no prices set (kesher campaigns costs --currency ILS --email 2.00 --sms 80.00 --acquisition 45.00)")?,
+            }
+        }
+        CampaignsCommand::Economics { json } => {
+            let r = app.campaign_economics()?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&r)?)?;
+            } else {
+                let currency = kesher_core::Currency::parse(&r.currency)?;
+                let money = |minor: f64| format!("{} {}", currency.format_amount(minor.round() as i64), r.currency);
+                for row in &r.economics.rows {
+                    let kept = row.kept.map_or("-".to_string(), |k| format!("{k:.0}"));
+                    let per = row.cost_per_kept.map_or_else(|| row.note.unwrap_or("-").to_string(), money);
+                    writeln!(out, "{:<32} cost {:>14}  kept {:>7}  per customer kept {per}", row.name, money(row.cost as f64), kept)?;
+                }
+                if let Some(p) = r.economics.cost_per_kept {
+                    writeln!(out, "all campaigns: {} per customer kept", money(p))?;
+                }
+                if let (Some(a), Some(ratio)) = (r.economics.acquisition, r.economics.acquisition_ratio) {
+                    writeln!(out, "winning a new customer costs {}: keeping one was {ratio:.1} times cheaper", money(a as f64))?;
+                }
+                if let Some(best) = &r.economics.best {
+                    writeln!(out, "the next unit of campaign money keeps the most customers in: {best}")?;
                 }
             }
         }

@@ -7,6 +7,8 @@ use kesher_app::Settings;
 use kesher_app::import::{ImportKind, ImportOptions};
 use std::path::{Path, PathBuf};
 
+mod campaigns;
+
 /// The audit action that marks a database as a demo's (so that a re-run may replace it).
 const DEMO_ACTION: &str = "demo.generate";
 use std::process::ExitCode;
@@ -115,6 +117,9 @@ fn generate_and_import(a: &DemoArgs, db: &Path, settings: Settings, dir: &Path) 
         let s = import_file(&app, kind, &dir.join(name), ImportOptions::default(), true)?;
         eprintln!("  {name}: {} rows in {:.1} s", s.inserted, t.elapsed().as_secs_f64());
     }
+    // The campaigns that ran over the history (their response sales then earn under the program
+    // like every member's sale).
+    campaigns::run(&app, &actor, now, a.seed)?;
     // The loyalty program, launched half a year before the history ends: members enrolled at
     // the till on days spread over that half year, then every member's sales since their
     // enrolment earn as they would have then (the program's rates, tiers, promotions and bonuses,

@@ -319,6 +319,12 @@ pub const CATALOGUE: &[ErrorCode] = &[
         "this unsubscribe link is not valid",
     ),
     c("campaign.smtp.invalid", &["reason"], "{reason}"),
+    c("campaign.costs.invalid", &["key", "reason"], "{key}: {reason}"),
+    c(
+        "campaign.costs.missing",
+        &[],
+        "the campaigns' prices are not set (kesher campaigns costs, PUT /api/campaigns/costs)",
+    ),
     c(
         "campaign.plan.parameter",
         &["value", "expected"],

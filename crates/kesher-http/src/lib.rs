@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod analytics;
 pub mod auth;
 pub mod baskets;
+pub mod campaigns;
 pub mod customers;
 pub mod dto;
 pub mod error;
@@ -70,9 +71,12 @@ pub async fn blocking<T: Send + 'static>(
         loyalty::get_program, loyalty::put_program, loyalty::enrol, loyalty::leave, loyalty::members, loyalty::member,
         loyalty::wallet, loyalty::design, loyalty::kpis, loyalty::benefits, loyalty::grant_benefit,
         loyalty::redeem_benefit, loyalty::honour_benefit, loyalty::draw_surprise, loyalty::surprise,
+        campaigns::list, campaigns::create, campaigns::get, campaigns::preview, campaigns::launch, campaigns::pause,
+        campaigns::report, campaigns::deliver, campaigns::plan, campaigns::get_costs, campaigns::put_costs,
+        campaigns::economics,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
-    tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "analytics"), (name = "auth"), (name = "accounts"), (name = "privacy"), (name = "segments"), (name = "points"), (name = "loyalty"), (name = "system")),
+    tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "analytics"), (name = "auth"), (name = "accounts"), (name = "privacy"), (name = "segments"), (name = "points"), (name = "loyalty"), (name = "campaigns"), (name = "system")),
     modifiers(&Security, &CommonResponses)
 )]
 pub struct ApiDoc;
@@ -111,6 +115,9 @@ fn api() -> Api {
     .at(post_.clone(), "/logout", A::Session, post(web::logout))
     .at(post_.clone(), "/lang", A::Public, post(web::set_lang))
     .at(get_.clone(), "/static/{file}", A::Public, get(web::asset))
+    // A campaign e-mail's unsubscribe link: its token is the credential (RFC 8058 one-click).
+    .at(get_.clone(), "/u/{token}", A::Public, get(campaigns::unsubscribe_form))
+    .at(post_.clone(), "/u/{token}", A::Public, post(campaigns::unsubscribe))
     .at(get_.clone(), "/customers", A::CustomersRead, get(web::customers))
     .at(get_.clone(), "/loyalty", A::LoyaltyRead, get(web::loyalty))
     .at(post_.clone(), "/loyalty/enrol", A::LoyaltyEnrol, post(web::enrol))
@@ -519,6 +526,48 @@ fn api() -> Api {
         "/api/analytics/calibration",
         A::AnalyticsRead,
         get(analytics::calibration),
+    )
+    .at(get_.clone(), "/api/campaigns", A::CampaignsRead, get(campaigns::list))
+    .at(post_.clone(), "/api/campaigns", A::CampaignsManage, post(campaigns::create))
+    .at(get_.clone(), "/api/campaigns/plan", A::CampaignsRead, get(campaigns::plan))
+    .at(get_.clone(), "/api/campaigns/costs", A::CampaignsRead, get(campaigns::get_costs))
+    .at(put_.clone(), "/api/campaigns/costs", A::CampaignsManage, put(campaigns::put_costs))
+    .at(
+        get_.clone(),
+        "/api/campaigns/economics",
+        A::CampaignsRead,
+        get(campaigns::economics),
+    )
+    .at(
+        post_.clone(),
+        "/api/campaigns/deliver",
+        A::CampaignsManage,
+        post(campaigns::deliver),
+    )
+    .at(get_.clone(), "/api/campaigns/{id}", A::CampaignsRead, get(campaigns::get))
+    .at(
+        get_.clone(),
+        "/api/campaigns/{id}/preview",
+        A::CampaignsManage,
+        get(campaigns::preview),
+    )
+    .at(
+        post_.clone(),
+        "/api/campaigns/{id}/launch",
+        A::CampaignsManage,
+        post(campaigns::launch),
+    )
+    .at(
+        post_.clone(),
+        "/api/campaigns/{id}/pause",
+        A::CampaignsManage,
+        post(campaigns::pause),
+    )
+    .at(
+        get_.clone(),
+        "/api/campaigns/{id}/report",
+        A::CampaignsRead,
+        get(campaigns::report),
     )
     .at(get_.clone(), "/api/segments", A::SegmentsRead, get(segments::list))
     .at(post_.clone(), "/api/segments", A::SegmentsManage, post(segments::save))

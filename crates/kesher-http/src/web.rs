@@ -23,7 +23,7 @@ use std::sync::{Arc, OnceLock};
 pub const LANG_COOKIE: &str = "kesher_lang";
 
 /// The renderer, built once (its templates and messages are embedded; tests render every one).
-fn web() -> Result<&'static Web, AppError> {
+pub(crate) fn web() -> Result<&'static Web, AppError> {
     static WEB: OnceLock<Result<Web, String>> = OnceLock::new();
     WEB.get_or_init(|| Web::new().map_err(|e| e.to_string()))
         .as_ref()
@@ -36,7 +36,7 @@ fn setting_key(user: &str) -> String {
 
 /// The language of a request: the signed-in user's setting, the visitor's cookie, then
 /// `Accept-Language`.
-fn lang_for(app: &kesher_app::App, user: Option<&str>, headers: &HeaderMap) -> Lang {
+pub(crate) fn lang_for(app: &kesher_app::App, user: Option<&str>, headers: &HeaderMap) -> Lang {
     let setting = user.and_then(|u| app.setting(&setting_key(u)).ok().flatten());
     let pref = setting.or_else(|| cookie(headers, LANG_COOKIE).map(str::to_string));
     let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
@@ -115,7 +115,7 @@ fn error_json(e: &AppError) -> serde_json::Value {
 }
 
 /// A page shown with an error: its status, and the error for a client that wants JSON.
-fn errored(status: StatusCode, page: Html<String>, e: &AppError) -> Response {
+pub(crate) fn errored(status: StatusCode, page: Html<String>, e: &AppError) -> Response {
     let mut r = (status, page).into_response();
     r.extensions_mut().insert(PageError(error_json(e)));
     r

@@ -33,6 +33,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("segments.html", include_str!("templates/segments.html")),
     ("loyalty.html", include_str!("templates/loyalty.html")),
     ("error.html", include_str!("templates/error.html")),
+    ("unsubscribe.html", include_str!("templates/unsubscribe.html")),
 ];
 
 /// Every embedded asset: path under `/static/`, content type, bytes.

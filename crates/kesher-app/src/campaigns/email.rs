@@ -28,11 +28,23 @@ pub struct SmtpSender {
 }
 
 impl SmtpSender {
-    /// A sender to `url` (`smtp://host:port`; TLS is not built in yet, so `smtps://` and
-    /// `?tls=` are refused) writing from `from`.
+    /// A sender to `url`, writing from `from`:
+    ///
+    /// - `smtp://host[:port]` — plain SMTP (port 25), for a relay on the same machine or network;
+    /// - `smtp://host[:port]?tls=required` — STARTTLS, refused if the server does not offer it
+    ///   (port 587); `?tls=opportunistic` upgrades when offered;
+    /// - `smtps://host[:port]` — TLS from the first byte (port 465);
+    /// - `user:password@` before the host: SMTP AUTH (percent-encoded; only over TLS is sensible).
+    ///
+    /// Certificates are checked against the Mozilla roots (webpki-roots, rustls with ring): no
+    /// system store is read. Errors never repeat the password.
     pub fn new(url: &str, from: &str, public_url: &str, secret: String) -> Result<SmtpSender, String> {
-        let (host, port) = smtp_address(url)?;
-        let transport = lettre::SmtpTransport::builder_dangerous(host).port(port).build();
+        let shown = redact(url);
+        check_url(url, &shown)?;
+        let transport = lettre::SmtpTransport::from_url(url)
+            .map_err(|e| format!("KESHER_SMTP_URL {shown:?}: {e}"))?
+            .timeout(Some(std::time::Duration::from_secs(30)))
+            .build();
         let from: Mailbox = from.parse().map_err(|e| format!("sender address {from:?}: {e}"))?;
         Ok(SmtpSender {
             transport,
@@ -43,22 +55,48 @@ impl SmtpSender {
     }
 }
 
-/// The host and port of `smtp://host[:port]` (port 25 when absent).
-fn smtp_address(url: &str) -> Result<(String, u16), String> {
-    let refuse = |why: &str| format!("KESHER_SMTP_URL {url:?}: {why}");
+/// `url` with its password replaced by `***`, for messages.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            format!("{scheme}://{user}:***@{host}{}", &rest[authority_end..])
+        }
+        None => url.to_string(),
+    }
+}
+
+/// The URL's shape, checked before lettre reads it: a known scheme, a host, a numeric port, and
+/// only the `tls` query parameter.
+fn check_url(url: &str, shown: &str) -> Result<(), String> {
+    let refuse = |why: &str| format!("KESHER_SMTP_URL {shown:?}: {why}");
     let rest = url
         .strip_prefix("smtp://")
-        .ok_or_else(|| refuse("expected smtp://host:port (TLS is not built in)"))?;
-    let rest = rest.trim_end_matches('/');
-    if rest.is_empty() || rest.contains(['/', '?', '@']) {
+        .or_else(|| url.strip_prefix("smtps://"))
+        .ok_or_else(|| refuse("expected smtp://host:port, smtp://host:port?tls=required or smtps://host:port"))?;
+    let (authority, query) = match rest.split_once('?') {
+        Some((a, q)) => (a, Some(q)),
+        None => (rest, None),
+    };
+    let authority = authority.trim_end_matches('/');
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host_port.is_empty() || host_port.contains('/') {
         return Err(refuse("expected smtp://host:port"));
     }
-    match rest.rsplit_once(':') {
-        Some((host, port)) => Ok((
-            host.to_string(),
-            port.parse().map_err(|_| refuse("the port is not a number"))?,
-        )),
-        None => Ok((rest.to_string(), 25)),
+    if let Some((host, port)) = host_port.rsplit_once(':') {
+        if host.is_empty() {
+            return Err(refuse("the host is missing"));
+        }
+        port.parse::<u16>().map_err(|_| refuse("the port is not a number"))?;
+    }
+    match query {
+        None => Ok(()),
+        Some("tls=required" | "tls=opportunistic") if url.starts_with("smtp://") => Ok(()),
+        Some(_) => Err(refuse("the only parameter is tls=required or tls=opportunistic (with smtp://)")),
     }
 }
 
@@ -189,5 +227,125 @@ impl App {
             self.update_customer(&c, &actor)?;
         }
         Ok(channel)
+    }
+}
+
+#[cfg(test)]
+mod tls_tests {
+    //! TLS as the URL says: the address checked (and a password never echoed), `smtps://`
+    //! speaking TLS from the first byte, and `?tls=required` never sending a message in clear
+    //! text to a server that does not offer STARTTLS.
+
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    fn sender(url: &str) -> Result<SmtpSender, String> {
+        SmtpSender::new(url, "shop@example.com", "http://127.0.0.1:8080", "s".into())
+    }
+
+    #[test]
+    fn the_address_is_checked_and_a_password_never_shown() {
+        for ok in [
+            "smtp://127.0.0.1:2525",
+            "smtp://mail.example.com",
+            "smtp://mail.example.com:587?tls=required",
+            "smtp://mail.example.com?tls=opportunistic",
+            "smtps://mail.example.com",
+            "smtps://user:p%40ss@mail.example.com:465",
+        ] {
+            assert!(sender(ok).is_ok(), "{ok}: {:?}", sender(ok).err());
+        }
+        for bad in [
+            "http://mail.example.com",
+            "mail.example.com:25",
+            "smtp://",
+            "smtp://:25",
+            "smtp://mail.example.com:port",
+            "smtp://mail.example.com?tls=never",
+            "smtps://mail.example.com?tls=required",
+        ] {
+            assert!(sender(bad).is_err(), "{bad} accepted");
+        }
+        let e = sender("smtp://shop:hunter2@mail.example.com:x")
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("shop:***@") && !e.contains("hunter2"), "{e}");
+    }
+
+    fn message() -> (OutboxMessage, Customer) {
+        let at: jiff::Timestamp = "2025-03-01T10:00:00Z".parse().unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let id = CustomerId(uuid::Uuid::from_u128(7));
+        let mut c = Customer::bare(id, None, at);
+        c.email = kesher_core::Email::parse("dana@example.com").ok();
+        let m = OutboxMessage {
+            campaign_id: kesher_core::CampaignId(uuid::Uuid::from_u128(1)),
+            customer_id: id,
+            arm: "all".into(),
+            channel: Some("email".into()),
+            state: kesher_store::MessageState::Sending,
+            suppression: None,
+            language: Some("en".into()),
+            subject: Some("Hello".into()),
+            body: Some("<p>Hello</p>".into()),
+            message_id: "<x@kesher>".into(),
+            attempts: 1,
+            next_attempt_at: None,
+            sent_at: None,
+            last_error: None,
+            created_at: at,
+        };
+        (m, c)
+    }
+
+    #[test]
+    fn smtps_speaks_tls_from_the_first_byte() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().expect("a connection");
+            let mut first = [0u8; 3];
+            let _ = s.read_exact(&mut first);
+            first
+        });
+        let smtp = sender(&format!("smtps://localhost:{port}")).expect("a sender");
+        let (m, c) = message();
+        assert!(smtp.send(&m, &c).is_err(), "no TLS server there: the send fails");
+        let first = server.join().expect("the server");
+        // A TLS record of type handshake (0x16), version 3.x: a ClientHello, not "EHLO".
+        assert_eq!((first[0], first[1]), (0x16, 0x03), "{first:?}");
+    }
+
+    #[test]
+    fn starttls_required_sends_nothing_in_clear_to_a_server_without_it() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().expect("a connection");
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let _ = s.write_all(b"220 sink ESMTP\r\n");
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 1024];
+            let mut greeted = false;
+            while let Ok(n) = s.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&buf[..n]);
+                if !greeted && seen.windows(2).any(|w| w == b"\r\n") {
+                    greeted = true;
+                    // No STARTTLS among the extensions.
+                    let _ = s.write_all(b"250-sink\r\n250 SIZE 100000\r\n");
+                }
+            }
+            String::from_utf8_lossy(&seen).into_owned()
+        });
+        let smtp = sender(&format!("smtp://localhost:{port}?tls=required")).expect("a sender");
+        let (m, c) = message();
+        assert!(smtp.send(&m, &c).is_err(), "TLS is required and not offered");
+        drop(smtp);
+        let seen = server.join().expect("the server");
+        assert!(seen.starts_with("EHLO"), "{seen}");
+        assert!(!seen.contains("MAIL FROM") && !seen.contains("Hello"), "{seen}");
     }
 }

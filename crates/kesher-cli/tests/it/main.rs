@@ -288,6 +288,51 @@ fn demo_generates_a_business() {
     );
 }
 
+/// The demo's campaigns ran over its history: the win-back pilot's lift is real and significant
+/// against its control group; the holiday greeting, which changed nothing, shows none.
+#[test]
+fn demo_campaigns_report_a_real_lift_and_a_null_one() {
+    let d = Dir::new();
+    // A fixed now: the null campaign's 95 % interval holds 0 for 95 % of histories, this one's
+    // included; the win-back's lift holds for any.
+    let o = kesher(
+        &d.db(),
+        &["demo", "--customers", "3000", "--no-serve", "--seed", "11", "--now", "2026-06-30T07:30:00Z"],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let o = kesher(&d.db(), &["campaigns", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    let id_of = |name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"].as_str().is_some_and(|n| n.starts_with(name)))
+            .and_then(|c| c["id"].as_str())
+            .unwrap_or_else(|| panic!("no {name} campaign in {list}"))
+            .to_string()
+    };
+    let report = |id: &str| -> serde_json::Value {
+        let o = kesher(&d.db(), &["campaigns", "report", id, "--json"]);
+        assert!(o.status.success(), "{:?}", text(&o));
+        serde_json::from_str(&text(&o).0).unwrap()
+    };
+    let winback = report(&id_of("Win-back"));
+    assert!(winback["control"].as_u64().unwrap() >= 50, "{winback}");
+    assert_eq!(winback["queued"], 0, "every message delivered: {winback}");
+    let ci = &winback["response"]["ci"];
+    assert!(ci[0].as_f64().unwrap() > 0.05, "the lift's interval is well above 0: {winback}");
+    assert!(winback["response"]["p_value"].as_f64().unwrap() < 1e-3, "{winback}");
+    assert!(winback["revenue"]["lift"].as_f64().unwrap() > 0.0, "{winback}");
+    assert!(winback["complete"].as_bool().unwrap(), "the window has ended: {winback}");
+    let holiday = report(&id_of("Holiday"));
+    assert!(holiday["sent"].as_u64().unwrap() > 0, "{holiday}");
+    let ci = &holiday["response"]["ci"];
+    assert!(
+        ci[0].as_f64().unwrap() < 0.0 && ci[1].as_f64().unwrap() > 0.0,
+        "no effect: the interval holds 0: {holiday}"
+    );
+}
+
 #[test]
 fn baskets_mine_a_file_and_the_database() {
     let d = Dir::new();

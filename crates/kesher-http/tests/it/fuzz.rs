@@ -261,6 +261,9 @@ const NO_BODY: &[&str] = &[
     "POST /api/customers/{id}/erase",
     "POST /api/import/{kind}",
     "POST /api/jobs/{id}/cancel",
+    "POST /api/campaigns/{id}/launch",
+    "POST /api/campaigns/{id}/pause",
+    "POST /api/campaigns/deliver",
 ];
 
 #[test]

@@ -7,6 +7,7 @@ mod api;
 mod benefits;
 mod bounds;
 mod browser;
+mod campaigns;
 mod customer_input;
 mod fuzz;
 mod jobs;

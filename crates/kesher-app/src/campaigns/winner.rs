@@ -143,6 +143,11 @@ impl App {
         let now = self.now();
         let test = SignedDuration::from_hours(i64::from(campaign.variants_test_hours()));
         let window = SignedDuration::from_hours(24 * i64::from(campaign.attribution_days()));
+        // No variant message goes before the launch: the test cannot be over before this, and
+        // the outbox is not read each minute meanwhile.
+        if row.launched_at.is_some_and(|launched| now < launched + test) {
+            return Ok(None);
+        }
         let currency = self.report_currency()?.0;
         let mut sent: Vec<(usize, CustomerId, Timestamp)> = Vec::new();
         {

@@ -643,9 +643,14 @@ impl App {
         // Who entered and left each saved segment on the new scores.
         o.progress.step("refreshing the saved segments");
         let t = Instant::now();
-        let segments = self
-            .refresh_segment_history(&Actor::new("system:analyze", self.now()))
-            .map_err(|e| e.to_string());
+        let actor = Actor::new("system:analyze", self.now());
+        let segments = self.refresh_segment_history(&actor).map_err(|e| e.to_string());
+        // Triggered campaigns fire on the entries just recorded.
+        let segments = segments.and_then(|r| {
+            self.fire_triggered_campaigns(&actor)
+                .map(|_| r)
+                .map_err(|e| format!("triggered campaigns: {e}"))
+        });
         timings.push(("segments", t.elapsed().as_secs_f64()));
         Ok(AnalyzeReport {
             customers: rows.len().saturating_add(implicit),

@@ -9,10 +9,13 @@
 
 use crate::App;
 use crate::segments::{MessageContext, SegmentError};
+use kesher_campaign::definition::Kind;
 use kesher_campaign::draw::{self, Arm};
-use kesher_campaign::{Campaign, Channel, Choice, Reach, Suppression, choose_channel, sms, template};
+use kesher_campaign::{Campaign, Channel, Choice, Reach, Suppression, choose_channel, sms, template, timing};
 use kesher_core::{CampaignId, CustomerId, DomainError};
-use kesher_store::{Actor, CampaignRow, CampaignState, Lock, MessageState, OutboxCounts, OutboxMessage, StoreError};
+use kesher_store::{
+    Actor, CampaignRow, CampaignState, Lock, MessageState, OutboxCounts, OutboxMessage, StoreError, Tx,
+};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// How many customers one unit of work of a launch writes.
@@ -44,6 +47,8 @@ pub struct CampaignView {
     pub row: CampaignRow,
     pub campaign: Campaign,
     pub counts: OutboxCounts,
+    /// An A/B test's winner, once chosen (`App::pick_campaign_winners`).
+    pub winner: Option<WinnerChoice>,
 }
 
 /// One customer's message as it would be sent (or why it would not be).
@@ -71,6 +76,33 @@ pub struct LaunchReport {
     pub waiting: u64,
     pub control: u64,
     pub suppressed: BTreeMap<String, u64>,
+    /// When the queued messages may go: a scheduled campaign's instant (now when it has
+    /// passed) through the send window.
+    pub due: Option<jiff::Timestamp>,
+}
+
+/// When a launch's messages may go: for a scheduled campaign its local date-time in the
+/// business's zone (`timing::scheduled_instant`), now when that has passed; then the send
+/// window's next opening.
+fn first_due(
+    campaign: &Campaign,
+    now: jiff::Timestamp,
+    zone: &jiff::tz::TimeZone,
+) -> Result<jiff::Timestamp, SegmentError> {
+    let start = match campaign.kind() {
+        Kind::Scheduled { at } => timing::scheduled_instant(*at, zone)
+            .ok_or_else(|| {
+                SegmentError::Store(StoreError::invalid_coded(
+                    "campaign.definition.invalid",
+                    "kind.at",
+                    kesher_core::params!(key = "kind.at", reason = "not an instant in the business's time zone"),
+                    format!("kind.at: {at} is not an instant in the business's time zone"),
+                ))
+            })?
+            .max(now),
+        _ => now,
+    };
+    Ok(campaign.send_window().send_at(start, zone, None).unwrap_or(start))
 }
 
 /// The texts rendered for one customer.
@@ -157,6 +189,137 @@ fn render(campaign: &Campaign, ctx: &MessageContext, variant: Option<usize>) -> 
     })
 }
 
+/// How one customer's outbox row is made, at a launch or a triggered campaign's entry.
+struct OutboxSpec<'a> {
+    campaign_id: CampaignId,
+    campaign: &'a Campaign,
+    /// The arm's name (`all`, `variant:N`, `rest`); the control group's is `control`.
+    arm: String,
+    control: bool,
+    /// When a queued row may go.
+    due: jiff::Timestamp,
+    /// A recipient beyond the variants' shares before the winner: queued without a due time.
+    waiting: bool,
+    now: jiff::Timestamp,
+}
+
+impl OutboxSpec<'_> {
+    /// The row of the customer of `ctx`: the control group suppressed as `control`; the channel
+    /// from their consents (`no_consent`, `no_address`, `unsubscribed`); the frequency cap
+    /// against their messages sent, queued or sending (only for a row not written yet); then the
+    /// `texts` (none for the control group; a rendering error writes the row `failed` with it)
+    /// for the channel, due at `due`. `None` when a recipient has no texts.
+    fn row(
+        &self,
+        tx: &mut dyn Tx,
+        ctx: &MessageContext,
+        texts: Option<Result<&Rendered, String>>,
+    ) -> Result<Option<OutboxMessage>, SegmentError> {
+        let (id, customer, now) = (self.campaign_id, ctx.customer.id, self.now);
+        let base = OutboxMessage {
+            campaign_id: id,
+            customer_id: customer,
+            arm: self.arm.clone(),
+            channel: None,
+            state: MessageState::Queued,
+            suppression: None,
+            language: None,
+            subject: None,
+            body: None,
+            message_id: message_id(id, customer),
+            attempts: 0,
+            next_attempt_at: None,
+            sent_at: None,
+            last_error: None,
+            created_at: now,
+        };
+        let suppressed = |m: OutboxMessage, why: Suppression| OutboxMessage {
+            state: MessageState::Suppressed,
+            suppression: Some(why.as_str().to_string()),
+            next_attempt_at: None,
+            ..m
+        };
+        if self.control {
+            return Ok(Some(suppressed(
+                OutboxMessage {
+                    arm: "control".into(),
+                    ..base
+                },
+                Suppression::Control,
+            )));
+        }
+        let channel = match choose_channel(&Reach::of(&ctx.customer, None, false), self.campaign.channels()) {
+            Choice::Chosen(c) => c,
+            Choice::Suppressed(why) => return Ok(Some(suppressed(base, why))),
+        };
+        let base = OutboxMessage {
+            channel: Some(channel.as_str().to_string()),
+            ..base
+        };
+        if let Some(cap) = self.campaign.frequency_cap()
+            && tx.campaign_message(id, customer)?.is_none()
+        {
+            let since = now - jiff::SignedDuration::from_hours(24 * i64::from(cap.days));
+            let received = tx.recent_message_times(customer, since)?;
+            if !cap.allows(&received, now) {
+                return Ok(Some(suppressed(base, Suppression::FrequencyCap)));
+            }
+        }
+        let texts = match texts {
+            None => return Ok(None),
+            Some(Err(e)) => {
+                return Ok(Some(OutboxMessage {
+                    state: MessageState::Failed,
+                    last_error: Some(e),
+                    ..base
+                }));
+            }
+            Some(Ok(texts)) => texts,
+        };
+        let row = row_texts(self.campaign, base, texts, self.due);
+        Ok(Some(if self.waiting && row.state == MessageState::Queued {
+            // Beyond the variants' shares: no due time until a winner is chosen.
+            OutboxMessage {
+                next_attempt_at: None,
+                ..row
+            }
+        } else {
+            row
+        }))
+    }
+}
+
+/// A queued row's texts for its channel (e-mail: subject and body; SMS: the SMS text; log: the
+/// subject and the body or the SMS) and its due time; an SMS over `sms_max_segments` is
+/// suppressed as `too_long`.
+fn row_texts(campaign: &Campaign, base: OutboxMessage, texts: &Rendered, due: jiff::Timestamp) -> OutboxMessage {
+    let channel = base.channel.as_deref().and_then(Channel::parse).unwrap_or(Channel::Log);
+    let (subject, body) = match channel {
+        Channel::Email => (texts.subject.clone(), texts.body.clone()),
+        Channel::Sms => (None, texts.sms.clone()),
+        Channel::Log => (texts.subject.clone(), texts.body.clone().or_else(|| texts.sms.clone())),
+    };
+    if channel == Channel::Sms
+        && let Some(text) = &body
+        && sms::check(text, campaign.sms_max_segments()).is_err()
+    {
+        return OutboxMessage {
+            state: MessageState::Suppressed,
+            suppression: Some(Suppression::TooLong.as_str().to_string()),
+            next_attempt_at: None,
+            ..base
+        };
+    }
+    OutboxMessage {
+        state: MessageState::Queued,
+        language: Some(texts.language.clone()),
+        subject,
+        body,
+        next_attempt_at: Some(due),
+        ..base
+    }
+}
+
 /// The stable id of the message of `campaign` to `customer` (an e-mail's `Message-ID`).
 pub fn message_id(campaign: CampaignId, customer: CustomerId) -> String {
     format!("<{}.{}@kesher>", campaign.0.simple(), customer.0.simple())
@@ -213,9 +376,15 @@ impl App {
         let mut tx = self.store.begin(Lock::Writes)?;
         let row = tx.campaign(id)?.ok_or_else(|| not_found(id))?;
         let counts = tx.campaign_message_counts(id)?;
+        let winner = winner::read_winner(&mut *tx, id)?;
         drop(tx);
         let campaign = Campaign::parse(&row.definition).map_err(domain)?;
-        Ok(CampaignView { row, campaign, counts })
+        Ok(CampaignView {
+            row,
+            campaign,
+            counts,
+            winner,
+        })
     }
 
     /// The message `customer` would get (the campaign's own texts, or variant `variant`'s): the
@@ -264,6 +433,23 @@ impl App {
             return Err(wrong_state(id, row.state, "draft, launched or paused"));
         }
         let now = self.now();
+        match campaign.kind() {
+            Kind::Triggered { segment } => return self.launch_triggered(&row, segment, now, actor),
+            // Not sent to everyone at once: the daily job that greets each customer on their
+            // date is not built yet (its outbox key needs the occurrence).
+            Kind::Recurring { .. } => {
+                return Err(SegmentError::Store(StoreError::invalid_coded(
+                    "campaign.definition.invalid",
+                    "kind.type",
+                    kesher_core::params!(
+                        key = "kind.type",
+                        reason = "a recurring campaign cannot be launched yet"
+                    ),
+                    "kind.type: a recurring campaign cannot be launched yet",
+                )));
+            }
+            Kind::Scheduled { .. } => {}
+        }
         let segment = self.resolve_segment(campaign.audience())?;
         let members = self.evaluate_segment(&segment, None)?.members;
         let wanted: BTreeSet<CustomerId> = members.iter().copied().collect();
@@ -314,11 +500,11 @@ impl App {
             )?;
             tx.commit()?;
         }
-        let zone = self.settings.time_zone.clone().unwrap_or(jiff::tz::TimeZone::UTC);
-        let due = campaign.send_window().send_at(now, &zone, None).unwrap_or(now);
-        let cap = campaign.frequency_cap();
+        let zone = self.business_time_zone()?;
+        let due = first_due(&campaign, now, &zone)?;
         let mut report = LaunchReport {
             audience: staged.len() as u64,
+            due: Some(due),
             ..LaunchReport::default()
         };
         for page in staged.chunks(LAUNCH_PAGE) {
@@ -326,82 +512,18 @@ impl App {
             let mut rows = Vec::with_capacity(page.len());
             for (customer, _) in page {
                 let Some(ctx) = contexts.get(customer) else { continue };
-                let base = OutboxMessage {
+                let spec = OutboxSpec {
                     campaign_id: id,
-                    customer_id: *customer,
+                    campaign: &campaign,
                     arm: arm_name(arms.get(customer).copied()),
-                    channel: None,
-                    state: MessageState::Queued,
-                    suppression: None,
-                    language: None,
-                    subject: None,
-                    body: None,
-                    message_id: message_id(id, *customer),
-                    attempts: 0,
-                    next_attempt_at: None,
-                    sent_at: None,
-                    last_error: None,
-                    created_at: now,
+                    control: control.contains(customer),
+                    due,
+                    waiting: matches!(arms.get(customer), Some(Arm::Rest)),
+                    now,
                 };
-                let suppressed = |m: OutboxMessage, why: Suppression| OutboxMessage {
-                    state: MessageState::Suppressed,
-                    suppression: Some(why.as_str().to_string()),
-                    next_attempt_at: None,
-                    ..m
-                };
-                if control.contains(customer) {
-                    rows.push(suppressed(
-                        OutboxMessage {
-                            arm: "control".into(),
-                            ..base
-                        },
-                        Suppression::Control,
-                    ));
-                    continue;
+                if let Some(row) = spec.row(&mut *tx, ctx, rendered.get(customer).map(Ok))? {
+                    rows.push(row);
                 }
-                let channel = match choose_channel(&Reach::of(&ctx.customer, None, false), campaign.channels()) {
-                    Choice::Chosen(c) => c,
-                    Choice::Suppressed(why) => {
-                        rows.push(suppressed(base, why));
-                        continue;
-                    }
-                };
-                let base = OutboxMessage {
-                    channel: Some(channel.as_str().to_string()),
-                    ..base
-                };
-                if let Some(cap) = cap
-                    && tx.campaign_message(id, *customer)?.is_none()
-                {
-                    let since = now - jiff::SignedDuration::from_hours(24 * i64::from(cap.days));
-                    let received = tx.recent_message_times(*customer, since)?;
-                    if !cap.allows(&received, now) {
-                        rows.push(suppressed(base, Suppression::FrequencyCap));
-                        continue;
-                    }
-                }
-                let Some(texts) = rendered.get(customer) else { continue };
-                let (subject, body) = match channel {
-                    Channel::Email => (texts.subject.clone(), texts.body.clone()),
-                    Channel::Sms => (None, texts.sms.clone()),
-                    Channel::Log => (texts.subject.clone(), texts.body.clone().or_else(|| texts.sms.clone())),
-                };
-                if channel == Channel::Sms
-                    && let Some(text) = &body
-                    && sms::check(text, campaign.sms_max_segments()).is_err()
-                {
-                    rows.push(suppressed(base, Suppression::TooLong));
-                    continue;
-                }
-                let waiting = matches!(arms.get(customer), Some(Arm::Rest));
-                rows.push(OutboxMessage {
-                    language: Some(texts.language.clone()),
-                    subject,
-                    body,
-                    // Beyond the variants' shares: no due time until a winner is chosen.
-                    next_attempt_at: if waiting { None } else { Some(due) },
-                    ..base
-                });
             }
             report.written += tx.insert_campaign_messages(&rows)?;
             tx.commit()?;
@@ -659,6 +781,9 @@ pub struct CampaignReport {
     pub response: serde_json::Value,
     pub revenue: serde_json::Value,
     pub projection: serde_json::Value,
+    /// An A/B test's winner and each variant's measured response, once chosen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub winner: Option<WinnerChoice>,
 }
 
 fn interval(i: &kesher_campaign::stats::Interval) -> serde_json::Value {
@@ -666,6 +791,18 @@ fn interval(i: &kesher_campaign::stats::Interval) -> serde_json::Value {
 }
 
 impl App {
+    /// The currency responses are counted in (the catalogue's) and its minor units per major
+    /// one.
+    fn report_currency(&self) -> Result<(kesher_core::Currency, f64), SegmentError> {
+        Ok(match self.store.list_products(1, 0)?.items.first() {
+            Some(p) => (
+                p.list_price.currency,
+                10f64.powi(p.list_price.currency.exponent() as i32),
+            ),
+            None => (kesher_core::Currency::parse("ILS").map_err(domain)?, 100.0),
+        })
+    }
+
     /// The campaign's report: who was sent what, and the response (a purchase within
     /// `attribution_days` after the send; after the launch for the control group) and revenue
     /// per customer of recipients against the control group, with `kesher_campaign::stats`'
@@ -679,13 +816,7 @@ impl App {
         let days = view.campaign.attribution_days();
         let window = jiff::SignedDuration::from_hours(24 * i64::from(days));
         let now = self.now();
-        let (currency, scale) = match self.store.list_products(1, 0)?.items.first() {
-            Some(p) => (
-                p.list_price.currency,
-                10f64.powi(p.list_price.currency.exponent() as i32),
-            ),
-            None => (kesher_core::Currency::parse("ILS").map_err(domain)?, 100.0),
-        };
+        let (currency, scale) = self.report_currency()?;
         let (mut treated, mut control) = (Vec::new(), Vec::new());
         let (mut treated_hits, mut control_hits) = (0u64, 0u64);
         let mut complete = true;
@@ -791,12 +922,20 @@ impl App {
             response,
             revenue,
             projection,
+            winner: view.winner,
         })
     }
 }
 
+pub mod delivery;
 pub mod economics;
 pub mod email;
+pub mod triggered;
+pub mod winner;
+
+pub use delivery::{DeliveryLoop, DeliveryStep, delivery_step, winners_step};
+pub use triggered::{TriggeredReport, TriggeredRun};
+pub use winner::{VariantResult, WinnerChoice, WinnersReport};
 
 #[cfg(test)]
 mod tests;

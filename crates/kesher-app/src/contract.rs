@@ -169,6 +169,7 @@ macro_rules! contract_tests {
                     campaigns_and_messages_read_back_as_written,
                     claims_take_due_messages_of_launched_campaigns_once,
                     merge_moves_messages_and_erasure_clears_their_texts,
+                    a_waiting_message_is_released_with_its_texts,
                 );
                 $crate::contract_tests!(@campaign_pairs $fresh;
                     a_copy_keeps_campaigns_and_messages,

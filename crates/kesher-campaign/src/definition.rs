@@ -12,7 +12,8 @@
 //! - an optional `offer`: `{"benefit": "<loyalty benefit key>"}` or `"next_best_offer"`;
 //! - `send_window` (local hours), `rate_per_minute`, `frequency_cap` (`messages` in `days`
 //!   across campaigns), `control_bp` (0–5 000 basis points: 0–50 %), up to four `variants` each
-//!   with a share and the texts it changes, `attribution_days`, `sms_max_segments`.
+//!   with a share and the texts it changes, `variants_test_hours` (how long they are measured
+//!   before the winner is chosen), `attribution_days`, `sms_max_segments`.
 //!
 //! docs/campaigns.md lists every key with its bounds.
 
@@ -55,6 +56,11 @@ pub const MAX_ATTRIBUTION_DAYS: u32 = 365;
 pub const MAX_SMS_SEGMENTS: u32 = 10;
 /// The most days before a customer's date a recurring campaign may greet.
 pub const MAX_DAYS_BEFORE: u16 = 60;
+/// How long an A/B test's variants are measured before the winner is chosen, when the
+/// definition does not say (hours after the last variant message was sent).
+pub const DEFAULT_TEST_HOURS: u32 = 24;
+/// The longest A/B test (hours): 30 days.
+pub const MAX_TEST_HOURS: u32 = 720;
 
 /// What kind of campaign.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,6 +167,10 @@ pub struct Definition {
     pub control_bp: u32,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variants: Vec<VariantDefinition>,
+    /// With variants: hours of measuring after the last variant message was sent, before the
+    /// winner is chosen ([`DEFAULT_TEST_HOURS`] when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variants_test_hours: Option<u32>,
     #[serde(default = "default_attribution")]
     pub attribution_days: u32,
     #[serde(default = "default_segments")]
@@ -447,6 +457,15 @@ impl Campaign {
                 message_texts(&at, message)?;
             }
         }
+        if let Some(hours) = d.variants_test_hours {
+            if d.variants.is_empty() {
+                return Err(invalid(
+                    "variants_test_hours",
+                    "only a campaign with variants has a test",
+                ));
+            }
+            range_u32("variants_test_hours", hours, 1, MAX_TEST_HOURS)?;
+        }
         if total > WHOLE_BP {
             return Err(invalid(
                 "variants",
@@ -496,6 +515,11 @@ impl Campaign {
     }
     pub fn variants(&self) -> &[VariantDefinition] {
         &self.definition.variants
+    }
+    /// How long the variants are measured (hours after the last variant message was sent)
+    /// before the winner is chosen.
+    pub fn variants_test_hours(&self) -> u32 {
+        self.definition.variants_test_hours.unwrap_or(DEFAULT_TEST_HOURS)
     }
     /// The variants' shares in basis points, in order (what [`crate::draw::assign_arms`]
     /// takes).

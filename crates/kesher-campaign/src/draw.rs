@@ -145,6 +145,41 @@ pub fn assign_arms(seed: u64, recipients: &[CustomerId], shares_bp: &[u32]) -> B
     out
 }
 
+/// A number in `0..WHOLE_BP` drawn for one customer from the seed and the customer's id alone
+/// (the seed mixed with `purpose` and the id's bytes by FNV-1a, then one SplitMix64 step).
+fn customer_draw(seed: u64, purpose: &str, customer: CustomerId) -> u32 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in purpose.bytes().chain(customer.as_bytes().iter().copied()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let draw = SplitMix64::new(seed ^ hash).below(u64::from(WHOLE_BP));
+    u32::try_from(draw).unwrap_or(0)
+}
+
+/// Whether `customer` is in the control group of a campaign whose audience arrives one customer
+/// at a time (a triggered campaign: customers entering a segment over weeks): each customer
+/// drawn on their own with probability `share_bp / 10 000`, from the seed and their id only, so
+/// that the answer never depends on who else arrived in the same batch. (An exact draw per
+/// batch, as [`control_group`], would round a batch of one to nobody at a 10 % share.)
+pub fn in_control(seed: u64, customer: CustomerId, share_bp: u32) -> bool {
+    customer_draw(seed, "\u{0}control", customer) < share_bp.min(WHOLE_BP)
+}
+
+/// The arm of a recipient arriving one at a time (see [`in_control`]): variant i with
+/// probability `shares_bp[i] / 10 000`, [`Arm::Rest`] otherwise; from the seed and the id only.
+pub fn arm_of(seed: u64, customer: CustomerId, shares_bp: &[u32]) -> Arm {
+    let draw = customer_draw(seed, "\u{0}variants", customer);
+    let mut upper = 0u32;
+    for (i, share) in shares_bp.iter().enumerate() {
+        upper = upper.saturating_add(*share);
+        if draw < upper {
+            return Arm::Variant(i);
+        }
+    }
+    Arm::Rest
+}
+
 /// The winning variant: the highest response rate (responders, recipients) among variants with
 /// recipients; ties go to the earlier variant. `None` when no variant has recipients.
 pub fn pick_winner(results: &[(u64, u64)]) -> Option<usize> {

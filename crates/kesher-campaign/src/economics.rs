@@ -172,7 +172,12 @@ mod tests {
     fn messages_cost_their_price_per_thousand_rounded() {
         let c = costs();
         // 1,500 e-mails at ₪2 per thousand (200 agorot) and 10 SMS at ₪80 per thousand.
-        let m: BTreeMap<String, u64> = [("email".to_string(), 1_500), ("sms".to_string(), 10), ("log".to_string(), 99)].into();
+        let m: BTreeMap<String, u64> = [
+            ("email".to_string(), 1_500),
+            ("sms".to_string(), 10),
+            ("log".to_string(), 99),
+        ]
+        .into();
         assert_eq!(c.of_messages(&m), 300 + 80);
         let one: BTreeMap<String, u64> = [("email".to_string(), 1)].into();
         assert_eq!(c.of_messages(&one), 0, "0.2 agora rounds to 0");
@@ -183,13 +188,22 @@ mod tests {
     #[test]
     fn a_significant_lift_gives_a_cost_per_customer_kept_beside_acquisition() {
         // 4,000 SMS (₪320) to 4,000 recipients, +5 points (2 to 8): 200 kept (80 to 320).
-        let e = evaluate(&[measured("win-back", 0, 4_000, 4_000, Some((0.05, 0.02, 0.08)))], &costs());
+        let e = evaluate(
+            &[measured("win-back", 0, 4_000, 4_000, Some((0.05, 0.02, 0.08)))],
+            &costs(),
+        );
         let r = &e.rows[0];
         assert_eq!(r.cost, 32_000);
         assert!((r.kept.unwrap() - 200.0).abs() < 1e-9);
-        assert!((r.cost_per_kept.unwrap() - 160.0).abs() < 1e-9, "₪1.60 per customer kept");
+        assert!(
+            (r.cost_per_kept.unwrap() - 160.0).abs() < 1e-9,
+            "₪1.60 per customer kept"
+        );
         let ci = r.cost_per_kept_ci.unwrap();
-        assert!((ci.low - 100.0).abs() < 1e-9 && (ci.high - 400.0).abs() < 1e-9, "{ci:?}");
+        assert!(
+            (ci.low - 100.0).abs() < 1e-9 && (ci.high - 400.0).abs() < 1e-9,
+            "{ci:?}"
+        );
         assert!((r.acquisition_ratio.unwrap() - 4_500.0 / 160.0).abs() < 1e-9);
         assert_eq!(e.best.as_deref(), Some("win-back"));
     }

@@ -2,8 +2,8 @@
 #![allow(clippy::excessive_precision)]
 
 use super::*;
-use crate::definition::{CustomerDate, Kind, Offer};
-use crate::draw::{Arm, assign_arms, control_group, counts, pick_winner, share_of};
+use crate::definition::{CustomerDate, DEFAULT_TEST_HOURS, Kind, Offer};
+use crate::draw::{Arm, arm_of, assign_arms, control_group, counts, in_control, pick_winner, share_of};
 use crate::sms::{Encoding, measure};
 use crate::stats::*;
 use crate::timing::{anniversary_in, pace, recurring_due, scheduled_instant};
@@ -113,6 +113,9 @@ fn defaults_and_other_kinds_read() {
         (600, 14, 0)
     );
     assert_eq!(c.offer(), Some(&Offer::Benefit("coffee10".into())));
+    assert_eq!(c.variants_test_hours(), DEFAULT_TEST_HOURS);
+    let tested = Campaign::parse(&with(|v| v["variants_test_hours"] = 6.into())).unwrap();
+    assert_eq!(tested.variants_test_hours(), 6);
 
     let birthday = minimal.replace(
         r#"{"type":"scheduled","at":"2025-12-14T10:00"}"#,
@@ -143,6 +146,15 @@ fn errors_name_the_key() {
         ),
         (with(|v| v["variants"][1]["share_bp"] = 9000.into()), "variants"),
         (with(|v| v["variants"][1]["key"] = "a".into()), "variants[1].key"),
+        (with(|v| v["variants_test_hours"] = 0.into()), "variants_test_hours"),
+        (with(|v| v["variants_test_hours"] = 721.into()), "variants_test_hours"),
+        (
+            with(|v| {
+                v.as_object_mut().unwrap().remove("variants");
+                v["variants_test_hours"] = 12.into();
+            }),
+            "variants_test_hours",
+        ),
         (with(|v| v["variants"][1]["key"] = "B!".into()), "variants[1].key"),
         (
             with(|v| v["variants"][1]["templates"]["ru"] = serde_json::json!({"sms": "x"})),
@@ -1136,4 +1148,32 @@ fn the_sample_size_is_the_pooled_formula() {
 fn every_suppression_reason_has_a_distinct_name() {
     let names: BTreeMap<&str, Suppression> = Suppression::ALL.iter().map(|r| (r.as_str(), *r)).collect();
     assert_eq!(names.len(), Suppression::ALL.len());
+}
+
+#[test]
+fn a_customer_by_customer_draw_depends_on_the_seed_and_the_customer_only() {
+    let ids: Vec<CustomerId> = (1..=20_000u128)
+        .map(|i| CustomerId::from_bytes((i * 7919).to_be_bytes()))
+        .collect();
+    let control: Vec<&CustomerId> = ids.iter().filter(|c| in_control(42, **c, 1_000)).collect();
+    // About 10 %: 2 000 ± 5 standard deviations (42).
+    assert!((1_790..=2_210).contains(&control.len()), "{}", control.len());
+    // The same answer every time, whoever else is drawn; another seed draws others.
+    assert!(control.iter().all(|c| in_control(42, **c, 1_000)));
+    let other = ids.iter().filter(|c| in_control(43, **c, 1_000)).count();
+    let both = ids
+        .iter()
+        .filter(|c| in_control(42, **c, 1_000) && in_control(43, **c, 1_000))
+        .count();
+    assert!(both < other / 4, "{both} of {other}");
+    assert!(!ids.iter().any(|c| in_control(42, *c, 0)));
+    assert!(ids.iter().all(|c| in_control(42, *c, 10_000)));
+    let mut arms = BTreeMap::<Arm, usize>::new();
+    for c in &ids {
+        *arms.entry(arm_of(42, *c, &[2_000, 3_000])).or_default() += 1;
+    }
+    assert!((3_790..=4_210).contains(&arms[&Arm::Variant(0)]), "{arms:?}");
+    assert!((5_750..=6_250).contains(&arms[&Arm::Variant(1)]), "{arms:?}");
+    assert_eq!(arms.values().sum::<usize>(), 20_000);
+    assert_eq!(arm_of(42, ids[0], &[]), Arm::Rest);
 }

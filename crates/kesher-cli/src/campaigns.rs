@@ -207,7 +207,10 @@ pub fn run(app: &App, c: CampaignsCommand) -> anyhow::Result<ExitCode> {
             };
             match costs {
                 Some(c) => writeln!(out, "{}", serde_json::to_string_pretty(&c.text)?)?,
-                None => writeln!(out, "no prices set (kesher campaigns costs --currency ILS --email 2.00 --sms 80.00 --acquisition 45.00)")?,
+                None => writeln!(
+                    out,
+                    "no prices set (kesher campaigns costs --currency ILS --email 2.00 --sms 80.00 --acquisition 45.00)"
+                )?,
             }
         }
         CampaignsCommand::Economics { json } => {
@@ -219,17 +222,32 @@ pub fn run(app: &App, c: CampaignsCommand) -> anyhow::Result<ExitCode> {
                 let money = |minor: f64| format!("{} {}", currency.format_amount(minor.round() as i64), r.currency);
                 for row in &r.economics.rows {
                     let kept = row.kept.map_or("-".to_string(), |k| format!("{k:.0}"));
-                    let per = row.cost_per_kept.map_or_else(|| row.note.unwrap_or("-").to_string(), money);
-                    writeln!(out, "{:<32} cost {:>14}  kept {:>7}  per customer kept {per}", row.name, money(row.cost as f64), kept)?;
+                    let per = row
+                        .cost_per_kept
+                        .map_or_else(|| row.note.unwrap_or("-").to_string(), money);
+                    writeln!(
+                        out,
+                        "{:<32} cost {:>14}  kept {:>7}  per customer kept {per}",
+                        row.name,
+                        money(row.cost as f64),
+                        kept
+                    )?;
                 }
                 if let Some(p) = r.economics.cost_per_kept {
                     writeln!(out, "all campaigns: {} per customer kept", money(p))?;
                 }
                 if let (Some(a), Some(ratio)) = (r.economics.acquisition, r.economics.acquisition_ratio) {
-                    writeln!(out, "winning a new customer costs {}: keeping one was {ratio:.1} times cheaper", money(a as f64))?;
+                    writeln!(
+                        out,
+                        "winning a new customer costs {}: keeping one was {ratio:.1} times cheaper",
+                        money(a as f64)
+                    )?;
                 }
                 if let Some(best) = &r.economics.best {
-                    writeln!(out, "the next unit of campaign money keeps the most customers in: {best}")?;
+                    writeln!(
+                        out,
+                        "the next unit of campaign money keeps the most customers in: {best}"
+                    )?;
                 }
             }
         }

@@ -1,9 +1,11 @@
-//! `kesher jobs list|run|enqueue|cancel`, and the job worker `kesher serve` runs beside the API.
+//! `kesher jobs list|run|enqueue|cancel`, and the job worker, the cache warmer and the campaign
+//! delivery `kesher serve` runs beside the API.
 
 use anyhow::Context;
 use clap::Subcommand;
 use jiff::Timestamp;
 use kesher_app::App;
+use kesher_app::campaigns::{DeliveryLoop, DeliveryStep};
 use kesher_app::jobs::schedules::ScheduleStatus;
 use kesher_app::jobs::{JobOutcome, Worker};
 use kesher_core::JobId;
@@ -222,6 +224,36 @@ impl CacheWarmer {
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
     }
+}
+
+/// The server's campaign delivery (`kesher_app::campaigns::DeliveryLoop`): the due outbox
+/// messages sent continuously with the senders of `kesher campaigns deliver`, a second's sleep
+/// when none is due, the A/B tests' winners chosen once a minute; each round, each choice and
+/// each failure logged.
+pub fn start_delivery(app: App) -> anyhow::Result<DeliveryLoop> {
+    DeliveryLoop::start(
+        app,
+        Duration::from_secs(1),
+        Box::new(|step| match step {
+            DeliveryStep::Delivered(r) => tracing::info!(
+                claimed = r.claimed,
+                sent = r.sent,
+                retried = r.retried,
+                failed = r.failed,
+                suppressed = r.suppressed,
+                "campaign messages delivered"
+            ),
+            DeliveryStep::Winners(r) => {
+                for (campaign, choice) in &r.chosen {
+                    tracing::info!(%campaign, variant = ?choice.key, "A/B winner chosen");
+                }
+                tracing::info!(released = r.released, "waiting campaign messages given their winner");
+            }
+            DeliveryStep::Failed(error) => tracing::error!(%error, "campaign delivery failed; will retry"),
+            DeliveryStep::Idle => {}
+        }),
+    )
+    .context("starting the campaign delivery")
 }
 
 fn work(app: &App, stop: &AtomicBool) {

@@ -263,6 +263,7 @@ fn serve(app: App, bind: std::net::SocketAddr) -> anyhow::Result<()> {
     }
     let worker = jobs::JobWorker::start(app.clone())?;
     let warmer = jobs::CacheWarmer::start(app.clone())?;
+    let delivery = jobs::start_delivery(app.clone())?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -274,5 +275,6 @@ fn serve(app: App, bind: std::net::SocketAddr) -> anyhow::Result<()> {
         .with_context(|| format!("serving on {bind}"));
     worker.stop();
     warmer.stop();
+    delivery.stop();
     served
 }

@@ -52,8 +52,8 @@ pub enum SegmentsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Evaluate every saved segment again and record who entered and who left (what the hourly
-    /// job `segments.refresh` does).
+    /// Evaluate every saved segment again, record who entered and who left, and fire the
+    /// triggered campaigns on the entries (what the hourly job `segments.refresh` does).
     Refresh {
         #[arg(long)]
         json: bool,
@@ -211,9 +211,20 @@ pub fn run(app: &App, c: SegmentsCommand) -> anyhow::Result<ExitCode> {
         }
         SegmentsCommand::Refresh { json } => {
             let r = app.refresh_segment_history(&cli_actor(app))?;
+            // Triggered campaigns fire on the entries just recorded.
+            let triggered = app.fire_triggered_campaigns(&cli_actor(app))?;
             if json {
-                writeln!(out, "{}", serde_json::to_value(&r)?)?;
+                let mut doc = serde_json::to_value(&r)?;
+                doc["triggered"] = serde_json::to_value(&triggered)?;
+                writeln!(out, "{doc}")?;
             } else {
+                for t in triggered.campaigns.iter().filter(|t| t.written > 0) {
+                    writeln!(
+                        out,
+                        "campaign {} ({}): {} entered, {} messages written",
+                        t.campaign, t.segment, t.entered, t.written
+                    )?;
+                }
                 for s in r.segments.iter().chain(&r.ended) {
                     match &s.skipped {
                         Some(why) => writeln!(out, "{:<24} skipped: {why}", s.name)?,

@@ -447,7 +447,11 @@ fn unsubscribe_lang(app: &kesher_app::App, token: &str, headers: &HeaderMap) -> 
         .ok()
         .and_then(|s| kesher_app::campaigns::email::read_unsubscribe_token(&s, token))
         .and_then(|(c, _)| app.get_customer(c).ok().flatten());
-    match customer.and_then(|c| c.language).as_deref().and_then(kesher_web::Lang::from_tag) {
+    match customer
+        .and_then(|c| c.language)
+        .as_deref()
+        .and_then(kesher_web::Lang::from_tag)
+    {
         Some(own) => own,
         None => crate::web::lang_for(app, None, headers),
     }
@@ -488,9 +492,7 @@ pub async fn unsubscribe_form(
 ) -> Result<Response, AppError> {
     blocking(st, move |app| {
         let lang = unsubscribe_lang(app, &token, &headers);
-        let valid = app
-            .unsubscribe_secret()
-            .map_err(|e| segment_error(e, "token"))?;
+        let valid = app.unsubscribe_secret().map_err(|e| segment_error(e, "token"))?;
         let found = kesher_app::campaigns::email::read_unsubscribe_token(&valid, &token);
         let Some((_, channel)) = found else {
             return invalid_link(lang);
@@ -552,9 +554,10 @@ impl From<kesher_app::campaigns::economics::CostsText> for CostsDto {
 pub async fn get_costs(State(st): State<AppState>, caller: Caller) -> Result<Json<CostsDto>, AppError> {
     blocking(st, move |app| {
         caller.check(Action::CampaignsRead, None)?;
-        let costs = app.campaign_costs().map_err(|e| segment_error(e, "costs"))?.ok_or_else(|| {
-            AppError::not_found("the campaigns' prices are not set").coded("campaign.costs.missing")
-        })?;
+        let costs = app
+            .campaign_costs()
+            .map_err(|e| segment_error(e, "costs"))?
+            .ok_or_else(|| AppError::not_found("the campaigns' prices are not set").coded("campaign.costs.missing"))?;
         Ok(Json(CostsDto::from(costs.text)))
     })
     .await
@@ -586,7 +589,9 @@ pub async fn economics(State(st): State<AppState>, caller: Caller) -> Result<Jso
     blocking(st, move |app| {
         caller.check(Action::CampaignsRead, None)?;
         let r = app.campaign_economics().map_err(|e| segment_error(e, "costs"))?;
-        Ok(Json(serde_json::to_value(r).map_err(|e| AppError::internal(e.to_string()))?))
+        Ok(Json(
+            serde_json::to_value(r).map_err(|e| AppError::internal(e.to_string()))?,
+        ))
     })
     .await
 }

@@ -560,10 +560,30 @@ fn api() -> Api {
         get(analytics::calibration),
     )
     .at(get_.clone(), "/api/campaigns", A::CampaignsRead, get(campaigns::list))
-    .at(post_.clone(), "/api/campaigns", A::CampaignsManage, post(campaigns::create))
-    .at(get_.clone(), "/api/campaigns/plan", A::CampaignsRead, get(campaigns::plan))
-    .at(get_.clone(), "/api/campaigns/costs", A::CampaignsRead, get(campaigns::get_costs))
-    .at(put_.clone(), "/api/campaigns/costs", A::CampaignsManage, put(campaigns::put_costs))
+    .at(
+        post_.clone(),
+        "/api/campaigns",
+        A::CampaignsManage,
+        post(campaigns::create),
+    )
+    .at(
+        get_.clone(),
+        "/api/campaigns/plan",
+        A::CampaignsRead,
+        get(campaigns::plan),
+    )
+    .at(
+        get_.clone(),
+        "/api/campaigns/costs",
+        A::CampaignsRead,
+        get(campaigns::get_costs),
+    )
+    .at(
+        put_.clone(),
+        "/api/campaigns/costs",
+        A::CampaignsManage,
+        put(campaigns::put_costs),
+    )
     .at(
         get_.clone(),
         "/api/campaigns/economics",
@@ -576,7 +596,12 @@ fn api() -> Api {
         A::CampaignsManage,
         post(campaigns::deliver),
     )
-    .at(get_.clone(), "/api/campaigns/{id}", A::CampaignsRead, get(campaigns::get))
+    .at(
+        get_.clone(),
+        "/api/campaigns/{id}",
+        A::CampaignsRead,
+        get(campaigns::get),
+    )
     .at(
         get_.clone(),
         "/api/campaigns/{id}/preview",

@@ -203,6 +203,33 @@ impl CampaignRows for SqliteTx<'_> {
         Ok(())
     }
 
+    fn release_campaign_message(&mut self, m: &OutboxMessage) -> Result<bool> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE campaign_messages SET arm = ?3, language = ?4, subject = ?5, body = ?6, state = ?7,
+                    suppression = ?8, attempts = ?9, next_attempt_at = ?10, sent_at = ?11, last_error = ?12
+                 WHERE campaign_id = ?1 AND customer_id = ?2 AND state = 'queued' AND next_attempt_at IS NULL",
+            )
+            .be()?
+            .execute(params![
+                m.campaign_id.as_bytes(),
+                m.customer_id.as_bytes(),
+                m.arm,
+                m.language,
+                m.subject,
+                m.body,
+                m.state.as_str(),
+                m.suppression,
+                m.attempts,
+                m.next_attempt_at.map(ts),
+                m.sent_at.map(ts),
+                m.last_error,
+            ])
+            .be()?;
+        Ok(changed == 1)
+    }
+
     fn campaign_message_counts(&mut self, campaign: CampaignId) -> Result<OutboxCounts> {
         let rows = all(
             &self.conn,

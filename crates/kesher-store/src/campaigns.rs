@@ -177,6 +177,12 @@ pub trait CampaignRows {
     /// Write a message's delivery: state, suppression, attempts, next_attempt_at, sent_at and
     /// last_error (nothing else of it changes).
     fn update_campaign_message(&mut self, m: &OutboxMessage) -> Result<()>;
+    /// Release a message that waits for an A/B test's winner (queued without a due time): its
+    /// arm, language, subject and body and its delivery (state, suppression, attempts,
+    /// next_attempt_at, sent_at, last_error) written as `m` has them; its keys, channel,
+    /// `message_id` and `created_at` stay. Returns false, writing nothing, when the row no longer
+    /// waits (another server released it first).
+    fn release_campaign_message(&mut self, m: &OutboxMessage) -> Result<bool>;
     fn campaign_message_counts(&mut self, campaign: CampaignId) -> Result<OutboxCounts>;
     /// A merge: the dropped customer's messages go to the kept one, except for a campaign the
     /// kept one has a message of (those are removed). Returns how many moved.

@@ -55,7 +55,10 @@ fn amount(currency: Currency, key: String, text: &str) -> Result<i64, SegmentErr
         .parse_amount(text, "costs")
         .map_err(|e| invalid(key.clone(), e.reason.clone()))?;
     if !(0..=MAX_COST_MINOR).contains(&minor) {
-        return Err(invalid(key, format!("must be from 0 to {}", currency.format_amount(MAX_COST_MINOR))));
+        return Err(invalid(
+            key,
+            format!("must be from 0 to {}", currency.format_amount(MAX_COST_MINOR)),
+        ));
     }
     Ok(minor)
 }
@@ -72,7 +75,10 @@ pub fn parse_costs(json: &str) -> Result<CampaignCosts, SegmentError> {
                 format!("unknown channel; expected one of {}", CHANNELS.join(", ")),
             ));
         }
-        per_thousand.insert(channel.clone(), amount(currency, format!("per_thousand.{channel}"), price)?);
+        per_thousand.insert(
+            channel.clone(),
+            amount(currency, format!("per_thousand.{channel}"), price)?,
+        );
     }
     let acquisition = match &text.acquisition {
         Some(a) => Some(amount(currency, "acquisition".into(), a)?),

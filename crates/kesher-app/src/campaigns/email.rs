@@ -96,7 +96,9 @@ fn check_url(url: &str, shown: &str) -> Result<(), String> {
     match query {
         None => Ok(()),
         Some("tls=required" | "tls=opportunistic") if url.starts_with("smtp://") => Ok(()),
-        Some(_) => Err(refuse("the only parameter is tls=required or tls=opportunistic (with smtp://)")),
+        Some(_) => Err(refuse(
+            "the only parameter is tls=required or tls=opportunistic (with smtp://)",
+        )),
     }
 }
 

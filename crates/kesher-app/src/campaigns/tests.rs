@@ -19,7 +19,7 @@ fn actor() -> Actor {
 
 const DEFINITION: &str = r#"{
   "name": "Spring",
-  "kind": {"type": "scheduled", "at": "2025-03-01T10:00"},
+  "kind": {"type": "scheduled", "at": "2025-02-28T10:00"},
   "audience": "visits >= 0",
   "channels": ["email"],
   "default_language": "en",
@@ -426,4 +426,420 @@ fn e_mail_goes_over_smtp_with_a_stable_id_and_a_one_click_unsubscribe_that_is_ho
     );
     // Again: nothing changes, no error.
     assert_eq!(t.app.unsubscribe(&token, "test").unwrap(), Channel::Email);
+}
+
+/// Wait (up to ten seconds) until `done` holds.
+fn eventually(what: &str, done: impl Fn() -> bool) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !done() {
+        assert!(std::time::Instant::now() < until, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn the_servers_delivery_loop_sends_a_launched_campaign_without_being_asked() {
+    let (t, _) = world(30);
+    let def = DEFINITION
+        .replace("[\"email\"]", "[\"log\"]")
+        .replace("\"control_bp\": 2000", "\"control_bp\": 1000");
+    let row = t.app.create_campaign(&def, &actor()).unwrap();
+    let steps: Arc<std::sync::Mutex<Vec<DeliveryStep>>> = Arc::default();
+    let heard = steps.clone();
+    let delivery = DeliveryLoop::start(
+        t.app.clone(),
+        std::time::Duration::from_millis(5),
+        Box::new(move |s| heard.lock().unwrap().push(s.clone())),
+    )
+    .unwrap();
+    // Idle while nothing is launched: no step reported, nothing sent.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(steps.lock().unwrap().is_empty());
+    let launched = t.app.launch_campaign(row.id, &actor()).unwrap();
+    assert_eq!(launched.queued, 27);
+    eventually("the loop to send every queued message", || {
+        t.app.campaign(row.id).unwrap().counts.of(MessageState::Sent) == 27
+    });
+    delivery.stop();
+    let steps = steps.lock().unwrap().clone();
+    let sent: u64 = steps
+        .iter()
+        .map(|s| match s {
+            DeliveryStep::Delivered(r) => r.sent,
+            other => panic!("{other:?}"),
+        })
+        .sum();
+    assert_eq!(sent, 27, "each message sent once: {steps:?}");
+    let view = t.app.campaign(row.id).unwrap();
+    assert_eq!(view.counts.of(MessageState::Queued), 0);
+    assert_eq!(view.counts.of(MessageState::Sending), 0);
+    assert_eq!(t.app.campaign_report(row.id).unwrap().sent, 27);
+}
+
+#[test]
+fn a_delivery_step_that_fails_is_reported_and_the_loop_goes_on() {
+    let (t, _) = world(3);
+    // A sender that panics: the step reports a failure, the panic goes no further.
+    let mut senders = Some(Senders {
+        email: Some(Box::new(Panicking)),
+        sms: None,
+    });
+    let row = t.app.create_campaign(DEFINITION, &actor()).unwrap();
+    let queued = t.app.launch_campaign(row.id, &actor()).unwrap().queued;
+    assert!(queued > 0);
+    match delivery_step(&t.app, &mut senders) {
+        DeliveryStep::Failed(e) => assert!(e.contains("panicked"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    // The claimed messages wait for their lease; after it they are sent by a working sender.
+    let mut working = Some(Senders::default());
+    working.as_mut().unwrap().email = Some(Box::new(Arc::new(Recording::default())));
+    assert_eq!(delivery_step(&t.app, &mut working), DeliveryStep::Idle);
+}
+
+struct Panicking;
+
+impl Sender for Panicking {
+    fn send(&self, _: &OutboxMessage, _: &Customer) -> Result<(), SendError> {
+        panic!("a sender bug")
+    }
+}
+
+#[test]
+fn a_scheduled_campaign_goes_at_its_local_time_and_not_before() {
+    let (mut t, _) = world(10);
+    let clock = Arc::new(ManualClock::new(ts("2025-03-01T08:00:00Z")));
+    t.app = t.app.clone().with_clock(clock.clone());
+    t.app.settings.time_zone = Some(jiff::tz::TimeZone::get("Asia/Jerusalem").unwrap());
+    // 12:00 in Jerusalem (UTC+2 in March) is 10:00 UTC.
+    let def = DEFINITION
+        .replace("2025-02-28T10:00", "2025-03-01T12:00")
+        .replace("[\"email\"]", "[\"log\"]")
+        .replace("\"control_bp\": 2000", "\"control_bp\": 0");
+    let noon = t.app.create_campaign(&def, &actor()).unwrap();
+    // The same at 12:00, but its send window opens at 14:00 local (12:00 UTC).
+    let windowed = def.replace(
+        "\"control_bp\": 0",
+        "\"control_bp\": 0, \"send_window\": {\"from_hour\": 14, \"to_hour\": 20}",
+    );
+    let late = t.app.create_campaign(&windowed, &actor()).unwrap();
+    let r = t.app.launch_campaign(noon.id, &actor()).unwrap();
+    assert_eq!(r.due, Some(ts("2025-03-01T10:00:00Z")));
+    assert_eq!(r.queued, 10);
+    let r = t.app.launch_campaign(late.id, &actor()).unwrap();
+    assert_eq!(r.due, Some(ts("2025-03-01T12:00:00Z")));
+    let due_times = |id| {
+        let mut tx = t.app.store.begin(Lock::Writes).unwrap();
+        tx.campaign_messages(id, None, 100)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.next_attempt_at)
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(due_times(noon.id), BTreeSet::from([Some(ts("2025-03-01T10:00:00Z"))]));
+    assert_eq!(due_times(late.id), BTreeSet::from([Some(ts("2025-03-01T12:00:00Z"))]));
+    let senders = Senders::default();
+    // Nothing goes before its instant.
+    assert_eq!(t.app.deliver_campaign_messages(&senders, 100).unwrap().claimed, 0);
+    clock.set(ts("2025-03-01T09:59:59Z"));
+    assert_eq!(t.app.deliver_campaign_messages(&senders, 100).unwrap().claimed, 0);
+    clock.set(ts("2025-03-01T10:00:00Z"));
+    let r = t.app.deliver_campaign_messages(&senders, 100).unwrap();
+    assert_eq!(r.sent, 10);
+    assert_eq!(t.app.campaign(noon.id).unwrap().counts.of(MessageState::Sent), 10);
+    assert_eq!(t.app.campaign(late.id).unwrap().counts.of(MessageState::Sent), 0);
+    clock.set(ts("2025-03-01T12:00:00Z"));
+    assert_eq!(t.app.deliver_campaign_messages(&senders, 100).unwrap().sent, 10);
+    let mut tx = t.app.store.begin(Lock::Writes).unwrap();
+    let sent_at: BTreeSet<_> = tx
+        .campaign_messages(late.id, None, 100)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.sent_at)
+        .collect();
+    assert_eq!(sent_at, BTreeSet::from([Some(ts("2025-03-01T12:00:00Z"))]));
+    // A scheduled instant already past goes at once (the other tests' campaigns).
+}
+
+/// A branch and a product to sell (ILS), for responses.
+fn shop(t: &TestApp) -> (kesher_core::BranchId, kesher_core::ProductId) {
+    use kesher_core::{Branch, BranchId, Currency, Money, Product, ProductId};
+    let branch = BranchId(uuid::Uuid::from_u128(0xb1));
+    t.app
+        .store
+        .insert_branch(&Branch {
+            id: branch,
+            external_id: "B1".into(),
+            name: "Tel Aviv".into(),
+            region: None,
+            time_zone: "Asia/Jerusalem".into(),
+        })
+        .unwrap();
+    let product = ProductId(uuid::Uuid::from_u128(0x91));
+    t.app
+        .store
+        .insert_product(&Product {
+            id: product,
+            sku: "BREAD".into(),
+            name: "Bread".into(),
+            category: None,
+            list_price: Money::new(1000, Currency::parse("ILS").unwrap()),
+            unit_cost: None,
+        })
+        .unwrap();
+    (branch, product)
+}
+
+/// A purchase by `customer` now.
+fn buy(t: &TestApp, shop: (kesher_core::BranchId, kesher_core::ProductId), customer: CustomerId, n: u128) {
+    use kesher_core::{Currency, Line, Transaction, TransactionId};
+    let sale = Transaction {
+        id: TransactionId(uuid::Uuid::from_u128(0x5a1e_0000 + n)),
+        external_id: format!("S{n}"),
+        customer_id: Some(customer),
+        branch_id: shop.0,
+        employee_id: None,
+        occurred_at: t.app.now(),
+        currency: Currency::parse("ILS").unwrap(),
+        lines: vec![Line {
+            product_id: Some(shop.1),
+            sku: None,
+            quantity: 1,
+            unit_price: 1000,
+            discount: 0,
+        }],
+        refund_of: None,
+    };
+    t.app.record_sale(&sale, &actor()).unwrap();
+}
+
+fn rows_of(t: &TestApp, id: CampaignId) -> Vec<OutboxMessage> {
+    let mut tx = t.app.store.begin(Lock::Writes).unwrap();
+    tx.campaign_messages(id, None, 1_000).unwrap()
+}
+
+#[test]
+fn the_ab_winner_is_chosen_after_the_test_and_sent_to_those_who_waited() {
+    let (mut t, _) = world(40);
+    let clock = Arc::new(ManualClock::new(ts("2025-03-01T08:00:00Z")));
+    t.app = t.app.clone().with_clock(clock.clone());
+    let shop = shop(&t);
+    let def = DEFINITION.replace("[\"email\"]", "[\"log\"]").replace(
+        "\"control_bp\": 2000",
+        r#""control_bp": 0, "variants_test_hours": 6, "variants": [
+                {"key": "plain", "share_bp": 2500},
+                {"key": "warm", "share_bp": 2500, "templates": {
+                    "en": {"subject": "Dear {{ customer.first_name }}"},
+                    "he": {"subject": "יקר {{ customer.first_name }}"},
+                    "fa": {"subject": "عزیز {{ customer.first_name }}"}}}]"#,
+    );
+    let row = t.app.create_campaign(&def, &actor()).unwrap();
+    let launched = t.app.launch_campaign(row.id, &actor()).unwrap();
+    assert_eq!(launched.waiting, 20, "{launched:?}");
+    let senders = Senders::default();
+    assert_eq!(t.app.deliver_campaign_messages(&senders, 100).unwrap().sent, 20);
+    let arm = |m: &OutboxMessage| m.arm.clone();
+    let rows = rows_of(&t, row.id);
+    let warm: Vec<CustomerId> = rows
+        .iter()
+        .filter(|m| arm(m) == "variant:1")
+        .map(|m| m.customer_id)
+        .collect();
+    let plain: Vec<CustomerId> = rows
+        .iter()
+        .filter(|m| arm(m) == "variant:0")
+        .map(|m| m.customer_id)
+        .collect();
+    assert_eq!((warm.len(), plain.len()), (10, 10));
+    // An hour later, 3 of the warm variant's recipients and 1 of the plain one's buy.
+    clock.set(ts("2025-03-01T09:00:00Z"));
+    for (n, c) in warm.iter().take(3).chain(plain.iter().take(1)).enumerate() {
+        buy(&t, shop, *c, n as u128);
+    }
+    // The test lasts six hours after the last variant message was sent: nothing chosen yet.
+    clock.set(ts("2025-03-01T13:59:59Z"));
+    let r = t.app.pick_campaign_winners(&actor()).unwrap();
+    assert_eq!((r.chosen.len(), r.released, r.testing), (0, 0, 1));
+    assert!(t.app.campaign(row.id).unwrap().winner.is_none());
+    assert_eq!(
+        t.app.deliver_campaign_messages(&senders, 100).unwrap().claimed,
+        0,
+        "the rest waits"
+    );
+    clock.set(ts("2025-03-01T14:00:00Z"));
+    let r = t.app.pick_campaign_winners(&actor()).unwrap();
+    assert_eq!(r.released, 20);
+    let choice = t.app.campaign(row.id).unwrap().winner.unwrap();
+    assert_eq!((choice.variant, choice.key.as_deref()), (Some(1), Some("warm")));
+    assert_eq!(choice.chosen_at, ts("2025-03-01T14:00:00Z"));
+    assert_eq!(choice.released_at, Some(ts("2025-03-01T14:00:00Z")));
+    assert_eq!(
+        choice.results,
+        vec![
+            VariantResult {
+                key: "plain".into(),
+                recipients: 10,
+                responders: 1
+            },
+            VariantResult {
+                key: "warm".into(),
+                recipients: 10,
+                responders: 3
+            },
+        ]
+    );
+    // The run reports the choice as made, before its release.
+    let made = WinnerChoice {
+        released_at: None,
+        ..choice.clone()
+    };
+    assert_eq!(r.chosen, vec![(row.id.to_string(), made)]);
+    // The waiting rows carry the winner's texts in their language and are due now.
+    for m in rows_of(&t, row.id).iter().filter(|m| m.arm == "rest") {
+        assert_eq!(m.state, MessageState::Queued);
+        assert_eq!(m.next_attempt_at, Some(ts("2025-03-01T14:00:00Z")));
+        let subject = m.subject.clone().unwrap();
+        let i = m.customer_id.0.as_u128();
+        let expected = match m.language.as_deref() {
+            Some("en") => format!("Dear Dana{i}"),
+            Some("he") => format!("יקר Dana{i}"),
+            Some("fa") => format!("عزیز Dana{i}"),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(subject, expected);
+    }
+    assert_eq!(t.app.deliver_campaign_messages(&senders, 100).unwrap().sent, 20);
+    // Recorded: the report shows it, the audit log has it, and a second run changes nothing.
+    let report = t.app.campaign_report(row.id).unwrap();
+    assert_eq!(report.winner.as_ref().and_then(|w| w.variant), Some(1));
+    assert_eq!(report.sent, 40);
+    let again = t.app.pick_campaign_winners(&actor()).unwrap();
+    assert_eq!(again, WinnersReport::default());
+    let audit = t.app.store.audit_log(1_000, 0).unwrap();
+    let recorded = audit
+        .iter()
+        .find(|e| e.action == "campaign.winner" && e.entity_id == row.id.to_string())
+        .unwrap_or_else(|| panic!("{audit:?}"));
+    assert_eq!(recorded.after.as_ref().unwrap()["key"], "warm");
+}
+
+/// Move customers to Haifa (into the saved segment `haifa`) or away from it.
+fn move_to(t: &TestApp, ids: &[CustomerId], city: Option<&str>) {
+    for id in ids {
+        let mut c = t.app.store.get_customer(*id).unwrap().unwrap();
+        c.demographics.city = city.map(str::to_string);
+        t.app.update_customer(&c, &actor()).unwrap();
+    }
+}
+
+#[test]
+fn a_triggered_campaign_writes_a_row_for_each_customer_entering_its_segment_after_the_launch() {
+    let (mut t, ids) = world(40);
+    let clock = Arc::new(ManualClock::new(ts("2025-03-01T08:00:00Z")));
+    t.app = t.app.clone().with_clock(clock.clone());
+    t.app.save_segment("haifa", "city = \"Haifa\"", None, &actor()).unwrap();
+    // Five customers are in the segment before the launch.
+    move_to(&t, &ids[..5], Some("Haifa"));
+    t.app.refresh_segment_history(&actor()).unwrap();
+    let def = DEFINITION
+        .replace(
+            r#"{"type": "scheduled", "at": "2025-02-28T10:00"}"#,
+            r#"{"type": "triggered", "segment": "haifa"}"#,
+        )
+        .replace("\"visits >= 0\"", "\"haifa\"")
+        .replace("[\"email\"]", "[\"log\"]");
+    let row = t.app.create_campaign(&def, &actor()).unwrap();
+    // A triggered campaign on a segment nobody saved cannot launch.
+    let orphan = t
+        .app
+        .create_campaign(
+            &def.replace("\"segment\": \"haifa\"", "\"segment\": \"nowhere\""),
+            &actor(),
+        )
+        .unwrap();
+    assert!(t.app.launch_campaign(orphan.id, &actor()).is_err());
+    clock.set(ts("2025-03-01T09:00:00Z"));
+    let launched = t.app.launch_campaign(row.id, &actor()).unwrap();
+    assert_eq!((launched.audience, launched.written), (0, 0), "nothing at the launch");
+    assert_eq!(
+        t.app.campaign(row.id).unwrap().row.launched_at,
+        Some(ts("2025-03-01T09:00:00Z"))
+    );
+    // Twenty enter after the launch; the hourly job records them and fires the campaign.
+    clock.set(ts("2025-03-01T09:50:00Z"));
+    move_to(&t, &ids[5..25], Some("Haifa"));
+    let worker = crate::jobs::Worker::new("w", jiff::SignedDuration::from_mins(5));
+    match t
+        .app
+        .run_job_now("segments.refresh", serde_json::json!({}), &worker)
+        .unwrap()
+    {
+        crate::jobs::JobOutcome::Completed { job } => {
+            let fired = &job.result.as_ref().unwrap()["triggered"]["campaigns"];
+            assert_eq!(fired[0]["entered"], 20, "{fired}");
+            assert_eq!(fired[0]["written"], 20, "{fired}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let rows = rows_of(&t, row.id);
+    let written: BTreeSet<CustomerId> = rows.iter().map(|m| m.customer_id).collect();
+    assert_eq!(written, ids[5..25].iter().copied().collect::<BTreeSet<_>>());
+    // The control group is drawn customer by customer from the campaign's seed.
+    for m in &rows {
+        let control = draw::in_control(row.seed, m.customer_id, 2000);
+        assert_eq!(m.suppression.as_deref() == Some("control"), control, "{m:?}");
+        if !control {
+            assert_eq!(m.state, MessageState::Queued);
+            assert_eq!(m.next_attempt_at, Some(ts("2025-03-01T09:50:00Z")));
+            assert!(
+                m.body
+                    .as_deref()
+                    .unwrap()
+                    .contains(&format!("Dana{}", m.customer_id.0.as_u128()))
+            );
+        }
+    }
+    let control = rows.iter().filter(|m| m.arm == "control").count();
+    assert!(control < 20, "some are sent: {control}");
+    // Again: nobody is written twice.
+    let again = t.app.fire_triggered_campaigns(&actor()).unwrap();
+    assert_eq!(again.campaigns[0].entered, 0);
+    assert_eq!(rows_of(&t, row.id).len(), 20);
+    // One more enters, and one of the first five leaves and comes back: both are entries after
+    // the launch.
+    clock.set(ts("2025-03-01T10:50:00Z"));
+    move_to(&t, &ids[25..26], Some("Haifa"));
+    move_to(&t, &ids[0..1], None);
+    // A refresh's events carry its actor's instant: the clock's, as the job's.
+    let now = || Actor::new("test", t.app.now());
+    t.app.refresh_segment_history(&now()).unwrap();
+    clock.set(ts("2025-03-01T11:50:00Z"));
+    move_to(&t, &ids[0..1], Some("Haifa"));
+    t.app.refresh_segment_history(&now()).unwrap();
+    let fired = t.app.fire_triggered_campaigns(&now()).unwrap();
+    assert_eq!((fired.campaigns[0].entered, fired.campaigns[0].written), (2, 2));
+    let written: BTreeSet<CustomerId> = rows_of(&t, row.id).iter().map(|m| m.customer_id).collect();
+    assert!(written.contains(&ids[25]) && written.contains(&ids[0]));
+    assert!(!written.contains(&ids[1]), "in the segment since before the launch");
+    // The delivery sends them.
+    let sent = t.app.deliver_campaign_messages(&Senders::default(), 100).unwrap().sent;
+    assert_eq!(
+        sent as usize,
+        22 - rows_of(&t, row.id).iter().filter(|m| m.arm == "control").count()
+    );
+}
+
+#[test]
+fn a_recurring_campaign_is_not_sent_to_everyone_at_its_launch() {
+    let (t, _) = world(3);
+    let def = DEFINITION.replace(
+        r#"{"type": "scheduled", "at": "2025-02-28T10:00"}"#,
+        r#"{"type": "recurring", "date": "birthday"}"#,
+    );
+    let row = t.app.create_campaign(&def, &actor()).unwrap();
+    let e = t.app.launch_campaign(row.id, &actor()).unwrap_err();
+    assert!(e.to_string().contains("recurring"), "{e}");
+    let view = t.app.campaign(row.id).unwrap();
+    assert!(view.counts.rows.is_empty());
+    assert_eq!(view.row.state, CampaignState::Draft);
 }

@@ -221,6 +221,68 @@ pub fn claims_take_due_messages_of_launched_campaigns_once(s: &App) {
     tx.commit().unwrap();
 }
 
+/// A row that waited for an A/B test's winner is given the winner's texts and a due time; its
+/// keys, channel, message id and creation stay; a row that does not wait (any more) is not
+/// written.
+pub fn a_waiting_message_is_released_with_its_texts(s: &App) {
+    let ids = customers(s, 2);
+    let c = campaign(4, CampaignState::Launched);
+    let waiting = OutboxMessage {
+        arm: "rest".into(),
+        next_attempt_at: None,
+        ..message(c.id, ids[0], MessageState::Queued, "2025-03-01T10:00:00Z")
+    };
+    let other = message(c.id, ids[1], MessageState::Queued, "2025-03-01T10:00:00Z");
+    write(s, |tx| {
+        tx.insert_campaign(&c).unwrap();
+        tx.insert_campaign_messages(&[waiting.clone(), other.clone()]).unwrap();
+    });
+    let released = OutboxMessage {
+        arm: "rest:variant:1".into(),
+        language: Some("fa".into()),
+        subject: Some("سلام".into()),
+        body: Some("<p dir=\"rtl\">سلام</p>".into()),
+        next_attempt_at: Some(at("2025-03-02T09:00:00.25Z")),
+        last_error: Some("the winner: variant 1".into()),
+        // What the rewrite must not change.
+        channel: Some("sms".into()),
+        message_id: "<other>".into(),
+        created_at: at("2030-01-01T00:00:00Z"),
+        ..waiting.clone()
+    };
+    write(s, |tx| {
+        assert!(tx.release_campaign_message(&released).unwrap());
+        // Released already: a second release (another server's) writes nothing.
+        assert!(
+            !tx.release_campaign_message(&OutboxMessage {
+                subject: Some("late".into()),
+                ..released.clone()
+            })
+            .unwrap()
+        );
+        // A row that never waited is not released.
+        assert!(
+            !tx.release_campaign_message(&OutboxMessage {
+                customer_id: ids[1],
+                ..released.clone()
+            })
+            .unwrap()
+        );
+    });
+    let rows = messages_of(s, c.id);
+    let got = rows.iter().find(|m| m.customer_id == ids[0]).unwrap();
+    assert_eq!(
+        got,
+        &OutboxMessage {
+            channel: waiting.channel.clone(),
+            message_id: waiting.message_id.clone(),
+            created_at: waiting.created_at,
+            ..released
+        }
+    );
+    assert_eq!(rows.iter().find(|m| m.customer_id == ids[1]).unwrap(), &other);
+}
+
 pub fn merge_moves_messages_and_erasure_clears_their_texts(s: &App) {
     let ids = customers(s, 3);
     let (one, two) = (

@@ -27,10 +27,16 @@ pub const EXPIRE_POINTS: &str = "loyalty.expire";
 /// Granted benefits whose time has passed are written as expired (`App::expire_benefits`).
 pub const EXPIRE_BENEFITS: &str = "loyalty.benefits_expire";
 /// Every saved segment evaluated again, who entered and left recorded
-/// (`App::refresh_segment_history`).
+/// (`App::refresh_segment_history`), then the triggered campaigns fired on the entries
+/// (`App::fire_triggered_campaigns`).
 pub const SEGMENTS_REFRESH: &str = "segments.refresh";
-/// A runner self-check: sleeps `{"seconds": n}` (at most an hour) and reports it.
+/// The due outbox messages of launched campaigns delivered now (`kesher serve` also delivers
+/// them continuously, beside the jobs).
 pub const CAMPAIGNS_DELIVER: &str = "campaigns.deliver";
+/// A/B tests whose measuring is over: the winner chosen and given to the recipients who waited
+/// (`App::pick_campaign_winners`).
+pub const CAMPAIGNS_PICK_WINNERS: &str = "campaigns.pick_winners";
+/// A runner self-check: sleeps `{"seconds": n}` (at most an hour) and reports it.
 pub const SLEEP: &str = "diagnostic.sleep";
 
 /// The longest `diagnostic.sleep`.
@@ -65,12 +71,17 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: SEGMENTS_REFRESH,
         max_attempts: 3,
-        about: "evaluate every saved segment again and record who entered and who left it",
+        about: "evaluate every saved segment again, record who entered and who left it, and fire the triggered campaigns on the entries",
     },
     Kind {
         name: CAMPAIGNS_DELIVER,
         max_attempts: 3,
         about: "deliver the due messages of launched campaigns' outboxes (each under a lease, consent checked again)",
+    },
+    Kind {
+        name: CAMPAIGNS_PICK_WINNERS,
+        max_attempts: 3,
+        about: "choose the winner of each A/B test whose measuring is over and send it to the recipients who waited",
     },
     Kind {
         name: SLEEP,
@@ -162,10 +173,16 @@ pub(crate) fn run(app: &App, job: &Job) -> Result<Value, HandlerError> {
         }
         SEGMENTS_REFRESH => {
             let actor = Actor::new("system:jobs", app.now()).from(format!("job {}", job.id));
-            match app.refresh_segment_history(&actor) {
-                Ok(r) => Ok(json!(r)),
-                Err(e) => Err(HandlerError::Transient(e.to_string())),
-            }
+            let refreshed = app
+                .refresh_segment_history(&actor)
+                .map_err(|e| HandlerError::Transient(e.to_string()))?;
+            // Triggered campaigns fire on the entries just recorded.
+            let triggered = app
+                .fire_triggered_campaigns(&actor)
+                .map_err(|e| HandlerError::Transient(format!("triggered campaigns: {e}")))?;
+            let mut result = json!(refreshed);
+            result["triggered"] = json!(triggered);
+            Ok(result)
         }
         TIER_REVIEW => {
             let actor = Actor::new("system:jobs", app.now()).from(format!("job {}", job.id));
@@ -175,6 +192,13 @@ pub(crate) fn run(app: &App, job: &Job) -> Result<Value, HandlerError> {
             }
         }
         CAMPAIGNS_DELIVER => deliver_campaigns(app),
+        CAMPAIGNS_PICK_WINNERS => {
+            let actor = Actor::new("system:jobs", app.now()).from(format!("job {}", job.id));
+            match app.pick_campaign_winners(&actor) {
+                Ok(r) => Ok(json!(r)),
+                Err(e) => Err(HandlerError::Transient(e.to_string())),
+            }
+        }
         SLEEP => {
             let seconds = sleep_seconds(&job.args).map_err(HandlerError::Permanent)?;
             std::thread::sleep(std::time::Duration::from_secs_f64(seconds));

@@ -77,7 +77,8 @@ fn sample(mut ids: Vec<CustomerId>, seed: u64, salt: u64) -> Vec<CustomerId> {
 fn tag(app: &App, ids: &[CustomerId], attribute: &str, value: &str, actor: &Actor) -> anyhow::Result<()> {
     for id in ids {
         let Some(mut c) = app.get_customer(*id)? else { continue };
-        c.attributes.insert(attribute.into(), serde_json::Value::String(value.into()));
+        c.attributes
+            .insert(attribute.into(), serde_json::Value::String(value.into()));
         app.update_customer(&c, actor)?;
     }
     Ok(())
@@ -103,11 +104,23 @@ fn definition(name: &str, at: &str, audience: &str, control_bp: u32, texts: [(&s
 }
 
 /// Create, launch and deliver a campaign at `at` on the app's clock. Returns its id.
-fn run_at(app: &App, clock: &ManualClock, at: Timestamp, text: &str, actor: &Actor) -> anyhow::Result<kesher_core::CampaignId> {
+fn run_at(
+    app: &App,
+    clock: &ManualClock,
+    at: Timestamp,
+    text: &str,
+    actor: &Actor,
+) -> anyhow::Result<kesher_core::CampaignId> {
     let before = at - SignedDuration::from_hours(48);
     clock.set(before);
     let row = app
-        .create_campaign(text, &Actor { at: before, ..actor.clone() })
+        .create_campaign(
+            text,
+            &Actor {
+                at: before,
+                ..actor.clone()
+            },
+        )
         .map_err(|e| anyhow::anyhow!("the demo's campaign: {e}"))?;
     clock.set(at);
     app.launch_campaign(row.id, &Actor { at, ..actor.clone() })
@@ -128,7 +141,12 @@ pub fn run(app: &App, actor: &Actor, now: Timestamp, seed: u64) -> anyhow::Resul
     let clock = Arc::new(ManualClock::new(now));
     let then = app.clone().with_clock(clock.clone());
     let zone = app.business_time_zone().unwrap_or(jiff::tz::TimeZone::UTC);
-    let local = |at: Timestamp| at.to_zoned(zone.clone()).datetime().strftime("%Y-%m-%dT%H:%M").to_string();
+    let local = |at: Timestamp| {
+        at.to_zoned(zone.clone())
+            .datetime()
+            .strftime("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
     let day = |days: i64, hour: i64| -> anyhow::Result<Timestamp> {
         let midnight = now
             .to_zoned(zone.clone())
@@ -155,7 +173,16 @@ pub fn run(app: &App, actor: &Actor, now: Timestamp, seed: u64) -> anyhow::Resul
         .collect();
     let pilot = sample(lapsed, seed, 1);
     clock.set(winback_at - SignedDuration::from_hours(72));
-    tag(&then, &pilot, "winback_pilot", "yes", &Actor { at: winback_at - SignedDuration::from_hours(72), ..actor.clone() })?;
+    tag(
+        &then,
+        &pilot,
+        "winback_pilot",
+        "yes",
+        &Actor {
+            at: winback_at - SignedDuration::from_hours(72),
+            ..actor.clone()
+        },
+    )?;
     let winback = run_at(
         &then,
         &clock,
@@ -166,9 +193,21 @@ pub fn run(app: &App, actor: &Actor, now: Timestamp, seed: u64) -> anyhow::Resul
             "attributes.winback_pilot = \"yes\"",
             2_000,
             [
-                ("he", "{{ customer.first_name }}, התגעגענו אליך", "<p dir=\"rtl\">{{ customer.first_name }}, עבר זמן מאז ביקורך האחרון. נשמח לראות אותך שוב בסניף.</p>"),
-                ("fa", "{{ customer.first_name }}، دلمان برایتان تنگ شده", "<p dir=\"rtl\">{{ customer.first_name }}، مدتی است که به ما سر نزده‌اید. خوشحال می‌شویم دوباره شما را ببینیم.</p>"),
-                ("en", "{{ customer.first_name }}, we miss you", "<p>{{ customer.first_name }}, it has been a while since your last visit. We would love to see you again.</p>"),
+                (
+                    "he",
+                    "{{ customer.first_name }}, התגעגענו אליך",
+                    "<p dir=\"rtl\">{{ customer.first_name }}, עבר זמן מאז ביקורך האחרון. נשמח לראות אותך שוב בסניף.</p>",
+                ),
+                (
+                    "fa",
+                    "{{ customer.first_name }}، دلمان برایتان تنگ شده",
+                    "<p dir=\"rtl\">{{ customer.first_name }}، مدتی است که به ما سر نزده‌اید. خوشحال می‌شویم دوباره شما را ببینیم.</p>",
+                ),
+                (
+                    "en",
+                    "{{ customer.first_name }}, we miss you",
+                    "<p>{{ customer.first_name }}, it has been a while since your last visit. We would love to see you again.</p>",
+                ),
             ],
         ),
         actor,
@@ -186,8 +225,12 @@ pub fn run(app: &App, actor: &Actor, now: Timestamp, seed: u64) -> anyhow::Resul
             if k % 1_000 >= COMEBACK_PER_MILLE {
                 continue;
             }
-            let Some((_, last_sale)) = history.get(&m.customer_id).and_then(|b| b.last) else { continue };
-            let Some(basket) = app.get_transaction(last_sale)? else { continue };
+            let Some((_, last_sale)) = history.get(&m.customer_id).and_then(|b| b.last) else {
+                continue;
+            };
+            let Some(basket) = app.get_transaction(last_sale)? else {
+                continue;
+            };
             let when = winback_at + SignedDuration::from_mins(((k >> 10) % (27 * 24 * 60)) as i64 + 24 * 60);
             let sale = Transaction {
                 id: kesher_app::ids::transaction(),
@@ -208,12 +251,24 @@ pub fn run(app: &App, actor: &Actor, now: Timestamp, seed: u64) -> anyhow::Resul
     let holiday_at = day(30, 9).context("the holiday's day")?;
     let active: Vec<CustomerId> = history_before(app, holiday_at)?
         .into_iter()
-        .filter(|(_, b)| b.last.is_some_and(|(t, _)| t >= holiday_at - SignedDuration::from_hours(24 * 60)))
+        .filter(|(_, b)| {
+            b.last
+                .is_some_and(|(t, _)| t >= holiday_at - SignedDuration::from_hours(24 * 60))
+        })
         .map(|(c, _)| c)
         .collect();
     let greeted = sample(active, seed, 3);
     clock.set(holiday_at - SignedDuration::from_hours(72));
-    tag(&then, &greeted, "holiday_list", "yes", &Actor { at: holiday_at - SignedDuration::from_hours(72), ..actor.clone() })?;
+    tag(
+        &then,
+        &greeted,
+        "holiday_list",
+        "yes",
+        &Actor {
+            at: holiday_at - SignedDuration::from_hours(72),
+            ..actor.clone()
+        },
+    )?;
     run_at(
         &then,
         &clock,
@@ -224,9 +279,21 @@ pub fn run(app: &App, actor: &Actor, now: Timestamp, seed: u64) -> anyhow::Resul
             "attributes.holiday_list = \"yes\"",
             1_000,
             [
-                ("he", "חג שמח, {{ customer.first_name }}", "<p dir=\"rtl\">חג שמח, {{ customer.first_name }}! תודה שאתה איתנו.</p>"),
-                ("fa", "{{ customer.first_name }}، عیدتان مبارک", "<p dir=\"rtl\">{{ customer.first_name }}، عیدتان مبارک! از همراهی شما سپاسگزاریم.</p>"),
-                ("en", "Happy holidays, {{ customer.first_name }}", "<p>Happy holidays, {{ customer.first_name }}! Thank you for being with us.</p>"),
+                (
+                    "he",
+                    "חג שמח, {{ customer.first_name }}",
+                    "<p dir=\"rtl\">חג שמח, {{ customer.first_name }}! תודה שאתה איתנו.</p>",
+                ),
+                (
+                    "fa",
+                    "{{ customer.first_name }}، عیدتان مبارک",
+                    "<p dir=\"rtl\">{{ customer.first_name }}، عیدتان مبارک! از همراهی شما سپاسگزاریم.</p>",
+                ),
+                (
+                    "en",
+                    "Happy holidays, {{ customer.first_name }}",
+                    "<p>Happy holidays, {{ customer.first_name }}! Thank you for being with us.</p>",
+                ),
             ],
         ),
         actor,

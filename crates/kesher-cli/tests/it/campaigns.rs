@@ -51,6 +51,29 @@ fn a_campaign_is_created_launched_delivered_and_reported() {
 }
 
 #[test]
+fn a_running_server_delivers_a_launched_campaign() {
+    let d = Dir::new();
+    seed(&d);
+    let f = d.file("c.json", DEFINITION);
+    let o = kesher(&d.db(), &["campaigns", "create", f.to_str().unwrap()]);
+    let id = text(&o).0.trim().to_string();
+    let _server = super::jobs::Server(super::jobs::server(&d.db()));
+    let o = kesher(&d.db(), &["campaigns", "launch", &id]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    // Nobody calls deliver: the server's delivery loop sends both queued messages.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let o = kesher(&d.db(), &["campaigns", "report", &id, "--json"]);
+        let report: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap_or_default();
+        if report["sent"] == 2 && report["queued"] == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not delivered: {report}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
 fn the_plan_gives_customers_per_group() {
     let d = Dir::new();
     let o = kesher(&d.db(), &["campaigns", "plan", "--baseline", "0.05", "--lift", "0.2"]);

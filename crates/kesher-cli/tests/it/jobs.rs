@@ -73,7 +73,7 @@ fn wait_for(db: &Path, what: &str, limit: Duration, ok: impl Fn(&Value) -> bool)
     }
 }
 
-fn server(db: &Path) -> Child {
+pub(crate) fn server(db: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_kesher"))
         .arg("--db")
         .arg(db)
@@ -88,7 +88,7 @@ fn server(db: &Path) -> Child {
 }
 
 /// Kills the server when the test ends, whatever happens.
-struct Server(Child);
+pub(crate) struct Server(pub(crate) Child);
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.0.kill();

@@ -297,7 +297,16 @@ fn demo_campaigns_report_a_real_lift_and_a_null_one() {
     // included; the win-back's lift holds for any.
     let o = kesher(
         &d.db(),
-        &["demo", "--customers", "3000", "--no-serve", "--seed", "11", "--now", "2026-06-30T07:30:00Z"],
+        &[
+            "demo",
+            "--customers",
+            "3000",
+            "--no-serve",
+            "--seed",
+            "11",
+            "--now",
+            "2026-06-30T07:30:00Z",
+        ],
     );
     assert!(o.status.success(), "{:?}", text(&o));
     let o = kesher(&d.db(), &["campaigns", "list", "--json"]);
@@ -320,10 +329,16 @@ fn demo_campaigns_report_a_real_lift_and_a_null_one() {
     assert!(winback["control"].as_u64().unwrap() >= 50, "{winback}");
     assert_eq!(winback["queued"], 0, "every message delivered: {winback}");
     let ci = &winback["response"]["ci"];
-    assert!(ci[0].as_f64().unwrap() > 0.05, "the lift's interval is well above 0: {winback}");
+    assert!(
+        ci[0].as_f64().unwrap() > 0.05,
+        "the lift's interval is well above 0: {winback}"
+    );
     assert!(winback["response"]["p_value"].as_f64().unwrap() < 1e-3, "{winback}");
     assert!(winback["revenue"]["lift"].as_f64().unwrap() > 0.0, "{winback}");
-    assert!(winback["complete"].as_bool().unwrap(), "the window has ended: {winback}");
+    assert!(
+        winback["complete"].as_bool().unwrap(),
+        "the window has ended: {winback}"
+    );
     let holiday = report(&id_of("Holiday"));
     assert!(holiday["sent"].as_u64().unwrap() > 0, "{holiday}");
     let ci = &holiday["response"]["ci"];

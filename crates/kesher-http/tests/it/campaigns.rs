@@ -66,7 +66,10 @@ fn a_campaign_is_created_previewed_launched_paused_and_reported() {
     // The preview is in the customer's language.
     let (s, p) = app.get(&format!("/api/campaigns/{id}/preview?customer_id={}", ids[0]));
     assert_eq!(s, 200, "{p}");
-    assert_eq!((&p["language"], &p["subject"], &p["channel"]), (&json!("he"), &json!("שלום Dana"), &json!("log")));
+    assert_eq!(
+        (&p["language"], &p["subject"], &p["channel"]),
+        (&json!("he"), &json!("שלום Dana"), &json!("log"))
+    );
     let (s, p) = app.get(&format!("/api/campaigns/{id}/preview?customer_id={}", ids[1]));
     assert_eq!((s, &p["body"]), (200, &json!("<p>Hello Eli</p>")), "{p}");
 
@@ -77,15 +80,26 @@ fn a_campaign_is_created_previewed_launched_paused_and_reported() {
 
     let (s, l) = app.post(&format!("/api/campaigns/{id}/launch"), json!({}));
     assert_eq!(s, 200, "{l}");
-    assert_eq!((&l["audience"], &l["written"], &l["queued"], &l["control"]), (&json!(3), &json!(3), &json!(3), &json!(0)), "{l}");
+    assert_eq!(
+        (&l["audience"], &l["written"], &l["queued"], &l["control"]),
+        (&json!(3), &json!(3), &json!(3), &json!(0)),
+        "{l}"
+    );
     // Launching again writes nothing twice.
     let (s, again) = app.post(&format!("/api/campaigns/{id}/launch"), json!({}));
-    assert_eq!((s, &again["written"], &again["queued"]), (200, &json!(0), &json!(3)), "{again}");
+    assert_eq!(
+        (s, &again["written"], &again["queued"]),
+        (200, &json!(0), &json!(3)),
+        "{again}"
+    );
 
     let (s, shown) = app.get(&format!("/api/campaigns/{id}"));
     assert_eq!(s, 200, "{shown}");
     assert_eq!(shown["campaign"]["state"], "launched");
-    assert_eq!(shown["outbox"], json!([{"state": "queued", "reason": null, "count": 3}]));
+    assert_eq!(
+        shown["outbox"],
+        json!([{"state": "queued", "reason": null, "count": 3}])
+    );
 
     let (s, paused) = app.post(&format!("/api/campaigns/{id}/pause"), json!({}));
     assert_eq!((s, &paused["state"]), (200, &json!("paused")), "{paused}");
@@ -102,7 +116,11 @@ fn a_campaign_is_created_previewed_launched_paused_and_reported() {
 
     let (s, r) = app.get(&format!("/api/campaigns/{id}/report"));
     assert_eq!(s, 200, "{r}");
-    assert_eq!((&r["sent"], &r["control"], &r["queued"]), (&json!(3), &json!(0), &json!(0)), "{r}");
+    assert_eq!(
+        (&r["sent"], &r["control"], &r["queued"]),
+        (&json!(3), &json!(0), &json!(0)),
+        "{r}"
+    );
     assert_eq!(r["recipients"]["customers"], 3);
     // No control group: the lift cannot be measured, and the report says why.
     assert_eq!(r["response"]["error"], "campaign.stats.empty", "{r}");
@@ -139,7 +157,13 @@ fn bad_input_is_refused_with_the_field_named() {
     let id = c["campaign"]["id"].as_str().unwrap().to_string();
     let (s, e) = app.get(&format!("/api/campaigns/{id}/preview?customer_id={}", ids[1]));
     assert_eq!(s, 422, "{e}");
-    assert!(e["error"]["code"].as_str().unwrap_or("").starts_with("campaign.template"), "{e}");
+    assert!(
+        e["error"]["code"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("campaign.template"),
+        "{e}"
+    );
     let (s, e) = app.post(&format!("/api/campaigns/{id}/launch"), json!({}));
     assert_eq!(s, 422, "{e}");
     let (_, shown) = app.get(&format!("/api/campaigns/{id}"));
@@ -169,7 +193,12 @@ fn only_marketing_manages_campaigns_and_readers_see_aggregates() {
     let clerk = app.token_for(Role::Clerk, Some("B1"));
     let branch = app.token_for(Role::BranchManager, Some("B1"));
 
-    let (s, v) = app.call_as(Some(&marketing), "POST", &format!("/api/campaigns/{id}/launch"), Some(json!({})));
+    let (s, v) = app.call_as(
+        Some(&marketing),
+        "POST",
+        &format!("/api/campaigns/{id}/launch"),
+        Some(json!({})),
+    );
     assert_eq!(s, 200, "{v}");
     for (who, token) in [("analyst", &analyst), ("branch manager", &branch)] {
         let (s, v) = app.call_as(Some(token), "GET", &format!("/api/campaigns/{id}/report"), None);
@@ -180,7 +209,12 @@ fn only_marketing_manages_campaigns_and_readers_see_aggregates() {
         let path = format!("/api/campaigns/{id}/preview?customer_id={}", ids[0]);
         let (s, v) = app.call_as(Some(token), "GET", &path, None);
         assert_eq!(s, 403, "{who}: {v}");
-        let (s, v) = app.call_as(Some(token), "POST", &format!("/api/campaigns/{id}/pause"), Some(json!({})));
+        let (s, v) = app.call_as(
+            Some(token),
+            "POST",
+            &format!("/api/campaigns/{id}/pause"),
+            Some(json!({})),
+        );
         assert_eq!(s, 403, "{who}: {v}");
         let (s, v) = app.call_as(Some(token), "POST", "/api/campaigns", Some(definition()));
         assert_eq!(s, 403, "{who}: {v}");
@@ -193,10 +227,12 @@ fn only_marketing_manages_campaigns_and_readers_see_aggregates() {
 
 /// Raw HTTP for the public page: status and body text.
 fn page(app: &crate::support::TestApp, method: &str, path: &str, body: &str) -> (u16, String) {
-    let req = ureq::request(method, &format!("{}{path}", app.base)).set("accept-language", "en")
+    let req = ureq::request(method, &format!("{}{path}", app.base))
+        .set("accept-language", "en")
         .set("accept", "text/html");
     let res = if method == "POST" {
-        req.set("content-type", "application/x-www-form-urlencoded").send_string(body)
+        req.set("content-type", "application/x-www-form-urlencoded")
+            .send_string(body)
     } else {
         req.call()
     };
@@ -217,10 +253,17 @@ fn the_unsubscribe_link_works_without_signing_in_and_suppresses_queued_messages(
     let id = c["campaign"]["id"].as_str().unwrap().to_string();
     let (s, l) = app.post(&format!("/api/campaigns/{id}/launch"), json!({}));
     assert_eq!(s, 200, "{l}");
-    assert_eq!((&l["queued"], &l["suppressed"]["no_consent"]), (&json!(2), &json!(1)), "{l}");
+    assert_eq!(
+        (&l["queued"], &l["suppressed"]["no_consent"]),
+        (&json!(2), &json!(1)),
+        "{l}"
+    );
 
     let dana: kesher_core::CustomerId = ids[0].parse().unwrap();
-    let token = app.app.unsubscribe_token(dana, kesher_campaign::Channel::Email).unwrap();
+    let token = app
+        .app
+        .unsubscribe_token(dana, kesher_campaign::Channel::Email)
+        .unwrap();
 
     // A GET (a mail scanner following the link) changes nothing; the page is in Dana's language.
     let (s, html) = page(&app, "GET", &format!("/u/{token}"), "");
@@ -238,12 +281,19 @@ fn the_unsubscribe_link_works_without_signing_in_and_suppresses_queued_messages(
     }
     let (_, customer) = app.get(&format!("/api/customers/{}", ids[0]));
     let consents = customer["consents"].to_string();
-    assert!(consents.contains("withdrawn") && consents.contains("unsubscribe"), "{customer}");
+    assert!(
+        consents.contains("withdrawn") && consents.contains("unsubscribe"),
+        "{customer}"
+    );
 
     // Dana's queued message is suppressed at sending; Eli's is sent (no SMTP here: it waits).
     let (s, d) = app.post("/api/campaigns/deliver", json!({}));
     assert_eq!(s, 200, "{d}");
-    assert_eq!((&d["claimed"], &d["suppressed"], &d["retried"]), (&json!(2), &json!(1), &json!(1)), "{d}");
+    assert_eq!(
+        (&d["claimed"], &d["suppressed"], &d["retried"]),
+        (&json!(2), &json!(1), &json!(1)),
+        "{d}"
+    );
 
     // A forged or truncated token: 404 page, nothing changes.
     let forged = format!("{}0", &token[..token.len() - 1]);
@@ -256,7 +306,11 @@ fn the_unsubscribe_link_works_without_signing_in_and_suppresses_queued_messages(
     }
     // A client that does not ask for HTML gets the coded error.
     let (s, v) = app.post(&format!("/u/{forged}"), json!({}));
-    assert_eq!((s, &v["error"]["code"]), (404, &json!("campaign.unsubscribe.invalid")), "{v}");
+    assert_eq!(
+        (s, &v["error"]["code"]),
+        (404, &json!("campaign.unsubscribe.invalid")),
+        "{v}"
+    );
     let eli: kesher_core::CustomerId = ids[1].parse().unwrap();
     let eli_token = app.app.unsubscribe_token(eli, kesher_campaign::Channel::Email).unwrap();
     let (_, customer) = app.get(&format!("/api/customers/{}", ids[1]));
@@ -272,17 +326,33 @@ fn prices_are_checked_and_the_economics_count_what_was_sent() {
     let (s, e) = app.get("/api/campaigns/costs");
     assert_eq!(s, 404, "{e}");
     for (bad, key) in [
-        (json!({"currency": "ILS", "per_thousand": {"fax": "1.00"}}), "per_thousand.fax"),
-        (json!({"currency": "ILS", "per_thousand": {"sms": "-1.00"}}), "per_thousand.sms"),
-        (json!({"currency": "ILS", "per_thousand": {"sms": "1.001"}}), "per_thousand.sms"),
-        (json!({"currency": "ILS", "acquisition": "99999999999.00"}), "acquisition"),
+        (
+            json!({"currency": "ILS", "per_thousand": {"fax": "1.00"}}),
+            "per_thousand.fax",
+        ),
+        (
+            json!({"currency": "ILS", "per_thousand": {"sms": "-1.00"}}),
+            "per_thousand.sms",
+        ),
+        (
+            json!({"currency": "ILS", "per_thousand": {"sms": "1.001"}}),
+            "per_thousand.sms",
+        ),
+        (
+            json!({"currency": "ILS", "acquisition": "99999999999.00"}),
+            "acquisition",
+        ),
         (json!({"currency": "XYZ"}), "currency"),
     ] {
         let (s, e) = app.call("PUT", "/api/campaigns/costs", Some(bad.clone()));
         assert_eq!(s, 422, "{bad}: {e}");
         assert_eq!(e["error"]["params"]["key"], key, "{bad}: {e}");
     }
-    let (s, e) = app.call("PUT", "/api/campaigns/costs", Some(json!({"currency": "ILS", "dollars": 1})));
+    let (s, e) = app.call(
+        "PUT",
+        "/api/campaigns/costs",
+        Some(json!({"currency": "ILS", "dollars": 1})),
+    );
     assert_eq!(s, 422, "{e}");
     let prices = json!({"currency": "ILS", "per_thousand": {"log": "1000.00"}, "acquisition": "45.00"});
     let (s, v) = app.call("PUT", "/api/campaigns/costs", Some(prices.clone()));
@@ -302,9 +372,20 @@ fn prices_are_checked_and_the_economics_count_what_was_sent() {
     assert_eq!((s, &d["sent"]), (200, &json!(3)), "{d}");
     let (s, e) = app.call_as(Some(&analyst), "GET", "/api/campaigns/economics", None);
     assert_eq!(s, 200, "{e}");
-    assert_eq!((&e["currency"], &e["acquisition"], &e["cost"]), (&json!("ILS"), &json!(4500), &json!(300)), "{e}");
+    assert_eq!(
+        (&e["currency"], &e["acquisition"], &e["cost"]),
+        (&json!("ILS"), &json!(4500), &json!(300)),
+        "{e}"
+    );
     let row = &e["rows"][0];
-    assert_eq!((&row["name"], &row["cost"], &row["recipients"]), (&json!("Spring"), &json!(300), &json!(3)), "{e}");
-    assert!(row["cost_per_kept"].is_null() && row["note"].as_str().unwrap().contains("not measured"), "{e}");
+    assert_eq!(
+        (&row["name"], &row["cost"], &row["recipients"]),
+        (&json!("Spring"), &json!(300), &json!(3)),
+        "{e}"
+    );
+    assert!(
+        row["cost_per_kept"].is_null() && row["note"].as_str().unwrap().contains("not measured"),
+        "{e}"
+    );
     assert!(e["best"].is_null(), "{e}");
 }

@@ -17,6 +17,7 @@ use kesher_store::{
     Actor, CampaignRow, CampaignState, Lock, MessageState, OutboxCounts, OutboxMessage, StoreError, Tx,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// How many customers one unit of work of a launch writes.
 pub const LAUNCH_PAGE: usize = 500;
@@ -142,15 +143,71 @@ fn environment() -> minijinja::Environment<'static> {
     env
 }
 
-fn render_one(key: &str, source: &str, data: &serde_json::Value) -> Result<String, SegmentError> {
-    let env = environment();
+/// The templates this thread has read, by key and source: a launch renders the same few texts
+/// for every recipient, so each is parsed (and its variables listed) once, not per message.
+struct Compiled {
+    env: minijinja::Environment<'static>,
+    variables: HashMap<String, Arc<BTreeSet<String>>>,
+}
+
+/// Past this many templates a thread's cache starts again (a server that launched many
+/// campaigns holds no more than this).
+const COMPILED_MAX: usize = 256;
+
+thread_local! {
+    static COMPILED: std::cell::RefCell<Option<Compiled>> = const { std::cell::RefCell::new(None) };
+}
+
+fn compiled_name(key: &str, source: &str) -> String {
+    format!("{key}\u{1f}{source}")
+}
+
+/// Run `f` with this thread's compiled template for (`key`, `source`), compiling it first if
+/// needed, and its variables.
+fn with_compiled<T>(
+    key: &str,
+    source: &str,
+    f: impl FnOnce(&minijinja::Template<'_, '_>, &BTreeSet<String>) -> Result<T, SegmentError>,
+) -> Result<T, SegmentError> {
     let refuse = |e: minijinja::Error| SegmentError::Template {
         message: format!("{key}: {e}"),
         code: "campaign.template.render",
         params: kesher_core::params!(key = key, reason = e.to_string()),
     };
-    let tmpl = env.template_from_named_str(key, source).map_err(refuse)?;
-    let out = tmpl.render(data).map_err(refuse)?;
+    let name = compiled_name(key, source);
+    COMPILED.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let full = slot.as_ref().is_some_and(|c| c.variables.len() >= COMPILED_MAX);
+        if full || slot.is_none() {
+            *slot = Some(Compiled {
+                env: environment(),
+                variables: HashMap::new(),
+            });
+        }
+        let Some(compiled) = slot.as_mut() else {
+            return Err(SegmentError::Store(StoreError::Backend("no template cache".into())));
+        };
+        if !compiled.variables.contains_key(&name) {
+            let used = template::variables(key, source).map_err(domain)?;
+            compiled
+                .env
+                .add_template_owned(name.clone(), source.to_string())
+                .map_err(refuse)?;
+            compiled.variables.insert(name.clone(), Arc::new(used));
+        }
+        let used = compiled.variables.get(&name).cloned().unwrap_or_default();
+        let tmpl = compiled.env.get_template(&name).map_err(refuse)?;
+        f(&tmpl, &used)
+    })
+}
+
+fn render_one(key: &str, source: &str, data: &serde_json::Value) -> Result<String, SegmentError> {
+    let refuse = |e: minijinja::Error| SegmentError::Template {
+        message: format!("{key}: {e}"),
+        code: "campaign.template.render",
+        params: kesher_core::params!(key = key, reason = e.to_string()),
+    };
+    let out = with_compiled(key, source, |tmpl, _| tmpl.render(data).map_err(refuse))?;
     if out.len() > crate::segments::MESSAGE_MAX_BYTES {
         return Err(SegmentError::Template {
             message: format!(
@@ -176,7 +233,9 @@ fn render(campaign: &Campaign, ctx: &MessageContext, variant: Option<usize>) -> 
             None => Ok(None),
             Some(source) => {
                 let key = format!("templates.{language}.{field}");
-                template::check(&key, source, &provided).map_err(domain)?;
+                with_compiled(&key, source, |_, used| {
+                    template::check_used(&key, used, &provided).map_err(domain)
+                })?;
                 render_one(&key, source, &ctx.data).map(Some)
             }
         }
@@ -626,6 +685,9 @@ impl Senders {
     }
 }
 
+/// How many claimed messages a delivery round hands to the channels at once.
+pub const SEND_CONCURRENCY: usize = 8;
+
 /// How many times a message is tried before it fails for good.
 pub const MAX_SEND_ATTEMPTS: i64 = 5;
 /// How long a sender holds a claimed message before another may take it again.
@@ -687,70 +749,114 @@ impl App {
             claimed: claimed.len() as u64,
             ..DeliveryReport::default()
         };
-        for message in claimed {
-            let channel = message.channel.as_deref().and_then(Channel::parse);
-            let customer = self.store.get_customer(message.customer_id)?;
-            let outcome = match (channel, &customer) {
-                (Some(channel), Some(customer)) => {
-                    let reach = Reach::of(customer, Some(channel), false);
-                    match choose_channel(&reach, &[channel]) {
-                        Choice::Suppressed(why) => Err(Some(why)),
-                        Choice::Chosen(_) => Ok(match senders.of(channel) {
-                            Some(sender) => sender.send(&message, customer),
-                            None => Err(SendError::Transient(format!(
-                                "no {} sender is configured",
-                                channel.as_str()
-                            ))),
-                        }),
-                    }
-                }
-                _ => Err(None),
-            };
-            let at = self.now();
-            let record = match outcome {
-                Ok(Ok(())) => {
-                    report.sent += 1;
-                    OutboxMessage {
-                        state: MessageState::Sent,
-                        sent_at: Some(at),
-                        next_attempt_at: None,
-                        last_error: None,
-                        ..message
-                    }
-                }
-                Ok(Err(SendError::Transient(e))) if message.attempts < MAX_SEND_ATTEMPTS => {
-                    report.retried += 1;
-                    OutboxMessage {
-                        state: MessageState::Queued,
-                        next_attempt_at: Some(at + send_backoff(message.attempts)),
-                        last_error: Some(e),
-                        ..message
-                    }
-                }
-                Ok(Err(SendError::Transient(e) | SendError::Permanent(e))) => {
-                    report.failed += 1;
-                    OutboxMessage {
-                        state: MessageState::Failed,
-                        next_attempt_at: None,
-                        last_error: Some(e),
-                        ..message
-                    }
-                }
-                Err(why) => {
-                    report.suppressed += 1;
-                    OutboxMessage {
-                        state: MessageState::Suppressed,
-                        suppression: Some(why.unwrap_or(Suppression::NoAddress).as_str().to_string()),
-                        next_attempt_at: None,
-                        ..message
-                    }
-                }
-            };
-            let mut tx = self.store.begin(Lock::Writes)?;
-            tx.update_campaign_message(&record)?;
-            tx.commit()?;
+        // Several messages in flight at once, each lane its own connections: one SMTP exchange
+        // waits on the network (a server's delayed ACK alone is ~40 ms), not on this machine.
+        let workers = SEND_CONCURRENCY.min(claimed.len()).max(1);
+        let mut lanes: Vec<Vec<OutboxMessage>> = vec![Vec::new(); workers];
+        for (i, m) in claimed.into_iter().enumerate() {
+            lanes[i % workers].push(m);
+        }
+        let results: Vec<Result<DeliveryReport, SegmentError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = lanes
+                .into_iter()
+                .map(|lane| {
+                    scope.spawn(move || {
+                        let mut r = DeliveryReport::default();
+                        for message in lane {
+                            self.deliver_one(senders, message, &mut r)?;
+                        }
+                        Ok(r)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(SegmentError::Store(StoreError::Backend("a sender panicked".into()))))
+                })
+                .collect()
+        });
+        for r in results {
+            let r = r?;
+            report.sent += r.sent;
+            report.retried += r.retried;
+            report.failed += r.failed;
+            report.suppressed += r.suppressed;
         }
         Ok(report)
+    }
+
+    /// One claimed message: the customer's consent for its channel read again, the message
+    /// handed to the channel's sender, and the outcome recorded in its own unit of work.
+    fn deliver_one(
+        &self,
+        senders: &Senders,
+        message: OutboxMessage,
+        report: &mut DeliveryReport,
+    ) -> Result<(), SegmentError> {
+        let channel = message.channel.as_deref().and_then(Channel::parse);
+        let customer = self.store.get_customer(message.customer_id)?;
+        let outcome = match (channel, &customer) {
+            (Some(channel), Some(customer)) => {
+                let reach = Reach::of(customer, Some(channel), false);
+                match choose_channel(&reach, &[channel]) {
+                    Choice::Suppressed(why) => Err(Some(why)),
+                    Choice::Chosen(_) => Ok(match senders.of(channel) {
+                        Some(sender) => sender.send(&message, customer),
+                        None => Err(SendError::Transient(format!(
+                            "no {} sender is configured",
+                            channel.as_str()
+                        ))),
+                    }),
+                }
+            }
+            _ => Err(None),
+        };
+        let at = self.now();
+        let record = match outcome {
+            Ok(Ok(())) => {
+                report.sent += 1;
+                OutboxMessage {
+                    state: MessageState::Sent,
+                    sent_at: Some(at),
+                    next_attempt_at: None,
+                    last_error: None,
+                    ..message
+                }
+            }
+            Ok(Err(SendError::Transient(e))) if message.attempts < MAX_SEND_ATTEMPTS => {
+                report.retried += 1;
+                OutboxMessage {
+                    state: MessageState::Queued,
+                    next_attempt_at: Some(at + send_backoff(message.attempts)),
+                    last_error: Some(e),
+                    ..message
+                }
+            }
+            Ok(Err(SendError::Transient(e) | SendError::Permanent(e))) => {
+                report.failed += 1;
+                OutboxMessage {
+                    state: MessageState::Failed,
+                    next_attempt_at: None,
+                    last_error: Some(e),
+                    ..message
+                }
+            }
+            Err(why) => {
+                report.suppressed += 1;
+                OutboxMessage {
+                    state: MessageState::Suppressed,
+                    suppression: Some(why.unwrap_or(Suppression::NoAddress).as_str().to_string()),
+                    next_attempt_at: None,
+                    ..message
+                }
+            }
+        };
+        let mut tx = self.store.begin(Lock::Writes)?;
+        tx.update_campaign_message(&record)?;
+        tx.commit()?;
+        Ok(())
     }
 }
 

@@ -98,19 +98,31 @@ fn missing_prefix(used: &str, provided: &BTreeSet<String>) -> Option<String> {
 /// The variables `source` names that `provided` lacks (each as its first missing prefix),
 /// sorted.
 pub fn missing(key: &str, source: &str, provided: &BTreeSet<String>) -> Result<Vec<String>> {
+    Ok(missing_of(&variables(key, source)?, provided))
+}
+
+/// The variables of `used` (a template's [`variables`]) that `provided` lacks, each as its first
+/// missing prefix, sorted.
+pub fn missing_of(used: &BTreeSet<String>, provided: &BTreeSet<String>) -> Vec<String> {
     let mut out: BTreeSet<String> = BTreeSet::new();
-    for used in variables(key, source)? {
-        if let Some(m) = missing_prefix(&used, provided) {
+    for u in used {
+        if let Some(m) = missing_prefix(u, provided) {
             out.insert(m);
         }
     }
-    Ok(out.into_iter().collect())
+    out.into_iter().collect()
 }
 
 /// Refuse `source` (named `key`) when it names a variable `provided` lacks: the error names the
 /// first such variable (alphabetically) and lists what is provided.
 pub fn check(key: &str, source: &str, provided: &BTreeSet<String>) -> Result<()> {
-    let missing = missing(key, source, provided)?;
+    check_used(key, &variables(key, source)?, provided)
+}
+
+/// [`check`] with the template's variables already read (a launch reads them once for every
+/// recipient).
+pub fn check_used(key: &str, used: &BTreeSet<String>, provided: &BTreeSet<String>) -> Result<()> {
+    let missing = missing_of(used, provided);
     let Some(first) = missing.first() else {
         return Ok(());
     };

@@ -221,6 +221,27 @@ fn render_one(key: &str, source: &str, data: &serde_json::Value) -> Result<Strin
     Ok(out)
 }
 
+/// Whether the campaign's texts (any language, any variant) name the next best offer, or it
+/// carries an offer: only then are the offers computed for its recipients.
+pub(crate) fn needs_offers(campaign: &Campaign) -> bool {
+    let d = campaign.definition();
+    if d.offer.is_some() {
+        return true;
+    }
+    let messages = d
+        .templates
+        .values()
+        .chain(d.variants.iter().flat_map(|v| v.templates.values()));
+    messages
+        .flat_map(|m| [&m.subject, &m.body, &m.sms])
+        .flatten()
+        // A text that does not parse names what it may: load them (the launch refuses it anyway).
+        .any(|source| {
+            template::variables("", source)
+                .map_or(true, |vars| vars.iter().any(|v| v == "nbo" || v.starts_with("nbo.")))
+        })
+}
+
 /// Render the campaign's texts for one customer (variant `variant`): each template is first
 /// checked against the customer's data (`template::check`: a missing variable is an error naming
 /// it), then rendered.
@@ -456,7 +477,7 @@ impl App {
         variant: Option<usize>,
     ) -> Result<Preview, SegmentError> {
         let view = self.campaign(id)?;
-        let mut contexts = self.message_contexts(&|c| c == customer)?;
+        let mut contexts = self.message_contexts(&|c| c == customer, needs_offers(&view.campaign))?;
         let ctx = contexts
             .remove(&customer)
             .ok_or_else(|| SegmentError::Store(StoreError::not_found("customer", customer)))?;
@@ -512,7 +533,7 @@ impl App {
         let segment = self.resolve_segment(campaign.audience())?;
         let members = self.evaluate_segment(&segment, None)?.members;
         let wanted: BTreeSet<CustomerId> = members.iter().copied().collect();
-        let contexts = self.message_contexts(&|c| wanted.contains(&c))?;
+        let contexts = self.message_contexts(&|c| wanted.contains(&c), needs_offers(&campaign))?;
         let staged: Vec<(CustomerId, &str)> = members
             .iter()
             .filter_map(|c| {

@@ -345,8 +345,10 @@ impl App {
     pub(crate) fn message_contexts(
         &self,
         wanted: &dyn Fn(CustomerId) -> bool,
+        offers: bool,
     ) -> Result<HashMap<CustomerId, MessageContext>, SegmentError> {
-        let data = self.segment_data(&|s| matches!(s, Source::Scores | Source::Offer))?;
+        // The next best offers mine every basket: loaded only for texts that name `nbo`.
+        let data = self.segment_data(&|s| matches!(s, Source::Scores) || (offers && matches!(s, Source::Offer)))?;
         let mut out = HashMap::new();
         self.store.for_each_customer(&mut |c| {
             if wanted(c.id) {

@@ -843,3 +843,22 @@ fn a_recurring_campaign_is_not_sent_to_everyone_at_its_launch() {
     assert!(view.counts.rows.is_empty());
     assert_eq!(view.row.state, CampaignState::Draft);
 }
+
+/// The next best offers (a mining of every basket) are computed only for texts that name them.
+#[test]
+fn offers_are_loaded_only_for_texts_that_name_them() {
+    let plain = Campaign::parse(DEFINITION).unwrap();
+    assert!(!needs_offers(&plain));
+    let with_nbo = DEFINITION.replace(
+        "\"body\": \"<p>Hello {{ customer.first_name }} & co</p>\"",
+        "\"body\": \"<p>{% if nbo %}{{ nbo.name }}{% endif %}</p>\"",
+    );
+    assert_ne!(with_nbo, DEFINITION);
+    assert!(needs_offers(&Campaign::parse(&with_nbo).unwrap()));
+    // A preview of a text naming nbo has it in its data (null without an offer, never missing).
+    let (t, ids) = world(2);
+    let row = t.app.create_campaign(&with_nbo, &actor()).unwrap();
+    let p = t.app.preview_campaign(row.id, ids[1], None).unwrap();
+    assert_eq!(p.language, "en");
+    assert_eq!(p.body.as_deref(), Some("<p></p>"));
+}

@@ -28,10 +28,7 @@ use serde::Deserialize;
 /// The campaign id of a path: a malformed one is a 404, as an unknown one.
 fn campaign_id(id: &str) -> Result<CampaignId, AppError> {
     id.parse::<CampaignId>().map_err(|_| {
-        AppError::not_found(format!("no campaign {id}"))
-            .coded("store.not_found")
-            .param("entity", "campaign")
-            .param("id", id.chars().take(64).collect::<String>())
+        AppError::not_found(format!("no campaign {}", id.chars().take(64).collect::<String>())).coded("not_found")
     })
 }
 

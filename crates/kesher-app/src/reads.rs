@@ -24,6 +24,22 @@ impl App {
         let mut tx = self.store.begin(kesher_store::Lock::Writes)?;
         tx.campaign_messages(campaign, after, limit)
     }
+    /// Every message of a campaign's outbox, by customer id, read a page of 1,000 at a time.
+    pub fn for_each_campaign_message(
+        &self,
+        campaign: kesher_core::CampaignId,
+        f: &mut dyn FnMut(&kesher_store::OutboxMessage) -> Result<()>,
+    ) -> Result<()> {
+        let mut after = None;
+        loop {
+            let page = self.campaign_messages(campaign, after, 1_000)?;
+            let Some(last) = page.last() else { return Ok(()) };
+            after = Some(last.customer_id);
+            for m in &page {
+                f(m)?;
+            }
+        }
+    }
     /// A business setting's value.
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
         self.store.get_setting(key)

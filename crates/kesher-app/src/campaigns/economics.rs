@@ -166,15 +166,12 @@ impl App {
             }
             let report = self.campaign_report(row.id)?;
             let mut messages: BTreeMap<String, u64> = BTreeMap::new();
-            let mut after = None;
-            loop {
-                let page = self.campaign_messages(row.id, after, 1_000)?;
-                let Some(last) = page.last() else { break };
-                after = Some(last.customer_id);
-                for m in page.iter().filter(|m| m.state == MessageState::Sent) {
+            self.for_each_campaign_message(row.id, &mut |m| {
+                if m.state == MessageState::Sent {
                     *messages.entry(m.channel.clone().unwrap_or_default()).or_default() += 1;
                 }
-            }
+                Ok(())
+            })?;
             measured.push(Measured {
                 name: row.name.clone(),
                 messages,

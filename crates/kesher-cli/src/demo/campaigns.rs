@@ -214,36 +214,37 @@ pub fn run(app: &App, actor: &Actor, now: Timestamp, seed: u64) -> anyhow::Resul
     )?;
     // About one recipient in five comes back within four weeks and buys again what they bought
     // last; the control group keeps its own history.
-    let mut after = None;
+    let mut recipients = Vec::new();
+    app.for_each_campaign_message(winback, &mut |m| {
+        if m.state == kesher_store::MessageState::Sent {
+            recipients.push(m.customer_id);
+        }
+        Ok(())
+    })?;
     let mut back = 0u64;
-    loop {
-        let page = app.campaign_messages(winback, after, 1_000)?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.customer_id);
-        for m in page.iter().filter(|m| m.state == kesher_store::MessageState::Sent) {
-            let k = key(seed, m.customer_id, 2);
-            if k % 1_000 >= COMEBACK_PER_MILLE {
-                continue;
-            }
-            let Some((_, last_sale)) = history.get(&m.customer_id).and_then(|b| b.last) else {
-                continue;
-            };
-            let Some(basket) = app.get_transaction(last_sale)? else {
-                continue;
-            };
-            let when = winback_at + SignedDuration::from_mins(((k >> 10) % (27 * 24 * 60)) as i64 + 24 * 60);
-            let sale = Transaction {
-                id: kesher_app::ids::transaction(),
-                external_id: format!("demo-winback-{}", m.customer_id.0.simple()),
-                occurred_at: when,
-                employee_id: None,
-                refund_of: None,
-                ..basket
-            };
-            if sale.occurred_at < now {
-                app.record_transaction(&sale)?;
-                back += 1;
-            }
+    for customer in recipients {
+        let k = key(seed, customer, 2);
+        if k % 1_000 >= COMEBACK_PER_MILLE {
+            continue;
+        }
+        let Some((_, last_sale)) = history.get(&customer).and_then(|b| b.last) else {
+            continue;
+        };
+        let Some(basket) = app.get_transaction(last_sale)? else {
+            continue;
+        };
+        let when = winback_at + SignedDuration::from_mins(((k >> 10) % (27 * 24 * 60)) as i64 + 24 * 60);
+        let sale = Transaction {
+            id: kesher_app::ids::transaction(),
+            external_id: format!("demo-winback-{}", customer.0.simple()),
+            occurred_at: when,
+            employee_id: None,
+            refund_of: None,
+            ..basket
+        };
+        if sale.occurred_at < now {
+            app.record_transaction(&sale)?;
+            back += 1;
         }
     }
 

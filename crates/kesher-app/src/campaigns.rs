@@ -734,7 +734,9 @@ pub struct DeliveryReport {
 impl App {
     /// The senders this process has: `log` always; e-mail over SMTP when `KESHER_SMTP_URL` is
     /// set (`KESHER_SMTP_FROM` the sender, `kesher@localhost` when unset; `KESHER_PUBLIC_URL`
-    /// the server's address for the unsubscribe links, `http://127.0.0.1:8080` when unset).
+    /// the server's address for the unsubscribe links, `http://127.0.0.1:8080` when unset); SMS
+    /// through the provider's webhook when `KESHER_SMS_WEBHOOK` is set (`KESHER_SMS_WEBHOOK_AUTH`
+    /// the `Authorization` header's value, `KESHER_SMS_FROM` the sender name or number).
     pub fn campaign_senders(&self) -> Result<Senders, SegmentError> {
         let mut senders = Senders::default();
         if let Ok(url) = std::env::var("KESHER_SMTP_URL") {
@@ -749,6 +751,19 @@ impl App {
                 ))
             })?;
             senders.email = Some(Box::new(sender));
+        }
+        if let Ok(url) = std::env::var("KESHER_SMS_WEBHOOK") {
+            let auth = std::env::var("KESHER_SMS_WEBHOOK_AUTH").ok();
+            let from = std::env::var("KESHER_SMS_FROM").ok();
+            let sender = sms_webhook::WebhookSender::new(&url, auth.as_deref(), from.as_deref()).map_err(|e| {
+                SegmentError::Store(StoreError::invalid_coded(
+                    "campaign.sms.webhook",
+                    "KESHER_SMS_WEBHOOK",
+                    kesher_core::params!(reason = e.as_str()),
+                    e.clone(),
+                ))
+            })?;
+            senders.sms = Some(Box::new(sender));
         }
         Ok(senders)
     }
@@ -1057,6 +1072,7 @@ impl App {
 pub mod delivery;
 pub mod economics;
 pub mod email;
+pub mod sms_webhook;
 pub mod triggered;
 pub mod winner;
 

@@ -138,3 +138,89 @@ pub fn check(text: &str, max_segments: usize) -> Result<SmsLength> {
     }
     Ok(length)
 }
+
+/// The opt-out words honoured in a reply, as the whole message: the English ones carriers and
+/// CTIA handling use (`STOP`, `STOPALL`, `UNSUBSCRIBE`, `CANCEL`, `END`, `QUIT`, `OPTOUT`,
+/// `REMOVE`), the Hebrew `הסר` / `הסרה` (the word Israeli senders print, as the Communications
+/// Law's §30A asks for a way to refuse), and the Persian `لغو` / `انصراف` / `توقف` (with `11`,
+/// `لغو11`, the short form Iranian operators use).
+pub const OPT_OUT_WORDS: &[&str] = &[
+    "stop",
+    "stopall",
+    "unsubscribe",
+    "cancel",
+    "end",
+    "quit",
+    "optout",
+    "remove",
+    "הסר",
+    "הסרה",
+    "لغو",
+    "انصراف",
+    "توقف",
+    "11",
+    "لغو11",
+];
+
+/// Whether a reply asks to stop: the whole text, once trimmed, its case folded, its Persian and
+/// Arabic-Indic digits read as digits, Arabic yeh/kaf read as Persian, and spaces, dashes,
+/// punctuation and direction marks dropped, is one of `OPT_OUT_WORDS` ("Stop.", " STOP ",
+/// "opt-out", "הסר!", "لغو ۱۱" all are; "please don't stop" is not: a word inside a sentence is
+/// a conversation, not a request).
+pub fn is_opt_out(reply: &str) -> bool {
+    if reply.chars().count() > 40 {
+        return false;
+    }
+    let folded: String = reply
+        .chars()
+        .filter_map(|c| match c {
+            '\u{06F0}'..='\u{06F9}' => char::from_u32(c as u32 - 0x06F0 + '0' as u32),
+            '\u{0660}'..='\u{0669}' => char::from_u32(c as u32 - 0x0660 + '0' as u32),
+            '\u{064A}' => Some('\u{06CC}'),
+            '\u{0643}' => Some('\u{06A9}'),
+            c if c.is_alphanumeric() => Some(c),
+            _ => None,
+        })
+        .flat_map(char::to_lowercase)
+        .collect();
+    OPT_OUT_WORDS.contains(&folded.as_str())
+}
+
+#[cfg(test)]
+mod opt_out_tests {
+    use super::is_opt_out;
+
+    #[test]
+    fn a_reply_that_is_an_opt_out_word_stops_whatever_its_case_spacing_and_digits() {
+        for yes in [
+            "STOP",
+            "stop",
+            " Stop. ",
+            "STOP ALL",
+            "opt-out",
+            "Unsubscribe!",
+            "הסר",
+            " הסרה ",
+            "لغو",
+            "لغو ۱۱",
+            "١١",
+            "11",
+            "انصراف",
+            "\u{200F}הסר\u{200F}",
+        ] {
+            assert!(is_opt_out(yes), "{yes:?} is an opt-out");
+        }
+        for no in [
+            "",
+            "yes",
+            "please don't stop",
+            "stopping by tomorrow",
+            "הסר אותי מחר בבקשה אם אפשר תודה רבה לכם",
+            "12",
+            "111",
+            "תודה",
+        ] {
+            assert!(!is_opt_out(no), "{no:?} is not an opt-out");
+        }
+    }
+}

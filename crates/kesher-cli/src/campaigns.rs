@@ -70,6 +70,19 @@ pub enum CampaignsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The address the SMS provider posts customers' replies to (an opt-out word such as STOP,
+    /// הסר or لغو withdraws the SMS consent): `KESHER_PUBLIC_URL` + `/api/sms/replies?key=…`.
+    SmsReplies,
+    /// A customer's reply to an SMS, as the provider would pass it on (an opt-out word withdraws
+    /// the SMS consent of the customer holding the number).
+    SmsReply {
+        /// The number it came from.
+        #[arg(long)]
+        from: String,
+        /// What the customer wrote.
+        #[arg(long)]
+        text: String,
+    },
     /// Customers per group to detect a lift of the response rate (α 0.05, power 0.8).
     Plan {
         #[arg(long)]
@@ -250,6 +263,25 @@ pub fn run(app: &App, c: CampaignsCommand) -> anyhow::Result<ExitCode> {
                     )?;
                 }
             }
+        }
+        CampaignsCommand::SmsReplies => {
+            let public = std::env::var("KESHER_PUBLIC_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
+            writeln!(
+                out,
+                "{}/api/sms/replies?key={}",
+                public.trim_end_matches('/'),
+                app.sms_reply_key()?
+            )?;
+        }
+        CampaignsCommand::SmsReply { from, text } => {
+            let r = app.sms_reply(&from, &text, "cli")?;
+            let said = match (r.opt_out, r.known, r.withdrawn) {
+                (false, _, _) => "not an opt-out word: nothing changed",
+                (true, false, _) => "an opt-out word, from a number no customer holds: nothing changed",
+                (true, true, false) => "an opt-out word; the customer's SMS consent was already withdrawn",
+                (true, true, true) => "an opt-out word: the customer's SMS consent is withdrawn",
+            };
+            writeln!(out, "{said}")?;
         }
         CampaignsCommand::Plan { baseline, lift } => {
             let n = kesher_campaign::stats::sample_size(baseline, lift, 0.05, 0.8)?;

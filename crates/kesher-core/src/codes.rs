@@ -319,6 +319,12 @@ pub const CATALOGUE: &[ErrorCode] = &[
         "this unsubscribe link is not valid",
     ),
     c("campaign.smtp.invalid", &["reason"], "{reason}"),
+    c("campaign.sms.webhook", &["reason"], "{reason}"),
+    c(
+        "campaign.sms.reply.key",
+        &[],
+        "the SMS replies' key is missing or wrong",
+    ),
     c("campaign.costs.invalid", &["key", "reason"], "{key}: {reason}"),
     c(
         "campaign.costs.missing",

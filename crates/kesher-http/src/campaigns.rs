@@ -524,6 +524,88 @@ pub async fn unsubscribe(
     .await
 }
 
+/// A reply to an SMS, as the provider passes it on (`from`/`text`; `From`/`Body` and
+/// `message` are read too, the names some providers use).
+#[derive(Deserialize, ToSchema)]
+pub struct SmsReplyDto {
+    /// The number the reply came from, in any notation (E.164 from most providers).
+    #[serde(alias = "From", alias = "msisdn", alias = "sender")]
+    pub from: String,
+    /// What the customer wrote.
+    #[serde(alias = "Body", alias = "body", alias = "message")]
+    pub text: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct SmsReplyParams {
+    /// The replies' key (`kesher campaigns sms-replies` prints the address with it), unless sent
+    /// in the `X-Kesher-Sms-Key` header.
+    pub key: Option<String>,
+}
+
+/// What a reply did.
+#[derive(Serialize, ToSchema)]
+pub struct SmsReplyOutcome {
+    /// The reply was an opt-out word (STOP, הסר, لغو, …).
+    pub opt_out: bool,
+    /// A customer holds the number.
+    pub known: bool,
+    /// That customer's SMS consent was withdrawn now.
+    pub withdrawn: bool,
+}
+
+#[utoipa::path(post, path = "/api/sms/replies", tag = "campaigns", params(SmsReplyParams), request_body = SmsReplyDto,
+    responses((status = 200, description = "The reply was read; an opt-out word withdrew the customer's SMS consent at once", body = SmsReplyOutcome),
+              (status = 403, description = "The replies' key is missing or wrong", body = crate::error::ErrorBody),
+              (status = 422, description = "The number cannot be read", body = crate::error::ErrorBody)))]
+/// `POST /api/sms/replies`: the SMS provider's inbound webhook. No session: the replies' key
+/// (in the address, or the `X-Kesher-Sms-Key` header) is the credential.
+pub async fn sms_reply(
+    State(st): State<AppState>,
+    Query(p): Query<SmsReplyParams>,
+    headers: HeaderMap,
+    ext: axum::http::Extensions,
+    Json(body): Json<SmsReplyDto>,
+) -> Result<Json<SmsReplyOutcome>, AppError> {
+    let origin = crate::auth::client_addr(&ext);
+    let header = headers
+        .get("x-kesher-sms-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let key = p.key.or(header);
+    for (field, value, max) in [("from", &body.from, 64usize), ("text", &body.text, 2_000)] {
+        if value.chars().count() > max {
+            return Err(AppError::invalid(field, format!("at most {max} characters"))
+                .coded("value.too_long")
+                .param("value", value.chars().take(40).collect::<String>())
+                .param("max", max as u64));
+        }
+    }
+    blocking(st, move |app| {
+        let r = app
+            .sms_reply_with_key(key.as_deref(), &body.from, &body.text, &origin)
+            .map_err(|e| {
+                if e.code() == "campaign.sms.reply.key" {
+                    AppError::new(
+                        StatusCode::FORBIDDEN,
+                        "campaign.sms.reply.key",
+                        Some("key".into()),
+                        kesher_core::Params::new(),
+                        "the SMS replies' key is missing or wrong",
+                    )
+                } else {
+                    segment_error(e, "from")
+                }
+            })?;
+        Ok(Json(SmsReplyOutcome {
+            opt_out: r.opt_out,
+            known: r.known,
+            withdrawn: r.withdrawn,
+        }))
+    })
+    .await
+}
+
 /// The campaigns' prices as written: decimal amounts in the currency.
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -73,7 +73,7 @@ pub async fn blocking<T: Send + 'static>(
         loyalty::redeem_benefit, loyalty::honour_benefit, loyalty::draw_surprise, loyalty::surprise,
         campaigns::list, campaigns::create, campaigns::get, campaigns::preview, campaigns::launch, campaigns::pause,
         campaigns::report, campaigns::deliver, campaigns::plan, campaigns::get_costs, campaigns::put_costs,
-        campaigns::economics,
+        campaigns::economics, campaigns::sms_reply,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     tags((name = "customers"), (name = "transactions"), (name = "interactions"), (name = "reference"), (name = "import"), (name = "baskets"), (name = "analytics"), (name = "auth"), (name = "accounts"), (name = "privacy"), (name = "segments"), (name = "points"), (name = "loyalty"), (name = "campaigns"), (name = "system")),
@@ -118,6 +118,7 @@ fn api() -> Api {
     // A campaign e-mail's unsubscribe link: its token is the credential (RFC 8058 one-click).
     .at(get_.clone(), "/u/{token}", A::Public, get(campaigns::unsubscribe_form))
     .at(post_.clone(), "/u/{token}", A::Public, post(campaigns::unsubscribe))
+    .at(post_.clone(), "/api/sms/replies", A::Public, post(campaigns::sms_reply))
     .at(get_.clone(), "/customers", A::CustomersRead, get(web::customers))
     .at(get_.clone(), "/loyalty", A::LoyaltyRead, get(web::loyalty))
     .at(post_.clone(), "/loyalty/enrol", A::LoyaltyEnrol, post(web::enrol))

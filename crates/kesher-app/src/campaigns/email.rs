@@ -56,7 +56,7 @@ impl SmtpSender {
 }
 
 /// `url` with its password replaced by `***`, for messages.
-fn redact(url: &str) -> String {
+pub(super) fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };

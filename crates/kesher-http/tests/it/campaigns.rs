@@ -391,3 +391,84 @@ fn prices_are_checked_and_the_economics_count_what_was_sent() {
     );
     assert!(e["best"].is_null(), "{e}");
 }
+
+/// The SMS provider's inbound webhook: no session, the replies' key the only credential; an
+/// opt-out word in Hebrew withdraws the SMS consent of the customer holding the number.
+#[test]
+fn an_sms_reply_with_an_opt_out_word_withdraws_the_consent_without_a_session() {
+    let (app, _) = setup();
+    let (s, c) = app.post(
+        "/api/customers",
+        json!({"member_no": "M9", "name": "Rina Azulay", "language": "he", "branch": "B1",
+               "phone": "050-7654321", "consents": {"sms": "granted"}}),
+    );
+    assert_eq!(s, 201, "{c}");
+    let id = c["id"].as_str().unwrap().to_string();
+    let key = app.app.sms_reply_key().unwrap();
+    let reply = |path: &str, header: Option<&str>, body: Value| -> (u16, Value) {
+        let mut req = ureq::post(&format!("{}{path}", app.base));
+        if let Some(h) = header {
+            req = req.set("X-Kesher-Sms-Key", h);
+        }
+        let (status, text) = match req.send_json(body) {
+            Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+            Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap_or_default()),
+            Err(e) => panic!("{path}: {e}"),
+        };
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if status >= 400 {
+            check_error_body(&v, path);
+        }
+        (status, v)
+    };
+    let stop = json!({"from": "+972507654321", "text": "הסר"});
+    // Without the key, or with a wrong one: refused, nothing changes.
+    for (path, header) in [
+        ("/api/sms/replies", None),
+        ("/api/sms/replies?key=0000", None),
+        ("/api/sms/replies", Some("not-the-key")),
+    ] {
+        let (s, v) = reply(path, header, stop.clone());
+        assert_eq!(s, 403, "{path}: {v}");
+        assert_eq!(v["error"]["code"], "campaign.sms.reply.key", "{v}");
+    }
+    let (_, customer) = app.get(&format!("/api/customers/{id}"));
+    assert!(!customer["consents"].to_string().contains("withdrawn"), "{customer}");
+    // A number that cannot be read, a text far too long: 422 naming the field.
+    let with_key = format!("/api/sms/replies?key={key}");
+    let (s, v) = reply(&with_key, None, json!({"from": "call me", "text": "STOP"}));
+    assert_eq!((s, v["error"]["field"].as_str()), (422, Some("from")), "{v}");
+    let (s, v) = reply(
+        &with_key,
+        None,
+        json!({"from": "+972507654321", "text": "x".repeat(3_000)}),
+    );
+    assert_eq!((s, v["error"]["code"].as_str()), (422, Some("value.too_long")), "{v}");
+    // Chat is not an opt-out; the opt-out word is, at once; a second one (Twilio's field names,
+    // the key in the header) finds it already withdrawn.
+    let (s, v) = reply(&with_key, None, json!({"from": "+972507654321", "text": "תודה רבה"}));
+    assert_eq!(
+        (s, &v),
+        (200, &json!({"opt_out": false, "known": true, "withdrawn": false}))
+    );
+    let (s, v) = reply(&with_key, None, stop);
+    assert_eq!(
+        (s, &v),
+        (200, &json!({"opt_out": true, "known": true, "withdrawn": true}))
+    );
+    let (_, customer) = app.get(&format!("/api/customers/{id}"));
+    let consents = customer["consents"].to_string();
+    assert!(
+        consents.contains("withdrawn") && consents.contains("sms:opt-out"),
+        "{customer}"
+    );
+    let (s, v) = reply(
+        "/api/sms/replies",
+        Some(&key),
+        json!({"From": "0507654321", "Body": "STOP"}),
+    );
+    assert_eq!(
+        (s, &v),
+        (200, &json!({"opt_out": true, "known": true, "withdrawn": false}))
+    );
+}

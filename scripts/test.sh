@@ -20,6 +20,9 @@ echo "== clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
 mkdir -p target   # the test log is kept there, whatever CARGO_TARGET_DIR says
+echo "== a real SMTP server for the outbox's crash test (Debian's python3-aiosmtpd)"
+KESHER_TEST_SMTP_PYTHON="$(scripts/smtp.sh)"
+export KESHER_TEST_SMTP_PYTHON
 echo "== tests (SQLite and everything else)"
 # The CLI's PostgreSQL tests (module `pg::`) run in the PostgreSQL section below, with a server.
 cargo test --workspace -- --skip pg:: 2>&1 | tee target/test-output.txt

@@ -850,6 +850,19 @@ impl App {
             _ => Err(None),
         };
         let at = self.now();
+        // A lease that ended unrecorded stays on the row, whatever happens next: the report counts
+        // the sent ones as possible duplicates.
+        let reclaimed = message
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.starts_with(kesher_store::campaigns::LEASE_EXPIRED));
+        let error = |e: String| {
+            if reclaimed {
+                format!("{}; then: {e}", kesher_store::campaigns::LEASE_EXPIRED)
+            } else {
+                e
+            }
+        };
         let record = match outcome {
             Ok(Ok(())) => {
                 report.sent += 1;
@@ -857,7 +870,7 @@ impl App {
                     state: MessageState::Sent,
                     sent_at: Some(at),
                     next_attempt_at: None,
-                    last_error: None,
+                    last_error: reclaimed.then(|| kesher_store::campaigns::LEASE_EXPIRED.to_string()),
                     ..message
                 }
             }
@@ -866,7 +879,7 @@ impl App {
                 OutboxMessage {
                     state: MessageState::Queued,
                     next_attempt_at: Some(at + send_backoff(message.attempts)),
-                    last_error: Some(e),
+                    last_error: Some(error(e)),
                     ..message
                 }
             }
@@ -875,7 +888,7 @@ impl App {
                 OutboxMessage {
                     state: MessageState::Failed,
                     next_attempt_at: None,
-                    last_error: Some(e),
+                    last_error: Some(error(e)),
                     ..message
                 }
             }
@@ -914,6 +927,10 @@ pub struct CampaignReport {
     pub control: u64,
     pub queued: u64,
     pub failed: u64,
+    /// Sent messages claimed again after a lease ended unrecorded (a sender stopped between
+    /// handing one over and recording it): each may have arrived twice, with the same
+    /// `Message-ID`. Only these can be duplicates.
+    pub possible_duplicates: u64,
     pub attribution_days: u32,
     /// Whether the attribution window has ended for every sent message.
     pub complete: bool,
@@ -963,6 +980,7 @@ impl App {
         let (mut treated_hits, mut control_hits) = (0u64, 0u64);
         let mut complete = true;
         let mut counts = (0u64, 0u64, 0u64, 0u64, BTreeMap::<String, u64>::new());
+        let mut possible_duplicates = 0u64;
         let mut tx = self.store.begin(Lock::Writes)?;
         let mut after = None;
         loop {
@@ -973,6 +991,12 @@ impl App {
                 let start = match (m.state, m.suppression.as_deref()) {
                     (MessageState::Sent, _) => {
                         counts.0 += 1;
+                        if m.last_error
+                            .as_deref()
+                            .is_some_and(|e| e.starts_with(kesher_store::campaigns::LEASE_EXPIRED))
+                        {
+                            possible_duplicates += 1;
+                        }
                         m.sent_at
                     }
                     (MessageState::Suppressed, Some("control")) => {
@@ -1056,6 +1080,7 @@ impl App {
             control: counts.1,
             queued: counts.2,
             failed: counts.3,
+            possible_duplicates,
             suppressed: counts.4,
             attribution_days: days,
             complete,

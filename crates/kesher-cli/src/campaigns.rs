@@ -171,6 +171,13 @@ pub fn run(app: &App, c: CampaignsCommand) -> anyhow::Result<ExitCode> {
                 for (reason, n) in &r.suppressed {
                     writeln!(out, "suppressed {reason}: {n}")?;
                 }
+                if r.possible_duplicates > 0 {
+                    writeln!(
+                        out,
+                        "possible duplicates: {} (sent again after a sender stopped unrecorded; same Message-ID)",
+                        r.possible_duplicates
+                    )?;
+                }
                 writeln!(
                     out,
                     "recipients: {} customers, {} responded, {:.2} per customer",

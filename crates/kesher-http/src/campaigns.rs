@@ -166,6 +166,9 @@ pub struct ReportDto {
     pub control: u64,
     pub queued: u64,
     pub failed: u64,
+    /// Sent messages claimed again after a sender stopped between handing them over and
+    /// recording it: each may have arrived twice, with the same `Message-ID`.
+    pub possible_duplicates: u64,
     pub attribution_days: u32,
     /// Whether the attribution window has ended for every sent message.
     pub complete: bool,
@@ -199,6 +202,7 @@ impl From<CampaignReport> for ReportDto {
             control: r.control,
             queued: r.queued,
             failed: r.failed,
+            possible_duplicates: r.possible_duplicates,
             attribution_days: r.attribution_days,
             complete: r.complete,
             response: r.response,

@@ -171,13 +171,17 @@ impl CampaignRows for PgTx<'_> {
         )?;
         let st = c
             .prepare(
-                "UPDATE campaign_messages SET state = 'sending', attempts = attempts + 1, next_attempt_at = $3
+                "UPDATE campaign_messages SET state = 'sending', attempts = attempts + 1, next_attempt_at = $3,
+                    last_error = $4
                  WHERE campaign_id = $1 AND customer_id = $2",
             )
             .be()?;
         let mut claimed = Vec::with_capacity(due.len());
         for mut m in due {
-            c.execute(&st, &[&m.campaign_id.0, &m.customer_id.0, &lease_until])
+            if m.state == MessageState::Sending {
+                m.last_error = Some(kesher_store::campaigns::lease_expired(m.last_error.as_deref()));
+            }
+            c.execute(&st, &[&m.campaign_id.0, &m.customer_id.0, &lease_until, &m.last_error])
                 .be()?;
             m.state = MessageState::Sending;
             m.attempts += 1;

@@ -162,16 +162,21 @@ impl CampaignRows for SqliteTx<'_> {
         let mut st = self
             .conn
             .prepare_cached(
-                "UPDATE campaign_messages SET state = 'sending', attempts = attempts + 1, next_attempt_at = ?3
+                "UPDATE campaign_messages SET state = 'sending', attempts = attempts + 1, next_attempt_at = ?3,
+                    last_error = ?4
                  WHERE campaign_id = ?1 AND customer_id = ?2",
             )
             .be()?;
         let mut claimed = Vec::with_capacity(due.len());
         for mut m in due {
+            if m.state == MessageState::Sending {
+                m.last_error = Some(kesher_store::campaigns::lease_expired(m.last_error.as_deref()));
+            }
             st.execute(params![
                 m.campaign_id.as_bytes(),
                 m.customer_id.as_bytes(),
-                ts(lease_until)
+                ts(lease_until),
+                m.last_error
             ])
             .be()?;
             m.state = MessageState::Sending;

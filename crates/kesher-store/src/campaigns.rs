@@ -166,7 +166,8 @@ pub trait CampaignRows {
     fn recent_message_times(&mut self, customer: CustomerId, since: Timestamp) -> Result<Vec<Timestamp>>;
     /// Claim at most `limit` messages of launched campaigns that are due (queued with
     /// `next_attempt_at <= now`, or sending with a lease ended by `now`), earliest first: each
-    /// becomes `sending` until `lease_until`, its attempts counted one more. Two units never
+    /// becomes `sending` until `lease_until`, its attempts counted one more; one claimed while
+    /// still `sending` (its lease ended unrecorded) gets `last_error` = [`lease_expired`]. Two units never
     /// claim one message (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: the single writer).
     fn claim_campaign_messages(
         &mut self,
@@ -210,6 +211,22 @@ pub fn campaign(r: &impl Columns) -> Result<CampaignRow> {
 }
 
 /// An outbox message's columns, in [`outbox_message`]'s order.
+/// The mark a message's `last_error` starts with once a lease on it has ended unrecorded: its
+/// sender stopped (a crash, a `kill -9`) between handing it over and recording the outcome, so
+/// the earlier attempt may have been delivered and the next one may make a duplicate (with the
+/// same `message_id`). The claim sets it; the delivery keeps it through later attempts and on
+/// the sent row; the report counts it (`possible_duplicates`).
+pub const LEASE_EXPIRED: &str = "lease expired: an earlier attempt may have been delivered";
+
+/// `last_error` of a message claimed again after its lease ended: `LEASE_EXPIRED`, followed by
+/// what the error said before when it was not already that mark.
+pub fn lease_expired(last_error: Option<&str>) -> String {
+    match last_error {
+        Some(e) if e.starts_with(LEASE_EXPIRED) => e.to_string(),
+        _ => LEASE_EXPIRED.to_string(),
+    }
+}
+
 pub const MESSAGE_SELECT: &str = "SELECT campaign_id, customer_id, arm, channel, state, suppression, language,
     subject, body, message_id, attempts, next_attempt_at, sent_at, last_error, created_at FROM campaign_messages";
 pub fn outbox_message(r: &impl Columns) -> Result<OutboxMessage> {

@@ -272,6 +272,61 @@ fn delivery_sends_each_message_once_and_honours_an_unsubscribe_at_send_time() {
     let _ = ids;
 }
 
+/// A sender that stopped between handing messages over and recording them (a `kill -9`): the
+/// rows stay `sending` until their lease ends, are then sent again with the same Message-ID, and
+/// the report counts exactly those as possible duplicates, through a failed attempt in between.
+#[test]
+fn messages_sent_again_after_a_lease_ended_are_counted_as_possible_duplicates() {
+    let (t, _) = world(10);
+    let clock = Arc::new(ManualClock::new(ts("2025-03-01T08:00:00Z")));
+    let app = t.app.clone().with_clock(clock.clone());
+    let def = DEFINITION.replace("\"control_bp\": 2000", "\"control_bp\": 0");
+    let row = app.create_campaign(&def, &actor()).unwrap();
+    let queued = app.launch_campaign(row.id, &actor()).unwrap().queued;
+    assert!(queued >= 4, "{queued}");
+    // The crash: three messages claimed (and handed over), nothing recorded.
+    let lost: Vec<OutboxMessage> = {
+        let mut tx = app.store.begin(Lock::Writes).unwrap();
+        let now = app.now();
+        let got = tx.claim_campaign_messages(now, now + SEND_LEASE, 3).unwrap();
+        tx.commit().unwrap();
+        got
+    };
+    assert_eq!(lost.len(), 3);
+    let recording = Arc::new(Recording::default());
+    let senders = Senders {
+        email: Some(Box::new(recording.clone())),
+        sms: None,
+    };
+    // Before the lease ends, only the others go.
+    let first = app.deliver_campaign_messages(&senders, 1_000).unwrap();
+    assert_eq!(first.sent, queued - 3);
+    assert_eq!(app.campaign_report(row.id).unwrap().possible_duplicates, 0);
+    // The lease ends; one of the three fails once on the way, then all are sent.
+    clock.advance(SEND_LEASE);
+    let busy = Senders {
+        email: Some(Box::new(Arc::new(Recording {
+            fail: Some(SendError::Transient("421 busy".into())),
+            ..Recording::default()
+        }))),
+        sms: None,
+    };
+    assert_eq!(app.deliver_campaign_messages(&busy, 1).unwrap().retried, 1);
+    clock.advance(send_backoff(2));
+    let last = app.deliver_campaign_messages(&senders, 1_000).unwrap();
+    assert_eq!(last.sent, 3);
+    let sent = recording.sent.lock().unwrap().clone();
+    for m in &lost {
+        assert_eq!(
+            sent.iter().filter(|(_, id)| *id == m.message_id).count(),
+            1,
+            "sent again with the same Message-ID"
+        );
+    }
+    let report = app.campaign_report(row.id).unwrap();
+    assert_eq!((report.sent, report.possible_duplicates), (queued, 3));
+}
+
 #[test]
 fn a_refused_send_is_retried_with_backoff_then_fails() {
     let (t, _) = world(3);

@@ -218,6 +218,20 @@ pub fn claims_take_due_messages_of_launched_campaigns_once(s: &App) {
         .unwrap();
     assert_eq!(again.len(), 5);
     assert!(again.iter().all(|m| m.attempts == 2));
+    // Taken again after a lease ended unrecorded: marked, in the row too, as maybe delivered.
+    assert!(
+        again
+            .iter()
+            .all(|m| m.last_error.as_deref() == Some(kesher_store::campaigns::LEASE_EXPIRED))
+    );
+    assert_eq!(
+        tx.campaign_message(live.id, ids[0])
+            .unwrap()
+            .unwrap()
+            .last_error
+            .as_deref(),
+        Some(kesher_store::campaigns::LEASE_EXPIRED)
+    );
     tx.commit().unwrap();
 }
 

@@ -7,6 +7,7 @@ mod campaigns;
 mod jobs;
 mod pg;
 mod predict;
+mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

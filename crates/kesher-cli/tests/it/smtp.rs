@@ -254,7 +254,7 @@ fn a_server_killed_mid_send_and_restarted_delivers_each_message_once_by_its_mess
             .unwrap()
             .parse()
             .unwrap();
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             assert_eq!(subject, "שלום דנה", "{m}");
             assert!(body.contains("dir=\"rtl\"") && body.contains("מבצע החורף"), "{m}");
         } else {

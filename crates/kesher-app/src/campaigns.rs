@@ -328,6 +328,9 @@ impl OutboxSpec<'_> {
                 Suppression::Control,
             )));
         }
+        if offers::missing(self.campaign, ctx) {
+            return Ok(Some(suppressed(base, Suppression::NoOffer)));
+        }
         let channel = match choose_channel(&Reach::of(&ctx.customer, None, false), self.campaign.channels()) {
             Choice::Chosen(c) => c,
             Choice::Suppressed(why) => return Ok(Some(suppressed(base, why))),
@@ -420,6 +423,7 @@ impl App {
     pub fn create_campaign(&self, definition: &str, actor: &Actor) -> Result<CampaignRow, SegmentError> {
         let campaign = Campaign::parse(definition).map_err(domain)?;
         self.resolve_segment(campaign.audience())?;
+        self.check_campaign_offer(&campaign)?;
         let row = CampaignRow {
             id: CampaignId(crate::ids::next_v7()),
             name: campaign.name().to_string(),
@@ -477,10 +481,22 @@ impl App {
         variant: Option<usize>,
     ) -> Result<Preview, SegmentError> {
         let view = self.campaign(id)?;
-        let mut contexts = self.message_contexts(&|c| c == customer, needs_offers(&view.campaign))?;
+        let mut contexts = self.campaign_contexts(&view.campaign, &|c| c == customer)?;
         let ctx = contexts
             .remove(&customer)
             .ok_or_else(|| SegmentError::Store(StoreError::not_found("customer", customer)))?;
+        if offers::missing(&view.campaign, &ctx) {
+            let (language, _) = view.campaign.message(ctx.customer.language.as_deref(), variant);
+            return Ok(Preview {
+                customer_id: customer,
+                channel: Err(Suppression::NoOffer),
+                language: language.to_string(),
+                subject: None,
+                body: None,
+                sms: None,
+                sms_segments: None,
+            });
+        }
         let rendered = render(&view.campaign, &ctx, variant)?;
         let reach = Reach::of(&ctx.customer, None, false);
         let channel = match choose_channel(&reach, view.campaign.channels()) {
@@ -533,7 +549,7 @@ impl App {
         let segment = self.resolve_segment(campaign.audience())?;
         let members = self.evaluate_segment(&segment, None)?.members;
         let wanted: BTreeSet<CustomerId> = members.iter().copied().collect();
-        let contexts = self.message_contexts(&|c| wanted.contains(&c), needs_offers(&campaign))?;
+        let contexts = self.campaign_contexts(&campaign, &|c| wanted.contains(&c))?;
         let staged: Vec<(CustomerId, &str)> = members
             .iter()
             .filter_map(|c| {
@@ -559,7 +575,7 @@ impl App {
         // launch before anything is written.
         let mut rendered: HashMap<CustomerId, Rendered> = HashMap::with_capacity(recipients.len());
         for c in &recipients {
-            if let Some(ctx) = contexts.get(c) {
+            if let Some(ctx) = contexts.get(c).filter(|ctx| !offers::missing(&campaign, ctx)) {
                 let variant = match arms.get(c) {
                     Some(Arm::Variant(i)) => Some(*i),
                     _ => None,
@@ -787,6 +803,25 @@ impl App {
         };
         // Several messages in flight at once, each lane its own connections: one SMTP exchange
         // waits on the network (a server's delayed ACK alone is ~40 ms), not on this machine.
+        // The benefit each claimed message's campaign grants, read once per round.
+        let mut benefits: HashMap<CampaignId, Option<String>> = HashMap::new();
+        {
+            let mut tx = self.store.begin(Lock::Writes)?;
+            for m in &claimed {
+                if benefits.contains_key(&m.campaign_id) {
+                    continue;
+                }
+                let benefit = match tx.campaign(m.campaign_id)? {
+                    Some(row) => match Campaign::parse(&row.definition).map_err(domain)?.offer() {
+                        Some(kesher_campaign::definition::Offer::Benefit(key)) => Some(key.clone()),
+                        _ => None,
+                    },
+                    None => None,
+                };
+                benefits.insert(m.campaign_id, benefit);
+            }
+        }
+        let benefits = &benefits;
         let workers = SEND_CONCURRENCY.min(claimed.len()).max(1);
         let mut lanes: Vec<Vec<OutboxMessage>> = vec![Vec::new(); workers];
         for (i, m) in claimed.into_iter().enumerate() {
@@ -799,7 +834,8 @@ impl App {
                     scope.spawn(move || {
                         let mut r = DeliveryReport::default();
                         for message in lane {
-                            self.deliver_one(senders, message, &mut r)?;
+                            let benefit = benefits.get(&message.campaign_id).cloned().flatten();
+                            self.deliver_one(senders, message, benefit.as_deref(), &mut r)?;
                         }
                         Ok(r)
                     })
@@ -829,6 +865,7 @@ impl App {
         &self,
         senders: &Senders,
         message: OutboxMessage,
+        benefit: Option<&str>,
         report: &mut DeliveryReport,
     ) -> Result<(), SegmentError> {
         let channel = message.channel.as_deref().and_then(Channel::parse);
@@ -839,7 +876,14 @@ impl App {
                 match choose_channel(&reach, &[channel]) {
                     Choice::Suppressed(why) => Err(Some(why)),
                     Choice::Chosen(_) => Ok(match senders.of(channel) {
-                        Some(sender) => sender.send(&message, customer),
+                        // The campaign's benefit is granted before the message that announces
+                        // it goes (once per campaign and customer, whatever the retries).
+                        Some(sender) => match benefit
+                            .map(|b| self.grant_campaign_offer(message.campaign_id, b, message.customer_id))
+                        {
+                            Some(Err(e)) => Err(SendError::Permanent(format!("granting the offer: {e}"))),
+                            _ => sender.send(&message, customer),
+                        },
                         None => Err(SendError::Transient(format!(
                             "no {} sender is configured",
                             channel.as_str()
@@ -1097,6 +1141,7 @@ impl App {
 pub mod delivery;
 pub mod economics;
 pub mod email;
+pub mod offers;
 pub mod sms_webhook;
 pub mod triggered;
 pub mod winner;

@@ -71,6 +71,8 @@ pub enum Suppression {
     OutsideWindow,
     /// The rendered SMS needs more segments than the campaign allows.
     TooLong,
+    /// The campaign carries an offer and has none for this customer (no next best offer).
+    NoOffer,
 }
 
 impl Suppression {
@@ -82,6 +84,7 @@ impl Suppression {
         Suppression::Control,
         Suppression::OutsideWindow,
         Suppression::TooLong,
+        Suppression::NoOffer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -93,6 +96,7 @@ impl Suppression {
             Suppression::Control => "control",
             Suppression::OutsideWindow => "outside_window",
             Suppression::TooLong => "too_long",
+            Suppression::NoOffer => "no_offer",
         }
     }
 

@@ -325,6 +325,11 @@ pub const CATALOGUE: &[ErrorCode] = &[
         &[],
         "the SMS replies' key is missing or wrong",
     ),
+    c(
+        "campaign.offer.unknown",
+        &["benefit"],
+        "offer: the loyalty program has no benefit {benefit}",
+    ),
     c("campaign.costs.invalid", &["key", "reason"], "{key}: {reason}"),
     c(
         "campaign.costs.missing",

@@ -146,8 +146,8 @@ impl App {
         Ok(costs)
     }
 
-    /// Every launched campaign's cost (its sent messages at the prices; benefits are not counted
-    /// yet: campaigns carry no offer), the customers it kept (its response lift over the control
+    /// Every launched campaign's cost (its sent messages at the prices, and the benefit it
+    /// granted with each: `benefit_cost`), the customers it kept (its response lift over the control
     /// group times its recipients) and the cost per customer kept beside the acquisition cost.
     /// `campaign.costs.missing` until the prices are set.
     pub fn campaign_economics(&self) -> Result<EconomicsReport, SegmentError> {
@@ -165,6 +165,7 @@ impl App {
                 continue;
             }
             let report = self.campaign_report(row.id)?;
+            let per_grant = self.benefit_cost(&row.definition, prices.currency)?;
             let mut messages: BTreeMap<String, u64> = BTreeMap::new();
             self.for_each_campaign_message(row.id, &mut |m| {
                 if m.state == MessageState::Sent {
@@ -175,7 +176,7 @@ impl App {
             measured.push(Measured {
                 name: row.name.clone(),
                 messages,
-                benefits: 0,
+                benefits: per_grant.saturating_mul(i64::try_from(report.sent).unwrap_or(i64::MAX)),
                 recipients: report.recipients.customers,
                 lift: lift_of(&report).filter(|_| report.complete),
             });
@@ -183,6 +184,33 @@ impl App {
         Ok(EconomicsReport {
             currency: prices.currency.as_str().to_string(),
             economics: evaluate(&measured, &prices.costs),
+        })
+    }
+
+    /// What one grant of the campaign's benefit costs the business, in minor units of the
+    /// prices' currency: a fixed credit its amount, a gift product its unit cost (else its list
+    /// price); a percentage discount and points have no price of their own here and count 0, as
+    /// does a campaign without a benefit. Each sent message carries one grant (granted just
+    /// before it goes).
+    fn benefit_cost(&self, definition: &str, currency: kesher_core::Currency) -> Result<i64, SegmentError> {
+        let Ok(campaign) = kesher_campaign::Campaign::parse(definition) else {
+            return Ok(0);
+        };
+        let Some(kesher_campaign::definition::Offer::Benefit(key)) = campaign.offer() else {
+            return Ok(0);
+        };
+        let Some(program) = self.loyalty_program()? else {
+            return Ok(0);
+        };
+        Ok(match program.benefit(key).and_then(|r| r.value.clone()) {
+            Some(kesher_loyalty::benefits::BenefitValue::FixedCredit { minor }) if program.currency() == currency => {
+                minor
+            }
+            Some(kesher_loyalty::benefits::BenefitValue::GiftProduct { sku }) => match self.product_by_sku(&sku)? {
+                Some(p) if p.list_price.currency == currency => p.unit_cost.unwrap_or(p.list_price.minor),
+                _ => 0,
+            },
+            _ => 0,
         })
     }
 }

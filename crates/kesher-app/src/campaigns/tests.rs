@@ -327,6 +327,118 @@ fn messages_sent_again_after_a_lease_ended_are_counted_as_possible_duplicates() 
     assert_eq!((report.sent, report.possible_duplicates), (queued, 3));
 }
 
+/// A campaign that carries a benefit of the loyalty program: the benefit must exist (at
+/// creation), is in every template's data as `offer`, and is granted once to each customer whose
+/// message goes — before it goes, never to the control group, not again when the message is
+/// sent again.
+#[test]
+fn a_campaigns_benefit_is_in_its_texts_and_granted_once_to_each_recipient() {
+    let (t, ids) = world(10);
+    let clock = Arc::new(ManualClock::new(ts("2025-03-01T08:00:00Z")));
+    let app = t.app.clone().with_clock(clock.clone());
+    let program = r#"{"name": "Club", "currency": "ILS",
+      "qualification": {"by": "spend", "days": 365},
+      "tiers": [{"key": "silver", "name": "Silver", "threshold": "0"}],
+      "benefits": [{"key": "credit20", "name": "20 off", "kind": "hard",
+                    "value": {"type": "fixed_credit", "amount": "20.00"}, "valid_days": 14},
+                   {"key": "tenpct", "name": "10% off", "kind": "hard",
+                    "value": {"type": "percent_discount", "percent": "12.5"}, "valid_days": 7}]}"#;
+    let with_offer = |benefit: &str| {
+        DEFINITION
+            .replace("\"control_bp\": 2000", &format!("\"control_bp\": 2000, \"offer\": {{\"benefit\": \"{benefit}\"}}"))
+            .replace(
+                "<p>Hello {{ customer.first_name }} & co</p>",
+                "<p>Hello {{ customer.first_name }}: {{ offer.name }}, {{ offer.value.credit }} {{ offer.value.currency }} for {{ offer.valid_days }} days</p>",
+            )
+    };
+    // No program, or no such benefit: refused naming `offer`.
+    let e = app.create_campaign(&with_offer("credit20"), &actor()).unwrap_err();
+    assert_eq!(e.code(), "campaign.offer.unknown", "{e}");
+    app.set_loyalty_program(program, &actor()).unwrap();
+    let e = app.create_campaign(&with_offer("nothing"), &actor()).unwrap_err();
+    assert_eq!(e.code(), "campaign.offer.unknown", "{e}");
+    let row = app.create_campaign(&with_offer("credit20"), &actor()).unwrap();
+    let en = app.preview_campaign(row.id, ids[1], None).unwrap();
+    assert_eq!(
+        en.body.as_deref(),
+        Some("<p>Hello Dana2: 20 off, 20.00 ILS for 14 days</p>")
+    );
+    let launched = app.launch_campaign(row.id, &actor()).unwrap();
+    assert!(launched.queued > 0 && launched.control > 0, "{launched:?}");
+    // Nothing is granted at the launch: only what goes.
+    assert!(ids.iter().all(|c| app.customer_benefits(*c).unwrap().is_empty()));
+    // The first round is cut short (claimed, not recorded); the rest goes after the lease.
+    {
+        let mut tx = app.store.begin(Lock::Writes).unwrap();
+        let now = app.now();
+        tx.claim_campaign_messages(now, now + SEND_LEASE, 2).unwrap();
+        tx.commit().unwrap();
+    }
+    let recording = Arc::new(Recording::default());
+    let senders = Senders {
+        email: Some(Box::new(recording.clone())),
+        sms: None,
+    };
+    app.deliver_campaign_messages(&senders, 1_000).unwrap();
+    clock.advance(SEND_LEASE);
+    let r = app.deliver_campaign_messages(&senders, 1_000).unwrap();
+    assert_eq!(r.sent, 2);
+    let report = app.campaign_report(row.id).unwrap();
+    assert_eq!(report.sent, launched.queued);
+    let mut tx = app.store.begin(Lock::Writes).unwrap();
+    let rows = tx.campaign_messages(row.id, None, 100).unwrap();
+    drop(tx);
+    for m in rows {
+        let grants = app.customer_benefits(m.customer_id).unwrap();
+        if m.state == MessageState::Sent {
+            assert_eq!(grants.len(), 1, "one grant for {}", m.customer_id);
+            assert_eq!(grants[0].benefit, "credit20");
+            assert_eq!(
+                grants[0].idempotency_key.as_deref(),
+                Some(offers::grant_key(row.id).as_str())
+            );
+        } else {
+            assert!(grants.is_empty(), "{:?} {:?}: {grants:?}", m.state, m.suppression);
+        }
+    }
+    // Its cost: the e-mails at 1.00 ILS each, and 20.00 ILS for each benefit granted with them.
+    app.set_campaign_costs(r#"{"currency": "ILS", "per_thousand": {"email": "1000.00"}}"#, &actor())
+        .unwrap();
+    let economics = app.campaign_economics().unwrap();
+    let sent = i64::try_from(report.sent).unwrap();
+    assert_eq!(economics.economics.cost, sent * 100 + sent * 2_000, "{economics:?}");
+    // A percentage prints as a person writes it.
+    let pct = DEFINITION
+        .replace(
+            "\"control_bp\": 2000",
+            "\"control_bp\": 0, \"offer\": {\"benefit\": \"tenpct\"}",
+        )
+        .replace("& co", "{{ offer.value.percent }}%");
+    let row = app.create_campaign(&pct, &actor()).unwrap();
+    let en = app.preview_campaign(row.id, ids[1], None).unwrap();
+    assert_eq!(en.body.as_deref(), Some("<p>Hello Dana2 12.5%</p>"));
+}
+
+/// The next best offer as the campaign's offer: a customer the baskets give nothing is
+/// suppressed as `no_offer` (the preview says so) instead of stopping the launch.
+#[test]
+fn a_customer_without_a_next_best_offer_is_suppressed_not_a_failed_launch() {
+    let (t, ids) = world(5);
+    let def = DEFINITION
+        .replace(
+            "\"control_bp\": 2000",
+            "\"control_bp\": 0, \"offer\": \"next_best_offer\"",
+        )
+        .replace("& co", "{{ offer.name }}");
+    let row = t.app.create_campaign(&def, &actor()).unwrap();
+    let p = t.app.preview_campaign(row.id, ids[1], None).unwrap();
+    assert_eq!(p.channel, Err(Suppression::NoOffer));
+    assert_eq!(p.body, None);
+    let launched = t.app.launch_campaign(row.id, &actor()).unwrap();
+    assert_eq!(launched.queued, 0);
+    assert_eq!(launched.suppressed.get("no_offer"), Some(&5), "{launched:?}");
+}
+
 #[test]
 fn a_refused_send_is_retried_with_backoff_then_fails() {
     let (t, _) = world(3);

@@ -151,7 +151,7 @@ impl App {
             let members: BTreeSet<CustomerId> = self.evaluate_segment(&audience, None)?.members.into_iter().collect();
             entered.retain(|c| members.contains(c));
         }
-        let contexts = self.message_contexts(&|c| entered.contains(&c), super::needs_offers(campaign))?;
+        let contexts = self.campaign_contexts(campaign, &|c| entered.contains(&c))?;
         let now = self.now();
         let zone = self.business_time_zone()?;
         let due = campaign.send_window().send_at(now, &zone, None).unwrap_or(now);

@@ -251,7 +251,7 @@ impl App {
         let contexts = if wanted.is_empty() {
             Default::default()
         } else {
-            self.message_contexts(&|c| wanted.contains(&c), super::needs_offers(campaign))?
+            self.campaign_contexts(campaign, &|c| wanted.contains(&c))?
         };
         let mut released = 0u64;
         for page in waiting_ids.chunks(LAUNCH_PAGE) {

@@ -348,6 +348,7 @@ supp-frequency-cap = frequency cap reached
 supp-control = control group
 supp-outside-window = outside the send window
 supp-too-long = SMS too long
+supp-no-offer = no offer for this customer
 camp-report = Report
 camp-report-none = The report begins once the campaign is launched.
 camp-incomplete = The attribution window of { $days } days has not ended for every message yet: these figures will still change.

@@ -338,6 +338,7 @@ supp-frequency-cap = سقف تعداد پیام پر شده
 supp-control = گروه کنترل
 supp-outside-window = بیرون از بازهٔ ارسال
 supp-too-long = پیامک بیش از حد بلند
+supp-no-offer = پیشنهادی برای این مشتری نیست
 camp-report = گزارش
 camp-report-none = گزارش پس از آغاز کمپین شروع می‌شود.
 camp-incomplete = بازهٔ انتساب { $days } روزه هنوز برای همهٔ پیام‌ها تمام نشده است: این ارقام هنوز تغییر خواهند کرد.

@@ -348,6 +348,7 @@ supp-frequency-cap = הגיע למכסת ההודעות
 supp-control = קבוצת ביקורת
 supp-outside-window = מחוץ לחלון השליחה
 supp-too-long = המסרון ארוך מדי
+supp-no-offer = אין הצעה ללקוח זה
 camp-report = דוח
 camp-report-none = הדוח מתחיל עם השקת הקמפיין.
 camp-incomplete = חלון הייחוס של { $days } ימים עדיין לא הסתיים לכל ההודעות: המספרים עוד ישתנו.

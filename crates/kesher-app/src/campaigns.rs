@@ -269,6 +269,28 @@ fn render(campaign: &Campaign, ctx: &MessageContext, variant: Option<usize>) -> 
     })
 }
 
+/// The campaign's rate limit on a queued row: the `k`-th queued row (from 0) of a send that
+/// starts at `start` goes no earlier than `timing::pace(start, k, rate)` (then the send window's
+/// next opening), so that `rate_per_minute` messages a minute leave at most; `k` counts on. A
+/// campaign without a rate, and a row that is not queued with a due time, are left as they are.
+fn pace_row(
+    campaign: &Campaign,
+    row: &mut OutboxMessage,
+    start: jiff::Timestamp,
+    k: &mut u64,
+    zone: &jiff::tz::TimeZone,
+) {
+    let (Some(rate), MessageState::Queued, Some(due)) = (campaign.rate_per_minute(), row.state, row.next_attempt_at)
+    else {
+        return;
+    };
+    let paced = timing::pace(start, *k, rate);
+    *k += 1;
+    if paced > due {
+        row.next_attempt_at = Some(campaign.send_window().send_at(paced, zone, None).unwrap_or(paced));
+    }
+}
+
 /// How one customer's outbox row is made, at a launch or a triggered campaign's entry.
 struct OutboxSpec<'a> {
     campaign_id: CampaignId,
@@ -603,6 +625,7 @@ impl App {
             due: Some(due),
             ..LaunchReport::default()
         };
+        let mut paced = 0u64;
         for page in staged.chunks(LAUNCH_PAGE) {
             let mut tx = self.store.begin(Lock::Writes)?;
             let mut rows = Vec::with_capacity(page.len());
@@ -617,7 +640,8 @@ impl App {
                     waiting: matches!(arms.get(customer), Some(Arm::Rest)),
                     now,
                 };
-                if let Some(row) = spec.row(&mut *tx, ctx, rendered.get(customer).map(Ok))? {
+                if let Some(mut row) = spec.row(&mut *tx, ctx, rendered.get(customer).map(Ok))? {
+                    pace_row(&campaign, &mut row, due, &mut paced, &zone);
                     rows.push(row);
                 }
             }

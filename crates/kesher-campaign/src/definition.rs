@@ -135,9 +135,6 @@ pub struct VariantDefinition {
     pub templates: BTreeMap<String, Message>,
 }
 
-fn default_rate() -> u32 {
-    600
-}
 fn default_attribution() -> u32 {
     14
 }
@@ -159,8 +156,8 @@ pub struct Definition {
     pub offer: Option<Offer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_window: Option<SendWindow>,
-    #[serde(default = "default_rate")]
-    pub rate_per_minute: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_per_minute: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frequency_cap: Option<FrequencyCap>,
     #[serde(default)]
@@ -405,7 +402,9 @@ impl Campaign {
                 return Err(invalid("send_window.to_hour", "must differ from from_hour"));
             }
         }
-        range_u32("rate_per_minute", d.rate_per_minute, 1, MAX_RATE_PER_MINUTE)?;
+        if let Some(rate) = d.rate_per_minute {
+            range_u32("rate_per_minute", rate, 1, MAX_RATE_PER_MINUTE)?;
+        }
         if let Some(cap) = &d.frequency_cap {
             range_u32("frequency_cap.messages", cap.messages, 1, MAX_CAP_MESSAGES)?;
             range_u32("frequency_cap.days", cap.days, 1, MAX_CAP_DAYS)?;
@@ -498,7 +497,9 @@ impl Campaign {
     pub fn send_window(&self) -> SendWindow {
         self.definition.send_window.unwrap_or(SendWindow::ALWAYS)
     }
-    pub fn rate_per_minute(&self) -> u32 {
+    /// At most this many of the campaign's messages a minute (spread evenly from the send's
+    /// start); none: as fast as the channels go.
+    pub fn rate_per_minute(&self) -> Option<u32> {
         self.definition.rate_per_minute
     }
     pub fn frequency_cap(&self) -> Option<FrequencyCap> {

@@ -89,7 +89,7 @@ fn a_full_definition_reads() {
     assert_eq!(c.frequency_cap(), Some(FrequencyCap { messages: 3, days: 7 }));
     assert_eq!(
         (c.control_bp(), c.attribution_days(), c.rate_per_minute()),
-        (1000, 30, 120)
+        (1000, 30, Some(120))
     );
     assert_eq!(c.sms_max_segments(), 4, "the default");
     assert_eq!(c.variant_shares(), vec![2000, 2000]);
@@ -110,7 +110,7 @@ fn defaults_and_other_kinds_read() {
     assert_eq!(c.send_window(), SendWindow::ALWAYS);
     assert_eq!(
         (c.rate_per_minute(), c.attribution_days(), c.control_bp()),
-        (600, 14, 0)
+        (None, 14, 0)
     );
     assert_eq!(c.offer(), Some(&Offer::Benefit("coffee10".into())));
     assert_eq!(c.variants_test_hours(), DEFAULT_TEST_HOURS);

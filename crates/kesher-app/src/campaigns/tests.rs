@@ -439,6 +439,51 @@ fn a_customer_without_a_next_best_offer_is_suppressed_not_a_failed_launch() {
     assert_eq!(launched.suppressed.get("no_offer"), Some(&5), "{launched:?}");
 }
 
+/// `rate_per_minute`: the queued rows are spread evenly from the send's start, so that no more
+/// than the rate leave in any minute; without a rate every row is due at once.
+#[test]
+fn a_rate_limit_spreads_the_due_times() {
+    let (t, _) = world(40);
+    let def = DEFINITION.replace("\"control_bp\": 2000", "\"control_bp\": 0, \"rate_per_minute\": 10");
+    let row = t.app.create_campaign(&def, &actor()).unwrap();
+    let launched = t.app.launch_campaign(row.id, &actor()).unwrap();
+    let start = launched.due.unwrap();
+    let mut tx = t.app.store.begin(Lock::Writes).unwrap();
+    let mut due: Vec<jiff::Timestamp> = tx
+        .campaign_messages(row.id, None, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.state == MessageState::Queued)
+        .filter_map(|m| m.next_attempt_at)
+        .collect();
+    drop(tx);
+    due.sort();
+    assert_eq!(due.len() as u64, launched.queued);
+    assert!(due.len() > 20, "{}", due.len());
+    for (k, at) in due.iter().enumerate() {
+        // 10 a minute: one every 6 s from the start.
+        assert_eq!(*at, start + jiff::SignedDuration::from_secs(6 * k as i64), "row {k}");
+    }
+    // Any minute holds at most 10.
+    for w in due.windows(11) {
+        assert!(w[10].duration_since(w[0]) >= jiff::SignedDuration::from_secs(60));
+    }
+    // Without a rate: all due at the start.
+    let row = t
+        .app
+        .create_campaign(&DEFINITION.replace("Spring", "Fast"), &actor())
+        .unwrap();
+    t.app.launch_campaign(row.id, &actor()).unwrap();
+    let mut tx = t.app.store.begin(Lock::Writes).unwrap();
+    let fast = tx.campaign_messages(row.id, None, 100).unwrap();
+    let dues: BTreeSet<_> = fast
+        .iter()
+        .filter(|m| m.state == MessageState::Queued)
+        .map(|m| m.next_attempt_at)
+        .collect();
+    assert_eq!(dues.len(), 1, "{dues:?}");
+}
+
 #[test]
 fn a_refused_send_is_retried_with_backoff_then_fails() {
     let (t, _) = world(3);

@@ -158,6 +158,7 @@ impl App {
         let chosen = self.campaign_winner(id)?;
         let shares = campaign.variant_shares();
         let customers: Vec<CustomerId> = entered.into_iter().collect();
+        let mut paced = 0u64;
         for page in customers.chunks(LAUNCH_PAGE) {
             let mut tx = self.store.begin(Lock::Writes)?;
             let mut rows = Vec::with_capacity(page.len());
@@ -192,7 +193,8 @@ impl App {
                     now,
                 };
                 let texts = rendered.as_ref().map(|r| r.as_ref().map_err(Clone::clone));
-                if let Some(row) = spec.row(&mut *tx, ctx, texts)? {
+                if let Some(mut row) = spec.row(&mut *tx, ctx, texts)? {
+                    super::pace_row(campaign, &mut row, due, &mut paced, &zone);
                     rows.push(row);
                 }
             }

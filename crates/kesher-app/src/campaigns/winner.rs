@@ -254,6 +254,7 @@ impl App {
             self.campaign_contexts(campaign, &|c| wanted.contains(&c))?
         };
         let mut released = 0u64;
+        let mut paced = 0u64;
         for page in waiting_ids.chunks(LAUNCH_PAGE) {
             let mut tx = self.store.begin(Lock::Writes)?;
             for customer in page {
@@ -273,7 +274,11 @@ impl App {
                             last_error: Some(e.to_string()),
                             ..m
                         },
-                        Ok(texts) => row_texts(campaign, m, &texts, due),
+                        Ok(texts) => {
+                            let mut row = row_texts(campaign, m, &texts, due);
+                            super::pace_row(campaign, &mut row, due, &mut paced, &zone);
+                            row
+                        }
                     },
                 };
                 released += u64::from(tx.release_campaign_message(&rewritten)?);

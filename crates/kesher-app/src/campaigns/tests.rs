@@ -935,6 +935,45 @@ fn the_ab_winner_is_chosen_after_the_test_and_sent_to_those_who_waited() {
     assert_eq!(recorded.after.as_ref().unwrap()["key"], "warm");
 }
 
+/// A row that waited for the A/B winner meets the frequency cap again at its release: another
+/// campaign sent to the customer meanwhile suppresses it as `frequency_cap`.
+#[test]
+fn a_released_ab_row_is_held_to_the_frequency_cap_again() {
+    let (mut t, _) = world(20);
+    let clock = Arc::new(ManualClock::new(ts("2025-03-01T08:00:00Z")));
+    t.app = t.app.clone().with_clock(clock.clone());
+    let def = DEFINITION.replace("[\"email\"]", "[\"log\"]").replace(
+        "\"control_bp\": 2000",
+        r#""control_bp": 0, "variants_test_hours": 6, "frequency_cap": {"messages": 1, "days": 7},
+           "variants": [{"key": "a", "share_bp": 2500}, {"key": "b", "share_bp": 2500}]"#,
+    );
+    let row = t.app.create_campaign(&def, &actor()).unwrap();
+    let launched = t.app.launch_campaign(row.id, &actor()).unwrap();
+    assert_eq!(launched.waiting, 10, "{launched:?}");
+    let senders = Senders::default();
+    assert_eq!(t.app.deliver_campaign_messages(&senders, 100).unwrap().sent, 10);
+    // Meanwhile another campaign reaches everyone.
+    let other = DEFINITION
+        .replace("[\"email\"]", "[\"log\"]")
+        .replace("\"control_bp\": 2000", "\"control_bp\": 0")
+        .replace("Spring", "Other");
+    let other = t.app.create_campaign(&other, &actor()).unwrap();
+    t.app.launch_campaign(other.id, &actor()).unwrap();
+    clock.set(ts("2025-03-01T09:00:00Z"));
+    assert_eq!(t.app.deliver_campaign_messages(&senders, 100).unwrap().sent, 20);
+    clock.set(ts("2025-03-01T15:00:00Z"));
+    let r = t.app.pick_campaign_winners(&actor()).unwrap();
+    assert_eq!(r.released, 0, "{r:?}");
+    let rest: Vec<OutboxMessage> = rows_of(&t, row.id).into_iter().filter(|m| m.arm == "rest").collect();
+    assert_eq!(rest.len(), 10);
+    assert!(
+        rest.iter()
+            .all(|m| m.state == MessageState::Suppressed && m.suppression.as_deref() == Some("frequency_cap")),
+        "{rest:?}"
+    );
+    assert_eq!(t.app.deliver_campaign_messages(&senders, 100).unwrap().claimed, 0);
+}
+
 /// Move customers to Haifa (into the saved segment `haifa`) or away from it.
 fn move_to(t: &TestApp, ids: &[CustomerId], city: Option<&str>) {
     for id in ids {

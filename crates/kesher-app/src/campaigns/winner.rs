@@ -262,6 +262,21 @@ impl App {
                 let Some(m) = tx.campaign_message(id, *customer)?.filter(waiting) else {
                     continue;
                 };
+                // The frequency cap again: the customer may have been sent other campaigns'
+                // messages while this one waited for the winner.
+                if let Some(cap) = campaign.frequency_cap() {
+                    let since = now - jiff::SignedDuration::from_hours(24 * i64::from(cap.days));
+                    let received = tx.recent_message_times(*customer, since)?;
+                    if !cap.allows(&received, now) {
+                        let capped = OutboxMessage {
+                            state: MessageState::Suppressed,
+                            suppression: Some(kesher_campaign::Suppression::FrequencyCap.as_str().to_string()),
+                            ..m
+                        };
+                        tx.release_campaign_message(&capped)?;
+                        continue;
+                    }
+                }
                 let rewritten = match contexts.get(customer) {
                     None => OutboxMessage {
                         state: MessageState::Failed,

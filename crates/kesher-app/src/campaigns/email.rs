@@ -167,10 +167,18 @@ pub fn read_unsubscribe_token(secret: &str, token: &str) -> Option<(CustomerId, 
     let customer = CustomerId(uuid::Uuid::try_parse(customer).ok()?);
     let channel = Channel::parse(channel)?;
     let expected = signature(secret, customer, channel);
-    // Compared in full whatever the first difference (no early exit to time).
-    let same =
-        expected.len() == sig.len() && expected.bytes().zip(sig.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
-    same.then_some((customer, channel))
+    same_secret(&expected, sig).then_some((customer, channel))
+}
+
+/// Whether a secret given equals the one expected, compared in full whatever the first
+/// difference (no early exit for a timing to reveal).
+pub(crate) fn same_secret(expected: &str, given: &str) -> bool {
+    expected.len() == given.len()
+        && expected
+            .bytes()
+            .zip(given.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 fn invalid_token() -> SegmentError {
@@ -233,7 +241,7 @@ impl App {
 }
 
 #[cfg(test)]
-mod tls_tests {
+pub(super) mod tls_tests {
     //! TLS as the URL says: the address checked (and a password never echoed), `smtps://`
     //! speaking TLS from the first byte, and `?tls=required` never sending a message in clear
     //! text to a server that does not offer STARTTLS.
@@ -275,7 +283,8 @@ mod tls_tests {
         assert!(e.contains("shop:***@") && !e.contains("hunter2"), "{e}");
     }
 
-    fn message() -> (OutboxMessage, Customer) {
+    /// An e-mail being sent to Dana (customer 7) by campaign 1.
+    pub(in crate::campaigns) fn message() -> (OutboxMessage, Customer) {
         let at: jiff::Timestamp = "2025-03-01T10:00:00Z".parse().unwrap_or(jiff::Timestamp::UNIX_EPOCH);
         let id = CustomerId(uuid::Uuid::from_u128(7));
         let mut c = Customer::bare(id, None, at);

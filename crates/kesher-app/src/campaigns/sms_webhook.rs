@@ -198,14 +198,7 @@ impl App {
         origin: &str,
     ) -> Result<SmsReply, SegmentError> {
         let expected = self.sms_reply_key()?;
-        let given = key.unwrap_or("");
-        let same = expected.len() == given.len()
-            && expected
-                .bytes()
-                .zip(given.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if !same {
+        if !super::email::same_secret(&expected, key.unwrap_or("")) {
             return Err(SegmentError::Store(StoreError::invalid_coded(
                 "campaign.sms.reply.key",
                 "key",
@@ -312,27 +305,17 @@ mod tests {
         (format!("http://127.0.0.1:{port}/sms/send"), rx)
     }
 
+    /// The e-mail tests' message as an SMS in Hebrew, to Dana's phone.
     fn message(text: &str) -> (OutboxMessage, Customer) {
-        let at: jiff::Timestamp = "2025-03-01T10:00:00Z".parse().unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-        let id = kesher_core::CustomerId(uuid::Uuid::from_u128(7));
-        let mut c = Customer::bare(id, None, at);
+        let (m, mut c) = super::super::email::tls_tests::message();
         c.phone = kesher_core::Phone::parse("050-1234567", kesher_core::Country::israel()).ok();
         let m = OutboxMessage {
-            campaign_id: kesher_core::CampaignId(uuid::Uuid::from_u128(1)),
-            customer_id: id,
-            arm: "all".into(),
             channel: Some("sms".into()),
-            state: kesher_store::MessageState::Sending,
-            suppression: None,
             language: Some("he".into()),
             subject: None,
             body: Some(text.into()),
             message_id: "<c1.7@kesher>".into(),
-            attempts: 1,
-            next_attempt_at: None,
-            sent_at: None,
-            last_error: None,
-            created_at: at,
+            ..m
         };
         (m, c)
     }

@@ -343,7 +343,7 @@ pub fn the_outbox_key_includes_the_occurrence(s: &App) {
     let second = year(ids[0], 2026, "2026-03-01T10:00:00Z");
     write(s, |tx| {
         tx.insert_campaign(&c).unwrap();
-        assert_eq!(tx.insert_campaign_messages(&[first.clone()]).unwrap(), 1);
+        assert_eq!(tx.insert_campaign_messages(std::slice::from_ref(&first)).unwrap(), 1);
         // The same year again (a run repeated, retried after a crash): nothing new.
         let again = OutboxMessage {
             body: Some("again".into()),
@@ -351,7 +351,7 @@ pub fn the_outbox_key_includes_the_occurrence(s: &App) {
         };
         assert_eq!(tx.insert_campaign_messages(&[again]).unwrap(), 0);
         // The next year: a new row.
-        assert_eq!(tx.insert_campaign_messages(&[second.clone()]).unwrap(), 1);
+        assert_eq!(tx.insert_campaign_messages(std::slice::from_ref(&second)).unwrap(), 1);
         assert_eq!(
             tx.insert_campaign_messages(&[
                 year(ids[1], 2025, "2025-03-01T10:00:00Z"),
@@ -408,7 +408,7 @@ pub fn the_outbox_key_includes_the_occurrence(s: &App) {
         next_attempt_at: None,
         ..year(ids[2], 2027, "2027-03-01T10:00:00Z")
     };
-    assert_eq!(tx.insert_campaign_messages(&[waiting.clone()]).unwrap(), 1);
+    assert_eq!(tx.insert_campaign_messages(std::slice::from_ref(&waiting)).unwrap(), 1);
     let released = OutboxMessage {
         arm: "rest:variant:0".into(),
         next_attempt_at: Some(at("2027-03-01T10:00:00Z")),

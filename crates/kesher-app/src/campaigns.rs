@@ -294,6 +294,8 @@ fn pace_row(
 /// How one customer's outbox row is made, at a launch or a triggered campaign's entry.
 struct OutboxSpec<'a> {
     campaign_id: CampaignId,
+    /// 0, or a recurring campaign's anniversary year (the outbox key's third part).
+    occurrence: i64,
     campaign: &'a Campaign,
     /// The arm's name (`all`, `variant:N`, `rest`); the control group's is `control`.
     arm: String,
@@ -318,9 +320,11 @@ impl OutboxSpec<'_> {
         texts: Option<Result<&Rendered, String>>,
     ) -> Result<Option<OutboxMessage>, SegmentError> {
         let (id, customer, now) = (self.campaign_id, ctx.customer.id, self.now);
+        let occurrence = self.occurrence;
         let base = OutboxMessage {
             campaign_id: id,
             customer_id: customer,
+            occurrence,
             arm: self.arm.clone(),
             channel: None,
             state: MessageState::Queued,
@@ -328,7 +332,7 @@ impl OutboxSpec<'_> {
             language: None,
             subject: None,
             body: None,
-            message_id: message_id(id, customer),
+            message_id: occurrence_message_id(id, customer, occurrence),
             attempts: 0,
             next_attempt_at: None,
             sent_at: None,
@@ -362,7 +366,7 @@ impl OutboxSpec<'_> {
             ..base
         };
         if let Some(cap) = self.campaign.frequency_cap()
-            && tx.campaign_message(id, customer)?.is_none()
+            && tx.campaign_message(id, customer, occurrence)?.is_none()
         {
             let since = now - jiff::SignedDuration::from_hours(24 * i64::from(cap.days));
             let received = tx.recent_message_times(customer, since)?;
@@ -428,6 +432,17 @@ fn row_texts(campaign: &Campaign, base: OutboxMessage, texts: &Rendered, due: ji
 /// The stable id of the message of `campaign` to `customer` (an e-mail's `Message-ID`).
 pub fn message_id(campaign: CampaignId, customer: CustomerId) -> String {
     format!("<{}.{}@kesher>", campaign.0.simple(), customer.0.simple())
+}
+
+/// The stable id of the message of `campaign` to `customer` for `occurrence`: [`message_id`]
+/// for occurrence 0 (a campaign sent once), the year added for a recurring campaign's greeting,
+/// so that each year's message is its own and a resend of one carries the same id.
+pub fn occurrence_message_id(campaign: CampaignId, customer: CustomerId, occurrence: i64) -> String {
+    if occurrence == 0 {
+        message_id(campaign, customer)
+    } else {
+        format!("<{}.{}.{occurrence}@kesher>", campaign.0.simple(), customer.0.simple())
+    }
 }
 
 fn arm_name(arm: Option<Arm>) -> String {
@@ -553,19 +568,8 @@ impl App {
         let now = self.now();
         match campaign.kind() {
             Kind::Triggered { segment } => return self.launch_triggered(&row, segment, now, actor),
-            // Not sent to everyone at once: the daily job that greets each customer on their
-            // date is not built yet (its outbox key needs the occurrence).
-            Kind::Recurring { .. } => {
-                return Err(SegmentError::Store(StoreError::invalid_coded(
-                    "campaign.definition.invalid",
-                    "kind.type",
-                    kesher_core::params!(
-                        key = "kind.type",
-                        reason = "a recurring campaign cannot be launched yet"
-                    ),
-                    "kind.type: a recurring campaign cannot be launched yet",
-                )));
-            }
+            // Not sent to everyone at once: the daily run greets each customer on their day.
+            Kind::Recurring { .. } => return self.launch_recurring(&row, now, actor),
             Kind::Scheduled { .. } => {}
         }
         let segment = self.resolve_segment(campaign.audience())?;
@@ -633,6 +637,7 @@ impl App {
                 let Some(ctx) = contexts.get(customer) else { continue };
                 let spec = OutboxSpec {
                     campaign_id: id,
+                    occurrence: 0,
                     campaign: &campaign,
                     arm: arm_name(arms.get(customer).copied()),
                     control: control.contains(customer),
@@ -669,7 +674,7 @@ impl App {
             loop {
                 let page = tx.campaign_messages(id, after, 1_000)?;
                 let Some(last) = page.last() else { break };
-                after = Some(last.customer_id);
+                after = Some(last.key());
                 waiting += page
                     .iter()
                     .filter(|m| m.state == MessageState::Queued && m.next_attempt_at.is_none())
@@ -729,11 +734,13 @@ impl Sender for LogSender {
     }
 }
 
-/// The senders of the channels a business has configured (`log` always).
+/// The senders of the channels a business has configured (`log` always), and the link tracking
+/// an e-mail's body goes through on its way to the sender (`clicks::track_links`).
 #[derive(Default)]
 pub struct Senders {
     pub email: Option<Box<dyn Sender>>,
     pub sms: Option<Box<dyn Sender>>,
+    pub links: Option<clicks::LinkTracking>,
 }
 
 impl Senders {
@@ -774,11 +781,16 @@ pub struct DeliveryReport {
 impl App {
     /// The senders this process has: `log` always; e-mail over SMTP when `KESHER_SMTP_URL` is
     /// set (`KESHER_SMTP_FROM` the sender, `kesher@localhost` when unset; `KESHER_PUBLIC_URL`
-    /// the server's address for the unsubscribe links, `http://127.0.0.1:8080` when unset); SMS
-    /// through the provider's webhook when `KESHER_SMS_WEBHOOK` is set (`KESHER_SMS_WEBHOOK_AUTH`
-    /// the `Authorization` header's value, `KESHER_SMS_FROM` the sender name or number).
+    /// the server's address for the unsubscribe links and the tracked links,
+    /// `http://127.0.0.1:8080` when unset); SMS through the provider's webhook when
+    /// `KESHER_SMS_WEBHOOK` is set (`KESHER_SMS_WEBHOOK_AUTH` the `Authorization` header's value,
+    /// `KESHER_SMS_FROM` the sender name or number).
     pub fn campaign_senders(&self) -> Result<Senders, SegmentError> {
-        let mut senders = Senders::default();
+        let public = std::env::var("KESHER_PUBLIC_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
+        let mut senders = Senders {
+            links: Some(clicks::LinkTracking::new(&public, self.unsubscribe_secret()?)),
+            ..Senders::default()
+        };
         if let Ok(url) = std::env::var("KESHER_SMTP_URL") {
             let from = std::env::var("KESHER_SMTP_FROM").unwrap_or_else(|_| "kesher@localhost".into());
             let public = std::env::var("KESHER_PUBLIC_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
@@ -902,11 +914,23 @@ impl App {
                     Choice::Chosen(_) => Ok(match senders.of(channel) {
                         // The campaign's benefit is granted before the message that announces
                         // it goes (once per campaign and customer, whatever the retries).
-                        Some(sender) => match benefit
-                            .map(|b| self.grant_campaign_offer(message.campaign_id, b, message.customer_id))
-                        {
+                        Some(sender) => match benefit.map(|b| {
+                            self.grant_campaign_offer(message.campaign_id, message.occurrence, b, message.customer_id)
+                        }) {
                             Some(Err(e)) => Err(SendError::Permanent(format!("granting the offer: {e}"))),
-                            _ => sender.send(&message, customer),
+                            _ => match (channel, &senders.links, &message.body) {
+                                // An e-mail's links go through the tracked redirect; the row
+                                // keeps the body as rendered (what `follow_click` reads the
+                                // links from).
+                                (Channel::Email, Some(tracking), Some(body)) => sender.send(
+                                    &OutboxMessage {
+                                        body: Some(clicks::track_links(body, tracking, &message)),
+                                        ..message.clone()
+                                    },
+                                    customer,
+                                ),
+                                _ => sender.send(&message, customer),
+                            },
                         },
                         None => Err(SendError::Transient(format!(
                             "no {} sender is configured",
@@ -1011,6 +1035,51 @@ pub struct CampaignReport {
     /// An A/B test's winner and each variant's measured response, once chosen.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub winner: Option<WinnerChoice>,
+    /// Clicks through the tracked links: unique clickers (a recipient who followed any link of
+    /// their message) and every click, overall and per arm.
+    pub clicks: ClickFigures,
+    /// A recurring campaign's figures per occurrence (the anniversary's year), oldest first;
+    /// the figures above add them all up. Empty for a campaign sent once.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub occurrences: Vec<OccurrenceFigures>,
+}
+
+/// The tracked links' clicks in a report.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ClickFigures {
+    /// Sent messages of which at least one link was followed.
+    pub unique_clickers: u64,
+    /// Every click, repeats included.
+    pub clicks: u64,
+    /// Unique clickers over sent messages (0 when none was sent).
+    pub click_rate: f64,
+    /// The same per arm (`all`, `variant:N`, `rest…`), by arm.
+    pub arms: BTreeMap<String, ArmClicks>,
+}
+
+/// One arm's clicks.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ArmClicks {
+    pub sent: u64,
+    pub unique_clickers: u64,
+    pub clicks: u64,
+    pub click_rate: f64,
+}
+
+fn rate(part: u64, whole: u64) -> f64 {
+    if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
+}
+
+/// One occurrence (year) of a recurring campaign in its report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OccurrenceFigures {
+    pub occurrence: i64,
+    pub sent: u64,
+    pub control: u64,
+    /// Recipients who bought within the attribution window after their message.
+    pub recipients_responders: u64,
+    /// Control customers who bought within the window after their day's run.
+    pub control_responders: u64,
 }
 
 fn interval(i: &kesher_campaign::stats::Interval) -> serde_json::Value {
@@ -1031,7 +1100,8 @@ impl App {
     }
 
     /// The campaign's report: who was sent what, and the response (a purchase within
-    /// `attribution_days` after the send; after the launch for the control group) and revenue
+    /// `attribution_days` after the send; for the control group after the launch, or after the
+    /// day's run that drew them for a recurring campaign) and revenue
     /// per customer of recipients against the control group, with `kesher_campaign::stats`'
     /// lifts, intervals, p-values and the projection to every customer of the outbox.
     pub fn campaign_report(&self, id: CampaignId) -> Result<CampaignReport, SegmentError> {
@@ -1049,12 +1119,15 @@ impl App {
         let mut complete = true;
         let mut counts = (0u64, 0u64, 0u64, 0u64, BTreeMap::<String, u64>::new());
         let mut possible_duplicates = 0u64;
+        let recurring = matches!(view.campaign.kind(), Kind::Recurring { .. });
+        let mut occurrences: BTreeMap<i64, OccurrenceFigures> = BTreeMap::new();
+        let mut sent_arms: HashMap<kesher_store::MessageKey, String> = HashMap::new();
         let mut tx = self.store.begin(Lock::Writes)?;
         let mut after = None;
         loop {
             let page = tx.campaign_messages(id, after, 1_000)?;
             let Some(last) = page.last() else { break };
-            after = Some(last.customer_id);
+            after = Some(last.key());
             for m in &page {
                 let start = match (m.state, m.suppression.as_deref()) {
                     (MessageState::Sent, _) => {
@@ -1065,11 +1138,13 @@ impl App {
                         {
                             possible_duplicates += 1;
                         }
+                        sent_arms.insert(m.key(), m.arm.clone());
                         m.sent_at
                     }
                     (MessageState::Suppressed, Some("control")) => {
                         counts.1 += 1;
-                        Some(launched)
+                        // A recurring campaign's control customer is drawn on their day.
+                        Some(if recurring { m.created_at } else { launched })
                     }
                     (MessageState::Suppressed, reason) => {
                         *counts.4.entry(reason.unwrap_or("unknown").to_string()).or_default() += 1;
@@ -1088,14 +1163,49 @@ impl App {
                 let end = start + window;
                 complete &= end <= now;
                 let activity = tx.customer_activity(m.customer_id, currency, start, end.min(now))?;
+                let responded = activity.visits > 0;
                 let (values, hits) = if m.state == MessageState::Sent {
                     (&mut treated, &mut treated_hits)
                 } else {
                     (&mut control, &mut control_hits)
                 };
                 values.push(activity.spend as f64 / scale);
-                *hits += u64::from(activity.visits > 0);
+                *hits += u64::from(responded);
+                if recurring {
+                    let figures = occurrences.entry(m.occurrence).or_insert_with(|| OccurrenceFigures {
+                        occurrence: m.occurrence,
+                        ..OccurrenceFigures::default()
+                    });
+                    if m.state == MessageState::Sent {
+                        figures.sent += 1;
+                        figures.recipients_responders += u64::from(responded);
+                    } else {
+                        figures.control += 1;
+                        figures.control_responders += u64::from(responded);
+                    }
+                }
             }
+        }
+        let mut clicks = ClickFigures::default();
+        for arm in sent_arms.values() {
+            clicks.arms.entry(arm.clone()).or_default().sent += 1;
+        }
+        let mut clicked: BTreeSet<kesher_store::MessageKey> = BTreeSet::new();
+        for click in tx.campaign_clicks(id)? {
+            let key = (click.customer_id, click.occurrence);
+            let Some(arm) = sent_arms.get(&key) else { continue };
+            let n = u64::try_from(click.clicks).unwrap_or(0);
+            clicks.clicks += n;
+            let figures = clicks.arms.entry(arm.clone()).or_default();
+            figures.clicks += n;
+            if clicked.insert(key) {
+                clicks.unique_clickers += 1;
+                figures.unique_clickers += 1;
+            }
+        }
+        clicks.click_rate = rate(clicks.unique_clickers, counts.0);
+        for figures in clicks.arms.values_mut() {
+            figures.click_rate = rate(figures.unique_clickers, figures.sent);
         }
         drop(tx);
         use kesher_campaign::stats;
@@ -1158,19 +1268,24 @@ impl App {
             revenue,
             projection,
             winner: view.winner,
+            clicks,
+            occurrences: occurrences.into_values().collect(),
         })
     }
 }
 
+pub mod clicks;
 pub mod delivery;
 pub mod economics;
 pub mod email;
 pub mod offers;
+pub mod recurring;
 pub mod sms_webhook;
 pub mod triggered;
 pub mod winner;
 
 pub use delivery::{DeliveryLoop, DeliveryStep, delivery_step, winners_step};
+pub use recurring::{RecurringReport, RecurringRun};
 pub use triggered::{TriggeredReport, TriggeredRun};
 pub use winner::{VariantResult, WinnerChoice, WinnersReport};
 

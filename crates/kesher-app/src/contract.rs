@@ -170,6 +170,8 @@ macro_rules! contract_tests {
                     claims_take_due_messages_of_launched_campaigns_once,
                     merge_moves_messages_and_erasure_clears_their_texts,
                     a_waiting_message_is_released_with_its_texts,
+                    the_outbox_key_includes_the_occurrence,
+                    clicks_count_once_per_link_and_follow_their_message,
                 );
                 $crate::contract_tests!(@campaign_pairs $fresh;
                     a_copy_keeps_campaigns_and_messages,

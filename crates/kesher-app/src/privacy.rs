@@ -32,6 +32,7 @@ pub const EXPORTED_TABLES: &[(&str, &str)] = &[
     ("segment_members", "segments"),
     ("segment_events", "segments"),
     ("campaign_messages", "campaign_messages"),
+    ("campaign_clicks", "campaign_clicks"),
 ];
 
 /// Customer-keyed tables left out of the export, and why (none so far). `transaction_lines`
@@ -149,10 +150,20 @@ impl App {
         }
         .iter()
         .map(|m| {
-            json!({"campaign_id": m.campaign_id.to_string(), "arm": m.arm, "channel": m.channel,
+            json!({"campaign_id": m.campaign_id.to_string(), "occurrence": m.occurrence, "arm": m.arm, "channel": m.channel,
                    "state": m.state.as_str(), "suppression": m.suppression, "language": m.language,
                    "subject": m.subject, "body": m.body, "message_id": m.message_id, "attempts": m.attempts,
                    "sent_at": m.sent_at.map(|t| t.to_string()), "created_at": m.created_at.to_string()})
+        })
+        .collect();
+        let campaign_clicks: Vec<Value> = {
+            let mut tx = self.store.begin(Lock::Writes)?;
+            tx.customer_campaign_clicks(id)?
+        }
+        .iter()
+        .map(|k| {
+            json!({"campaign_id": k.campaign_id.to_string(), "occurrence": k.occurrence, "link": k.link,
+                   "clicks": k.clicks, "first_at": k.first_at.to_string(), "last_at": k.last_at.to_string()})
         })
         .collect();
         let doc = json!({
@@ -172,6 +183,7 @@ impl App {
             "benefits": benefits,
             "segments": segments_json(&records.segments, &records.segment_events),
             "campaign_messages": campaign_messages,
+            "campaign_clicks": campaign_clicks,
             "stage_history": records.stages.iter().map(|(month, stage)| json!({"month": month, "stage": stage})).collect::<Vec<_>>(),
             "changes": audit,
         });
@@ -502,8 +514,10 @@ mod tests {
             sent_at: Some(app.now()),
             last_error: None,
             created_at: app.now(),
+            occurrence: 0,
         }])
         .unwrap();
+        tx.record_campaign_click(campaign, keep, 0, 0, app.now()).unwrap();
         tx.commit().unwrap();
         app.store.record_stage_history("2025-01", &[(keep, "core")]).unwrap();
         app.save_segment("named", "member_no is set", None, &actor).unwrap();

@@ -13,12 +13,13 @@ use kesher_store::{
 };
 
 impl App {
-    /// A page of a campaign's outbox: its messages to customers after `after`, by customer id,
-    /// at most `limit` (the whole outbox is read page by page, each page its own unit).
+    /// A page of a campaign's outbox: its messages after `after` (customer, occurrence), by
+    /// customer id and occurrence, at most `limit` (the whole outbox is read page by page, each
+    /// page its own unit).
     pub fn campaign_messages(
         &self,
         campaign: kesher_core::CampaignId,
-        after: Option<CustomerId>,
+        after: Option<kesher_store::MessageKey>,
         limit: usize,
     ) -> Result<Vec<kesher_store::OutboxMessage>> {
         let mut tx = self.store.begin(kesher_store::Lock::Writes)?;
@@ -34,7 +35,7 @@ impl App {
         loop {
             let page = self.campaign_messages(campaign, after, 1_000)?;
             let Some(last) = page.last() else { return Ok(()) };
-            after = Some(last.customer_id);
+            after = Some(last.key());
             for m in &page {
                 f(m)?;
             }

@@ -3,7 +3,7 @@
 //!
 //! - `name`; `kind`: `triggered` on entering a saved segment, `scheduled` at a local date and
 //!   time in the business's time zone, or `recurring` on a customer's date (`birthday`,
-//!   `membership_anniversary`), optionally some days before, at a local time;
+//!   `membership_anniversary`), optionally some days before (0–30), at a local time;
 //! - `audience`: a segment expression or a saved segment's name (the app reads it);
 //! - `channels` allowed, in the campaign's order of preference (`email`, `sms`, `log`);
 //! - `templates` per language (`he`, `fa`, `en` …) with `default_language` for customers whose
@@ -55,7 +55,7 @@ pub const MAX_ATTRIBUTION_DAYS: u32 = 365;
 /// The most segments an SMS may be sent as.
 pub const MAX_SMS_SEGMENTS: u32 = 10;
 /// The most days before a customer's date a recurring campaign may greet.
-pub const MAX_DAYS_BEFORE: u16 = 60;
+pub const MAX_DAYS_BEFORE: u16 = 30;
 /// How long an A/B test's variants are measured before the winner is chosen, when the
 /// definition does not say (hours after the last variant message was sent).
 pub const DEFAULT_TEST_HOURS: u32 = 24;
@@ -76,7 +76,19 @@ pub enum KindType {
 #[serde(rename_all = "snake_case")]
 pub enum CustomerDate {
     Birthday,
+    /// The loyalty membership's latest joining (`enrolled_at`) for an active member; for any
+    /// other customer the day they were first seen (`created_at`). Both in the business's zone.
+    #[serde(alias = "anniversary")]
     MembershipAnniversary,
+}
+
+impl CustomerDate {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomerDate::Birthday => "birthday",
+            CustomerDate::MembershipAnniversary => "membership_anniversary",
+        }
+    }
 }
 
 /// The `kind` object as written: `type` and the keys that type takes.
@@ -91,8 +103,8 @@ pub struct KindDefinition {
     /// `scheduled`: the local date and time, `2025-12-24T10:00`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<String>,
-    /// `recurring`: the customer's date.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `recurring`: the customer's date (`on` is accepted for it).
+    #[serde(default, alias = "on", skip_serializing_if = "Option::is_none")]
     pub date: Option<CustomerDate>,
     /// `recurring`: days ahead of the date (0: on the day).
     #[serde(default, skip_serializing_if = "Option::is_none")]

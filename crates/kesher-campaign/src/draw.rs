@@ -65,6 +65,12 @@ fn stratum_seed(seed: u64, stratum: &str) -> u64 {
     SplitMix64::new(seed ^ hash).next_u64()
 }
 
+/// The seed of one occurrence of a recurring campaign (its year): the campaign's seed mixed
+/// with it, so that each year's control group is drawn afresh yet reproducibly.
+pub fn occurrence_seed(seed: u64, occurrence: i64) -> u64 {
+    stratum_seed(seed, &format!("occurrence:{occurrence}"))
+}
+
 /// `share_bp` of `n`, rounded half up: round(share × n).
 pub fn share_of(n: usize, share_bp: u32) -> usize {
     let n = n as u128;

@@ -17,6 +17,8 @@
 //! - [`stats`]: response and revenue lift with 95 % intervals and p-values, the projection to
 //!   the whole eligible population, the sample-size calculator.
 //! - [`template`]: a template's variables against what the data provides.
+//! - [`links`]: a message's links in a deterministic order, rewritten for click tracking and
+//!   read back from the stored message ([`links::link_target`]).
 //!
 //! docs/campaigns.md states the same rules and the statistics' formulas for people.
 
@@ -26,6 +28,7 @@ pub mod channel;
 pub mod definition;
 pub mod draw;
 pub mod economics;
+pub mod links;
 pub mod sms;
 pub mod stats;
 pub mod template;

@@ -6,7 +6,10 @@ use crate::definition::{CustomerDate, DEFAULT_TEST_HOURS, Kind, Offer};
 use crate::draw::{Arm, arm_of, assign_arms, control_group, counts, in_control, pick_winner, share_of};
 use crate::sms::{Encoding, measure};
 use crate::stats::*;
-use crate::timing::{anniversary_in, pace, recurring_due, scheduled_instant};
+use crate::timing::{
+    anniversary_in, greeting_day, greeting_instants, local_day, pace, recurring_due, recurring_occurrence,
+    scheduled_instant,
+};
 use jiff::Timestamp;
 use jiff::civil::date;
 use jiff::tz::TimeZone;
@@ -238,7 +241,7 @@ fn errors_name_the_key() {
             "kind.at",
         ),
         (
-            with(|v| v["kind"] = serde_json::json!({"type": "recurring", "date": "birthday", "days_before": 61})),
+            with(|v| v["kind"] = serde_json::json!({"type": "recurring", "date": "birthday", "days_before": 31})),
             "kind.days_before",
         ),
         (
@@ -645,6 +648,102 @@ fn recurring_dates_fall_on_their_day() {
     assert!(!recurring_due(joined, joined, 0), "joining is not an anniversary");
     assert!(recurring_due(joined, date(2026, 5, 10), 0));
     assert_eq!(anniversary_in(leap, 2023), Some(date(2023, 2, 28)));
+}
+
+#[test]
+fn a_recurring_greeting_names_the_year_of_the_anniversary_it_greets() {
+    // Days before across a year: greeted on 30 December for the next year's 2 January.
+    let new_year = date(1990, 1, 2);
+    assert_eq!(recurring_occurrence(new_year, date(2024, 12, 30), 3), Some(2025));
+    assert_eq!(recurring_occurrence(new_year, date(2024, 12, 31), 3), None);
+    assert_eq!(greeting_day(new_year, 2025, 3), Some(date(2024, 12, 30)));
+    // Across a month: a 2 March birthday greeted 5 days ahead, in a leap and a common year.
+    let march = date(1985, 3, 2);
+    assert_eq!(greeting_day(march, 2024, 5), Some(date(2024, 2, 26)));
+    assert_eq!(greeting_day(march, 2025, 5), Some(date(2025, 2, 25)));
+    assert_eq!(recurring_occurrence(march, date(2024, 2, 26), 5), Some(2024));
+    // 29 February: on 28 February in a common year, on the day in a leap year, never twice.
+    let leap = date(1996, 2, 29);
+    assert_eq!(greeting_day(leap, 2025, 0), Some(date(2025, 2, 28)));
+    assert_eq!(greeting_day(leap, 2028, 0), Some(date(2028, 2, 29)));
+    assert_eq!(recurring_occurrence(leap, date(2028, 2, 28), 0), None);
+    assert_eq!(greeting_day(leap, 2025, 30), Some(date(2025, 1, 29)));
+    // Each greeting day of a year names that year, once.
+    for year in 2020..2030i16 {
+        for (d, before) in [
+            (new_year, 3u16),
+            (march, 5),
+            (leap, 0),
+            (leap, 30),
+            (date(2001, 12, 31), 30),
+        ] {
+            let day = greeting_day(d, year, before).unwrap();
+            assert_eq!(recurring_occurrence(d, day, before), Some(year), "{d} {year} {before}");
+        }
+    }
+    // Never in the year of the date itself (joining is not an anniversary).
+    assert_eq!(greeting_day(date(2025, 6, 1), 2025, 0), None);
+    assert_eq!(recurring_occurrence(date(2025, 6, 1), date(2025, 5, 31), 1), None);
+}
+
+#[test]
+fn a_greeting_day_is_read_in_the_business_time_zone() {
+    let zone = TimeZone::get("Asia/Jerusalem").unwrap();
+    // 10:00 in Jerusalem in winter (UTC+2) and in summer (UTC+3); the deadline is the local
+    // midnight that ends the day.
+    let (due, end) = greeting_instants(date(2025, 1, 15), jiff::civil::time(10, 0, 0, 0), &zone).unwrap();
+    assert_eq!(due, ts("2025-01-15T08:00:00Z"));
+    assert_eq!(end, ts("2025-01-15T22:00:00Z"));
+    let (due, _) = greeting_instants(date(2025, 7, 15), jiff::civil::time(10, 0, 0, 0), &zone).unwrap();
+    assert_eq!(due, ts("2025-07-15T07:00:00Z"));
+    // 23:30 UTC on 14 January is already 15 January in Jerusalem.
+    assert_eq!(local_day(ts("2025-01-14T23:30:00Z"), &zone), date(2025, 1, 15));
+    assert_eq!(local_day(ts("2025-01-14T21:30:00Z"), &zone), date(2025, 1, 14));
+    let (due, _) = greeting_instants(date(2025, 3, 28), jiff::civil::time(2, 30, 0, 0), &zone).unwrap();
+    assert_eq!(due, ts("2025-03-28T00:30:00Z"), "a skipped local time goes at the jump");
+}
+
+#[test]
+fn a_recurring_kind_reads_on_and_anniversary_and_bounds_days_before() {
+    let minimal = r#"{"name":"Birthday","kind":{"type":"scheduled","at":"2025-12-14T10:00"},
+        "audience":"all","channels":["log"],"default_language":"en","templates":{"en":{"body":"Happy birthday!"}}}"#;
+    let c = Campaign::parse(&minimal.replace(
+        r#"{"type":"scheduled","at":"2025-12-14T10:00"}"#,
+        r#"{"type":"recurring","on":"anniversary","days_before":30}"#,
+    ))
+    .unwrap();
+    assert_eq!(
+        c.kind(),
+        &Kind::Recurring {
+            date: CustomerDate::MembershipAnniversary,
+            days_before: 30,
+            at: jiff::civil::time(10, 0, 0, 0)
+        }
+    );
+    assert_eq!(
+        key_of(&minimal.replace(
+            r#"{"type":"scheduled","at":"2025-12-14T10:00"}"#,
+            r#"{"type":"recurring","on":"birthday","days_before":31}"#,
+        )),
+        "kind.days_before"
+    );
+}
+
+#[test]
+fn each_occurrence_draws_its_own_control_group() {
+    let seed = 42;
+    let customers: Vec<CustomerId> = (1..=2_000u128).map(id).collect();
+    let year = |y: i64| -> BTreeSet<CustomerId> {
+        customers
+            .iter()
+            .copied()
+            .filter(|c| in_control(crate::draw::occurrence_seed(seed, y), *c, 1_000))
+            .collect()
+    };
+    let (a, b) = (year(2025), year(2026));
+    assert_eq!(a, year(2025), "reproducible");
+    assert_ne!(a, b, "drawn afresh each year");
+    assert!((150..250).contains(&a.len()), "{}", a.len());
 }
 
 #[test]
@@ -1176,4 +1275,39 @@ fn a_customer_by_customer_draw_depends_on_the_seed_and_the_customer_only() {
     assert!((5_750..=6_250).contains(&arms[&Arm::Variant(1)]), "{arms:?}");
     assert_eq!(arms.values().sum::<usize>(), 20_000);
     assert_eq!(arm_of(42, ids[0], &[]), Arm::Rest);
+}
+
+#[test]
+fn links_are_found_in_order_and_read_back_from_the_message() {
+    use crate::links::{find_links, link_target, rewrite_links};
+    let body = r#"<p>See <a href="https://shop.example/sale?a=1&amp;b=2">the sale</a>, or visit
+http://shop.example/branches. Bye! <a href='HTTPS://x.example/y'>y</a> mailto:x@y https://</p>"#;
+    let found: Vec<&str> = find_links(body).into_iter().map(|r| &body[r]).collect();
+    assert_eq!(
+        found,
+        [
+            "https://shop.example/sale?a=1&amp;b=2",
+            "http://shop.example/branches",
+            "HTTPS://x.example/y"
+        ]
+    );
+    assert_eq!(
+        link_target(body, 0).as_deref(),
+        Some("https://shop.example/sale?a=1&b=2")
+    );
+    assert_eq!(link_target(body, 1).as_deref(), Some("http://shop.example/branches"));
+    assert_eq!(link_target(body, 3), None);
+    let rewritten = rewrite_links(body, |i, _| (i != 1).then(|| format!("https://kesher.example/c/{i}")));
+    assert!(
+        rewritten.contains(r#"href="https://kesher.example/c/0""#),
+        "{rewritten}"
+    );
+    assert!(rewritten.contains("http://shop.example/branches. Bye!"), "{rewritten}");
+    assert!(rewritten.contains("'https://kesher.example/c/2'"), "{rewritten}");
+    // The rewritten text's links are the tracked ones, in the same order.
+    assert_eq!(find_links(&rewritten).len(), 3);
+    assert_eq!(rewrite_links("no links", |_, _| Some("x".into())), "no links");
+    // Persian and Hebrew text around a link keep their bytes.
+    let rtl = "שלום https://shop.example/שלום?x=1 سلام";
+    assert_eq!(link_target(rtl, 0).as_deref(), Some("https://shop.example/שלום?x=1"));
 }

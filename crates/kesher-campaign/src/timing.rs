@@ -160,10 +160,46 @@ pub fn anniversary_in(date: Date, year: i16) -> Option<Date> {
 /// `date` on the local day `today`, `days_before` days ahead of the anniversary. The first
 /// membership anniversary is a year after joining: the date itself never counts.
 pub fn recurring_due(date: Date, today: Date, days_before: u16) -> bool {
-    let Ok(target) = today.checked_add(i64::from(days_before).days()) else {
-        return false;
-    };
-    target.year() > date.year() && anniversary_in(date, target.year()) == Some(target)
+    recurring_occurrence(date, today, days_before).is_some()
+}
+
+/// The occurrence a recurring campaign greets on the local day `today` a customer whose date is
+/// `date`: the year of the anniversary `days_before` days after `today`, when that day is one
+/// (a greeting on 30 December for a 2 January birthday is the next year's occurrence). `None`
+/// when `today` is no greeting day for this date. The occurrence is part of the outbox's key:
+/// one message per customer and anniversary, whatever the runs.
+pub fn recurring_occurrence(date: Date, today: Date, days_before: u16) -> Option<i16> {
+    let target = today.checked_add(i64::from(days_before).days()).ok()?;
+    (target.year() > date.year() && anniversary_in(date, target.year()) == Some(target)).then_some(target.year())
+}
+
+/// The local day a customer whose date is `date` is greeted for the anniversary of `year`:
+/// `days_before` days ahead of it. `None` for the year of the date itself or before.
+pub fn greeting_day(date: Date, year: i16, days_before: u16) -> Option<Date> {
+    if year <= date.year() {
+        return None;
+    }
+    anniversary_in(date, year)?
+        .checked_sub(i64::from(days_before).days())
+        .ok()
+}
+
+/// When the greetings of the local day `day` are due and until when they may still go: `at` on
+/// that day in `zone` (DST as [`scheduled_instant`]), and the start of the next local day (a
+/// greeting that the send window pushes past it is suppressed as `outside_window`).
+pub fn greeting_instants(day: Date, at: Time, zone: &TimeZone) -> Option<(Timestamp, Timestamp)> {
+    let due = scheduled_instant(day.to_datetime(at), zone)?;
+    let next = day.checked_add(1.days()).ok()?;
+    let end = zone
+        .to_ambiguous_zoned(next.to_datetime(Time::midnight()))
+        .compatible()
+        .ok()?;
+    Some((due, end.timestamp()))
+}
+
+/// The local day of an instant in `zone`.
+pub fn local_day(at: Timestamp, zone: &TimeZone) -> Date {
+    at.to_zoned(zone.clone()).date()
 }
 
 /// The earliest instant the `index`-th message (from 0) of a send started at `start` may go at

@@ -1,5 +1,6 @@
 //! `kesher campaigns …`: create a campaign from its JSON definition, list, show, preview a
-//! customer's message, launch, pause, deliver the outbox, the report, and the sample-size plan
+//! customer's message, launch, pause, deliver the outbox, the recurring campaigns' run of the day,
+//! the report, and the sample-size plan
 //! (docs/campaigns.md).
 
 use crate::accounts::cli_actor;
@@ -40,6 +41,15 @@ pub enum CampaignsCommand {
     Deliver {
         #[arg(long, default_value_t = 1_000)]
         limit: usize,
+    },
+    /// Write the day's greetings of launched recurring campaigns (birthday, membership
+    /// anniversary): what the daily campaigns.recurring job does. Once per customer and year,
+    /// however often it runs.
+    RunRecurring {
+        /// The local day greeted (YYYY-MM-DD; today in the business's time zone by default). A
+        /// past day is a catch-up: its greetings go at once.
+        #[arg(long)]
+        as_of: Option<jiff::civil::Date>,
     },
     /// The campaign's measured effect against its control group.
     Report {
@@ -156,6 +166,10 @@ pub fn run(app: &App, c: CampaignsCommand) -> anyhow::Result<ExitCode> {
         }
         CampaignsCommand::Deliver { limit } => {
             let r = app.deliver_campaign_messages(&app.campaign_senders()?, limit)?;
+            writeln!(out, "{}", serde_json::to_string_pretty(&r)?)?;
+        }
+        CampaignsCommand::RunRecurring { as_of } => {
+            let r = app.run_recurring_campaigns(as_of, &cli_actor(app))?;
             writeln!(out, "{}", serde_json::to_string_pretty(&r)?)?;
         }
         CampaignsCommand::Report { id, json } => {

@@ -318,6 +318,7 @@ pub const CATALOGUE: &[ErrorCode] = &[
         &[],
         "this unsubscribe link is not valid",
     ),
+    c("campaign.click.invalid", &[], "this link is not valid"),
     c("campaign.smtp.invalid", &["reason"], "{reason}"),
     c("campaign.sms.webhook", &["reason"], "{reason}"),
     c(

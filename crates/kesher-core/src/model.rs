@@ -52,8 +52,12 @@ str_enum!(ConsentState, "consent" { Granted = "granted", Withdrawn = "withdrawn"
 str_enum!(
     /// Where a contact with the customer happened.
     Channel, "channel" { Store = "store", Phone = "phone", Email = "email", Sms = "sms", Web = "web", Social = "social" });
-str_enum!(InteractionKind, "kind" {
-    Visit = "visit", Call = "call", Inquiry = "inquiry", Complaint = "complaint", Compliment = "compliment", Note = "note" });
+str_enum!(
+    /// What a contact was; `click` is a campaign link the customer followed (written by the
+    /// server's tracked redirect, not by hand).
+    InteractionKind, "kind" {
+    Visit = "visit", Call = "call", Inquiry = "inquiry", Complaint = "complaint", Compliment = "compliment", Note = "note",
+    Click = "click" });
 str_enum!(InteractionStatus, "status" { Open = "open", Resolved = "resolved" });
 
 /// A language tag such as `he`, `fa`, `en` or `pt-BR`.

@@ -1,7 +1,8 @@
 //! Campaigns over HTTP (docs/campaigns.md): create from a JSON definition, list, show with the
 //! outbox's counts, preview one customer's message, launch, pause, deliver the due messages now,
 //! the measured report and the sample-size plan; and the public one-click unsubscribe link
-//! (`/u/{token}`, RFC 8058) that every e-mail carries, which works without signing in.
+//! (`/u/{token}`, RFC 8058) that every e-mail carries, which works without signing in, and the
+//! tracked links' redirect (`/c/{token}`).
 
 use crate::auth::Caller;
 use crate::dto::parse_id;
@@ -184,6 +185,15 @@ pub struct ReportDto {
     /// The incremental responders and revenue if every customer of the outbox got the message.
     #[schema(value_type = Object)]
     pub projection: serde_json::Value,
+    /// Clicks through the tracked links: `unique_clickers` (sent messages with a link followed),
+    /// `clicks` (every one), `click_rate`, and the same per arm in `arms`.
+    #[schema(value_type = Object)]
+    pub clicks: serde_json::Value,
+    /// A recurring campaign's figures per occurrence (the anniversary's year): `occurrence`,
+    /// `sent`, `control`, `recipients_responders`, `control_responders`. Absent otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub occurrences: Vec<serde_json::Value>,
 }
 
 impl From<CampaignReport> for ReportDto {
@@ -208,6 +218,12 @@ impl From<CampaignReport> for ReportDto {
             response: r.response,
             revenue: r.revenue,
             projection: r.projection,
+            clicks: serde_json::to_value(&r.clicks).unwrap_or_default(),
+            occurrences: r
+                .occurrences
+                .iter()
+                .map(|o| serde_json::to_value(o).unwrap_or_default())
+                .collect(),
         }
     }
 }
@@ -608,6 +624,40 @@ pub async fn sms_reply(
         }))
     })
     .await
+}
+
+/// `GET /c/{token}`: a tracked link of a campaign e-mail. The click is recorded (unique per
+/// message and link, every one counted; the first on the customer's timeline) and the browser
+/// sent on with a 302 to the address the stored message has at that link. The token carries no
+/// address: a forged, altered or unknown one is a 404 and never a redirect.
+pub async fn follow_click(State(st): State<AppState>, Path(token): Path<String>) -> Result<Response, AppError> {
+    blocking(st, move |app| match app.follow_click(&token) {
+        Ok(target) => {
+            let location = axum::http::HeaderValue::from_str(&target).map_err(|_| click_not_found())?;
+            Ok((
+                StatusCode::FOUND,
+                [
+                    (axum::http::header::LOCATION, location),
+                    (
+                        axum::http::header::CACHE_CONTROL,
+                        axum::http::HeaderValue::from_static("no-store"),
+                    ),
+                    (
+                        axum::http::header::REFERRER_POLICY,
+                        axum::http::HeaderValue::from_static("no-referrer"),
+                    ),
+                ],
+            )
+                .into_response())
+        }
+        Err(e) if e.code() == "campaign.click.invalid" => Err(click_not_found()),
+        Err(e) => Err(segment_error(e, "token")),
+    })
+    .await
+}
+
+fn click_not_found() -> AppError {
+    AppError::not_found("this link is not valid").coded("campaign.click.invalid")
 }
 
 /// The campaigns' prices as written: decimal amounts in the currency.

@@ -386,7 +386,7 @@ pub struct InteractionInput {
     pub customer_id: String,
     /// store, phone, email, sms, web or social.
     pub channel: String,
-    /// visit, call, inquiry, complaint, compliment or note.
+    /// visit, call, inquiry, complaint, compliment, note, or click (a campaign link followed).
     pub kind: String,
     /// RFC 3339; default now.
     pub occurred_at: Option<String>,

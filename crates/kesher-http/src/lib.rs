@@ -119,6 +119,8 @@ fn api() -> Api {
     .at(get_.clone(), "/u/{token}", A::Public, get(campaigns::unsubscribe_form))
     .at(post_.clone(), "/u/{token}", A::Public, post(campaigns::unsubscribe))
     .at(post_.clone(), "/api/sms/replies", A::Public, post(campaigns::sms_reply))
+    // A campaign e-mail's tracked link: records the click, redirects to the message's own link.
+    .at(get_.clone(), "/c/{token}", A::Public, get(campaigns::follow_click))
     .at(get_.clone(), "/customers", A::CustomersRead, get(web::customers))
     .at(get_.clone(), "/loyalty", A::LoyaltyRead, get(web::loyalty))
     .at(post_.clone(), "/loyalty/enrol", A::LoyaltyEnrol, post(web::enrol))

@@ -6,8 +6,11 @@ use crate::ts;
 use crate::unit::SqliteTx;
 use jiff::Timestamp;
 use kesher_core::{CampaignId, CustomerId};
-use kesher_store::campaigns::{self, CAMPAIGN_SELECT, MESSAGE_SELECT};
-use kesher_store::{CampaignRow, CampaignRows, CampaignState, MessageState, OutboxCounts, OutboxMessage, Result};
+use kesher_store::campaigns::{self, CAMPAIGN_SELECT, CLICK_SELECT, MESSAGE_SELECT};
+use kesher_store::{
+    CampaignClick, CampaignRow, CampaignRows, CampaignState, MessageKey, MessageState, OutboxCounts, OutboxMessage,
+    Result,
+};
 use rusqlite::params;
 
 impl CampaignRows for SqliteTx<'_> {
@@ -69,9 +72,9 @@ impl CampaignRows for SqliteTx<'_> {
             .conn
             .prepare_cached(
                 "INSERT INTO campaign_messages (campaign_id, customer_id, arm, channel, state, suppression, language,
-                    subject, body, message_id, attempts, next_attempt_at, sent_at, last_error, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-                 ON CONFLICT (campaign_id, customer_id) DO NOTHING",
+                    subject, body, message_id, attempts, next_attempt_at, sent_at, last_error, created_at, occurrence)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                 ON CONFLICT (campaign_id, customer_id, occurrence) DO NOTHING",
             )
             .be()?;
         let mut new = 0u64;
@@ -93,17 +96,23 @@ impl CampaignRows for SqliteTx<'_> {
                     m.sent_at.map(ts),
                     m.last_error,
                     ts(m.created_at),
+                    m.occurrence,
                 ])
                 .be()? as u64;
         }
         Ok(new)
     }
 
-    fn campaign_message(&mut self, campaign: CampaignId, customer: CustomerId) -> Result<Option<OutboxMessage>> {
+    fn campaign_message(
+        &mut self,
+        campaign: CampaignId,
+        customer: CustomerId,
+        occurrence: i64,
+    ) -> Result<Option<OutboxMessage>> {
         one(
             &self.conn,
-            &format!("{MESSAGE_SELECT} WHERE campaign_id = ?1 AND customer_id = ?2"),
-            [campaign.as_bytes(), customer.as_bytes()],
+            &format!("{MESSAGE_SELECT} WHERE campaign_id = ?1 AND customer_id = ?2 AND occurrence = ?3"),
+            params![campaign.as_bytes(), customer.as_bytes(), occurrence],
             |r| campaigns::outbox_message(r),
         )
     }
@@ -111,14 +120,18 @@ impl CampaignRows for SqliteTx<'_> {
     fn campaign_messages(
         &mut self,
         campaign: CampaignId,
-        after: Option<CustomerId>,
+        after: Option<MessageKey>,
         limit: usize,
     ) -> Result<Vec<OutboxMessage>> {
-        let after = after.map(|c| c.as_bytes().to_vec()).unwrap_or_default();
+        // No key yet: before every customer (an empty BLOB sorts first) and every occurrence.
+        let (customer, occurrence) = after.map_or((Vec::new(), i64::MIN), |(c, o)| (c.as_bytes().to_vec(), o));
         all(
             &self.conn,
-            &format!("{MESSAGE_SELECT} WHERE campaign_id = ?1 AND customer_id > ?2 ORDER BY customer_id LIMIT ?3"),
-            params![campaign.as_bytes(), after, limit as i64],
+            &format!(
+                "{MESSAGE_SELECT} WHERE campaign_id = ?1 AND (customer_id, occurrence) > (?2, ?3)
+                 ORDER BY customer_id, occurrence LIMIT ?4"
+            ),
+            params![campaign.as_bytes(), customer, occurrence, limit as i64],
             |r| campaigns::outbox_message(r),
         )
     }
@@ -154,7 +167,7 @@ impl CampaignRows for SqliteTx<'_> {
             &format!(
                 "{MESSAGE_SELECT} WHERE state IN ('queued', 'sending') AND next_attempt_at <= ?1
                    AND campaign_id IN (SELECT id FROM campaigns WHERE state = 'launched')
-                 ORDER BY next_attempt_at, campaign_id, customer_id LIMIT ?2"
+                 ORDER BY next_attempt_at, campaign_id, customer_id, occurrence LIMIT ?2"
             ),
             params![ts(now), limit as i64],
             |r| campaigns::outbox_message(r),
@@ -163,8 +176,8 @@ impl CampaignRows for SqliteTx<'_> {
             .conn
             .prepare_cached(
                 "UPDATE campaign_messages SET state = 'sending', attempts = attempts + 1, next_attempt_at = ?3,
-                    last_error = ?4
-                 WHERE campaign_id = ?1 AND customer_id = ?2",
+                    last_error = ?5
+                 WHERE campaign_id = ?1 AND customer_id = ?2 AND occurrence = ?4",
             )
             .be()?;
         let mut claimed = Vec::with_capacity(due.len());
@@ -176,6 +189,7 @@ impl CampaignRows for SqliteTx<'_> {
                 m.campaign_id.as_bytes(),
                 m.customer_id.as_bytes(),
                 ts(lease_until),
+                m.occurrence,
                 m.last_error
             ])
             .be()?;
@@ -191,7 +205,7 @@ impl CampaignRows for SqliteTx<'_> {
         self.conn
             .prepare_cached(
                 "UPDATE campaign_messages SET state = ?3, suppression = ?4, attempts = ?5, next_attempt_at = ?6,
-                    sent_at = ?7, last_error = ?8 WHERE campaign_id = ?1 AND customer_id = ?2",
+                    sent_at = ?7, last_error = ?8 WHERE campaign_id = ?1 AND customer_id = ?2 AND occurrence = ?9",
             )
             .be()?
             .execute(params![
@@ -203,6 +217,7 @@ impl CampaignRows for SqliteTx<'_> {
                 m.next_attempt_at.map(ts),
                 m.sent_at.map(ts),
                 m.last_error,
+                m.occurrence,
             ])
             .be()?;
         Ok(())
@@ -214,7 +229,8 @@ impl CampaignRows for SqliteTx<'_> {
             .prepare_cached(
                 "UPDATE campaign_messages SET arm = ?3, language = ?4, subject = ?5, body = ?6, state = ?7,
                     suppression = ?8, attempts = ?9, next_attempt_at = ?10, sent_at = ?11, last_error = ?12
-                 WHERE campaign_id = ?1 AND customer_id = ?2 AND state = 'queued' AND next_attempt_at IS NULL",
+                 WHERE campaign_id = ?1 AND customer_id = ?2 AND occurrence = ?13
+                   AND state = 'queued' AND next_attempt_at IS NULL",
             )
             .be()?
             .execute(params![
@@ -230,6 +246,7 @@ impl CampaignRows for SqliteTx<'_> {
                 m.next_attempt_at.map(ts),
                 m.sent_at.map(ts),
                 m.last_error,
+                m.occurrence,
             ])
             .be()?;
         Ok(changed == 1)
@@ -259,7 +276,9 @@ impl CampaignRows for SqliteTx<'_> {
             .conn
             .execute(
                 "UPDATE campaign_messages SET customer_id = ?1 WHERE customer_id = ?2
-                 AND campaign_id NOT IN (SELECT campaign_id FROM campaign_messages WHERE customer_id = ?1)",
+                 AND NOT EXISTS (SELECT 1 FROM campaign_messages k WHERE k.customer_id = ?1
+                     AND k.campaign_id = campaign_messages.campaign_id
+                     AND k.occurrence = campaign_messages.occurrence)",
                 [to.as_bytes(), from.as_bytes()],
             )
             .be()? as u64;
@@ -269,10 +288,30 @@ impl CampaignRows for SqliteTx<'_> {
                 [from.as_bytes()],
             )
             .be()?;
+        self.conn
+            .execute(
+                "UPDATE campaign_clicks SET customer_id = ?1 WHERE customer_id = ?2
+                 AND EXISTS (SELECT 1 FROM campaign_messages m WHERE m.customer_id = ?1
+                     AND m.campaign_id = campaign_clicks.campaign_id AND m.occurrence = campaign_clicks.occurrence)
+                 AND NOT EXISTS (SELECT 1 FROM campaign_clicks o WHERE o.customer_id = ?1
+                     AND o.campaign_id = campaign_clicks.campaign_id AND o.occurrence = campaign_clicks.occurrence
+                     AND o.link = campaign_clicks.link)",
+                [to.as_bytes(), from.as_bytes()],
+            )
+            .be()?;
+        self.conn
+            .execute("DELETE FROM campaign_clicks WHERE customer_id = ?1", [from.as_bytes()])
+            .be()?;
         Ok(moved)
     }
 
     fn delete_campaign_messages(&mut self, customer: CustomerId) -> Result<()> {
+        self.conn
+            .execute(
+                "DELETE FROM campaign_clicks WHERE customer_id = ?1",
+                [customer.as_bytes()],
+            )
+            .be()?;
         self.conn
             .execute(
                 "DELETE FROM campaign_messages WHERE customer_id = ?1",
@@ -280,5 +319,46 @@ impl CampaignRows for SqliteTx<'_> {
             )
             .be()?;
         Ok(())
+    }
+
+    fn record_campaign_click(
+        &mut self,
+        campaign: CampaignId,
+        customer: CustomerId,
+        occurrence: i64,
+        link: i64,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let clicks: i64 = self
+            .conn
+            .query_row(
+                "INSERT INTO campaign_clicks (campaign_id, customer_id, occurrence, link, clicks, first_at, last_at)
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)
+                 ON CONFLICT (campaign_id, customer_id, occurrence, link)
+                 DO UPDATE SET clicks = clicks + 1, last_at = max(last_at, excluded.last_at)
+                 RETURNING clicks",
+                params![campaign.as_bytes(), customer.as_bytes(), occurrence, link, ts(at)],
+                |r| r.get(0),
+            )
+            .be()?;
+        Ok(clicks == 1)
+    }
+
+    fn campaign_clicks(&mut self, campaign: CampaignId) -> Result<Vec<CampaignClick>> {
+        all(
+            &self.conn,
+            &format!("{CLICK_SELECT} WHERE campaign_id = ?1 ORDER BY customer_id, occurrence, link"),
+            [campaign.as_bytes()],
+            |r| campaigns::campaign_click(r),
+        )
+    }
+
+    fn customer_campaign_clicks(&mut self, customer: CustomerId) -> Result<Vec<CampaignClick>> {
+        all(
+            &self.conn,
+            &format!("{CLICK_SELECT} WHERE customer_id = ?1 ORDER BY campaign_id, occurrence, link"),
+            [customer.as_bytes()],
+            |r| campaigns::campaign_click(r),
+        )
     }
 }

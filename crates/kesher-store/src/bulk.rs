@@ -393,6 +393,19 @@ pub const TABLES: &[TableSpec] = &[
             ("sent_at", Time),
             ("last_error", Text),
             ("created_at", Time),
+            ("occurrence", Int),
+        ],
+    },
+    TableSpec {
+        name: "campaign_clicks",
+        columns: &[
+            ("campaign_id", Uuid),
+            ("customer_id", Uuid),
+            ("occurrence", Int),
+            ("link", Int),
+            ("clicks", Int),
+            ("first_at", Time),
+            ("last_at", Time),
         ],
     },
     // Sign-in sessions are not copied: they belong to the server they were opened on.

@@ -1,6 +1,7 @@
 //! Campaigns' rows inside a unit of work: the campaign (its definition as text, byte for byte, its
-//! state and seed) and its outbox, one message per (campaign, customer) written before it is sent
-//! (`CampaignRows`, a part of every `Tx`). The decisions are `kesher_campaign`'s; the workflows
+//! state and seed) and its outbox, one message per (campaign, customer, occurrence) written before
+//! it is sent (`CampaignRows`, a part of every `Tx`). The occurrence is 0 for a campaign sent
+//! once and the year of the anniversary for a recurring one (a birthday greeting each year). The decisions are `kesher_campaign`'s; the workflows
 //! are `kesher_app::campaigns`.
 
 use crate::Result;
@@ -93,11 +94,14 @@ impl MessageState {
     }
 }
 
-/// One message of a campaign's outbox, keyed by (campaign, customer).
+/// One message of a campaign's outbox, keyed by (campaign, customer, occurrence).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxMessage {
     pub campaign_id: CampaignId,
     pub customer_id: CustomerId,
+    /// Which time the campaign reaches this customer: 0 for a campaign sent once (launched,
+    /// scheduled, triggered), the anniversary's year for a recurring campaign.
+    pub occurrence: i64,
     /// `control` or `variant:N` (N from 0), or `all` when the campaign has no variants.
     pub arm: String,
     /// The channel chosen (`email`, `sms`, `log`); none when suppressed before one was.
@@ -108,7 +112,7 @@ pub struct OutboxMessage {
     pub language: Option<String>,
     pub subject: Option<String>,
     pub body: Option<String>,
-    /// Stable per (campaign, customer): a resend carries the same id.
+    /// Stable per (campaign, customer, occurrence): a resend carries the same id.
     pub message_id: String,
     pub attempts: i64,
     /// Queued: when it may go; sending: when its lease ends.
@@ -117,6 +121,21 @@ pub struct OutboxMessage {
     pub last_error: Option<String>,
     /// When the row was written (the launch).
     pub created_at: Timestamp,
+}
+
+/// The clicks of one link of one message (campaign, customer, occurrence), through the server's
+/// tracked redirect: a row per (message, link), so that the rows count unique clicks and
+/// `clicks` every one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignClick {
+    pub campaign_id: CampaignId,
+    pub customer_id: CustomerId,
+    pub occurrence: i64,
+    /// The link's number in the message (from 0, `kesher_campaign::links`' order).
+    pub link: i64,
+    pub clicks: i64,
+    pub first_at: Timestamp,
+    pub last_at: Timestamp,
 }
 
 /// A campaign's outbox counted by state and suppression reason.
@@ -136,6 +155,17 @@ impl OutboxCounts {
     }
 }
 
+/// Where a page of a campaign's outbox ends: (customer, occurrence) of its last message.
+pub type MessageKey = (CustomerId, i64);
+
+impl OutboxMessage {
+    /// The message's place in its campaign's outbox, what [`CampaignRows::campaign_messages`]
+    /// pages after.
+    pub fn key(&self) -> MessageKey {
+        (self.customer_id, self.occurrence)
+    }
+}
+
 /// The campaigns' and the outbox's rows (part of every [`crate::Tx`]).
 pub trait CampaignRows {
     fn insert_campaign(&mut self, c: &CampaignRow) -> Result<()>;
@@ -148,15 +178,21 @@ pub trait CampaignRows {
         state: CampaignState,
         launched_at: Option<Timestamp>,
     ) -> Result<()>;
-    /// Write outbox rows; a row whose (campaign, customer) is already there is left as it is (a
-    /// resumed launch). Returns how many were new.
+    /// Write outbox rows; a row whose (campaign, customer, occurrence) is already there is left
+    /// as it is (a resumed launch, a recurring run done again). Returns how many were new.
     fn insert_campaign_messages(&mut self, messages: &[OutboxMessage]) -> Result<u64>;
-    fn campaign_message(&mut self, campaign: CampaignId, customer: CustomerId) -> Result<Option<OutboxMessage>>;
-    /// The campaign's messages with customer id after `after`, by customer id; at most `limit`.
+    fn campaign_message(
+        &mut self,
+        campaign: CampaignId,
+        customer: CustomerId,
+        occurrence: i64,
+    ) -> Result<Option<OutboxMessage>>;
+    /// The campaign's messages with (customer id, occurrence) after `after`, in that order; at
+    /// most `limit`.
     fn campaign_messages(
         &mut self,
         campaign: CampaignId,
-        after: Option<CustomerId>,
+        after: Option<MessageKey>,
         limit: usize,
     ) -> Result<Vec<OutboxMessage>>;
     /// Every message to this customer, across campaigns, oldest first.
@@ -185,11 +221,43 @@ pub trait CampaignRows {
     /// waits (another server released it first).
     fn release_campaign_message(&mut self, m: &OutboxMessage) -> Result<bool>;
     fn campaign_message_counts(&mut self, campaign: CampaignId) -> Result<OutboxCounts>;
-    /// A merge: the dropped customer's messages go to the kept one, except for a campaign the
-    /// kept one has a message of (those are removed). Returns how many moved.
+    /// A merge: the dropped customer's messages go to the kept one, except for a (campaign,
+    /// occurrence) the kept one has a message of (those are removed), and their clicks with
+    /// them (a click of a message the kept one has is removed too). Returns how many messages
+    /// moved.
     fn move_campaign_messages(&mut self, from: CustomerId, to: CustomerId) -> Result<u64>;
-    /// A deletion: the customer's messages go.
+    /// A deletion: the customer's messages and their clicks go.
     fn delete_campaign_messages(&mut self, customer: CustomerId) -> Result<()>;
+    /// Record one click on a message's link at `at`: the first of its (campaign, customer,
+    /// occurrence, link) writes a row with one click, a later one adds to its count and moves
+    /// its `last_at`. Returns true for the first.
+    fn record_campaign_click(
+        &mut self,
+        campaign: CampaignId,
+        customer: CustomerId,
+        occurrence: i64,
+        link: i64,
+        at: Timestamp,
+    ) -> Result<bool>;
+    /// A campaign's clicks, one row per (customer, occurrence, link), in that order.
+    fn campaign_clicks(&mut self, campaign: CampaignId) -> Result<Vec<CampaignClick>>;
+    /// A customer's clicks across campaigns (their export), by campaign, occurrence and link.
+    fn customer_campaign_clicks(&mut self, customer: CustomerId) -> Result<Vec<CampaignClick>>;
+}
+
+/// A click row's columns, in [`campaign_click`]'s order.
+pub const CLICK_SELECT: &str =
+    "SELECT campaign_id, customer_id, occurrence, link, clicks, first_at, last_at FROM campaign_clicks";
+pub fn campaign_click(r: &impl Columns) -> Result<CampaignClick> {
+    Ok(CampaignClick {
+        campaign_id: CampaignId::from_bytes(r.id(0)?),
+        customer_id: CustomerId::from_bytes(r.id(1)?),
+        occurrence: r.int(2)?,
+        link: r.int(3)?,
+        clicks: r.int(4)?,
+        first_at: r.time(5)?,
+        last_at: r.time(6)?,
+    })
 }
 
 /// A campaign's columns, in [`campaign`]'s order.
@@ -228,7 +296,8 @@ pub fn lease_expired(last_error: Option<&str>) -> String {
 }
 
 pub const MESSAGE_SELECT: &str = "SELECT campaign_id, customer_id, arm, channel, state, suppression, language,
-    subject, body, message_id, attempts, next_attempt_at, sent_at, last_error, created_at FROM campaign_messages";
+    subject, body, message_id, attempts, next_attempt_at, sent_at, last_error, created_at, occurrence
+    FROM campaign_messages";
 pub fn outbox_message(r: &impl Columns) -> Result<OutboxMessage> {
     let state = r.text(4)?;
     Ok(OutboxMessage {
@@ -247,5 +316,6 @@ pub fn outbox_message(r: &impl Columns) -> Result<OutboxMessage> {
         sent_at: r.opt_time(12)?,
         last_error: r.opt_text(13)?,
         created_at: r.time(14)?,
+        occurrence: r.int(15)?,
     })
 }

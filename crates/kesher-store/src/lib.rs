@@ -17,7 +17,9 @@ pub mod segments;
 pub mod unit;
 
 pub use accounts::{Accounts, ApiToken, CustomerRecords, ERASED_MARKER, ErasureReport, Privacy, Session, User};
-pub use campaigns::{CampaignRow, CampaignRows, CampaignState, MessageState, OutboxCounts, OutboxMessage};
+pub use campaigns::{
+    CampaignClick, CampaignRow, CampaignRows, CampaignState, MessageKey, MessageState, OutboxCounts, OutboxMessage,
+};
 pub use jobs::{Job, JobFinish, JobState, Jobs, NewJob};
 pub use loyalty::{Loyalty, SaleFact, SurpriseDraw};
 pub use points::{AwardReport, Points, PointsRequest, PointsTotals};

@@ -150,10 +150,17 @@ pub fn unsubscribe_token(secret: &str, customer: CustomerId, channel: Channel) -
 }
 
 fn signature(secret: &str, customer: CustomerId, channel: Channel) -> String {
-    let digest = kesher_auth::hash_secret(&format!(
-        "kesher-unsubscribe\n{secret}\n{customer}\n{}",
-        channel.as_str()
-    ));
+    signature_of(
+        secret,
+        "kesher-unsubscribe",
+        &format!("{customer}\n{}", channel.as_str()),
+    )
+}
+
+/// 128 bits (32 hex digits) of SHA-256 over `purpose`, the secret and `payload`, each on its own
+/// line: the signature of the server's own links (unsubscribe, tracked clicks).
+pub(crate) fn signature_of(secret: &str, purpose: &str, payload: &str) -> String {
+    let digest = kesher_auth::hash_secret(&format!("{purpose}\n{secret}\n{payload}"));
     digest.chars().take(32).collect()
 }
 
@@ -305,6 +312,7 @@ pub(super) mod tls_tests {
             sent_at: None,
             last_error: None,
             created_at: at,
+            occurrence: 0,
         };
         (m, c)
     }

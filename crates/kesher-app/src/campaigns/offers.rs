@@ -3,7 +3,7 @@
 //! `offer` (`{kind: "benefit", key, name, valid_days, value}` or `{kind: "product", sku, name,
 //! category, score, because}`); a recipient the offer has nothing for (no next best offer) is
 //! suppressed as `no_offer` instead of stopping the launch. A benefit is granted to the customer
-//! just before their message is handed to its channel, under the key `campaign-{id}`: a message
+//! just before their message is handed to its channel, under the key `campaign-{id}` (`-{year}` added for a recurring campaign): a message
 //! sent again after a crash grants nothing twice, and nobody in the control group or suppressed
 //! gets one.
 
@@ -17,9 +17,14 @@ use kesher_loyalty::benefits::BenefitValue;
 use kesher_store::{Actor, StoreError};
 use std::collections::HashMap;
 
-/// The idempotency key of the benefit a campaign grants (one grant per customer and campaign).
-pub fn grant_key(campaign: CampaignId) -> String {
-    format!("campaign-{}", campaign.0.simple())
+/// The idempotency key of the benefit a campaign grants: one grant per customer and campaign,
+/// and per year for a recurring one (`occurrence`, 0 for the other kinds).
+pub fn grant_key(campaign: CampaignId, occurrence: i64) -> String {
+    if occurrence == 0 {
+        format!("campaign-{}", campaign.0.simple())
+    } else {
+        format!("campaign-{}-{occurrence}", campaign.0.simple())
+    }
 }
 
 fn unknown(key: &str) -> SegmentError {
@@ -123,13 +128,14 @@ impl App {
     pub(crate) fn grant_campaign_offer(
         &self,
         campaign: CampaignId,
+        occurrence: i64,
         benefit: &str,
         customer: CustomerId,
     ) -> Result<(), SegmentError> {
         let actor = Actor::new(format!("campaign:{campaign}"), self.now());
         let req = GrantRequest {
             benefit: benefit.to_string(),
-            idempotency_key: Some(grant_key(campaign)),
+            idempotency_key: Some(grant_key(campaign, occurrence)),
         };
         self.grant_benefit(customer, &req, &actor)?;
         Ok(())

@@ -498,6 +498,7 @@ mod tests {
             sms: Some(Box::new(
                 WebhookSender::new(&url, None, Some("Shop")).expect("a sender"),
             )),
+            links: None,
         };
         let r = t.app.deliver_campaign_messages(&senders, 100).expect("delivered");
         assert_eq!((r.sent, r.suppressed), (2, 1));

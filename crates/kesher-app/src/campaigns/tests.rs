@@ -1,7 +1,8 @@
 //! The campaigns' workflows on SQLite with a settable clock: create (the definition and the
 //! audience checked), preview in the customer's language, a launch that writes every row once
 //! (the control group exact, suppressions with their reasons, a resumed launch writing nothing
-//! twice), pause, and a template naming what the data lacks refused.
+//! twice), pause, and a template naming what the data lacks refused; recurring campaigns greeting
+//! each customer once a year on their day (the outbox's occurrence key).
 
 use super::*;
 use crate::clock::ManualClock;
@@ -247,6 +248,7 @@ fn delivery_sends_each_message_once_and_honours_an_unsubscribe_at_send_time() {
     let senders = Senders {
         email: Some(Box::new(recording.clone())),
         sms: None,
+        links: None,
     };
     let r = t.app.deliver_campaign_messages(&senders, 1_000).unwrap();
     assert_eq!(r.claimed, launched.queued);
@@ -297,6 +299,7 @@ fn messages_sent_again_after_a_lease_ended_are_counted_as_possible_duplicates() 
     let senders = Senders {
         email: Some(Box::new(recording.clone())),
         sms: None,
+        links: None,
     };
     // Before the lease ends, only the others go.
     let first = app.deliver_campaign_messages(&senders, 1_000).unwrap();
@@ -310,6 +313,7 @@ fn messages_sent_again_after_a_lease_ended_are_counted_as_possible_duplicates() 
             ..Recording::default()
         }))),
         sms: None,
+        links: None,
     };
     assert_eq!(app.deliver_campaign_messages(&busy, 1).unwrap().retried, 1);
     clock.advance(send_backoff(2));
@@ -378,6 +382,7 @@ fn a_campaigns_benefit_is_in_its_texts_and_granted_once_to_each_recipient() {
     let senders = Senders {
         email: Some(Box::new(recording.clone())),
         sms: None,
+        links: None,
     };
     app.deliver_campaign_messages(&senders, 1_000).unwrap();
     clock.advance(SEND_LEASE);
@@ -395,7 +400,7 @@ fn a_campaigns_benefit_is_in_its_texts_and_granted_once_to_each_recipient() {
             assert_eq!(grants[0].benefit, "credit20");
             assert_eq!(
                 grants[0].idempotency_key.as_deref(),
-                Some(offers::grant_key(row.id).as_str())
+                Some(offers::grant_key(row.id, 0).as_str())
             );
         } else {
             assert!(grants.is_empty(), "{:?} {:?}: {grants:?}", m.state, m.suppression);
@@ -499,6 +504,7 @@ fn a_refused_send_is_retried_with_backoff_then_fails() {
             ..Recording::default()
         }))),
         sms: None,
+        links: None,
     };
     for attempt in 1..=MAX_SEND_ATTEMPTS {
         let r = app.deliver_campaign_messages(&refusing, 100).unwrap();
@@ -602,6 +608,7 @@ fn e_mail_goes_over_smtp_with_a_stable_id_and_a_one_click_unsubscribe_that_is_ho
     let senders = Senders {
         email: Some(Box::new(smtp)),
         sms: None,
+        links: None,
     };
     let r = t.app.deliver_campaign_messages(&senders, 100).unwrap();
     assert_eq!(r.sent, queued, "{r:?}");
@@ -695,6 +702,7 @@ fn a_delivery_step_that_fails_is_reported_and_the_loop_goes_on() {
     let mut senders = Some(Senders {
         email: Some(Box::new(Panicking)),
         sms: None,
+        links: None,
     });
     let row = t.app.create_campaign(DEFINITION, &actor()).unwrap();
     let queued = t.app.launch_campaign(row.id, &actor()).unwrap().queued;
@@ -1080,21 +1088,6 @@ fn a_triggered_campaign_writes_a_row_for_each_customer_entering_its_segment_afte
     );
 }
 
-#[test]
-fn a_recurring_campaign_is_not_sent_to_everyone_at_its_launch() {
-    let (t, _) = world(3);
-    let def = DEFINITION.replace(
-        r#"{"type": "scheduled", "at": "2025-02-28T10:00"}"#,
-        r#"{"type": "recurring", "date": "birthday"}"#,
-    );
-    let row = t.app.create_campaign(&def, &actor()).unwrap();
-    let e = t.app.launch_campaign(row.id, &actor()).unwrap_err();
-    assert!(e.to_string().contains("recurring"), "{e}");
-    let view = t.app.campaign(row.id).unwrap();
-    assert!(view.counts.rows.is_empty());
-    assert_eq!(view.row.state, CampaignState::Draft);
-}
-
 /// The next best offers (a mining of every basket) are computed only for texts that name them.
 #[test]
 fn offers_are_loaded_only_for_texts_that_name_them() {
@@ -1112,4 +1105,254 @@ fn offers_are_loaded_only_for_texts_that_name_them() {
     let p = t.app.preview_campaign(row.id, ids[1], None).unwrap();
     assert_eq!(p.language, "en");
     assert_eq!(p.body.as_deref(), Some("<p></p>"));
+}
+
+const BIRTHDAY: &str = r#"{
+  "name": "Birthday",
+  "kind": {"type": "recurring", "on": "birthday", "days_before": 2, "local_time": "09:00"},
+  "audience": "visits >= 0",
+  "channels": ["email"],
+  "default_language": "en",
+  "templates": {"en": {"subject": "Happy birthday {{ customer.first_name }}", "body": "<p>Happy birthday</p>"}}
+}"#;
+
+/// A business in Jerusalem whose clock reads 00:20 local on 3 March 2025 (22:20 UTC the day
+/// before): customers 1 and 2 born on 5 March (greeted today, two days ahead), 3 on 1 July, 4 on
+/// 29 February; all with the e-mail consent.
+fn birthdays() -> (TestApp, Arc<ManualClock>, Vec<CustomerId>) {
+    let mut t = app_named("recurring");
+    let clock = Arc::new(ManualClock::new(ts("2025-03-02T22:20:00Z")));
+    t.app = t.app.clone().with_clock(clock.clone());
+    t.app.settings.time_zone = Some(jiff::tz::TimeZone::get("Asia/Jerusalem").unwrap());
+    let born = [
+        jiff::civil::date(1990, 3, 5),
+        jiff::civil::date(1992, 3, 5),
+        jiff::civil::date(1985, 7, 1),
+        jiff::civil::date(2000, 2, 29),
+    ];
+    let ids = born
+        .iter()
+        .enumerate()
+        .map(|(i, birth)| {
+            let n = i as u128 + 1;
+            let mut c = Customer::bare(
+                CustomerId(uuid::Uuid::from_u128(n)),
+                Some(format!("M{n}")),
+                ts("2024-01-01T00:00:00Z"),
+            );
+            c.name = Some(format!("Dana{n} Levi"));
+            c.language = Some("en".into());
+            c.email = Some(Email::parse(&format!("c{n}@example.com")).unwrap());
+            c.demographics.birth_date = Some(*birth);
+            c.consents.push(Consent {
+                channel: ConsentChannel::Email,
+                state: ConsentState::Granted,
+                at: ts("2024-01-01T00:00:00Z"),
+                source: "test".into(),
+            });
+            t.app.insert_customer(&c, &actor()).unwrap();
+            c.id
+        })
+        .collect();
+    (t, clock, ids)
+}
+
+fn recurring_rows(t: &TestApp, id: CampaignId) -> Vec<OutboxMessage> {
+    let mut tx = t.app.store.begin(Lock::Writes).unwrap();
+    tx.campaign_messages(id, None, 1_000).unwrap()
+}
+
+#[test]
+fn a_birthday_is_greeted_once_a_year_however_often_the_day_is_run() {
+    let (t, clock, ids) = birthdays();
+    let row = t.app.create_campaign(BIRTHDAY, &actor()).unwrap();
+    // The launch activates it and writes nothing.
+    assert_eq!(
+        t.app.launch_campaign(row.id, &actor()).unwrap(),
+        LaunchReport::default()
+    );
+    let view = t.app.campaign(row.id).unwrap();
+    assert_eq!(view.row.state, CampaignState::Launched);
+    assert!(view.counts.rows.is_empty());
+
+    let run = t.app.run_recurring_campaigns(None, &actor()).unwrap();
+    assert_eq!(run.day, "2025-03-03", "the business's local day, not UTC's");
+    assert_eq!((run.campaigns[0].due, run.campaigns[0].written), (2, 2));
+    let rows = recurring_rows(&t, row.id);
+    assert_eq!(rows.iter().map(|m| m.customer_id).collect::<Vec<_>>(), ids[..2]);
+    for m in &rows {
+        assert_eq!(m.occurrence, 2025);
+        assert_eq!(m.state, MessageState::Queued);
+        // 09:00 in Jerusalem (UTC+2 in March before the change).
+        assert_eq!(m.next_attempt_at, Some(ts("2025-03-03T07:00:00Z")));
+        assert_eq!(m.message_id, occurrence_message_id(row.id, m.customer_id, 2025));
+        assert_eq!(
+            m.subject.as_deref(),
+            Some(format!("Happy birthday Dana{}", m.customer_id.0.as_u128()).as_str())
+        );
+    }
+    // The same day again: nothing new.
+    let again = t.app.run_recurring_campaigns(None, &actor()).unwrap();
+    assert_eq!((again.campaigns[0].due, again.campaigns[0].written), (0, 0));
+
+    // A crash part-way: customer 2's page never committed. The job retried writes it, and
+    // customer 1's row stays as it was.
+    {
+        let mut tx = t.app.store.begin(Lock::Writes).unwrap();
+        tx.delete_campaign_messages(ids[1]).unwrap();
+        tx.commit().unwrap();
+    }
+    clock.set(ts("2025-03-03T05:00:00Z"));
+    let worker = crate::jobs::Worker::new("w", jiff::SignedDuration::from_mins(5));
+    match t
+        .app
+        .run_job_now(crate::jobs::kinds::CAMPAIGNS_RECURRING, serde_json::json!({}), &worker)
+        .unwrap()
+    {
+        crate::jobs::JobOutcome::Completed { job } => {
+            let result = job.result.unwrap();
+            assert_eq!(result["campaigns"][0]["written"], 1, "{result}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let after_crash = recurring_rows(&t, row.id);
+    assert_eq!(after_crash.len(), 2);
+    assert_eq!(after_crash[0], rows[0], "customer 1's row untouched");
+
+    // A year later: each is greeted again, with the new year's key and message id.
+    clock.set(ts("2026-03-02T22:20:00Z"));
+    let next = t.app.run_recurring_campaigns(None, &actor()).unwrap();
+    assert_eq!(next.day, "2026-03-03");
+    assert_eq!(next.campaigns[0].written, 2);
+    let rows = recurring_rows(&t, row.id);
+    assert_eq!(rows.len(), 4);
+    let keys: Vec<(CustomerId, i64)> = rows.iter().map(|m| m.key()).collect();
+    assert_eq!(
+        keys,
+        vec![(ids[0], 2025), (ids[0], 2026), (ids[1], 2025), (ids[1], 2026)]
+    );
+    let mut message_ids: Vec<&str> = rows.iter().map(|m| m.message_id.as_str()).collect();
+    message_ids.dedup();
+    assert_eq!(message_ids.len(), 4);
+    assert_eq!(
+        t.app.run_recurring_campaigns(None, &actor()).unwrap().campaigns[0].written,
+        0
+    );
+}
+
+#[test]
+fn a_leap_day_birthday_is_greeted_on_28_february_and_a_past_day_is_caught_up() {
+    let (t, _clock, ids) = birthdays();
+    let def = BIRTHDAY.replace(r#""days_before": 2"#, r#""days_before": 0"#);
+    let row = t.app.create_campaign(&def, &actor()).unwrap();
+    t.app.launch_campaign(row.id, &actor()).unwrap();
+    // 28 February 2025, run late (on 3 March): customer 4 is greeted at once.
+    let run = t
+        .app
+        .run_recurring_campaigns(Some(jiff::civil::date(2025, 2, 28)), &actor())
+        .unwrap();
+    assert_eq!(run.campaigns[0].written, 1);
+    let rows = recurring_rows(&t, row.id);
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].customer_id, rows[0].occurrence), (ids[3], 2025));
+    assert_eq!(
+        rows[0].next_attempt_at,
+        Some(ts("2025-03-02T22:20:00Z")),
+        "now: a catch-up"
+    );
+    // 1 March is nobody's day in 2025.
+    let none = t
+        .app
+        .run_recurring_campaigns(Some(jiff::civil::date(2025, 3, 1)), &actor())
+        .unwrap();
+    assert_eq!(none.campaigns[0].due, 0);
+}
+
+#[test]
+fn a_customer_without_consent_is_suppressed_and_a_withdrawal_stops_a_queued_greeting() {
+    let (t, clock, ids) = birthdays();
+    let row = t.app.create_campaign(BIRTHDAY, &actor()).unwrap();
+    t.app.launch_campaign(row.id, &actor()).unwrap();
+    // Customer 2 withdrew the e-mail consent before the day.
+    let mut two = t.app.store.get_customer(ids[1]).unwrap().unwrap();
+    two.consents = vec![Consent {
+        channel: ConsentChannel::Email,
+        state: ConsentState::Withdrawn,
+        at: ts("2025-03-01T00:00:00Z"),
+        source: "test".into(),
+    }];
+    t.app.update_customer(&two, &actor()).unwrap();
+    t.app.run_recurring_campaigns(None, &actor()).unwrap();
+    let rows = recurring_rows(&t, row.id);
+    assert_eq!(rows[0].state, MessageState::Queued);
+    assert_eq!(
+        (rows[1].state, rows[1].suppression.as_deref()),
+        (MessageState::Suppressed, Some("no_consent"))
+    );
+    // Customer 1 withdraws after the row was queued: the delivery suppresses it.
+    let mut one = t.app.store.get_customer(ids[0]).unwrap().unwrap();
+    one.consents = vec![Consent {
+        channel: ConsentChannel::Email,
+        state: ConsentState::Withdrawn,
+        at: ts("2025-03-03T06:00:00Z"),
+        source: "test".into(),
+    }];
+    t.app.update_customer(&one, &actor()).unwrap();
+    clock.set(ts("2025-03-03T07:00:00Z"));
+    let r = t.app.deliver_campaign_messages(&Senders::default(), 100).unwrap();
+    assert_eq!((r.claimed, r.suppressed, r.sent), (1, 1, 0));
+    let report = t.app.campaign_report(row.id).unwrap();
+    assert_eq!(report.sent, 0);
+    assert_eq!(report.suppressed.get("no_consent"), Some(&2));
+}
+
+#[test]
+fn each_year_draws_its_own_control_group_and_the_report_adds_the_years() {
+    let mut t = app_named("recurring-control");
+    let clock = Arc::new(ManualClock::new(ts("2025-06-01T06:00:00Z")));
+    t.app = t.app.clone().with_clock(clock.clone());
+    for n in 1..=60u128 {
+        let mut c = Customer::bare(CustomerId(uuid::Uuid::from_u128(n)), None, ts("2024-01-01T00:00:00Z"));
+        c.name = Some(format!("Dana{n} Levi"));
+        c.language = Some("en".into());
+        c.demographics.birth_date = Some(jiff::civil::date(1980 + (n % 20) as i16, 6, 1));
+        c.consents.push(Consent {
+            channel: ConsentChannel::Email,
+            state: ConsentState::Granted,
+            at: ts("2024-01-01T00:00:00Z"),
+            source: "test".into(),
+        });
+        c.email = Some(Email::parse(&format!("c{n}@example.com")).unwrap());
+        t.app.insert_customer(&c, &actor()).unwrap();
+    }
+    let def = BIRTHDAY
+        .replace(r#""days_before": 2"#, r#""days_before": 0"#)
+        .replace(r#"["email"]"#, r#"["log"]"#)
+        .replace(r#""audience""#, r#""control_bp": 5000, "audience""#);
+    let row = t.app.create_campaign(&def, &actor()).unwrap();
+    t.app.launch_campaign(row.id, &actor()).unwrap();
+    let control_of = |year: i64| -> BTreeSet<CustomerId> {
+        recurring_rows(&t, row.id)
+            .into_iter()
+            .filter(|m| m.occurrence == year && m.arm == "control")
+            .map(|m| m.customer_id)
+            .collect()
+    };
+    t.app.run_recurring_campaigns(None, &actor()).unwrap();
+    clock.set(ts("2025-06-01T09:00:00Z"));
+    assert!(t.app.deliver_campaign_messages(&Senders::default(), 100).unwrap().sent > 0);
+    clock.set(ts("2026-06-01T06:00:00Z"));
+    t.app.run_recurring_campaigns(None, &actor()).unwrap();
+    clock.set(ts("2026-06-01T09:00:00Z"));
+    t.app.deliver_campaign_messages(&Senders::default(), 100).unwrap();
+    let (first, second) = (control_of(2025), control_of(2026));
+    assert!(!first.is_empty() && !second.is_empty());
+    assert_ne!(first, second, "drawn afresh each year");
+    let report = t.app.campaign_report(row.id).unwrap();
+    assert_eq!(report.sent + report.control, 120);
+    assert_eq!(report.occurrences.len(), 2);
+    assert_eq!(report.occurrences[0].occurrence, 2025);
+    assert_eq!(report.occurrences[0].control, first.len() as u64);
+    assert_eq!(report.occurrences[1].control, second.len() as u64);
+    assert_eq!(report.occurrences.iter().map(|o| o.sent).sum::<u64>(), report.sent);
 }

@@ -135,7 +135,7 @@ impl App {
             let mut tx = self.store.begin(Lock::Writes)?;
             let mut fresh = BTreeSet::new();
             for customer in entered {
-                if tx.campaign_message(id, customer)?.is_none() {
+                if tx.campaign_message(id, customer, 0)?.is_none() {
                     fresh.insert(customer);
                 }
             }
@@ -185,6 +185,7 @@ impl App {
                 };
                 let spec = OutboxSpec {
                     campaign_id: id,
+                    occurrence: 0,
                     campaign,
                     arm: arm_name(arm),
                     control,

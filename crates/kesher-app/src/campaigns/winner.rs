@@ -156,7 +156,7 @@ impl App {
             loop {
                 let page = tx.campaign_messages(id, after, 1_000)?;
                 let Some(last) = page.last() else { break };
-                after = Some(last.customer_id);
+                after = Some(last.key());
                 for m in &page {
                     let Some(variant) = variant_of(&m.arm) else { continue };
                     match (m.state, m.sent_at) {
@@ -236,18 +236,18 @@ impl App {
         let now = self.now();
         let zone = self.business_time_zone()?;
         let due = campaign.send_window().send_at(now, &zone, None).unwrap_or(now);
-        let mut waiting_ids: Vec<CustomerId> = Vec::new();
+        let mut waiting_ids: Vec<kesher_store::MessageKey> = Vec::new();
         {
             let mut tx = self.store.begin(Lock::Writes)?;
             let mut after = None;
             loop {
                 let page = tx.campaign_messages(id, after, 1_000)?;
                 let Some(last) = page.last() else { break };
-                after = Some(last.customer_id);
-                waiting_ids.extend(page.iter().filter(|m| waiting(m)).map(|m| m.customer_id));
+                after = Some(last.key());
+                waiting_ids.extend(page.iter().filter(|m| waiting(m)).map(|m| m.key()));
             }
         }
-        let wanted: BTreeSet<CustomerId> = waiting_ids.iter().copied().collect();
+        let wanted: BTreeSet<CustomerId> = waiting_ids.iter().map(|k| k.0).collect();
         let contexts = if wanted.is_empty() {
             Default::default()
         } else {
@@ -257,9 +257,9 @@ impl App {
         let mut paced = 0u64;
         for page in waiting_ids.chunks(LAUNCH_PAGE) {
             let mut tx = self.store.begin(Lock::Writes)?;
-            for customer in page {
+            for (customer, occurrence) in page {
                 // Read again in the unit: only a row still waiting is released.
-                let Some(m) = tx.campaign_message(id, *customer)?.filter(waiting) else {
+                let Some(m) = tx.campaign_message(id, *customer, *occurrence)?.filter(waiting) else {
                     continue;
                 };
                 // The frequency cap again: the customer may have been sent other campaigns'

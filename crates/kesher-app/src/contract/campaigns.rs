@@ -47,6 +47,7 @@ fn message(c: CampaignId, customer: CustomerId, state: MessageState, due: &str) 
         sent_at: None,
         last_error: None,
         created_at: at("2025-03-01T10:00:00Z"),
+        occurrence: 0,
     }
 }
 
@@ -107,17 +108,14 @@ pub fn campaigns_and_messages_read_back_as_written(s: &App) {
         ..queued.clone()
     };
     assert_eq!(tx.insert_campaign_messages(&[again]).unwrap(), 0);
-    assert_eq!(tx.campaign_message(one.id, ids[2]).unwrap(), Some(queued.clone()));
+    assert_eq!(tx.campaign_message(one.id, ids[2], 0).unwrap(), Some(queued.clone()));
     let mut all = vec![sent.clone(), suppressed.clone(), queued.clone()];
     all.sort_by_key(|m| m.customer_id);
     assert_eq!(tx.campaign_messages(one.id, None, 10).unwrap(), all);
     // Pages by customer id.
     let first = tx.campaign_messages(one.id, None, 2).unwrap();
     assert_eq!(first, all[..2]);
-    assert_eq!(
-        tx.campaign_messages(one.id, Some(first[1].customer_id), 2).unwrap(),
-        all[2..]
-    );
+    assert_eq!(tx.campaign_messages(one.id, Some(first[1].key()), 2).unwrap(), all[2..]);
     assert_eq!(tx.customer_campaign_messages(ids[0]).unwrap(), vec![sent.clone()]);
     let counts = tx.campaign_message_counts(one.id).unwrap();
     assert_eq!(counts.of(MessageState::Sent), 1);
@@ -160,7 +158,7 @@ pub fn campaigns_and_messages_read_back_as_written(s: &App) {
         ..queued.clone()
     };
     tx.update_campaign_message(&updated).unwrap();
-    assert_eq!(tx.campaign_message(one.id, ids[2]).unwrap(), Some(updated));
+    assert_eq!(tx.campaign_message(one.id, ids[2], 0).unwrap(), Some(updated));
 }
 
 pub fn claims_take_due_messages_of_launched_campaigns_once(s: &App) {
@@ -207,7 +205,7 @@ pub fn claims_take_due_messages_of_launched_campaigns_once(s: &App) {
         && m.next_attempt_at == Some(lease)));
     let mut tx = s.store.begin(Lock::Writes).unwrap();
     assert_eq!(
-        tx.campaign_message(live.id, ids[0]).unwrap().unwrap().state,
+        tx.campaign_message(live.id, ids[0], 0).unwrap().unwrap().state,
         MessageState::Sending
     );
     // Nothing more until a lease ends; then the abandoned sends are taken again.
@@ -225,7 +223,7 @@ pub fn claims_take_due_messages_of_launched_campaigns_once(s: &App) {
             .all(|m| m.last_error.as_deref() == Some(kesher_store::campaigns::LEASE_EXPIRED))
     );
     assert_eq!(
-        tx.campaign_message(live.id, ids[0])
+        tx.campaign_message(live.id, ids[0], 0)
             .unwrap()
             .unwrap()
             .last_error
@@ -321,7 +319,7 @@ pub fn merge_moves_messages_and_erasure_clears_their_texts(s: &App) {
     // The kept customer's own message of campaign one stays; campaign two's moves, its id with it.
     assert_eq!(kept[0].state, MessageState::Sent);
     assert_eq!(
-        tx.campaign_message(two.id, ids[0]).unwrap().unwrap().message_id,
+        tx.campaign_message(two.id, ids[0], 0).unwrap().unwrap().message_id,
         format!("<{}.{}@kesher>", two.id, ids[1])
     );
     assert!(tx.customer_campaign_messages(ids[1]).unwrap().is_empty());
@@ -343,6 +341,181 @@ pub fn merge_moves_messages_and_erasure_clears_their_texts(s: &App) {
     assert_eq!(messages_of(s, two.id).len(), 1);
 }
 
+/// A recurring campaign's outbox holds one message per customer and occurrence (the
+/// anniversary's year): a second year's message is a new row, the same year's again is none;
+/// pages run by (customer, occurrence); a claim, an update and a release touch one occurrence
+/// only; a merge keeps the kept customer's row of an occurrence and moves the others.
+pub fn the_outbox_key_includes_the_occurrence(s: &App) {
+    let ids = customers(s, 3);
+    let c = campaign(5, CampaignState::Launched);
+    let year = |customer: CustomerId, occurrence: i64, due: &str| OutboxMessage {
+        occurrence,
+        message_id: format!("<{}.{}.{occurrence}@kesher>", c.id, customer),
+        ..message(c.id, customer, MessageState::Queued, due)
+    };
+    let first = year(ids[0], 2025, "2025-03-01T10:00:00Z");
+    let second = year(ids[0], 2026, "2026-03-01T10:00:00Z");
+    write(s, |tx| {
+        tx.insert_campaign(&c).unwrap();
+        assert_eq!(tx.insert_campaign_messages(std::slice::from_ref(&first)).unwrap(), 1);
+        // The same year again (a run repeated, retried after a crash): nothing new.
+        let again = OutboxMessage {
+            body: Some("again".into()),
+            ..first.clone()
+        };
+        assert_eq!(tx.insert_campaign_messages(&[again]).unwrap(), 0);
+        // The next year: a new row.
+        assert_eq!(tx.insert_campaign_messages(std::slice::from_ref(&second)).unwrap(), 1);
+        assert_eq!(
+            tx.insert_campaign_messages(&[
+                year(ids[1], 2025, "2025-03-01T10:00:00Z"),
+                year(ids[2], 2026, "2026-03-01T10:00:00Z"),
+            ])
+            .unwrap(),
+            2
+        );
+    });
+    let mut tx = s.store.begin(Lock::Writes).unwrap();
+    assert_eq!(tx.campaign_message(c.id, ids[0], 2025).unwrap(), Some(first.clone()));
+    assert_eq!(tx.campaign_message(c.id, ids[0], 2026).unwrap(), Some(second.clone()));
+    assert_eq!(tx.campaign_message(c.id, ids[0], 2027).unwrap(), None);
+    assert_eq!(tx.campaign_message(c.id, ids[0], 0).unwrap(), None);
+    // Pages by (customer, occurrence): a page may end between two years of one customer.
+    let all = tx.campaign_messages(c.id, None, 10).unwrap();
+    let keys: Vec<(CustomerId, i64)> = all.iter().map(|m| m.key()).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    assert_eq!(all.len(), 4);
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = tx.campaign_messages(c.id, after, 1).unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.key());
+        paged.extend(page);
+    }
+    assert_eq!(paged, all);
+    assert_eq!(tx.campaign_message_counts(c.id).unwrap().of(MessageState::Queued), 4);
+    // A claim takes the due year only; the update of one year leaves the other.
+    let claimed = tx
+        .claim_campaign_messages(at("2025-03-02T00:00:00Z"), at("2025-03-02T00:05:00Z"), 10)
+        .unwrap();
+    let mut claimed_keys: Vec<(CustomerId, i64)> = claimed.iter().map(|m| m.key()).collect();
+    claimed_keys.sort();
+    let mut expected = vec![(ids[0], 2025), (ids[1], 2025)];
+    expected.sort();
+    assert_eq!(claimed_keys, expected);
+    let sent = OutboxMessage {
+        state: MessageState::Sent,
+        sent_at: Some(at("2025-03-02T00:01:00Z")),
+        next_attempt_at: None,
+        attempts: 1,
+        ..first.clone()
+    };
+    tx.update_campaign_message(&sent).unwrap();
+    assert_eq!(tx.campaign_message(c.id, ids[0], 2025).unwrap(), Some(sent.clone()));
+    assert_eq!(tx.campaign_message(c.id, ids[0], 2026).unwrap(), Some(second.clone()));
+    // A waiting row of one year is released; the same customer's other year is not touched.
+    let waiting = OutboxMessage {
+        arm: "rest".into(),
+        next_attempt_at: None,
+        ..year(ids[2], 2027, "2027-03-01T10:00:00Z")
+    };
+    assert_eq!(tx.insert_campaign_messages(std::slice::from_ref(&waiting)).unwrap(), 1);
+    let released = OutboxMessage {
+        arm: "rest:variant:0".into(),
+        next_attempt_at: Some(at("2027-03-01T10:00:00Z")),
+        ..waiting.clone()
+    };
+    assert!(tx.release_campaign_message(&released).unwrap());
+    assert_eq!(
+        tx.campaign_message(c.id, ids[2], 2026).unwrap().unwrap().arm,
+        "variant:0"
+    );
+    tx.commit().unwrap();
+    // A merge of ids[1] into ids[0]: ids[0] keeps its own 2025, gets nothing of ids[1]'s 2025.
+    // ids[2] into ids[0]: its 2026 clashes with ids[0]'s (dropped), its 2027 moves.
+    s.merge_customers(ids[0], ids[1], &actor()).unwrap();
+    s.merge_customers(ids[0], ids[2], &actor()).unwrap();
+    let mut tx = s.store.begin(Lock::Writes).unwrap();
+    let kept: Vec<(i64, String)> = tx
+        .customer_campaign_messages(ids[0])
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.occurrence, m.message_id))
+        .collect();
+    let mut kept_sorted = kept.clone();
+    kept_sorted.sort();
+    assert_eq!(
+        kept_sorted,
+        vec![
+            (2025, first.message_id.clone()),
+            (2026, second.message_id.clone()),
+            (2027, waiting.message_id.clone()),
+        ]
+    );
+}
+
+/// Clicks are one row per (message, link) with every click counted, the last instant kept the
+/// latest; a merge moves them with their message; a deletion removes them.
+pub fn clicks_count_once_per_link_and_follow_their_message(s: &App) {
+    let ids = customers(s, 3);
+    let c = campaign(6, CampaignState::Launched);
+    write(s, |tx| {
+        tx.insert_campaign(&c).unwrap();
+        tx.insert_campaign_messages(&[
+            message(c.id, ids[0], MessageState::Sent, "2025-03-01T10:00:00Z"),
+            OutboxMessage {
+                occurrence: 2026,
+                ..message(c.id, ids[1], MessageState::Sent, "2026-03-01T10:00:00Z")
+            },
+        ])
+        .unwrap();
+        assert!(
+            tx.record_campaign_click(c.id, ids[0], 0, 0, at("2025-03-01T12:00:00Z"))
+                .unwrap()
+        );
+        assert!(
+            !tx.record_campaign_click(c.id, ids[0], 0, 0, at("2025-03-01T13:00:00Z"))
+                .unwrap()
+        );
+        // A click recorded late with an earlier instant keeps the latest.
+        assert!(
+            !tx.record_campaign_click(c.id, ids[0], 0, 0, at("2025-03-01T11:00:00Z"))
+                .unwrap()
+        );
+        assert!(
+            tx.record_campaign_click(c.id, ids[0], 0, 1, at("2025-03-01T12:30:00Z"))
+                .unwrap()
+        );
+        assert!(
+            tx.record_campaign_click(c.id, ids[1], 2026, 0, at("2026-03-01T12:00:00Z"))
+                .unwrap()
+        );
+    });
+    let mut tx = s.store.begin(Lock::Writes).unwrap();
+    let clicks = tx.campaign_clicks(c.id).unwrap();
+    assert_eq!(clicks.len(), 3, "{clicks:?}");
+    let first = clicks.iter().find(|k| k.customer_id == ids[0] && k.link == 0).unwrap();
+    assert_eq!(
+        (first.clicks, first.first_at, first.last_at),
+        (3, at("2025-03-01T12:00:00Z"), at("2025-03-01T13:00:00Z"))
+    );
+    assert_eq!(tx.customer_campaign_clicks(ids[1]).unwrap().len(), 1);
+    drop(tx);
+    // ids[1] merged into ids[2] (who has no message): the 2026 message moves, its click with it.
+    s.merge_customers(ids[2], ids[1], &actor()).unwrap();
+    let mut tx = s.store.begin(Lock::Writes).unwrap();
+    assert!(tx.customer_campaign_clicks(ids[1]).unwrap().is_empty());
+    let moved = tx.customer_campaign_clicks(ids[2]).unwrap();
+    assert_eq!((moved.len(), moved[0].occurrence, moved[0].clicks), (1, 2026, 1));
+    drop(tx);
+    s.delete_customer(ids[2], &actor()).unwrap();
+    let mut tx = s.store.begin(Lock::Writes).unwrap();
+    assert_eq!(tx.campaign_clicks(c.id).unwrap().len(), 2);
+}
+
 pub fn a_copy_keeps_campaigns_and_messages(s: &App, target: &App) {
     let ids = customers(s, 2);
     let one = CampaignRow {
@@ -358,6 +531,10 @@ pub fn a_copy_keeps_campaigns_and_messages(s: &App, target: &App) {
                 ..message(one.id, ids[0], MessageState::Sent, "2025-03-01T10:00:00Z")
             },
             message(one.id, ids[1], MessageState::Queued, "2025-03-01T10:00:00Z"),
+            OutboxMessage {
+                occurrence: 2026,
+                ..message(one.id, ids[1], MessageState::Queued, "2026-03-01T10:00:00Z")
+            },
         ])
         .unwrap();
     });

@@ -36,6 +36,9 @@ pub const CAMPAIGNS_DELIVER: &str = "campaigns.deliver";
 /// A/B tests whose measuring is over: the winner chosen and given to the recipients who waited
 /// (`App::pick_campaign_winners`).
 pub const CAMPAIGNS_PICK_WINNERS: &str = "campaigns.pick_winners";
+/// Launched recurring campaigns greet the customers whose date (birthday, membership
+/// anniversary) is today, less each campaign's days before (`App::run_recurring_campaigns`).
+pub const CAMPAIGNS_RECURRING: &str = "campaigns.recurring";
 /// A runner self-check: sleeps `{"seconds": n}` (at most an hour) and reports it.
 pub const SLEEP: &str = "diagnostic.sleep";
 
@@ -82,6 +85,11 @@ pub const KINDS: &[Kind] = &[
         name: CAMPAIGNS_PICK_WINNERS,
         max_attempts: 3,
         about: "choose the winner of each A/B test whose measuring is over and send it to the recipients who waited",
+    },
+    Kind {
+        name: CAMPAIGNS_RECURRING,
+        max_attempts: 3,
+        about: "write the messages of launched recurring campaigns (birthday, membership anniversary) due today, once per customer and year",
     },
     Kind {
         name: SLEEP,
@@ -195,6 +203,13 @@ pub(crate) fn run(app: &App, job: &Job) -> Result<Value, HandlerError> {
         CAMPAIGNS_PICK_WINNERS => {
             let actor = Actor::new("system:jobs", app.now()).from(format!("job {}", job.id));
             match app.pick_campaign_winners(&actor) {
+                Ok(r) => Ok(json!(r)),
+                Err(e) => Err(HandlerError::Transient(e.to_string())),
+            }
+        }
+        CAMPAIGNS_RECURRING => {
+            let actor = Actor::new("system:jobs", app.now()).from(format!("job {}", job.id));
+            match app.run_recurring_campaigns(None, &actor) {
                 Ok(r) => Ok(json!(r)),
                 Err(e) => Err(HandlerError::Transient(e.to_string())),
             }

@@ -18,7 +18,9 @@ pub struct Schedule {
 }
 
 /// The built-in schedules: the nightly analytics refresh, the daily retention run and the daily
-/// loyalty tier review, the expiry of points and the expiry of granted benefits, and the hourly
+/// loyalty tier review, the expiry of points and the expiry of granted benefits, the recurring
+/// campaigns' greetings of the day (written just after midnight, each due at its campaign's
+/// local time), and the hourly
 /// refresh of the saved segments' members (a customer's entry is recorded within the hour).
 pub const SCHEDULES: &[Schedule] = &[
     Schedule {
@@ -50,6 +52,11 @@ pub const SCHEDULES: &[Schedule] = &[
         name: "segments.refresh",
         kind: kinds::SEGMENTS_REFRESH,
         cron: "50 * * * *",
+    },
+    Schedule {
+        name: "campaigns.recurring",
+        kind: kinds::CAMPAIGNS_RECURRING,
+        cron: "15 0 * * *",
     },
 ];
 

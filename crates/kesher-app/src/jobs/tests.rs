@@ -248,7 +248,8 @@ fn schedules_enqueue_their_next_occurrence_once_in_the_business_zone() {
             "loyalty.tier_review",
             "loyalty.expire",
             "loyalty.benefits_expire",
-            "segments.refresh"
+            "segments.refresh",
+            "campaigns.recurring"
         ]
     );
     assert_eq!(statuses[0].zone, "Asia/Jerusalem");
@@ -259,17 +260,20 @@ fn schedules_enqueue_their_next_occurrence_once_in_the_business_zone() {
     assert_eq!(statuses[3].next_run, Some(ts("2026-01-11T02:00:00Z")));
     assert_eq!(statuses[4].next_run, Some(ts("2026-01-11T02:15:00Z")));
     assert_eq!(statuses[5].next_run, Some(ts("2026-01-10T12:50:00Z")));
+    // The recurring campaigns' greetings just after local midnight.
+    assert_eq!(statuses[6].next_run, Some(ts("2026-01-10T22:15:00Z")));
     assert_eq!(t.app.ensure_schedules().unwrap(), Some(ts("2026-01-10T12:50:00Z")));
     // Again, as a second server would: nothing new.
     assert_eq!(t.app.ensure_schedules().unwrap(), Some(ts("2026-01-10T12:50:00Z")));
     let jobs = t.app.list_jobs(None, 10, 0).unwrap();
-    assert_eq!(jobs.total, 6);
+    assert_eq!(jobs.total, 7);
     let mut keys: Vec<String> = jobs.items.iter().filter_map(|j| j.dedupe_key.clone()).collect();
     keys.sort();
     assert_eq!(
         keys,
         [
             "schedule:analyze:2026-01-11T00:30:00Z",
+            "schedule:campaigns.recurring:2026-01-10T22:15:00Z",
             "schedule:loyalty.benefits_expire:2026-01-11T02:15:00Z",
             "schedule:loyalty.expire:2026-01-11T02:00:00Z",
             "schedule:loyalty.tier_review:2026-01-11T01:45:00Z",
@@ -294,6 +298,17 @@ fn schedules_enqueue_their_next_occurrence_once_in_the_business_zone() {
     }
     match t.app.run_next_job(&worker("w")).unwrap() {
         JobOutcome::Completed { job } => {
+            assert_eq!(job.kind, "campaigns.recurring");
+            assert_eq!(
+                job.result.as_ref().map(|r| &r["campaigns"]),
+                Some(&serde_json::json!([])),
+                "{job:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    match t.app.run_next_job(&worker("w")).unwrap() {
+        JobOutcome::Completed { job } => {
             assert_eq!(job.kind, "analyze");
             assert!(job.result.as_ref().and_then(|r| r.get("skipped")).is_some(), "{job:?}");
         }
@@ -301,8 +316,8 @@ fn schedules_enqueue_their_next_occurrence_once_in_the_business_zone() {
     }
     assert_eq!(t.app.run_next_job(&worker("w")).unwrap(), JobOutcome::EmptyQueue);
     assert_eq!(t.app.ensure_schedules().unwrap(), Some(ts("2026-01-11T00:50:00Z")));
-    assert_eq!(t.app.list_jobs(Some(JobState::Scheduled), 10, 0).unwrap().total, 6);
-    assert_eq!(t.app.list_jobs(None, 10, 0).unwrap().total, 8);
+    assert_eq!(t.app.list_jobs(Some(JobState::Scheduled), 10, 0).unwrap().total, 7);
+    assert_eq!(t.app.list_jobs(None, 10, 0).unwrap().total, 10);
 }
 
 #[test]

@@ -11,7 +11,15 @@
 //! - **Holiday greeting**, 30 days before the end: up to 5,000 active customers, 10 % control,
 //!   and no effect simulated: the report shows a campaign whose lift is not significant.
 //!
-//! The samples are bounded so that a million-customer demo spends no more on them than a small one.
+//! - **Birthday greeting**, a recurring campaign launched `BIRTHDAY_DAYS` days before the end:
+//!   every customer with a birth date, greeted on the `log` channel at 10:00 business time on
+//!   their birthday, 10 % control drawn per year; the daily job's run (`App::run_recurring_campaigns`)
+//!   is replayed day by day on the manual clock, so its report counts real greetings and the
+//!   purchases that followed them.
+//!
+//! The samples are bounded so that a million-customer demo spends no more on them than a small one
+//! (the birthday greeting reads every customer once a day: it runs over fewer days on a large
+//! demo).
 
 use anyhow::Context;
 use jiff::{SignedDuration, Timestamp};
@@ -24,6 +32,10 @@ use std::sync::Arc;
 
 /// The most customers one demo campaign addresses.
 const SAMPLE: usize = 5_000;
+/// Days of history the birthday greeting ran over, on a demo of up to `BIRTHDAY_FULL` customers
+/// (one week on a larger one: each day's run reads every customer).
+const BIRTHDAY_DAYS: i64 = 42;
+const BIRTHDAY_FULL: u64 = 100_000;
 /// The share of win-back recipients the simulation brings back (parts per 1,000).
 const COMEBACK_PER_MILLE: u64 = 200;
 
@@ -299,13 +311,83 @@ pub fn run(app: &App, actor: &Actor, now: Timestamp, seed: u64) -> anyhow::Resul
         ),
         actor,
     )?;
+    // The birthday greeting: a recurring campaign, its daily run replayed day by day.
+    let customers = app.counts().map(|c| c.customers).unwrap_or(0);
+    let days = if customers <= BIRTHDAY_FULL { BIRTHDAY_DAYS } else { 7 };
+    let birthday_start = day(days, 0).context("the birthday greeting's start")?;
+    let mut templates = serde_json::Map::new();
+    for (lang, subject, body) in [
+        (
+            "he",
+            "יום הולדת שמח, {{ customer.first_name }}!",
+            "<p dir=\"rtl\">יום הולדת שמח, {{ customer.first_name }}! מחכה לך הפתעה בסניף.</p>",
+        ),
+        (
+            "fa",
+            "{{ customer.first_name }}، تولدت مبارک!",
+            "<p dir=\"rtl\">{{ customer.first_name }}، تولدت مبارک! هدیه‌ای در فروشگاه منتظر شماست.</p>",
+        ),
+        (
+            "en",
+            "Happy birthday, {{ customer.first_name }}!",
+            "<p>Happy birthday, {{ customer.first_name }}! A treat waits for you in store.</p>",
+        ),
+    ] {
+        templates.insert(lang.into(), serde_json::json!({"subject": subject, "body": body}));
+    }
+    let birthday_text = serde_json::json!({
+        "name": "Birthday greeting",
+        "kind": {"type": "recurring", "on": "birthday", "days_before": 0, "local_time": "10:00"},
+        "audience": "visits >= 0",
+        "channels": ["log"],
+        "default_language": "he",
+        "templates": templates,
+        "control_bp": 1_000,
+        "attribution_days": 14
+    })
+    .to_string();
+    clock.set(birthday_start);
+    let birthday_actor = Actor {
+        at: birthday_start,
+        ..actor.clone()
+    };
+    let birthday = then
+        .create_campaign(&birthday_text, &birthday_actor)
+        .map_err(|e| anyhow::anyhow!("the demo's birthday greeting: {e}"))?;
+    then.launch_campaign(birthday.id, &birthday_actor)
+        .map_err(|e| anyhow::anyhow!("launching the demo's birthday greeting: {e}"))?;
+    let senders = then.campaign_senders().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut greeted_birthdays = 0u64;
+    for back in (1..=days).rev() {
+        let run_at = day(back, 0).context("a birthday run's day")? + SignedDuration::from_mins(15);
+        clock.set(run_at);
+        let run = then
+            .run_recurring_campaigns(
+                None,
+                &Actor {
+                    at: run_at,
+                    ..actor.clone()
+                },
+            )
+            .map_err(|e| anyhow::anyhow!("the demo's birthday run: {e}"))?;
+        greeted_birthdays += run.campaigns.iter().map(|c| c.written).sum::<u64>();
+        clock.set(day(back, 10).context("a birthday's send")?);
+        while then
+            .deliver_campaign_messages(&senders, 5_000)
+            .map_err(|e| anyhow::anyhow!("delivering the demo's birthday greeting: {e}"))?
+            .claimed
+            > 0
+        {}
+    }
+
     // The prices: the demo's log channel stands for e-mail.
     let prices = serde_json::json!({"currency": "ILS", "acquisition": "45.00",
         "per_thousand": {"email": "2.00", "sms": "80.00", "log": "2.00"}});
     app.set_campaign_costs(&prices.to_string(), actor)
         .map_err(|e| anyhow::anyhow!("the demo's campaign prices: {e}"))?;
     eprintln!(
-        "  campaigns: a win-back pilot to {} lapsed customers ({back} came back), a holiday greeting to {} in {:.1} s",
+        "  campaigns: a win-back pilot to {} lapsed customers ({back} came back), a holiday greeting to {}, \
+         birthday greetings over {days} days to {greeted_birthdays} in {:.1} s",
         pilot.len(),
         greeted.len(),
         t.elapsed().as_secs_f64()

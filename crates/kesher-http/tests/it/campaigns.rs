@@ -1,7 +1,9 @@
 //! Campaigns over HTTP: create (a bad definition named by its key), list, show, preview in the
 //! customer's language, launch (the outbox written once, relaunch writes nothing twice), pause,
 //! deliver, the report, the plan; who may do what; and the public one-click unsubscribe link,
-//! which a GET never triggers, works without a session, and suppresses a queued message.
+//! which a GET never triggers, works without a session, and suppresses a queued message; and the
+//! tracked links (`/c/{token}`): a sent e-mail's links point there, a click redirects to the
+//! original address and counts in the report, a forged token is a 404 and never a redirect.
 
 use crate::support::{check_error_body, spawn_app};
 use kesher_auth::Role;
@@ -471,4 +473,117 @@ fn an_sms_reply_with_an_opt_out_word_withdraws_the_consent_without_a_session() {
         (s, &v),
         (200, &json!({"opt_out": true, "known": true, "withdrawn": false}))
     );
+}
+
+/// An e-mail sender that keeps what it was handed.
+#[derive(Clone, Default)]
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl kesher_app::campaigns::Sender for Capture {
+    fn send(
+        &self,
+        message: &kesher_store::OutboxMessage,
+        _to: &kesher_core::Customer,
+    ) -> Result<(), kesher_app::campaigns::SendError> {
+        self.0.lock().unwrap().push(message.body.clone().unwrap_or_default());
+        Ok(())
+    }
+}
+
+/// The `/c/…` addresses of a body, in order.
+fn tracked(body: &str, base: &str) -> Vec<String> {
+    let prefix = format!("{base}/c/");
+    body.match_indices(&prefix)
+        .map(|(i, _)| body[i..].split(['"', '<', ' ']).next().unwrap().to_string())
+        .collect()
+}
+
+/// GET without following the redirect: status and Location.
+fn visit(url: &str) -> (u16, Option<String>) {
+    let agent = ureq::builder().redirects(0).build();
+    match agent.get(url).call() {
+        Ok(r) => (r.status(), r.header("location").map(str::to_string)),
+        Err(ureq::Error::Status(code, r)) => (code, r.header("location").map(str::to_string)),
+        Err(e) => panic!("GET {url}: {e}"),
+    }
+}
+
+#[test]
+fn links_go_through_the_tracked_redirect_and_the_report_counts_clicks() {
+    let (app, _) = setup();
+    let mut def = definition();
+    def["channels"] = json!(["email"]);
+    def["templates"]["en"]["body"] = json!(
+        "<p>Hello {{ customer.first_name }}: <a href=\"https://shop.example/sale?a=1&amp;b=2\">sale</a>, \
+         <a href=\"http://shop.example/branches\">branches</a></p>"
+    );
+    def["templates"]["he"]["body"] = json!("<p dir=\"rtl\">שלום <a href=\"https://shop.example/he/sale\">מבצע</a></p>");
+    let (s, c) = app.post("/api/campaigns", def);
+    assert_eq!(s, 201, "{c}");
+    let id = c["campaign"]["id"].as_str().unwrap().to_string();
+    let (s, l) = app.post(&format!("/api/campaigns/{id}/launch"), json!({}));
+    assert_eq!(s, 200, "{l}");
+    let capture = Capture::default();
+    let senders = kesher_app::campaigns::Senders {
+        email: Some(Box::new(capture.clone())),
+        sms: None,
+        links: Some(kesher_app::campaigns::clicks::LinkTracking::new(
+            &app.base,
+            app.app.unsubscribe_secret().unwrap(),
+        )),
+    };
+    assert_eq!(app.app.deliver_campaign_messages(&senders, 100).unwrap().sent, 2);
+    let bodies = capture.0.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 2);
+    // Every link of what was sent points at the server's redirect; no original address is left.
+    let english = bodies.iter().find(|b| b.contains("Hello")).unwrap();
+    assert!(!english.contains("shop.example"), "{english}");
+    let links = tracked(english, &app.base);
+    assert_eq!(links.len(), 2, "{english}");
+    let hebrew = bodies.iter().find(|b| b.contains("שלום")).unwrap();
+    assert_eq!(tracked(hebrew, &app.base).len(), 1, "{hebrew}");
+
+    let (_, r) = app.get(&format!("/api/campaigns/{id}/report"));
+    assert_eq!(r["clicks"]["unique_clickers"], 0, "{r}");
+
+    // Following a link: a 302 to the original address (the HTML's &amp; read as &).
+    assert_eq!(
+        visit(&links[0]),
+        (302, Some("https://shop.example/sale?a=1&b=2".to_string()))
+    );
+    assert_eq!(
+        visit(&links[1]),
+        (302, Some("http://shop.example/branches".to_string()))
+    );
+    // The same link again: one unique clicker still, three clicks in all.
+    assert_eq!(visit(&links[0]).0, 302);
+    let (_, r) = app.get(&format!("/api/campaigns/{id}/report"));
+    assert_eq!(r["clicks"]["unique_clickers"], 1, "{r}");
+    assert_eq!(r["clicks"]["clicks"], 3, "{r}");
+    assert_eq!(r["clicks"]["click_rate"], 0.5, "{r}");
+    assert_eq!(r["clicks"]["arms"]["all"]["sent"], 2, "{r}");
+
+    // A forged token (the last digit changed, the link number changed, nonsense): a 404 and no
+    // redirect; the counts do not move.
+    let token = links[0].rsplit('/').next().unwrap().to_string();
+    let last = if token.ends_with('0') { '1' } else { '0' };
+    let forged = format!("{}{last}", &token[..token.len() - 1]);
+    let mut parts: Vec<&str> = token.split('.').collect();
+    parts[3] = "7";
+    let other_link = parts.join(".");
+    for bad in [forged.as_str(), other_link.as_str(), "nonsense", "a.b.c.d.e"] {
+        let (s, location) = visit(&format!("{}/c/{bad}", app.base));
+        assert_eq!((s, location), (404, None), "{bad}");
+    }
+    let (s, v) = app.get(&format!("/c/{forged}"));
+    assert_eq!((s, &v["error"]["code"]), (404, &json!("campaign.click.invalid")), "{v}");
+    check_error_body(&v, "a forged click");
+    let (_, r) = app.get(&format!("/api/campaigns/{id}/report"));
+    assert_eq!(r["clicks"]["clicks"], 3, "{r}");
+
+    // The click is on the customer's timeline, once per link.
+    let clicker: kesher_core::CustomerId = token.split('.').nth(1).unwrap().parse().unwrap();
+    let (_, timeline) = app.get(&format!("/api/interactions?customer_id={clicker}"));
+    let text = timeline.to_string();
+    assert_eq!(text.matches("\"click\"").count(), 2, "{timeline}");
 }

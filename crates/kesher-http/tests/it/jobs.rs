@@ -23,7 +23,8 @@ fn jobs_are_listed_with_the_schedules_enqueued_and_cancelled() {
             "loyalty.tier_review",
             "loyalty.expire",
             "loyalty.benefits_expire",
-            "segments.refresh"
+            "segments.refresh",
+            "campaigns.recurring"
         ]
     );
     assert_eq!(v["schedules"][0]["cron"], "30 2 * * *");

@@ -826,6 +826,7 @@ fn a_marketing_manager_creates_launches_measures_and_pauses_a_campaign_from_its_
     let senders = kesher_app::campaigns::Senders {
         email: Some(Box::new(kesher_app::campaigns::LogSender)),
         sms: None,
+        links: None,
     };
     let delivered = app.app.deliver_campaign_messages(&senders, 100).unwrap();
     assert_eq!(delivered.sent, queued);

@@ -157,6 +157,7 @@ kind-call = Call
 kind-inquiry = Inquiry
 kind-complaint = Complaint
 kind-compliment = Compliment
+kind-click = Link clicked
 
 seg-editor = Segment editor
 seg-name = Name

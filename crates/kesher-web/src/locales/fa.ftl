@@ -147,6 +147,7 @@ kind-call = تماس تلفنی
 kind-inquiry = پرسش
 kind-complaint = شکایت
 kind-compliment = تعریف
+kind-click = کلیک روی پیوند
 
 seg-editor = ویرایشگر بخش
 seg-name = نام

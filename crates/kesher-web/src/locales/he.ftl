@@ -157,6 +157,7 @@ kind-call = שיחה
 kind-inquiry = בירור
 kind-complaint = תלונה
 kind-compliment = מחמאה
+kind-click = לחיצה על קישור
 
 seg-editor = עורך פלחים
 seg-name = שם

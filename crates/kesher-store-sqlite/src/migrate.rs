@@ -25,6 +25,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (16, include_str!("../migrations/0016_benefits.sql")),
     (17, include_str!("../migrations/0017_segment_history.sql")),
     (18, include_str!("../migrations/0018_campaigns.sql")),
+    (19, include_str!("../migrations/0019_audit_pages.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

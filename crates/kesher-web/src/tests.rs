@@ -76,6 +76,13 @@ fn every_message_formats_without_errors_in_every_language() {
                 "wanted",
                 "variable",
                 "known",
+                "years",
+                "username",
+                "min",
+                "max",
+                "branch",
+                "cutoff",
+                "scope",
             ] {
                 args.set(k, FluentValue::from(3));
             }
@@ -410,7 +417,7 @@ fn the_admin_pages_render_in_each_language_with_their_tabs() {
     for lang in Lang::ALL {
         for (template, tab, page) in &pages {
             let html = web
-                .render(template, lang, minijinja::context! { tab => tab, ..base.clone(), ..page.clone() })
+                .render(template, lang, minijinja::context! { tab => tab, ..minijinja::context! { ..base.clone(), ..page.clone() } })
                 .unwrap();
             assert!(html.contains(&format!(r#"dir="{}""#, lang.dir())), "{template}");
             assert!(html.contains(r#"id="nav-admin""#), "{template}");

@@ -622,8 +622,9 @@ pub async fn retention(
 
 #[derive(Deserialize)]
 struct RetentionForm {
-    /// Whole years; empty keeps customers forever.
-    years: Option<String>,
+    /// Whole years; empty keeps customers forever (the field is always sent: a body without it
+    /// is not this form's).
+    years: String,
     #[allow(dead_code)]
     csrf: Option<String>,
 }
@@ -637,8 +638,8 @@ pub async fn save_retention(
     body: Bytes,
 ) -> Result<Response, AppError> {
     let f: RetentionForm = form(&body)?;
-    let sent = f.years.clone().unwrap_or_default();
-    let years = match filled(f.years) {
+    let sent = f.years.clone();
+    let years = match filled(Some(f.years)) {
         None => Ok(None),
         Some(y) => y.parse::<u32>().map(Some).map_err(|_| {
             AppError::invalid("years", format!("{y:?} is not a number of years"))

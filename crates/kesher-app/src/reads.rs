@@ -8,8 +8,8 @@ use kesher_core::{
     Branch, BranchId, Customer, CustomerId, Employee, EmployeeId, Interaction, Product, Transaction, TransactionId,
 };
 use kesher_store::{
-    Actor, ApiToken, AuditEntry, AuditQuery, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, Inserted, Page,
-    Result, User,
+    Actor, ApiToken, AuditEntry, AuditQuery, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, Inserted,
+    Page, Result, User,
 };
 
 impl App {

@@ -155,7 +155,12 @@ fn api() -> Api {
     )
     // The administration pages (`web::admin`).
     .at(get_.clone(), "/admin/users", A::UsersManage, get(web::admin::users))
-    .at(post_.clone(), "/admin/users", A::UsersManage, post(web::admin::add_user))
+    .at(
+        post_.clone(),
+        "/admin/users",
+        A::UsersManage,
+        post(web::admin::add_user),
+    )
     .at(
         post_.clone(),
         "/admin/users/{id}",

@@ -35,8 +35,8 @@ use kesher_store::rows::{
 };
 use kesher_store::search;
 use kesher_store::{
-    Actor, AuditEntry, AuditQuery, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx, Inserted,
-    Page, PurchaseRow, PurchaseSummary, Result, Store, StoreError, SummaryRequest,
+    Actor, AuditEntry, AuditQuery, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx,
+    Inserted, Page, PurchaseRow, PurchaseSummary, Result, Store, StoreError, SummaryRequest,
 };
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, GenericClient, NoTls};

@@ -6,7 +6,8 @@ use jiff::Timestamp;
 use kesher_core::{CustomerId, TokenId, UserId};
 use kesher_store::rows::{self, AUDIT_SELECT, Columns, TOKEN_SELECT, USER_SELECT};
 use kesher_store::{
-    Accounts, ApiToken, AuditEntry, AuditQuery, CustomerRecords, ERASED_MARKER, ErasureReport, Privacy, Result, Session, User,
+    Accounts, ApiToken, AuditEntry, AuditQuery, CustomerRecords, ERASED_MARKER, ErasureReport, Privacy, Result,
+    Session, User,
     accounts::{scopes_text, username_taken},
 };
 use rusqlite::{Connection, OptionalExtension, params};

@@ -28,8 +28,8 @@ use kesher_store::rows::{
 };
 use kesher_store::search;
 use kesher_store::{
-    Actor, AuditEntry, AuditQuery, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx, Inserted,
-    Page, PurchaseRow, Result, Store, StoreError,
+    Actor, AuditEntry, AuditQuery, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx,
+    Inserted, Page, PurchaseRow, Result, Store, StoreError,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};

@@ -388,43 +388,80 @@ fn the_admin_pages_render_in_each_language_with_their_tabs() {
         may => minijinja::context!{ users => true, tokens => true, audit => true, privacy => true, admin => "users" },
     };
     let pages = [
-        ("admin_users.html", "users", minijinja::context! {
-            users => vec![minijinja::context!{ id => "u1", username => "dana", role => "clerk", role_key => "clerk",
-                branch => "B1", disabled => false, created_at => "2026-03-01T10:00:00Z" }],
-            roles => vec![minijinja::context!{ code => "clerk", key => "clerk", branch => true }],
-            branches => vec![minijinja::context!{ id => "B1", name => "Tel Aviv" }],
-            draft => minijinja::context!{},
-        }),
-        ("admin_roles.html", "roles", minijinja::context! {
-            roles => vec![minijinja::context!{ code => "admin", key => "admin" }],
-            rows => vec![minijinja::context!{ action => "users.manage", key => "users-manage", cells => vec!["allow"] }],
-        }),
-        ("admin_tokens.html", "tokens", minijinja::context! {
-            tokens => Vec::<minijinja::Value>::new(), roles => Vec::<minijinja::Value>::new(),
-            branches => Vec::<minijinja::Value>::new(), draft => minijinja::context!{},
-            created => minijinja::context!{ name => "till-1", secret => "ksr_secret" },
-        }),
-        ("admin_audit.html", "audit", minijinja::context! {
-            entries => vec![minijinja::context!{ seq => 7, at => "2026-03-01T10:00:00Z", actor => "user:dana",
-                action => "user.create", entity => "user", entity_id => "omer", after => "{}" }],
-            filter => minijinja::context!{}, next => "before=7",
-        }),
-        ("admin_retention.html", "retention", minijinja::context! {
-            years => 3, field => "3", max => 100,
-            run => minijinja::context!{ dry => true, cutoff => "2023-03-01T00:00:00Z", candidates => 2, erased => 0 },
-        }),
+        (
+            "admin_users.html",
+            "users",
+            minijinja::context! {
+                users => vec![minijinja::context!{ id => "u1", username => "dana", role => "clerk", role_key => "clerk",
+                    branch => "B1", disabled => false, created_at => "2026-03-01T10:00:00Z" }],
+                roles => vec![minijinja::context!{ code => "clerk", key => "clerk", branch => true }],
+                branches => vec![minijinja::context!{ id => "B1", name => "Tel Aviv" }],
+                draft => minijinja::context!{},
+            },
+        ),
+        (
+            "admin_roles.html",
+            "roles",
+            minijinja::context! {
+                roles => vec![minijinja::context!{ code => "admin", key => "admin" }],
+                rows => vec![minijinja::context!{ action => "users.manage", key => "users-manage", cells => vec!["allow"] }],
+            },
+        ),
+        (
+            "admin_tokens.html",
+            "tokens",
+            minijinja::context! {
+                tokens => Vec::<minijinja::Value>::new(), roles => Vec::<minijinja::Value>::new(),
+                branches => Vec::<minijinja::Value>::new(), draft => minijinja::context!{},
+                created => minijinja::context!{ name => "till-1", secret => "ksr_secret" },
+            },
+        ),
+        (
+            "admin_audit.html",
+            "audit",
+            minijinja::context! {
+                entries => vec![minijinja::context!{ seq => 7, at => "2026-03-01T10:00:00Z", actor => "user:dana",
+                    action => "user.create", entity => "user", entity_id => "omer", after => "{}" }],
+                filter => minijinja::context!{}, next => "before=7",
+            },
+        ),
+        (
+            "admin_retention.html",
+            "retention",
+            minijinja::context! {
+                years => 3, field => "3", max => 100,
+                run => minijinja::context!{ dry => true, cutoff => "2023-03-01T00:00:00Z", candidates => 2, erased => 0 },
+            },
+        ),
     ];
     for lang in Lang::ALL {
         for (template, tab, page) in &pages {
             let html = web
-                .render(template, lang, minijinja::context! { tab => tab, ..minijinja::context! { ..base.clone(), ..page.clone() } })
+                .render(
+                    template,
+                    lang,
+                    minijinja::context! { tab => tab, ..minijinja::context! { ..base.clone(), ..page.clone() } },
+                )
                 .unwrap();
             assert!(html.contains(&format!(r#"dir="{}""#, lang.dir())), "{template}");
             assert!(html.contains(r#"id="nav-admin""#), "{template}");
             assert!(html.contains(r#"id="admin-tabs""#), "{template}");
             // Every message is found: no key shows through.
-            for prefix in ["admin-", "user-", "token-", "audit-", "retention-", "action-", "grant-", "col-"] {
-                assert!(!html.contains(&format!(">{prefix}")), "{template} in {}: {prefix}…", lang.code());
+            for prefix in [
+                "admin-",
+                "user-",
+                "token-",
+                "audit-",
+                "retention-",
+                "action-",
+                "grant-",
+                "col-",
+            ] {
+                assert!(
+                    !html.contains(&format!(">{prefix}")),
+                    "{template} in {}: {prefix}…",
+                    lang.code()
+                );
             }
         }
     }

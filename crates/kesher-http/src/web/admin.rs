@@ -44,10 +44,7 @@ fn roles_view(with_devices: bool) -> Vec<minijinja::Value> {
 /// The branches a form offers (external id and name), and the external id of each branch id.
 fn branches(app: &App) -> Result<(Vec<minijinja::Value>, std::collections::HashMap<String, String>), AppError> {
     let list = app.list_branches()?;
-    let by_id = list
-        .iter()
-        .map(|b| (b.id.to_string(), b.external_id.clone()))
-        .collect();
+    let by_id = list.iter().map(|b| (b.id.to_string(), b.external_id.clone())).collect();
     let view = list
         .iter()
         .map(|b| context! { id => &b.external_id, name => &b.name })
@@ -470,7 +467,11 @@ fn day_start(
             .param("value", v.chars().take(40).collect::<String>())
     };
     let date: jiff::civil::Date = v.parse().map_err(|_| bad())?;
-    let date = if next_day { date.tomorrow().map_err(|_| bad())? } else { date };
+    let date = if next_day {
+        date.tomorrow().map_err(|_| bad())?
+    } else {
+        date
+    };
     Ok(Some(date.to_zoned(zone.clone()).map_err(|_| bad())?.timestamp()))
 }
 
@@ -530,7 +531,12 @@ pub async fn audit(
             (true, Some(last)) => {
                 let seq = last.seq.to_string();
                 let mut pairs: Vec<(&str, &str)> = Vec::new();
-                for (k, v) in [("actor", &p.actor), ("action", &p.action), ("from", &p.from), ("until", &p.until)] {
+                for (k, v) in [
+                    ("actor", &p.actor),
+                    ("action", &p.action),
+                    ("from", &p.from),
+                    ("until", &p.until),
+                ] {
                     if let Some(v) = v.as_deref().filter(|v| !v.trim().is_empty()) {
                         pairs.push((k, v));
                     }

@@ -67,7 +67,10 @@ fn an_admin_adds_changes_disables_and_enables_a_user_from_the_page() {
         r.body
     );
     let noa = api_user(&app, "noa");
-    assert_eq!((noa["role"].as_str(), noa["disabled"].as_bool()), (Some("clerk"), Some(false)));
+    assert_eq!(
+        (noa["role"].as_str(), noa["disabled"].as_bool()),
+        (Some("clerk"), Some(false))
+    );
     assert!(noa["branch_id"].is_string());
     let id = noa["id"].as_str().unwrap().to_string();
     let page = v.get("/admin/users?done=user-added");
@@ -156,7 +159,12 @@ fn a_bad_value_is_shown_on_the_page_translated_and_changes_nothing() {
     let r = v.send(
         "POST",
         "/admin/users",
-        Some(&[("username", "omer"), ("role", "analyst"), ("password", "short"), ("csrf", &csrf)]),
+        Some(&[
+            ("username", "omer"),
+            ("role", "analyst"),
+            ("password", "short"),
+            ("csrf", &csrf),
+        ]),
         Some("he"),
     );
     assert_eq!(r.status, 422);
@@ -176,13 +184,23 @@ fn a_bad_value_is_shown_on_the_page_translated_and_changes_nothing() {
     // A token with an unknown scope, a bad expiry.
     let r = v.post(
         "/admin/tokens",
-        &[("name", "x"), ("role", "analyst"), ("scopes", "fly.away"), ("csrf", &csrf)],
+        &[
+            ("name", "x"),
+            ("role", "analyst"),
+            ("scopes", "fly.away"),
+            ("csrf", &csrf),
+        ],
     );
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(r.body.contains("There is no action"), "{}", r.body);
     let r = v.post(
         "/admin/tokens",
-        &[("name", "x"), ("role", "analyst"), ("expires_in_days", "soon"), ("csrf", &csrf)],
+        &[
+            ("name", "x"),
+            ("role", "analyst"),
+            ("expires_in_days", "soon"),
+            ("csrf", &csrf),
+        ],
     );
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(r.body.contains("not a whole number"), "{}", r.body);
@@ -273,11 +291,20 @@ fn a_tokens_secret_is_shown_once_and_it_can_be_revoked() {
         (303, Some("/admin/tokens?done=token-revoked"))
     );
     let (_, tokens) = app.get("/api/tokens");
-    let token = tokens.as_array().unwrap().iter().find(|t| t["name"] == "till-1").unwrap();
+    let token = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "till-1")
+        .unwrap();
     assert!(token["revoked_at"].is_string());
     assert_eq!(app.call_as(Some(&secret), "GET", "/api/auth/me", None).0, 401);
     let page = v.get("/admin/tokens");
-    assert!(!page.body.contains(&format!("/admin/tokens/{}/revoke", token["id"].as_str().unwrap())));
+    assert!(
+        !page
+            .body
+            .contains(&format!("/admin/tokens/{}/revoke", token["id"].as_str().unwrap()))
+    );
 }
 
 #[test]

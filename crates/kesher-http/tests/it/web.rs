@@ -47,7 +47,13 @@ impl Visitor {
         }
     }
 
-    pub(crate) fn send(&mut self, method: &str, path: &str, form: Option<&[(&str, &str)]>, lang: Option<&str>) -> Reply {
+    pub(crate) fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+        lang: Option<&str>,
+    ) -> Reply {
         // As a browser does: a page's errors come back as pages.
         let mut req = self
             .agent

@@ -354,6 +354,9 @@ fn the_audit_log_page_is_newest_first_filtered_and_paged_by_entry() {
     // Each entry's details, and the export's link.
     assert!(first.body.contains("&quot;i&quot;: 69"), "{}", first.body);
     assert!(first.body.contains(r#"href="/api/audit/export""#));
+    let export = v.get("/api/audit/export");
+    assert_eq!(export.status, 200, "the export opens with the page's session");
+    assert!(export.body.contains("step-69"));
 }
 
 #[test]

@@ -46,6 +46,7 @@ macro_rules! contract_tests {
                 identifiers_are_unique_across_customers,
                 updates_keep_consent_history_and_an_audit_trail,
                 audit_entries_can_be_appended_and_found_by_action,
+                audit_pages_are_filtered_and_keyset_paged_newest_first,
                 lookup_finds_a_customer_by_any_identifier,
                 search_is_by_normalised_name_email_and_member_number,
                 search_narrows_to_one_branch,
@@ -488,6 +489,71 @@ pub fn updates_keep_consent_history_and_an_audit_trail(s: &App) {
         s.update_customer(&ghost, &actor()),
         Err(StoreError::NotFound { .. })
     ));
+}
+
+pub fn audit_pages_are_filtered_and_keyset_paged_newest_first(s: &App) {
+    // Ten entries a day apart, two actors, two actions.
+    for i in 0..10i64 {
+        let who = if i % 2 == 0 { "user:dana" } else { "user:omer" };
+        let action = if i < 5 { "user.create" } else { "token.create" };
+        let when = at("2025-01-01T00:00:00Z")
+            .checked_add(jiff::SignedDuration::from_hours(24 * i))
+            .unwrap();
+        s.store
+            .append_audit(&Actor::new(who, when), action, "x", &i.to_string(), None)
+            .unwrap();
+    }
+    let ids = |q: &AuditQuery| -> Vec<String> {
+        s.store
+            .audit_page(q)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.entity_id)
+            .collect()
+    };
+    let all = AuditQuery {
+        limit: 4,
+        ..AuditQuery::default()
+    };
+    let first = s.store.audit_page(&all).unwrap();
+    assert_eq!(
+        first.iter().map(|a| a.entity_id.as_str()).collect::<Vec<_>>(),
+        ["9", "8", "7", "6"]
+    );
+    let next = AuditQuery {
+        before: Some(first[3].seq),
+        ..all.clone()
+    };
+    assert_eq!(ids(&next), ["5", "4", "3", "2"]);
+    let by_actor = AuditQuery {
+        actor: Some("user:dana".into()),
+        limit: 10,
+        ..AuditQuery::default()
+    };
+    assert_eq!(ids(&by_actor), ["8", "6", "4", "2", "0"]);
+    let by_action = AuditQuery {
+        action: Some("user.create".into()),
+        actor: Some("user:omer".into()),
+        limit: 10,
+        ..AuditQuery::default()
+    };
+    assert_eq!(ids(&by_action), ["3", "1"]);
+    let window = AuditQuery {
+        from: Some(at("2025-01-03T00:00:00Z")),
+        until: Some(at("2025-01-06T00:00:00Z")),
+        limit: 2,
+        ..AuditQuery::default()
+    };
+    let page = s.store.audit_page(&window).unwrap();
+    assert_eq!(
+        page.iter().map(|a| a.entity_id.as_str()).collect::<Vec<_>>(),
+        ["4", "3"]
+    );
+    let rest = AuditQuery {
+        before: Some(page[1].seq),
+        ..window
+    };
+    assert_eq!(ids(&rest), ["2"]);
 }
 
 pub fn audit_entries_can_be_appended_and_found_by_action(s: &App) {

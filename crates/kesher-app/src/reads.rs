@@ -8,8 +8,8 @@ use kesher_core::{
     Branch, BranchId, Customer, CustomerId, Employee, EmployeeId, Interaction, Product, Transaction, TransactionId,
 };
 use kesher_store::{
-    Actor, ApiToken, AuditEntry, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, Inserted, Page,
-    Result, User,
+    Actor, ApiToken, AuditEntry, AuditQuery, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, Inserted,
+    Page, Result, User,
 };
 
 impl App {
@@ -175,6 +175,10 @@ impl App {
     /// The audit log, newest first.
     pub fn audit_log(&self, limit: u32, offset: u64) -> Result<Vec<AuditEntry>> {
         self.store.audit_log(limit, offset)
+    }
+    /// A page of the audit log under `q`'s filters, newest first, keyset-paged.
+    pub fn audit_page(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        self.store.audit_page(q)
     }
     /// Whether any audit entry has this action (e.g. "demo.generate").
     pub fn has_audit_action(&self, action: &str) -> Result<bool> {

@@ -934,6 +934,16 @@ pub const CATALOGUE: &[ErrorCode] = &[
     c("query.period.incomplete", &[], "give both from and to"),
     c("route.not_found", &["path"], "no route {path}"),
     c("form.invalid", &["detail"], "the form is not valid: {detail}"),
+    c(
+        "form.date.invalid",
+        &["field", "value"],
+        "{value} is not a date (YYYY-MM-DD)",
+    ),
+    c(
+        "form.number.invalid",
+        &["field", "value"],
+        "{value} is not a whole number",
+    ),
     c("ui.language.unknown", &[], "choose en, he or fa"),
     c(
         "route.method_not_allowed",

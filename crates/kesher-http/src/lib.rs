@@ -156,6 +156,53 @@ fn api() -> Api {
         A::CampaignsManage,
         post(web::campaigns::preview),
     )
+    // The administration pages (`web::admin`).
+    .at(get_.clone(), "/admin/users", A::UsersManage, get(web::admin::users))
+    .at(
+        post_.clone(),
+        "/admin/users",
+        A::UsersManage,
+        post(web::admin::add_user),
+    )
+    .at(
+        post_.clone(),
+        "/admin/users/{id}",
+        A::UsersManage,
+        post(web::admin::change_user),
+    )
+    .at(get_.clone(), "/admin/roles", A::UsersManage, get(web::admin::roles))
+    .at(get_.clone(), "/admin/tokens", A::TokensManage, get(web::admin::tokens))
+    .at(
+        post_.clone(),
+        "/admin/tokens",
+        A::TokensManage,
+        post(web::admin::create_token),
+    )
+    .at(
+        post_.clone(),
+        "/admin/tokens/{id}/revoke",
+        A::TokensManage,
+        post(web::admin::revoke_token),
+    )
+    .at(get_.clone(), "/admin/audit", A::AuditRead, get(web::admin::audit))
+    .at(
+        get_.clone(),
+        "/admin/retention",
+        A::PrivacyManage,
+        get(web::admin::retention),
+    )
+    .at(
+        post_.clone(),
+        "/admin/retention",
+        A::PrivacyManage,
+        post(web::admin::save_retention),
+    )
+    .at(
+        post_.clone(),
+        "/admin/retention/run",
+        A::PrivacyManage,
+        post(web::admin::run_retention),
+    )
     .at(get_.clone(), "/customers/{id}", A::CustomersRead, get(web::customer))
     .at(
         post_.clone(),

@@ -19,6 +19,7 @@ use minijinja::context;
 use serde::Deserialize;
 use std::sync::{Arc, OnceLock};
 
+pub mod admin;
 pub mod campaigns;
 
 /// The cookie that keeps a visitor's language choice (a signed-in user's is also stored).
@@ -82,6 +83,11 @@ fn ctx(app: &kesher_app::App, caller: &Caller, headers: &HeaderMap) -> Ctx {
             benefits => may(Action::BenefitsRedeem),
             campaigns => may(Action::CampaignsRead),
             manage_campaigns => may(Action::CampaignsManage),
+            users => may(Action::UsersManage),
+            tokens => may(Action::TokensManage),
+            audit => may(Action::AuditRead),
+            privacy => may(Action::PrivacyManage),
+            admin => admin_home(p),
         },
         time_zone: app
             .business_time_zone()
@@ -93,6 +99,20 @@ fn ctx(app: &kesher_app::App, caller: &Caller, headers: &HeaderMap) -> Ctx {
             ..me
         },
     }
+}
+
+/// The first administration page (`/admin/{page}`) the principal may open, when there is one:
+/// the nav's entry.
+fn admin_home(p: &kesher_auth::Principal) -> Option<&'static str> {
+    [
+        (Action::UsersManage, "users"),
+        (Action::TokensManage, "tokens"),
+        (Action::AuditRead, "audit"),
+        (Action::PrivacyManage, "retention"),
+    ]
+    .into_iter()
+    .find(|(a, _)| p.may(*a).is_ok())
+    .map(|(_, page)| page)
 }
 
 fn render(template: &str, c: &Ctx, section: &str, page: minijinja::Value) -> Result<Html<String>, AppError> {

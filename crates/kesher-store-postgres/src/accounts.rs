@@ -6,8 +6,8 @@ use jiff::Timestamp;
 use kesher_core::{CustomerId, TokenId, UserId};
 use kesher_store::rows::{self, AUDIT_SELECT, TOKEN_SELECT, USER_SELECT};
 use kesher_store::{
-    Accounts, ApiToken, AuditEntry, CustomerRecords, ERASED_MARKER, ErasureReport, Privacy, Result, Session,
-    StoreError, User,
+    Accounts, ApiToken, AuditEntry, AuditQuery, CustomerRecords, ERASED_MARKER, ErasureReport, Privacy, Result,
+    Session, StoreError, User,
     accounts::{scopes_text, username_taken},
 };
 use postgres::GenericClient;
@@ -15,6 +15,62 @@ use uuid::Uuid;
 
 pub(crate) fn read_audit<C: GenericClient>(c: &mut C, tail: &str, p: &Params<'_>) -> Result<Vec<AuditEntry>> {
     all(c, &format!("{AUDIT_SELECT} {tail}"), p, |r| rows::audit_entry(r))
+}
+
+/// A page of the audit log (`Store::audit_page`): newest first by `(at, seq)` along the index
+/// of its filters, from the previous page's last entry.
+pub(crate) fn audit_page<C: GenericClient>(c: &mut C, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
+    let mut conditions: Vec<String> = Vec::new();
+    let mut values: Vec<Box<dyn postgres::types::ToSql + Sync>> = Vec::new();
+    let mut bind = |v: Box<dyn postgres::types::ToSql + Sync>| {
+        values.push(v);
+        values.len()
+    };
+    if let Some(a) = &q.actor {
+        let n = bind(Box::new(a.clone()));
+        conditions.push(format!("actor = ${n}"));
+    }
+    if let Some(a) = &q.action {
+        let n = bind(Box::new(a.clone()));
+        conditions.push(format!("action = ${n}"));
+    }
+    if let Some(t) = q.from {
+        let n = bind(Box::new(t));
+        conditions.push(format!("at >= ${n}"));
+    }
+    if let Some(t) = q.until {
+        let n = bind(Box::new(t));
+        conditions.push(format!("at < ${n}"));
+    }
+    if let Some(before) = q.before {
+        let at: Option<Timestamp> = c
+            .query_opt("SELECT at FROM audit_log WHERE seq = $1", &[&before])
+            .be()?
+            .map(|r| r.get(0));
+        match at {
+            Some(at) => {
+                let a = bind(Box::new(at));
+                let b = bind(Box::new(before));
+                conditions.push(format!("(at, seq) < (${a}, ${b})"));
+            }
+            None => {
+                let b = bind(Box::new(before));
+                conditions.push(format!("seq < ${b}"));
+            }
+        }
+    }
+    let limit = bind(Box::new(i64::from(q.limit)));
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let params: Vec<&(dyn postgres::types::ToSql + Sync)> = values.iter().map(|v| v.as_ref()).collect();
+    read_audit(
+        c,
+        &format!("{filter} ORDER BY at DESC, seq DESC LIMIT ${limit}"),
+        &params,
+    )
 }
 
 fn users<C: GenericClient>(c: &mut C, tail: &str, p: &Params<'_>) -> Result<Vec<User>> {

@@ -35,8 +35,8 @@ use kesher_store::rows::{
 };
 use kesher_store::search;
 use kesher_store::{
-    Actor, AuditEntry, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx, Inserted,
-    Page, PurchaseRow, PurchaseSummary, Result, Store, StoreError, SummaryRequest,
+    Actor, AuditEntry, AuditQuery, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx,
+    Inserted, Page, PurchaseRow, PurchaseSummary, Result, Store, StoreError, SummaryRequest,
 };
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, GenericClient, NoTls};
@@ -517,6 +517,10 @@ impl Store for PgStore {
     fn audit_log(&self, limit: u32, offset: u64) -> Result<Vec<AuditEntry>> {
         let (l, o) = limit_offset(limit, offset);
         self.with(|c| accounts::read_audit(c, "ORDER BY seq DESC LIMIT $1 OFFSET $2", &[&l, &o]))
+    }
+
+    fn audit_page(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        self.with(|c| accounts::audit_page(c, q))
     }
 
     fn for_each_basket(&self, branch: Option<&str>, f: &mut dyn FnMut(&BasketRow<'_>)) -> Result<()> {

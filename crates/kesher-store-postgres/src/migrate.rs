@@ -27,6 +27,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (18, include_str!("../migrations/0018_campaigns.sql")),
     (19, include_str!("../migrations/0019_campaign_occurrence.sql")),
     (20, include_str!("../migrations/0020_campaign_clicks.sql")),
+    (21, include_str!("../migrations/0021_audit_pages.sql")),
 ];
 
 /// Serialises migrations of one database between processes opening it at the same time.

@@ -6,7 +6,8 @@ use jiff::Timestamp;
 use kesher_core::{CustomerId, TokenId, UserId};
 use kesher_store::rows::{self, AUDIT_SELECT, Columns, TOKEN_SELECT, USER_SELECT};
 use kesher_store::{
-    Accounts, ApiToken, AuditEntry, CustomerRecords, ERASED_MARKER, ErasureReport, Privacy, Result, Session, User,
+    Accounts, ApiToken, AuditEntry, AuditQuery, CustomerRecords, ERASED_MARKER, ErasureReport, Privacy, Result,
+    Session, User,
     accounts::{scopes_text, username_taken},
 };
 use rusqlite::{Connection, OptionalExtension, params};
@@ -14,6 +15,70 @@ use rusqlite::{Connection, OptionalExtension, params};
 /// Audit entries matching `tail` (a WHERE/ORDER/LIMIT clause over `audit_log`).
 pub(crate) fn read_audit(c: &Connection, tail: &str, p: impl rusqlite::Params) -> Result<Vec<AuditEntry>> {
     all(c, &format!("{AUDIT_SELECT} {tail}"), p, |r| rows::audit_entry(r))
+}
+
+/// A page of the audit log (`Store::audit_page`): one index chosen by the filters
+/// (`INDEXED BY`, so that the planner never sorts a large range), read newest first from the
+/// previous page's last entry.
+pub(crate) fn audit_page(c: &Connection, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
+    use rusqlite::types::Value;
+    let mut conditions: Vec<String> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    let index = if q.actor.is_some() {
+        "audit_log_actor_at"
+    } else if q.action.is_some() {
+        "audit_log_action_at"
+    } else {
+        "audit_log_at"
+    };
+    let bind = |values: &mut Vec<Value>, v: Value| {
+        values.push(v);
+        values.len()
+    };
+    if let Some(a) = &q.actor {
+        let n = bind(&mut values, Value::Text(a.clone()));
+        conditions.push(format!("actor = ?{n}"));
+    }
+    if let Some(a) = &q.action {
+        let n = bind(&mut values, Value::Text(a.clone()));
+        conditions.push(format!("action = ?{n}"));
+    }
+    if let Some(t) = q.from {
+        let n = bind(&mut values, Value::Integer(ts(t)));
+        conditions.push(format!("at >= ?{n}"));
+    }
+    if let Some(t) = q.until {
+        let n = bind(&mut values, Value::Integer(ts(t)));
+        conditions.push(format!("at < ?{n}"));
+    }
+    if let Some(before) = q.before {
+        let at: Option<i64> = c
+            .query_row("SELECT at FROM audit_log WHERE seq = ?1", [before], |r| r.get(0))
+            .optional()
+            .be()?;
+        match at {
+            Some(at) => {
+                let a = bind(&mut values, Value::Integer(at));
+                let b = bind(&mut values, Value::Integer(before));
+                conditions.push(format!("(at, seq) < (?{a}, ?{b})"));
+            }
+            None => {
+                let b = bind(&mut values, Value::Integer(before));
+                conditions.push(format!("seq < ?{b}"));
+            }
+        }
+    }
+    let limit = bind(&mut values, Value::Integer(i64::from(q.limit)));
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    read_audit(
+        c,
+        &format!("INDEXED BY {index} {filter} ORDER BY at DESC, seq DESC LIMIT ?{limit}"),
+        rusqlite::params_from_iter(values),
+    )
 }
 
 fn users(c: &Connection, tail: &str, p: impl rusqlite::Params) -> Result<Vec<User>> {

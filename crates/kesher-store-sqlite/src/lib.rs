@@ -28,8 +28,8 @@ use kesher_store::rows::{
 };
 use kesher_store::search;
 use kesher_store::{
-    Actor, AuditEntry, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx, Inserted,
-    Page, PurchaseRow, Result, Store, StoreError,
+    Actor, AuditEntry, AuditQuery, BasketRow, ConsentEvent, Counts, CustomerQuery, CustomerScore, Identifier, ImportTx,
+    Inserted, Page, PurchaseRow, Result, Store, StoreError,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
@@ -807,6 +807,10 @@ impl Store for SqliteStore {
             "ORDER BY seq DESC LIMIT ?1 OFFSET ?2",
             params![limit, offset as i64],
         )
+    }
+
+    fn audit_page(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        accounts::audit_page(&*self.read()?, q)
     }
 
     fn for_each_basket(&self, branch: Option<&str>, f: &mut dyn FnMut(&BasketRow<'_>)) -> Result<()> {

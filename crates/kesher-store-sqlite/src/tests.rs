@@ -22,10 +22,10 @@ kesher_app::contract_tests!(fresh);
 #[test]
 fn migrations_are_versioned_and_reopen_cleanly() {
     let (dir, store) = fresh();
-    assert_eq!(store.schema_version().unwrap(), 20);
+    assert_eq!(store.schema_version().unwrap(), 21);
     drop(store);
     let again = SqliteStore::open(dir.path().join("k.db")).unwrap();
-    assert_eq!(again.schema_version().unwrap(), 20);
+    assert_eq!(again.schema_version().unwrap(), 21);
 }
 
 #[test]
@@ -66,7 +66,7 @@ fn results_stored_before_version_7_read_the_same_after_it() {
         .unwrap();
     }
     let s = SqliteStore::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 20);
+    assert_eq!(s.schema_version().unwrap(), 21);
     let (c1, c2) = (
         CustomerId(uuid::Uuid::from_u128(1)),
         CustomerId(uuid::Uuid::from_u128(2)),
@@ -143,7 +143,7 @@ fn lines_keep_their_sale_when_sales_get_integer_keys() {
         .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 20);
+    assert_eq!(store.schema_version().unwrap(), 21);
     let t = store.transaction_by_external("T1").unwrap().unwrap();
     let lines: Vec<_> = t
         .lines

@@ -307,6 +307,25 @@ pub struct AuditEntry {
     pub after: Option<serde_json::Value>,
 }
 
+/// A page of the audit log, newest first (by `at`, then `seq`), keyset-paged: `before` is the
+/// `seq` of the last entry of the previous page, never an offset. Every filter is exact; the
+/// backends keep an index per filter (`actor`, `action`, `at`, each then `at, seq`) so that a page
+/// reads about `limit` index entries however long the log is.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AuditQuery {
+    /// The entry's actor exactly ("user:dana", "token:pos-1").
+    pub actor: Option<String>,
+    /// The entry's action exactly ("user.create").
+    pub action: Option<String>,
+    /// Entries at or after this instant.
+    pub from: Option<Timestamp>,
+    /// Entries before this instant.
+    pub until: Option<Timestamp>,
+    /// Entries older than the entry with this `seq` (the previous page's last one).
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
 /// One change of consent, as kept in the history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConsentEvent {
@@ -633,6 +652,8 @@ pub trait Store: Accounts + Privacy + Points + Loyalty + SegmentHistory + Jobs +
     fn stage_transitions(&self, from_month: &str, to_month: &str) -> Result<Vec<(String, String, u64)>>;
 
     fn audit_log(&self, limit: u32, offset: u64) -> Result<Vec<AuditEntry>>;
+    /// A page of the audit log under `AuditQuery`'s filters, newest first (`at`, then `seq`).
+    fn audit_page(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>>;
     /// Append an entry to the audit log (for changes made outside the store's own methods).
     fn append_audit(
         &self,

@@ -36,6 +36,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("campaign.html", include_str!("templates/campaign.html")),
     ("error.html", include_str!("templates/error.html")),
     ("unsubscribe.html", include_str!("templates/unsubscribe.html")),
+    ("admin_nav.html", include_str!("templates/admin_nav.html")),
+    ("admin_users.html", include_str!("templates/admin_users.html")),
+    ("admin_roles.html", include_str!("templates/admin_roles.html")),
+    ("admin_tokens.html", include_str!("templates/admin_tokens.html")),
+    ("admin_audit.html", include_str!("templates/admin_audit.html")),
+    ("admin_retention.html", include_str!("templates/admin_retention.html")),
 ];
 
 /// Every embedded asset: path under `/static/`, content type, bytes.

@@ -76,6 +76,13 @@ fn every_message_formats_without_errors_in_every_language() {
                 "wanted",
                 "variable",
                 "known",
+                "years",
+                "username",
+                "min",
+                "max",
+                "branch",
+                "cutoff",
+                "scope",
             ] {
                 args.set(k, FluentValue::from(3));
             }
@@ -353,5 +360,109 @@ fn the_campaign_list_has_an_empty_state_and_the_form_only_for_managers() {
         assert!(html.contains(r#"id="empty-state""#) && html.contains("هنوز کمپینی وجود ندارد"));
         assert_eq!(html.contains(r#"id="campaign-form""#), manage);
         assert!(html.contains(r#"<a href="/campaigns" aria-current="page">کمپین‌ها</a>"#));
+    }
+}
+
+#[test]
+fn every_action_and_grant_of_the_matrix_is_named_in_every_language() {
+    let m = Messages::load().unwrap();
+    for lang in Lang::ALL {
+        for a in kesher_auth::Action::ALL {
+            if matches!(a, kesher_auth::Action::Public | kesher_auth::Action::Session) {
+                continue;
+            }
+            let key = format!("action-{}", a.as_str().replace('.', "-"));
+            assert!(m.has(lang, &key), "{} lacks {key}", lang.code());
+        }
+        for g in ["allow", "own-branch", "anonymised", "deny"] {
+            assert!(m.has(lang, &format!("grant-{g}")), "{} lacks grant-{g}", lang.code());
+        }
+    }
+}
+
+#[test]
+fn the_admin_pages_render_in_each_language_with_their_tabs() {
+    let web = Web::new().unwrap();
+    let base = minijinja::context! {
+        me => minijinja::context!{name => "root", role => "admin"}, csrf => "x", section => "admin",
+        may => minijinja::context!{ users => true, tokens => true, audit => true, privacy => true, admin => "users" },
+    };
+    let pages = [
+        (
+            "admin_users.html",
+            "users",
+            minijinja::context! {
+                users => vec![minijinja::context!{ id => "u1", username => "dana", role => "clerk", role_key => "clerk",
+                    branch => "B1", disabled => false, created_at => "2026-03-01T10:00:00Z" }],
+                roles => vec![minijinja::context!{ code => "clerk", key => "clerk", branch => true }],
+                branches => vec![minijinja::context!{ id => "B1", name => "Tel Aviv" }],
+                draft => minijinja::context!{},
+            },
+        ),
+        (
+            "admin_roles.html",
+            "roles",
+            minijinja::context! {
+                roles => vec![minijinja::context!{ code => "admin", key => "admin" }],
+                rows => vec![minijinja::context!{ action => "users.manage", key => "users-manage", cells => vec!["allow"] }],
+            },
+        ),
+        (
+            "admin_tokens.html",
+            "tokens",
+            minijinja::context! {
+                tokens => Vec::<minijinja::Value>::new(), roles => Vec::<minijinja::Value>::new(),
+                branches => Vec::<minijinja::Value>::new(), draft => minijinja::context!{},
+                created => minijinja::context!{ name => "till-1", secret => "ksr_secret" },
+            },
+        ),
+        (
+            "admin_audit.html",
+            "audit",
+            minijinja::context! {
+                entries => vec![minijinja::context!{ seq => 7, at => "2026-03-01T10:00:00Z", actor => "user:dana",
+                    action => "user.create", entity => "user", entity_id => "omer", after => "{}" }],
+                filter => minijinja::context!{}, next => "before=7",
+            },
+        ),
+        (
+            "admin_retention.html",
+            "retention",
+            minijinja::context! {
+                years => 3, field => "3", max => 100,
+                run => minijinja::context!{ dry => true, cutoff => "2023-03-01T00:00:00Z", candidates => 2, erased => 0 },
+            },
+        ),
+    ];
+    for lang in Lang::ALL {
+        for (template, tab, page) in &pages {
+            let html = web
+                .render(
+                    template,
+                    lang,
+                    minijinja::context! { tab => tab, ..minijinja::context! { ..base.clone(), ..page.clone() } },
+                )
+                .unwrap();
+            assert!(html.contains(&format!(r#"dir="{}""#, lang.dir())), "{template}");
+            assert!(html.contains(r#"id="nav-admin""#), "{template}");
+            assert!(html.contains(r#"id="admin-tabs""#), "{template}");
+            // Every message is found: no key shows through.
+            for prefix in [
+                "admin-",
+                "user-",
+                "token-",
+                "audit-",
+                "retention-",
+                "action-",
+                "grant-",
+                "col-",
+            ] {
+                assert!(
+                    !html.contains(&format!(">{prefix}")),
+                    "{template} in {}: {prefix}…",
+                    lang.code()
+                );
+            }
+        }
     }
 }

@@ -260,6 +260,11 @@ fn business() -> crate::support::TestApp {
         json!({"username": "dana", "role": "marketing_manager", "password": "correct horse battery"}),
     );
     assert_eq!(s, 201, "{v}");
+    let (s, v) = app.post(
+        "/api/users",
+        json!({"username": "root", "role": "admin", "password": "correct horse battery"}),
+    );
+    assert_eq!(s, 201, "{v}");
     app
 }
 
@@ -436,6 +441,20 @@ fn walk_through(lang: &str) {
     let status =
         d.script("const x = new XMLHttpRequest(); x.open('GET', '/api/auth/me', false); x.send(); return x.status;");
     assert_eq!(status, json!(401), "signed out");
+
+    // The administration pages, as an admin: the menu's entry, each page photographed.
+    d.type_into("#u", "root");
+    d.type_into("#pw", "correct horse battery");
+    d.click("#login button");
+    d.wait_for("document.getElementById('nav-admin')");
+    d.click("#nav-admin");
+    d.wait_path("/admin/users");
+    d.inspect(lang, "admin-users");
+    for page in ["roles", "tokens", "audit", "retention"] {
+        d.go(&format!("{}/admin/{page}", app.base));
+        d.wait_path(&format!("/admin/{page}"));
+        d.inspect(lang, &format!("admin-{page}"));
+    }
 }
 
 #[test]

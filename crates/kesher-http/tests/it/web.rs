@@ -7,20 +7,20 @@ use crate::support::{TestApp, spawn_app};
 use serde_json::{Value, json};
 
 /// A browser without a browser: a session cookie, redirects seen rather than followed.
-struct Visitor {
+pub(crate) struct Visitor {
     agent: ureq::Agent,
     base: String,
     cookies: Vec<(String, String)>,
 }
 
-struct Reply {
-    status: u16,
-    location: Option<String>,
-    body: String,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) location: Option<String>,
+    pub(crate) body: String,
 }
 
 impl Visitor {
-    fn new(app: &TestApp) -> Visitor {
+    pub(crate) fn new(app: &TestApp) -> Visitor {
         Visitor {
             agent: ureq::AgentBuilder::new().redirects(0).build(),
             base: app.base.clone(),
@@ -47,7 +47,13 @@ impl Visitor {
         }
     }
 
-    fn send(&mut self, method: &str, path: &str, form: Option<&[(&str, &str)]>, lang: Option<&str>) -> Reply {
+    pub(crate) fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+        lang: Option<&str>,
+    ) -> Reply {
         // As a browser does: a page's errors come back as pages.
         let mut req = self
             .agent
@@ -76,23 +82,23 @@ impl Visitor {
         }
     }
 
-    fn get(&mut self, path: &str) -> Reply {
+    pub(crate) fn get(&mut self, path: &str) -> Reply {
         self.send("GET", path, None, None)
     }
 
-    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Reply {
+    pub(crate) fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Reply {
         self.send("POST", path, Some(form), None)
     }
 
     /// The CSRF token of the page's forms.
-    fn csrf(&mut self, page: &str) -> String {
+    pub(crate) fn csrf(&mut self, page: &str) -> String {
         let body = self.get(page).body;
         let at = body.find(r#"name="csrf" value=""#).expect("a form with the CSRF field");
         let rest = &body[at + r#"name="csrf" value=""#.len()..];
         rest[..rest.find('"').unwrap()].to_string()
     }
 
-    fn sign_in(app: &TestApp, user: &str, password: &str) -> Visitor {
+    pub(crate) fn sign_in(app: &TestApp, user: &str, password: &str) -> Visitor {
         let mut v = Visitor::new(app);
         let r = v.post("/login", &[("username", user), ("password", password), ("next", "/")]);
         assert_eq!(r.status, 303, "{}", r.body);
@@ -101,7 +107,7 @@ impl Visitor {
     }
 }
 
-fn user(app: &TestApp, name: &str, role: &str, branch: Option<&str>) {
+pub(crate) fn user(app: &TestApp, name: &str, role: &str, branch: Option<&str>) {
     let mut body = json!({"username": name, "role": role, "password": "correct horse battery"});
     if let Some(b) = branch {
         body["branch"] = json!(b);

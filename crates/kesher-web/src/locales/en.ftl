@@ -403,3 +403,146 @@ err-campaign-template-variable = The template { $key } uses { $variable }, which
 err-campaign-template-syntax = The template { $key } is not valid: { $reason }
 err-campaign-template-render = The template { $key } could not be written for this customer: { $reason }
 err-segment-not-found = There is no saved segment named { $name }.
+
+# Administration (users, roles, tokens, the audit log, retention).
+nav-admin = Administration
+admin-users = Users
+admin-roles = Roles and permissions
+admin-tokens = API tokens
+admin-audit = Audit log
+admin-retention = Data retention
+col-username = User name
+col-role = Role
+col-branch = Branch
+col-actions = Actions
+col-action = Action
+col-scopes = Limited to
+col-hint = Begins with
+col-expires = Expires
+col-actor = Who
+col-when = When
+col-entity = What
+col-details = Details
+cancel = Cancel
+user-active = active
+user-disabled = disabled
+user-change = Change
+user-no-branch = No branch
+user-save-role = Save role and branch
+user-new-password = New password
+user-set-password = Set the password
+user-enable = Enable
+user-disable = Disable
+user-add = Add a user
+user-branch-help = Branch managers and front-desk users work at one branch.
+user-initial-password = Initial password (at least 10 characters)
+user-add-button = Add the user
+flash-user-added = The user was added.
+flash-user-changed = The user was changed.
+roles-help = What each role may do, the same rules the API and every page obey. Read-only: a role is changed in the code, not here.
+grant-allow = yes
+grant-own-branch = own branch
+grant-anonymised = anonymised
+grant-deny = no
+action-customers-read = See customers
+action-customers-lookup = Find a customer by card, phone or member number
+action-customers-enrol = Register customers
+action-customers-update = Change customers' details
+action-customers-delete = Delete customers
+action-customers-merge = Merge duplicate customers
+action-customers-export = Export everything held about a customer
+action-customers-erase = Erase a customer (the right to be forgotten)
+action-transactions-read = See sales
+action-transactions-record = Record sales
+action-interactions-read = See contacts
+action-interactions-record = Record contacts
+action-reference-read = See branches, employees and products
+action-reference-write = Change branches, employees and products
+action-import = Import CSV files
+action-analytics-read = See the analytics
+action-analytics-run = Run the analysis
+action-audit-read = Read the audit log
+action-users-manage = Manage users
+action-tokens-manage = Manage API tokens
+action-privacy-manage = Set data retention
+action-segments-read = See segments and their members
+action-segments-manage = Save and delete segments
+action-points-read = See points balances
+action-points-redeem = Redeem points
+action-points-adjust = Correct points
+action-points-configure = Set how sales earn points
+action-jobs-read = See background jobs
+action-jobs-manage = Run and cancel background jobs
+action-loyalty-read = See the loyalty program and its members
+action-loyalty-enrol = Enrol members
+action-loyalty-configure = Define the loyalty program
+action-benefits-redeem = Redeem and honour benefits
+action-benefits-grant = Grant benefits and draw surprises
+action-campaigns-read = See campaigns and their reports
+action-campaigns-manage = Create, launch and pause campaigns
+token-created = Token { $name } was created
+token-secret-once = Copy the secret now: it is shown this once and never again (only a digest of it is kept).
+token-all-scopes = everything the role may do
+token-state-live = live
+token-state-revoked = revoked
+token-state-expired = expired
+token-revoke = Revoke
+token-none = No API tokens yet.
+token-create = Create a token
+token-scopes-help = Optional: actions separated by commas; empty allows everything the role may do.
+token-expires-days = Expires after (days, optional)
+token-create-button = Create the token
+flash-token-revoked = The token was revoked.
+audit-from = From
+audit-until = Until
+audit-filter = Filter
+audit-clear = Clear
+audit-export = Download the whole log (JSON lines)
+audit-details = Show
+audit-before = Before
+audit-after = After
+audit-none = No entries.
+audit-newest = Newest
+audit-older = Older entries
+retention-current = Customers inactive for more than { $years ->
+    [one] one year
+   *[other] { $years } years
+} are anonymised.
+retention-forever = Customers are kept however long they are inactive.
+retention-years = Keep inactive customers for (years)
+retention-years-help = 1 to { $max }; empty keeps them forever.
+retention-save = Save
+retention-run = Run the retention now
+retention-run-help = First see how many customers it would anonymise; nothing changes until you confirm.
+retention-check = See what it would remove
+retention-would = { $count ->
+    [one] One customer has
+   *[other] { $count } customers have
+} had no activity since { $cutoff } and would be anonymised.
+retention-confirm = Anonymise { $count ->
+    [one] this customer
+   *[other] these { $count } customers
+} now
+retention-off = No retention period is set: nothing would be removed.
+retention-done = { $count ->
+    [one] One customer was anonymised.
+   *[other] { $count } customers were anonymised.
+}
+err-user-username-taken = The user name { $username } is taken.
+err-user-username-length = A user name has 1 to 64 characters.
+err-user-username-characters = A user name may hold letters, digits and . _ - @ only.
+err-user-branch-missing = This role works at one branch: choose it.
+err-user-last-admin = This is the last active administrator: another must exist first.
+err-user-role-pos-device = Tills get API tokens, not user accounts.
+err-user-not-found = No such user.
+err-password-too-short = The password must be at least { $min } characters long.
+err-password-too-long = The password must be at most { $max } characters long.
+err-branch-unknown = There is no branch { $branch }.
+err-role-unknown = There is no role { $value }.
+err-token-name-length = A token's name has 1 to 100 characters.
+err-token-scope-unknown = There is no action { $value }.
+err-token-scope-not-granted = The role { $role } may not { $scope }.
+err-token-not-found = No such token.
+err-privacy-retention-out-of-range = The retention period must be a whole number of years from 1 to { $max } (or empty).
+err-form-date-invalid = { $value } is not a date (year-month-day).
+err-form-number-invalid = { $value } is not a whole number.

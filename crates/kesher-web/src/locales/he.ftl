@@ -403,3 +403,147 @@ err-campaign-template-variable = התבנית { $key } משתמשת ב־{ $varia
 err-campaign-template-syntax = התבנית { $key } אינה תקינה: { $reason }
 err-campaign-template-render = לא ניתן היה לכתוב את התבנית { $key } ללקוח הזה: { $reason }
 err-segment-not-found = אין פלח שמור בשם { $name }.
+
+# ניהול (משתמשים, תפקידים, אסימונים, יומן הביקורת, שמירת נתונים).
+nav-admin = ניהול
+admin-users = משתמשים
+admin-roles = תפקידים והרשאות
+admin-tokens = אסימוני API
+admin-audit = יומן ביקורת
+admin-retention = שמירת נתונים
+col-username = שם משתמש
+col-role = תפקיד
+col-branch = סניף
+col-actions = פעולות
+col-action = פעולה
+col-scopes = מוגבל ל־
+col-hint = מתחיל ב־
+col-expires = תוקף עד
+col-actor = מי
+col-when = מתי
+col-entity = מה
+col-details = פרטים
+cancel = ביטול
+user-active = פעיל
+user-disabled = מושבת
+user-change = שינוי
+user-no-branch = ללא סניף
+user-save-role = שמירת תפקיד וסניף
+user-new-password = סיסמה חדשה
+user-set-password = קביעת הסיסמה
+user-enable = הפעלה
+user-disable = השבתה
+user-add = הוספת משתמש
+user-branch-help = מנהלי סניף ועובדי דלפק עובדים בסניף אחד.
+user-initial-password = סיסמה ראשונית (10 תווים לפחות)
+user-add-button = הוספת המשתמש
+flash-user-added = המשתמש נוסף.
+flash-user-changed = המשתמש עודכן.
+roles-help = מה מותר לכל תפקיד — אותם כללים שה־API וכל דף מקיימים. לקריאה בלבד: תפקיד משתנה בקוד, לא כאן.
+grant-allow = כן
+grant-own-branch = הסניף שלו
+grant-anonymised = מותמם
+grant-deny = לא
+action-customers-read = צפייה בלקוחות
+action-customers-lookup = איתור לקוח לפי כרטיס, טלפון או מספר חבר
+action-customers-enrol = רישום לקוחות
+action-customers-update = שינוי פרטי לקוחות
+action-customers-delete = מחיקת לקוחות
+action-customers-merge = מיזוג לקוחות כפולים
+action-customers-export = ייצוא כל המידע השמור על לקוח
+action-customers-erase = מחיקת לקוח (הזכות להישכח)
+action-transactions-read = צפייה במכירות
+action-transactions-record = רישום מכירות
+action-interactions-read = צפייה בפניות
+action-interactions-record = רישום פניות
+action-reference-read = צפייה בסניפים, עובדים ומוצרים
+action-reference-write = שינוי סניפים, עובדים ומוצרים
+action-import = ייבוא קובצי CSV
+action-analytics-read = צפייה בניתוחים
+action-analytics-run = הרצת הניתוח
+action-audit-read = קריאת יומן הביקורת
+action-users-manage = ניהול משתמשים
+action-tokens-manage = ניהול אסימוני API
+action-privacy-manage = קביעת שמירת נתונים
+action-segments-read = צפייה בפלחים ובחבריהם
+action-segments-manage = שמירה ומחיקה של פלחים
+action-points-read = צפייה ביתרות נקודות
+action-points-redeem = מימוש נקודות
+action-points-adjust = תיקון נקודות
+action-points-configure = קביעת צבירת הנקודות ממכירות
+action-jobs-read = צפייה במשימות רקע
+action-jobs-manage = הרצה וביטול של משימות רקע
+action-loyalty-read = צפייה במועדון הלקוחות ובחבריו
+action-loyalty-enrol = צירוף חברים
+action-loyalty-configure = הגדרת מועדון הלקוחות
+action-benefits-redeem = מימוש וכיבוד הטבות
+action-benefits-grant = הענקת הטבות והגרלת הפתעות
+action-campaigns-read = צפייה בקמפיינים ובדוחותיהם
+action-campaigns-manage = יצירה, השקה והשהיה של קמפיינים
+token-created = האסימון { $name } נוצר
+token-secret-once = העתיקו את הסוד עכשיו: הוא מוצג פעם אחת בלבד ולעולם לא שוב (נשמר רק תקציר שלו).
+token-all-scopes = כל מה שמותר לתפקיד
+token-state-live = פעיל
+token-state-revoked = בוטל
+token-state-expired = פג תוקף
+token-revoke = ביטול
+token-none = אין עדיין אסימוני API.
+token-create = יצירת אסימון
+token-scopes-help = רשות: פעולות מופרדות בפסיקים; ריק מתיר כל מה שמותר לתפקיד.
+token-expires-days = תוקף (ימים, רשות)
+token-create-button = יצירת האסימון
+flash-token-revoked = האסימון בוטל.
+audit-from = מתאריך
+audit-until = עד תאריך
+audit-filter = סינון
+audit-clear = ניקוי
+audit-export = הורדת היומן כולו (שורות JSON)
+audit-details = הצגה
+audit-before = לפני
+audit-after = אחרי
+audit-none = אין רשומות.
+audit-newest = החדשות ביותר
+audit-older = רשומות ישנות יותר
+retention-current = לקוחות שאינם פעילים יותר { $years ->
+    [one] משנה
+    [two] משנתיים
+   *[other] מ־{ $years } שנים
+} עוברים התממה.
+retention-forever = לקוחות נשמרים ללא הגבלה, גם אם אינם פעילים.
+retention-years = שמירת לקוחות לא פעילים (שנים)
+retention-years-help = בין 1 ל־{ $max }; ריק שומר אותם לתמיד.
+retention-save = שמירה
+retention-run = הרצת שמירת הנתונים עכשיו
+retention-run-help = תחילה תראו כמה לקוחות יעברו התממה; דבר לא משתנה עד שתאשרו.
+retention-check = מה יוסר?
+retention-would = { $count ->
+    [one] ללקוח אחד
+   *[other] ל־{ $count } לקוחות
+} אין פעילות מאז { $cutoff }, והם יעברו התממה.
+retention-confirm = התממה עכשיו של { $count ->
+    [one] הלקוח הזה
+   *[other] { $count } הלקוחות האלה
+}
+retention-off = לא נקבעה תקופת שמירה: דבר לא יוסר.
+retention-done = { $count ->
+    [one] לקוח אחד עבר התממה.
+   *[other] { $count } לקוחות עברו התממה.
+}
+err-user-username-taken = שם המשתמש { $username } תפוס.
+err-user-username-length = שם משתמש הוא בן 1 עד 64 תווים.
+err-user-username-characters = שם משתמש יכול להכיל אותיות, ספרות ו־. _ - @ בלבד.
+err-user-branch-missing = תפקיד זה עובד בסניף אחד: בחרו אותו.
+err-user-last-admin = זהו מנהל המערכת הפעיל האחרון: יש להוסיף אחר קודם.
+err-user-role-pos-device = קופות מקבלות אסימוני API, לא חשבונות משתמש.
+err-user-not-found = אין משתמש כזה.
+err-password-too-short = הסיסמה חייבת להכיל { $min } תווים לפחות.
+err-password-too-long = הסיסמה יכולה להכיל { $max } תווים לכל היותר.
+err-branch-unknown = אין סניף { $branch }.
+err-role-unknown = אין תפקיד { $value }.
+err-token-name-length = שם אסימון הוא בן 1 עד 100 תווים.
+err-token-scope-unknown = אין פעולה { $value }.
+err-token-scope-not-granted = לתפקיד { $role } אסור { $scope }.
+err-token-not-found = אין אסימון כזה.
+err-privacy-retention-out-of-range = תקופת השמירה חייבת להיות מספר שלם של שנים בין 1 ל־{ $max } (או ריקה).
+err-form-date-invalid = { $value } אינו תאריך (שנה-חודש-יום).
+err-form-number-invalid = { $value } אינו מספר שלם.

@@ -47,6 +47,7 @@ time_page() { # label path
 }
 echo "pages, $N requests each (target: under 100 ms):"
 time_page "dashboard /" "/"
+time_page "analytics" "/analytics"
 time_page "customer search (member)" "/customers?q=$MEMBER"
 time_page "customer search (name)" "/customers?q=cohen"
 [ -n "$ID" ] && time_page "customer view" "/customers/$ID"

@@ -19,6 +19,7 @@ use minijinja::context;
 use serde::Deserialize;
 use std::sync::{Arc, OnceLock};
 
+pub mod analytics;
 pub mod campaigns;
 
 /// The cookie that keeps a visitor's language choice (a signed-in user's is also stored).
@@ -137,6 +138,7 @@ fn flash(c: &Ctx, done: Option<&str>) -> Option<String> {
         "saved" => "flash-saved",
         "contact" => "flash-contact-added",
         "analyzed" => "flash-analyzed",
+        "refreshing" => "flash-refresh-started",
         "enrolled" => "flash-enrolled",
         "redeemed" => "flash-redeemed",
         "honoured" => "flash-honoured",

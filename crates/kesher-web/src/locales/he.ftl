@@ -401,3 +401,99 @@ err-campaign-template-variable = התבנית { $key } משתמשת ב־{ $varia
 err-campaign-template-syntax = התבנית { $key } אינה תקינה: { $reason }
 err-campaign-template-render = לא ניתן היה לכתוב את התבנית { $key } ללקוח הזה: { $reason }
 err-segment-not-found = אין פלח שמור בשם { $name }.
+
+## The analytics page
+nav-analytics = אנליטיקה
+flash-refresh-started = הרענון התחיל; ההתקדמות מוצגת למטה.
+an-running-title = מרעננים את הניתוח
+an-running = שלב { $n } מתוך { $count }: { $step }
+an-queued = הרענון ממתין להתחיל.
+an-progress-label = התקדמות הרענון
+an-reload = טענו מחדש כדי לראות את ההתקדמות
+an-empty-title = עדיין אין ניתוח
+an-empty-body = הריצו את הניתוח כדי לראות כאן את התאמת המודל, את בדיקתו מול תקופת ביקורת, את רשת ה-RFM, את שכבות הערך ואת כללי הסל.
+an-refresh = רענון עכשיו
+an-refresh-title = הרענון האחרון
+an-ran-at = רץ ב־
+an-as-of = מתאר את המכירות עד
+an-model = המודל שנבחר
+an-scored = לקוחות שדורגו
+an-customers = לקוחות
+an-transactions = מכירות שנקראו
+an-duration = משך
+an-seconds = { $n } שנ׳
+an-fit-title = התאמת המודל
+an-params = הפרמטרים של { $model }
+an-no-model = לא ניתן היה להתאים מודל רכישות למכירות האלה: הסולם עוקב אחר קצב הקנייה של כל לקוח בלבד, והשכבות מדורגות לפי ההכנסה עד כה.
+an-spend-params = מודל ההוצאה (גמא-גמא)
+an-attempts = המודלים שנוסו
+col-parameter = פרמטר
+col-model = מודל
+col-outcome = תוצאה
+col-log-likelihood = לוג-נראות
+col-iterations = איטרציות
+col-seconds = שניות
+col-mae = שגיאה בתקופת הביקורת (MAE)
+model-bgnbd = BG/NBD
+model-pareto-nbd = Pareto/NBD
+model-mbgnbd = MBG/NBD
+model-gamma-gamma = גמא-גמא
+model-none = אין
+outcome-converged = התכנס
+outcome-budget-exhausted = נגמר הזמן
+outcome-not-identifiable = לא ניתן לזיהוי
+outcome-failed = נכשל
+an-holdout-title = כיול מול תקופת ביקורת
+an-holdout-about = { $model } מותאם למכירות עד { $date } ומושווה למה שעשו { $customers } הלקוחות של אותה תקופה ב־{ $periods } שאחריה (הרבע האחרון של הזמן הנצפה).
+an-holdout-window = כיול עד { $from }, ביקורת עד { $to }
+an-models-compared = השוואת המודלים על תקופת הכיול
+an-holdout-params = { $model } כפי שהותאם לתקופת הכיול
+an-holdout-none = אין בדיקה מול תקופת ביקורת ברענון הזה: המכירות משתרעות על זמן קצר מדי, או שלא ניתן היה להתאים מודל לתקופת הכיול.
+an-weeks = { $n ->
+    [one] שבוע אחד
+    [two] שבועיים
+   *[other] { $shown } שבועות
+}
+an-days = { $n ->
+    [one] יום אחד
+    [two] יומיים
+   *[other] { $shown } ימים
+}
+an-axis-weeks = שבועות מאז הרכישה הראשונה
+an-axis-days = ימים מאז הרכישה הראשונה
+an-point = { $at }: בפועל { $actual }, צפוי { $expected }
+series-actual = בפועל
+series-expected = צפוי לפי המודל
+an-cumulative = רכישות חוזרות לאורך זמן, בפועל וצפוי
+an-by-frequency = רכישות בתקופת הביקורת לפי הרכישות בתקופת הכיול
+col-frequency = רכישות חוזרות (כיול)
+col-holdout-actual = רכישות בביקורת, בפועל (ממוצע)
+col-holdout-expected = רכישות בביקורת, צפוי (ממוצע)
+an-rfm-title = רשת RFM: עדכניות לפי תדירות
+an-rfm-about = מספר הלקוחות בכל תא וההכנסה הממוצעת שלהם; עדכניות 5 קנו לאחרונה, תדירות 5 קונים לעתים הקרובות ביותר.
+an-rfm-cell = עדכניות { $r }, תדירות { $f }: { $customers } לקוחות, הכנסה ממוצעת { $value }
+col-recency-score = R{ $r }
+col-frequency-score = F{ $f }
+col-recency = עדכניות
+col-frequency-header = תדירות
+col-mean-revenue = הכנסה ממוצעת
+an-tiers-by-clv = הלקוחות מדורגים לפי ערך חיי הלקוח.
+an-tiers-by-revenue = הלקוחות מדורגים לפי ההכנסה עד כה (לא ניתן היה להעריך ערך חיי לקוח).
+an-rules-title = כללי סל
+an-rules-about = { $shown } הכללים החזקים מתוך { $count } על פני { $baskets } סלים (תמיכה לפחות { $support }, ביטחון לפחות { $confidence }).
+an-rules-none = אין כללי סל: מעט מדי סלים חולקים מוצרים בספים האלה.
+col-if-bought = מי שקונה
+col-then = קונה גם
+col-support = תמיכה
+col-confidence = ביטחון
+col-lift = הרמה
+step-reading-sales = קריאת המכירות
+step-summarising-customers = סיכום הלקוחות
+step-fitting-the-spend-model = התאמת מודל ההוצאה
+step-fitting-the-purchase-model = התאמת מודל הרכישות
+step-scoring-customers = דירוג הלקוחות
+step-storing-results = שמירת התוצאות
+step-checking-the-model-on-a-holdout = בדיקת המודל מול תקופת ביקורת
+step-mining-basket-rules = כריית כללי הסל
+step-backfilling-the-stage-history = השלמת היסטוריית השלבים
+step-refreshing-the-saved-segments = רענון הפלחים השמורים

@@ -316,12 +316,11 @@ pub fn lines(
     let (end_anchor, start_anchor) = if rtl { ("start", "end") } else { ("end", "start") };
     let _ = write!(
         s,
-        r#"<text class="tick" x="{x:.1}" y="{y:.1}" text-anchor="{end_anchor}">{v}</text><text class="tick" x="{x0:.1}" y="{ty:.1}" text-anchor="{start_anchor}">{v0}</text><text class="tick" x="{x1:.1}" y="{ty:.1}" text-anchor="{end_anchor}">{mx}</text><text class="tick" x="{xm:.1}" y="{ty:.1}" text-anchor="middle">{xl}</text>"#,
+        r#"<text class="tick" x="{x:.1}" y="{y:.1}" text-anchor="{end_anchor}">{v}</text><text class="tick" x="{x0:.1}" y="{ty:.1}" text-anchor="{start_anchor}">0</text><text class="tick" x="{x1:.1}" y="{ty:.1}" text-anchor="{end_anchor}">{mx}</text><text class="tick" x="{xm:.1}" y="{ty:.1}" text-anchor="middle">{xl}</text>"#,
         x = px(0.0) + if rtl { 4.0 } else { -4.0 },
         y = py(sy) + 4.0,
         v = esc(&trim_number(max_y)),
         x0 = px(0.0),
-        v0 = "0",
         x1 = px(sx),
         mx = esc(&trim_number(max_x)),
         xm = (px(0.0) + px(sx)) / 2.0,

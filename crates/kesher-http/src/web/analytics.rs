@@ -146,9 +146,15 @@ pub async fn progress(
 }
 
 /// `POST /analytics/refresh`: enqueue the `analyze` job (unless one is already running or due)
-/// and run it now on a blocking thread; back to the page, which shows its progress.
-pub async fn refresh(State(st): State<AppState>, caller: Caller) -> Result<Response, AppError> {
+/// and run it now on a blocking thread; a browser goes back to the page, which shows its
+/// progress, and a client that does not ask for HTML (a script with a token) gets `202` with
+/// the job's id (null when a refresh was already in progress).
+pub async fn refresh(State(st): State<AppState>, caller: Caller, headers: HeaderMap) -> Result<Response, AppError> {
     let _ = caller;
+    let wants_html = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
     let runner = st.clone();
     let job = blocking(st, move |app| {
         if app.active_job(ANALYZE)?.is_some() {
@@ -157,12 +163,20 @@ pub async fn refresh(State(st): State<AppState>, caller: Caller) -> Result<Respo
         Ok(Some(app.enqueue_job(ANALYZE, serde_json::json!({}), None)?))
     })
     .await?;
+    let id = job.as_ref().map(|j| j.id.to_string());
     if let Some(job) = job {
         // The outcome is the job's own record (`/api/jobs`); the page reads the stored report.
         tokio::task::spawn_blocking(move || {
             let worker = Worker::for_this_process(runner.settings.job_lease);
             let _ = runner.run_job_by_id(job.id, &worker);
         });
+    }
+    if !wants_html {
+        return Ok((
+            axum::http::StatusCode::ACCEPTED,
+            axum::Json(serde_json::json!({ "job": id, "progress": "/analytics/progress" })),
+        )
+            .into_response());
     }
     Ok(Redirect::to("/analytics?done=refreshing").into_response())
 }

@@ -16,7 +16,7 @@ K="${CARGO_TARGET_DIR:-target}/release/kesher"
 [ -s bench/out/import/k.db ] || bash bench/import/run.sh
 cp bench/out/import/k.db "$OUT/k.db"
 rm -f "$OUT"/k.db-wal "$OUT"/k.db-shm
-echo "analyze (stores the dashboard's figures) ..."
+echo "analyze (stores the dashboard's and the analytics page's figures) ..."
 /usr/bin/time -f "analyze: %e s, peak RSS %M KB" "$K" --db "$OUT/k.db" analyze --as-of 2026-01-01 >/dev/null
 printf 'bench password 1\n' | "$K" --db "$OUT/k.db" users add bench --role marketing_manager --password-stdin >/dev/null
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -47,6 +47,7 @@ time_page() { # label path
 }
 echo "pages, $N requests each (target: under 100 ms):"
 time_page "dashboard /" "/"
+time_page "analytics" "/analytics"
 time_page "customer search (member)" "/customers?q=$MEMBER"
 time_page "customer search (name)" "/customers?q=cohen"
 [ -n "$ID" ] && time_page "customer view" "/customers/$ID"

@@ -55,6 +55,7 @@ mod mbgnbd;
 mod model;
 mod optim;
 mod pareto_nbd;
+pub mod report;
 mod rfm;
 mod special;
 mod summary;

@@ -8,7 +8,7 @@ use kesher_analytics::{
     ClvOptions, CustomerSummary, FitBudget, FittedModel, HoldoutSummary, LadderInput, LadderRules, LeftOut, Model,
     PeriodUnit, RfmInput, RfmSegment, ScoreOptions, Summaries, SummaryConfig, SummaryRecord, Transaction as Purchase,
     TransactionModel, ValueTier, compress, fit_gamma_gamma_within, group_by_customer, rfm_scores, score_compressed,
-    summarize_reporting, summarize_slice_reporting, value_tiers,
+    summarize_slice_reporting, value_tiers,
 };
 use kesher_core::CustomerId;
 use kesher_store::{Actor, CustomerScore, PROSPECT, PurchaseSummary, StoreError, SummaryPeriod, SummaryRequest};
@@ -38,6 +38,9 @@ pub struct AnalyzeOptions {
     pub fit_budget: FitLimits,
     /// Told the name of each step as it begins (the CLI shows a spinner for a slow one).
     pub progress: Progress,
+    /// The job running this refresh, when one does: each step is then also recorded for the
+    /// analytics page (`report::PROGRESS_KEY`).
+    pub progress_job: Option<String>,
 }
 
 /// The model fits' budget: see [`AnalyzeOptions::fit_budget`].
@@ -168,6 +171,7 @@ impl AnalyzeOptions {
             backfill_history: false,
             fit_budget: FitLimits::default(),
             progress: Progress::default(),
+            progress_job: None,
         }
     }
 }
@@ -346,6 +350,7 @@ impl App {
     pub fn analyze(&self, o: &AnalyzeOptions) -> Result<AnalyzeReport, AnalyzeError> {
         let mut timings = Vec::new();
         let clock = Instant::now();
+        let ran_at = self.now();
         let end = o.as_of.as_second();
         let cfg = SummaryConfig {
             unit: o.unit,
@@ -357,7 +362,7 @@ impl App {
         // history backfill need the sales themselves, so they are read whenever those are wanted.
         let mut txs: Vec<Purchase<CustomerId>> = Vec::new();
         let mut currency = None;
-        o.progress.step("reading sales");
+        self.analyze_step(o, ran_at, "reading sales");
         let pushed = if o.backfill_history {
             None
         } else {
@@ -402,7 +407,7 @@ impl App {
                 })?;
                 group_by_customer(&mut txs);
                 timings.push(("read sales", clock.elapsed().as_secs_f64()));
-                o.progress.step("summarising customers");
+                self.analyze_step(o, ran_at, "summarising customers");
                 let t = Instant::now();
                 let summaries = summarize_slice_reporting(&txs, &cfg)?;
                 timings.push(("summary", t.elapsed().as_secs_f64()));
@@ -418,7 +423,7 @@ impl App {
         let compressed = compress(&records)?;
         // Gamma-Gamma is fitted on repeat buyers with a positive mean repeat spend (the others
         // are left out and counted); without any, CLV is unknown.
-        o.progress.step("fitting the spend model");
+        self.analyze_step(o, ran_at, "fitting the spend model");
         let spend_clock = o.fit_budget.wall_clock / 4;
         let spend_deadline = move || t.elapsed() >= spend_clock;
         let spend_budget = FitBudget::iterations(o.fit_budget.iterations_per_fit).with_deadline(&spend_deadline);
@@ -469,7 +474,7 @@ impl App {
         let spend_model = spend.as_ref().map(|f| &f.params);
         // A model counts as fitted once every customer could be scored with it.
         let scoring = std::cell::Cell::new(0.0);
-        o.progress.step("fitting the purchase model");
+        self.analyze_step(o, ran_at, "fitting the purchase model");
         let purchase_clock = o.fit_budget.wall_clock.saturating_sub(t.elapsed());
         let PurchaseFit {
             fitted,
@@ -483,7 +488,7 @@ impl App {
         });
         attempts.push(spend_attempt);
         timings.push(("fit", t.elapsed().as_secs_f64() - scoring.get()));
-        o.progress.step("scoring customers");
+        self.analyze_step(o, ran_at, "scoring customers");
         let t = Instant::now();
         let (fitted, scores) = match fitted {
             Some((f, scores)) => (Some(f), scores),
@@ -601,7 +606,7 @@ impl App {
             }
         }
         drop(bought);
-        o.progress.step("storing results");
+        self.analyze_step(o, ran_at, "storing results");
         let implicit = self.store.replace_customer_scores(o.as_of, model_name, &rows)?;
         let implicit = usize::try_from(implicit).unwrap_or(usize::MAX);
         *stage_count.entry(PROSPECT).or_default() += implicit;
@@ -626,9 +631,22 @@ impl App {
         })?;
         timings.push(("dashboard", t.elapsed().as_secs_f64()));
 
+        // The analytics page's checks on the sales already read: the model on a holdout (the
+        // last quarter of the observed span), and the strongest basket rules.
+        self.analyze_step(o, ran_at, "checking the model on a holdout");
+        let t = Instant::now();
+        let first_purchase = summaries.iter().map(|s| s.first_purchase).min().unwrap_or(end);
+        let holdout_model = fitted.as_ref().map_or(o.model, |f| f.model());
+        let holdout = self.holdout_of_refresh(&txs, first_purchase, o.as_of, o.unit, holdout_model, &o.fit_budget);
+        timings.push(("holdout", t.elapsed().as_secs_f64()));
+        self.analyze_step(o, ran_at, "mining basket rules");
+        let t = Instant::now();
+        let basket_figures = self.basket_figures(o.as_of);
+        timings.push(("basket rules", t.elapsed().as_secs_f64()));
+
         let mut backfilled_months = 0;
         if o.backfill_history {
-            o.progress.step("backfilling the stage history");
+            self.analyze_step(o, ran_at, "backfilling the stage history");
             let t = Instant::now();
             backfilled_months = self.backfill_history(o, &txs)?;
             timings.push(("backfill history", t.elapsed().as_secs_f64()));
@@ -641,7 +659,7 @@ impl App {
         // The segment editor's sample holds the previous run's scores.
         self.reload_segment_sample();
         // Who entered and left each saved segment on the new scores.
-        o.progress.step("refreshing the saved segments");
+        self.analyze_step(o, ran_at, "refreshing the saved segments");
         let t = Instant::now();
         let actor = Actor::new("system:analyze", self.now());
         let segments = self.refresh_segment_history(&actor).map_err(|e| e.to_string());
@@ -652,6 +670,50 @@ impl App {
                 .map_err(|e| format!("triggered campaigns: {e}"))
         });
         timings.push(("segments", t.elapsed().as_secs_f64()));
+        let named = |p: Vec<(&'static str, f64)>| p.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<Vec<_>>();
+        let (holdout, holdout_note) = match holdout {
+            Ok(h) => (Some(h), None),
+            Err(e) => (None, Some(e)),
+        };
+        let (baskets, baskets_note) = match basket_figures {
+            Ok(b) => (Some(b), None),
+            Err(e) => (None, Some(e)),
+        };
+        self.store_analytics_report(&kesher_analytics::report::Report {
+            as_of: o.as_of.to_string(),
+            ran_at: ran_at.to_string(),
+            seconds: clock.elapsed().as_secs_f64(),
+            unit: match o.unit {
+                PeriodUnit::Week => "week",
+                PeriodUnit::Day => "day",
+            }
+            .to_string(),
+            customers: rows.len().saturating_add(implicit) as u64,
+            buyers: buyers as u64,
+            transactions: n_tx as u64,
+            currency: currency.map(|c| c.to_string()),
+            model: model_name.to_string(),
+            params: named(fitted.as_ref().map(|f| f.params()).unwrap_or_default()),
+            log_likelihood: fitted.as_ref().map(|f| f.fit_log_likelihood()),
+            model_note: model_note.clone(),
+            spend_params: spend.as_ref().map(|f| named(f.params.params())),
+            attempts: report::attempts_of(&attempts),
+            holdout,
+            holdout_note,
+            rfm: report::rfm_of(&rows),
+            tiers_by: tiers_by.to_string(),
+            tiers: tiers
+                .summary
+                .iter()
+                .map(|(t, n, share)| kesher_analytics::dashboard::TierFigures {
+                    tier: tier_name(*t).to_string(),
+                    customers: *n as u64,
+                    share_of_value: *share,
+                })
+                .collect(),
+            baskets,
+            baskets_note,
+        })?;
         Ok(AnalyzeReport {
             customers: rows.len().saturating_add(implicit),
             buyers,
@@ -871,12 +933,25 @@ pub fn summary_from_store(p: &PurchaseSummary, cfg: &SummaryConfig) -> CustomerS
     }
 }
 
+impl App {
+    /// Tell the options' callback, and record for the analytics page when a job runs the refresh,
+    /// that `step` (one of `report::STEPS`) begins.
+    fn analyze_step(&self, o: &AnalyzeOptions, started_at: jiff::Timestamp, step: &'static str) {
+        o.progress.step(step);
+        if let Some(job) = &o.progress_job {
+            self.note_analyze_step(job, started_at, step);
+        }
+    }
+}
+
 /// Calibration vs holdout, as a marketer reads it: actual against model-expected repeat
 /// purchases in the holdout by calibration frequency, the cumulative repeat-purchase curve,
 /// and every model's fit and holdout error.
 #[derive(Debug, Clone)]
 pub struct CalibrationReport {
     pub model: &'static str,
+    /// The model's parameters fitted on the calibration window.
+    pub params: Vec<(&'static str, f64)>,
     /// (calibration frequency, customers, mean actual holdout purchases, mean expected).
     pub table: Vec<(u32, u64, f64, f64)>,
     /// (periods since the first first purchase, actual cumulative repeats, expected).
@@ -919,97 +994,10 @@ impl App {
         if txs.is_empty() {
             return Err(AnalyzeError::NoSales(end));
         }
-        // Repeat-purchase times and first purchases of the calibration cohort, in periods.
-        let mut firsts: Vec<i64> = Vec::new();
-        let mut repeats: Vec<i64> = Vec::new();
-        let mut i = 0;
-        while i < txs.len() {
-            let c = txs[i].customer;
-            let first = unit.period_of(txs[i].at);
-            let mut last = first;
-            let cohort = txs[i].at <= cal;
-            while i < txs.len() && txs[i].customer == c {
-                let p = unit.period_of(txs[i].at);
-                if cohort && p != last && p != first {
-                    repeats.push(p);
-                }
-                last = p;
-                i += 1;
-            }
-            if cohort {
-                firsts.push(first);
-            }
-        }
-        let origin = firsts.iter().copied().min().unwrap_or(0);
-        let cfg = SummaryConfig {
-            unit,
-            multiplier: 1.0,
-            observation_end: obs,
-            calibration_end: Some(cal),
-        };
-        // Customers whose figures cannot be represented are left out, as in `analyze`.
-        let summaries = summarize_reporting(txs, &cfg)?.customers;
-        let pairs: Vec<(SummaryRecord, kesher_analytics::HoldoutSummary)> = summaries
-            .iter()
-            .filter_map(|s| s.holdout.map(|h| (s.record(), h)))
-            .collect();
-        let records: Vec<SummaryRecord> = pairs.iter().map(|p| p.0).collect();
-        let compressed = compress(&records)?;
-        // Each model within its share of the default budget.
-        let limits = FitLimits::default();
-        let share = limits.wall_clock / 3;
-        let within = |m: Model| {
-            let t = Instant::now();
-            let deadline = move || t.elapsed() >= share;
-            m.fit_within(
-                &compressed.rows,
-                &FitBudget::iterations(limits.iterations_per_fit).with_deadline(&deadline),
-            )
-        };
-        let mut fits = Vec::new();
-        let mut chosen = None;
-        for m in [Model::BgNbd, Model::ParetoNbd, Model::ModifiedBgNbd] {
-            match within(m) {
-                Ok(f) => fits.push(f),
-                Err(e) if m == model => chosen = Some(e),
-                Err(_) => {}
-            }
-        }
-        let chosen = match (fits.iter().find(|f| f.model() == model).cloned(), chosen) {
-            (Some(f), _) => f,
-            (None, Some(e)) => return Err(e.into()),
-            (None, None) => within(model)?,
-        };
-        let table = kesher_analytics::holdout_table(&chosen, &pairs, 7)?
-            .into_iter()
-            .map(|r| (r.frequency, r.customers, r.actual, r.expected))
-            .collect();
-        let span = (unit.period_of(obs) - origin).max(1);
-        let step = (span / 40).max(1);
-        let at: Vec<f64> = (0..=span).step_by(step as usize).map(|t| t as f64).collect();
-        let first_f: Vec<f64> = firsts.iter().map(|f| (f - origin) as f64).collect();
-        let rep_f: Vec<f64> = repeats.iter().map(|r| (r - origin) as f64).collect();
-        let expected = kesher_analytics::expected_cumulative_repeats(&chosen, &first_f, &at)?;
-        let actual = kesher_analytics::actual_cumulative_repeats(&rep_f, &at);
-        let cumulative = at
-            .iter()
-            .zip(actual)
-            .zip(expected)
-            .map(|((t, a), e)| (*t, a, e))
-            .collect();
-        let models = kesher_analytics::assess_models(&fits, &pairs)?
-            .into_iter()
-            .map(|a| (a.model.name(), a.log_likelihood, a.aic, a.bic, a.holdout_mae))
-            .collect();
-        Ok(CalibrationReport {
-            model: model.name(),
-            table,
-            cumulative,
-            models,
-            customers: pairs.len(),
-        })
+        report::calibration_of(&txs, cal, obs, unit, model, &FitLimits::default())
     }
 }
 
+pub mod report;
 #[cfg(test)]
 mod tests;

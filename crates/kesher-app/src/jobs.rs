@@ -150,6 +150,33 @@ impl App {
         }
     }
 
+    /// Run the job `id` on this thread through the same claim and lease, if it is due and no
+    /// other worker has taken it (`None` then): how a page runs the job it has just enqueued
+    /// without waiting for the server's worker.
+    pub fn run_job_by_id(&self, id: JobId, worker: &Worker) -> Result<Option<JobOutcome>> {
+        match self.store.claim_job_by_id(id, &worker.name, self.now(), worker.lease)? {
+            Some(claimed) => self.run_claimed(claimed, worker).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The latest job of `kind` that is running, or scheduled and due: what a page shows as in
+    /// progress.
+    pub fn active_job(&self, kind: &str) -> Result<Option<Job>> {
+        let now = self.now();
+        for state in [JobState::Running, JobState::Scheduled] {
+            let page = self.store.list_jobs(Some(state), 50, 0)?;
+            if let Some(j) = page
+                .items
+                .into_iter()
+                .find(|j| j.kind == kind && (state == JobState::Running || j.run_at <= now))
+            {
+                return Ok(Some(j));
+            }
+        }
+        Ok(None)
+    }
+
     pub fn get_job(&self, id: JobId) -> Result<Job> {
         self.store.get_job(id)?.ok_or_else(|| StoreError::not_found("job", id))
     }

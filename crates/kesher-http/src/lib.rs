@@ -243,6 +243,20 @@ fn api() -> Api {
         A::AnalyticsRun,
         post(web::run_analysis),
     )
+    // The analytics page (`web::analytics`): figures the refresh stored, a refresh as a job.
+    .at(get_.clone(), "/analytics", A::AnalyticsRead, get(web::analytics::page))
+    .at(
+        get_.clone(),
+        "/analytics/progress",
+        A::AnalyticsRead,
+        get(web::analytics::progress),
+    )
+    .at(
+        post_.clone(),
+        "/analytics/refresh",
+        A::AnalyticsRun,
+        post(web::analytics::refresh),
+    )
     .at(get_.clone(), "/api/health", A::Public, get(reference::health))
     .at(get_.clone(), "/api/stats", A::AnalyticsRead, get(reference::stats))
     .at(get_.clone(), "/api/openapi.json", A::Public, get(openapi))

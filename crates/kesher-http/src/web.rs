@@ -20,6 +20,7 @@ use serde::Deserialize;
 use std::sync::{Arc, OnceLock};
 
 pub mod admin;
+pub mod analytics;
 pub mod campaigns;
 
 /// The cookie that keeps a visitor's language choice (a signed-in user's is also stored).
@@ -157,6 +158,7 @@ fn flash(c: &Ctx, done: Option<&str>) -> Option<String> {
         "saved" => "flash-saved",
         "contact" => "flash-contact-added",
         "analyzed" => "flash-analyzed",
+        "refreshing" => "flash-refresh-started",
         "enrolled" => "flash-enrolled",
         "redeemed" => "flash-redeemed",
         "honoured" => "flash-honoured",

@@ -265,6 +265,115 @@ pub fn heatmap(
     s
 }
 
+/// One series of a line chart: its name (in the legend), its class (`actual` or `expected`,
+/// which the style sheet draws solid or dashed) and its points.
+pub struct Series {
+    pub name: String,
+    pub class: &'static str,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Lines through each series' points on shared axes from 0 to the largest x and y, with a legend
+/// and the largest values as ticks; `hover(series, point)` titles each point. `rtl` runs the x
+/// axis from the right.
+pub fn lines(
+    title: &str,
+    series: &[Series],
+    x_label: &str,
+    hover: &dyn Fn(usize, usize) -> String,
+    rtl: bool,
+) -> String {
+    let (w, h, pad, top) = (400.0, 260.0, 36.0, 30.0);
+    let max_x = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .fold(0.0_f64, f64::max);
+    let max_y = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .fold(0.0_f64, f64::max);
+    let sx = if max_x > 0.0 { max_x } else { 1.0 };
+    let sy = if max_y > 0.0 { max_y } else { 1.0 };
+    let px = |x: f64| {
+        let x = (x / sx).clamp(0.0, 1.0);
+        if rtl {
+            w - pad - x * (w - 2.0 * pad)
+        } else {
+            pad + x * (w - 2.0 * pad)
+        }
+    };
+    let py = |y: f64| h - pad - (y / sy).clamp(0.0, 1.0) * (h - pad - top);
+    let mut s = svg_open(title, w, h);
+    let _ = write!(
+        s,
+        r#"<line class="axis" x1="{x0:.1}" y1="{y0:.1}" x2="{x1:.1}" y2="{y0:.1}"/><line class="axis" x1="{x0:.1}" y1="{y0:.1}" x2="{x0:.1}" y2="{y1:.1}"/>"#,
+        x0 = px(0.0),
+        x1 = px(sx),
+        y0 = py(0.0),
+        y1 = py(sy),
+    );
+    // The largest values as ticks, the axis's name under it.
+    let (end_anchor, start_anchor) = if rtl { ("start", "end") } else { ("end", "start") };
+    let _ = write!(
+        s,
+        r#"<text class="tick" x="{x:.1}" y="{y:.1}" text-anchor="{end_anchor}">{v}</text><text class="tick" x="{x0:.1}" y="{ty:.1}" text-anchor="{start_anchor}">0</text><text class="tick" x="{x1:.1}" y="{ty:.1}" text-anchor="{end_anchor}">{mx}</text><text class="tick" x="{xm:.1}" y="{ty:.1}" text-anchor="middle">{xl}</text>"#,
+        x = px(0.0) + if rtl { 4.0 } else { -4.0 },
+        y = py(sy) + 4.0,
+        v = esc(&trim_number(max_y)),
+        x0 = px(0.0),
+        x1 = px(sx),
+        mx = esc(&trim_number(max_x)),
+        xm = (px(0.0) + px(sx)) / 2.0,
+        ty = h - pad + 16.0,
+        xl = esc(x_label),
+    );
+    for (k, series) in series.iter().enumerate() {
+        let mut d = String::new();
+        for (i, (x, y)) in series.points.iter().enumerate() {
+            let _ = write!(d, "{}{:.1},{:.1}", if i == 0 { "M" } else { " L" }, px(*x), py(*y));
+        }
+        let _ = write!(s, r#"<path class="line {c}" d="{d}"/>"#, c = series.class);
+        for (i, (x, y)) in series.points.iter().enumerate() {
+            let _ = write!(
+                s,
+                r#"<circle class="{c}" cx="{cx:.1}" cy="{cy:.1}" r="2.5"><title>{t}</title></circle>"#,
+                c = series.class,
+                cx = px(*x),
+                cy = py(*y),
+                t = esc(&hover(k, i)),
+            );
+        }
+        // The legend, one entry per series along the top.
+        let lx = if rtl {
+            w - pad - 140.0 * k as f64
+        } else {
+            pad + 140.0 * k as f64
+        };
+        let (l1, l2, tx, anchor) = if rtl {
+            (lx, lx - 20.0, lx - 26.0, "end")
+        } else {
+            (lx, lx + 20.0, lx + 26.0, "start")
+        };
+        let _ = write!(
+            s,
+            r#"<line class="legend {c}" x1="{l1:.1}" y1="12" x2="{l2:.1}" y2="12"/><text x="{tx:.1}" y="16" text-anchor="{anchor}">{n}</text>"#,
+            c = series.class,
+            n = esc(&series.name),
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// A number for a tick: whole when it is, else two decimals.
+fn trim_number(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
 fn svg_open(title: &str, w: f64, h: f64) -> String {
     format!(
         // Coordinates are physical (the charts mirror themselves for right-to-left pages), so the
@@ -343,6 +452,30 @@ mod tests {
         // Right to left the bars end where the labels begin, at 310.
         assert!(rtl.contains(r#"<rect x="205.0""#), "{rtl}");
         assert!(rtl.contains(r#"x2="100.0""#), "{rtl}");
+    }
+
+    #[test]
+    fn lines_share_the_axes_and_mirror() {
+        let series = [
+            Series {
+                name: "actual".into(),
+                class: "actual",
+                points: vec![(0.0, 0.0), (10.0, 50.0)],
+            },
+            Series {
+                name: "expected".into(),
+                class: "expected",
+                points: vec![(0.0, 0.0), (10.0, 100.0)],
+            },
+        ];
+        let ltr = lines("t", &series, "weeks", &|k, i| format!("{k}/{i}"), false);
+        assert_eq!(ltr.matches("<path").count(), 2);
+        assert_eq!(ltr.matches("<circle").count(), 4);
+        // The largest y reaches the top (30), half of it half-way down (260 - 36 - 97).
+        assert!(ltr.contains("M36.0,224.0 L364.0,127.0"), "{ltr}");
+        assert!(ltr.contains("M36.0,224.0 L364.0,30.0"), "{ltr}");
+        let rtl = lines("t", &series, "weeks", &|k, i| format!("{k}/{i}"), true);
+        assert!(rtl.contains("M364.0,224.0 L36.0,30.0"), "{rtl}");
     }
 
     #[test]

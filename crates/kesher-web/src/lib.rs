@@ -4,6 +4,7 @@
 //! page shows (through the same functions as the JSON API, so the numbers agree) and asks this
 //! crate to write it.
 
+pub mod analytics;
 pub mod chart;
 pub mod dashboard;
 pub mod l10n;
@@ -28,6 +29,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("dashboard.html", include_str!("templates/dashboard.html")),
+    ("analytics.html", include_str!("templates/analytics.html")),
     ("customers.html", include_str!("templates/customers.html")),
     ("customer.html", include_str!("templates/customer.html")),
     ("segments.html", include_str!("templates/segments.html")),

@@ -83,6 +83,14 @@ fn every_message_formats_without_errors_in_every_language() {
                 "branch",
                 "cutoff",
                 "scope",
+                "step",
+                "model",
+                "periods",
+                "support",
+                "confidence",
+                "baskets",
+                "r",
+                "f",
             ] {
                 args.set(k, FluentValue::from(3));
             }
@@ -380,6 +388,93 @@ fn every_action_and_grant_of_the_matrix_is_named_in_every_language() {
     }
 }
 
+fn analytics_report() -> kesher_analytics::report::Report {
+    use kesher_analytics::report::*;
+    Report {
+        as_of: "2026-03-15T00:00:00Z".into(),
+        ran_at: "2026-03-15T00:05:00Z".into(),
+        seconds: 12.5,
+        unit: "week".into(),
+        customers: 1234,
+        buyers: 1000,
+        transactions: 5000,
+        currency: Some("ILS".into()),
+        model: "bgnbd".into(),
+        params: vec![("r".into(), 0.243), ("alpha".into(), 4.41)],
+        log_likelihood: Some(-9582.4),
+        model_note: None,
+        spend_params: Some(vec![("p".into(), 6.2)]),
+        attempts: vec![Attempt {
+            model: "bgnbd".into(),
+            outcome: "converged".into(),
+            log_likelihood: Some(-9582.4),
+            iterations: 31,
+            seconds: 0.2,
+        }],
+        holdout: Some(Holdout {
+            calibration_end: "2025-12-15T00:00:00Z".into(),
+            end: "2026-03-15T00:00:00Z".into(),
+            periods: 13,
+            model: "bgnbd".into(),
+            params: vec![("r".into(), 0.25)],
+            customers: 900,
+            table: vec![HoldoutCell {
+                frequency: 0,
+                customers: 500,
+                actual: 0.2,
+                expected: 0.25,
+            }],
+            cumulative: vec![
+                CumulativePoint {
+                    period: 0.0,
+                    actual: 0.0,
+                    expected: 0.0,
+                },
+                CumulativePoint {
+                    period: 10.0,
+                    actual: 80.0,
+                    expected: 85.0,
+                },
+            ],
+            models: vec![ModelFit {
+                model: "bgnbd".into(),
+                log_likelihood: -9000.0,
+                aic: 18008.0,
+                bic: 18030.0,
+                holdout_mae: 0.4,
+            }],
+        }),
+        holdout_note: None,
+        rfm: rfm_cells([("543", 120_000), ("111", 5_000)]),
+        tiers_by: "clv".into(),
+        tiers: vec![kesher_analytics::dashboard::TierFigures {
+            tier: "top".into(),
+            customers: 200,
+            share_of_value: 0.61,
+        }],
+        baskets: Some(BasketFigures {
+            baskets: 4000,
+            rules_total: 9,
+            min_support: 0.01,
+            min_confidence: 0.3,
+            rules: vec![RuleRow {
+                antecedents: vec![Item {
+                    sku: "P-1".into(),
+                    name: Some("<Hummus>".into()),
+                }],
+                consequents: vec![Item {
+                    sku: "P-2".into(),
+                    name: None,
+                }],
+                support: 0.02,
+                confidence: 0.4,
+                lift: 1.8,
+            }],
+        }),
+        baskets_note: None,
+    }
+}
+
 #[test]
 fn the_admin_pages_render_in_each_language_with_their_tabs() {
     let web = Web::new().unwrap();
@@ -465,4 +560,66 @@ fn the_admin_pages_render_in_each_language_with_their_tabs() {
             }
         }
     }
+}
+
+#[test]
+fn the_analytics_page_renders_its_report_in_each_language_with_the_right_direction() {
+    let web = Web::new().unwrap();
+    let zone = jiff::tz::TimeZone::get("Asia/Jerusalem").unwrap();
+    for lang in Lang::ALL {
+        let report = analytics_report();
+        let view = analytics::view(web.messages(), lang, &zone, &report);
+        let html = web
+            .render(
+                "analytics.html",
+                lang,
+                minijinja::context! { report => report, view => view, me => minijinja::context!{name => "ana", role => "analyst"},
+                    csrf => "x", may => minijinja::context!{analyze => true, analytics => true}, section => "analytics", time_zone => "Asia/Jerusalem" },
+            )
+            .unwrap();
+        assert!(
+            html.contains(&format!(r#"<html lang="{}" dir="{}">"#, lang.code(), lang.dir())),
+            "{html}"
+        );
+        for id in [
+            "last-refresh",
+            "model-params",
+            "models-compared",
+            "chart-cumulative",
+            "chart-by-frequency",
+            "chart-rfm",
+            "chart-tiers",
+            "rules",
+            "refresh-form",
+            "nav-analytics",
+        ] {
+            assert!(html.contains(&format!(r#"id="{id}""#)), "{} lacks {id}", lang.code());
+        }
+        // A product's name is written escaped, with its SKU; an unknown one by its SKU.
+        assert!(html.contains("&lt;Hummus&gt; (P-1)"), "{html}");
+        assert!(!html.contains("<Hummus>"));
+        assert!(html.contains("P-2"));
+        let n = l10n::integer(lang, 1000);
+        assert!(html.contains(&n), "{} lacks {n}", lang.code());
+        assert!(!html.contains("{$"));
+    }
+}
+
+#[test]
+fn the_analytics_page_has_an_empty_state_and_shows_a_running_refresh() {
+    let web = Web::new().unwrap();
+    let html = web
+        .render(
+            "analytics.html",
+            Lang::Fa,
+            minijinja::context! { report => (), running => minijinja::context!{job => "j", state => "running", step => "fitting the purchase model", step_no => 4, steps => 10},
+                me => minijinja::context!{name => "ana", role => "analyst"}, csrf => "x", may => minijinja::context!{analyze => true, analytics => true} },
+        )
+        .unwrap();
+    assert!(html.contains(r#"id="empty-state""#));
+    assert!(html.contains(r#"id="refresh-progress""#));
+    assert!(html.contains("برازش مدل خرید"), "{html}");
+    // Without JavaScript the page reloads itself; no second refresh form meanwhile.
+    assert!(html.contains(r#"<noscript><meta http-equiv="refresh""#));
+    assert!(!html.contains(r#"id="refresh-form""#));
 }

@@ -372,3 +372,76 @@ fn structureless_sales_are_analysed_within_the_fit_budget_and_the_fallback_is_na
     assert_eq!(s.model, r.model);
     assert!(s.rfm.is_some() && s.tier.is_some());
 }
+
+#[test]
+fn analyze_stores_the_analytics_pages_report_with_a_holdout_the_calibration_api_repeats() {
+    let t = app();
+    business(&t.app);
+    assert!(
+        t.app.analytics_report().unwrap().is_none(),
+        "nothing before the first run"
+    );
+    let mut o = AnalyzeOptions::new(as_of(), PeriodUnit::Week, Model::BgNbd);
+    o.progress_job = Some("job-1".into());
+    let r = t.app.analyze(&o).unwrap();
+    let page = t.app.analytics_report().unwrap().expect("stored");
+    assert_eq!(page.as_of, as_of().to_string());
+    assert_eq!(page.model, r.model);
+    assert_eq!(page.buyers, r.buyers as u64);
+    assert_eq!(page.customers, r.customers as u64);
+    let params: Vec<(String, f64)> = r.params.iter().map(|(k, v)| ((*k).to_string(), *v)).collect();
+    assert_eq!(page.params, params);
+    assert_eq!(page.attempts.len(), r.attempts.len());
+    assert!(page.seconds > 0.0);
+    // Every scored buyer is in one RFM cell.
+    assert_eq!(page.rfm.len(), 25);
+    assert_eq!(page.rfm.iter().map(|c| c.customers).sum::<u64>(), r.buyers as u64);
+    assert_eq!(
+        page.tiers.iter().map(|t| t.customers).sum::<u64>(),
+        r.tiers.iter().map(|t| t.1 as u64).sum::<u64>()
+    );
+    // The holdout: the last quarter of the span from the first purchase (2024-05-01) in weeks.
+    let h = page
+        .holdout
+        .as_ref()
+        .unwrap_or_else(|| panic!("{:?}", page.holdout_note));
+    let first = PeriodUnit::Week.period_of("2024-05-01T10:00:00Z".parse::<jiff::Timestamp>().unwrap().as_second());
+    let end = PeriodUnit::Week.period_of(as_of().as_second());
+    assert_eq!(i64::from(h.periods), (end - first) / 4);
+    let cal: jiff::Timestamp = h.calibration_end.parse().unwrap();
+    let api = t.app.calibration(cal, as_of(), PeriodUnit::Week, Model::BgNbd).unwrap();
+    assert_eq!(h.customers, api.customers as u64);
+    assert_eq!(h.table.len(), api.table.len());
+    assert_eq!(h.cumulative.len(), api.cumulative.len());
+    for (mine, theirs) in h.models.iter().zip(&api.models) {
+        assert_eq!(mine.model, theirs.0);
+        assert!((mine.log_likelihood - theirs.1).abs() < 1e-6, "{mine:?} vs {theirs:?}");
+    }
+    // The sales have no SKUs: no rules, said why rather than failing the run.
+    assert!(page.baskets.is_some() || page.baskets_note.is_some());
+    // A run under a job recorded its steps, the last one last.
+    let p = t.app.analyze_progress().unwrap().expect("recorded");
+    assert_eq!(p.job.as_deref(), Some("job-1"));
+    assert_eq!(p.step, "refreshing the saved segments");
+    assert_eq!(p.step_no as usize, report::STEPS.len());
+}
+
+#[test]
+fn the_holdout_is_left_out_when_the_sales_span_less_than_four_periods() {
+    let t = app();
+    import(
+        &t.app,
+        ImportKind::Transactions,
+        "transaction_id,customer_id,branch_id,employee_id,occurred_at,sku,quantity,unit_price,discount,currency\n\
+         T1,C1,B1,,2025-06-20T10:00:00Z,,1,10.00,0,ILS\nT2,C1,B1,,2025-06-27T10:00:00Z,,1,10.00,0,ILS\n\
+         T3,C2,B1,,2025-06-21T10:00:00Z,,1,10.00,0,ILS\n",
+    );
+    t.app
+        .analyze(&AnalyzeOptions::new(as_of(), PeriodUnit::Week, Model::BgNbd))
+        .unwrap();
+    let page = t.app.analytics_report().unwrap().unwrap();
+    assert!(page.holdout.is_none());
+    assert!(page.holdout_note.unwrap().contains("fewer than four periods"));
+    // No job ran it: no progress recorded.
+    assert!(t.app.analyze_progress().unwrap().is_none());
+}

@@ -163,7 +163,7 @@ fn sleep_seconds(args: &Value) -> Result<f64, String> {
 pub(crate) fn run(app: &App, job: &Job) -> Result<Value, HandlerError> {
     check(&job.kind, &job.args).map_err(|e| HandlerError::Permanent(e.to_string()))?;
     match job.kind.as_str() {
-        ANALYZE => analyze(app),
+        ANALYZE => analyze(app, job),
         RETENTION => retention(app, job),
         EXPIRE_POINTS => {
             let actor = Actor::new("system:jobs", app.now()).from(format!("job {}", job.id));
@@ -248,9 +248,11 @@ fn deliver_campaigns(app: &App) -> Result<Value, HandlerError> {
     Ok(json!(total))
 }
 
-fn analyze(app: &App) -> Result<Value, HandlerError> {
+fn analyze(app: &App, job: &Job) -> Result<Value, HandlerError> {
     let as_of = app.now();
-    let opts = AnalyzeOptions::new(as_of, PeriodUnit::Week, Model::BgNbd);
+    let mut opts = AnalyzeOptions::new(as_of, PeriodUnit::Week, Model::BgNbd);
+    // Each step recorded for the analytics page, which shows it while the job runs.
+    opts.progress_job = Some(job.id.to_string());
     match app.analyze(&opts) {
         Ok(r) => Ok(json!({
             "as_of": as_of.to_string(),

@@ -322,6 +322,26 @@ fn walk_through(lang: &str) {
     );
     d.inspect(lang, "dashboard");
 
+    // The analytics page: the model's parameters are the run's, the charts drawn.
+    d.go(&format!("{}/analytics", app.base));
+    d.wait_path("/analytics");
+    assert!(d.script("return !!document.getElementById('last-refresh');") == json!(true));
+    let model = run["model"].as_str().unwrap_or("none");
+    if model != "none" {
+        let shown = d.script("return document.querySelectorAll('#model-params tbody tr').length;");
+        assert_eq!(
+            shown.as_u64(),
+            Some(run["params"].as_object().map_or(0, |p| p.len()) as u64)
+        );
+    }
+    assert!(
+        d.script("return document.querySelectorAll('#chart-rfm svg rect').length;")
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    d.inspect(lang, "analytics");
+
     // Find the customer by member number and open them.
     d.go(&format!("{}/customers", app.base));
     d.wait_path("/customers");

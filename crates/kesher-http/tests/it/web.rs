@@ -980,3 +980,208 @@ fn campaign_pages_follow_the_permission_matrix() {
     assert_eq!(m.get("/campaigns/not-an-id").status, 404);
     assert_eq!(m.get("/campaigns/0190aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee").status, 404);
 }
+
+/// A demo business of `customers` customers imported over the API, its sales ending 2025-06-30.
+fn demo_business(app: &TestApp, customers: usize) {
+    let cfg = kesher_demo::DemoConfig {
+        customers,
+        seed: 5,
+        end: "2025-06-30".parse().unwrap(),
+        now: None,
+    };
+    let mut sinks = kesher_demo::DemoSinks::try_new(|_| Ok::<_, std::io::Error>(Vec::new())).unwrap();
+    kesher_demo::generate(&cfg, &mut sinks).unwrap();
+    for (kind, body) in [
+        ("branches", &sinks.branches),
+        ("employees", &sinks.employees),
+        ("products", &sinks.products),
+        ("customers", &sinks.customers),
+        ("transactions", &sinks.transactions),
+    ] {
+        let (s, v) = app.post_raw(&format!("/api/import/{kind}"), "text/csv", body);
+        assert_eq!(s, 200, "{kind}: {v}");
+    }
+}
+
+/// The text of attribute `attr` of the first element after `marker` in `body`.
+fn attr_after<'a>(body: &'a str, marker: &str, attr: &str) -> &'a str {
+    let at = body.find(marker).unwrap_or_else(|| panic!("no {marker}"));
+    let rest = &body[at..];
+    let key = format!(r#"{attr}=""#);
+    let from = rest.find(&key).unwrap_or_else(|| panic!("no {attr} after {marker}")) + key.len();
+    &rest[from..from + rest[from..].find('"').unwrap()]
+}
+
+/// As minijinja writes text into a page.
+fn html_escaped(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+        .replace('/', "&#x2f;")
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0)
+}
+
+#[test]
+fn the_analytics_page_shows_what_the_refresh_stored_and_the_api_gives() {
+    let app = spawn_app();
+    demo_business(&app, 600);
+    user(&app, "ana", "analyst", None);
+    let secret = customer(
+        &app,
+        json!({"member_no": "Z9", "name": "Yael Zimmerman", "phone": "052-9876543", "email": "yael@example.com"}),
+    );
+    assert!(!secret.is_empty());
+    let mut v = Visitor::sign_in(&app, "ana", "correct horse battery");
+    // Before the first analysis: the empty state, with the refresh form for a role that may run.
+    let r = v.get("/analytics");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains(r#"id="empty-state""#), "{}", r.body);
+    assert!(r.body.contains(r#"id="refresh-form""#));
+    assert!(r.body.contains(r#"id="nav-analytics""#));
+
+    let (s, run) = app.post("/api/analytics/run", json!({"as_of": "2025-06-30T23:59:59Z"}));
+    assert_eq!(s, 200, "{run}");
+    let r = v.get("/analytics");
+    assert_eq!(r.status, 200);
+    let body = &r.body;
+    assert!(!body.contains(r#"id="empty-state""#));
+    // (a) The last refresh and (b) the model's parameters, as the run answered them.
+    assert!(body.contains(r#"id="last-refresh""#));
+    for (name, value) in run["params"].as_object().unwrap() {
+        let shown: f64 = attr_after(body, &format!(r#"<th scope="row">{name}</th>"#), "data-value")
+            .parse()
+            .unwrap();
+        assert!(close(shown, value.as_f64().unwrap()), "{name}: {shown} vs {value}");
+    }
+    // The holdout check equals the API's calibration report over the same windows.
+    let cal = attr_after(body, r#"id="holdout-window""#, "data-calibration-end").to_string();
+    let end = attr_after(body, r#"id="holdout-window""#, "data-end").to_string();
+    let customers: u64 = attr_after(body, r#"id="holdout-window""#, "data-customers")
+        .parse()
+        .unwrap();
+    let (s, api) = app.get(&format!(
+        "/api/analytics/calibration?calibration_end={cal}&end={end}&model={}",
+        run["model"].as_str().unwrap()
+    ));
+    assert_eq!(s, 200, "{api}");
+    assert_eq!(customers, api["customers"].as_u64().unwrap());
+    for m in api["models"].as_array().unwrap() {
+        let name = m["model"].as_str().unwrap();
+        let ll: f64 = attr_after(body, &format!(r#"data-model="{name}""#), "data-log-likelihood")
+            .parse()
+            .unwrap();
+        assert!(close(ll, m["log_likelihood"].as_f64().unwrap()), "{name}: {ll} vs {m}");
+    }
+    for chart in ["chart-cumulative", "chart-by-frequency", "chart-rfm", "chart-tiers"] {
+        assert!(body.contains(&format!(r#"id="{chart}""#)), "{chart}");
+    }
+    // (c) The RFM grid's counts are the API's.
+    let (_, value) = app.get("/api/analytics/value");
+    for (r_i, row) in value["rfm_grid"].as_array().unwrap().iter().enumerate() {
+        for (f_i, n) in row.as_array().unwrap().iter().enumerate() {
+            let n = n.as_u64().unwrap();
+            if n > 0 {
+                let cell = format!("<tr><td>{}</td><td>{}</td><td>{n}</td>", r_i + 1, f_i + 1);
+                assert!(body.contains(&cell), "RFM {}{}: {n}", r_i + 1, f_i + 1);
+            }
+        }
+    }
+    // (e) Basket rules with their products' names, as the API mines them.
+    let (s, rules) = app.get("/api/baskets/rules?limit=20");
+    assert_eq!(s, 200, "{rules}");
+    let rules = rules["rules"].as_array().unwrap();
+    if rules.is_empty() {
+        assert!(body.contains(r#"id="rules-none""#));
+    } else {
+        for rule in rules.iter().take(5) {
+            for sku in rule["antecedents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .chain(rule["consequents"].as_array().unwrap())
+            {
+                let sku = sku.as_str().unwrap();
+                let (s, product) = app.get(&format!("/api/products/{sku}"));
+                assert_eq!(s, 200, "{product}");
+                let named = format!("{} ({})", product["name"].as_str().unwrap(), sku);
+                assert!(body.contains(&html_escaped(&named)), "rule item {named}");
+            }
+        }
+    }
+    // An analyst never sees a customer's name, phone number or e-mail here.
+    for secret in ["Zimmerman", "9876543", "yael@example.com"] {
+        assert!(!body.contains(secret), "the analytics page shows {secret}");
+    }
+    // The Hebrew page mirrors.
+    let r = v.send("GET", "/analytics", None, Some("he"));
+    assert!(r.body.contains(r#"dir="rtl""#));
+    assert!(r.body.contains("כללי סל"));
+}
+
+#[test]
+fn the_analytics_page_runs_a_refresh_as_a_job_and_shows_its_progress() {
+    let app = spawn_app();
+    demo_business(&app, 200);
+    user(&app, "ana", "analyst", None);
+    let mut v = Visitor::sign_in(&app, "ana", "correct horse battery");
+    let before: Value = serde_json::from_str(&v.get("/analytics/progress").body).unwrap();
+    assert_eq!(before["running"], false, "{before}");
+    assert!(before["ran_at"].is_null());
+    let csrf = v.csrf("/analytics");
+    let r = v.post("/analytics/refresh", &[("csrf", &csrf)]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location.as_deref(), Some("/analytics?done=refreshing"));
+    let r = v.get("/analytics?done=refreshing");
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains(r#"id="flash""#));
+    // Polled as the page's script does, until the job has ended.
+    let started = std::time::Instant::now();
+    loop {
+        let p: Value = serde_json::from_str(&v.get("/analytics/progress").body).unwrap();
+        if p["running"] == false {
+            assert!(p["ran_at"].is_string(), "{p}");
+            break;
+        }
+        assert!(p["text"].is_string(), "{p}");
+        assert!(started.elapsed().as_secs() < 120, "the refresh did not end: {p}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let r = v.get("/analytics");
+    assert!(r.body.contains(r#"id="last-refresh""#), "{}", r.body);
+    assert!(!r.body.contains(r#"id="refresh-progress""#));
+    // The job is on record as done, with the steps it went through.
+    let (s, jobs) = app.get("/api/jobs?state=done");
+    assert_eq!(s, 200, "{jobs}");
+    assert!(jobs.to_string().contains("\"analyze\""), "{jobs}");
+}
+
+#[test]
+fn the_analytics_page_follows_the_permission_matrix() {
+    let app = spawn_app();
+    app.seed();
+    user(&app, "cleo", "clerk", Some("B1"));
+    user(&app, "bo", "branch_manager", Some("B1"));
+    let mut clerk = Visitor::sign_in(&app, "cleo", "correct horse battery");
+    let r = clerk.get("/");
+    assert!(
+        !r.body.contains(r#"id="nav-analytics""#),
+        "a clerk has no analytics entry"
+    );
+    assert_eq!(clerk.get("/analytics").status, 403);
+    assert_eq!(clerk.get("/analytics/progress").status, 403);
+    let csrf = clerk.csrf("/");
+    assert_eq!(clerk.post("/analytics/refresh", &[("csrf", &csrf)]).status, 403);
+    // A branch manager reads the page but may not run the refresh: no form, and the post refused.
+    let mut bm = Visitor::sign_in(&app, "bo", "correct horse battery");
+    let r = bm.get("/analytics");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains(r#"id="empty-state""#));
+    assert!(!r.body.contains(r#"id="refresh-form""#));
+    let csrf = bm.csrf("/");
+    assert_eq!(bm.post("/analytics/refresh", &[("csrf", &csrf)]).status, 403);
+}

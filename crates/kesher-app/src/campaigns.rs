@@ -291,6 +291,26 @@ fn pace_row(
     }
 }
 
+/// One customer's arm of an A/B test drawn alone (customers who arrive over time: triggered and
+/// recurring campaigns), the variant whose texts they get and whether they wait: before the
+/// winner, a variant's texts, or none for the rest (who wait); after it, the winner's for the
+/// rest.
+pub(crate) fn arm_alone(
+    seed: u64,
+    customer: CustomerId,
+    shares: &[u32],
+    chosen: Option<&WinnerChoice>,
+) -> (Option<Arm>, Option<usize>, bool) {
+    let arm = (!shares.is_empty()).then(|| draw::arm_of(seed, customer, shares));
+    let (variant, waiting) = match (arm, chosen) {
+        (Some(Arm::Variant(i)), _) => (Some(i), false),
+        (Some(Arm::Rest), Some(w)) => (w.variant, false),
+        (Some(Arm::Rest), None) => (None, true),
+        (None, _) => (None, false),
+    };
+    (arm, variant, waiting)
+}
+
 /// How one customer's outbox row is made, at a launch or a triggered campaign's entry.
 struct OutboxSpec<'a> {
     campaign_id: CampaignId,

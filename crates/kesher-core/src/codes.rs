@@ -937,12 +937,12 @@ pub const CATALOGUE: &[ErrorCode] = &[
     c(
         "form.date.invalid",
         &["field", "value"],
-        "{value} is not a date (YYYY-MM-DD)",
+        "{field}: {value} is not a date (YYYY-MM-DD)",
     ),
     c(
         "form.number.invalid",
         &["field", "value"],
-        "{value} is not a whole number",
+        "{field}: {value} is not a whole number",
     ),
     c("ui.language.unknown", &[], "choose en, he or fa"),
     c(

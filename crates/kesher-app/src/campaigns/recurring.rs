@@ -19,7 +19,7 @@ use crate::App;
 use crate::segments::SegmentError;
 use jiff::civil::{Date, Time};
 use kesher_campaign::definition::{CustomerDate, Kind};
-use kesher_campaign::draw::{self, Arm};
+use kesher_campaign::draw;
 use kesher_campaign::{Campaign, timing};
 use kesher_core::CustomerId;
 use kesher_loyalty::MemberStatus;
@@ -225,17 +225,7 @@ impl App {
                     *customer,
                     campaign.control_bp(),
                 );
-                let arm = if shares.is_empty() {
-                    None
-                } else {
-                    Some(draw::arm_of(row.seed, *customer, &shares))
-                };
-                let (variant, waiting) = match (arm, &chosen) {
-                    (Some(Arm::Variant(i)), _) => (Some(i), false),
-                    (Some(Arm::Rest), Some(w)) => (w.variant, false),
-                    (Some(Arm::Rest), None) => (None, true),
-                    (None, _) => (None, false),
-                };
+                let (arm, variant, waiting) = super::arm_alone(row.seed, *customer, &shares, chosen.as_ref());
                 let rendered = if control {
                     None
                 } else {

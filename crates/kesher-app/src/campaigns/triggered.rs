@@ -13,7 +13,7 @@ use crate::App;
 use crate::segments::SegmentError;
 use kesher_campaign::Campaign;
 use kesher_campaign::definition::Kind;
-use kesher_campaign::draw::{self, Arm};
+use kesher_campaign::draw;
 use kesher_core::CustomerId;
 use kesher_store::{Actor, CampaignRow, CampaignState, Lock, SegmentEventKind};
 use std::collections::BTreeSet;
@@ -165,19 +165,7 @@ impl App {
             for customer in page {
                 let Some(ctx) = contexts.get(customer) else { continue };
                 let control = draw::in_control(row.seed, *customer, campaign.control_bp());
-                let arm = if shares.is_empty() {
-                    None
-                } else {
-                    Some(draw::arm_of(row.seed, *customer, &shares))
-                };
-                // Before the winner: a variant's texts, or none for the rest (who wait); after
-                // it: the winner's for the rest.
-                let (variant, waiting) = match (arm, &chosen) {
-                    (Some(Arm::Variant(i)), _) => (Some(i), false),
-                    (Some(Arm::Rest), Some(w)) => (w.variant, false),
-                    (Some(Arm::Rest), None) => (None, true),
-                    (None, _) => (None, false),
-                };
+                let (arm, variant, waiting) = super::arm_alone(row.seed, *customer, &shares, chosen.as_ref());
                 let rendered = if control {
                     None
                 } else {

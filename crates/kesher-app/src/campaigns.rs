@@ -572,6 +572,29 @@ impl App {
         })
     }
 
+    /// Mark a campaign whose rows come later (triggered, recurring) `launched` since `since`,
+    /// with the launch in the audit log (`detail` what it waits for); no row is written.
+    fn activate_campaign(
+        &self,
+        row: &CampaignRow,
+        since: jiff::Timestamp,
+        detail: serde_json::Value,
+        actor: &Actor,
+    ) -> Result<LaunchReport, SegmentError> {
+        let mut tx = self.store.begin(Lock::Writes)?;
+        tx.set_campaign_state(row.id, CampaignState::Launched, Some(since))?;
+        tx.append_audit(
+            actor,
+            "campaign.launch",
+            "campaign",
+            &row.id.to_string(),
+            Some(&serde_json::json!({"state": row.state.as_str()})),
+            Some(&detail),
+        )?;
+        tx.commit()?;
+        Ok(LaunchReport::default())
+    }
+
     /// Launch a draft (or resume a paused or interrupted launch): evaluate the audience, draw
     /// the control group (stratified by the stored lifecycle stage, seeded by the campaign's
     /// seed) and the variants' arms, choose each customer's channel, apply the frequency cap and

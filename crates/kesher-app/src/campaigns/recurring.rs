@@ -55,20 +55,13 @@ impl App {
         now: jiff::Timestamp,
         actor: &Actor,
     ) -> Result<LaunchReport, SegmentError> {
-        let id = row.id;
         let since = row.launched_at.unwrap_or(now);
-        let mut tx = self.store.begin(Lock::Writes)?;
-        tx.set_campaign_state(id, CampaignState::Launched, Some(since))?;
-        tx.append_audit(
+        self.activate_campaign(
+            row,
+            since,
+            serde_json::json!({"recurring": true, "since": since.to_string()}),
             actor,
-            "campaign.launch",
-            "campaign",
-            &id.to_string(),
-            Some(&serde_json::json!({"state": row.state.as_str()})),
-            Some(&serde_json::json!({"recurring": true, "since": since.to_string()})),
-        )?;
-        tx.commit()?;
-        Ok(LaunchReport::default())
+        )
     }
 
     /// Write the rows of every launched recurring campaign for the customers whose greeting day

@@ -50,22 +50,15 @@ impl App {
         actor: &Actor,
     ) -> Result<LaunchReport, SegmentError> {
         self.get_segment(segment)?;
-        let id = row.id;
         // To the microsecond, as the segments' events are kept: an entry at the launch's
         // instant is not after it.
         let since = row.launched_at.unwrap_or(crate::segments::history::instant(now));
-        let mut tx = self.store.begin(Lock::Writes)?;
-        tx.set_campaign_state(id, CampaignState::Launched, Some(since))?;
-        tx.append_audit(
+        self.activate_campaign(
+            row,
+            since,
+            serde_json::json!({"triggered_by": segment, "since": since.to_string()}),
             actor,
-            "campaign.launch",
-            "campaign",
-            &id.to_string(),
-            Some(&serde_json::json!({"state": row.state.as_str()})),
-            Some(&serde_json::json!({"triggered_by": segment, "since": since.to_string()})),
-        )?;
-        tx.commit()?;
-        Ok(LaunchReport::default())
+        )
     }
 
     /// Write the rows of every launched triggered campaign for the customers who entered its
